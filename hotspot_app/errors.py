@@ -1,0 +1,59 @@
+"""The project's exceptions.
+
+`InputError` is raised at the boundary (ingest, CLI arguments, parameters) and always names what
+is wrong: the file, and where known the row number and column, or the parameter. Its `str()` is a
+single line suitable for the CLI's one-line error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class HotspotError(Exception):
+    """Base class of the project's exceptions."""
+
+
+class InputError(HotspotError, ValueError):
+    """Bad input: an unreadable file, a missing column, an invalid parameter value.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, in plain English.
+    file, row, column, parameter : optional
+        Where it is wrong. ``row`` is the 1-based data row number (header excluded).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        parameter: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.row = row
+        self.column = column
+        self.parameter = parameter
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = []
+        if self.file:
+            where.append(self.file)
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column '{self.column}'")
+        if self.parameter:
+            where.append(f"parameter '{self.parameter}'")
+        text = " ".join(self.message.split())  # always one line
+        return f"{', '.join(where)}: {text}" if where else text
+
+
+class CoverageWarning(UserWarning):
+    """A requested window includes months with no loaded data."""

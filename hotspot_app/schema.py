@@ -1,0 +1,187 @@
+"""Incident and area schemas (design §3), column aliases, and the constructors every ingest path
+and every test uses to build canonical tables.
+
+Incidents: GeoDataFrame in EPSG:27700 with columns `INCIDENT_COLUMNS` first, extra input
+columns after them. Areas: GeoDataFrame in EPSG:27700 with `AREA_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from . import settings, taxonomy
+from .errors import InputError
+
+INCIDENT_COLUMNS: list[str] = [
+    "incident_id", "source", "occurred", "month", "category", "group", "kind",
+    "subcategory", "weight", "location", "geometry",
+]
+AREA_COLUMNS: list[str] = ["area_id", "name", "layer", "population", "geometry"]
+AREA_LAYERS = ("ward", "town_centre", "micro_hotspot", "patrol", "custom")
+INTERVENTION_COLUMNS: list[str] = [
+    "intervention_id", "name", "type", "area_id", "start", "end", "radius_m", "notes", "geometry",
+]
+INTERVENTION_TYPES = ("patrols", "cctv", "lighting", "closure", "other")
+
+#: Case-insensitive aliases of input columns, per canonical field (generic ingest uses these).
+ALIASES: dict[str, list[str]] = {
+    "incident_id": ["id", "incident_id", "incident id", "crime id", "crime_id", "crime reference",
+                    "reference", "ref", "incident number", "incidentnumber", "occurrence id"],
+    "occurred": ["occurred", "date", "datetime", "date_time", "occurred_at", "date of offence",
+                 "committed", "incident date", "dateofcall", "date of call", "reported date"],
+    "month": ["month", "yyyy-mm", "period"],
+    "category": ["category", "crime type", "crime_type", "offence", "offence type",
+                 "offence_type", "type", "incident type", "classification"],
+    "subcategory": ["subcategory", "sub_category", "sub category", "subtype", "offence subgroup",
+                    "property type", "propertytype"],
+    "longitude": ["longitude", "lon", "long", "lng", "x_wgs84"],
+    "latitude": ["latitude", "lat", "y_wgs84"],
+    "easting": ["easting", "x", "east", "eastings", "x coordinate", "x_coordinate", "easting_m",
+                "bng_x"],
+    "northing": ["northing", "y", "north", "northings", "y coordinate", "y_coordinate",
+                 "northing_m", "bng_y"],
+    "weight": ["weight", "harm", "cost", "harm_score"],
+    "location": ["location", "address", "street", "place"],
+    "kind": ["kind"],
+}
+
+
+def find_column(columns: Iterable[str], field: str) -> str | None:
+    """The input column matching `field`'s aliases (case- and space-insensitive), or None."""
+    norm = {" ".join(str(c).strip().lower().replace("_", " ").split()): c for c in columns}
+    for alias in ALIASES[field]:
+        key = " ".join(alias.lower().replace("_", " ").split())
+        if key in norm:
+            return norm[key]
+    return None
+
+
+def month_of(occurred: pd.Series) -> pd.Series:
+    """YYYY-MM strings for a datetime series (None where NaT)."""
+    out = occurred.dt.strftime("%Y-%m")
+    return out.where(occurred.notna(), None)
+
+
+def make_incidents(
+    data: pd.DataFrame | dict,
+    *,
+    x: str | np.ndarray = "x",
+    y: str | np.ndarray = "y",
+    crs: str = settings.CRS,
+    source: str = "generic",
+    default_kind: str = "crime",
+) -> gpd.GeoDataFrame:
+    """Build a canonical incidents GeoDataFrame (EPSG:27700) from plain columns.
+
+    `data` needs `category` and either `occurred` (datetime-like) or `month` (YYYY-MM); `x`/`y`
+    name coordinate columns (or are arrays) in `crs`. Missing optional columns get defaults:
+    `incident_id` = source-rownumber, `weight` = 1, `subcategory`/`location` = None.
+    `category` is canonicalised and `group`/`kind` derived from the taxonomy, unless `group` and
+    `kind` are given. Other columns are kept after the schema columns. The input is not mutated.
+    """
+    df = pd.DataFrame(data).copy()
+    n = len(df)
+    xs = np.asarray(df[x] if isinstance(x, str) else x, dtype=float)
+    ys = np.asarray(df[y] if isinstance(y, str) else y, dtype=float)
+    df = df.drop(columns=[c for c in (x, y) if isinstance(c, str) and c in df.columns])
+    if "category" not in df.columns:
+        raise InputError("incidents need a 'category' column", column="category")
+    if "occurred" in df.columns:
+        df["occurred"] = pd.to_datetime(df["occurred"])
+    else:
+        df["occurred"] = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+    if "month" not in df.columns:
+        if df["occurred"].isna().any():
+            raise InputError("incidents need 'occurred' dates or a 'month' column", column="month")
+        df["month"] = month_of(df["occurred"])
+    df["month"] = df["month"].astype(object)
+    if "incident_id" not in df.columns:
+        df["incident_id"] = [f"{source}-{i + 1}" for i in range(n)]
+    df["incident_id"] = df["incident_id"].astype(str)
+    if "source" not in df.columns:
+        df["source"] = source
+    if "group" not in df.columns or "kind" not in df.columns:
+        cls = taxonomy.classify(df["category"], default_kind=default_kind)
+        df["category"], df["group"], df["kind"] = cls["category"], cls["group"], cls["kind"]
+    for col, default in (("subcategory", None), ("location", None)):
+        if col not in df.columns:
+            df[col] = default
+    df["weight"] = pd.to_numeric(df["weight"], errors="raise").astype(float) if "weight" in df.columns else 1.0
+    geometry = gpd.points_from_xy(xs, ys, crs=crs)
+    gdf = gpd.GeoDataFrame(df.drop(columns=["geometry"], errors="ignore"), geometry=geometry, crs=crs)
+    if gdf.crs is not None and not gdf.crs.equals(settings.CRS):
+        gdf = gdf.to_crs(settings.CRS)
+    return order_columns(gdf)
+
+
+def order_columns(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Schema columns first, in schema order, then any extra columns."""
+    extra = [c for c in gdf.columns if c not in INCIDENT_COLUMNS]
+    return gdf[[c for c in INCIDENT_COLUMNS if c in gdf.columns] + extra]
+
+
+def empty_incidents() -> gpd.GeoDataFrame:
+    """A zero-row incidents table with the schema's columns and dtypes."""
+    return make_incidents(pd.DataFrame({"category": pd.Series([], dtype=object),
+                                        "month": pd.Series([], dtype=object)}),
+                          x=np.array([]), y=np.array([]))
+
+
+def validate_incidents(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Check a table is canonical incidents; raise `InputError` listing every problem at once."""
+    problems = []
+    missing = [c for c in INCIDENT_COLUMNS if c not in gdf.columns]
+    if missing:
+        problems.append("missing columns " + ", ".join(missing))
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.crs is None or not gdf.crs.equals(settings.CRS):
+        problems.append(f"CRS must be {settings.CRS}")
+    if "kind" in gdf.columns:
+        bad = set(gdf["kind"].dropna().unique()) - set(taxonomy.KINDS)
+        if bad:
+            problems.append("unknown kind values " + ", ".join(sorted(map(str, bad))))
+    if "month" in gdf.columns:
+        bad_month = ~gdf["month"].astype(str).str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])")
+        if bad_month.any():
+            problems.append(f"{int(bad_month.sum())} rows with month not YYYY-MM")
+    if problems:
+        raise InputError("not a valid incidents table: " + "; ".join(problems))
+    return gdf
+
+
+def make_areas(
+    data: gpd.GeoDataFrame,
+    *,
+    name: str = "name",
+    layer: str = "custom",
+    area_id: str | None = None,
+    population: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Build a canonical areas GeoDataFrame (EPSG:27700) from polygons with a name column.
+
+    `layer` is a fixed layer name or the name of a column holding it. Extra columns are kept.
+    """
+    if data.crs is None:
+        raise InputError("area polygons have no CRS", parameter="areas")
+    gdf = data.to_crs(settings.CRS).copy()
+    if name not in gdf.columns:
+        raise InputError(f"no name column '{name}' in areas (columns: {', '.join(map(str, gdf.columns))})",
+                         column=name)
+    out = gpd.GeoDataFrame(
+        {
+            "area_id": (gdf[area_id].astype(str) if area_id else
+                        pd.Series([f"{layer}-{i + 1}" for i in range(len(gdf))], index=gdf.index)),
+            "name": gdf[name].astype(str),
+            "layer": gdf[layer] if layer in gdf.columns else layer,
+            "population": pd.to_numeric(gdf[population], errors="coerce") if population else np.nan,
+        },
+        geometry=gdf.geometry.values,
+        crs=settings.CRS,
+        index=gdf.index,
+    )
+    extra = gdf.drop(columns=[c for c in gdf.columns if c in out.columns or c == gdf.geometry.name])
+    extra = extra.drop(columns=[c for c in (name, area_id, population) if c and c in extra.columns])
+    return pd.concat([out, extra], axis=1).reset_index(drop=True)

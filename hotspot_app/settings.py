@@ -1,0 +1,49 @@
+"""Defaults in one place.
+
+Every tunable the app, the CLI and the computation modules share lives here as a typed module
+variable (OSMnx style). Functions take these as default argument values; callers override them
+per call, never by editing this module at run time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Working CRS: British National Grid, metres. Everything is computed in it.
+CRS: str = "EPSG:27700"
+#: CRS of longitude/latitude inputs and of web maps.
+CRS_WGS84: str = "EPSG:4326"
+
+#: Great Britain bounding box in BNG metres (incl. Shetland, Scilly); points outside are rejected.
+GB_BOUNDS_BNG: tuple[float, float, float, float] = (0.0, 0.0, 700_000.0, 1_300_000.0)
+#: Great Britain bounding box in WGS84 degrees (lon_min, lat_min, lon_max, lat_max).
+GB_BOUNDS_WGS84: tuple[float, float, float, float] = (-8.75, 49.75, 2.0, 61.0)
+
+#: DBSCAN defaults (metres, incidents). A few streets: walkable patrol areas.
+EPS_M: float = 100.0
+MIN_SAMPLES: int = 15
+#: Displacement buffer ring around an evaluated area, metres.
+BUFFER_M: float = 250.0
+#: Grid cell size for grid/hex hotspots, metres.
+CELL_M: float = 250.0
+#: Fewer incidents than this before an intervention triggers a small-count warning.
+SMALL_COUNT: int = 20
+
+#: Map limits: never draw more individual markers than this (aggregate instead).
+MAX_MARKERS: int = 5_000
+#: Basemap tiles: a URL template, a folium tile name, or "none" for no basemap.
+TILES: str = os.environ.get("HOTSPOT_TILES", "OpenStreetMap")
+#: Where Leaflet/JS assets come from: "local" (served by Streamlit from static/) or "cdn".
+ASSETS: str = os.environ.get("HOTSPOT_ASSETS", "local")
+
+#: Project root (the checkout), demo folders.
+ROOT: Path = Path(__file__).resolve().parent.parent
+DATA_DIR: Path = ROOT / "data"
+GEODATA_DIR: Path = ROOT / "geodata"
+DEMO_DIR: Path = DATA_DIR / "demo"
+#: Default workspace GeoPackage used by the app.
+WORKSPACE: Path = Path(os.environ.get("HOTSPOT_WORKSPACE", str(DATA_DIR / "workspace.gpkg")))
+
+#: Label shown wherever demo data are shown.
+DEMO_LABEL: str = "SYNTHETIC DEMO DATA - not real incidents"

@@ -1,0 +1,179 @@
+"""Category taxonomy: police.uk crime types, the partnership (Home Office) hierarchy, fire
+categories and named groups, loaded from ``taxonomy.csv`` (data, not code).
+
+Vocabulary
+----------
+category
+    A leaf name, e.g. ``Shoplifting`` or ``Deliberate secondary fire``. Matching is
+    case-insensitive and tolerant of ``&``/``and`` and spacing; aliases are listed in the CSV.
+group
+    The taxonomy path of the leaf's parent, e.g. ``Victim Based Crime/Violence``. Unrecognised
+    categories get the group ``Unknown`` (kept, never dropped).
+kind
+    ``crime``, ``asb`` or ``fire``.
+named groups
+    ``crime``, ``asb``, ``fire``, ``deliberate-fires``, ``deliberate-primary-fires``,
+    ``deliberate-secondary-fires``, ``neighbourhood-crime``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+
+UNKNOWN = "Unknown"
+KINDS = ("crime", "asb", "fire")
+TAXONOMIES = ("police-uk", "home-office", "fire")
+#: Named groups that are defined by kind rather than by listing categories.
+KIND_GROUPS = {"crime": "crime", "asb": "asb", "fire": "fire"}
+
+
+def normalise(name: object) -> str:
+    """Key used to match category names: lower case, '&' as 'and', single spaces, no dashes."""
+    text = str(name).strip().lower().replace("&", " and ")
+    text = re.sub(r"[\u2013\u2014\-_/]+", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@lru_cache(maxsize=1)
+def load() -> pd.DataFrame:
+    """The taxonomy table: taxonomy, category, parent, kind, groups (list), aliases (list)."""
+    with resources.files(__package__).joinpath("taxonomy.csv").open("r", encoding="utf-8") as fh:
+        df = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    df["groups"] = df["groups"].map(lambda s: [g for g in s.split("|") if g])
+    df["aliases"] = df["aliases"].map(lambda s: [a for a in s.split("|") if a])
+    return df
+
+
+@lru_cache(maxsize=1)
+def _lookup() -> dict[str, tuple[str, str, str]]:
+    """normalised name or alias -> (canonical category, parent path, kind)."""
+    out: dict[str, tuple[str, str, str]] = {}
+    for row in load().itertuples(index=False):
+        value = (row.category, row.parent, row.kind)
+        for key in [row.category, *row.aliases]:
+            k = normalise(key)
+            # The same leaf name in two taxonomies (e.g. Shoplifting) must agree on its place.
+            if k in out and out[k][1:] != value[1:]:
+                raise RuntimeError(f"taxonomy.csv: '{key}' has two different parents")
+            out.setdefault(k, value)
+    return out
+
+
+def classify(categories: Iterable[object], default_kind: str = "crime") -> pd.DataFrame:
+    """Canonical category, group and kind for each input category name.
+
+    Unrecognised (or empty) names keep their text as ``category`` (``Unknown`` when empty) and
+    get group ``Unknown`` and ``default_kind``. Vectorised over the distinct values.
+    """
+    cats = pd.Series(list(categories) if not isinstance(categories, pd.Series) else categories,
+                     dtype=object)
+    uniques = pd.unique(cats)
+    table = _lookup()
+    canon, group, kind = [], [], []
+    for value in uniques:
+        if value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == "":
+            canon.append(UNKNOWN), group.append(UNKNOWN), kind.append(default_kind)
+            continue
+        hit = table.get(normalise(value))
+        if hit is None:
+            canon.append(str(value).strip()), group.append(UNKNOWN), kind.append(default_kind)
+        else:
+            canon.append(hit[0]), group.append(hit[1] or hit[0]), kind.append(hit[2])
+    codes = pd.Index(uniques).get_indexer(cats)
+    return pd.DataFrame(
+        {
+            "category": np.asarray(canon, dtype=object)[codes],
+            "group": np.asarray(group, dtype=object)[codes],
+            "kind": np.asarray(kind, dtype=object)[codes],
+        },
+        index=cats.index,
+    )
+
+
+def named_groups() -> dict[str, set[str]]:
+    """Named group -> set of canonical categories (kind groups list their known leaves)."""
+    groups: dict[str, set[str]] = {}
+    for row in load().itertuples(index=False):
+        for g in row.groups:
+            groups.setdefault(g, set()).add(row.category)
+        groups.setdefault(row.kind, set()).add(row.category)
+    return groups
+
+
+def nodes() -> set[str]:
+    """Every inner node of the hierarchies (e.g. 'Violence', 'Victim Based Crime')."""
+    out: set[str] = set()
+    for parent in load()["parent"]:
+        out.update(p for p in parent.split("/") if p)
+    return out
+
+
+def choices() -> list[str]:
+    """Everything `select` accepts, for help texts and error messages."""
+    return sorted(set(named_groups()) | nodes() | set(load()["category"]) | {UNKNOWN})
+
+
+def select(incidents: pd.DataFrame, selection: str | Iterable[str] | None) -> pd.Series:
+    """Boolean mask of incidents matching any of the named groups, hierarchy nodes or categories.
+
+    ``None`` or an empty selection selects everything. ``crime``/``asb``/``fire`` select by
+    ``kind`` (so unrecognised crime categories are included in ``crime``); ``Unknown`` selects
+    the unrecognised categories. Raises `InputError` (parameter ``category``) for a name that
+    is none of these, listing what is accepted.
+    """
+    if selection is None:
+        return pd.Series(True, index=incidents.index)
+    tokens = [selection] if isinstance(selection, str) else list(selection)
+    tokens = [t for tok in tokens for t in str(tok).split(",") if t.strip()]
+    if not tokens:
+        return pd.Series(True, index=incidents.index)
+    groups = {normalise(k): v for k, v in named_groups().items()}
+    node_keys = {normalise(n): n for n in nodes()}
+    lookup = _lookup()
+    mask = pd.Series(False, index=incidents.index)
+    cat_norm = None
+    for token in tokens:
+        key = normalise(token)
+        if key in {normalise(k) for k in KIND_GROUPS}:
+            mask |= incidents["kind"].eq(key)
+        elif key in groups:
+            mask |= incidents["category"].isin(groups[key])
+        elif key == normalise(UNKNOWN):
+            mask |= incidents["group"].eq(UNKNOWN)
+        elif key in node_keys:
+            node = node_keys[key]
+            parts = incidents["group"].astype(str).str.split("/")
+            mask |= parts.map(lambda p, n=node: n in p)
+        elif key in lookup:
+            mask |= incidents["category"].eq(lookup[key][0])
+        else:
+            if cat_norm is None:
+                cat_norm = incidents["category"].astype(str).map(normalise)
+            hit = cat_norm.eq(key)
+            if not hit.any():
+                raise InputError(
+                    f"unknown category or group '{token}'; use one of: " + ", ".join(choices()),
+                    parameter="category",
+                )
+            mask |= hit
+    return mask
+
+
+def detect(categories: Iterable[object]) -> str:
+    """Which crime taxonomy the categories come from: 'police-uk' or 'home-office'."""
+    df = load()
+    present = {normalise(c) for c in pd.unique(pd.Series(list(categories), dtype=object)) if c}
+    score = {}
+    for name in ("police-uk", "home-office"):
+        sub = df[(df["taxonomy"] == name) & (df["kind"] == "crime")]
+        keys = {normalise(k) for row in sub.itertuples() for k in [row.category, *row.aliases]}
+        score[name] = len(present & keys)
+    return "home-office" if score["home-office"] > score["police-uk"] else "police-uk"
