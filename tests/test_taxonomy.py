@@ -1,0 +1,103 @@
+"""The taxonomy is data: police.uk's 14 crime types + ASB, the seed-004 partnership hierarchy,
+fire categories and named groups; unrecognised categories are kept as Unknown."""
+
+import pandas as pd
+import pytest
+
+from hotspot_app import schema, taxonomy
+from hotspot_app.errors import InputError
+
+POLICE_UK = [
+    "Anti-social behaviour", "Bicycle theft", "Burglary", "Criminal damage and arson", "Drugs",
+    "Other crime", "Other theft", "Possession of weapons", "Public order", "Robbery",
+    "Shoplifting", "Theft from the person", "Vehicle crime", "Violence and sexual offences",
+]
+# Seed 004 (Billingham Central table), in the order the partnership prints it.
+SEED_004 = {
+    "Victim Based Crime/Violence": ["Violence Without Injury", "Stalking and Harassment",
+                                    "Violence With Injury",
+                                    "Death or serious injury caused by illegal driving", "Homicide"],
+    "Victim Based Crime/Theft Offences": ["Vehicle Offences", "Shoplifting", "All Other Theft Offences",
+                                          "Burglary Residential", "Burglary Business and Community",
+                                          "Bicycle Theft", "Theft From The Person"],
+    "Victim Based Crime/Criminal Damage & Arson": ["Criminal Damage", "Arson"],
+    "Victim Based Crime": ["Sexual Offences", "Robbery"],
+    "Non victim based": ["Public Order Offences", "Misc Crimes Against Society", "Drug Offences",
+                         "Weapons Possession Offences"],
+}
+FIRE = ["Deliberate primary fire", "Deliberate secondary fire", "Accidental primary fire",
+        "Accidental secondary fire", "Fire (cause not known)", "False alarm", "Special service"]
+
+
+def test_police_uk_types_are_all_known_with_asb_as_its_own_kind():
+    cls = taxonomy.classify(POLICE_UK)
+    assert cls["category"].tolist() == POLICE_UK
+    assert (cls["group"] != taxonomy.UNKNOWN).all()
+    kinds = dict(zip(cls["category"], cls["kind"]))
+    assert kinds.pop("Anti-social behaviour") == "asb"
+    assert set(kinds.values()) == {"crime"}
+
+
+def test_seed_004_hierarchy_places_every_leaf_under_its_parent():
+    for parent, leaves in SEED_004.items():
+        cls = taxonomy.classify(leaves)
+        assert cls["group"].tolist() == [parent] * len(leaves), parent
+        assert set(cls["kind"]) == {"crime"}
+
+
+def test_names_match_case_and_ampersand_insensitively_and_canonicalise():
+    cls = taxonomy.classify(["violence WITH injury", "Stalking & Harassment", " shoplifting ", "F3", "asb"])
+    assert cls["category"].tolist() == ["Violence With Injury", "Stalking and Harassment",
+                                        "Shoplifting", "Deliberate secondary fire", "Anti-social behaviour"]
+
+
+def test_unrecognised_and_empty_categories_are_kept_as_unknown():
+    cls = taxonomy.classify(["Cyber flashing", "", None], default_kind="crime")
+    assert cls["category"].tolist() == ["Cyber flashing", "Unknown", "Unknown"]
+    assert cls["group"].tolist() == ["Unknown"] * 3
+    assert cls["kind"].tolist() == ["crime"] * 3
+
+
+def _incidents(categories):
+    return schema.make_incidents(pd.DataFrame({
+        "category": categories, "month": ["2024-01"] * len(categories),
+        "x": [450000.0] * len(categories), "y": [515000.0] * len(categories)}))
+
+
+def test_named_groups_select_the_right_incidents():
+    cats = ["Deliberate primary fire", "Deliberate secondary fire", "Accidental primary fire",
+            "Burglary Residential", "Burglary Business and Community", "Theft from the person",
+            "Vehicle crime", "Anti-social behaviour", "Something new"]
+    inc = _incidents(cats)
+
+    def chosen(sel):
+        return inc.loc[taxonomy.select(inc, sel), "category"].tolist()
+
+    assert chosen("deliberate-fires") == cats[:2]
+    assert chosen("deliberate-primary-fires") == cats[:1]
+    assert chosen("deliberate-secondary-fires") == cats[1:2]
+    assert chosen("neighbourhood-crime") == ["Burglary Residential", "Theft from the person", "Vehicle crime"]
+    assert chosen("asb") == ["Anti-social behaviour"]
+    # `crime` is by kind: the unrecognised crime category is included, fires and ASB are not.
+    assert chosen("crime") == cats[3:7] + ["Something new"]
+    assert chosen("Unknown") == ["Something new"]
+    assert chosen("Theft Offences") == cats[3:7]
+    assert chosen(["asb", "F1"]) == ["Deliberate primary fire", "Anti-social behaviour"]
+    assert chosen(None) == cats
+
+
+def test_unknown_selection_names_the_parameter_and_the_choices():
+    with pytest.raises(InputError) as err:
+        taxonomy.select(_incidents(["Drugs"]), "burglaries")
+    assert err.value.parameter == "category"
+    assert "deliberate-fires" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_fire_categories_are_fire_kind():
+    cls = taxonomy.classify(FIRE)
+    assert cls["category"].tolist() == FIRE and set(cls["kind"]) == {"fire"}
+
+
+def test_detect_picks_the_taxonomy_of_the_data():
+    assert taxonomy.detect(POLICE_UK) == "police-uk"
+    assert taxonomy.detect(["Violence With Injury", "Shoplifting", "Drug Offences"]) == "home-office"
