@@ -151,3 +151,35 @@ def count_in_window(
     if weight:
         return float(incidents.loc[sel, "weight"].sum())
     return int(sel.sum())
+
+
+#: The partnership-table windows (design §5): name -> length in months, ending at the selected month.
+TABLE_WINDOWS: tuple[tuple[str, int], ...] = (
+    ("selected_month", 1), ("last_6_months", 6), ("last_12_months", 12),
+)
+
+
+def table_windows(month: str) -> dict[str, list[str]]:
+    """The three windows of a partnership table ending with `month`: the month itself, the last 6
+    months and the last 12 months (each including `month`)."""
+    month = parse_month(month)
+    return {name: window(month, n) for name, n in TABLE_WINDOWS}
+
+
+def year_label(year: int, start_month: int = 4) -> str:
+    """Short label of a 12-month year: ``2023/24`` for a financial year (April start), ``Oct 22 –
+    Sep 23`` for other starts, ``2023`` for a calendar year."""
+    months = financial_year(year, start_month)
+    if start_month == 1:
+        return f"{year}"
+    if start_month == 4:
+        return f"{year}/{(year + 1) % 100:02d}"
+    a, b = (pd.Timestamp(f"{m}-01") for m in (months[0], months[-1]))
+    return f"{a:%b} {a:%y} \u2013 {b:%b} {b:%y}"
+
+
+def format_range(window_: Sequence[str]) -> str:
+    """``FROM..TO`` text of a window (a single month as itself)."""
+    if not window_:
+        return ""
+    return window_[0] if len(window_) == 1 else f"{window_[0]}..{window_[-1]}"

@@ -1,0 +1,179 @@
+"""Table formatting and downloads: numbers as papers print them ("1,331", "11.2%", "n/a"),
+partnership tables as markdown / CSV / JSON / XLSX bytes, rankings as markdown / CSV.
+
+Everything here turns computed tables (from `areas`) into text or bytes; nothing is computed
+and nothing is written to disk (the app offers the bytes as downloads, the CLI prints the text).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from typing import Iterable
+
+import pandas as pd
+
+from . import periods
+
+NA = "n/a"
+WINDOW_TITLES = {"selected_month": "Selected month", "last_6_months": "Last 6 months",
+                 "last_12_months": "Last 12 months"}
+
+
+def _missing(value) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_int(value, signed: bool = False) -> str:
+    """'1,331'; '-168' / '+12' when `signed`; 'n/a' for a missing value."""
+    if _missing(value):
+        return NA
+    n = int(value)
+    return f"{n:+,}" if signed and n != 0 else f"{n:,}"
+
+
+def fmt_pct(value, decimals: int = 1) -> str:
+    """'11.2%' (or '-11.2%'); 'n/a' when missing or not finite (never 'Infinity')."""
+    if _missing(value) or not math.isfinite(float(value)):
+        return NA
+    return f"{float(value):.{decimals}f}%"
+
+
+def fmt_rate(value, decimals: int = 2) -> str:
+    """Rate per 1,000 with two decimals ('7.52'); 'n/a' when missing."""
+    if _missing(value) or not math.isfinite(float(value)):
+        return NA
+    return f"{float(value):,.{decimals}f}"
+
+
+# --------------------------------------------------------------------------- partnership table
+def table_display(rows: pd.DataFrame, indent: str = "\u00a0\u00a0", previous: bool = False) -> pd.DataFrame:
+    """Partnership table as display strings: 'Crime' (indented by level), then per window
+    'Current', ['Previous',] 'Diff', '% Diff' as in seed 004 (headers prefixed by the window
+    title)."""
+    out = {"Crime": [indent * int(lv) + str(c) for c, lv in zip(rows["category"], rows["level"])]}
+    for w, title in WINDOW_TITLES.items():
+        out[f"{title}: Current"] = [fmt_int(v) for v in rows[f"{w}_current"]]
+        if previous:
+            out[f"{title}: Previous"] = [fmt_int(v) for v in rows[f"{w}_previous"]]
+        out[f"{title}: Diff"] = [fmt_int(v) for v in rows[f"{w}_diff"]]
+        out[f"{title}: % Diff"] = [fmt_pct(v) for v in rows[f"{w}_pct_diff"]]
+    return pd.DataFrame(out)
+
+
+def table_markdown(rows: pd.DataFrame, title: str | None = None, warnings: Iterable[str] = (),
+                   previous: bool = False) -> str:
+    """Markdown of a partnership table; groups and Total in bold, levels indented, warnings listed
+    under the table. Columns as in seed 004 (Current, Diff, % Diff per window; `previous` adds
+    the comparison counts)."""
+    disp = table_display(rows, previous=previous)
+    bold = rows["node"].isin(["group", "total"]).to_numpy()
+    disp["Crime"] = ["&nbsp;&nbsp;" * int(lv) + (f"**{c}**" if b else str(c))
+                     for c, b, lv in zip(rows["category"], bold, rows["level"])]
+    lines = []
+    if title:
+        lines += [f"### {title}", ""]
+        attrs = rows.attrs
+        if attrs.get("month"):
+            comp = attrs.get("comparison", "same-period-last-year").replace("-", " ")
+            lines += [f"Selected month {periods.describe([attrs['month']])}; compared with the {comp}.", ""]
+    label = {"crime": "Crime", "asb": "Anti-social behaviour", "fire": "Fire"}.get(rows.attrs.get("kind"), "Crime")
+    disp = disp.rename(columns={"Crime": label})
+    lines.append(disp.to_markdown(index=False, disable_numparse=True,
+                                  colalign=["left"] + ["right"] * (disp.shape[1] - 1)))
+    warns = list(warnings)
+    if warns:
+        lines += [""] + [f"> warning: {w}" for w in warns]
+    return "\n".join(lines) + "\n"
+
+
+def table_csv(rows: pd.DataFrame) -> str:
+    """CSV of a partnership table: machine-readable (empty cell = null), one column per number."""
+    cols = ["category", "parent", "level", "node"] + [
+        f"{w}_{k}" for w, _ in periods.TABLE_WINDOWS for k in ("current", "previous", "diff", "pct_diff")]
+    return rows[cols].to_csv(index=False, lineterminator="\n")
+
+
+def table_json(document: dict) -> str:
+    """The JSON text of a `hotspot table` document (null, never NaN/Infinity)."""
+    return json.dumps(document, ensure_ascii=False, allow_nan=False, indent=None)
+
+
+def xlsx_bytes(sheets: dict[str, pd.DataFrame] | pd.DataFrame, sheet: str = "Table") -> bytes:
+    """An .xlsx workbook (openpyxl) of one or more tables, as bytes for a download button.
+    Nullable numbers become empty cells."""
+    if isinstance(sheets, pd.DataFrame):
+        sheets = {sheet: sheets}
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+        for name, df in sheets.items():
+            plain = df.astype(object).where(df.notna(), None)
+            plain.to_excel(writer, sheet_name=str(name)[:31], index=False)
+    return buf.getvalue()
+
+
+def table_xlsx(rows: pd.DataFrame, sheet: str = "Table") -> bytes:
+    """XLSX bytes of a partnership table: the numbers as numbers, indented names."""
+    cols = ["category", "level"] + [f"{w}_{k}" for w, _ in periods.TABLE_WINDOWS
+                                     for k in ("current", "previous", "diff", "pct_diff")]
+    out = rows[cols].copy()
+    out["category"] = ["  " * int(lv) + str(c) for c, lv in zip(rows["category"], rows["level"])]
+    return xlsx_bytes(out, sheet)
+
+
+# --------------------------------------------------------------------------- rankings, summaries
+def rank_display(table: pd.DataFrame) -> pd.DataFrame:
+    """A `rank_areas` table as display strings."""
+    return pd.DataFrame({
+        "Rank": [fmt_int(v) if not _missing(v) else "" for v in table["rank"]],
+        "Area": table["name"].astype(str),
+        "Count": [fmt_int(v) for v in table["count"]],
+        "Share": [fmt_pct(v) for v in table["share_pct"]],
+        "Cumulative share": ["" if a == "outside" else fmt_pct(v)
+                             for a, v in zip(table["area_id"], table["cumulative_share_pct"])],
+        "Population": [fmt_int(v) if not _missing(v) else NA for v in table["population"]],
+        "Rate per 1,000": [fmt_rate(v) for v in table["rate_per_1000"]],
+    })
+
+
+def rank_markdown(table: pd.DataFrame, title: str | None = None, notes: Iterable[str] = ()) -> str:
+    """Markdown of a ranking, with notes (e.g. the top-N sentence and warnings) under it."""
+    disp = rank_display(table)
+    lines = [f"### {title}", ""] if title else []
+    lines.append(disp.to_markdown(index=False, disable_numparse=True,
+                                  colalign=["right", "left"] + ["right"] * 5))
+    notes = list(notes)
+    if notes:
+        lines += [""] + [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def rank_csv(table: pd.DataFrame) -> str:
+    """CSV of a ranking (empty cell = null)."""
+    return table.to_csv(index=False, lineterminator="\n")
+
+
+def frame_markdown(df: pd.DataFrame) -> str:
+    """Any small table as markdown, missing values shown as 'n/a' and integers with commas."""
+    shown = df.copy()
+    for col in shown.columns:
+        if pd.api.types.is_integer_dtype(shown[col]):
+            shown[col] = [fmt_int(v) for v in shown[col]]
+        elif pd.api.types.is_float_dtype(shown[col]):
+            shown[col] = [NA if _missing(v) else f"{float(v):,.1f}" for v in shown[col]]
+        else:
+            shown[col] = [NA if _missing(v) else str(v) for v in shown[col]]
+    return shown.to_markdown(index=False, disable_numparse=True) + "\n"
+
+
+def summary_text(document: dict) -> str:
+    """Plain-text rendering of a `hotspot summary` document: the sentences, then warnings."""
+    lines = [document["text"]]
+    lines += [f"warning: {w}" for w in document.get("warnings", [])]
+    return "\n".join(lines) + "\n"
