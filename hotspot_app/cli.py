@@ -122,6 +122,93 @@ def load_areas_arg(path: Path, name_field: Optional[str] = None, layer: str = "c
 # ===== end: grid =====
 
 # ===== command: evaluate (section owned by its module's author; keep edits inside) =====
+def _evaluate_region(value: str, areas_gdf, what: str, area_field: Optional[str]):
+    """(areas rows, display name, picked-by-name) for --area/--control: a boundary file or a
+    name in --areas."""
+    from . import areas as areas_mod
+
+    path = Path(value)
+    if path.suffix and path.exists():
+        rows = load_areas_arg(path, name_field=area_field)
+        names = list(dict.fromkeys(rows["name"].astype(str))) if "name" in rows.columns else []
+        name = names[0] if len(names) == 1 else path.stem
+        return rows, name, False
+    if areas_gdf is None:
+        raise InputError(f"'{value}' is not a boundary file; give --areas FILE to pick an area by "
+                         "name", parameter=what)
+    try:
+        rows = areas_mod.find_area(areas_gdf, value)
+    except InputError as exc:
+        raise InputError(exc.message, parameter=what) from None
+    return rows, str(rows["name"].iloc[0]), True
+
+
+@app.command("evaluate")
+@guarded
+def evaluate_command(
+    incidents: List[Path] = typer.Argument(..., help="Incident file(s), a folder of police.uk "
+                                           "months, or a workspace."),
+    area: str = typer.Option(..., "--area", help="The intervention area: a name in --areas "
+                             "(case-insensitive) or a boundary file (its polygons are merged)."),
+    areas: Optional[Path] = typer.Option(None, "--areas", help="Boundary file (or workspace) the "
+                                         "--area/--control names come from; its layer is the "
+                                         "default control."),
+    after: str = typer.Option(..., "--after", help="After window FROM..TO (YYYY-MM, inclusive)."),
+    before: Optional[str] = typer.Option(None, "--before", help="Before window FROM..TO "
+                                         "[default: the same months one year earlier]."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="Baseline window FROM..TO, "
+                                           "e.g. 2021-01..2021-12 (compared per month if its "
+                                           "length differs)."),
+    category: Optional[List[str]] = typer.Option(None, "--category", help="Category, group (asb, "
+                                                 "crime, deliberate-fires, ...) or taxonomy node; "
+                                                 "repeat for several [default: all incidents]."),
+    buffer_m: float = typer.Option(250.0, "--buffer-m", help="Displacement ring width, metres "
+                                   "(0 = none)."),
+    control: Optional[str] = typer.Option(None, "--control", help="Control area: a name in "
+                                          "--areas or a boundary file [default: the rest of the "
+                                          "area layer outside the target and its ring]."),
+    area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
+                                             "boundary files [default: detected]."),
+    format: str = typer.Option("md", "--format", help="md or json."),
+) -> None:
+    """Before/after evaluation of an intervention area with a control, displacement buffer
+    (WDQ, total net effect, WDD) and plain-English warnings."""
+    from . import evaluation, periods, settings
+
+    if format not in ("md", "json"):
+        raise InputError(f"unknown format '{format}'; use md or json", parameter="format")
+    periods.parse_range(after, "after")
+    for value, name in ((before, "before"), (baseline, "baseline")):
+        if value is not None:
+            periods.parse_range(value, name)
+    areas_gdf = load_areas_arg(areas, name_field=area_field) if areas is not None else None
+    target_rows, target_name, by_name = _evaluate_region(area, areas_gdf, "area", area_field)
+    layer = str(target_rows["layer"].iloc[0]) if "layer" in target_rows.columns else None
+    context = exclude = None
+    control_rows = control_name = None
+    if control is not None:
+        control_rows, control_name, _ = _evaluate_region(control, areas_gdf, "control", area_field)
+    elif areas_gdf is not None:
+        same = areas_gdf
+        if by_name and "layer" in areas_gdf.columns:
+            same = areas_gdf[areas_gdf["layer"].astype(str) == layer]
+        if by_name and layer in evaluation.INTERVENTION_LAYERS:
+            others = same[~same.index.isin(target_rows.index)]
+            exclude = others if len(others) else None
+        else:
+            context = same
+    progress("loading incidents ...")
+    data = load_incidents_arg(list(incidents))
+    result = evaluation.evaluate(
+        data, target_rows, after=after, before=before, baseline=baseline,
+        categories=list(category) if category else None, buffer_m=buffer_m,
+        control=control_rows, context=context, exclude=exclude, name=target_name,
+        layer=layer if layer not in (None, "custom") else None, control_name=control_name,
+        small_count=settings.SMALL_COUNT)
+    if format == "json":
+        emit_json(result.to_dict())
+    else:
+        typer.echo(result.to_markdown())
 # ===== end: evaluate =====
 
 
