@@ -122,6 +122,9 @@ def load_areas_arg(path: Path, name_field: Optional[str] = None, layer: str = "c
 # ===== end: grid =====
 
 # ===== command: evaluate (section owned by its module's author; keep edits inside) =====
+from . import settings as _eval_settings  # noqa: E402
+
+
 def _evaluate_region(value: str, areas_gdf, what: str, area_field: Optional[str]):
     """(areas rows, display name, picked-by-name) for --area/--control: a boundary file or a
     name in --areas."""
@@ -155,20 +158,20 @@ def evaluate_command(
                                          "default control."),
     after: str = typer.Option(..., "--after", help="After window FROM..TO (YYYY-MM, inclusive)."),
     before: Optional[str] = typer.Option(None, "--before", help="Before window FROM..TO "
-                                         "[default: the same months one year earlier]."),
+                                         "(default: the same months one year earlier)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="Baseline window FROM..TO, "
                                            "e.g. 2021-01..2021-12 (compared per month if its "
                                            "length differs)."),
     category: Optional[List[str]] = typer.Option(None, "--category", help="Category, group (asb, "
                                                  "crime, deliberate-fires, ...) or taxonomy node; "
-                                                 "repeat for several [default: all incidents]."),
-    buffer_m: float = typer.Option(250.0, "--buffer-m", help="Displacement ring width, metres "
+                                                 "repeat for several (default: all incidents)."),
+    buffer_m: float = typer.Option(_eval_settings.BUFFER_M, "--buffer-m", help="Displacement ring width, metres "
                                    "(0 = none)."),
     control: Optional[str] = typer.Option(None, "--control", help="Control area: a name in "
-                                          "--areas or a boundary file [default: the rest of the "
-                                          "area layer outside the target and its ring]."),
+                                          "--areas or a boundary file (default: the rest of the "
+                                          "area layer outside the target and its ring)."),
     area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
-                                             "boundary files [default: detected]."),
+                                             "boundary files (default: detected)."),
     format: str = typer.Option("md", "--format", help="md or json."),
 ) -> None:
     """Before/after evaluation of an intervention area with a control, displacement buffer
