@@ -101,6 +101,48 @@ def load_areas_arg(path: Path, name_field: Optional[str] = None, layer: str = "c
 
 
 # ===== command: demo (section owned by its module's author; keep edits inside) =====
+@app.command("demo")
+@guarded
+def demo_command(
+    out: Path = typer.Option(..., "--out", help="Folder to write the synthetic demo borough into."),
+    if_missing: bool = typer.Option(False, "--if-missing",
+                                    help="Do nothing when OUT already holds a complete demo."),
+    fmt: str = typer.Option("text", "--format", help="text or json."),
+) -> None:
+    """Write the deterministic SYNTHETIC demo borough (police.uk-format CSVs, fires, wards,
+    town centre, micro-hotspots, workspace.gpkg, truth.json) into OUT."""
+    from . import demo as demo_mod
+    from . import settings
+
+    if fmt not in ("text", "json"):
+        raise InputError(f"--format must be text or json, got '{fmt}'", parameter="format")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} exists and is not a folder", parameter="out")
+    skipped = bool(if_missing and demo_mod.is_complete(out))
+    if skipped:
+        files = {name: out / name for name in demo_mod.FILES}
+        files["police_uk"] = out / "police_uk"
+        truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
+    else:
+        progress(f"generating the synthetic demo borough into {out} ...")
+        data = demo_mod.generate()
+        files = demo_mod.write(data, out)
+        truth = data.truth
+    volumes = truth["volumes"]
+    if fmt == "json":
+        emit_json({"out": str(out), "skipped": skipped, "label": settings.DEMO_LABEL,
+                   "files": {k: str(v) for k, v in files.items()},
+                   "months": truth["months"], "volumes": volumes})
+        return
+    if skipped:
+        typer.echo(f"{out} already holds the complete synthetic demo; nothing written.")
+        return
+    typer.echo(settings.DEMO_LABEL)
+    typer.echo(f"Wrote the synthetic demo borough to {out}:")
+    for name, path in files.items():
+        typer.echo(f"  {path}")
+    typer.echo(f"{volumes['rows']:,} incidents ({volumes['crime']:,} crime, {volumes['asb']:,} ASB, "
+               f"{volumes['fire']:,} fires) for {truth['months']['from']}..{truth['months']['to']}.")
 # ===== end: demo =====
 
 # ===== command: ingest (section owned by its module's author; keep edits inside) =====
