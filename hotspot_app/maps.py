@@ -579,7 +579,7 @@ def draw_control(m: folium.Map) -> plugins.Draw:
 def overview_map(
     wards: gpd.GeoDataFrame,
     values: pd.Series | None,
-    incidents: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame | pd.DataFrame,
     *,
     metric_title: str = "Incidents",
     fmt: str = "{:,.0f}",
@@ -591,14 +591,15 @@ def overview_map(
     max_markers: int | None = None,
 ) -> folium.Map:
     """Ward choropleth of `values` + incident heat (+ locations when few) + town centres and
-    micro-hotspot outlines, with a legend and a layer control."""
-    m = base_map(bounds_of(wards, incidents if len(wards) == 0 else None), tiles)
+    micro-hotspot outlines, with a legend and a layer control. `incidents` may be an incidents
+    table or its :func:`locations`."""
+    m = base_map(bounds_of(wards), tiles)
     layer, scale = choropleth(wards, values, title=metric_title, fmt=fmt, diverging=diverging,
                               extra=extra, name=f"Wards: {metric_title}")
     layer.add_to(m)
     Legend(scale).add_to(m)
     if len(incidents):
-        locs = locations(incidents)
+        locs = incidents if "lat" in incidents.columns else locations(incidents)
         heat_layer(locs).add_to(m)
         markers = location_markers(locs, max_markers=max_markers, show=False)
         if markers is not None:

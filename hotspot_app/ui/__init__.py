@@ -1,0 +1,12 @@
+"""Streamlit pages (thin: widgets -> cached call into the core -> map/table/chart) and the cached
+calls they make (`cache`). The page scripts are run by `streamlit_app.py` via st.navigation;
+`PAGES` lists them in menu order."""
+
+PAGES = [
+    ("hotspot_app/ui/overview.py", "Overview", ":material/map:"),
+    ("hotspot_app/ui/hotspots.py", "Hotspots", ":material/local_fire_department:"),
+    ("hotspot_app/ui/before_after.py", "Before / after", ":material/compare:"),
+    ("hotspot_app/ui/fires.py", "Fires", ":material/fireplace:"),
+    ("hotspot_app/ui/tables.py", "Area tables", ":material/table:"),
+    ("hotspot_app/ui/data.py", "Data", ":material/upload_file:"),
+]

@@ -1,0 +1,230 @@
+"""The cached calls the pages make into the core.
+
+Datasets are loaded once per *source key* with ``st.cache_resource`` (shared, never mutated:
+the core never mutates its inputs). Computations are ``st.cache_data`` functions keyed on plain
+arguments only: the source key (``"demo"`` or ``"workspace:<path>@<mtime>"``, so a changed
+workspace file is a new key) and tuples/strings/numbers for the parameters.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from .. import areas as core_areas
+from .. import maps, periods, settings, taxonomy
+from ..errors import InputError
+
+DEMO = "demo"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Everything a page shows: canonical incidents and area layers (EPSG:27700)."""
+
+    key: str
+    label: str
+    is_demo: bool
+    incidents: gpd.GeoDataFrame
+    wards: gpd.GeoDataFrame
+    town_centres: gpd.GeoDataFrame
+    micro_hotspots: gpd.GeoDataFrame
+    interventions: pd.DataFrame
+    truth: dict = field(default_factory=dict)
+    workspace: str | None = None
+
+    @property
+    def areas(self) -> gpd.GeoDataFrame:
+        """All area layers together (wards first)."""
+        frames = [a for a in (self.wards, self.town_centres, self.micro_hotspots) if len(a)]
+        if not frames:
+            return _empty_areas()
+        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=settings.CRS)
+
+    @property
+    def months(self) -> list[str]:
+        return sorted(pd.unique(self.incidents["month"].dropna().astype(str)))
+
+
+def _empty_areas() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"area_id": pd.Series([], dtype=object), "name": pd.Series([], dtype=object),
+                             "layer": pd.Series([], dtype=object), "population": pd.Series([], dtype=float)},
+                            geometry=gpd.GeoSeries([], crs=settings.CRS), crs=settings.CRS)
+
+
+def workspace_key(path: str | os.PathLike) -> str:
+    """Source key of a workspace file (changes when the file changes)."""
+    p = Path(path).resolve()
+    return f"workspace:{p}@{p.stat().st_mtime_ns if p.exists() else 0}"
+
+
+def _layer(all_areas: gpd.GeoDataFrame, layer: str) -> gpd.GeoDataFrame:
+    if len(all_areas) == 0 or "layer" not in all_areas.columns:
+        return _empty_areas()
+    return all_areas[all_areas["layer"].astype(str) == layer].reset_index(drop=True)
+
+
+@st.cache_resource(show_spinner="Loading data…", max_entries=4)
+def load(key: str) -> Dataset:
+    """The dataset for a source key (``"demo"`` or a `workspace_key`)."""
+    if key == DEMO:
+        from .. import demo
+
+        d = demo.load()
+        return Dataset(key=key, label="Synthetic demo borough", is_demo=True, incidents=d.incidents,
+                       wards=d.wards, town_centres=d.town_centres, micro_hotspots=d.micro_hotspots,
+                       interventions=d.interventions, truth=dict(getattr(d, "truth", {}) or {}))
+    if key.startswith("workspace:"):
+        from .. import store
+
+        path = key[len("workspace:"):].rsplit("@", 1)[0]
+        ws = store.Workspace(path)
+        incidents = ws.incidents()
+        try:
+            all_areas = ws.areas()
+        except InputError:
+            all_areas = _empty_areas()
+        wards = _layer(all_areas, "ward")
+        if len(wards) == 0 and len(all_areas):
+            wards = all_areas[~all_areas["layer"].isin(["town_centre", "micro_hotspot", "patrol"])].reset_index(drop=True)
+        return Dataset(key=key, label=f"Workspace {Path(path).name}", is_demo=False, incidents=incidents,
+                       wards=wards, town_centres=_layer(all_areas, "town_centre"),
+                       micro_hotspots=_layer(all_areas, "micro_hotspot"),
+                       interventions=ws.interventions(), workspace=path)
+    raise InputError(f"unknown data source '{key}'", parameter="source")
+
+
+# ------------------------------------------------------------------------------ selections
+def category_options(key: str) -> list[str]:
+    """Named groups present in the data, then hierarchy nodes and categories present."""
+    return _category_options(key)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _category_options(key: str) -> list[str]:
+    inc = load(key).incidents
+    kinds = set(inc["kind"].astype(str))
+    named = [g for g in ("crime", "asb", "neighbourhood-crime", "deliberate-fires",
+                         "deliberate-primary-fires", "deliberate-secondary-fires", "fire")
+             if (g in kinds) or (g.startswith(("deliberate", "fire")) and "fire" in kinds)
+             or (g == "neighbourhood-crime" and "crime" in kinds)]
+    groups = sorted({p for g in inc["group"].dropna().astype(str) for p in g.split("/") if p}
+                    & taxonomy.nodes())
+    cats = sorted(pd.unique(inc["category"].dropna().astype(str)))
+    return list(dict.fromkeys(named + groups + cats))
+
+
+def _mask(inc: pd.DataFrame, selection: tuple[str, ...], months: tuple[str, ...] | None) -> pd.Series:
+    mask = taxonomy.select(inc, list(selection) if selection else None)
+    if months:
+        mask &= inc["month"].isin(list(months))
+    return mask
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def count_selected(key: str, selection: tuple[str, ...], months: tuple[str, ...] | None) -> int:
+    inc = load(key).incidents
+    return int(_mask(inc, selection, months).sum())
+
+
+# ------------------------------------------------------------------------------ overview
+@st.cache_data(show_spinner="Counting by ward…", max_entries=32)
+def ward_ranking(key: str, selection: tuple[str, ...], months: tuple[str, ...]) -> tuple[pd.DataFrame, list[str]]:
+    """`areas.rank_areas` for the wards (count, share, rate per 1,000)."""
+    ds = load(key)
+    return core_areas.rank_areas(ds.incidents, ds.wards, category=list(selection) or None,
+                                 months=list(months))
+
+
+@st.cache_data(show_spinner="Comparing with a year earlier…", max_entries=32)
+def ward_change(key: str, selection: tuple[str, ...], months: tuple[str, ...]) -> tuple[pd.DataFrame, list[str]]:
+    """Ward counts in `months` and in the same months a year earlier, with % change
+    (`areas.pct_change`: null when the earlier count is 0 or not covered)."""
+    now, w1 = ward_ranking(key, selection, months)
+    before, w2 = ward_ranking(key, selection, tuple(periods.shift(months, -12)))
+    prev = before.set_index("area_id")["count"]
+    out = now[["area_id", "name", "count"]].copy()
+    out["previous"] = out["area_id"].map(prev)
+    out["pct_change"] = [core_areas.pct_change(None if pd.isna(c) else int(c), None if pd.isna(p) else int(p))
+                         for c, p in zip(out["count"], out["previous"])]
+    return out, w1 + w2
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def locations(key: str, selection: tuple[str, ...], months: tuple[str, ...] | None) -> pd.DataFrame:
+    """Distinct incident locations of the selection (`maps.locations`), WGS84."""
+    inc = load(key).incidents
+    return maps.locations(inc[_mask(inc, selection, months)])
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def area_summary(key: str, layer: str, area_id: str, to: str, months: int) -> dict:
+    """The seed-000 summary (`areas.area_summary`) for one area, or the whole dataset."""
+    ds = load(key)
+    if area_id == "__all__":
+        mask = pd.Series(True, index=ds.incidents.index)
+        return core_areas.area_summary(ds.incidents, mask, to, months, place="whole area loaded",
+                                       area_name="All areas")
+    area = ds.areas[(ds.areas["area_id"].astype(str) == area_id)]
+    return core_areas.area_summary(ds.incidents, area, to, months, place=core_areas.area_label(area),
+                                   area_name=str(area["name"].iloc[0]))
+
+
+# ------------------------------------------------------------------------------ tables
+@st.cache_data(show_spinner="Building the table…", max_entries=32)
+def partnership_table(key: str, area_id: str, month: str, kind: str, compare: str,
+                      taxonomy_name: str) -> tuple[pd.DataFrame, list[str]]:
+    ds = load(key)
+    if area_id == "__all__":
+        area = pd.Series(True, index=ds.incidents.index)
+    else:
+        area = ds.areas[ds.areas["area_id"].astype(str) == area_id]
+    table = core_areas.partnership_table(ds.incidents, area, month, kind=kind, compare=compare,
+                                         taxonomy_name=taxonomy_name)
+    return table.rows, list(table.warnings)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def breakdown(key: str, by: str, selection: tuple[str, ...], months: tuple[str, ...] | None) -> pd.DataFrame:
+    inc = load(key).incidents
+    return core_areas.breakdown(inc, by=by, category=list(selection) or None,
+                                months=list(months) if months else None)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def monthly(key: str, selection: tuple[str, ...], split: str | None = None) -> pd.DataFrame:
+    """Incidents per month (all months loaded, zeros included) of the selection, optionally
+    split by a column (e.g. ``category``); columns month, [split], count."""
+    ds = load(key)
+    inc = ds.incidents[_mask(ds.incidents, selection, None)]
+    cols = ["month"] + ([split] if split else [])
+    out = inc.groupby(cols, observed=True).size().rename("count").reset_index()
+    if not split:
+        out = out.set_index("month").reindex(ds.months, fill_value=0).rename_axis("month").reset_index()
+    return out
+
+
+# ------------------------------------------------------------------------------ downloads
+@st.cache_data(show_spinner=False, max_entries=32)
+def geo_bytes(_gdf: gpd.GeoDataFrame, fmt: str, token: str) -> bytes:
+    """`_gdf` as GeoJSON / GeoPackage / KML bytes (WGS84 for GeoJSON/KML, BNG for GPKG).
+    `token` identifies the table for the cache (the frame itself is not hashed)."""
+    gdf = _gdf
+    for col in gdf.columns:
+        if col != gdf.geometry.name and gdf[col].dtype == object:
+            gdf = gdf.assign(**{col: gdf[col].map(lambda v: v if v is None or isinstance(v, (str, int, float))
+                                                  else str(v))})
+    driver = {"geojson": "GeoJSON", "gpkg": "GPKG", "kml": "KML"}[fmt]
+    out = gdf if fmt == "gpkg" else gdf.to_crs(settings.CRS_WGS84)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"layer.{fmt}"
+        out.to_file(path, driver=driver, engine="pyogrio")
+        return path.read_bytes()

@@ -1,0 +1,8 @@
+"""fires page (being built)."""
+import streamlit as st
+
+from hotspot_app.ui import common
+
+st.title("fires")
+ds = common.dataset()
+common.banner(ds)

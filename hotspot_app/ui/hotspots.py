@@ -1,0 +1,8 @@
+"""hotspots page (being built)."""
+import streamlit as st
+
+from hotspot_app.ui import common
+
+st.title("hotspots")
+ds = common.dataset()
+common.banner(ds)

@@ -1,0 +1,83 @@
+"""Overview: ward choropleth (count, rate per 1,000, change), incident heat, town centres and
+micro-hotspots, category/period filters, KPI cards with the seed-000 summary."""
+
+import pandas as pd
+import streamlit as st
+
+from hotspot_app import areas as core_areas
+from hotspot_app import maps, periods, reports
+from hotspot_app.ui import cache, common
+
+st.title("Overview")
+ds = common.dataset()
+common.banner(ds)
+
+METRICS = {"count": "Count", "rate": "Rate per 1,000 residents", "change": "% change on a year earlier"}
+
+c1, c2, c3 = st.columns([2, 2, 1.3])
+with c1:
+    selection = common.category_picker(ds, "ov-cat", default=["crime"])
+with c2:
+    months = common.period_picker(ds, "ov-period")
+with c3:
+    metric = st.radio("Ward metric", list(METRICS), format_func=METRICS.get, key="ov-metric")
+
+# ---------------------------------------------------------------- KPI cards for one area
+area_choices = {"__all__": "All areas loaded"}
+for layer in (ds.wards, ds.town_centres, ds.micro_hotspots):
+    area_choices.update({str(a): str(n) for a, n in zip(layer["area_id"], layer["name"])})
+area_id = st.selectbox("Area for the summary", list(area_choices), format_func=area_choices.get,
+                       key="ov-area")
+summary = cache.area_summary(ds.key, "", area_id, months[-1], len(months))
+kpis = [("crime", "Crimes"), ("asb", "ASB incidents"), ("fires", "Deliberate fires")]
+cols = st.columns(len([k for k, _ in kpis if k in summary]))
+for col, (k, label) in zip(cols, [kp for kp in kpis if kp[0] in summary]):
+    block = summary[k]
+    delta = None
+    if block.get("diff") is not None:
+        pct = block.get("pct_diff")
+        delta = f"{block['diff']:+,}" + (f" ({pct:+.1f}%)" if pct is not None else " (n/a)")
+    col.metric(f"{label}, {periods.describe([months[0], months[-1]]) if len(months) > 1 else periods.describe(months)}",
+               reports.fmt_int(block.get("current")), delta, delta_color="inverse",
+               help="Compared with the same months a year earlier.")
+st.markdown(f"> {summary['text']}")
+common.show_warnings(summary.get("warnings", []))
+
+# ---------------------------------------------------------------- map
+ranking, warnings = cache.ward_ranking(ds.key, selection, months)
+wards_rows = ranking[ranking["area_id"] != core_areas.OUTSIDE]
+if metric == "change":
+    change, warnings = cache.ward_change(ds.key, selection, months)
+    values = change.set_index("area_id")["pct_change"].astype(float)
+    title, fmt, diverging = "% change on a year earlier", "{:+.1f}%", True
+    extra = {"Count": [reports.fmt_int(v) for v in ds.wards["area_id"].astype(str).map(change.set_index("area_id")["count"])],
+             "A year earlier": [reports.fmt_int(v) for v in ds.wards["area_id"].astype(str).map(change.set_index("area_id")["previous"])]}
+elif metric == "rate":
+    values = wards_rows.set_index("area_id")["rate_per_1000"].astype(float)
+    title, fmt, diverging = "Rate per 1,000", "{:,.1f}", False
+    extra = {"Count": [reports.fmt_int(v) for v in ds.wards["area_id"].astype(str).map(wards_rows.set_index("area_id")["count"])]}
+else:
+    values = wards_rows.set_index("area_id")["count"].astype(float)
+    title, fmt, diverging = "Incidents", "{:,.0f}", False
+    extra = {"Rate per 1,000": [reports.fmt_rate(v) for v in ds.wards["area_id"].astype(str).map(wards_rows.set_index("area_id")["rate_per_1000"])]}
+common.show_warnings(warnings)
+if metric == "rate" and values.isna().all():
+    st.info("The ward boundaries have no population, so rates cannot be computed.")
+
+locs = cache.locations(ds.key, selection, months)
+n_sel = cache.count_selected(ds.key, selection, months)
+st.caption(f"{n_sel:,} incidents selected at {len(locs):,} distinct locations; heat layer weighted "
+           f"by incidents per location (location circles only when there are at most "
+           f"{maps.settings.MAX_MARKERS:,} locations).")
+m = maps.overview_map(ds.wards, values, locs, metric_title=title, fmt=fmt, diverging=diverging,
+                      extra=extra, town_centres=ds.town_centres, micro_hotspots=ds.micro_hotspots)
+common.show_map(m, key="ov-map", download=f"overview-{metric}")
+
+# ---------------------------------------------------------------- ward table
+st.subheader("Wards")
+top = core_areas.top_share(ranking, top=3, what="selected incidents") if len(wards_rows) else None
+if top:
+    st.markdown(top["text"])
+table = reports.rank_display(ranking)
+st.dataframe(table, hide_index=True, width="stretch")
+common.downloads(ranking, f"wards-{months[0]}-{months[-1]}", key="ov-dl")
