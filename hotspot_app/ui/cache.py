@@ -228,3 +228,42 @@ def geo_bytes(_gdf: gpd.GeoDataFrame, fmt: str, token: str) -> bytes:
         path = Path(tmp) / f"layer.{fmt}"
         out.to_file(path, driver=driver, engine="pyogrio")
         return path.read_bytes()
+
+
+# ------------------------------------------------------------------------------ clusters
+@dataclass(frozen=True)
+class ClusterResult:
+    """What the Hotspots page shows of a `clusters.Clusters` run (no per-incident copy)."""
+
+    areas: gpd.GeoDataFrame
+    parameters: dict
+    n_incidents: int
+    n_noise: int
+    message: str | None
+    warnings: list[str]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def clusters(key: str, selection: tuple[str, ...], period: tuple[str, str], eps_m: float,
+             min_samples: int, days: float | None = None) -> ClusterResult:
+    """`clusters.dbscan` on the selection: ranked patrol-area polygons."""
+    import warnings as _warnings
+
+    from .. import clusters as core_clusters
+
+    inc = load(key).incidents
+    with _warnings.catch_warnings(record=True):
+        _warnings.simplefilter("always")
+        res = core_clusters.dbscan(inc, eps_m, int(min_samples), category=list(selection) or None,
+                                   period=f"{period[0]}..{period[1]}", days=days)
+    return ClusterResult(res.areas, res.parameters, res.n_incidents, res.n_noise, res.message,
+                         list(res.warnings))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def patrol_export(_areas: gpd.GeoDataFrame, suffix: str, token: str) -> bytes:
+    """Patrol areas as .geojson / .gpkg / .kml bytes (`clusters.export`)."""
+    from .. import clusters as core_clusters
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return core_clusters.export(_areas, Path(tmp) / f"patrol_areas{suffix}").read_bytes()

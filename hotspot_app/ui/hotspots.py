@@ -1,8 +1,75 @@
-"""hotspots page (being built)."""
+"""Hotspots: DBSCAN patrol areas (eps in metres, min samples, categories, period, space–time
+days) on the map and in a ranked table; grid / Gi* layer and PAI when available; downloads."""
+
+import pandas as pd
 import streamlit as st
 
-from hotspot_app.ui import common
+from hotspot_app import maps, settings
+from hotspot_app.ui import cache, common
 
-st.title("hotspots")
+st.title("Hotspots and patrol areas")
 ds = common.dataset()
 common.banner(ds)
+
+c1, c2 = st.columns([2, 2])
+with c1:
+    selection = common.category_picker(ds, "hs-cat", default=["asb"])
+with c2:
+    months = common.period_picker(ds, "hs-period")
+c3, c4, c5, c6 = st.columns(4)
+eps_m = c3.number_input("eps (metres)", min_value=5.0, max_value=2000.0, value=float(settings.EPS_M),
+                        step=10.0, key="hs-eps",
+                        help="Two incidents are neighbours within this distance (a few streets).")
+min_samples = c4.number_input("Min samples", min_value=1, max_value=10_000, value=int(settings.MIN_SAMPLES),
+                              step=1, key="hs-min",
+                              help="Incidents within eps (itself included) that make a dense core.")
+space_time = c5.toggle("Space–time", key="hs-st",
+                       help="Neighbours must also be close in time (needs dates).")
+days = c6.number_input("Days", min_value=1.0, max_value=365.0, value=30.0, step=1.0, key="hs-days",
+                       disabled=not space_time)
+
+with st.status("Finding clusters…", expanded=False) as status:
+    result = cache.clusters(ds.key, selection, (months[0], months[-1]), float(eps_m), int(min_samples),
+                            float(days) if space_time else None)
+    status.update(label=f"{len(result.areas)} patrol areas from {result.n_incidents:,} incidents "
+                        f"({result.n_noise:,} not in any cluster)", state="complete")
+common.show_warnings(result.warnings)
+if result.message:
+    st.info(result.message)
+
+locs = cache.locations(ds.key, selection, months)
+bounds = maps.bounds_of(ds.wards) or None
+m = maps.base_map(bounds)
+if len(ds.wards):
+    maps.area_outlines(ds.wards, name="Wards", colour="#777777", weight=1).add_to(m)
+if len(locs):
+    maps.heat_layer(locs, show=False).add_to(m)
+if len(result.areas):
+    maps.patrol_areas(result.areas).add_to(m)
+if len(ds.micro_hotspots):
+    maps.area_outlines(ds.micro_hotspots, name="Micro-hotspots", colour="#008837", dash="6 4").add_to(m)
+import folium  # noqa: E402  (layer control only)
+
+folium.LayerControl(collapsed=True).add_to(m)
+common.show_map(m, key="hs-map", download="patrol-areas-map")
+
+st.subheader("Ranked patrol areas")
+if len(result.areas):
+    cols = ["rank", "count", "locations", "area_m2", "density_per_km2", "first_month", "last_month",
+            "peak_months", "peak_hours", "peak_weekdays", "description"]
+    table = pd.DataFrame(result.areas[[c for c in cols if c in result.areas.columns]])
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"area_m2": st.column_config.NumberColumn("Area (m²)", format="%.0f"),
+                                "density_per_km2": st.column_config.NumberColumn("Per km²", format="%.0f")})
+    token = f"{ds.key}|{selection}|{months[0]}|{months[-1]}|{eps_m}|{min_samples}|{days if space_time else ''}"
+    dl = st.columns(5)
+    dl[0].download_button("CSV", data=table.to_csv(index=False).encode("utf-8"),
+                          file_name="patrol-areas.csv", mime="text/csv", key="hs-csv", on_click="ignore")
+    for col, (suffix, label, mime) in zip(dl[1:], ((".geojson", "GeoJSON", "application/geo+json"),
+                                                   (".gpkg", "GeoPackage", "application/geopackage+sqlite3"),
+                                                   (".kml", "KML", "application/vnd.google-earth.kml+xml"))):
+        col.download_button(label, data=lambda s=suffix: cache.patrol_export(result.areas, s, token + s),
+                            file_name=f"patrol-areas{suffix}", mime=mime, key=f"hs-{suffix}",
+                            on_click="ignore")
+else:
+    st.caption("No patrol areas for these settings.")
