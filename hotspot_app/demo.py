@@ -175,7 +175,7 @@ _HOURS_ACCIDENTAL = np.array([2, 1.5, 1.2, 1, 1, 1, 1.5, 2.5, 3, 3, 3, 3.5, 4, 3
                               5, 4.5, 4, 3.5, 3, 2.5])
 
 CRIME_PER_MONTH = 1250.0
-ASB_PER_MONTH = 290.0  # background; clusters and micro-hotspots add ~110 more
+ASB_PER_MONTH = 270.0  # background; clusters and micro-hotspots add ~110 more
 TREND = {"ward": "Thistlebeck", "crime_annual_factor": 0.89, "asb_annual_factor": 0.75}
 
 # Roles by seed-grid cell (column -2..2, row -1.5..1.5 in 1.5 km x 1.4 km steps).
