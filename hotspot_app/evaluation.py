@@ -36,13 +36,16 @@ Formulas (design §6)
 Rate ratio (the effect): (Ta/Tb) / (Ca/Cb), from a log-linear model fitted with statsmodels to
 the monthly counts of target and control in the before and after windows::
 
-    log E[count] = b0 + b1*target + b2*after + b3*target*after,   rate ratio = exp(b3)
+    log E[count] = b0 + b1*target + b2*after + b3*target*after + s[month in window],
+    rate ratio = exp(b3)
 
-With factors only, the estimate equals the 2x2 cross-product ratio of the window totals. The
-model is Poisson unless the monthly counts are overdispersed: when the Poisson fit's Pearson
-chi-square exceeds the 95th percentile of chi-square on its residual degrees of freedom
-(n_months_total - 4 > 0), a negative-binomial (NB2) model with ML-estimated alpha is fitted
-instead (quasi-Poisson if that fit fails). The 95% interval is exp(b3 +/- 1.96 SE) (Wald) and
+``s`` (only when the windows have equal lengths) is shared by target and control, so the
+seasonality of paired months (each July with the July a year earlier) is not mistaken for
+overdispersion. With factors only the model is collapsible: the Poisson estimate and interval
+equal those of the 2x2 table of window totals. The model is Poisson unless the monthly counts
+are overdispersed: when the Poisson fit's Pearson chi-square exceeds the 95th percentile of
+chi-square on its residual degrees of freedom, a negative-binomial (NB2) model with
+ML-estimated alpha is fitted instead (quasi-Poisson if that fit fails). The 95% interval is exp(b3 +/- 1.96 SE) (Wald) and
 the p-value is the two-sided Wald test of b3 = 0. With totals only (no monthly detail) the model
 is the saturated Poisson 2x2 and SE = sqrt(1/Tb + 1/Ta + 1/Cb + 1/Ca). Null when any of the four
 totals is zero.
@@ -87,7 +90,7 @@ PEAK_FACTOR: float = 1.25
 __all__ = [
     "Effect", "WDD", "WindowCount", "Evaluation", "Dosage",
     "intervention_area", "buffer_ring", "default_control", "windows_around", "same_months_before",
-    "pct_change", "rate_ratio", "wdq", "wdq_interpretation", "tne", "tne_interpretation", "wdd",
+    "pct_change", "rate_ratio", "excess", "wdq", "wdq_interpretation", "tne", "tne_interpretation", "wdd",
     "evaluate", "evaluate_intervention", "monthly_counts", "patrol_log", "dosage",
 ]
 
@@ -259,10 +262,14 @@ def rate_ratio(
 ) -> Effect | None:
     """Control-adjusted rate ratio (Ta/Tb)/(Ca/Cb) from a log-linear model (statsmodels).
 
-    Each argument is a window total or the window's monthly counts. With monthly counts the
-    Poisson fit is checked for overdispersion (Pearson chi-square above the 95th percentile of
-    chi-square on n - 4 df) and a negative-binomial model is used when it is. Returns None when
-    any of the four totals is zero (the ratio is undefined).
+    Each argument is a window total or the window's monthly counts. When all four windows have
+    the same number of months, a month-in-window factor shared by target and control absorbs
+    seasonality (paired months, e.g. each July with the July a year earlier); with factors only
+    this log-linear model ([group x period][month]) is collapsible, so the Poisson estimate and
+    interval equal those of the 2x2 table of totals. The Poisson fit is then checked for
+    overdispersion (Pearson chi-square above the 95th percentile of chi-square on its residual
+    df) and a negative-binomial (NB2) model is used when it is. Returns None when any of the
+    four totals is zero (the ratio is undefined).
     """
     import statsmodels.api as sm
     from scipy import stats
@@ -277,11 +284,16 @@ def rate_ratio(
     is_after = np.concatenate([np.zeros(parts[0].size), np.ones(parts[1].size),
                                np.zeros(parts[2].size), np.ones(parts[3].size)])
     X = np.column_stack([np.ones_like(y), is_target, is_after, is_target * is_after])
+    n = parts[0].size
+    if n > 1 and all(p.size == n for p in parts):
+        # month-in-window effects shared by target and control (seasonality of paired months)
+        pos = np.tile(np.arange(n), 4)
+        X = np.column_stack([X] + [(pos == k).astype(float) for k in range(1, n)])
     with _warnings.catch_warnings():
         _warnings.simplefilter("ignore")
         fit = sm.GLM(y, X, family=sm.families.Poisson()).fit()
         b, se = float(fit.params[3]), float(fit.bse[3])
-        dof = len(y) - 4
+        dof = len(y) - X.shape[1]
         dispersion = float(fit.pearson_chi2 / dof) if dof > 0 else None
         model = "poisson"
         if dof > 0 and fit.pearson_chi2 > stats.chi2.ppf(0.95, dof):
@@ -357,6 +369,25 @@ def tne_interpretation(value: float | None) -> str:
             "together than expected from the control area's trend.")
 
 
+def excess(before: float | None, after: float | None, control_before: float | None,
+           control_after: float | None) -> tuple[float, tuple[float, float]] | None:
+    """Incidents above (> 0) or below (< 0) what the control's trend predicts:
+    ``after - before * (Ca/Cb)``, with a 95% interval (Poisson counts, delta method:
+    var = after + k^2*before + (before*k)^2 * (1/Ca + 1/Cb), k = Ca/Cb).
+
+    For the buffer ring this estimates the incidents displaced into it (> 0) or the diffusion of
+    benefits (< 0); for the target, minus the incidents prevented. None when a count is missing
+    or the control has no incidents.
+    """
+    if None in (before, after, control_before, control_after) or not control_before or not control_after:
+        return None
+    k = control_after / control_before
+    value = after - before * k
+    var = after + k * k * before + (before * k) ** 2 * (1 / control_before + 1 / control_after)
+    half = 1.959964 * math.sqrt(var)
+    return value, (value - half, value + half)
+
+
 @dataclass(frozen=True)
 class WDD:
     """Weighted displacement difference (Wheeler & Ratcliffe 2018)."""
@@ -395,6 +426,12 @@ def wdd(treated_before: float, treated_after: float, control_before: float, cont
 
 
 # --------------------------------------------------------------------------- result
+def _excess_dict(value) -> dict | None:
+    if value is None:
+        return None
+    return {"count": round(value[0], 1), "ci95": [round(value[1][0], 1), round(value[1][1], 1)]}
+
+
 @dataclass(frozen=True)
 class WindowCount:
     """A window (inclusive months) and its count (None when a month is not covered)."""
@@ -438,6 +475,8 @@ class Evaluation:
     wdd: WDD | None = None
     wdd_note: str = ""
     buffer_effect: Effect | None = None
+    buffer_excess: tuple[float, tuple[float, float]] | None = None
+    target_excess: tuple[float, tuple[float, float]] | None = None
     series: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     intervention: tuple[str, str] | None = None
 
@@ -471,6 +510,8 @@ class Evaluation:
             "effect_model": self.effect.model if self.effect else None,
             "effect_pct_change": round(self.effect.pct_change, 1) if self.effect else None,
             "buffer_effect": self.buffer_effect.to_dict() if self.buffer_effect else None,
+            "target_excess": _excess_dict(self.target_excess),
+            "buffer_excess": _excess_dict(self.buffer_excess),
             "wdq_interpretation": self.wdq_text,
             "tne": None if self.tne is None else round(self.tne, 2),
             "tne_interpretation": self.tne_text,
@@ -602,6 +643,14 @@ class Evaluation:
         lines.append(f"**Displacement:** {self.wdq_text}")
         if self.tne_text:
             lines.append(f"{self.tne_text}")
+        if self.target_excess is not None:
+            v, (lo, hi) = self.target_excess
+            lines.append(f"Target: {-v:+.0f} incidents prevented against the control trend "
+                         f"(95% CI {-hi:+.0f} to {-lo:+.0f}).")
+        if self.buffer_excess is not None:
+            v, (lo, hi) = self.buffer_excess
+            lines.append(f"Buffer ring: {v:+.0f} incidents above the control trend (displaced if > 0; "
+                         f"95% CI {lo:+.0f} to {hi:+.0f}).")
         if self.buffer_effect is not None:
             e = self.buffer_effect
             lines.append(f"Buffer vs control rate ratio {e.rate_ratio:.2f} "
@@ -864,6 +913,8 @@ def evaluate(
         wdq=q, effect=effect, warnings=warnings_, layer=layer, buffer_m=float(buffer_m),
         control_description=control_desc, wdq_text=q_text, tne=net, tne_text=tne_interpretation(net),
         wdd=wdd_value, wdd_note=wdd_note, buffer_effect=buffer_effect, series=series,
+        buffer_excess=excess(db, da, cb, ca) if has_ring else None,
+        target_excess=excess(tb, ta, cb, ca),
         intervention=mark,
     )
 
