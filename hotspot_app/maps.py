@@ -631,12 +631,13 @@ def before_after_maps(
 ) -> tuple[folium.Map, folium.Map]:
     """Two maps (before, after) with the same extent and the same colour scale.
 
-    Each shows the evaluated area (and buffer ring / control area), the incidents of its
-    period as heat + location circles scaled to the busiest location of *either* period, and,
+    `before`/`after` are incidents tables or their :func:`locations`. Each map shows the
+    evaluated area (and buffer ring / control area), the incidents of its period as heat + location circles scaled to the busiest location of *either* period, and,
     when given, grid cells coloured on one shared scale.
     """
     bounds = bounds_of(area, buffer, control, pad_m=pad_m)
-    locs_b, locs_a = locations(before), locations(after)
+    locs_b = before if "lat" in before.columns else locations(before)
+    locs_a = after if "lat" in after.columns else locations(after)
     top = max([1.0] + [float(x["count"].max()) for x in (locs_b, locs_a) if len(x)])
     scale = None
     if cells_before is not None and cells_after is not None:

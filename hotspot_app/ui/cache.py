@@ -267,3 +267,94 @@ def patrol_export(_areas: gpd.GeoDataFrame, suffix: str, token: str) -> bytes:
 
     with tempfile.TemporaryDirectory() as tmp:
         return core_clusters.export(_areas, Path(tmp) / f"patrol_areas{suffix}").read_bytes()
+
+
+# ------------------------------------------------------------------------------ before / after
+def intervention_choices(key: str) -> dict[str, str]:
+    """intervention_id -> 'name (type, start to end)' of the stored interventions."""
+    iv = load(key).interventions
+    out = {}
+    for row in iv.itertuples(index=False):
+        start = pd.Timestamp(row.start).strftime("%b %Y") if pd.notna(row.start) else "?"
+        end = pd.Timestamp(row.end).strftime("%b %Y") if pd.notna(row.end) else "ongoing"
+        out[str(row.intervention_id)] = f"{row.name} ({row.type}, {start} to {end})"
+    return out
+
+
+def _target(ds: Dataset, target: str):
+    """(target polygon or areas, context, exclude, name, layer) for a target spec:
+    ``intervention:<id>``, ``area:<area_id>`` or ``wkt:<polygon in EPSG:27700>``."""
+    import shapely
+
+    from .. import evaluation
+
+    kind, _, ident = target.partition(":")
+    if kind == "intervention":
+        iv = ds.interventions
+        row = iv[iv["intervention_id"].astype(str) == ident].iloc[0]
+        geom = evaluation.intervention_area(row, ds.areas)
+        others = [evaluation.intervention_area(r, ds.areas) for _, r in iv.iterrows()
+                  if str(r["intervention_id"]) != ident]
+        exclude = shapely.union_all(others) if others else None
+        layer = "micro_hotspot" if row.get("type") == "patrols" else None
+        return geom, None, exclude, str(row["name"]), layer
+    if kind == "area":
+        all_areas = ds.areas
+        rows = all_areas[all_areas["area_id"].astype(str) == ident]
+        layer = str(rows["layer"].iloc[0])
+        same = all_areas[all_areas["layer"].astype(str) == layer]
+        if layer in evaluation.INTERVENTION_LAYERS:
+            others = same[~same.index.isin(rows.index)]
+            return rows, None, (others if len(others) else None), str(rows["name"].iloc[0]), layer
+        return rows, same, None, str(rows["name"].iloc[0]), layer
+    if kind == "wkt":
+        return shapely.from_wkt(ident), (ds.wards if len(ds.wards) else None), None, "drawn area", None
+    raise InputError(f"unknown target '{target}'", parameter="area")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def evaluate(key: str, target: str, selection: tuple[str, ...], after: tuple[str, ...],
+             before: tuple[str, ...] | None, baseline: tuple[str, ...] | None, buffer_m: float):
+    """`evaluation.evaluate` for a target spec (see `_target`) and windows."""
+    from .. import evaluation
+
+    ds = load(key)
+    geom, context, exclude, name, layer = _target(ds, target)
+    return evaluation.evaluate(ds.incidents, geom, after=list(after),
+                               before=list(before) if before else None,
+                               baseline=list(baseline) if baseline else None,
+                               categories=list(selection) or None, buffer_m=float(buffer_m),
+                               context=context, exclude=exclude, name=name,
+                               layer=layer if layer not in (None, "custom") else None,
+                               small_count=settings.SMALL_COUNT)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def target_layers(key: str, target: str, buffer_m: float) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The target polygon and its displacement ring as one-row GeoDataFrames (for maps)."""
+    import shapely
+
+    from .. import evaluation
+
+    ds = load(key)
+    geom, _, _, name, _ = _target(ds, target)
+    if isinstance(geom, gpd.GeoDataFrame):
+        geom = shapely.union_all(geom.geometry.values)
+    ring = evaluation.buffer_ring(geom, buffer_m)
+    area = gpd.GeoDataFrame({"name": [name]}, geometry=[geom], crs=settings.CRS)
+    buf = gpd.GeoDataFrame({"name": [f"{buffer_m:g} m buffer ring"]}, geometry=[ring], crs=settings.CRS)
+    return area, buf[~buf.geometry.is_empty]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def window_locations(key: str, target: str, buffer_m: float, pad_m: float, selection: tuple[str, ...],
+                     months: tuple[str, ...]) -> pd.DataFrame:
+    """`maps.locations` of the selected incidents in `months` within the map extent (target +
+    ring + `pad_m`), for the before/after maps."""
+    ds = load(key)
+    area, buf = target_layers(key, target, buffer_m)
+    x0, y0, x1, y1 = pd.concat([area, buf]).total_bounds
+    inc = ds.incidents
+    xy = inc.geometry
+    near = (xy.x >= x0 - pad_m) & (xy.x <= x1 + pad_m) & (xy.y >= y0 - pad_m) & (xy.y <= y1 + pad_m)
+    return maps.locations(inc[near & _mask(inc, selection, months)])

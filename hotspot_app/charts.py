@@ -1,0 +1,83 @@
+"""Altair charts: monthly time series (with an intervention period marked) and bar charts.
+
+Charts take tidy tables computed by the core and only draw them; no Streamlit here.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import altair as alt
+import pandas as pd
+
+
+def _month_dates(months: pd.Series) -> pd.Series:
+    return pd.to_datetime(months.astype(str) + "-01")
+
+
+def monthly_series(
+    table: pd.DataFrame,
+    *,
+    count: str = "count",
+    series: str | None = "series",
+    title: str = "",
+    marks: Sequence[tuple[str, str, str]] = (),
+    height: int = 280,
+) -> alt.Chart:
+    """Line chart of monthly counts (`table` has ``month`` 'YYYY-MM', `count`, optional
+    `series`). `marks` shades month ranges ``(from, to, label)`` inclusive — e.g. the
+    intervention, or the before and after windows. Null counts (uncovered months) are gaps."""
+    data = pd.DataFrame({"date": _month_dates(table["month"]),
+                         "count": pd.to_numeric(table[count], errors="coerce").astype(float)})
+    if series and series in table.columns:
+        data["series"] = table[series].astype(str).to_numpy()
+    enc = {"x": alt.X("date:T", title="Month", axis=alt.Axis(format="%b %Y")),
+           "y": alt.Y("count:Q", title="Incidents per month")}
+    tips = [alt.Tooltip("date:T", format="%B %Y", title="Month"), alt.Tooltip("count:Q", title="Incidents")]
+    if "series" in data.columns:
+        enc["color"] = alt.Color("series:N", title=None)
+        tips.append(alt.Tooltip("series:N", title="Series"))
+    lines = alt.Chart(data).mark_line(point=True).encode(**enc, tooltip=tips)
+    layers = []
+    if marks:
+        spans = pd.DataFrame({
+            "start": [pd.Timestamp(f"{a}-01") for a, _, _ in marks],
+            "end": [pd.Timestamp(f"{b}-01") + pd.offsets.MonthEnd(1) for _, b, _ in marks],
+            "label": [lab for _, _, lab in marks]})
+        layers.append(alt.Chart(spans).mark_rect(opacity=0.15).encode(
+            x="start:T", x2="end:T", color=alt.Color("label:N", title="Period",
+                                                    scale=alt.Scale(scheme="set2"))))
+        layers.append(alt.Chart(spans).mark_text(align="left", dx=3, dy=-5, baseline="top", fontSize=11)
+                      .encode(x="start:T", y=alt.value(2), text="label:N"))
+    chart = alt.layer(*layers, lines) if layers else lines
+    return chart.properties(title=title, height=height).resolve_scale(color="independent")
+
+
+def bars(table: pd.DataFrame, *, label: str, value: str = "count", title: str = "",
+         top: int | None = 15, height: int | None = None, value_title: str = "Incidents") -> alt.Chart:
+    """Horizontal bars of `value` by `label`, largest first (the `top` largest)."""
+    data = table[[label, value]].copy()
+    data[value] = pd.to_numeric(data[value], errors="coerce")
+    data = data.sort_values(value, ascending=False, kind="stable")
+    if top:
+        data = data.head(top)
+    data[label] = data[label].astype(str)
+    return alt.Chart(data).mark_bar().encode(
+        x=alt.X(f"{value}:Q", title=value_title),
+        y=alt.Y(f"{label}:N", sort="-x", title=None),
+        tooltip=[alt.Tooltip(f"{label}:N"), alt.Tooltip(f"{value}:Q", format=",")],
+    ).properties(title=title, height=height or max(120, 22 * len(data)))
+
+
+def stacked_monthly(table: pd.DataFrame, *, by: str, count: str = "count", title: str = "",
+                    height: int = 260) -> alt.Chart:
+    """Stacked monthly bars (`table`: month, `by`, `count`), e.g. primary vs secondary fires."""
+    data = pd.DataFrame({"date": _month_dates(table["month"]), by: table[by].astype(str),
+                         "count": pd.to_numeric(table[count], errors="coerce")})
+    return alt.Chart(data).mark_bar().encode(
+        x=alt.X("yearmonth(date):T", title="Month"),
+        y=alt.Y("count:Q", title="Incidents", stack=True),
+        color=alt.Color(f"{by}:N", title=None),
+        tooltip=[alt.Tooltip("yearmonth(date):T", title="Month"), alt.Tooltip(f"{by}:N"),
+                 alt.Tooltip("count:Q")],
+    ).properties(title=title, height=height)
