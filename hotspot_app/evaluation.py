@@ -645,12 +645,14 @@ class Evaluation:
             lines.append(f"{self.tne_text}")
         if self.target_excess is not None:
             v, (lo, hi) = self.target_excess
-            lines.append(f"Target: {-v:+.0f} incidents prevented against the control trend "
-                         f"(95% CI {-hi:+.0f} to {-lo:+.0f}).")
+            word = "fewer" if v <= 0 else "more"
+            lines.append(f"Target: about {abs(v):,.0f} {word} incidents than the control trend "
+                         f"predicts (prevented: {-v:+.0f}, 95% CI {-hi:+.0f} to {-lo:+.0f}).")
         if self.buffer_excess is not None:
             v, (lo, hi) = self.buffer_excess
-            lines.append(f"Buffer ring: {v:+.0f} incidents above the control trend (displaced if > 0; "
-                         f"95% CI {lo:+.0f} to {hi:+.0f}).")
+            word = "more" if v >= 0 else "fewer"
+            lines.append(f"Buffer ring: about {abs(v):,.0f} {word} incidents than the control trend "
+                         f"predicts (displaced if more: {v:+.0f}, 95% CI {lo:+.0f} to {hi:+.0f}).")
         if self.buffer_effect is not None:
             e = self.buffer_effect
             lines.append(f"Buffer vs control rate ratio {e.rate_ratio:.2f} "

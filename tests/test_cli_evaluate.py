@@ -35,3 +35,41 @@ def test_bad_arguments_exit_2_with_one_line_error(tmp_path):
     assert r.exit_code == 2 and "parameter 'format'" in r.output
     for res in (r,):
         assert len(res.output.strip().splitlines()) == 1
+
+
+def test_json_on_the_demo_workspace_is_one_document_with_the_contract_keys(demo):
+    ws = demo.dir / "workspace.gpkg"
+    truth = demo.truth["patrol_effect"]
+    r = invoke(ws, "--areas", ws, "--area", truth["area"].upper(), "--after", "2023-07..2023-12",
+               "--baseline", "2021-07..2021-12", "--category", "asb", "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert list(doc)[:12] == KEYS and set(doc) == set(KEYS) | {"details"}
+    assert doc["area"] == truth["area"] and doc["categories"] == ["asb"]
+    assert doc["after"] == {"from": "2023-07", "to": "2023-12",
+                            "count": truth["observed"]["area"]["2023-07..2023-12"]}
+    assert doc["before"] == {"from": "2022-07", "to": "2022-12",
+                             "count": truth["observed"]["area"]["2022-07..2022-12"]}
+    assert doc["baseline"]["count"] == truth["observed"]["area"]["2021-07..2021-12"]
+    assert doc["buffer"] == {"before": truth["observed"]["buffer"]["2022-07..2022-12"],
+                             "after": truth["observed"]["buffer"]["2023-07..2023-12"]}
+    assert doc["diff"] == doc["after"]["count"] - doc["before"]["count"]
+    lo, hi = doc["effect"]["ci95"]
+    assert lo < 0.7 < hi
+    # the other patrolled micro-hotspots are kept out of the default control
+    assert "other treated areas" in doc["details"]["control_area"]
+
+
+def test_markdown_with_a_named_control_area(demo):
+    ws = demo.dir / "workspace.gpkg"
+    truth = demo.truth["patrol_effect"]
+    other = next(m for m in demo.truth["micro_hotspots"] if not m["effect"])
+    r = invoke(ws, "--areas", ws, "--area", truth["area"], "--control", other["name"],
+               "--after", "2023-07..2023-12", "--category", "asb")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith(f"## {truth['area']}: intervention evaluation")
+    assert "micro hotspot fell" in r.stdout and "same months of 2022" in r.stdout
+    assert f"Control: {other['name']}" in r.stdout
+    assert "WDD" in r.stdout and "SE" in r.stdout
+    r = invoke(ws, "--areas", ws, "--area", "Nowhere Park", "--after", "2023-07..2023-12")
+    assert r.exit_code == 2 and "no area named 'Nowhere Park'" in r.output
