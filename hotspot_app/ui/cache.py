@@ -358,3 +358,93 @@ def window_locations(key: str, target: str, buffer_m: float, pad_m: float, selec
     xy = inc.geometry
     near = (xy.x >= x0 - pad_m) & (xy.x <= x1 + pad_m) & (xy.y >= y0 - pad_m) & (xy.y <= y1 + pad_m)
     return maps.locations(inc[near & _mask(inc, selection, months)])
+
+
+# ------------------------------------------------------------------------------ uploads
+def save_uploads(files, folder: Path | None = None) -> list[str]:
+    """Write uploaded files (objects with ``name`` and ``getvalue()``) under
+    ``data/uploads/<content hash>/``; returns their paths (same content -> same paths)."""
+    import hashlib
+
+    digest = hashlib.sha1()
+    blobs = []
+    for f in files:
+        data = f.getvalue()
+        digest.update(f.name.encode("utf-8") + b"\0" + data)
+        blobs.append((Path(f.name).name, data))
+    root = (folder or settings.DATA_DIR / "uploads") / digest.hexdigest()[:16]
+    root.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, data in blobs:
+        path = root / name
+        if not path.exists() or path.stat().st_size != len(data):
+            path.write_bytes(data)
+        out.append(str(path))
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def ingest_incidents(paths: tuple[str, ...], kind: str):
+    """`ingest.read_incidents` on saved upload paths (IngestResult)."""
+    from .. import ingest
+
+    return ingest.read_incidents(list(paths), kind=kind)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def ingest_boundaries(path: str, name_field: str | None, layer: str, population_field: str | None):
+    """`ingest.read_boundaries` on a saved upload path (BoundaryResult)."""
+    from .. import ingest
+
+    return ingest.read_boundaries(path, name_field=name_field or None, layer=layer,
+                                  population_field=population_field or None)
+
+
+def write_workspace(path: str | os.PathLike, incidents: gpd.GeoDataFrame | None,
+                    areas: gpd.GeoDataFrame | None, interventions: pd.DataFrame | None = None) -> str:
+    """Write incidents / areas / interventions to a workspace GeoPackage (`store.Workspace`);
+    returns the new source key."""
+    from .. import store
+
+    ws = store.Workspace(path)
+    if incidents is not None:
+        ws.write_incidents(incidents)
+    if areas is not None and len(areas):
+        ws.write_areas(areas)
+    if interventions is not None and len(interventions):
+        ws.write_interventions(gpd.GeoDataFrame(interventions, crs=settings.CRS))
+    return workspace_key(path)
+
+
+def add_drawn_intervention(key: str, path: str | os.PathLike, geometry, name: str, type_: str,
+                           start, end, notes: str | None) -> str:
+    """Save a drawn polygon (EPSG:27700) as a micro-hotspot area and an intervention with dates.
+
+    The demo is read-only: when `key` is the demo, its data are first copied into the workspace
+    at `path`. Returns the source key of the workspace written."""
+    from .. import schema, store
+
+    ds = load(key)
+    target = Path(ds.workspace) if ds.workspace else Path(path)
+    if ds.workspace is None:
+        write_workspace(target, ds.incidents, ds.areas, ds.interventions)
+    ws = store.Workspace(target)
+    existing = ws.areas("micro_hotspot") if "micro_hotspot" in ws.area_layers() else None
+    k = (len(existing) if existing is not None else 0) + 1
+    ids = set(existing["area_id"].astype(str)) if existing is not None else set()
+    while f"micro_hotspot-drawn-{k}" in ids:
+        k += 1
+    area_id = f"micro_hotspot-drawn-{k}"
+    row = schema.make_areas(gpd.GeoDataFrame({"name": [name], "id": [area_id]}, geometry=[geometry],
+                                             crs=settings.CRS), name="name", layer="micro_hotspot",
+                            area_id="id")
+    row["patrol_start"] = pd.Timestamp(start)
+    row["patrol_end"] = pd.Timestamp(end) if end is not None else pd.NaT
+    if existing is not None:
+        for col in ("patrol_start", "patrol_end"):
+            if col in existing.columns:
+                row[col] = row[col].astype(existing[col].dtype)
+        row = gpd.GeoDataFrame(pd.concat([existing, row], ignore_index=True), crs=settings.CRS)
+    ws.write_areas(row)
+    ws.add_intervention(name, type_, start, end, area_id=area_id, geometry=geometry, notes=notes or None)
+    return workspace_key(target)
