@@ -271,8 +271,9 @@ def rate_ratio(
     df) and a negative-binomial (NB2) model is used when it is. Returns None when any of the
     four totals is zero (the ratio is undefined).
     """
-    import statsmodels.api as sm
     from scipy import stats
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
 
     parts = [np.atleast_1d(np.asarray(v, dtype=float)) for v in
              (target_before, target_after, control_before, control_after)]
@@ -291,7 +292,7 @@ def rate_ratio(
         X = np.column_stack([X] + [(pos == k).astype(float) for k in range(1, n)])
     with _warnings.catch_warnings():
         _warnings.simplefilter("ignore")
-        fit = sm.GLM(y, X, family=sm.families.Poisson()).fit()
+        fit = GLM(y, X, family=families.Poisson()).fit()
         b, se = float(fit.params[3]), float(fit.bse[3])
         dof = len(y) - X.shape[1]
         dispersion = float(fit.pearson_chi2 / dof) if dof > 0 else None
@@ -299,7 +300,9 @@ def rate_ratio(
         if dof > 0 and fit.pearson_chi2 > stats.chi2.ppf(0.95, dof):
             model = "negative-binomial"
             try:
-                nb = sm.NegativeBinomial(y, X, loglike_method="nb2").fit(disp=0, maxiter=500)
+                from statsmodels.discrete.discrete_model import NegativeBinomial
+
+                nb = NegativeBinomial(y, X, loglike_method="nb2").fit(disp=0, maxiter=500)
                 b_nb, se_nb = float(nb.params[3]), float(nb.bse[3])
                 if not (np.isfinite(b_nb) and np.isfinite(se_nb) and se_nb > 0):
                     raise ValueError("negative-binomial fit failed")
@@ -888,6 +891,9 @@ def evaluate(
     q = wdq(tb, ta, db, da, cb, ca) if has_ring else None
     q_text = (wdq_interpretation(q, tb, ta, cb, ca) if has_ring
               else "No buffer ring (buffer_m = 0): displacement not assessed.")
+    if q is not None and effect is not None and effect.ci95[0] <= 1 <= effect.ci95[1]:
+        q_text += (" Caution: the target's change relative to the control is not statistically "
+                   "significant, so this WDQ divides by a change that may be chance.")
     net = tne(tb, ta, db if has_ring else 0, da if has_ring else 0, cb, ca)
     wdd_value, wdd_note = None, ""
     if dc is not None:

@@ -446,3 +446,18 @@ def test_demo_evaluate_intervention_rows(demo):
     cctv = iv[iv["type"] == "cctv"].iloc[0]
     area = ev.intervention_area(cctv)
     assert area.area == pytest.approx(math.pi * cctv["radius_m"] ** 2, rel=0.01)
+
+
+def test_wdq_text_cautions_when_the_target_change_is_not_significant():
+    months = periods.month_range("2022-01", "2023-12")
+    counts = {**flat("target", months[:12], 30), **flat("target", months[12:], 28),
+              **flat("buffer", months[:12], 10), **flat("buffer", months[12:], 12),
+              **flat("control", months, 100)}
+    r = ev.evaluate(build(counts, months=months), TARGET, after="2023-01..2023-12", context=BOROUGH)
+    assert r.wdq == pytest.approx(-1.0)
+    assert r.effect.ci95[0] < 1 < r.effect.ci95[1]
+    assert "not statistically significant" in r.wdq_text
+    # a clear reduction carries no caution
+    counts.update(flat("target", months[12:], 15))
+    r = ev.evaluate(build(counts, months=months), TARGET, after="2023-01..2023-12", context=BOROUGH)
+    assert r.effect.ci95[1] < 1 and "Caution" not in r.wdq_text
