@@ -45,7 +45,7 @@ import pyogrio
 
 from . import settings
 from .errors import InputError
-from .schema import INTERVENTION_COLUMNS, INTERVENTION_TYPES
+from .schema import AREA_LAYERS, INTERVENTION_COLUMNS, INTERVENTION_TYPES
 
 META = "hotspot_meta"
 INCIDENTS = "incidents"
@@ -193,8 +193,11 @@ class Workspace:
 
     # ----------------------------------------------------------------- areas
     def area_layers(self) -> list[str]:
-        """Area layer names present (``ward``, ``town_centre``, ...)."""
-        return [name[len(AREA_PREFIX):] for name in self.layers() if name.startswith(AREA_PREFIX)]
+        """Area layer names present, in the order ward, town_centre, micro_hotspot, patrol,
+        custom, then any others alphabetically."""
+        names = [name[len(AREA_PREFIX):] for name in self.layers() if name.startswith(AREA_PREFIX)]
+        known = [layer for layer in AREA_LAYERS if layer in names]
+        return known + sorted(n for n in names if n not in known)
 
     def areas(self, layer: str | None = None) -> gpd.GeoDataFrame:
         """Areas of one layer, or all area layers concatenated (ward first) when `layer` is None."""

@@ -14,7 +14,7 @@ from geopandas.testing import assert_geodataframe_equal
 from pyproj import Transformer
 from typer.testing import CliRunner
 
-from hotspot_app import areas, demo as demo_mod, periods, settings, taxonomy
+from hotspot_app import areas, demo as demo_mod, periods, schema, settings, taxonomy
 from hotspot_app.cli import app
 
 
@@ -116,9 +116,7 @@ def test_wards_town_centre_micro_hotspots(demo):
     assert micro["patrol_start"].tolist()[0] == pd.Timestamp("2023-07-01")
     assert micro["patrol_end"].tolist()[0] == pd.Timestamp("2023-12-31")
     iv = demo.interventions
-    assert list(iv.columns[:len(iv.columns)]) == list(iv.columns) and \
-        set(iv.columns) >= {"intervention_id", "name", "type", "area_id", "start", "end",
-                            "radius_m", "notes", "geometry"}
+    assert list(iv.columns) == schema.INTERVENTION_COLUMNS
     assert iv["type"].tolist() == ["patrols", "patrols", "patrols", "cctv"]
     assert iv["area_id"].tolist()[:3] == micro["area_id"].tolist()
 

@@ -63,12 +63,14 @@ def test_areas_replace_by_layer_and_keep_other_layers(tmp_path):
     ws.write_incidents(_incidents())
     wards, micro = _areas("ward", 3), _areas("micro_hotspot", 2, x0=460000)
     micro["patrol_start"] = pd.to_datetime(["2023-07-01", "2022-07-01"]).astype("datetime64[ns]")
-    ws.write_areas(wards)
     ws.write_areas(micro)
-    assert sorted(ws.area_layers()) == ["micro_hotspot", "ward"]
+    ws.write_areas(wards)
+    assert ws.area_layers() == ["ward", "micro_hotspot"]
     assert_geodataframe_equal(ws.areas("ward"), wards)
     assert_geodataframe_equal(ws.areas("micro_hotspot"), micro)
-    assert len(ws.areas()) == 5
+    both = ws.areas()
+    assert both["layer"].tolist() == ["ward"] * 3 + ["micro_hotspot"] * 2
+    assert both["patrol_start"].isna().sum() == 3
 
     new_wards = _areas("ward", 1)
     ws.write_areas(new_wards)
