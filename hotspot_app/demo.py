@@ -804,12 +804,8 @@ def write(demo: Demo, out_dir: str | Path) -> dict[str, Path]:
 
     path = out / "workspace.gpkg"
     with atomic_path(path, copy_existing=False) as tmp:
-        ws = Workspace(tmp)
-        ws.write_incidents(demo.incidents)
-        ws.write_areas(demo.wards)
-        ws.write_areas(demo.town_centres)
-        ws.write_areas(demo.micro_hotspots)
-        ws.write_interventions(demo.interventions)
+        Workspace(tmp).write(incidents=demo.incidents, interventions=demo.interventions,
+                             areas=[demo.wards, demo.town_centres, demo.micro_hotspots])
     written["workspace.gpkg"] = path
 
     path = out / "truth.json"

@@ -178,6 +178,24 @@ class Workspace:
             table = pd.DataFrame({"layer": list(meta), "meta": [json.dumps(m) for m in meta.values()]})
             pyogrio.write_dataframe(table, tmp, layer=META, driver="GPKG")
 
+    def write(self, *, incidents: gpd.GeoDataFrame | None = None,
+              areas: gpd.GeoDataFrame | list[gpd.GeoDataFrame] | None = None,
+              interventions: gpd.GeoDataFrame | None = None) -> None:
+        """Replace several layers in ONE atomic step (a consistent snapshot): the incidents, the
+        area layers present in `areas` (one table or a list), and/or the interventions."""
+        frames: dict[str, pd.DataFrame] = {}
+        if incidents is not None:
+            _check_geo(incidents, "incidents")
+            frames[INCIDENTS] = incidents
+        if areas is not None:
+            for part in areas if isinstance(areas, list) else [areas]:
+                frames.update(_area_frames(part))
+        if interventions is not None:
+            _check_geo(interventions, "interventions")
+            frames[INTERVENTIONS] = interventions
+        if frames:
+            self._write_layers(frames)
+
     # ----------------------------------------------------------------- incidents
     def incidents(self) -> gpd.GeoDataFrame:
         """The incidents layer (raises `InputError` when the workspace has none)."""
@@ -216,14 +234,7 @@ class Workspace:
 
     def write_areas(self, areas: gpd.GeoDataFrame) -> None:
         """Write areas, replacing each area layer present in ``areas['layer']`` (others kept)."""
-        _check_geo(areas, "areas")
-        if "layer" not in areas.columns:
-            raise InputError("areas need a 'layer' column", column="layer")
-        frames = {}
-        for value in pd.unique(areas["layer"]):
-            part = areas[areas["layer"] == value].reset_index(drop=True)
-            frames[AREA_PREFIX + _layer_key(value)] = part
-        self._write_layers(frames)
+        self._write_layers(_area_frames(areas))
 
     # ----------------------------------------------------------------- interventions
     def interventions(self) -> gpd.GeoDataFrame:
@@ -330,6 +341,17 @@ def _layer_key(layer: object) -> str:
     if not key:
         raise InputError(f"invalid area layer name '{layer}'", parameter="layer")
     return key
+
+
+def _area_frames(areas: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+    """{layer table name: rows of that area layer} for an areas table."""
+    _check_geo(areas, "areas")
+    if "layer" not in areas.columns:
+        raise InputError("areas need a 'layer' column", column="layer")
+    frames = {}
+    for value in pd.unique(areas["layer"]):
+        frames[AREA_PREFIX + _layer_key(value)] = areas[areas["layer"] == value].reset_index(drop=True)
+    return frames
 
 
 def _check_geo(gdf, what: str) -> None:

@@ -169,3 +169,13 @@ def test_errors_name_the_problem(tmp_path):
     ws.write_areas(_areas("ward"))
     with pytest.raises(InputError, match="no 'patrol' areas.*ward"):
         ws.areas("patrol")
+
+
+def test_write_several_layers_in_one_step(tmp_path):
+    ws = store.Workspace(tmp_path / "ws.gpkg")
+    wards, micro = _areas("ward", 2), _areas("micro_hotspot", 1, x0=460000)
+    ws.write(incidents=_incidents(), areas=[wards, micro])
+    assert_geodataframe_equal(ws.incidents(), _incidents())
+    assert_geodataframe_equal(ws.areas("ward"), wards)
+    assert_geodataframe_equal(ws.areas("micro_hotspot"), micro)
+    assert store.is_workspace(tmp_path / "ws.gpkg")
