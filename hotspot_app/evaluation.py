@@ -521,6 +521,8 @@ class Evaluation:
             "wdd": self.wdd.to_dict() if self.wdd else None,
             "wdd_note": self.wdd_note,
             "intervention": list(self.intervention) if self.intervention else None,
+            "baseline_per_month": (self.baseline is not None
+                                   and len(self.baseline.months) != len(self.after.months)),
         }
         return {
             "area": self.area,
@@ -863,6 +865,11 @@ def evaluate(
             missing = coverage.missing(w)
             if missing:
                 warnings_.append(periods.coverage_warning(missing, f"{label} {w[0]}..{w[-1]}"))
+    if len(before_w) != len(after_w):
+        warnings_.append(
+            f"The before window has {len(before_w)} months and the after window {len(after_w)}: the "
+            "raw counts and % change are not like for like. Use windows of equal length (the "
+            "control-adjusted rate ratio accounts for the difference).")
     if tb is not None and tb < small_count:
         warnings_.append(
             f"Small numbers: only {tb} incidents in the target area before the intervention (fewer "

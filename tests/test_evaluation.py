@@ -461,3 +461,15 @@ def test_wdq_text_cautions_when_the_target_change_is_not_significant():
     counts.update(flat("target", months[12:], 15))
     r = ev.evaluate(build(counts, months=months), TARGET, after="2023-01..2023-12", context=BOROUGH)
     assert r.effect.ci95[1] < 1 and "Caution" not in r.wdq_text
+
+
+def test_unequal_windows_warn_and_the_rate_ratio_uses_rates():
+    months = periods.month_range("2022-01", "2023-12")
+    counts = {**flat("target", months, 10), **flat("control", months, 50)}
+    r = ev.evaluate(build(counts, months=months), TARGET, after="2023-07..2023-12",
+                    before="2022-01..2022-12", context=BOROUGH)
+    assert r.before.count == 120 and r.after.count == 60 and r.pct_change == -50.0
+    assert len(_warn(r, "not like for like")) == 1
+    assert r.effect.rate_ratio == pytest.approx(1.0)
+    r = ev.evaluate(build(counts, months=months), TARGET, after="2023-07..2023-12", context=BOROUGH)
+    assert not _warn(r, "not like for like")
