@@ -40,22 +40,45 @@ def unique_points(incidents: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     xy = shapely.get_coordinates(incidents.geometry.values)
     if len(xy) != len(incidents):
         raise InputError("incident geometries must all be single points", parameter="incidents")
-    cx, ux = pd.factorize(xy[:, 0])
-    cy, uy = pd.factorize(xy[:, 1])
-    key = cx.astype(np.int64) * max(len(uy), 1) + cy
-    inverse, uniq_key = pd.factorize(key)
-    uniq = np.column_stack([ux[uniq_key // max(len(uy), 1)], uy[uniq_key % max(len(uy), 1)]])
-    return uniq, inverse
+    return _unique_xy(xy)
 
 
-def locate(xy: np.ndarray, areas: gpd.GeoDataFrame) -> np.ndarray:
-    """Row position in `areas` of the area each point falls in (first by row order), -1 if none."""
+def _unique_xy(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Factorise (x, y) pairs in one hash pass: each row viewed as one complex128 value."""
+    if len(xy) == 0:
+        return xy.reshape(0, 2), np.zeros(0, dtype=np.int64)
+    key = np.ascontiguousarray(xy, dtype=np.float64).view(np.complex128).ravel()
+    inverse, uniq = pd.factorize(key)
+    uniq = np.asarray(uniq, dtype=np.complex128)
+    return np.column_stack([uniq.real, uniq.imag]), inverse
+
+
+def locate(xy: np.ndarray, areas: gpd.GeoDataFrame, points: np.ndarray | None = None) -> np.ndarray:
+    """Row position in `areas` of the area each point falls in (first by row order), -1 if none.
+
+    `points` optionally passes the point geometries of `xy` (saves building them again).
+    """
+    n = len(xy)
+    if n == 0 or len(areas) == 0:
+        return np.full(n, -1, dtype=np.int64)
     tree = shapely.STRtree(areas.geometry.values)
-    pts, hit = tree.query(shapely.points(xy), predicate="intersects")
-    out = np.full(len(xy), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(out, pts, hit)
+    pts = shapely.points(xy) if points is None else points
+    ip, hit = tree.query(pts, predicate="intersects")
+    out = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(out, ip, hit)
     out[out == np.iinfo(np.int64).max] = -1
     return out
+
+
+def _mostly_distinct(xy: np.ndarray, sample: int = 50_000, threshold: float = 0.5) -> bool:
+    """Whether the coordinates are mostly distinct, judged on an evenly spaced sample: then the
+    unique-coordinate step costs more than it saves and the join runs on the points directly."""
+    if len(xy) <= sample:
+        return False
+    step = len(xy) // sample
+    part = xy[::step][:sample]
+    distinct = len(np.unique(part[:, 0] + 1j * part[:, 1]))
+    return distinct > threshold * len(part)
 
 
 def join(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, field: str = "area_id") -> pd.Series:
@@ -69,10 +92,17 @@ def join(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, field: str = "are
         raise InputError(f"areas have no column '{field}'", parameter="field")
     if len(incidents) == 0:
         return pd.Series([], index=incidents.index, dtype=object, name=field)
-    uniq, inverse = unique_points(incidents)
-    pos = locate(uniq, areas)[inverse]
-    labels = np.asarray(areas[field].astype(str).to_numpy(), dtype=object)
-    values = np.where(pos >= 0, labels[np.clip(pos, 0, None)], OUTSIDE)
+    geoms = incidents.geometry.values
+    xy = shapely.get_coordinates(np.asarray(geoms))
+    if len(xy) != len(incidents):
+        raise InputError("incident geometries must all be single points", parameter="incidents")
+    labels = np.append(np.asarray(areas[field].astype(str).to_numpy(), dtype=object), OUTSIDE)
+    if _mostly_distinct(xy):
+        pos = locate(xy, areas, points=np.asarray(geoms))
+        values = labels[pos]  # -1 picks the trailing OUTSIDE
+    else:
+        uniq, inverse = _unique_xy(xy)
+        values = labels[locate(uniq, areas)][inverse]
     return pd.Series(values, index=incidents.index, dtype=object, name=field)
 
 

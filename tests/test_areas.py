@@ -70,6 +70,22 @@ def test_unique_point_join_identical_to_plain_sjoin():
     assert (ours == "outside").sum() > 0 and sj.index.duplicated().sum() > 0  # edges were exercised
 
 
+def test_mostly_distinct_points_take_the_direct_path_with_identical_result():
+    rng = np.random.default_rng(3)
+    boxes = [(i * 100, j * 100, i * 100 + 100, j * 100 + 100) for i in range(10) for j in range(10)]
+    grid = layer(boxes, [f"c{k}" for k in range(100)])
+    xy = np.vstack([rng.uniform(-50, 1050, size=(55_000, 2)),
+                    rng.integers(0, 11, size=(5_000, 2)) * 100.0])  # many exactly on cell corners/edges
+    inc = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=CRS)
+    assert areas._mostly_distinct(xy)
+    ours = areas.join(inc, grid)
+    sj = gpd.sjoin(inc, grid[["area_id", "geometry"]], how="left", predicate="intersects")
+    first = sj.reset_index().groupby("index")["index_right"].min()
+    expected = first.map(lambda p: "outside" if pd.isna(p) else grid["area_id"].iloc[int(p)])
+    assert ours.tolist() == expected.reindex(inc.index).tolist()
+    assert areas.counts(inc, grid)["count"].sum() == len(inc)
+
+
 # --------------------------------------------------------------------------- partnership table
 AREA = shapely.box(0, 0, 100, 100)
 ALL_MONTHS = periods.month_range("2022-01", "2024-03")
