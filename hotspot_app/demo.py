@@ -14,11 +14,16 @@ one town centre polygon (``Aldwyke Town Centre``); three micro-hotspot polygons 
 with patrol dates. Months 2021-01..2024-03 (39 months).
 
 Incidents (canonical schema, EPSG:27700): police.uk-style crime (the 14 police.uk types minus
-ASB, ~1,250 a month, more shoplifting/violence in the town centre), ASB (~400 a month) and
-fires (deliberate primary/secondary ~55 a month plus some accidental fires; with date AND time).
-Crime and ASB are snapped, like police.uk, to ~2,400 fixed street points, each with an
+ASB, ~1,220 a month, more shoplifting/violence in the town centre), ASB (~385 a month) and
+fires (deliberate primary/secondary ~58 a month plus ~11 accidental fires; with date AND time;
+evening-heavy, with extra fires on 30-31 October and 4-6 November). ~65,000 rows in all.
+Crime and ASB are snapped, like police.uk, to ~2,300 fixed street points, each with an
 "On or near <Street>" location, so distinct locations << rows; their ``occurred`` is NaT (police.uk
 gives only the month). Fire coordinates are whole metres near a street point (not snapped).
+Ids: crimes carry a 64-hex police.uk-style Crime ID (also in the CSVs); ASB rows have an empty
+Crime ID in the CSVs (as police.uk) and ids ``demo-asb-YYYY-MM-NNNNN`` in the demo tables (ingest
+of the CSVs generates its own stable ASB ids); fires ``SDFyyyymmddNNNNN`` (fires.csv
+``incident_number``).
 
 Coordinates: street points are generated in BNG, converted to WGS84, rounded to 6 decimals (as
 written to the police.uk-format CSVs) and converted back; the canonical BNG coordinates ARE those
@@ -67,9 +72,12 @@ but no planted effect (use them as controls). Micro-hotspots are themselves ASB 
 the town centre is a dense crime area. The ward ``Thistlebeck`` (containing A) has a planted
 downward trend in background crime (x0.89 a year) and ASB (x0.75 a year); other wards are flat.
 
-API: `generate()` -> `Demo` in memory; `write(demo, out_dir)` -> {name: Path};
-`load(dir=None)` reads ``workspace.gpkg`` from `dir` (default ``settings.DEMO_DIR``), generating
-and writing the demo first when the folder is not complete; cached per folder in-process.
+API: `generate()` -> `Demo` in memory; `write(demo, out_dir)` -> {name: Path} (the police.uk
+CSVs and fires.csv come from the generator's raw rows; a `Demo` read back by `load` is written by
+regenerating them, which gives the same files); `load(dir=None)` reads ``workspace.gpkg`` from
+`dir` (default ``settings.DEMO_DIR``), generating and writing the demo first when the folder is
+not complete (`is_complete`); cached per folder in-process (treat the tables as read-only).
+CLI: ``hotspot demo --out DIR [--if-missing] [--format json]``.
 """
 
 from __future__ import annotations
