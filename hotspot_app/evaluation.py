@@ -175,7 +175,8 @@ def default_control(
     if context is not None:
         region, _, layer = _as_geometry(context, "context")
         if not region.is_empty and region.intersection(target).area >= 0.5 * target.area:
-            what = f"the rest of the {layer.replace('_', ' ')} layer" if layer else "the rest of the containing areas"
+            what = (f"the rest of the {layer.replace('_', ' ')} layer" if layer and layer != "custom"
+                    else "the rest of the containing areas")
             return region.difference(zone), f"{what} outside the target and its {buffer_m:g} m ring"
     return None, f"all other loaded incidents outside the target and its {buffer_m:g} m ring"
 
