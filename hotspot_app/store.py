@@ -363,6 +363,12 @@ def _check_geo(gdf, what: str) -> None:
 
 def _write_one(path: Path, layer: str, df: pd.DataFrame) -> None:
     """Write (replace) one layer of `path`."""
+    seen: dict[str, str] = {}
+    for col in map(str, df.columns):
+        if col.lower() in seen:
+            raise InputError(f"columns '{seen[col.lower()]}' and '{col}' differ only in case; a "
+                             f"GeoPackage cannot hold both (layer {layer})", column=col)
+        seen[col.lower()] = col
     out = df.copy()
     if isinstance(out, gpd.GeoDataFrame):
         geom_types = set(out.geometry.geom_type.dropna())

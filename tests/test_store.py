@@ -179,3 +179,15 @@ def test_write_several_layers_in_one_step(tmp_path):
     assert_geodataframe_equal(ws.areas("ward"), wards)
     assert_geodataframe_equal(ws.areas("micro_hotspot"), micro)
     assert store.is_workspace(tmp_path / "ws.gpkg")
+
+
+def test_columns_differing_only_in_case_are_refused_before_anything_is_written(tmp_path):
+    path = tmp_path / "ws.gpkg"
+    ws = store.Workspace(path)
+    ws.write_incidents(_incidents())
+    before = path.read_bytes()
+    clash = _incidents()
+    clash["Month"] = "x"
+    with pytest.raises(InputError, match="'month' and 'Month' differ only in case"):
+        ws.write_incidents(clash)
+    assert path.read_bytes() == before
