@@ -173,6 +173,8 @@ def _evaluate_region(value: str, areas_gdf, what: str, area_field: Optional[str]
     from . import areas as areas_mod
 
     path = Path(value)
+    if path.suffix.lower() in (".geojson", ".json", ".gpkg", ".shp", ".zip", ".kml") and not path.exists():
+        raise InputError(f"boundary file not found: {value}", parameter=what)
     if path.suffix and path.exists():
         rows = load_areas_arg(path, name_field=area_field)
         names = list(dict.fromkeys(rows["name"].astype(str))) if "name" in rows.columns else []

@@ -33,8 +33,9 @@ def test_bad_arguments_exit_2_with_one_line_error(tmp_path):
     assert r.exit_code == 2 and "parameter 'after'" in r.output
     r = invoke(tmp_path / "x.csv", "--area", "A", "--after", "2023-07..2023-12", "--format", "xml")
     assert r.exit_code == 2 and "parameter 'format'" in r.output
-    for res in (r,):
-        assert len(res.output.strip().splitlines()) == 1
+    assert len(r.output.strip().splitlines()) == 1
+    r = invoke(tmp_path / "x.csv", "--area", tmp_path / "missing.geojson", "--after", "2023-07..2023-12")
+    assert r.exit_code == 2 and "boundary file not found" in r.output and "parameter 'area'" in r.output
 
 
 def test_json_on_the_demo_workspace_is_one_document_with_the_contract_keys(demo):
@@ -73,3 +74,40 @@ def test_markdown_with_a_named_control_area(demo):
     assert "WDD" in r.stdout and "SE" in r.stdout
     r = invoke(ws, "--areas", ws, "--area", "Nowhere Park", "--after", "2023-07..2023-12")
     assert r.exit_code == 2 and "no area named 'Nowhere Park'" in r.output
+
+
+def test_real_cleveland_micro_area_from_a_boundary_file(realdata, tmp_path):
+    """A 300 m circle around the busiest ASB map point in Cleveland, given as a GeoJSON file."""
+    from hotspot_app import ingest
+
+    police = realdata / "police_cleveland"
+    wards = realdata / "wards_2024" / "cleveland_wards_may2024_bsc_epsg27700.geojson"
+    incidents = ingest.read_incidents([police]).incidents
+    asb = incidents[incidents["kind"] == "asb"]
+    top = asb.geometry.get_coordinates().round(0).value_counts().index[0]
+    circle = Point(*top).buffer(300)
+    area_file = tmp_path / "busiest_asb_300m.geojson"
+    gpd.GeoDataFrame({"name": ["Busiest ASB point 300 m"]}, geometry=[circle],
+                     crs=settings.CRS).to_file(area_file)
+    # independent count: every ASB row intersecting the circle in July–December 2024
+    after = periods.month_range("2024-07", "2024-12")
+    expected = int((asb.geometry.intersects(circle) & asb["month"].isin(after)).sum())
+
+    r = invoke(police, "--area", area_file, "--areas", wards, "--after", "2024-07..2024-12",
+               "--baseline", "2023-01..2023-12", "--category", "asb", "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["area"] == "Busiest ASB point 300 m"
+    assert doc["after"]["count"] == expected > 0
+    assert doc["before"]["from"] == "2023-07" and doc["before"]["count"] > 0
+    assert doc["control"]["before"] > 1000 and doc["effect"] is not None
+    assert doc["details"]["control_area"].startswith("the rest of the containing areas")
+
+    r = invoke(police, "--area", area_file, "--areas", wards, "--after", "2024-07..2024-12",
+               "--category", "asb")
+    assert r.exit_code == 0, r.output
+    md = r.stdout
+    assert md.startswith("## Busiest ASB point 300 m: intervention evaluation")
+    assert "compared with the same months of 2023" in md
+    assert "| Target area |" in md and "| Buffer ring (250 m) |" in md and "| Control |" in md
+    assert "rate ratio" in md and "WDQ" in md
