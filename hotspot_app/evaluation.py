@@ -741,9 +741,10 @@ def _peak_warning(table: pd.DataFrame, before: Sequence[str], after: Sequence[st
     if len(prior) >= 12:
         prior_mean = float(s[prior].astype(float).mean())
         if before_mean > PEAK_FACTOR * prior_mean:
-            reason = (f"its before-window average of {before_mean:.1f} a month is "
-                      f"{before_mean / prior_mean if prior_mean else float('inf'):.1f}× the "
-                      f"{prior_mean:.1f} a month of the {len(prior)} months before it")
+            ratio = (f"{before_mean / prior_mean:.1f}× the {prior_mean:.1f} a month" if prior_mean
+                     else "against none")
+            reason = (f"its before-window average of {before_mean:.1f} a month is {ratio} "
+                      f"in the {len(prior)} months before it")
     if reason is None:
         hist = s[[m for m in covered if m < after[0]]].astype(float)
         k = len(before)
