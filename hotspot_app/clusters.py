@@ -828,7 +828,7 @@ def _patrol_areas(sel: gpd.GeoDataFrame, xy: np.ndarray, labels: np.ndarray, eps
         if has_time:
             occ = occurred[sub.index].dropna()
             peak_hours = _top(occ.dt.hour.map(lambda h: f"{h:02d}:00"), 3)
-            peak_days = _top(occ.dt.dayofweek, 3, WEEKDAY_NAMES)
+            peak_days = _top(occ.dt.day_of_week, 3, WEEKDAY_NAMES)
         r = int(rank_of[k])
         name = f"Patrol area {r}"
         top_text = ", ".join(f"{c} ({v})" for c, v in top.items())
@@ -920,5 +920,5 @@ def export(areas: gpd.GeoDataFrame, path: str | Path) -> Path:
              "rank": out["rank"].astype(int), "count": out["count"].astype(int)},
             geometry=out.geometry.values, crs=out.crs,
         ).to_crs(settings.CRS_WGS84)
-        kml.to_file(path, driver="KML", engine="pyogrio")
+        kml.to_file(path, driver="KML", layer="patrol_areas", engine="pyogrio")
     return path

@@ -1,0 +1,201 @@
+"""Grid/hex hotspots (hotspot_app.hotspots): counts that add up, hex cells, KDE mass, Gi*
+against PySAL esda, FDR, emerging patterns, PAI/RRI (design §6 worked example)."""
+
+from __future__ import annotations
+
+import warnings
+
+import esda
+import libpysal
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import box
+
+from hotspot_app import hotspots, schema
+from hotspot_app.errors import InputError
+import geopandas as gpd
+
+
+def make(xy, months=None, category="Anti-social behaviour"):
+    xy = np.asarray(xy, dtype=float)
+    data = {"category": [category] * len(xy),
+            "month": months if months is not None else ["2024-01"] * len(xy)}
+    return schema.make_incidents(pd.DataFrame(data), x=xy[:, 0], y=xy[:, 1])
+
+
+def sample(seed=1, n=3000):
+    rng = np.random.default_rng(seed)
+    xy = np.vstack([rng.normal(1000, 150, (2 * n // 3, 2)), rng.uniform(0, 3000, (n - 2 * n // 3, 2))])
+    months = rng.choice(["2024-01", "2024-02", "2024-03", "2024-04"], len(xy))
+    return make(xy, list(months))
+
+
+@pytest.mark.parametrize("shape", ["square", "hex"])
+def test_counts_add_up_and_every_incident_lies_in_its_cell(shape):
+    inc = sample()
+    cells = hotspots.grid_counts(inc, 200, shape)
+    assert cells["count"].sum() == len(inc) and cells.attrs["n_outside"] == 0
+    assert np.allclose(cells.geometry.area, 200 * 200)            # hexes: same area as squares
+    xy = shapely.get_coordinates(inc.geometry.values)
+    pos = hotspots._assign(cells, xy)
+    assert shapely.intersects_xy(cells.geometry.values[pos], xy[:, 0], xy[:, 1]).all()
+    assert cells["cell_id"].is_unique
+
+
+def test_square_grid_counts_on_a_constructed_example():
+    inc = make([(10, 10), (20, 20), (110, 10), (150, 150), (150, 160)])
+    area = gpd.GeoDataFrame({"area_id": ["a"], "name": ["A"], "layer": ["custom"],
+                             "population": [np.nan]}, geometry=[box(0, 0, 200, 200)], crs=27700)
+    cells = hotspots.grid_counts(inc, 100, "square", areas=area)
+    got = dict(zip(zip(cells["x"], cells["y"]), cells["count"]))
+    assert got[(50.0, 50.0)] == 2 and got[(150.0, 50.0)] == 1 and got[(150.0, 150.0)] == 2
+    assert got[(50.0, 150.0)] == 0
+    assert cells["count"].sum() == 5
+
+
+def test_incidents_outside_the_study_area_are_reported_not_dropped():
+    inc = make([(10, 10), (5000, 5000)])
+    area = gpd.GeoDataFrame({"name": ["A"]}, geometry=[box(0, 0, 100, 100)], crs=27700)
+    cells = hotspots.grid_counts(inc, 100, areas=area)
+    assert cells["count"].sum() == 1 and cells.attrs["n_outside"] == 1
+
+
+def test_kde_integrates_to_the_number_of_incidents():
+    inc = sample()
+    k = hotspots.kde(inc, 100, bandwidth_m=150)
+    mass = (k["density_per_km2"] * 0.01).sum()        # 100 m cells = 0.01 km2
+    assert mass == pytest.approx(len(inc), rel=0.03)
+    peak = k.loc[k["density_per_km2"].idxmax()]
+    assert abs(peak["x"] - 1000) < 150 and abs(peak["y"] - 1000) < 150
+
+
+@pytest.mark.parametrize("shape, weights", [("square", "queen"), ("hex", "queen"), ("square", 450.0)])
+def test_gistar_matches_esda_g_local_star(shape, weights):
+    cells = hotspots.grid_counts(sample(), 200, shape)
+    out = hotspots.gistar(cells, weights=weights)
+    W = hotspots.neighbours(cells, weights)
+    nb = {i: [int(j) for j in W[i].indices if j != i] for i in range(len(cells))}
+    w = libpysal.weights.W(nb, silence_warnings=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = esda.G_Local(cells["count"].to_numpy(float), w, transform="B", star=True,
+                           permutations=0)
+    np.testing.assert_allclose(out["gi_z"].to_numpy(), ref.Zs, rtol=1e-9, atol=1e-9)
+    assert (out["hotspot"] == "hot").sum() >= 5
+
+
+def test_queen_neighbours_count_eight_squares_and_six_hexes():
+    inc = make(np.random.default_rng(0).uniform(0, 2000, (500, 2)))
+    for shape, k in (("square", 9), ("hex", 7)):
+        cells = hotspots.grid_counts(inc, 200, shape)
+        W = hotspots.neighbours(cells, "queen")
+        deg = np.asarray(W.sum(axis=1)).ravel()
+        assert deg.max() == k and (W.diagonal() == 1).all()
+
+
+def test_fdr_correction_is_benjamini_hochberg():
+    from statsmodels.stats.multitest import multipletests
+
+    out = hotspots.gistar(hotspots.grid_counts(sample(), 200))
+    np.testing.assert_allclose(out["gi_p_adj"], multipletests(out["gi_p"], method="fdr_bh")[1])
+    assert (out["gi_p_adj"] >= out["gi_p"] - 1e-15).all()
+    assert ((out["hotspot"] == "hot") == ((out["gi_p_adj"] < 0.05) & (out["gi_z"] > 0))).all()
+    assert out.attrs["correction"] == "fdr_bh"
+
+
+def test_mann_kendall_known_values():
+    z, p = hotspots.mann_kendall(np.array([[1, 2, 3, 4, 5], [5, 4, 3, 2, 1], [1, 1, 1, 1, 1]]))
+    # S = 10, Var S = 5*4*15/18 = 16.667, z = 9/sqrt(16.667) = 2.2045
+    assert z[0] == pytest.approx(2.2045, abs=1e-4) and z[1] == pytest.approx(-2.2045, abs=1e-4)
+    assert z[2] == 0 and p[2] == 1
+    assert p[0] == pytest.approx(0.0275, abs=1e-3)
+
+
+def test_emerging_pattern_rules():
+    hot = np.array([
+        [0, 0, 0, 0, 1],   # new
+        [1, 1, 1, 1, 1],   # intensifying (trend up)
+        [1, 1, 1, 1, 1],   # persistent (no trend)
+        [1, 1, 1, 1, 1],   # diminishing (trend down)
+        [1, 0, 1, 0, 1],   # sporadic
+        [1, 1, 0, 0, 0],   # historical
+        [0, 0, 0, 0, 0],   # none
+    ], bool)
+    tz = np.array([0, 3, 0, -3, 0, 0, 0.0])
+    tp = np.array([1, 0.001, 0.9, 0.001, 1, 1, 1])
+    assert hotspots.classify_pattern(hot, tz, tp).tolist() == [
+        "new", "intensifying", "persistent", "diminishing", "sporadic", "historical", "none"]
+
+
+def test_emerging_on_data_with_a_new_and_a_persistent_hotspot():
+    rng = np.random.default_rng(5)
+    months = [f"2024-{m:02d}" for m in range(1, 7)]
+    xy, mm = [], []
+    for m in months:
+        bg = rng.uniform(0, 4000, (60, 2))
+        xy += [bg, rng.normal((1000, 1000), 40, (40, 2))]
+        mm += [m] * 100
+        if m == "2024-06":
+            xy.append(rng.normal((3000, 3000), 40, (40, 2)))
+            mm += [m] * 40
+    inc = make(np.vstack(xy), mm)
+    out = hotspots.emerging(inc, 250, period_months=1)
+    assert out.attrs["periods"][0] == "2024-01..2024-01" and len(out.attrs["periods"]) == 6
+    at = lambda x, y: out[shapely.intersects_xy(out.geometry.values, x, y)].iloc[0]
+    assert at(1000, 1000)["pattern"] == "persistent"
+    assert at(3000, 3000)["pattern"] == "new"
+    assert set(out["pattern"]) <= set(hotspots.PATTERNS)
+    with pytest.raises(InputError, match="period_months"):
+        hotspots.emerging(inc, 250, period_months=12)
+
+
+def test_pai_worked_example_design_section_6():
+    curve = hotspots.pai_curve([3, 2, 1], [6, 3, 0])
+    assert curve["pai"].tolist() == pytest.approx([2.0, 1.5, 1.0])
+    assert curve["hit_rate"].tolist() == pytest.approx([6 / 9, 1.0, 1.0])
+    assert hotspots.pai(6, 9, 1, 3) == pytest.approx(2.0)
+    assert hotspots.pai(1, 0, 1, 3) is None
+
+
+def test_rri_levine_definition():
+    # 20 of 100 in the selection in training, 30 of 200 in test: (30/20)/(200/100) = 0.75
+    assert hotspots.rri(20, 100, 30, 200) == pytest.approx(0.75)
+    assert hotspots.rri(0, 100, 30, 200) is None
+
+
+def test_forecast_accuracy_top_cells_train_then_test():
+    inc = sample()
+    res = hotspots.forecast_accuracy(inc, "2024-01..2024-02", "2024-03..2024-04", top=10)
+    assert res["N_train"] + res["N_test"] == len(inc)
+    assert res["pai"] == pytest.approx((res["n_test"] / res["N_test"]) /
+                                       (res["area_m2"] / res["study_area_m2"]))
+    assert res["rri"] == pytest.approx((res["n_test"] / res["n_train"]) /
+                                       (res["N_test"] / res["N_train"]))
+    assert res["pai"] > 5 and len(res["cells"]) == 10
+    assert res["curve"]["pai"].iloc[-1] == pytest.approx(1.0)
+    cl = hotspots.forecast_accuracy(inc, "2024-01..2024-02", "2024-03..2024-04", method="clusters",
+                                    eps_m=50, min_samples=10)
+    assert cl["pai"] > 5 and cl["n_test"] <= cl["N_test"]
+
+
+def test_bad_parameters_name_the_parameter():
+    inc = sample(n=30)
+    with pytest.raises(InputError, match="parameter 'cell_m'"):
+        hotspots.grid_counts(inc, 0)
+    with pytest.raises(InputError, match="parameter 'shape'"):
+        hotspots.grid_counts(inc, 100, "triangle")
+    with pytest.raises(InputError, match="parameter 'method'"):
+        hotspots.hotspot_grid(inc, 100, "lisa")
+    with pytest.raises(InputError, match="parameter 'cell_m'"):
+        hotspots.grid_counts(inc, 0.01)
+
+
+def test_demo_fire_cluster_cells_are_gistar_hot_spots(demo):
+    cells = hotspots.hotspot_grid(demo.incidents, 200, "gistar", category="deliberate-secondary-fires")
+    for c in demo.truth["clusters"]:
+        if c["group"] != "deliberate-secondary-fires":
+            continue
+        cell = cells[shapely.intersects_xy(cells.geometry.values, c["x"], c["y"])].iloc[0]
+        assert cell["hotspot"] == "hot", c["name"]
