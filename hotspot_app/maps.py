@@ -208,6 +208,11 @@ def _feature_collection(gdf: gpd.GeoDataFrame, props: Sequence[str]) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
+def _tooltip(n: int, **kwargs) -> folium.GeoJsonTooltip | None:
+    """A GeoJSON tooltip, or None for an empty layer (folium cannot check fields of no features)."""
+    return folium.GeoJsonTooltip(**kwargs) if n else None
+
+
 def _plain(v):
     if v is None:
         return None
@@ -376,7 +381,7 @@ def choropleth(areas: gpd.GeoDataFrame, values: pd.Series | Sequence | None, *, 
         style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#555555",
                                   "weight": 1, "fillOpacity": 0.6},
         highlight_function=lambda f: {"weight": 3, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases),
+        tooltip=_tooltip(len(shown), fields=fields, aliases=aliases),
     )
     return layer, scale
 
@@ -402,7 +407,7 @@ def area_outlines(areas: gpd.GeoDataFrame, *, name: str, colour: str = "#1f4e9c"
     return folium.GeoJson(
         _feature_collection(shown, cols), name=name, show=show,
         style_function=lambda f, style=style: style,
-        tooltip=folium.GeoJsonTooltip(fields=cols, aliases=aliases),
+        tooltip=_tooltip(len(shown), fields=cols, aliases=aliases),
     )
 
 
@@ -469,8 +474,8 @@ def location_markers(incidents: gpd.GeoDataFrame | pd.DataFrame, *, name: str = 
         marker=folium.CircleMarker(radius=5, color="#7a0177", weight=1, fill=True,
                                    fill_color="#c51b8a", fill_opacity=0.7),
         style_function=lambda f: {"radius": f["properties"]["_r"]},
-        tooltip=folium.GeoJsonTooltip(fields=["_n", "_cat", "_loc"],
-                                      aliases=["Incidents", "Most common", "Location"]),
+        tooltip=_tooltip(len(gdf), fields=["_n", "_cat", "_loc"],
+                         aliases=["Incidents", "Most common", "Location"]),
     )
 
 
@@ -503,8 +508,8 @@ def patrol_areas(polygons: gpd.GeoDataFrame, *, name: str = "Patrol areas",
         _feature_collection(shown, cols + ["_c", "_t"]), name=name,
         style_function=lambda f: {"color": f["properties"]["_c"], "weight": 2.5,
                                   "fillColor": f["properties"]["_c"], "fillOpacity": 0.3},
-        tooltip=folium.GeoJsonTooltip(fields=["_t"], labels=False),
-        popup=folium.GeoJsonPopup(fields=cols, aliases=aliases),
+        tooltip=_tooltip(len(shown), fields=["_t"], labels=False),
+        popup=folium.GeoJsonPopup(fields=cols, aliases=aliases) if len(shown) else None,
     )
 
 
@@ -556,7 +561,7 @@ def grid_layer(cells: gpd.GeoDataFrame, *, value: str = "count", name: str = "Gr
         _feature_collection(shown, cols + ["_fill"]), name=name, show=show,
         style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#666666",
                                   "weight": 0.5, "fillOpacity": 0.65},
-        tooltip=folium.GeoJsonTooltip(fields=cols, aliases=aliases),
+        tooltip=_tooltip(len(shown), fields=cols, aliases=aliases),
     )
     return layer, scale
 
@@ -593,13 +598,18 @@ def overview_map(
     """Ward choropleth of `values` + incident heat (+ locations when few) + town centres and
     micro-hotspot outlines, with a legend and a layer control. `incidents` may be an incidents
     table or its :func:`locations`."""
-    m = base_map(bounds_of(wards), tiles)
-    layer, scale = choropleth(wards, values, title=metric_title, fmt=fmt, diverging=diverging,
-                              extra=extra, name=f"Wards: {metric_title}")
-    layer.add_to(m)
-    Legend(scale).add_to(m)
-    if len(incidents):
-        locs = incidents if "lat" in incidents.columns else locations(incidents)
+    locs = incidents if "lat" in incidents.columns else locations(incidents)
+    bounds = bounds_of(wards)
+    if bounds is None and len(locs):
+        bounds = [[float(locs["lat"].min()), float(locs["lon"].min())],
+                  [float(locs["lat"].max()), float(locs["lon"].max())]]
+    m = base_map(bounds, tiles)
+    if len(wards):
+        layer, scale = choropleth(wards, values, title=metric_title, fmt=fmt, diverging=diverging,
+                                  extra=extra, name=f"Wards: {metric_title}")
+        layer.add_to(m)
+        Legend(scale).add_to(m)
+    if len(locs):
         heat_layer(locs).add_to(m)
         markers = location_markers(locs, max_markers=max_markers, show=False)
         if markers is not None:

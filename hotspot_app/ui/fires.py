@@ -51,9 +51,10 @@ if metric == "rate":
 else:
     values, title, fmt = wards_rows["count"].astype(float), "Fires", "{:,.0f}"
 m = maps.base_map(maps.bounds_of(ds.wards))
-layer, scale = maps.choropleth(ds.wards, values, title=title, fmt=fmt, name=f"Wards: {title}")
-layer.add_to(m)
-maps.Legend(scale).add_to(m)
+if len(ds.wards):
+    layer, scale = maps.choropleth(ds.wards, values, title=title, fmt=fmt, name=f"Wards: {title}")
+    layer.add_to(m)
+    maps.Legend(scale).add_to(m)
 locs = cache.locations(ds.key, selection, months)
 if len(locs):
     maps.heat_layer(locs, name="Fire heat", show=False).add_to(m)
