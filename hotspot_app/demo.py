@@ -34,7 +34,8 @@ Known truth (``Demo.truth``, also ``truth.json``)
 ::
 
     {
-      "synthetic": True, "label": DEMO_LABEL, "seed": SEED, "borough": "Aldwyke",
+      "synthetic": True, "label": DEMO_LABEL, "seed": SEED, "version": VERSION,
+      "borough": "Aldwyke",
       "crs": "EPSG:27700", "months": {"from": "2021-01", "to": "2024-03"},
       "n_street_points": int,
       "volumes": {"crime": n, "asb": n, "fire": n, "deliberate_fires": n, "rows": n,
@@ -99,9 +100,12 @@ from shapely.geometry import MultiPoint, Point, Polygon
 from . import periods, schema, settings
 from .store import Workspace, atomic_path
 
-__all__ = ["Demo", "generate", "write", "load", "is_complete", "SEED", "FILES", "POLICE_UK_HEADER"]
+__all__ = ["Demo", "generate", "write", "load", "is_complete", "SEED", "VERSION", "FILES", "POLICE_UK_HEADER"]
 
 SEED = 20240331
+#: Bumped whenever the generator's output changes: a folder written by another version is not
+#: "complete", so `load()` and ``hotspot demo --if-missing`` regenerate it.
+VERSION = 2
 BOROUGH = "Aldwyke"
 CENTRE = (452_000.0, 432_000.0)
 FIRST_MONTH, LAST_MONTH = "2021-01", "2024-03"
@@ -686,6 +690,7 @@ def _truth(incidents, wards, town_centres, micro, clusters, micro_polys, months,
         "synthetic": True,
         "label": settings.DEMO_LABEL,
         "seed": SEED,
+        "version": VERSION,
         "borough": BOROUGH,
         "crs": settings.CRS,
         "months": {"from": months[0], "to": months[-1]},
@@ -829,14 +834,17 @@ def _with_rows(demo: Demo) -> Demo:
 
 
 def is_complete(out_dir: str | Path) -> bool:
-    """True when `out_dir` holds every demo file (and the police.uk months of truth.json)."""
+    """True when `out_dir` holds every demo file (and the police.uk months of truth.json), written
+    by this `VERSION` of the generator."""
     out = Path(out_dir)
     if not all((out / name).is_file() for name in FILES):
         return False
     try:
         truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
         months = periods.month_range(truth["months"]["from"], truth["months"]["to"])
-    except (ValueError, KeyError, OSError):
+    except (ValueError, KeyError, OSError, TypeError):
+        return False
+    if truth.get("version") != VERSION:
         return False
     return all((out / "police_uk" / m / f"{m}-demo-street.csv").is_file() for m in months)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from itertools import combinations
 
 import numpy as np
@@ -285,10 +286,19 @@ def test_files_written_and_readable(demo):
     assert sum(p.stat().st_size for p in d.rglob("*") if p.is_file()) < 60e6
 
 
-def test_is_complete_detects_missing_files(demo, tmp_path):
+def test_is_complete_detects_missing_files_and_other_versions(demo, tmp_path):
     assert not demo_mod.is_complete(tmp_path)
     (tmp_path / "truth.json").write_text(json.dumps(demo.truth))
     assert not demo_mod.is_complete(tmp_path)
+    assert demo.truth["version"] == demo_mod.VERSION
+    stale = tmp_path / "stale"
+    shutil.copytree(demo.dir, stale)
+    assert demo_mod.is_complete(stale)
+    (stale / "truth.json").write_text(json.dumps({**demo.truth, "version": demo_mod.VERSION - 1}))
+    assert not demo_mod.is_complete(stale)
+    (stale / "truth.json").write_text(json.dumps(demo.truth))
+    (stale / "police_uk" / "2022-06" / "2022-06-demo-street.csv").unlink()
+    assert not demo_mod.is_complete(stale)
 
 
 def test_cli_demo_writes_then_skips_if_missing(tmp_path, demo):
