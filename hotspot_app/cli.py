@@ -149,12 +149,224 @@ def demo_command(
 # ===== end: ingest =====
 
 # ===== command: table (section owned by its module's author; keep edits inside) =====
+def _areas_layer_guess(path: Path, area_field: Optional[str]) -> str:
+    """Layer for a boundary file given to table/summary/rank: 'ward' when the file or its name
+    field says so (e.g. wards_2024.geojson, WD24NM), else 'custom' (a workspace keeps its own)."""
+    text = f"{path.name} {area_field or ''}".lower()
+    return "ward" if ("ward" in text or (area_field or "").upper().startswith("WD")) else "custom"
+
+
+def _pick_area(areas_path: Path, area: str, area_field: Optional[str]):
+    """(all areas, the rows named `area`) from --areas/--area/--area-field."""
+    from . import areas as areas_mod
+
+    all_areas = load_areas_arg(areas_path, name_field=area_field,
+                               layer=_areas_layer_guess(areas_path, area_field))
+    return all_areas, areas_mod.find_area(all_areas, area)
+
+
+def _check_choice(value: str, choices, parameter: str) -> None:
+    if value not in choices:
+        raise InputError(f"'{value}' is not one of: {', '.join(choices)}", parameter=parameter)
+
+
+@app.command("table")
+@guarded
+def table_command(
+    incidents: List[Path] = typer.Argument(..., help="Incident file(s), a folder of police.uk "
+                                           "months, or a workspace."),
+    areas: Path = typer.Option(..., "--areas", help="Boundary file (or workspace) with the area."),
+    area: str = typer.Option(..., "--area", help="Area name (case-insensitive)."),
+    month: str = typer.Option(..., "--month", help="Selected month YYYY-MM; windows end with it: "
+                              "the month, the last 6 months, the last 12 months."),
+    kind: str = typer.Option("crime", "--kind", help="crime (default), asb or fire. ASB and fires "
+                             "are never counted in the crime Total."),
+    compare: str = typer.Option("same-period-last-year", "--compare",
+                                help="same-period-last-year (default) or previous-period."),
+    taxonomy_name: str = typer.Option("auto", "--taxonomy", help="auto (by the categories "
+                                      "present), police-uk or home-office."),
+    area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
+                                             "boundary file (default: detected)."),
+    format: str = typer.Option("md", "--format", help="md, csv or json."),
+) -> None:
+    """Partnership table (seed 004): counts by category hierarchy for one area, for the selected
+    month, last 6 and last 12 months, with diff and % diff against the comparison windows."""
+    from . import areas as areas_mod, periods, reports
+
+    _check_choice(format, ("md", "csv", "json"), "format")
+    _check_choice(kind, ("crime", "asb", "fire"), "kind")
+    _check_choice(compare, periods.COMPARISONS, "compare")
+    _check_choice(taxonomy_name, areas_mod.TABLE_TAXONOMIES, "taxonomy")
+    month = periods.parse_month(month, "month")
+    _, rows_area = _pick_area(areas, area, area_field)
+    name = str(rows_area["name"].iloc[0])
+    progress("loading incidents ...")
+    data = load_incidents_arg(incidents)
+    rows, warnings = areas_mod.partnership_table(data, rows_area, month, kind=kind, compare=compare,
+                                                 taxonomy_name=taxonomy_name)
+    if format == "json":
+        emit_json(areas_mod.table_document((rows, warnings), name))
+        return
+    for w in warnings:
+        progress(f"warning: {w}")
+    if format == "csv":
+        sys.stdout.write(reports.table_csv(rows))
+    else:
+        sys.stdout.write(reports.table_markdown(rows, title=name, warnings=warnings))
 # ===== end: table =====
 
 # ===== command: summary (section owned by its module's author; keep edits inside) =====
+@app.command("summary")
+@guarded
+def summary_command(
+    incidents: List[Path] = typer.Argument(..., help="Incident file(s), a folder of police.uk "
+                                           "months, or a workspace."),
+    areas: Path = typer.Option(..., "--areas", help="Boundary file (or workspace) with the area."),
+    area: str = typer.Option(..., "--area", help="Area name (case-insensitive)."),
+    to: str = typer.Option(..., "--to", help="Last month of the period, YYYY-MM."),
+    months: int = typer.Option(12, "--months", help="Length of the period in months (default 12)."),
+    area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
+                                             "boundary file (default: detected)."),
+    format: str = typer.Option("text", "--format", help="text or json."),
+) -> None:
+    """Area summary (seed 000): crime and ASB (and deliberate fires when loaded) in the period
+    against the same period a year earlier, with the sentence for the paper."""
+    from . import areas as areas_mod, periods, reports
+
+    _check_choice(format, ("text", "json"), "format")
+    to = periods.parse_month(to, "to")
+    if months < 1:
+        raise InputError("must be at least 1", parameter="months")
+    _, rows_area = _pick_area(areas, area, area_field)
+    name = str(rows_area["name"].iloc[0])
+    progress("loading incidents ...")
+    data = load_incidents_arg(incidents)
+    doc = areas_mod.area_summary(data, rows_area, to, months, place=areas_mod.area_label(rows_area),
+                                 area_name=name)
+    if format == "json":
+        emit_json(doc)
+    else:
+        sys.stdout.write(reports.summary_text(doc))
 # ===== end: summary =====
 
 # ===== command: rank (section owned by its module's author; keep edits inside) =====
+@app.command("rank")
+@guarded
+def rank_command(
+    incidents: List[Path] = typer.Argument(..., help="Incident file(s), a folder of police.uk "
+                                           "months, or a workspace."),
+    areas: Path = typer.Option(..., "--areas", help="Boundary file (or workspace), e.g. wards."),
+    category: Optional[List[str]] = typer.Option(None, "--category", help="Category, group (crime, "
+                                                 "asb, deliberate-fires, neighbourhood-crime, ...) "
+                                                 "or taxonomy node; repeat for several (default: all)."),
+    from_: Optional[str] = typer.Option(None, "--from", help="First month YYYY-MM (default: first "
+                                        "month with data)."),
+    to: Optional[str] = typer.Option(None, "--to", help="Last month YYYY-MM (default: last month "
+                                     "with data)."),
+    population: Optional[Path] = typer.Option(None, "--population", help="CSV of population by "
+                                              "area code or name (or by LSOA with --lsoa-boundaries)."),
+    lsoa_boundaries: Optional[List[Path]] = typer.Option(None, "--lsoa-boundaries", help="Small-area "
+                                                         "(LSOA) polygon file(s), repeatable: --population "
+                                                         "is then per LSOA and summed to areas by LSOA "
+                                                         "centroid; LSOAs without a polygon are placed at "
+                                                         "their police.uk incident points when loaded."),
+    top: int = typer.Option(3, "--top", help="Report the share of the total in the top N areas."),
+    layer: Optional[str] = typer.Option(None, "--layer", help="Area layer to rank (ward, "
+                                        "town_centre, micro_hotspot, patrol, custom); default: "
+                                        "ward when present, else every area."),
+    area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
+                                             "boundary file (default: detected)."),
+    format: str = typer.Option("md", "--format", help="md, csv or json."),
+) -> None:
+    """Rank areas by count with share of the total, cumulative share and rate per 1,000
+    population (seed 001); incidents outside every area are listed as 'outside'."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from . import areas as areas_mod, periods, reports
+
+    _check_choice(format, ("md", "csv", "json"), "format")
+    if top < 1:
+        raise InputError("must be at least 1", parameter="top")
+    if from_ is not None:
+        periods.parse_month(from_, "from")
+    if to is not None:
+        periods.parse_month(to, "to")
+    if lsoa_boundaries and population is None:
+        raise InputError("--lsoa-boundaries needs --population (the LSOA counts)", parameter="population")
+    all_areas = load_areas_arg(areas, name_field=area_field, layer=_areas_layer_guess(areas, area_field))
+    layers = all_areas["layer"].astype(str) if "layer" in all_areas.columns else None
+    if layer is not None:
+        if layers is None or not layers.eq(layer).any():
+            have = ", ".join(sorted(set(layers))) if layers is not None else "none"
+            raise InputError(f"no areas in layer '{layer}' (layers: {have})", parameter="layer")
+        all_areas = all_areas[layers.eq(layer)].reset_index(drop=True)
+    elif layers is not None and layers.eq("ward").any() and layers.nunique() > 1:
+        all_areas = all_areas[layers.eq("ward")].reset_index(drop=True)
+    progress("loading incidents ...")
+    data = load_incidents_arg(incidents)
+    from . import taxonomy
+    taxonomy.select(data, category)  # unknown names fail here, naming the choices
+    months = None
+    if from_ is not None or to is not None:
+        cov = periods.Coverage.of(data)
+        if cov.first is None:
+            raise InputError("no incidents loaded", parameter="incidents")
+        months = periods.month_range(from_ or cov.first, to or cov.last)
+    notes: list[str] = []
+    pop = None
+    if population is not None:
+        table = pd.read_csv(population, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        for col in table.columns:
+            converted = pd.to_numeric(table[col].str.replace(",", ""), errors="coerce")
+            if converted.notna().all() and len(table):
+                table[col] = converted
+        if lsoa_boundaries:
+            polys = pd.concat([gpd.read_file(p).to_crs(all_areas.crs) for p in lsoa_boundaries],
+                              ignore_index=True)
+            fallback = data if "lsoa_code" in data.columns else None
+            pop, report = areas_mod.population_from_lsoa(table, polys, all_areas, fallback_points=fallback)
+            for reason, group in report.groupby("reason", sort=True):
+                notes.append(f"{len(group)} LSOA(s) {reason} (population {int(group['population'].sum()):,}): "
+                             + ", ".join(group["code"].astype(str).head(20)))
+        else:
+            pop, warns = areas_mod.population_from_table(table, all_areas)
+            notes += warns
+    ranked, warnings = areas_mod.rank_areas(data, all_areas, category=category or None, months=months,
+                                            population=pop)
+    layer = str(all_areas["layer"].iloc[0]) if len(all_areas) else "area"
+    unit = {"ward": "wards", "town_centre": "town centres", "micro_hotspot": "micro-hotspots",
+            "patrol": "patrol areas"}.get(layer, "areas")
+    words = {"asb": "ASB", "crime": "crime", "fire": "fire service incidents",
+             "deliberate-fires": "deliberate fires", "deliberate-primary-fires": "deliberate primary fires (F1)",
+             "deliberate-secondary-fires": "deliberate secondary fires (F3)",
+             "neighbourhood-crime": "neighbourhood crime"}
+    what = " and ".join(words.get(c.strip().lower(), c) for c in category) if category else "incidents"
+    share = areas_mod.top_share(ranked, top, what=what, unit=unit)
+    if months is None:
+        months_used = sorted(data.loc[taxonomy.select(data, category), "month"].dropna().astype(str).unique())
+    else:
+        months_used = months
+    if format == "json":
+        records = []
+        for rec in ranked.to_dict("records"):
+            records.append({k: (None if areas_mod._isnan(v) else v) for k, v in rec.items()})
+        emit_json({"categories": list(category or []),
+                   "from": months_used[0] if months_used else None,
+                   "to": months_used[-1] if months_used else None,
+                   "total": ranked.attrs.get("total"), "outside": ranked.attrs.get("outside"),
+                   "top": share, "areas": records, "notes": notes, "warnings": warnings})
+        return
+    for w in warnings:
+        progress(f"warning: {w}")
+    for n in notes:
+        progress(f"note: {n}")
+    if format == "csv":
+        sys.stdout.write(reports.rank_csv(ranked))
+    else:
+        span = periods.format_range(months_used) if months_used else "no months"
+        sys.stdout.write(reports.rank_markdown(ranked, title=f"{what} by {layer}, {span}",
+                                               notes=[share["text"], *notes, *warnings]))
 # ===== end: rank =====
 
 # ===== command: clusters (section owned by its module's author; keep edits inside) =====
