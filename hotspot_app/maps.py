@@ -524,20 +524,23 @@ def _format_top(v) -> str:
     return "" if v is None else str(v)
 
 
-GI_LABELS = ("Hot spot 99%", "Hot spot 95%", "Hot spot 90%", "Not significant",
-             "Cold spot 90%", "Cold spot 95%", "Cold spot 99%")
-GI_COLOURS = ("#b2182b", "#ef8a62", "#fddbc7", "#f7f7f7", "#d1e5f0", "#67a9cf", "#2166ac")
+GI_LABELS = ("hot", "Hot spot 99%", "Hot spot 95%", "Hot spot 90%", "not significant",
+             "Not significant", "Cold spot 90%", "Cold spot 95%", "Cold spot 99%", "cold")
+GI_COLOURS = ("#b2182b", "#b2182b", "#ef8a62", "#fddbc7", "#f7f7f7", "#f7f7f7", "#d1e5f0",
+              "#67a9cf", "#2166ac", "#2166ac")
 
 
 def grid_layer(cells: gpd.GeoDataFrame, *, value: str = "count", name: str = "Grid",
                scale: Scale | None = None, category: str | None = None, fmt: str = "{:,.0f}",
                title: str | None = None, show: bool = True,
-               hide_zero: bool = True) -> tuple[folium.GeoJson, Scale]:
+               hide_zero: bool = True, hide: Sequence[str] = ()) -> tuple[folium.GeoJson, Scale]:
     """Grid or hex cells coloured by `value` (counts, KDE) or, with `category`, by a class
-    column (e.g. Gi* classes such as ``Hot spot 95%``). Cells with value 0 are left out unless
-    ``hide_zero`` is False. Returns the layer and its scale (for a legend)."""
+    column (e.g. Gi* ``hot`` / ``cold`` / ``not significant``). Cells with value 0 (when
+    ``hide_zero``) or whose class is in `hide` are left out. Returns the layer and its scale."""
     data = cells
-    if hide_zero and value in cells.columns:
+    if category and hide:
+        data = data[~data[category].astype(str).isin(list(hide))]
+    elif hide_zero and value in cells.columns:
         data = cells[pd.to_numeric(cells[value], errors="coerce").fillna(0) != 0]
     if category:
         labels = [lab for lab in GI_LABELS if lab in set(cells[category].astype(str))] or \

@@ -90,6 +90,23 @@ def test_hotspots_patrol_areas_follow_eps():
     assert any("patrol areas from" in s.label for s in at.status)
 
 
+def test_hotspots_grid_layers_and_pai(the_demo):
+    from hotspot_app import hotspots
+
+    at = open_page("hotspots")
+    inc = the_demo.incidents
+    test = periods.window(inc["month"].max(), 12)
+    train = periods.shift(test, -12)
+    fc = hotspots.forecast_accuracy(inc, train, test, method="clusters", category=["asb"],
+                                    areas=the_demo.wards, eps_m=settings.EPS_M,
+                                    min_samples=settings.MIN_SAMPLES)
+    assert metric(at, "PAI (forecast)") == f"{fc['pai']:.1f}"
+    for method in ("count", "kde", "gistar"):
+        at.radio(key="hs-grid").set_value(method).run()
+        assert not at.exception, (method, at.exception)
+    assert any("hot-spot cells" in c.value for c in at.caption)
+
+
 def test_before_after_recovers_the_planted_patrol_effect(the_demo):
     at = open_page("before_after")
     assert banner_shown(at)

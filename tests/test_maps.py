@@ -166,8 +166,13 @@ def test_grid_layer_categorical_gi_classes():
     layer, scale = maps.grid_layer(cells, value="count", category="gi_class")
     fills = [f["properties"]["_fill"] for f in _features(layer)]
     # the zero cell is left out; colours follow the Gi* classes
-    assert fills == [maps.GI_COLOURS[0], maps.GI_COLOURS[5]]
+    colour = dict(zip(maps.GI_LABELS, maps.GI_COLOURS))
+    assert fills == [colour["Hot spot 99%"], colour["Cold spot 95%"]]
     assert scale.labels[0] == "Hot spot 99%"
+    # Gi* output of hotspots.gistar: hide the non-significant cells instead
+    cells["hotspot"] = ["hot", "not significant", "cold"]
+    layer, _ = maps.grid_layer(cells, value="count", category="hotspot", hide=["not significant"])
+    assert [f["properties"]["_fill"] for f in _features(layer)] == ["#b2182b", "#2166ac"]
 
 
 def test_patrol_area_popups_escaped_and_ranked_colours():

@@ -448,3 +448,41 @@ def add_drawn_intervention(key: str, path: str | os.PathLike, geometry, name: st
     ws.write_areas(row)
     ws.add_intervention(name, type_, start, end, area_id=area_id, geometry=geometry, notes=notes or None)
     return workspace_key(target)
+
+
+# ------------------------------------------------------------------------------ grids, PAI
+@st.cache_data(show_spinner=False, max_entries=16)
+def grid(key: str, selection: tuple[str, ...], period: tuple[str, str], method: str, cell_m: float,
+         shape: str) -> gpd.GeoDataFrame:
+    """`hotspots.hotspot_grid` (count, kde or gistar) over the wards (or the incidents' hull)."""
+    from .. import hotspots
+
+    ds = load(key)
+    return hotspots.hotspot_grid(ds.incidents, float(cell_m), method, shape,
+                                 areas=ds.wards if len(ds.wards) else None,
+                                 category=list(selection) or None, period=f"{period[0]}..{period[1]}")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def forecast_pai(key: str, selection: tuple[str, ...], period: tuple[str, str], eps_m: float,
+                 min_samples: int) -> dict | None:
+    """PAI/RRI of patrol areas found on the months *before* `period` (same length), scored on
+    `period` (`hotspots.forecast_accuracy`, method clusters); None when the earlier months are
+    not loaded or give no clusters."""
+    from .. import hotspots
+
+    ds = load(key)
+    test = periods.month_range(*period)
+    train = periods.shift(test, -len(test))
+    if not periods.Coverage.of(ds.incidents).covers(train):
+        return None
+    try:
+        out = hotspots.forecast_accuracy(ds.incidents, train, test, method="clusters",
+                                         category=list(selection) or None,
+                                         areas=ds.wards if len(ds.wards) else None,
+                                         eps_m=float(eps_m), min_samples=int(min_samples))
+    except InputError:
+        return None
+    out = {k: v for k, v in out.items() if k not in ("curve", "cells")}
+    out.update(train=f"{train[0]}..{train[-1]}", test=f"{test[0]}..{test[-1]}")
+    return out

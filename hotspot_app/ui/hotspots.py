@@ -28,6 +28,14 @@ space_time = c5.toggle("Space–time", key="hs-st",
 days = c6.number_input("Days", min_value=1.0, max_value=365.0, value=30.0, step=1.0, key="hs-days",
                        disabled=not space_time)
 
+g1, g2, g3 = st.columns([2, 1, 1])
+GRIDS = {"none": "None", "count": "Counts per cell", "kde": "Kernel density (KDE)",
+         "gistar": "Gi* hot and cold spots (FDR-corrected)"}
+grid_method = g1.radio("Grid layer", list(GRIDS), format_func=GRIDS.get, horizontal=True, key="hs-grid")
+cell_m = g2.number_input("Cell size (m)", min_value=25.0, max_value=2000.0, value=float(settings.CELL_M),
+                         step=25.0, key="hs-cell")
+shape = g3.radio("Cells", ["square", "hex"], horizontal=True, key="hs-shape")
+
 with st.status("Finding clusters…", expanded=False) as status:
     result = cache.clusters(ds.key, selection, (months[0], months[-1]), float(eps_m), int(min_samples),
                             float(days) if space_time else None)
@@ -44,6 +52,22 @@ if len(ds.wards):
     maps.area_outlines(ds.wards, name="Wards", colour="#777777", weight=1).add_to(m)
 if len(locs):
     maps.heat_layer(locs, show=False).add_to(m)
+if grid_method != "none":
+    cells = cache.grid(ds.key, selection, (months[0], months[-1]), grid_method, float(cell_m), shape)
+    if grid_method == "gistar":
+        layer, scale = maps.grid_layer(cells, value="count", category="hotspot", name=GRIDS[grid_method],
+                                       hide=["not significant"], title="Gi* (FDR 5%)")
+        n_hot = int((cells["hotspot"] == "hot").sum())
+        st.caption(f"Gi* with queen neighbours on {len(cells):,} cells; {n_hot} hot-spot cells at a "
+                   "5% false discovery rate (Benjamini–Hochberg).")
+    elif grid_method == "kde":
+        layer, scale = maps.grid_layer(cells, value="density_per_km2", name=GRIDS[grid_method],
+                                       title="Incidents per km²")
+    else:
+        layer, scale = maps.grid_layer(cells, value="count", name=GRIDS[grid_method],
+                                       title="Incidents per cell")
+    layer.add_to(m)
+    maps.Legend(scale, position="bottomleft").add_to(m)
 if len(result.areas):
     maps.patrol_areas(result.areas).add_to(m)
 if len(ds.micro_hotspots):
@@ -52,6 +76,19 @@ import folium  # noqa: E402  (layer control only)
 
 folium.LayerControl(collapsed=True).add_to(m)
 common.show_map(m, key="hs-map", download="patrol-areas-map")
+
+# PAI: patrol areas found on the previous period, scored on this one
+fc = cache.forecast_pai(ds.key, selection, (months[0], months[-1]), float(eps_m), int(min_samples))
+if fc is not None and fc.get("pai") is not None:
+    p1, p2, p3 = st.columns(3)
+    p1.metric("PAI (forecast)", f"{fc['pai']:.1f}",
+              help=f"Patrol areas found on {fc['train']} capture {fc['n_test']:,} of {fc['N_test']:,} "
+                   f"incidents in {fc['test']} on {100 * fc['area_m2'] / fc['study_area_m2']:.2f}% of the "
+                   "area: PAI = (n/N) / (a/A).")
+    p2.metric("Share of incidents captured", f"{100 * fc['n_test'] / fc['N_test']:.1f}%" if fc["N_test"] else "n/a")
+    p3.metric("Share of area", f"{100 * fc['area_m2'] / fc['study_area_m2']:.2f}%")
+else:
+    st.caption("PAI: the months before the selected period are not loaded (or give no clusters).")
 
 st.subheader("Ranked patrol areas")
 if len(result.areas):
