@@ -847,7 +847,7 @@ def population_from_lsoa(
     areas: gpd.GeoDataFrame,
     code: str | None = None,
     value: str | None = None,
-    area_code: str = "area_id",
+    area_code: str | None = None,
     fallback_points: gpd.GeoDataFrame | None = None,
     fallback_code: str = "lsoa_code",
 ) -> tuple[pd.Series, pd.DataFrame]:
@@ -855,8 +855,8 @@ def population_from_lsoa(
     wholly to the area containing its representative point (a point inside the polygon; a
     'centroid' that cannot fall outside a concave polygon).
 
-    `lsoa_areas` are the small-area polygons with their code in column `area_code` (canonical
-    areas: ``area_id``). LSOA codes in the population table with no polygon (e.g. 2021 LSOAs
+    `lsoa_areas` are the small-area polygons with their code in column `area_code` (default: the
+    column sharing the most codes with the table's `code` column, both detected). LSOA codes in the population table with no polygon (e.g. 2021 LSOAs
     against 2011 polygons) are placed at the median of `fallback_points` carrying that code
     (e.g. police.uk incidents, whose rows name their LSOA) when given.
 
@@ -866,14 +866,22 @@ def population_from_lsoa(
     not shared out; it all goes to the area holding its representative point.
     """
     value = _pick_value_column(lsoa_population, value)
-    if code is None:
-        known = set(lsoa_areas[area_code].astype(str))
-        code = max((c for c in lsoa_population.columns if c != value),
-                   key=lambda c: lsoa_population[c].astype(str).isin(known).sum())
-    if code not in lsoa_population.columns:
+    if code is not None and code not in lsoa_population.columns:
         raise InputError(f"population table has no column '{code}'", column=code)
-    if area_code not in lsoa_areas.columns:
+    if area_code is not None and area_code not in lsoa_areas.columns:
         raise InputError(f"small-area polygons have no column '{area_code}'", parameter="lsoa_areas")
+    if code is None or area_code is None:
+        # the (table column, polygon column) pair sharing the most codes
+        tcols = [code] if code is not None else [c for c in lsoa_population.columns if c != value]
+        pcols = [area_code] if area_code is not None else [
+            c for c in lsoa_areas.columns if c != lsoa_areas.geometry.name]
+        tvals = {c: set(lsoa_population[c].astype(str).str.strip()) for c in tcols}
+        pvals = {c: set(lsoa_areas[c].astype(str).str.strip()) for c in pcols}
+        score, code, area_code = max(((len(tvals[t] & pvals[q]), t, q) for t in tcols for q in pcols),
+                                     key=lambda item: item[0])
+        if score == 0:
+            raise InputError("no small-area code in the population table matches the small-area "
+                             "polygons", parameter="population")
     _check_crs(areas, "areas")
     polys = lsoa_areas.to_crs(settings.CRS) if not lsoa_areas.crs.equals(settings.CRS) else lsoa_areas
     geom = shapely.make_valid(polys.geometry.values)
