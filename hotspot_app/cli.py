@@ -370,9 +370,159 @@ def rank_command(
 # ===== end: rank =====
 
 # ===== command: clusters (section owned by its module's author; keep edits inside) =====
+def _period_arg(from_: Optional[str], to: Optional[str]):
+    """--from/--to -> a (from, to) period for clusters/hotspots (either end may be open)."""
+    from . import periods
+
+    if from_ is None and to is None:
+        return None
+    a = periods.parse_month(from_, "from") if from_ is not None else None
+    b = periods.parse_month(to, "to") if to is not None else None
+    if a and b and a > b:
+        raise InputError(f"--from {a} is after --to {b}", parameter="from")
+    return (a, b)
+
+
+def _clusters_markdown(doc: dict, message: Optional[str]) -> str:
+    p = doc["parameters"]
+    lines = [f"Patrol areas (DBSCAN, eps_m {p['eps_m']:g}, min_samples {p['min_samples']}"
+             + (f", within {p['days']:g} days" if p.get("days") is not None else "") + "): "
+             f"{len(doc['clusters'])} clusters; {doc['n_incidents']:,} incidents selected, "
+             f"{doc['n_noise']:,} not in any cluster.", ""]
+    if message:
+        lines.append(message)
+        return "\n".join(lines)
+    lines.append("| rank | cluster_id | count | area m² | per km² | months | top categories |")
+    lines.append("|---:|---:|---:|---:|---:|---|---|")
+    for c in doc["clusters"]:
+        top = ", ".join(f"{k} ({v})" for k, v in c["top_categories"].items())
+        lines.append(f"| {c['rank']} | {c['cluster_id']} | {c['count']:,} | {c['area_m2']:,.0f} | "
+                     f"{c['density_per_km2']:,.0f} | {c['first_month']}..{c['last_month']} | {top} |")
+    return "\n".join(lines)
+
+
+@app.command("clusters")
+@guarded
+def clusters_command(
+    incidents: List[Path] = typer.Argument(..., help="Incident file(s), a folder of police.uk "
+                                           "months, or a workspace."),
+    category: Optional[List[str]] = typer.Option(None, "--category", help="Category, group (asb, "
+                                                 "deliberate-secondary-fires, ...) or taxonomy "
+                                                 "node; repeat for several (default: all)."),
+    from_: Optional[str] = typer.Option(None, "--from", help="First month YYYY-MM (inclusive)."),
+    to: Optional[str] = typer.Option(None, "--to", help="Last month YYYY-MM (inclusive)."),
+    eps_m: float = typer.Option(..., "--eps-m", help="DBSCAN radius in metres, e.g. 100."),
+    min_samples: int = typer.Option(..., "--min-samples", help="Incidents within eps_m (self "
+                                    "included) that make a core incident, e.g. 15."),
+    days: Optional[float] = typer.Option(None, "--days", help="Space-time mode: neighbours must "
+                                         "also be within this many days."),
+    weight: bool = typer.Option(False, "--weight", help="Use the weight column (harm, cost) as "
+                                "sample weight."),
+    method: str = typer.Option("auto", "--method", help="auto (exact grid), sklearn or hdbscan."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the patrol-area polygons: "
+                                       ".geojson, .gpkg or .kml."),
+    format: str = typer.Option("md", "--format", help="md (text) or json."),
+) -> None:
+    """DBSCAN patrol areas: clusters of incidents as ranked polygons (count, area, density,
+    months, top categories); says which parameter to change when none is found."""
+    from . import clusters
+
+    if format not in ("md", "text", "json"):
+        raise InputError(f"unknown format '{format}'; use md or json", parameter="format")
+    if out is not None and out.suffix.lower() not in clusters.EXPORT_FORMATS:
+        raise InputError(f"cannot write '{out.suffix}'; use .geojson, .gpkg or .kml",
+                         parameter="out")
+    period = _period_arg(from_, to)
+    clusters.validate_params(eps_m=eps_m, min_samples=min_samples, days=days, method=method)
+    data = load_incidents_arg(incidents)
+    import warnings as _warnings
+
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        result = clusters.dbscan(data, eps_m, min_samples, category=category or None,
+                                 period=period, days=days, weight=weight, method=method)
+    for w in caught:
+        progress(f"warning: {w.message}")
+    progress(f"{len(result.areas)} clusters among {result.n_incidents:,} of {len(data):,} incidents")
+    if out is not None:
+        clusters.export(result.areas, out)
+        progress(f"wrote {len(result.areas)} patrol areas to {out}")
+    doc = result.to_dict()
+    if result.message and format == "json":
+        progress(result.message)
+    if format == "json":
+        emit_json(doc)
+    else:
+        typer.echo(_clusters_markdown(doc, result.message))
+
+
 # ===== end: clusters =====
 
 # ===== command: grid (section owned by its module's author; keep edits inside) =====
+@app.command("grid")
+@guarded
+def grid_command(
+    incidents: List[Path] = typer.Argument(..., help="Incident file(s), a folder of police.uk "
+                                           "months, or a workspace."),
+    cell_m: float = typer.Option(..., "--cell-m", help="Cell size in metres (hexagons have the "
+                                 "same area as a square of this side)."),
+    method: str = typer.Option("count", "--method", help="count, kde or gistar."),
+    shape: str = typer.Option("square", "--shape", help="square or hex."),
+    category: Optional[List[str]] = typer.Option(None, "--category", help="Category, group or "
+                                                 "taxonomy node; repeat for several."),
+    from_: Optional[str] = typer.Option(None, "--from", help="First month YYYY-MM (inclusive)."),
+    to: Optional[str] = typer.Option(None, "--to", help="Last month YYYY-MM (inclusive)."),
+    bandwidth_m: Optional[float] = typer.Option(None, "--bandwidth-m", help="KDE bandwidth "
+                                                "(Gaussian sd) in metres (default: cell size)."),
+    areas: Optional[Path] = typer.Option(None, "--areas", help="Boundary file whose union is the "
+                                         "study area (default: the incidents' hull)."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Gi* significance after FDR correction."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the cells: .gpkg, .geojson "
+                                       "or .csv."),
+    format: str = typer.Option("md", "--format", help="md (text) or json."),
+) -> None:
+    """Grid or hex hotspots: counts, kernel density or Getis-Ord Gi* (Benjamini-Hochberg FDR)
+    per cell over the study area."""
+    from . import hotspots
+
+    if format not in ("md", "text", "json"):
+        raise InputError(f"unknown format '{format}'; use md or json", parameter="format")
+    if method not in hotspots.METHODS:
+        raise InputError(f"unknown method '{method}'; use count, kde or gistar", parameter="method")
+    if shape not in hotspots.SHAPES:
+        raise InputError(f"unknown shape '{shape}'; use square or hex", parameter="shape")
+    if out is not None and out.suffix.lower() not in hotspots.CELL_EXPORTS:
+        raise InputError(f"cannot write '{out.suffix}'; use .gpkg, .geojson or .csv",
+                         parameter="out")
+    period = _period_arg(from_, to)
+    area_gdf = load_areas_arg(areas) if areas is not None else None
+    data = load_incidents_arg(incidents)
+    kwargs = {"areas": area_gdf, "category": category or None, "period": period}
+    if method == "kde":
+        kwargs["bandwidth_m"] = bandwidth_m
+    if method == "gistar":
+        kwargs["alpha"] = alpha
+    cells = hotspots.hotspot_grid(data, cell_m, method, shape, **kwargs)
+    progress(f"{method} on {len(cells):,} {shape} cells of {cell_m:g} m")
+    if out is not None:
+        hotspots.export_cells(cells, out)
+        progress(f"wrote {len(cells)} cells to {out}")
+    doc = hotspots.cells_to_dict(cells, method)
+    if format == "json":
+        emit_json(doc)
+        return
+    typer.echo(f"{len(cells):,} {shape} cells of {cell_m:g} m; {doc['n_incidents']:,} incidents "
+               f"({doc['n_outside']:,} outside the study area).")
+    key = {"count": "count", "kde": "density_per_km2", "gistar": "gi_z"}[method]
+    top = sorted(doc["cells"], key=lambda c: -c[key])[:10]
+    typer.echo("")
+    typer.echo(f"| cell_id | x | y | count | {key} |" + (" hotspot |" if method == "gistar" else ""))
+    typer.echo("|---|---:|---:|---:|---:|" + ("---|" if method == "gistar" else ""))
+    for c in top:
+        typer.echo(f"| {c['cell_id']} | {c['x']:.0f} | {c['y']:.0f} | {c['count']} | {c[key]:,.2f} |"
+                   + (f" {c['hotspot']} |" if method == "gistar" else ""))
+
+
 # ===== end: grid =====
 
 # ===== command: evaluate (section owned by its module's author; keep edits inside) =====

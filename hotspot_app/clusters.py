@@ -115,9 +115,9 @@ def validate_params(**params) -> None:
             continue
         if lo is not None and (value < lo or (value == lo and closed in ("neither", "right"))):
             op = ">=" if closed in ("left", "both") else ">"
-            problems.append((name, f"{name} must be {op} {lo} (got {value!r})"))
+            problems.append((name, f"{name} must be {op} {lo:g} (got {value!r})"))
         if hi is not None and (value > hi or (value == hi and closed in ("neither", "left"))):
-            problems.append((name, f"{name} must be <= {hi} (got {value!r})"))
+            problems.append((name, f"{name} must be <= {hi:g} (got {value!r})"))
     if problems:
         raise InputError("; ".join(p for _, p in problems), parameter=problems[0][0])
 

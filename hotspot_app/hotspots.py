@@ -599,3 +599,61 @@ def hotspot_grid(
     kwargs.pop("bandwidth_m", None)
     counts = grid_counts(incidents, cell_m, shape, **kwargs)
     return gistar(counts, **gi) if method == "gistar" else counts
+
+
+# --------------------------------------------------------------------------- outputs
+CELL_EXPORTS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".csv": "CSV"}
+_CELL_FIELDS = {
+    "count": ["count"],
+    "kde": ["count", "density_per_km2"],
+    "gistar": ["count", "gi_z", "gi_p", "gi_p_adj", "hotspot"],
+}
+
+
+def cells_to_dict(cells: gpd.GeoDataFrame, method: str = "count") -> dict:
+    """JSON-ready document of a cell table: ``{"parameters", "n_incidents", "n_outside",
+    "n_cells", "cells": [{"cell_id", "x", "y", "count", ...}]}`` (every cell, zeros included;
+    kde adds ``density_per_km2``, gistar ``gi_z``, ``gi_p``, ``gi_p_adj``, ``hotspot``)."""
+    g: Grid = cells.attrs["grid"]
+    params = {"cell_m": g.cell_m, "shape": g.shape, "method": method}
+    if method == "kde":
+        params["bandwidth_m"] = cells.attrs.get("bandwidth_m")
+    if method == "gistar":
+        params.update(weights=cells.attrs.get("weights"), alpha=cells.attrs.get("alpha"),
+                      correction=cells.attrs.get("correction"))
+    fields = _CELL_FIELDS[method]
+    rows = []
+    for r in cells[["cell_id", "x", "y", *fields]].itertuples(index=False):
+        d = {"cell_id": r.cell_id, "x": round(float(r.x), 1), "y": round(float(r.y), 1),
+             "count": int(r.count)}
+        for f in fields[1:]:
+            v = getattr(r, f)
+            d[f] = v if isinstance(v, str) else float(v)
+        rows.append(d)
+    return {"parameters": params, "n_incidents": int(cells.attrs.get("n_incidents", 0)),
+            "n_outside": int(cells.attrs.get("n_outside", 0)), "n_cells": len(cells),
+            "cells": rows}
+
+
+def export_cells(cells: gpd.GeoDataFrame, path) -> "Path":
+    """Write cells to .gpkg (EPSG:27700, layer ``grid_cells``), .geojson (WGS84) or .csv (no
+    geometry; x, y centres in EPSG:27700)."""
+    from pathlib import Path
+
+    path = Path(path)
+    driver = CELL_EXPORTS.get(path.suffix.lower())
+    if driver is None:
+        raise InputError(f"cannot write '{path.suffix}'; use one of {', '.join(CELL_EXPORTS)}",
+                         parameter="out")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        path.unlink()
+    out = gpd.GeoDataFrame(cells.copy())
+    out.attrs = {}
+    if driver == "CSV":
+        pd.DataFrame(out.drop(columns="geometry")).to_csv(path, index=False)
+    elif driver == "GPKG":
+        out.to_file(path, driver="GPKG", layer="grid_cells", engine="pyogrio")
+    else:
+        out.to_crs(settings.CRS_WGS84).to_file(path, driver="GeoJSON", engine="pyogrio")
+    return path
