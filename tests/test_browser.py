@@ -1,0 +1,181 @@
+"""Real browser (Debian's chromium driven by Playwright): the app's maps render with the network
+closed (only localhost allowed), on Overview and on Before/after (two maps), and user strings with
+HTML/JS in them are shown as text and never executed.
+
+Skipped only when /usr/bin/chromium is missing outside CI; in CI (CI=true) that is a failure.
+Screenshots go to test-output/.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from app_server import ROOT, running_app
+from hotspot_app import schema, settings, store
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+OUT = ROOT / "test-output"
+
+pytestmark = pytest.mark.browser
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{CHROMIUM} is missing in CI (.ci/run installs Debian's chromium)", pytrace=False)
+    pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)", allow_module_level=True)
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+FOLIUM = "streamlit_folium"
+
+
+def _local(url: str) -> bool:
+    return url.startswith(("http://127.0.0.1", "http://localhost", "data:", "blob:", "about:"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def offline_page(browser):
+    """A page whose requests to anything but localhost are aborted (and recorded)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.blocked = []  # (resource type, url)
+    page.dialogs = []
+
+    def route(r):
+        if _local(r.request.url):
+            r.continue_()
+        else:
+            page.blocked.append((r.request.resource_type, r.request.url))
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    return page
+
+
+def map_frames(page):
+    return [f for f in page.frames if FOLIUM in f.url and not f.is_detached()]
+
+
+def frame_state(frame) -> dict:
+    return frame.evaluate("""() => ({
+        leaflet: typeof window.L === 'object' && typeof window.L.map === 'function',
+        paths: document.querySelectorAll('path.leaflet-interactive').length,
+        heat: document.querySelectorAll('canvas.leaflet-heatmap-layer').length,
+        legend: document.querySelectorAll('.hotspot-legend').length,
+        xss: window.__xss === undefined ? null : window.__xss,
+    })""")
+
+
+def wait_for_maps(page, n: int, min_paths: int = 1, timeout: float = 90.0) -> list[dict]:
+    """Wait until `n` folium component frames have Leaflet loaded and vector layers drawn."""
+    deadline = time.monotonic() + timeout
+    last = []
+    while time.monotonic() < deadline:
+        try:
+            last = [frame_state(f) for f in map_frames(page)]
+        except Exception:  # frame navigated/detached while evaluating: try again
+            last = []
+        if len(last) >= n and all(s["leaflet"] and s["paths"] >= min_paths for s in last[:n]):
+            return last
+        page.wait_for_timeout(250)
+    raise AssertionError(f"maps not drawn within {timeout:.0f} s: {last}")
+
+
+@pytest.fixture(scope="module")
+def demo_app(tmp_path_factory):
+    log = tmp_path_factory.mktemp("browser") / "streamlit.log"
+    with running_app(log=log) as url:
+        yield url
+
+
+def test_overview_and_before_after_maps_render_offline(browser, demo_app):
+    OUT.mkdir(exist_ok=True)
+    page = offline_page(browser)
+    page.goto(f"{demo_app}/")
+    states = wait_for_maps(page, 1, min_paths=20)
+    ov = states[0]
+    assert ov["leaflet"]
+    assert ov["paths"] >= 20 + 1 + 3  # 20 wards, the town centre, 3 micro-hotspots
+    assert ov["heat"] == 1
+    assert ov["legend"] == 1
+    page.get_by_text(settings.DEMO_LABEL).first.wait_for()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(OUT / "browser-overview.png"), full_page=True)
+
+    page.get_by_role("link", name="Before / after").click()
+    page.get_by_text("Control-adjusted effect").first.wait_for(timeout=60_000)
+    states = wait_for_maps(page, 2, min_paths=2)
+    for s in states[:2]:
+        assert s["leaflet"] and s["paths"] >= 2  # evaluated area + buffer ring at least
+        assert s["legend"] == 1
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(OUT / "browser-before-after.png"), full_page=True)
+
+    # nothing but basemap tiles (images) was requested from outside: Leaflet, plugins and CSS
+    # all came from the app itself
+    assert all(kind == "image" for kind, _ in page.blocked), page.blocked
+    assert page.dialogs == []
+    page.close()
+
+
+EVIL_WARD = '<img src=x onerror="window.top.__xss=1;alert(1)">Evil ward'
+EVIL_CAT = "<script>window.top.__xss=2;alert(2)</script>"
+EVIL_LOC = "`${window.top.__xss=3}` <b>bold</b>"
+
+
+@pytest.fixture(scope="module")
+def evil_app(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("evil")
+    n = 40
+    xs = 450000.0 + 20.0 * (np.arange(n) % 5)
+    ys = 520000.0 + 20.0 * (np.arange(n) // 5)
+    inc = schema.make_incidents(pd.DataFrame({"category": [EVIL_CAT] * n, "month": "2024-01",
+                                              "location": EVIL_LOC}), x=xs, y=ys)
+    ward = schema.make_areas(gpd.GeoDataFrame({"name": [EVIL_WARD], "population": [1000]},
+                                              geometry=[shapely.box(449900, 519900, 450300, 520300)],
+                                              crs=settings.CRS),
+                             name="name", layer="ward", population="population")
+    path = folder / "evil.gpkg"
+    ws = store.Workspace(path)
+    ws.write_incidents(inc)
+    ws.write_areas(ward)
+    with running_app(env={"HOTSPOT_WORKSPACE": str(path)}, log=folder / "streamlit.log") as url:
+        yield url
+
+
+def test_html_in_user_strings_is_shown_as_text_not_run(browser, evil_app):
+    OUT.mkdir(exist_ok=True)
+    page = offline_page(browser)
+    page.goto(f"{evil_app}/")
+    wait_for_maps(page, 1, min_paths=1)
+    frame = map_frames(page)[0]
+    frame.locator("path.leaflet-interactive").first.hover()
+    tip = frame.locator(".leaflet-tooltip").first
+    tip.wait_for(timeout=10_000)
+    text = tip.inner_text()
+    assert EVIL_WARD in text  # the raw string, displayed as text
+    assert frame.locator(".leaflet-tooltip img").count() == 0
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(OUT / "browser-injection.png"), full_page=True)
+    # the ward table on the page shows it as text too
+    assert page.get_by_text("Evil ward").count() >= 1
+    assert page.evaluate("() => window.__xss === undefined")
+    assert frame_state(frame)["xss"] is None
+    assert page.dialogs == []
+    page.close()
