@@ -1,0 +1,120 @@
+"""Coordinates: WGS84 -> British National Grid, Great Britain bounds, points built once per
+distinct location (police.uk points repeat heavily), and the 64-bit keys used to find
+duplicate incident ids quickly."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import shapely
+from pyproj import Transformer
+
+from .. import settings
+
+_PRIME = np.uint64(0x100000001B3)
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+@lru_cache(maxsize=4)
+def transformer(src: str = settings.CRS_WGS84, dst: str = settings.CRS) -> Transformer:
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def to_bng(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 longitude/latitude (degrees) -> EPSG:27700 easting/northing (metres)."""
+    if len(lon) == 0:
+        return np.asarray(lon, float), np.asarray(lat, float)
+    x, y = transformer().transform(np.asarray(lon, float), np.asarray(lat, float))
+    return np.asarray(x, float), np.asarray(y, float)
+
+
+def to_wgs84(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if len(x) == 0:
+        return np.asarray(x, float), np.asarray(y, float)
+    lon, lat = transformer(settings.CRS, settings.CRS_WGS84).transform(np.asarray(x, float),
+                                                                      np.asarray(y, float))
+    return np.asarray(lon, float), np.asarray(lat, float)
+
+
+def in_gb_wgs84(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    x0, y0, x1, y1 = settings.GB_BOUNDS_WGS84
+    return (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
+
+
+def in_gb_bng(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    x0, y0, x1, y1 = settings.GB_BOUNDS_BNG
+    return (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1) & ~((x == 0) & (y == 0))
+
+
+def points(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Shapely points for x/y (object array); each distinct location is built once and shared."""
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    if len(x) == 0:
+        return np.empty(0, dtype=object)
+    xy = np.ascontiguousarray(np.column_stack([x, y])).view(np.complex128).ravel()
+    codes, uniq = pd.factorize(xy)
+    ux, uy = np.real(uniq), np.imag(uniq)
+    return shapely.points(ux, uy)[codes]
+
+
+def hash_values(values: np.ndarray) -> np.ndarray:
+    """Stable 64-bit hash of each string (pandas' SipHash with its fixed key)."""
+    return pd.util.hash_array(np.asarray(values, dtype=object), categorize=False)
+
+
+def combine(h: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Order-dependent combination of two uint64 hash arrays (FNV-style, wrapping)."""
+    return ((h ^ other) * _PRIME) ^ (other >> np.uint64(29))
+
+
+def id_keys(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """64-bit keys of id strings: equal ids have equal keys (collisions are re-checked exactly).
+
+    When the non-empty ids all have the same length of 16+ characters (police.uk's
+    64-character Crime IDs), keys come from their raw bytes without hashing every string; other
+    ids are hashed. Empty ids get key 0.
+    """
+    if isinstance(ids, pa.ChunkedArray):
+        if ids.num_chunks == 0:
+            return np.empty(0, dtype=np.uint64)
+        return np.concatenate([id_keys(c) for c in ids.chunks])
+    n = len(ids)
+    if n == 0:
+        return np.empty(0, dtype=np.uint64)
+    if pa.types.is_string(ids.type) and ids.null_count == 0:
+        offsets = np.frombuffer(ids.buffers()[1], dtype=np.int32)[ids.offset: ids.offset + n + 1]
+        lens = np.diff(offsets)
+        nonempty = lens > 0
+        L = int(lens.max())
+        if L >= 16 and (lens[nonempty] == L).all():
+            k = int(nonempty.sum())
+            raw = np.frombuffer(ids.buffers()[2], dtype=np.uint8)[offsets[0]: offsets[-1]].reshape(k, L)
+            w = np.empty((k, 2), dtype=np.uint64)
+            w[:, 0] = raw[:, :8].copy().view(np.uint64).ravel()
+            w[:, 1] = raw[:, L - 8:].copy().view(np.uint64).ravel()
+            out = np.zeros(n, dtype=np.uint64)
+            out[nonempty] = combine(w[:, 0] * _MIX, w[:, 1])
+            return out
+    return hash_values(np.asarray(ids.to_pylist(), dtype=object))
+
+
+def hex16(h: np.ndarray) -> np.ndarray:
+    """uint64 -> 16-character lower-case hex (numpy 'S16')."""
+    table = np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2")
+    b = np.asarray(h, dtype=np.uint64).astype(">u8").view(np.uint8).reshape(-1, 8)
+    return np.ascontiguousarray(table[b]).view("S16").ravel()
+
+
+def fixed_strings(*parts: np.ndarray) -> pa.Array:
+    """Arrow string array from fixed-width byte pieces laid side by side (no per-row Python):
+    each part is (n, w) uint8 or a numpy 'S<w>' array of n items."""
+    mats = [p.view(np.uint8).reshape(len(p), -1) if p.dtype.kind == "S" else p for p in parts]
+    n = len(mats[0])
+    data = np.ascontiguousarray(np.concatenate(mats, axis=1)) if n else np.empty((0, 1), np.uint8)
+    width = data.shape[1]
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])

@@ -1,0 +1,248 @@
+"""police.uk street-level crime and ASB CSVs (design §7).
+
+Header: ``Crime ID, Month, Reported by, Falls within, Longitude, Latitude, Location, LSOA code,
+LSOA name, Crime type, Last outcome category, Context`` (matched case-insensitively, in any order;
+the header may sit below a few preamble lines).
+
+Rules, per row (the first that applies is the reject reason):
+
+1. every field empty (a blank line)          -> rejected ``empty row``
+2. Month not ``YYYY-MM``                      -> rejected ``bad month`` (column Month)
+3. Longitude or Latitude empty                -> rejected ``no location`` (column Longitude)
+4. Longitude or Latitude not a number         -> rejected ``bad coordinates``
+5. point outside Great Britain (settings)     -> rejected ``outside Great Britain``
+
+Loaded rows: ``occurred`` is NaT (police.uk gives only the month), ``month`` from Month,
+``category`` from Crime type (taxonomy: group and kind; ASB is kind ``asb``), ``location`` the
+Location text, ``source`` ``police-uk``. Reported by, Falls within, LSOA code, LSOA name, Last
+outcome category and Context are kept as ``reported_by``, ``falls_within``, ``lsoa_code``,
+``lsoa_name``, ``last_outcome_category``, ``context``.
+
+ASB rows have no Crime ID. They get ``asb-<16 hex digits>``: a 64-bit hash of the row's own
+fields (every field except Crime ID, so nothing about the file it came from) combined with the
+row's occurrence number among identical rows of its file (police.uk repeats identical ASB rows,
+e.g. two reports at the same snap point in the same month). The same download therefore gets the
+same ids whether loaded as one file, a folder or the zip, on every run. Rows with an empty Crime
+ID that are not ASB get ``nid-<16 hex digits>`` the same way.
+
+Speed: columns are read as dictionary-encoded text by pyarrow (multi-threaded); months, crime
+types and coordinates are parsed once per distinct value, and each distinct (longitude, latitude)
+is reprojected once and becomes one shared shapely Point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import shapely
+
+from .. import settings, taxonomy
+from ..errors import InputError
+from . import files, geo, report
+
+SOURCE = "police-uk"
+COLUMNS = ["crime id", "month", "reported by", "falls within", "longitude", "latitude", "location",
+           "lsoa code", "lsoa name", "crime type", "last outcome category", "context"]
+REQUIRED = ["crime id", "month", "longitude", "latitude", "crime type"]
+EXTRAS = {"reported by": "reported_by", "falls within": "falls_within", "lsoa code": "lsoa_code",
+          "lsoa name": "lsoa_name", "last outcome category": "last_outcome_category",
+          "context": "context"}
+DICT_COLUMNS = frozenset(c for c in COLUMNS if c != "crime id")
+MONTH_RE = r"\d{4}-(0[1-9]|1[0-2])"
+_ASB = "Anti-social behaviour"
+
+
+Part = files.Part
+
+
+def _lengths(arr: pa.Array) -> np.ndarray:
+    """Byte length of each string (nulls count as empty)."""
+    n = len(arr)
+    if pa.types.is_string(arr.type):
+        offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset: arr.offset + n + 1]
+        return np.diff(offsets)
+    return pc.fill_null(pc.binary_length(arr), 0).to_numpy(zero_copy_only=False)
+
+
+def _const(n: int, value) -> np.ndarray:
+    out = np.empty(n, dtype=object)
+    out[:] = value
+    return out
+
+
+def _obj(values: np.ndarray) -> pd.Series:
+    return pd.Series(values, dtype=object, copy=False)
+
+
+def _categorical(codes: np.ndarray, values: np.ndarray) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes, categories=pd.Index(values, dtype=object))
+
+
+def _table(source: files.Source, header: files.Header, rep: report.Report,
+           file_code: int) -> pa.Table:
+    """One file's records with canonical column names (extra columns as `x:<snake name>`)."""
+    names = {files.norm(c): c for c in header.columns}
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        raise InputError("not a police.uk street-level CSV: no column "
+                         + ", ".join(f"'{c.title()}'" for c in missing), file=source.label,
+                         column=missing[0].title())
+    ct = files.read_csv_table(source, header, rep, dict_columns=DICT_COLUMNS)
+    rep.add_file(source.label, ct.read)
+    rep.reject(ct.rejected)
+    t = ct.table
+    seen = set()
+    new = []
+    for c in t.column_names:
+        key = c if c == "_row" else files.norm(c) if files.norm(c) in COLUMNS else "x:" + files.snake(c)
+        while key in seen:
+            key += "_"
+        seen.add(key)
+        new.append(key)
+    t = t.rename_columns(new)
+    return t.append_column("_file", pa.array(np.full(t.num_rows, file_code, dtype=np.int32)))
+
+
+def read(items: list[tuple[files.Source, files.Header]], rep: report.Report) -> Part:
+    """Read police.uk street CSVs (processed as one batch); rejects and counts go to `rep`."""
+    labels = [src.label for src, _ in items]
+    tables = [_table(src, header, rep, i) for i, (src, header) in enumerate(items)]
+    t = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+    del tables
+    n = t.num_rows
+    rows = t.column("_row").to_numpy()
+    file_codes = t.column("_file").to_numpy()
+    label_arr = np.asarray(labels, dtype=object)
+
+    cv = {k: files.codes_values(t.column(k)) for k in COLUMNS if k in t.column_names and k != "crime id"}
+    extra_names = [c for c in t.column_names if c.startswith("x:")]
+    cid = t.column("crime id")  # chunked; never copied as a whole except by the final take
+    if cid.null_count:
+        cid = pc.fill_null(cid, "")
+    cid_empty = np.concatenate([_lengths(c) for c in cid.chunks]) == 0 if n else np.zeros(0, bool)
+
+    # 1. empty rows: every field (including extra columns) empty
+    blank = cid_empty.copy()
+    for k, (codes, values) in cv.items():
+        blank &= np.asarray([v == "" for v in values], dtype=bool)[codes] if len(values) else True
+    for c in extra_names:
+        blank &= pc.equal(pc.fill_null(t.column(c), ""), "").to_numpy(zero_copy_only=False)
+
+    # 2. months
+    m_codes, m_values = cv["month"]
+    m_ok = pd.Series(m_values, dtype=object).str.fullmatch(MONTH_RE).fillna(False).to_numpy(bool)
+    bad_month = ~m_ok[m_codes]
+
+    # 3-5. coordinates, parsed once per distinct text
+    lon_c, lon_v = cv["longitude"]
+    lat_c, lat_v = cv["latitude"]
+
+    def parse(values):
+        num = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(float)
+        return num, np.asarray([not v.strip() for v in values], dtype=bool)
+
+    lon_num, lon_blank = parse(lon_v)
+    lat_num, lat_blank = parse(lat_v)
+    no_loc = lon_blank[lon_c] | lat_blank[lat_c]
+    lon = lon_num[lon_c]
+    lat = lat_num[lat_c]
+    bad_xy = ~(np.isfinite(lon) & np.isfinite(lat))
+    outside = ~geo.in_gb_wgs84(lon, lat)
+
+    reason = np.zeros(n, dtype=np.int8)
+    for code, mask in enumerate([blank, bad_month, no_loc, bad_xy, outside], start=1):
+        reason[(reason == 0) & mask] = code
+    _reject(label_arr[file_codes], rows, reason, m_values[m_codes], lon_v, lon_c, lat_v, lat_c, rep)
+
+    keep = reason == 0
+    all_kept = bool(keep.all())
+    m = int(keep.sum())
+
+    def kept(a):
+        return a if all_kept else a[keep]
+
+    # distinct locations -> one reprojection and one Point each
+    nlat = max(len(lat_v), 1)
+    pcodes, uniq = pd.factorize(kept(lon_c).astype(np.int64) * nlat + kept(lat_c))
+    x_u, y_u = geo.to_bng(lon_num[uniq // nlat], lat_num[uniq % nlat])
+    geometry = shapely.points(x_u, y_u)[pcodes] if m else np.empty(0, dtype=object)
+
+    # categories once per distinct crime type
+    ct_codes, ct_values = cv["crime type"]
+    cls = taxonomy.classify(pd.Series(ct_values, dtype=object), default_kind="crime")
+    ct_keep = kept(ct_codes)
+
+    ids, keys = _ids(cid, cid_empty, keep, cv, cls, ct_codes, file_codes)
+
+    none = np.empty(m, dtype=object)
+    columns = {
+        "incident_id": ids.to_pandas() if m else pd.Series([], dtype="str"),
+        "source": _obj(_const(m, SOURCE)),
+        "occurred": pd.Series(np.full(m, np.iinfo(np.int64).min).view("datetime64[ns]"), copy=False),
+        "month": _obj(m_values[kept(m_codes)]),
+        "category": _obj(cls["category"].to_numpy(object)[ct_keep]),
+        "group": _obj(cls["group"].to_numpy(object)[ct_keep]),
+        "kind": _obj(cls["kind"].to_numpy(object)[ct_keep]),
+        "subcategory": _obj(none),
+        "weight": pd.Series(np.ones(m), copy=False),
+        "location": _obj(cv["location"][1][kept(cv["location"][0])]) if "location" in cv else _obj(none),
+    }
+    for k, out in EXTRAS.items():
+        if k in cv:
+            columns[out] = _categorical(kept(cv[k][0]), cv[k][1])
+    for c in extra_names:
+        codes, values = files.codes_values(t.column(c))
+        columns[c[2:]] = _categorical(kept(codes), values)
+    keys = geo.combine(keys, geo.hash_values(np.array([SOURCE], dtype=object))[0])
+    return Part(columns, geometry, keys, labels, kept(file_codes), kept(rows))
+
+
+def _ids(cid: pa.ChunkedArray, cid_empty: np.ndarray, keep: np.ndarray, cv: dict, cls: pd.DataFrame,
+         ct_codes: np.ndarray, file_codes: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """Incident ids of the kept rows (Crime ID, or the stable generated id) and their keys."""
+    gen = keep & cid_empty
+    cid_keys = np.concatenate([geo.id_keys(c) for c in cid.chunks]) if len(cid) else np.zeros(0, np.uint64)
+    n_gen = int(gen.sum())
+    h = np.full(n_gen, np.uint64(0xCBF29CE484222325), dtype=np.uint64)
+    if n_gen:
+        # content hash of the generated rows: every field but Crime ID, in a fixed order
+        for k in COLUMNS[1:]:
+            if k in cv:
+                codes, values = cv[k]
+                col_hash = geo.hash_values(values) if len(values) else np.zeros(1, np.uint64)
+                h = geo.combine(h, col_hash[codes[gen]])
+            else:
+                h = geo.combine(h, np.zeros(len(h), np.uint64))
+        # occurrence number among identical rows of the same file, folded into the hash
+        group = geo.combine(h, file_codes[gen].astype(np.uint64))
+        occurrence = pd.Series(group).groupby(group, sort=False).cumcount().to_numpy() + 1
+        h = geo.combine(h, occurrence.astype(np.uint64))
+    if keep.all() and not n_gen:
+        return cid.combine_chunks(), cid_keys
+    is_asb = cls["category"].to_numpy(object)[ct_codes[gen]] == _ASB
+    generated = geo.fixed_strings(np.where(is_asb[:, None], np.frombuffer(b"asb-", np.uint8),
+                                           np.frombuffer(b"nid-", np.uint8)), geo.hex16(h))
+    # one gather, in row order: kept rows take their Crime ID or their generated id
+    index = np.arange(len(keep), dtype=np.int64)
+    index[gen] = len(keep) + np.arange(n_gen)
+    index = index[keep]
+    ids = pa.chunked_array(cid.chunks + [generated], type=pa.string()).take(pa.array(index))
+    keys = np.concatenate([cid_keys, h])[index]
+    return ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids, keys
+
+
+def _reject(label, rows, reason, month_text, lon_v, lon_c, lat_v, lat_c, rep) -> None:
+    idx = np.nonzero(reason)[0]
+    if not len(idx):
+        return
+    r = reason[idx]
+    kinds = np.array([None, report.EMPTY_ROW, report.BAD_MONTH, report.NO_LOCATION,
+                      report.BAD_COORDINATES, report.OUTSIDE_GB], dtype=object)
+    cols = np.array([None, None, "Month", "Longitude", "Longitude", "Longitude"], dtype=object)
+    coord_text = np.char.add(np.char.add(lon_v[lon_c[idx]].astype(str), ","), lat_v[lat_c[idx]].astype(str))
+    value = np.where(r == 1, None, np.where(r == 2, month_text[idx], coord_text.astype(object)))
+    rep.reject(report.rejects_frame(label[idx], rows[idx], cols[r], kinds[r], value))
