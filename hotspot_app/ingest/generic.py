@@ -227,8 +227,8 @@ def _extras(df: pd.DataFrame, used: set[str]) -> pd.DataFrame:
     out = {}
     reserved = set(schema.INCIDENT_COLUMNS) | {"x", "y", "location_precision_m"}
     for c in df.columns:
-        if c in used or c in ("_row", "geometry"):
-            continue
+        if c in used or c in ("_row", "geometry") or files.norm(c) in ("group", "source"):
+            continue  # group is derived from the taxonomy; source is used as the source
         name = files.snake(c)
         while name in reserved or name in out:
             name += "_in"
@@ -341,8 +341,6 @@ def read_frame(label: str, df: pd.DataFrame, rows: np.ndarray, rep: report.Repor
     used = {c for c in found.values() if c is not None}
     extras = _extras(df, used)
     source_col = next((c for c in cols if files.norm(c) == "source"), None)
-    if source_col is not None:
-        extras = extras.drop(columns=[files.snake(source_col)], errors="ignore")
     if (precision != 1).any():
         extras["location_precision_m"] = precision
     fields = {
