@@ -112,8 +112,10 @@ def hex16(h: np.ndarray) -> np.ndarray:
 def fixed_strings(*parts: np.ndarray) -> pa.Array:
     """Arrow string array from fixed-width byte pieces laid side by side (no per-row Python):
     each part is (n, w) uint8 or a numpy 'S<w>' array of n items."""
+    n = len(parts[0])
+    if n == 0:
+        return pa.array([], type=pa.string())
     mats = [p.view(np.uint8).reshape(len(p), -1) if p.dtype.kind == "S" else p for p in parts]
-    n = len(mats[0])
     data = np.ascontiguousarray(np.concatenate(mats, axis=1)) if n else np.empty((0, 1), np.uint8)
     width = data.shape[1]
     offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)

@@ -221,8 +221,9 @@ def _ids(cid: pa.ChunkedArray, cid_empty: np.ndarray, keep: np.ndarray, cv: dict
         group = geo.combine(h, file_codes[gen].astype(np.uint64))
         occurrence = pd.Series(group).groupby(group, sort=False).cumcount().to_numpy() + 1
         h = geo.combine(h, occurrence.astype(np.uint64))
-    if keep.all() and not n_gen:
-        return cid.combine_chunks(), cid_keys
+    if not n_gen:
+        ids = cid if keep.all() else cid.filter(pa.array(keep))
+        return ids.combine_chunks(), cid_keys[keep]
     is_asb = cls["category"].to_numpy(object)[ct_codes[gen]] == _ASB
     generated = geo.fixed_strings(np.where(is_asb[:, None], np.frombuffer(b"asb-", np.uint8),
                                            np.frombuffer(b"nid-", np.uint8)), geo.hex16(h))
