@@ -214,11 +214,16 @@ def _windowed(monthly: pd.Series, window_: list[str], coverage: periods.Coverage
 
 
 def _coverage_for(incidents: pd.DataFrame, kind: str | None) -> periods.Coverage:
-    """Coverage used for counts of `kind`: the months in which the loaded data of that kind (any
-    area) have rows. Per kind, so crime-only files do not make fire months look covered."""
-    if kind is None or "kind" not in incidents.columns:
+    """Coverage used for counts of `kind`: the months in which the loaded data (anywhere) have
+    rows from the sources that supply that kind. A police.uk month with no ASB rows in it is
+    still covered for ASB, but police.uk months do not make fire months look covered when the
+    fire data (source ``fire``) stop earlier."""
+    if kind is None or "kind" not in incidents.columns or "source" not in incidents.columns:
         return periods.Coverage.of(incidents)
-    return periods.Coverage.of(incidents[incidents["kind"].eq(kind)])
+    sources = pd.unique(incidents.loc[incidents["kind"].eq(kind), "source"].astype(str))
+    if len(sources) == 0:
+        return periods.Coverage.of(incidents)
+    return periods.Coverage.of(incidents[incidents["source"].astype(str).isin(sources)])
 
 
 def _window_warning(label: str, window_: list[str], coverage: periods.Coverage) -> str | None:
@@ -356,7 +361,8 @@ def partnership_table(
     taxonomy_name : ``auto`` (by the categories present), ``police-uk`` or ``home-office``.
     include_empty : list every node of the taxonomy even when all its counts are 0 (default),
         so the shape is stable; False keeps only rows with a non-zero count (as printed papers).
-    coverage : months counted as covered; default: months in which incidents of `kind` exist.
+    coverage : months counted as covered; default: months in which the sources supplying
+        incidents of `kind` (e.g. police-uk for crime and ASB, fire for fires) have any rows.
 
     Returns
     -------

@@ -373,3 +373,22 @@ def test_population_from_table_by_code_warns_on_gaps():
     pop, warnings = areas.population_from_table(table, wards)
     assert pop.iloc[0] == 1234 and pd.isna(pop.iloc[1])
     assert "East" in warnings[0] and "ward-9" in warnings[1]
+
+
+def test_coverage_is_judged_per_source_supplying_the_kind():
+    police = schema.make_incidents(pd.DataFrame({"category": ["Drugs"] * 15 + ["Anti-social behaviour"],
+                                                 "month": periods.month_range("2023-01", "2024-03") + ["2024-03"],
+                                                 "x": [500.0] * 16, "y": [500.0] * 16}), source="police-uk")
+    fires = schema.make_incidents(pd.DataFrame({"category": ["Deliberate secondary fire"] * 2,
+                                                "month": ["2024-02", "2024-03"], "x": [5.0, 5.0], "y": [5.0, 5.0]}),
+                                  source="fire")
+    inc = pd.concat([police, fires], ignore_index=True)
+    # ASB: police.uk months are covered even where they hold no ASB -> previous 0, not null
+    rows, warnings = areas.partnership_table(inc, AREA, "2024-03", kind="asb")
+    assert rows.iloc[-1].selected_month_current == 1 and rows.iloc[-1].selected_month_previous == 0
+    assert not any(w.startswith("selected month") for w in warnings)
+    # fires: the fire data start in 2024-02, police months do not make 2023-03 covered for fires
+    rows, warnings = areas.partnership_table(inc, AREA, "2024-03", kind="fire")
+    total = rows.iloc[-1]
+    assert total.selected_month_current == 1 and pd.isna(total.selected_month_previous)
+    assert any("selected month previous (2023-03): no data loaded for 2023-03" in w for w in warnings)
