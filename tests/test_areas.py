@@ -378,7 +378,8 @@ def test_population_from_table_by_code_warns_on_gaps():
 def test_coverage_is_judged_per_source_supplying_the_kind():
     police = schema.make_incidents(pd.DataFrame({"category": ["Drugs"] * 15 + ["Anti-social behaviour"],
                                                  "month": periods.month_range("2023-01", "2024-03") + ["2024-03"],
-                                                 "x": [500.0] * 16, "y": [500.0] * 16}), source="police-uk")
+                                                 "x": [500.0] * 15 + [5.0], "y": [500.0] * 15 + [5.0]}),
+                                    source="police-uk")
     fires = schema.make_incidents(pd.DataFrame({"category": ["Deliberate secondary fire"] * 2,
                                                 "month": ["2024-02", "2024-03"], "x": [5.0, 5.0], "y": [5.0, 5.0]}),
                                   source="fire")
