@@ -324,3 +324,34 @@ def test_cli_demo_bad_out_is_one_line_exit_2(tmp_path):
     result = CliRunner().invoke(app, ["demo", "--out", str(afile)])
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "--out" in result.stderr
+
+
+def test_ingesting_the_demo_files_gives_the_demo_incidents_and_wards(demo):
+    from hotspot_app import ingest
+
+    police = demo.incidents[demo.incidents["source"] == "police-uk"]
+    got = ingest.read_incidents([demo.dir / "police_uk"])
+    assert (got.summary["read"], got.summary["rejected"]) == (len(police), 0)
+    inc = got.incidents
+    key = ["month", "category"]
+    assert inc.groupby(key).size().to_dict() == police.groupby(key).size().to_dict()
+    crimes, canon_crimes = inc[inc["kind"] == "crime"], police[police["kind"] == "crime"]
+    assert set(crimes["incident_id"]) == set(canon_crimes["incident_id"])
+    a = crimes.set_index("incident_id").loc[canon_crimes["incident_id"]]
+    assert np.abs(a.geometry.x.to_numpy() - canon_crimes.geometry.x.to_numpy()).max() < 1e-3
+    assert np.abs(a.geometry.y.to_numpy() - canon_crimes.geometry.y.to_numpy()).max() < 1e-3
+    assert (a["location"].to_numpy() == canon_crimes["location"].to_numpy()).all()
+
+    fires = demo.incidents[demo.incidents["source"] == "fire"].reset_index(drop=True)
+    got = ingest.read_incidents([demo.dir / "fires.csv"])
+    assert (got.summary["read"], got.summary["rejected"]) == (len(fires), 0)
+    f = got.incidents.reset_index(drop=True)
+    for col in ("incident_id", "month", "category", "group", "kind", "subcategory", "location"):
+        assert f[col].tolist() == fires[col].tolist(), col
+    assert (f["occurred"].to_numpy() == fires["occurred"].to_numpy()).all()
+    assert f.geometry.geom_equals(fires.geometry).all()
+
+    wards = ingest.read_boundaries(demo.dir / "wards.geojson", population_field="population").areas
+    assert wards["name"].tolist() == demo.wards["name"].tolist()
+    assert wards["population"].tolist() == demo.wards["population"].tolist()
+    assert wards.geometry.geom_equals(demo.wards.geometry).all()
