@@ -12,13 +12,15 @@ Data (synthetic, seeded):
 
 Each measurement runs in a fresh process (`_common.measure`): seconds of the call only, and
 the peak RSS of that process (baseline interpreter + inputs included, the same for both methods).
-Best of three runs is reported for times, to damp the noise of a shared machine.
+Best of five runs (alternating the two methods) is reported for times, to damp the noise of a
+shared machine.
 
 Run: `.venv/bin/python benchmarks/joins.py` (writes the "joins" section of RESULTS.md).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -37,7 +39,7 @@ W = 100_000.0
 N_WARDS = 8_500
 N_INCIDENTS = 1_000_000
 N_LOCATIONS = 15_000
-REPEATS = 3
+REPEATS = 5
 
 
 def make_wards(seed: int = 1) -> gpd.GeoDataFrame:
@@ -115,12 +117,23 @@ def best(func, *args):
     return t, mem, runs[0][2]
 
 
+def best_pair(a, b):
+    """Alternate runs of two calls (a, b, a, b, ...) so both see the same machine load; best
+    time and largest peak of each."""
+    runs = {0: [], 1: []}
+    for _ in range(REPEATS):
+        for k, (func, *args) in enumerate((a, b)):
+            runs[k].append(measure(func, *args))
+    return tuple((min(r[0] for r in runs[k]), max(r[1] for r in runs[k]), runs[k][0][2]) for k in (0, 1))
+
+
 def main() -> None:
     wards = make_wards()
     lines = ["## Joins: incidents to 8,500 ward polygons", "",
-             f"Machine: {machine()}", "",
+             f"Machine: {machine()}; load average at start {os.getloadavg()[0]:.1f} (shared machine: "
+             "timings vary run to run, e.g. a run at load ~3 gave 5.1x on snapped data)", "",
              f"Synthetic: {len(wards):,} Voronoi wards over a 100 km square; 1,000,000 incidents. "
-             f"Best of {REPEATS} fresh-process runs; peak = RSS of that process (inputs included). "
+             f"Best of {REPEATS} fresh-process runs, alternating the two methods; peak = RSS of that process (inputs included). "
              "Both methods apply the same rule (first area by row order; 'outside' kept) and the "
              "per-ward counts are checked to be identical (untimed). Timed: `areas.join(incidents, wards)` "
              "(a label per incident) vs `geopandas.sjoin(incidents, wards, predicate='intersects')`.", "",
@@ -130,8 +143,7 @@ def main() -> None:
     for label, make in (("snapped (15,000 locations)", snapped_points), ("unsnapped (1M distinct)", unsnapped_points)):
         inc = make()
         n_distinct = len(areas.unique_points(inc)[0]) if label.startswith("snapped") else len(inc)
-        t_ours, m_ours, _ = best(project_join, inc, wards)
-        t_sj, m_sj, _ = best(plain_sjoin, inc, wards)
+        (t_ours, m_ours, _), (t_sj, m_sj, _) = best_pair((project_join, inc, wards), (plain_sjoin, inc, wards))
         same = same_counts(inc, wards)
         if not same:
             raise SystemExit(f"{label}: project join and sjoin disagree")

@@ -43,12 +43,15 @@ def unique_points(incidents: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     return _unique_xy(xy)
 
 
-def _unique_xy(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Factorise (x, y) pairs in one hash pass: each row viewed as one complex128 value."""
+def _unique_xy(xy: np.ndarray, size_hint: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Factorise (x, y) pairs in one hash pass: each row viewed as one complex128 value.
+
+    `size_hint` (expected number of distinct points) keeps the hash table small enough to stay
+    in cache (about 3x faster on snapped data); it grows by itself if the guess is low."""
     if len(xy) == 0:
         return xy.reshape(0, 2), np.zeros(0, dtype=np.int64)
     key = np.ascontiguousarray(xy, dtype=np.float64).view(np.complex128).ravel()
-    inverse, uniq = pd.factorize(key)
+    inverse, uniq = pd.factorize(key, size_hint=size_hint)
     uniq = np.asarray(uniq, dtype=np.complex128)
     return np.column_stack([uniq.real, uniq.imag]), inverse
 
@@ -70,15 +73,20 @@ def locate(xy: np.ndarray, areas: gpd.GeoDataFrame, points: np.ndarray | None = 
     return out
 
 
+def _distinct_sample(xy: np.ndarray, sample: int = 50_000) -> tuple[int, int]:
+    """(sample size, distinct points in it) for an evenly spaced sample of the coordinates."""
+    step = max(1, len(xy) // sample)
+    part = xy[::step][:sample]
+    return len(part), len(np.unique(part[:, 0] + 1j * part[:, 1]))
+
+
 def _mostly_distinct(xy: np.ndarray, sample: int = 50_000, threshold: float = 0.5) -> bool:
     """Whether the coordinates are mostly distinct, judged on an evenly spaced sample: then the
     unique-coordinate step costs more than it saves and the join runs on the points directly."""
     if len(xy) <= sample:
         return False
-    step = len(xy) // sample
-    part = xy[::step][:sample]
-    distinct = len(np.unique(part[:, 0] + 1j * part[:, 1]))
-    return distinct > threshold * len(part)
+    size, distinct = _distinct_sample(xy, sample)
+    return distinct > threshold * size
 
 
 def join(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, field: str = "area_id") -> pd.Series:
@@ -97,11 +105,12 @@ def join(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, field: str = "are
     if len(xy) != len(incidents):
         raise InputError("incident geometries must all be single points", parameter="incidents")
     labels = np.append(np.asarray(areas[field].astype(str).to_numpy(), dtype=object), OUTSIDE)
-    if _mostly_distinct(xy):
+    size, distinct = _distinct_sample(xy)
+    if len(xy) > size and distinct > 0.5 * size:  # mostly distinct: query the points directly
         pos = locate(xy, areas, points=np.asarray(geoms))
         values = labels[pos]  # -1 picks the trailing OUTSIDE
     else:
-        uniq, inverse = _unique_xy(xy)
+        uniq, inverse = _unique_xy(xy, size_hint=min(len(xy), max(1024, 4 * distinct)))
         values = labels[locate(uniq, areas)][inverse]
     return pd.Series(values, index=incidents.index, dtype=object, name=field)
 
