@@ -27,7 +27,9 @@ earlier (seasonality cancels; a window across a year end, e.g. 2023-11..2024-02,
 with 2022-11..2023-02). An optional *baseline* window (e.g. 2021) is compared too; when it has a
 different length from the after window the comparison is per month. Coverage rule (design §5):
 a month is covered when the loaded data have any rows that month anywhere; a window with an
-uncovered month has a null count and a warning, never a zero.
+uncovered month has a null count and a warning, never a zero. Coverage is judged per data
+source: only the sources that supply the selected incidents count (police.uk months do not make
+months after a fire extract ends look covered for deliberate fires).
 
 Formulas (design §6)
 --------------------
@@ -765,6 +767,16 @@ def _peak_warning(table: pd.DataFrame, before: Sequence[str], after: Sequence[st
             "over a full earlier year) and the control-adjusted effect rather than the raw change.")
 
 
+def _coverage(incidents: pd.DataFrame, chosen: pd.DataFrame) -> periods.Coverage:
+    """Months covered for the selected incidents: months in which the data sources that supply
+    them (e.g. police-uk for ASB, fire for deliberate fires) have any rows, anywhere. So fire
+    months after the fire extract ends are not taken as zeros because police data go on."""
+    if "source" in incidents.columns and len(chosen):
+        sources = pd.unique(chosen["source"].astype(str))
+        return periods.Coverage.of(incidents[incidents["source"].astype(str).isin(sources)])
+    return periods.Coverage.of(incidents)
+
+
 def evaluate(
     incidents: gpd.GeoDataFrame,
     target: BaseGeometry | gpd.GeoDataFrame,
@@ -788,8 +800,8 @@ def evaluate(
     Parameters
     ----------
     incidents : GeoDataFrame
-        Canonical incidents (EPSG:27700). Coverage is judged on all of them, before the
-        category selection.
+        Canonical incidents (EPSG:27700). A month is covered when the sources supplying the
+        selected categories have any rows in it, anywhere (design §5 coverage rule, per source).
     target : polygon or GeoDataFrame
         The intervention area (several polygons are merged).
     after, before, baseline : "YYYY-MM..YYYY-MM" or list of months
@@ -837,9 +849,9 @@ def evaluate(
             excluded = ex.buffer(buffer_m) if buffer_m > 0 else ex
             control_desc += " and other treated areas with their rings"
 
-    coverage = periods.Coverage.of(incidents)
     sel = taxonomy.select(incidents, categories)
     chosen = incidents[sel]
+    coverage = _coverage(incidents, chosen)
     cats = [] if categories is None else (
         [c for tok in ([categories] if isinstance(categories, str) else categories)
          for c in str(tok).split(",") if c.strip()])

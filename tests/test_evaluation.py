@@ -473,3 +473,23 @@ def test_unequal_windows_warn_and_the_rate_ratio_uses_rates():
     assert r.effect.rate_ratio == pytest.approx(1.0)
     r = ev.evaluate(build(counts, months=months), TARGET, after="2023-07..2023-12", context=BOROUGH)
     assert not _warn(r, "not like for like")
+
+
+def test_coverage_is_judged_on_the_sources_supplying_the_selection():
+    months = periods.month_range("2022-01", "2023-12")
+    police = build({**flat("target", months, 5), **flat("control", months, 20)}, months=months)
+    fire_rows = [{"month": m, "category": "Deliberate secondary fire", "x": SPOT["target"][0],
+                  "y": SPOT["target"][1], "source": "fire"}
+                 for m in periods.month_range("2022-01", "2023-06") for _ in range(3)]
+    fire_rows += [{"month": m, "category": "Deliberate secondary fire", "x": SPOT["control"][0],
+                   "y": SPOT["control"][1], "source": "fire"}
+                  for m in periods.month_range("2022-01", "2023-06") for _ in range(9)]
+    inc = pd.concat([police, schema.make_incidents(pd.DataFrame(fire_rows), default_kind="fire")],
+                    ignore_index=True)
+    # fire data end in 2023-06: July–December 2023 is not covered for fires ...
+    r = ev.evaluate(inc, TARGET, after="2023-07..2023-12", categories=["deliberate-fires"])
+    assert r.before.count == 18 and r.after.count is None
+    assert len(_warn(r, "2023-07, 2023-08")) == 1
+    # ... but it is for ASB (police months)
+    r = ev.evaluate(inc, TARGET, after="2023-07..2023-12", categories=["asb"])
+    assert r.after.count == 30 and not _warn(r, "no data loaded")
