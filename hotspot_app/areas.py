@@ -11,7 +11,27 @@ micro-hotspot inside it. Incidents in no area are labelled ``OUTSIDE`` — never
 
 police.uk locations are snapped to a limited set of map points, so incidents repeat
 coordinates heavily; the join runs on the unique coordinates once and maps back (identical
-result, several times faster than joining every row).
+result, several times faster than joining every row). When a sample shows the points are mostly
+distinct the join queries them directly instead (benchmarks/joins.py).
+
+Statistics
+----------
+`partnership_table` (seed 004: category hierarchy x selected month / last 6 / last 12 months,
+with diff and % diff against the same windows a year earlier or the previous windows),
+`table_document` (its `hotspot table` JSON), `area_summary` + `summary_sentence` (seed 000),
+`rank_areas` + `top_share` + `share_phrase` (seed 001: counts, shares and rates per 1,000 by
+ward, "almost half (48%) ... in just 3 wards"), `year_on_year` (financial or e.g. Oct–Sep
+years), `breakdown` (e.g. fires by property type), `population_from_table` and
+`population_from_lsoa` (Census LSOA counts to wards by representative point), `pct_change`,
+`rate_per_1000`, `area_mask`, `area_label`.
+
+Coverage (design §5): a window with a month in which the loaded data have no rows is null, never
+zero or a partial count, and a warning names the missing months. Months are judged on the data
+sources that supply the kind counted (police.uk months for crime and ASB, fire-service months for
+fires), anywhere in the data, not only in the area.
+
+Percentages: 100 * (current - previous) / previous, rounded half away from zero to 1 decimal;
+null ("n/a") when previous is 0 — never Infinity.
 """
 
 from __future__ import annotations
@@ -232,6 +252,15 @@ def _coverage_for(incidents: pd.DataFrame, kind: str | None) -> periods.Coverage
     sources = pd.unique(incidents.loc[incidents["kind"].eq(kind), "source"].astype(str))
     if len(sources) == 0:
         return periods.Coverage.of(incidents)
+    return periods.Coverage.of(incidents[incidents["source"].astype(str).isin(sources)])
+
+
+def _coverage_for_selection(incidents: pd.DataFrame, selected: pd.Series) -> periods.Coverage:
+    """Like `_coverage_for`, for an arbitrary selection: months with rows from the sources that
+    supply the selected incidents."""
+    if "source" not in incidents.columns or not selected.any():
+        return periods.Coverage.of(incidents)
+    sources = pd.unique(incidents.loc[selected, "source"].astype(str))
     return periods.Coverage.of(incidents[incidents["source"].astype(str).isin(sources)])
 
 
@@ -612,7 +641,7 @@ def rank_areas(
     warnings: list[str] = []
     if months is not None:
         months = list(months)
-        cov = coverage if coverage is not None else periods.Coverage.of(incidents)
+        cov = coverage if coverage is not None else _coverage_for_selection(incidents, sel)
         text = _window_warning("ranking period", months, cov)
         if text:
             warnings.append(text)
@@ -722,7 +751,7 @@ def year_on_year(
         raise InputError("areas are needed for a year-on-year table by area", parameter="areas")
     sel = taxonomy.select(incidents, category)
     sub = incidents[sel]
-    cov = periods.Coverage.of(incidents)
+    cov = _coverage_for_selection(incidents, sel)
     if by == "area":
         keys = join(sub, areas)
         index = pd.Index(list(areas["area_id"].astype(str)) + [OUTSIDE], name="area_id")
