@@ -1,0 +1,171 @@
+"""Ingest benchmark: police.uk street CSVs -> canonical EPSG:27700 incidents.
+
+Generates 1,000,000 police.uk-format rows (12 monthly files in ``YYYY-MM/`` folders, like the
+police.uk download) into ``benchmarks/_data/police_1m/`` (git-ignored; generated once, reused),
+then times, each in a fresh process (``measure``):
+
+- ``hotspot_app.ingest.read_incidents`` on the folder: header detection, validation, the rejects
+  report, stable ASB ids, taxonomy, reprojection to EPSG:27700 -> GeoDataFrame;
+- the baseline: plain ``pandas.read_csv`` per file + ``concat`` + ``geopandas.points_from_xy`` +
+  ``to_crs("EPSG:27700")`` (rows without coordinates dropped, nothing validated or reported).
+
+Run: ``.venv/bin/python benchmarks/ingest.py [--rows N]``. Writes the ``ingest`` section of
+RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import machine, measure, write_section  # noqa: E402
+
+HEADER = ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
+          "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context"]
+CRIME_TYPES = {  # shares of crime (ASB is drawn separately), roughly Cleveland 2024
+    "Violence and sexual offences": 0.33, "Criminal damage and arson": 0.12, "Shoplifting": 0.11,
+    "Public order": 0.09, "Other theft": 0.07, "Vehicle crime": 0.06, "Burglary": 0.06,
+    "Drugs": 0.04, "Other crime": 0.03, "Possession of weapons": 0.02, "Robbery": 0.02,
+    "Theft from the person": 0.02, "Bicycle theft": 0.03,
+}
+OUTCOMES = ["Investigation complete; no suspect identified", "Unable to prosecute suspect",
+            "Under investigation", "Awaiting court outcome", "Court result unavailable",
+            "Status update unavailable", "Local resolution", "Offender given a caution"]
+
+
+def generate(out: Path, rows: int = 1_000_000, locations: int = 15_000, no_location: float = 0.02,
+             asb: float = 0.20, months: int = 12, seed: int = 7) -> Path:
+    """Write `rows` police.uk street rows as `months` monthly files under `out`; return `out`."""
+    done = out / f".complete-{rows}"
+    if done.exists():
+        return out
+    rng = np.random.default_rng(seed)
+    lon = np.round(rng.uniform(-1.45, -0.80, locations), 6)
+    lat = np.round(rng.uniform(54.45, 54.75, locations), 6)
+    street = np.array([f"On or near Street {i}" for i in range(locations)], dtype=object)
+    lsoa_i = rng.integers(0, 360, locations)
+    lsoa_code = np.array([f"E0103{5000 + i:04d}" for i in range(360)], dtype=object)[lsoa_i]
+    lsoa_name = np.array([f"Borough {i // 6:03d}{'ABCDEF'[i % 6]}" for i in range(360)],
+                         dtype=object)[lsoa_i]
+    # heavy-tailed popularity of locations, as in real snapped data
+    p = rng.pareto(1.2, locations) + 1
+    loc = rng.choice(locations, rows, p=p / p.sum())
+    is_asb = rng.random(rows) < asb
+    no_loc = rng.random(rows) < no_location
+    ctype = rng.choice(list(CRIME_TYPES), rows, p=np.array(list(CRIME_TYPES.values())) / sum(CRIME_TYPES.values()))
+    ctype = np.where(is_asb, "Anti-social behaviour", ctype)
+    raw = np.frombuffer(rng.bytes(32 * rows), dtype=np.uint8).reshape(rows, 32)
+    hexdigits = np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2")
+    crime_id = np.ascontiguousarray(hexdigits[raw]).view("S64").ravel().astype(str).astype(object)
+    crime_id[is_asb] = ""
+    outcome = np.array(OUTCOMES, dtype=object)[rng.integers(0, len(OUTCOMES), rows)]
+    outcome[is_asb] = ""
+    month_i = np.sort(rng.integers(0, months, rows))
+    df = pd.DataFrame({
+        "Crime ID": crime_id,
+        "Month": [f"2024-{m + 1:02d}" for m in month_i],
+        "Reported by": "Benchmark Police", "Falls within": "Benchmark Police",
+        "Longitude": np.where(no_loc, "", lon[loc].astype(str)),
+        "Latitude": np.where(no_loc, "", lat[loc].astype(str)),
+        "Location": np.where(no_loc, "No Location", street[loc]),
+        "LSOA code": np.where(no_loc, "", lsoa_code[loc]),
+        "LSOA name": np.where(no_loc, "", lsoa_name[loc]),
+        "Crime type": ctype, "Last outcome category": outcome, "Context": "",
+    })
+    out.mkdir(parents=True, exist_ok=True)
+    for m, part in df.groupby(month_i):
+        name = f"2024-{m + 1:02d}"
+        (out / name).mkdir(exist_ok=True)
+        part.to_csv(out / name / f"{name}-benchmark-street.csv", index=False)
+    done.touch()
+    return out
+
+
+def run_ingest(path: str) -> tuple[int, int, int]:
+    from hotspot_app.ingest import read_incidents
+
+    res = read_incidents(path)
+    assert res.incidents.crs.equals("EPSG:27700")
+    s = res.summary
+    return s["read"], s["loaded"], s["rejected"]
+
+
+def run_baseline(path: str) -> tuple[int, int, int]:
+    import geopandas as gpd
+
+    files = sorted(Path(path).rglob("*.csv"))
+    df = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["Longitude"], df["Latitude"]),
+                           crs="EPSG:4326").to_crs("EPSG:27700")
+    return len(df), int(gdf.geometry.notna().sum()), 0
+
+
+def timed(func, path: str, repeats: int) -> tuple[float, float, float, tuple]:
+    """(median s, best s, peak MiB of the slowest-memory run, result) over `repeats` fresh processes."""
+    runs = [measure(func, path) for _ in range(repeats)]
+    secs = sorted(r[0] for r in runs)
+    return secs[len(secs) // 2], secs[0], max(r[1] for r in runs), runs[0][2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    data = generate(Path(__file__).parent / "_data" / f"police_{args.rows}", rows=args.rows)
+    cases = [("synthetic police.uk, 12 monthly files", data)]
+    real = ROOT.parent / "shared" / "realdata" / "police_cleveland"
+    if real.is_dir():
+        cases.append(("real Cleveland police.uk 2023-01..2025-11, 35 files", real))
+    lines = [
+        "## ingest: police.uk street CSVs -> EPSG:27700 incidents",
+        "",
+        f"Machine: {machine()}",
+        "",
+        f"Synthetic data: {args.rows:,} rows in 12 monthly `YYYY-MM/` files, ~15,000 distinct snapped",
+        "locations (heavy-tailed use), ~2% without coordinates, ~20% ASB (empty Crime ID), 64-hex",
+        "Crime IDs. Each figure: median (best) of "
+        f"{args.repeats} runs, each in a fresh process (`measure`); peak = max RSS of the process.",
+        "",
+        "- **hotspot ingest**: `read_incidents(folder)` -- header detection, validation and the rejects",
+        "  report, stable ASB ids, duplicate-id check, taxonomy, reprojection -> canonical GeoDataFrame.",
+        "- **baseline**: `pandas.read_csv` per file + `concat` + `geopandas.points_from_xy` +",
+        "  `to_crs(\"EPSG:27700\")`; no validation, no rejects, no ids, no taxonomy.",
+        "",
+        "| data | method | rows read | loaded | rejected | seconds | rows/s | peak MiB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    ratios = []
+    for label, path in cases:
+        res = {}
+        for name, func in (("hotspot ingest", run_ingest), ("baseline pandas+geopandas", run_baseline)):
+            med, best, peak, (read, loaded, rejected) = timed(func, str(path), args.repeats)
+            res[name] = med
+            lines.append(f"| {label} | {name} | {read:,} | {loaded:,} | {rejected:,} | {med:.2f} ({best:.2f}) | "
+                         f"{read / med:,.0f} | {peak:,.0f} |")
+            print(lines[-1], flush=True)
+        ratios.append((label, res["baseline pandas+geopandas"] / res["hotspot ingest"]))
+    lines.append("")
+    for label, r in ratios:
+        lines.append(f"- {label}: ingest is **{r:.1f}x** the baseline's speed (median times).")
+    lines += [
+        "",
+        "Why it is faster although it does more: pyarrow's multi-threaded CSV reader with dictionary-",
+        "encoded text columns; months, crime types and coordinates parsed once per distinct value; each",
+        "distinct (longitude, latitude) reprojected once and made into one shared shapely Point;",
+        "duplicate ids found from 64-bit keys taken from the Crime IDs' bytes; no per-row Python.",
+        "Note: 2 cores shared with other work, so absolute times vary run to run; compare the ratio.",
+    ]
+    write_section("ingest", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
