@@ -14,8 +14,9 @@ Conventions
 * Assets (design §8): :func:`use_assets` points folium's Leaflet, jQuery and plugin links at the
   copies ``make assets`` installs under ``static/vendor/node_modules`` and Streamlit serves at
   ``/app/static/vendor/node_modules/...`` (``settings.ASSETS = "local"``), or back at folium's
-  CDN links (``"cdn"``). Bootstrap, Font Awesome and awesome-markers are not used (no
-  ``folium.Icon`` markers), so they are dropped in local mode. :func:`map_html` writes a
+  CDN links (``"cdn"``). jQuery, Bootstrap, Font Awesome and awesome-markers are not used (no
+  ``folium.Icon`` markers, no ``folium.Popup``: popups are ``GeoJsonPopup``), so they are dropped
+  in local mode: fewer scripts for the map frame to load one after the other. :func:`map_html` writes a
   standalone HTML file with the local assets inlined, which opens offline.
 * Colour legends are plain Leaflet controls (branca colormaps are not added to maps: the
   Streamlit component would then fetch d3 from a CDN).
@@ -51,7 +52,7 @@ VENDOR_DIR: Path = settings.ROOT / "static" / "vendor" / "node_modules"
 
 #: Local asset paths (relative to VENDOR_DIR) per folium class attribute.
 _LOCAL = {
-    "Map.js": [("leaflet", "leaflet/dist/leaflet.js"), ("jquery", "jquery/dist/jquery.min.js")],
+    "Map.js": [("leaflet", "leaflet/dist/leaflet.js")],
     "Map.css": [("leaflet_css", "leaflet/dist/leaflet.css")],
     "HeatMap.js": [("leaflet-heat.js", "leaflet.heat/dist/leaflet-heat.js")],
     "HeatMap.css": [],
@@ -72,6 +73,9 @@ _CDN = {f"{n}.{kind}": list(getattr(c, f"default_{kind}")) for n, c in _CLASSES.
 SEQUENTIAL = ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"]
 DIVERGING = ["#2166ac", "#67a9cf", "#d1e5f0", "#fddbc7", "#ef8a62", "#b2182b"]
 NO_DATA = "#d9d9d9"
+#: The Overview adds its (hidden) location circles only up to this many distinct locations: above
+#: it the heat layer alone keeps the page fast (the circles are built even while hidden).
+OVERVIEW_MARKERS: int = 1_000
 
 
 # --------------------------------------------------------------------------------------------
@@ -614,7 +618,8 @@ def overview_map(
         Legend(scale).add_to(m)
     if len(locs):
         heat_layer(locs).add_to(m)
-        markers = location_markers(locs, max_markers=max_markers, show=False)
+        markers = location_markers(locs, max_markers=OVERVIEW_MARKERS if max_markers is None else max_markers,
+                                   show=False)
         if markers is not None:
             markers.add_to(m)
     if town_centres is not None and len(town_centres):

@@ -25,15 +25,17 @@ def free_port() -> int:
 
 @contextmanager
 def running_app(env: dict[str, str] | None = None, timeout: float = 90.0,
-                log: Path | None = None) -> Iterator[str]:
-    """Yield the base URL of a running app; the process is terminated on exit."""
+                log: Path | None = None, script: Path | None = None) -> Iterator[str]:
+    """Yield the base URL of a running app (`script`, default the project's streamlit_app.py,
+    run from its folder); the process is terminated on exit."""
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+    script = Path(script or ROOT / "streamlit_app.py")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script),
            "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     full_env = {**os.environ, **(env or {})}
     out = open(log, "w") if log else subprocess.DEVNULL
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, cwd=script.parent, env=full_env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout

@@ -1,6 +1,7 @@
 """Hotspots: DBSCAN patrol areas (eps in metres, min samples, categories, period, space–time
 days) on the map and in a ranked table; grid / Gi* layer and PAI when available; downloads."""
 
+import folium
 import pandas as pd
 import streamlit as st
 
@@ -72,8 +73,6 @@ if len(result.areas):
     maps.patrol_areas(result.areas).add_to(m)
 if len(ds.micro_hotspots):
     maps.area_outlines(ds.micro_hotspots, name="Micro-hotspots", colour="#008837", dash="6 4").add_to(m)
-import folium  # noqa: E402  (layer control only)
-
 folium.LayerControl(collapsed=True).add_to(m)
 common.show_map(m, key="hs-map", download="patrol-areas-map")
 

@@ -22,26 +22,7 @@ with c2:
 with c3:
     metric = st.radio("Ward metric", list(METRICS), format_func=METRICS.get, key="ov-metric")
 
-# ---------------------------------------------------------------- KPI cards for one area
-area_choices = {"__all__": "All areas loaded"}
-for layer in (ds.wards, ds.town_centres, ds.micro_hotspots):
-    area_choices.update({str(a): str(n) for a, n in zip(layer["area_id"], layer["name"])})
-area_id = st.selectbox("Area for the summary", list(area_choices), format_func=area_choices.get,
-                       key="ov-area")
-summary = cache.area_summary(ds.key, "", area_id, months[-1], len(months))
-kpis = [("crime", "Crimes"), ("asb", "ASB incidents"), ("fires", "Deliberate fires")]
-cols = st.columns(len([k for k, _ in kpis if k in summary]))
-for col, (k, label) in zip(cols, [kp for kp in kpis if kp[0] in summary]):
-    block = summary[k]
-    delta = None
-    if block.get("diff") is not None:
-        pct = block.get("pct_diff")
-        delta = f"{block['diff']:+,}" + (f" ({pct:+.1f}%)" if pct is not None else " (n/a)")
-    col.metric(f"{label}, {periods.describe([months[0], months[-1]]) if len(months) > 1 else periods.describe(months)}",
-               reports.fmt_int(block.get("current")), delta, delta_color="inverse",
-               help="Compared with the same months a year earlier.")
-st.markdown(f"> {summary['text']}")
-common.show_warnings(summary.get("warnings", []))
+kpi_box = st.container()  # filled after the map is sent, so the map frame starts loading first
 
 # ---------------------------------------------------------------- map
 ranking, warnings = cache.ward_ranking(ds.key, selection, months)
@@ -66,12 +47,34 @@ if metric == "rate" and values.isna().all():
 
 locs = cache.locations(ds.key, selection, months)
 n_sel = cache.count_selected(ds.key, selection, months)
-st.caption(f"{n_sel:,} incidents selected at {len(locs):,} distinct locations; heat layer weighted "
-           f"by incidents per location (location circles only when there are at most "
-           f"{maps.settings.MAX_MARKERS:,} locations).")
+st.caption(f"{n_sel:,} incidents selected at {len(locs):,} distinct locations; the heat layer is "
+           f"weighted by incidents per location (a layer of location circles is added when there "
+           f"are at most {maps.OVERVIEW_MARKERS:,} locations; see Hotspots for patrol areas).")
 m = maps.overview_map(ds.wards, values, locs, metric_title=title, fmt=fmt, diverging=diverging,
                       extra=extra, town_centres=ds.town_centres, micro_hotspots=ds.micro_hotspots)
 common.show_map(m, key="ov-map", download=f"overview-{metric}")
+
+# ---------------------------------------------------------------- KPI cards for one area
+with kpi_box:
+    area_choices = {"__all__": "All areas loaded"}
+    for layer in (ds.wards, ds.town_centres, ds.micro_hotspots):
+        area_choices.update({str(a): str(n) for a, n in zip(layer["area_id"], layer["name"])})
+    area_id = st.selectbox("Area for the summary", list(area_choices), format_func=area_choices.get,
+                           key="ov-area")
+    summary = cache.area_summary(ds.key, "", area_id, months[-1], len(months))
+    kpis = [("crime", "Crimes"), ("asb", "ASB incidents"), ("fires", "Deliberate fires")]
+    cols = st.columns(len([k for k, _ in kpis if k in summary]))
+    for col, (k, label) in zip(cols, [kp for kp in kpis if kp[0] in summary]):
+        block = summary[k]
+        delta = None
+        if block.get("diff") is not None:
+            pct = block.get("pct_diff")
+            delta = f"{block['diff']:+,}" + (f" ({pct:+.1f}%)" if pct is not None else " (n/a)")
+        col.metric(f"{label}, {periods.describe([months[0], months[-1]]) if len(months) > 1 else periods.describe(months)}",
+                   reports.fmt_int(block.get("current")), delta, delta_color="inverse",
+                   help="Compared with the same months a year earlier.")
+    st.markdown(f"> {summary['text']}")
+    common.show_warnings(summary.get("warnings", []))
 
 # ---------------------------------------------------------------- ward table
 st.subheader("Wards")
