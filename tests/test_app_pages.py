@@ -189,3 +189,41 @@ def test_data_page_upload_summary_rejects_and_switch(tmp_path, monkeypatch):
     for page in ("overview", "hotspots", "tables"):
         at.switch_page(f"hotspot_app/ui/{page}.py").run()
         assert not at.exception, (page, at.exception)
+
+
+def test_drawn_micro_hotspot_is_saved_with_dates_and_evaluated(tmp_path, monkeypatch, the_demo):
+    """The Data page's save step: the demo is copied into the workspace, the drawn polygon is
+    stored as a micro-hotspot area and an intervention, and Before/after evaluates it."""
+    import shapely
+
+    from hotspot_app import store
+    from hotspot_app.ui import cache
+
+    target = tmp_path / "workspace.gpkg"
+    planted = the_demo.micro_hotspots.iloc[0]
+    polygon = planted.geometry  # "drawn" exactly over the planted patrol area
+    key = cache.add_drawn_intervention(cache.DEMO, target, polygon, "Drawn precinct <b>", "patrols",
+                                       "2023-07-01", "2023-12-31", "drawn in a test")
+    ws = store.Workspace(target)
+    assert len(ws.incidents()) == len(the_demo.incidents)
+    hot = ws.areas("micro_hotspot")
+    assert len(hot) == len(the_demo.micro_hotspots) + 1
+    assert hot["name"].iloc[-1] == "Drawn precinct <b>"
+    assert shapely.equals_exact(hot.geometry.iloc[-1], polygon, 1e-6)
+    iv = ws.interventions()
+    assert len(iv) == len(the_demo.interventions) + 1
+    new = iv.iloc[-1]
+    assert (new["name"], new["type"]) == ("Drawn precinct <b>", "patrols")
+    assert pd.Timestamp(new["start"]) == pd.Timestamp("2023-07-01")
+    assert pd.Timestamp(new["end"]) == pd.Timestamp("2023-12-31")
+
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["source"] = key
+    at.run()
+    at.switch_page("hotspot_app/ui/before_after.py").run()
+    assert not at.exception, at.exception
+    assert not banner_shown(at)  # a workspace, not the demo
+    at.selectbox(key="ba-iv").set_value(str(new["intervention_id"])).run()
+    assert not at.exception, at.exception
+    truth = the_demo.truth["patrol_effect"]["observed"]["area"]
+    assert metric(at, "After") == f"{truth['2023-07..2023-12']:,}"
