@@ -703,7 +703,7 @@ def monthly_counts(incidents: pd.DataFrame, masks: Mapping[str, pd.Series],
     rows = []
     month_col = incidents["month"].astype(object)
     for name, mask in masks.items():
-        per = month_col[mask].value_counts()
+        per = month_col[mask.to_numpy()].value_counts().to_dict()
         for m in months:
             covered = m in coverage.months
             rows.append((m, name, int(per.get(m, 0)) if covered else None, covered))
@@ -712,16 +712,23 @@ def monthly_counts(incidents: pd.DataFrame, masks: Mapping[str, pd.Series],
     return out
 
 
-def _sum(table: pd.DataFrame, name: str, window: Sequence[str], coverage) -> int | None:
+def _wide(table: pd.DataFrame) -> dict[str, dict[str, int | None]]:
+    """series -> {month: count} for fast window sums."""
+    out: dict[str, dict[str, int | None]] = {}
+    for name, month, count in zip(table["series"], table["month"], table["count"]):
+        out.setdefault(name, {})[month] = None if pd.isna(count) else int(count)
+    return out
+
+
+def _sum(wide: Mapping[str, Mapping[str, int | None]], name: str, window: Sequence[str],
+         coverage: periods.Coverage) -> int | None:
     if not coverage.covers(window):
         return None
-    sub = table[(table["series"] == name) & table["month"].isin(list(window))]
-    return int(sub["count"].sum())
+    return int(sum(wide[name][m] for m in window))
 
 
-def _monthly(table: pd.DataFrame, name: str, window: Sequence[str]) -> list[int]:
-    sub = table[(table["series"] == name)].set_index("month")["count"]
-    return [int(sub[m]) for m in window]
+def _monthly(wide: Mapping[str, Mapping[str, int | None]], name: str, window: Sequence[str]) -> list[int]:
+    return [int(wide[name][m]) for m in window]
 
 
 def _peak_warning(table: pd.DataFrame, before: Sequence[str], after: Sequence[str],
@@ -772,8 +779,9 @@ def _coverage(incidents: pd.DataFrame, chosen: pd.DataFrame) -> periods.Coverage
     them (e.g. police-uk for ASB, fire for deliberate fires) have any rows, anywhere. So fire
     months after the fire extract ends are not taken as zeros because police data go on."""
     if "source" in incidents.columns and len(chosen):
-        sources = pd.unique(chosen["source"].astype(str))
-        return periods.Coverage.of(incidents[incidents["source"].astype(str).isin(sources)])
+        sources = set(pd.unique(chosen["source"]))
+        if sources != set(pd.unique(incidents["source"])):
+            return periods.Coverage.of(incidents[incidents["source"].isin(list(sources))])
     return periods.Coverage.of(incidents)
 
 
@@ -863,9 +871,10 @@ def evaluate(
     end = max(all_months + ([coverage.last] if coverage.last else []))
     months = periods.month_range(start, end)
     table = monthly_counts(chosen, masks, months, coverage)
+    wide = _wide(table)
 
     def total(series, w):
-        return _sum(table, series, w, coverage)
+        return _sum(wide, series, w, coverage)
 
     tb, ta = total("target", before_w), total("target", after_w)
     cb, ca = total("control", before_w), total("control", after_w)
@@ -904,11 +913,11 @@ def evaluate(
 
     effect = buffer_effect = None
     if None not in (tb, ta, cb, ca):
-        effect = rate_ratio(_monthly(table, "target", before_w), _monthly(table, "target", after_w),
-                            _monthly(table, "control", before_w), _monthly(table, "control", after_w))
+        effect = rate_ratio(_monthly(wide, "target", before_w), _monthly(wide, "target", after_w),
+                            _monthly(wide, "control", before_w), _monthly(wide, "control", after_w))
         if has_ring and None not in (db, da):
-            buffer_effect = rate_ratio(_monthly(table, "buffer", before_w), _monthly(table, "buffer", after_w),
-                                       _monthly(table, "control", before_w), _monthly(table, "control", after_w))
+            buffer_effect = rate_ratio(_monthly(wide, "buffer", before_w), _monthly(wide, "buffer", after_w),
+                                       _monthly(wide, "control", before_w), _monthly(wide, "control", after_w))
     q = wdq(tb, ta, db, da, cb, ca) if has_ring else None
     q_text = (wdq_interpretation(q, tb, ta, cb, ca) if has_ring
               else "No buffer ring (buffer_m = 0): displacement not assessed.")
