@@ -1,0 +1,164 @@
+"""`hotspot clusters` and `hotspot grid` (design §5): exit codes, one-line errors, the exact
+JSON documents, patrol-area files read back, and real police.uk data when present."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from hotspot_app import schema, store
+from hotspot_app.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL = ROOT.parent / "shared" / "realdata" / "police_cleveland"
+runner = CliRunner()
+CLUSTER_KEYS = ["cluster_id", "count", "area_m2", "density_per_km2", "first_month", "last_month",
+                "top_categories", "rank"]
+
+
+def run(*args):
+    return runner.invoke(app, [*map(str, args)])
+
+
+@pytest.fixture
+def oracle_ws(tmp_path):
+    """Design §6 oracle points (offset into Great Britain) in a workspace GeoPackage."""
+    xy = np.array([(0, 0), (1, 1), (-1, -1), (-3, -3)], float) + (450000, 430000)
+    inc = schema.make_incidents(pd.DataFrame({
+        "category": ["Anti-social behaviour"] * 3 + ["Shoplifting"],
+        "month": ["2024-01", "2024-02", "2024-02", "2024-03"]}), x=xy[:, 0], y=xy[:, 1])
+    path = tmp_path / "ws.gpkg"
+    store.Workspace(path).write_incidents(inc)
+    return path
+
+
+def test_clusters_json_is_exactly_the_contract(oracle_ws):
+    r = run("clusters", oracle_ws, "--eps-m", 2, "--min-samples", 1, "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert list(doc) == ["parameters", "n_incidents", "n_noise", "clusters"]
+    assert doc["n_incidents"] == 4 and doc["n_noise"] == 0
+    assert [list(c) for c in doc["clusters"]] == [CLUSTER_KEYS, CLUSTER_KEYS]
+    first, second = doc["clusters"]
+    assert (first["cluster_id"], first["rank"], first["count"]) == (1, 1, 3)
+    assert (second["cluster_id"], second["rank"], second["count"]) == (2, 2, 1)
+    assert first["top_categories"] == {"Anti-social behaviour": 3}
+    assert (first["first_month"], first["last_month"]) == ("2024-01", "2024-02")
+    assert second["area_m2"] == pytest.approx(np.pi, abs=0.05)   # circle of radius eps/2 = 1 (1 dp)
+    assert doc["parameters"]["eps_m"] == 2.0 and doc["parameters"]["min_samples"] == 1
+
+
+def test_clusters_category_and_months_filter(oracle_ws):
+    r = run("clusters", oracle_ws, "--eps-m", 2, "--min-samples", 1, "--category", "asb",
+            "--from", "2024-02", "--to", "2024-03", "--format", "json")
+    doc = json.loads(r.stdout)
+    # (1,1) and (-1,-1) are 2.83 m apart: without (0,0) (January) they are two clusters
+    assert doc["n_incidents"] == 2 and [c["count"] for c in doc["clusters"]] == [1, 1]
+    assert doc["parameters"]["category"] == ["asb"]
+    assert (doc["parameters"]["from"], doc["parameters"]["to"]) == ("2024-02", "2024-03")
+
+
+def test_clusters_text_output_and_no_cluster_hint(oracle_ws):
+    r = run("clusters", oracle_ws, "--eps-m", 2, "--min-samples", 1)
+    assert r.exit_code == 0 and "| 1 | 1 | 3 |" in r.stdout
+    r = run("clusters", oracle_ws, "--eps-m", 0.5, "--min-samples", 3)
+    assert r.exit_code == 0
+    assert "no clusters: try a larger eps_m (now 0.5) or a smaller min_samples (now 3)" in r.stdout
+
+
+@pytest.mark.parametrize("args, parameter", [
+    (["--eps-m", 0, "--min-samples", 15], "eps_m"),
+    (["--eps-m", 100, "--min-samples", 0], "min_samples"),
+    (["--eps-m", 100, "--min-samples", 15, "--days", -2], "days"),
+    (["--eps-m", 100, "--min-samples", 15, "--from", "2024-1"], "from"),
+    (["--eps-m", 100, "--min-samples", 15, "--out", "x.shp"], "out"),
+    (["--eps-m", 100, "--min-samples", 15, "--format", "xml"], "format"),
+    (["--eps-m", 100, "--min-samples", 15, "--category", "nonsense"], "category"),
+])
+def test_clusters_bad_input_is_a_one_line_error_exit_2(oracle_ws, args, parameter):
+    r = run("clusters", oracle_ws, *args)
+    assert r.exit_code == 2
+    assert f"parameter '{parameter}'" in r.output
+    assert len(r.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("suffix", [".geojson", ".gpkg", ".kml"])
+def test_clusters_out_writes_polygons_geopandas_reads(oracle_ws, tmp_path, suffix):
+    out = tmp_path / f"patrol{suffix}"
+    r = run("clusters", oracle_ws, "--eps-m", 2, "--min-samples", 1, "--out", out, "--format", "json")
+    assert r.exit_code == 0, r.output
+    back = gpd.read_file(out)
+    assert len(back) == 2
+    assert back.to_crs(27700).contains(
+        gpd.points_from_xy([450000], [430000], crs=27700)[0]).tolist() == [True, False]
+
+
+def test_clusters_on_the_demo_workspace_find_the_planted_fire_clusters(demo):
+    r = run("clusters", demo.dir / "workspace.gpkg", "--category", "deliberate-secondary-fires",
+            "--eps-m", 100, "--min-samples", 15, "--format", "json")
+    doc = json.loads(r.stdout)
+    planted = [c for c in demo.truth["clusters"] if c["group"] == "deliberate-secondary-fires"]
+    assert len(doc["clusters"]) == len(planted)
+    assert sorted(c["count"] for c in doc["clusters"]) >= sorted(c["n_within_radius"] for c in planted)
+
+
+def test_grid_json_counts_add_up(oracle_ws):
+    r = run("grid", oracle_ws, "--cell-m", 100, "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert list(doc) == ["parameters", "n_incidents", "n_outside", "n_cells", "cells"]
+    assert sum(c["count"] for c in doc["cells"]) + doc["n_outside"] == doc["n_incidents"] == 4
+    assert doc["n_cells"] == len(doc["cells"])
+    assert doc["parameters"] == {"cell_m": 100.0, "shape": "square", "method": "count"}
+
+
+@pytest.mark.parametrize("method, keys", [
+    ("kde", ["cell_id", "x", "y", "count", "density_per_km2"]),
+    ("gistar", ["cell_id", "x", "y", "count", "gi_z", "gi_p", "gi_p_adj", "hotspot"]),
+])
+def test_grid_methods_on_the_demo(demo, tmp_path, method, keys):
+    out = tmp_path / "cells.gpkg"
+    r = run("grid", demo.dir / "workspace.gpkg", "--cell-m", 250, "--method", method, "--shape",
+            "hex", "--category", "deliberate-secondary-fires", "--out", out, "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert list(doc["cells"][0]) == keys
+    assert len(gpd.read_file(out)) == doc["n_cells"]
+    if method == "gistar":
+        assert doc["parameters"]["correction"] == "fdr_bh"
+        assert any(c["hotspot"] == "hot" for c in doc["cells"])
+
+
+def test_grid_bad_input_exit_2(oracle_ws):
+    for args, p in ((["--cell-m", 0], "cell_m"), (["--cell-m", 100, "--method", "lisa"], "method"),
+                    (["--cell-m", 100, "--shape", "tri"], "shape")):
+        r = run("grid", oracle_ws, *args)
+        assert r.exit_code == 2 and f"parameter '{p}'" in r.output, r.output
+
+
+def test_real_cleveland_asb_2024_patrol_areas_and_geopackage(tmp_path):
+    if not REAL.is_dir():
+        pytest.skip("../shared/realdata is not available")
+    files = sorted(REAL.glob("2024-*.csv"))
+    out = tmp_path / "x.gpkg"
+    r = run("clusters", *files, "--category", "asb", "--eps-m", 100, "--min-samples", 15,
+            "--out", out, "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["n_incidents"] > 10_000 and len(doc["clusters"]) > 20
+    assert [c["rank"] for c in doc["clusters"]] == list(range(1, len(doc["clusters"]) + 1))
+    counts = [c["count"] for c in doc["clusters"]]
+    # ranked by count; (a cluster can hold fewer than min_samples incidents when some of its
+    # core incidents' neighbours are nearer another cluster's core - a DBSCAN property)
+    assert counts == sorted(counts, reverse=True) and counts[0] >= 100
+    assert sum(counts) + doc["n_noise"] == doc["n_incidents"]
+    assert all(c["first_month"] >= "2024-01" and c["last_month"] <= "2024-12" for c in doc["clusters"])
+    back = gpd.read_file(out, layer="patrol_areas")
+    assert len(back) == len(doc["clusters"]) and back.crs.equals("EPSG:27700")
+    assert back["count"].tolist() == counts
