@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 from streamlit.testing.v1 import AppTest
 
 from hotspot_app import areas, demo, periods, reports, settings, taxonomy
@@ -180,11 +182,21 @@ def test_data_page_upload_summary_rejects_and_switch(tmp_path, monkeypatch):
     assert metric(at, "Rows read") == "3"
     assert metric(at, "Loaded") == "2"
     assert metric(at, "Rejected") == "1"
+    assert at.get("download_button") and any(b.label == "Download rejected rows (CSV)"
+                                             for b in at.get("download_button"))
+    wards = gpd.GeoDataFrame({"WD24NM": ["High ward", "Park ward"]},
+                             geometry=[shapely.box(-1.24, 54.56, -1.234, 54.57),
+                                       shapely.box(-1.234, 54.56, -1.22, 54.57)], crs="EPSG:4326")
+    at.file_uploader(key="dt-bnd-file").set_value(("wards.geojson", wards.to_json().encode(),
+                                                    "application/geo+json")).run()
+    assert not at.exception, at.exception
+    assert any(s.value.startswith("2 areas read from wards.geojson") for s in at.success)
     at.button(key="dt-save").click().run()
     assert not at.exception, at.exception
     assert (tmp_path / "workspace.gpkg").is_file()
     assert not banner_shown(at)
     assert metric(at, "Incidents") == "2"
+    assert metric(at, "Wards / areas") == "2 / 2"
     # the other pages run on the uploaded data (no wards loaded)
     for page in ("overview", "hotspots", "tables"):
         at.switch_page(f"hotspot_app/ui/{page}.py").run()
@@ -227,3 +239,39 @@ def test_drawn_micro_hotspot_is_saved_with_dates_and_evaluated(tmp_path, monkeyp
     assert not at.exception, at.exception
     truth = the_demo.truth["patrol_effect"]["observed"]["area"]
     assert metric(at, "After") == f"{truth['2023-07..2023-12']:,}"
+
+
+@pytest.mark.realdata
+def test_real_cleveland_upload_gives_real_clusters_and_tables(realdata, tmp_path, monkeypatch):
+    """Done-when of issue 6: upload the police.uk Cleveland 2024 files and the May 2024 wards on
+    the Data page, then see real clusters and tables."""
+    files = sorted((realdata / "police_cleveland").glob("2024-*-cleveland-street.csv"))
+    wards = realdata / "wards_2024" / "cleveland_wards_may2024_bsc_epsg27700.geojson"
+    if len(files) < 12 or not wards.exists():
+        pytest.skip("Cleveland 2024 files or May 2024 wards missing from ../shared/realdata")
+    monkeypatch.setattr(settings, "WORKSPACE", tmp_path / "workspace.gpkg")
+    monkeypatch.setattr(settings, "DATA_DIR", tmp_path)
+    rows = sum(max(0, len(f.read_text(encoding="utf-8-sig").splitlines()) - 1) for f in files)
+
+    at = open_page("data")
+    at.file_uploader(key="dt-inc-files").set_value([(f.name, f.read_bytes(), "text/csv") for f in files]).run()
+    assert not at.exception, at.exception
+    read = int(metric(at, "Rows read").replace(",", ""))
+    loaded = int(metric(at, "Loaded").replace(",", ""))
+    rejected = int(metric(at, "Rejected").replace(",", ""))
+    assert read == rows and read == loaded + rejected
+    at.file_uploader(key="dt-bnd-file").set_value((wards.name, wards.read_bytes(), "application/geo+json")).run()
+    assert not at.exception, at.exception
+    assert any("areas read from" in s.value for s in at.success)
+    at.button(key="dt-save").click().run()
+    assert not at.exception, at.exception
+    assert metric(at, "Incidents") == f"{loaded:,}"
+    assert metric(at, "Wards / areas").startswith("83 /")
+
+    at.switch_page("hotspot_app/ui/hotspots.py").run()
+    assert not at.exception, at.exception
+    assert len(at.dataframe[0].value) >= 5  # real ASB patrol areas in Cleveland
+    at.switch_page("hotspot_app/ui/tables.py").run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert (table["Crime"].str.strip() == "Total").any()

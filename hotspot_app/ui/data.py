@@ -86,10 +86,14 @@ if bnd_file is not None:
     try:
         boundaries = cache.ingest_boundaries(bpath, name_field.strip() or None, b_layer,
                                              pop_field.strip() or None)
+        repaired = getattr(boundaries, "repaired", None)
+        n_repaired = 0 if repaired is None else len(repaired)
         st.success(f"{len(boundaries.areas)} areas read from {bnd_file.name}"
-                   + (f"; {boundaries.repaired} invalid polygons repaired" if getattr(boundaries, "repaired", 0) else ""))
+                   + (f"; {n_repaired} invalid polygons repaired" if n_repaired else ""))
         for w in boundaries.warnings:
             st.warning(w)
+        if n_repaired:
+            st.dataframe(repaired, hide_index=True, width="stretch")
     except InputError as exc:
         st.error(str(exc))
         boundaries = None
