@@ -241,17 +241,20 @@ def _pairs(q: np.ndarray, c: np.ndarray, start: np.ndarray, count: np.ndarray, o
 
 
 class _Grid:
-    """Points bucketed in square cells of side just under eps/√2 (so any two points in one cell
-    are within eps), with the 5×5 cell neighbourhood that covers every point within eps."""
+    """Points bucketed in square cells of side just under eps / (reach·√2), so any two points in
+    one cell — and any two points in a 3×3 block when reach = 2 — are within eps. ``offsets``
+    are the cell offsets that can hold points within eps of a cell (radius ceil(reach·√2))."""
 
-    OFFSETS = [(dx, dy) for dx in range(-2, 3) for dy in range(-2, 3)]
-
-    def __init__(self, xy: np.ndarray, eps: float):
-        self.side = eps / math.sqrt(2.0) * (1.0 - 1e-7)
+    def __init__(self, xy: np.ndarray, eps: float, reach: int = 2):
+        self.reach = reach
+        self.side = eps / (reach * math.sqrt(2.0)) * (1.0 - 1e-7)
+        r = int(math.ceil(reach * math.sqrt(2.0)))
+        self.offsets = [(dx, dy) for dx in range(-r, r + 1) for dy in range(-r, r + 1)]
         self.origin = xy.min(axis=0) if len(xy) else np.zeros(2)
-        ij = np.floor((xy - self.origin) / self.side).astype(np.int64) + 2
-        self.height = int(ij[:, 1].max()) + 3 if len(xy) else 1
+        ij = np.floor((xy - self.origin) / self.side).astype(np.int64) + r
+        self.height = int(ij[:, 1].max()) + r + 1 if len(xy) else 1
         key = ij[:, 0] * self.height + ij[:, 1]
+        self.pad = r
         self.order = np.argsort(key, kind="stable")
         skey = key[self.order]
         new = np.ones(len(skey), dtype=bool)
@@ -271,35 +274,46 @@ class _Grid:
         return np.where(self.keys[pos] == target, pos, -1)
 
     def rect(self, cells: np.ndarray):
-        lo = self.origin + (self.ij[cells] - 2) * self.side
+        lo = self.origin + (self.ij[cells] - self.pad) * self.side
         return lo, lo + self.side
 
 
 def _grid_core(xy: np.ndarray, w: np.ndarray, eps: float, min_samples: float, g: _Grid) -> np.ndarray:
     """Core mask: weighted neighbourhood count (self included) >= min_samples.
 
-    Dense cells (weight >= min_samples) are core without distances. For the other points,
-    neighbouring cells wholly within eps count whole; the remaining cells are scanned point by
-    point, nearest offsets first, and a point stops being scanned once it reaches min_samples.
+    Every point of a cell is within eps of the whole 3×3 block of cells around it (cell side
+    eps/(2√2)), so a block weighing min_samples makes its centre cell's points core without any
+    distance. A cell whose whole neighbourhood weighs less holds no core point. For the other
+    points, cells wholly within eps count whole; the rest are scanned point by point, nearest
+    offsets first, and a point stops being scanned once it reaches min_samples.
     """
     eps2 = eps * eps
-    cell_w = np.bincount(g.cell_of, weights=w, minlength=len(g.keys))
-    core = cell_w[g.cell_of] >= min_samples          # dense cells: all core, no distances needed
+    ncell = len(g.keys)
+    cell_w = np.bincount(g.cell_of, weights=w, minlength=ncell)
+    allc = np.arange(ncell)
+    block = cell_w.copy()
+    inner = [(dx, dy) for dx, dy in g.offsets if max(abs(dx), abs(dy)) <= g.reach - 1
+             and (dx, dy) != (0, 0)]
+    for dx, dy in inner:
+        nb = g.neighbour(allc, dx, dy)
+        block += np.where(nb >= 0, cell_w[np.clip(nb, 0, None)], 0.0)
+    core = block[g.cell_of] >= min_samples          # dense blocks: core, no distances needed
     todo = np.flatnonzero(~core)
     if len(todo) == 0:
         return core
     qcell_all = g.cell_of[todo]
     cells, qslot = np.unique(qcell_all, return_inverse=True)
-    offsets = sorted((o for o in _Grid.OFFSETS if o != (0, 0)),
+    inner_set = set(inner) | {(0, 0)}
+    offsets = sorted((o for o in g.offsets if o not in inner_set),
                      key=lambda o: (max(abs(o[0]) - 1, 0) ** 2 + max(abs(o[1]) - 1, 0) ** 2, o))
     table = np.stack([g.neighbour(cells, dx, dy) for dx, dy in offsets], axis=1)
-    # upper bound: a cell whose 5x5 block weighs less than min_samples holds no core point
-    upper = cell_w[cells] + np.where(table >= 0, cell_w[np.clip(table, 0, None)], 0).sum(axis=1)
+    # upper bound: a cell whose whole neighbourhood weighs less than min_samples has no core point
+    upper = block[cells] + np.where(table >= 0, cell_w[np.clip(table, 0, None)], 0).sum(axis=1)
     possible = (upper >= min_samples)[qslot]
     todo, qcell_all, table = todo[possible], qcell_all[possible], table[qslot[possible]]
     if len(todo) == 0:
         return core
-    total = cell_w[qcell_all].copy()                  # own cell: always wholly within eps
+    total = block[qcell_all].copy()                  # the 3x3 block: wholly within eps
     pq = xy[todo]
     partial = np.zeros(table.shape, dtype=bool)
     far_margin = eps2 * (1.0 - 1e-9)
@@ -308,12 +322,14 @@ def _grid_core(xy: np.ndarray, w: np.ndarray, eps: float, min_samples: float, g:
         has = nb >= 0
         if not has.any():
             continue
-        lo, hi = g.rect(nb[has])
-        far = np.maximum(np.abs(pq[has] - lo), np.abs(pq[has] - hi))
-        whole = (far ** 2).sum(axis=1) <= far_margin
         rows = np.flatnonzero(has)
-        total[rows[whole]] += cell_w[nb[has][whole]]
-        partial[rows[~whole], k] = True
+        lo, hi = g.rect(nb[rows])
+        far = np.maximum(np.abs(pq[rows] - lo), np.abs(pq[rows] - hi))
+        whole = (far ** 2).sum(axis=1) <= far_margin
+        gap = np.maximum(np.maximum(lo - pq[rows], pq[rows] - hi), 0.0)
+        reach = (gap ** 2).sum(axis=1) <= eps2
+        total[rows[whole]] += cell_w[nb[rows[whole]]]
+        partial[rows[~whole & reach], k] = True
     active = total < min_samples
     for k in range(len(offsets)):
         rows = np.flatnonzero(active & partial[:, k])
@@ -363,8 +379,8 @@ def _grid_components(xy: np.ndarray, core: np.ndarray, eps: float, g: _Grid) -> 
     ncell = len(g.keys)
     core_sorted = core[g.order]
     cidx = g.order[core_sorted]                       # core points, grouped by cell
-    ccell = g.cell_of[cidx]
-    core_cells = np.unique(ccell)
+    ccell = g.cell_of[cidx]                           # sorted
+    core_cells = ccell[np.r_[True, ccell[1:] != ccell[:-1]]] if len(ccell) else ccell
     cx, cy = xy[cidx, 0], xy[cidx, 1]
     ext = np.stack([_extremes(dx * cx + dy * cy if dx and dy else (dx * cx if dx else dy * cy),
                               ccell, ncell) for dx, dy in _DIRS], axis=1)
@@ -376,9 +392,19 @@ def _grid_components(xy: np.ndarray, core: np.ndarray, eps: float, g: _Grid) -> 
     corder = np.arange(len(cidx))
     rows, cols = [core_cells], [core_cells]
     comp = np.arange(ncell)
-    half = [(dx, dy) for dx, dy in _Grid.OFFSETS if (dx, dy) > (0, 0)]
+    half = [(dx, dy) for dx, dy in g.offsets if (dx, dy) > (0, 0)]
     half.sort(key=lambda o: (max(abs(o[0]) - 1, 0) ** 2 + max(abs(o[1]) - 1, 0) ** 2, o))
-    for step, (dx, dy) in enumerate(half):
+    # cells in one 3x3 block: every pair of their points is within eps, so link them untested
+    inner = [o for o in half if max(abs(o[0]), abs(o[1])) <= g.reach - 1]
+    for dx, dy in inner:
+        nb = g.neighbour(core_cells, dx, dy)
+        ok = nb >= 0
+        ok[ok] = core_count[nb[ok]] > 0
+        rows.append(core_cells[ok]), cols.append(nb[ok])
+    graph = coo_matrix((np.ones(sum(len(r) for r in rows)),
+                        (np.concatenate(rows), np.concatenate(cols))), shape=(ncell, ncell)).tocsr()
+    _, comp = connected_components(graph, directed=False)
+    for dx, dy in [o for o in half if o not in inner]:
         nb = g.neighbour(core_cells, dx, dy)
         ok = nb >= 0
         a, b = core_cells[ok], nb[ok]
@@ -415,12 +441,11 @@ def _grid_components(xy: np.ndarray, core: np.ndarray, eps: float, g: _Grid) -> 
                 hit = (d[:, 0] ** 2 + d[:, 1] ** 2) <= eps2
                 found[qa[rq[hit]]] = True
             linked[rest[found]] = True
-        if linked.any():
-            rows.append(a[linked]), cols.append(b[linked])
-            graph = coo_matrix((np.ones(sum(len(r) for r in rows)),
-                                (np.concatenate(rows), np.concatenate(cols))),
-                               shape=(ncell, ncell)).tocsr()
-            _, comp = connected_components(graph, directed=False)
+        if linked.any():   # merge the linked components (a small graph over components)
+            m = int(comp.max()) + 1
+            merge = coo_matrix((np.ones(int(linked.sum())), (comp[a[linked]], comp[b[linked]])),
+                               shape=(m, m)).tocsr()
+            comp = connected_components(merge, directed=False)[1][comp]
     labels = np.full(len(xy), NOISE, dtype=np.int64)
     labels[cidx] = comp[ccell]
     return labels
@@ -439,7 +464,7 @@ def _assign_borders(xy: np.ndarray, core: np.ndarray, labels: np.ndarray, eps: f
         cores = np.flatnonzero(core)
     else:   # only core points in cells near a non-core point can be its nearest core point
         cells = np.unique(g.cell_of[todo])
-        near = np.unique(np.concatenate([g.neighbour(cells, dx, dy) for dx, dy in _Grid.OFFSETS]))
+        near = np.unique(np.concatenate([g.neighbour(cells, dx, dy) for dx, dy in g.offsets]))
         near = near[near >= 0]
         cores = np.flatnonzero(core & np.isin(g.cell_of, near))
     tree = cKDTree(xy[cores])
