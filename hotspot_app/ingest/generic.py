@@ -200,7 +200,7 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
         h = np.full(m, np.uint64(0xCBF29CE484222325), dtype=np.uint64)
         for col in content:
             h = geo.combine(h, geo.hash_values(pd.Series(col, dtype=object).astype(str).to_numpy(object)))
-        occurrence = pd.Series(h).groupby(h, sort=False).cumcount().to_numpy() + 1
+        occurrence = geo.occurrence(h)
         h = geo.combine(h, occurrence.astype(np.uint64))
         ids_arr = np.array([f"{id_prefix}-{v}" for v in geo.hex16(h).astype(str)], dtype=object)
     else:

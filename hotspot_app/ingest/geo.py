@@ -125,3 +125,20 @@ def fixed_strings(*parts: np.ndarray) -> pa.Array:
     width = data.shape[1]
     offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
     return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def occurrence(keys: np.ndarray) -> np.ndarray:
+    """1-based occurrence number of each key among equal keys, in array order (1, 1, 2, 1, 3...)."""
+    n = len(keys)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    k = keys[order]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    new[1:] = k[1:] != k[:-1]
+    starts = np.flatnonzero(new)
+    run = np.cumsum(new) - 1
+    out = np.empty(n, dtype=np.int64)
+    out[order] = np.arange(n) - starts[run] + 1
+    return out

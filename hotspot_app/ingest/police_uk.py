@@ -32,6 +32,8 @@ is reprojected once and becomes one shared shapely Point.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,7 +112,22 @@ def _table(source: files.Source, header: files.Header, rep: report.Report,
 def read(items: list[tuple[files.Source, files.Header]], rep: report.Report) -> Part:
     """Read police.uk street CSVs (processed as one batch); rejects and counts go to `rep`."""
     labels = [src.label for src, _ in items]
-    tables = [_table(src, header, rep, i) for i, (src, header) in enumerate(items)]
+
+    def load(job):
+        i, (src, header) = job
+        local = report.Report()
+        return _table(src, header, local, i), local
+
+    if len(items) > 1:
+        # pyarrow parses without the GIL: small monthly files are read side by side
+        with ThreadPoolExecutor(max_workers=min(len(items), os.cpu_count() or 1)) as pool:
+            loaded = list(pool.map(load, enumerate(items)))
+    else:
+        loaded = [load(job) for job in enumerate(items)]
+    tables = []
+    for table, local in loaded:  # merged in file order: deterministic summary
+        rep.merge(local)
+        tables.append(table)
     t = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
     del tables
     n = t.num_rows
@@ -219,7 +236,7 @@ def _ids(cid: pa.ChunkedArray, cid_empty: np.ndarray, keep: np.ndarray, cv: dict
                 h = geo.combine(h, np.zeros(len(h), np.uint64))
         # occurrence number among identical rows of the same file, folded into the hash
         group = geo.combine(h, file_codes[gen].astype(np.uint64))
-        occurrence = pd.Series(group).groupby(group, sort=False).cumcount().to_numpy() + 1
+        occurrence = geo.occurrence(group)
         h = geo.combine(h, occurrence.astype(np.uint64))
     if not n_gen:
         ids = cid if keep.all() else cid.filter(pa.array(keep))

@@ -93,6 +93,16 @@ class Report:
         if message not in self.warnings:
             self.warnings.append(" ".join(message.split()))
 
+    def merge(self, other: "Report") -> None:
+        """Add another report's files, rejects and warnings (in that order)."""
+        for f in other.files.values():
+            mine = self.files.setdefault(f.file, FileCount(f.file))
+            mine.read += f.read
+            mine.rejected += f.rejected
+        self.rejects.extend(other.rejects)
+        for w in other.warnings:
+            self.warn(w)
+
     def rejects_table(self) -> pd.DataFrame:
         if not self.rejects:
             return empty_rejects()
