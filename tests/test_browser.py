@@ -179,3 +179,35 @@ def test_html_in_user_strings_is_shown_as_text_not_run(browser, evil_app):
     assert frame_state(frame)["xss"] is None
     assert page.dialogs == []
     page.close()
+
+
+def test_draw_a_micro_hotspot_and_save_it(browser, tmp_path):
+    """Data page: draw a rectangle with Leaflet.draw in the map frame, name it, give dates and
+    save; the workspace then holds the area and the intervention."""
+    workspace = tmp_path / "drawn.gpkg"
+    with running_app(env={"HOTSPOT_WORKSPACE": str(workspace)}, log=tmp_path / "st.log") as url:
+        page = offline_page(browser)
+        page.goto(f"{url}/data")
+        wait_for_maps(page, 1, min_paths=20)
+        frame = map_frames(page)[0]
+        frame.locator(".leaflet-draw-draw-rectangle").click()
+        box = frame.locator(".leaflet-container").bounding_box()
+        x0, y0 = box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.45
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        page.mouse.move(x0 + 40, y0 + 30, steps=5)
+        page.mouse.move(x0 + 80, y0 + 60, steps=5)
+        page.mouse.up()
+        page.get_by_text("Polygon drawn:").wait_for(timeout=30_000)
+        page.get_by_label("Name", exact=True).fill("Drawn by the browser test")
+        page.get_by_role("button", name="Save the area and intervention").click()
+        try:
+            page.get_by_text("Saved 'Drawn by the browser test'").wait_for(timeout=60_000)
+        finally:
+            page.screenshot(path=str(OUT / "browser-draw.png"), full_page=True)
+        page.close()
+    ws = store.Workspace(workspace)
+    hot = ws.areas("micro_hotspot")
+    assert hot["name"].iloc[-1] == "Drawn by the browser test"
+    assert 1_000 < hot.geometry.iloc[-1].area < 5_000_000  # a rectangle of some streets, in m²
+    assert ws.interventions()["name"].iloc[-1] == "Drawn by the browser test"

@@ -16,6 +16,8 @@ from hotspot_app.ui import cache, common
 st.title("Data")
 ds = common.dataset()
 common.banner(ds)
+if "dt-flash" in st.session_state:
+    st.success(st.session_state.pop("dt-flash"))
 
 # ---------------------------------------------------------------- what is loaded
 st.subheader("Loaded now")
@@ -160,5 +162,7 @@ if submitted:
         else:
             st.session_state.setdefault("drawn_areas", {})[iv_name.strip()] = polygon.wkt
             st.session_state[common.SOURCE] = key
-            st.success(f"Saved '{iv_name.strip()}' to {settings.WORKSPACE.name}.")
+            st.session_state["dt-flash"] = (f"Saved '{iv_name.strip()}' to {settings.WORKSPACE.name} as a "
+                                            "micro-hotspot and an intervention; evaluate it on the "
+                                            "Before / after page.")
             st.rerun()
