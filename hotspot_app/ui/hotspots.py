@@ -75,6 +75,11 @@ if len(ds.micro_hotspots):
     maps.area_outlines(ds.micro_hotspots, name="Micro-hotspots", colour="#008837", dash="6 4").add_to(m)
 folium.LayerControl(collapsed=True).add_to(m)
 common.show_map(m, key="hs-map", download="patrol-areas-map")
+if grid_method != "none":
+    with st.expander(f"Grid cells ({GRIDS[grid_method]}): download"):
+        keep = [c for c in cells.columns if c in ("cell_id", "count", "weighted_count", "value", "density_per_km2",
+                                                 "gi_z", "gi_p", "gi_p_adj", "hotspot", "geometry")]
+        common.downloads(cells[keep], f"grid-{grid_method}-{int(cell_m)}m-{shape}", key="hs-grid-dl", geo=True)
 
 # PAI: patrol areas found on the previous period, scored on this one
 fc = cache.forecast_pai(ds.key, selection, (months[0], months[-1]), float(eps_m), int(min_samples))
