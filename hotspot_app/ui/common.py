@@ -116,10 +116,16 @@ def downloads(df: pd.DataFrame, name: str, key: str, geo: bool = False) -> None:
                             file_name=f"{base}.xlsx", key=f"{key}-xlsx", on_click="ignore",
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     if geo:
+        import hashlib
+
+        # the download cache key: the table's content (attributes) and its extent
+        digest = hashlib.sha1(pd.util.hash_pandas_object(plain.astype(str), index=False).to_numpy().tobytes())
+        digest.update(str(df.total_bounds.tolist()).encode())
+        token = digest.hexdigest()
         for col, (fmt, label, mime) in zip(cols[2:], (("geojson", "GeoJSON", "application/geo+json"),
                                                       ("gpkg", "GeoPackage", "application/geopackage+sqlite3"),
                                                       ("kml", "KML", "application/vnd.google-earth.kml+xml"))):
-            col.download_button(label, data=lambda f=fmt: cache.geo_bytes(df, f, f"{key}-{len(df)}-{f}"),
+            col.download_button(label, data=lambda f=fmt: cache.geo_bytes(df, f, f"{token}-{f}"),
                                 file_name=f"{base}.{fmt}", mime=mime, key=f"{key}-{fmt}", on_click="ignore")
 
 
