@@ -83,6 +83,8 @@ from .errors import InputError
 NOISE = -1
 METHODS = ("auto", "grid", "sklearn", "hdbscan")
 CONCAVE_RATIO = 0.3
+#: Smallest k-distance `suggest_eps` considers (police.uk snap points can be metres apart).
+MIN_EPS_M = 10.0
 MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 EXPORT_FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".kml": "KML"}
@@ -895,11 +897,15 @@ class EpsSuggestion:
 def suggest_eps(incidents: gpd.GeoDataFrame, min_samples: int = settings.MIN_SAMPLES, *,
                 category=None, period=None, points: int = 500) -> EpsSuggestion:
     """Suggest `eps_m` from the k-distance curve (k = `min_samples`, self included, as DBSCAN
-    counts it): for each incident the distance within which `min_samples` incidents lie; sorted,
-    the curve bends upwards where dense areas give way to noise — the *knee* (the point farthest
-    below the straight line from the first to the last point, Kneedle-style) is the suggestion.
-    Computed on distinct locations weighted by their incident counts. `curve` is thinned to
-    `points` rows for a chart."""
+    counts it): for each incident the distance within which `min_samples` incidents lie. Sorted
+    ascending, the curve is low for incidents in clusters and rises where noise begins. The
+    suggestion is the distance just before the largest jump of at least ×2 between neighbouring
+    half-percentiles (a step), or else the *knee* of the bend: the point farthest below the
+    straight line from the first to the last point (Kneedle-style). Only k-distances of at
+    least `MIN_EPS_M` (10 m) count: a snap point that alone holds `min_samples` incidents (0 m),
+    or snap points a few metres apart, are core at any useful eps and say nothing about it.
+    A guide, not a rule: show `curve` next to it. Computed on distinct locations weighted by
+    their incident counts. `curve` (for a chart) is thinned to at most `points` rows."""
     validate_params(min_samples=min_samples)
     sel = select(incidents, category, period)
     xy = coordinates(sel)
@@ -917,11 +923,24 @@ def suggest_eps(incidents: gpd.GeoDataFrame, min_samples: int = settings.MIN_SAM
     order = np.argsort(kd, kind="stable")
     kd_s, w_s = kd[order], uw[order]
     share = np.cumsum(w_s) / w_s.sum()
-    # knee: max distance below the chord from first to last point (normalised axes)
-    y = kd_s / kd_s[-1] if kd_s[-1] > 0 else kd_s
-    x = share
-    chord = y[0] + (y[-1] - y[0]) * (x - x[0]) / max(x[-1] - x[0], 1e-12)
-    knee = int(np.argmax(chord - y))
+    # knee: max distance below the chord from first to last point (normalised axes), over the
+    # incidents with a positive k-distance (a snap point holding min_samples incidents is core
+    # at any eps and says nothing about eps)
+    pos = np.flatnonzero(kd_s >= MIN_EPS_M)
+    knee = len(kd_s) - 1
+    if len(pos) >= 2:
+        # a step: clustered incidents, then a jump to the noise level (at least x2 between
+        # neighbouring percentiles) -> the last distance before the largest such jump
+        q = np.unique(np.searchsorted(share[pos], np.linspace(0, 1, 201)).clip(0, len(pos) - 1))
+        steps = kd_s[pos][q]
+        ratio = steps[1:] / steps[:-1]
+        if len(ratio) and ratio.max() >= 2.0:
+            knee = int(pos[q[int(np.argmax(ratio))]])
+        else:   # a bend: farthest below the chord from the first to the last point
+            y = kd_s[pos] / kd_s[-1]
+            x = share[pos]
+            chord = y[0] + (y[-1] - y[0]) * (x - x[0]) / max(x[-1] - x[0], 1e-12)
+            knee = int(pos[np.argmax(chord - y)])
     pick = np.unique(np.searchsorted(share, np.linspace(0, 1, points), side="left").clip(0, len(share) - 1))
     curve = pd.DataFrame({"share": share[pick], "distance_m": kd_s[pick]})
     return EpsSuggestion(float(round(kd_s[knee], 1)), int(min_samples), curve)

@@ -314,3 +314,13 @@ def test_planted_demo_clusters_are_recovered(demo):
         if group == "deliberate-secondary-fires":
             # fires: background is sparse, so the planted clusters are the only ones
             assert len(res.areas) == len(mine)
+
+
+def test_suggested_eps_on_demo_fires_finds_the_planted_clusters(demo):
+    s = clusters.suggest_eps(demo.incidents, 15, category="deliberate-secondary-fires")
+    planted = [c for c in demo.truth["clusters"] if c["group"] == "deliberate-secondary-fires"]
+    assert clusters.MIN_EPS_M <= s.eps_m <= max(c["radius_m"] for c in planted)
+    res = clusters.dbscan(demo.incidents, s.eps_m, 15, category="deliberate-secondary-fires")
+    assert len(res.areas) == len(planted)
+    for c in planted:
+        assert shapely.contains_xy(res.areas.geometry.values, c["x"], c["y"]).sum() == 1
