@@ -248,9 +248,10 @@ def _ids(cid: pa.ChunkedArray, cid_empty: np.ndarray, keep: np.ndarray, cv: dict
     index = np.arange(len(keep), dtype=np.int64)
     index[gen] = len(keep) + np.arange(n_gen)
     index = index[keep]
-    ids = pa.chunked_array(cid.chunks + [generated], type=pa.string()).take(pa.array(index))
+    # (concatenate, then take: a take on the chunked array is ~3x slower)
+    ids = pa.concat_arrays([c.cast(pa.string()) for c in cid.chunks] + [generated]).take(pa.array(index))
     keys = np.concatenate([cid_keys, h])[index]
-    return ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids, keys
+    return ids, keys
 
 
 def _reject(label, rows, reason, month_text, lon_v, lon_c, lat_v, lat_c, rep) -> None:
