@@ -73,6 +73,8 @@ _CDN = {f"{n}.{kind}": list(getattr(c, f"default_{kind}")) for n, c in _CLASSES.
 SEQUENTIAL = ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"]
 DIVERGING = ["#2166ac", "#67a9cf", "#d1e5f0", "#fddbc7", "#ef8a62", "#b2182b"]
 NO_DATA = "#d9d9d9"
+#: Heat colours (purple, BuPu): distinct from the choropleth's yellow-red so both stay readable.
+HEAT_GRADIENT = {0.2: "#bfd3e6", 0.5: "#8c96c6", 0.8: "#88419d", 1.0: "#4d004b"}
 #: The Overview adds its (hidden) location circles only up to this many distinct locations: above
 #: it the heat layer alone keeps the page fast (the circles are built even while hidden).
 OVERVIEW_MARKERS: int = 1_000
@@ -441,17 +443,23 @@ def locations(incidents: gpd.GeoDataFrame) -> pd.DataFrame:
 
 
 def heat_layer(incidents: gpd.GeoDataFrame | pd.DataFrame, *, name: str = "Incident heat",
-               max_value: float | None = None, radius: int = 14, show: bool = True) -> plugins.HeatMap:
+               max_value: float | None = None, radius: int = 12, show: bool = True) -> plugins.HeatMap:
     """Heat of incidents over their distinct locations (weight = incidents there).
 
     `incidents` may be an incidents table or the output of :func:`locations`. ``max_value``
-    fixes the intensity that shows as full colour (pass the same value to a before/after pair).
+    fixes the intensity that shows as full colour (default: the 95th percentile of the
+    locations' counts, so more than the single busiest point stands out; pass the same value to
+    a before/after pair).
     """
     locs = incidents if "lat" in incidents.columns else locations(incidents)
     data = locs[["lat", "lon", "count"]].to_numpy(dtype=float).tolist()
-    top = float(max_value if max_value is not None else (locs["count"].max() if len(locs) else 1))
-    return plugins.HeatMap(data, name=name, radius=radius, blur=radius, min_opacity=0.3,
-                           max=max(top, 1.0), show=show)
+    top = float(max_value if max_value is not None else
+                (locs["count"].quantile(0.95) if len(locs) else 1))
+    # Leaflet.heat divides intensities by 2^(max_zoom - zoom): with its default max_zoom (18)
+    # a borough-wide view (zoom ~12) shows 1/64 of the weight, i.e. nothing. 13 = full weight at
+    # neighbourhood zoom and above.
+    return plugins.HeatMap(data, name=name, radius=radius, blur=radius + 4, min_opacity=0.15,
+                           max=max(top, 1.0), max_zoom=13, show=show, gradient=HEAT_GRADIENT)
 
 
 def location_markers(incidents: gpd.GeoDataFrame | pd.DataFrame, *, name: str = "Incident locations",
