@@ -4,7 +4,6 @@ Cause of Fire and masked coordinates, and London Fire Brigade records (no motive
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from hotspot_app import settings, taxonomy
 from hotspot_app.ingest import read_incidents

@@ -27,7 +27,7 @@ import pandas as pd
 
 from .. import schema, settings
 from ..errors import InputError
-from . import files, fire, generic, geo, police_uk, report
+from . import files, fire, generic, police_uk, report
 from .boundaries import BoundaryResult, read_boundaries
 from .report import format_summary
 

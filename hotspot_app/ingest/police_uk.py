@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -42,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from .. import settings, taxonomy
+from .. import taxonomy
 from ..errors import InputError
 from . import files, geo, report
 
