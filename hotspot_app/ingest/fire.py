@@ -60,7 +60,7 @@ def _col(df: pd.DataFrame, *names: str) -> str | None:
 def _text(df: pd.DataFrame, col: str | None) -> pd.Series:
     if col is None:
         return pd.Series("", index=df.index, dtype=object)
-    return df[col].astype(object).where(df[col].notna(), "").astype(str).str.strip()
+    return generic.clean(df[col]).set_axis(df.index)
 
 
 def categorise(group: pd.Series, primary: pd.Series, cause: pd.Series | None) -> tuple[np.ndarray, int]:

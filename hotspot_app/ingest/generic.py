@@ -6,8 +6,9 @@ Columns are found by the case-insensitive aliases of `schema.ALIASES`:
   either a point geometry (spatial files) or ``longitude`` + ``latitude`` or ``easting`` +
   ``northing`` (``x``/``y`` also accepted). A missing required column is an `InputError` naming
   the file and the column.
-- optional: ``id`` (when absent, ids are generated from a hash of the row's own fields, as for
-  police.uk ASB: ``row-<16 hex>``), ``subcategory``, ``location``, ``weight``, ``kind``
+- optional: ``id`` (when the column is absent, ids are generated from a hash of the row's own
+  fields, as for police.uk ASB: ``row-<16 hex>``; a row with an empty id gets
+  ``row-<row number>``, with a warning), ``subcategory``, ``location``, ``weight``, ``kind``
   (crime | asb | fire; used for categories the taxonomy does not know), ``source``.
 
 Coordinates: longitude/latitude are WGS84 degrees and easting/northing BNG metres, unless the values
@@ -46,6 +47,14 @@ _MONTH_RE = re.compile(r"^\s*(\d{4})[-/](0?[1-9]|1[0-2])\s*$")
 
 
 # ----------------------------------------------------------------------------- value parsing
+def clean(values) -> pd.Series:
+    """Text with surrounding spaces removed ('' for missing), computed once per distinct value."""
+    s = pd.Series(values).reset_index(drop=True)
+    codes, uniq = pd.factorize(s.astype(object), use_na_sentinel=True)
+    cleaned = np.array(["" if u is None else str(u).strip() for u in uniq] + [""], dtype=object)
+    return pd.Series(cleaned[codes], dtype=object)
+
+
 def parse_dates(values: pd.Series) -> pd.Series:
     """Dates from text (ISO 8601, then UK day-first forms such as 31/01/2024 or 01 Jan 2009).
 
@@ -77,8 +86,10 @@ def parse_times(values: pd.Series) -> pd.Series:
 
 
 def parse_months(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """(YYYY-MM strings or None, bad mask) from month text: YYYY-MM, YYYY/MM, or any date."""
-    s = pd.Series(values, dtype=object).fillna("").astype(str).str.strip()
+    """(YYYY-MM strings or None, bad mask) from month text: YYYY-MM, YYYY/MM, or any date.
+    Parsed once per distinct value."""
+    codes, uniq = pd.factorize(clean(values))
+    s = pd.Series(np.asarray(uniq, dtype=object), dtype=object)
     m = s.str.extract(_MONTH_RE)
     out = pd.Series(None, index=s.index, dtype=object)
     ok = m[0].notna()
@@ -89,7 +100,7 @@ def parse_months(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
         good = d.notna()
         out[rest[rest].index[good.to_numpy()]] = d[good].dt.strftime("%Y-%m").to_numpy()
     bad = (s.ne("") & out.isna()).to_numpy()
-    return out, bad
+    return pd.Series(out.to_numpy(object)[codes], dtype=object), bad[codes]
 
 
 def parse_coords(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -119,10 +130,11 @@ def looks_like_degrees(x: np.ndarray, y: np.ndarray) -> bool:
 # ----------------------------------------------------------------------------- shared builder
 def blank_rows(df: pd.DataFrame) -> np.ndarray:
     """Rows where every input field is empty."""
-    cols = [c for c in df.columns if c != "_row"]
-    if not cols:
-        return np.ones(len(df), dtype=bool)
-    return df[cols].astype(object).fillna("").astype(str).apply(lambda c: c.str.strip().eq("")).all(axis=1).to_numpy()
+    out = np.ones(len(df), dtype=bool)
+    for c in df.columns:
+        if c != "_row":
+            out &= clean(df[c]).eq("").to_numpy()
+    return out
 
 
 def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: np.ndarray,
@@ -199,7 +211,10 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
                    bx, by] + [kept_extras[c].to_numpy(object) for c in kept_extras.columns]
         h = np.full(m, np.uint64(0xCBF29CE484222325), dtype=np.uint64)
         for col in content:
-            h = geo.combine(h, geo.hash_values(pd.Series(col, dtype=object).astype(str).to_numpy(object)))
+            codes, uniq = pd.factorize(pd.Series(col).astype(object), use_na_sentinel=True)
+            hashed = np.append(geo.hash_values(np.asarray([str(u) for u in uniq], dtype=object)),
+                               np.uint64(0))
+            h = geo.combine(h, hashed[codes])
         occurrence = geo.occurrence(h)
         h = geo.combine(h, occurrence.astype(np.uint64))
         ids_arr = np.array([f"{id_prefix}-{v}" for v in geo.hex16(h).astype(str)], dtype=object)
@@ -248,8 +263,7 @@ def read_frame(label: str, df: pd.DataFrame, rows: np.ndarray, rep: report.Repor
         raise InputError("no date or month column (looked for: date, occurred, month, ...)",
                          file=label, column="date")
     n = len(df)
-    text = {f: df[c].astype(object).where(df[c].notna(), "").astype(str).str.strip()
-            for f, c in found.items() if c is not None}
+    text = {f: clean(df[c]) for f, c in found.items() if c is not None}
     checks = []
     # dates and months
     occurred = pd.Series(np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]"))
@@ -355,7 +369,7 @@ def read_frame(label: str, df: pd.DataFrame, rows: np.ndarray, rep: report.Repor
         "weight": weight,
     }
     if source_col is not None:
-        src_text = df[source_col].astype(object).where(df[source_col].notna(), "").astype(str).str.strip()
+        src_text = clean(df[source_col])
         fields["source"] = src_text.where(src_text.ne(""), SOURCE).to_numpy(object)
     if found["incident_id"] is not None:
         empty_id = text["incident_id"].eq("").to_numpy()
@@ -395,7 +409,7 @@ def _to_text_frame(table: pa.Table) -> pd.DataFrame:
         if name == "_row":
             cols[name] = col.to_numpy()
         else:
-            cols[name] = np.asarray(col.to_pylist(), dtype=object)
+            cols[name] = col.to_pandas()
     return pd.DataFrame(cols)
 
 
