@@ -101,6 +101,19 @@ def run_ingest(path: str) -> tuple[int, int, int, float]:
     return s["read"], s["loaded"], s["rejected"], time.process_time() - cpu
 
 
+def run_ingest_warm(path: str) -> tuple[int, int, int, float, float]:
+    """Second call in the same process (as in the app's long-running server): the wall and CPU
+    seconds of that call only are returned (the 5th and 4th items)."""
+    import time
+
+    from hotspot_app.ingest import read_incidents
+
+    read_incidents(path)
+    cpu, wall = time.process_time(), time.perf_counter()
+    s = read_incidents(path).summary
+    return s["read"], s["loaded"], s["rejected"], time.process_time() - cpu, time.perf_counter() - wall
+
+
 def run_baseline(path: str) -> tuple[int, int, int, float]:
     import time
 
@@ -126,7 +139,7 @@ def timed(funcs: dict, path: str, repeats: int) -> dict:
             runs[name].append(measure(func, path))
     out = {}
     for name, rs in runs.items():
-        secs = sorted(r[0] for r in rs)
+        secs = sorted(r[2][4] if len(r[2]) > 4 else r[0] for r in rs)
         cpus = sorted(r[2][3] for r in rs)
         out[name] = (secs[len(secs) // 2], secs[0], cpus[len(cpus) // 2], max(r[1] for r in rs), rs[0][2][:3])
     return out
@@ -161,24 +174,28 @@ def main() -> None:
         "  report, stable ASB ids, duplicate-id check, taxonomy, reprojection -> canonical GeoDataFrame.",
         "- **baseline**: `pandas.read_csv` per file + `concat` + `geopandas.points_from_xy` +",
         "  `to_crs(\"EPSG:27700\")`; no validation, no rejects, no ids, no taxonomy.",
+        "- **warm process**: the same ingest called a second time in one process (the Streamlit",
+        "  server's case); only that call is timed. A fresh process (the CLI's case) also pays for",
+        "  faulting in new memory pages (sys time), which is most of the difference.",
         "",
         "| data | method | rows read | loaded | rejected | wall s median (best) | rows/s (median) | rows/s (best) | CPU s | peak MiB |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     ratios = []
     for label, path in cases:
-        res = timed({"hotspot ingest": run_ingest, "baseline pandas+geopandas": run_baseline}, str(path),
-                    args.repeats)
+        res = timed({"hotspot ingest": run_ingest, "baseline pandas+geopandas": run_baseline,
+                     "hotspot ingest, warm process (2nd call)": run_ingest_warm}, str(path), args.repeats)
         for name, (med, best, cpu, peak, (read, loaded, rejected)) in res.items():
             lines.append(f"| {label} | {name} | {read:,} | {loaded:,} | {rejected:,} | {med:.2f} ({best:.2f}) | "
                          f"{read / med:,.0f} | {read / best:,.0f} | {cpu:.2f} | {peak:,.0f} |")
             print(lines[-1], flush=True)
         a, b = res["hotspot ingest"], res["baseline pandas+geopandas"]
-        ratios.append((label, b[0] / a[0], b[1] / a[1], b[2] / a[2]))
+        w = res["hotspot ingest, warm process (2nd call)"]
+        ratios.append((label, b[0] / a[0], b[1] / a[1], b[2] / a[2], b[0] / w[0]))
     lines.append("")
-    for label, med, best, cpu in ratios:
+    for label, med, best, cpu, warm in ratios:
         lines.append(f"- {label}: ingest vs baseline speed ratio **{med:.1f}x** (median wall), "
-                     f"{best:.1f}x (best wall), {cpu:.1f}x (CPU time).")
+                     f"{best:.1f}x (best wall), {cpu:.1f}x (CPU time); warm process {warm:.1f}x.")
     lines += [
         "",
         "Why it is faster although it does more: pyarrow's multi-threaded CSV reader with dictionary-",
