@@ -203,3 +203,20 @@ def test_many_repeated_points_share_one_reprojection(tmp_path):
     assert inc.geometry.apply(lambda g: (round(g.x, 3), round(g.y, 3))).nunique() == 7
     x, y = TO_BNG.transform(*pts[picks[0]])
     assert (inc.geometry.iloc[0].x, inc.geometry.iloc[0].y) == pytest.approx((x, y), abs=1e-6)
+
+
+def test_folder_reads_csvs_and_skips_other_files_with_warnings(tmp_path):
+    write(tmp_path / "2024-01" / "2024-01-x-street.csv", month_rows("2024-01"))
+    (tmp_path / "wards.geojson").write_text('{"type": "FeatureCollection", "features": []}')
+    (tmp_path / "population.csv").write_text("ward,population\nNorth,1000\n")
+    res = read_incidents(tmp_path)
+    assert [f["file"] for f in res.summary["files"]] == [str(tmp_path / "2024-01" / "2024-01-x-street.csv")]
+    assert res.summary["warnings"] == [f"skipped {tmp_path / 'population.csv'}: not an incident file "
+                                       "(no category with a date or month)"]
+    with pytest.raises(InputError, match="no category column"):
+        read_incidents(tmp_path / "population.csv")      # named explicitly: an error
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no incident CSV files"):
+        read_incidents(tmp_path / "empty")
+    with pytest.raises(InputError, match="no incident files given"):
+        read_incidents([])

@@ -93,6 +93,10 @@ def read_incidents(paths: str | Path | Iterable[str | Path], kind: str = "auto")
                 raise InputError(_SKIPPED[header.kind], file=src.label)
             rep.warn(f"skipped {src.label}: {_SKIPPED[header.kind]}")
             continue
+        if kind == "auto" and header.kind is None and not src.explicit and multi:
+            # e.g. a lookup table next to the monthly files; a named file would be an error
+            rep.warn(f"skipped {src.label}: not an incident file (no category with a date or month)")
+            continue
         if use == "police-uk":
             if not police:
                 plan.append(("police-uk", None, None, None))

@@ -1,8 +1,9 @@
 """Finding input files, decoding them and reading CSV text into Arrow tables.
 
-- `discover` expands the INCIDENTS arguments: files, folders (recursively, e.g. police.uk's
-  ``YYYY-MM/`` folders) and ``.zip`` archives (their CSV members) into `Source` objects, sorted by
-  path so monthly files load in month order.
+- `discover` expands the INCIDENTS arguments: files, folders (searched recursively, e.g.
+  police.uk's ``YYYY-MM/`` folders, for ``.csv`` files and ``.zip`` archives of them) and ``.zip``
+  archives (their CSV members) into `Source` objects, sorted by path so monthly files load in
+  month order. Spatial incident files (GeoJSON, GeoPackage, Parquet) are read when named.
 - `sniff` finds the header row (in the first 30 lines) and which kind of file it is.
 - `read_csv_table` reads every column as text with pyarrow's multi-threaded CSV reader; when a
   file has rows with the wrong number of fields (or text pyarrow cannot split), it re-reads the
@@ -30,6 +31,7 @@ from ..errors import InputError
 from . import report
 
 TABLE_SUFFIXES = {".csv", ".txt", ".parquet", ".geoparquet", ".geojson", ".json", ".gpkg"}
+FOLDER_SUFFIXES = {".csv", ".zip"}
 DICT = pa.dictionary(pa.int32(), pa.string())
 
 
@@ -40,6 +42,7 @@ class Source:
     label: str
     path: Path
     member: str | None = None
+    explicit: bool = True   # named by the user (False: found in a folder or zip)
 
     @property
     def suffix(self) -> str:
@@ -88,26 +91,31 @@ def _zip_members(path: Path) -> list[Source]:
         raise InputError(f"not a readable zip archive ({exc})", file=path) from exc
     if not names:
         raise InputError("zip archive holds no CSV files", file=path)
-    return [Source(f"{path}:{n}", path, n) for n in names]
+    return [Source(f"{path}:{n}", path, n, explicit=False) for n in names]
 
 
 def discover(paths) -> list[Source]:
     """Sources for the given files / folders / zip archives (sorted within each folder or zip)."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
+    paths = list(paths)
+    if not paths:
+        raise InputError("no incident files given", parameter="paths")
     out: list[Source] = []
     for p in map(Path, paths):
         if not p.exists():
             raise InputError("no such file or folder", file=p)
         if p.is_dir():
+            # folders: CSV files and zips of them (boundary GeoJSONs and workspaces often sit
+            # beside the data; spatial incident files are read when named explicitly)
             found = sorted(f for f in p.rglob("*") if f.is_file()
                            and not any(part.startswith(".") for part in f.relative_to(p).parts)
-                           and (f.suffix.lower() in TABLE_SUFFIXES | {".zip"}))
+                           and f.suffix.lower() in FOLDER_SUFFIXES)
             if not found:
-                raise InputError("folder holds no incident files (.csv, .zip, .parquet, .geojson, .gpkg)",
+                raise InputError("folder holds no incident CSV files (.csv, or .zip archives of them)",
                                  file=p)
             for f in found:
-                out.extend(_zip_members(f) if f.suffix.lower() == ".zip" else [Source(str(f), f)])
+                out.extend(_zip_members(f) if f.suffix.lower() == ".zip" else [Source(str(f), f, explicit=False)])
         elif p.suffix.lower() == ".zip":
             out.extend(_zip_members(p))
         else:
