@@ -172,3 +172,21 @@ abc,2024-01,X,X,-1.3,54.6,On or near B,E2,N2,Vehicle crime,Under investigation,
     cols = ["incident_id", "source", "month", "category", "group", "kind", "location", "lsoa_code"]
     assert again.incidents[cols].astype(object).values.tolist() == first[cols].astype(object).values.tolist()
     assert again.incidents.geometry.distance(first.geometry).max() < 0.5
+
+
+def test_parquet_and_workspace_outputs_read_back(tmp_path):
+    from hotspot_app.ingest import output
+
+    f = csv(tmp_path / "p.csv", """
+Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context
+,2024-01,X,X,-1.2,54.5,On or near A,E1,N1,Anti-social behaviour,,
+abc,2024-01,X,X,-1.3,54.6,On or near B,E2,N2,Vehicle crime,Under investigation,
+""")
+    first = read_incidents(f).incidents
+    path = output.write_incidents(first, tmp_path / "out.parquet")
+    again = read_incidents(path)
+    assert again.summary["rejected"] == 0 and again.summary["warnings"] == []
+    cols = ["incident_id", "source", "month", "category", "group", "kind", "location"]
+    assert again.incidents[cols].astype(object).values.tolist() == first[cols].astype(object).values.tolist()
+    assert again.incidents["occurred"].isna().all()
+    assert again.incidents.geometry.distance(first.geometry).max() < 1e-6

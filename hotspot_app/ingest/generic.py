@@ -270,10 +270,14 @@ def read_frame(label: str, df: pd.DataFrame, rows: np.ndarray, rep: report.Repor
     month = pd.Series(None, index=range(n), dtype=object)
     if found["occurred"] is not None:
         raw = df[found["occurred"]]
-        occurred = (pd.to_datetime(raw, errors="coerce").astype("datetime64[ns]")
-                    if pd.api.types.is_datetime64_any_dtype(raw) else parse_dates(text["occurred"]))
-        occurred = occurred.reset_index(drop=True)
-        bad_date = (text["occurred"].ne("").to_numpy() & occurred.isna().to_numpy())
+        if pd.api.types.is_datetime64_any_dtype(raw):  # typed dates (Parquet, GeoPackage)
+            if getattr(raw.dt, "tz", None) is not None:
+                raw = raw.dt.tz_convert("Europe/London").dt.tz_localize(None)
+            occurred = raw.astype("datetime64[ns]").reset_index(drop=True)
+            bad_date = np.zeros(n, dtype=bool)
+        else:
+            occurred = parse_dates(text["occurred"]).reset_index(drop=True)
+            bad_date = (text["occurred"].ne("").to_numpy() & occurred.isna().to_numpy())
         checks.append((bad_date, report.BAD_DATE, found["occurred"], text["occurred"].to_numpy(object)))
         month = pd.Series(schema.month_of(occurred).to_numpy(object), dtype=object)
     if found["month"] is not None:

@@ -16,13 +16,15 @@ Loaded rows: ``occurred`` is NaT (police.uk gives only the month), ``month`` fro
 ``category`` from Crime type (taxonomy: group and kind; ASB is kind ``asb``), ``location`` the
 Location text, ``source`` ``police-uk``. Reported by, Falls within, LSOA code, LSOA name, Last
 outcome category and Context are kept as ``reported_by``, ``falls_within``, ``lsoa_code``,
-``lsoa_name``, ``last_outcome_category``, ``context``.
+``lsoa_name``, ``last_outcome_category``, ``context`` (pandas categoricals: one copy of each
+distinct text; note ``value_counts`` on a filtered subset lists unused values with 0).
 
 ASB rows have no Crime ID. They get ``asb-<16 hex digits>``: a 64-bit hash of the row's own
 fields (every field except Crime ID, so nothing about the file it came from) combined with the
 row's occurrence number among identical rows of its file (police.uk repeats identical ASB rows,
 e.g. two reports at the same snap point in the same month). The same download therefore gets the
-same ids whether loaded as one file, a folder or the zip, on every run. Rows with an empty Crime
+same ids whether loaded as one file, a folder or the zip, on every run and machine (the hash
+is pandas' SipHash with its fixed key). Rows with an empty Crime
 ID that are not ASB get ``nid-<16 hex digits>`` the same way.
 
 Speed: columns are read as dictionary-encoded text by pyarrow (multi-threaded); months, crime
