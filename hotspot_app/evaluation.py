@@ -91,7 +91,7 @@ PEAK_FACTOR: float = 1.25
 
 __all__ = [
     "Effect", "WDD", "WindowCount", "Evaluation", "Dosage",
-    "intervention_area", "buffer_ring", "default_control", "windows_around", "same_months_before",
+    "intervention_area", "intervention_place", "buffer_ring", "default_control", "windows_around", "same_months_before",
     "pct_change", "rate_ratio", "excess", "wdq", "wdq_interpretation", "tne", "tne_interpretation", "wdd",
     "evaluate", "evaluate_intervention", "monthly_counts", "patrol_log", "dosage",
 ]
@@ -957,6 +957,25 @@ def evaluate(
     )
 
 
+def intervention_place(
+    intervention: Mapping[str, Any] | pd.Series, areas: gpd.GeoDataFrame | None = None,
+) -> tuple[str, str | None]:
+    """(name, layer) to describe an intervention's place in headlines.
+
+    Partnership papers name the place ("the Hemlington micro hotspot"), so when the intervention
+    refers to a stored area its area's name and layer are used; otherwise (e.g. a CCTV point with
+    a radius) the intervention's own name, as a micro hotspot when the intervention is patrols.
+    """
+    name = str(intervention.get("name") or intervention.get("intervention_id"))
+    layer = "micro_hotspot" if intervention.get("type") == "patrols" else None
+    area_id = intervention.get("area_id")
+    if areas is not None and area_id is not None and not pd.isna(area_id):
+        hit = areas[areas["area_id"].astype(str) == str(area_id)]
+        if len(hit):
+            name, layer = str(hit["name"].iloc[0]), str(hit["layer"].iloc[0])
+    return name, layer
+
+
 def evaluate_intervention(
     incidents: gpd.GeoDataFrame,
     intervention: Mapping[str, Any] | pd.Series,
@@ -981,8 +1000,8 @@ def evaluate_intervention(
             raise InputError(f"intervention '{intervention.get('name')}' has no end date; give the "
                              "after window", parameter="after")
         after = periods.month_range(start, end)
-    layer = "micro_hotspot" if intervention.get("type") == "patrols" else None
-    kwargs.setdefault("name", str(intervention.get("name") or intervention.get("intervention_id")))
+    name, layer = intervention_place(intervention, areas)
+    kwargs.setdefault("name", name)
     kwargs.setdefault("layer", layer)
     return evaluate(incidents, target, after=after, context=context, exclude=exclude,
                     intervention=(start, end or _window(after, "after")[-1]), **kwargs)

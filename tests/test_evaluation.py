@@ -443,6 +443,9 @@ def test_demo_evaluate_intervention_rows(demo):
     r = ev.evaluate_intervention(demo.incidents, row, areas=demo.micro_hotspots, context=demo.wards,
                                  categories=["asb"])
     assert r.after.months[0] == row["start"].strftime("%Y-%m")
+    # the headline names the place, as the partnership papers do
+    area_name = demo.micro_hotspots.set_index("area_id").loc[row["area_id"], "name"]
+    assert r.headline().startswith(f"ASB in the {area_name} micro hotspot ")
     cctv = iv[iv["type"] == "cctv"].iloc[0]
     area = ev.intervention_area(cctv)
     assert area.area == pytest.approx(math.pi * cctv["radius_m"] ** 2, rel=0.01)

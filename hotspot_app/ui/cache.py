@@ -296,8 +296,8 @@ def _target(ds: Dataset, target: str):
         others = [evaluation.intervention_area(r, ds.areas) for _, r in iv.iterrows()
                   if str(r["intervention_id"]) != ident]
         exclude = shapely.union_all(others) if others else None
-        layer = "micro_hotspot" if row.get("type") == "patrols" else None
-        return geom, None, exclude, str(row["name"]), layer
+        name, layer = evaluation.intervention_place(row, ds.areas)
+        return geom, None, exclude, name, layer
     if kind == "area":
         all_areas = ds.areas
         rows = all_areas[all_areas["area_id"].astype(str) == ident]
