@@ -84,9 +84,10 @@ def locate(xy: np.ndarray, areas: gpd.GeoDataFrame, points: np.ndarray | None = 
     n = len(xy)
     if n == 0 or len(areas) == 0:
         return np.full(n, -1, dtype=np.int64)
-    tree = shapely.STRtree(areas.geometry.values)
+    # geopandas caches the spatial index on the areas frame: repeated joins to the same layer
+    # (the app, tables over several windows) build the tree once.
     pts = shapely.points(xy) if points is None else points
-    ip, hit = tree.query(pts, predicate="intersects")
+    ip, hit = areas.sindex.query(pts, predicate="intersects")
     out = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(out, ip, hit)
     out[out == np.iinfo(np.int64).max] = -1
