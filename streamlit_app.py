@@ -5,10 +5,16 @@ from pathlib import Path
 import streamlit as st
 
 from hotspot_app.ui import PAGES
+from hotspot_app.ui.common import BASEMAPS
 
 st.set_page_config(page_title="Community safety hotspots", page_icon="🗺️", layout="wide")
 
 _ROOT = Path(__file__).resolve().parent
 pages = [st.Page(str(_ROOT / path), title=title, icon=icon, default=(i == 0))
          for i, (path, title, icon) in enumerate(PAGES)]
-st.navigation(pages).run()
+nav = st.navigation(pages)
+with st.sidebar:
+    # Police and council networks often block tile servers: "No basemap" keeps every layer.
+    st.selectbox("Basemap", list(BASEMAPS), key="basemap", format_func=BASEMAPS.get,
+                 help="Background map tiles. Choose 'No basemap' where tile servers are blocked.")
+nav.run()

@@ -81,3 +81,17 @@ def stacked_monthly(table: pd.DataFrame, *, by: str, count: str = "count", title
         tooltip=[alt.Tooltip("yearmonth(date):T", title="Month"), alt.Tooltip(f"{by}:N"),
                  alt.Tooltip("count:Q")],
     ).properties(title=title, height=height)
+
+
+def k_distance(curve: pd.DataFrame, eps_m: float | None = None) -> alt.LayerChart | alt.Chart:
+    """The sorted k-distance curve (`clusters.suggest_eps`) with the suggested eps as a rule."""
+    line = alt.Chart(curve).mark_line().encode(
+        x=alt.X("share:Q", title="Share of incidents (sorted by distance)", axis=alt.Axis(format="%")),
+        y=alt.Y("distance_m:Q", title="Distance to the k-th neighbour (m)"),
+        tooltip=[alt.Tooltip("share:Q", format=".0%"), alt.Tooltip("distance_m:Q", format=",.0f")],
+    )
+    if eps_m is None:
+        return line.properties(height=260)
+    rule = alt.Chart(pd.DataFrame({"eps_m": [eps_m]})).mark_rule(strokeDash=[4, 4], color="#c0392b").encode(
+        y="eps_m:Q", tooltip=[alt.Tooltip("eps_m:Q", title="suggested eps (m)", format=",.0f")])
+    return (line + rule).properties(height=260)

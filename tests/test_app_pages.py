@@ -92,6 +92,27 @@ def test_hotspots_patrol_areas_follow_eps():
     assert any("patrol areas from" in s.label for s in at.status)
 
 
+def test_hotspots_offers_eps_guidance_from_the_k_distance_curve(the_demo):
+    from hotspot_app import clusters
+
+    at = open_page("hotspots")
+    last = the_demo.incidents["month"].max()
+    window = periods.window(last, 12)
+
+    def shown() -> str:
+        texts = [m.value for m in at.markdown if "k-distance curve bends at about" in m.value]
+        assert texts, "no eps guidance on the Hotspots page"
+        return texts[0]
+
+    for min_samples in (settings.MIN_SAMPLES, 5):
+        at.number_input(key="hs-min").set_value(min_samples).run()
+        assert not at.exception
+        guide = clusters.suggest_eps(the_demo.incidents, min_samples, category=["asb"],
+                                     period=f"{window[0]}..{window[-1]}")
+        assert f"**{guide.eps_m:,.0f} m**" in shown()
+        assert f"**{min_samples}** min samples" in shown()
+
+
 def test_hotspots_grid_layers_and_pai(the_demo):
     from hotspot_app import hotspots
 

@@ -192,3 +192,17 @@ def test_map_html_inlines_local_assets_for_offline_files():
     assert not re.search(r'src="/app/static', html)
     assert 'href="/app/static' not in html
     assert "Leaflet" in html  # leaflet.js is embedded
+
+
+def test_basemap_setting_none_gives_a_map_without_tiles_and_a_url_template_is_used():
+    bounds = maps.bounds_of(_wards())
+    html = maps.base_map(bounds, tiles="none").get_root().render()
+    assert "L.tileLayer(" not in html
+    html = maps.base_map(bounds, tiles="https://tiles.example.org/{z}/{x}/{y}.png").get_root().render()
+    assert "https://tiles.example.org/{z}/{x}/{y}.png" in html
+    # the twin before/after maps follow the same setting
+    w = _wards()
+    inc = _incidents()
+    before, after = maps.before_after_maps(w.iloc[[0]], inc, inc, tiles="none")
+    for m in (before, after):
+        assert "L.tileLayer(" not in m.get_root().render()

@@ -101,7 +101,8 @@ area, ring = cache.target_layers(ds.key, target, float(buffer_m))
 pad = 150.0
 locs_b = cache.window_locations(ds.key, target, float(buffer_m), pad, selection, tuple(ev.before.months))
 locs_a = cache.window_locations(ds.key, target, float(buffer_m), pad, selection, tuple(ev.after.months))
-m_before, m_after = maps.before_after_maps(area, locs_b, locs_a, buffer=ring, pad_m=pad)
+m_before, m_after = maps.before_after_maps(area, locs_b, locs_a, buffer=ring, pad_m=pad,
+                                             tiles=common.tiles())
 left, right = st.columns(2)
 with left:
     st.markdown(f"**Before** — {fmt_month(ev.before.start)} to {fmt_month(ev.before.end)}: "

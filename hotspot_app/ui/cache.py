@@ -260,6 +260,16 @@ def clusters(key: str, selection: tuple[str, ...], period: tuple[str, str], eps_
                          list(res.warnings))
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def eps_suggestion(key: str, selection: tuple[str, ...], period: tuple[str, str], min_samples: int):
+    """`clusters.suggest_eps`: eps guidance from the k-distance curve for the selection."""
+    from .. import clusters as core_clusters
+
+    return core_clusters.suggest_eps(load(key).incidents, int(min_samples),
+                                     category=list(selection) or None,
+                                     period=f"{period[0]}..{period[1]}")
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def patrol_export(_areas: gpd.GeoDataFrame, suffix: str, token: str) -> bytes:
     """Patrol areas as .geojson / .gpkg / .kml bytes (`clusters.export`)."""

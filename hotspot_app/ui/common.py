@@ -18,6 +18,15 @@ from . import cache
 
 SOURCE = "source"  # session-state key holding the current source key
 
+#: Basemap choices (sidebar); the first is the configured default (settings.TILES).
+BASEMAPS = {settings.TILES: f"{settings.TILES} (default)" if settings.TILES.lower() != "none" else "No basemap (default)",
+            "CartoDB positron": "Light (CartoDB positron)", "none": "No basemap"}
+
+
+def tiles() -> str:
+    """The basemap chosen in the sidebar (default `settings.TILES`)."""
+    return st.session_state.get("basemap", settings.TILES)
+
 
 def default_source() -> str:
     """The demo, unless the environment names a workspace (``HOTSPOT_WORKSPACE=path.gpkg``, e.g.

@@ -124,7 +124,7 @@ st.caption("Draw a polygon or rectangle with the tools on the map, then name it 
            "intervention dates. It is saved to the workspace as a micro-hotspot area and an "
            "intervention (the demo is copied into the workspace first), and can be evaluated on "
            "the *Before / after* page.")
-m = maps.base_map(maps.bounds_of(ds.wards))
+m = maps.base_map(maps.bounds_of(ds.wards), tiles=common.tiles())
 if len(ds.wards):
     maps.area_outlines(ds.wards, name="Wards", colour="#777777", weight=1).add_to(m)
 if len(ds.micro_hotspots):

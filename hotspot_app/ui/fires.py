@@ -50,7 +50,7 @@ if metric == "rate":
     values, title, fmt = wards_rows["rate_per_1000"].astype(float), "Fires per 1,000", "{:,.2f}"
 else:
     values, title, fmt = wards_rows["count"].astype(float), "Fires", "{:,.0f}"
-m = maps.base_map(maps.bounds_of(ds.wards))
+m = maps.base_map(maps.bounds_of(ds.wards), tiles=common.tiles())
 if len(ds.wards):
     layer, scale = maps.choropleth(ds.wards, values, title=title, fmt=fmt, name=f"Wards: {title}")
     layer.add_to(m)

@@ -5,7 +5,8 @@ import folium
 import pandas as pd
 import streamlit as st
 
-from hotspot_app import maps, settings
+from hotspot_app import charts, maps, settings
+from hotspot_app.errors import InputError
 from hotspot_app.ui import cache, common
 
 st.title("Hotspots and patrol areas")
@@ -37,6 +38,18 @@ cell_m = g2.number_input("Cell size (m)", min_value=25.0, max_value=2000.0, valu
                          step=25.0, key="hs-cell")
 shape = g3.radio("Cells", ["square", "hex"], horizontal=True, key="hs-shape")
 
+with st.expander("Help choosing eps (k-distance curve)"):
+    try:
+        guide = cache.eps_suggestion(ds.key, selection, (months[0], months[-1]), int(min_samples))
+    except InputError as exc:
+        st.info(str(exc))
+    else:
+        st.markdown(f"For **{int(min_samples)}** min samples the k-distance curve bends at about "
+                    f"**{guide.eps_m:,.0f} m**: incidents to the left of the bend sit in dense places, "
+                    "those to the right are scattered. A guide, not a rule: patrol areas should stay "
+                    "walkable, so prefer the smaller of this and a few streets.")
+        st.altair_chart(charts.k_distance(guide.curve, guide.eps_m), use_container_width=True)
+
 with st.status("Finding clusters…", expanded=False) as status:
     result = cache.clusters(ds.key, selection, (months[0], months[-1]), float(eps_m), int(min_samples),
                             float(days) if space_time else None)
@@ -48,7 +61,7 @@ if result.message:
 
 locs = cache.locations(ds.key, selection, months)
 bounds = maps.bounds_of(ds.wards) or None
-m = maps.base_map(bounds)
+m = maps.base_map(bounds, tiles=common.tiles())
 if len(ds.wards):
     maps.area_outlines(ds.wards, name="Wards", colour="#777777", weight=1).add_to(m)
 if len(locs):

@@ -51,7 +51,8 @@ st.caption(f"{n_sel:,} incidents selected at {len(locs):,} distinct locations; t
            f"weighted by incidents per location (a layer of location circles is added when there "
            f"are at most {maps.OVERVIEW_MARKERS:,} locations; see Hotspots for patrol areas).")
 m = maps.overview_map(ds.wards, values, locs, metric_title=title, fmt=fmt, diverging=diverging,
-                      extra=extra, town_centres=ds.town_centres, micro_hotspots=ds.micro_hotspots)
+                      extra=extra, town_centres=ds.town_centres, micro_hotspots=ds.micro_hotspots,
+                      tiles=common.tiles())
 common.show_map(m, key="ov-map", download=f"overview-{metric}")
 
 # ---------------------------------------------------------------- KPI cards for one area
