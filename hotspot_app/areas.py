@@ -98,7 +98,7 @@ def _distinct_sample(xy: np.ndarray, sample: int = 50_000) -> tuple[int, int]:
     """(sample size, distinct points in it) for an evenly spaced sample of the coordinates."""
     step = max(1, len(xy) // sample)
     part = xy[::step][:sample]
-    return len(part), len(np.unique(part[:, 0] + 1j * part[:, 1]))
+    return len(part), len(pd.unique(np.ascontiguousarray(part, dtype=np.float64).view(np.complex128).ravel()))
 
 
 def _mostly_distinct(xy: np.ndarray, sample: int = 50_000, threshold: float = 0.5) -> bool:
@@ -108,6 +108,42 @@ def _mostly_distinct(xy: np.ndarray, sample: int = 50_000, threshold: float = 0.
         return False
     size, distinct = _distinct_sample(xy, sample)
     return distinct > threshold * size
+
+
+def _object_ids(geoms: np.ndarray) -> np.ndarray:
+    """The identity (address) of each object of an object array, as a read-only int view of the
+    array's own pointer buffer (no copy, nothing dereferenced; the view keeps `geoms` alive, so
+    addresses cannot be reused while it exists). Equal ids mean the very same Point object."""
+    return np.frombuffer(memoryview(geoms).cast("B"), dtype=np.intp)
+
+
+def _xy_of_points(geoms: np.ndarray) -> np.ndarray | None:
+    """(n, 2) coordinates when every geometry is a non-empty 2D/3D point with finite x, y; None
+    otherwise (the caller then takes the general path, with its errors)."""
+    xy = np.empty((len(geoms), 2), dtype=np.float64)
+    try:
+        shapely.get_x(geoms, out=xy[:, 0])  # NaN for None and non-point geometries
+        shapely.get_y(geoms, out=xy[:, 1])
+    except shapely.errors.GEOSException:  # e.g. an empty point
+        return None
+    return xy if np.isfinite(xy).all() else None
+
+
+def _labels_by_object(geoms: np.ndarray, labels: np.ndarray, areas: gpd.GeoDataFrame,
+                      ids: np.ndarray, distinct: int) -> np.ndarray | None:
+    """Labels when incidents share Point objects (the ingest makes one Point per distinct
+    location): the distinct objects are found from their identities without reading every
+    coordinate, each distinct coordinate is located once, and labels map back. None when the
+    distinct objects are not all plain points."""
+    codes, _ = pd.factorize(ids, size_hint=min(len(ids), max(1024, 4 * distinct)))
+    # codes number the objects in order of first appearance: a running maximum rises by one at
+    # each first occurrence, which gives one representative row per distinct object
+    first = np.searchsorted(np.maximum.accumulate(codes), np.arange(int(codes.max()) + 1))
+    xy = _xy_of_points(geoms[first])
+    if xy is None:
+        return None
+    uniq, inverse = _unique_xy(xy)  # different objects may share coordinates
+    return labels[locate(uniq, areas)][inverse][codes]
 
 
 def join(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, field: str = "area_id") -> pd.Series:
@@ -121,19 +157,28 @@ def join(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, field: str = "are
         raise InputError(f"areas have no column '{field}'", parameter="field")
     if len(incidents) == 0:
         return pd.Series([], index=incidents.index, dtype=object, name=field)
-    geoms = incidents.geometry.values
-    xy = shapely.get_coordinates(np.asarray(geoms))
-    if len(xy) != len(incidents):
-        raise InputError("incident geometries must all be single points", parameter="incidents")
+    geoms = np.ascontiguousarray(incidents.geometry.values, dtype=object)
     labels = np.append(np.asarray(areas[field].astype(str).to_numpy(), dtype=object), OUTSIDE)
-    size, distinct = _distinct_sample(xy)
-    if len(xy) > size and distinct > 0.5 * size:  # mostly distinct: query the points directly
-        pos = locate(xy, areas, points=np.asarray(geoms))
-        values = labels[pos]  # -1 picks the trailing OUTSIDE
-    else:
-        uniq, inverse = _unique_xy(xy, size_hint=min(len(xy), max(1024, 4 * distinct)))
-        values = labels[locate(uniq, areas)][inverse]
-    return pd.Series(values, index=incidents.index, dtype=object, name=field)
+    values = None
+    ids = _object_ids(geoms)
+    step = max(1, len(ids) // 50_000)
+    size, distinct = len(ids[::step]), len(pd.unique(ids[::step]))
+    if distinct <= 0.5 * size:  # repeated Point objects: work per distinct object
+        values = _labels_by_object(geoms, labels, areas, ids, distinct)
+    if values is None:
+        xy = _xy_of_points(geoms)
+        if xy is None:  # not all plain points: the general path (and its error)
+            xy = shapely.get_coordinates(geoms)
+            if len(xy) != len(incidents):
+                raise InputError("incident geometries must all be single points", parameter="incidents")
+        size, distinct = _distinct_sample(xy)
+        if len(xy) > size and distinct > 0.5 * size:  # mostly distinct: query the points directly
+            pos = locate(xy, areas, points=geoms)
+            values = labels[pos]  # -1 picks the trailing OUTSIDE
+        else:
+            uniq, inverse = _unique_xy(xy, size_hint=min(len(xy), max(1024, 4 * distinct)))
+            values = labels[locate(uniq, areas)][inverse]
+    return pd.Series(values, index=incidents.index, dtype=object, name=field, copy=False)
 
 
 def within(incidents: gpd.GeoDataFrame, geometry) -> pd.Series:

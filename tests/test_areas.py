@@ -86,6 +86,41 @@ def test_mostly_distinct_points_take_the_direct_path_with_identical_result():
     assert areas.counts(inc, grid)["count"].sum() == len(inc)
 
 
+def test_shared_point_objects_give_the_same_labels_as_separate_points():
+    # the ingest makes one Point object per distinct location; the join then works per object
+    rng = np.random.default_rng(11)
+    boxes = [(i * 100, j * 100, i * 100 + 100, j * 100 + 100) for i in range(10) for j in range(10)]
+    grid = layer(boxes, [f"c{k}" for k in range(100)])
+    snaps = rng.integers(-4, 45, size=(300, 2)) * 25.0  # many on cell edges and corners
+    pick = rng.integers(0, len(snaps), size=60_000)
+    separate = shapely.points(snaps[pick])
+    one_each = shapely.points(snaps)
+    shared = one_each[pick]
+    # partly shared: two different objects for the same location, used alternately
+    twin = shapely.points(snaps)
+    mixed = np.where(np.arange(len(pick)) % 2 == 0, one_each[pick], twin[pick])
+    expected = None
+    for geoms in (separate, shared, mixed):
+        inc = gpd.GeoDataFrame({"k": np.arange(len(pick))}, geometry=geoms, crs=CRS,
+                               index=pd.RangeIndex(5, 5 + len(pick)))
+        got = areas.join(inc, grid)
+        assert got.dtype == object and got.index.equals(inc.index) and got.name == "area_id"
+        if expected is None:
+            sj = gpd.sjoin(inc[["geometry"]], grid[["area_id", "geometry"]], how="left", predicate="intersects")
+            first = sj.reset_index().groupby("index")["index_right"].min()
+            expected = first.map(lambda p: "outside" if pd.isna(p) else grid["area_id"].iloc[int(p)])
+            expected = expected.reindex(inc.index).tolist()
+            assert "outside" in expected and sj.index.duplicated().sum() > 0
+        assert got.tolist() == expected
+    # a repeated non-point object is still an error, whichever path finds it
+    for bad in (None, shapely.Point(), shapely.MultiPoint([(1, 1), (2, 2)])):
+        geoms = shared.copy()
+        geoms[::2] = bad
+        inc = gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms, crs=CRS))
+        with pytest.raises(InputError, match="single points"):
+            areas.join(inc, grid)
+
+
 # --------------------------------------------------------------------------- partnership table
 AREA = shapely.box(0, 0, 100, 100)
 ALL_MONTHS = periods.month_range("2022-01", "2024-03")
