@@ -220,3 +220,23 @@ def test_folder_reads_csvs_and_skips_other_files_with_warnings(tmp_path):
         read_incidents(tmp_path / "empty")
     with pytest.raises(InputError, match="no incident files given"):
         read_incidents([])
+
+
+def test_ids_same_whether_crime_ids_share_one_width_or_not(tmp_path):
+    # police.uk Crime IDs are 64 hex digits: the ids are then copied straight from the reader's
+    # buffers; other widths take the general path. Both give the same ids, in row order.
+    hexid = [f"{i:064x}" for i in range(1, 9)]
+    rows = [row(cid=hexid[0]), row(ctype="Anti-social behaviour", outcome=""),
+            row(cid=hexid[1], month="2024-13"),                       # rejected between kept rows
+            row(cid=hexid[2], lon="-1.3"), row(ctype="Anti-social behaviour", outcome=""),
+            row(cid=hexid[3], lon="", lat=""),                        # rejected: no location
+            row(ctype="Mystery", outcome=""),                         # no Crime ID, not ASB: nid-
+            row(cid=hexid[4], lat="54.6")]
+    fixed = read_incidents(write(tmp_path / "a" / "f.csv", rows)).incidents["incident_id"].tolist()
+    assert fixed[0] == hexid[0] and fixed[2] == hexid[2] and fixed[5] == hexid[4] and len(fixed) == 6
+    assert fixed[1].startswith("asb-") and fixed[3].startswith("asb-") and fixed[4].startswith("nid-")
+    assert fixed[1] != fixed[3] and all(len(i) == 20 for i in (fixed[1], fixed[3], fixed[4]))
+    mixed_rows = list(rows)
+    mixed_rows[3] = row(cid="short-id", lon="-1.3")
+    mixed = read_incidents(write(tmp_path / "b" / "f.csv", mixed_rows)).incidents["incident_id"].tolist()
+    assert mixed == fixed[:2] + ["short-id"] + fixed[3:]

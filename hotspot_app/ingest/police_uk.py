@@ -141,14 +141,21 @@ def read(items: list[tuple[files.Source, files.Header]], rep: report.Report) -> 
     cid = t.column("crime id")  # chunked; never copied as a whole except by the final take
     if cid.null_count:
         cid = pc.fill_null(cid, "")
-    cid_empty = np.concatenate([_lengths(c) for c in cid.chunks]) == 0 if n else np.zeros(0, bool)
+    cid_len = np.concatenate([_lengths(c) for c in cid.chunks]) if n else np.zeros(0, np.int64)
+    cid_empty = cid_len == 0
 
-    # 1. empty rows: every field (including extra columns) empty
-    blank = cid_empty.copy()
+    # 1. empty rows: every field (including extra columns) empty; only rows with an empty Crime
+    # ID can be, so the other columns are checked on those rows alone
+    cand = np.flatnonzero(cid_empty)
     for k, (codes, values) in cv.items():
-        blank &= np.asarray([v == "" for v in values], dtype=bool)[codes] if len(values) else True
+        if len(values) and len(cand):
+            cand = cand[np.asarray([v == "" for v in values], dtype=bool)[codes[cand]]]
     for c in extra_names:
-        blank &= pc.equal(pc.fill_null(t.column(c), ""), "").to_numpy(zero_copy_only=False)
+        if len(cand):
+            col = pc.fill_null(t.column(c), "")
+            cand = cand[pc.equal(col.take(pa.array(cand)), "").to_numpy(zero_copy_only=False)]
+    blank = np.zeros(n, dtype=bool)
+    blank[cand] = True
 
     # 2. months
     m_codes, m_values = cv["month"]
@@ -171,10 +178,10 @@ def read(items: list[tuple[files.Source, files.Header]], rep: report.Report) -> 
     bad_xy = ~(np.isfinite(lon) & np.isfinite(lat))
     outside = ~geo.in_gb_wgs84(lon, lat)
 
-    reason = np.zeros(n, dtype=np.int8)
-    for code, mask in enumerate([blank, bad_month, no_loc, bad_xy, outside], start=1):
-        reason[(reason == 0) & mask] = code
-    _reject(label_arr[file_codes], rows, reason, m_values[m_codes], lon_v, lon_c, lat_v, lat_c, rep)
+    reason = np.zeros(n, dtype=np.int8)  # the first rule that applies: later rules written first
+    for code, mask in reversed(list(enumerate([blank, bad_month, no_loc, bad_xy, outside], start=1))):
+        reason[mask] = code
+    _reject(label_arr, file_codes, rows, reason, m_values, m_codes, lon_v, lon_c, lat_v, lat_c, rep)
 
     keep = reason == 0
     all_kept = bool(keep.all())
@@ -185,7 +192,9 @@ def read(items: list[tuple[files.Source, files.Header]], rep: report.Report) -> 
 
     # distinct locations -> one reprojection and one Point each
     nlat = max(len(lat_v), 1)
-    pcodes, uniq = pd.factorize(kept(lon_c).astype(np.int64) * nlat + kept(lat_c))
+    # (a hash table sized for the distinct texts, not the rows, stays in cache; it grows if needed)
+    pcodes, uniq = pd.factorize(kept(lon_c).astype(np.int64) * nlat + kept(lat_c),
+                                size_hint=min(m, 2 * max(len(lon_v), nlat)))
     x_u, y_u = geo.to_bng(lon_num[uniq // nlat], lat_num[uniq % nlat])
     geometry = shapely.points(x_u, y_u)[pcodes] if m else np.empty(0, dtype=object)
 
@@ -194,7 +203,7 @@ def read(items: list[tuple[files.Source, files.Header]], rep: report.Report) -> 
     cls = taxonomy.classify(pd.Series(ct_values, dtype=object), default_kind="crime")
     ct_keep = kept(ct_codes)
 
-    ids, keys = _ids(cid, cid_empty, keep, cv, cls, ct_codes, file_codes)
+    ids, keys = _ids(cid, cid_len, keep, cv, cls, ct_codes, file_codes)
 
     none = np.empty(m, dtype=object)
     columns = {
@@ -219,12 +228,14 @@ def read(items: list[tuple[files.Source, files.Header]], rep: report.Report) -> 
     return Part(columns, geometry, keys, labels, kept(file_codes), kept(rows))
 
 
-def _ids(cid: pa.ChunkedArray, cid_empty: np.ndarray, keep: np.ndarray, cv: dict, cls: pd.DataFrame,
+def _ids(cid: pa.ChunkedArray, cid_len: np.ndarray, keep: np.ndarray, cv: dict, cls: pd.DataFrame,
          ct_codes: np.ndarray, file_codes: np.ndarray) -> tuple[pa.Array, np.ndarray]:
     """Incident ids of the kept rows (Crime ID, or the stable generated id) and their keys."""
+    cid_empty = cid_len == 0
     gen = keep & cid_empty
     cid_keys = np.concatenate([geo.id_keys(c) for c in cid.chunks]) if len(cid) else np.zeros(0, np.uint64)
-    n_gen = int(gen.sum())
+    gen_at = np.flatnonzero(gen)
+    n_gen = len(gen_at)
     h = np.full(n_gen, np.uint64(0xCBF29CE484222325), dtype=np.uint64)
     if n_gen:
         # content hash of the generated rows: every field but Crime ID, in a fixed order
@@ -232,30 +243,84 @@ def _ids(cid: pa.ChunkedArray, cid_empty: np.ndarray, keep: np.ndarray, cv: dict
             if k in cv:
                 codes, values = cv[k]
                 col_hash = geo.hash_values(values) if len(values) else np.zeros(1, np.uint64)
-                h = geo.combine(h, col_hash[codes[gen]])
+                h = geo.combine(h, col_hash[codes[gen_at]])
             else:
                 h = geo.combine(h, np.zeros(len(h), np.uint64))
         # occurrence number among identical rows of the same file, folded into the hash
-        group = geo.combine(h, file_codes[gen].astype(np.uint64))
+        group = geo.combine(h, file_codes[gen_at].astype(np.uint64))
         occurrence = geo.occurrence(group)
         h = geo.combine(h, occurrence.astype(np.uint64))
     if not n_gen:
         ids = cid if keep.all() else cid.filter(pa.array(keep))
         return ids.combine_chunks(), cid_keys[keep]
-    is_asb = cls["category"].to_numpy(object)[ct_codes[gen]] == _ASB
-    generated = geo.fixed_strings(np.where(is_asb[:, None], np.frombuffer(b"asb-", np.uint8),
-                                           np.frombuffer(b"nid-", np.uint8)), geo.hex16(h))
-    # one gather, in row order: kept rows take their Crime ID or their generated id
-    index = np.arange(len(keep), dtype=np.int64)
-    index[gen] = len(keep) + np.arange(n_gen)
-    index = index[keep]
-    # (concatenate, then take: a take on the chunked array is ~3x slower)
-    ids = pa.concat_arrays([c.cast(pa.string()) for c in cid.chunks] + [generated]).take(pa.array(index))
-    keys = np.concatenate([cid_keys, h])[index]
+    is_asb = cls["category"].to_numpy(object)[ct_codes[gen_at]] == _ASB
+    prefix = np.where(is_asb[:, None], np.frombuffer(b"asb-", np.uint8), np.frombuffer(b"nid-", np.uint8))
+    generated = np.concatenate([prefix, geo.hex16(h).view(np.uint8).reshape(n_gen, -1)], axis=1)
+    keys = cid_keys  # (a fresh array: its own memory can be overwritten)
+    keys[gen_at] = h
+    keys = keys[keep]
+    ids = _fixed_width_ids(cid, cid_len, gen, keep, generated)
+    if ids is None:
+        # one gather, in row order: kept rows take their Crime ID or their generated id
+        # (concatenate, then take: a take on the chunked array is ~3x slower)
+        index = np.arange(len(keep), dtype=np.int64)
+        index[gen_at] = len(keep) + np.arange(n_gen)
+        index = index[keep]
+        ids = pa.concat_arrays([c.cast(pa.string()) for c in cid.chunks]
+                               + [geo.fixed_strings(generated)]).take(pa.array(index))
     return ids, keys
 
 
-def _reject(label, rows, reason, month_text, lon_v, lon_c, lat_v, lat_c, rep) -> None:
+def _fixed_width_ids(cid: pa.ChunkedArray, cid_len: np.ndarray, gen: np.ndarray, keep: np.ndarray,
+                     generated: np.ndarray, block: int = 1 << 15) -> pa.Array | None:
+    """The kept rows' ids (Crime ID, or the generated id: rows of `generated`, in order) as one
+    string array written in a single pass, when every Crime ID has the same byte length (police.uk:
+    64 hex digits): each id is copied straight from the CSV reader's buffers into its place, in
+    blocks small enough to stay in cache. None when this does not apply (the caller then
+    concatenates and gathers)."""
+    chunks = cid.chunks
+    if not all(pa.types.is_string(c.type) and not c.null_count for c in chunks):
+        return None
+    has_id = keep & ~gen  # kept rows with a Crime ID (kept rows without one are `gen`)
+    widths = cid_len[has_id]
+    width = int(widths[0]) if len(widths) else 1
+    if len(widths) and (widths.min() != width or widths.max() != width):
+        return None
+    gwidth = generated.shape[1]
+    kept_len = np.where(gen, gwidth, width)[keep]
+    offsets = np.zeros(len(kept_len) + 1, dtype=np.int64)
+    np.cumsum(kept_len, out=offsets[1:])
+    total = int(offsets[-1])
+    if total >= 2 ** 31 - 1 or total < max(width, gwidth):
+        return None
+    out = np.empty(total, dtype=np.uint8)
+    out_of_row = np.full(len(keep), -1, dtype=np.int64)  # output position of each kept row
+    out_of_row[keep] = offsets[:-1]
+    gen_dst = out_of_row[gen]
+
+    def slots(buf: np.ndarray, w: int) -> np.ndarray:
+        """`w`-byte items starting at every byte of `buf` (a view: no copy)."""
+        return np.ndarray((len(buf) - w + 1,), dtype=f"V{w}", buffer=buf, strides=(1,))
+
+    slots(out, gwidth)[gen_dst] = np.ascontiguousarray(generated).view(f"V{gwidth}").ravel()
+    if len(widths):
+        dst = slots(out, width)
+        first = 0
+        for c in chunks:
+            n = len(c)
+            rows = np.flatnonzero(has_id[first: first + n])
+            if len(rows):
+                starts = np.frombuffer(c.buffers()[1], dtype=np.int32)[c.offset: c.offset + n][rows]
+                src = slots(np.frombuffer(c.buffers()[2], dtype=np.uint8), width)
+                at = out_of_row[first + rows]
+                for b in range(0, len(rows), block):
+                    dst[at[b: b + block]] = src[starts[b: b + block]]
+            first += n
+    return pa.Array.from_buffers(pa.string(), len(kept_len),
+                                 [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(out)])
+
+
+def _reject(labels, file_codes, rows, reason, m_values, m_codes, lon_v, lon_c, lat_v, lat_c, rep) -> None:
     idx = np.nonzero(reason)[0]
     if not len(idx):
         return
@@ -264,5 +329,5 @@ def _reject(label, rows, reason, month_text, lon_v, lon_c, lat_v, lat_c, rep) ->
                       report.BAD_COORDINATES, report.OUTSIDE_GB], dtype=object)
     cols = np.array([None, None, "Month", "Longitude", "Longitude", "Longitude"], dtype=object)
     coord_text = np.char.add(np.char.add(lon_v[lon_c[idx]].astype(str), ","), lat_v[lat_c[idx]].astype(str))
-    value = np.where(r == 1, None, np.where(r == 2, month_text[idx], coord_text.astype(object)))
-    rep.reject(report.rejects_frame(label[idx], rows[idx], cols[r], kinds[r], value))
+    value = np.where(r == 1, None, np.where(r == 2, m_values[m_codes[idx]], coord_text.astype(object)))
+    rep.reject(report.rejects_frame(labels[file_codes[idx]], rows[idx], cols[r], kinds[r], value))
