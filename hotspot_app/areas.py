@@ -11,8 +11,11 @@ micro-hotspot inside it. Incidents in no area are labelled ``OUTSIDE`` — never
 
 police.uk locations are snapped to a limited set of map points, so incidents repeat
 coordinates heavily; the join runs on the unique coordinates once and maps back (identical
-result, several times faster than joining every row). When a sample shows the points are mostly
-distinct the join queries them directly instead (benchmarks/joins.py).
+result, several times faster than joining every row). Incidents loaded by the ingest share one
+Point object per location, so the distinct objects are found from their identities without
+reading every coordinate. When a sample shows the points are mostly distinct the join queries
+them directly instead, testing the index's candidates against prepared copies of the polygons
+(benchmarks/joins.py).
 
 Statistics
 ----------
@@ -94,6 +97,24 @@ def locate(xy: np.ndarray, areas: gpd.GeoDataFrame, points: np.ndarray | None = 
     return out
 
 
+def _locate_many(points: np.ndarray, areas: gpd.GeoDataFrame) -> np.ndarray:
+    """`locate` for many (mostly distinct) point geometries, same result: the areas' cached
+    index gives the bounding-box candidates, then the exact test runs against prepared copies of
+    the polygons (the caller's polygons are left unprepared), which is faster than the index's
+    own predicate query when there are many points."""
+    n = len(points)
+    if n == 0 or len(areas) == 0:
+        return np.full(n, -1, dtype=np.int64)
+    ip, hit = areas.sindex.query(points)
+    polygons = shapely.from_wkb(shapely.to_wkb(np.asarray(areas.geometry.values)))
+    shapely.prepare(polygons)
+    inside = shapely.intersects(polygons[hit], points[ip])
+    out = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(out, ip[inside], hit[inside])
+    out[out == np.iinfo(np.int64).max] = -1
+    return out
+
+
 def _distinct_sample(xy: np.ndarray, sample: int = 50_000) -> tuple[int, int]:
     """(sample size, distinct points in it) for an evenly spaced sample of the coordinates."""
     step = max(1, len(xy) // sample)
@@ -127,6 +148,14 @@ def _xy_of_points(geoms: np.ndarray) -> np.ndarray | None:
     except shapely.errors.GEOSException:  # e.g. an empty point
         return None
     return xy if np.isfinite(xy).all() else None
+
+
+def _all_coordinates(geoms: np.ndarray) -> np.ndarray:
+    """Coordinates of every geometry; `InputError` unless there is exactly one per incident."""
+    xy = shapely.get_coordinates(geoms)
+    if len(xy) != len(geoms):
+        raise InputError("incident geometries must all be single points", parameter="incidents")
+    return xy
 
 
 def _labels_by_object(geoms: np.ndarray, labels: np.ndarray, areas: gpd.GeoDataFrame,
@@ -166,16 +195,24 @@ def join(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, field: str = "are
     if distinct <= 0.5 * size:  # repeated Point objects: work per distinct object
         values = _labels_by_object(geoms, labels, areas, ids, distinct)
     if values is None:
-        xy = _xy_of_points(geoms)
-        if xy is None:  # not all plain points: the general path (and its error)
-            xy = shapely.get_coordinates(geoms)
-            if len(xy) != len(incidents):
+        xy = None
+        step = max(1, len(geoms) // 50_000)
+        part = _xy_of_points(geoms[::step][:50_000])
+        if part is None:  # not all plain points: the general path (and its error)
+            xy = _all_coordinates(geoms)
+            part = xy[::step][:50_000]
+        size, distinct = len(part), len(pd.unique(np.ascontiguousarray(part).view(np.complex128).ravel()))
+        if len(geoms) > size and distinct > 0.5 * size:
+            # mostly distinct: query the points directly (their coordinates are not needed, only
+            # the check that every geometry is one point)
+            if xy is None and int(shapely.get_num_coordinates(geoms).sum()) != len(geoms):
                 raise InputError("incident geometries must all be single points", parameter="incidents")
-        size, distinct = _distinct_sample(xy)
-        if len(xy) > size and distinct > 0.5 * size:  # mostly distinct: query the points directly
-            pos = locate(xy, areas, points=geoms)
-            values = labels[pos]  # -1 picks the trailing OUTSIDE
+            values = labels[_locate_many(geoms, areas)]  # -1 picks the trailing OUTSIDE
         else:
+            if xy is None:
+                xy = _xy_of_points(geoms)
+                if xy is None:
+                    xy = _all_coordinates(geoms)
             uniq, inverse = _unique_xy(xy, size_hint=min(len(xy), max(1024, 4 * distinct)))
             values = labels[locate(uniq, areas)][inverse]
     return pd.Series(values, index=incidents.index, dtype=object, name=field, copy=False)

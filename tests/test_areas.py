@@ -119,6 +119,14 @@ def test_shared_point_objects_give_the_same_labels_as_separate_points():
         inc = gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms, crs=CRS))
         with pytest.raises(InputError, match="single points"):
             areas.join(inc, grid)
+    # mostly distinct points with a bad geometry where the distinctness sample does not look
+    distinct = shapely.points(rng.uniform(-50, 1050, size=(60_000, 2)))
+    for bad in (None, shapely.Point(), shapely.MultiPoint([(1, 1), (2, 2)])):
+        geoms = distinct.copy()
+        geoms[55_001] = bad
+        inc = gpd.GeoDataFrame(geometry=gpd.GeoSeries(geoms, crs=CRS))
+        with pytest.raises(InputError, match="single points"):
+            areas.join(inc, grid)
 
 
 # --------------------------------------------------------------------------- partnership table
