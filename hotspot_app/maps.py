@@ -462,22 +462,31 @@ def heat_layer(incidents: gpd.GeoDataFrame | pd.DataFrame, *, name: str = "Incid
                            max=max(top, 1.0), max_zoom=13, show=show, gradient=HEAT_GRADIENT)
 
 
+def marker_radius(counts: np.ndarray) -> np.ndarray:
+    """Circle radius in pixels for incident counts: 2 + 1.5·√count, at most 14 (area grows with
+    the count; one incident is 3.5 px, 25 incidents 9.5 px, 64 or more 14 px)."""
+    return np.round(np.minimum(2.0 + 1.5 * np.sqrt(np.asarray(counts, dtype=float)), 14.0), 1)
+
+
 def location_markers(incidents: gpd.GeoDataFrame | pd.DataFrame, *, name: str = "Incident locations",
                      max_markers: int | None = None, show: bool = True,
                      max_count: float | None = None) -> folium.GeoJson | None:
-    """One circle per distinct location (radius grows with the count), with an escaped tooltip;
-    None when there are more than `max_markers` (default ``settings.MAX_MARKERS``) locations —
-    draw the heat layer alone then."""
+    """One circle per distinct location, with an escaped tooltip; None when there are more than
+    `max_markers` (default ``settings.MAX_MARKERS``) locations — draw the heat layer alone then.
+
+    The radius follows the location's own count on a fixed scale (`marker_radius`: 3.5 px for
+    one incident, capped at 14 px), so that where most locations hold one or two incidents the
+    circles stay small and the layers beneath remain readable. `max_count` is accepted for
+    compatibility and ignored."""
     max_markers = settings.MAX_MARKERS if max_markers is None else max_markers
     locs = incidents if "lat" in incidents.columns else locations(incidents)
     if len(locs) == 0 or len(locs) > max_markers:
         return None
-    top = float(max_count or locs["count"].max())
     shown = pd.DataFrame({
         "_n": locs["count"].astype(int),
         "_cat": locs["top_category"].map(esc),
         "_loc": locs["location"].map(esc),
-        "_r": np.round(3 + 9 * np.sqrt(locs["count"].to_numpy(dtype=float) / top), 1),
+        "_r": marker_radius(locs["count"].to_numpy(dtype=float)),
     })
     gdf = gpd.GeoDataFrame(shown, geometry=gpd.points_from_xy(locs["lon"], locs["lat"]),
                            crs=settings.CRS_WGS84)

@@ -206,3 +206,12 @@ def test_basemap_setting_none_gives_a_map_without_tiles_and_a_url_template_is_us
     before, after = maps.before_after_maps(w.iloc[[0]], inc, inc, tiles="none")
     for m in (before, after):
         assert "L.tileLayer(" not in m.get_root().render()
+
+
+def test_location_circles_stay_small_where_locations_hold_few_incidents():
+    # Fires are rarely at the same spot twice: single-incident circles must not carpet the map,
+    # whatever the busiest location holds.
+    assert maps.marker_radius(np.array([1, 4, 25, 64, 1000])).tolist() == [3.5, 5.0, 9.5, 14.0, 14.0]
+    layer = maps.location_markers(_incidents(n_points=3, per_point=1))
+    radii = {f["properties"]["_r"] for f in layer.data["features"]}
+    assert radii == {3.5}

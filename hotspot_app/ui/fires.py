@@ -72,7 +72,9 @@ with left:
     by_type = cache.breakdown(ds.key, "subcategory", selection, months)
     if len(by_type):
         st.altair_chart(charts.bars(by_type, label="subcategory", value_title="Fires"), width="stretch")
-    st.dataframe(by_type, hide_index=True, width="stretch")
+    st.dataframe(by_type, hide_index=True, width="stretch",
+                 column_config={"subcategory": "Property type", "count": "Fires",
+                                "share_pct": st.column_config.NumberColumn("Share", format="%.1f%%")})
     common.downloads(by_type, "fires-by-property-type", key="fi-type-dl")
 with right:
     st.subheader("By month")

@@ -113,8 +113,12 @@ if len(result.areas):
             "peak_months", "peak_hours", "peak_weekdays", "description"]
     table = pd.DataFrame(result.areas[[c for c in cols if c in result.areas.columns]])
     st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"area_m2": st.column_config.NumberColumn("Area (m²)", format="%.0f"),
-                                "density_per_km2": st.column_config.NumberColumn("Per km²", format="%.0f")})
+                 column_config={"rank": "Rank", "count": "Incidents", "locations": "Locations",
+                                "area_m2": st.column_config.NumberColumn("Area (m²)", format="%.0f"),
+                                "density_per_km2": st.column_config.NumberColumn("Per km²", format="%.0f"),
+                                "first_month": "First month", "last_month": "Last month",
+                                "peak_months": "Peak months", "peak_hours": "Peak hours",
+                                "peak_weekdays": "Peak weekdays", "description": "Description"})
     token = f"{ds.key}|{selection}|{months[0]}|{months[-1]}|{eps_m}|{min_samples}|{days if space_time else ''}"
     dl = st.columns(5)
     dl[0].download_button("CSV", data=table.to_csv(index=False).encode("utf-8"),

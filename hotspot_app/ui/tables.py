@@ -37,7 +37,7 @@ rows, warnings = cache.partnership_table(ds.key, area_id, month, kind, compare,
 common.show_warnings(warnings)
 title = f"{area_choices[area_id]} — {pd.Timestamp(f'{month}-01').strftime('%B %Y')}"
 st.subheader(title)
-st.dataframe(reports.table_display(rows), hide_index=True, width="stretch", height=min(38 * (len(rows) + 1), 900))
+st.dataframe(reports.table_display(rows), hide_index=True, width="stretch", height=min(35 * (len(rows) + 1) + 3, 900))
 base = common.slug(f"table-{area_choices[area_id]}-{month}-{kind}")
 d = st.columns(3)
 d[0].download_button("CSV", reports.table_csv(rows).encode("utf-8"), f"{base}.csv", "text/csv",
