@@ -24,7 +24,8 @@ st.subheader("Loaded now")
 inc = ds.incidents
 cols = st.columns(4)
 cols[0].metric("Incidents", f"{len(inc):,}")
-cols[1].metric("Months", f"{ds.months[0]} to {ds.months[-1]}" if ds.months else "none")
+cols[1].metric("Months", f"{len(ds.months)}", delta=f"{ds.months[0]} to {ds.months[-1]}" if ds.months else None,
+               delta_color="off", delta_arrow="off")
 cols[2].metric("Wards / areas", f"{len(ds.wards)} / {len(ds.areas)}")
 cols[3].metric("Interventions", f"{len(ds.interventions)}")
 st.dataframe(inc.groupby("kind").size().rename("incidents").reset_index(), hide_index=True)
