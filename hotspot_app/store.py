@@ -33,6 +33,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -119,8 +120,10 @@ def _restore(df: pd.DataFrame, meta: dict | None) -> pd.DataFrame:
                 df[col] = pd.to_datetime(df[col]).astype(dtype)
             else:
                 df[col] = df[col].astype(dtype)
-        except (TypeError, ValueError):
-            pass  # keep what the file gave; better than failing to open
+        except (TypeError, ValueError) as exc:
+            # Keep the values the file gave (nothing is lost), but say the type differs.
+            warnings.warn(f"workspace column '{col}': kept as {current}, could not restore {dtype} ({exc})",
+                          stacklevel=2)
     order = [c for c in meta["columns"] if c in df.columns]
     order += [c for c in df.columns if c not in order]
     return df[order]

@@ -157,14 +157,19 @@ def test_geojson_gpkg_and_parquet_inputs(tmp_path):
     assert inc.geometry.iloc[0].x == pytest.approx(x, abs=1e-3)
 
 
-def test_police_csv_output_reads_back_identically(tmp_path):
-    from hotspot_app.ingest import output
-
-    f = csv(tmp_path / "p.csv", """
+def _two_police_rows(tmp_path):
+    """A police.uk file with one ASB row (no Crime ID) and one crime row."""
+    return csv(tmp_path / "p.csv", """
 Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context
 ,2024-01,X,X,-1.2,54.5,On or near A,E1,N1,Anti-social behaviour,,
 abc,2024-01,X,X,-1.3,54.6,On or near B,E2,N2,Vehicle crime,Under investigation,
 """)
+
+
+def test_police_csv_output_reads_back_identically(tmp_path):
+    from hotspot_app.ingest import output
+
+    f = _two_police_rows(tmp_path)
     first = read_incidents(f).incidents
     out = output.write_incidents(first, tmp_path / "out.csv")
     again = read_incidents(out)
@@ -177,11 +182,7 @@ abc,2024-01,X,X,-1.3,54.6,On or near B,E2,N2,Vehicle crime,Under investigation,
 def test_parquet_and_workspace_outputs_read_back(tmp_path):
     from hotspot_app.ingest import output
 
-    f = csv(tmp_path / "p.csv", """
-Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context
-,2024-01,X,X,-1.2,54.5,On or near A,E1,N1,Anti-social behaviour,,
-abc,2024-01,X,X,-1.3,54.6,On or near B,E2,N2,Vehicle crime,Under investigation,
-""")
+    f = _two_police_rows(tmp_path)
     first = read_incidents(f).incidents
     path = output.write_incidents(first, tmp_path / "out.parquet")
     again = read_incidents(path)
