@@ -46,6 +46,7 @@ import shapely
 
 from . import periods, settings, taxonomy
 from .errors import InputError
+from .measures import change_block, is_missing, pct_change, rate_per_1000  # noqa: F401 (re-exported)
 
 OUTSIDE = "outside"
 
@@ -287,35 +288,12 @@ def area_label(areas: gpd.GeoDataFrame) -> str:
 
 
 # =========================================================================== numbers
-def pct_change(current, previous) -> float | None:
-    """100 * (current - previous) / previous rounded to 1 decimal (half away from zero); None when
-    previous is 0 or either value is unknown (design §6: never Infinity)."""
-    from decimal import ROUND_HALF_UP, Decimal
-
-    if current is None or previous is None or _isnan(current) or _isnan(previous) or previous == 0:
-        return None
-    value = Decimal(str(current - previous)) * 100 / Decimal(str(previous))
-    return float(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
-
-
 def _isnan(value) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def rate_per_1000(count, population) -> float | None:
-    """1000 * count / population, rounded to 2 decimals; None when population is unknown or 0."""
-    if count is None or population is None or _isnan(count) or _isnan(population) or population <= 0:
-        return None
-    return round(1000.0 * float(count) / float(population), 2)
+    return is_missing(value)
 
 
 def _diff_block(current, previous) -> dict:
-    diff = None if current is None or previous is None else int(current) - int(previous)
-    return {"current": current, "previous": previous, "diff": diff,
-            "pct_diff": pct_change(current, previous)}
+    return change_block(current, previous)
 
 
 def _windowed(monthly: pd.Series, window_: list[str], coverage: periods.Coverage):

@@ -55,5 +55,10 @@ class InputError(HotspotError, ValueError):
         return f"{', '.join(where)}: {text}" if where else text
 
 
+class OutputError(InputError):
+    """An output could not be written (disk full, read-only folder, permission). One line naming
+    the path; the previous file, if any, is intact."""
+
+
 class CoverageWarning(UserWarning):
     """A requested window includes months with no loaded data."""

@@ -81,6 +81,7 @@ from shapely.geometry.base import BaseGeometry
 from . import areas as _areas
 from . import periods, settings, taxonomy
 from .errors import InputError
+from .measures import pct_change
 
 #: Series names in `Evaluation.series` (tidy monthly counts).
 SERIES = ("target", "buffer", "control")
@@ -92,7 +93,7 @@ PEAK_FACTOR: float = 1.25
 __all__ = [
     "Effect", "WDD", "WindowCount", "Evaluation", "Dosage",
     "intervention_area", "intervention_place", "buffer_ring", "default_control", "windows_around", "same_months_before",
-    "pct_change", "rate_ratio", "excess", "wdq", "wdq_interpretation", "tne", "tne_interpretation", "wdd",
+    "rate_ratio", "excess", "wdq", "wdq_interpretation", "tne", "tne_interpretation", "wdd",
     "evaluate", "evaluate_intervention", "monthly_counts", "patrol_log", "dosage",
 ]
 
@@ -224,13 +225,6 @@ def _span(window: Sequence[str]) -> str:
     if a.year == b.year:
         return f"{a.strftime('%B')}–{b.strftime('%B %Y')}"
     return f"{a.strftime('%B %Y')}–{b.strftime('%B %Y')}"
-
-
-def pct_change(before: float | None, after: float | None) -> float | None:
-    """100 * (after - before) / before, rounded to 1 decimal; None when before is 0 or unknown."""
-    if before is None or after is None or before == 0:
-        return None
-    return round(100.0 * (after - before) / before, 1)
 
 
 # --------------------------------------------------------------------------- statistics
@@ -495,7 +489,7 @@ class Evaluation:
 
     @property
     def pct_change(self) -> float | None:
-        return pct_change(self.before.count, self.after.count)
+        return pct_change(self.after.count, self.before.count)
 
     @property
     def baseline_pct_change(self) -> float | None:
@@ -503,7 +497,7 @@ class Evaluation:
         if self.baseline is None or self.baseline.count is None or self.after.count is None:
             return None
         nb, na = len(self.baseline.months), len(self.after.months)
-        return pct_change(self.baseline.count / nb, self.after.count / na)
+        return pct_change(self.after.count / na, self.baseline.count / nb)
 
     def to_dict(self) -> dict:
         """Exactly the ``hotspot evaluate`` JSON of design §5 (+ ``details``)."""
@@ -606,7 +600,7 @@ class Evaluation:
             return "n/a" if v is None else f"{v:,}"
 
         def pc(b, a):
-            p = pct_change(b, a)
+            p = pct_change(a, b)
             return "n/a" if p is None else f"{p:+.1f}%"
 
         lines = [f"## {self.area}: intervention evaluation", "", f"**{self.headline()}**", ""]

@@ -1,0 +1,61 @@
+"""The numbers every table, sentence and evaluation shares: one home for each rule.
+
+- `pct_change(current, previous)`: 100 * (current - previous) / previous, rounded to 1 decimal
+  half away from zero; None when previous is 0 or either value is unknown (design §6: never
+  Infinity, never a false zero).
+- `diff(current, previous)`: current - previous as an int; None when either is unknown.
+- `change_block(current, previous)`: ``{"current", "previous", "diff", "pct_diff"}`` as the JSON
+  contracts (design §5) spell it.
+- `rate_per_1000(count, population)`: 1000 * count / population, 2 decimals; None without a
+  positive population.
+
+Argument order is always (current, previous): the later value first, as in "current vs previous".
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import pandas as pd
+
+__all__ = ["pct_change", "diff", "change_block", "rate_per_1000", "is_missing"]
+
+
+def is_missing(value) -> bool:
+    """True for None, NaN, NaT and pandas NA (and nothing else)."""
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def pct_change(current, previous) -> float | None:
+    """100 * (current - previous) / previous rounded to 1 decimal (half away from zero); None when
+    previous is 0 or either value is unknown."""
+    if is_missing(current) or is_missing(previous) or previous == 0:
+        return None
+    value = (Decimal(str(current)) - Decimal(str(previous))) * 100 / Decimal(str(previous))
+    return float(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def diff(current, previous) -> int | None:
+    """current - previous (ints); None when either is unknown."""
+    if is_missing(current) or is_missing(previous):
+        return None
+    return int(current) - int(previous)
+
+
+def change_block(current, previous) -> dict:
+    """``{"current", "previous", "diff", "pct_diff"}`` for one cell of a table."""
+    return {"current": None if is_missing(current) else current,
+            "previous": None if is_missing(previous) else previous,
+            "diff": diff(current, previous), "pct_diff": pct_change(current, previous)}
+
+
+def rate_per_1000(count, population) -> float | None:
+    """1000 * count / population, rounded to 2 decimals; None when population is unknown or <= 0."""
+    if is_missing(count) or is_missing(population) or population <= 0:
+        return None
+    return round(1000.0 * float(count) / float(population), 2)

@@ -1,0 +1,67 @@
+"""One % change rule everywhere (design §6): the table, summary and evaluation figures agree."""
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import Point, box
+
+from hotspot_app import evaluation, measures
+from hotspot_app import areas as areas_mod
+from hotspot_app.exports import csv_bytes, neutralise, neutralise_frame
+
+
+@pytest.mark.parametrize("current,previous,expected", [
+    (401, 400, 0.3),      # 0.25 rounds half away from zero (float round() gave 0.2)
+    (399, 400, -0.3),
+    (50, 100, -50.0),
+    (1331, 1499, -11.2),  # seed 000: Hemlington, down 11.2%
+    (5, 0, None),         # never Infinity
+    (None, 3, None),
+    (3, float("nan"), None),
+])
+def test_pct_change_rule(current, previous, expected):
+    assert measures.pct_change(current, previous) == expected
+
+
+def test_rate_per_1000():
+    assert measures.rate_per_1000(25, 10_000) == 2.5
+    assert measures.rate_per_1000(1, 3) == 333.33
+    assert measures.rate_per_1000(5, 0) is None
+    assert measures.rate_per_1000(5, None) is None
+
+
+def test_every_pct_change_in_the_product_agrees():
+    """400 -> 401 incidents: the area table block, the summary block and the evaluation all say
+    +0.3% (they used to say 0.3 and 0.2)."""
+    assert areas_mod._diff_block(401, 400)["pct_diff"] == 0.3
+    months_b = [f"2023-{m:02d}" for m in range(1, 7)]
+    months_a = [f"2024-{m:02d}" for m in range(1, 7)]
+    rows = []
+    for window, total in ((months_b, 400), (months_a, 401)):
+        for i in range(total):
+            rows.append({"incident_id": f"{window[0]}-{i}", "source": "police-uk",
+                         "month": window[i % 6], "category": "Anti-social behaviour",
+                         "kind": "asb", "geometry": Point(50, 50)})
+    for m in [f"2023-{k:02d}" for k in range(7, 13)]:  # the gap months are covered too
+        rows.append({"incident_id": f"gap-{m}", "source": "police-uk", "month": m,
+                     "category": "Anti-social behaviour", "kind": "asb", "geometry": Point(500, 500)})
+    inc = gpd.GeoDataFrame(pd.DataFrame(rows), crs="EPSG:27700")
+    ev = evaluation.evaluate(inc, box(0, 0, 100, 100), after=months_a, before=months_b,
+                             categories="asb", buffer_m=0)
+    assert ev.before.count == 400 and ev.after.count == 401
+    assert ev.pct_change == 0.3
+    assert ev.to_dict()["pct_change"] == 0.3
+
+
+def test_neutralise_text_not_numbers():
+    assert neutralise("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    for bad in ("+cmd|' /C calc'!A0", "@SUM(A1:A2)", "-2+3", "\tx", "\rx"):
+        assert neutralise(bad) == "'" + bad
+    assert neutralise("Hemlington") == "Hemlington"
+    assert neutralise(-5) == -5
+    df = pd.DataFrame({"name": ["=1+1", "ok", None], "count": [-1, 2, 3]})
+    out = neutralise_frame(df)
+    assert out["name"].tolist()[:2] == ["'=1+1", "ok"] and out["name"].isna().iloc[2]
+    assert out["count"].tolist() == [-1, 2, 3]
+    assert df["name"].iloc[0] == "=1+1"  # input not mutated
+    assert csv_bytes(df).decode().splitlines() == ["name,count", "'=1+1,-1", "ok,2", ",3"]
