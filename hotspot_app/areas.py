@@ -39,6 +39,8 @@ null ("n/a") when previous is 0 — never Infinity.
 
 from __future__ import annotations
 
+import warnings as warnings_module
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -46,7 +48,7 @@ import shapely
 
 from . import periods, settings, taxonomy
 from .errors import InputError
-from .measures import change_block, is_missing, pct_change, rate_per_1000  # noqa: F401 (re-exported)
+from .measures import a_or_an, change_block, is_missing, pct_change, rate_per_1000  # noqa: F401 (re-exported)
 
 OUTSIDE = "outside"
 
@@ -114,22 +116,6 @@ def _locate_many(points: np.ndarray, areas: gpd.GeoDataFrame) -> np.ndarray:
     np.minimum.at(out, ip[inside], hit[inside])
     out[out == np.iinfo(np.int64).max] = -1
     return out
-
-
-def _distinct_sample(xy: np.ndarray, sample: int = 50_000) -> tuple[int, int]:
-    """(sample size, distinct points in it) for an evenly spaced sample of the coordinates."""
-    step = max(1, len(xy) // sample)
-    part = xy[::step][:sample]
-    return len(part), len(pd.unique(np.ascontiguousarray(part, dtype=np.float64).view(np.complex128).ravel()))
-
-
-def _mostly_distinct(xy: np.ndarray, sample: int = 50_000, threshold: float = 0.5) -> bool:
-    """Whether the coordinates are mostly distinct, judged on an evenly spaced sample: then the
-    unique-coordinate step costs more than it saves and the join runs on the points directly."""
-    if len(xy) <= sample:
-        return False
-    size, distinct = _distinct_sample(xy, sample)
-    return distinct > threshold * size
 
 
 def _object_ids(geoms: np.ndarray) -> np.ndarray:
@@ -277,13 +263,48 @@ def area_mask(incidents: gpd.GeoDataFrame, area) -> pd.Series:
     raise InputError("area must be a mask, a polygon or a GeoDataFrame of polygons", parameter="area")
 
 
+#: How each area layer is named in sentences (plural), e.g. "in just 3 wards".
+LAYER_UNITS: dict[str, str] = {"ward": "wards", "town_centre": "town centres",
+                               "micro_hotspot": "micro-hotspots", "patrol": "patrol areas"}
+
+
+def layer_unit(layer: str | None) -> str:
+    """The plural noun for areas of `layer` ('wards', 'micro-hotspots'; 'areas' otherwise)."""
+    return LAYER_UNITS.get(str(layer), "areas")
+
+
+def display_name(areas: gpd.GeoDataFrame | gpd.GeoSeries | None, fallback: str | None = None,
+                 most: int = 3) -> str:
+    """The one way an area (one or several polygons) is named: its distinct names in order,
+    'A', 'A and B', 'A, B and C'; more than `most` names read '<n> areas' (or `fallback`, e.g.
+    the file's stem, when given); `fallback` (default 'area') when there are no names."""
+    names = []
+    if isinstance(areas, gpd.GeoDataFrame) and "name" in areas.columns:
+        names = list(dict.fromkeys(str(n) for n in areas["name"] if not is_missing(n) and str(n).strip()))
+    if not names:
+        return fallback or "area"
+    if len(names) > most:
+        return fallback or f"{len(names)} areas"
+    return _join_names(names)
+
+
+def new_area_id(existing, layer: str, tag: str = "drawn") -> str:
+    """A fresh area id for an area drawn or added by hand: ``<layer>-<tag>-<k>`` with the
+    smallest k above the number of `existing` ids that none of them uses."""
+    ids = {str(i) for i in existing}
+    k = len(ids) + 1
+    while f"{layer}-{tag}-{k}" in ids:
+        k += 1
+    return f"{layer}-{tag}-{k}"
+
+
 def area_label(areas: gpd.GeoDataFrame) -> str:
     """Text naming an area in sentences: 'Hemlington ward area' for a ward, else 'X area'."""
-    names = list(dict.fromkeys(areas["name"].astype(str)))
-    name = " and ".join(names)
+    name = display_name(areas)
     layers = set(areas["layer"].astype(str)) if "layer" in areas.columns else set()
     if layers == {"ward"}:
-        return f"{name} ward area" if len(names) == 1 else f"{name} wards area"
+        several = areas["name"].astype(str).nunique() > 1 if "name" in areas.columns else False
+        return f"{name} wards area" if several else f"{name} ward area"
     return f"{name} area"
 
 
@@ -588,7 +609,7 @@ _KIND_WORDS = {
 def summary_sentence(what: str, current, previous, to: str, months: int, place: str,
                      compare: str = "same-period-last-year") -> str:
     """The seed-000 sentence, e.g. 'In the 12 months up to March 2024 there were 1,331 crimes
-    recorded in the Hemlington ward area, this figure represents a 11.2% (-168 crimes) reduction
+    recorded in the Hemlington ward area, this figure represents an 11.2% (-168 crimes) reduction
     in comparison to the same time period in the previous 12-months.'
 
     `what` is ``crime``, ``asb`` or ``fires``. Handles increases, no change, n/a (previous 0)
@@ -619,7 +640,8 @@ def summary_sentence(what: str, current, previous, to: str, months: int, place: 
         return f"{head}, this figure represents no change (0 {unit}) in comparison to {reference}."
     direction = "reduction" if diff < 0 else "increase"
     sign = "-" if diff < 0 else "+"
-    return (f"{head}, this figure represents a {abs(pct):.1f}% ({sign}{abs(diff):,} {unit}) "
+    shown = f"{abs(pct):.1f}"
+    return (f"{head}, this figure represents {a_or_an(shown)} {shown}% ({sign}{abs(diff):,} {unit}) "
             f"{direction} in comparison to {reference}.")
 
 
@@ -627,24 +649,37 @@ def area_summary(
     incidents: gpd.GeoDataFrame,
     area,
     to: str,
-    months: int = 12,
-    place: str = "area",
+    n_months: int = 12,
+    place: str | None = None,
     compare: str = "same-period-last-year",
     area_name: str | None = None,
+    *,
+    months: int | None = None,
 ) -> dict:
     """The seed-000 summary for one area: crime and ASB (and deliberate fires when fire data are
-    loaded) over the `months` months up to `to`, against the same window a year earlier
+    loaded) over the `n_months` months up to `to`, against the same window a year earlier
     (default; for 12 months that is the previous 12 months; windows longer than 12 months are
-    compared with the previous `months` months so they do not overlap) or the previous period.
+    compared with the previous `n_months` months so they do not overlap) or the previous period.
 
     Returns the `hotspot summary` JSON document (design §5): ``{"area", "to", "months",
     "crime": {"current", "previous", "diff", "pct_diff"}, "asb": {...}, ["fires": {...},]
-    "text", "warnings"}``. `place` is the area as written in the sentence (e.g. 'Hemlington ward
-    area', see `area_label`). Counts over windows with uncovered months are null, with warnings.
+    "text", "warnings"}``. `place` is the area as written in the sentence (default for areas:
+    `area_label`, e.g. 'Hemlington ward area'), `area_name` the JSON "area" (default:
+    `display_name`). Counts over windows with uncovered months are null, with warnings.
+    ``months=`` (an int) is the old name of `n_months` and still accepted, with a warning.
     """
+    if months is not None:  # the old keyword (an int, where `months` elsewhere is a list)
+        warnings_module.warn("area_summary(months=...) is now n_months=...", DeprecationWarning,
+                             stacklevel=2)
+        n_months = months
+    months = int(n_months)
     to = periods.parse_month(to, "to")
-    if int(months) < 1:
+    if months < 1:
         raise InputError("months must be at least 1", parameter="months")
+    if isinstance(area, gpd.GeoDataFrame):
+        place = place if place is not None else area_label(area)
+        area_name = area_name if area_name is not None else display_name(area)
+    place = place if place is not None else "area"
     current_w = periods.window(to, int(months))
     if compare == "same-period-last-year" and int(months) > 12:
         compare = "previous-period"  # a year back would overlap; compare with the previous N months
@@ -1024,3 +1059,86 @@ def population_from_lsoa(
                            "area_id": pd.Series(assigned.to_numpy(), dtype=object)})
     report = report[report["reason"] != ""].reset_index(drop=True)
     return pop, report
+
+
+def read_population(path, areas: gpd.GeoDataFrame, lsoa_boundaries=(),
+                    incidents: gpd.GeoDataFrame | None = None) -> tuple[pd.Series, list[str]]:
+    """Population by ``area_id`` from a CSV file (``--population FILE``): a population column
+    and a column of area codes or names (`population_from_table`), or, with `lsoa_boundaries`
+    (small-area polygon files), a population per LSOA summed to the areas by representative
+    point (`population_from_lsoa`; LSOAs without a polygon placed at the `incidents` carrying
+    their ``lsoa_code``). Returns ``(population, notes)``; the notes name every area without a
+    population and every small area that reached none."""
+    table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    for col in table.columns:
+        converted = pd.to_numeric(table[col].str.replace(",", ""), errors="coerce")
+        if converted.notna().all() and len(table):
+            table[col] = converted
+    if not lsoa_boundaries:
+        return population_from_table(table, areas)
+    polys = pd.concat([gpd.read_file(p).to_crs(areas.crs) for p in lsoa_boundaries], ignore_index=True)
+    fallback = incidents if incidents is not None and "lsoa_code" in incidents.columns else None
+    pop, report = population_from_lsoa(table, polys, areas, fallback_points=fallback)
+    notes = [f"{len(group)} LSOA(s) {reason} (population {int(group['population'].sum()):,}): "
+             + ", ".join(group["code"].astype(str).head(20))
+             for reason, group in report.groupby("reason", sort=True)]
+    return pop, notes
+
+
+def ranking_layer(areas: gpd.GeoDataFrame, layer: str | None = None) -> gpd.GeoDataFrame:
+    """The areas a ranking compares: those of `layer` (InputError naming the layers present when
+    there are none), by default the wards when the areas mix wards with other layers, else all."""
+    layers = areas["layer"].astype(str) if "layer" in areas.columns else None
+    if layer is not None:
+        if layers is None or not layers.eq(layer).any():
+            have = ", ".join(sorted(set(layers))) if layers is not None else "none"
+            raise InputError(f"no areas in layer '{layer}' (layers: {have})", parameter="layer")
+        return areas[layers.eq(layer)].reset_index(drop=True)
+    if layers is not None and layers.eq("ward").any() and layers.nunique() > 1:
+        return areas[layers.eq("ward")].reset_index(drop=True)
+    return areas
+
+
+def ranking(
+    incidents: gpd.GeoDataFrame,
+    areas: gpd.GeoDataFrame,
+    category=None,
+    period: tuple[str | None, str | None] | None = None,
+    population: pd.Series | None = None,
+    top: int = 3,
+    notes: list[str] | None = None,
+) -> tuple[pd.DataFrame, dict]:
+    """`rank_areas` with everything ``hotspot rank`` reports: ``(table, document)``.
+
+    `period` is (first, last) month, either end open (default: the first/last month with data).
+    The document is the ``hotspot rank`` JSON: ``{"categories", "from", "to", "total",
+    "outside", "top" (see `top_share`), "areas" (the table's rows, nulls for missing), "notes",
+    "warnings"}``; ``table.attrs["title"]`` is the printed table's title ('ASB by ward, ...').
+    """
+    if top < 1:
+        raise InputError("must be at least 1", parameter="top")
+    tokens = taxonomy.category_list(category)
+    selected = taxonomy.select(incidents, tokens or None)  # unknown names fail here, naming the choices
+    months = None
+    first, last = period if period is not None else (None, None)
+    first = periods.parse_month(first, "from") if first is not None else None
+    last = periods.parse_month(last, "to") if last is not None else None
+    if first is not None or last is not None:
+        cov = periods.Coverage.of(incidents)
+        if cov.first is None:
+            raise InputError("no incidents loaded", parameter="incidents")
+        months = periods.month_range(first or cov.first, last or cov.last)
+    table, warnings = rank_areas(incidents, areas, category=tokens or None, months=months,
+                                 population=population)
+    layer = str(areas["layer"].iloc[0]) if len(areas) and "layer" in areas.columns else "area"
+    what = taxonomy.selection_label(tokens)
+    share = top_share(table, top, what=what, unit=layer_unit(layer))
+    used = months if months is not None else sorted(
+        incidents.loc[selected, "month"].dropna().astype(str).unique())
+    span = periods.format_range(used) if used else "no months"
+    records = [{k: (None if is_missing(v) else v) for k, v in rec.items()} for rec in table.to_dict("records")]
+    doc = {"categories": tokens, "from": used[0] if used else None, "to": used[-1] if used else None,
+           "total": table.attrs.get("total"), "outside": table.attrs.get("outside"), "top": share,
+           "areas": records, "notes": list(notes or []), "warnings": warnings}
+    table.attrs["title"] = f"{what} by {layer}, {span}"
+    return table, doc

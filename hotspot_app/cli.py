@@ -275,15 +275,13 @@ def summary_command(
     from . import areas as areas_mod, periods, reports
 
     _check_choice(format, ("text", "json"), "format")
-    to = periods.parse_month(to, "to")
+    periods.parse_month(to, "to")
     if months < 1:
         raise InputError("must be at least 1", parameter="months")
     _, rows_area = _pick_area(areas, area, area_field)
-    name = str(rows_area["name"].iloc[0])
     progress("loading incidents ...")
     data = load_incidents_arg(incidents)
-    doc = areas_mod.area_summary(data, rows_area, to, months, place=areas_mod.area_label(rows_area),
-                                 area_name=name)
+    doc = areas_mod.area_summary(data, rows_area, to, months)
     if format == "json":
         emit_json(doc)
     else:
@@ -321,9 +319,6 @@ def rank_command(
 ) -> None:
     """Rank areas by count with share of the total, cumulative share and rate per 1,000
     population (seed 001); incidents outside every area are listed as 'outside'."""
-    import geopandas as gpd
-    import pandas as pd
-
     from . import areas as areas_mod, periods, reports
 
     _check_choice(format, ("md", "csv", "json"), "format")
@@ -335,79 +330,26 @@ def rank_command(
         periods.parse_month(to, "to")
     if lsoa_boundaries and population is None:
         raise InputError("--lsoa-boundaries needs --population (the LSOA counts)", parameter="population")
-    all_areas = load_areas_arg(areas, name_field=area_field, layer=_areas_layer_guess(areas, area_field))
-    layers = all_areas["layer"].astype(str) if "layer" in all_areas.columns else None
-    if layer is not None:
-        if layers is None or not layers.eq(layer).any():
-            have = ", ".join(sorted(set(layers))) if layers is not None else "none"
-            raise InputError(f"no areas in layer '{layer}' (layers: {have})", parameter="layer")
-        all_areas = all_areas[layers.eq(layer)].reset_index(drop=True)
-    elif layers is not None and layers.eq("ward").any() and layers.nunique() > 1:
-        all_areas = all_areas[layers.eq("ward")].reset_index(drop=True)
+    all_areas = areas_mod.ranking_layer(
+        load_areas_arg(areas, name_field=area_field, layer=_areas_layer_guess(areas, area_field)), layer)
     progress("loading incidents ...")
     data = load_incidents_arg(incidents)
-    from . import taxonomy
-    taxonomy.select(data, category)  # unknown names fail here, naming the choices
-    months = None
-    if from_ is not None or to is not None:
-        cov = periods.Coverage.of(data)
-        if cov.first is None:
-            raise InputError("no incidents loaded", parameter="incidents")
-        months = periods.month_range(from_ or cov.first, to or cov.last)
-    notes: list[str] = []
-    pop = None
-    if population is not None:
-        table = pd.read_csv(population, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        for col in table.columns:
-            converted = pd.to_numeric(table[col].str.replace(",", ""), errors="coerce")
-            if converted.notna().all() and len(table):
-                table[col] = converted
-        if lsoa_boundaries:
-            polys = pd.concat([gpd.read_file(p).to_crs(all_areas.crs) for p in lsoa_boundaries],
-                              ignore_index=True)
-            fallback = data if "lsoa_code" in data.columns else None
-            pop, report = areas_mod.population_from_lsoa(table, polys, all_areas, fallback_points=fallback)
-            for reason, group in report.groupby("reason", sort=True):
-                notes.append(f"{len(group)} LSOA(s) {reason} (population {int(group['population'].sum()):,}): "
-                             + ", ".join(group["code"].astype(str).head(20)))
-        else:
-            pop, warns = areas_mod.population_from_table(table, all_areas)
-            notes += warns
-    ranked, warnings = areas_mod.rank_areas(data, all_areas, category=category or None, months=months,
-                                            population=pop)
-    layer = str(all_areas["layer"].iloc[0]) if len(all_areas) else "area"
-    unit = {"ward": "wards", "town_centre": "town centres", "micro_hotspot": "micro-hotspots",
-            "patrol": "patrol areas"}.get(layer, "areas")
-    words = {"asb": "ASB", "crime": "crime", "fire": "fire service incidents",
-             "deliberate-fires": "deliberate fires", "deliberate-primary-fires": "deliberate primary fires (F1)",
-             "deliberate-secondary-fires": "deliberate secondary fires (F3)",
-             "neighbourhood-crime": "neighbourhood crime"}
-    what = " and ".join(words.get(c.strip().lower(), c) for c in category) if category else "incidents"
-    share = areas_mod.top_share(ranked, top, what=what, unit=unit)
-    if months is None:
-        months_used = sorted(data.loc[taxonomy.select(data, category), "month"].dropna().astype(str).unique())
-    else:
-        months_used = months
+    pop, notes = (areas_mod.read_population(population, all_areas, lsoa_boundaries or (), incidents=data)
+                  if population is not None else (None, []))
+    ranked, doc = areas_mod.ranking(data, all_areas, category=category, period=(from_, to),
+                                    population=pop, top=top, notes=notes)
     if format == "json":
-        records = []
-        for rec in ranked.to_dict("records"):
-            records.append({k: (None if areas_mod._isnan(v) else v) for k, v in rec.items()})
-        emit_json({"categories": list(category or []),
-                   "from": months_used[0] if months_used else None,
-                   "to": months_used[-1] if months_used else None,
-                   "total": ranked.attrs.get("total"), "outside": ranked.attrs.get("outside"),
-                   "top": share, "areas": records, "notes": notes, "warnings": warnings})
+        emit_json(doc)
         return
-    for w in warnings:
+    for w in doc["warnings"]:
         progress(f"warning: {w}")
-    for n in notes:
+    for n in doc["notes"]:
         progress(f"note: {n}")
     if format == "csv":
         sys.stdout.write(reports.rank_csv(ranked))
     else:
-        span = periods.format_range(months_used) if months_used else "no months"
-        sys.stdout.write(reports.rank_markdown(ranked, title=f"{what} by {layer}, {span}",
-                                               notes=[share["text"], *notes, *warnings]))
+        sys.stdout.write(reports.rank_markdown(ranked, title=ranked.attrs["title"],
+                                               notes=[doc["top"]["text"], *doc["notes"], *doc["warnings"]]))
 # ===== end: rank =====
 
 # ===== command: clusters (section owned by its module's author; keep edits inside) =====

@@ -8,6 +8,7 @@
   contracts (design §5) spell it.
 - `rate_per_1000(count, population)`: 1000 * count / population, 2 decimals; None without a
   positive population.
+- `a_or_an(number_text)`: the article a number takes when read aloud ("an 18%", "a 71%").
 
 Argument order is always (current, previous): the later value first, as in "current vs previous".
 """
@@ -18,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
-__all__ = ["pct_change", "diff", "change_block", "rate_per_1000", "is_missing"]
+__all__ = ["pct_change", "diff", "change_block", "rate_per_1000", "is_missing", "a_or_an"]
 
 
 def is_missing(value) -> bool:
@@ -59,3 +60,13 @@ def rate_per_1000(count, population) -> float | None:
     if is_missing(count) or is_missing(population) or population <= 0:
         return None
     return round(1000.0 * float(count) / float(population), 2)
+
+
+def a_or_an(number_text: str) -> str:
+    """'an' when the number as read aloud starts with a vowel sound (eight, eleven, eighteen:
+    "an 8%", "an 11.2%", "an 18%", "an 80%", "an 800", "an 11,000"), else 'a' ("a 71%")."""
+    digits = str(number_text).strip().lstrip("+-−").split(".")[0]
+    if not digits[:1].isdigit():
+        return "a"
+    lead = digits.split(",")[0] if "," in digits else digits[:len(digits) % 3 or 3]
+    return "an" if digits.startswith("8") or lead in ("11", "18") else "a"

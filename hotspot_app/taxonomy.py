@@ -129,10 +129,7 @@ def select(incidents: pd.DataFrame, selection: str | Iterable[str] | None) -> pd
     the unrecognised categories. Raises `InputError` (parameter ``category``) for a name that
     is none of these, listing what is accepted.
     """
-    if selection is None:
-        return pd.Series(True, index=incidents.index)
-    tokens = [selection] if isinstance(selection, str) else list(selection)
-    tokens = [t for tok in tokens for t in str(tok).split(",") if t.strip()]
+    tokens = category_list(selection)
     if not tokens:
         return pd.Series(True, index=incidents.index)
     groups = {normalise(k): v for k, v in named_groups().items()}
@@ -177,3 +174,72 @@ def detect(categories: Iterable[object]) -> str:
         keys = {normalise(k) for row in sub.itertuples() for k in [row.category, *row.aliases]}
         score[name] = len(present & keys)
     return "home-office" if score["home-office"] > score["police-uk"] else "police-uk"
+
+
+# --------------------------------------------------------------------------- labels
+#: How a named group reads in sentences, titles and app labels (the one place these words live).
+GROUP_LABELS: dict[str, str] = {
+    "crime": "crime",
+    "asb": "ASB",
+    "fire": "fire service incidents",
+    "deliberate-fires": "deliberate fires",
+    "deliberate-primary-fires": "deliberate primary fires (F1)",
+    "deliberate-secondary-fires": "deliberate secondary fires (F3)",
+    "neighbourhood-crime": "neighbourhood crime",
+}
+
+
+def category_list(category: str | Iterable[str] | None) -> list[str]:
+    """The category selection as a flat list of names (commas split, blanks dropped)."""
+    if category is None:
+        return []
+    items = [category] if isinstance(category, str) else list(category)
+    return [t.strip() for tok in items for t in str(tok).split(",") if t.strip()]
+
+
+def _reach(token: str) -> tuple[str, frozenset]:
+    """(label, what the token selects) judged on the taxonomy alone: a set of canonical
+    categories, plus ``kind:<k>`` for a kind group (which also takes unrecognised categories of
+    its kind)."""
+    key = normalise(token)
+    tax = load()
+    if key in KIND_GROUPS:
+        cats = set(tax.loc[tax["kind"] == key, "category"])
+        return GROUP_LABELS[key], frozenset(cats | {f"kind:{key}"})
+    groups = {normalise(k): k for k in named_groups()}
+    if key in groups:
+        name = groups[key]
+        return GROUP_LABELS.get(name, name), frozenset(named_groups()[name])
+    node_keys = {normalise(n): n for n in nodes()}
+    if key in node_keys:
+        node = node_keys[key]
+        cats = {row.category for row in tax.itertuples()
+                if node in row.parent.split("/") or row.category == node}
+        return node, frozenset(cats)
+    hit = _lookup().get(key)
+    if hit is not None:
+        return hit[0], frozenset({hit[0]})
+    return token, frozenset({f"text:{key}"})
+
+
+def selection_label(category: str | Iterable[str] | None, everything: str = "incidents",
+                    capital: bool = False) -> str:
+    """How a category selection reads: ``["asb"]`` -> 'ASB', ``["asb", "Anti-social
+    behaviour"]`` -> 'ASB' (a name already covered by another is dropped), ``["crime",
+    "deliberate-fires"]`` -> 'crime and deliberate fires'; `everything` when nothing is
+    selected. `capital` starts the text with a capital letter (for headlines)."""
+    reached = []
+    for token in category_list(category):
+        label, cats = _reach(token)
+        if any(cats <= other for _, other in reached):
+            continue  # covered by a name already listed (or the same name twice)
+        reached = [(lab, other) for lab, other in reached if not other < cats]
+        reached.append((label, cats))
+    labels = list(dict.fromkeys(lab for lab, _ in reached))
+    if not labels:
+        text = everything
+    elif len(labels) == 1:
+        text = labels[0]
+    else:
+        text = ", ".join(labels[:-1]) + " and " + labels[-1]
+    return text[:1].upper() + text[1:] if capital else text

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from hotspot_app import areas, periods, schema
+from hotspot_app import areas, measures, periods, schema
 from hotspot_app.errors import InputError
 
 CRS = "EPSG:27700"
@@ -70,14 +70,16 @@ def test_unique_point_join_identical_to_plain_sjoin():
     assert (ours == "outside").sum() > 0 and sj.index.duplicated().sum() > 0  # edges were exercised
 
 
-def test_mostly_distinct_points_take_the_direct_path_with_identical_result():
+def test_join_of_mostly_distinct_points_equals_sjoin_first_match():
+    # more than 50,000 points, most of them distinct: the join queries the points directly
+    # (no unique-coordinate step); its labels must still be sjoin's first match by row order
     rng = np.random.default_rng(3)
     boxes = [(i * 100, j * 100, i * 100 + 100, j * 100 + 100) for i in range(10) for j in range(10)]
     grid = layer(boxes, [f"c{k}" for k in range(100)])
     xy = np.vstack([rng.uniform(-50, 1050, size=(55_000, 2)),
                     rng.integers(0, 11, size=(5_000, 2)) * 100.0])  # many exactly on cell corners/edges
     inc = gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=CRS)
-    assert areas._mostly_distinct(xy)
+    assert len(np.unique(xy, axis=0)) > 0.5 * len(xy) and len(xy) > 50_000
     ours = areas.join(inc, grid)
     sj = gpd.sjoin(inc, grid[["area_id", "geometry"]], how="left", predicate="intersects")
     first = sj.reset_index().groupby("index")["index_right"].min()
@@ -288,12 +290,13 @@ def hemlington():
 
 def test_summary_reproduces_seed_000():
     inc, ward = hemlington()
-    doc = areas.area_summary(inc, ward, "2024-03", place=areas.area_label(ward), area_name="Hemlington")
+    doc = areas.area_summary(inc, ward, "2024-03")  # place and name come from the area itself
+    assert doc["area"] == "Hemlington"
     assert doc["crime"] == {"current": 1331, "previous": 1499, "diff": -168, "pct_diff": -11.2}
     assert doc["asb"] == {"current": 374, "previous": 523, "diff": -149, "pct_diff": -28.5}
     assert doc["text"] == (
         "In the 12 months up to March 2024 there were 1,331 crimes recorded in the Hemlington ward area, "
-        "this figure represents a 11.2% (-168 crimes) reduction in comparison to the same time period in "
+        "this figure represents an 11.2% (-168 crimes) reduction in comparison to the same time period in "
         "the previous 12-months. In the 12 months up to March 2024 there were 374 anti-social behaviour "
         "incidents recorded in the Hemlington ward area, this figure represents a 28.5% (-149 incidents) "
         "reduction in comparison to the same time period in the previous 12-months.")
@@ -309,9 +312,33 @@ def test_summary_sentence_increase_na_and_uncovered():
     assert "n/a" in s and "Infinity" not in s
     assert "is not available" in areas.summary_sentence("crime", None, 10, "2024-03", 12, "Yarm ward area")
     inc, ward = hemlington()
-    doc = areas.area_summary(inc, ward, "2024-03", months=24, place="Hemlington ward area")
+    doc = areas.area_summary(inc, ward, "2024-03", n_months=24, place="Hemlington ward area")
     assert doc["crime"]["previous"] is None and doc["crime"]["current"] == 1331 + 1499
     assert any("2020-04" in w for w in doc["warnings"])
+    with pytest.warns(DeprecationWarning, match="n_months"):  # the old keyword still works
+        assert areas.area_summary(inc, ward, "2024-03", months=24) == {**doc, "area": "Hemlington"}
+
+
+@pytest.mark.parametrize("number,article", [("8", "an"), ("11.2", "an"), ("18", "an"), ("80", "an"),
+                                            ("800", "an"), ("11,000", "an"), ("71", "a"), ("1", "a"),
+                                            ("110", "a"), ("180", "a"), ("28.5", "a"), ("1,100", "a")])
+def test_sentences_use_an_before_eight_eleven_eighteen(number, article):
+    assert measures.a_or_an(number) == article
+
+
+def test_display_name_is_the_one_way_an_area_is_named():
+    one = layer([(0, 0, 1, 1)], ["Hemlington"])
+    assert areas.display_name(one) == "Hemlington"
+    assert areas.area_label(one) == "Hemlington ward area"
+    assert areas.area_label(layer([(0, 0, 1, 1)], ["Precinct"], "micro_hotspot")) == "Precinct area"
+    two = layer([(0, 0, 1, 1), (1, 0, 2, 1), (2, 0, 3, 1)], ["Ash", "Beech", "Ash"])
+    assert areas.display_name(two) == "Ash and Beech"  # distinct names, in order
+    four = layer([(k, 0, k + 1, 1) for k in range(4)], ["A", "B", "C", "D"])
+    assert areas.display_name(four) == "4 areas"
+    assert areas.display_name(four, fallback="patrol_areas") == "patrol_areas"
+    assert areas.display_name(layer([(0, 0, 1, 1)], ["A"]).drop(columns="name"), fallback="x") == "x"
+    assert areas.new_area_id(["micro_hotspot-drawn-2"], "micro_hotspot") == "micro_hotspot-drawn-3"
+    assert areas.new_area_id(["a", "micro_hotspot-drawn-3", "b"], "micro_hotspot") == "micro_hotspot-drawn-4"
 
 
 # --------------------------------------------------------------------------- rankings and rates
