@@ -512,27 +512,20 @@ def grid_command(
 from . import settings as _eval_settings  # noqa: E402
 
 
-def _evaluate_region(value: str, areas_gdf, what: str, area_field: Optional[str]):
-    """(areas rows, display name, picked-by-name) for --area/--control: a boundary file or a
-    name in --areas."""
-    from . import areas as areas_mod
-
+def _region_arg(value: Optional[str], area_field: Optional[str], parameter: str):
+    """--area/--control: the polygons of a boundary file, or the name itself (looked up in
+    --areas by the core)."""
+    if value is None:
+        return None
     path = Path(value)
     if path.suffix.lower() in (".geojson", ".json", ".gpkg", ".shp", ".zip", ".kml") and not path.exists():
-        raise InputError(f"boundary file not found: {value}", parameter=what)
+        raise InputError(f"boundary file not found: {value}", parameter=parameter)
     if path.suffix and path.exists():
+        from . import areas as areas_mod
+
         rows = load_areas_arg(path, name_field=area_field)
-        names = list(dict.fromkeys(rows["name"].astype(str))) if "name" in rows.columns else []
-        name = names[0] if len(names) == 1 else path.stem
-        return rows, name, False
-    if areas_gdf is None:
-        raise InputError(f"'{value}' is not a boundary file; give --areas FILE to pick an area by "
-                         "name", parameter=what)
-    try:
-        rows = areas_mod.find_area(areas_gdf, value)
-    except InputError as exc:
-        raise InputError(exc.message, parameter=what) from None
-    return rows, str(rows["name"].iloc[0]), True
+        return rows.assign(name=areas_mod.display_name(rows, fallback=path.stem))
+    return value
 
 
 @app.command("evaluate")
@@ -565,7 +558,7 @@ def evaluate_command(
 ) -> None:
     """Before/after evaluation of an intervention area with a control, displacement buffer
     (WDQ, total net effect, WDD) and plain-English warnings."""
-    from . import evaluation, periods, settings
+    from . import evaluation, periods
 
     if format not in ("md", "json"):
         raise InputError(f"unknown format '{format}'; use md or json", parameter="format")
@@ -574,29 +567,12 @@ def evaluate_command(
         if value is not None:
             periods.parse_range(value, name)
     areas_gdf = load_areas_arg(areas, name_field=area_field) if areas is not None else None
-    target_rows, target_name, by_name = _evaluate_region(area, areas_gdf, "area", area_field)
-    layer = str(target_rows["layer"].iloc[0]) if "layer" in target_rows.columns else None
-    context = exclude = None
-    control_rows = control_name = None
-    if control is not None:
-        control_rows, control_name, _ = _evaluate_region(control, areas_gdf, "control", area_field)
-    elif areas_gdf is not None:
-        same = areas_gdf
-        if by_name and "layer" in areas_gdf.columns:
-            same = areas_gdf[areas_gdf["layer"].astype(str) == layer]
-        if by_name and layer in evaluation.INTERVENTION_LAYERS:
-            others = same[~same.index.isin(target_rows.index)]
-            exclude = others if len(others) else None
-        else:
-            context = same
+    regions = evaluation.resolve_regions(_region_arg(area, area_field, "area"), areas_gdf,
+                                         control=_region_arg(control, area_field, "control"))
     progress("loading incidents ...")
     data = load_incidents_arg(list(incidents))
-    result = evaluation.evaluate(
-        data, target_rows, after=after, before=before, baseline=baseline,
-        categories=list(category) if category else None, buffer_m=buffer_m,
-        control=control_rows, context=context, exclude=exclude, name=target_name,
-        layer=layer if layer not in (None, "custom") else None, control_name=control_name,
-        small_count=settings.SMALL_COUNT)
+    result = evaluation.evaluate(data, regions, after=after, before=before, baseline=baseline,
+                                 category=category or None, buffer_m=buffer_m)
     if format == "json":
         emit_json(result.to_dict())
     else:

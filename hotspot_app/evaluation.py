@@ -81,7 +81,7 @@ from shapely.geometry.base import BaseGeometry
 from . import areas as _areas
 from . import periods, settings, taxonomy
 from .errors import InputError
-from .measures import pct_change
+from .measures import a_or_an, pct_change
 
 #: Series names in `Evaluation.series` (tidy monthly counts).
 SERIES = ("target", "buffer", "control")
@@ -93,8 +93,9 @@ PEAK_FACTOR: float = 1.25
 __all__ = [
     "Effect", "WDD", "WindowCount", "Evaluation", "Dosage",
     "intervention_area", "intervention_place", "buffer_ring", "default_control", "windows_around", "same_months_before",
-    "rate_ratio", "excess", "wdq", "wdq_interpretation", "tne", "tne_interpretation", "wdd",
+    "rate_ratio", "excess_from_effect", "significance", "wdq", "wdq_interpretation", "tne", "tne_interpretation", "wdd",
     "evaluate", "evaluate_intervention", "monthly_counts", "patrol_log", "dosage",
+    "Regions", "resolve_regions", "default_baseline", "excess_from_effect",
 ]
 
 
@@ -150,8 +151,7 @@ def _as_geometry(value: Any, what: str) -> tuple[BaseGeometry, str | None, str |
         name = layer = None
         if isinstance(value, gpd.GeoDataFrame):
             if "name" in value.columns:
-                names = list(dict.fromkeys(value["name"].astype(str)))
-                name = " + ".join(names) if len(names) <= 3 else f"{len(names)} areas"
+                name = _areas.display_name(value)
             if "layer" in value.columns and value["layer"].nunique() == 1:
                 layer = str(value["layer"].iloc[0])
         return shapely.union_all(geoms), name, layer
@@ -184,6 +184,105 @@ def default_control(
     return None, f"all other loaded incidents outside the target and its {buffer_m:g} m ring"
 
 
+@dataclass(frozen=True)
+class Regions:
+    """What `evaluate` compares, decided once by `resolve_regions`: the target, its control (a
+    named one, or the default built from `context` minus the target's ring and `exclude`), and
+    the names the text uses."""
+
+    target: BaseGeometry | gpd.GeoDataFrame
+    name: str
+    layer: str | None = None
+    control: BaseGeometry | gpd.GeoDataFrame | None = None
+    control_name: str | None = None
+    context: BaseGeometry | gpd.GeoDataFrame | None = None
+    exclude: BaseGeometry | gpd.GeoDataFrame | None = None
+
+
+def _containing_layer(areas: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    """The layer a place of its own (a file, a drawn polygon) is compared within: the wards when
+    there are any, else every area given."""
+    if areas is None or len(areas) == 0:
+        return None
+    if "layer" in areas.columns and areas["layer"].astype(str).eq("ward").any():
+        return areas[areas["layer"].astype(str) == "ward"]
+    return areas
+
+
+def _pick(areas: gpd.GeoDataFrame | None, value: str, parameter: str) -> gpd.GeoDataFrame:
+    """The area(s) named (case-insensitive) or with area_id `value`."""
+    if areas is None:
+        raise InputError(f"'{value}' is not a boundary file; give --areas FILE to pick an area by "
+                         "name", parameter=parameter)
+    if "area_id" in areas.columns:
+        hit = areas[areas["area_id"].astype(str) == str(value)]
+        if len(hit):
+            return hit
+    try:
+        return _areas.find_area(areas, value)
+    except InputError as exc:
+        raise InputError(exc.message, parameter=parameter) from None
+
+
+def resolve_regions(
+    target: str | Mapping[str, Any] | pd.Series | BaseGeometry | gpd.GeoDataFrame,
+    areas: gpd.GeoDataFrame | None = None,
+    *,
+    control: str | BaseGeometry | gpd.GeoDataFrame | None = None,
+    interventions: pd.DataFrame | None = None,
+    name: str | None = None,
+) -> Regions:
+    """The target/control policy of every evaluation (CLI and app call this, nothing else).
+
+    `target` is one of
+      - an area name or ``area_id`` in `areas`: an area picked from a layer. In a layer of small
+        treated areas (`INTERVENTION_LAYERS`: micro-hotspots, patrol areas) the control is every
+        incident outside the target, its ring and the layer's other areas (they are treated
+        too); in any other layer (wards, town centres) it is the rest of that layer;
+      - a stored intervention row (`intervention_area`): the control is every incident outside
+        the target, its ring and the other `interventions` with their rings;
+      - a polygon or areas of its own (a boundary file, a drawn polygon): the control is the
+        rest of the wards in `areas` (all `areas` when there are no wards), or every other
+        incident when no areas are given.
+    `control` (a name or ``area_id`` in `areas`, or polygons) replaces the default control.
+    `name` overrides the target's display name (default `areas.display_name`).
+    """
+    context = exclude = None
+    if isinstance(target, str):
+        rows = _pick(areas, target, "area")
+        layer = str(rows["layer"].iloc[0]) if "layer" in rows.columns else None
+        same = areas if layer is None else areas[areas["layer"].astype(str) == layer]
+        others = same[~same.index.isin(rows.index)]
+        if layer in INTERVENTION_LAYERS:
+            exclude = others if len(others) else None
+        else:
+            context = same
+        geom, shown = rows, _areas.display_name(rows)
+    elif isinstance(target, (Mapping, pd.Series)) and not isinstance(target, gpd.GeoDataFrame):
+        geom = intervention_area(target, areas)
+        if interventions is not None:
+            ident = str(target.get("intervention_id"))
+            rest = [intervention_area(r, areas) for _, r in interventions.iterrows()
+                    if str(r["intervention_id"]) != ident]
+            exclude = shapely.union_all(rest) if rest else None
+        shown, layer = intervention_place(target, areas)
+    else:
+        geom = target
+        context = _containing_layer(areas)
+        layer = None
+        if isinstance(target, gpd.GeoDataFrame) and "layer" in target.columns and target["layer"].nunique() == 1:
+            layer = str(target["layer"].iloc[0])
+        shown = _areas.display_name(target) if isinstance(target, gpd.GeoDataFrame) else "drawn area"
+    control_rows = control_name = None
+    if control is not None:
+        control_rows = _pick(areas, control, "control") if isinstance(control, str) else control
+        control_name = (_areas.display_name(control_rows, fallback="the control area")
+                        if isinstance(control_rows, gpd.GeoDataFrame) else None)
+        context = exclude = None
+    return Regions(target=geom, name=name or shown, layer=None if layer in (None, "custom") else layer,
+                   control=control_rows, control_name=control_name, context=context, exclude=exclude)
+
+
 # --------------------------------------------------------------------------- windows
 def _window(value: str | Sequence[str] | None, parameter: str) -> list[str] | None:
     if value is None:
@@ -199,6 +298,21 @@ def _window(value: str | Sequence[str] | None, parameter: str) -> list[str] | No
 def same_months_before(after: str | Sequence[str]) -> list[str]:
     """The same months one year earlier (2023-11..2024-02 -> 2022-11..2023-02)."""
     return periods.comparison_window(_window(after, "after"), "same-period-last-year")
+
+
+def default_baseline(after: str | Sequence[str], available: Sequence[str]) -> list[str] | None:
+    """The baseline a user is offered first: the same months as the after window in the latest
+    year before the comparison year (two or more years earlier) that the `available` months
+    cover; None when no earlier year is covered. Same months, so seasonality cancels."""
+    after_w = _window(after, "after")
+    have = set(available)
+    years = 2
+    while have and periods.add_months(after_w[0], -12 * years) >= min(have):
+        candidate = periods.shift(after_w, -12 * years)
+        if set(candidate) <= have:
+            return candidate
+        years += 1
+    return None
 
 
 def windows_around(start: str, months: int, gap: int = 0) -> tuple[list[str], list[str]]:
@@ -359,33 +473,71 @@ def tne(rb: float, ra: float, db: float, da: float, cb: float, ca: float) -> flo
 
 
 def tne_interpretation(value: float | None) -> str:
+    """The TNE in words. TNE counts incidents *prevented*, so a positive TNE is fewer incidents
+    and a negative one more; the text says 'fewer'/'more' and names the sign's meaning."""
     if value is None:
         return "Total net effect undefined (no control incidents before, or counts missing)."
     n = abs(round(value))
     if n == 0:
         return "Total net effect 0: no net change in target and buffer together, given the control trend."
-    word = "fewer" if value > 0 else "more"
-    return (f"Total net effect {value:+.1f}: about {n:,} {word} incidents in the target and buffer "
-            "together than expected from the control area's trend.")
+    word, meaning = ("fewer", "prevented") if value > 0 else ("more", "added")
+    return (f"About {n:,} {word} incidents in the target and buffer together than the control "
+            f"area's trend predicts (total net effect {value:+.1f}: incidents {meaning}).")
 
 
-def excess(before: float | None, after: float | None, control_before: float | None,
-           control_after: float | None) -> tuple[float, tuple[float, float]] | None:
-    """Incidents above (> 0) or below (< 0) what the control's trend predicts:
-    ``after - before * (Ca/Cb)``, with a 95% interval (Poisson counts, delta method:
-    var = after + k^2*before + (before*k)^2 * (1/Ca + 1/Cb), k = Ca/Cb).
+def excess_from_effect(expected: float | None, effect: Effect | None
+                       ) -> tuple[float, tuple[float, float]] | None:
+    """Incidents above (> 0) or below (< 0) what the control's trend predicts, with its 95%
+    interval, read off the control-adjusted rate ratio RR of the same area: with `expected` =
+    ``before * (Ca/Cb)`` (the count the control's trend predicts), the excess is
+    ``expected * (RR - 1)`` (= ``after - before * (Ca/Cb)`` for the Poisson model) and its
+    interval is ``expected * (lo - 1)`` to ``expected * (hi - 1)``. So the excess is
+    statistically significant exactly when the rate ratio is: one test per effect.
 
-    For the buffer ring this estimates the incidents displaced into it (> 0) or the diffusion of
-    benefits (< 0); for the target, minus the incidents prevented. None when a count is missing
-    or the control has no incidents.
+    For the buffer ring (with the buffer's rate ratio) this is the number displaced into it
+    (> 0) or the diffusion of benefits (< 0); for the target, minus the incidents prevented.
+    None when the expected count or the rate ratio is missing.
     """
-    if None in (before, after, control_before, control_after) or not control_before or not control_after:
+    if expected is None or effect is None:
         return None
-    k = control_after / control_before
-    value = after - before * k
-    var = after + k * k * before + (before * k) ** 2 * (1 / control_before + 1 / control_after)
-    half = 1.959964 * math.sqrt(var)
-    return value, (value - half, value + half)
+    lo, hi = effect.ci95
+    return (float(expected) * (effect.rate_ratio - 1.0),
+            (float(expected) * (lo - 1.0), float(expected) * (hi - 1.0)))
+
+
+def _expected(before: int | None, control_before: int | None, control_after: int | None) -> float | None:
+    """The count the control's trend predicts: before * (Ca/Cb); None without a control."""
+    if None in (before, control_before, control_after) or not control_before:
+        return None
+    return before * control_after / control_before
+
+
+def significance(effect: Effect | WDD | None) -> str:
+    """The one significance statement of an effect, from its 95% interval (rate ratios) or its
+    two-sided Z test (WDD) at the 5% level."""
+    if effect is None:
+        return "not tested"
+    if isinstance(effect, WDD):
+        return ("statistically significant at the 5% level" if effect.p_value < 0.05
+                else "not statistically significant at the 5% level")
+    lo, hi = effect.ci95
+    return ("not statistically significant at the 5% level (the 95% interval includes no change)"
+            if lo <= 1 <= hi else "statistically significant at the 5% level")
+
+
+def _fewer_more(value: float) -> str:
+    """'67 fewer', '23 more', '0' (incidents against the control's trend)."""
+    n = abs(round(value))
+    if n == 0:
+        return "0"
+    return f"{n:,} {'fewer' if value < 0 else 'more'}"
+
+
+def _against_trend(value: float) -> str:
+    """'about 67 fewer incidents than the control's trend predicts' / 'as many incidents as ...'."""
+    if abs(round(value)) == 0:
+        return "as many incidents as the control's trend predicts"
+    return f"about {_fewer_more(value)} incidents than the control's trend predicts"
 
 
 @dataclass(frozen=True)
@@ -539,16 +691,7 @@ class Evaluation:
 
     # ---- text
     def _what(self) -> str:
-        labels = {"asb": "ASB", "crime": "Crime", "fire": "Fires",
-                  "deliberate-fires": "Deliberate fires",
-                  "deliberate-primary-fires": "Deliberate primary fires",
-                  "deliberate-secondary-fires": "Deliberate secondary fires",
-                  "neighbourhood-crime": "Neighbourhood crime"}
-        if not self.categories:
-            return "Recorded incidents"
-        names = [labels.get(taxonomy.normalise(c).replace(" ", "-"), c) for c in self.categories]
-        text = " and ".join(names)
-        return text[0].upper() + text[1:]
+        return taxonomy.selection_label(self.categories, everything="recorded incidents", capital=True)
 
     def _where(self) -> str:
         name = self.area
@@ -591,8 +734,55 @@ class Evaluation:
             if round(bp) == 0:
                 text += f", no change on the {_span(self.baseline.months)} baseline{per}"
             else:
-                text += f", a {abs(bp):.0f}% {word} on the {_span(self.baseline.months)} baseline{per}"
+                shown = f"{abs(bp):.0f}"
+                text += (f", {a_or_an(shown)} {shown}% {word} on the {_span(self.baseline.months)} "
+                         f"baseline{per}")
         return text + "."
+
+    def effect_text(self) -> str:
+        """The target's control-adjusted effect, with its one significance statement: the rate
+        ratio and the incidents above/below the control's trend share one interval."""
+        if self.effect is None or self.target_excess is None:
+            return "**Target area, control-adjusted:** not available (a count is zero or missing)."
+        e = self.effect
+        v, (lo, hi) = self.target_excess
+        shown = f"{abs(e.pct_change):.0f}"
+        change = (f"{a_or_an(shown)} {shown}% {'reduction' if e.rate_ratio < 1 else 'increase'}"
+                  if round(e.pct_change) != 0 else "no change")
+        return (f"**Target area, control-adjusted:** {_against_trend(v)} "
+                f"(95% CI {_fewer_more(lo)} to {_fewer_more(hi)}); rate ratio "
+                f"{e.rate_ratio:.2f} (95% CI {e.ci95[0]:.2f}–{e.ci95[1]:.2f}, p = {e.p_value:.3g}; "
+                f"{e.model} model), {change} relative to the control; {significance(e)}.")
+
+    def buffer_text(self) -> str:
+        """The displacement ring: WDQ, and the ring's control-adjusted change with its one
+        significance statement (displacement when significantly more, diffusion when fewer)."""
+        lines = [f"**Displacement:** {self.wdq_text}"]
+        if self.buffer_effect is not None and self.buffer_excess is not None:
+            e = self.buffer_effect
+            v, (lo, hi) = self.buffer_excess
+            sig = significance(e)
+            reading = ""
+            if not (e.ci95[0] <= 1 <= e.ci95[1]):
+                reading = (": incidents were displaced into the ring" if e.rate_ratio > 1
+                           else ": the ring shared the benefit (diffusion of benefits)")
+            lines.append(f"Buffer ring ({self.buffer_m:g} m), control-adjusted: {_against_trend(v)} "
+                         f"(95% CI {_fewer_more(lo)} to {_fewer_more(hi)}); rate ratio {e.rate_ratio:.2f} (95% CI "
+                         f"{e.ci95[0]:.2f}–{e.ci95[1]:.2f}); {sig}{reading}.")
+        return "\n".join(lines)
+
+    def net_text(self) -> str:
+        """Target and ring together: the total net effect, tested by the WDD when there is a
+        named control (one significance statement), said to be untested otherwise."""
+        lines = [f"**Net effect, target and ring together:** {self.tne_text}"]
+        if self.wdd is not None:
+            w = self.wdd
+            lines.append(f"WDD {w.wdd:+.0f} ({_fewer_more(w.wdd)} incidents against the control's "
+                         f"change; SE {w.se:.1f}, Z {w.z:.2f}, p = {w.p_value:.3g}): "
+                         f"{significance(w)}.")
+        elif self.wdd_note:
+            lines.append(self.wdd_note + " The net effect is not tested.")
+        return "\n".join(lines)
 
     def to_markdown(self) -> str:
         """A readable summary: headline, warnings, counts table, effect, displacement."""
@@ -631,39 +821,11 @@ class Evaluation:
             lines.append("")
         lines.append(f"Control: {self.control_description}.")
         lines.append("")
-        if self.effect is not None:
-            e = self.effect
-            sig = "statistically significant" if e.p_value < 0.05 else "not statistically significant"
-            lines.append(
-                f"**Effect (control-adjusted):** rate ratio {e.rate_ratio:.2f} "
-                f"(95% CI {e.ci95[0]:.2f}–{e.ci95[1]:.2f}, p = {e.p_value:.3g}; {e.model} model), "
-                f"i.e. a {abs(e.pct_change):.0f}% {'reduction' if e.rate_ratio < 1 else 'increase'} "
-                f"relative to the control; {sig} at the 5% level.")
-        else:
-            lines.append("**Effect (control-adjusted):** not available (a count is zero or missing).")
+        lines.append(self.effect_text())
         lines.append("")
-        lines.append(f"**Displacement:** {self.wdq_text}")
-        if self.tne_text:
-            lines.append(f"{self.tne_text}")
-        if self.target_excess is not None:
-            v, (lo, hi) = self.target_excess
-            word = "fewer" if v <= 0 else "more"
-            lines.append(f"Target: about {abs(v):,.0f} {word} incidents than the control trend "
-                         f"predicts (prevented: {-v:+.0f}, 95% CI {-hi:+.0f} to {-lo:+.0f}).")
-        if self.buffer_excess is not None:
-            v, (lo, hi) = self.buffer_excess
-            word = "more" if v >= 0 else "fewer"
-            lines.append(f"Buffer ring: about {abs(v):,.0f} {word} incidents than the control trend "
-                         f"predicts (displaced if more: {v:+.0f}, 95% CI {lo:+.0f} to {hi:+.0f}).")
-        if self.buffer_effect is not None:
-            e = self.buffer_effect
-            lines.append(f"Buffer vs control rate ratio {e.rate_ratio:.2f} "
-                         f"(95% CI {e.ci95[0]:.2f}–{e.ci95[1]:.2f}).")
-        if self.wdd is not None:
-            w = self.wdd
-            lines.append(f"WDD {w.wdd:+.0f} (SE {w.se:.1f}, Z {w.z:.2f}, p = {w.p_value:.3g}).")
-        elif self.wdd_note:
-            lines.append(self.wdd_note)
+        lines.append(self.buffer_text())
+        lines.append("")
+        lines.append(self.net_text())
         lines.append("")
         lines.append("_Method: counts of incidents (not weights); % change = 100 × (after − before) / "
                      "before; rate ratio = (target after/before) / (control after/before) from a "
@@ -781,12 +943,12 @@ def _coverage(incidents: pd.DataFrame, chosen: pd.DataFrame) -> periods.Coverage
 
 def evaluate(
     incidents: gpd.GeoDataFrame,
-    target: BaseGeometry | gpd.GeoDataFrame,
+    target: BaseGeometry | gpd.GeoDataFrame | Regions,
     *,
     after: str | Sequence[str],
     before: str | Sequence[str] | None = None,
     baseline: str | Sequence[str] | None = None,
-    categories: str | Sequence[str] | None = None,
+    category: str | Sequence[str] | None = None,
     buffer_m: float = settings.BUFFER_M,
     control: BaseGeometry | gpd.GeoDataFrame | None = None,
     context: BaseGeometry | gpd.GeoDataFrame | None = None,
@@ -796,6 +958,7 @@ def evaluate(
     control_name: str | None = None,
     intervention: tuple[str, str] | None = None,
     small_count: int = settings.SMALL_COUNT,
+    categories: str | Sequence[str] | None = None,
 ) -> Evaluation:
     """Before/after evaluation of an area with control, displacement buffer and warnings.
 
@@ -804,11 +967,13 @@ def evaluate(
     incidents : GeoDataFrame
         Canonical incidents (EPSG:27700). A month is covered when the sources supplying the
         selected categories have any rows in it, anywhere (design §5 coverage rule, per source).
-    target : polygon or GeoDataFrame
-        The intervention area (several polygons are merged).
+    target : polygon, GeoDataFrame or `Regions`
+        The intervention area (several polygons are merged), or the `resolve_regions` decision
+        (target, control or context/exclude, names), which the CLI and the app pass.
     after, before, baseline : "YYYY-MM..YYYY-MM" or list of months
         ``before`` defaults to the same months one year earlier; ``baseline`` is optional.
-    categories : names, groups or taxonomy nodes (`taxonomy.select`); None = all incidents.
+    category : names, groups or taxonomy nodes (`taxonomy.select`); None = all incidents.
+        ``categories=`` is its old name, still accepted with a DeprecationWarning.
     buffer_m : float, metres
         Width of the displacement ring (0 = no ring; buffer and WDQ are then null).
     control : polygon or GeoDataFrame, optional
@@ -818,6 +983,16 @@ def evaluate(
     intervention : (start, end) months to mark in the series; default the after window.
     small_count : before counts below this trigger the small-count warning.
     """
+    if categories is not None:
+        _warnings.warn("evaluate(categories=...) is now category=...", DeprecationWarning, stacklevel=2)
+        category = categories if category is None else category
+    if isinstance(target, Regions):
+        control = control if control is not None else target.control
+        context = context if context is not None else target.context
+        exclude = exclude if exclude is not None else target.exclude
+        name, layer = name or target.name, layer or target.layer
+        control_name = control_name or target.control_name
+        target = target.target
     after_w = _window(after, "after")
     before_w = _window(before, "before") or same_months_before(after_w)
     base_w = _window(baseline, "baseline")
@@ -851,12 +1026,10 @@ def evaluate(
             excluded = ex.buffer(buffer_m) if buffer_m > 0 else ex
             control_desc += " and other treated areas with their rings"
 
-    sel = taxonomy.select(incidents, categories)
+    sel = taxonomy.select(incidents, category)
     chosen = incidents[sel]
     coverage = _coverage(incidents, chosen)
-    cats = [] if categories is None else (
-        [c for tok in ([categories] if isinstance(categories, str) else categories)
-         for c in str(tok).split(",") if c.strip()])
+    cats = taxonomy.category_list(category)
     masks = _masks(chosen, target_geom, ring, control_geom, dc, excluded)
 
     windows = [after_w, before_w] + ([base_w] if base_w else [])
@@ -945,8 +1118,8 @@ def evaluate(
         wdq=q, effect=effect, warnings=warnings_, layer=layer, buffer_m=float(buffer_m),
         control_description=control_desc, wdq_text=q_text, tne=net, tne_text=tne_interpretation(net),
         wdd=wdd_value, wdd_note=wdd_note, buffer_effect=buffer_effect, series=series,
-        buffer_excess=excess(db, da, cb, ca) if has_ring else None,
-        target_excess=excess(tb, ta, cb, ca),
+        buffer_excess=excess_from_effect(_expected(db, cb, ca), buffer_effect) if has_ring else None,
+        target_excess=excess_from_effect(_expected(tb, cb, ca), effect),
         intervention=mark,
     )
 
@@ -1050,6 +1223,7 @@ def patrol_log(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def dosage(log: pd.DataFrame, incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame,
+           category: str | Sequence[str] | None = None, *,
            categories: str | Sequence[str] | None = None) -> Dosage:
     """Relate patrol hours to incident counts in the patrolled areas.
 
@@ -1060,8 +1234,11 @@ def dosage(log: pd.DataFrame, incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFra
     """
     from scipy import stats
 
+    if categories is not None:
+        _warnings.warn("dosage(categories=...) is now category=...", DeprecationWarning, stacklevel=2)
+        category = categories if category is None else category
     log = patrol_log(log)
-    sel = incidents[taxonomy.select(incidents, categories)]
+    sel = incidents[taxonomy.select(incidents, category)]
     key = {str(v).strip().lower(): str(aid) for aid, v in zip(areas["area_id"], areas["name"])}
     key.update({str(a).strip().lower(): str(a) for a in areas["area_id"]})
     log["area_id"] = log["area"].str.lower().map(key)

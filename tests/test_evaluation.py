@@ -168,7 +168,7 @@ def seed_000_like():
 def test_seed_000_headline_and_json_contract():
     inc = seed_000_like()
     r = ev.evaluate(inc, TARGET, after="2023-07..2023-12", baseline="2021-01..2021-12",
-                    categories=["asb"], name="Hemlington", layer="micro_hotspot", context=BOROUGH)
+                    category=["asb"], name="Hemlington", layer="micro_hotspot", context=BOROUGH)
     d = r.to_dict()
     assert list(d) == ["area", "categories", "after", "before", "diff", "pct_change", "baseline",
                        "buffer", "control", "wdq", "effect", "warnings", "details"]
@@ -202,7 +202,7 @@ def test_control_from_context_excludes_target_ring_and_outside_points():
     assert r.control == {"before": 600, "after": 600}
     assert "ward layer" in r.control_description
     # without a containing layer, the rest of the data (incl. the far fillers: 1 a month) is used
-    r2 = ev.evaluate(inc, TARGET, after="2023-01..2023-12", categories=None)
+    r2 = ev.evaluate(inc, TARGET, after="2023-01..2023-12", category=None)
     assert r2.control == {"before": 612, "after": 612}
     assert "all other loaded incidents" in r2.control_description
     # other treated areas are taken out of the default control
@@ -360,7 +360,7 @@ def test_bad_inputs_name_the_parameter():
     with pytest.raises(InputError, match="buffer_m"):
         ev.evaluate(inc, TARGET, after="2023-01", buffer_m=-5)
     with pytest.raises(InputError, match="category"):
-        ev.evaluate(inc, TARGET, after="2023-01", categories=["no such thing"])
+        ev.evaluate(inc, TARGET, after="2023-01", category=["no such thing"])
 
 
 def test_buffer_zero_gives_null_buffer_and_wdq():
@@ -380,7 +380,7 @@ def test_patrol_dosage_spearman_on_weekly_counts():
              "x": SPOT["target"][0], "y": SPOT["target"][1]} for w, n in zip(weeks, per_week) for _ in range(n)]
     inc = schema.make_incidents(pd.DataFrame(rows))
     log = pd.DataFrame({"Area": ["hotspot"] * 6, "Week start": weeks.strftime("%Y-%m-%d"), "Hours": hours})
-    d = ev.dosage(log, inc, areas, categories="asb")
+    d = ev.dosage(log, inc, areas, category="asb")
     assert d.unit == "week"
     assert d.table["count"].tolist() == per_week and d.table["hours"].tolist() == hours
     assert d.rho == pytest.approx(-1.0)
@@ -394,7 +394,7 @@ def test_patrol_dosage_spearman_on_weekly_counts():
 def _demo_eval(demo, area_id, after):
     micro = demo.micro_hotspots
     target = micro[micro["area_id"] == area_id]
-    return ev.evaluate(demo.incidents, target, after=after, categories=["asb"],
+    return ev.evaluate(demo.incidents, target, after=after, category=["asb"],
                        buffer_m=demo.truth["patrol_effect"]["buffer_m"], context=demo.wards,
                        exclude=micro[micro["area_id"] != area_id])
 
@@ -441,7 +441,7 @@ def test_demo_evaluate_intervention_rows(demo):
     iv = demo.interventions
     row = iv[iv["type"] == "patrols"].iloc[0]
     r = ev.evaluate_intervention(demo.incidents, row, areas=demo.micro_hotspots, context=demo.wards,
-                                 categories=["asb"])
+                                 category=["asb"])
     assert r.after.months[0] == row["start"].strftime("%Y-%m")
     # the headline names the place, as the partnership papers do
     area_name = demo.micro_hotspots.set_index("area_id").loc[row["area_id"], "name"]
@@ -490,9 +490,87 @@ def test_coverage_is_judged_on_the_sources_supplying_the_selection():
     inc = pd.concat([police, schema.make_incidents(pd.DataFrame(fire_rows), default_kind="fire")],
                     ignore_index=True)
     # fire data end in 2023-06: July–December 2023 is not covered for fires ...
-    r = ev.evaluate(inc, TARGET, after="2023-07..2023-12", categories=["deliberate-fires"])
+    r = ev.evaluate(inc, TARGET, after="2023-07..2023-12", category=["deliberate-fires"])
     assert r.before.count == 18 and r.after.count is None
     assert len(_warn(r, "2023-07, 2023-08")) == 1
     # ... but it is for ASB (police months)
-    r = ev.evaluate(inc, TARGET, after="2023-07..2023-12", categories=["asb"])
+    r = ev.evaluate(inc, TARGET, after="2023-07..2023-12", category=["asb"])
     assert r.after.count == 30 and not _warn(r, "no data loaded")
+
+
+# --------------------------------------------------------------------------- text that agrees with itself
+def overdispersed():
+    """Target monthly ASB alternating 0/16 before and 1/21 after (96 -> 132), control 40/60
+    (600 -> 600), ring 5 -> 6 a month: overdispersed, so the model is negative binomial."""
+    months = periods.month_range("2022-01", "2023-12")
+    counts = {}
+    for spot, before, after in (("target", [0, 16], [1, 21]), ("control", [40, 60], [42, 58])):
+        counts.update({(spot, m): before[i % 2] for i, m in enumerate(months[:12])})
+        counts.update({(spot, m): after[i % 2] for i, m in enumerate(months[12:])})
+    counts.update({**flat("buffer", months[:12], 5), **flat("buffer", months[12:], 6)})
+    return ev.evaluate(build(counts, months=months), TARGET, after="2023-01..2023-12", context=BOROUGH,
+                       name="Precinct", layer="micro_hotspot", category=["asb", "Anti-social behaviour"])
+
+
+def test_one_significance_statement_per_effect_and_signs_in_words():
+    # A Poisson interval for the excess said "95% CI 4 to 67 more" (significant) beside a rate
+    # ratio of 0.74-2.52 "not significant": the excess interval now comes from the rate ratio's.
+    r = overdispersed()
+    assert (r.before.count, r.after.count, r.control) == (96, 132, {"before": 600, "after": 600})
+    assert r.effect.model == "negative-binomial"
+    assert r.effect_text() == (
+        "**Target area, control-adjusted:** about 35 more incidents than the control's trend predicts "
+        "(95% CI 25 fewer to 146 more); rate ratio 1.36 (95% CI 0.74–2.52, p = 0.322; negative-binomial "
+        "model), a 36% increase relative to the control; not statistically significant at the 5% level "
+        "(the 95% interval includes no change).")
+    assert r.buffer_text().splitlines()[1] == (
+        "Buffer ring (250 m), control-adjusted: about 12 more incidents than the control's trend "
+        "predicts (95% CI 10 fewer to 43 more); rate ratio 1.20 (95% CI 0.84–1.72); not statistically "
+        "significant at the 5% level (the 95% interval includes no change).")
+    # TNE counts incidents prevented: -48 is 48 *more* incidents, and the text says so in words
+    assert r.tne == pytest.approx(-48.0)
+    assert r.net_text().splitlines()[0] == (
+        "**Net effect, target and ring together:** About 48 more incidents in the target and buffer "
+        "together than the control area's trend predicts (total net effect -48.0: incidents added).")
+    md = r.to_markdown()
+    assert md.count("statistically significant at the 5% level") == 2  # target and ring, once each
+    assert "prevented: " not in md and "95% CI +" not in md  # no signed double negatives
+    # 'asb' and 'Anti-social behaviour' are one selection, named once
+    assert r.headline().startswith("ASB in the Precinct micro hotspot rose 38% in 2023")
+    # the excess interval holds no change exactly when the rate ratio's holds 1
+    lo, hi = r.target_excess[1]
+    assert (lo < 0 < hi) == (r.effect.ci95[0] < 1 < r.effect.ci95[1])
+
+
+def test_default_baseline_is_the_same_months_of_an_earlier_year():
+    have = periods.month_range("2021-01", "2024-06")
+    after = periods.month_range("2023-07", "2023-12")
+    assert ev.default_baseline(after, have) == periods.month_range("2021-07", "2021-12")
+    assert ev.default_baseline(periods.month_range("2024-01", "2024-06"), have) == \
+        periods.month_range("2022-01", "2022-06")
+    assert ev.default_baseline(after, periods.month_range("2022-01", "2024-06")) is None
+
+
+def test_resolve_regions_is_the_one_control_policy():
+    micro = gpd.GeoDataFrame({"area_id": ["m1", "m2"], "name": ["Precinct", "Rec"],
+                              "layer": "micro_hotspot"},
+                             geometry=[TARGET, box(X0 + 1000, Y0, X0 + 1100, Y0 + 100)], crs=settings.CRS)
+    areas = pd.concat([BOROUGH, micro], ignore_index=True)
+    # a micro-hotspot by name: the other micro-hotspots are treated too, so they are excluded
+    r = ev.resolve_regions("precinct", areas)
+    assert (r.name, r.layer, r.context) == ("Precinct", "micro_hotspot", None)
+    assert r.exclude["name"].tolist() == ["Rec"]
+    # a ward by area_id: the control is the rest of the ward layer
+    r = ev.resolve_regions("w1", areas)
+    assert (r.name, r.layer, r.exclude) == ("North", "ward", None)
+    assert r.context["name"].tolist() == ["North", "South"]
+    # a polygon of its own (a file, a drawing): compared within the wards
+    r = ev.resolve_regions(TARGET, areas, name="drawn area")
+    assert (r.name, r.layer) == ("drawn area", None) and r.context["layer"].eq("ward").all()
+    # a named control replaces the default
+    r = ev.resolve_regions("Precinct", areas, control="South")
+    assert (r.control_name, r.context, r.exclude) == ("South", None, None)
+    with pytest.raises(InputError, match="parameter 'control'"):
+        ev.resolve_regions("Precinct", areas, control="Nowhere")
+    with pytest.raises(InputError, match="--areas"):
+        ev.resolve_regions("Precinct", None)

@@ -47,7 +47,7 @@ def test_every_pct_change_in_the_product_agrees():
                      "category": "Anti-social behaviour", "kind": "asb", "geometry": Point(500, 500)})
     inc = gpd.GeoDataFrame(pd.DataFrame(rows), crs="EPSG:27700")
     ev = evaluation.evaluate(inc, box(0, 0, 100, 100), after=months_a, before=months_b,
-                             categories="asb", buffer_m=0)
+                             category="asb", buffer_m=0)
     assert ev.before.count == 400 and ev.after.count == 401
     assert ev.pct_change == 0.3
     assert ev.to_dict()["pct_change"] == 0.3
