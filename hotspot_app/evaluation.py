@@ -81,7 +81,7 @@ from shapely.geometry.base import BaseGeometry
 from . import areas as _areas
 from . import periods, settings, taxonomy
 from .errors import InputError
-from .measures import a_or_an, pct_change
+from .measures import a_or_an, pct_change, round_half_up
 
 #: Series names in `Evaluation.series` (tidy monthly counts).
 SERIES = ("target", "buffer", "control")
@@ -722,19 +722,19 @@ class Evaluation:
                     "some months are not covered by the data")
         elif pct is None:
             text = f"{head} rose from 0 to {after.count:,} in {when} compared with {against}"
-        elif round(pct) == 0:
+        elif round_half_up(pct) == 0:
             text = f"{head} did not change ({before.count:,} to {after.count:,}) in {when} compared with {against}"
         else:
             verb = "fell" if pct < 0 else "rose"
-            text = f"{head} {verb} {abs(pct):.0f}% in {when} compared with {against}"
+            text = f"{head} {verb} {round_half_up(abs(pct)):.0f}% in {when} compared with {against}"
         if self.baseline is not None and self.baseline_pct_change is not None:
             bp = self.baseline_pct_change
             word = "reduction" if bp < 0 else "increase"
             per = "" if len(self.baseline.months) == len(after.months) else " (per month)"
-            if round(bp) == 0:
+            if round_half_up(bp) == 0:
                 text += f", no change on the {_span(self.baseline.months)} baseline{per}"
             else:
-                shown = f"{abs(bp):.0f}"
+                shown = f"{round_half_up(abs(bp)):.0f}"
                 text += (f", {a_or_an(shown)} {shown}% {word} on the {_span(self.baseline.months)} "
                          f"baseline{per}")
         return text + "."
@@ -746,9 +746,9 @@ class Evaluation:
             return "**Target area, control-adjusted:** not available (a count is zero or missing)."
         e = self.effect
         v, (lo, hi) = self.target_excess
-        shown = f"{abs(e.pct_change):.0f}"
+        shown = f"{round_half_up(abs(e.pct_change)):.0f}"
         change = (f"{a_or_an(shown)} {shown}% {'reduction' if e.rate_ratio < 1 else 'increase'}"
-                  if round(e.pct_change) != 0 else "no change")
+                  if round_half_up(e.pct_change) != 0 else "no change")
         return (f"**Target area, control-adjusted:** {_against_trend(v)} "
                 f"(95% CI {_fewer_more(lo)} to {_fewer_more(hi)}); rate ratio "
                 f"{e.rate_ratio:.2f} (95% CI {e.ci95[0]:.2f}–{e.ci95[1]:.2f}, p = {e.p_value:.3g}; "
@@ -784,14 +784,31 @@ class Evaluation:
             lines.append(self.wdd_note + " The net effect is not tested.")
         return "\n".join(lines)
 
+    def counts_table(self) -> pd.DataFrame:
+        """Before, after, change and % change of target, ring and control, as display text."""
+        b, a = self.before, self.after
+        regions = [("Target area", b.count, a.count)]
+        if self.buffer is not None:
+            regions.append((f"Buffer ring ({self.buffer_m:g} m)", self.buffer["before"], self.buffer["after"]))
+        if self.control is not None:
+            regions.append(("Control", self.control["before"], self.control["after"]))
+        rows = []
+        for label, vb, va in regions:
+            p = pct_change(va, vb)
+            rows.append({"": label, f"Before ({_span(b.months)})": vb, f"After ({_span(a.months)})": va,
+                         "Change": None if vb is None or va is None else f"{va - vb:+,}",
+                         "% change": None if p is None else f"{p:+.1f}%"})
+        out = pd.DataFrame(rows)
+        for col in out.columns[1:3]:
+            out[col] = pd.array(out[col].tolist(), dtype="Int64")
+        return out
+
     def to_markdown(self) -> str:
         """A readable summary: headline, warnings, counts table, effect, displacement."""
+        from .reports import frame_markdown  # markdown tables are rendered in one place
+
         def n(v):
             return "n/a" if v is None else f"{v:,}"
-
-        def pc(b, a):
-            p = pct_change(a, b)
-            return "n/a" if p is None else f"{p:+.1f}%"
 
         lines = [f"## {self.area}: intervention evaluation", "", f"**{self.headline()}**", ""]
         if self.warnings:
@@ -799,20 +816,8 @@ class Evaluation:
             lines.append("")
             lines.extend(f"- ⚠ {w}" for w in self.warnings)
             lines.append("")
-        b, a = self.before, self.after
-        lines += [f"| | Before ({_span(b.months)}) | After ({_span(a.months)}) | Change | % change |",
-                  "|---|---:|---:|---:|---:|"]
-
-        def row(label, vb, va):
-            d = "n/a" if vb is None or va is None else f"{va - vb:+,}"
-            lines.append(f"| {label} | {n(vb)} | {n(va)} | {d} | {pc(vb, va)} |")
-
-        row("Target area", b.count, a.count)
-        if self.buffer is not None:
-            row(f"Buffer ring ({self.buffer_m:g} m)", self.buffer["before"], self.buffer["after"])
-        if self.control is not None:
-            row("Control", self.control["before"], self.control["after"])
-        lines.append("")
+        a = self.after
+        lines.append(frame_markdown(self.counts_table()))
         if self.baseline is not None:
             bp = self.baseline_pct_change
             per = "" if len(self.baseline.months) == len(a.months) else " per month"

@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
-__all__ = ["pct_change", "diff", "change_block", "rate_per_1000", "is_missing", "a_or_an"]
+__all__ = ["pct_change", "diff", "change_block", "rate_per_1000", "is_missing", "a_or_an", "round_half_up"]
 
 
 def is_missing(value) -> bool:
@@ -39,6 +39,12 @@ def pct_change(current, previous) -> float | None:
         return None
     value = (Decimal(str(current)) - Decimal(str(previous))) * 100 / Decimal(str(previous))
     return float(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def round_half_up(value: float, places: int = 0) -> float:
+    """`value` rounded half away from zero (the rule of `pct_change`), e.g. for a % shown whole
+    in a sentence: 37.5 -> 38, 36.5 -> 37 (Python's round() gives 36)."""
+    return float(Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
 
 
 def diff(current, previous) -> int | None:

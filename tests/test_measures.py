@@ -65,3 +65,36 @@ def test_neutralise_text_not_numbers():
     assert out["count"].tolist() == [-1, 2, 3]
     assert df["name"].iloc[0] == "=1+1"  # input not mutated
     assert csv_bytes(df).decode().splitlines() == ["name,count", "'=1+1,-1", "ok,2", ",3"]
+
+
+def test_whole_percent_in_sentences_rounds_like_the_tables():
+    # headline "rose 37%" must agree with the table's +36.5% (Python's round() says 36)
+    assert measures.round_half_up(36.5) == 37 and measures.round_half_up(-36.5) == -37
+    assert measures.round_half_up(0.25, 1) == 0.3
+    months_b = [f"2022-{m:02d}" for m in range(1, 13)]
+    months_a = [f"2023-{m:02d}" for m in range(1, 13)]
+    rows = [{"incident_id": f"{w[0]}-{i}", "source": "police-uk", "month": w[i % 12],
+             "category": "Anti-social behaviour", "kind": "asb", "geometry": Point(50, 50)}
+            for w, total in ((months_b, 200), (months_a, 273)) for i in range(total)]
+    inc = gpd.GeoDataFrame(pd.DataFrame(rows), crs="EPSG:27700")
+    ev = evaluation.evaluate(inc, box(0, 0, 100, 100), after=months_a, category="asb", buffer_m=0)
+    assert ev.pct_change == 36.5
+    assert " rose 37% in 2023 " in ev.headline()
+
+
+def test_summary_and_year_on_year_pct_change_agree_with_the_rule():
+    """400 -> 401 in the summary block and in the year-on-year table: +0.3% (one rule)."""
+    months_1 = [f"2022-{m:02d}" for m in range(4, 13)] + [f"2023-{m:02d}" for m in range(1, 4)]
+    months_2 = [f"2023-{m:02d}" for m in range(4, 13)] + [f"2024-{m:02d}" for m in range(1, 4)]
+    rows = [{"incident_id": f"{w[0]}-{i}", "source": "police-uk", "month": w[i % 12],
+             "category": "Shoplifting", "kind": "crime", "geometry": Point(50, 50)}
+            for w, total in ((months_1, 400), (months_2, 401)) for i in range(total)]
+    inc = gpd.GeoDataFrame(pd.DataFrame(rows), crs="EPSG:27700")
+    ward = gpd.GeoDataFrame({"area_id": ["w"], "name": ["Ward"], "layer": ["ward"]},
+                            geometry=[box(0, 0, 100, 100)], crs="EPSG:27700")
+    doc = areas_mod.area_summary(inc, ward, "2024-03", 12)
+    assert doc["crime"] == {"current": 401, "previous": 400, "diff": 1, "pct_diff": 0.3}
+    assert "represents a 0.3% (+1 crimes) increase" in doc["text"]
+    yoy, _ = areas_mod.year_on_year(inc, [2022, 2023], areas=ward)
+    assert yoy.loc[yoy["area_id"] == "w", "pct_change"].iloc[0] == 0.3
+    assert yoy.loc[yoy["area_id"] == "Total", "pct_change"].iloc[0] == 0.3
