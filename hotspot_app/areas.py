@@ -780,6 +780,23 @@ def rank_areas(
     return table, warnings
 
 
+def change_by_area(
+    incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, category=None, months: list[str] | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Counts per area in `months` and in the same months a year earlier, with % change
+    (`measures.pct_change`: null when the earlier count is 0 or its months are not covered).
+    Columns area_id, name, count, previous, pct_change (``outside`` row included); the warnings
+    of both windows."""
+    now, w1 = rank_areas(incidents, areas, category=category, months=months)
+    before, w2 = rank_areas(incidents, areas, category=category,
+                            months=periods.shift(months, -12) if months is not None else None)
+    out = now[["area_id", "name", "count"]].copy()
+    out["previous"] = pd.array(out["area_id"].map(before.set_index("area_id")["count"]).tolist(), dtype="Int64")
+    out["pct_change"] = pd.array([pct_change(None if is_missing(c) else int(c), None if is_missing(p) else int(p))
+                                  for c, p in zip(out["count"], out["previous"])], dtype="Float64")
+    return out, w1 + w2
+
+
 def share_phrase(pct: float) -> str:
     """Words for a share in partnership style: 'almost half (48%)', 'more than half (55%)'."""
     p = int(float(pct) + 0.5)

@@ -95,7 +95,7 @@ __all__ = [
     "intervention_area", "intervention_place", "buffer_ring", "default_control", "windows_around", "same_months_before",
     "rate_ratio", "excess_from_effect", "significance", "wdq", "wdq_interpretation", "tne", "tne_interpretation", "wdd",
     "evaluate", "evaluate_intervention", "monthly_counts", "patrol_log", "dosage",
-    "Regions", "resolve_regions", "default_baseline", "excess_from_effect",
+    "Regions", "resolve_regions", "default_baseline", "default_category", "target_and_ring",
 ]
 
 
@@ -136,6 +136,17 @@ def buffer_ring(target: BaseGeometry, buffer_m: float = settings.BUFFER_M) -> Ba
     if buffer_m == 0:
         return shapely.Polygon()
     return target.buffer(buffer_m).difference(target)
+
+
+def target_and_ring(target: BaseGeometry | gpd.GeoDataFrame, buffer_m: float = settings.BUFFER_M,
+                    name: str = "target area") -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The target (its polygons merged) and its displacement ring as one-row GeoDataFrames
+    (columns name, geometry; EPSG:27700), for maps; the ring frame is empty when buffer_m = 0."""
+    geom, _, _ = _as_geometry(target, "target")
+    ring = buffer_ring(geom, buffer_m)
+    area = gpd.GeoDataFrame({"name": [name]}, geometry=[geom], crs=settings.CRS)
+    buf = gpd.GeoDataFrame({"name": [f"{buffer_m:g} m buffer ring"]}, geometry=[ring], crs=settings.CRS)
+    return area, buf[~buf.geometry.is_empty]
 
 
 def _as_geometry(value: Any, what: str) -> tuple[BaseGeometry, str | None, str | None]:
@@ -1127,6 +1138,13 @@ def evaluate(
         target_excess=excess_from_effect(_expected(tb, cb, ca), effect),
         intervention=mark,
     )
+
+
+def default_category(intervention: Mapping[str, Any] | pd.Series | None) -> list[str]:
+    """What an intervention is evaluated on by default: ASB for patrols (the partnership's
+    hotspot patrols target ASB), else all crime."""
+    kind = intervention.get("type") if intervention is not None else None
+    return ["asb"] if kind == "patrols" else ["crime"]
 
 
 def intervention_place(

@@ -42,8 +42,11 @@ ROOT: Path = Path(__file__).resolve().parent.parent
 DATA_DIR: Path = ROOT / "data"
 GEODATA_DIR: Path = ROOT / "geodata"
 DEMO_DIR: Path = DATA_DIR / "demo"
-#: Default workspace GeoPackage used by the app.
-WORKSPACE: Path = Path(os.environ.get("HOTSPOT_WORKSPACE", str(DATA_DIR / "workspace.gpkg")))
+#: The workspace the environment names (``HOTSPOT_WORKSPACE``; read here and nowhere else): the
+#: app opens it instead of the demo when it exists. None when unset.
+WORKSPACE_ENV: str | None = os.environ.get("HOTSPOT_WORKSPACE") or None
+#: Workspace GeoPackage the app saves to: `WORKSPACE_ENV`, else data/workspace.gpkg.
+WORKSPACE: Path = Path(WORKSPACE_ENV or DATA_DIR / "workspace.gpkg")
 
 #: Label shown wherever demo data are shown.
 DEMO_LABEL: str = "SYNTHETIC DEMO DATA - not real incidents"

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from hotspot_app import charts, maps, periods, reports, settings
+from hotspot_app import charts, evaluation, maps, periods, reports, settings
 from hotspot_app.ui import cache, common
 
 st.title("Before / after")
@@ -27,7 +27,7 @@ if mode == "Stored intervention":
     row = ds.interventions[ds.interventions["intervention_id"].astype(str) == iv_id].iloc[0]
     start = pd.Timestamp(row["start"]).strftime("%Y-%m")
     end = pd.Timestamp(row["end"]).strftime("%Y-%m") if pd.notna(row["end"]) else months_all[-1]
-    default_cat = ["asb"] if row.get("type") == "patrols" else ["crime"]
+    default_cat = evaluation.default_category(row)
 else:
     area_opts = {f"area:{a}": f"{n} ({lay.replace('_', ' ')})" for a, n, lay in
                  zip(ds.areas["area_id"], ds.areas["name"], ds.areas["layer"])}
@@ -35,12 +35,12 @@ else:
         area_opts[f"wkt:{wkt}"] = f"{name} (drawn)"
     target = c1.selectbox("Area", list(area_opts), format_func=area_opts.get, key="ba-area")
     start, end = months_all[max(0, len(months_all) - 6)], months_all[-1]
-    default_cat = ["crime"]
+    default_cat = evaluation.default_category(None)
     iv_id = None
 start = min(max(start, months_all[0]), months_all[-1])
 end = min(max(end, start), months_all[-1])
 with c2:
-    selection = common.category_picker(ds, "ba-cat", default=default_cat)
+    category = common.category_picker(ds, "ba-cat", default=default_cat)
 
 c3, c4, c5 = st.columns([2, 1.2, 1])
 after_lo, after_hi = c3.select_slider("After window (intervention period)", options=months_all,
@@ -55,16 +55,15 @@ buffer_m = c5.number_input("Buffer ring (m)", min_value=0.0, max_value=2000.0, v
 use_baseline = st.checkbox("Also compare with a baseline year", key="ba-base-on")
 baseline = None
 if use_baseline:
-    b_default_end = periods.add_months(after[0], -13)
-    b_default_end = b_default_end if b_default_end >= months_all[0] else months_all[0]
-    b_default_start = max(months_all[0], periods.add_months(b_default_end, -11))
-    blo, bhi = st.select_slider("Baseline window", options=months_all, value=(b_default_start, b_default_end),
-                                format_func=fmt_month, key="ba-baseline")
+    # default: the same months in an earlier year the data cover (seasonality cancels)
+    b_default = evaluation.default_baseline(after, months_all) or months_all[:len(after)]
+    blo, bhi = st.select_slider("Baseline window", options=months_all, value=(b_default[0], b_default[-1]),
+                                format_func=fmt_month, key=f"ba-baseline-{after[0]}-{after[-1]}")
     baseline = tuple(periods.month_range(blo, bhi))
 
 try:
     with st.status("Evaluating…", expanded=False) as status:
-        ev = cache.evaluate(ds.key, target, selection, after, before, baseline, float(buffer_m))
+        ev = cache.evaluate(ds.key, target, category, after, before, baseline, float(buffer_m))
         status.update(label=f"Evaluated {ev.area}", state="complete")
 except Exception as exc:  # InputError from the core: show it and stop
     st.error(str(exc))
@@ -86,7 +85,7 @@ k[2].metric("Change on baseline", reports.fmt_pct(ev.baseline_pct_change)
             if ev.baseline else "Tick 'Also compare with a baseline year'.")
 if ev.effect is not None:
     lo, hi = ev.effect.ci95
-    k[3].metric("Control-adjusted effect", f"{(ev.effect.rate_ratio - 1) * 100:+.1f}%",
+    k[3].metric("Control-adjusted effect", f"{ev.effect.pct_change:+.1f}%",
                 help=f"Rate ratio {ev.effect.rate_ratio:.2f} (95% CI {lo:.2f}–{hi:.2f}, "
                      f"p = {ev.effect.p_value:.3g}) against {ev.control_description}.")
     k[3].caption(f"95% CI {(lo - 1) * 100:+.0f}% to {(hi - 1) * 100:+.0f}%")
@@ -99,8 +98,8 @@ if ev.wdq_text:
 # two maps, same extent and colour scale
 area, ring = cache.target_layers(ds.key, target, float(buffer_m))
 pad = 150.0
-locs_b = cache.window_locations(ds.key, target, float(buffer_m), pad, selection, tuple(ev.before.months))
-locs_a = cache.window_locations(ds.key, target, float(buffer_m), pad, selection, tuple(ev.after.months))
+locs_b = cache.window_locations(ds.key, target, float(buffer_m), pad, category, tuple(ev.before.months))
+locs_a = cache.window_locations(ds.key, target, float(buffer_m), pad, category, tuple(ev.after.months))
 m_before, m_after = maps.before_after_maps(area, locs_b, locs_a, buffer=ring, pad_m=pad,
                                              tiles=common.tiles())
 left, right = st.columns(2)

@@ -137,25 +137,19 @@ def count_selected(key: str, selection: tuple[str, ...], months: tuple[str, ...]
 
 # ------------------------------------------------------------------------------ overview
 @st.cache_data(show_spinner="Counting by ward…", max_entries=32)
-def ward_ranking(key: str, selection: tuple[str, ...], months: tuple[str, ...]) -> tuple[pd.DataFrame, list[str]]:
+def ward_ranking(key: str, category: tuple[str, ...], months: tuple[str, ...]) -> tuple[pd.DataFrame, list[str]]:
     """`areas.rank_areas` for the wards (count, share, rate per 1,000)."""
     ds = load(key)
-    return core_areas.rank_areas(ds.incidents, ds.wards, category=list(selection) or None,
+    return core_areas.rank_areas(ds.incidents, ds.wards, category=list(category) or None,
                                  months=list(months))
 
 
 @st.cache_data(show_spinner="Comparing with a year earlier…", max_entries=32)
-def ward_change(key: str, selection: tuple[str, ...], months: tuple[str, ...]) -> tuple[pd.DataFrame, list[str]]:
-    """Ward counts in `months` and in the same months a year earlier, with % change
-    (`areas.pct_change`: null when the earlier count is 0 or not covered)."""
-    now, w1 = ward_ranking(key, selection, months)
-    before, w2 = ward_ranking(key, selection, tuple(periods.shift(months, -12)))
-    prev = before.set_index("area_id")["count"]
-    out = now[["area_id", "name", "count"]].copy()
-    out["previous"] = out["area_id"].map(prev)
-    out["pct_change"] = [core_areas.pct_change(None if pd.isna(c) else int(c), None if pd.isna(p) else int(p))
-                         for c, p in zip(out["count"], out["previous"])]
-    return out, w1 + w2
+def ward_change(key: str, category: tuple[str, ...], months: tuple[str, ...]) -> tuple[pd.DataFrame, list[str]]:
+    """`areas.change_by_area` for the wards: counts in `months`, a year earlier, % change."""
+    ds = load(key)
+    return core_areas.change_by_area(ds.incidents, ds.wards, category=list(category) or None,
+                                     months=list(months))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -166,16 +160,16 @@ def locations(key: str, selection: tuple[str, ...], months: tuple[str, ...] | No
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def area_summary(key: str, layer: str, area_id: str, to: str, months: int) -> dict:
-    """The seed-000 summary (`areas.area_summary`) for one area, or the whole dataset."""
+def area_summary(key: str, area_id: str, to: str, n_months: int) -> dict:
+    """The seed-000 summary (`areas.area_summary`) for one area (by area_id), or the whole
+    dataset (``"__all__"``)."""
     ds = load(key)
     if area_id == "__all__":
         mask = pd.Series(True, index=ds.incidents.index)
-        return core_areas.area_summary(ds.incidents, mask, to, months, place="whole area loaded",
+        return core_areas.area_summary(ds.incidents, mask, to, n_months, place="whole area loaded",
                                        area_name="All areas")
     area = ds.areas[(ds.areas["area_id"].astype(str) == area_id)]
-    return core_areas.area_summary(ds.incidents, area, to, months, place=core_areas.area_label(area),
-                                   area_name=str(area["name"].iloc[0]))
+    return core_areas.area_summary(ds.incidents, area, to, n_months)
 
 
 # ------------------------------------------------------------------------------ tables
@@ -291,9 +285,9 @@ def intervention_choices(key: str) -> dict[str, str]:
     return out
 
 
-def _target(ds: Dataset, target: str):
-    """(target polygon or areas, context, exclude, name, layer) for a target spec:
-    ``intervention:<id>``, ``area:<area_id>`` or ``wkt:<polygon in EPSG:27700>``."""
+def _regions(ds: Dataset, target: str):
+    """`evaluation.resolve_regions` for a target spec: ``intervention:<id>``, ``area:<area_id>``
+    or ``wkt:<polygon in EPSG:27700>`` (a drawn area)."""
     import shapely
 
     from .. import evaluation
@@ -302,62 +296,38 @@ def _target(ds: Dataset, target: str):
     if kind == "intervention":
         iv = ds.interventions
         row = iv[iv["intervention_id"].astype(str) == ident].iloc[0]
-        geom = evaluation.intervention_area(row, ds.areas)
-        others = [evaluation.intervention_area(r, ds.areas) for _, r in iv.iterrows()
-                  if str(r["intervention_id"]) != ident]
-        exclude = shapely.union_all(others) if others else None
-        name, layer = evaluation.intervention_place(row, ds.areas)
-        return geom, None, exclude, name, layer
+        return evaluation.resolve_regions(row, ds.areas, interventions=iv)
     if kind == "area":
-        all_areas = ds.areas
-        rows = all_areas[all_areas["area_id"].astype(str) == ident]
-        layer = str(rows["layer"].iloc[0])
-        same = all_areas[all_areas["layer"].astype(str) == layer]
-        if layer in evaluation.INTERVENTION_LAYERS:
-            others = same[~same.index.isin(rows.index)]
-            return rows, None, (others if len(others) else None), str(rows["name"].iloc[0]), layer
-        return rows, same, None, str(rows["name"].iloc[0]), layer
+        return evaluation.resolve_regions(ident, ds.areas)
     if kind == "wkt":
-        return shapely.from_wkt(ident), (ds.wards if len(ds.wards) else None), None, "drawn area", None
+        return evaluation.resolve_regions(shapely.from_wkt(ident), ds.areas, name="drawn area")
     raise InputError(f"unknown target '{target}'", parameter="area")
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def evaluate(key: str, target: str, selection: tuple[str, ...], after: tuple[str, ...],
+def evaluate(key: str, target: str, category: tuple[str, ...], after: tuple[str, ...],
              before: tuple[str, ...] | None, baseline: tuple[str, ...] | None, buffer_m: float):
-    """`evaluation.evaluate` for a target spec (see `_target`) and windows."""
+    """`evaluation.evaluate` for a target spec (see `_regions`) and windows."""
     from .. import evaluation
 
     ds = load(key)
-    geom, context, exclude, name, layer = _target(ds, target)
-    return evaluation.evaluate(ds.incidents, geom, after=list(after),
+    return evaluation.evaluate(ds.incidents, _regions(ds, target), after=list(after),
                                before=list(before) if before else None,
                                baseline=list(baseline) if baseline else None,
-                               categories=list(selection) or None, buffer_m=float(buffer_m),
-                               context=context, exclude=exclude, name=name,
-                               layer=layer if layer not in (None, "custom") else None,
-                               small_count=settings.SMALL_COUNT)
+                               category=list(category) or None, buffer_m=float(buffer_m))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def target_layers(key: str, target: str, buffer_m: float) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """The target polygon and its displacement ring as one-row GeoDataFrames (for maps)."""
-    import shapely
-
     from .. import evaluation
 
-    ds = load(key)
-    geom, _, _, name, _ = _target(ds, target)
-    if isinstance(geom, gpd.GeoDataFrame):
-        geom = shapely.union_all(geom.geometry.values)
-    ring = evaluation.buffer_ring(geom, buffer_m)
-    area = gpd.GeoDataFrame({"name": [name]}, geometry=[geom], crs=settings.CRS)
-    buf = gpd.GeoDataFrame({"name": [f"{buffer_m:g} m buffer ring"]}, geometry=[ring], crs=settings.CRS)
-    return area, buf[~buf.geometry.is_empty]
+    regions = _regions(load(key), target)
+    return evaluation.target_and_ring(regions.target, buffer_m, regions.name)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def window_locations(key: str, target: str, buffer_m: float, pad_m: float, selection: tuple[str, ...],
+def window_locations(key: str, target: str, buffer_m: float, pad_m: float, category: tuple[str, ...],
                      months: tuple[str, ...]) -> pd.DataFrame:
     """`maps.locations` of the selected incidents in `months` within the map extent (target +
     ring + `pad_m`), for the before/after maps."""
@@ -367,7 +337,7 @@ def window_locations(key: str, target: str, buffer_m: float, pad_m: float, selec
     inc = ds.incidents
     xy = inc.geometry
     near = (xy.x >= x0 - pad_m) & (xy.x <= x1 + pad_m) & (xy.y >= y0 - pad_m) & (xy.y <= y1 + pad_m)
-    return maps.locations(inc[near & _mask(inc, selection, months)])
+    return maps.locations(inc[near & _mask(inc, category, months)])
 
 
 # ------------------------------------------------------------------------------ uploads

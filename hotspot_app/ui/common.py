@@ -3,7 +3,6 @@ downloads). No analysis here: pages call `cache` (which calls the core) and show
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -31,7 +30,7 @@ def tiles() -> str:
 def default_source() -> str:
     """The demo, unless the environment names a workspace (``HOTSPOT_WORKSPACE=path.gpkg``, e.g.
     a partnership's shared data) that exists."""
-    path = os.environ.get("HOTSPOT_WORKSPACE")
+    path = settings.WORKSPACE_ENV
     if path and Path(path).is_file():
         return cache.workspace_key(path)
     return cache.DEMO

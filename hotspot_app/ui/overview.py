@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from hotspot_app import areas as core_areas
-from hotspot_app import maps, periods, reports
+from hotspot_app import maps, periods, reports, taxonomy
 from hotspot_app.ui import cache, common
 
 st.title("Overview")
@@ -16,7 +16,7 @@ METRICS = {"count": "Count", "rate": "Rate per 1,000 residents", "change": "% ch
 
 c1, c2, c3 = st.columns([2, 2, 1.3])
 with c1:
-    selection = common.category_picker(ds, "ov-cat", default=["crime"])
+    category = common.category_picker(ds, "ov-cat", default=["crime"])
 with c2:
     months = common.period_picker(ds, "ov-period")
 with c3:
@@ -25,10 +25,10 @@ with c3:
 kpi_box = st.container()  # filled after the map is sent, so the map frame starts loading first
 
 # ---------------------------------------------------------------- map
-ranking, warnings = cache.ward_ranking(ds.key, selection, months)
+ranking, warnings = cache.ward_ranking(ds.key, category, months)
 wards_rows = ranking[ranking["area_id"] != core_areas.OUTSIDE]
 if metric == "change":
-    change, warnings = cache.ward_change(ds.key, selection, months)
+    change, warnings = cache.ward_change(ds.key, category, months)
     values = change.set_index("area_id")["pct_change"].astype(float)
     title, fmt, diverging = "% change on a year earlier", "{:+.1f}%", True
     extra = {"Count": [reports.fmt_int(v) for v in ds.wards["area_id"].astype(str).map(change.set_index("area_id")["count"])],
@@ -45,8 +45,8 @@ common.show_warnings(warnings)
 if metric == "rate" and values.isna().all():
     st.info("The ward boundaries have no population, so rates cannot be computed.")
 
-locs = cache.locations(ds.key, selection, months)
-n_sel = cache.count_selected(ds.key, selection, months)
+locs = cache.locations(ds.key, category, months)
+n_sel = cache.count_selected(ds.key, category, months)
 st.caption(f"{n_sel:,} incidents selected at {len(locs):,} distinct locations; the heat layer is "
            f"weighted by incidents per location (a layer of location circles is added when there "
            f"are at most {maps.OVERVIEW_MARKERS:,} locations; see Hotspots for patrol areas).")
@@ -62,7 +62,7 @@ with kpi_box:
         area_choices.update({str(a): str(n) for a, n in zip(layer["area_id"], layer["name"])})
     area_id = st.selectbox("Area for the summary", list(area_choices), format_func=area_choices.get,
                            key="ov-area")
-    summary = cache.area_summary(ds.key, "", area_id, months[-1], len(months))
+    summary = cache.area_summary(ds.key, area_id, months[-1], len(months))
     kpis = [("crime", "Crimes"), ("asb", "ASB incidents"), ("fires", "Deliberate fires")]
     cols = st.columns(len([k for k, _ in kpis if k in summary]))
     for col, (k, label) in zip(cols, [kp for kp in kpis if kp[0] in summary]):
@@ -79,7 +79,7 @@ with kpi_box:
 
 # ---------------------------------------------------------------- ward table
 st.subheader("Wards")
-top = core_areas.top_share(ranking, top=3, what="selected incidents") if len(wards_rows) else None
+top = core_areas.top_share(ranking, top=3, what=taxonomy.selection_label(category)) if len(wards_rows) else None
 if top:
     st.markdown(top["text"])
 table = reports.rank_display(ranking)
