@@ -78,18 +78,26 @@ def test_overview_kpis_match_the_core_and_filters_change_the_table(the_demo):
         assert not at.exception
 
 
-def test_hotspots_patrol_areas_follow_eps():
+def test_hotspots_patrol_areas_follow_eps(the_demo):
+    from hotspot_app import clusters
+
     at = open_page("hotspots")
     assert banner_shown(at)
     assert at.number_input(key="hs-eps").value == settings.EPS_M
     assert at.number_input(key="hs-min").value == settings.MIN_SAMPLES
-    n100 = len(at.dataframe[0].value)
-    assert n100 >= 3  # the demo plants 3 ASB clusters
-    at.number_input(key="hs-eps").set_value(30.0).run()
-    assert not at.exception
-    n30 = len(at.dataframe[0].value) if at.dataframe else 0
-    assert n30 != n100
-    assert any("patrol areas from" in s.label for s in at.status)
+    window = periods.window(the_demo.incidents["month"].max(), 12)
+    for eps_m in (settings.EPS_M, 30.0):
+        at.number_input(key="hs-eps").set_value(eps_m).run()
+        assert not at.exception
+        core = clusters.dbscan(the_demo.incidents, eps_m, settings.MIN_SAMPLES, category=["asb"],
+                               period=f"{window[0]}..{window[-1]}")
+        shown = len(at.dataframe[0].value) if len(core.areas) else 0
+        assert shown == len(core.areas), eps_m  # the page's table is the core's ranking
+        assert [s.label for s in at.status if "patrol areas from" in s.label] == [
+            f"{len(core.areas)} patrol areas from {core.n_incidents:,} incidents "
+            f"({core.n_noise:,} not in any cluster)"]
+        if eps_m == settings.EPS_M:
+            assert len(core.areas) >= 3  # the demo plants 3 ASB clusters
 
 
 def test_hotspots_offers_eps_guidance_from_the_k_distance_curve(the_demo):
@@ -124,10 +132,19 @@ def test_hotspots_grid_layers_and_pai(the_demo):
                                     areas=the_demo.wards, eps_m=settings.EPS_M,
                                     min_samples=settings.MIN_SAMPLES)
     assert metric(at, "PAI (forecast)") == f"{fc['pai']:.1f}"
-    for method in ("count", "kde", "gistar"):
+    area = hotspots.hotspot_grid(inc, settings.CELL_M, "gistar", "square", areas=the_demo.wards,
+                                 category=["asb"], period=f"{test[0]}..{test[-1]}")
+    n_hot = int((area["hotspot"] == "hot").sum())
+    assert n_hot > 0  # the planted clusters are hot spots
+    for method, label in (("count", "Counts per cell"), ("kde", "Kernel density (KDE)"),
+                          ("gistar", "Gi* hot and cold spots (FDR-corrected)")):
         at.radio(key="hs-grid").set_value(method).run()
         assert not at.exception, (method, at.exception)
-    assert any("hot-spot cells" in c.value for c in at.caption)
+        # the layer's cells are offered for download under the method's name
+        assert any(e.label.startswith(f"Grid cells ({label})") for e in at.expander), method
+    assert [c.value for c in at.caption if "hot-spot cells" in c.value] == [
+        f"Gi* with queen neighbours on {len(area):,} cells; {n_hot} hot-spot cells at a 5% false "
+        "discovery rate (Benjamini–Hochberg)."]
 
 
 def test_before_after_recovers_the_planted_patrol_effect(the_demo):
@@ -146,9 +163,29 @@ def test_before_after_recovers_the_planted_patrol_effect(the_demo):
     at.number_input(key="ba-buffer").set_value(0.0).run()
     assert not at.exception
     assert metric(at, "WDQ") == "n/a"  # no ring: displacement not assessed
+    # the baseline: by default the same months two years earlier (Jul-Dec 2021), not another season
+    at.number_input(key="ba-buffer").set_value(250.0).run()
+    at.checkbox(key="ba-base-on").check().run()
+    assert not at.exception, at.exception
+    base = [s for s in at.select_slider if s.key.startswith("ba-baseline")][0]
+    assert base.value == ("2021-07", "2021-12")
+    from hotspot_app import evaluation
+
+    row = the_demo.interventions.iloc[0]
+    expected = evaluation.evaluate(the_demo.incidents,
+                                   evaluation.resolve_regions(row, the_demo.areas, interventions=the_demo.interventions),
+                                   after="2023-07..2023-12", baseline="2021-07..2021-12", category="asb")
+    assert metric(at, "Change on baseline") == reports.fmt_pct(expected.baseline_pct_change)
+    # any area and dates: the last 6 months loaded, the first area offered (the picked
+    # categories are kept when switching)
     at.radio(key="ba-mode").set_value("Area and dates").run()
     assert not at.exception
-    assert metric(at, "After") != f"{truth['area']['2023-07..2023-12']:,}"
+    months = sorted(the_demo.incidents["month"].unique())
+    first = the_demo.areas.iloc[0]
+    r = evaluation.evaluate(the_demo.incidents, evaluation.resolve_regions(str(first["area_id"]), the_demo.areas),
+                            after=months[-6:], category=at.multiselect(key="ba-cat").value)
+    assert metric(at, "After") == f"{r.after.count:,}"
+    assert metric(at, "Change on before") == reports.fmt_pct(r.pct_change)
 
 
 def test_fires_totals_and_group_switch(the_demo):

@@ -463,3 +463,13 @@ def test_coverage_is_judged_per_source_supplying_the_kind():
     total = rows.iloc[-1]
     assert total.selected_month_current == 1 and pd.isna(total.selected_month_previous)
     assert any("selected month previous (2023-03): no data loaded for 2023-03" in w for w in warnings)
+
+
+def test_change_by_area_against_the_same_months_a_year_earlier():
+    wards = layer([(0, 0, 10, 10), (10, 0, 20, 10)], ["Ash", "Beech"])
+    rows_ = ([("Drugs", "2023-01", 5, 5)] * 4 + [("Drugs", "2024-01", 5, 5)] * 5
+             + [("Drugs", "2024-01", 15, 5)] * 3 + [("Drugs", "2024-01", 99, 99)])
+    out, warnings = areas.change_by_area(incidents(rows_), wards, category="crime", months=["2024-01"])
+    assert warnings == []
+    assert out[["name", "count", "previous", "pct_change"]].astype(object).where(out.notna(), None).values.tolist() == [
+        ["Ash", 5, 4, 25.0], ["Beech", 3, 0, None], ["outside", 1, 0, None]]

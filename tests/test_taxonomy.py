@@ -101,3 +101,17 @@ def test_fire_categories_are_fire_kind():
 def test_detect_picks_the_taxonomy_of_the_data():
     assert taxonomy.detect(POLICE_UK) == "police-uk"
     assert taxonomy.detect(["Violence With Injury", "Shoplifting", "Drug Offences"]) == "home-office"
+
+
+def test_selection_label_is_one_name_per_selection():
+    from hotspot_app.taxonomy import selection_label
+
+    assert selection_label(["asb", "Anti-social behaviour"]) == "ASB"  # not "ASB and Anti-social behaviour"
+    assert selection_label(["Anti-social behaviour", "ASB"]) == "ASB"
+    assert selection_label(["crime", "deliberate-fires"]) == "crime and deliberate fires"
+    assert selection_label(["deliberate-primary-fires", "deliberate-fires"]) == "deliberate fires"
+    assert selection_label("Violence,Violence With Injury") == "Violence"
+    assert selection_label(["Shoplifting", "burglary", "asb"]) == "Shoplifting, Burglary and ASB"
+    assert selection_label(None) == "incidents"
+    assert selection_label([], everything="recorded incidents", capital=True) == "Recorded incidents"
+    assert selection_label(["deliberate-secondary-fires"], capital=True) == "Deliberate secondary fires (F3)"
