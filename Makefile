@@ -26,7 +26,7 @@ $(ASSETS): package.json package-lock.json
 assets: $(ASSETS)
 
 demo: $(STAMP)
-	$(PY) -m hotspot_app.cli demo --out data/demo --if-missing
+	$(PY) -m hotspot_app.cli demo --out data/demo --geodata geodata/demo --if-missing
 
 app: $(STAMP) $(ASSETS) demo
 	$(VENV)/bin/streamlit run streamlit_app.py --server.headless true --server.port $(PORT)

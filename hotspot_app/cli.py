@@ -105,6 +105,8 @@ def load_areas_arg(path: Path, name_field: Optional[str] = None, layer: str = "c
 @guarded
 def demo_command(
     out: Path = typer.Option(..., "--out", help="Folder to write the synthetic demo borough into."),
+    geodata: Optional[Path] = typer.Option(None, "--geodata", help="Folder for its boundary files "
+                                           "(wards, town centre, micro-hotspots); default: OUT."),
     if_missing: bool = typer.Option(False, "--if-missing",
                                     help="Do nothing when OUT already holds a complete demo."),
     fmt: str = typer.Option("text", "--format", help="text or json."),
@@ -118,15 +120,14 @@ def demo_command(
         raise InputError(f"--format must be text or json, got '{fmt}'", parameter="format")
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} exists and is not a folder", parameter="out")
-    skipped = bool(if_missing and demo_mod.is_complete(out))
+    skipped = bool(if_missing and demo_mod.is_complete(out, geodata))
     if skipped:
-        files = {name: out / name for name in demo_mod.FILES}
-        files["police_uk"] = out / "police_uk"
+        files = demo_mod.file_paths(out, geodata)
         truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
     else:
         progress(f"generating the synthetic demo borough into {out} ...")
         data = demo_mod.generate()
-        files = demo_mod.write(data, out)
+        files = demo_mod.write(data, out, geodata)
         truth = data.truth
     volumes = truth["volumes"]
     if fmt == "json":

@@ -78,7 +78,8 @@ CSVs and fires.csv come from the generator's raw rows; a `Demo` read back by `lo
 regenerating them, which gives the same files); `load(dir=None)` reads ``workspace.gpkg`` from
 `dir` (default ``settings.DEMO_DIR``), generating and writing the demo first when the folder is
 not complete (`is_complete`); cached per folder in-process (treat the tables as read-only).
-CLI: ``hotspot demo --out DIR [--if-missing] [--format json]``.
+CLI: ``hotspot demo --out DIR [--geodata DIR] [--if-missing] [--format json]`` (``make demo``:
+incident data in data/demo/, boundary files in geodata/demo/).
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ from shapely.geometry import MultiPoint, Point, Polygon
 from . import periods, schema, settings
 from .store import Workspace, atomic_path
 
-__all__ = ["Demo", "generate", "write", "load", "is_complete", "SEED", "VERSION", "FILES", "POLICE_UK_HEADER"]
+__all__ = ["Demo", "generate", "write", "load", "is_complete", "file_paths", "SEED", "VERSION", "FILES",
+           "BOUNDARY_FILES", "POLICE_UK_HEADER"]
 
 SEED = 20240331
 #: Bumped whenever the generator's output changes: a folder written by another version is not
@@ -117,6 +119,19 @@ POLICE_UK_HEADER = ["Crime ID", "Month", "Reported by", "Falls within", "Longitu
 #: Files a complete demo folder holds (police.uk monthly CSVs are checked separately).
 FILES = ["README.txt", "truth.json", "workspace.gpkg", "fires.csv", "wards.geojson",
          "town_centres.geojson", "micro_hotspots.geojson", "population.csv", "interventions.csv"]
+#: The boundary files among FILES: written into the geodata folder when one is given (the
+#: project's layout: boundaries in geodata/demo/, incident data in data/demo/).
+BOUNDARY_FILES = ["wards.geojson", "town_centres.geojson", "micro_hotspots.geojson"]
+
+
+def file_paths(out_dir: str | Path, geodata_dir: str | Path | None = None) -> dict[str, Path]:
+    """Where each of FILES lives: boundary files in `geodata_dir` when given, the rest (and the
+    ``police_uk`` folder) in `out_dir`."""
+    out = Path(out_dir)
+    geo = Path(geodata_dir) if geodata_dir is not None else out
+    paths = {name: (geo if name in BOUNDARY_FILES else out) / name for name in FILES}
+    paths["police_uk"] = out / "police_uk"
+    return paths
 
 WARD_NAMES = [
     "Brackenfold", "Brannock Hill", "Colliston Rise", "Corvin Park", "Dunmere Vale",
@@ -745,13 +760,16 @@ Files
 """
 
 
-def write(demo: Demo, out_dir: str | Path) -> dict[str, Path]:
-    """Write the demo's files into `out_dir`; returns {name: path} (``police_uk`` is the folder).
+def write(demo: Demo, out_dir: str | Path, geodata_dir: str | Path | None = None) -> dict[str, Path]:
+    """Write the demo's files into `out_dir` (the boundary files into `geodata_dir` when given);
+    returns {name: path} (``police_uk`` is the folder).
 
     truth.json is written last, so a folder with truth.json and the other FILES is complete.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    places = file_paths(out, geodata_dir)
+    places["wards.geojson"].parent.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     police = getattr(demo, "_police_rows", None)
     fires = getattr(demo, "_fire_rows", None)
@@ -791,7 +809,7 @@ def write(demo: Demo, out_dir: str | Path) -> dict[str, Path]:
 
     for name, gdf in (("wards.geojson", demo.wards), ("town_centres.geojson", demo.town_centres),
                       ("micro_hotspots.geojson", demo.micro_hotspots)):
-        path = out / name
+        path = places[name]
         g = gdf.copy()
         for col in g.columns:
             if str(g[col].dtype).startswith("datetime64"):
@@ -833,11 +851,12 @@ def _with_rows(demo: Demo) -> Demo:
     return generate()
 
 
-def is_complete(out_dir: str | Path) -> bool:
-    """True when `out_dir` holds every demo file (and the police.uk months of truth.json), written
-    by this `VERSION` of the generator."""
+def is_complete(out_dir: str | Path, geodata_dir: str | Path | None = None) -> bool:
+    """True when `out_dir` (and `geodata_dir` for the boundary files, when given) holds every
+    demo file (and the police.uk months of truth.json), written by this `VERSION` of the
+    generator."""
     out = Path(out_dir)
-    if not all((out / name).is_file() for name in FILES):
+    if not all(path.is_file() for name, path in file_paths(out, geodata_dir).items() if name != "police_uk"):
         return False
     try:
         truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
@@ -854,16 +873,17 @@ _LOCK = threading.Lock()
 
 
 def load(dir: str | Path | None = None) -> Demo:
-    """The demo read from `dir` (default ``settings.DEMO_DIR``), generated and written there
-    first when the folder is not complete. Cached per folder in this process; callers must not
-    mutate the returned tables (copy them)."""
+    """The demo read from `dir` (default ``settings.DEMO_DIR``, with its boundary files in
+    ``settings.DEMO_GEODATA_DIR``), generated and written there first when it is not complete.
+    Cached per folder in this process; callers must not mutate the returned tables (copy them)."""
     out = Path(dir) if dir is not None else settings.DEMO_DIR
+    geodata = None if dir is not None else settings.DEMO_GEODATA_DIR
     key = out.resolve()
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
-        if not is_complete(out):
-            write(generate(), out)
+        if not is_complete(out, geodata):
+            write(generate(), out, geodata)
         ws = Workspace(out / "workspace.gpkg")
         demo = Demo(incidents=ws.incidents(), wards=ws.areas("ward"),
                     town_centres=ws.areas("town_centre"), micro_hotspots=ws.areas("micro_hotspot"),

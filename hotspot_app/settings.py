@@ -42,6 +42,8 @@ ROOT: Path = Path(__file__).resolve().parent.parent
 DATA_DIR: Path = ROOT / "data"
 GEODATA_DIR: Path = ROOT / "geodata"
 DEMO_DIR: Path = DATA_DIR / "demo"
+#: The demo's boundary files (wards, town centre, micro-hotspots): geodata/ holds boundaries.
+DEMO_GEODATA_DIR: Path = GEODATA_DIR / "demo"
 #: The workspace the environment names (``HOTSPOT_WORKSPACE``; read here and nowhere else): the
 #: app opens it instead of the demo when it exists. None when unset.
 WORKSPACE_ENV: str | None = os.environ.get("HOTSPOT_WORKSPACE") or None

@@ -355,3 +355,21 @@ def test_ingesting_the_demo_files_gives_the_demo_incidents_and_wards(demo):
     assert wards["name"].tolist() == demo.wards["name"].tolist()
     assert wards["population"].tolist() == demo.wards["population"].tolist()
     assert wards.geometry.geom_equals(demo.wards.geometry).all()
+
+
+def test_cli_demo_puts_boundaries_in_geodata_and_incident_data_in_data(tmp_path, demo):
+    """The project's layout (make demo): data/demo/ holds incident data, geodata/demo/ the
+    wards, town centre and micro-hotspots."""
+    data, geo = tmp_path / "data" / "demo", tmp_path / "geodata" / "demo"
+    result = CliRunner().invoke(app, ["demo", "--out", str(data), "--geodata", str(geo), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert sorted(p.name for p in geo.iterdir()) == sorted(demo_mod.BOUNDARY_FILES)
+    assert not any((data / name).exists() for name in demo_mod.BOUNDARY_FILES)
+    assert doc["files"]["wards.geojson"] == str(geo / "wards.geojson")
+    assert doc["files"]["fires.csv"] == str(data / "fires.csv")
+    assert demo_mod.is_complete(data, geo) and not demo_mod.is_complete(data)
+    wards = pyogrio.read_dataframe(geo / "wards.geojson")
+    assert sorted(wards["name"]) == sorted(demo.wards["name"])
+    again = CliRunner().invoke(app, ["demo", "--out", str(data), "--geodata", str(geo), "--if-missing"])
+    assert again.exit_code == 0 and "nothing written" in again.stdout
