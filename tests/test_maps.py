@@ -215,3 +215,14 @@ def test_location_circles_stay_small_where_locations_hold_few_incidents():
     layer = maps.location_markers(_incidents(n_points=3, per_point=1))
     radii = {f["properties"]["_r"] for f in layer.data["features"]}
     assert radii == {3.5}
+
+
+def test_outline_width_is_line_width_and_the_old_weight_keyword_still_works():
+    # `weight` means incident weights across the project; an outline's width is `line_width`
+    wards = _wards()
+    layer = maps.area_outlines(wards, name="Wards", line_width=1)
+    assert layer.style_function({})["weight"] == 1
+    assert maps.area_outlines(wards, name="Wards").style_function({})["weight"] == 2.5
+    with pytest.warns(DeprecationWarning, match="line_width"):
+        old = maps.area_outlines(wards, name="Wards", weight=4)
+    assert old.style_function({})["weight"] == 4
