@@ -48,7 +48,7 @@ import shapely
 
 from . import periods, settings, taxonomy
 from .errors import InputError
-from .measures import a_or_an, change_block, is_missing, pct_change, rate_per_1000  # noqa: F401 (re-exported)
+from .measures import a_or_an, change_block, is_missing, join_names, pct_change, rate_per_1000  # noqa: F401 (re-exported)
 
 OUTSIDE = "outside"
 
@@ -285,7 +285,7 @@ def display_name(areas: gpd.GeoDataFrame | gpd.GeoSeries | None, fallback: str |
         return fallback or "area"
     if len(names) > most:
         return fallback or f"{len(names)} areas"
-    return _join_names(names)
+    return join_names(names)
 
 
 def new_area_id(existing, layer: str, tag: str = "drawn") -> str:
@@ -810,10 +810,6 @@ def share_phrase(pct: float) -> str:
     return f"{p}%"
 
 
-def _join_names(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
 def top_share(ranked: pd.DataFrame, top: int = 3, what: str = "incidents", unit: str = "wards") -> dict:
     """Share of the total in the top-`top` areas of a `rank_areas` table, with the sentence:
     'almost half (48%) of ASB occurred in just 3 wards; Headland & Harbour, Victoria and Burn
@@ -834,7 +830,7 @@ def top_share(ranked: pd.DataFrame, top: int = 3, what: str = "incidents", unit:
         just = "just " if len(names) < max(1, (ranked["area_id"] != OUTSIDE).sum()) / 2 else ""
         unit_ = unit if len(names) != 1 else unit.rstrip("s")
         text = (f"{share_phrase(100.0 * count / total)} of {what} occurred in {just}{len(names)} {unit_}; "
-                f"{_join_names(names)}.")
+                f"{join_names(names)}.")
         text = text[0].upper() + text[1:]
     return {"top": int(top), "count": count, "total": int(total), "share_pct": pct, "areas": names,
             "text": text}

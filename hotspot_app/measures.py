@@ -8,7 +8,8 @@
   contracts (design §5) spell it.
 - `rate_per_1000(count, population)`: 1000 * count / population, 2 decimals; None without a
   positive population.
-- `a_or_an(number_text)`: the article a number takes when read aloud ("an 18%", "a 71%").
+- `a_or_an(number_text)`: the article a number takes when read aloud ("an 18%", "a 71%");
+  `join_names(names)`: 'A', 'A and B', 'A, B and C' for lists in sentences.
 
 Argument order is always (current, previous): the later value first, as in "current vs previous".
 """
@@ -19,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
-__all__ = ["pct_change", "diff", "change_block", "rate_per_1000", "is_missing", "a_or_an", "round_half_up"]
+__all__ = ["pct_change", "diff", "change_block", "rate_per_1000", "is_missing", "a_or_an", "round_half_up", "join_names"]
 
 
 def is_missing(value) -> bool:
@@ -76,3 +77,11 @@ def a_or_an(number_text: str) -> str:
         return "a"
     lead = digits.split(",")[0] if "," in digits else digits[:len(digits) % 3 or 3]
     return "an" if digits.startswith("8") or lead in ("11", "18") else "a"
+
+
+def join_names(names) -> str:
+    """'A', 'A and B', 'A, B and C': a list as written in a sentence ('' when empty)."""
+    names = [str(n) for n in names]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]

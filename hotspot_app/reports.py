@@ -21,13 +21,7 @@ WINDOW_TITLES = {"selected_month": "Selected month", "last_6_months": "Last 6 mo
                  "last_12_months": "Last 12 months"}
 
 
-def _missing(value) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+from .measures import is_missing as _missing  # noqa: E402 (one rule for "missing")
 
 
 def fmt_int(value, signed: bool = False) -> str:

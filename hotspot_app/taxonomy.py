@@ -235,11 +235,7 @@ def selection_label(category: str | Iterable[str] | None, everything: str = "inc
             continue  # covered by a name already listed (or the same name twice)
         reached = [(lab, other) for lab, other in reached if not other < cats]
         reached.append((label, cats))
-    labels = list(dict.fromkeys(lab for lab, _ in reached))
-    if not labels:
-        text = everything
-    elif len(labels) == 1:
-        text = labels[0]
-    else:
-        text = ", ".join(labels[:-1]) + " and " + labels[-1]
+    from .measures import join_names
+
+    text = join_names(dict.fromkeys(lab for lab, _ in reached)) or everything
     return text[:1].upper() + text[1:] if capital else text
