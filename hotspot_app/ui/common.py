@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from .. import maps, periods, reports, settings
+from .. import maps, periods, reports, settings, taxonomy
 from ..errors import InputError
 from . import cache
 
@@ -76,7 +76,9 @@ def category_picker(ds: cache.Dataset, key: str, default: list[str] | None = Non
     options = cache.category_options(ds.key)
     default = [d for d in (default or []) if d in options]
     chosen = st.multiselect(label, options, default=default, key=key,
-                            help="Named groups (crime, asb, deliberate-fires, ...), hierarchy "
+                            format_func=lambda c: taxonomy.selection_label([c], capital=True)
+                            if c in taxonomy.GROUP_LABELS else c,
+                            help="Named groups (crime, ASB, deliberate fires, ...), hierarchy "
                                  "nodes or single categories; empty = everything.")
     return tuple(chosen)
 
