@@ -60,6 +60,12 @@ relative to the control.
 TNE (total net effect) = [Rb*(Ca/Cb) - Ra] + [Db*(Ca/Cb) - Da]: incidents prevented (positive)
 or added (negative) in target and buffer together, against the control's trend.
 
+Excess (target, ring) = E * (RR - 1) with E = before * (Ca/Cb), the count the control's trend
+predicts, and RR that region's control-adjusted rate ratio; its 95% interval is E * (lo - 1) to
+E * (hi - 1). One test per effect: the excess is significant exactly when its rate ratio is, and
+the text states significance once per effect (target, ring; the net effect by the WDD when a
+control is named). Signs are said in words ("about 67 fewer incidents").
+
 WDD (Wheeler & Ratcliffe 2018) = (Ta - Tb) - (Ca - Cb) + (Da - Db) - (DCa - DCb), variance =
 the sum of the eight counts, Z = WDD / SE. It assumes a control of comparable size, so it is
 computed for a named control area (with its own ring as DC), not for the borough-wide default.
