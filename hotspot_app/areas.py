@@ -606,8 +606,9 @@ _KIND_WORDS = {
 }
 
 
-def summary_sentence(what: str, current, previous, to: str, months: int, place: str,
-                     compare: str = "same-period-last-year") -> str:
+def summary_sentence(what: str, current, previous, to: str, n_months: int | None = None,
+                     place: str = "area", compare: str = "same-period-last-year", *,
+                     months: int | None = None) -> str:
     """The seed-000 sentence, e.g. 'In the 12 months up to March 2024 there were 1,331 crimes
     recorded in the Hemlington ward area, this figure represents an 11.2% (-168 crimes) reduction
     in comparison to the same time period in the previous 12-months.'
@@ -615,6 +616,11 @@ def summary_sentence(what: str, current, previous, to: str, months: int, place: 
     `what` is ``crime``, ``asb`` or ``fires``. Handles increases, no change, n/a (previous 0)
     and unknown figures (uncovered months).
     """
+    if months is not None:
+        warnings_module.warn("summary_sentence(months=...) is now n_months=...", DeprecationWarning,
+                             stacklevel=2)
+        n_months = months
+    months = int(n_months if n_months is not None else 12)
     plural, singular, unit = _KIND_WORDS[what]
     span = f"In the {months} months up to {periods.describe([to])}" if months != 1 else \
         f"In {periods.describe([to])}"

@@ -332,12 +332,20 @@ def default_baseline(after: str | Sequence[str], available: Sequence[str]) -> li
     return None
 
 
-def windows_around(start: str, months: int, gap: int = 0) -> tuple[list[str], list[str]]:
+def windows_around(start: str, n_months: int | None = None, gap: int = 0, *,
+                   months: int | None = None) -> tuple[list[str], list[str]]:
     """Equal-length (before, after) windows around an intervention starting in month `start`.
 
-    After = `start` and the following ``months - 1`` months; before = the `months` months
+    After = `start` and the following ``n_months - 1`` months; before = the `n_months` months
     ending ``gap + 1`` months before `start` (``gap`` months left out, e.g. a set-up period).
+    ``months=`` is the old name of `n_months` (an int; `months` is a list elsewhere).
     """
+    if months is not None:
+        _warnings.warn("windows_around(months=...) is now n_months=...", DeprecationWarning, stacklevel=2)
+        n_months = months
+    if n_months is None:
+        raise InputError("give the window length n_months", parameter="n_months")
+    months = int(n_months)
     start = periods.parse_month(start, "start")
     if months < 1 or gap < 0:
         raise InputError("months must be >= 1 and gap >= 0", parameter="months")
