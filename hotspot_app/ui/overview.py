@@ -1,7 +1,6 @@
 """Overview: ward choropleth (count, rate per 1,000, change), incident heat, town centres and
 micro-hotspots, category/period filters, KPI cards with the seed-000 summary."""
 
-import pandas as pd
 import streamlit as st
 
 from hotspot_app import areas as core_areas
