@@ -25,8 +25,14 @@ with diff and % diff against the same windows a year earlier or the previous win
 `rank_areas` + `top_share` + `share_phrase` (seed 001: counts, shares and rates per 1,000 by
 ward, "almost half (48%) ... in just 3 wards"), `year_on_year` (financial or e.g. Oct–Sep
 years), `breakdown` (e.g. fires by property type), `population_from_table` and
-`population_from_lsoa` (Census LSOA counts to wards by representative point), `pct_change`,
-`rate_per_1000`, `area_mask`, `area_label`.
+`population_from_lsoa` (Census LSOA counts to wards by representative point) and
+`read_population` (either, from a file), `ranking_layer` + `ranking` (everything `hotspot rank`
+reports), `change_by_area` (on the same months a year earlier), `area_mask`.
+
+Names: `display_name` is the one way an area (one or several polygons) is named ('A', 'A and B',
+'A, B and C', '<n> areas'); `area_label` the place in a sentence ('Hemlington ward area');
+`layer_unit` the plural noun of a layer ('wards'); `new_area_id` the id of an area drawn by hand.
+% change and rates come from `measures` (re-exported here as `pct_change`, `rate_per_1000`).
 
 Coverage (design §5): a window with a month in which the loaded data have no rows is null, never
 zero or a partial count, and a warning names the missing months. Months are judged on the data
