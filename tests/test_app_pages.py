@@ -43,6 +43,19 @@ def metric(at: AppTest, starts: str) -> str:
     return hits[0]
 
 
+def ward_values(at: AppTest) -> dict[str, tuple[str, ...]]:
+    """Ward name -> (value, extra columns...) of the choropleth in the page's map."""
+    import json
+    import re
+
+    script = json.loads(at.get("component_instance")[0].proto.json_args)["script"]
+    out = {}
+    for props in re.findall(r'"properties": (\{[^{}]*"_value"[^{}]*\})', script):
+        p = json.loads(props)
+        out[p["_name"]] = (p["_value"], *[p[k] for k in sorted(p) if k.startswith("_x")])
+    return out
+
+
 def test_overview_kpis_match_the_core_and_filters_change_the_table(the_demo):
     at = open_page()
     assert banner_shown(at)
@@ -73,9 +86,18 @@ def test_overview_kpis_match_the_core_and_filters_change_the_table(the_demo):
     ranked, _ = areas.rank_areas(the_demo.incidents, the_demo.wards, category=["asb"], months=window)
     assert asb_table["Count"].iloc[0] == f"{int(ranked['count'].iloc[0]):,}"
 
-    for value in ("rate", "change"):
-        at.radio(key="ov-metric").set_value(value).run()
-        assert not at.exception
+    # the choropleth's values are the core's, ward by ward (read from the map sent to the page)
+    at.radio(key="ov-metric").set_value("change").run()
+    assert not at.exception
+    change, _ = areas.change_by_area(the_demo.incidents, the_demo.wards, category=["asb"], months=window)
+    expected = {n: (f"{p:+.1f}%", f"{c:,}", f"{q:,}") for n, c, q, p in
+                zip(change["name"], change["count"], change["previous"], change["pct_change"]) if n != "outside"}
+    assert ward_values(at) == expected
+    at.radio(key="ov-metric").set_value("rate").run()
+    assert not at.exception
+    rates = ranked[ranked["area_id"] != "outside"]
+    assert {n: v[0] for n, v in ward_values(at).items()} == {
+        n: f"{r:,.1f}" for n, r in zip(rates["name"], rates["rate_per_1000"])}
 
 
 def test_hotspots_patrol_areas_follow_eps(the_demo):
