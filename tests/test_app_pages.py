@@ -56,6 +56,15 @@ def ward_values(at: AppTest) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def grid_values(at: AppTest) -> list[tuple[str, str | None]]:
+    """(value, class) of every grid cell drawn on the page's map."""
+    import json
+    import re
+
+    script = json.loads(at.get("component_instance")[0].proto.json_args)["script"]
+    return [(p["_v"], p.get("_k")) for p in map(json.loads, re.findall(r'"properties": (\{[^{}]*"_v"[^{}]*\})', script))]
+
+
 def test_overview_kpis_match_the_core_and_filters_change_the_table(the_demo):
     at = open_page()
     assert banner_shown(at)
@@ -164,6 +173,13 @@ def test_hotspots_grid_layers_and_pai(the_demo):
         assert not at.exception, (method, at.exception)
         # the layer's cells are offered for download under the method's name
         assert any(e.label.startswith(f"Grid cells ({label})") for e in at.expander), method
+        if method == "count":  # the map's cells are the core's non-empty cells, with their counts
+            core = hotspots.hotspot_grid(inc, settings.CELL_M, "count", "square", areas=the_demo.wards,
+                                         category=["asb"], period=f"{test[0]}..{test[-1]}")
+            counts = core.loc[core["count"] > 0, "count"]
+            assert sorted(v for v, _ in grid_values(at)) == sorted(f"{int(c):,}" for c in counts)
+        if method == "gistar":  # only significant cells are drawn; the hot ones are the core's
+            assert sum(k == "hot" for _, k in grid_values(at)) == n_hot
     assert [c.value for c in at.caption if "hot-spot cells" in c.value] == [
         f"Gi* with queen neighbours on {len(area):,} cells; {n_hot} hot-spot cells at a 5% false "
         "discovery rate (Benjamini–Hochberg)."]
