@@ -43,7 +43,7 @@ import pandas as pd
 
 from .. import settings
 from ..errors import InputError
-from . import files, generic, report
+from . import files, report, rules
 
 SOURCE = "fire"
 _CAUSE_COLUMNS = ("cause of fire", "motive", "cause", "fire cause", "accidental or deliberate")
@@ -60,7 +60,7 @@ def _col(df: pd.DataFrame, *names: str) -> str | None:
 def _text(df: pd.DataFrame, col: str | None) -> pd.Series:
     if col is None:
         return pd.Series("", index=df.index, dtype=object)
-    return generic.clean(df[col]).set_axis(df.index)
+    return rules.clean(df[col]).set_axis(df.index)
 
 
 def categorise(group: pd.Series, primary: pd.Series, cause: pd.Series | None) -> tuple[np.ndarray, int]:
@@ -98,9 +98,9 @@ def read(source: files.Source, header: files.Header, rep: report.Report) -> file
     ct = files.read_csv_table(source, header, rep)
     rep.add_file(source.label, ct.read)
     rep.reject(ct.rejected)
-    df = generic._to_text_frame(ct.table)
+    df = rules.to_text_frame(ct.table)
     rows = df.pop("_row").to_numpy()
-    blank = generic.blank_rows(df)
+    blank = rules.blank_rows(df)
     label = source.label
     n = len(df)
     if _col(df, "incidentgroup") is not None:
@@ -116,7 +116,7 @@ def read(source: files.Source, header: files.Header, rep: report.Report) -> file
         date_col, time_col = _col(df, "dateofcall", "date of call"), _col(df, "timeofcall", "time of call")
         if date_col is None:
             raise InputError("no DateOfCall column", file=label, column="DateOfCall")
-        occurred = generic.parse_dates(_text(df, date_col))
+        occurred = rules.parse_dates(_text(df, date_col))
         date_text = _text(df, date_col)
         # coordinates: metres, else rounded (50 m), per row
         ex, ey = _text(df, _col(df, "easting m")), _text(df, _col(df, "northing m"))
@@ -151,7 +151,7 @@ def read(source: files.Source, header: files.Header, rep: report.Report) -> file
         xs, ys = _text(df, _col(df, "x coordinate", "easting", "x")), _text(df, y_name)
         precision = None
     if time_col is not None:
-        t = generic.parse_times(_text(df, time_col))
+        t = rules.parse_times(_text(df, time_col))
         occurred = occurred + t.fillna(pd.Timedelta(0)).to_numpy()
     cause_col = _col(df, *_CAUSE_COLUMNS)
     cats, unflagged = categorise(_text(df, group_col), primary,
@@ -161,20 +161,20 @@ def read(source: files.Source, header: files.Header, rep: report.Report) -> file
                  "'Deliberate fire' / 'Accidental fire' (group Unknown)")
     if cause_col is None and (_text(df, group_col).str.lower().eq("fire")).any():
         rep.warn(f"{label}: no cause (motive) column; fires are 'Fire (cause not known)'")
-    x, px, xblank, xbad = generic.parse_coords(xs)
-    y, py, yblank, ybad = generic.parse_coords(ys)
+    x, px, xblank, xbad = rules.parse_coords(xs)
+    y, py, yblank, ybad = rules.parse_coords(ys)
     precision = np.maximum(px, py) if precision is None else np.maximum(precision, np.maximum(px, py))
     bad_date = date_text.ne("").to_numpy() & occurred.isna().to_numpy()
     no_date = date_text.eq("").to_numpy()
     used = {c for c in (id_col,) if c}
-    extras = generic._extras(df, used)
+    extras = rules.extras(df, used)
     extras["fire_class"] = fire_class
     extras["location_precision_m"] = precision
     ids = _text(df, id_col) if id_col else None
     if ids is not None and ids.eq("").any():
         empty = ids.eq("").to_numpy()
         rep.warn(f"{label}: {int(empty.sum())} rows without an incident number got generated ids")
-        ids = pd.Series(generic._fill_ids(ids.to_numpy(object), empty, rows))
+        ids = pd.Series(rules.fill_ids(ids.to_numpy(object), empty, rows))
     fields = {
         "_blank": blank,
         "incident_id": ids,
@@ -187,7 +187,7 @@ def read(source: files.Source, header: files.Header, rep: report.Report) -> file
     }
     checks = [(bad_date, report.BAD_DATE, date_col or "Day", date_text.to_numpy(object)),
               (no_date, report.NO_DATE, date_col or "Day", None)]
-    return generic.build(label, rows, fields, extras, x, y, settings.CRS, rep, source=SOURCE,
+    return rules.build(label, rows, fields, extras, x, y, settings.CRS, rep, source=SOURCE,
                          default_kind="fire", checks=checks, coord_blank=xblank | yblank,
                          coord_bad=xbad | ybad, coord_text=(xs + "," + ys).to_numpy(object),
                          coord_column=x_name, id_prefix="fire")
@@ -195,7 +195,7 @@ def read(source: files.Source, header: files.Header, rep: report.Report) -> file
 
 def _parse_day_month_year(text: pd.Series) -> pd.Series:
     """'1 July 2014' / '1 7 2014' / a full date -> datetime (NaT when unreadable)."""
-    out = generic.parse_dates(text)
+    out = rules.parse_dates(text)
     rest = out.isna() & text.ne("")
     if rest.any():
         for fmt in ("%d %B %Y", "%d %b %Y", "%d %m %Y"):

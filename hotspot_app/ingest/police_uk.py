@@ -45,7 +45,7 @@ import shapely
 
 from .. import taxonomy
 from ..errors import InputError
-from . import files, geo, report
+from . import files, geo, incident_ids, report
 
 SOURCE = "police-uk"
 COLUMNS = ["crime id", "month", "reported by", "falls within", "longitude", "latitude", "location",
@@ -224,7 +224,7 @@ def read(items: list[tuple[files.Source, files.Header]], rep: report.Report) -> 
     for c in extra_names:
         codes, values = files.codes_values(t.column(c))
         columns[c[2:]] = _categorical(kept(codes), values)
-    keys = geo.combine(keys, geo.hash_values(np.array([SOURCE], dtype=object))[0])
+    keys = incident_ids.combine(keys, incident_ids.hash_values(np.array([SOURCE], dtype=object))[0])
     return Part(columns, geometry, keys, labels, kept(file_codes), kept(rows))
 
 
@@ -233,7 +233,7 @@ def _ids(cid: pa.ChunkedArray, cid_len: np.ndarray, keep: np.ndarray, cv: dict, 
     """Incident ids of the kept rows (Crime ID, or the stable generated id) and their keys."""
     cid_empty = cid_len == 0
     gen = keep & cid_empty
-    cid_keys = np.concatenate([geo.id_keys(c) for c in cid.chunks]) if len(cid) else np.zeros(0, np.uint64)
+    cid_keys = np.concatenate([incident_ids.id_keys(c) for c in cid.chunks]) if len(cid) else np.zeros(0, np.uint64)
     gen_at = np.flatnonzero(gen)
     n_gen = len(gen_at)
     h = np.full(n_gen, np.uint64(0xCBF29CE484222325), dtype=np.uint64)
@@ -242,20 +242,20 @@ def _ids(cid: pa.ChunkedArray, cid_len: np.ndarray, keep: np.ndarray, cv: dict, 
         for k in COLUMNS[1:]:
             if k in cv:
                 codes, values = cv[k]
-                col_hash = geo.hash_values(values) if len(values) else np.zeros(1, np.uint64)
-                h = geo.combine(h, col_hash[codes[gen_at]])
+                col_hash = incident_ids.hash_values(values) if len(values) else np.zeros(1, np.uint64)
+                h = incident_ids.combine(h, col_hash[codes[gen_at]])
             else:
-                h = geo.combine(h, np.zeros(len(h), np.uint64))
+                h = incident_ids.combine(h, np.zeros(len(h), np.uint64))
         # occurrence number among identical rows of the same file, folded into the hash
-        group = geo.combine(h, file_codes[gen_at].astype(np.uint64))
-        occurrence = geo.occurrence(group)
-        h = geo.combine(h, occurrence.astype(np.uint64))
+        group = incident_ids.combine(h, file_codes[gen_at].astype(np.uint64))
+        occurrence = incident_ids.occurrence(group)
+        h = incident_ids.combine(h, occurrence.astype(np.uint64))
     if not n_gen:
         ids = cid if keep.all() else cid.filter(pa.array(keep))
         return ids.combine_chunks(), cid_keys[keep]
     is_asb = cls["category"].to_numpy(object)[ct_codes[gen_at]] == _ASB
     prefix = np.where(is_asb[:, None], np.frombuffer(b"asb-", np.uint8), np.frombuffer(b"nid-", np.uint8))
-    generated = np.concatenate([prefix, geo.hex16(h).view(np.uint8).reshape(n_gen, -1)], axis=1)
+    generated = np.concatenate([prefix, incident_ids.hex16(h).view(np.uint8).reshape(n_gen, -1)], axis=1)
     keys = cid_keys  # (a fresh array: its own memory can be overwritten)
     keys[gen_at] = h
     keys = keys[keep]
@@ -267,7 +267,7 @@ def _ids(cid: pa.ChunkedArray, cid_len: np.ndarray, keep: np.ndarray, cv: dict, 
         index[gen_at] = len(keep) + np.arange(n_gen)
         index = index[keep]
         ids = pa.concat_arrays([c.cast(pa.string()) for c in cid.chunks]
-                               + [geo.fixed_strings(generated)]).take(pa.array(index))
+                               + [incident_ids.fixed_strings(generated)]).take(pa.array(index))
     return ids, keys
 
 
