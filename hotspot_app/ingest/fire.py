@@ -116,8 +116,9 @@ def read(source: files.Source, header: files.Header, rep: report.Report) -> file
         date_col, time_col = _col(df, "dateofcall", "date of call"), _col(df, "timeofcall", "time of call")
         if date_col is None:
             raise InputError("no DateOfCall column", file=label, column="DateOfCall")
-        occurred = rules.parse_dates(_text(df, date_col))
         date_text = _text(df, date_col)
+        occurred, far = rules.parse_dates_checked(date_text)
+        occurred = occurred.reset_index(drop=True)
         # coordinates: metres, else rounded (50 m), per row
         ex, ey = _text(df, _col(df, "easting m")), _text(df, _col(df, "northing m"))
         rx, ry = _text(df, _col(df, "easting rounded")), _text(df, _col(df, "northing rounded"))
@@ -145,7 +146,7 @@ def read(source: files.Source, header: files.Header, rep: report.Report) -> file
         else:
             raise InputError("no date columns (need Date of Call, or Day + Month + Year)", file=label,
                              column="Day")
-        occurred = _parse_day_month_year(date_text)
+        occurred, far = _parse_day_month_year(date_text)
         x_name = _col(df, "x coordinate", "easting", "x") or "X Coordinate"
         y_name = _col(df, "y coordinate", "northing", "y")
         xs, ys = _text(df, _col(df, "x coordinate", "easting", "x")), _text(df, y_name)
@@ -164,7 +165,7 @@ def read(source: files.Source, header: files.Header, rep: report.Report) -> file
     x, px, xblank, xbad = rules.parse_coords(xs)
     y, py, yblank, ybad = rules.parse_coords(ys)
     precision = np.maximum(px, py) if precision is None else np.maximum(precision, np.maximum(px, py))
-    bad_date = date_text.ne("").to_numpy() & occurred.isna().to_numpy()
+    bad_date = date_text.ne("").to_numpy() & occurred.isna().to_numpy() & ~far
     no_date = date_text.eq("").to_numpy()
     used = {c for c in (id_col,) if c}
     extras = rules.extras(df, used)
@@ -185,23 +186,30 @@ def read(source: files.Source, header: files.Header, rep: report.Report) -> file
         "location": None,
         "weight": None,
     }
-    checks = [(bad_date, report.BAD_DATE, date_col or "Day", date_text.to_numpy(object)),
+    checks = [(far, report.DATE_OUT_OF_RANGE, date_col or "Day", date_text.to_numpy(object)),
+              (bad_date, report.BAD_DATE, date_col or "Day", date_text.to_numpy(object)),
               (no_date, report.NO_DATE, date_col or "Day", None)]
     return rules.build(label, rows, fields, extras, x, y, settings.CRS, rep, source=SOURCE,
                          default_kind="fire", checks=checks, coord_blank=xblank | yblank,
                          coord_bad=xbad | ybad, coord_text=(xs + "," + ys).to_numpy(object),
-                         coord_column=x_name, id_prefix="fire")
+                         coord_column=x_name, id_prefix="fire", month_column=date_col or "Day",
+                         category_column=group_col)
 
 
-def _parse_day_month_year(text: pd.Series) -> pd.Series:
-    """'1 July 2014' / '1 7 2014' / a full date -> datetime (NaT when unreadable)."""
-    out = rules.parse_dates(text)
-    rest = out.isna() & text.ne("")
+def _parse_day_month_year(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """'1 July 2014' / '1 7 2014' / a full date -> (datetime (NaT when unreadable or out of
+    range), out of range)."""
+    out, far = rules.parse_dates_checked(text)
+    out = out.reset_index(drop=True)
+    text = text.reset_index(drop=True)
+    rest = (out.isna() & text.ne("")).to_numpy() & ~far
     if rest.any():
         for fmt in ("%d %B %Y", "%d %b %Y", "%d %m %Y"):
-            parsed = pd.to_datetime(text[rest], format=fmt, errors="coerce")
-            out[rest] = parsed.astype("datetime64[ns]")
-            rest = out.isna() & text.ne("")
+            parsed = pd.to_datetime(text[rest], format=fmt, errors="coerce").astype("datetime64[us]")
+            ns, far_fmt = rules.to_ns_checked(parsed)
+            out[rest] = ns.to_numpy()
+            far[rest] = far_fmt
+            rest = (out.isna() & text.ne("")).to_numpy() & ~far
             if not rest.any():
                 break
-    return out.reset_index(drop=True)
+    return out, far

@@ -62,13 +62,13 @@ def read_frame(label: str, df: pd.DataFrame, rows: np.ndarray, rep: report.Repor
     if found["occurred"] is not None:
         raw = df[found["occurred"]]
         if pd.api.types.is_datetime64_any_dtype(raw):  # typed dates (Parquet, GeoPackage)
-            if getattr(raw.dt, "tz", None) is not None:
-                raw = raw.dt.tz_convert("Europe/London").dt.tz_localize(None)
-            occurred = raw.astype("datetime64[ns]").reset_index(drop=True)
+            occurred, far = rules.to_ns_checked(raw)
             bad_date = np.zeros(n, dtype=bool)
         else:
-            occurred = rules.parse_dates(text["occurred"]).reset_index(drop=True)
-            bad_date = (text["occurred"].ne("").to_numpy() & occurred.isna().to_numpy())
+            occurred, far = rules.parse_dates_checked(text["occurred"])
+            occurred = occurred.reset_index(drop=True)
+            bad_date = (text["occurred"].ne("").to_numpy() & occurred.isna().to_numpy() & ~far)
+        checks.append((far, report.DATE_OUT_OF_RANGE, found["occurred"], text["occurred"].to_numpy(object)))
         checks.append((bad_date, report.BAD_DATE, found["occurred"], text["occurred"].to_numpy(object)))
         month = pd.Series(schema.month_of(occurred).to_numpy(object), dtype=object)
     if found["month"] is not None:
@@ -76,6 +76,7 @@ def read_frame(label: str, df: pd.DataFrame, rows: np.ndarray, rep: report.Repor
         checks.append((bad_month, report.BAD_MONTH, found["month"], text["month"].to_numpy(object)))
         month = month.where(month.notna(), mvals)
     checks.append((month.isna().to_numpy(), report.NO_DATE, found["occurred"] or found["month"], None))
+    month_column = found["month"] or found["occurred"]
     kinds = None
     if found["kind"] is not None:
         kinds = text["kind"].str.lower().to_numpy(object)
@@ -85,6 +86,7 @@ def read_frame(label: str, df: pd.DataFrame, rows: np.ndarray, rep: report.Repor
     if found["weight"] is not None:
         w = pd.to_numeric(text["weight"].where(text["weight"].ne(""), "1"), errors="coerce").to_numpy(float)
         checks.append((~np.isfinite(w), report.BAD_WEIGHT, found["weight"], text["weight"].to_numpy(object)))
+        checks.append((w < 0, report.NEGATIVE_WEIGHT, found["weight"], text["weight"].to_numpy(object)))
         weight = np.where(np.isfinite(w), w, 1.0)
     # coordinates
     precision = np.ones(n)
@@ -176,7 +178,8 @@ def read_frame(label: str, df: pd.DataFrame, rows: np.ndarray, rep: report.Repor
     return rules.build(label, rows, fields, extras, np.asarray(x, float), np.asarray(y, float), crs_s, rep,
                  source=SOURCE, default_kind="crime", checks=checks, coord_blank=coord_blank,
                  coord_bad=coord_bad, coord_text=coord_text, coord_column=coord_column,
-                 not_point=not_point, kinds=kinds)
+                 not_point=not_point, kinds=kinds, month_column=month_column,
+                 category_column=found["category"])
 
 
 def read_csv(source: files.Source, header: files.Header, rep: report.Report) -> files.Part:

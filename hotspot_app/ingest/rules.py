@@ -30,27 +30,62 @@ def clean(values) -> pd.Series:
     return pd.Series(cleaned[codes], dtype=object)
 
 
-def parse_dates(values: pd.Series) -> pd.Series:
-    """Dates from text (ISO 8601, then UK day-first forms such as 31/01/2024 or 01 Jan 2009).
+_TZ_RE = r"(?:Z|[+-]\d{2}:?\d{2})$"
 
-    Parsed once per distinct value. Blank and unreadable values are NaT.
-    """
+
+def _parse_iso(s: pd.Series) -> pd.Series:
+    """ISO 8601 text -> datetimes at microsecond resolution (any year; NaT when unreadable).
+    Values with a UTC offset are converted to UK local time; offsets may be mixed."""
+    aware = s.str.contains(_TZ_RE, regex=True).to_numpy(bool)
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    if (~aware).any():
+        out[~aware] = pd.to_datetime(s[~aware], format="ISO8601", errors="coerce").astype("datetime64[us]")
+    if aware.any():
+        utc = pd.to_datetime(s[aware], format="ISO8601", errors="coerce", utc=True)
+        out[aware] = utc.dt.tz_convert("Europe/London").dt.tz_localize(None).astype("datetime64[us]")
+    return out
+
+
+def to_ns_checked(dates: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """(dates as datetime64[ns], out of range) for datetimes of any resolution or time zone:
+    dates before `schema.EARLIEST_MONTH` or after `schema.latest_month()` (e.g. ``0024-01-15``,
+    which nanoseconds cannot even hold) become NaT and are flagged, so the row is rejected with
+    its reason instead of aborting the file."""
+    d = pd.Series(dates)
+    if getattr(d.dt, "tz", None) is not None:
+        d = d.dt.tz_convert("Europe/London").dt.tz_localize(None)
+    d = d.astype("datetime64[us]")
+    months = d.dt.strftime("%Y-%m").where(d.notna(), None)
+    far = schema.implausible_months(months.to_numpy(object))
+    d = d.where(~far)
+    return d.astype("datetime64[ns]").reset_index(drop=True), far
+
+
+def parse_dates_checked(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """(dates, out of range) from text: ISO 8601, then UK day-first forms such as 31/01/2024 or
+    01 Jan 2009. Parsed once per distinct value. Blank and unreadable values are NaT (out of
+    range False); readable dates outside the plausible months are NaT with out of range True."""
     codes, uniq = pd.factorize(pd.Series(values, dtype=object).fillna("").astype(str).str.strip())
     s = pd.Series(np.asarray(uniq, dtype=object), dtype=object)
     nonblank = s.ne("").to_numpy()
-    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
     if nonblank.any():
-        iso = pd.to_datetime(s[nonblank], format="ISO8601", errors="coerce")
-        if getattr(iso.dt, "tz", None) is not None:
-            iso = iso.dt.tz_convert("Europe/London").dt.tz_localize(None)
-        out[nonblank] = iso.astype("datetime64[ns]")
+        out[nonblank] = _parse_iso(s[nonblank])
         for fmt in _DATE_FORMATS:
             rest = (out.isna().to_numpy() & nonblank)
             if not rest.any():
                 break
-            out[rest] = pd.to_datetime(s[rest], format=fmt, errors="coerce").astype("datetime64[ns]")
-    res = out.to_numpy()[codes] if len(codes) else np.array([], dtype="datetime64[ns]")
-    return pd.Series(res, index=values.index if isinstance(values, pd.Series) else None)
+            out[rest] = pd.to_datetime(s[rest], format=fmt, errors="coerce").astype("datetime64[us]")
+    ns, far = to_ns_checked(out)
+    index = values.index if isinstance(values, pd.Series) else None
+    if not len(codes):
+        return pd.Series(np.array([], dtype="datetime64[ns]"), index=index), np.zeros(0, dtype=bool)
+    return pd.Series(ns.to_numpy()[codes], index=index), far[codes]
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """`parse_dates_checked` without the out-of-range mask (out-of-range dates are NaT)."""
+    return parse_dates_checked(values)[0]
 
 
 def parse_times(values: pd.Series) -> pd.Series:
@@ -116,13 +151,18 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
           y: np.ndarray, crs: str, rep: report.Report, *, source: str, default_kind: str,
           checks: list, coord_blank: np.ndarray, coord_bad: np.ndarray, coord_text: np.ndarray,
           coord_column: str, id_prefix: str = "row", not_point: np.ndarray | None = None,
-          kinds: np.ndarray | None = None) -> files.Part:
+          kinds: np.ndarray | None = None, month_column: str | None = "month",
+          category_column: str | None = "category") -> files.Part:
     """Validate, reject and build the loaded part for one file.
 
     `fields`: canonical columns (``incident_id`` may be None, ``occurred``, ``month``,
     ``category``, ``subcategory``, ``location``, ``weight``, ``source``) as arrays/Series.
     `checks`: ordered [(mask, reason, column, values)] applied after ``empty row`` and before the
     coordinate checks. `kinds`: per-row kind for categories the taxonomy does not know.
+
+    After `checks`, two rules hold for every reader: a month outside the plausible range
+    (`schema.implausible_months`) is ``date out of range``; an empty category is ``no category``
+    (an unrecognised non-empty category is kept, group Unknown).
     """
     n = len(rows)
     reason = np.full(n, None, dtype=object)
@@ -139,6 +179,11 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
     apply(fields.pop("_blank", np.zeros(n, bool)), report.EMPTY_ROW, None, None)
     for mask, why, col, vals in checks:
         apply(mask, why, col, vals)
+    months = pd.Series(fields["month"], dtype=object).to_numpy(object)
+    apply(schema.implausible_months(months), report.DATE_OUT_OF_RANGE, month_column, months)
+    cats_in = pd.Series(fields["category"], dtype=object)
+    apply((cats_in.isna() | cats_in.astype(str).str.strip().eq("")).to_numpy(bool), report.NO_CATEGORY,
+          category_column, None)
     if not_point is not None:
         apply(not_point, report.NOT_A_POINT, "geometry", None)
     apply(coord_blank, report.NO_LOCATION, coord_column, None)
