@@ -76,6 +76,10 @@ def read_incidents(paths: str | Path | Iterable[str | Path], kind: str = "auto")
         raise InputError(f"unknown kind '{kind}'; use one of {', '.join(KINDS)}", parameter="kind")
     sources = files.discover(paths)
     rep = report.Report()
+    for src in sources:
+        if src.label.endswith(")") and " (copy " in src.label:
+            rep.warn(f"{src.label}: the archive holds more than one member named {src.member}; "
+                     "each is read")
     multi = len(sources) > 1
     # police.uk files are read as one batch (placed where the first of them appears)
     plan: list = []
