@@ -247,9 +247,19 @@ def counts(
 def find_area(areas: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     """The area(s) called `name` (case-insensitive); `InputError` naming the choices otherwise."""
     hit = areas[areas["name"].astype(str).str.strip().str.lower() == str(name).strip().lower()]
+    if hit.empty and "area_id" in areas.columns:  # an area_id picks one of several same-named areas
+        hit = areas[areas["area_id"].astype(str).str.strip() == str(name).strip()]
     if hit.empty:
         choices = ", ".join(sorted(areas["name"].astype(str).unique())[:40])
         raise InputError(f"no area named '{name}'; areas are: {choices}", parameter="area")
+    if "area_id" in hit.columns and hit["area_id"].astype(str).nunique() > 1:
+        # never merge different areas that share a name (491 crimes reported against 134)
+        ids = hit["area_id"].astype(str)
+        layers = hit["layer"].astype(str) if "layer" in hit.columns else pd.Series("", index=hit.index)
+        candidates = ", ".join(dict.fromkeys(f"{a} ({n}{', ' + lay if lay else ''})" for a, n, lay
+                                             in zip(ids, hit["name"].astype(str), layers)))
+        raise InputError(f"{ids.nunique()} different areas are named '{name}'; give the area_id of "
+                         f"one: {candidates}", parameter="area")
     return hit
 
 

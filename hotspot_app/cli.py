@@ -39,6 +39,7 @@ def guarded(func: Callable) -> Callable:
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        _INPUT_WARNINGS.clear()
         try:
             return func(*args, **kwargs)
         except typer.Exit:
@@ -66,8 +67,24 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+#: Warnings of the inputs this command read (ingest and boundary readers); each was printed on
+#: stderr when it arose, and `emit_json` adds them to a document's ``warnings`` list.
+_INPUT_WARNINGS: list[str] = []
+
+
+def input_warning(message: str) -> None:
+    """Report a warning about an input: stderr now, and the JSON ``warnings`` later."""
+    if message not in _INPUT_WARNINGS:
+        _INPUT_WARNINGS.append(message)
+        progress(f"warning: {message}")
+
+
 def emit_json(document: Any) -> None:
-    """Print exactly one JSON document on stdout (never NaN/Infinity)."""
+    """Print exactly one JSON document on stdout (never NaN/Infinity). A document with a
+    ``warnings`` list gets the input warnings first (every warning reaches the user)."""
+    if isinstance(document, dict) and isinstance(document.get("warnings"), list) and _INPUT_WARNINGS:
+        document = {**document, "warnings": _INPUT_WARNINGS
+                    + [w for w in document["warnings"] if w not in _INPUT_WARNINGS]}
     sys.stdout.write(json.dumps(_jsonable(document), ensure_ascii=False, allow_nan=False) + "\n")
 
 
@@ -85,19 +102,27 @@ def load_incidents_arg(paths: List[Path], kind: str = "auto"):
     if len(paths) == 1 and store.is_workspace(paths[0]):
         return store.Workspace(paths[0]).incidents()
     result = ingest.read_incidents(paths, kind=kind)
+    for w in result.summary["warnings"]:
+        input_warning(w)
     if result.summary["rejected"]:
         progress(f"note: {result.summary['rejected']} of {result.summary['read']} rows rejected "
                  f"({', '.join(f'{k}: {v}' for k, v in result.summary['rejected_by_reason'].items())})")
     return result.incidents
 
 
-def load_areas_arg(path: Path, name_field: Optional[str] = None, layer: str = "custom"):
-    """AREAS argument: a boundary file (GeoJSON, GeoPackage, zipped Shapefile) or a workspace."""
+def load_areas_arg(path: Path, name_field: Optional[str] = None, layer: str = "custom",
+                   source_layer: Optional[str] = None):
+    """AREAS argument: a boundary file (GeoJSON, GeoPackage, zipped Shapefile) or a workspace.
+    The boundary reader's warnings (repaired or dropped polygons, CRS, shared names) reach the
+    user (`input_warning`); `source_layer` picks the layer of a multi-layer GeoPackage."""
     from . import ingest, store
 
-    if store.is_workspace(path):
+    if source_layer is None and store.is_workspace(path):
         return store.Workspace(path).areas()
-    return ingest.read_boundaries(path, name_field=name_field, layer=layer).areas
+    result = ingest.read_boundaries(path, name_field=name_field, layer=layer, source_layer=source_layer)
+    for w in result.warnings:
+        input_warning(w)
+    return result.areas
 
 
 # ===== command: demo (section owned by its module's author; keep edits inside) =====
@@ -157,6 +182,8 @@ def ingest_command(
                              ".parquet (GeoParquet) or .gpkg (workspace)."),
     rejects: Optional[Path] = typer.Option(None, "--rejects", help="Write the rejected rows "
                                            "(file, row, column, reason, value) to this .csv."),
+    layer: Optional[str] = typer.Option(None, "--layer", help="GeoPackage layer to read (default: "
+                                        "every layer holding incidents)."),
     format: str = typer.Option("text", "--format", help="text | json"),
 ) -> None:
     """Read incident files into one canonical table (EPSG:27700); every row read is loaded or
@@ -168,13 +195,14 @@ def ingest_command(
         raise InputError(f"unknown format '{format}'; use text or json", parameter="format")
     if kind not in ingest.KINDS:
         raise InputError(f"unknown kind '{kind}'; use one of {', '.join(ingest.KINDS)}", parameter="kind")
+    from . import exports
+
     output.check_incidents_path(out)
     if rejects is not None:
         output.check_rejects_path(rejects)
-    result = ingest.read_incidents(incidents, kind=kind)
-    output.write_incidents(result.incidents, out)
-    if rejects is not None:
-        output.write_rejects(result.rejects, rejects)
+    exports.check_outputs_distinct(incidents, [out, rejects])
+    result = ingest.read_incidents(incidents, kind=kind, layer=layer)
+    output.write_outputs(result.incidents, out, result.rejects, rejects)
     s = result.summary
     if format == "json":
         emit_json({k: s[k] for k in ("read", "loaded", "rejected", "rejected_by_reason", "warnings")})

@@ -194,10 +194,49 @@ def read_csv(source: files.Source, header: files.Header, rep: report.Report) -> 
     return read_frame(source.label, df, rows, rep, blank=rules.blank_rows(df))
 
 
-def read_spatial(source: files.Source, rep: report.Report) -> files.Part:
-    """GeoJSON / GeoPackage / (Geo)Parquet incident files."""
+def spatial_layers(source: files.Source, layer: str | None = None) -> tuple[list[str | None], list[str]]:
+    """(layers to read, layers skipped) of a spatial incident file: `layer` when given (an
+    `InputError` lists the layers if it is not there); for a multi-layer GeoPackage every layer
+    that has a category column and a date or month column (never just the first), the others
+    skipped; else ([None], [])."""
+    if source.suffix != ".gpkg":
+        if layer is not None:
+            raise InputError(f"--layer applies to GeoPackage files, not '{source.suffix}'",
+                             file=source.label, parameter="layer")
+        return [None], []
+    import pyogrio
+
+    try:
+        names = [str(n) for n, _ in pyogrio.list_layers(str(source.path))]
+    except Exception as exc:  # pyogrio raises DataSourceError and friends
+        raise InputError(f"cannot read file: {' '.join(str(exc).split())}", file=source.label) from exc
+    if layer is not None:
+        if layer not in names:
+            raise InputError(f"no layer '{layer}' (layers: {', '.join(names)})", file=source.label,
+                             parameter="layer")
+        return [layer], []
+    if len(names) <= 1:
+        return [None], []
+    holding = []
+    for name in names:
+        fields = [str(f) for f in pyogrio.read_info(str(source.path), layer=name)["fields"]]
+        if schema.find_column(fields, "category") and (schema.find_column(fields, "occurred")
+                                                       or schema.find_column(fields, "month")):
+            holding.append(name)
+    if not holding:
+        raise InputError(f"none of its {len(names)} layers ({', '.join(names)}) has a category and a "
+                         "date or month column; choose one with --layer NAME", file=source.label,
+                         parameter="layer")
+    return holding, [n for n in names if n not in holding]
+
+
+def read_spatial(source: files.Source, rep: report.Report, layer: str | None = None,
+                 label: str | None = None) -> files.Part:
+    """GeoJSON / GeoPackage / (Geo)Parquet incident files (one layer of a GeoPackage: `layer`,
+    counted under `label`)."""
     import geopandas as gpd
 
+    label = label or source.label
     path = str(source.path)
     try:
         if source.suffix in (".parquet", ".geoparquet"):
@@ -206,13 +245,13 @@ def read_spatial(source: files.Source, rep: report.Report) -> files.Part:
             except (ValueError, KeyError):
                 gdf = pd.read_parquet(path)
         else:
-            gdf = gpd.read_file(path, engine="pyogrio")
+            gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
     except InputError:
         raise
     except Exception as exc:  # pyogrio/pyarrow raise many types for unreadable files
-        raise InputError(f"cannot read file: {' '.join(str(exc).split())}", file=source.label) from exc
+        raise InputError(f"cannot read file: {' '.join(str(exc).split())}", file=label) from exc
     n = len(gdf)
-    rep.add_file(source.label, n)
+    rep.add_file(label, n)
     rows = np.arange(1, n + 1)
     df = pd.DataFrame(gdf.drop(columns=[gdf.geometry.name]) if isinstance(gdf, gpd.GeoDataFrame) else gdf)
     df = df.reset_index(drop=True)
@@ -220,10 +259,32 @@ def read_spatial(source: files.Source, rep: report.Report) -> files.Part:
     if isinstance(gdf, gpd.GeoDataFrame):
         crs = None
         if gdf.crs is not None:
+            gdf = _trust_crs(gdf, label, rep)
             gdf = gdf.to_crs(settings.CRS)
             crs = settings.CRS
         geoms = gdf.geometry.values
         blank = blank & (pd.isna(pd.Series(np.asarray(geoms, dtype=object))).to_numpy())
-        return read_frame(source.label, df, rows, rep, geometry=np.asarray(geoms, dtype=object), crs=crs,
+        return read_frame(label, df, rows, rep, geometry=np.asarray(geoms, dtype=object), crs=crs,
                           blank=blank)
-    return read_frame(source.label, df, rows, rep, blank=blank)
+    return read_frame(label, df, rows, rep, blank=blank)
+
+
+def _trust_crs(gdf, label: str, rep: report.Report):
+    """A declared CRS that every point contradicts (BNG metres declared as degrees, or degrees
+    declared as EPSG:27700) is replaced by the one the values fit, with a warning."""
+    import shapely
+
+    pts = np.asarray(gdf.geometry.values, dtype=object)
+    pts = pts[(shapely.get_type_id(pts) == 0) & ~shapely.is_empty(pts)] if len(pts) else pts
+    if not len(pts):
+        return gdf
+    x, y = shapely.get_x(pts), shapely.get_y(pts)
+    if gdf.crs.is_geographic and geo.in_gb_bng(x, y).all() and not geo.in_gb_wgs84(x, y).any():
+        rep.warn(f"{label}: declares {gdf.crs.to_string()} (degrees) but its coordinates are British "
+                 "National Grid metres; read as EPSG:27700")
+        return gdf.set_crs(settings.CRS, allow_override=True)
+    if gdf.crs.is_projected and geo.in_gb_wgs84(x, y).all():
+        rep.warn(f"{label}: declares {gdf.crs.to_string()} (metres) but its coordinates are "
+                 "longitude/latitude degrees; read as WGS84 (EPSG:4326)")
+        return gdf.set_crs(settings.CRS_WGS84, allow_override=True)
+    return gdf
