@@ -335,6 +335,23 @@ def _coverage_for_selection(incidents: pd.DataFrame, selected: pd.Series) -> per
     return periods.Coverage.of(incidents[incidents["source"].astype(str).isin(sources)])
 
 
+#: Sources whose files carry a kind even in a month with no rows of it (police.uk street files
+#: hold crime and ASB): their presence means that kind is loaded.
+KIND_SOURCES: dict[str, tuple[str, ...]] = {"crime": ("police-uk",), "asb": ("police-uk",)}
+
+
+def kind_loaded(incidents: pd.DataFrame, kind: str) -> bool:
+    """Whether data of `kind` (crime, asb, fire) are loaded at all: rows of that kind, or rows
+    from a source that always supplies it. When not, its counts are null ("not loaded"), never 0
+    (a fire extract alone says nothing about crime)."""
+    if "kind" not in incidents.columns:
+        return True
+    if incidents["kind"].eq(kind).any():
+        return True
+    sources = KIND_SOURCES.get(kind, ())
+    return bool(sources) and "source" in incidents.columns and incidents["source"].isin(sources).any()
+
+
 def _window_warning(label: str, window_: list[str], coverage: periods.Coverage) -> str | None:
     missing = coverage.missing(window_)
     if not missing:
@@ -666,6 +683,14 @@ def area_summary(
     if incidents["kind"].eq("fire").any():
         parts.append(("fires", taxonomy.select(incidents, "deliberate-fires"), "fire"))
     for key, mask, kind in parts:
+        if not kind_loaded(incidents, kind):  # never a false zero for data not loaded
+            doc[key] = _diff_block(None, None)
+            plural = _KIND_WORDS[key][0]
+            held = ", ".join(sorted(pd.unique(incidents["kind"].astype(str)))) or "no"
+            warnings.append(f"no {plural} are loaded (the data hold only {held} incidents); "
+                            f"{key} is shown as null, not zero")
+            sentences.append(f"No {plural} are loaded, so the number of {plural} in the {place} is not known.")
+            continue
         cov = _coverage_for(incidents, kind)
         per_month = incidents.loc[inside & mask, "month"].value_counts()
         cur = _windowed(per_month, current_w, cov)
