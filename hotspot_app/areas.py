@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import periods, settings, taxonomy
+from . import params, periods, settings, taxonomy
 from .errors import InputError
 from .measures import change_block, is_missing, pct_change, rate_per_1000  # noqa: F401 (re-exported)
 
@@ -670,8 +670,7 @@ def area_summary(
     area', see `area_label`). Counts over windows with uncovered months are null, with warnings.
     """
     to = periods.parse_month(to, "to")
-    if int(months) < 1:
-        raise InputError("months must be at least 1", parameter="months")
+    params.validate(months=int(months))
     current_w = periods.window(to, int(months))
     if compare == "same-period-last-year" and int(months) > 12:
         compare = "previous-period"  # a year back would overlap; compare with the previous N months

@@ -225,12 +225,12 @@ def _areas_layer_guess(path: Path, area_field: Optional[str]) -> str:
     return "ward" if ("ward" in text or (area_field or "").upper().startswith("WD")) else "custom"
 
 
-def _pick_area(areas_path: Path, area: str, area_field: Optional[str]):
-    """(all areas, the rows named `area`) from --areas/--area/--area-field."""
+def _pick_area(areas_path: Path, area: str, area_field: Optional[str], areas_layer: Optional[str] = None):
+    """(all areas, the rows named `area`) from --areas/--area/--area-field/--areas-layer."""
     from . import areas as areas_mod
 
     all_areas = load_areas_arg(areas_path, name_field=area_field,
-                               layer=_areas_layer_guess(areas_path, area_field))
+                               layer=_areas_layer_guess(areas_path, area_field), source_layer=areas_layer)
     return all_areas, areas_mod.find_area(all_areas, area)
 
 
@@ -256,6 +256,8 @@ def table_command(
                                       "present), police-uk or home-office."),
     area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
                                              "boundary file (default: detected)."),
+    areas_layer: Optional[str] = typer.Option(None, "--areas-layer", help="Layer of a multi-layer "
+                                              "GeoPackage AREAS file to read."),
     format: str = typer.Option("md", "--format", help="md, csv or json."),
 ) -> None:
     """Partnership table (seed 004): counts by category hierarchy for one area, for the selected
@@ -267,7 +269,7 @@ def table_command(
     _check_choice(compare, periods.COMPARISONS, "compare")
     _check_choice(taxonomy_name, areas_mod.TABLE_TAXONOMIES, "taxonomy")
     month = periods.parse_month(month, "month")
-    _, rows_area = _pick_area(areas, area, area_field)
+    _, rows_area = _pick_area(areas, area, area_field, areas_layer)
     name = str(rows_area["name"].iloc[0])
     progress("loading incidents ...")
     data = load_incidents_arg(incidents)
@@ -296,17 +298,18 @@ def summary_command(
     months: int = typer.Option(12, "--months", help="Length of the period in months (default 12)."),
     area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
                                              "boundary file (default: detected)."),
+    areas_layer: Optional[str] = typer.Option(None, "--areas-layer", help="Layer of a multi-layer "
+                                              "GeoPackage AREAS file to read."),
     format: str = typer.Option("text", "--format", help="text or json."),
 ) -> None:
     """Area summary (seed 000): crime and ASB (and deliberate fires when loaded) in the period
     against the same period a year earlier, with the sentence for the paper."""
-    from . import areas as areas_mod, periods, reports
+    from . import areas as areas_mod, params, periods, reports
 
     _check_choice(format, ("text", "json"), "format")
     to = periods.parse_month(to, "to")
-    if months < 1:
-        raise InputError("must be at least 1", parameter="months")
-    _, rows_area = _pick_area(areas, area, area_field)
+    params.validate(months=months)
+    _, rows_area = _pick_area(areas, area, area_field, areas_layer)
     name = str(rows_area["name"].iloc[0])
     progress("loading incidents ...")
     data = load_incidents_arg(incidents)
@@ -345,6 +348,8 @@ def rank_command(
                                         "ward when present, else every area."),
     area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
                                              "boundary file (default: detected)."),
+    areas_layer: Optional[str] = typer.Option(None, "--areas-layer", help="Layer of a multi-layer "
+                                              "GeoPackage AREAS file to read."),
     format: str = typer.Option("md", "--format", help="md, csv or json."),
 ) -> None:
     """Rank areas by count with share of the total, cumulative share and rate per 1,000
@@ -355,15 +360,16 @@ def rank_command(
     from . import areas as areas_mod, periods, reports
 
     _check_choice(format, ("md", "csv", "json"), "format")
-    if top < 1:
-        raise InputError("must be at least 1", parameter="top")
+    from . import params
+    params.validate(top=top)
     if from_ is not None:
         periods.parse_month(from_, "from")
     if to is not None:
         periods.parse_month(to, "to")
     if lsoa_boundaries and population is None:
         raise InputError("--lsoa-boundaries needs --population (the LSOA counts)", parameter="population")
-    all_areas = load_areas_arg(areas, name_field=area_field, layer=_areas_layer_guess(areas, area_field))
+    all_areas = load_areas_arg(areas, name_field=area_field, layer=_areas_layer_guess(areas, area_field),
+                               source_layer=areas_layer)
     layers = all_areas["layer"].astype(str) if "layer" in all_areas.columns else None
     if layer is not None:
         if layers is None or not layers.eq(layer).any():
@@ -548,6 +554,8 @@ def grid_command(
     alpha: float = typer.Option(0.05, "--alpha", help="Gi* significance after FDR correction."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the cells: .gpkg, .geojson "
                                        "or .csv."),
+    areas_layer: Optional[str] = typer.Option(None, "--areas-layer", help="Layer of a multi-layer "
+                                              "GeoPackage AREAS file to read."),
     format: str = typer.Option("md", "--format", help="md (text) or json."),
 ) -> None:
     """Grid or hex hotspots: counts, kernel density or Getis-Ord Gi* (Benjamini-Hochberg FDR)
@@ -564,7 +572,9 @@ def grid_command(
         raise InputError(f"cannot write '{out.suffix}'; use .gpkg, .geojson or .csv",
                          parameter="out")
     period = _period_arg(from_, to)
-    area_gdf = load_areas_arg(areas) if areas is not None else None
+    from . import params
+    params.validate(cell_m=cell_m, alpha=alpha, **({"bandwidth_m": bandwidth_m} if bandwidth_m is not None else {}))
+    area_gdf = load_areas_arg(areas, source_layer=areas_layer) if areas is not None else None
     data = load_incidents_arg(incidents)
     kwargs = {"areas": area_gdf, "category": category or None, "period": period}
     if method == "kde":
@@ -647,6 +657,8 @@ def evaluate_command(
                                           "area layer outside the target and its ring)."),
     area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
                                              "boundary files (default: detected)."),
+    areas_layer: Optional[str] = typer.Option(None, "--areas-layer", help="Layer of a multi-layer "
+                                              "GeoPackage AREAS file to read."),
     format: str = typer.Option("md", "--format", help="md or json."),
 ) -> None:
     """Before/after evaluation of an intervention area with a control, displacement buffer
@@ -656,10 +668,12 @@ def evaluate_command(
     if format not in ("md", "json"):
         raise InputError(f"unknown format '{format}'; use md or json", parameter="format")
     periods.parse_range(after, "after")
+    from . import params
+    params.validate(buffer_m=buffer_m)
     for value, name in ((before, "before"), (baseline, "baseline")):
         if value is not None:
             periods.parse_range(value, name)
-    areas_gdf = load_areas_arg(areas, name_field=area_field) if areas is not None else None
+    areas_gdf = load_areas_arg(areas, name_field=area_field, source_layer=areas_layer) if areas is not None else None
     target_rows, target_name, by_name = _evaluate_region(area, areas_gdf, "area", area_field)
     layer = str(target_rows["layer"].iloc[0]) if "layer" in target_rows.columns else None
     context = exclude = None
