@@ -235,7 +235,8 @@ def _check_crs(gdf: gpd.GeoDataFrame, name: str, path: Path, warnings: list[str]
     """
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     degrees = _inside(geoms, settings.GB_BOUNDS_WGS84)
-    metres = _inside(geoms, settings.GB_BOUNDS_BNG) & ~degrees
+    # metres: inside the BNG box and impossible as degrees (|x| > 180 or |y| > 90)
+    metres = _inside(geoms, settings.GB_BOUNDS_BNG) & ~_inside(geoms, (-180.0, -90.0, 180.0, 90.0))
     if degrees.any() and metres.any():
         raise InputError(f"features mix coordinate systems: {int(degrees.sum())} in longitude/latitude "
                          f"degrees ({_names(gdf, name, degrees)}) and {int(metres.sum())} in British "

@@ -279,7 +279,7 @@ def _trust_crs(gdf, label: str, rep: report.Report):
     if not len(pts):
         return gdf
     x, y = shapely.get_x(pts), shapely.get_y(pts)
-    if gdf.crs.is_geographic and geo.in_gb_bng(x, y).all() and not geo.in_gb_wgs84(x, y).any():
+    if gdf.crs.is_geographic and geo.in_gb_bng(x, y).all() and ((np.abs(x) > 180) | (np.abs(y) > 90)).all():
         rep.warn(f"{label}: declares {gdf.crs.to_string()} (degrees) but its coordinates are British "
                  "National Grid metres; read as EPSG:27700")
         return gdf.set_crs(settings.CRS, allow_override=True)
