@@ -178,10 +178,6 @@ def validate_incidents(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         negative = pd.to_numeric(gdf["weight"], errors="coerce").lt(0)
         if negative.any():
             problems.append(f"{int(negative.sum())} rows with a negative weight")
-    if "category" in gdf.columns:
-        no_cat = gdf["category"].isna() | gdf["category"].astype(str).str.strip().eq("")
-        if no_cat.any():
-            problems.append(f"{int(no_cat.sum())} rows without a category")
     if problems:
         raise InputError("not a valid incidents table: " + "; ".join(problems))
     return gdf

@@ -563,3 +563,16 @@ def test_fire_only_data_say_crime_not_loaded(tmp_path):
     assert doc["fires"]["current"] == 1
     assert "0 crimes" not in doc["text"] and "No crimes are loaded" in doc["text"]
     assert "no crimes are loaded (the data hold only fire incidents); crime is shown as null, not zero" in doc["warnings"]
+
+
+def test_validate_incidents_lists_implausible_months_and_negative_weights():
+    from hotspot_app import schema
+
+    inc = schema.make_incidents(pd.DataFrame({"category": ["Burglary", "Theft", "Drugs"],
+                                              "month": ["2024-01", "2024-01", "0000-01"],
+                                              "weight": [1.0, -2.0, 1.0],
+                                              "x": [450000.0] * 3, "y": [520000.0] * 3}))
+    with pytest.raises(Exception) as exc:
+        schema.validate_incidents(inc)
+    assert str(exc.value) == (f"not a valid incidents table: 1 rows with a month before 1990-01 or after "
+                              f"{schema.latest_month()}; 1 rows with a negative weight")
