@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import periods, settings, taxonomy
+from . import params, periods, settings, taxonomy
 from .errors import InputError
 from .measures import a_or_an, change_block, is_missing, join_names, pct_change, rate_per_1000  # noqa: F401 (re-exported)
 
@@ -239,9 +239,19 @@ def counts(
 def find_area(areas: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     """The area(s) called `name` (case-insensitive); `InputError` naming the choices otherwise."""
     hit = areas[areas["name"].astype(str).str.strip().str.lower() == str(name).strip().lower()]
+    if hit.empty and "area_id" in areas.columns:  # an area_id picks one of several same-named areas
+        hit = areas[areas["area_id"].astype(str).str.strip() == str(name).strip()]
     if hit.empty:
         choices = ", ".join(sorted(areas["name"].astype(str).unique())[:40])
         raise InputError(f"no area named '{name}'; areas are: {choices}", parameter="area")
+    if "area_id" in hit.columns and hit["area_id"].astype(str).nunique() > 1:
+        # never merge different areas that share a name (491 crimes reported against 134)
+        ids = hit["area_id"].astype(str)
+        layers = hit["layer"].astype(str) if "layer" in hit.columns else pd.Series("", index=hit.index)
+        candidates = ", ".join(dict.fromkeys(f"{a} ({n}{', ' + lay if lay else ''})" for a, n, lay
+                                             in zip(ids, hit["name"].astype(str), layers)))
+        raise InputError(f"{ids.nunique()} different areas are named '{name}'; give the area_id of "
+                         f"one: {candidates}", parameter="area")
     return hit
 
 
@@ -350,6 +360,23 @@ def _coverage_for_selection(incidents: pd.DataFrame, selected: pd.Series) -> per
         return periods.Coverage.of(incidents)
     sources = pd.unique(incidents.loc[selected, "source"].astype(str))
     return periods.Coverage.of(incidents[incidents["source"].astype(str).isin(sources)])
+
+
+#: Sources whose files carry a kind even in a month with no rows of it (police.uk street files
+#: hold crime and ASB): their presence means that kind is loaded.
+KIND_SOURCES: dict[str, tuple[str, ...]] = {"crime": ("police-uk",), "asb": ("police-uk",)}
+
+
+def kind_loaded(incidents: pd.DataFrame, kind: str) -> bool:
+    """Whether data of `kind` (crime, asb, fire) are loaded at all: rows of that kind, or rows
+    from a source that always supplies it. When not, its counts are null ("not loaded"), never 0
+    (a fire extract alone says nothing about crime)."""
+    if "kind" not in incidents.columns:
+        return True
+    if incidents["kind"].eq(kind).any():
+        return True
+    sources = KIND_SOURCES.get(kind, ())
+    return bool(sources) and "source" in incidents.columns and incidents["source"].isin(sources).any()
 
 
 def _window_warning(label: str, window_: list[str], coverage: periods.Coverage) -> str | None:
@@ -686,8 +713,7 @@ def area_summary(
         n_months = months
     months = int(n_months)
     to = periods.parse_month(to, "to")
-    if months < 1:
-        raise InputError("months must be at least 1", parameter="months")
+    params.validate(months=months)
     if isinstance(area, gpd.GeoDataFrame):
         place = place if place is not None else area_label(area)
         area_name = area_name if area_name is not None else display_name(area)
@@ -703,6 +729,14 @@ def area_summary(
     if incidents["kind"].eq("fire").any():
         parts.append(("fires", taxonomy.select(incidents, "deliberate-fires"), "fire"))
     for key, mask, kind in parts:
+        if not kind_loaded(incidents, kind):  # never a false zero for data not loaded
+            doc[key] = _diff_block(None, None)
+            plural = _KIND_WORDS[key][0]
+            held = ", ".join(sorted(pd.unique(incidents["kind"].astype(str)))) or "no"
+            warnings.append(f"no {plural} are loaded (the data hold only {held} incidents); "
+                            f"{key} is shown as null, not zero")
+            sentences.append(f"No {plural} are loaded, so the number of {plural} in the {place} is not known.")
+            continue
         cov = _coverage_for(incidents, kind)
         per_month = incidents.loc[inside & mask, "month"].value_counts()
         cur = _windowed(per_month, current_w, cov)

@@ -39,6 +39,7 @@ def guarded(func: Callable) -> Callable:
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        _INPUT_WARNINGS.clear()
         try:
             return func(*args, **kwargs)
         except typer.Exit:
@@ -66,8 +67,24 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+#: Warnings of the inputs this command read (ingest and boundary readers); each was printed on
+#: stderr when it arose, and `emit_json` adds them to a document's ``warnings`` list.
+_INPUT_WARNINGS: list[str] = []
+
+
+def input_warning(message: str) -> None:
+    """Report a warning about an input: stderr now, and the JSON ``warnings`` later."""
+    if message not in _INPUT_WARNINGS:
+        _INPUT_WARNINGS.append(message)
+        progress(f"warning: {message}")
+
+
 def emit_json(document: Any) -> None:
-    """Print exactly one JSON document on stdout (never NaN/Infinity)."""
+    """Print exactly one JSON document on stdout (never NaN/Infinity). A document with a
+    ``warnings`` list gets the input warnings first (every warning reaches the user)."""
+    if isinstance(document, dict) and isinstance(document.get("warnings"), list) and _INPUT_WARNINGS:
+        document = {**document, "warnings": _INPUT_WARNINGS
+                    + [w for w in document["warnings"] if w not in _INPUT_WARNINGS]}
     sys.stdout.write(json.dumps(_jsonable(document), ensure_ascii=False, allow_nan=False) + "\n")
 
 
@@ -85,19 +102,27 @@ def load_incidents_arg(paths: List[Path], kind: str = "auto"):
     if len(paths) == 1 and store.is_workspace(paths[0]):
         return store.Workspace(paths[0]).incidents()
     result = ingest.read_incidents(paths, kind=kind)
+    for w in result.summary["warnings"]:
+        input_warning(w)
     if result.summary["rejected"]:
         progress(f"note: {result.summary['rejected']} of {result.summary['read']} rows rejected "
                  f"({', '.join(f'{k}: {v}' for k, v in result.summary['rejected_by_reason'].items())})")
     return result.incidents
 
 
-def load_areas_arg(path: Path, name_field: Optional[str] = None, layer: str = "custom"):
-    """AREAS argument: a boundary file (GeoJSON, GeoPackage, zipped Shapefile) or a workspace."""
+def load_areas_arg(path: Path, name_field: Optional[str] = None, layer: str = "custom",
+                   source_layer: Optional[str] = None):
+    """AREAS argument: a boundary file (GeoJSON, GeoPackage, zipped Shapefile) or a workspace.
+    The boundary reader's warnings (repaired or dropped polygons, CRS, shared names) reach the
+    user (`input_warning`); `source_layer` picks the layer of a multi-layer GeoPackage."""
     from . import ingest, store
 
-    if store.is_workspace(path):
+    if source_layer is None and store.is_workspace(path):
         return store.Workspace(path).areas()
-    return ingest.read_boundaries(path, name_field=name_field, layer=layer).areas
+    result = ingest.read_boundaries(path, name_field=name_field, layer=layer, source_layer=source_layer)
+    for w in result.warnings:
+        input_warning(w)
+    return result.areas
 
 
 # ===== command: demo (section owned by its module's author; keep edits inside) =====
@@ -158,6 +183,8 @@ def ingest_command(
                              ".parquet (GeoParquet) or .gpkg (workspace)."),
     rejects: Optional[Path] = typer.Option(None, "--rejects", help="Write the rejected rows "
                                            "(file, row, column, reason, value) to this .csv."),
+    layer: Optional[str] = typer.Option(None, "--layer", help="GeoPackage layer to read (default: "
+                                        "every layer holding incidents)."),
     format: str = typer.Option("text", "--format", help="text | json"),
 ) -> None:
     """Read incident files into one canonical table (EPSG:27700); every row read is loaded or
@@ -169,13 +196,14 @@ def ingest_command(
         raise InputError(f"unknown format '{format}'; use text or json", parameter="format")
     if kind not in ingest.KINDS:
         raise InputError(f"unknown kind '{kind}'; use one of {', '.join(ingest.KINDS)}", parameter="kind")
+    from . import exports
+
     output.check_incidents_path(out)
     if rejects is not None:
         output.check_rejects_path(rejects)
-    result = ingest.read_incidents(incidents, kind=kind)
-    output.write_incidents(result.incidents, out)
-    if rejects is not None:
-        output.write_rejects(result.rejects, rejects)
+    exports.check_outputs_distinct(incidents, [out, rejects])
+    result = ingest.read_incidents(incidents, kind=kind, layer=layer)
+    output.write_outputs(result.incidents, out, result.rejects, rejects)
     s = result.summary
     if format == "json":
         emit_json({k: s[k] for k in ("read", "loaded", "rejected", "rejected_by_reason", "warnings")})
@@ -198,12 +226,12 @@ def _areas_layer_guess(path: Path, area_field: Optional[str]) -> str:
     return "ward" if ("ward" in text or (area_field or "").upper().startswith("WD")) else "custom"
 
 
-def _pick_area(areas_path: Path, area: str, area_field: Optional[str]):
-    """(all areas, the rows named `area`) from --areas/--area/--area-field."""
+def _pick_area(areas_path: Path, area: str, area_field: Optional[str], areas_layer: Optional[str] = None):
+    """(all areas, the rows named `area`) from --areas/--area/--area-field/--areas-layer."""
     from . import areas as areas_mod
 
     all_areas = load_areas_arg(areas_path, name_field=area_field,
-                               layer=_areas_layer_guess(areas_path, area_field))
+                               layer=_areas_layer_guess(areas_path, area_field), source_layer=areas_layer)
     return all_areas, areas_mod.find_area(all_areas, area)
 
 
@@ -229,6 +257,8 @@ def table_command(
                                       "present), police-uk or home-office."),
     area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
                                              "boundary file (default: detected)."),
+    areas_layer: Optional[str] = typer.Option(None, "--areas-layer", help="Layer of a multi-layer "
+                                              "GeoPackage AREAS file to read."),
     format: str = typer.Option("md", "--format", help="md, csv or json."),
 ) -> None:
     """Partnership table (seed 004): counts by category hierarchy for one area, for the selected
@@ -240,7 +270,7 @@ def table_command(
     _check_choice(compare, periods.COMPARISONS, "compare")
     _check_choice(taxonomy_name, areas_mod.TABLE_TAXONOMIES, "taxonomy")
     month = periods.parse_month(month, "month")
-    _, rows_area = _pick_area(areas, area, area_field)
+    _, rows_area = _pick_area(areas, area, area_field, areas_layer)
     name = str(rows_area["name"].iloc[0])
     progress("loading incidents ...")
     data = load_incidents_arg(incidents)
@@ -269,17 +299,18 @@ def summary_command(
     months: int = typer.Option(12, "--months", help="Length of the period in months (default 12)."),
     area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
                                              "boundary file (default: detected)."),
+    areas_layer: Optional[str] = typer.Option(None, "--areas-layer", help="Layer of a multi-layer "
+                                              "GeoPackage AREAS file to read."),
     format: str = typer.Option("text", "--format", help="text or json."),
 ) -> None:
     """Area summary (seed 000): crime and ASB (and deliberate fires when loaded) in the period
     against the same period a year earlier, with the sentence for the paper."""
-    from . import areas as areas_mod, periods, reports
+    from . import areas as areas_mod, params, periods, reports
 
     _check_choice(format, ("text", "json"), "format")
     periods.parse_month(to, "to")
-    if months < 1:
-        raise InputError("must be at least 1", parameter="months")
-    _, rows_area = _pick_area(areas, area, area_field)
+    params.validate(months=months)
+    _, rows_area = _pick_area(areas, area, area_field, areas_layer)
     progress("loading incidents ...")
     data = load_incidents_arg(incidents)
     doc = areas_mod.area_summary(data, rows_area, to, months)
@@ -316,6 +347,8 @@ def rank_command(
                                         "ward when present, else every area."),
     area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
                                              "boundary file (default: detected)."),
+    areas_layer: Optional[str] = typer.Option(None, "--areas-layer", help="Layer of a multi-layer "
+                                              "GeoPackage AREAS file to read."),
     format: str = typer.Option("md", "--format", help="md, csv or json."),
 ) -> None:
     """Rank areas by count with share of the total, cumulative share and rate per 1,000
@@ -323,8 +356,8 @@ def rank_command(
     from . import areas as areas_mod, periods, reports
 
     _check_choice(format, ("md", "csv", "json"), "format")
-    if top < 1:
-        raise InputError("must be at least 1", parameter="top")
+    from . import params
+    params.validate(top=top)
     if from_ is not None:
         periods.parse_month(from_, "from")
     if to is not None:
@@ -332,7 +365,8 @@ def rank_command(
     if lsoa_boundaries and population is None:
         raise InputError("--lsoa-boundaries needs --population (the LSOA counts)", parameter="population")
     all_areas = areas_mod.ranking_layer(
-        load_areas_arg(areas, name_field=area_field, layer=_areas_layer_guess(areas, area_field)), layer)
+        load_areas_arg(areas, name_field=area_field, layer=_areas_layer_guess(areas, area_field),
+                       source_layer=areas_layer), layer)
     progress("loading incidents ...")
     data = load_incidents_arg(incidents)
     pop, notes = (areas_mod.read_population(population, all_areas, lsoa_boundaries or (), incidents=data)
@@ -463,6 +497,8 @@ def grid_command(
     alpha: float = typer.Option(0.05, "--alpha", help="Gi* significance after FDR correction."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the cells: .gpkg, .geojson "
                                        "or .csv."),
+    areas_layer: Optional[str] = typer.Option(None, "--areas-layer", help="Layer of a multi-layer "
+                                              "GeoPackage AREAS file to read."),
     format: str = typer.Option("md", "--format", help="md (text) or json."),
 ) -> None:
     """Grid or hex hotspots: counts, kernel density or Getis-Ord Gi* (Benjamini-Hochberg FDR)
@@ -479,7 +515,9 @@ def grid_command(
         raise InputError(f"cannot write '{out.suffix}'; use .gpkg, .geojson or .csv",
                          parameter="out")
     period = _period_arg(from_, to)
-    area_gdf = load_areas_arg(areas) if areas is not None else None
+    from . import params
+    params.validate(cell_m=cell_m, alpha=alpha, **({"bandwidth_m": bandwidth_m} if bandwidth_m is not None else {}))
+    area_gdf = load_areas_arg(areas, source_layer=areas_layer) if areas is not None else None
     data = load_incidents_arg(incidents)
     kwargs = {"areas": area_gdf, "category": category or None, "period": period}
     if method == "kde":
@@ -555,6 +593,8 @@ def evaluate_command(
                                           "area layer outside the target and its ring)."),
     area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
                                              "boundary files (default: detected)."),
+    areas_layer: Optional[str] = typer.Option(None, "--areas-layer", help="Layer of a multi-layer "
+                                              "GeoPackage AREAS file to read."),
     format: str = typer.Option("md", "--format", help="md or json."),
 ) -> None:
     """Before/after evaluation of an intervention area with a control, displacement buffer
@@ -564,10 +604,12 @@ def evaluate_command(
     if format not in ("md", "json"):
         raise InputError(f"unknown format '{format}'; use md or json", parameter="format")
     periods.parse_range(after, "after")
+    from . import params
+    params.validate(buffer_m=buffer_m)
     for value, name in ((before, "before"), (baseline, "baseline")):
         if value is not None:
             periods.parse_range(value, name)
-    areas_gdf = load_areas_arg(areas, name_field=area_field) if areas is not None else None
+    areas_gdf = load_areas_arg(areas, name_field=area_field, source_layer=areas_layer) if areas is not None else None
     regions = evaluation.resolve_regions(_region_arg(area, area_field, "area"), areas_gdf,
                                          control=_region_arg(control, area_field, "control"))
     progress("loading incidents ...")

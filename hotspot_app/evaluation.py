@@ -227,14 +227,10 @@ def _containing_layer(areas: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None
 
 
 def _pick(areas: gpd.GeoDataFrame | None, value: str, parameter: str) -> gpd.GeoDataFrame:
-    """The area(s) named (case-insensitive) or with area_id `value`."""
+    """The area(s) named (case-insensitive) or with area_id `value` (`areas.find_area`)."""
     if areas is None:
         raise InputError(f"'{value}' is not a boundary file; give --areas FILE to pick an area by "
                          "name", parameter=parameter)
-    if "area_id" in areas.columns:
-        hit = areas[areas["area_id"].astype(str) == str(value)]
-        if len(hit):
-            return hit
     try:
         return _areas.find_area(areas, value)
     except InputError as exc:
