@@ -1174,8 +1174,7 @@ def ranking(
     "outside", "top" (see `top_share`), "areas" (the table's rows, nulls for missing), "notes",
     "warnings"}``; ``table.attrs["title"]`` is the printed table's title ('ASB by ward, ...').
     """
-    if top < 1:
-        raise InputError("must be at least 1", parameter="top")
+    params.validate(top=top)
     tokens = taxonomy.category_list(category)
     selected = taxonomy.select(incidents, tokens or None)  # unknown names fail here, naming the choices
     months = None
