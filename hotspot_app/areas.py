@@ -860,8 +860,7 @@ def top_share(ranked: pd.DataFrame, top: int = 3, what: str = "incidents", unit:
     """Share of the total in the top-`top` areas of a `rank_areas` table, with the sentence:
     'almost half (48%) of ASB occurred in just 3 wards; Headland & Harbour, Victoria and Burn
     Valley.' Ties at the cut-off are not broken beyond the table's order (count, then name)."""
-    if top < 1:
-        raise InputError("top must be at least 1", parameter="top")
+    params.validate(top=top)
     total = ranked.attrs.get("total")
     body = ranked[ranked["area_id"] != OUTSIDE].head(top)
     if total is None:
