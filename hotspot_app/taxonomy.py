@@ -177,15 +177,16 @@ def detect(categories: Iterable[object]) -> str:
 
 
 # --------------------------------------------------------------------------- labels
-#: How a named group reads in sentences, titles and app labels (the one place these words live).
+#: The named groups users pick, in the order the app offers them, and how each reads in
+#: sentences, titles and app labels (the one place these words live).
 GROUP_LABELS: dict[str, str] = {
     "crime": "crime",
     "asb": "ASB",
-    "fire": "fire service incidents",
+    "neighbourhood-crime": "neighbourhood crime",
     "deliberate-fires": "deliberate fires",
     "deliberate-primary-fires": "deliberate primary fires (F1)",
     "deliberate-secondary-fires": "deliberate secondary fires (F3)",
-    "neighbourhood-crime": "neighbourhood crime",
+    "fire": "fire service incidents",
 }
 
 

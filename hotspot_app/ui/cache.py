@@ -112,8 +112,7 @@ def category_options(key: str) -> list[str]:
 def _category_options(key: str) -> list[str]:
     inc = load(key).incidents
     kinds = set(inc["kind"].astype(str))
-    named = [g for g in ("crime", "asb", "neighbourhood-crime", "deliberate-fires",
-                         "deliberate-primary-fires", "deliberate-secondary-fires", "fire")
+    named = [g for g in taxonomy.GROUP_LABELS
              if (g in kinds) or (g.startswith(("deliberate", "fire")) and "fire" in kinds)
              or (g == "neighbourhood-crime" and "crime" in kinds)]
     groups = sorted({p for g in inc["group"].dropna().astype(str) for p in g.split("/") if p}
