@@ -217,43 +217,110 @@ def table_command(
     incidents: List[Path] = typer.Argument(..., help="Incident file(s), a folder of police.uk "
                                            "months, or a workspace."),
     areas: Path = typer.Option(..., "--areas", help="Boundary file (or workspace) with the area."),
-    area: str = typer.Option(..., "--area", help="Area name (case-insensitive)."),
-    month: str = typer.Option(..., "--month", help="Selected month YYYY-MM; windows end with it: "
-                              "the month, the last 6 months, the last 12 months."),
+    area: Optional[List[str]] = typer.Option(None, "--area", help="Area name (case-insensitive); "
+                                             "repeat for one column per area."),
+    by: Optional[str] = typer.Option(None, "--by", help="One column per value of this field of "
+                                     "AREAS, areas dissolved (e.g. LAD24NM: local authorities), plus Total."),
+    within: Optional[str] = typer.Option(None, "--within", help="FIELD=VALUE: only the areas whose "
+                                         "FIELD equals VALUE (e.g. LAD24NM=Hartlepool)."),
+    month: Optional[str] = typer.Option(None, "--month", help="Selected month YYYY-MM; windows end "
+                                        "with it: the month, the last 6 months, the last 12 months."),
+    period: Optional[str] = typer.Option(None, "--period", help="FROM..TO: one window (e.g. a quarter "
+                                         "2024-04..2024-06)."),
+    years: Optional[str] = typer.Option(None, "--years", help="FIRST..LAST: one column per 12-month "
+                                        "year starting in --year-start, each against the year before."),
+    year_start: int = typer.Option(4, "--year-start", help="First month of each --years year "
+                                   "(4 = April, financial years; 10 = October-September)."),
     kind: str = typer.Option("crime", "--kind", help="crime (default), asb or fire. ASB and fires "
                              "are never counted in the crime Total."),
     compare: str = typer.Option("same-period-last-year", "--compare",
-                                help="same-period-last-year (default) or previous-period."),
+                                help="same-period-last-year (default), previous-period, or a fixed "
+                                "reference window FROM..TO."),
+    category: Optional[List[str]] = typer.Option(None, "--category", help="Only these groups, nodes "
+                                                 "or categories (repeatable)."),
     taxonomy_name: str = typer.Option("auto", "--taxonomy", help="auto (by the categories "
                                       "present), police-uk or home-office."),
+    population: Optional[Path] = typer.Option(None, "--population", help="CSV with a population "
+                                              "column and the column areas' names or codes; rates per 1,000."),
+    no_total: bool = typer.Option(False, "--no-total", help="No Total column."),
     area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
                                              "boundary file (default: detected)."),
-    format: str = typer.Option("md", "--format", help="md, csv or json."),
+    format: str = typer.Option("md", "--format", help="md, csv, json or xlsx (xlsx needs --out)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the table to FILE (atomically) "
+                                       "instead of stdout."),
 ) -> None:
-    """Partnership table (seed 004): counts by category hierarchy for one area, for the selected
-    month, last 6 and last 12 months, with diff and % diff against the comparison windows."""
-    from . import areas as areas_mod, periods, reports
+    """Partnership tables (seed 004; seed 001 Tables 2-5; seed 003): counts by category hierarchy
+    with diff, % diff and rates per 1,000, for one or more areas or every value of a field, over
+    the selected month / 6 / 12 months, any range, years, or against a fixed reference window."""
+    from . import areas as areas_mod, exports, periods, reports, tables
 
-    _check_choice(format, ("md", "csv", "json"), "format")
+    _check_choice(format, ("md", "csv", "json", "xlsx"), "format")
     _check_choice(kind, ("crime", "asb", "fire"), "kind")
-    _check_choice(compare, periods.COMPARISONS, "compare")
     _check_choice(taxonomy_name, areas_mod.TABLE_TAXONOMIES, "taxonomy")
-    month = periods.parse_month(month, "month")
-    _, rows_area = _pick_area(areas, area, area_field)
-    name = str(rows_area["name"].iloc[0])
+    if format == "xlsx" and out is None:
+        raise InputError("--format xlsx needs --out FILE.xlsx", parameter="out")
+    exports.check_outputs_distinct([*incidents, areas, *([population] if population else [])], [out])
+    tables.parse_compare(compare)
+    if sum(x is not None for x in (month, period, years)) != 1:
+        raise InputError("give exactly one of --month, --period or --years", parameter="month")
+    if month is not None:
+        month = periods.parse_month(month, "month")
+    seed004 = (area is not None and len(area) == 1 and month is not None and by is None and within is None
+               and not category and population is None and compare in periods.COMPARISONS)
+    all_areas = load_areas_arg(areas, name_field=area_field, layer=_areas_layer_guess(areas, area_field))
+    pop_table = tables.read_population(population) if population is not None else None
     progress("loading incidents ...")
     data = load_incidents_arg(incidents)
-    rows, warnings = areas_mod.partnership_table(data, rows_area, month, kind=kind, compare=compare,
-                                                 taxonomy_name=taxonomy_name)
-    if format == "json":
-        emit_json(areas_mod.table_document((rows, warnings), name))
+
+    def write(text: str | bytes) -> None:
+        if out is not None:
+            exports.write_bytes_atomic(out, text if isinstance(text, bytes) else text.encode("utf-8"))
+            progress(f"wrote {out}")
+        else:
+            sys.stdout.write(text if isinstance(text, str) else text.decode("utf-8"))
+
+    if seed004:  # the section-5 contract, unchanged
+        rows_area = areas_mod.find_area(all_areas, area[0])
+        name = str(rows_area["name"].iloc[0])
+        rows, warnings = areas_mod.partnership_table(data, rows_area, month, kind=kind, compare=compare,
+                                                     taxonomy_name=taxonomy_name)
+        for note in rows.attrs.get("notes", []):
+            progress(f"note: {note}")
+        if format == "json":
+            doc = areas_mod.table_document((rows, warnings), name)
+            if out is None:
+                emit_json(doc)
+            else:
+                write(json.dumps(_jsonable(doc), ensure_ascii=False, allow_nan=False) + "\n")
+            return
+        for w in warnings:
+            progress(f"warning: {w}")
+        if format == "csv":
+            write(reports.table_csv(exports.neutralise_frame(rows)))
+        elif format == "xlsx":
+            write(reports.table_xlsx(exports.neutralise_frame(rows)))
+        else:
+            write(reports.table_markdown(rows, title=name, warnings=warnings))
         return
-    for w in warnings:
+    doc = tables.build_table(data, all_areas, area=area or None, by=by, within=within, month=month,
+                             period=period, years=years, year_start=year_start, compare=compare,
+                             kind=kind, category=category or None, taxonomy_name=taxonomy_name,
+                             population=pop_table, total=not no_total)
+    if format == "json":
+        if out is None:
+            emit_json(doc)
+        else:
+            write(json.dumps(_jsonable(doc), ensure_ascii=False, allow_nan=False) + "\n")
+        return
+    for w in doc["warnings"]:
         progress(f"warning: {w}")
+    title = {"crime": "Crime", "asb": "Anti-social behaviour", "fire": "Fire service incidents"}[kind]
     if format == "csv":
-        sys.stdout.write(reports.table_csv(rows))
+        write(tables.document_csv(doc))
+    elif format == "xlsx":
+        write(tables.document_xlsx(doc, title=title))
     else:
-        sys.stdout.write(reports.table_markdown(rows, title=name, warnings=warnings))
+        write(tables.document_markdown(doc, title=title))
 # ===== end: table =====
 
 # ===== command: summary (section owned by its module's author; keep edits inside) =====

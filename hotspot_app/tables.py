@@ -205,7 +205,7 @@ def group_areas(areas: gpd.GeoDataFrame, by: str | None = None,
     if len(dup):
         counts = dup.value_counts(sort=False)
         listed = ", ".join(f"{n} ({c} parts)" for n, c in counts.items())
-        warnings.append(f"{len(dup)} areas share {len(counts)} names and were dissolved into one area "
+        warnings.append(f"{len(dup)} areas share {len(counts)} name(s) and were dissolved into one area "
                         f"per name (each counted once): {listed}")
         out = _dissolve(out, names)
     return out, warnings
@@ -299,8 +299,12 @@ def _rows(kind: str, tax_name: str, pairs: pd.DataFrame, category) -> list[dict]
     nodes = areas_mod._tree(kind, tax_name, pairs)
     present = set(pairs["category"]) if len(pairs) else set()
     optional = taxonomy.if_present()
+    present_keys = {taxonomy.normalise(c) for c in present}
+    # a taxonomy leaf spelled differently from the one the data use ('Theft From The Person' vs
+    # police.uk 'Theft from the person') is the same node: listed once, as the data spell it
     keep_leaf = {n["category"] for n in nodes if n["node"] == "leaf"
-                 and (n["category"] not in optional or n["category"] in present)}
+                 and (n["category"] not in optional or n["category"] in present)
+                 and (n["category"] in present or taxonomy.normalise(n["category"]) not in present_keys)}
     if category is not None:
         leaves = _leaf_frame()
         leaves = pd.concat([leaves, pairs.assign(kind=kind)], ignore_index=True).drop_duplicates(["category", "group"])
@@ -318,6 +322,26 @@ def _rows(kind: str, tax_name: str, pairs: pd.DataFrame, category) -> list[dict]
 
 
 # =========================================================================== the engine
+def _asks_finer(tax_name: str, category) -> bool:
+    """True when the measure asked for is finer than police.uk's categories: Home Office rows,
+    or a named group / Home Office category (e.g. ``neighbourhood-crime``, ``Burglary
+    Residential``) in the selection. Then coarse police.uk categories carry their caveats."""
+    if tax_name == "home-office":
+        return True
+    tokens = [category] if isinstance(category, str) else list(category or [])
+    tokens = [t for tok in tokens for t in str(tok).split(",") if t.strip()]
+    kinds = {taxonomy.normalise(k) for k in taxonomy.KIND_GROUPS}
+    groups = {taxonomy.normalise(g) for g in taxonomy.named_groups()} - kinds
+    lookup = taxonomy._lookup()
+    for t in tokens:
+        key = taxonomy.normalise(t)
+        if key in groups:
+            return True
+        if key in lookup and "police-uk" not in taxonomy.taxonomy_of(lookup[key][0]):
+            return True
+    return False
+
+
 def _compute(incidents, areas, *, area=None, by=None, within=None, month=None, period=None,
              years=None, year_start=4, compare="same-period-last-year", kind="crime", category=None,
              taxonomy_name="auto", population=None, total=True, coverage=None, mask=None,
@@ -332,7 +356,7 @@ def _compute(incidents, areas, *, area=None, by=None, within=None, month=None, p
     needed = sorted({m for w in wins for m in w.months} | {m for w in wins for m in (w.compare or ())})
     of_kind = incidents["kind"].eq(kind).to_numpy()
     if category is not None:
-        of_kind &= taxonomy.select(incidents, category).to_numpy()
+        of_kind = of_kind & taxonomy.select(incidents, category).to_numpy()
     sel = of_kind & incidents["month"].isin(needed).to_numpy()
     sub = incidents[sel]
     if mask is not None:
@@ -430,7 +454,8 @@ def _compute(incidents, areas, *, area=None, by=None, within=None, month=None, p
                         "these rows are n/a (null), not 0")
     counted = {n["category"] for n, m, b in specs if n["node"] == "leaf" and not b
                and any(c["_cube"][m].sum() for c in columns)}
-    notes += taxonomy.caveats(counted)
+    if _asks_finer(tax_name, category):
+        notes += taxonomy.caveats(counted)
     if areas is not None:
         window_months = {m for w in wins for m in w.months}
         in_window = sub["month"].isin(window_months).to_numpy()
@@ -555,3 +580,81 @@ def seed004_document(incidents, area, month: str, kind: str = "crime",
         out_rows.append(item)
     return ({"area": area_name, "month": month, "comparison": compare, "rows": out_rows,
              "warnings": warnings}, notes)
+
+
+# =========================================================================== rendering
+def _has_rates(document: dict) -> bool:
+    return any(c.get("population") is not None for c in document["columns"])
+
+
+def display_frame(document: dict, previous: bool = True, indent: str = "\u00a0\u00a0") -> pd.DataFrame:
+    """A table document as display strings ('1,331', '-11.2%', 'n/a'): the category indented by
+    level, then per column 'Current', ['Previous',] 'Diff', '% Diff' and, with populations,
+    'Per 1,000'; headers are '<column id>: <measure>'."""
+    from .reports import fmt_int, fmt_pct, fmt_rate
+
+    rows = document["rows"]
+    out = {"Category": [indent * int(r["level"]) + str(r["category"]) for r in rows]}
+    rates = _has_rates(document)
+    for col in document["columns"]:
+        cid = col["id"]
+        cells = [r["cells"][cid] for r in rows]
+        out[f"{cid}: Current"] = [fmt_int(c["current"]) for c in cells]
+        if col.get("compare_from") is not None:
+            if previous:
+                out[f"{cid}: Previous"] = [fmt_int(c["previous"]) for c in cells]
+            out[f"{cid}: Diff"] = [fmt_int(c["diff"], signed=True) for c in cells]
+            out[f"{cid}: % Diff"] = [fmt_pct(c["pct_diff"]) for c in cells]
+        if rates:
+            out[f"{cid}: Per 1,000"] = [fmt_rate(c["rate"]) for c in cells]
+    return pd.DataFrame(out)
+
+
+def describe_columns(document: dict) -> list[str]:
+    """One line per column: its area, window and comparison window (and population)."""
+    lines = []
+    for c in document["columns"]:
+        span = periods.format_range([c["from"], c["to"]] if c["from"] != c["to"] else [c["from"]])
+        text = f"{c['id']}: {c['area']}, {span}"
+        if c.get("compare_from"):
+            comp = [c["compare_from"], c["compare_to"]] if c["compare_from"] != c["compare_to"] else [c["compare_from"]]
+            text += f" compared with {periods.format_range(comp)}"
+        if c.get("population") is not None:
+            text += f"; population {c['population']:,.0f}"
+        lines.append(text)
+    return lines
+
+
+def document_markdown(document: dict, title: str | None = None) -> str:
+    """Markdown of a table document: groups and Total in bold, the columns described, the
+    warnings listed under the table."""
+    disp = display_frame(document)
+    kinds = _node_kinds(document["rows"])
+    disp["Category"] = ["&nbsp;&nbsp;" * int(r["level"]) + (f"**{r['category']}**" if k in ("group", "total")
+                                                            else str(r["category"]))
+                        for r, k in zip(document["rows"], kinds)]
+    lines = [f"### {title}", ""] if title else []
+    lines += [f"- {t}" for t in describe_columns(document)] + [""]
+    lines.append(disp.to_markdown(index=False, disable_numparse=True,
+                                  colalign=["left"] + ["right"] * (disp.shape[1] - 1)))
+    if document.get("warnings"):
+        lines += [""] + [f"> warning: {w}" for w in document["warnings"]]
+    return "\n".join(lines) + "\n"
+
+
+def document_csv(document: dict) -> bytes:
+    """Machine-readable CSV of a table document (`to_frame`; empty cell = null), text neutralised."""
+    from .exports import csv_bytes
+
+    return csv_bytes(to_frame(document))
+
+
+def document_xlsx(document: dict, title: str | None = None) -> bytes:
+    """XLSX bytes of a table document: the numbers sheet (`to_frame`) and a notes sheet (columns
+    and warnings), text neutralised. (The report pack's formatted workbook may replace this.)"""
+    from .exports import neutralise_frame
+    from .reports import xlsx_bytes
+
+    notes = pd.DataFrame({"note": ([title] if title else []) + describe_columns(document)
+                          + [f"warning: {w}" for w in document.get("warnings", [])]})
+    return xlsx_bytes({"Table": neutralise_frame(to_frame(document)), "Notes": neutralise_frame(notes)})
