@@ -384,6 +384,10 @@ def rank_command(
                                         "ward when present, else every area."),
     area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
                                              "boundary file (default: detected)."),
+    by: Optional[str] = typer.Option(None, "--by", help="Rank the values of this field, areas "
+                                     "dissolved (e.g. LAD24NM: local authorities)."),
+    within: Optional[str] = typer.Option(None, "--within", help="FIELD=VALUE: rank only these areas; "
+                                         "shares and totals are within them (e.g. LAD24NM=Hartlepool)."),
     format: str = typer.Option("md", "--format", help="md, csv or json."),
 ) -> None:
     """Rank areas by count with share of the total, cumulative share and rate per 1,000
@@ -411,6 +415,8 @@ def rank_command(
         all_areas = all_areas[layers.eq(layer)].reset_index(drop=True)
     elif layers is not None and layers.eq("ward").any() and layers.nunique() > 1:
         all_areas = all_areas[layers.eq("ward")].reset_index(drop=True)
+    from . import tables
+    all_areas, area_warnings = tables.group_areas(all_areas, by=by, within=within)
     progress("loading incidents ...")
     data = load_incidents_arg(incidents)
     from . import taxonomy
@@ -440,8 +446,9 @@ def rank_command(
         else:
             pop, warns = areas_mod.population_from_table(table, all_areas)
             notes += warns
-    ranked, warnings = areas_mod.rank_areas(data, all_areas, category=category or None, months=months,
-                                            population=pop)
+    ranked, warnings = tables.rank(data, all_areas, category=category or None, months=months,
+                                   population=pop, restrict=within is not None)
+    warnings = area_warnings + warnings
     layer = str(all_areas["layer"].iloc[0]) if len(all_areas) else "area"
     unit = {"ward": "wards", "town_centre": "town centres", "micro_hotspot": "micro-hotspots",
             "patrol": "patrol areas"}.get(layer, "areas")
