@@ -484,6 +484,82 @@ def rank_command(
                                                notes=[share["text"], *notes, *warnings]))
 # ===== end: rank =====
 
+# ===== command: indicators (section owned by its module's author; keep edits inside) =====
+@app.command("indicators")
+@guarded
+def indicators_command(
+    incidents: List[Path] = typer.Argument(..., help="Incident file(s), a folder of police.uk "
+                                           "months, or a workspace."),
+    spec: Path = typer.Option(..., "--spec", help="CSV with columns indicator, category (groups or "
+                              "categories, ';'-separated), target (reduce, increase, maintain, "
+                              "N% reduction, N% increase)."),
+    period: str = typer.Option(..., "--period", help="Current period FROM..TO (e.g. a quarter)."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="Baseline window FROM..TO "
+                                           "(e.g. the previous financial year)."),
+    compare: str = typer.Option("same-period-last-year", "--compare", help="same-period-last-year "
+                                "(default), previous-period, or FROM..TO."),
+    areas: Optional[Path] = typer.Option(None, "--areas", help="Boundary file (with --area)."),
+    area: Optional[str] = typer.Option(None, "--area", help="Area name (default: every incident)."),
+    area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
+                                             "boundary file (default: detected)."),
+    format: str = typer.Option("md", "--format", help="md, csv, json or xlsx (xlsx needs --out)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write to FILE (atomically) instead of stdout."),
+) -> None:
+    """Performance indicators (seed 003): baseline, directional target, current period, actual
+    difference and % difference against the comparison window, and on track / off track."""
+    import pandas as pd
+
+    from . import areas as areas_mod, exports, periods, reports, tables
+
+    _check_choice(format, ("md", "csv", "json", "xlsx"), "format")
+    if format == "xlsx" and out is None:
+        raise InputError("--format xlsx needs --out FILE.xlsx", parameter="out")
+    if (areas is None) != (area is None):
+        raise InputError("--areas and --area go together", parameter="area")
+    periods.parse_range(period, "period")
+    if baseline is not None:
+        periods.parse_range(baseline, "baseline")
+    tables.parse_compare(compare)
+    exports.check_outputs_distinct([*incidents, spec, *([areas] if areas else [])], [out])
+    try:
+        spec_df = pd.read_csv(spec, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"cannot read the indicator spec ({' '.join(str(exc).split())})", file=spec) from None
+    rows_area = None
+    if areas is not None:
+        all_areas = load_areas_arg(areas, name_field=area_field, layer=_areas_layer_guess(areas, area_field))
+        rows_area = areas_mod.find_area(all_areas, area)
+    progress("loading incidents ...")
+    data = load_incidents_arg(incidents)
+    doc = tables.indicators(data, spec_df, period, baseline=baseline, compare=compare, area=rows_area,
+                            spec_file=str(spec))
+
+    def write(payload: str | bytes) -> None:
+        if out is not None:
+            exports.write_bytes_atomic(out, payload if isinstance(payload, bytes) else payload.encode("utf-8"))
+            progress(f"wrote {out}")
+        else:
+            sys.stdout.write(payload if isinstance(payload, str) else payload.decode("utf-8"))
+
+    if format == "json":
+        if out is None:
+            emit_json(doc)
+        else:
+            write(json.dumps(_jsonable(doc), ensure_ascii=False, allow_nan=False) + "\n")
+        return
+    for w in doc["warnings"]:
+        progress(f"warning: {w}")
+    title = "Performance indicators" + (f": {rows_area['name'].iloc[0]}" if rows_area is not None else "")
+    if format == "csv":
+        write(exports.csv_bytes(pd.DataFrame(doc["rows"])))
+    elif format == "xlsx":
+        notes = pd.DataFrame({"note": [title] + [f"warning: {w}" for w in doc["warnings"]]})
+        write(reports.xlsx_bytes({"Indicators": exports.neutralise_frame(tables.indicators_frame(doc)),
+                                  "Notes": exports.neutralise_frame(notes)}))
+    else:
+        write(tables.indicators_markdown(doc, title=title))
+# ===== end: indicators =====
+
 # ===== command: clusters (section owned by its module's author; keep edits inside) =====
 def _period_arg(from_: Optional[str], to: Optional[str]):
     """--from/--to -> a (from, to) period for clusters/hotspots (either end may be open)."""
