@@ -155,6 +155,12 @@ def _field(areas: gpd.GeoDataFrame, field: str, parameter: str) -> str:
     for col in areas.columns:
         if str(col).lower() == str(field).lower() and col != areas.geometry.name:
             return col
+    # the boundary reader renames the file's name and code fields (e.g. WD24NM, WD24CD) to
+    # `name` and `area_id`: an ONS-style name/code field that is no longer there is one of them
+    if re.fullmatch(r"[A-Za-z]{2,6}\d{2}NM", str(field), re.I):
+        return "name"
+    if re.fullmatch(r"[A-Za-z]{2,6}\d{2}CD", str(field), re.I):
+        return "area_id"
     fields = ", ".join(str(c) for c in areas.columns if c != areas.geometry.name)
     raise InputError(f"the areas have no field '{field}'; fields: {fields}", parameter=parameter)
 
@@ -411,10 +417,11 @@ def _compute(incidents, areas, *, area=None, by=None, within=None, month=None, p
     columns = []
     for col in acols:
         for w in wins:
+            named = len(wins) > 1 or period is None  # month windows and years keep their labels
             if len(acols) == 1:
-                cid = w.id if len(wins) > 1 else col.name
+                cid = w.id if named else col.name
             else:
-                cid = col.name if len(wins) == 1 else f"{col.name}: {w.id}"
+                cid = f"{col.name}: {w.id}" if named else col.name
             columns.append({"id": cid, "area": col.name, "from": w.months[0], "to": w.months[-1],
                             "compare_from": w.compare[0] if w.compare else None,
                             "compare_to": w.compare[-1] if w.compare else None,
