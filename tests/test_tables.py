@@ -174,3 +174,32 @@ def test_renderings_show_na_not_zero_and_neutralise_text():
     assert "| **Total**" in md and "n/a" in md and "Infinity" not in md
     csv = tables.document_csv(doc).decode()
     assert csv.splitlines()[0].startswith("category,parent,level,node,Ash_current,Ash_previous,Ash_diff")
+
+
+def test_area_tables_page_presets_use_the_engine(demo):
+    """The Area tables page: each preset renders the engine's numbers (demo borough)."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).parents[1] / "streamlit_app.py"), default_timeout=240)
+    at.run()
+    at.switch_page("hotspot_app/ui/tables.py").run()
+    assert not at.exception, at.exception
+    at.selectbox(key="tb-preset").set_value("quarter").run()
+    assert not at.exception, at.exception
+    inc = demo.incidents
+    end = max(inc["month"])
+    quarter = periods.window(end, 3)
+    shown = at.dataframe[0].value
+    total = shown[shown["Category"].str.strip() == "Total"]
+    in_wards = tables.areas_mod.area_mask(inc, demo.wards)
+    expected = int((inc["kind"].eq("crime") & inc["month"].isin(quarter) & in_wards).sum())
+    assert total["Total: Current"].iloc[0] == f"{expected:,}"
+    at.selectbox(key="tb-preset").set_value("years").run()
+    assert not at.exception, at.exception
+    assert any(c.endswith(": Diff") for c in at.dataframe[0].value.columns)
+    at.selectbox(key="tb-preset").set_value("indicators").run()
+    assert not at.exception, at.exception
+    result = at.dataframe[-1].value
+    assert list(result.columns)[0] == "Indicator" and result["Status"].isin(["on track", "off track", "n/a"]).all()
