@@ -28,7 +28,7 @@ from .measures import diff as _diff
 from .measures import is_missing, pct_change
 
 __all__ = ["ward_summary", "share_phrase", "concentration", "fewer", "change_bullet", "change_sentence", "pct_text",
-           "join_words", "PERIOD_WORDS"]
+           "join_words", "direction", "PERIOD_WORDS"]
 
 #: How a paper names the comparison window.
 PERIOD_WORDS = {
@@ -49,6 +49,18 @@ def pct_text(value, decimals: int = 0, signed: bool = False) -> str:
                                      rounding=ROUND_HALF_UP)
     text = f"{q}%"
     return f"+{text}" if signed and q > 0 else text
+
+
+def direction(current, previous, decimals: int = 1) -> str:
+    """The seed-003 'Quarterly Year on Year Comparison' cell: 'Reduced by 2.2%', 'Increased by
+    20.4%', 'No change'; 'n/a' when unknown or previous is 0."""
+    d = _diff(current, previous)
+    pct = pct_change(current, previous)
+    if d is None or pct is None:
+        return "n/a"
+    if d == 0:
+        return "No change"
+    return f"{'Increased' if d > 0 else 'Reduced'} by {pct_text(abs(pct), decimals)}"
 
 
 def join_words(items: list[str]) -> str:

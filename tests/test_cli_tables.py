@@ -216,6 +216,9 @@ def test_sentences_the_papers_use():
         == "57 fewer arson offences and 74 fewer crime and antisocial behaviour incidents"
     assert sentences.fewer([("fires", 5, 3), ("crimes", None, 3)]) == \
         "2 more fires and an unknown number of crimes (not all months covered)"
+    # seed 003 'Quarterly Year on Year Comparison' row from the Total cells
+    assert [sentences.direction(c, p) for c, p in [(1575, 1611), (2036, 2028), (1917, 1592), (5, 0)]] == \
+        ["Reduced by 2.2%", "Increased by 0.4%", "Increased by 20.4%", "n/a"]
     assert (sentences.pct_text(11.45, 1), sentences.pct_text(-11.5), sentences.pct_text(None)) == ("11.5%", "-12%", "n/a")
     ranked = pd.DataFrame(
         {"rank": [1, 2, 3, 4, 5, 6, 7, None], "area_id": list("abcdefg") + ["outside"],
@@ -254,6 +257,10 @@ def test_real_cleveland_authorities_shares_and_neighbourhood_crime(realdata, tmp
     assert doc["total"] == 2632 and len(doc["areas"]) == 13
     assert doc["top"]["text"] == ("Almost half (47%) of ASB occurred in just 3 wards; Victoria, Burn Valley "
                                   "and Headland & Harbour.")
+    r = invoke("rank", police, "--areas", wards, "--category", "asb", "--from", "2023-01", "--to", "2023-12",
+               "--within", "LAD24NM=Hartlepool", "--format", "json")
+    # seed 001 (force data, Oct 2022 - Sep 2023): 48% in Headland and Harbour, Victoria and Burn Valley
+    assert json.loads(r.stdout)["top"]["areas"] == ["Headland & Harbour", "Victoria", "Burn Valley"]
     r = invoke("rank", police, "--areas", wards, "--area-field", "LAD24NM", "--category", "asb",
                "--from", "2024-01", "--to", "2024-12", "--format", "json")
     doc = json.loads(r.stdout)
