@@ -211,6 +211,25 @@ def _check_choice(value: str, choices, parameter: str) -> None:
         raise InputError(f"'{value}' is not one of: {', '.join(choices)}", parameter=parameter)
 
 
+def _write_out(out: Optional[Path], payload: "str | bytes") -> None:
+    """Write a command's output to --out atomically (naming the path on failure) or to stdout."""
+    from . import exports
+
+    if out is not None:
+        exports.write_bytes_atomic(out, payload if isinstance(payload, bytes) else payload.encode("utf-8"))
+        progress(f"wrote {out}")
+    else:
+        sys.stdout.write(payload if isinstance(payload, str) else payload.decode("utf-8"))
+
+
+def _emit_document(doc: dict, out: Optional[Path]) -> None:
+    """The one JSON document: on stdout, or written to --out."""
+    if out is None:
+        emit_json(doc)
+    else:
+        _write_out(out, json.dumps(_jsonable(doc), ensure_ascii=False, allow_nan=False) + "\n")
+
+
 @app.command("table")
 @guarded
 def table_command(
@@ -272,12 +291,8 @@ def table_command(
     progress("loading incidents ...")
     data = load_incidents_arg(incidents)
 
-    def write(text: str | bytes) -> None:
-        if out is not None:
-            exports.write_bytes_atomic(out, text if isinstance(text, bytes) else text.encode("utf-8"))
-            progress(f"wrote {out}")
-        else:
-            sys.stdout.write(text if isinstance(text, str) else text.decode("utf-8"))
+    def write(payload: str | bytes) -> None:
+        _write_out(out, payload)
 
     if seed004:  # the section-5 contract, unchanged
         rows_area = areas_mod.find_area(all_areas, area[0])
@@ -287,11 +302,7 @@ def table_command(
         for note in rows.attrs.get("notes", []):
             progress(f"note: {note}")
         if format == "json":
-            doc = areas_mod.table_document((rows, warnings), name)
-            if out is None:
-                emit_json(doc)
-            else:
-                write(json.dumps(_jsonable(doc), ensure_ascii=False, allow_nan=False) + "\n")
+            _emit_document(areas_mod.table_document((rows, warnings), name), out)
             return
         for w in warnings:
             progress(f"warning: {w}")
@@ -307,10 +318,7 @@ def table_command(
                              kind=kind, category=category or None, taxonomy_name=taxonomy_name,
                              population=pop_table, total=not no_total)
     if format == "json":
-        if out is None:
-            emit_json(doc)
-        else:
-            write(json.dumps(_jsonable(doc), ensure_ascii=False, allow_nan=False) + "\n")
+        _emit_document(doc, out)
         return
     for w in doc["warnings"]:
         progress(f"warning: {w}")
@@ -535,17 +543,10 @@ def indicators_command(
                             spec_file=str(spec))
 
     def write(payload: str | bytes) -> None:
-        if out is not None:
-            exports.write_bytes_atomic(out, payload if isinstance(payload, bytes) else payload.encode("utf-8"))
-            progress(f"wrote {out}")
-        else:
-            sys.stdout.write(payload if isinstance(payload, str) else payload.decode("utf-8"))
+        _write_out(out, payload)
 
     if format == "json":
-        if out is None:
-            emit_json(doc)
-        else:
-            write(json.dumps(_jsonable(doc), ensure_ascii=False, allow_nan=False) + "\n")
+        _emit_document(doc, out)
         return
     for w in doc["warnings"]:
         progress(f"warning: {w}")
