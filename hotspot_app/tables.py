@@ -390,6 +390,8 @@ def _compute(incidents, areas, *, area=None, by=None, within=None, month=None, p
 
     pairs = pd.DataFrame({"category": pair_cat, "group": pair_grp})
     nodes = _rows(kind, tax_name, pairs, category)
+    if category is not None and not nodes:
+        raise InputError(f"the categories {category} select no row of kind '{kind}'", parameter="category")
     data_cats = incidents.loc[incidents["kind"].eq(kind).to_numpy(), "category"]
     blind = set(taxonomy.indistinct([n["category"] for n in nodes if n["node"] == "leaf"], data_cats, kind)) \
         if kind != "fire" else set()
@@ -410,9 +412,8 @@ def _compute(incidents, areas, *, area=None, by=None, within=None, month=None, p
     if unknown.any():
         specs.append(({"category": taxonomy.UNKNOWN, "parent": None, "level": 0, "node": "unknown",
                        "path": taxonomy.UNKNOWN}, unknown, False))
-    if category is None or len(nodes):
-        specs.append(({"category": TOTAL, "parent": None, "level": 0, "node": "total", "path": ""},
-                      np.ones(npairs, dtype=bool), False))
+    specs.append(({"category": TOTAL, "parent": None, "level": 0, "node": "total", "path": ""},
+                  np.ones(npairs, dtype=bool), False))
 
     columns = []
     for col in acols:

@@ -156,6 +156,8 @@ def test_category_selection_keeps_only_its_rows_with_neighbourhood_caveat():
     assert "Shoplifting" not in names and "Burglary" in names and names[-1] == "Total"
     assert cell(doc, "Total", "Ash")["current"] == 3
     assert any("includes business and community burglary" in w for w in doc["warnings"])
+    with pytest.raises(InputError, match="select no row of kind 'crime'"):
+        tables.build_table(inc, WARDS, area="Ash", period="2024-05..2024-05", category="asb")
 
 
 def test_duplicate_area_names_are_dissolved_once_with_a_warning():
