@@ -262,6 +262,9 @@ def table_command(
     population: Optional[Path] = typer.Option(None, "--population", help="CSV with a population "
                                               "column and the column areas' names or codes; rates per 1,000."),
     no_total: bool = typer.Option(False, "--no-total", help="No Total column."),
+    rows: Optional[str] = typer.Option(None, "--rows", help="Flat rows by this incident column "
+                                       "instead of the category hierarchy (e.g. subcategory: fires "
+                                       "by property type)."),
     area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
                                              "boundary file (default: detected)."),
     format: str = typer.Option("md", "--format", help="md, csv, json or xlsx (xlsx needs --out)."),
@@ -285,7 +288,7 @@ def table_command(
     if month is not None:
         month = periods.parse_month(month, "month")
     seed004 = (area is not None and len(area) == 1 and month is not None and by is None and within is None
-               and not category and population is None and compare in periods.COMPARISONS)
+               and not category and population is None and compare in periods.COMPARISONS and rows is None)
     all_areas = load_areas_arg(areas, name_field=area_field, layer=_areas_layer_guess(areas, area_field))
     pop_table = tables.read_population(population) if population is not None else None
     progress("loading incidents ...")
@@ -316,7 +319,7 @@ def table_command(
     doc = tables.build_table(data, all_areas, area=area or None, by=by, within=within, month=month,
                              period=period, years=years, year_start=year_start, compare=compare,
                              kind=kind, category=category or None, taxonomy_name=taxonomy_name,
-                             population=pop_table, total=not no_total)
+                             population=pop_table, total=not no_total, rows=rows)
     if format == "json":
         _emit_document(doc, out)
         return

@@ -54,6 +54,7 @@ __all__ = ["build_table", "to_frame", "seed004_document", "area_columns", "group
            "parse_compare", "TOTAL", "MEASURES"]
 
 TOTAL = "Total"
+NOT_RECORDED = "Not recorded"
 MEASURES = ("current", "previous", "diff", "pct_diff", "rate")
 _YEARS = re.compile(r"^\s*(\d{4})\s*\.\.\s*(\d{4})\s*$")
 
@@ -351,7 +352,7 @@ def _asks_finer(tax_name: str, category) -> bool:
 def _compute(incidents, areas, *, area=None, by=None, within=None, month=None, period=None,
              years=None, year_start=4, compare="same-period-last-year", kind="crime", category=None,
              taxonomy_name="auto", population=None, total=True, coverage=None, mask=None,
-             mask_name="area"):
+             mask_name="area", row_field=None):
     """Shared core of `build_table`: (columns, rows with node/path, warnings, notes, meta).
     `mask` (boolean, aligned with `incidents`) replaces the area columns by one column."""
     if kind not in taxonomy.KINDS:
@@ -372,8 +373,16 @@ def _compute(incidents, areas, *, area=None, by=None, within=None, month=None, p
                                        population=population)
     notes: list[str] = []
 
-    cats = sub["category"].astype(str).to_numpy()
-    grps = sub["group"].astype(str).to_numpy()
+    if row_field is not None:  # flat rows: the values of a column (e.g. fires by property type)
+        if row_field not in incidents.columns:
+            raise InputError(f"incidents have no column '{row_field}'", parameter="rows")
+        vals = sub[row_field].astype(object)
+        cats = np.array([NOT_RECORDED if is_missing(v) or str(v).strip() == "" else str(v) for v in vals],
+                        dtype=object)
+        grps = cats
+    else:
+        cats = sub["category"].astype(str).to_numpy()
+        grps = sub["group"].astype(str).to_numpy()
     pair_df = pd.DataFrame({"category": cats, "group": grps})
     pair_codes = pair_df.groupby(["category", "group"], sort=False).ngroup().to_numpy()
     firsts = pair_df.drop_duplicates()  # first-appearance order = ngroup(sort=False) order
@@ -389,12 +398,18 @@ def _compute(incidents, areas, *, area=None, by=None, within=None, month=None, p
         cubes.append(np.bincount(flat.astype(np.int64), minlength=npairs * nmonths).reshape(npairs, nmonths))
 
     pairs = pd.DataFrame({"category": pair_cat, "group": pair_grp})
-    nodes = _rows(kind, tax_name, pairs, category)
-    if category is not None and not nodes:
+    if row_field is not None:
+        totals = sum(c[:, [month_index[m] for w in wins for m in w.months]].sum(axis=1) for c in cubes) \
+            if cubes and npairs else np.zeros(npairs)
+        order = sorted(range(npairs), key=lambda i: (-int(np.asarray(totals)[i]), str(pair_cat[i])))
+        nodes = [{"category": pair_cat[i], "parent": None, "level": 0, "node": "leaf", "path": ""} for i in order]
+    else:
+        nodes = _rows(kind, tax_name, pairs, category)
+    if category is not None and not nodes and row_field is None:
         raise InputError(f"the categories {category} select no row of kind '{kind}'", parameter="category")
     data_cats = incidents.loc[incidents["kind"].eq(kind).to_numpy(), "category"]
     blind = set(taxonomy.indistinct([n["category"] for n in nodes if n["node"] == "leaf"], data_cats, kind)) \
-        if kind != "fire" else set()
+        if kind != "fire" and row_field is None else set()
     leaf_paths = [(n["category"], n["path"] or n["category"]) for n in nodes if n["node"] == "leaf"]
     specs = []
     for node in nodes:
@@ -409,7 +424,7 @@ def _compute(incidents, areas, *, area=None, by=None, within=None, month=None, p
             unknown_count = bool(under) and all(c in blind for c in under)
         specs.append((dict(node), mask, unknown_count))
     unknown = pair_grp == taxonomy.UNKNOWN
-    if unknown.any():
+    if unknown.any() and row_field is None:
         specs.append(({"category": taxonomy.UNKNOWN, "parent": None, "level": 0, "node": "unknown",
                        "path": taxonomy.UNKNOWN}, unknown, False))
     specs.append(({"category": TOTAL, "parent": None, "level": 0, "node": "total", "path": ""},
@@ -462,7 +477,7 @@ def _compute(incidents, areas, *, area=None, by=None, within=None, month=None, p
                         "these rows are n/a (null), not 0")
     counted = {n["category"] for n, m, b in specs if n["node"] == "leaf" and not b
                and any(c["_cube"][m].sum() for c in columns)}
-    if _asks_finer(tax_name, category):
+    if row_field is None and _asks_finer(tax_name, category):
         notes += taxonomy.caveats(counted)
     if areas is not None:
         window_months = {m for w in wins for m in w.months}
@@ -483,7 +498,7 @@ def build_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = No
                 period: str | None = None, years=None, year_start: int = 4,
                 compare: str | list[str] | None = "same-period-last-year", kind: str = "crime",
                 category=None, taxonomy_name: str = "auto", population=None, total: bool = True,
-                coverage: periods.Coverage | None = None) -> dict:
+                coverage: periods.Coverage | None = None, rows: str | None = None) -> dict:
     """The table engine: the §5b document ``{"columns", "rows", "warnings"}``.
 
     Parameters
@@ -504,6 +519,8 @@ def build_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = No
     population : by area name (Series) or a population table (`read_population`); default the
         areas' ``population`` field. ``Total`` uses the summed population.
     total : add a ``Total`` column when there is more than one area column.
+    rows : a column of the incidents (e.g. ``subcategory``: fires by property type) for flat rows
+        instead of the taxonomy hierarchy, largest first; missing values are 'Not recorded'.
 
     Returns
     -------
@@ -515,7 +532,7 @@ def build_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = No
     columns, rows, warnings, notes, _meta = _compute(
         incidents, areas, area=area, by=by, within=within, month=month, period=period, years=years,
         year_start=year_start, compare=compare, kind=kind, category=category,
-        taxonomy_name=taxonomy_name, population=population, total=total, coverage=coverage)
+        taxonomy_name=taxonomy_name, population=population, total=total, coverage=coverage, row_field=rows)
     return {"columns": columns,
             "rows": [{"category": r["category"], "parent": r["parent"], "level": int(r["level"]),
                       "cells": r["cells"]} for r in rows],

@@ -112,6 +112,11 @@ def test_table_within_years_and_files(files, tmp_path):
     sheet = pd.read_excel(out, sheet_name="Table").set_index("category")
     assert sheet.loc["Total", "Total_current"] == 8
     assert "Notes" in pd.ExcelFile(out).sheet_names
+    r = invoke("table", police, "--areas", wards, "--by", "LAD24NM", "--period", "2024-05..2024-05",
+               "--kind", "asb", "--rows", "location", "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert [(row["category"], row["cells"]["Total"]["current"]) for row in json.loads(r.stdout)["rows"]] == [
+        ("On or near X", 20), ("Total", 20)]
     out = tmp_path / "t.md"
     r = invoke("table", police, "--areas", wards, "--area", "Ash", "--area", "Cedar", "--period",
                "2024-04..2024-06", "--out", out)

@@ -205,3 +205,18 @@ def test_area_tables_page_presets_use_the_engine(demo):
     assert not at.exception, at.exception
     result = at.dataframe[-1].value
     assert list(result.columns)[0] == "Indicator" and result["Status"].isin(["on track", "off track", "n/a"]).all()
+
+
+def test_flat_rows_by_a_column_fires_by_property_type():
+    df = pd.DataFrame({"category": ["Deliberate primary fire"] * 4 + ["Deliberate secondary fire"] * 3,
+                       "month": ["2024-05"] * 6 + ["2023-05"],
+                       "x": [50] * 7, "y": [50] * 7,
+                       "subcategory": ["Car", "Car", "Dwelling", None, "Grassland", "Refuse", "Refuse"]})
+    inc = schema.make_incidents(df, source="fire")
+    doc = tables.build_table(inc, WARDS, area="Ash", period="2024-05..2024-05", kind="fire", rows="subcategory")
+    got = [(r["category"], r["cells"]["Ash"]["current"], r["cells"]["Ash"]["previous"]) for r in doc["rows"]]
+    # 2023-05 is covered by the fire data (the Refuse fire), so previous counts are real
+    assert got == [("Car", 2, 0), ("Dwelling", 1, 0), ("Grassland", 1, 0), ("Not recorded", 1, 0),
+                   ("Refuse", 1, 1), ("Total", 6, 1)]
+    with pytest.raises(InputError, match="no column 'property'"):
+        tables.build_table(inc, WARDS, area="Ash", period="2024-05..2024-05", kind="fire", rows="property")
