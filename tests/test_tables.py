@@ -198,6 +198,15 @@ def test_area_tables_page_presets_use_the_engine(demo):
     in_wards = tables.areas_mod.area_mask(inc, demo.wards)
     expected = int((inc["kind"].eq("crime") & inc["month"].isin(quarter) & in_wards).sum())
     assert total["Total: Current"].iloc[0] == f"{expected:,}"
+    at.selectbox(key="tb-kind2").set_value("fire").run()
+    at.selectbox(key="tb-tax2").set_value("rows:subcategory").run()
+    assert not at.exception, at.exception
+    shown = at.dataframe[0].value
+    fires = inc["kind"].eq("fire") & inc["month"].isin(quarter) & in_wards
+    assert shown["Category"].iloc[-1].strip() == "Total"
+    assert shown["Total: Current"].iloc[-1] == f"{int(fires.sum()):,}"
+    both = inc["kind"].eq("fire") & inc["month"].isin(quarter + periods.shift(quarter, -12)) & in_wards
+    assert set(shown["Category"].str.strip()[:-1]) == set(inc.loc[both, "subcategory"].fillna("Not recorded"))
     at.selectbox(key="tb-preset").set_value("years").run()
     assert not at.exception, at.exception
     assert any(c.endswith(": Diff") for c in at.dataframe[0].value.columns)

@@ -25,7 +25,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @st.cache_data(show_spinner="Building the table…", max_entries=32)
-def _table(key: str, grouping: tuple, period: tuple, compare: str, kind: str, taxonomy_name: str) -> dict:
+def _table(key: str, grouping: tuple, period: tuple, compare: str, kind: str, taxonomy_name: str,
+           rows: str | None = None) -> dict:
     ds = cache.load(key)
     mode, value = grouping
     args = {"area": list(value)} if mode == "areas" else {"by": value, "within": "layer=ward"} \
@@ -35,7 +36,7 @@ def _table(key: str, grouping: tuple, period: tuple, compare: str, kind: str, ta
     when = {"month": pvalue} if ptype == "month" else {"period": pvalue} if ptype == "period" else \
         {"years": pvalue, "year_start": start}
     return tables.build_table(ds.incidents, areas, compare=compare, kind=kind, taxonomy_name=taxonomy_name,
-                              **args, **when)
+                              rows=rows, **args, **when)
 
 
 @st.cache_data(show_spinner="Computing the indicators…", max_entries=16)
@@ -130,10 +131,14 @@ groupings = {"wards": "Each ward", **{f"by:{f}": f"By {f}" for f in fields}, "ch
              "all": "All data (one column)"}
 group = c1.selectbox("Columns", list(groupings), format_func=groupings.get, key="tb-group")
 kind = c2.selectbox("Kind", kinds, key="tb-kind2", format_func=KIND_LABELS.get)
-taxonomy_name = c3.selectbox("Categories", ["auto", "police-uk", "home-office"], key="tb-tax2",
-                             disabled=(kind != "crime"),
-                             format_func={"auto": "As in the data", "police-uk": "police.uk",
-                                          "home-office": "Home Office hierarchy"}.get)
+row_choices = ["auto", "police-uk", "home-office"] if kind == "crime" else ["auto"]
+if kind == "fire" and "subcategory" in ds.incidents.columns:
+    row_choices.append("rows:subcategory")
+taxonomy_name = c3.selectbox("Rows", row_choices, key="tb-tax2",
+                             format_func={"auto": "Categories as in the data", "police-uk": "police.uk",
+                                          "home-office": "Home Office hierarchy",
+                                          "rows:subcategory": "Property type"}.get)
+row_field = taxonomy_name.split(":", 1)[1] if taxonomy_name.startswith("rows:") else None
 if group == "chosen":
     names = st.multiselect("Areas", sorted(ds.areas["name"].astype(str).unique()), key="tb-chosen",
                            default=sorted(ds.town_centres["name"].astype(str))[:2] or None)
@@ -182,7 +187,7 @@ else:
                                                        "previous-period": "Previous period"}.get)
 
 try:
-    doc = _table(ds.key, grouping, period, compare, kind, taxonomy_name if kind == "crime" else "auto")
+    doc = _table(ds.key, grouping, period, compare, kind, "auto" if row_field else taxonomy_name, row_field)
 except ValueError as exc:  # InputError: one line naming the problem
     st.error(str(exc))
     st.stop()
