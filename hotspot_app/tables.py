@@ -17,7 +17,10 @@ columns, ``node`` = group|leaf|unknown|total); `seed004_document` -> the §5 doc
 one-area, selected-month table (unchanged contract); `area_columns` (areas by name, ``by`` and
 ``within``); `group_areas` (areas dissolved by a field, or by duplicated names); `rank`
 (rankings with ``by``/``within``: shares within the chosen areas); `indicators` (the seed-003
-performance-indicator table); `read_population`, `parse_years`, `parse_within`.
+performance-indicator table) and `indicator_status`; renderings `display_frame`,
+`document_markdown`, `document_csv`, `document_xlsx`, `indicators_frame`, `indicators_markdown`;
+`read_population`, `parse_years`, `parse_within`, `parse_compare`. ``rows=FIELD`` gives flat rows
+by an incident column (fires by property type) instead of the hierarchy.
 
 Rules (one home each, shared by the CLI, the app and the report pack)
 --------------------------------------------------------------------
@@ -265,8 +268,8 @@ def area_columns(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None, ar
             mask = areas_mod.area_mask(incidents, rows).to_numpy() if n else np.zeros(0, dtype=bool)
             union |= mask
             chosen.append((label, mask))
-        dissolved = _dissolve(pool, pool["name"].astype(str))
-        pop = _population(dissolved, population, warnings)
+        named, _same = group_areas(pool)  # keeps area codes unless names repeat
+        pop = _population(named, population, warnings)
         for label, mask in chosen:
             cols.append(_AreaColumn(label, mask, pop.get(label.strip())))
     if total and len(cols) > 1:

@@ -117,6 +117,14 @@ def test_table_within_years_and_files(files, tmp_path):
     assert r.exit_code == 0, r.output
     assert [(row["category"], row["cells"]["Total"]["current"]) for row in json.loads(r.stdout)["rows"]] == [
         ("On or near X", 20), ("Total", 20)]
+    codes = tmp_path / "ward_population.csv"
+    codes.write_text("ward_code,residents\nE1,1500\nE3,500\n")
+    r = invoke("table", police, "--areas", wards, "--area", "Ash", "--area", "Cedar", "--period", "2024-05..2024-05",
+               "--population", codes, "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert [(c["id"], c["population"]) for c in doc["columns"]] == [("Ash", 1500.0), ("Cedar", 500.0), ("Total", 2000.0)]
+    assert doc["rows"][-1]["cells"]["Ash"]["rate"] == 2.0
     out = tmp_path / "t.md"
     r = invoke("table", police, "--areas", wards, "--area", "Ash", "--area", "Cedar", "--period",
                "2024-04..2024-06", "--out", out)
