@@ -164,7 +164,7 @@ def test_rank_within_authority_and_duplicate_names(files):
                "--from", "2024-05", "--to", "2024-05", "--format", "json")
     doc = json.loads(r.stdout)
     assert [(a["name"], a["count"]) for a in doc["areas"]] == [("South", 12), ("North", 8), ("outside", 0)]
-    assert doc["total"] == 20 and "North (2 parts)" in doc["warnings"][0]
+    assert doc["total"] == 20 and any("North (2 parts)" in w for w in doc["warnings"])
     r = invoke("rank", police, "--areas", wards, "--by", "LAD24NM", "--category", "asb", "--from", "2024-05",
                "--to", "2024-05", "--format", "json")
     doc = json.loads(r.stdout)
