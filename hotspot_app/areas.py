@@ -528,62 +528,25 @@ def partnership_table(
     a partial count) and a warning naming the missing months. ``rows.attrs`` holds month,
     comparison, kind, taxonomy and the windows.
     """
+    from . import tables  # the one table engine (tables.py); this is its seed-004 view
+
     month = periods.parse_month(month)
     if compare not in periods.COMPARISONS:
         raise InputError(f"unknown comparison '{compare}'; use one of: {', '.join(periods.COMPARISONS)}",
                          parameter="compare")
-    tax_name = resolve_taxonomy(incidents, kind, taxonomy_name)
-    cov = coverage if coverage is not None else _coverage_for(incidents, kind)
-    wins = periods.table_windows(month)
-    prev = {w: periods.comparison_window(m, compare) for w, m in wins.items()}
-    all_months = sorted({m for w in wins.values() for m in w} | {m for w in prev.values() for m in w})
-
     inside = area_mask(incidents, area)
-    sel = inside & incidents["kind"].eq(kind) & incidents["month"].isin(all_months)
-    sub = pd.DataFrame({"category": incidents.loc[sel, "category"].astype(str).to_numpy(),
-                        "group": incidents.loc[sel, "group"].astype(str).to_numpy(),
-                        "month": incidents.loc[sel, "month"].astype(str).to_numpy()})
-    # category x group x month counts, computed once; every node is a sum over these.
-    cube = sub.groupby(["category", "group", "month"], sort=False).size()
-    pairs = cube.index.droplevel("month").unique().to_frame(index=False) if len(cube) else \
-        pd.DataFrame({"category": [], "group": []}, dtype=object)
-    nodes = _tree(kind, tax_name, pairs)
-
-    def monthly(mask_pairs: np.ndarray) -> pd.Series:
-        if not len(cube):
-            return pd.Series(dtype="int64")
-        keep = np.asarray(mask_pairs, dtype=bool)
-        part = cube[keep]
-        return part.groupby(level="month").sum()
-
-    cats = cube.index.get_level_values("category").to_numpy() if len(cube) else np.array([], dtype=object)
-    grps = cube.index.get_level_values("group").to_numpy() if len(cube) else np.array([], dtype=object)
-    rows = []
-    unknown = grps == taxonomy.UNKNOWN
-    specs = []
+    _cols, nodes, warnings, notes, meta = tables._compute(
+        incidents, None, month=month, compare=compare, kind=kind, taxonomy_name=taxonomy_name,
+        coverage=coverage, mask=inside)
+    wins = periods.table_windows(month)
+    records = []
     for node in nodes:
-        if node["node"] == "leaf":
-            group_of_leaf = node["path"] or node["category"]
-            specs.append((node, (cats == node["category"]) & (grps == group_of_leaf)))
-        else:
-            p = node["path"]
-            specs.append((node, np.array([g == p or g.startswith(p + "/") for g in grps], dtype=bool)))
-    if unknown.any():
-        specs.append(({"category": taxonomy.UNKNOWN, "parent": None, "level": 0, "node": "unknown",
-                       "path": taxonomy.UNKNOWN}, unknown))
-    specs.append(({"category": "Total", "parent": None, "level": 0, "node": "total", "path": ""},
-                  np.ones(len(cats), dtype=bool)))
-
-    for node, mask_pairs in specs:
-        series = monthly(mask_pairs)
-        row = dict(node)
+        rec = {k: node[k] for k in ("category", "parent", "level", "node", "path")}
         for w in wins:
-            block = _diff_block(_windowed(series, wins[w], cov), _windowed(series, prev[w], cov))
-            for key, value in block.items():
-                row[f"{w}_{key}"] = value
-        rows.append(row)
-
-    out = pd.DataFrame(rows)
+            for key in ("current", "previous", "diff", "pct_diff"):
+                rec[f"{w}_{key}"] = node["cells"][w][key]
+        records.append(rec)
+    out = pd.DataFrame(records)
     for w in wins:
         for key in ("current", "previous", "diff"):
             out[f"{w}_{key}"] = pd.array(out[f"{w}_{key}"].tolist(), dtype="Int64")
@@ -592,15 +555,9 @@ def partnership_table(
         count_cols = [f"{w}_{k}" for w in wins for k in ("current", "previous")]
         nonzero = out[count_cols].fillna(0).ne(0).any(axis=1) | out["node"].eq("total")
         out = out[nonzero].reset_index(drop=True)
-
-    warnings = []
-    for w in wins:
-        for side, win in (("current", wins[w]), ("previous", prev[w])):
-            text = _window_warning(f"{w.replace('_', ' ')} {side}", win, cov)
-            if text:
-                warnings.append(text)
-    out.attrs.update({"month": month, "comparison": compare, "kind": kind, "taxonomy": tax_name,
-                      "windows": wins, "previous_windows": prev})
+    out.attrs.update({"month": month, "comparison": compare, "kind": kind, "taxonomy": meta["taxonomy"],
+                      "windows": wins, "notes": notes,
+                      "previous_windows": {w: periods.comparison_window(m, compare) for w, m in wins.items()}})
     return AreaTable(out, warnings)
 
 
@@ -1165,8 +1122,14 @@ def ranking(
     population: pd.Series | None = None,
     top: int = 3,
     notes: list[str] | None = None,
+    restrict: bool = False,
+    area_warnings: list[str] | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """`rank_areas` with everything ``hotspot rank`` reports: ``(table, document)``.
+
+    `areas` as prepared by `tables.group_areas` (``--by``/``--within``); `restrict` counts only
+    the incidents inside them (a ``--within`` ranking, see `tables.rank`); `area_warnings` (from
+    `group_areas`) come first among the document's warnings.
 
     `period` is (first, last) month, either end open (default: the first/last month with data).
     The document is the ``hotspot rank`` JSON: ``{"categories", "from", "to", "total",
@@ -1185,8 +1148,11 @@ def ranking(
         if cov.first is None:
             raise InputError("no incidents loaded", parameter="incidents")
         months = periods.month_range(first or cov.first, last or cov.last)
-    table, warnings = rank_areas(incidents, areas, category=tokens or None, months=months,
-                                 population=population)
+    from . import tables  # the table engine ranks (it restricts to --within areas)
+
+    table, warnings = tables.rank(incidents, areas, category=tokens or None, months=months,
+                                  population=population, restrict=restrict)
+    warnings = list(area_warnings or []) + warnings
     layer = str(areas["layer"].iloc[0]) if len(areas) and "layer" in areas.columns else "area"
     what = taxonomy.selection_label(tokens)
     share = top_share(table, top, what=what, unit=layer_unit(layer))

@@ -240,51 +240,130 @@ def _check_choice(value: str, choices, parameter: str) -> None:
         raise InputError(f"'{value}' is not one of: {', '.join(choices)}", parameter=parameter)
 
 
+def _write_out(out: Optional[Path], payload: "str | bytes") -> None:
+    """Write a command's output to --out atomically (naming the path on failure) or to stdout."""
+    from . import exports
+
+    if out is not None:
+        exports.write_bytes_atomic(out, payload if isinstance(payload, bytes) else payload.encode("utf-8"))
+        progress(f"wrote {out}")
+    else:
+        sys.stdout.write(payload if isinstance(payload, str) else payload.decode("utf-8"))
+
+
+def _emit_document(doc: dict, out: Optional[Path]) -> None:
+    """The one JSON document: on stdout, or written to --out."""
+    if out is None:
+        emit_json(doc)
+    else:
+        _write_out(out, json.dumps(_jsonable(doc), ensure_ascii=False, allow_nan=False) + "\n")
+
+
 @app.command("table")
 @guarded
 def table_command(
     incidents: List[Path] = typer.Argument(..., help="Incident file(s), a folder of police.uk "
                                            "months, or a workspace."),
     areas: Path = typer.Option(..., "--areas", help="Boundary file (or workspace) with the area."),
-    area: str = typer.Option(..., "--area", help="Area name (case-insensitive)."),
-    month: str = typer.Option(..., "--month", help="Selected month YYYY-MM; windows end with it: "
-                              "the month, the last 6 months, the last 12 months."),
+    area: Optional[List[str]] = typer.Option(None, "--area", help="Area name (case-insensitive); "
+                                             "repeat for one column per area."),
+    by: Optional[str] = typer.Option(None, "--by", help="One column per value of this field of "
+                                     "AREAS, areas dissolved (e.g. LAD24NM: local authorities), plus Total."),
+    within: Optional[str] = typer.Option(None, "--within", help="FIELD=VALUE: only the areas whose "
+                                         "FIELD equals VALUE (e.g. LAD24NM=Hartlepool)."),
+    month: Optional[str] = typer.Option(None, "--month", help="Selected month YYYY-MM; windows end "
+                                        "with it: the month, the last 6 months, the last 12 months."),
+    period: Optional[str] = typer.Option(None, "--period", help="FROM..TO: one window (e.g. a quarter "
+                                         "2024-04..2024-06)."),
+    years: Optional[str] = typer.Option(None, "--years", help="FIRST..LAST: one column per 12-month "
+                                        "year starting in --year-start, each against the year before."),
+    year_start: int = typer.Option(4, "--year-start", help="First month of each --years year "
+                                   "(4 = April, financial years; 10 = October-September)."),
     kind: str = typer.Option("crime", "--kind", help="crime (default), asb or fire. ASB and fires "
                              "are never counted in the crime Total."),
     compare: str = typer.Option("same-period-last-year", "--compare",
-                                help="same-period-last-year (default) or previous-period."),
+                                help="same-period-last-year (default), previous-period, or a fixed "
+                                "reference window FROM..TO."),
+    category: Optional[List[str]] = typer.Option(None, "--category", help="Only these groups, nodes "
+                                                 "or categories (repeatable)."),
     taxonomy_name: str = typer.Option("auto", "--taxonomy", help="auto (by the categories "
                                       "present), police-uk or home-office."),
+    population: Optional[Path] = typer.Option(None, "--population", help="CSV with a population "
+                                              "column and the column areas' names or codes; rates per 1,000."),
+    no_total: bool = typer.Option(False, "--no-total", help="No Total column."),
+    rows: Optional[str] = typer.Option(None, "--rows", help="Flat rows by this incident column "
+                                       "instead of the category hierarchy (e.g. subcategory: fires "
+                                       "by property type)."),
     area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
                                              "boundary file (default: detected)."),
     areas_layer: Optional[str] = typer.Option(None, "--areas-layer", help="Layer of a multi-layer "
                                               "GeoPackage AREAS file to read."),
-    format: str = typer.Option("md", "--format", help="md, csv or json."),
+    format: str = typer.Option("md", "--format", help="md, csv, json or xlsx (xlsx needs --out)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the table to FILE (atomically) "
+                                       "instead of stdout."),
 ) -> None:
-    """Partnership table (seed 004): counts by category hierarchy for one area, for the selected
-    month, last 6 and last 12 months, with diff and % diff against the comparison windows."""
-    from . import areas as areas_mod, periods, reports
+    """Partnership tables (seed 004; seed 001 Tables 2-5; seed 003): counts by category hierarchy
+    with diff, % diff and rates per 1,000, for one or more areas or every value of a field, over
+    the selected month / 6 / 12 months, any range, years, or against a fixed reference window."""
+    from . import areas as areas_mod, exports, periods, reports, tables
 
-    _check_choice(format, ("md", "csv", "json"), "format")
+    _check_choice(format, ("md", "csv", "json", "xlsx"), "format")
     _check_choice(kind, ("crime", "asb", "fire"), "kind")
-    _check_choice(compare, periods.COMPARISONS, "compare")
     _check_choice(taxonomy_name, areas_mod.TABLE_TAXONOMIES, "taxonomy")
-    month = periods.parse_month(month, "month")
-    _, rows_area = _pick_area(areas, area, area_field, areas_layer)
-    name = str(rows_area["name"].iloc[0])
+    if format == "xlsx" and out is None:
+        raise InputError("--format xlsx needs --out FILE.xlsx", parameter="out")
+    exports.check_outputs_distinct([*incidents, areas, *([population] if population else [])], [out])
+    tables.parse_compare(compare)
+    if sum(x is not None for x in (month, period, years)) != 1:
+        raise InputError("give exactly one of --month, --period or --years", parameter="month")
+    if month is not None:
+        month = periods.parse_month(month, "month")
+    seed004 = (area is not None and len(area) == 1 and month is not None and by is None and within is None
+               and not category and population is None and compare in periods.COMPARISONS and rows is None)
+    all_areas = load_areas_arg(areas, name_field=area_field, layer=_areas_layer_guess(areas, area_field),
+                               source_layer=areas_layer)
+    pop_table = tables.read_population(population) if population is not None else None
     progress("loading incidents ...")
     data = load_incidents_arg(incidents)
-    rows, warnings = areas_mod.partnership_table(data, rows_area, month, kind=kind, compare=compare,
-                                                 taxonomy_name=taxonomy_name)
-    if format == "json":
-        emit_json(areas_mod.table_document((rows, warnings), name))
+
+    def write(payload: str | bytes) -> None:
+        _write_out(out, payload)
+
+    if seed004:  # the section-5 contract, unchanged
+        rows_area = areas_mod.find_area(all_areas, area[0])
+        name = str(rows_area["name"].iloc[0])
+        rows, warnings = areas_mod.partnership_table(data, rows_area, month, kind=kind, compare=compare,
+                                                     taxonomy_name=taxonomy_name)
+        for note in rows.attrs.get("notes", []):
+            progress(f"note: {note}")
+        if format == "json":
+            _emit_document(areas_mod.table_document((rows, warnings), name), out)
+            return
+        for w in warnings:
+            progress(f"warning: {w}")
+        if format == "csv":
+            write(reports.table_csv(exports.neutralise_frame(rows)))
+        elif format == "xlsx":
+            write(reports.table_xlsx(exports.neutralise_frame(rows)))
+        else:
+            write(reports.table_markdown(rows, title=name, warnings=warnings))
         return
-    for w in warnings:
+    doc = tables.build_table(data, all_areas, area=area or None, by=by, within=within, month=month,
+                             period=period, years=years, year_start=year_start, compare=compare,
+                             kind=kind, category=category or None, taxonomy_name=taxonomy_name,
+                             population=pop_table, total=not no_total, rows=rows)
+    if format == "json":
+        _emit_document(doc, out)
+        return
+    for w in doc["warnings"]:
         progress(f"warning: {w}")
+    title = {"crime": "Crime", "asb": "Anti-social behaviour", "fire": "Fire service incidents"}[kind]
     if format == "csv":
-        sys.stdout.write(reports.table_csv(rows))
+        write(tables.document_csv(doc))
+    elif format == "xlsx":
+        write(tables.document_xlsx(doc, title=title))
     else:
-        sys.stdout.write(reports.table_markdown(rows, title=name, warnings=warnings))
+        write(tables.document_markdown(doc, title=title))
 # ===== end: table =====
 
 # ===== command: summary (section owned by its module's author; keep edits inside) =====
@@ -349,6 +428,10 @@ def rank_command(
                                              "boundary file (default: detected)."),
     areas_layer: Optional[str] = typer.Option(None, "--areas-layer", help="Layer of a multi-layer "
                                               "GeoPackage AREAS file to read."),
+    by: Optional[str] = typer.Option(None, "--by", help="Rank the values of this field, areas "
+                                     "dissolved (e.g. LAD24NM: local authorities)."),
+    within: Optional[str] = typer.Option(None, "--within", help="FIELD=VALUE: rank only these areas; "
+                                         "shares and totals are within them (e.g. LAD24NM=Hartlepool)."),
     format: str = typer.Option("md", "--format", help="md, csv or json."),
 ) -> None:
     """Rank areas by count with share of the total, cumulative share and rate per 1,000
@@ -364,15 +447,18 @@ def rank_command(
         periods.parse_month(to, "to")
     if lsoa_boundaries and population is None:
         raise InputError("--lsoa-boundaries needs --population (the LSOA counts)", parameter="population")
-    all_areas = areas_mod.ranking_layer(
+    from . import tables
+
+    all_areas, area_warnings = tables.group_areas(areas_mod.ranking_layer(
         load_areas_arg(areas, name_field=area_field, layer=_areas_layer_guess(areas, area_field),
-                       source_layer=areas_layer), layer)
+                       source_layer=areas_layer), layer), by=by, within=within)
     progress("loading incidents ...")
     data = load_incidents_arg(incidents)
     pop, notes = (areas_mod.read_population(population, all_areas, lsoa_boundaries or (), incidents=data)
                   if population is not None else (None, []))
     ranked, doc = areas_mod.ranking(data, all_areas, category=category, period=(from_, to),
-                                    population=pop, top=top, notes=notes)
+                                    population=pop, top=top, notes=notes, restrict=within is not None,
+                                    area_warnings=area_warnings)
     if format == "json":
         emit_json(doc)
         return
@@ -386,6 +472,75 @@ def rank_command(
         sys.stdout.write(reports.rank_markdown(ranked, title=ranked.attrs["title"],
                                                notes=[doc["top"]["text"], *doc["notes"], *doc["warnings"]]))
 # ===== end: rank =====
+
+# ===== command: indicators (section owned by its module's author; keep edits inside) =====
+@app.command("indicators")
+@guarded
+def indicators_command(
+    incidents: List[Path] = typer.Argument(..., help="Incident file(s), a folder of police.uk "
+                                           "months, or a workspace."),
+    spec: Path = typer.Option(..., "--spec", help="CSV with columns indicator, category (groups or "
+                              "categories, ';'-separated), target (reduce, increase, maintain, "
+                              "N% reduction, N% increase)."),
+    period: str = typer.Option(..., "--period", help="Current period FROM..TO (e.g. a quarter)."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="Baseline window FROM..TO "
+                                           "(e.g. the previous financial year)."),
+    compare: str = typer.Option("same-period-last-year", "--compare", help="same-period-last-year "
+                                "(default), previous-period, or FROM..TO."),
+    areas: Optional[Path] = typer.Option(None, "--areas", help="Boundary file (with --area)."),
+    area: Optional[str] = typer.Option(None, "--area", help="Area name (default: every incident)."),
+    area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
+                                             "boundary file (default: detected)."),
+    format: str = typer.Option("md", "--format", help="md, csv, json or xlsx (xlsx needs --out)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write to FILE (atomically) instead of stdout."),
+) -> None:
+    """Performance indicators (seed 003): baseline, directional target, current period, actual
+    difference and % difference against the comparison window, and on track / off track."""
+    import pandas as pd
+
+    from . import areas as areas_mod, exports, periods, reports, tables
+
+    _check_choice(format, ("md", "csv", "json", "xlsx"), "format")
+    if format == "xlsx" and out is None:
+        raise InputError("--format xlsx needs --out FILE.xlsx", parameter="out")
+    if (areas is None) != (area is None):
+        raise InputError("--areas and --area go together", parameter="area")
+    periods.parse_range(period, "period")
+    if baseline is not None:
+        periods.parse_range(baseline, "baseline")
+    tables.parse_compare(compare)
+    exports.check_outputs_distinct([*incidents, spec, *([areas] if areas else [])], [out])
+    try:
+        spec_df = pd.read_csv(spec, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"cannot read the indicator spec ({' '.join(str(exc).split())})", file=spec) from None
+    rows_area = None
+    if areas is not None:
+        all_areas = load_areas_arg(areas, name_field=area_field, layer=_areas_layer_guess(areas, area_field))
+        rows_area = areas_mod.find_area(all_areas, area)
+    progress("loading incidents ...")
+    data = load_incidents_arg(incidents)
+    doc = tables.indicators(data, spec_df, period, baseline=baseline, compare=compare, area=rows_area,
+                            spec_file=str(spec))
+
+    def write(payload: str | bytes) -> None:
+        _write_out(out, payload)
+
+    if format == "json":
+        _emit_document(doc, out)
+        return
+    for w in doc["warnings"]:
+        progress(f"warning: {w}")
+    title = "Performance indicators" + (f": {rows_area['name'].iloc[0]}" if rows_area is not None else "")
+    if format == "csv":
+        write(exports.csv_bytes(pd.DataFrame(doc["rows"])))
+    elif format == "xlsx":
+        notes = pd.DataFrame({"note": [title] + [f"warning: {w}" for w in doc["warnings"]]})
+        write(reports.xlsx_bytes({"Indicators": exports.neutralise_frame(tables.indicators_frame(doc)),
+                                  "Notes": exports.neutralise_frame(notes)}))
+    else:
+        write(tables.indicators_markdown(doc, title=title))
+# ===== end: indicators =====
 
 # ===== command: clusters (section owned by its module's author; keep edits inside) =====
 def _period_arg(from_: Optional[str], to: Optional[str]):
