@@ -1,7 +1,7 @@
 """The sentences the partnership papers use, written from the same numbers as the tables.
 
 - `ward_summary` — seed 000: "In the 12 months up to March 2024 there were 1,331 crimes recorded
-  in the Hemlington ward area, this figure represents a 11.2% (-168 crimes) reduction ..."
+  in the Hemlington ward area, this figure represents an 11.2% (-168 crimes) reduction ..."
   (the one rule is `areas.summary_sentence`; re-exported here).
 - `concentration` — seed 001: "Almost half (48%) of ASB occurred in just 3 wards; Headland and
   Harbour (486), Victoria (400) and Burn Valley (330)." from a ranking (`tables.rank`).
@@ -19,13 +19,11 @@ as 0: the sentence says the figure is not available.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-
 import pandas as pd
 
 from .areas import share_phrase, summary_sentence, top_share
 from .measures import diff as _diff
-from .measures import is_missing, pct_change
+from .measures import is_missing, join_names, pct_change, round_half_up
 
 __all__ = ["ward_summary", "share_phrase", "concentration", "fewer", "change_bullet", "change_sentence", "pct_text",
            "join_words", "direction", "PERIOD_WORDS"]
@@ -45,9 +43,8 @@ def pct_text(value, decimals: int = 0, signed: bool = False) -> str:
     `signed` and positive; 'n/a' when unknown."""
     if is_missing(value):
         return "n/a"
-    q = Decimal(str(value)).quantize(Decimal(1) if decimals == 0 else Decimal(1).scaleb(-decimals),
-                                     rounding=ROUND_HALF_UP)
-    text = f"{q}%"
+    q = round_half_up(value, decimals) + 0.0  # + 0.0: no '-0%'
+    text = f"{q:.{decimals}f}%"
     return f"+{text}" if signed and q > 0 else text
 
 
@@ -63,12 +60,8 @@ def direction(current, previous, decimals: int = 1) -> str:
     return f"{'Increased' if d > 0 else 'Reduced'} by {pct_text(abs(pct), decimals)}"
 
 
-def join_words(items: list[str]) -> str:
-    """'A', 'A and B', 'A, B and C'."""
-    items = [str(i) for i in items]
-    if not items:
-        return ""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+#: 'A', 'A and B', 'A, B and C' (the one rule is `measures.join_names`).
+join_words = join_names
 
 
 def concentration(ranked: pd.DataFrame, top: int = 3, what: str = "ASB", unit: str = "wards",
