@@ -1084,11 +1084,9 @@ def read_population(path, areas: gpd.GeoDataFrame, lsoa_boundaries=(),
     point (`population_from_lsoa`; LSOAs without a polygon placed at the `incidents` carrying
     their ``lsoa_code``). Returns ``(population, notes)``; the notes name every area without a
     population and every small area that reached none."""
-    table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    for col in table.columns:
-        converted = pd.to_numeric(table[col].str.replace(",", ""), errors="coerce")
-        if converted.notna().all() and len(table):
-            table[col] = converted
+    from .tables import read_population as read_table  # the one population-CSV reader
+
+    table = read_table(path)
     if not lsoa_boundaries:
         return population_from_table(table, areas)
     polys = pd.concat([gpd.read_file(p).to_crs(areas.crs) for p in lsoa_boundaries], ignore_index=True)
