@@ -208,6 +208,8 @@ class PatrolPlan:
     hours: tuple[int, int]
     comparison_share: float
     warnings: list[str] = field(default_factory=list)
+    #: How the areas were found (eps_m, min_samples, category, from, to, ...), when known.
+    parameters: dict = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
         """Per area: patrol days, comparison days, planned visits and minutes."""
@@ -232,7 +234,7 @@ class PatrolPlan:
             row = summ.loc[item["rank"]]
             item.update({k: int(row[k]) for k in ("patrol_days", "comparison_days", "planned_visits",
                                                   "planned_minutes")})
-        return {"start": self.start, "days": self.days, "visits_per_day": self.visits_per_day,
+        return {"parameters": dict(self.parameters), "start": self.start, "days": self.days, "visits_per_day": self.visits_per_day,
                 "minutes_per_visit": self.minutes, "seed": self.seed,
                 "hours": f"{self.hours[0]:02d}:00-{self.hours[1]:02d}:00",
                 "comparison_share": self.comparison_share, "areas": areas,
@@ -672,3 +674,139 @@ def patrol_day_comparison(incidents: gpd.GeoDataFrame, area, days: pd.DataFrame,
     if detail.timed < detail.total:
         out["reason"] = f"{detail.total - detail.timed:,} incidents without a date are not counted."
     return out
+
+
+# --------------------------------------------------------------------------- one call
+def cluster_parameters(preset_name: str | None = None, eps_m: float | None = None,
+                       min_samples: int | None = None) -> tuple[float, int]:
+    """eps_m and min_samples from a preset, overridden by explicit values; the street-level
+    preset when neither is given."""
+    p = preset(preset_name or "street-level")
+    return (float(eps_m) if eps_m is not None else p.eps_m,
+            int(min_samples) if min_samples is not None else p.min_samples)
+
+
+def plan_from_incidents(incidents: gpd.GeoDataFrame, *, category=None, period=None,
+                        preset_name: str | None = None, eps_m: float | None = None,
+                        min_samples: int | None = None, areas: gpd.GeoDataFrame | None = None,
+                        top: int = 5, **plan_kwargs) -> PatrolPlan:
+    """Find patrol areas (`clusters.dbscan`, with the `areas` for names when the clusters
+    module takes them) and plan patrols for the `top` of them (`make_plan`). The clusters'
+    warnings come first in the plan's warnings."""
+    import inspect
+    import warnings as _warnings
+
+    from . import clusters
+
+    eps, ms = cluster_parameters(preset_name, eps_m, min_samples)
+    kwargs = {"category": category, "period": period}
+    accepted = inspect.signature(clusters.dbscan).parameters
+    if areas is not None and "areas" in accepted:
+        kwargs["areas"] = areas
+    if "top" in accepted:
+        kwargs["top"] = top
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        found = clusters.dbscan(incidents, eps, ms, **kwargs)
+    notes = list(dict.fromkeys([*getattr(found, "warnings", []), *(str(w.message) for w in caught)]))
+    if len(found.areas) == 0:
+        raise InputError(found.message or "no patrol areas found", parameter="eps_m")
+    plan = make_plan(found.areas, top=top, **plan_kwargs)
+    plan.warnings = list(dict.fromkeys(notes + plan.warnings))
+    plan.parameters = {**found.parameters, "preset": preset_name, "n_incidents": found.n_incidents,
+                       "n_areas_found": int(len(found.areas))}
+    return plan
+
+
+def sheet_for(plan: PatrolPlan, *, context: gpd.GeoDataFrame | None = None,
+              title: str = "Patrol sheet", demo: bool = False, notes: Sequence[str] = ()) -> str:
+    """The patrol sheet with its map drawn offline (`static_maps.patrol_png`, numbered by rank,
+    over `context` outlines such as wards), the period and categories from the plan."""
+    from . import static_maps
+
+    png = static_maps.patrol_png(plan.areas, context=context, number_field="rank",
+                                 title="", size_in=(6.0, 5.4), dpi=110)
+    p = plan.parameters
+    period = f"{p['from']} to {p['to']}" if p.get("from") and p.get("to") else None
+    cat = p.get("category")
+    category = ", ".join(cat) if isinstance(cat, (list, tuple)) else cat
+    return sheet_html(plan, title=title, map_png=png, period=period, category=category,
+                      notes=notes, demo=demo)
+
+
+def log_report(log: PatrolLog | str | Path, incidents: gpd.GeoDataFrame, area, *,
+               name: str | None = None, category=None) -> dict:
+    """What `hotspot evaluate --patrol-log` adds: delivered dosage per area (`delivered_dosage`,
+    against the plan when the log is a filled-in plan) and, for the evaluated `area`, incidents
+    on patrol days against comparison days (`patrol_day_comparison`).
+
+    The evaluated area's days are the plan's rows for the area called `name` (case-insensitive);
+    without a plan, its patrol days are the days with logged visits and its comparison days the
+    other days between the first and last logged day. A log that names no such area is used
+    whole (any area visited = a patrol day), with a warning.
+
+    Returns ``{"log": file, "dosage": [rows], "days": {...}, "warnings": [str]}``.
+    """
+    from . import taxonomy
+
+    if not isinstance(log, PatrolLog):
+        log = read_patrol_log(log)
+    notes: list[str] = []
+    dosage = delivered_dosage(log)
+    key = _key(name) if name else None
+    if log.plan is not None:
+        mine = log.plan[log.plan["area"].map(_key) == key] if key else log.plan.iloc[0:0]
+        if mine.empty:
+            notes.append(f"the patrol log's plan has no area called '{name}'; a day counts as a "
+                         "patrol day when any area in the plan was to be patrolled")
+            per_day = log.plan.groupby("date")["day_type"].apply(
+                lambda d: "patrol" if (d == "patrol").any() else "comparison")
+            days = per_day.rename("day_type").reset_index()
+        else:
+            days = mine[["date", "day_type"]]
+        notes.append("patrol days are the planned days (intention to treat), whether or not each "
+                     "visit was delivered")
+    else:
+        v = log.visits
+        mine = v[v["area"].map(_key) == key] if key else v.iloc[0:0]
+        if mine.empty:
+            notes.append(f"the patrol log names no area '{name}'; a day counts as a patrol day "
+                         "when any area was visited")
+            mine = v
+        span = pd.date_range(v["date"].min(), v["date"].max(), freq="D")
+        visited = set(mine.loc[mine["visits"].fillna(0) > 0, "date"])
+        days = pd.DataFrame({"date": span, "day_type": ["patrol" if d in visited else "comparison"
+                                                         for d in span]})
+    sel = incidents[taxonomy.select(incidents, category)] if category else incidents
+    compared = patrol_day_comparison(sel, area, days, name=name)
+    if compared["reason"]:
+        notes.append(compared["reason"])
+    records = dosage.astype(object).where(dosage.notna(), None).to_dict("records")
+    return {"log": log.file, "dosage": records, "days": compared, "warnings": notes}
+
+
+def log_report_markdown(report: dict) -> str:
+    """The patrol-log section of `evaluate`'s text output."""
+    lines = ["", "## Patrol log", ""]
+    rows = report["dosage"]
+    if rows and "planned_visits" in rows[0]:
+        lines += ["| area | planned visits | visits done | % | planned minutes | minutes done | % | "
+                  "visits on comparison days |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in rows:
+            f = lambda v, d=0: "n/a" if v is None else f"{v:,.{d}f}"  # noqa: E731
+            lines.append(f"| {r['area']} | {f(r['planned_visits'])} | {f(r['visits_done'])} | "
+                         f"{f(r['visits_pct'], 1)} | {f(r['planned_minutes'])} | {f(r['minutes_done'])} | "
+                         f"{f(r['minutes_pct'], 1)} | {f(r['visits_on_comparison_days'])} |")
+    else:
+        lines += ["| area | days recorded | visits done | minutes done |", "|---|---:|---:|---:|"]
+        for r in rows:
+            lines.append(f"| {r['area']} | {r['days_recorded']} | {r['visits_done']:,.0f} | "
+                         f"{'n/a' if r['minutes_done'] is None else format(r['minutes_done'], ',.0f')} |")
+    d = report["days"]
+    if d["incidents_patrol_days"] is not None:
+        ratio = "n/a" if d["rate_ratio"] is None else f"{d['rate_ratio']:.2f}"
+        lines += ["", f"Patrol days: {d['incidents_patrol_days']:,} incidents on {d['patrol_days']} days "
+                      f"({d['per_patrol_day']} a day); comparison days: {d['incidents_comparison_days']:,} "
+                      f"on {d['comparison_days']} days ({d['per_comparison_day']} a day); ratio {ratio}."]
+    lines += [f"- {w}" for w in report["warnings"]]
+    return "\n".join(lines)
