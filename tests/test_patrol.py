@@ -286,3 +286,53 @@ def test_cli_evaluate_patrol_log_exact(planted_ws, tmp_path):
     assert exp_p + exp_c > 0
     # the other evaluate keys are unchanged
     assert {"area", "after", "before", "pct_change", "warnings"} <= set(doc)
+
+
+# --------------------------------------------------------------------------- app pages (AppTest)
+def _page(name):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "streamlit_app.py"), default_timeout=240)
+    at.run()
+    at.switch_page(f"hotspot_app/ui/{name}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_patrol_page_schedule_and_log_upload_give_exact_dosage():
+    at = _page("patrol_plan")
+    summary = at.dataframe[0].value
+    assert summary[["patrol_days", "comparison_days", "planned_visits", "planned_minutes"]].values.tolist() == \
+        [[14, 14, 28, 420]] * 5
+    day_lines = [m.value for m in at.markdown if m.value.lstrip("*").startswith("#")]
+    assert len(day_lines) == 5  # the day's visits first, one line per area
+    start = at.date_input(key="pp-start").value.isoformat()
+    name = summary["area"].iloc[0]
+    log = f"date,area,minutes\n{start},{name},15\n{start},{name},12\n".encode()
+    at.file_uploader(key="pp-log").set_value(("log.csv", log, "text/csv")).run()
+    assert not at.exception, at.exception
+    dose = at.dataframe[1].value.set_index("area")
+    row = dose.loc[name]
+    assert (row["planned_visits"], row["visits_done"], row["minutes_done"]) == (28, 2.0, 27.0)
+    assert row["visits_pct"] == 7.1 and row["minutes_pct"] == round(100 * 27 / 420, 1)
+    # the demo's ASB has months only: patrol vs comparison days cannot be compared, and it says so
+    assert any("months only" in i.value for i in at.info)
+
+
+def test_fires_page_ward_month_table_and_when(demo):
+    at = _page("fires")
+    wm = [d.value for d in at.dataframe if "ward" in d.value.columns and "Total" in d.value.columns][0]
+    total = int(wm.set_index("ward").loc["Total", "Total"])
+    inc = demo.incidents
+    from hotspot_app import periods, taxonomy
+
+    window = periods.window(inc["month"].max(), 12)
+    assert total == int((taxonomy.select(inc, "deliberate-fires") & inc["month"].isin(window)).sum())
+    assert any(m.value.startswith("Busiest 3 hours:") for m in at.markdown)  # fire records have times
+
+
+def test_hotspots_page_says_why_police_uk_has_no_hours():
+    at = _page("hotspots")
+    assert any("police.uk publishes months only" in i.value for i in at.info)
