@@ -64,9 +64,9 @@ def bars(table: pd.DataFrame, *, label: str, value: str = "count", title: str = 
     data[label] = data[label].astype(str)
     return alt.Chart(data).mark_bar().encode(
         x=alt.X(f"{value}:Q", title=value_title),
-        y=alt.Y(f"{label}:N", sort="-x", title=None, axis=alt.Axis(labelLimit=0)),  # every label whole
+        y=alt.Y(f"{label}:N", sort="-x", title=None, axis=alt.Axis(labelLimit=0, labelOverlap=False)),  # every label, whole
         tooltip=[alt.Tooltip(f"{label}:N"), alt.Tooltip(f"{value}:Q", format=",")],
-    ).properties(title=title, height=height or max(120, 22 * len(data)))
+    ).properties(title=title, height=height or alt.Step(24))  # 24 px a bar: room for every label
 
 
 def stacked_monthly(table: pd.DataFrame, *, by: str, count: str = "count", title: str = "",

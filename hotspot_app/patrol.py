@@ -48,7 +48,7 @@ __all__ = [
 #: Minutes per visit by default (Koper curve: 10–15 minutes).
 KOPER_MINUTES: int = 15
 #: Largest patrol area called walkable (0.25 km²: about 500 m × 500 m, a few streets).
-WALKABLE_M2: float = float(getattr(settings, "WALKABLE_M2", 250_000.0))
+WALKABLE_M2: float = float(getattr(settings, "WALKABLE_MAX_M2", 250_000.0))
 #: Default plan: visits per patrol day, days, share of comparison days, patrol hours.
 VISITS_PER_DAY: int = 2
 DAYS: int = 28
@@ -148,7 +148,7 @@ def walkable_warning(areas: gpd.GeoDataFrame) -> str | None:
         return None
     ranks = ", ".join(f"#{int(r)} ({m / 1e6:.2f} km²)" for r, m in zip(big["rank"], big["area_m2"]))
     return (f"{len(big)} patrol area(s) larger than a walkable {WALKABLE_M2 / 1e6:.2f} km²: {ranks}; "
-            "choose the street-level preset or a smaller eps for areas an officer can walk.")
+            "lower eps (or choose the street-level preset) for areas an officer can walk.")
 
 
 #: Display labels of the readable patrol-area table (column -> heading), in order.
@@ -161,13 +161,17 @@ DISPLAY = {"rank": "Rank", "name": "Name", "area_name": "Area", "count": "Incide
 
 def display_table(areas: gpd.GeoDataFrame, weighted: bool = False) -> pd.DataFrame:
     """The patrol areas as a readable table (no geometry): sizes rounded (m² whole, ha 2
-    decimals, per ha 1 decimal), top categories as text; ``weight`` only when `weighted`."""
+    decimals, per ha 2 decimals), top categories as text; ``weight`` only when `weighted`;
+    area_name/grid_ref left out when empty."""
     a = contract_columns(areas)
     cols = [c for c in DISPLAY if c in a.columns and (weighted or c != "weight")]
     out = pd.DataFrame(a[cols]).reset_index(drop=True)
     out["area_m2"] = out["area_m2"].astype(float).round(0).astype("Int64")
     out["area_ha"] = out["area_ha"].astype(float).round(2)
-    out["incidents_per_ha"] = out["incidents_per_ha"].astype(float).round(1)
+    out["incidents_per_ha"] = out["incidents_per_ha"].astype(float).round(2)
+    for col in ("area_name", "grid_ref"):  # show what exists: no empty column
+        if col in out.columns and out[col].isna().all():
+            out = out.drop(columns=col)
     if "top_categories" in out.columns:
         out["top_categories"] = out["top_categories"].map(_top_text)
     return out

@@ -20,7 +20,7 @@ if not ds.incidents["kind"].eq("fire").any():
 
 precision, precision_note = patrol_calls.fire_precision(ds.key)
 if precision_note:
-    st.warning(precision_note, icon="📍")
+    st.warning(precision_note, icon=":material/location_on:")
 
 FIRE_GROUPS = {"deliberate-fires": "All deliberate fires",
                "deliberate-primary-fires": "Deliberate primary fires (F1)",

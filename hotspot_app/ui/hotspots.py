@@ -113,7 +113,7 @@ if len(table):
         column_config={**{c: patrol.DISPLAY[c] for c in table.columns},
                        "area_m2": st.column_config.NumberColumn("Size (m²)", format="%,d"),
                        "area_ha": st.column_config.NumberColumn("Size (ha)", format="%.2f"),
-                       "incidents_per_ha": st.column_config.NumberColumn("Incidents per ha", format="%.1f"),
+                       "incidents_per_ha": st.column_config.NumberColumn("Incidents per ha", format="%.2f"),
                        "latitude": st.column_config.NumberColumn("Latitude", format="%.5f"),
                        "longitude": st.column_config.NumberColumn("Longitude", format="%.5f"),
                        "walkable": st.column_config.CheckboxColumn("Walkable")})
