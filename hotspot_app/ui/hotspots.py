@@ -204,25 +204,35 @@ else:
 
 # ---------------------------------------------------------------- how many places
 st.subheader("How many places?")
-if len(found.areas):
-    curve, _ = patrol_calls.concentration(found.areas["count"], found.areas["area_m2"])
-    what = ", ".join(selection) if selection else "incidents"
-    sentence = patrol_calls.concentration_sentence(top, found.areas["count"], found.areas["area_m2"], what)
-    if sentence:
+curves, sentences = patrol_calls.concentration(ds.key, selection, months, float(cell_m), top)
+if curves is None:
+    st.caption("The concentration curve (cumulative share of incidents against share of the area) "
+               "needs the concentration module, not in this version.")
+else:
+    for sentence in sentences:
         st.markdown(f"**{sentence}**")
-    if curve is not None:
-        st.altair_chart(charts.concentration_curve(curve), width="stretch")
-    if curve is None and sentence is None:
-        st.caption("The concentration curve appears here with the concentration module (cumulative "
-                   "share of incidents against share of area).")
+    st.caption(f"Places sorted busiest first; the dashed line is an even spread. Change *Top* to read the "
+               f"curve at another N; the grid uses the cell size under Advanced ({cell_m:g} m).")
+    st.altair_chart(charts.concentration_curve(curves, y="value_share", group="places"), width="stretch")
+    common.downloads(curves, "concentration-curve", key="hs-conc-dl")
 
 # ---------------------------------------------------------------- harm
 if harm_mod is not None and rank_by == "harm":
-    with st.expander("Harm weights used", expanded=True):
-        table_fn = getattr(harm_mod, "weight_table", None) or getattr(harm_mod, "table", None)
-        if callable(table_fn):
-            st.dataframe(table_fn(), hide_index=True, width="stretch")
-        st.caption("Areas ranked by summed harm weight; count ranking is the default.")
+    st.subheader("Harm weights")
+    check = patrol_calls.harm_check(ds.key, selection, period, float(eps_m), int(min_samples),
+                                    float(days) if space_time else None, top)
+    if check is not None:
+        label = {int(c): f"#{int(r)} {n}" for c, r, n in zip(found.areas["cluster_id"], found.areas["rank"],
+                                                            found.areas["name"])}
+        moved = [f"{label.get(int(c), c)} (only with the {side} weights)"
+                 for side, ids in (("high", check["only_high"]), ("low", check["only_low"])) for c in ids]
+        text = check["text"] + ("" if not moved else " " + "; ".join(moved) + ".")
+        (st.warning if check["changes"] else st.success)(text)
+    st.caption(f"Areas ranked by summed harm weight (counting incidents is the default). Weights: "
+               f"{getattr(harm_mod, 'SOURCE', 'hotspot_app/harm.csv')}.")
+    weights = harm_mod.table()
+    st.dataframe(weights, hide_index=True, width="stretch")
+    common.downloads(weights, "harm-weights", key="hs-harm-dl")
 
 # ---------------------------------------------------------------- when
 st.subheader("When?")

@@ -122,33 +122,61 @@ def patrol_png(key: str, _areas: gpd.GeoDataFrame, token: str, title: str) -> by
                                   number_field="rank", title=title)
 
 
-def concentration(values, areas_m2) -> tuple[pd.DataFrame | None, str | None]:
-    """(curve with columns area_share and share, sentence) from `concentration` when installed."""
-    mod = optional("concentration")
-    if mod is None or not hasattr(mod, "curve"):
-        return None, None
-    curve = mod.curve(list(values), list(areas_m2))
-    if not isinstance(curve, pd.DataFrame):
-        curve = pd.DataFrame(curve)
-    num = [c for c in curve.columns if pd.api.types.is_numeric_dtype(curve[c])]
-    x = next((c for c in num if "area" in str(c).lower()), None)
-    y = next((c for c in num if c != x and "share" in str(c).lower()), None)
-    if x is None or y is None:
-        return None, None
-    out = pd.DataFrame({"area_share": curve[x].astype(float), "share": curve[y].astype(float)})
-    if out["share"].max() > 1.0001:  # percentages
-        out = out / 100.0
-    return out, None
+def what_label(selection: tuple[str, ...]) -> str:
+    """How sentences name the selection: "ASB", "crime", "deliberate fires", or "incidents"."""
+    names = {"asb": "ASB", "crime": "crime", "deliberate-fires": "deliberate fires",
+             "deliberate-secondary-fires": "deliberate secondary fires",
+             "deliberate-primary-fires": "deliberate primary fires"}
+    if len(selection) == 1:
+        return names.get(selection[0], selection[0])
+    return "the incidents selected"
 
 
-def concentration_sentence(n: int, values, areas_m2, what: str) -> str | None:
+@st.cache_data(show_spinner="Measuring concentration…", max_entries=16)
+def concentration(key: str, selection: tuple[str, ...], months: tuple[str, ...], cell_m: float,
+                  n: int) -> tuple[pd.DataFrame | None, list[str]]:
+    """The concentration curves (`concentration.curve`) over wards and over grid cells of
+    `cell_m`, stacked with a ``places`` column, and the sentence for the top `n` of each
+    (`concentration.sentence`). (None, []) when this installation has no concentration module
+    or nothing is selected."""
     mod = optional("concentration")
-    if mod is None or not hasattr(mod, "sentence"):
+    if mod is None:
+        return None, []
+    ds = cache.load(key)
+    what = what_label(selection)
+    layers = []
+    if len(ds.wards):
+        ranking, _ = cache.ward_ranking(key, selection, months)
+        counts = ranking.set_index("area_id")["count"]
+        wards = ds.wards.assign(value=ds.wards["area_id"].map(counts).fillna(0).astype(float))
+        layers.append(("wards", wards["value"], wards.geometry.area, wards["name"].astype(str)))
+    cells = cache.grid(key, selection, (months[0], months[-1]), "count", float(cell_m), "square")
+    layers.append((f"{cell_m:g} m grid cells", cells["count"].astype(float), cells.geometry.area,
+                   cells["cell_id"].astype(str) if "cell_id" in cells.columns else None))
+    frames, sentences = [], []
+    for label, values, area, names in layers:
+        if float(values.sum()) <= 0:
+            continue
+        c = mod.curve(values.to_numpy(), area.to_numpy(), None if names is None else names.to_numpy())
+        frames.append(pd.concat([pd.DataFrame({"n": [0], "value_share": [0.0], "area_share": [0.0]}),
+                                 c[["n", "value_share", "area_share"]]]).assign(places=label))
+        sentences.append(mod.sentence(values.to_numpy(), area.to_numpy(), int(n), what=what,
+                                      places="grid cells" if "grid" in label else label))
+    if not frames:
+        return None, []
+    return pd.concat(frames, ignore_index=True), sentences
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def harm_check(key: str, selection: tuple[str, ...], period: tuple[str, str], eps_m: float,
+               min_samples: int, days: float | None, top: int) -> dict | None:
+    """`harm.rank_check` on the harm-ranked patrol areas: does the top N change between the
+    low and high weights? None without the harm module."""
+    mod = optional("harm")
+    if mod is None or not hasattr(mod, "rank_check"):
         return None
-    try:
-        return mod.sentence(list(values), list(areas_m2), n=n, what=what)
-    except TypeError:
-        return None
+    found = patrol_areas(key, selection, period, eps_m, min_samples, days, "harm")
+    return mod.rank_check(found.incidents, by="cluster_id", top=int(top))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
