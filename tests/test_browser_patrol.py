@@ -107,6 +107,11 @@ def test_demo_hotspots_patrol_and_fires_pages(browser, demo_app):
     assert "Top 5 of" in body and "Patrol areas (number = rank)" in " ".join(
         f.inner_text("body") for f in map_frames(page))
     assert "police.uk publishes months only" in body
+    # clicking the first row of the table zooms the map to that area
+    grid = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+    page.mouse.click(grid["x"] + 15, grid["y"] + 35 + 17)  # the row-selection cell of row 1
+    page.get_by_text("Map zoomed to #1").first.wait_for(timeout=60_000)
+    wait_for_maps(page, 1, min_paths=1, timeout=120)
 
     page.goto(f"{demo_app}/fires")
     page.get_by_text("Clusters of deliberate secondary fires").first.wait_for(timeout=120_000)

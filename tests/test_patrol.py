@@ -336,3 +336,17 @@ def test_fires_page_ward_month_table_and_when(demo):
 def test_hotspots_page_says_why_police_uk_has_no_hours():
     at = _page("hotspots")
     assert any("police.uk publishes months only" in i.value for i in at.info)
+
+
+def test_data_page_says_how_precise_uploaded_fire_locations_are(realdata, tmp_path, monkeypatch):
+    import glob
+
+    from hotspot_app import settings as st_settings
+
+    monkeypatch.setattr(st_settings, "DATA_DIR", tmp_path)
+    files = glob.glob(str(realdata / "fire" / "afrs_*.csv"))
+    at = _page("data")
+    at.file_uploader(key="dt-inc-files").set_value([(p.split("/")[-1], open(p, "rb").read(), "text/csv")
+                                                   for p in files]).run()
+    assert not at.exception, at.exception
+    assert any("1,084 of 1,084 fire locations are only precise to about 1 km" in w.value for w in at.warning)
