@@ -36,7 +36,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import exports, measures, settings, when
+from . import exports, maps, measures, settings, when
 from .errors import InputError
 
 __all__ = [
@@ -173,21 +173,8 @@ def display_table(areas: gpd.GeoDataFrame, weighted: bool = False) -> pd.DataFra
         if col in out.columns and out[col].isna().all():
             out = out.drop(columns=col)
     if "top_categories" in out.columns:
-        out["top_categories"] = out["top_categories"].map(_top_text)
+        out["top_categories"] = out["top_categories"].map(maps._format_top)  # JSON (older) or text
     return out
-
-
-def _top_text(v) -> str | None:
-    import json
-
-    if isinstance(v, str):
-        try:
-            v = json.loads(v)
-        except ValueError:
-            return v
-    if isinstance(v, dict):
-        return "; ".join(f"{k} ({n})" for k, n in v.items())
-    return None if v is None else str(v)
 
 
 # --------------------------------------------------------------------------- the plan
@@ -289,6 +276,12 @@ def _visit_times(visits: int, minutes: int, hours: tuple[int, int], rng: np.rand
     return out
 
 
+def next_monday(today: dt.date | None = None) -> dt.date:
+    """The default first day of a plan: the Monday after `today` (a week on, on a Monday)."""
+    today = today or dt.date.today()
+    return today + dt.timedelta(days=(7 - today.weekday()) % 7 or 7)
+
+
 def make_plan(areas: gpd.GeoDataFrame, *, top: int | None = 5, visits_per_day: int = VISITS_PER_DAY,
               minutes: int = KOPER_MINUTES, days: int = DAYS, start: str | dt.date | None = None,
               seed: int = 1, hours: tuple[int, int] = HOURS,
@@ -321,8 +314,7 @@ def make_plan(areas: gpd.GeoDataFrame, *, top: int | None = 5, visits_per_day: i
                          f"{h0:02d}:00-{h1:02d}:00; give fewer visits or longer hours",
                          parameter="visits_per_day")
     if start is None:
-        today = dt.date.today()
-        start_d = today + dt.timedelta(days=(7 - today.weekday()) % 7 or 7)
+        start_d = next_monday()
     else:
         try:
             start_d = pd.Timestamp(start).date()

@@ -8,28 +8,18 @@ from __future__ import annotations
 
 import glob
 import io
-from pathlib import Path
 
 import pytest
 
-from app_server import ROOT, running_app
-from hotspot_app import demo as demo_mod
+from app_server import running_app
 from hotspot_app import ingest, patrol, store
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-OUT = ROOT / "test-output"
 
 pytestmark = pytest.mark.browser
 
-if not Path(CHROMIUM).exists():
-    pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; "
-                ".ci/run does this) to run the browser tests", pytrace=False)
-
+# test_browser fails (never skips) when chromium is missing; its helpers drive the same browser
+from test_browser import ARGS, CHROMIUM, OUT, map_frames, offline_page, wait_for_maps  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
-from test_browser import map_frames, offline_page, wait_for_maps  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ comparison days, the sheet escapes user text, and the CLI `patrol-plan` / `evalu
 
 from __future__ import annotations
 
-import io
 import json
 
 import geopandas as gpd

@@ -138,13 +138,4 @@ if len(monthly):
 common.downloads(monthly, "fires-by-month", key="fi-month-dl")
 
 # ---------------------------------------------------------------- when
-st.subheader("When?")
-detail, dh, peaks = patrol_calls.when_tables(ds.key, selection, months)
-if dh is None:
-    st.info(detail.reason)
-else:
-    if detail.reason:
-        st.caption(detail.reason)
-    st.markdown(peaks["text"])
-    st.altair_chart(charts.day_hour_heat(dh, value_title="Fires"), width="stretch")
-    common.downloads(dh.reset_index(), "fires-by-weekday-and-hour", key="fi-dh-dl")
+patrol_calls.when_section(ds.key, selection, months, widget_key="fi-dh-dl", name="fires-by-weekday-and-hour", value_title="Fires")

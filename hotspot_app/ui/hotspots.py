@@ -4,7 +4,6 @@ row to zoom), readable sizes, warnings first, PAI in words, harm ranking, the co
 curve, when incidents happen, and downloads of every table and map."""
 
 import folium
-import pandas as pd
 import streamlit as st
 
 from hotspot_app import charts, exports, maps, patrol, settings
@@ -235,13 +234,4 @@ if harm_mod is not None and rank_by == "harm":
     common.downloads(weights, "harm-weights", key="hs-harm-dl")
 
 # ---------------------------------------------------------------- when
-st.subheader("When?")
-detail, dh, peaks = patrol_calls.when_tables(ds.key, selection, months)
-if dh is None:
-    st.info(detail.reason)
-else:
-    if detail.reason:
-        st.caption(detail.reason)
-    st.markdown(peaks["text"])
-    st.altair_chart(charts.day_hour_heat(dh), width="stretch")
-    common.downloads(dh.reset_index(), "incidents-by-weekday-and-hour", key="hs-dh-dl")
+patrol_calls.when_section(ds.key, selection, months, widget_key="hs-dh-dl", name="incidents-by-weekday-and-hour")

@@ -13,7 +13,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from .. import fire_summary, patrol, settings, when
+from .. import fire_summary, patrol, when
 from ..errors import InputError
 from . import cache
 
@@ -204,3 +204,22 @@ def md(text: str) -> str:
     import re
 
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~])", r"\\\1", str(text))
+
+
+def when_section(key: str, selection: tuple[str, ...], months: tuple[str, ...], *, widget_key: str,
+                 name: str, value_title: str = "Incidents") -> None:
+    """The "When?" block of a page: the day × hour heat table and the busiest hours where the
+    incidents have times; otherwise the one sentence saying why not."""
+    from .. import charts
+    from . import common
+
+    st.subheader("When?")
+    detail, dh, peaks = when_tables(key, selection, months)
+    if dh is None:
+        st.info(detail.reason)
+        return
+    if detail.reason:
+        st.caption(detail.reason)
+    st.markdown(peaks["text"])
+    st.altair_chart(charts.day_hour_heat(dh, value_title=value_title), width="stretch")
+    common.downloads(dh.reset_index(), name, key=widget_key)

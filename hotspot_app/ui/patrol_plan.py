@@ -6,7 +6,6 @@ dates). Uses the Hotspots page's settings when it was opened first."""
 import datetime as dt
 import io
 
-import folium
 import pandas as pd
 import streamlit as st
 
@@ -30,7 +29,6 @@ what = ", ".join(cur["selection"]) or "all incidents"
 st.caption(f"Top {cur['top']} patrol areas for {what}, {cur['period'][0]} to {cur['period'][1]} "
            f"(eps {cur['eps_m']:g} m, min samples {cur['min_samples']}).")
 
-next_monday = dt.date.today() + dt.timedelta(days=(7 - dt.date.today().weekday()) % 7 or 7)
 with st.expander("Plan settings", expanded=False):
     s1, s2, s3 = st.columns(3)
     visits = int(s1.number_input("Visits per patrol day", 1, 12, patrol.VISITS_PER_DAY, key="pp-visits"))
@@ -38,7 +36,7 @@ with st.expander("Plan settings", expanded=False):
                                   help="Koper curve: 10–15 minutes, at irregular times."))
     days = int(s3.number_input("Days", 7, 92, patrol.DAYS, key="pp-days"))
     s4, s5, s6 = st.columns(3)
-    start = s4.date_input("First day", next_monday, key="pp-start")
+    start = s4.date_input("First day", patrol.next_monday(), key="pp-start")
     hours = s5.slider("Patrol hours", 0, 24, patrol.HOURS, key="pp-hours")
     share = s6.slider("Comparison days (no patrol)", 0.0, 0.9, patrol.COMPARISON_SHARE, 0.05, key="pp-share",
                       help="Days each area is left without a planned patrol, chosen at random — the "
