@@ -349,3 +349,28 @@ def test_data_page_says_how_precise_uploaded_fire_locations_are(realdata, tmp_pa
                                                    for p in files]).run()
     assert not at.exception, at.exception
     assert any("1,084 of 1,084 fire locations are only precise to about 1 km" in w.value for w in at.warning)
+
+
+def test_hotspots_page_concentration_and_harm_check_after_the_clusters_merge(demo):
+    """Runs once the clusters branch's concentration.py and harm.py are in: the page's sentence is
+    the core's for the wards at N = Top, and the harm option shows the low/high check."""
+    concentration = pytest.importorskip("hotspot_app.concentration")
+    harm = pytest.importorskip("hotspot_app.harm")
+    from hotspot_app import areas as core_areas
+    from hotspot_app import periods
+
+    at = _page("hotspots")
+    inc = demo.incidents
+    window = periods.window(inc["month"].max(), 12)
+    ranking, _ = core_areas.rank_areas(inc, demo.wards, category=["asb"], months=window)
+    counts = demo.wards["area_id"].map(ranking.set_index("area_id")["count"]).fillna(0)
+    expected = concentration.sentence(counts.to_numpy(), demo.wards.geometry.area.to_numpy(), 5,
+                                      what="ASB", places="wards")
+    assert any(m.value == f"**{expected}**" for m in at.markdown)
+    at.radio(key="hs-rank").set_value("harm").run()
+    assert not at.exception, at.exception
+    texts = [e.value for e in list(at.success) + list(at.warning)]
+    assert any(t.startswith("The top 5 by harm") for t in texts)
+    assert len(at.dataframe[0].value) == 5 and "weight" in at.dataframe[0].value.columns
+    assert harm.table()["category"].tolist() == [d for d in at.dataframe if "source" in d.value.columns][0] \
+        .value["category"].tolist()
