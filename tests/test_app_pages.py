@@ -110,25 +110,34 @@ def test_overview_kpis_match_the_core_and_filters_change_the_table(the_demo):
 
 
 def test_hotspots_patrol_areas_follow_eps(the_demo):
-    from hotspot_app import clusters
+    from hotspot_app import clusters, patrol
 
     at = open_page("hotspots")
     assert banner_shown(at)
-    assert at.number_input(key="hs-eps").value == settings.EPS_M
-    assert at.number_input(key="hs-min").value == settings.MIN_SAMPLES
-    window = periods.window(the_demo.incidents["month"].max(), 12)
-    for eps_m in (settings.EPS_M, 30.0):
-        at.number_input(key="hs-eps").set_value(eps_m).run()
-        assert not at.exception
-        core = clusters.dbscan(the_demo.incidents, eps_m, settings.MIN_SAMPLES, category=["asb"],
-                               period=f"{window[0]}..{window[-1]}")
-        shown = len(at.dataframe[0].value) if len(core.areas) else 0
-        assert shown == len(core.areas), eps_m  # the page's table is the core's ranking
-        assert [s.label for s in at.status if "patrol areas from" in s.label] == [
-            f"{len(core.areas)} patrol areas from {core.n_incidents:,} incidents "
-            f"({core.n_noise:,} not in any cluster)"]
-        if eps_m == settings.EPS_M:
-            assert len(core.areas) >= 3  # the demo plants 3 ASB clusters
+    street = patrol.PRESETS["street-level"]
+    assert at.radio(key="hs-preset").value == "street-level"
+    assert at.number_input(key="hs-eps").value == street.eps_m
+    assert at.number_input(key="hs-min").value == street.min_samples
+    assert len(at.dataframe[0].value) == 5  # the top 5 by default
+
+    def found() -> str:
+        return [s.label for s in at.status if "patrol areas from" in s.label][0]
+
+    def core(eps_m: float, min_samples: int) -> str:  # the status the page must show
+        window = periods.window(the_demo.incidents["month"].max(), 12)
+        res = clusters.dbscan(the_demo.incidents, eps_m, min_samples, category=["asb"],
+                              period=f"{window[0]}..{window[-1]}")
+        return (f"{len(res.areas)} patrol areas from {res.n_incidents:,} incidents "
+                f"({res.n_noise:,} not in any area)")
+
+    assert found() == core(street.eps_m, street.min_samples)
+    at.number_input(key="hs-eps").set_value(30.0).run()
+    assert not at.exception
+    assert found() == core(30.0, street.min_samples) != core(street.eps_m, street.min_samples)
+    at.radio(key="hs-preset").set_value("neighbourhood").run()
+    assert not at.exception
+    assert at.number_input(key="hs-eps").value == patrol.PRESETS["neighbourhood"].eps_m
+    assert at.number_input(key="hs-min").value == patrol.PRESETS["neighbourhood"].min_samples
 
 
 def test_hotspots_offers_eps_guidance_from_the_k_distance_curve(the_demo):
@@ -153,16 +162,17 @@ def test_hotspots_offers_eps_guidance_from_the_k_distance_curve(the_demo):
 
 
 def test_hotspots_grid_layers_and_pai(the_demo):
-    from hotspot_app import hotspots
+    from hotspot_app import hotspots, patrol
 
     at = open_page("hotspots")
     inc = the_demo.incidents
     test = periods.window(inc["month"].max(), 12)
     train = periods.shift(test, -12)
+    street = patrol.PRESETS["street-level"]
     fc = hotspots.forecast_accuracy(inc, train, test, method="clusters", category=["asb"],
-                                    areas=the_demo.wards, eps_m=settings.EPS_M,
-                                    min_samples=settings.MIN_SAMPLES)
-    assert metric(at, "PAI (forecast)") == f"{fc['pai']:.1f}"
+                                    areas=the_demo.wards, eps_m=street.eps_m,
+                                    min_samples=street.min_samples)
+    assert any(f"**PAI = {fc['pai']:.1f}**" in m.value for m in at.markdown)
     area = hotspots.hotspot_grid(inc, settings.CELL_M, "gistar", "square", areas=the_demo.wards,
                                  category=["asb"], period=f"{test[0]}..{test[-1]}")
     n_hot = int((area["hotspot"] == "hot").sum())
