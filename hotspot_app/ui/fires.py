@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from hotspot_app import areas as core_areas
-from hotspot_app import charts, exports, maps, patrol, reports
+from hotspot_app import charts, exports, maps, patrol, reports, taxonomy
 from hotspot_app.ui import cache, common, patrol_calls
 
 st.title("Deliberate fires")
@@ -22,9 +22,8 @@ precision, precision_note = patrol_calls.fire_precision(ds.key)
 if precision_note:
     st.warning(precision_note, icon=":material/location_on:")
 
-FIRE_GROUPS = {"deliberate-fires": "All deliberate fires",
-               "deliberate-primary-fires": "Deliberate primary fires (F1)",
-               "deliberate-secondary-fires": "Deliberate secondary fires (F3)"}
+FIRE_GROUPS = {g: taxonomy.selection_label([g], capital=True)  # the one set of group labels
+               for g in ("deliberate-fires", "deliberate-primary-fires", "deliberate-secondary-fires")}
 c1, c2, c3 = st.columns([1.5, 2, 1.2])
 group = c1.selectbox("Fires", list(FIRE_GROUPS), format_func=FIRE_GROUPS.get, key="fi-group")
 with c2:

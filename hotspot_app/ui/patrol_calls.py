@@ -13,7 +13,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from .. import fire_summary, patrol, when
+from .. import fire_summary, patrol, taxonomy, when
 from ..errors import InputError
 from . import cache
 
@@ -123,13 +123,9 @@ def patrol_png(key: str, _areas: gpd.GeoDataFrame, token: str, title: str) -> by
 
 
 def what_label(selection: tuple[str, ...]) -> str:
-    """How sentences name the selection: "ASB", "crime", "deliberate fires", or "incidents"."""
-    names = {"asb": "ASB", "crime": "crime", "deliberate-fires": "deliberate fires",
-             "deliberate-secondary-fires": "deliberate secondary fires",
-             "deliberate-primary-fires": "deliberate primary fires"}
-    if len(selection) == 1:
-        return names.get(selection[0], selection[0])
-    return "the incidents selected"
+    """How sentences name the selection: "ASB", "crime and deliberate fires", or "incidents"
+    (`taxonomy.selection_label`, the one set of group labels)."""
+    return taxonomy.selection_label(selection)
 
 
 @st.cache_data(show_spinner="Measuring concentration…", max_entries=16)
