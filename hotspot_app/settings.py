@@ -23,6 +23,12 @@ GB_BOUNDS_WGS84: tuple[float, float, float, float] = (-8.75, 49.75, 2.0, 61.0)
 #: DBSCAN defaults (metres, incidents). A few streets: walkable patrol areas.
 EPS_M: float = 100.0
 MIN_SAMPLES: int = 15
+#: Largest patrol area called walkable (0.25 km²: about 500 m x 500 m, a 10-15 minute foot
+#: patrol); larger DBSCAN areas get a warning (issue 11).
+WALKABLE_MAX_M2: float = 250_000.0
+#: `clusters` method "auto": scikit-learn's DBSCAN up to this many distinct locations, the exact
+#: grid method above (where benchmarks/clusters.py measures the grid method faster).
+GRID_METHOD_MIN_LOCATIONS: int = 100_000
 #: Displacement buffer ring around an evaluated area, metres.
 BUFFER_M: float = 250.0
 #: Grid cell size for grid/hex hotspots, metres.

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT.parent / "shared" / "realdata" / "police_cleveland"
 runner = CliRunner()
 CLUSTER_KEYS = ["cluster_id", "count", "area_m2", "density_per_km2", "first_month", "last_month",
-                "top_categories", "rank"]
+                "top_categories", "rank", "name", "centroid"]
 
 
 def run(*args):
@@ -66,7 +66,7 @@ def test_clusters_category_and_months_filter(oracle_ws):
 
 def test_clusters_text_output_and_no_cluster_hint(oracle_ws):
     r = run("clusters", oracle_ws, "--eps-m", 2, "--min-samples", 1)
-    assert r.exit_code == 0 and "| 1 | 1 | 3 |" in r.stdout
+    assert r.exit_code == 0 and "| 1 | 1 | Patrol area 1 | 3 |" in r.stdout
     r = run("clusters", oracle_ws, "--eps-m", 0.5, "--min-samples", 3)
     assert r.exit_code == 0
     assert "no clusters: try a larger eps_m (now 0.5) or a smaller min_samples (now 3)" in r.stdout
@@ -100,12 +100,28 @@ def test_clusters_out_writes_polygons_geopandas_reads(oracle_ws, tmp_path, suffi
 
 
 def test_clusters_on_the_demo_workspace_find_the_planted_fire_clusters(demo):
+    from sklearn.cluster import DBSCAN
+
+    from hotspot_app import selection
+
     r = run("clusters", demo.dir / "workspace.gpkg", "--category", "deliberate-secondary-fires",
-            "--eps-m", 100, "--min-samples", 15, "--format", "json")
+            "--eps-m", 100, "--min-samples", 15, "--areas", demo.dir / "wards.geojson",
+            "--format", "json")
+    assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     planted = [c for c in demo.truth["clusters"] if c["group"] == "deliberate-secondary-fires"]
+    # the same cluster sizes as scikit-learn's DBSCAN on the raw points
+    xy = selection.coordinates(selection.select(demo.incidents, "deliberate-secondary-fires"))
+    labels = DBSCAN(eps=100, min_samples=15).fit(xy).labels_
+    sizes = sorted(np.bincount(labels[labels >= 0]).tolist(), reverse=True)
+    assert [c["count"] for c in doc["clusters"]] == sizes
     assert len(doc["clusters"]) == len(planted)
-    assert sorted(c["count"] for c in doc["clusters"]) >= sorted(c["n_within_radius"] for c in planted)
+    # each planted cluster is named with the ward it was planted in, centred within its radius
+    for c in planted:
+        mine = [k for k in doc["clusters"] if k["name"].endswith(f" — {c['ward']}")]
+        assert len(mine) == 1, (c["name"], [k["name"] for k in doc["clusters"]])
+        cen = mine[0]["centroid"]
+        assert np.hypot(cen["easting"] - c["x"], cen["northing"] - c["y"]) <= c["radius_m"]
 
 
 def test_grid_json_counts_add_up(oracle_ws):

@@ -108,7 +108,7 @@ def test_weights_act_as_sample_weight():
     assert clusters.dbscan(inc, 2, 5).areas.empty
     res = clusters.dbscan(inc, 2, 5, weight=True)
     assert res.areas["count"].tolist() == [1]
-    assert res.areas["weighted_count"].tolist() == [5.0]
+    assert res.areas["weight"].tolist() == [5.0]
     with pytest.raises(InputError, match="weight"):
         clusters.dbscan(make(xy, weight=[1.0, -1.0, 5.0]), 2, 5, weight=True)
 
@@ -123,8 +123,9 @@ def test_category_groups_and_period_select_the_incidents():
     assert res.n_incidents == 3 and res.areas["count"].tolist() == [3]
     assert res.parameters["from"] == "2024-01" and res.parameters["to"] == "2024-02"
     res = clusters.dbscan(inc, 5, 2, category="deliberate-secondary-fires")
-    assert res.n_incidents == 2 and res.areas["top_categories"].map(json.loads).tolist() == [
-        {"Deliberate secondary fire": 2}]
+    assert res.n_incidents == 2
+    assert res.areas["top_categories"].tolist() == ["Deliberate secondary fire (2)"]
+    assert res.top_categories == {1: {"Deliberate secondary fire": 2}}
     with pytest.raises(InputError, match="parameter 'category'"):
         clusters.dbscan(inc, 5, 2, category="no-such-group")
 
@@ -208,7 +209,8 @@ def test_polygons_contain_their_members_and_rank_by_count():
     assert one["density_per_km2"] == pytest.approx(25 / (one["area_m2"] / 1e6))
     first = areas.iloc[0]
     assert shapely.contains_xy(first.geometry, 0, 0) and 55 <= first["count"] <= 70
-    top = json.loads(first["top_categories"])
+    top = res.top_categories[1]
+    assert first["top_categories"] == "; ".join(f"{k} ({v})" for k, v in top.items())
     assert len(top) <= 3 and sum(top.values()) <= first["count"]
     assert list(top.values()) == sorted(top.values(), reverse=True)
     assert first["first_month"] <= first["last_month"]
@@ -246,7 +248,9 @@ def test_to_dict_has_exactly_the_contract_keys():
     doc = clusters.dbscan(blobs(), 40, 8).to_dict()
     assert list(doc) == ["parameters", "n_incidents", "n_noise", "clusters"]
     assert list(doc["clusters"][0]) == ["cluster_id", "count", "area_m2", "density_per_km2",
-                                        "first_month", "last_month", "top_categories", "rank"]
+                                        "first_month", "last_month", "top_categories", "rank",
+                                        "name", "centroid"]
+    assert list(doc["clusters"][0]["centroid"]) == ["easting", "northing", "longitude", "latitude"]
     assert doc["parameters"]["eps_m"] == 40.0 and doc["parameters"]["min_samples"] == 8
     json.dumps(doc)
 
@@ -289,7 +293,7 @@ def test_exports_are_read_back_by_geopandas(tmp_path, suffix):
     if suffix == ".kml":
         text = path.read_text()
         # HTML-escaped (balloons render HTML), then XML-escaped by the KML writer
-        assert "<name>Patrol &amp;lt;area&amp;gt; &amp;amp; 1</name>" in text
+        assert "<name>#1 Patrol &amp;lt;area&amp;gt; &amp;amp; 1</name>" in text
         assert "Patrol <area>" not in text
         assert "<b>bold</b>" not in text
     with pytest.raises(InputError, match="parameter 'out'"):
