@@ -562,7 +562,13 @@ def grid_command(
         kwargs["bandwidth_m"] = bandwidth_m
     if method == "gistar":
         kwargs["alpha"] = alpha
-    cells = hotspots.hotspot_grid(data, cell_m, method, shape, **kwargs)
+    import warnings as _warnings
+
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        cells = hotspots.hotspot_grid(data, cell_m, method, shape, **kwargs)
+    for w in dict.fromkeys(str(w.message) for w in caught):
+        progress(f"warning: {w}")
     progress(f"{method} on {len(cells):,} {shape} cells of {cell_m:g} m")
     if out is not None:
         hotspots.export_cells(cells, out)
