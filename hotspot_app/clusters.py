@@ -545,7 +545,7 @@ def area_warnings(shown: gpd.GeoDataFrame, all_areas: gpd.GeoDataFrame, sel: gpd
             shapely.union_all(all_areas.geometry.values), extent))
         share = covered / max(shapely.area(extent), 1e-9)
         if share > COVERAGE_WARN_SHARE:
-            out.append(f"{len(all_areas)} patrol area{'s' if len(all_areas) > 1 else ''} cover "
+            out.append(f"{len(all_areas)} patrol area{'s cover' if len(all_areas) > 1 else ' covers'} "
                        f"{share:.0%} of {what}: eps_m {eps_m:g} is too large for patrol areas; "
                        "lower eps_m")
     if "location_precision_m" in sel.columns and len(sel):
@@ -746,8 +746,9 @@ def patrol_areas(sel: gpd.GeoDataFrame, labels: np.ndarray, eps_m: float, *,
             + (f"; peak hours {peak_hours[k]}; peak days {peak_days[k]}" if peak_hours[k] else "")
             for k in range(nclu)]
     table = pd.DataFrame({
-        "rank": rank_of, "cluster_id": rank_of, "name": names, "location_text": loc_text,
-        "area_name": area_names, "count": count.astype(np.int64), "weight": wsum.astype(float),
+        "rank": rank_of, "cluster_id": rank_of, "name": names,
+        "location_text": pd.Series(loc_text, dtype=object),
+        "area_name": pd.Series(area_names, dtype=object), "count": count.astype(np.int64), "weight": wsum.astype(float),
         "area_m2": area, "area_ha": np.round(area_ha, 2),
         "incidents_per_ha": np.round(count / area_ha, 1),
         "centroid_easting": cx, "centroid_northing": cy,

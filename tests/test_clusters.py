@@ -261,17 +261,21 @@ def test_hdbscan_option_finds_the_dense_blobs():
     assert res.parameters["method"] == "hdbscan"
     big = res.areas.iloc[0]
     assert res.areas["count"].sum() + res.n_noise == res.n_incidents
-    assert any(shapely.contains_xy(g, 0, 0) for g in res.areas.geometry)
+    assert shapely.contains_xy(big.geometry, 0, 0)    # the 60-incident blob ranks first
 
 
-def test_suggest_eps_returns_a_knee_and_a_curve():
-    rng = np.random.default_rng(0)
-    xy = np.vstack([rng.normal((0, 0), 10, (300, 2)), rng.uniform(-3000, 3000, (100, 2))])
+def test_suggest_eps_finds_the_step_from_clustered_to_isolated_incidents():
+    # 20 clusters of 5 + 5 incidents on two snap points 30 m apart: with min_samples 10 every
+    # clustered incident's 10th neighbour (itself included) is exactly 30 m away; 100 isolated
+    # incidents on a 2 km lattice are far from everything -> the step is at 30 m
+    pairs = [((i % 5) * 2000.0 + 1000, (i // 5) * 2000.0 + 1000) for i in range(20)]
+    xy = [p for x, y in pairs for p in [(x, y)] * 5 + [(x + 30, y)] * 5]
+    xy += [(i * 2000.0 + 20_000, j * 2000.0 + 20_000) for i in range(10) for j in range(10)]
     s = clusters.suggest_eps(make(xy), 10)
-    assert 5 < s.eps_m < 300
+    assert s.eps_m == 30.0
     assert list(s.curve.columns) == ["share", "distance_m"]
     assert s.curve["distance_m"].is_monotonic_increasing and s.curve["share"].iloc[-1] == 1.0
-    assert len(s.curve) <= 500
+    assert s.curve["distance_m"].iloc[0] == 30.0 and len(s.curve) <= 500
 
 
 # --------------------------------------------------------------------------- exports
