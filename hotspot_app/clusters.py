@@ -617,6 +617,13 @@ def _top_k(group: np.ndarray, codes: np.ndarray, k: int):
     return g[keep], c[keep], cnt[keep]
 
 
+def _codes(column: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted integer codes (-1 for missing) of a column at the boolean `rows`, and the values
+    they stand for. Factorises the column's own storage (Arrow strings, categoricals) once."""
+    codes, uniques = pd.factorize(column, sort=True)
+    return np.asarray(codes)[rows].astype(np.int64), np.asarray(uniques, dtype=object)
+
+
 def _per_group(g: np.ndarray, items: list, n: int) -> list[list]:
     out: list[list] = [[] for _ in range(n)]
     for gi, item in zip(g.tolist(), items):
@@ -703,23 +710,22 @@ def patrol_areas(sel: gpd.GeoDataFrame, labels: np.ndarray, eps_m: float, *,
     rank_of = np.empty(nclu, dtype=np.int64)
     rank_of[order] = np.arange(1, nclu + 1)
     # months, categories, location texts, times: integer codes, counted per cluster
-    mcodes, mcats = pd.factorize(sel["month"].astype(str).to_numpy()[members], sort=True)
+    mcodes, mcats = _codes(sel["month"], members)
     mser = pd.Series(mcodes)
     firstm = np.asarray(mcats)[mser.groupby(lab).min().reindex(range(nclu)).to_numpy()]
     lastm = np.asarray(mcats)[mser.groupby(lab).max().reindex(range(nclu)).to_numpy()]
-    ccodes, ccats = pd.factorize(sel["category"].astype(str).to_numpy()[members], sort=True)
+    ccodes, ccats = _codes(sel["category"], members)
     g, c, n = _top_k(lab, ccodes, 3)
     tops = _per_group(g, [(str(ccats[ci]), int(ni)) for ci, ni in zip(c, n)], nclu)
+    loc_text: list = [None] * nclu
     if "location" in sel.columns:
-        lt = sel["location"].to_numpy(dtype=object)[members]
-        lcodes, lcats = pd.factorize(pd.Series(lt).where(pd.Series(lt).astype(str).str.strip() != "", None),
-                                     sort=True)
+        lcodes, lcats = _codes(sel["location"], members)
+        blank = np.flatnonzero(pd.Series(np.asarray(lcats, dtype=object)).astype(str).str.strip() == "")
+        if len(blank):
+            lcodes = np.where(np.isin(lcodes, blank), -1, lcodes)
         g, c, _ = _top_k(lab, lcodes, 1)
-        loc_text: list = [None] * nclu
         for gi, ci in zip(g.tolist(), c.tolist()):
             loc_text[gi] = str(lcats[ci])
-    else:
-        loc_text = [None] * nclu
     moy = np.array([int(m[5:7]) - 1 for m in mcats], dtype=np.int64)[mcodes]
     g, c, _ = _top_k(lab, moy, 3)
     peak_months = _per_group(g, [MONTH_NAMES[ci] for ci in c], nclu)
