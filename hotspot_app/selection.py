@@ -100,7 +100,8 @@ def select(incidents: gpd.GeoDataFrame, category=None, period=None) -> gpd.GeoDa
                 mask &= month <= months[1]
         else:
             mask &= month.isin(months)
-    return incidents[mask].copy()
+    # boolean indexing already copies (pandas >= 3: copy-on-write); no second copy of every row
+    return incidents[np.asarray(mask, dtype=bool)]
 
 
 def _check_incidents(incidents) -> None:
