@@ -260,6 +260,10 @@ def main() -> None:
         "",
         "### Components (same data, each in a fresh forked process)",
         "",
+        "Before this change, building the patrol areas (one filter of the whole frame per "
+        "cluster) took 76 of 90 s of the command on 1M rows (issue 12); it is now one grouped "
+        "pass.",
+        "",
         *comp,
         "",
         "### Where the grid method pays (`method=\"auto\"`)",

@@ -28,9 +28,10 @@ MIN_SAMPLES: int = 15
 WALKABLE_MAX_M2: float = 250_000.0
 #: `clusters` method "auto": scikit-learn's DBSCAN up to this many distinct locations, the exact
 #: grid method above. Measured (benchmarks/RESULTS.md, clusters, 2026-11-29, 2 shared cores):
-#: sklearn 0.23 s vs grid 0.19 s at 15,000 locations (a force's year: no reason to leave the
-#: reference implementation), 1.34 s vs 0.53 s at 100,000, 2.86 s vs 0.65 s at 200,000 and
-#: 13.96 s vs 2.50 s at 400,000: above 100,000 the grid method saves a second or more.
+#: sklearn 0.11 s vs grid 0.07 s at 15,000 locations (a force's year: no reason to leave the
+#: reference implementation), 0.45 s vs 0.24 s at 50,000, 1.29 s vs 0.30 s at 100,000, 2.22 s vs
+#: 0.64 s at 200,000, 7.77 s vs 0.57 s at 400,000: above 100,000 the grid method saves a second
+#: or more.
 GRID_METHOD_MIN_LOCATIONS: int = 100_000
 #: Displacement buffer ring around an evaluated area, metres.
 BUFFER_M: float = 250.0
