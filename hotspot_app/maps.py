@@ -383,7 +383,7 @@ def choropleth(areas: gpd.GeoDataFrame, values: pd.Series | Sequence | None, *, 
         aliases.append(esc(label))
     layer = folium.GeoJson(
         _feature_collection(shown, fields + ["_fill"]),
-        name=name or title,
+        name=esc(name or title),
         style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#555555",
                                   "weight": 1, "fillOpacity": 0.6},
         highlight_function=lambda f: {"weight": 3, "color": "#000000"},
@@ -411,7 +411,7 @@ def area_outlines(areas: gpd.GeoDataFrame, *, name: str, colour: str = "#1f4e9c"
     if dash:
         style["dashArray"] = dash
     return folium.GeoJson(
-        _feature_collection(shown, cols), name=name, show=show,
+        _feature_collection(shown, cols), name=esc(name), show=show,
         style_function=lambda f, style=style: style,
         tooltip=_tooltip(len(shown), fields=cols, aliases=aliases),
     )
@@ -458,7 +458,7 @@ def heat_layer(incidents: gpd.GeoDataFrame | pd.DataFrame, *, name: str = "Incid
     # Leaflet.heat divides intensities by 2^(max_zoom - zoom): with its default max_zoom (18)
     # a borough-wide view (zoom ~12) shows 1/64 of the weight, i.e. nothing. 13 = full weight at
     # neighbourhood zoom and above.
-    return plugins.HeatMap(data, name=name, radius=radius, blur=radius + 4, min_opacity=0.15,
+    return plugins.HeatMap(data, name=esc(name), radius=radius, blur=radius + 4, min_opacity=0.15,
                            max=max(top, 1.0), max_zoom=13, show=show, gradient=HEAT_GRADIENT)
 
 
@@ -491,7 +491,7 @@ def location_markers(incidents: gpd.GeoDataFrame | pd.DataFrame, *, name: str = 
     gdf = gpd.GeoDataFrame(shown, geometry=gpd.points_from_xy(locs["lon"], locs["lat"]),
                            crs=settings.CRS_WGS84)
     return folium.GeoJson(
-        _feature_collection(gdf, ["_n", "_cat", "_loc", "_r"]), name=name, show=show,
+        _feature_collection(gdf, ["_n", "_cat", "_loc", "_r"]), name=esc(name), show=show,
         marker=folium.CircleMarker(radius=5, color="#7a0177", weight=1, fill=True,
                                    fill_color="#c51b8a", fill_opacity=0.7),
         style_function=lambda f: {"radius": f["properties"]["_r"]},
@@ -526,7 +526,7 @@ def patrol_areas(polygons: gpd.GeoDataFrame, *, name: str = "Patrol areas",
     shown["_c"] = np.where(ranks.to_numpy() <= 3, "#d7191c", "#fdae61")
     shown["_t"] = [f"Patrol area #{int(r)}" if pd.notna(r) else "Patrol area" for r in ranks]
     return folium.GeoJson(
-        _feature_collection(shown, cols + ["_c", "_t"]), name=name,
+        _feature_collection(shown, cols + ["_c", "_t"]), name=esc(name),
         style_function=lambda f: {"color": f["properties"]["_c"], "weight": 2.5,
                                   "fillColor": f["properties"]["_c"], "fillOpacity": 0.3},
         tooltip=_tooltip(len(shown), fields=["_t"], labels=False),
@@ -582,7 +582,7 @@ def grid_layer(cells: gpd.GeoDataFrame, *, value: str = "count", name: str = "Gr
         cols.append("_k")
         aliases.append(esc(category))
     layer = folium.GeoJson(
-        _feature_collection(shown, cols + ["_fill"]), name=name, show=show,
+        _feature_collection(shown, cols + ["_fill"]), name=esc(name), show=show,
         style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#666666",
                                   "weight": 0.5, "fillOpacity": 0.65},
         tooltip=_tooltip(len(shown), fields=cols, aliases=aliases),
@@ -702,3 +702,42 @@ def before_after_maps(
             m.fit_bounds(bounds)
         maps.append(m)
     return maps[0], maps[1]
+
+
+# --------------------------------------------------------------------------------------------
+# patrol-area numbers (drawn above the polygons so the ranks stay readable)
+# --------------------------------------------------------------------------------------------
+#: Colours of the patrol-area polygons (`patrol_areas`): the top three, then the rest.
+PATROL_TOP, PATROL_REST = "#d7191c", "#fdae61"
+
+
+def rank_markers(polygons: gpd.GeoDataFrame, *, rank: str = "rank", label: str = "name",
+                 name: str = "Patrol area numbers") -> folium.FeatureGroup:
+    """Numbered circles (folium DivIcon) at each patrol area's representative point (always
+    inside the polygon), the rank as text and the area's name (escaped) as tooltip. Add after the
+    polygons so the numbers sit on top."""
+    group = folium.FeatureGroup(name=name, show=True)
+    if len(polygons) == 0:
+        return group
+    pts = to_wgs84(gpd.GeoDataFrame(polygons[[c for c in (rank, label) if c in polygons.columns]],
+                                    geometry=polygons.geometry.representative_point(), crs=polygons.crs))
+    for _, row in pts.iterrows():
+        r = row.get(rank)
+        text = esc(int(r)) if r is not None and pd.notna(r) else "?"
+        colour = PATROL_TOP if pd.notna(r) and int(r) <= 3 else "#e66101"
+        icon = folium.DivIcon(
+            html=(f'<div class="hotspot-rank" style="width:22px;height:22px;border-radius:11px;'
+                  f'background:{colour};color:#fff;font:bold 12px/22px sans-serif;text-align:center;'
+                  f'border:2px solid #fff;box-shadow:0 0 3px rgba(0,0,0,.6)">{text}</div>'),
+            icon_size=(22, 22), icon_anchor=(11, 11))
+        tip = esc(row.get(label)) if label in pts.columns and row.get(label) is not None else None
+        folium.Marker([row.geometry.y, row.geometry.x], icon=icon,
+                      tooltip=f"#{text} {tip}" if tip else f"#{text}").add_to(group)
+    return group
+
+
+def patrol_legend(position: str = "bottomright") -> Legend:
+    """Legend of the patrol-area layers: top three, other areas, the numbers."""
+    return Legend(categorical_scale(["Patrol areas ranked 1–3", "Other patrol areas"],
+                                    [PATROL_TOP, PATROL_REST], title="Patrol areas (number = rank)"),
+                  position=position)

@@ -1,0 +1,50 @@
+"""Static PNG maps (offline) for report packs and patrol sheets."""
+
+import io
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from PIL import Image
+from shapely.geometry import box
+
+from hotspot_app import maps, static_maps
+from hotspot_app.errors import InputError
+
+
+def _areas():
+    return gpd.GeoDataFrame({"name": ["North", "South"], "rank": [1, 2]},
+                            geometry=[box(0, 1000, 1000, 2000), box(0, 0, 1000, 1000)], crs="EPSG:27700")
+
+
+def _image(png: bytes) -> np.ndarray:
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def _has_colour(img: np.ndarray, hex_colour: str) -> bool:
+    rgb = tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return bool((np.abs(img.astype(int) - rgb).sum(axis=2) <= 3).any())
+
+
+def test_choropleth_uses_the_interactive_maps_colours():
+    areas = _areas()
+    scale = maps.make_scale([0, 100])
+    img = _image(static_maps.choropleth_png(areas, [100, None], scale=scale, title="ASB"))
+    assert _has_colour(img, scale.colour(100))   # the top class, as on the folium map
+    assert _has_colour(img, maps.NO_DATA)        # not covered: the no-data grey, never a zero colour
+
+
+def test_patrol_png_and_pair_draw():
+    areas = _areas()
+    img = _image(static_maps.patrol_png(areas, context=areas, title="Patrol areas"))
+    assert img.shape[0] > 200 and _has_colour(img, static_maps.PATROL_FILL)
+    pair = _image(static_maps.pair_png((areas, [10, 20]), (areas, [5, 20])))
+    assert pair.shape[1] > pair.shape[0]  # side by side
+
+
+def test_wrong_crs_and_count_are_one_line_errors():
+    with pytest.raises(InputError, match="EPSG:27700"):
+        static_maps.choropleth_png(_areas().to_crs(4326), [1, 2])
+    with pytest.raises(InputError, match="values has 1 entries for 2 areas"):
+        static_maps.choropleth_png(_areas(), [1])
