@@ -28,10 +28,10 @@ MIN_SAMPLES: int = 15
 WALKABLE_MAX_M2: float = 250_000.0
 #: `clusters` method "auto": scikit-learn's DBSCAN up to this many distinct locations, the exact
 #: grid method above. Measured (benchmarks/RESULTS.md, clusters, 2026-11-29, 2 shared cores):
-#: sklearn 0.11 s vs grid 0.07 s at 15,000 locations (a force's year: no reason to leave the
-#: reference implementation), 0.45 s vs 0.24 s at 50,000, 1.29 s vs 0.30 s at 100,000, 2.22 s vs
-#: 0.64 s at 200,000, 7.77 s vs 0.57 s at 400,000: above 100,000 the grid method saves a second
-#: or more.
+#: sklearn 0.13 s vs grid 0.11 s at 15,000 locations (a force's year: no reason to leave the
+#: reference implementation), 0.85 s vs 0.42 s at 50,000, 1.78 s vs 0.77 s at 100,000, 5.37 s vs
+#: 1.23 s at 200,000, 15.84 s vs 1.43 s at 400,000: above 100,000 the grid method saves a second
+#: or more (an earlier, less loaded run: 1.29 s vs 0.30 s at 100,000).
 GRID_METHOD_MIN_LOCATIONS: int = 100_000
 #: Displacement buffer ring around an evaluated area, metres.
 BUFFER_M: float = 250.0
