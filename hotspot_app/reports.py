@@ -105,26 +105,50 @@ def table_json(document: dict) -> str:
     return json.dumps(document, ensure_ascii=False, allow_nan=False, indent=None)
 
 
-def xlsx_bytes(sheets: dict[str, pd.DataFrame] | pd.DataFrame, sheet: str = "Table") -> bytes:
-    """An .xlsx workbook (openpyxl) of one or more tables, as bytes for a download button.
-    Nullable numbers become empty cells."""
+def xlsx_bytes(sheets: dict[str, pd.DataFrame] | pd.DataFrame, sheet: str = "Table",
+               title: str | None = None, period: str = "", notes: Iterable[str] = ()) -> bytes:
+    """A formatted .xlsx workbook (`xlsx.workbook`: title, readable headings, % formats, bold
+    totals, frozen header, a Notes sheet) of one or more tables, as bytes for a download button.
+    Missing numbers are shown as 'n/a'."""
+    from . import xlsx
+
     if isinstance(sheets, pd.DataFrame):
         sheets = {sheet: sheets}
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        for name, df in sheets.items():
-            plain = df.astype(object).where(df.notna(), None)
-            plain.to_excel(writer, sheet_name=str(name)[:31], index=False)
-    return buf.getvalue()
+    built = [xlsx.sheet_of(df, title or str(name), str(name), period=period) for name, df in sheets.items()]
+    return xlsx.workbook(built, caveats=list(notes))
 
 
-def table_xlsx(rows: pd.DataFrame, sheet: str = "Table") -> bytes:
-    """XLSX bytes of a partnership table: the numbers as numbers, indented names."""
-    cols = ["category", "level"] + [f"{w}_{k}" for w, _ in periods.TABLE_WINDOWS
-                                     for k in ("current", "previous", "diff", "pct_diff")]
-    out = rows[cols].copy()
-    out["category"] = ["  " * int(lv) + str(c) for c, lv in zip(rows["category"], rows["level"])]
-    return xlsx_bytes(out, sheet)
+def table_sheet(rows: pd.DataFrame, title: str, period: str = "", source: str = "",
+                warnings: Iterable[str] = (), name: str = "Table"):
+    """A partnership table as an `xlsx.Sheet`: the category names indented by level, grouped
+    headers per window (Current, Previous, Diff, % Diff), groups and Total in bold."""
+    from . import xlsx
+
+    label = {"crime": "Crime", "asb": "Anti-social behaviour", "fire": "Fire"}.get(rows.attrs.get("kind"), "Crime")
+    data = {("", label): rows["category"].astype(str).tolist()}
+    for w, wtitle in WINDOW_TITLES.items():
+        for key, head in (("current", "Current"), ("previous", "Previous"), ("diff", "Diff"),
+                          ("pct_diff", "% Diff")):
+            data[(wtitle, head)] = rows[f"{w}_{key}"].astype(object).tolist()
+    frame = pd.DataFrame(data)
+    frame.columns = list(data)
+    if not period and rows.attrs.get("month"):
+        comp = rows.attrs.get("comparison", "same-period-last-year").replace("-", " ")
+        period = f"Selected month {periods.describe([rows.attrs['month']])}; compared with the {comp}."
+    return xlsx.Sheet(frame, title, name, period=period, source=source,
+                      percent=[c for c in frame.columns if c[1] == "% Diff"],
+                      diff=[c for c in frame.columns if c[1] == "Diff"],
+                      bold=rows["node"].isin(["group", "total"]).tolist(),
+                      indent=[int(v) for v in rows["level"]], notes=list(warnings))
+
+
+def table_xlsx(rows: pd.DataFrame, sheet: str = "Table", title: str | None = None,
+               warnings: Iterable[str] = ()) -> bytes:
+    """XLSX bytes of a partnership table (`table_sheet`): numbers as numbers, grouped headers,
+    % formats, bold groups and Total, indented names, a Notes sheet with the warnings."""
+    from . import xlsx
+
+    return xlsx.workbook([table_sheet(rows, title or "Partnership table", warnings=warnings, name=sheet)])
 
 
 # --------------------------------------------------------------------------- rankings, summaries
