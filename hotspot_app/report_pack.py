@@ -163,8 +163,10 @@ def _str_list(spec_file, key: str, value) -> list[str]:
     _fail(spec_file, key, "must be a text or a list of texts")
 
 
-def parse_spec(raw: Any, base: str | Path = ".", source: str = "spec") -> Spec:
-    """Validate a spec already read from YAML (a dict); see the README for the format."""
+def parse_spec(raw: Any, base: str | Path = ".", source: str = "spec", loaded: bool = False) -> Spec:
+    """Validate a spec already read from YAML (a dict); see the README for the format.
+    `loaded`: the data are already in memory (the app), so ``data`` and area files are not
+    needed (areas are then names of the in-memory layers)."""
     src = source
     if not isinstance(raw, dict):
         _fail(src, "(top level)", "a report spec is a mapping with title, data, areas and sections")
@@ -177,7 +179,7 @@ def parse_spec(raw: Any, base: str | Path = ".", source: str = "spec") -> Spec:
         _fail(src, "title", "the report needs a title (text)")
     base = Path(base)
     data = [base / p for p in _str_list(src, "data", raw.get("data"))]
-    if not data:
+    if not data and not loaded:
         _fail(src, "data", "name the incident files, police.uk folders or workspace")
     areas: dict[str, AreaSource] = {}
     raw_areas = raw.get("areas") or {}
@@ -185,14 +187,15 @@ def parse_spec(raw: Any, base: str | Path = ".", source: str = "spec") -> Spec:
         _fail(src, "areas", "a mapping of names to boundary files, e.g. wards: wards.geojson")
     for name, entry in raw_areas.items():
         key = f"areas.{name}"
-        if isinstance(entry, str):
+        if isinstance(entry, str) or (entry is None and loaded):
             entry = {"file": entry}
-        if not isinstance(entry, dict) or "file" not in entry:
+        if not isinstance(entry, dict) or (entry.get("file") is None and not loaded):
             _fail(src, key, "a boundary file, or a mapping with file (and layer, name_field, label)")
         for k in entry:
             if k not in ("file", "layer", "name_field", "label"):
                 _fail(src, f"{key}.{k}", "unknown key; use file, layer, name_field, label")
-        areas[str(name)] = AreaSource(str(name), base / str(entry["file"]), entry.get("layer"),
+        file = base / str(entry["file"]) if entry.get("file") is not None else None
+        areas[str(name)] = AreaSource(str(name), file, entry.get("layer"),
                                       entry.get("name_field"), str(entry.get("label") or ""))
     period = raw.get("period") or {}
     if not isinstance(period, dict):
@@ -985,6 +988,62 @@ def write(pack: Pack, outs: Sequence[str | Path]) -> list[Path]:
     paths = [Path(o) for o in outs]
     blobs = [(p, render(pack, FORMATS[p.suffix.lower()])) for p in paths]
     return [exports.write_bytes_atomic(p, data) for p, data in blobs]
+
+
+#: Sections the app's Reports page offers, in the order they appear in the pack.
+APP_SECTIONS = {"ward_map": "Ward map (rate per 1,000)", "table": "Area table (seed-004 layout)",
+                "summary": "Area summary sentence", "concentration": "Where it concentrates (top 3 wards)",
+                "patrol": "Patrol areas map", "evaluation": "Before/after evaluation"}
+
+
+def app_spec(*, area_key: str, area: str, month: str, include: Sequence[str],
+             category: Sequence[str] = ("asb",), evaluation: dict | None = None,
+             wards_key: str = "wards", title: str = "", synthetic: bool = False) -> Spec:
+    """The spec the Reports page builds from its choices: the `include`d `APP_SECTIONS` for one
+    area (`area` in layer `area_key`) and the 12 months to `month`; `evaluation` is an
+    evaluation section's options (see `intervention_evaluation`)."""
+    frm = periods.add_months(month, -11)
+    sections: list[dict] = []
+    pick = list(category) or None
+    if "ward_map" in include:
+        sections.append({"map": {"type": "choropleth", "areas": wards_key, "category": ["crime"], "metric": "rate"}})
+    if "summary" in include:
+        sections.append({"summary": {"areas": area_key, "area": area, "to": month, "months": 12}})
+    if "table" in include:
+        sections.append({"table": {"areas": area_key, "area": area, "month": month}})
+    if "concentration" in include:
+        sections.append({"concentration": {"areas": wards_key, "category": pick, "top": 3}})
+    if "patrol" in include:
+        sections.append({"map": {"type": "patrol", "areas": wards_key, "category": pick}})
+    if "evaluation" in include and evaluation:
+        sections.append({"evaluation": dict(evaluation)})
+    if not sections:
+        sections.append({"text": "No sections chosen."})
+    raw = {"title": title or f"{area}: community safety report to {periods.describe([month])}",
+           "subtitle": f"The 12 months {periods.describe([frm, month])}", "synthetic": synthetic,
+           "areas": {k: None for k in dict.fromkeys([wards_key, area_key] + ([evaluation["areas"]] if evaluation else []))},
+           "period": {"from": frm, "to": month}, "sections": sections}
+    return parse_spec(raw, source="Reports page", loaded=True)
+
+
+def intervention_evaluation(intervention, areas_by_key: dict[str, gpd.GeoDataFrame]) -> dict | None:
+    """Evaluation-section options for a stored intervention that names an area: its area and
+    layer key, the after window (start..end months), ASB for patrols (else crime), and a
+    baseline two years before. None when it refers to no stored area."""
+    from . import evaluation
+
+    area_id = intervention.get("area_id")
+    if area_id is None or pd.isna(area_id) or pd.isna(intervention.get("end")):
+        return None
+    for key, gdf in areas_by_key.items():
+        hit = gdf[gdf["area_id"].astype(str) == str(area_id)]
+        if len(hit):
+            name, _ = evaluation.intervention_place(intervention, gdf)
+            start = pd.Timestamp(intervention["start"]).strftime("%Y-%m")
+            end = pd.Timestamp(intervention["end"]).strftime("%Y-%m")
+            return {"areas": key, "area": name, "after": f"{start}..{end}",
+                    "category": ["asb"] if intervention.get("type") == "patrols" else ["crime"]}
+    return None
 
 
 def demo_spec(dir: str | Path | None = None) -> Spec:

@@ -144,3 +144,35 @@ def fmt_int(v) -> str:
 
 def fmt_pct(v) -> str:
     return reports.fmt_pct(v)
+
+
+def png_download(make_png, name: str, key: str, label: str = "Download map (PNG)") -> None:
+    """A PNG download button for a map drawn offline (`static_maps`); drawn only when clicked."""
+    st.download_button(label, data=make_png, file_name=f"{slug(name)}.png", mime="image/png",
+                       key=f"{key}-png", on_click="ignore")
+
+
+PRINT_CSS = """<style>
+@media print {
+  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
+  [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"],
+  [data-testid="stSelectbox"], [data-testid="stMultiSelect"], [data-testid="stSlider"],
+  [data-testid="stRadio"], [data-testid="stCheckbox"], [data-testid="stNumberInput"],
+  [data-testid="stTextInput"], [data-testid="stFileUploader"], [data-testid="stButton"],
+  [data-testid="stDownloadButton"], [data-testid="stExpander"] summary, .stButton, .stDownloadButton {
+    display: none !important; }
+  [data-testid="stAppViewContainer"], [data-testid="stMain"], .main, .block-container {
+    padding: 0 !important; margin: 0 !important; max-width: 100% !important; overflow: visible !important; }
+  [data-testid="stDataFrame"], [data-testid="stTable"], table { width: 100% !important; max-width: 100% !important;
+    overflow: visible !important; font-size: 8pt !important; page-break-inside: auto; }
+  tr { page-break-inside: avoid; }
+  h1, [data-testid="stCaptionContainer"], [data-testid="stAlert"] { display: block !important; }
+  iframe { max-width: 100% !important; page-break-inside: avoid; }
+}
+</style>"""
+
+
+def print_styles() -> None:
+    """Print styles for every page: no sidebar, header or controls; tables fit the page width;
+    the title, the data/period captions and the warnings stay on the page."""
+    st.markdown(PRINT_CSS, unsafe_allow_html=True)
