@@ -243,3 +243,20 @@ def test_cli_refuses_bad_specs_and_outputs_over_inputs(tmp_path):
     res = runner.invoke(app, ["report", str(spec), "--demo", "--out", str(tmp_path / "p.pdf")])
     assert res.exit_code == 2 and "give a SPEC.yaml or --demo" in res.stderr
     assert not (tmp_path / "p.pdf").exists()
+
+
+def test_the_readme_spec_example_is_valid():
+    import re
+
+    import yaml
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"```yaml\n(.*?)```", readme, re.S).group(1)
+    spec = report_pack.parse_spec(yaml.safe_load(example), base="/data", source="README")
+    assert [k for k, _, _ in spec.sections] == ["heading", "text", "table", "table", "summary",
+                                                "concentration", "map", "map", "evaluation", "chart", "notes"]
+    assert spec.data == [Path("/data/police"), Path("/data/fires.csv")]
+    table = spec.sections[2][1]
+    assert table["month"] == "2024-09" and table["area"] == "Stockton Town Centre"
+    assert spec.sections[3][1]["years"] == [2021, 2022, 2023]
+    assert spec.sections[6][1]["from"] == "2023-10" and spec.sections[6][1]["to"] == "2024-09"

@@ -70,6 +70,7 @@ except Exception as exc:  # InputError from the core: show it and stop
     st.error(str(exc))
     st.stop()
 
+common.print_caption(ds, ev.after.months, selection)
 # warnings first, prominently
 for text in dict.fromkeys(ev.warnings):
     st.warning(text, icon="⚠️")

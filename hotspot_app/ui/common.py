@@ -153,7 +153,9 @@ def png_download(make_png, name: str, key: str, label: str = "Download map (PNG)
 
 
 PRINT_CSS = """<style>
+.print-only { display: none; }
 @media print {
+  .print-only { display: block !important; font-size: 10pt; color: #333; margin: 0 0 6px; }
   [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
   [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"],
   [data-testid="stSelectbox"], [data-testid="stMultiSelect"], [data-testid="stSlider"],
@@ -176,3 +178,15 @@ def print_styles() -> None:
     """Print styles for every page: no sidebar, header or controls; tables fit the page width;
     the title, the data/period captions and the warnings stay on the page."""
     st.markdown(PRINT_CSS, unsafe_allow_html=True)
+
+
+def print_caption(ds: cache.Dataset, months, selection=()) -> None:
+    """A line shown only on paper, where the controls are hidden: the data, the period and the
+    categories chosen (user text escaped)."""
+    import html
+
+    period = periods.describe([months[0], months[-1]]) if len(months) > 1 else periods.describe(list(months))
+    what = ", ".join(selection) if selection else "all incidents"
+    label = settings.DEMO_LABEL if ds.is_demo else ds.label
+    st.markdown(f'<div class="print-only">Period: {html.escape(period)}. Categories: {html.escape(what)}. '
+                f'Source: {html.escape(label)}.</div>', unsafe_allow_html=True)

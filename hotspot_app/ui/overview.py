@@ -22,6 +22,7 @@ with c2:
 with c3:
     metric = st.radio("Ward metric", list(METRICS), format_func=METRICS.get, key="ov-metric")
 
+common.print_caption(ds, months, selection)
 kpi_box = st.container()  # filled after the map is sent, so the map frame starts loading first
 
 # ---------------------------------------------------------------- map
