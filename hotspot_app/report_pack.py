@@ -50,7 +50,7 @@ SECTION_KEYS: dict[str, set[str] | None] = {
     "summary": {"title", "areas", "area", "to", "months"},
     "concentration": {"title", "areas", "layer", "category", "from", "to", "top", "unit"},
     "map": {"title", "type", "areas", "layer", "category", "from", "to", "metric", "eps_m",
-            "min_samples", "area", "after", "before", "buffer_m", "cell_m"},
+            "min_samples"},
     "chart": {"title", "type", "areas", "area", "category", "from", "to"},
     "evaluation": {"title", "areas", "area", "after", "before", "baseline", "category", "buffer_m",
                    "control", "map", "chart"},
@@ -239,15 +239,16 @@ def _check_section(src, key: str, kind: str, args, areas: dict, period: dict):
         if k not in SECTION_KEYS[kind]:
             _fail(src, f"{key}.{k}", f"unknown key; use {', '.join(sorted(SECTION_KEYS[kind]))}")
     if "areas" in SECTION_KEYS[kind]:
+        # a force-wide years table and a chart of everything need no areas
+        needs = not ((kind == "table" and "years" in out) or (kind == "chart" and "area" not in out))
         if "areas" in out:
             if str(out["areas"]) not in areas:
                 _fail(src, f"{key}.areas", f"no areas named '{out['areas']}' (areas: "
                       f"{', '.join(areas) or 'none'})")
         elif areas:
             out["areas"] = next(iter(areas))
-        elif kind != "table" or "years" not in out:
-            if kind not in ("chart",):
-                _fail(src, f"{key}.areas", "the spec has no areas; add an areas: entry")
+        elif needs:
+            _fail(src, f"{key}.areas", "the spec has no areas; add an areas: entry")
     for k in ("month", "to", "from"):
         if k in out:
             out[k] = _month(src, f"{key}.{k}", out[k])
@@ -467,8 +468,9 @@ def table_section(incidents: gpd.GeoDataFrame, inputs: Inputs, args: dict, key: 
                          "area with month, or years", parameter=key)
     if "years" in args:
         start = int(args.get("year_start", 4))
+        category = args.get("category") or [str(args.get("kind", "crime"))]  # as `table`: crime by default
         out, warnings = core_areas.year_on_year(incidents, args["years"], start_month=start,
-                                                category=args.get("category") or None, by="category")
+                                                category=category, by="category")
         labels = [periods.year_label(y, start) for y in args["years"]]
         shown = pd.DataFrame({"Category": out["category"].astype(str)})
         for lab in labels:
@@ -479,7 +481,7 @@ def table_section(incidents: gpd.GeoDataFrame, inputs: Inputs, args: dict, key: 
         from . import xlsx
 
         numbers = out.rename(columns={"category": "Category", "change": "Change", "pct_change": "% change"})
-        what = _what(args.get("category"))
+        what = _what(category)
         title = args.get("title") or f"{what[:1].upper() + what[1:]} by year ({labels[0]} to {labels[-1]})"
         sheet = xlsx.Sheet(numbers, title, "Years", period=f"Years starting in "
                            f"{pd.Timestamp(f'2000-{start:02d}-01'):%B}", percent=["% change"],
@@ -833,7 +835,7 @@ def _env():
     return env
 
 
-def render_html(pack: Pack, print_css: bool = True) -> str:
+def render_html(pack: Pack) -> str:
     """A standalone HTML page (images inline; user text escaped by Jinja2's autoescape)."""
     tmpl = _env().get_template("report.html.j2")
     return tmpl.render(pack=pack, sections=pack.sections + [pack.about], Table=Table, Image=Image)

@@ -260,3 +260,21 @@ def test_the_readme_spec_example_is_valid():
     assert table["month"] == "2024-09" and table["area"] == "Stockton Town Centre"
     assert spec.sections[3][1]["years"] == [2021, 2022, 2023]
     assert spec.sections[6][1]["from"] == "2023-10" and spec.sections[6][1]["to"] == "2024-09"
+
+
+def test_years_table_counts_crime_by_year_and_never_a_false_zero():
+    spec = report_pack.parse_spec({"title": "t", "sections": [
+        {"table": {"years": "2022..2023", "year_start": 4}}]}, loaded=True)
+    pack = report_pack.build(spec, small_inputs())
+    table = pack.tables[0]
+    assert [lab for _, lab in table.columns] == ["Category", "2022/23", "2023/24", "Change", "% change"]
+    rows = {r[0]: r[1:] for r in table.cells}
+    # April 2023 - March 2024: 12 drugs offences (one a month) and 3 shoplifting; 2022/23 is not
+    # covered by the data (they start in January 2023): n/a, never 0
+    assert rows["Drugs"] == ["n/a", "12", "n/a", "n/a"]
+    assert rows["Shoplifting"] == ["n/a", "3", "n/a", "n/a"]
+    assert rows["Total"] == ["n/a", "15", "n/a", "n/a"] and table.bold[-1]
+    assert any("2022/23" in w and "2022-04" in w for w in pack.warnings)
+    ws = openpyxl.load_workbook(io.BytesIO(report_pack.render_xlsx(pack)))["Years"]
+    values = [list(r) for r in ws.iter_rows(values_only=True)]
+    assert ["Total", "n/a", 15, "n/a", "n/a"] in values
