@@ -186,6 +186,8 @@ def _write_table(ws, sheet: Sheet) -> None:
                     shown = f"{number:,.0f}"
             else:
                 cell.value = _text(value)
+                if len(str(value)) > MAX_WIDTH:
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
             if j == 0 and sheet.indent is not None:
                 cell.alignment = Alignment(indent=int(sheet.indent[i]))
             if bold:

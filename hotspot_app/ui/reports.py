@@ -53,6 +53,7 @@ if st.button("Build report", type="primary", key="rp-build"):
             pack = report_pack.build(spec, inputs)
             st.session_state["rp-pack"] = {fmt: report_pack.render(pack, fmt) for fmt in ("html", "pdf", "docx", "xlsx")}
             st.session_state["rp-name"] = common.slug(f"report-{area_name}-{month}")
+            st.session_state["rp-images"] = [(img.title, img.png) for img in pack.images]
             status.update(label=f"Built: {len(pack.sections)} sections, {len(pack.tables)} tables, "
                                 f"{len(pack.images)} maps and charts", state="complete")
     except InputError as exc:
@@ -68,4 +69,8 @@ if built:
     for col, fmt in zip(cols, mimes):
         col.download_button(f"Download {fmt.upper()}", built[fmt], f"{name}.{fmt}", mimes[fmt],
                             key=f"rp-dl-{fmt}", on_click="ignore")
+    images = st.session_state.get("rp-images", [])
+    for col, (i, (title, png)) in zip(st.columns(max(1, len(images))), enumerate(images)):
+        col.download_button(f"PNG: {title}", png, f"{common.slug(title)}.png", "image/png",
+                            key=f"rp-png-{i}", on_click="ignore")
     st.iframe(built["html"].decode("utf-8"), height=900)  # the pack's own HTML: user text escaped
