@@ -278,3 +278,30 @@ def test_years_table_counts_crime_by_year_and_never_a_false_zero():
     ws = openpyxl.load_workbook(io.BytesIO(report_pack.render_xlsx(pack)))["Years"]
     values = [list(r) for r in ws.iter_rows(values_only=True)]
     assert ["Total", "n/a", 15, "n/a", "n/a"] in values
+
+
+@pytest.mark.realdata
+def test_real_cleveland_pack_matches_hotspot_table_and_seed_004(realdata, tmp_path):
+    police = realdata / "police_cleveland"
+    wards = realdata / "wards_2024" / "cleveland_wards_may2024_bsc_epsg27700.geojson"
+    spec_file = tmp_path / "stockton.yaml"
+    spec_file.write_text(f"""title: Stockton Town Centre briefing
+data: {police}
+areas:
+  wards: {{file: {wards}, layer: ward, label: "wards, May 2024"}}
+sections:
+  - table: {{area: Stockton Town Centre, month: 2024-09}}
+""", encoding="utf-8")
+    out = tmp_path / "briefing.html"
+    doc = report_pack.report(spec_file, [out])
+    assert doc["out"] == [str(out)] and doc["tables"] == 1 and doc["maps"] == 0
+    cli = cli_json("table", police, "--areas", wards, "--area", "Stockton Town Centre", "--month", "2024-09")
+    spec = report_pack.load_spec(spec_file)
+    pack = report_pack.build(spec)
+    assert pack.tables[0].document == cli  # the same JSON hotspot table prints
+    total = pack.tables[0].cells[-1]
+    # seed 004 (force system: 345 / 2,073 / 4,043); police.uk gives these for the same windows
+    assert total[0] == "Total" and [total[1], total[5], total[9]] == ["341", "2,089", "4,074"]
+    html = out.read_text(encoding="utf-8")
+    assert "35 months loaded, 2023-01 to 2025-11" in html and "wards, May 2024" in html
+    assert "last 12 months previous (2022-10..2023-09): no data loaded for 2022-10, 2022-11, 2022-12" in html
