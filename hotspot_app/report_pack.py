@@ -369,6 +369,15 @@ class Table:
     def grouped(self) -> bool:
         return any(g for g, _ in self.columns)
 
+    @property
+    def text_columns(self) -> set[int]:
+        """Columns holding text (aligned left); the others hold numbers, '%' or 'n/a'."""
+        import re
+
+        number = re.compile(r"^([+\-]?[\d,]+(\.\d+)?%?|n/a|)$")
+        return {j for j in range(len(self.columns))
+                if j == 0 or any(not number.match(row[j].strip()) for row in self.cells)}
+
     def header_groups(self) -> list[tuple[str, int]]:
         out: list[tuple[str, int]] = []
         for g, _ in self.columns:
@@ -902,6 +911,7 @@ def _docx_table(doc, t: Table) -> None:
     from docx.shared import Pt
 
     head_rows = 2 if t.grouped else 1
+    text_cols = t.text_columns
     table = doc.add_table(rows=head_rows + len(t.cells), cols=len(t.columns))
     table.style = "Table Grid"
     if t.grouped:
@@ -914,6 +924,10 @@ def _docx_table(doc, t: Table) -> None:
             j += span
     for j, (_, label) in enumerate(t.columns):
         table.cell(head_rows - 1, j).text = label
+    from docx.oxml import OxmlElement
+
+    for r in range(head_rows):  # header rows repeat on every page
+        table.rows[r]._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
     for r in range(head_rows):
         for cell in table.rows[r].cells:
             for p in cell.paragraphs:
@@ -925,7 +939,7 @@ def _docx_table(doc, t: Table) -> None:
             text = ("   " * t.indent[i] + value) if j == 0 else value
             cell.text = text
             p = cell.paragraphs[0]
-            if j > 0:
+            if j not in text_cols:
                 p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
             for run in p.runs:
                 run.font.size = Pt(8)
