@@ -121,7 +121,7 @@ def downloads(df: pd.DataFrame, name: str, key: str, geo: bool = False) -> None:
     base = slug(name)
     cols[0].download_button("CSV", data=plain.to_csv(index=False).encode("utf-8"),
                             file_name=f"{base}.csv", mime="text/csv", key=f"{key}-csv", on_click="ignore")
-    cols[1].download_button("XLSX", data=lambda p=plain: reports.xlsx_bytes(p),
+    cols[1].download_button("XLSX", data=lambda p=plain: reports.xlsx_bytes(p, title=name),
                             file_name=f"{base}.xlsx", key=f"{key}-xlsx", on_click="ignore",
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     if geo:
