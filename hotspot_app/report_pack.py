@@ -462,12 +462,29 @@ def _display_frame(df: pd.DataFrame) -> tuple[list[tuple[str, str]], list[list[s
     return cols, cells
 
 
+def document_table(document: dict, title: str, caption: str = "") -> Table:
+    """A design-§5b table document (the table engine's ``{"columns", "rows", "warnings"}``) as a
+    pack table: the same layout and numbers as its XLSX sheet (`reports.document_sheet`)."""
+    measures = reports.document_measures(document)
+    fmt = {"current": reports.fmt_int, "previous": reports.fmt_int,
+           "diff": lambda v: reports.fmt_int(v, signed=True), "pct_diff": reports.fmt_pct,
+           "rate": reports.fmt_rate}
+    cols = [("", "Category")] + [(cid, head) for cid, _, head in measures]
+    cells = [[str(r["category"])] + [fmt[key](r["cells"][cid][key]) for cid, key, _ in measures]
+             for r in document["rows"]]
+    return Table(title, cols, cells, reports.document_groups(document),
+                 [int(r["level"]) for r in document["rows"]], reports.document_sheet(document, title),
+                 caption=caption, document=document)
+
+
 # --------------------------------------------------------------------------- the table adapter
 def table_section(incidents: gpd.GeoDataFrame, inputs: Inputs, args: dict, key: str = "table") -> Table:
     """THE adapter from a table section (the CLI flags of design §5b) to a table. Today: one
     `area` with `month` (the seed-004 table, `areas.partnership_table`, the same call as
     ``hotspot table``) or `years` (the year-on-year table by category, `areas.year_on_year`).
-    The other forms need the table engine (``hotspot table --by/--within/--period``)."""
+    The other forms need the table engine (``hotspot table --by/--within/--period``): once it
+    is merged, call ``tables.build_table(incidents, areas, **flags)`` here and return
+    `document_table(document, title)`."""
     engine_only = [k for k in ("by", "within", "period", "population", "no_total") if args.get(k)]
     if isinstance(args.get("area"), list) and len(args["area"]) > 1:
         engine_only.append("area (several)")

@@ -142,6 +142,61 @@ def table_sheet(rows: pd.DataFrame, title: str, period: str = "", source: str = 
                       indent=[int(v) for v in rows["level"]], notes=list(warnings))
 
 
+DOCUMENT_MEASURES = (("current", "Current"), ("previous", "Previous"), ("diff", "Diff"),
+                     ("pct_diff", "% Diff"), ("rate", "Per 1,000"))
+
+
+def document_measures(document: dict) -> list[tuple[str, str, str]]:
+    """(column id, measure key, heading) for every number column of a design-§5b table
+    document (``{"columns", "rows", "warnings"}``): Current, and Previous / Diff / % Diff when the
+    column has a comparison, and Per 1,000 when any cell has a rate."""
+    rates = any(c.get("rate") is not None for r in document["rows"] for c in r["cells"].values())
+    out = []
+    for col in document["columns"]:
+        for key, head in DOCUMENT_MEASURES:
+            if key in ("previous", "diff", "pct_diff") and col.get("compare_from") is None:
+                continue
+            if key == "rate" and not rates:
+                continue
+            out.append((col["id"], key, head))
+    return out
+
+
+def document_groups(document: dict) -> list[bool]:
+    """Per row of a §5b document: True for groups (rows that are some row's parent) and Total."""
+    parents = {r["parent"] for r in document["rows"] if r.get("parent")}
+    return [r["category"] in parents or r["category"] == "Total" for r in document["rows"]]
+
+
+def document_sheet(document: dict, title: str, period: str = "", source: str = "", name: str = "Table"):
+    """A design-§5b table document (`hotspot table --by/--period/--years` JSON) as an
+    `xlsx.Sheet`: categories indented by level, a header group per column id over its measures,
+    groups and Total in bold, % Diff as percentages, rates with 2 decimals; the columns' windows
+    and the warnings in the notes."""
+    from . import xlsx
+
+    measures = document_measures(document)
+    data = {("", "Category"): [str(r["category"]) for r in document["rows"]]}
+    for cid, key, head in measures:
+        data[(cid, head)] = [r["cells"][cid][key] for r in document["rows"]]
+    frame = pd.DataFrame(data)
+    frame.columns = list(data)
+    described = []
+    for c in document["columns"]:
+        text = f"{c['id']}: {c['area']}, {c['from']} to {c['to']}"
+        if c.get("compare_from"):
+            text += f", compared with {c['compare_from']} to {c['compare_to']}"
+        if c.get("population") is not None:
+            text += f"; population {c['population']:,.0f}"
+        described.append(text)
+    return xlsx.Sheet(frame, title, name, period=period or "; ".join(described[:1]), source=source,
+                      percent=[c for c in frame.columns if c[1] == "% Diff"],
+                      rate=[c for c in frame.columns if c[1] == "Per 1,000"],
+                      diff=[c for c in frame.columns if c[1] == "Diff"],
+                      bold=document_groups(document), indent=[int(r["level"]) for r in document["rows"]],
+                      notes=described + list(document.get("warnings", [])))
+
+
 def table_xlsx(rows: pd.DataFrame, sheet: str = "Table", title: str | None = None,
                warnings: Iterable[str] = ()) -> bytes:
     """XLSX bytes of a partnership table (`table_sheet`): numbers as numbers, grouped headers,

@@ -305,3 +305,17 @@ sections:
     html = out.read_text(encoding="utf-8")
     assert "35 months loaded, 2023-01 to 2025-11" in html and "wards, May 2024" in html
     assert "last 12 months previous (2022-10..2023-09): no data loaded for 2022-10, 2022-11, 2022-12" in html
+
+
+def test_a_table_engine_document_renders_in_the_pack():
+    from test_xlsx import engine_document
+
+    table = report_pack.document_table(engine_document(), "Theft by ward")
+    assert table.columns[:3] == [("", "Category"), ("Ash", "Current"), ("Ash", "Previous")]
+    assert table.cells[0] == ["Theft Offences", "3", "2", "+1", "50.0%", "1.50", "4", "n/a", "n/a", "n/a", "n/a"]
+    assert table.bold == [True, False, True] and table.indent == [1, 2, 0]
+    pack = report_pack.Pack("P", "", "", [report_pack.Section("Theft", [table])],
+                            report_pack.Section("About these figures"), [])
+    word = docx.Document(io.BytesIO(report_pack.render_docx(pack)))
+    assert [c.text for c in word.tables[0].rows[2].cells][:6] == ["   Theft Offences", "3", "2", "+1", "50.0%", "1.50"]
+    assert '<th class="group" colspan="5">Ash</th>' in report_pack.render_html(pack)

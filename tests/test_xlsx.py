@@ -88,3 +88,41 @@ def test_partnership_table_xlsx_has_window_groups_and_the_numbers():
     assert ws.cell(shop, 1).alignment.indent == 2 and not ws.cell(shop, 1).font.bold
     notes = [v for row in _rows(wb["Notes"]) for v in row if v]
     assert any(str(n).startswith("last 6 months previous (2022-10..2023-03)") for n in notes)
+
+
+def engine_document():
+    """A design-§5b table document (`hotspot table --by FIELD --period ...` JSON), by hand."""
+    def cell(cur, prev, rate):
+        return {"current": cur, "previous": prev, "diff": None if prev is None else cur - prev,
+                "pct_diff": None if not prev else round(100 * (cur - prev) / prev, 1), "rate": rate}
+    return {"columns": [
+        {"id": "Ash", "area": "Ash", "from": "2024-04", "to": "2024-06", "compare_from": "2023-04",
+         "compare_to": "2023-06", "population": 2000},
+        {"id": "Total", "area": "Total", "from": "2024-04", "to": "2024-06", "compare_from": "2023-04",
+         "compare_to": "2023-06", "population": None}],
+        "rows": [
+            {"category": "Theft Offences", "parent": "Victim Based Crime", "level": 1,
+             "cells": {"Ash": cell(3, 2, 1.5), "Total": cell(4, None, None)}},
+            {"category": "Shoplifting", "parent": "Theft Offences", "level": 2,
+             "cells": {"Ash": cell(3, 2, 1.5), "Total": cell(4, None, None)}},
+            {"category": "Total", "parent": None, "level": 0,
+             "cells": {"Ash": cell(3, 2, 1.5), "Total": cell(4, None, None)}}],
+        "warnings": ["Total previous (2023-04..2023-06): not covered"]}
+
+
+def test_a_table_engine_document_is_one_formatted_sheet():
+    doc = engine_document()
+    wb = _load(xlsx.workbook([reports.document_sheet(doc, "Theft by ward")]))
+    ws = wb["Table"]
+    rows = _rows(ws)
+    assert rows[0][0] == "Theft by ward"
+    assert rows[1][0] == "Ash: Ash, 2024-04 to 2024-06, compared with 2023-04 to 2023-06; population 2,000"
+    assert rows[3][1] == "Ash" and rows[3][6] == "Total"
+    assert rows[4] == ["Category", "Current", "Previous", "Diff", "% Diff", "Per 1,000",
+                       "Current", "Previous", "Diff", "% Diff", "Per 1,000"]
+    assert rows[5] == ["Theft Offences", 3, 2, 1, 0.5, 1.5, 4, "n/a", "n/a", "n/a", "n/a"]
+    assert ws["A6"].font.bold and not ws["A7"].font.bold and ws["A8"].font.bold
+    assert ws["A7"].alignment.indent == 2
+    assert ws["E6"].number_format == "0.0%" and ws["F6"].number_format == "#,##0.00"
+    notes = [v for r in _rows(wb["Notes"]) for v in r if v]
+    assert "Total previous (2023-04..2023-06): not covered" in notes
