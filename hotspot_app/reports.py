@@ -7,7 +7,6 @@ and nothing is written to disk (the app offers the bytes as downloads, the CLI p
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from typing import Iterable
