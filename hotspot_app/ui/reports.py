@@ -54,6 +54,7 @@ if st.button("Build report", type="primary", key="rp-build"):
             st.session_state["rp-pack"] = {fmt: report_pack.render(pack, fmt) for fmt in ("html", "pdf", "docx", "xlsx")}
             st.session_state["rp-name"] = common.slug(f"report-{area_name}-{month}")
             st.session_state["rp-images"] = [(img.title, img.png) for img in pack.images]
+            st.session_state["rp-warnings"] = list(pack.warnings)
             status.update(label=f"Built: {len(pack.sections)} sections, {len(pack.tables)} tables, "
                                 f"{len(pack.images)} maps and charts", state="complete")
     except InputError as exc:
@@ -61,6 +62,7 @@ if st.button("Build report", type="primary", key="rp-build"):
 
 built = st.session_state.get("rp-pack")
 if built:
+    common.show_warnings(st.session_state.get("rp-warnings", []))
     name = st.session_state.get("rp-name", "report")
     mimes = {"html": "text/html", "pdf": "application/pdf",
              "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
