@@ -170,7 +170,7 @@ def _write_table(ws, sheet: Sheet) -> None:
             elif isinstance(value, (int, float)) or hasattr(value, "item"):
                 number = value.item() if hasattr(value, "item") else value
                 if col in percent:
-                    cell.value, cell.number_format = float(number) / 100.0, PCT_FORMAT
+                    cell.value, cell.number_format = round(float(number) / 100.0, 10), PCT_FORMAT
                     shown = f"{float(number):.1f}%"
                 elif col in rate:
                     cell.value, cell.number_format = float(number), RATE_FORMAT
