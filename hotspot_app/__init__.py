@@ -29,7 +29,7 @@ _EXPORTS: dict[str, str] = {
     "join": "areas", "within": "areas", "counts": "areas", "find_area": "areas",
     "partnership_table": "areas", "area_summary": "areas", "rank_areas": "areas",
     "year_on_year": "areas", "window": "periods", "comparison_window": "periods",
-    "Coverage": "periods",
+    "Coverage": "periods", "build_table": "tables", "indicators": "tables",
     # clusters and hotspots
     "dbscan": "clusters", "suggest_eps": "clusters", "hotspot_grid": "hotspots",
     "gistar": "hotspots", "kde": "hotspots", "pai": "hotspots", "rri": "hotspots",

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import periods, settings, taxonomy
+from . import params, periods, settings, taxonomy
 from .errors import InputError
 from .measures import change_block, is_missing, pct_change, rate_per_1000  # noqa: F401 (re-exported)
 
@@ -247,9 +247,19 @@ def counts(
 def find_area(areas: gpd.GeoDataFrame, name: str) -> gpd.GeoDataFrame:
     """The area(s) called `name` (case-insensitive); `InputError` naming the choices otherwise."""
     hit = areas[areas["name"].astype(str).str.strip().str.lower() == str(name).strip().lower()]
+    if hit.empty and "area_id" in areas.columns:  # an area_id picks one of several same-named areas
+        hit = areas[areas["area_id"].astype(str).str.strip() == str(name).strip()]
     if hit.empty:
         choices = ", ".join(sorted(areas["name"].astype(str).unique())[:40])
         raise InputError(f"no area named '{name}'; areas are: {choices}", parameter="area")
+    if "area_id" in hit.columns and hit["area_id"].astype(str).nunique() > 1:
+        # never merge different areas that share a name (491 crimes reported against 134)
+        ids = hit["area_id"].astype(str)
+        layers = hit["layer"].astype(str) if "layer" in hit.columns else pd.Series("", index=hit.index)
+        candidates = ", ".join(dict.fromkeys(f"{a} ({n}{', ' + lay if lay else ''})" for a, n, lay
+                                             in zip(ids, hit["name"].astype(str), layers)))
+        raise InputError(f"{ids.nunique()} different areas are named '{name}'; give the area_id of "
+                         f"one: {candidates}", parameter="area")
     return hit
 
 
@@ -323,6 +333,23 @@ def _coverage_for_selection(incidents: pd.DataFrame, selected: pd.Series) -> per
         return periods.Coverage.of(incidents)
     sources = pd.unique(incidents.loc[selected, "source"].astype(str))
     return periods.Coverage.of(incidents[incidents["source"].astype(str).isin(sources)])
+
+
+#: Sources whose files carry a kind even in a month with no rows of it (police.uk street files
+#: hold crime and ASB): their presence means that kind is loaded.
+KIND_SOURCES: dict[str, tuple[str, ...]] = {"crime": ("police-uk",), "asb": ("police-uk",)}
+
+
+def kind_loaded(incidents: pd.DataFrame, kind: str) -> bool:
+    """Whether data of `kind` (crime, asb, fire) are loaded at all: rows of that kind, or rows
+    from a source that always supplies it. When not, its counts are null ("not loaded"), never 0
+    (a fire extract alone says nothing about crime)."""
+    if "kind" not in incidents.columns:
+        return True
+    if incidents["kind"].eq(kind).any():
+        return True
+    sources = KIND_SOURCES.get(kind, ())
+    return bool(sources) and "source" in incidents.columns and incidents["source"].isin(sources).any()
 
 
 def _window_warning(label: str, window_: list[str], coverage: periods.Coverage) -> str | None:
@@ -474,62 +501,25 @@ def partnership_table(
     a partial count) and a warning naming the missing months. ``rows.attrs`` holds month,
     comparison, kind, taxonomy and the windows.
     """
+    from . import tables  # the one table engine (tables.py); this is its seed-004 view
+
     month = periods.parse_month(month)
     if compare not in periods.COMPARISONS:
         raise InputError(f"unknown comparison '{compare}'; use one of: {', '.join(periods.COMPARISONS)}",
                          parameter="compare")
-    tax_name = resolve_taxonomy(incidents, kind, taxonomy_name)
-    cov = coverage if coverage is not None else _coverage_for(incidents, kind)
-    wins = periods.table_windows(month)
-    prev = {w: periods.comparison_window(m, compare) for w, m in wins.items()}
-    all_months = sorted({m for w in wins.values() for m in w} | {m for w in prev.values() for m in w})
-
     inside = area_mask(incidents, area)
-    sel = inside & incidents["kind"].eq(kind) & incidents["month"].isin(all_months)
-    sub = pd.DataFrame({"category": incidents.loc[sel, "category"].astype(str).to_numpy(),
-                        "group": incidents.loc[sel, "group"].astype(str).to_numpy(),
-                        "month": incidents.loc[sel, "month"].astype(str).to_numpy()})
-    # category x group x month counts, computed once; every node is a sum over these.
-    cube = sub.groupby(["category", "group", "month"], sort=False).size()
-    pairs = cube.index.droplevel("month").unique().to_frame(index=False) if len(cube) else \
-        pd.DataFrame({"category": [], "group": []}, dtype=object)
-    nodes = _tree(kind, tax_name, pairs)
-
-    def monthly(mask_pairs: np.ndarray) -> pd.Series:
-        if not len(cube):
-            return pd.Series(dtype="int64")
-        keep = np.asarray(mask_pairs, dtype=bool)
-        part = cube[keep]
-        return part.groupby(level="month").sum()
-
-    cats = cube.index.get_level_values("category").to_numpy() if len(cube) else np.array([], dtype=object)
-    grps = cube.index.get_level_values("group").to_numpy() if len(cube) else np.array([], dtype=object)
-    rows = []
-    unknown = grps == taxonomy.UNKNOWN
-    specs = []
+    _cols, nodes, warnings, notes, meta = tables._compute(
+        incidents, None, month=month, compare=compare, kind=kind, taxonomy_name=taxonomy_name,
+        coverage=coverage, mask=inside)
+    wins = periods.table_windows(month)
+    records = []
     for node in nodes:
-        if node["node"] == "leaf":
-            group_of_leaf = node["path"] or node["category"]
-            specs.append((node, (cats == node["category"]) & (grps == group_of_leaf)))
-        else:
-            p = node["path"]
-            specs.append((node, np.array([g == p or g.startswith(p + "/") for g in grps], dtype=bool)))
-    if unknown.any():
-        specs.append(({"category": taxonomy.UNKNOWN, "parent": None, "level": 0, "node": "unknown",
-                       "path": taxonomy.UNKNOWN}, unknown))
-    specs.append(({"category": "Total", "parent": None, "level": 0, "node": "total", "path": ""},
-                  np.ones(len(cats), dtype=bool)))
-
-    for node, mask_pairs in specs:
-        series = monthly(mask_pairs)
-        row = dict(node)
+        rec = {k: node[k] for k in ("category", "parent", "level", "node", "path")}
         for w in wins:
-            block = _diff_block(_windowed(series, wins[w], cov), _windowed(series, prev[w], cov))
-            for key, value in block.items():
-                row[f"{w}_{key}"] = value
-        rows.append(row)
-
-    out = pd.DataFrame(rows)
+            for key in ("current", "previous", "diff", "pct_diff"):
+                rec[f"{w}_{key}"] = node["cells"][w][key]
+        records.append(rec)
+    out = pd.DataFrame(records)
     for w in wins:
         for key in ("current", "previous", "diff"):
             out[f"{w}_{key}"] = pd.array(out[f"{w}_{key}"].tolist(), dtype="Int64")
@@ -538,15 +528,9 @@ def partnership_table(
         count_cols = [f"{w}_{k}" for w in wins for k in ("current", "previous")]
         nonzero = out[count_cols].fillna(0).ne(0).any(axis=1) | out["node"].eq("total")
         out = out[nonzero].reset_index(drop=True)
-
-    warnings = []
-    for w in wins:
-        for side, win in (("current", wins[w]), ("previous", prev[w])):
-            text = _window_warning(f"{w.replace('_', ' ')} {side}", win, cov)
-            if text:
-                warnings.append(text)
-    out.attrs.update({"month": month, "comparison": compare, "kind": kind, "taxonomy": tax_name,
-                      "windows": wins, "previous_windows": prev})
+    out.attrs.update({"month": month, "comparison": compare, "kind": kind, "taxonomy": meta["taxonomy"],
+                      "windows": wins, "notes": notes,
+                      "previous_windows": {w: periods.comparison_window(m, compare) for w, m in wins.items()}})
     return AreaTable(out, warnings)
 
 
@@ -643,8 +627,7 @@ def area_summary(
     area', see `area_label`). Counts over windows with uncovered months are null, with warnings.
     """
     to = periods.parse_month(to, "to")
-    if int(months) < 1:
-        raise InputError("months must be at least 1", parameter="months")
+    params.validate(months=int(months))
     current_w = periods.window(to, int(months))
     if compare == "same-period-last-year" and int(months) > 12:
         compare = "previous-period"  # a year back would overlap; compare with the previous N months
@@ -656,6 +639,14 @@ def area_summary(
     if incidents["kind"].eq("fire").any():
         parts.append(("fires", taxonomy.select(incidents, "deliberate-fires"), "fire"))
     for key, mask, kind in parts:
+        if not kind_loaded(incidents, kind):  # never a false zero for data not loaded
+            doc[key] = _diff_block(None, None)
+            plural = _KIND_WORDS[key][0]
+            held = ", ".join(sorted(pd.unique(incidents["kind"].astype(str)))) or "no"
+            warnings.append(f"no {plural} are loaded (the data hold only {held} incidents); "
+                            f"{key} is shown as null, not zero")
+            sentences.append(f"No {plural} are loaded, so the number of {plural} in the {place} is not known.")
+            continue
         cov = _coverage_for(incidents, kind)
         per_month = incidents.loc[inside & mask, "month"].value_counts()
         cur = _windowed(per_month, current_w, cov)

@@ -65,7 +65,6 @@ import json
 import math
 import warnings
 from dataclasses import dataclass, field
-from numbers import Integral, Real
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -77,7 +76,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from . import periods, settings, taxonomy
+from . import params, periods, settings, taxonomy
 from .errors import InputError
 
 NOISE = -1
@@ -91,44 +90,14 @@ EXPORT_FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".
 
 # One table of parameter constraints (as scikit-learn's ``_parameter_constraints``):
 # name -> (type, lower bound, upper bound, closed sides) or a tuple of allowed strings.
-_PARAMETER_CONSTRAINTS: dict[str, tuple] = {
-    "eps_m": (Real, 0.0, None, "neither"),
-    "min_samples": (Integral, 1, None, "left"),
-    "days": (Real, 0.0, None, "left"),
-    "method": METHODS,
-    "bandwidth_m": (Real, 0.0, None, "neither"),
-    "cell_m": (Real, 0.0, None, "neither"),
-}
+_PARAMETER_CONSTRAINTS: dict[str, tuple] = {**params.CONSTRAINTS, "method": METHODS}  # limits: params.py
 
 
-def validate_params(**params) -> None:
-    """Check parameters against `_PARAMETER_CONSTRAINTS`; raise one `InputError` listing every
-    problem, naming the first bad parameter. ``None`` is accepted for optional parameters
-    (``days``)."""
-    problems: list[tuple[str, str]] = []
-    for name, value in params.items():
-        rule = _PARAMETER_CONSTRAINTS[name]
-        if value is None and name in ("days",):
-            continue
-        if isinstance(rule[0], str):
-            if value not in rule:
-                problems.append((name, f"{name} must be one of {', '.join(rule)} (got {value!r})"))
-            continue
-        kind, lo, hi, closed = rule
-        ok_type = isinstance(value, kind) and not isinstance(value, bool)
-        if kind is Real and isinstance(value, Integral) and not isinstance(value, bool):
-            ok_type = True
-        if not ok_type or (isinstance(value, float) and not math.isfinite(value)):
-            what = "a whole number" if kind is Integral else "a number"
-            problems.append((name, f"{name} must be {what} (got {value!r})"))
-            continue
-        if lo is not None and (value < lo or (value == lo and closed in ("neither", "right"))):
-            op = ">=" if closed in ("left", "both") else ">"
-            problems.append((name, f"{name} must be {op} {lo:g} (got {value!r})"))
-        if hi is not None and (value > hi or (value == hi and closed in ("neither", "left"))):
-            problems.append((name, f"{name} must be <= {hi:g} (got {value!r})"))
-    if problems:
-        raise InputError("; ".join(p for _, p in problems), parameter=problems[0][0])
+def validate_params(**values) -> None:
+    """Check parameters against `_PARAMETER_CONSTRAINTS` (the numeric limits of `params`);
+    raise one `InputError` listing every problem, naming the first bad parameter. ``None`` is
+    accepted for optional parameters (``days``)."""
+    params.validate(_PARAMETER_CONSTRAINTS, **values)
 
 
 # --------------------------------------------------------------------------- selection

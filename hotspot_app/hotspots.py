@@ -63,6 +63,7 @@ Forecast accuracy
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -73,8 +74,8 @@ import shapely
 from scipy import sparse, stats
 from scipy.spatial import cKDTree
 
-from . import clusters, periods, settings
-from .errors import InputError
+from . import clusters, exports, periods, settings
+from .errors import InputError, OutputError
 
 SHAPES = ("square", "hex")
 METHODS = ("count", "kde", "gistar")
@@ -646,14 +647,22 @@ def export_cells(cells: gpd.GeoDataFrame, path) -> "Path":
         raise InputError(f"cannot write '{path.suffix}'; use one of {', '.join(CELL_EXPORTS)}",
                          parameter="out")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        path.unlink()
     out = gpd.GeoDataFrame(cells.copy())
     out.attrs = {}
-    if driver == "CSV":
-        pd.DataFrame(out.drop(columns="geometry")).to_csv(path, index=False)
-    elif driver == "GPKG":
-        out.to_file(path, driver="GPKG", layer="grid_cells", engine="pyogrio")
-    else:
-        out.to_crs(settings.CRS_WGS84).to_file(path, driver="GeoJSON", engine="pyogrio")
+    if driver == "CSV":  # text neutralised, written atomically
+        exports.write_bytes_atomic(path, exports.csv_bytes(pd.DataFrame(out.drop(columns="geometry"))))
+        return path
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")  # the old file stays until this is whole
+    try:
+        tmp.unlink(missing_ok=True)
+        if driver == "GPKG":
+            out.to_file(tmp, driver="GPKG", layer="grid_cells", engine="pyogrio")
+        else:
+            out.to_crs(settings.CRS_WGS84).to_file(tmp, driver="GeoJSON", engine="pyogrio")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"could not write ({exc.strerror or exc}); the previous file is unchanged",
+                          file=str(path)) from None
+    finally:
+        tmp.unlink(missing_ok=True)
     return path

@@ -383,7 +383,7 @@ def choropleth(areas: gpd.GeoDataFrame, values: pd.Series | Sequence | None, *, 
         aliases.append(esc(label))
     layer = folium.GeoJson(
         _feature_collection(shown, fields + ["_fill"]),
-        name=name or title,
+        name=esc(name or title),
         style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#555555",
                                   "weight": 1, "fillOpacity": 0.6},
         highlight_function=lambda f: {"weight": 3, "color": "#000000"},
@@ -411,7 +411,7 @@ def area_outlines(areas: gpd.GeoDataFrame, *, name: str, colour: str = "#1f4e9c"
     if dash:
         style["dashArray"] = dash
     return folium.GeoJson(
-        _feature_collection(shown, cols), name=name, show=show,
+        _feature_collection(shown, cols), name=esc(name), show=show,
         style_function=lambda f, style=style: style,
         tooltip=_tooltip(len(shown), fields=cols, aliases=aliases),
     )
@@ -458,7 +458,7 @@ def heat_layer(incidents: gpd.GeoDataFrame | pd.DataFrame, *, name: str = "Incid
     # Leaflet.heat divides intensities by 2^(max_zoom - zoom): with its default max_zoom (18)
     # a borough-wide view (zoom ~12) shows 1/64 of the weight, i.e. nothing. 13 = full weight at
     # neighbourhood zoom and above.
-    return plugins.HeatMap(data, name=name, radius=radius, blur=radius + 4, min_opacity=0.15,
+    return plugins.HeatMap(data, name=esc(name), radius=radius, blur=radius + 4, min_opacity=0.15,
                            max=max(top, 1.0), max_zoom=13, show=show, gradient=HEAT_GRADIENT)
 
 
@@ -491,7 +491,7 @@ def location_markers(incidents: gpd.GeoDataFrame | pd.DataFrame, *, name: str = 
     gdf = gpd.GeoDataFrame(shown, geometry=gpd.points_from_xy(locs["lon"], locs["lat"]),
                            crs=settings.CRS_WGS84)
     return folium.GeoJson(
-        _feature_collection(gdf, ["_n", "_cat", "_loc", "_r"]), name=name, show=show,
+        _feature_collection(gdf, ["_n", "_cat", "_loc", "_r"]), name=esc(name), show=show,
         marker=folium.CircleMarker(radius=5, color="#7a0177", weight=1, fill=True,
                                    fill_color="#c51b8a", fill_opacity=0.7),
         style_function=lambda f: {"radius": f["properties"]["_r"]},
@@ -526,7 +526,7 @@ def patrol_areas(polygons: gpd.GeoDataFrame, *, name: str = "Patrol areas",
     shown["_c"] = np.where(ranks.to_numpy() <= 3, "#d7191c", "#fdae61")
     shown["_t"] = [f"Patrol area #{int(r)}" if pd.notna(r) else "Patrol area" for r in ranks]
     return folium.GeoJson(
-        _feature_collection(shown, cols + ["_c", "_t"]), name=name,
+        _feature_collection(shown, cols + ["_c", "_t"]), name=esc(name),
         style_function=lambda f: {"color": f["properties"]["_c"], "weight": 2.5,
                                   "fillColor": f["properties"]["_c"], "fillOpacity": 0.3},
         tooltip=_tooltip(len(shown), fields=["_t"], labels=False),
@@ -582,7 +582,7 @@ def grid_layer(cells: gpd.GeoDataFrame, *, value: str = "count", name: str = "Gr
         cols.append("_k")
         aliases.append(esc(category))
     layer = folium.GeoJson(
-        _feature_collection(shown, cols + ["_fill"]), name=name, show=show,
+        _feature_collection(shown, cols + ["_fill"]), name=esc(name), show=show,
         style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#666666",
                                   "weight": 0.5, "fillOpacity": 0.65},
         tooltip=_tooltip(len(shown), fields=cols, aliases=aliases),

@@ -3,6 +3,8 @@ partnership tables as markdown / CSV / JSON / XLSX bytes, rankings as markdown /
 
 Everything here turns computed tables (from `areas`) into text or bytes; nothing is computed
 and nothing is written to disk (the app offers the bytes as downloads, the CLI prints the text).
+Every CSV and XLSX text cell is neutralised (`exports.neutralise_frame`): an area or category
+named ``=HYPERLINK(...)`` is shown as text, never run as a formula.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from . import periods
+from . import exports, periods
 
 NA = "n/a"
 WINDOW_TITLES = {"selected_month": "Selected month", "last_6_months": "Last 6 months",
@@ -96,7 +98,7 @@ def table_csv(rows: pd.DataFrame) -> str:
     """CSV of a partnership table: machine-readable (empty cell = null), one column per number."""
     cols = ["category", "parent", "level", "node"] + [
         f"{w}_{k}" for w, _ in periods.TABLE_WINDOWS for k in ("current", "previous", "diff", "pct_diff")]
-    return rows[cols].to_csv(index=False, lineterminator="\n")
+    return exports.neutralise_frame(rows[cols]).to_csv(index=False, lineterminator="\n")
 
 
 def table_json(document: dict) -> str:
@@ -233,8 +235,8 @@ def rank_markdown(table: pd.DataFrame, title: str | None = None, notes: Iterable
 
 
 def rank_csv(table: pd.DataFrame) -> str:
-    """CSV of a ranking (empty cell = null)."""
-    return table.to_csv(index=False, lineterminator="\n")
+    """CSV of a ranking (empty cell = null; text neutralised)."""
+    return exports.neutralise_frame(table).to_csv(index=False, lineterminator="\n")
 
 
 def frame_markdown(df: pd.DataFrame) -> str:

@@ -7,6 +7,7 @@ columns after them. Areas: GeoDataFrame in EPSG:27700 with `AREA_COLUMNS`.
 
 from __future__ import annotations
 
+import datetime as _dt
 from typing import Iterable
 
 import geopandas as gpd
@@ -58,6 +59,28 @@ def find_column(columns: Iterable[str], field: str) -> str | None:
         if key in norm:
             return norm[key]
     return None
+
+
+#: The earliest month an incident may fall in; earlier dates (``0024-01-15``, month ``0000-01``)
+#: are typing errors and are rejected as ``date out of range``, as are months after December of
+#: next year (`latest_month`).
+EARLIEST_MONTH: str = "1990-01"
+
+
+def latest_month(today: _dt.date | None = None) -> str:
+    """The last plausible month: December of next year (``YYYY-12``)."""
+    return f"{(today or _dt.date.today()).year + 1:04d}-12"
+
+
+def implausible_months(months) -> np.ndarray:
+    """True where a ``YYYY-MM`` month (text) is before `EARLIEST_MONTH` or after `latest_month`;
+    missing values are False (they are a different problem)."""
+    s = pd.Series(months, dtype=object)
+    known = s.notna().to_numpy() & s.astype(str).str.fullmatch(r"\d{4}-\d{2}").to_numpy(bool)
+    text = s.astype(str).to_numpy(object)
+    out = np.zeros(len(s), dtype=bool)
+    out[known] = (text[known] < EARLIEST_MONTH) | (text[known] > latest_month())
+    return out
 
 
 def month_of(occurred: pd.Series) -> pd.Series:
@@ -147,6 +170,14 @@ def validate_incidents(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         bad_month = ~gdf["month"].astype(str).str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])")
         if bad_month.any():
             problems.append(f"{int(bad_month.sum())} rows with month not YYYY-MM")
+        far = implausible_months(gdf["month"])
+        if far.any():
+            problems.append(f"{int(far.sum())} rows with a month before {EARLIEST_MONTH} or after "
+                            f"{latest_month()}")
+    if "weight" in gdf.columns:
+        negative = pd.to_numeric(gdf["weight"], errors="coerce").lt(0)
+        if negative.any():
+            problems.append(f"{int(negative.sum())} rows with a negative weight")
     if problems:
         raise InputError("not a valid incidents table: " + "; ".join(problems))
     return gdf

@@ -14,6 +14,14 @@ kind
 named groups
     ``crime``, ``asb``, ``fire``, ``deliberate-fires``, ``deliberate-primary-fires``,
     ``deliberate-secondary-fires``, ``neighbourhood-crime``.
+listed
+    ``always`` (a table lists the row even when it counts nothing) or ``if-present`` (force-export
+    labels with no Home Office row of their own, e.g. ``Robbery - Personal``, ``Fraud & Forgery``:
+    listed only when the data use them).
+caveat
+    Where a police.uk category is coarser than the measure asked for (``Burglary`` includes
+    business burglary, ``Criminal damage and arson`` cannot give arson, ...), the sentence every
+    output that counts it must carry (`caveats`).
 """
 
 from __future__ import annotations
@@ -49,6 +57,9 @@ def load() -> pd.DataFrame:
         df = pd.read_csv(fh, dtype=str, keep_default_na=False)
     df["groups"] = df["groups"].map(lambda s: [g for g in s.split("|") if g])
     df["aliases"] = df["aliases"].map(lambda s: [a for a in s.split("|") if a])
+    for col, default in (("listed", "always"), ("caveat", "")):
+        if col not in df.columns:
+            df[col] = default
     return df
 
 
@@ -177,3 +188,47 @@ def detect(categories: Iterable[object]) -> str:
         keys = {normalise(k) for row in sub.itertuples() for k in [row.category, *row.aliases]}
         score[name] = len(present & keys)
     return "home-office" if score["home-office"] > score["police-uk"] else "police-uk"
+
+
+def if_present() -> set[str]:
+    """Categories a table lists only when the data use them (``listed`` = ``if-present``)."""
+    df = load()
+    return set(df.loc[df["listed"].eq("if-present"), "category"])
+
+
+def caveats(categories: Iterable[object]) -> list[str]:
+    """The caveats (taxonomy.csv ``caveat``) of the canonical categories given, in taxonomy
+    order, once each: e.g. police.uk ``Burglary`` -> 'police.uk "Burglary" includes business and
+    community burglary ...'."""
+    present = {str(c) for c in categories}
+    df = load()
+    hits = df[df["category"].isin(present) & df["caveat"].ne("")]
+    return list(dict.fromkeys(hits["caveat"]))
+
+
+def taxonomy_of(category: str) -> set[str]:
+    """The taxonomies (police-uk, home-office, fire) that list a canonical category."""
+    df = load()
+    return set(df.loc[df["category"].eq(category), "taxonomy"])
+
+
+def indistinct(categories: Iterable[str], data_categories: Iterable[object], kind: str = "crime") -> list[str]:
+    """Of `categories` (canonical leaf names a table or indicator asks for), those the data cannot
+    distinguish: the data's own taxonomy (`detect` on `data_categories`) does not list them and no
+    incident carries them. police.uk data cannot give 'Violence With Injury' or 'Arson'; such a
+    count is unknown (null), never 0."""
+    present = {str(c) for c in pd.unique(pd.Series(list(data_categories), dtype=object)) if c is not None}
+    if not present:
+        return []
+    if kind == "asb":
+        ho = set(load().query("taxonomy == 'home-office' and kind == 'asb'")["category"])
+        data_tax = "home-office" if present & ho else "police-uk"
+    else:
+        data_tax = detect(present)
+    out = []
+    for cat in categories:
+        if cat in present or cat == UNKNOWN:
+            continue
+        if data_tax not in taxonomy_of(cat):
+            out.append(cat)
+    return out

@@ -101,3 +101,59 @@ def test_fire_categories_are_fire_kind():
 def test_detect_picks_the_taxonomy_of_the_data():
     assert taxonomy.detect(POLICE_UK) == "police-uk"
     assert taxonomy.detect(["Violence With Injury", "Shoplifting", "Drug Offences"]) == "home-office"
+
+
+# Force-export labels (seed 003) and ASB incident codes: recognised as data (taxonomy.csv), each
+# on its node, never Unknown; ASB codes are kind asb, never crime.
+FORCE_LABELS = [
+    ("Domestic Burglary", "Burglary Residential", "Victim Based Crime/Theft Offences", "crime"),
+    ("Other Burglary", "Burglary Business and Community", "Victim Based Crime/Theft Offences", "crime"),
+    ("Vehicle Crime (Inc Inter.)", "Vehicle Offences", "Victim Based Crime/Theft Offences", "crime"),
+    ("Robbery \u2013 Personal", "Robbery - Personal", "Victim Based Crime", "crime"),
+    ("Robbery - Personal", "Robbery - Personal", "Victim Based Crime", "crime"),
+    ("Robbery - Business", "Robbery - Business", "Victim Based Crime", "crime"),
+    ("Robbery \u2013 Business", "Robbery - Business", "Victim Based Crime", "crime"),
+    ("Other Theft", "Other theft", "Victim Based Crime/Theft Offences", "crime"),
+    ("Public Disorder", "Public Order Offences", "Non victim based", "crime"),
+    ("Trafficking of drugs", "Trafficking of drugs", "Non victim based", "crime"),
+    ("Possession/Use of drugs", "Possession/Use of drugs", "Non victim based", "crime"),
+    ("Crime Prevented/Disrupted", "Crime Prevented/Disrupted", "Non victim based", "crime"),
+    ("Other State based/Non Victim", "Other State based/Non Victim", "Non victim based", "crime"),
+    ("Fraud & Forgery", "Fraud & Forgery", "Non victim based", "crime"),
+    ("Violence against the person", "Violence against the person", "Victim Based Crime/Violence", "crime"),
+    ("Acquisitive Crime", "Acquisitive Crime", "Victim Based Crime/Theft Offences", "crime"),
+    ("AS21 - Personal", "ASB Personal", "Anti-social behaviour", "asb"),
+    ("AS22 - Nuisance", "ASB Nuisance", "Anti-social behaviour", "asb"),
+    ("AS23 - Environmental", "ASB Environmental", "Anti-social behaviour", "asb"),
+    ("AS22 \u2013 Nuisance", "ASB Nuisance", "Anti-social behaviour", "asb"),
+]
+
+
+@pytest.mark.parametrize("label, category, group, kind", FORCE_LABELS)
+def test_force_export_label_is_recognised(label, category, group, kind):
+    cls = taxonomy.classify([label])
+    assert cls.iloc[0].tolist() == [category, group, kind]
+
+
+def test_asb_codes_are_never_in_the_crime_total_or_group():
+    inc = _incidents(["AS21 - Personal", "AS22 - Nuisance", "AS23 - Environmental", "Domestic Burglary"])
+    assert inc.loc[taxonomy.select(inc, "crime"), "category"].tolist() == ["Burglary Residential"]
+    assert taxonomy.select(inc, "asb").sum() == 3
+
+
+def test_personal_robbery_is_neighbourhood_crime_business_robbery_is_not():
+    inc = _incidents(["Robbery - Personal", "Robbery - Business", "Domestic Burglary", "Other Burglary"])
+    assert inc.loc[taxonomy.select(inc, "neighbourhood-crime"), "category"].tolist() == [
+        "Robbery - Personal", "Burglary Residential"]
+
+
+def test_coarse_police_uk_categories_carry_caveats_and_cannot_give_finer_rows():
+    caveats = taxonomy.caveats(["Burglary", "Robbery", "Shoplifting", "Criminal damage and arson"])
+    assert len(caveats) == 3
+    assert caveats[0].startswith('police.uk "Burglary" includes business and community burglary')
+    assert "arson cannot be counted apart" in caveats[1]
+    police = ["Burglary", "Shoplifting", "Criminal damage and arson", "Violence and sexual offences"]
+    assert taxonomy.indistinct(["Burglary Residential", "Arson", "Shoplifting", "Violence With Injury"], police) \
+        == ["Burglary Residential", "Arson", "Violence With Injury"]
+    force = ["Domestic Burglary", "Shoplifting", "Violence With Injury"]
+    assert taxonomy.indistinct(["Arson", "Burglary"], taxonomy.classify(force)["category"]) == ["Burglary"]

@@ -56,7 +56,8 @@ _SKIPPED = {"police-uk-outcomes": "police.uk outcomes file, not street-level cri
             "police-uk-stop-search": "police.uk stop-and-search file, not street-level crime"}
 
 
-def read_incidents(paths: str | Path | Iterable[str | Path], kind: str = "auto") -> IngestResult:
+def read_incidents(paths: str | Path | Iterable[str | Path], kind: str = "auto",
+                   layer: str | None = None) -> IngestResult:
     """Read incident files into canonical incidents, a rejects table and a summary.
 
     Parameters
@@ -65,6 +66,9 @@ def read_incidents(paths: str | Path | Iterable[str | Path], kind: str = "auto")
         Files, folders (searched recursively) and ``.zip`` archives of CSVs.
     kind : {"auto", "police-uk", "fire", "generic"}
         File format; ``auto`` detects it per file from the header row.
+    layer : str, optional
+        The GeoPackage layer to read; by default every layer holding incidents is read (each
+        counted as ``FILE:LAYER``) and the others are named in a warning.
 
     Raises
     ------
@@ -76,6 +80,10 @@ def read_incidents(paths: str | Path | Iterable[str | Path], kind: str = "auto")
         raise InputError(f"unknown kind '{kind}'; use one of {', '.join(KINDS)}", parameter="kind")
     sources = files.discover(paths)
     rep = report.Report()
+    for src in sources:
+        if src.label.endswith(")") and " (copy " in src.label:
+            rep.warn(f"{src.label}: the archive holds more than one member named {src.member}; "
+                     "each is read")
     multi = len(sources) > 1
     # police.uk files are read as one batch (placed where the first of them appears)
     plan: list = []
@@ -84,7 +92,12 @@ def read_incidents(paths: str | Path | Iterable[str | Path], kind: str = "auto")
         if src.suffix in generic.SPATIAL_SUFFIXES:
             if kind in ("police-uk", "fire"):
                 raise InputError(f"a {src.suffix} file cannot be read as kind '{kind}'", file=src.label)
-            plan.append(("spatial", src, None, None))
+            names, skipped = generic.spatial_layers(src, layer)
+            if skipped:
+                rep.warn(f"{src.label}: layers without incidents (no category and date or month "
+                         f"column) not read: {', '.join(skipped)}")
+            for name in names:
+                plan.append(("spatial", src, None, name))
             continue
         header = files.sniff(src.head(), src.label)
         use = header.kind if kind == "auto" else kind
@@ -104,12 +117,14 @@ def read_incidents(paths: str | Path | Iterable[str | Path], kind: str = "auto")
         else:
             plan.append((use if use == "fire" else "generic", src, header, None))
     parts: list[files.Part] = []
-    for what, src, header, _ in plan:
+    for what, src, header, src_layer in plan:
         if what == "police-uk":
             parts.append(police_uk.read(police, rep))
             police = []
         elif what == "spatial":
-            parts.append(generic.read_spatial(src, rep))
+            multi_layer = src_layer is not None and layer is None
+            parts.append(generic.read_spatial(src, rep, layer=src_layer,
+                                              label=f"{src.label}:{src_layer}" if multi_layer else None))
         elif what == "fire":
             parts.append(fire.read(src, header, rep))
         else:

@@ -12,7 +12,11 @@ Invalid polygons are repaired with shapely ``make_valid`` (keeping only the poly
 listed in ``BoundaryResult.repaired`` and in a warning. Features with no geometry are dropped with a
 warning naming them; non-polygon features are an error. A file without a CRS is assumed WGS84 when
 its coordinates look like degrees, British National Grid when they look like metres (warning
-either way).
+either way). A declared CRS its coordinates contradict is corrected with a warning; features in
+degrees mixed with features in metres are refused, naming them; areas outside Great Britain are
+named in a warning. Areas sharing a name are kept distinct (their own ``area_id``) and named in a
+warning; `areas.find_area` refuses such a name, listing the candidates. A GeoPackage with several
+polygon layers needs ``source_layer`` unless one is named like the file.
 """
 
 from __future__ import annotations
@@ -44,8 +48,15 @@ class BoundaryResult:
     repaired: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["area_id", "name", "problem"]))
 
 
-def _open(path: Path) -> gpd.GeoDataFrame:
+BOUNDARY_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp", ".kml", ".fgb")
+
+
+def _open(path: Path, source_layer: str | None = None) -> gpd.GeoDataFrame:
     import pyogrio
+
+    if path.suffix.lower() not in BOUNDARY_SUFFIXES:
+        raise InputError(f"not a boundary file: a '{path.suffix}' file holds no polygons; give a "
+                         "GeoJSON, GeoPackage or zipped Shapefile", file=path)
 
     target = str(path)
     if path.suffix.lower() == ".zip":
@@ -62,9 +73,18 @@ def _open(path: Path) -> gpd.GeoDataFrame:
     layer = None
     try:
         layers = pyogrio.list_layers(target)
-        if len(layers) > 1:
+        names = [str(name) for name, _ in layers]
+        if source_layer is not None:
+            if source_layer not in names:
+                raise InputError(f"no layer '{source_layer}' (layers: {', '.join(names)})", file=path,
+                                 parameter="areas_layer")
+            layer = source_layer
+        elif len(layers) > 1:
             polys = [name for name, gtype in layers if gtype and "polygon" in str(gtype).lower()]
             same = [name for name in polys if name.lower() == path.stem.lower()]
+            if len(polys) > 1 and not same:
+                raise InputError(f"holds {len(polys)} polygon layers ({', '.join(polys)}); choose one "
+                                 "with --areas-layer NAME", file=path, parameter="areas_layer")
             layer = (same or polys or [layers[0][0]])[0]
         return gpd.read_file(target, layer=layer, engine="pyogrio")
     except InputError:
@@ -114,7 +134,8 @@ def detect_id_field(columns, name_field: str | None) -> str | None:
 
 
 def read_boundaries(path, name_field: str | None = None, layer: str = "custom",
-                    population_field: str | None = None, id_field: str | None = None) -> BoundaryResult:
+                    population_field: str | None = None, id_field: str | None = None,
+                    source_layer: str | None = None) -> BoundaryResult:
     """Read a boundary file into canonical areas; see the module docstring.
 
     Parameters
@@ -122,6 +143,8 @@ def read_boundaries(path, name_field: str | None = None, layer: str = "custom",
     path : GeoJSON, GeoPackage or zipped Shapefile.
     name_field, id_field, population_field : field names (case-insensitive); detected when None.
     layer : the areas' layer (ward, town_centre, micro_hotspot, patrol, custom).
+    source_layer : the layer to read from a multi-layer GeoPackage; needed when it holds several
+        polygon layers and none is named like the file (an `InputError` lists them).
     """
     path = Path(path)
     if not path.exists():
@@ -129,8 +152,10 @@ def read_boundaries(path, name_field: str | None = None, layer: str = "custom",
     if layer not in schema.AREA_LAYERS:
         raise InputError(f"unknown layer '{layer}'; use one of {', '.join(schema.AREA_LAYERS)}",
                          parameter="layer")
-    gdf = _open(path)
+    gdf = _open(path, source_layer)
     warnings: list[str] = []
+    if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf.columns:
+        raise InputError("not a boundary file: it has no geometry", file=path)
     if len(gdf) == 0:
         raise InputError("boundary file has no features", file=path)
     name = _pick(gdf.columns, name_field, "name", path) or detect_name_field(gdf.columns)
@@ -155,15 +180,12 @@ def read_boundaries(path, name_field: str | None = None, layer: str = "custom",
     if not gtypes <= {"Polygon", "MultiPolygon"}:
         raise InputError("boundary file must hold polygons (found " + ", ".join(sorted(gtypes)) + ")",
                          file=path)
-    if gdf.crs is None:
-        x0, y0, x1, y1 = gdf.total_bounds
-        if max(abs(x0), abs(x1)) <= 180 and max(abs(y0), abs(y1)) <= 90:
-            gdf = gdf.set_crs(settings.CRS_WGS84)
-            warnings.append(f"{path}: no CRS; coordinates look like degrees, read as WGS84 (EPSG:4326)")
-        else:
-            gdf = gdf.set_crs(settings.CRS)
-            warnings.append(f"{path}: no CRS; coordinates look like metres, read as British National Grid (EPSG:27700)")
+    gdf = _check_crs(gdf, name, path, warnings)
     gdf = gdf.to_crs(settings.CRS)  # validate and repair in the working CRS
+    outside = ~_inside(np.asarray(gdf.geometry.values, dtype=object), settings.GB_BOUNDS_BNG)
+    if outside.any():
+        warnings.append(f"{path}: {int(outside.sum())} of {len(gdf)} areas lie outside Great Britain "
+                        f"({_names(gdf, name, outside)}); incidents cannot fall in them")
     invalid = ~shapely.is_valid(np.asarray(gdf.geometry.values, dtype=object))
     repaired_rows = []
     if invalid.any():
@@ -177,13 +199,66 @@ def read_boundaries(path, name_field: str | None = None, layer: str = "custom",
         warnings.append(f"{path}: {int(invalid.sum())} invalid polygons repaired with make_valid: "
                         + "; ".join(f"{r['area_id']} {r['name']} ({r['problem']})" for r in repaired_rows[:5]))
     areas = schema.make_areas(gdf, name=name, layer=layer, area_id=ident, population=pop)
-    dup_names = areas["name"][areas["name"].str.lower().duplicated(keep=False)]
-    if len(dup_names):
-        warnings.append(f"{path}: {len(dup_names)} areas share a name with another area "
-                        f"(e.g. {', '.join(pd.unique(dup_names)[:3])}); pick them by area_id")
+    dup = areas["name"].str.strip().str.lower().duplicated(keep=False)
+    if dup.any():
+        groups = areas[dup].groupby(areas.loc[dup, "name"].str.strip().str.lower(), sort=False)
+        listed = "; ".join(f"{g['name'].iloc[0]} ({', '.join(g['area_id'].astype(str))})"
+                           for _, g in list(groups)[:5])
+        warnings.append(f"{path}: {int(dup.sum())} areas share a name with another area, kept "
+                        f"distinct: {listed}; pick one by its area_id")
     if ident and areas["area_id"].duplicated().any():
         warnings.append(f"{path}: field {ident} has repeated values; area ids are not unique")
     return BoundaryResult(areas, warnings, pd.DataFrame(repaired_rows, columns=["area_id", "name", "problem"]))
+
+
+def _inside(geoms: np.ndarray, box) -> np.ndarray:
+    """True for each geometry whose bounds lie inside `box` (x0, y0, x1, y1)."""
+    b = shapely.bounds(geoms)
+    x0, y0, x1, y1 = box
+    return (b[:, 0] >= x0) & (b[:, 1] >= y0) & (b[:, 2] <= x1) & (b[:, 3] <= y1)
+
+
+def _names(gdf: gpd.GeoDataFrame, name: str, mask: np.ndarray, limit: int = 5) -> str:
+    picked = gdf.loc[mask, name].astype(str).tolist()
+    more = f" and {len(picked) - limit} more" if len(picked) > limit else ""
+    return ", ".join(picked[:limit]) + more
+
+
+def _check_crs(gdf: gpd.GeoDataFrame, name: str, path: Path, warnings: list[str]) -> gpd.GeoDataFrame:
+    """The polygons with a CRS their coordinates agree with.
+
+    Each feature's coordinates are classed as British longitude/latitude degrees or British
+    National Grid metres. Features of both kinds in one file are refused, naming them (no single
+    CRS can be right). A file whose declared CRS contradicts all of its coordinates (BNG metres
+    declared as EPSG:4326, or degrees declared as EPSG:27700) is read in the CRS the coordinates
+    fit, with a warning. No CRS: decided by the coordinates, with a warning.
+    """
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    degrees = _inside(geoms, settings.GB_BOUNDS_WGS84)
+    # metres: inside the BNG box and impossible as degrees (|x| > 180 or |y| > 90)
+    metres = _inside(geoms, settings.GB_BOUNDS_BNG) & ~_inside(geoms, (-180.0, -90.0, 180.0, 90.0))
+    if degrees.any() and metres.any():
+        raise InputError(f"features mix coordinate systems: {int(degrees.sum())} in longitude/latitude "
+                         f"degrees ({_names(gdf, name, degrees)}) and {int(metres.sum())} in British "
+                         f"National Grid metres ({_names(gdf, name, metres)}); save them in one CRS",
+                         file=path)
+    if gdf.crs is None:
+        x0, y0, x1, y1 = gdf.total_bounds
+        if max(abs(x0), abs(x1)) <= 180 and max(abs(y0), abs(y1)) <= 90:
+            warnings.append(f"{path}: no CRS; coordinates look like degrees, read as WGS84 (EPSG:4326)")
+            return gdf.set_crs(settings.CRS_WGS84)
+        warnings.append(f"{path}: no CRS; coordinates look like metres, read as British National Grid (EPSG:27700)")
+        return gdf.set_crs(settings.CRS)
+    declared = gdf.crs.to_string()
+    if gdf.crs.is_geographic and metres.all():
+        warnings.append(f"{path}: declares {declared} (degrees) but its coordinates are British "
+                        "National Grid metres; read as EPSG:27700")
+        return gdf.set_crs(settings.CRS, allow_override=True)
+    if gdf.crs.is_projected and degrees.all():
+        warnings.append(f"{path}: declares {declared} (metres) but its coordinates are "
+                        "longitude/latitude degrees; read as WGS84 (EPSG:4326)")
+        return gdf.set_crs(settings.CRS_WGS84, allow_override=True)
+    return gdf
 
 
 def _polygonal(geom):

@@ -10,14 +10,23 @@
   file with Python's lenient `csv` module so every record is still accounted for: good records
   are returned, the others become rejects (reason ``wrong number of fields``).
 
-Encodings: UTF-8 with or without BOM; otherwise Windows-1252 (cp1252), with a warning.
+Zip archives: members are streamed (the header is sniffed from the first bytes), each at most
+`MAX_UNZIPPED_BYTES` decompressed; zips inside zips are read up to `MAX_ZIP_DEPTH` levels;
+members sharing a name are all read (the later ones labelled ``(copy 2)``, ...).
+
+Encodings (`decode_lines`): UTF-8 with or without BOM; a file with no valid non-ASCII UTF-8 is
+Windows-1252 (cp1252), with a warning; a UTF-8 file with a few lines that are not UTF-8 keeps
+UTF-8 everywhere else and reads only those lines as cp1252, with a warning naming the rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,14 +44,24 @@ FOLDER_SUFFIXES = {".csv", ".zip"}
 DICT = pa.dictionary(pa.int32(), pa.string())
 
 
+#: Largest decompressed size of one zip member (zip bombs are refused, naming the member).
+MAX_UNZIPPED_BYTES: int = 2 << 30
+#: Zips inside zips are read this many levels deep; deeper ones are refused by name.
+MAX_ZIP_DEPTH: int = 3
+
+
 @dataclass(frozen=True)
 class Source:
-    """One input file: on disk, or a member of a zip archive."""
+    """One input file: on disk, or a member of a zip archive (possibly inside other zips).
+
+    `chain` locates a member: one entry per zip level, the member's position in that archive's
+    `infolist()` (positions, not names: two members may share a name and both are read)."""
 
     label: str
     path: Path
     member: str | None = None
     explicit: bool = True   # named by the user (False: found in a folder or zip)
+    chain: tuple[int, ...] = ()
 
     @property
     def suffix(self) -> str:
@@ -52,15 +71,33 @@ class Source:
     def name(self) -> str:
         return Path(self.member or self.path.name).name
 
+    def _fail(self, exc: Exception):
+        return InputError(f"cannot read file: {exc}", file=self.label)
+
+    def _open_member(self, stack):
+        """An open binary stream of the member (archives entered on `stack`)."""
+        zf = stack.enter_context(zipfile.ZipFile(self.path))
+        for depth, index in enumerate(self.chain):
+            info = zf.infolist()[index]
+            if info.file_size > MAX_UNZIPPED_BYTES:
+                raise _too_big(self.label)
+            if depth == len(self.chain) - 1:
+                return stack.enter_context(zf.open(info))
+            inner = _bounded_read(stack.enter_context(zf.open(info)), self.label)
+            zf = stack.enter_context(zipfile.ZipFile(io.BytesIO(inner)))
+        raise InputError("not a zip member", file=self.label)
+
     def head(self, limit: int = 65537) -> bytes:
-        """The first `limit` bytes (for header sniffing)."""
-        if self.member is None:
-            try:
+        """The first `limit` bytes (for header sniffing): a zip member is streamed, never read
+        whole."""
+        try:
+            if self.member is None:
                 with open(self.path, "rb") as fh:
                     return fh.read(limit)
-            except OSError as exc:
-                raise InputError(f"cannot read file: {exc}", file=self.label) from exc
-        return self.read_bytes()[:limit]
+            with contextlib.ExitStack() as stack:
+                return self._open_member(stack).read(limit)
+        except (OSError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+            raise self._fail(exc) from exc
 
     def arrow_input(self):
         """What pyarrow's CSV reader reads: the file path (memory-mapped), or the member's bytes."""
@@ -68,30 +105,90 @@ class Source:
             try:
                 return pa.OSFile(str(self.path), "r")
             except OSError as exc:
-                raise InputError(f"cannot read file: {exc}", file=self.label) from exc
+                raise self._fail(exc) from exc
         return pa.BufferReader(self.read_bytes())
 
     def read_bytes(self) -> bytes:
+        """The whole file; a zip member at most `MAX_UNZIPPED_BYTES` decompressed."""
         try:
             if self.member is None:
                 return self.path.read_bytes()
-            with zipfile.ZipFile(self.path) as zf:
-                return zf.read(self.member)
-        except (OSError, zipfile.BadZipFile, KeyError) as exc:
-            raise InputError(f"cannot read file: {exc}", file=self.label) from exc
+            with contextlib.ExitStack() as stack:
+                return _bounded_read(self._open_member(stack), self.label)
+        except (OSError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+            raise self._fail(exc) from exc
+
+
+def _too_big(label: str) -> InputError:
+    return InputError(f"zip member decompresses to more than {MAX_UNZIPPED_BYTES:,} bytes; refused "
+                      "(a damaged archive or a zip bomb); unzip it yourself if it is genuine",
+                      file=label)
+
+
+def _bounded_read(stream, label: str) -> bytes:
+    """Read a stream, refusing more than `MAX_UNZIPPED_BYTES` (checked as it decompresses: the
+    sizes an archive declares can lie)."""
+    buf = io.BytesIO()
+    while True:
+        chunk = stream.read(1 << 20)
+        if not chunk:
+            return buf.getvalue()
+        if buf.tell() + len(chunk) > MAX_UNZIPPED_BYTES:
+            raise _too_big(label)
+        buf.write(chunk)
+
+
+_TABLE_MEMBER = {".csv", ".txt"}
+
+
+def _wanted(name: str) -> bool:
+    return (not name.endswith("/") and not Path(name).name.startswith(".")
+            and "__MACOSX" not in name)
+
+
+def _members(zf: zipfile.ZipFile, label: str, path: Path, chain: tuple[int, ...]) -> list[Source]:
+    """CSV members of an open archive, nested zips expanded (bounded depth), sorted by name;
+    members sharing a name are all listed (labelled ``(copy 2)``, ...)."""
+    infos = zf.infolist()
+    found: list[tuple[str, Source]] = []
+    seen: dict[str, int] = {}
+    for index, info in sorted(enumerate(infos), key=lambda t: (t[1].filename, t[0])):
+        name = info.filename
+        if not _wanted(name):
+            continue
+        suffix = Path(name).suffix.lower()
+        if suffix not in _TABLE_MEMBER and suffix != ".zip":
+            continue
+        seen[name] = seen.get(name, 0) + 1
+        member_label = f"{label}:{name}" + (f" (copy {seen[name]})" if seen[name] > 1 else "")
+        if suffix == ".zip":
+            if len(chain) + 1 >= MAX_ZIP_DEPTH:
+                raise InputError(f"zip archives nested more than {MAX_ZIP_DEPTH} deep; unzip the "
+                                 "outer ones first", file=member_label)
+            if info.file_size > MAX_UNZIPPED_BYTES:
+                raise _too_big(member_label)
+            try:
+                with zf.open(info) as fh:
+                    inner = zipfile.ZipFile(io.BytesIO(_bounded_read(fh, member_label)))
+            except zipfile.BadZipFile as exc:
+                raise InputError(f"not a readable zip archive ({exc})", file=member_label) from exc
+            with inner:
+                found.extend((s.label, s) for s in _members(inner, member_label, path, chain + (index,)))
+            continue
+        found.append((member_label, Source(member_label, path, name, explicit=False,
+                                           chain=chain + (index,))))
+    return [s for _, s in found]
 
 
 def _zip_members(path: Path) -> list[Source]:
     try:
         with zipfile.ZipFile(path) as zf:
-            names = sorted(n for n in zf.namelist()
-                           if not n.endswith("/") and Path(n).suffix.lower() in {".csv", ".txt"}
-                           and not Path(n).name.startswith((".", "__MACOSX")) and "__MACOSX" not in n)
+            out = _members(zf, str(path), path, ())
     except (zipfile.BadZipFile, OSError) as exc:
         raise InputError(f"not a readable zip archive ({exc})", file=path) from exc
-    if not names:
+    if not out:
         raise InputError("zip archive holds no CSV files", file=path)
-    return [Source(f"{path}:{n}", path, n, explicit=False) for n in names]
+    return out
 
 
 def discover(paths) -> list[Source]:
@@ -124,16 +221,50 @@ def discover(paths) -> list[Source]:
 
 
 # ----------------------------------------------------------------------------- text and header
-def decode(data: bytes) -> tuple[str, str]:
-    """(text, encoding): UTF-8 (BOM stripped) if it decodes, else cp1252, else latin-1."""
+MIXED = "utf-8+cp1252"
+
+
+def _legacy(line: bytes) -> str:
     try:
-        return data.decode("utf-8-sig"), "utf-8"
+        return line.decode("cp1252")
+    except UnicodeDecodeError:
+        return line.decode("latin-1")
+
+
+def decode_lines(data: bytes) -> tuple[str, str, list[int]]:
+    """(text, encoding, fallback lines), the encoding decided per file without corrupting UTF-8:
+
+    - the whole file decodes as UTF-8 (BOM stripped): ``utf-8``;
+    - no line holds valid non-ASCII UTF-8: a legacy file, ``cp1252`` (latin-1 for the bytes
+      cp1252 leaves undefined);
+    - otherwise (a UTF-8 file with a few stray bytes): ``utf-8+cp1252``: every line that is valid
+      UTF-8 stays UTF-8, and only the lines that are not are read as cp1252; their 0-based line
+      indexes are returned so the caller can name the rows.
+    """
+    try:
+        return data.decode("utf-8-sig"), "utf-8", []
     except UnicodeDecodeError:
         pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    parts, bad, utf8_text = [], [], False
+    for i, line in enumerate(data.splitlines(keepends=True)):
+        try:
+            text = line.decode("utf-8")
+            utf8_text = utf8_text or not line.isascii()
+        except UnicodeDecodeError:
+            text = _legacy(line)
+            bad.append(i)
+        parts.append(text)
+    if not utf8_text:
+        return _legacy(data), "cp1252", []
+    return "".join(parts), MIXED, bad
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """(text, encoding) by `decode_lines` (without the line numbers)."""
+    text, encoding, _ = decode_lines(data)
+    return text, encoding
 
 
 def _head_text(data: bytes, limit: int = 65536) -> str:
@@ -304,13 +435,18 @@ def read_csv_table(source: Source, header: Header, report_: "report.Report",
                 try:
                     data.decode("utf-8")
                 except UnicodeDecodeError:
-                    text, encoding = decode(data)
+                    text, encoding, lines = decode_lines(data)
                     data = text.encode("utf-8")
                     continue
             break
-    if encoding != "utf-8":
-        report_.warn(f"{source.label}: not UTF-8; read as {encoding} (Windows-1252)"
-                     if encoding == "cp1252" else f"{source.label}: not UTF-8; read as {encoding}")
+    if encoding == MIXED:
+        rows = [i - header.line for i in lines if i > header.line]
+        shown = ", ".join(map(str, rows[:10])) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+        report_.warn(f"{source.label}: UTF-8 except {len(rows)} row{'s' if len(rows) != 1 else ''} "
+                     f"({shown}) with bytes that are not UTF-8; those rows read as Windows-1252 "
+                     "(cp1252), the rest as UTF-8")
+    elif encoding != "utf-8":
+        report_.warn(f"{source.label}: not UTF-8; read as {encoding} (Windows-1252)")
     if table is not None:
         n = table.num_rows
         table = table.append_column("_row", pa.array(np.arange(1, n + 1, dtype=np.int64)))

@@ -43,7 +43,7 @@ import pandas as pd
 
 from .. import settings
 from ..errors import InputError
-from . import files, generic, report
+from . import files, report, rules
 
 SOURCE = "fire"
 _CAUSE_COLUMNS = ("cause of fire", "motive", "cause", "fire cause", "accidental or deliberate")
@@ -60,7 +60,7 @@ def _col(df: pd.DataFrame, *names: str) -> str | None:
 def _text(df: pd.DataFrame, col: str | None) -> pd.Series:
     if col is None:
         return pd.Series("", index=df.index, dtype=object)
-    return generic.clean(df[col]).set_axis(df.index)
+    return rules.clean(df[col]).set_axis(df.index)
 
 
 def categorise(group: pd.Series, primary: pd.Series, cause: pd.Series | None) -> tuple[np.ndarray, int]:
@@ -98,9 +98,9 @@ def read(source: files.Source, header: files.Header, rep: report.Report) -> file
     ct = files.read_csv_table(source, header, rep)
     rep.add_file(source.label, ct.read)
     rep.reject(ct.rejected)
-    df = generic._to_text_frame(ct.table)
+    df = rules.to_text_frame(ct.table)
     rows = df.pop("_row").to_numpy()
-    blank = generic.blank_rows(df)
+    blank = rules.blank_rows(df)
     label = source.label
     n = len(df)
     if _col(df, "incidentgroup") is not None:
@@ -116,8 +116,9 @@ def read(source: files.Source, header: files.Header, rep: report.Report) -> file
         date_col, time_col = _col(df, "dateofcall", "date of call"), _col(df, "timeofcall", "time of call")
         if date_col is None:
             raise InputError("no DateOfCall column", file=label, column="DateOfCall")
-        occurred = generic.parse_dates(_text(df, date_col))
         date_text = _text(df, date_col)
+        occurred, far = rules.parse_dates_checked(date_text)
+        occurred = occurred.reset_index(drop=True)
         # coordinates: metres, else rounded (50 m), per row
         ex, ey = _text(df, _col(df, "easting m")), _text(df, _col(df, "northing m"))
         rx, ry = _text(df, _col(df, "easting rounded")), _text(df, _col(df, "northing rounded"))
@@ -145,13 +146,13 @@ def read(source: files.Source, header: files.Header, rep: report.Report) -> file
         else:
             raise InputError("no date columns (need Date of Call, or Day + Month + Year)", file=label,
                              column="Day")
-        occurred = _parse_day_month_year(date_text)
+        occurred, far = _parse_day_month_year(date_text)
         x_name = _col(df, "x coordinate", "easting", "x") or "X Coordinate"
         y_name = _col(df, "y coordinate", "northing", "y")
         xs, ys = _text(df, _col(df, "x coordinate", "easting", "x")), _text(df, y_name)
         precision = None
     if time_col is not None:
-        t = generic.parse_times(_text(df, time_col))
+        t = rules.parse_times(_text(df, time_col))
         occurred = occurred + t.fillna(pd.Timedelta(0)).to_numpy()
     cause_col = _col(df, *_CAUSE_COLUMNS)
     cats, unflagged = categorise(_text(df, group_col), primary,
@@ -161,20 +162,20 @@ def read(source: files.Source, header: files.Header, rep: report.Report) -> file
                  "'Deliberate fire' / 'Accidental fire' (group Unknown)")
     if cause_col is None and (_text(df, group_col).str.lower().eq("fire")).any():
         rep.warn(f"{label}: no cause (motive) column; fires are 'Fire (cause not known)'")
-    x, px, xblank, xbad = generic.parse_coords(xs)
-    y, py, yblank, ybad = generic.parse_coords(ys)
+    x, px, xblank, xbad = rules.parse_coords(xs)
+    y, py, yblank, ybad = rules.parse_coords(ys)
     precision = np.maximum(px, py) if precision is None else np.maximum(precision, np.maximum(px, py))
-    bad_date = date_text.ne("").to_numpy() & occurred.isna().to_numpy()
+    bad_date = date_text.ne("").to_numpy() & occurred.isna().to_numpy() & ~far
     no_date = date_text.eq("").to_numpy()
     used = {c for c in (id_col,) if c}
-    extras = generic._extras(df, used)
+    extras = rules.extras(df, used)
     extras["fire_class"] = fire_class
     extras["location_precision_m"] = precision
     ids = _text(df, id_col) if id_col else None
     if ids is not None and ids.eq("").any():
         empty = ids.eq("").to_numpy()
         rep.warn(f"{label}: {int(empty.sum())} rows without an incident number got generated ids")
-        ids = pd.Series(generic._fill_ids(ids.to_numpy(object), empty, rows))
+        ids = pd.Series(rules.fill_ids(ids.to_numpy(object), empty, rows))
     fields = {
         "_blank": blank,
         "incident_id": ids,
@@ -185,23 +186,30 @@ def read(source: files.Source, header: files.Header, rep: report.Report) -> file
         "location": None,
         "weight": None,
     }
-    checks = [(bad_date, report.BAD_DATE, date_col or "Day", date_text.to_numpy(object)),
+    checks = [(far, report.DATE_OUT_OF_RANGE, date_col or "Day", date_text.to_numpy(object)),
+              (bad_date, report.BAD_DATE, date_col or "Day", date_text.to_numpy(object)),
               (no_date, report.NO_DATE, date_col or "Day", None)]
-    return generic.build(label, rows, fields, extras, x, y, settings.CRS, rep, source=SOURCE,
+    return rules.build(label, rows, fields, extras, x, y, settings.CRS, rep, source=SOURCE,
                          default_kind="fire", checks=checks, coord_blank=xblank | yblank,
                          coord_bad=xbad | ybad, coord_text=(xs + "," + ys).to_numpy(object),
-                         coord_column=x_name, id_prefix="fire")
+                         coord_column=x_name, id_prefix="fire", month_column=date_col or "Day",
+                         category_column=group_col)
 
 
-def _parse_day_month_year(text: pd.Series) -> pd.Series:
-    """'1 July 2014' / '1 7 2014' / a full date -> datetime (NaT when unreadable)."""
-    out = generic.parse_dates(text)
-    rest = out.isna() & text.ne("")
+def _parse_day_month_year(text: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """'1 July 2014' / '1 7 2014' / a full date -> (datetime (NaT when unreadable or out of
+    range), out of range)."""
+    out, far = rules.parse_dates_checked(text)
+    out = out.reset_index(drop=True)
+    text = text.reset_index(drop=True)
+    rest = (out.isna() & text.ne("")).to_numpy() & ~far
     if rest.any():
         for fmt in ("%d %B %Y", "%d %b %Y", "%d %m %Y"):
-            parsed = pd.to_datetime(text[rest], format=fmt, errors="coerce")
-            out[rest] = parsed.astype("datetime64[ns]")
-            rest = out.isna() & text.ne("")
+            parsed = pd.to_datetime(text[rest], format=fmt, errors="coerce").astype("datetime64[us]")
+            ns, far_fmt = rules.to_ns_checked(parsed)
+            out[rest] = ns.to_numpy()
+            far[rest] = far_fmt
+            rest = (out.isna() & text.ne("")).to_numpy() & ~far
             if not rest.any():
                 break
-    return out.reset_index(drop=True)
+    return out, far

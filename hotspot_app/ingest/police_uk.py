@@ -8,9 +8,11 @@ Rules, per row (the first that applies is the reject reason):
 
 1. every field empty (a blank line)          -> rejected ``empty row``
 2. Month not ``YYYY-MM``                      -> rejected ``bad month`` (column Month)
-3. Longitude or Latitude empty                -> rejected ``no location`` (column Longitude)
-4. Longitude or Latitude not a number         -> rejected ``bad coordinates``
-5. point outside Great Britain (settings)     -> rejected ``outside Great Britain``
+3. Month before 1990-01 or after next year    -> rejected ``date out of range`` (e.g. ``0000-01``)
+4. Crime type empty                           -> rejected ``no category`` (column Crime type)
+5. Longitude or Latitude empty                -> rejected ``no location`` (column Longitude)
+6. Longitude or Latitude not a number         -> rejected ``bad coordinates``
+7. point outside Great Britain (settings)     -> rejected ``outside Great Britain``
 
 Loaded rows: ``occurred`` is NaT (police.uk gives only the month), ``month`` from Month,
 ``category`` from Crime type (taxonomy: group and kind; ASB is kind ``asb``), ``location`` the
@@ -43,9 +45,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from .. import taxonomy
+from .. import schema, taxonomy
 from ..errors import InputError
-from . import files, geo, report
+from . import files, geo, incident_ids, report
 
 SOURCE = "police-uk"
 COLUMNS = ["crime id", "month", "reported by", "falls within", "longitude", "latitude", "location",
@@ -161,6 +163,11 @@ def read(items: list[tuple[files.Source, files.Header]], rep: report.Report) -> 
     m_codes, m_values = cv["month"]
     m_ok = pd.Series(m_values, dtype=object).str.fullmatch(MONTH_RE).fillna(False).to_numpy(bool)
     bad_month = ~m_ok[m_codes]
+    far_month = (m_ok & schema.implausible_months(m_values))[m_codes]
+    # crime type: an empty one is rejected (never counted as an "Unknown" crime)
+    ct_codes0, ct_values0 = cv["crime type"]
+    no_category = np.asarray([not str(v).strip() for v in ct_values0], dtype=bool)[ct_codes0] \
+        if len(ct_values0) else np.zeros(n, dtype=bool)
 
     # 3-5. coordinates, parsed once per distinct text
     lon_c, lon_v = cv["longitude"]
@@ -179,7 +186,8 @@ def read(items: list[tuple[files.Source, files.Header]], rep: report.Report) -> 
     outside = ~geo.in_gb_wgs84(lon, lat)
 
     reason = np.zeros(n, dtype=np.int8)  # the first rule that applies: later rules written first
-    for code, mask in reversed(list(enumerate([blank, bad_month, no_loc, bad_xy, outside], start=1))):
+    checks = [blank, bad_month, far_month, no_category, no_loc, bad_xy, outside]
+    for code, mask in reversed(list(enumerate(checks, start=1))):
         reason[mask] = code
     _reject(label_arr, file_codes, rows, reason, m_values, m_codes, lon_v, lon_c, lat_v, lat_c, rep)
 
@@ -224,7 +232,7 @@ def read(items: list[tuple[files.Source, files.Header]], rep: report.Report) -> 
     for c in extra_names:
         codes, values = files.codes_values(t.column(c))
         columns[c[2:]] = _categorical(kept(codes), values)
-    keys = geo.combine(keys, geo.hash_values(np.array([SOURCE], dtype=object))[0])
+    keys = incident_ids.combine(keys, incident_ids.hash_values(np.array([SOURCE], dtype=object))[0])
     return Part(columns, geometry, keys, labels, kept(file_codes), kept(rows))
 
 
@@ -233,7 +241,7 @@ def _ids(cid: pa.ChunkedArray, cid_len: np.ndarray, keep: np.ndarray, cv: dict, 
     """Incident ids of the kept rows (Crime ID, or the stable generated id) and their keys."""
     cid_empty = cid_len == 0
     gen = keep & cid_empty
-    cid_keys = np.concatenate([geo.id_keys(c) for c in cid.chunks]) if len(cid) else np.zeros(0, np.uint64)
+    cid_keys = np.concatenate([incident_ids.id_keys(c) for c in cid.chunks]) if len(cid) else np.zeros(0, np.uint64)
     gen_at = np.flatnonzero(gen)
     n_gen = len(gen_at)
     h = np.full(n_gen, np.uint64(0xCBF29CE484222325), dtype=np.uint64)
@@ -242,20 +250,20 @@ def _ids(cid: pa.ChunkedArray, cid_len: np.ndarray, keep: np.ndarray, cv: dict, 
         for k in COLUMNS[1:]:
             if k in cv:
                 codes, values = cv[k]
-                col_hash = geo.hash_values(values) if len(values) else np.zeros(1, np.uint64)
-                h = geo.combine(h, col_hash[codes[gen_at]])
+                col_hash = incident_ids.hash_values(values) if len(values) else np.zeros(1, np.uint64)
+                h = incident_ids.combine(h, col_hash[codes[gen_at]])
             else:
-                h = geo.combine(h, np.zeros(len(h), np.uint64))
+                h = incident_ids.combine(h, np.zeros(len(h), np.uint64))
         # occurrence number among identical rows of the same file, folded into the hash
-        group = geo.combine(h, file_codes[gen_at].astype(np.uint64))
-        occurrence = geo.occurrence(group)
-        h = geo.combine(h, occurrence.astype(np.uint64))
+        group = incident_ids.combine(h, file_codes[gen_at].astype(np.uint64))
+        occurrence = incident_ids.occurrence(group)
+        h = incident_ids.combine(h, occurrence.astype(np.uint64))
     if not n_gen:
         ids = cid if keep.all() else cid.filter(pa.array(keep))
         return ids.combine_chunks(), cid_keys[keep]
     is_asb = cls["category"].to_numpy(object)[ct_codes[gen_at]] == _ASB
     prefix = np.where(is_asb[:, None], np.frombuffer(b"asb-", np.uint8), np.frombuffer(b"nid-", np.uint8))
-    generated = np.concatenate([prefix, geo.hex16(h).view(np.uint8).reshape(n_gen, -1)], axis=1)
+    generated = np.concatenate([prefix, incident_ids.hex16(h).view(np.uint8).reshape(n_gen, -1)], axis=1)
     keys = cid_keys  # (a fresh array: its own memory can be overwritten)
     keys[gen_at] = h
     keys = keys[keep]
@@ -267,7 +275,7 @@ def _ids(cid: pa.ChunkedArray, cid_len: np.ndarray, keep: np.ndarray, cv: dict, 
         index[gen_at] = len(keep) + np.arange(n_gen)
         index = index[keep]
         ids = pa.concat_arrays([c.cast(pa.string()) for c in cid.chunks]
-                               + [geo.fixed_strings(generated)]).take(pa.array(index))
+                               + [incident_ids.fixed_strings(generated)]).take(pa.array(index))
     return ids, keys
 
 
@@ -325,9 +333,12 @@ def _reject(labels, file_codes, rows, reason, m_values, m_codes, lon_v, lon_c, l
     if not len(idx):
         return
     r = reason[idx]
-    kinds = np.array([None, report.EMPTY_ROW, report.BAD_MONTH, report.NO_LOCATION,
-                      report.BAD_COORDINATES, report.OUTSIDE_GB], dtype=object)
-    cols = np.array([None, None, "Month", "Longitude", "Longitude", "Longitude"], dtype=object)
+    kinds = np.array([None, report.EMPTY_ROW, report.BAD_MONTH, report.DATE_OUT_OF_RANGE,
+                      report.NO_CATEGORY, report.NO_LOCATION, report.BAD_COORDINATES,
+                      report.OUTSIDE_GB], dtype=object)
+    cols = np.array([None, None, "Month", "Month", "Crime type", "Longitude", "Longitude", "Longitude"],
+                    dtype=object)
     coord_text = np.char.add(np.char.add(lon_v[lon_c[idx]].astype(str), ","), lat_v[lat_c[idx]].astype(str))
-    value = np.where(r == 1, None, np.where(r == 2, m_values[m_codes[idx]], coord_text.astype(object)))
+    value = np.where((r == 1) | (r == 4), None,
+                     np.where((r == 2) | (r == 3), m_values[m_codes[idx]], coord_text.astype(object)))
     rep.reject(report.rejects_frame(labels[file_codes[idx]], rows[idx], cols[r], kinds[r], value))

@@ -30,6 +30,10 @@ BAD_KIND = "bad kind"
 BAD_WEIGHT = "bad weight"
 NOT_A_POINT = "not a point geometry"
 DUPLICATE_ID = "duplicate id"
+DATE_OUT_OF_RANGE = "date out of range"   # before schema.EARLIEST_MONTH or after latest_month()
+NO_CATEGORY = "no category"               # an empty crime type / category (never "Unknown")
+NEGATIVE_WEIGHT = "negative weight"
+NOT_UTF8 = "undecodable text"             # a row whose bytes are not UTF-8 (rest of file is)
 
 REJECT_COLUMNS = ["file", "row", "column", "reason", "value"]
 

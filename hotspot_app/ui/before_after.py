@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from hotspot_app import charts, maps, periods, reports, settings, static_maps
+from hotspot_app import charts, exports, maps, periods, reports, settings, static_maps
 from hotspot_app.ui import cache, common
 
 st.title("Before / after")
@@ -135,5 +135,5 @@ d[0].download_button("Evaluation (Markdown)", ev.to_markdown().encode("utf-8"), 
                      "text/markdown", key="ba-md", on_click="ignore")
 d[1].download_button("Evaluation (JSON)", json.dumps(ev.to_dict(), default=str).encode("utf-8"),
                      "evaluation.json", "application/json", key="ba-json", on_click="ignore")
-d[2].download_button("Monthly series (CSV)", series.to_csv(index=False).encode("utf-8"),
+d[2].download_button("Monthly series (CSV)", exports.csv_bytes(series),
                      "evaluation-series.csv", "text/csv", key="ba-csv", on_click="ignore")

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from .. import maps, periods, reports, settings
+from .. import exports, maps, periods, reports, settings
 from ..errors import InputError
 from . import cache
 
@@ -119,7 +119,7 @@ def downloads(df: pd.DataFrame, name: str, key: str, geo: bool = False) -> None:
     cols = st.columns(5 if geo else 2)
     plain = pd.DataFrame(df.drop(columns=[df.geometry.name])) if geo else df
     base = slug(name)
-    cols[0].download_button("CSV", data=plain.to_csv(index=False).encode("utf-8"),
+    cols[0].download_button("CSV", data=exports.csv_bytes(plain),
                             file_name=f"{base}.csv", mime="text/csv", key=f"{key}-csv", on_click="ignore")
     cols[1].download_button("XLSX", data=lambda p=plain: reports.xlsx_bytes(p, title=name),
                             file_name=f"{base}.xlsx", key=f"{key}-xlsx", on_click="ignore",

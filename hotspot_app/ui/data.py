@@ -8,7 +8,7 @@ import pandas as pd
 import shapely
 import streamlit as st
 
-from hotspot_app import maps, settings
+from hotspot_app import exports, maps, settings
 from hotspot_app.errors import InputError
 from hotspot_app.schema import INTERVENTION_TYPES
 from hotspot_app.ui import cache, common
@@ -82,7 +82,7 @@ if result is not None:
     if s.get("files"):
         st.dataframe(pd.DataFrame(s["files"]), hide_index=True, width="stretch")
     if len(result.rejects):
-        st.download_button("Download rejected rows (CSV)", result.rejects.to_csv(index=False).encode("utf-8"),
+        st.download_button("Download rejected rows (CSV)", exports.csv_bytes(result.rejects),
                            "rejects.csv", "text/csv", key="dt-rejects", on_click="ignore")
 if bnd_file is not None:
     bpath = cache.save_uploads([bnd_file])[0]

@@ -5,7 +5,7 @@ import folium
 import pandas as pd
 import streamlit as st
 
-from hotspot_app import charts, maps, settings
+from hotspot_app import charts, exports, maps, settings
 from hotspot_app.errors import InputError
 from hotspot_app.ui import cache, common
 
@@ -121,7 +121,7 @@ if len(result.areas):
                                 "peak_weekdays": "Peak weekdays", "description": "Description"})
     token = f"{ds.key}|{selection}|{months[0]}|{months[-1]}|{eps_m}|{min_samples}|{days if space_time else ''}"
     dl = st.columns(5)
-    dl[0].download_button("CSV", data=table.to_csv(index=False).encode("utf-8"),
+    dl[0].download_button("CSV", data=exports.csv_bytes(table),
                           file_name="patrol-areas.csv", mime="text/csv", key="hs-csv", on_click="ignore")
     for col, (suffix, label, mime) in zip(dl[1:], ((".geojson", "GeoJSON", "application/geo+json"),
                                                    (".gpkg", "GeoPackage", "application/geopackage+sqlite3"),

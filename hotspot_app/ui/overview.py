@@ -74,7 +74,7 @@ with kpi_box:
             pct = block.get("pct_diff")
             delta = f"{block['diff']:+,}" + (f" ({pct:+.1f}%)" if pct is not None else " (n/a)")
         col.metric(f"{label}, {periods.describe([months[0], months[-1]]) if len(months) > 1 else periods.describe(months)}",
-                   reports.fmt_int(block.get("current")), delta, delta_color="inverse",
+                   reports.fmt_int(block.get("current")) if core_areas.kind_loaded(ds.incidents, {"fires": "fire"}.get(k, k)) else "not loaded", delta, delta_color="inverse",
                    help="Compared with the same months a year earlier.")
     st.markdown(f"> {summary['text']}")
     common.show_warnings(summary.get("warnings", []))

@@ -1,0 +1,37 @@
+"""Baseline: the plain script for DBSCAN patrol areas from an incidents file, as the issue names
+it: read the file, np.unique the coordinates, scikit-learn DBSCAN with sample_weight, dissolve +
+concave hull + buffer per cluster, write.
+
+    python plain_clusters.py INCIDENTS(.parquet|.csv) OUT.gpkg EPS MIN_SAMPLES [CATEGORY]
+
+A .csv needs x,y (metres) and category columns; a .parquet is GeoParquet in EPSG:27700.
+"""
+import sys
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sklearn.cluster import DBSCAN
+
+path, out, eps, min_samples = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+category = sys.argv[5] if len(sys.argv) > 5 else None
+if path.endswith(".parquet"):
+    df = gpd.read_parquet(path)
+    if category:
+        df = df[df["category"] == category]
+    xy = shapely.get_coordinates(df.geometry.values)
+else:
+    df = pd.read_csv(path)
+    if category:
+        df = df[df["category"] == category]
+    xy = df[["x", "y"]].to_numpy(float)
+uniq, inverse, counts = np.unique(xy, axis=0, return_inverse=True, return_counts=True)
+labels = DBSCAN(eps=eps, min_samples=min_samples).fit(uniq, sample_weight=counts).labels_
+keep = labels >= 0
+pts = gpd.GeoDataFrame({"label": labels[keep], "count": counts[keep]},
+                       geometry=gpd.points_from_xy(uniq[keep, 0], uniq[keep, 1]), crs="EPSG:27700")
+polys = pts.dissolve(by="label", aggfunc={"count": "sum"})
+polys["geometry"] = polys.geometry.concave_hull(0.5).buffer(eps / 2)
+polys.sort_values("count", ascending=False).to_file(out, driver="GPKG")
+print(len(polys))
