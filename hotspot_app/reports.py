@@ -182,14 +182,9 @@ def document_sheet(document: dict, title: str, period: str = "", source: str = "
         data[(cid, head)] = [r["cells"][cid][key] for r in document["rows"]]
     frame = pd.DataFrame(data)
     frame.columns = list(data)
-    described = []
-    for c in document["columns"]:
-        text = f"{c['id']}: {c['area']}, {c['from']} to {c['to']}"
-        if c.get("compare_from"):
-            text += f", compared with {c['compare_from']} to {c['compare_to']}"
-        if c.get("population") is not None:
-            text += f"; population {c['population']:,.0f}"
-        described.append(text)
+    from .tables import describe_columns
+
+    described = describe_columns(document)
     return xlsx.Sheet(frame, title, name, period=period or "; ".join(described[:1]), source=source,
                       percent=[c for c in frame.columns if c[1] == "% Diff"],
                       rate=[c for c in frame.columns if c[1] == "Per 1,000"],

@@ -298,7 +298,12 @@ sections:
     cli = cli_json("table", police, "--areas", wards, "--area", "Stockton Town Centre", "--month", "2024-09")
     spec = report_pack.load_spec(spec_file)
     pack = report_pack.build(spec)
-    assert pack.tables[0].document == cli  # the same JSON hotspot table prints
+    # the same JSON hotspot table prints; the CLI puts the input (ingest) warnings first in its
+    # document, the pack lists them once for the whole paper (and in "About these figures")
+    inputs_warned = [w for w in cli["warnings"] if w in pack.warnings and w not in pack.tables[0].document["warnings"]]
+    assert pack.tables[0].document == {**cli, "warnings": [w for w in cli["warnings"] if w not in inputs_warned]}
+    about_warnings = pack.about.blocks[-1][1]  # every warning, each section's under its title
+    assert all(any(a.endswith(w) for a in about_warnings) for w in cli["warnings"])
     total = pack.tables[0].cells[-1]
     # seed 004 (force system: 345 / 2,073 / 4,043); police.uk gives these for the same windows
     assert total[0] == "Total" and [total[1], total[5], total[9]] == ["341", "2,089", "4,074"]

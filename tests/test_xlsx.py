@@ -116,7 +116,7 @@ def test_a_table_engine_document_is_one_formatted_sheet():
     ws = wb["Table"]
     rows = _rows(ws)
     assert rows[0][0] == "Theft by ward"
-    assert rows[1][0] == "Ash: Ash, 2024-04 to 2024-06, compared with 2023-04 to 2023-06; population 2,000"
+    assert rows[1][0] == "Ash: Ash, 2024-04..2024-06 compared with 2023-04..2023-06; population 2,000"
     assert rows[3][1] == "Ash" and rows[3][6] == "Total"
     assert rows[4] == ["Category", "Current", "Previous", "Diff", "% Diff", "Per 1,000",
                        "Current", "Previous", "Diff", "% Diff", "Per 1,000"]
