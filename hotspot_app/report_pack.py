@@ -11,10 +11,10 @@ an input). `report` does all of it for the CLI; `report_demo.yaml` is the demo b
 
 Table and indicator sections take the keys of the CLI forms of design §5b (``area``, ``by``,
 ``within``, ``month``, ``period``, ``years``, ``year_start``, ``compare``, ``kind``, ``category``,
-``taxonomy``, ``population``, ``no_total``): the ONE adapter `table_section` turns them into a
-table. Today it serves the forms the core has (one ``area`` + ``month``: the seed-004 table;
-``years``: the year-on-year table by category); the other forms raise a one-line error until the
-table engine is merged, when only `table_section` changes.
+``taxonomy``, ``population``, ``no_total``, ``rows``; ``spec``, ``period``, ``baseline``): the ONE
+adapter `table_section` makes the call ``hotspot table`` makes for them (the seed-004 table for
+one area and month, the table engine `tables.build_table` otherwise), and `_indicators` the call
+of ``hotspot indicators`` (`tables.indicators`).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ _AREA_KEYS = {"areas", "area"}
 SECTION_KEYS: dict[str, set[str] | None] = {
     "heading": None, "text": None, "notes": None,
     "table": {"title", "areas", "area", "by", "within", "month", "period", "years", "year_start",
-              "compare", "kind", "category", "taxonomy", "population", "no_total", "area_field"},
+              "compare", "kind", "category", "taxonomy", "population", "no_total", "rows"},
     "indicators": {"title", "spec", "period", "baseline", "compare", "areas", "area"},
     "summary": {"title", "areas", "area", "to", "months"},
     "concentration": {"title", "areas", "layer", "category", "from", "to", "top", "unit"},
@@ -217,13 +217,13 @@ def parse_spec(raw: Any, base: str | Path = ".", source: str = "spec", loaded: b
         if kind not in SECTION_KEYS:
             _fail(src, key, f"unknown section '{kind}'; use one of {', '.join(SECTION_KEYS)}")
         key = f"{key}.{kind}"
-        sections.append((kind, _check_section(src, key, kind, args, areas, period), key))
+        sections.append((kind, _check_section(src, key, kind, args, areas, period, base), key))
     return Spec(title=title.strip(), subtitle=str(raw.get("subtitle") or ""),
                 synthetic=bool(raw.get("synthetic", False)), source=src, base=base, data=data,
                 areas=areas, period=period, sections=sections)
 
 
-def _check_section(src, key: str, kind: str, args, areas: dict, period: dict):
+def _check_section(src, key: str, kind: str, args, areas: dict, period: dict, base: Path = Path(".")):
     if kind in ("heading", "text"):
         if not isinstance(args, str) or not args.strip():
             _fail(src, key, "must be text")
@@ -239,13 +239,14 @@ def _check_section(src, key: str, kind: str, args, areas: dict, period: dict):
         if k not in SECTION_KEYS[kind]:
             _fail(src, f"{key}.{k}", f"unknown key; use {', '.join(sorted(SECTION_KEYS[kind]))}")
     if "areas" in SECTION_KEYS[kind]:
-        # a force-wide years table and a chart of everything need no areas
-        needs = not ((kind == "table" and "years" in out) or (kind == "chart" and "area" not in out))
+        # a table over every incident (no area, by or within) and a chart of everything need no areas
+        whole = not any(k in out for k in ("area", "by", "within"))
+        needs = not ((kind in ("table", "chart", "indicators")) and whole)
         if "areas" in out:
             if str(out["areas"]) not in areas:
                 _fail(src, f"{key}.areas", f"no areas named '{out['areas']}' (areas: "
                       f"{', '.join(areas) or 'none'})")
-        elif areas:
+        elif areas and needs:
             out["areas"] = next(iter(areas))
         elif needs:
             _fail(src, f"{key}.areas", "the spec has no areas; add an areas: entry")
@@ -253,8 +254,17 @@ def _check_section(src, key: str, kind: str, args, areas: dict, period: dict):
         if k in out:
             out[k] = _month(src, f"{key}.{k}", out[k])
     for k in ("after", "before", "baseline", "period"):
-        if k in out and kind != "indicators":
-            out[k] = _range(src, f"{key}.{k}", out[k])
+        if k in out:
+            value = _range(src, f"{key}.{k}", out[k])
+            # tables and indicators keep the CLI's FROM..TO text (their engine parses it)
+            out[k] = f"{value[0]}..{value[-1]}" if kind in ("table", "indicators") else value
+    if kind == "table" and "compare" in out and ".." in str(out["compare"]):
+        out["compare"] = "..".join(_range(src, f"{key}.compare", out["compare"])[i] for i in (0, -1))
+    for k in ("population", "spec"):
+        if k in out:
+            out[k] = str(base / str(out[k]))
+    if kind == "table" and isinstance(out.get("area"), list):
+        out["area"] = _str_list(src, f"{key}.area", out["area"])
     if "category" in out:
         out["category"] = _str_list(src, f"{key}.category", out["category"])
     for k in ("months", "top", "min_samples", "year_start"):
@@ -268,6 +278,11 @@ def _check_section(src, key: str, kind: str, args, areas: dict, period: dict):
         if "to" not in period:
             _fail(src, f"{key}.to", "give to: YYYY-MM (or a report period)")
         out["to"] = period["to"]
+    if kind == "table" and sum(k in out for k in ("month", "period", "years")) > 1:
+        _fail(src, key, "give one of month, period or years")
+    if kind == "indicators" and ("spec" not in out or "period" not in out):
+        _fail(src, f"{key}.{'spec' if 'spec' not in out else 'period'}",
+              "an indicators section needs spec (the CSV) and period FROM..TO")
     if kind == "table" and not any(k in out for k in ("month", "period", "years")):
         if "to" not in period:
             _fail(src, f"{key}.month", "give month: YYYY-MM (or a report period)")
@@ -292,7 +307,7 @@ def _check_section(src, key: str, kind: str, args, areas: dict, period: dict):
         parts = text.split("..")
         if len(parts) != 2 or not all(p.strip().isdigit() for p in parts) or int(parts[0]) > int(parts[1]):
             _fail(src, f"{key}.years", f"'{text}' is not FIRST..LAST (e.g. 2021..2023)")
-        out["years"] = list(range(int(parts[0]), int(parts[1]) + 1))
+        out["years"] = f"{int(parts[0])}..{int(parts[1])}"
     return out
 
 
@@ -479,75 +494,97 @@ def document_table(document: dict, title: str, caption: str = "") -> Table:
 
 # --------------------------------------------------------------------------- the table adapter
 def table_section(incidents: gpd.GeoDataFrame, inputs: Inputs, args: dict, key: str = "table") -> Table:
-    """THE adapter from a table section (the CLI flags of design §5b) to a table. Today: one
-    `area` with `month` (the seed-004 table, `areas.partnership_table`, the same call as
-    ``hotspot table``) or `years` (the year-on-year table by category, `areas.year_on_year`).
-    The other forms need the table engine (``hotspot table --by/--within/--period``): once it
-    is merged, call ``tables.build_table(incidents, areas, **flags)`` here and return
-    `document_table(document, title)`."""
-    engine_only = [k for k in ("by", "within", "period", "population", "no_total") if args.get(k)]
-    if isinstance(args.get("area"), list) and len(args["area"]) > 1:
-        engine_only.append("area (several)")
-    if engine_only:
-        raise InputError(f"{', '.join(engine_only)} need the table engine (hotspot table --by/"
-                         "--within/--period), which this version does not have yet; use one "
-                         "area with month, or years", parameter=key)
-    if "years" in args:
-        start = int(args.get("year_start", 4))
-        category = args.get("category") or [str(args.get("kind", "crime"))]  # as `table`: crime by default
-        out, warnings = core_areas.year_on_year(incidents, args["years"], start_month=start,
-                                                category=category, by="category")
-        labels = [periods.year_label(y, start) for y in args["years"]]
-        shown = pd.DataFrame({"Category": out["category"].astype(str)})
-        for lab in labels:
-            shown[lab] = [reports.fmt_int(v) for v in out[lab]]
-        if "change" in out.columns:
-            shown["Change"] = [reports.fmt_int(v, signed=True) for v in out["change"]]
-            shown["% change"] = [reports.fmt_pct(v) for v in out["pct_change"]]
-        from . import xlsx
+    """THE adapter from a table section (the flags of ``hotspot table``, design §5b) to a table,
+    making the same call as the CLI: one `area` with `month` (and no by/within/category/
+    population/rows, a named comparison) is the seed-004 table (`areas.partnership_table`);
+    every other form is the table engine (`tables.build_table`)."""
+    from . import tables
 
-        numbers = out.rename(columns={"category": "Category", "change": "Change", "pct_change": "% change"})
-        what = _what(category)
-        title = args.get("title") or f"{what[:1].upper() + what[1:]} by year ({labels[0]} to {labels[-1]})"
-        sheet = xlsx.Sheet(numbers, title, "Years", period=f"Years starting in "
-                           f"{pd.Timestamp(f'2000-{start:02d}-01'):%B}", percent=["% change"],
-                           diff=["Change"], bold=[c == "Total" for c in out["category"]], notes=warnings)
-        cols, cells = _display_frame(shown)
-        return Table(title, cols, cells, [c == "Total" for c in out["category"]], [0] * len(out), sheet,
-                     caption="; ".join(warnings))
-    areas_layer, rows_area, name = _pick(inputs, args, key)
-    if "area" not in args:
-        raise InputError("name the area (as in the boundary file)", parameter=f"{key}.area")
     kind = str(args.get("kind", "crime"))
-    compare = str(args.get("compare", "same-period-last-year"))
     if kind not in ("crime", "asb", "fire"):
         raise InputError(f"'{kind}' is not one of: crime, asb, fire", parameter=f"{key}.kind")
-    if compare not in periods.COMPARISONS:
-        raise InputError(f"'{compare}' is not one of: {', '.join(periods.COMPARISONS)}",
-                         parameter=f"{key}.compare")
     tax = str(args.get("taxonomy", "auto"))
     if tax not in core_areas.TABLE_TAXONOMIES:
         raise InputError(f"'{tax}' is not one of: {', '.join(core_areas.TABLE_TAXONOMIES)}",
                          parameter=f"{key}.taxonomy")
-    table = core_areas.partnership_table(incidents, rows_area, args["month"], kind=kind,
-                                         compare=compare, taxonomy_name=tax)
-    rows, warnings = table
-    title = args.get("title") or f"{name} — {periods.describe([args['month']])}"
-    disp = reports.table_display(rows, indent="", previous=True)
-    cols = []
-    for c in disp.columns:
-        if ": " in c:
-            g, lab = c.split(": ", 1)
-            cols.append((g, lab))
-        else:
-            cols.append(("", {"crime": "Crime", "asb": "Anti-social behaviour", "fire": "Fire"}[kind]))
-    cells = disp.astype(str).values.tolist()
-    comp = compare.replace("-", " ")
-    caption = f"Selected month {periods.describe([args['month']])}, the last 6 and last 12 months to it; compared with the {comp}."
-    sheet = reports.table_sheet(rows, title, warnings=warnings, name=name)
-    return Table(title, cols, cells, rows["node"].isin(["group", "total"]).tolist(),
-                 [int(v) for v in rows["level"]], sheet, caption=caption,
-                 document=core_areas.table_document(table, name))
+    compare = str(args.get("compare", "same-period-last-year"))
+    try:
+        tables.parse_compare(compare)
+    except InputError as exc:
+        raise InputError(exc.message, parameter=f"{key}.compare") from None
+    area = args.get("area")
+    names = [area] if isinstance(area, str) else list(area or [])
+    seed004 = (len(names) == 1 and "month" in args and not any(args.get(k) for k in (
+        "by", "within", "category", "population", "rows")) and compare in periods.COMPARISONS)
+    layer = inputs.areas.get(args["areas"]) if "areas" in args else None
+    if seed004:
+        _, rows_area, name = _pick(inputs, {**args, "area": names[0]}, key)
+        table = core_areas.partnership_table(incidents, rows_area, args["month"], kind=kind,
+                                             compare=compare, taxonomy_name=tax)
+        rows, warnings = table
+        title = args.get("title") or f"{name} — {periods.describe([args['month']])}"
+        disp = reports.table_display(rows, indent="", previous=True)
+        label = {"crime": "Crime", "asb": "Anti-social behaviour", "fire": "Fire"}[kind]
+        cols = [tuple(c.split(": ", 1)) if ": " in c else ("", label) for c in disp.columns]
+        comp = compare.replace("-", " ")
+        caption = (f"Selected month {periods.describe([args['month']])}, the last 6 and last 12 months "
+                   f"to it; compared with the {comp}.")
+        return Table(title, cols, disp.astype(str).values.tolist(),
+                     rows["node"].isin(["group", "total"]).tolist(), [int(v) for v in rows["level"]],
+                     reports.table_sheet(rows, title, warnings=warnings, name=name), caption=caption,
+                     document=core_areas.table_document(table, name))
+    population = tables.read_population(args["population"]) if args.get("population") else None
+    try:
+        doc = tables.build_table(incidents, layer, area=names or None, by=args.get("by"),
+                                 within=args.get("within"), month=args.get("month"),
+                                 period=args.get("period"), years=args.get("years"),
+                                 year_start=int(args.get("year_start", 4)), compare=compare, kind=kind,
+                                 category=args.get("category") or None, taxonomy_name=tax,
+                                 population=population, total=not args.get("no_total", False),
+                                 rows=args.get("rows"))
+    except InputError as exc:
+        raise InputError(exc.message, file=exc.file, row=exc.row, column=exc.column,
+                         parameter=f"{key}.{exc.parameter}" if exc.parameter else key) from None
+    what = {"crime": "Crime", "asb": "Anti-social behaviour", "fire": "Fire service incidents"}[kind]
+    if args.get("category"):
+        what = _what(args["category"])
+        what = what[:1].upper() + what[1:]
+    cols = doc["columns"]
+    span = periods.format_range([cols[0]["from"], cols[-1]["to"]]) if cols else ""
+    if args.get("years") and cols:
+        span = f"by year ({cols[0]['id']} to {cols[-1]['id']})"
+    title = args.get("title") or f"{what}, {span}"
+    return document_table(doc, title, caption="; ".join(tables.describe_columns(doc)))
+
+
+def _indicators(incidents, inputs, args, key) -> Section:
+    """The seed-003 indicator table, as ``hotspot indicators`` makes it (`tables.indicators`)."""
+    from . import tables, xlsx
+
+    path = Path(args["spec"])
+    if not path.is_file():
+        raise InputError("no such indicator spec", file=path, parameter=f"{key}.spec")
+    try:
+        spec_df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"cannot read the indicator spec ({' '.join(str(exc).split())})", file=path) from None
+    rows_area, name = None, ""
+    if "area" in args:
+        _, rows_area, name = _pick(inputs, args, key)
+    doc = tables.indicators(incidents, spec_df, args["period"], baseline=args.get("baseline"),
+                            compare=str(args.get("compare", "same-period-last-year")), area=rows_area,
+                            spec_file=str(path))
+    shown = tables.indicators_frame(doc)
+    numbers = shown.copy()
+    for j, col in enumerate(shown.columns):
+        keyname = ["indicator", "baseline", "target", "current", "previous", "diff", "pct_diff", "status"][j]
+        numbers[col] = [r[keyname] for r in doc["rows"]]
+    title = args.get("title") or "Performance indicators" + (f": {name}" if name else "")
+    cols, cells = _display_frame(shown)
+    sheet = xlsx.Sheet(numbers, title, "Indicators", percent=["% difference"], diff=["Actual difference"],
+                       notes=list(doc["warnings"]))
+    table = Table(title, cols, cells, [False] * len(cells), [0] * len(cells), sheet, document=doc)
+    return Section(title, [table], list(doc["warnings"]), "indicators", doc)
 
 
 # --------------------------------------------------------------------------- section builders
@@ -743,11 +780,6 @@ def _chart(incidents, inputs, args, key) -> Section:
                    warnings, "chart")
 
 
-def _indicators(incidents, inputs, args, key) -> Section:
-    raise InputError("indicator tables need the table engine (hotspot indicators), which this "
-                     "version does not have yet", parameter=key)
-
-
 _BUILDERS = {"summary": _summary, "concentration": _concentration, "map": _map,
              "evaluation": _evaluation, "chart": _chart, "indicators": _indicators}
 
@@ -828,7 +860,8 @@ def build(spec: Spec, inputs: Inputs | None = None, progress=None) -> Pack:
         if kind == "table":
             table = table_section(inc, inputs, args, key)
             categories.add(str(args.get("kind", "crime")))
-            sec = Section(table.title, [table], list(table.sheet.notes), "table")
+            warned = (table.document or {}).get("warnings", table.sheet.notes)
+            sec = Section(table.title, [table], list(warned), "table")
         else:
             if kind == "summary":
                 categories.update({"crime", "asb"})

@@ -212,11 +212,41 @@ def test_spec_errors_name_the_key(raw, key):
     assert text.startswith("spec.yaml, " + key) and "\n" not in text
 
 
-def test_table_forms_of_the_engine_say_what_is_missing():
+def test_engine_table_by_field_has_a_column_per_area_and_a_total():
     spec = report_pack.parse_spec({"title": "t", "areas": {"wards": None}, "sections": [
-        {"table": {"areas": "wards", "by": "LAD24NM", "month": "2024-03"}}]}, loaded=True)
-    with pytest.raises(InputError, match=r"parameter 'sections\[0\]\.table'.*by need the table engine"):
-        report_pack.build(spec, small_inputs())
+        {"table": {"areas": "wards", "by": "name", "period": "2024-03..2024-03"}}]}, loaded=True)
+    table = report_pack.build(spec, small_inputs()).tables[0]
+    assert [g for g, _ in table.columns[1::5]] == ["Town", "Far", "Total"]
+    assert [m for _, m in table.columns[1:6]] == ["Current", "Previous", "Diff", "% Diff", "Per 1,000"]
+    rows = {r[0]: r for r in table.cells}
+    # March 2024 against March 2023: Town (population 2,000) 3 shoplifting vs 1; Far 1 drugs vs 1
+    assert rows["Shoplifting"][1:6] == ["3", "1", "+2", "200.0%", "1.50"]
+    assert rows["Total"][6:10] == ["1", "1", "0", "0.0%"] and rows["Total"][11:16] == ["4", "2", "+2", "100.0%", "1.33"]
+    assert table.document["columns"][-1]["id"] == "Total"
+
+
+def test_indicators_section_is_the_seed_003_table(tmp_path):
+    (tmp_path / "indicators.csv").write_text("indicator,category,target\nShop theft,Shoplifting,reduce\n"
+                                             "Drugs,Drugs,maintain\n", encoding="utf-8")
+    spec = report_pack.parse_spec({"title": "t", "areas": {"wards": None}, "sections": [
+        {"indicators": {"spec": "indicators.csv", "period": "2024-03..2024-03",
+                        "baseline": "2023-04..2024-03"}}]}, base=tmp_path, loaded=True)
+    pack = report_pack.build(spec, small_inputs())
+    table = pack.tables[0]
+    assert [lab for _, lab in table.columns][0] == "Indicator"
+    # shoplifting: 3 in March 2024 against 1 in March 2023 -> +2, 200%: off track for "reduce";
+    # drugs one a month: 1 against 1, no change: on track for "maintain"; baselines 3 and 12
+    assert table.cells[0] == ["Shop theft", "3", "reduce", "3", "1", "+2", "200.0%", "off track"]
+    assert table.cells[1] == ["Drugs", "12", "maintain", "1", "1", "0", "0.0%", "on track"]
+    ws = openpyxl.load_workbook(io.BytesIO(report_pack.render_xlsx(pack)))["Indicators"]
+    values = [list(r) for r in ws.iter_rows(values_only=True)]
+    assert ["Shop theft", 3, "reduce", 3, 1, 2, 2.0, "off track"] in values
+
+
+def test_spec_refuses_two_windows_for_one_table():
+    with pytest.raises(InputError, match=r"parameter 'sections\[0\]\.table': give one of month, period or years"):
+        report_pack.parse_spec({"title": "t", "areas": {"wards": None}, "sections": [
+            {"table": {"area": "A", "month": "2024-03", "period": "2024-01..2024-03"}}]}, loaded=True)
 
 
 def test_area_not_found_names_the_section():
@@ -253,13 +283,16 @@ def test_the_readme_spec_example_is_valid():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     example = re.search(r"```yaml\n(.*?)```", readme, re.S).group(1)
     spec = report_pack.parse_spec(yaml.safe_load(example), base="/data", source="README")
-    assert [k for k, _, _ in spec.sections] == ["heading", "text", "table", "table", "summary",
-                                                "concentration", "map", "map", "evaluation", "chart", "notes"]
+    assert [k for k, _, _ in spec.sections] == ["heading", "text", "table", "table", "table", "indicators",
+                                                "summary", "concentration", "map", "map", "evaluation",
+                                                "chart", "notes"]
     assert spec.data == [Path("/data/police"), Path("/data/fires.csv")]
     table = spec.sections[2][1]
     assert table["month"] == "2024-09" and table["area"] == "Stockton Town Centre"
-    assert spec.sections[3][1]["years"] == [2021, 2022, 2023]
-    assert spec.sections[6][1]["from"] == "2023-10" and spec.sections[6][1]["to"] == "2024-09"
+    assert spec.sections[3][1]["years"] == "2021..2023" and "areas" not in spec.sections[3][1]
+    assert spec.sections[4][1]["population"] == "/data/lad_population.csv"
+    assert spec.sections[5][1]["spec"] == "/data/indicators.csv"
+    assert spec.sections[8][1]["from"] == "2023-10" and spec.sections[8][1]["to"] == "2024-09"
 
 
 def test_years_table_counts_crime_by_year_and_never_a_false_zero():
@@ -267,17 +300,18 @@ def test_years_table_counts_crime_by_year_and_never_a_false_zero():
         {"table": {"years": "2022..2023", "year_start": 4}}]}, loaded=True)
     pack = report_pack.build(spec, small_inputs())
     table = pack.tables[0]
-    assert [lab for _, lab in table.columns] == ["Category", "2022/23", "2023/24", "Change", "% change"]
-    rows = {r[0]: r[1:] for r in table.cells}
+    assert [g for g, _ in table.columns if g][:1] == ["2022/23"] and ("2023/24", "Current") in table.columns
+    rows = {r[0]: r for r in table.cells}
     # April 2023 - March 2024: 12 drugs offences (one a month) and 3 shoplifting; 2022/23 is not
     # covered by the data (they start in January 2023): n/a, never 0
-    assert rows["Drugs"] == ["n/a", "12", "n/a", "n/a"]
-    assert rows["Shoplifting"] == ["n/a", "3", "n/a", "n/a"]
-    assert rows["Total"] == ["n/a", "15", "n/a", "n/a"] and table.bold[-1]
-    assert any("2022/23" in w and "2022-04" in w for w in pack.warnings)
-    ws = openpyxl.load_workbook(io.BytesIO(report_pack.render_xlsx(pack)))["Years"]
-    values = [list(r) for r in ws.iter_rows(values_only=True)]
-    assert ["Total", "n/a", 15, "n/a", "n/a"] in values
+    j = table.columns.index(("2023/24", "Current"))
+    assert rows["Drugs"][j] == "12" and rows["Shoplifting"][j] == "3" and rows["Total"][j] == "15"
+    assert rows["Total"][table.columns.index(("2022/23", "Current"))] == "n/a"
+    assert rows["Total"][table.columns.index(("2023/24", "Previous"))] == "n/a"
+    assert any("2022-04" in w for w in pack.warnings)
+    ws = openpyxl.load_workbook(io.BytesIO(report_pack.render_xlsx(pack)))["Table"]
+    total = next(list(r) for r in ws.iter_rows(values_only=True) if r[0] == "Total")
+    assert total[j] == 15
 
 
 @pytest.mark.realdata
