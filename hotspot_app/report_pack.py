@@ -551,9 +551,9 @@ def table_section(incidents: gpd.GeoDataFrame, inputs: Inputs, args: dict, key: 
         what = what[:1].upper() + what[1:]
     cols = doc["columns"]
     span = periods.format_range([cols[0]["from"], cols[-1]["to"]]) if cols else ""
-    if args.get("years") and cols:
-        span = f"by year ({cols[0]['id']} to {cols[-1]['id']})"
     title = args.get("title") or f"{what}, {span}"
+    if args.get("years") and cols and not args.get("title"):
+        title = f"{what} by year ({cols[0]['id']} to {cols[-1]['id']})"
     return document_table(doc, title, caption="; ".join(tables.describe_columns(doc)))
 
 
