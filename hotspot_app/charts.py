@@ -64,9 +64,9 @@ def bars(table: pd.DataFrame, *, label: str, value: str = "count", title: str = 
     data[label] = data[label].astype(str)
     return alt.Chart(data).mark_bar().encode(
         x=alt.X(f"{value}:Q", title=value_title),
-        y=alt.Y(f"{label}:N", sort="-x", title=None),
+        y=alt.Y(f"{label}:N", sort="-x", title=None, axis=alt.Axis(labelLimit=0, labelOverlap=False)),  # every label, whole
         tooltip=[alt.Tooltip(f"{label}:N"), alt.Tooltip(f"{value}:Q", format=",")],
-    ).properties(title=title, height=height or max(120, 22 * len(data)))
+    ).properties(title=title, height=height or alt.Step(24))  # 24 px a bar: room for every label
 
 
 def stacked_monthly(table: pd.DataFrame, *, by: str, count: str = "count", title: str = "",
@@ -95,3 +95,40 @@ def k_distance(curve: pd.DataFrame, eps_m: float | None = None) -> alt.LayerChar
     rule = alt.Chart(pd.DataFrame({"eps_m": [eps_m]})).mark_rule(strokeDash=[4, 4], color="#c0392b").encode(
         y="eps_m:Q", tooltip=[alt.Tooltip("eps_m:Q", title="suggested eps (m)", format=",.0f")])
     return (line + rule).properties(height=260)
+
+
+def day_hour_heat(table: pd.DataFrame, title: str = "", value_title: str = "Incidents") -> alt.Chart:
+    """Heat table of `when.day_hour_table` (rows Mon..Sun, columns hours 0..23) with the count
+    written in every non-empty cell."""
+    long = table.rename_axis(index="weekday", columns="hour").stack().rename("count").reset_index()
+    long["hour_label"] = long["hour"].map(lambda h: f"{int(h):02d}")
+    base = alt.Chart(long).encode(
+        x=alt.X("hour_label:O", title="Hour of day (start)", sort=[f"{h:02d}" for h in range(24)]),
+        y=alt.Y("weekday:O", title=None, sort=list(table.index)),
+    )
+    rect = base.mark_rect().encode(
+        color=alt.Color("count:Q", title=value_title, scale=alt.Scale(scheme="orangered")),
+        tooltip=[alt.Tooltip("weekday:O", title="Day"), alt.Tooltip("hour_label:O", title="Hour"),
+                 alt.Tooltip("count:Q", title=value_title)])
+    text = base.transform_filter("datum.count > 0").mark_text(fontSize=9).encode(text="count:Q")
+    return (rect + text).properties(title=title, height=210)
+
+
+def concentration_curve(curve: pd.DataFrame, *, x: str = "area_share", y: str = "share",
+                        group: str | None = None, mark_n: int | None = None) -> alt.Chart:
+    """The concentration ("80/20") curve: cumulative share of incidents (`y`, 0..1) against
+    cumulative share of area (`x`, 0..1), one line per `group` (wards, grid cells, patrol areas),
+    with the diagonal an even spread would give."""
+    data = curve.copy()
+    enc = dict(x=alt.X(f"{x}:Q", title="Share of the area (places sorted, busiest first)",
+                       axis=alt.Axis(format="%")),
+               y=alt.Y(f"{y}:Q", title="Share of incidents", axis=alt.Axis(format="%")),
+               tooltip=[alt.Tooltip(f"{x}:Q", format=".1%", title="area"),
+                        alt.Tooltip(f"{y}:Q", format=".1%", title="incidents")])
+    if group:
+        enc["color"] = alt.Color(f"{group}:N", title=None)
+        enc["tooltip"].insert(0, alt.Tooltip(f"{group}:N"))
+    line = alt.Chart(data).mark_line(point=len(data) <= 60).encode(**enc)
+    even = alt.Chart(pd.DataFrame({x: [0.0, 1.0], y: [0.0, 1.0]})).mark_line(
+        strokeDash=[4, 4], color="#999").encode(x=f"{x}:Q", y=f"{y}:Q")
+    return (even + line).properties(height=280)

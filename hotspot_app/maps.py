@@ -702,3 +702,42 @@ def before_after_maps(
             m.fit_bounds(bounds)
         maps.append(m)
     return maps[0], maps[1]
+
+
+# --------------------------------------------------------------------------------------------
+# patrol-area numbers (drawn above the polygons so the ranks stay readable)
+# --------------------------------------------------------------------------------------------
+#: Colours of the patrol-area polygons (`patrol_areas`): the top three, then the rest.
+PATROL_TOP, PATROL_REST = "#d7191c", "#fdae61"
+
+
+def rank_markers(polygons: gpd.GeoDataFrame, *, rank: str = "rank", label: str = "name",
+                 name: str = "Patrol area numbers") -> folium.FeatureGroup:
+    """Numbered circles (folium DivIcon) at each patrol area's representative point (always
+    inside the polygon), the rank as text and the area's name (escaped) as tooltip. Add after the
+    polygons so the numbers sit on top."""
+    group = folium.FeatureGroup(name=name, show=True)
+    if len(polygons) == 0:
+        return group
+    pts = to_wgs84(gpd.GeoDataFrame(polygons[[c for c in (rank, label) if c in polygons.columns]],
+                                    geometry=polygons.geometry.representative_point(), crs=polygons.crs))
+    for _, row in pts.iterrows():
+        r = row.get(rank)
+        text = esc(int(r)) if r is not None and pd.notna(r) else "?"
+        colour = PATROL_TOP if pd.notna(r) and int(r) <= 3 else "#e66101"
+        icon = folium.DivIcon(
+            html=(f'<div class="hotspot-rank" style="width:22px;height:22px;border-radius:11px;'
+                  f'background:{colour};color:#fff;font:bold 12px/22px sans-serif;text-align:center;'
+                  f'border:2px solid #fff;box-shadow:0 0 3px rgba(0,0,0,.6)">{text}</div>'),
+            icon_size=(22, 22), icon_anchor=(11, 11))
+        tip = esc(row.get(label)) if label in pts.columns and row.get(label) is not None else None
+        folium.Marker([row.geometry.y, row.geometry.x], icon=icon,
+                      tooltip=f"#{text} {tip}" if tip else f"#{text}").add_to(group)
+    return group
+
+
+def patrol_legend(position: str = "bottomright") -> Legend:
+    """Legend of the patrol-area layers: top three, other areas, the numbers."""
+    return Legend(categorical_scale(["Patrol areas ranked 1–3", "Other patrol areas"],
+                                    [PATROL_TOP, PATROL_REST], title="Patrol areas (number = rank)"),
+                  position=position)

@@ -79,17 +79,27 @@ def test_overview_kpis_match_the_core_and_filters_change_the_table(the_demo):
 
 
 def test_hotspots_patrol_areas_follow_eps():
+    from hotspot_app import patrol
+
     at = open_page("hotspots")
     assert banner_shown(at)
-    assert at.number_input(key="hs-eps").value == settings.EPS_M
-    assert at.number_input(key="hs-min").value == settings.MIN_SAMPLES
-    n100 = len(at.dataframe[0].value)
-    assert n100 >= 3  # the demo plants 3 ASB clusters
+    street = patrol.PRESETS["street-level"]
+    assert at.radio(key="hs-preset").value == "street-level"
+    assert at.number_input(key="hs-eps").value == street.eps_m
+    assert at.number_input(key="hs-min").value == street.min_samples
+    assert len(at.dataframe[0].value) == 5  # the top 5 by default
+
+    def found() -> str:
+        return [s.label for s in at.status if "patrol areas from" in s.label][0]
+
+    before = found()
     at.number_input(key="hs-eps").set_value(30.0).run()
     assert not at.exception
-    n30 = len(at.dataframe[0].value) if at.dataframe else 0
-    assert n30 != n100
-    assert any("patrol areas from" in s.label for s in at.status)
+    assert found() != before
+    at.radio(key="hs-preset").set_value("neighbourhood").run()
+    assert not at.exception
+    assert at.number_input(key="hs-eps").value == patrol.PRESETS["neighbourhood"].eps_m
+    assert at.number_input(key="hs-min").value == patrol.PRESETS["neighbourhood"].min_samples
 
 
 def test_hotspots_offers_eps_guidance_from_the_k_distance_curve(the_demo):
@@ -114,16 +124,17 @@ def test_hotspots_offers_eps_guidance_from_the_k_distance_curve(the_demo):
 
 
 def test_hotspots_grid_layers_and_pai(the_demo):
-    from hotspot_app import hotspots
+    from hotspot_app import hotspots, patrol
 
     at = open_page("hotspots")
     inc = the_demo.incidents
     test = periods.window(inc["month"].max(), 12)
     train = periods.shift(test, -12)
+    street = patrol.PRESETS["street-level"]
     fc = hotspots.forecast_accuracy(inc, train, test, method="clusters", category=["asb"],
-                                    areas=the_demo.wards, eps_m=settings.EPS_M,
-                                    min_samples=settings.MIN_SAMPLES)
-    assert metric(at, "PAI (forecast)") == f"{fc['pai']:.1f}"
+                                    areas=the_demo.wards, eps_m=street.eps_m,
+                                    min_samples=street.min_samples)
+    assert any(f"**PAI = {fc['pai']:.1f}**" in m.value for m in at.markdown)
     for method in ("count", "kde", "gistar"):
         at.radio(key="hs-grid").set_value(method).run()
         assert not at.exception, (method, at.exception)

@@ -5,6 +5,7 @@ calls they make (`cache`). The page scripts are run by `streamlit_app.py` via st
 PAGES = [
     ("hotspot_app/ui/overview.py", "Overview", ":material/map:"),
     ("hotspot_app/ui/hotspots.py", "Hotspots", ":material/local_fire_department:"),
+    ("hotspot_app/ui/patrol_plan.py", "Patrol plan", ":material/directions_walk:"),
     ("hotspot_app/ui/before_after.py", "Before / after", ":material/compare:"),
     ("hotspot_app/ui/fires.py", "Fires", ":material/fireplace:"),
     ("hotspot_app/ui/tables.py", "Area tables", ":material/table:"),

@@ -79,6 +79,10 @@ if result is not None:
                                    "rows": list(s["rejected_by_reason"].values())}), hide_index=True)
     for w in s.get("warnings", []):
         st.warning(w)
+    from hotspot_app import fire_summary  # masked fire coordinates: say so at upload
+
+    if fire_summary.precision_note(result.incidents):
+        st.warning(fire_summary.precision_note(result.incidents), icon=":material/location_on:")
     if s.get("files"):
         st.dataframe(pd.DataFrame(s["files"]), hide_index=True, width="stretch")
     if len(result.rejects):
