@@ -903,6 +903,37 @@ def evaluate_command(
             typer.echo(patrol.log_report_markdown(patrol_doc))
 # ===== end: evaluate =====
 
+# ===== command: report (section owned by its module's author; keep edits inside) =====
+@app.command("report")
+@guarded
+def report_command(
+    spec: Optional[Path] = typer.Argument(None, help="Report spec (YAML): data, areas, period and "
+                                          "sections; see the README."),
+    out: List[Path] = typer.Option(..., "--out", help="Output file, by extension: .html, .pdf, "
+                                   ".docx or .xlsx; repeat for several."),
+    demo: bool = typer.Option(False, "--demo", help="The SYNTHETIC demo borough's partnership "
+                              "paper (report_demo.yaml over the demo data)."),
+    format: str = typer.Option("text", "--format", help="text or json."),
+) -> None:
+    """Report pack (design §5b): the partnership paper from a YAML spec as HTML, PDF, DOCX and
+    XLSX: tables, sentences, maps, charts and 'About these figures'."""
+    from . import report_pack
+
+    _check_choice(format, ("text", "json"), "format")
+    if demo == (spec is not None):
+        raise InputError("give a SPEC.yaml or --demo (one of them)", parameter="spec")
+    report_pack.check_outputs(out)
+    the_spec = report_pack.demo_spec() if demo else report_pack.load_spec(spec)
+    doc = report_pack.report(the_spec, out, progress=progress)
+    for w in doc["warnings"]:
+        progress(f"warning: {w}")
+    if format == "json":
+        emit_json(doc)
+        return
+    typer.echo(f"Wrote {', '.join(doc['out'])}: {doc['sections']} sections, {doc['tables']} tables, "
+               f"{doc['maps']} maps, {len(doc['warnings'])} warnings.")
+# ===== end: report =====
+
 
 # ===== command: patrol-plan (section owned by its module's author; keep edits inside) =====
 @app.command("patrol-plan")
