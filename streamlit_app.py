@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from hotspot_app.ui import PAGES
-from hotspot_app.ui.common import BASEMAPS
+from hotspot_app.ui.common import BASEMAPS, print_styles
 
 st.set_page_config(page_title="Community safety hotspots", page_icon="🗺️", layout="wide")
 
@@ -13,6 +13,7 @@ _ROOT = Path(__file__).resolve().parent
 pages = [st.Page(str(_ROOT / path), title=title, icon=icon, default=(i == 0))
          for i, (path, title, icon) in enumerate(PAGES)]
 nav = st.navigation(pages)
+print_styles()  # printing a page: no sidebar or controls, tables fit the page
 with st.sidebar:
     # Police and council networks often block tile servers: "No basemap" keeps every layer.
     st.selectbox("Basemap", list(BASEMAPS), key="basemap", format_func=BASEMAPS.get,

@@ -558,19 +558,24 @@ def _period_arg(from_: Optional[str], to: Optional[str]):
 
 def _clusters_markdown(doc: dict, message: Optional[str]) -> str:
     p = doc["parameters"]
+    weighted = bool(p.get("weight"))
     lines = [f"Patrol areas (DBSCAN, eps_m {p['eps_m']:g}, min_samples {p['min_samples']}"
-             + (f", within {p['days']:g} days" if p.get("days") is not None else "") + "): "
+             + (f", within {p['days']:g} days" if p.get("days") is not None else "")
+             + (f", ranked by {p['weight']}" if weighted else "") + "): "
              f"{len(doc['clusters'])} clusters; {doc['n_incidents']:,} incidents selected, "
              f"{doc['n_noise']:,} not in any cluster.", ""]
     if message:
         lines.append(message)
         return "\n".join(lines)
-    lines.append("| rank | cluster_id | count | area m² | per km² | months | top categories |")
-    lines.append("|---:|---:|---:|---:|---:|---|---|")
+    lines.append("| rank | cluster_id | name | count | " + ("weight | " if weighted else "")
+                 + "area m² | per km² | months | top categories |")
+    lines.append("|---:|---:|---|---:|" + ("---:|" if weighted else "") + "---:|---:|---|---|")
     for c in doc["clusters"]:
         top = ", ".join(f"{k} ({v})" for k, v in c["top_categories"].items())
-        lines.append(f"| {c['rank']} | {c['cluster_id']} | {c['count']:,} | {c['area_m2']:,.0f} | "
-                     f"{c['density_per_km2']:,.0f} | {c['first_month']}..{c['last_month']} | {top} |")
+        lines.append(f"| {c['rank']} | {c['cluster_id']} | {c['name']} | {c['count']:,} | "
+                     + (f"{c['weight']:,.1f} | " if weighted else "")
+                     + f"{c['area_m2']:,.0f} | {c['density_per_km2']:,.0f} | "
+                     f"{c['first_month']}..{c['last_month']} | {top} |")
     return "\n".join(lines)
 
 
@@ -589,40 +594,56 @@ def clusters_command(
                                     "included) that make a core incident, e.g. 15."),
     days: Optional[float] = typer.Option(None, "--days", help="Space-time mode: neighbours must "
                                          "also be within this many days."),
-    weight: bool = typer.Option(False, "--weight", help="Use the weight column (harm, cost) as "
-                                "sample weight."),
-    method: str = typer.Option("auto", "--method", help="auto (exact grid), sklearn or hdbscan."),
+    weight: Optional[str] = typer.Option(None, "--weight", help="Rank areas by summed weight: "
+                                         "'harm' (the documented harm table, hotspot_app/harm.csv) "
+                                         "or a numeric column of the incidents."),
+    areas: Optional[Path] = typer.Option(None, "--areas", help="Boundary file: name each area "
+                                         "with the area (ward) it lies in."),
+    areas_layer: Optional[str] = typer.Option(None, "--areas-layer", help="Layer of a multi-layer "
+                                              "GeoPackage given as --areas."),
+    top: Optional[int] = typer.Option(None, "--top", help="Keep the top N patrol areas."),
+    method: str = typer.Option("auto", "--method", help="auto (sklearn; the exact grid method "
+                               "for very many distinct locations), sklearn, grid or hdbscan."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the patrol-area polygons: "
                                        ".geojson, .gpkg or .kml."),
     format: str = typer.Option("md", "--format", help="md (text) or json."),
 ) -> None:
-    """DBSCAN patrol areas: clusters of incidents as ranked polygons (count, area, density,
-    months, top categories); says which parameter to change when none is found."""
-    from . import clusters
+    """DBSCAN patrol areas: clusters of incidents as ranked, named polygons (count, area,
+    density, months, top categories, centre); warns about areas too large to walk and says which
+    parameter to change when none is found."""
+    from . import clusters, exports, harm
 
     if format not in ("md", "text", "json"):
         raise InputError(f"unknown format '{format}'; use md or json", parameter="format")
     if out is not None and out.suffix.lower() not in clusters.EXPORT_FORMATS:
         raise InputError(f"cannot write '{out.suffix}'; use .geojson, .gpkg or .kml",
                          parameter="out")
+    exports.check_outputs_distinct([*incidents, *([areas] if areas else [])], [out])
     period = _period_arg(from_, to)
-    clusters.validate_params(eps_m=eps_m, min_samples=min_samples, days=days, method=method)
+    clusters.validate_params(eps_m=eps_m, min_samples=min_samples, days=days, method=method,
+                             top=top)
+    area_gdf = load_areas_arg(areas, source_layer=areas_layer) if areas is not None else None
     data = load_incidents_arg(incidents)
     import warnings as _warnings
 
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always")
         result = clusters.dbscan(data, eps_m, min_samples, category=category or None,
-                                 period=period, days=days, weight=weight, method=method)
+                                 period=period, days=days, weight=weight, method=method,
+                                 areas=area_gdf, top=top)
     for w in caught:
         progress(f"warning: {w.message}")
-    progress(f"{len(result.areas)} clusters among {result.n_incidents:,} of {len(data):,} incidents")
+    progress(f"{result.n_clusters} clusters among {result.n_incidents:,} of {len(data):,} incidents"
+             + (f"; the top {len(result.areas)} shown" if top is not None else ""))
+    if weight == "harm" and result.n_clusters:
+        progress(f"note: harm weights from {harm.SOURCE}")
+        check = harm.rank_check(result.selection.assign(cluster_id=result.labels), "cluster_id",
+                                top or 5)
+        progress(f"note: {check['text']}")
     if out is not None:
         clusters.export(result.areas, out)
         progress(f"wrote {len(result.areas)} patrol areas to {out}")
     doc = result.to_dict()
-    if result.message and format == "json":
-        progress(result.message)
     if format == "json":
         emit_json(doc)
     else:
@@ -679,7 +700,13 @@ def grid_command(
         kwargs["bandwidth_m"] = bandwidth_m
     if method == "gistar":
         kwargs["alpha"] = alpha
-    cells = hotspots.hotspot_grid(data, cell_m, method, shape, **kwargs)
+    import warnings as _warnings
+
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        cells = hotspots.hotspot_grid(data, cell_m, method, shape, **kwargs)
+    for w in dict.fromkeys(str(w.message) for w in caught):
+        progress(f"warning: {w}")
     progress(f"{method} on {len(cells):,} {shape} cells of {cell_m:g} m")
     if out is not None:
         hotspots.export_cells(cells, out)
@@ -794,6 +821,37 @@ def evaluate_command(
         if patrol_doc is not None:
             typer.echo(patrol.log_report_markdown(patrol_doc))
 # ===== end: evaluate =====
+
+# ===== command: report (section owned by its module's author; keep edits inside) =====
+@app.command("report")
+@guarded
+def report_command(
+    spec: Optional[Path] = typer.Argument(None, help="Report spec (YAML): data, areas, period and "
+                                          "sections; see the README."),
+    out: List[Path] = typer.Option(..., "--out", help="Output file, by extension: .html, .pdf, "
+                                   ".docx or .xlsx; repeat for several."),
+    demo: bool = typer.Option(False, "--demo", help="The SYNTHETIC demo borough's partnership "
+                              "paper (report_demo.yaml over the demo data)."),
+    format: str = typer.Option("text", "--format", help="text or json."),
+) -> None:
+    """Report pack (design §5b): the partnership paper from a YAML spec as HTML, PDF, DOCX and
+    XLSX: tables, sentences, maps, charts and 'About these figures'."""
+    from . import report_pack
+
+    _check_choice(format, ("text", "json"), "format")
+    if demo == (spec is not None):
+        raise InputError("give a SPEC.yaml or --demo (one of them)", parameter="spec")
+    report_pack.check_outputs(out)
+    the_spec = report_pack.demo_spec() if demo else report_pack.load_spec(spec)
+    doc = report_pack.report(the_spec, out, progress=progress)
+    for w in doc["warnings"]:
+        progress(f"warning: {w}")
+    if format == "json":
+        emit_json(doc)
+        return
+    typer.echo(f"Wrote {', '.join(doc['out'])}: {doc['sections']} sections, {doc['tables']} tables, "
+               f"{doc['maps']} maps, {len(doc['warnings'])} warnings.")
+# ===== end: report =====
 
 
 # ===== command: patrol-plan (section owned by its module's author; keep edits inside) =====

@@ -27,24 +27,15 @@ one to two orders of magnitude faster (see ``benchmarks/clusters.py``).
 
 Methods
 -------
-``grid`` (default, exact)
-    Points are bucketed in square cells of side just under ``eps/(2√2)``, so every pair of
-    points inside one 3×3 block of cells is within ``eps``. A 3×3 block whose weight reaches
-    ``min_samples`` makes the points of its centre cell core without any distance computation;
-    a cell whose whole 7×7 neighbourhood weighs less holds no core point; the remaining points
-    count their neighbours cell by cell (cells wholly within ``eps`` count whole, the others
-    point by point, stopping once ``min_samples`` is reached). Core cells in one 3×3 block are
-    linked untested; farther pairs of core cells are linked when any pair of their core points
-    is within ``eps`` (tested first on a few extreme points per cell, then exactly for the pairs
-    still in different components), and clusters are the connected components
-    (``scipy.sparse.csgraph``). Same core and noise sets and the same partition of core points
-    as scikit-learn (tested on random and snapped data; ``benchmarks/clusters.py`` checks it on
-    1,000,000 points). Distances are compared as ``dx² + dy² <= eps²`` like scikit-learn's trees;
-    a pair at exactly ``eps`` up to floating-point rounding could in principle be judged
-    differently.
+``auto`` (default)
+    ``sklearn`` up to ``settings.GRID_METHOD_MIN_LOCATIONS`` distinct locations, ``grid`` above
+    (the number where the grid method starts to pay, measured in ``benchmarks/clusters.py``).
 ``sklearn``
     ``sklearn.cluster.DBSCAN`` on the distinct locations with ``sample_weight`` — the reference
     implementation; border points are then re-assigned by the nearest-core rule.
+``grid``
+    The hand-written exact grid DBSCAN of ``clusters_grid`` (same core and noise sets and the
+    same partition of core points as scikit-learn; tested against it).
 ``hdbscan``
     ``sklearn.cluster.HDBSCAN(min_cluster_size=min_samples, min_samples=min_samples)`` on the
     incidents (no weights; ``eps_m`` is only used for the patrol-area buffer).
@@ -52,21 +43,35 @@ Methods
 Patrol areas
 ------------
 Each cluster becomes a polygon: the concave hull (``shapely.concave_hull``, ratio 0.3) of its
-member locations buffered by ``eps_m / 2`` (a cluster at one location is a circle of radius
-``eps_m / 2``), so every member lies inside its patrol area. Areas are ranked by incident count
-(ties: higher density first, then the lowest member coordinate), and ``cluster_id`` is the rank:
-the same data give the same ids, whatever the row order.
+distinct member locations buffered by ``eps_m / 2`` (a cluster at one location is a circle of
+radius ``eps_m / 2``), so every member lies inside its patrol area. Areas are built in one
+grouped pass over the member rows (sorted by cluster once; no per-cluster filtering), holding
+coordinates once per distinct location and per-row data as integer codes.
+
+Each area is *named* by its most frequent location text (police.uk's "On or near ..."; other
+texts get that prefix) and, with ``areas``, the area its centre lies in ("On or near Market
+Street — Central ward"). Its centre (``centroid_easting``/``centroid_northing``, OS grid
+reference, longitude/latitude) is the incident-weighted mean of its member locations. Areas are
+ranked by incident count, or by summed weight with ``weight`` (ties: higher density first, then
+the lowest member coordinate), and ``cluster_id`` is the rank: the same data give the same ids,
+whatever the row order.
+
+Weights
+-------
+``weight=None`` counts incidents. ``weight="harm"`` gives each incident its category's harm
+weight (``harm.csv``, see ``harm``) and ``weight="COLUMN"`` the values of a numeric column: the
+clusters are the same (``min_samples`` still counts incidents) and areas are ranked by summed
+weight. ``weight=True`` (older callers) uses the ``weight`` column as DBSCAN's sample weight too.
 """
 
 from __future__ import annotations
 
 import html
-import json
-import math
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -76,361 +81,32 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from . import params, periods, settings, taxonomy
+from . import clusters_grid, exports, locations, settings
 from .errors import InputError
+# Selection helpers live in `selection`; re-exported here for older callers.
+from .selection import (METHODS, coordinates, parse_period, select,  # noqa: F401
+                        validate_params)
 
 NOISE = -1
-METHODS = ("auto", "grid", "sklearn", "hdbscan")
 CONCAVE_RATIO = 0.3
 #: Smallest k-distance `suggest_eps` considers (police.uk snap points can be metres apart).
 MIN_EPS_M = 10.0
 MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 EXPORT_FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".kml": "KML"}
-
-# One table of parameter constraints (as scikit-learn's ``_parameter_constraints``):
-# name -> (type, lower bound, upper bound, closed sides) or a tuple of allowed strings.
-_PARAMETER_CONSTRAINTS: dict[str, tuple] = {**params.CONSTRAINTS, "method": METHODS}  # limits: params.py
-
-
-def validate_params(**values) -> None:
-    """Check parameters against `_PARAMETER_CONSTRAINTS` (the numeric limits of `params`);
-    raise one `InputError` listing every problem, naming the first bad parameter. ``None`` is
-    accepted for optional parameters (``days``)."""
-    params.validate(_PARAMETER_CONSTRAINTS, **values)
-
-
-# --------------------------------------------------------------------------- selection
-def parse_period(period) -> list[str] | None:
-    """``None``, ``"YYYY-MM..YYYY-MM"``, ``(from, to)`` (either may be None) or a list of months
-    -> inclusive list of months (None = all)."""
-    if period is None:
-        return None
-    if isinstance(period, str):
-        return periods.parse_range(period, "period")
-    period = list(period)
-    if len(period) == 2 and (period[0] is None or period[1] is None):
-        return [None if period[0] is None else periods.parse_month(period[0], "from"),
-                None if period[1] is None else periods.parse_month(period[1], "to")]
-    if len(period) == 2 and all(isinstance(p, str) for p in period) and period[0] > period[1]:
-        periods.month_range(period[0], period[1])  # raises, naming the range
-    if len(period) == 2:
-        return periods.month_range(period[0], period[1])
-    return [periods.parse_month(p, "period") for p in period]
-
-
-def select(incidents: gpd.GeoDataFrame, category=None, period=None) -> gpd.GeoDataFrame:
-    """The incidents of the chosen categories/groups (``taxonomy.select``) and months.
-
-    `period` as in `parse_period`; an open end (``(None, "2024-06")``) is unbounded. Returns a
-    copy; the input is not modified.
-    """
-    _check_incidents(incidents)
-    mask = taxonomy.select(incidents, category)
-    months = parse_period(period)
-    if months is not None:
-        month = incidents["month"].astype(str)
-        if len(months) == 2 and (months[0] is None or months[1] is None):
-            if months[0] is not None:
-                mask &= month >= months[0]
-            if months[1] is not None:
-                mask &= month <= months[1]
-        else:
-            mask &= month.isin(months)
-    return incidents[mask].copy()
-
-
-def _check_incidents(incidents) -> None:
-    if not isinstance(incidents, gpd.GeoDataFrame):
-        raise InputError("incidents must be a GeoDataFrame (see schema.make_incidents)",
-                         parameter="incidents")
-    if incidents.crs is None or not incidents.crs.equals(settings.CRS):
-        raise InputError(f"incidents must be in {settings.CRS} (got {incidents.crs})",
-                         parameter="incidents")
-    for col in ("month", "category", "kind", "group"):
-        if col not in incidents.columns:
-            raise InputError(f"incidents have no '{col}' column", column=col)
-
-
-def coordinates(incidents: gpd.GeoDataFrame) -> np.ndarray:
-    """(n, 2) array of x, y in metres; `InputError` for missing or non-point geometry."""
-    geoms = incidents.geometry.values
-    if len(geoms) and (shapely.is_missing(geoms).any() or shapely.is_empty(geoms).any()):
-        row = int(np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))[0]) + 1
-        raise InputError("incident has no location", row=row, column="geometry")
-    xy = shapely.get_coordinates(geoms)
-    if len(xy) != len(incidents):
-        raise InputError("incident geometries must all be single points", column="geometry")
-    return xy
+#: Share of the incidents' extent that two or fewer patrol areas may cover before a warning.
+COVERAGE_WARN_SHARE = 0.5
 
 
 def collapse(xy: np.ndarray, weight: np.ndarray | None = None, extra: np.ndarray | None = None):
-    """Distinct rows of `xy` (and of `extra`, e.g. a day number, when given): in order of first
-    appearance for `xy` alone (hashing, fast), sorted lexicographically with `extra`.
-
-    Returns ``(unique_xy, unique_weight, inverse[, unique_extra])`` where ``unique_weight`` is the
-    number of rows (or total `weight`) at each distinct location and ``unique_xy[inverse] == xy``.
-    """
-    if len(xy) and extra is None:
-        flat = np.ascontiguousarray(xy, dtype=np.float64).view(np.complex128).ravel()
-        inverse, uniq = pd.factorize(flat)
-        w = np.ones(len(xy)) if weight is None else np.asarray(weight, dtype=float)
-        uw = np.bincount(inverse, weights=w, minlength=len(uniq))
-        return np.column_stack([uniq.real, uniq.imag]), uw, inverse.astype(np.int64)
-    cols = [xy[:, 0], xy[:, 1]] + ([extra] if extra is not None else [])
-    if len(xy) == 0:
-        empty = (np.empty((0, 2)), np.empty(0), np.empty(0, dtype=np.int64))
-        return empty + ((np.empty(0),) if extra is not None else ())
-    order = np.lexsort(cols[::-1])
-    keys = [c[order] for c in cols]
-    new = np.ones(len(order), dtype=bool)
-    new[1:] = np.any([k[1:] != k[:-1] for k in keys], axis=0)
-    group = np.cumsum(new) - 1
-    inverse = np.empty(len(order), dtype=np.int64)
-    inverse[order] = group
-    w = np.ones(len(xy)) if weight is None else np.asarray(weight, dtype=float)
-    uw = np.bincount(group, weights=w[order])
-    uxy = np.column_stack([keys[0][new], keys[1][new]])
-    if extra is not None:
-        return uxy, uw, inverse, keys[2][new]
-    return uxy, uw, inverse
+    """Older name of `locations.distinct`: ``(unique_xy, unique_weight, inverse[, unique_extra])``."""
+    loc = locations.distinct(xy, weight, extra)
+    return tuple(loc) if extra is not None else tuple(loc[:3])
 
 
-# --------------------------------------------------------------------------- core algorithms
-def _pairs(q: np.ndarray, c: np.ndarray, start: np.ndarray, count: np.ndarray, order: np.ndarray,
-           max_pairs: int = 4_000_000):
-    """Yield chunks of (query, candidate) index pairs: every point of cell ``c[k]`` for ``q[k]``."""
-    if len(q) == 0:
-        return
-    cnt = count[c]
-    ends = np.cumsum(cnt)
-    lo = 0
-    while lo < len(q):
-        base = ends[lo - 1] if lo else 0
-        hi = int(np.searchsorted(ends, base + max_pairs, side="right"))
-        hi = max(hi, lo + 1)
-        cc, qq, kk = c[lo:hi], q[lo:hi], cnt[lo:hi]
-        tot = int(kk.sum())
-        if tot:
-            rq = np.repeat(qq, kk)
-            offs = np.arange(tot) - np.repeat(np.cumsum(kk) - kk, kk)
-            yield rq, order[np.repeat(start[cc], kk) + offs]
-        lo = hi
-
-
-class _Grid:
-    """Points bucketed in square cells of side just under eps / (reach·√2), so any two points in
-    one cell — and any two points in a 3×3 block when reach = 2 — are within eps. ``offsets``
-    are the cell offsets that can hold points within eps of a cell (radius ceil(reach·√2))."""
-
-    def __init__(self, xy: np.ndarray, eps: float, reach: int = 2):
-        self.reach = reach
-        self.side = eps / (reach * math.sqrt(2.0)) * (1.0 - 1e-7)
-        r = int(math.ceil(reach * math.sqrt(2.0)))
-        self.offsets = [(dx, dy) for dx in range(-r, r + 1) for dy in range(-r, r + 1)]
-        self.origin = xy.min(axis=0) if len(xy) else np.zeros(2)
-        ij = np.floor((xy - self.origin) / self.side).astype(np.int64) + r
-        self.height = int(ij[:, 1].max()) + r + 1 if len(xy) else 1
-        key = ij[:, 0] * self.height + ij[:, 1]
-        self.pad = r
-        self.order = np.argsort(key, kind="stable")
-        skey = key[self.order]
-        new = np.ones(len(skey), dtype=bool)
-        new[1:] = skey[1:] != skey[:-1]
-        self.start = np.flatnonzero(new)
-        self.keys = skey[self.start]
-        self.count = np.diff(np.append(self.start, len(skey)))
-        self.cell_of = np.empty(len(xy), dtype=np.int64)
-        self.cell_of[self.order] = np.cumsum(new) - 1
-        self.ij = np.column_stack([self.keys // self.height, self.keys % self.height])
-
-    def neighbour(self, cells: np.ndarray, dx: int, dy: int) -> np.ndarray:
-        """Index of the cell at offset (dx, dy) from each of `cells`, -1 where empty."""
-        target = self.keys[cells] + dx * self.height + dy
-        pos = np.searchsorted(self.keys, target)
-        pos = np.minimum(pos, len(self.keys) - 1)
-        return np.where(self.keys[pos] == target, pos, -1)
-
-    def rect(self, cells: np.ndarray):
-        lo = self.origin + (self.ij[cells] - self.pad) * self.side
-        return lo, lo + self.side
-
-
-def _grid_core(xy: np.ndarray, w: np.ndarray, eps: float, min_samples: float, g: _Grid) -> np.ndarray:
-    """Core mask: weighted neighbourhood count (self included) >= min_samples.
-
-    Every point of a cell is within eps of the whole 3×3 block of cells around it (cell side
-    eps/(2√2)), so a block weighing min_samples makes its centre cell's points core without any
-    distance. A cell whose whole neighbourhood weighs less holds no core point. For the other
-    points, cells wholly within eps count whole; the rest are scanned point by point, nearest
-    offsets first, and a point stops being scanned once it reaches min_samples.
-    """
-    eps2 = eps * eps
-    ncell = len(g.keys)
-    cell_w = np.bincount(g.cell_of, weights=w, minlength=ncell)
-    allc = np.arange(ncell)
-    block = cell_w.copy()
-    inner = [(dx, dy) for dx, dy in g.offsets if max(abs(dx), abs(dy)) <= g.reach - 1
-             and (dx, dy) != (0, 0)]
-    for dx, dy in inner:
-        nb = g.neighbour(allc, dx, dy)
-        block += np.where(nb >= 0, cell_w[np.clip(nb, 0, None)], 0.0)
-    core = block[g.cell_of] >= min_samples          # dense blocks: core, no distances needed
-    todo = np.flatnonzero(~core)
-    if len(todo) == 0:
-        return core
-    qcell_all = g.cell_of[todo]
-    cells, qslot = np.unique(qcell_all, return_inverse=True)
-    inner_set = set(inner) | {(0, 0)}
-    offsets = sorted((o for o in g.offsets if o not in inner_set),
-                     key=lambda o: (max(abs(o[0]) - 1, 0) ** 2 + max(abs(o[1]) - 1, 0) ** 2, o))
-    table = np.stack([g.neighbour(cells, dx, dy) for dx, dy in offsets], axis=1)
-    # upper bound: a cell whose whole neighbourhood weighs less than min_samples has no core point
-    upper = block[cells] + np.where(table >= 0, cell_w[np.clip(table, 0, None)], 0).sum(axis=1)
-    possible = (upper >= min_samples)[qslot]
-    todo, qcell_all, table = todo[possible], qcell_all[possible], table[qslot[possible]]
-    if len(todo) == 0:
-        return core
-    total = block[qcell_all].copy()                  # the 3x3 block: wholly within eps
-    pq = xy[todo]
-    partial = np.zeros(table.shape, dtype=bool)
-    far_margin = eps2 * (1.0 - 1e-9)
-    for k in range(len(offsets)):
-        nb = table[:, k]
-        has = nb >= 0
-        if not has.any():
-            continue
-        rows = np.flatnonzero(has)
-        lo, hi = g.rect(nb[rows])
-        far = np.maximum(np.abs(pq[rows] - lo), np.abs(pq[rows] - hi))
-        whole = (far ** 2).sum(axis=1) <= far_margin
-        gap = np.maximum(np.maximum(lo - pq[rows], pq[rows] - hi), 0.0)
-        reach = (gap ** 2).sum(axis=1) <= eps2
-        total[rows[whole]] += cell_w[nb[rows[whole]]]
-        partial[rows[~whole & reach], k] = True
-    active = total < min_samples
-    for k in range(len(offsets)):
-        rows = np.flatnonzero(active & partial[:, k])
-        if len(rows) == 0:
-            continue
-        for rq, cand in _pairs(rows, table[rows, k], g.start, g.count, g.order):
-            d = pq[rq] - xy[cand]
-            hit = (d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]) <= eps2
-            total += np.bincount(rq[hit], weights=w[cand[hit]], minlength=len(todo))
-        active &= total < min_samples
-    core[todo] = total >= min_samples
-    return core
-
-
-def _extremes(values: np.ndarray, cells: np.ndarray, ncells: int) -> np.ndarray:
-    """Index (into `values`) of the maximum of `values` within each cell (-1 for empty cells).
-    `cells` must be sorted."""
-    out = np.full(ncells, -1, dtype=np.int64)
-    if len(values) == 0:
-        return out
-    new = np.ones(len(cells), dtype=bool)
-    new[1:] = cells[1:] != cells[:-1]
-    starts = np.flatnonzero(new)
-    mx = np.maximum.reduceat(values, starts)
-    sizes = np.diff(np.append(starts, len(values)))
-    hit = np.flatnonzero(values == np.repeat(mx, sizes))
-    hc = cells[hit]
-    first = np.ones(len(hit), dtype=bool)
-    first[1:] = hc[1:] != hc[:-1]
-    out[hc[first]] = hit[first]
-    return out
-
-
-_OPPOSITE = {0: 1, 1: 0, 2: 3, 3: 2, 4: 7, 5: 6, 6: 5, 7: 4}
-_DIRS = [(1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)]
-
-
-def _grid_components(xy: np.ndarray, core: np.ndarray, eps: float, g: _Grid) -> np.ndarray:
-    """Cluster number of each core point (-1 for non-core): connected components of core cells
-    linked when some pair of their core points is within eps.
-
-    Cell pairs are visited offset by offset, nearest offsets first; a pair already in one
-    component is skipped. A pair is linked at once when one of the extreme core points of each
-    cell facing the other (3 directions each) are within eps; otherwise every core point of one
-    cell near the other cell is compared with every core point of the other (exact)."""
-    eps2 = eps * eps
-    ncell = len(g.keys)
-    core_sorted = core[g.order]
-    cidx = g.order[core_sorted]                       # core points, grouped by cell
-    ccell = g.cell_of[cidx]                           # sorted
-    core_cells = ccell[np.r_[True, ccell[1:] != ccell[:-1]]] if len(ccell) else ccell
-    cx, cy = xy[cidx, 0], xy[cidx, 1]
-    ext = np.stack([_extremes(dx * cx + dy * cy if dx and dy else (dx * cx if dx else dy * cy),
-                              ccell, ncell) for dx, dy in _DIRS], axis=1)
-    ext = np.where(ext >= 0, cidx[np.clip(ext, 0, None)], -1)   # point index per (cell, dir)
-    dirs = np.array(_DIRS, float) / np.linalg.norm(np.array(_DIRS, float), axis=1)[:, None]
-    core_count = np.bincount(ccell, minlength=ncell)
-    core_start = np.zeros(ncell, dtype=np.int64)
-    core_start[1:] = np.cumsum(core_count)[:-1]
-    corder = np.arange(len(cidx))
-    rows, cols = [core_cells], [core_cells]
-    comp = np.arange(ncell)
-    half = [(dx, dy) for dx, dy in g.offsets if (dx, dy) > (0, 0)]
-    half.sort(key=lambda o: (max(abs(o[0]) - 1, 0) ** 2 + max(abs(o[1]) - 1, 0) ** 2, o))
-    # cells in one 3x3 block: every pair of their points is within eps, so link them untested
-    inner = [o for o in half if max(abs(o[0]), abs(o[1])) <= g.reach - 1]
-    for dx, dy in inner:
-        nb = g.neighbour(core_cells, dx, dy)
-        ok = nb >= 0
-        ok[ok] = core_count[nb[ok]] > 0
-        rows.append(core_cells[ok]), cols.append(nb[ok])
-    graph = coo_matrix((np.ones(sum(len(r) for r in rows)),
-                        (np.concatenate(rows), np.concatenate(cols))), shape=(ncell, ncell)).tocsr()
-    _, comp = connected_components(graph, directed=False)
-    for dx, dy in [o for o in half if o not in inner]:
-        nb = g.neighbour(core_cells, dx, dy)
-        ok = nb >= 0
-        a, b = core_cells[ok], nb[ok]
-        ok = (core_count[b] > 0) & (comp[a] != comp[b])
-        a, b = a[ok], b[ok]
-        if len(a) == 0:
-            continue
-        u = np.array([dx, dy], float) / math.hypot(dx, dy)
-        facing = np.argsort(-(dirs @ u), kind="stable")[:3]
-        linked = np.zeros(len(a), dtype=bool)
-        for ka in facing:
-            for kb in facing:
-                todo = np.flatnonzero(~linked)
-                if len(todo) == 0:
-                    break
-                d = xy[ext[a[todo], ka]] - xy[ext[b[todo], _OPPOSITE[kb]]]
-                linked[todo[(d[:, 0] ** 2 + d[:, 1] ** 2) <= eps2]] = True
-        rest = np.flatnonzero(~linked)
-        if len(rest):
-            ra, rb = a[rest], b[rest]
-            qa = np.repeat(np.arange(len(ra)), core_count[ra])
-            offs = np.arange(len(qa)) - np.repeat(np.cumsum(core_count[ra]) - core_count[ra],
-                                                  core_count[ra])
-            qpts = cidx[np.repeat(core_start[ra], core_count[ra]) + offs]
-            qb = rb[qa]
-            # only core points of cell a within eps of cell b's square can link to it
-            lo, hi = g.rect(qb)
-            gap = np.maximum(np.maximum(lo - xy[qpts], xy[qpts] - hi), 0.0)
-            near = (gap ** 2).sum(axis=1) <= eps2
-            qa, qpts, qb = qa[near], qpts[near], qb[near]
-            found = np.zeros(len(ra), dtype=bool)
-            for rq, cand in _pairs(np.arange(len(qpts)), qb, core_start, core_count, corder):
-                d = xy[qpts[rq]] - xy[cidx[cand]]
-                hit = (d[:, 0] ** 2 + d[:, 1] ** 2) <= eps2
-                found[qa[rq[hit]]] = True
-            linked[rest[found]] = True
-        if linked.any():   # merge the linked components (a small graph over components)
-            m = int(comp.max()) + 1
-            merge = coo_matrix((np.ones(int(linked.sum())), (comp[a[linked]], comp[b[linked]])),
-                               shape=(m, m)).tocsr()
-            comp = connected_components(merge, directed=False)[1][comp]
-    labels = np.full(len(xy), NOISE, dtype=np.int64)
-    labels[cidx] = comp[ccell]
-    return labels
-
-
+# --------------------------------------------------------------------------- labelling
 def _assign_borders(xy: np.ndarray, core: np.ndarray, labels: np.ndarray, eps: float,
-                    g: _Grid | None = None) -> np.ndarray:
+                    g: "clusters_grid._Grid | None" = None) -> np.ndarray:
     """Give each non-core point within eps of a core point the label of its nearest core point
     (exact distance ties: whichever the k-d tree returns)."""
     labels = labels.copy()
@@ -438,13 +114,8 @@ def _assign_borders(xy: np.ndarray, core: np.ndarray, labels: np.ndarray, eps: f
     todo = np.flatnonzero(~core)
     if len(todo) == 0 or not core.any():
         return labels
-    if g is None:
-        cores = np.flatnonzero(core)
-    else:   # only core points in cells near a non-core point can be its nearest core point
-        cells = np.unique(g.cell_of[todo])
-        near = np.unique(np.concatenate([g.neighbour(cells, dx, dy) for dx, dy in g.offsets]))
-        near = near[near >= 0]
-        cores = np.flatnonzero(core & np.isin(g.cell_of, near))
+    # only core points in grid cells near a non-core point can be its nearest core point
+    cores = np.flatnonzero(core) if g is None else g.cores_near(core, todo)
     tree = cKDTree(xy[cores])
     dist, pos = tree.query(xy[todo], k=1, distance_upper_bound=eps * (1 + 1e-9))
     ok = np.isfinite(dist)
@@ -453,6 +124,87 @@ def _assign_borders(xy: np.ndarray, core: np.ndarray, labels: np.ndarray, eps: f
     idx = np.flatnonzero(ok)[ok2]
     labels[todo[idx]] = labels[cores[pos[idx]]]
     return labels
+
+
+def resolve_method(method: str, n_locations: int) -> str:
+    """``auto`` -> ``sklearn`` up to `settings.GRID_METHOD_MIN_LOCATIONS` distinct locations,
+    ``grid`` above; any other method unchanged."""
+    if method != "auto":
+        return method
+    return "grid" if n_locations > settings.GRID_METHOD_MIN_LOCATIONS else "sklearn"
+
+
+def label_locations(uxy: np.ndarray, uw: np.ndarray, eps_m: float, min_samples: float,
+                    method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+    """DBSCAN labels (0.., -1 noise; not renumbered) and core mask of *distinct* locations `uxy`
+    weighted by `uw` (incidents or total weight there)."""
+    if len(uxy) == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=bool)
+    method = resolve_method(method, len(uxy))
+    if method == "sklearn":
+        from sklearn.cluster import DBSCAN
+
+        model = DBSCAN(eps=eps_m, min_samples=min_samples).fit(uxy, sample_weight=uw)
+        core = np.zeros(len(uxy), dtype=bool)
+        core[model.core_sample_indices_] = True
+        labels = np.where(core, model.labels_, NOISE)
+        return _assign_borders(uxy, core, labels, eps_m), core
+    labels, core, g = clusters_grid.label(uxy, uw, eps_m, min_samples)
+    return _assign_borders(uxy, core, labels, eps_m, g), core
+
+
+def label_points(
+    xy: np.ndarray,
+    eps_m: float = settings.EPS_M,
+    min_samples: int = settings.MIN_SAMPLES,
+    sample_weight: np.ndarray | None = None,
+    *,
+    method: str = "auto",
+    collapse_duplicates: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """DBSCAN labels and core mask of an (n, 2) array of metre coordinates.
+
+    Parameters
+    ----------
+    xy : ndarray (n, 2)
+        Coordinates in metres.
+    eps_m : float
+        Neighbourhood radius in metres (> 0).
+    min_samples : int
+        Weighted neighbourhood count (self included) that makes a point core (>= 1).
+    sample_weight : ndarray (n,), optional
+        Non-negative weight of each point (default 1).
+    method : {"auto", "grid", "sklearn"}
+        ``auto``: sklearn up to `settings.GRID_METHOD_MIN_LOCATIONS` distinct locations, grid
+        above. See the module docstring.
+    collapse_duplicates : bool
+        Run on distinct coordinates with summed weights (identical result, faster).
+
+    Returns
+    -------
+    labels : ndarray of int (n,)
+        Cluster number (0..k-1, in order of first appearance in `xy`) or -1 for noise.
+    core : ndarray of bool (n,)
+    """
+    validate_params(eps_m=eps_m, min_samples=min_samples, method=method)
+    if method == "hdbscan":
+        raise InputError("label_points does not run HDBSCAN; use dbscan(..., method='hdbscan')",
+                         parameter="method")
+    xy = np.asarray(xy, dtype=float)
+    n = len(xy)
+    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    if len(w) != n:
+        raise InputError("sample_weight must have one value per point", parameter="sample_weight")
+    if n and (not np.isfinite(w).all() or (w < 0).any()):
+        raise InputError("weights must be finite and >= 0", parameter="weight")
+    if n == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=bool)
+    if collapse_duplicates:
+        uxy, uw, inverse = locations.distinct(xy, w)[:3]
+    else:
+        uxy, uw, inverse = xy, w, np.arange(n)
+    labels, core = label_locations(uxy, uw, eps_m, min_samples, method)
+    return _renumber(labels[inverse]), core[inverse]
 
 
 def _renumber(labels: np.ndarray) -> np.ndarray:
@@ -490,70 +242,6 @@ def _graph_labels(n: int, i: np.ndarray, j: np.ndarray, d2: np.ndarray, w: np.nd
     return _renumber(labels), core
 
 
-def label_points(
-    xy: np.ndarray,
-    eps_m: float = settings.EPS_M,
-    min_samples: int = settings.MIN_SAMPLES,
-    sample_weight: np.ndarray | None = None,
-    *,
-    method: str = "auto",
-    collapse_duplicates: bool = True,
-) -> tuple[np.ndarray, np.ndarray]:
-    """DBSCAN labels and core mask of an (n, 2) array of metre coordinates.
-
-    Parameters
-    ----------
-    xy : ndarray (n, 2)
-        Coordinates in metres.
-    eps_m : float
-        Neighbourhood radius in metres (> 0).
-    min_samples : int
-        Weighted neighbourhood count (self included) that makes a point core (>= 1).
-    sample_weight : ndarray (n,), optional
-        Non-negative weight of each point (default 1).
-    method : {"auto", "grid", "sklearn"}
-        ``auto`` is ``grid``. See the module docstring.
-    collapse_duplicates : bool
-        Run on distinct coordinates with summed weights (identical result, faster).
-
-    Returns
-    -------
-    labels : ndarray of int (n,)
-        Cluster number (0..k-1, in order of first appearance in `xy`) or -1 for noise.
-    core : ndarray of bool (n,)
-    """
-    validate_params(eps_m=eps_m, min_samples=min_samples, method=method)
-    if method == "hdbscan":
-        raise InputError("label_points does not run HDBSCAN; use dbscan(..., method='hdbscan')",
-                         parameter="method")
-    xy = np.asarray(xy, dtype=float)
-    n = len(xy)
-    w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    if len(w) != n:
-        raise InputError("sample_weight must have one value per point", parameter="sample_weight")
-    if n and (not np.isfinite(w).all() or (w < 0).any()):
-        raise InputError("weights must be finite and >= 0", parameter="weight")
-    if n == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=bool)
-    if collapse_duplicates:
-        uxy, uw, inverse = collapse(xy, w)
-    else:
-        uxy, uw, inverse = xy, w, np.arange(n)
-    if method == "sklearn":
-        from sklearn.cluster import DBSCAN
-
-        model = DBSCAN(eps=eps_m, min_samples=min_samples).fit(uxy, sample_weight=uw)
-        core = np.zeros(len(uxy), dtype=bool)
-        core[model.core_sample_indices_] = True
-        labels = np.where(core, model.labels_, NOISE)
-    else:
-        g = _Grid(uxy, eps_m)
-        core = _grid_core(uxy, uw, eps_m, min_samples, g)
-        labels = _grid_components(uxy, core, eps_m, g) if core.any() else np.full(len(uxy), NOISE)
-    labels = _assign_borders(uxy, core, labels, eps_m, g if method != "sklearn" else None)
-    return _renumber(labels[inverse]), core[inverse]
-
-
 def label_space_time(
     xy: np.ndarray, day: np.ndarray, eps_m: float, days: float, min_samples: int,
     sample_weight: np.ndarray | None = None,
@@ -569,7 +257,7 @@ def label_space_time(
     w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
     if n == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=bool)
-    uxy, uw, inverse, uday = collapse(xy, w, np.asarray(day, dtype=float))
+    uxy, uw, inverse, uday = locations.distinct(xy, w, np.asarray(day, dtype=float))
     tree = cKDTree(uxy)
     pairs = tree.query_pairs(eps_m * (1 + 1e-9), output_type="ndarray")
     i, j = (pairs[:, 0], pairs[:, 1]) if len(pairs) else (np.empty(0, int), np.empty(0, int))
@@ -587,52 +275,75 @@ class Clusters:
 
     Attributes
     ----------
-    incidents : GeoDataFrame
-        The selected incidents (a copy) with ``cluster_id`` (rank of the patrol area, -1 noise)
-        and ``core`` (bool) columns.
+    selection : GeoDataFrame
+        The selected incidents (not modified; see `incidents` for the labelled copy).
+    labels : ndarray
+        ``cluster_id`` of each selected incident (rank of its patrol area, -1 noise).
+    core : ndarray of bool
     areas : GeoDataFrame
-        Ranked patrol areas (see `patrol_areas`), one row per cluster.
+        Ranked patrol areas (`AREA_COLUMNS`), one row per cluster (the `top` N with ``top``).
     parameters : dict
         The parameters used (JSON-ready).
     message : str | None
         When no cluster was found: which parameter to change.
     warnings : list of str
+        Everything the user must be told: space-time notes, areas larger than walkable, a few
+        areas covering most of the extent, eps finer than the locations' precision, no clusters.
+    top_categories : dict
+        cluster_id -> {category: count} (the three most frequent), for the JSON document.
     """
 
-    incidents: gpd.GeoDataFrame
+    selection: gpd.GeoDataFrame
+    labels: np.ndarray
+    core: np.ndarray
     areas: gpd.GeoDataFrame
     parameters: dict
     message: str | None = None
     warnings: list[str] = field(default_factory=list)
+    top_categories: dict = field(default_factory=dict)
+    n_clusters: int = 0
+
+    @property
+    def incidents(self) -> gpd.GeoDataFrame:
+        """The selected incidents (a copy) with ``cluster_id`` and ``core`` columns."""
+        out = self.selection.copy()
+        out["cluster_id"] = self.labels
+        out["core"] = self.core
+        return out
 
     @property
     def n_incidents(self) -> int:
-        return int(len(self.incidents))
+        return int(len(self.labels))
 
     @property
     def n_noise(self) -> int:
-        return int((self.incidents["cluster_id"] == NOISE).sum())
+        return int((self.labels == NOISE).sum())
 
     def to_dict(self) -> dict:
-        """The CLI's JSON document (design §5)."""
-        return {
-            "parameters": self.parameters,
-            "n_incidents": self.n_incidents,
-            "n_noise": self.n_noise,
-            "clusters": [
-                {
-                    "cluster_id": int(r.cluster_id),
-                    "count": int(r.count),
-                    "area_m2": round(float(r.area_m2), 1),
-                    "density_per_km2": round(float(r.density_per_km2), 1),
-                    "first_month": r.first_month,
-                    "last_month": r.last_month,
-                    "top_categories": json.loads(r.top_categories),
-                    "rank": int(r.rank),
-                }
-                for r in self.areas.itertuples(index=False)
-            ],
-        }
+        """The CLI's JSON document (design §5 and §5b "Clusters grow")."""
+        weighted = bool(self.parameters.get("weight"))
+        rows = []
+        for r in self.areas.itertuples(index=False):
+            d = {
+                "cluster_id": int(r.cluster_id),
+                "count": int(r.count),
+                "area_m2": round(float(r.area_m2), 1),
+                "density_per_km2": round(float(r.density_per_km2), 1),
+                "first_month": r.first_month,
+                "last_month": r.last_month,
+                "top_categories": self.top_categories.get(int(r.cluster_id), {}),
+                "rank": int(r.rank),
+                "name": r.name,
+                "centroid": {"easting": round(float(r.centroid_easting), 1),
+                             "northing": round(float(r.centroid_northing), 1),
+                             "longitude": round(float(r.longitude), 6),
+                             "latitude": round(float(r.latitude), 6)},
+            }
+            if weighted:
+                d["weight"] = round(float(r.weight), 3)
+            rows.append(d)
+        return {"parameters": self.parameters, "n_incidents": self.n_incidents,
+                "n_noise": self.n_noise, "clusters": rows}
 
 
 def no_cluster_message(eps_m: float, min_samples: int, n_incidents: int) -> str:
@@ -666,6 +377,29 @@ def _day_numbers(incidents: gpd.GeoDataFrame) -> tuple[np.ndarray, list[str]]:
     return np.asarray(day, dtype=float), notes
 
 
+def incident_weights(incidents: gpd.GeoDataFrame, weight) -> tuple[np.ndarray | None, list[str]]:
+    """Per-incident weights for ranking: None (count), ``"harm"`` (the category's harm weight,
+    `harm.weights`), True (the ``weight`` column) or a numeric column's name. Returns
+    (weights or None, warnings). `InputError` naming the column for a missing column or a
+    negative / non-numeric value."""
+    if weight is None or weight is False:
+        return None, []
+    if isinstance(weight, str) and weight == "harm":
+        from . import harm
+
+        return harm.weights(incidents)
+    col = "weight" if weight is True else weight
+    if not isinstance(col, str) or col not in incidents.columns:
+        raise InputError(f"weight must be 'harm' or a numeric column of the incidents "
+                         f"(no column {col!r})", parameter="weight")
+    w = pd.to_numeric(incidents[col], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0]) + 1
+        raise InputError("weights must be finite numbers >= 0", row=row, column=col)
+    return w, []
+
+
 def dbscan(
     incidents: gpd.GeoDataFrame,
     eps_m: float = settings.EPS_M,
@@ -674,10 +408,12 @@ def dbscan(
     category: str | Sequence[str] | None = None,
     period=None,
     days: float | None = None,
-    weight: bool = False,
+    weight=None,
     method: str = "auto",
+    areas: gpd.GeoDataFrame | None = None,
+    top: int | None = None,
 ) -> Clusters:
-    """Find clusters of incidents and turn them into ranked patrol areas.
+    """Find clusters of incidents and turn them into ranked, named patrol areas.
 
     Parameters
     ----------
@@ -686,8 +422,8 @@ def dbscan(
     eps_m : float
         Neighbourhood radius in metres (> 0); default `settings.EPS_M`.
     min_samples : int
-        Incidents (weighted when `weight`) within `eps_m`, self included, that make a core
-        incident (>= 1); default `settings.MIN_SAMPLES`.
+        Incidents within `eps_m`, self included, that make a core incident (>= 1); default
+        `settings.MIN_SAMPLES`.
     category : str or list of str, optional
         Categories, taxonomy nodes or named groups (``asb``, ``deliberate-secondary-fires``...).
     period : optional
@@ -695,34 +431,43 @@ def dbscan(
     days : float, optional
         Space–time mode: neighbours must also be within `days` days. Needs ``occurred``;
         incidents with only a month are placed on the 15th (with a warning).
-    weight : bool
-        Use the ``weight`` column (harm, cost) as DBSCAN's sample weight.
+    weight : None, "harm", column name, or True
+        Rank areas by summed weight (see the module docstring); True also uses the ``weight``
+        column as DBSCAN's sample weight (older callers).
     method : {"auto", "grid", "sklearn", "hdbscan"}
+    areas : GeoDataFrame, optional
+        Areas (wards...) with a ``name`` column: each patrol area is named with the area its
+        centre lies in.
+    top : int, optional
+        Keep the `top` N areas (all are found and ranked; the rest stay in `labels`).
 
     Returns
     -------
     Clusters
     """
-    validate_params(eps_m=eps_m, min_samples=min_samples, days=days, method=method)
+    validate_params(eps_m=eps_m, min_samples=min_samples, days=days, method=method, top=top)
     if days is not None and method == "hdbscan":
         raise InputError("space-time mode (days) is not available with method 'hdbscan'",
                          parameter="days")
     sel = select(incidents, category, period)
     xy = coordinates(sel)
-    w = sel["weight"].to_numpy(dtype=float) if weight else None
-    if weight and (not np.isfinite(w).all() or (w < 0).any()):
-        bad = int(np.flatnonzero(~np.isfinite(w) | (w < 0))[0]) + 1
-        raise InputError("weights must be finite and >= 0", row=bad, column="weight")
-    notes: list[str] = []
+    w_rank, notes = incident_weights(sel, weight)
+    w_sample = w_rank if weight is True else None
+    loc = locations.distinct(xy, w_sample)
+    used = method
     if len(sel) == 0:
         labels, core = np.empty(0, dtype=np.int64), np.empty(0, dtype=bool)
     elif method == "hdbscan":
         labels, core = _hdbscan(xy, min_samples)
     elif days is not None:
-        day, notes = _day_numbers(sel)
-        labels, core = label_space_time(xy, day, eps_m, days, min_samples, w)
+        day, day_notes = _day_numbers(sel)
+        notes += day_notes
+        labels, core = label_space_time(xy, day, eps_m, days, min_samples, w_sample)
+        used = "space-time"
     else:
-        labels, core = label_points(xy, eps_m, min_samples, w, method=method)
+        used = resolve_method(method, len(loc.xy))
+        ul, uc = label_locations(loc.xy, loc.weight, eps_m, min_samples, used)
+        labels, core = _renumber(ul)[loc.inverse], uc[loc.inverse]
     months = parse_period(period)
     parameters = {
         "eps_m": float(eps_m),
@@ -731,19 +476,29 @@ def dbscan(
         "from": months[0] if months else None,
         "to": months[-1] if months else None,
         "days": None if days is None else float(days),
-        "weight": bool(weight),
-        "method": "grid" if method == "auto" else method,
+        "weight": (False if weight is None or weight is False else
+                   "weight" if weight is True else str(weight)),
+        "method": "sklearn" if used == "space-time" else used,
     }
-    areas, rank_of = _patrol_areas(sel, xy, labels, eps_m, weight)
-    out = sel.copy()
+    if weight == "harm":
+        from . import harm
+
+        parameters["harm_table"] = harm.SOURCE
+    built = patrol_areas(sel, labels, eps_m, loc=loc if days is None and method != "hdbscan" else None,
+                         weights=w_rank, areas=areas)
+    all_areas, rank_of, tops = built
     cid = np.full(len(labels), NOISE, dtype=np.int64)
-    cid[labels >= 0] = rank_of[labels[labels >= 0]]
-    out["cluster_id"] = cid
-    out["core"] = core
-    message = None if len(areas) else no_cluster_message(eps_m, min_samples, len(sel))
+    if len(rank_of):
+        cid[labels >= 0] = rank_of[labels[labels >= 0]]
+    shown = all_areas if top is None else all_areas[all_areas["rank"] <= top]
+    message = None if len(all_areas) else no_cluster_message(eps_m, min_samples, len(sel))
+    notes += area_warnings(shown, all_areas, sel, loc.xy, eps_m, areas)
+    if message:
+        notes.append(message)
     for note in notes:
         warnings.warn(note, UserWarning, stacklevel=2)
-    return Clusters(out, areas, parameters, message, notes)
+    return Clusters(sel, cid, core, shown.reset_index(drop=True), parameters, message, notes,
+                    tops, len(all_areas))
 
 
 def _hdbscan(xy: np.ndarray, min_samples: int) -> tuple[np.ndarray, np.ndarray]:
@@ -757,99 +512,263 @@ def _hdbscan(xy: np.ndarray, min_samples: int) -> tuple[np.ndarray, np.ndarray]:
     return labels, labels >= 0
 
 
+# --------------------------------------------------------------------------- warnings
+def _km2(m2: float) -> str:
+    return f"{m2 / 1e6:.2f} km²"
+
+
+def _distance(m: float) -> str:
+    return f"{m / 1000:g} km" if m >= 1000 else f"{m:g} m"
+
+
+def area_warnings(shown: gpd.GeoDataFrame, all_areas: gpd.GeoDataFrame, sel: gpd.GeoDataFrame,
+                  uxy: np.ndarray, eps_m: float, areas: gpd.GeoDataFrame | None = None) -> list[str]:
+    """Plain-words warnings on patrol areas (issue 11): areas larger than walkable
+    (`settings.WALKABLE_MAX_M2`), two or fewer areas covering most of the extent, eps finer than
+    the locations' precision (``location_precision_m``)."""
+    out = []
+    limit = settings.WALKABLE_MAX_M2
+    big = shown[shown["area_m2"] > limit]
+    for r in big.head(3).itertuples(index=False):
+        out.append(f"area #{int(r.rank)} ({_km2(r.area_m2)}) is larger than a walkable patrol "
+                   f"area ({_km2(limit)}): lower eps_m (now {eps_m:g})")
+    if len(big) > 3:
+        out.append(f"{len(big) - 3} more areas are larger than a walkable patrol area "
+                   f"({_km2(limit)})")
+    if 1 <= len(all_areas) <= 2 and len(uxy):
+        if areas is not None and len(areas):
+            extent, what = shapely.union_all(areas.geometry.values), "the areas"
+        else:
+            extent = shapely.MultiPoint(uxy).convex_hull.buffer(eps_m / 2.0)
+            what = "the incidents' extent"
+        covered = shapely.area(shapely.intersection(
+            shapely.union_all(all_areas.geometry.values), extent))
+        share = covered / max(shapely.area(extent), 1e-9)
+        if share > COVERAGE_WARN_SHARE:
+            out.append(f"{len(all_areas)} patrol area{'s cover' if len(all_areas) > 1 else ' covers'} "
+                       f"{share:.0%} of {what}: eps_m {eps_m:g} is too large for patrol areas; "
+                       "lower eps_m")
+    if "location_precision_m" in sel.columns and len(sel):
+        prec = pd.to_numeric(sel["location_precision_m"], errors="coerce")
+        if prec.notna().any():
+            p = float(prec.median())
+            if eps_m < p:
+                out.append(f"locations are only precise to {_distance(p)}; eps {_distance(eps_m)} "
+                           f"cannot find clusters — use >= {p:,.0f} m or count by ward")
+    return out
+
+
 # --------------------------------------------------------------------------- patrol areas
-AREA_COLUMNS = [
-    "area_id", "name", "layer", "population", "cluster_id", "rank", "count", "weighted_count",
-    "locations", "area_m2", "density_per_km2", "first_month", "last_month", "top_categories",
-    "peak_months", "peak_hours", "peak_weekdays", "description", "geometry",
+#: Columns of the patrol-areas GeoDataFrame: the contract the app pages and the patrol plan use
+#: (`CONTRACT_COLUMNS`), then older columns kept for existing pages and exports.
+CONTRACT_COLUMNS = [
+    "rank", "cluster_id", "name", "location_text", "area_name", "count", "weight", "area_m2",
+    "area_ha", "incidents_per_ha", "centroid_easting", "centroid_northing", "longitude",
+    "latitude", "grid_ref", "first_month", "last_month", "top_categories", "walkable", "geometry",
 ]
-
-
-def _top(values: pd.Series, k: int, names: list[str] | None = None) -> str | None:
-    """'Mar, Jul, Aug': the k most frequent values (ties by value order)."""
-    if values.empty:
-        return None
-    vc = values.value_counts()
-    vc = vc.sort_index(kind="stable").sort_values(ascending=False, kind="stable").head(k)
-    return ", ".join(names[int(v)] if names else str(v) for v in vc.index)
+EXTRA_COLUMNS = ["area_id", "layer", "locations", "density_per_km2", "peak_months", "peak_hours",
+                 "peak_weekdays", "description"]
+AREA_COLUMNS = CONTRACT_COLUMNS + EXTRA_COLUMNS
+NEAR_PREFIXES = ("on or near ", "near ")
 
 
 def polygon(member_xy: np.ndarray, eps_m: float):
     """Patrol polygon of a cluster's distinct member locations: concave hull (ratio 0.3)
     buffered by eps_m/2 (a circle of radius eps_m/2 for one location)."""
     pts = np.unique(np.asarray(member_xy, dtype=float), axis=0)
-    if len(pts) == 1:
-        return shapely.Point(pts[0]).buffer(eps_m / 2.0, quad_segs=16)
-    hull = shapely.concave_hull(shapely.MultiPoint(pts), ratio=CONCAVE_RATIO)
-    return hull.buffer(eps_m / 2.0, quad_segs=8)
+    return _polygons(pts, np.zeros(len(pts), dtype=np.int64), eps_m)[0]
 
 
-def _patrol_areas(sel: gpd.GeoDataFrame, xy: np.ndarray, labels: np.ndarray, eps_m: float,
-                  weight: bool) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+def _polygons(pts: np.ndarray, group: np.ndarray, eps_m: float) -> np.ndarray:
+    """One patrol polygon per group of distinct points (`group` sorted, 0..k-1), vectorised."""
+    k = int(group[-1]) + 1 if len(group) else 0
+    n = np.bincount(group, minlength=k)
+    out = np.empty(k, dtype=object)
+    single = n == 1
+    first = np.r_[0, np.cumsum(n)[:-1]]
+    if single.any():
+        out[single] = shapely.buffer(shapely.points(pts[first[single]]), eps_m / 2.0, quad_segs=16)
+    if (~single).any():
+        many = ~single[group]
+        mp = shapely.multipoints(pts[many], indices=np.unique(group[many], return_inverse=True)[1])
+        hull = shapely.concave_hull(mp, ratio=CONCAVE_RATIO)
+        out[~single] = shapely.buffer(hull, eps_m / 2.0, quad_segs=8)
+    return out
+
+
+def _top_k(group: np.ndarray, codes: np.ndarray, k: int):
+    """The `k` most frequent codes per group (ties: lower code first; -1 codes ignored):
+    arrays (group, code, count), sorted by group then rank. Hash-counted, then only the distinct
+    (group, code) pairs are sorted."""
+    ok = codes >= 0
+    if not ok.any():
+        e = np.empty(0, dtype=np.int64)
+        return e, e, e
+    ncodes = int(codes.max()) + 1
+    key = group[ok].astype(np.int64) * ncodes + codes[ok]
+    kc, uniq = pd.factorize(key)
+    cnt = np.bincount(kc)
+    g, c = uniq // ncodes, uniq % ncodes
+    order = np.lexsort((c, -cnt, g))
+    g, c, cnt = g[order], c[order], cnt[order]
+    start = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1]
+    pos = np.arange(len(g)) - np.repeat(start, np.diff(np.r_[start, len(g)]))
+    keep = pos < k
+    return g[keep], c[keep], cnt[keep]
+
+
+def _codes(column: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted integer codes (-1 for missing) of a column at the boolean `rows`, and the values
+    they stand for. Factorises the column's own storage (Arrow strings, categoricals) once."""
+    codes, uniques = pd.factorize(column, sort=True)
+    return np.asarray(codes)[rows].astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _per_group(g: np.ndarray, items: list, n: int) -> list[list]:
+    out: list[list] = [[] for _ in range(n)]
+    for gi, item in zip(g.tolist(), items):
+        out[gi].append(item)
+    return out
+
+
+def patrol_name(location_text: str | None, area_name: str | None, rank: int) -> str:
+    """"On or near Market Street — Central ward": the location text (police.uk's already says
+    "On or near"; others get it), then the area when known; "Patrol area N" without a text."""
+    text = (location_text or "").strip()
+    if not text:
+        base = f"Patrol area {rank}"
+    elif text.lower().startswith(NEAR_PREFIXES):
+        base = text
+    else:
+        base = f"On or near {text}"
+    return f"{base} — {area_name}" if area_name else base
+
+
+def _area_names(areas: gpd.GeoDataFrame | None, xy: np.ndarray) -> list[str | None]:
+    """Name of the area each point lies in (None outside every area); ward names gain " ward"."""
+    if areas is None or len(areas) == 0 or len(xy) == 0:
+        return [None] * len(xy)
+    if areas.crs is None or not areas.crs.equals(settings.CRS):
+        raise InputError(f"areas must be in {settings.CRS} (got {areas.crs})", parameter="areas")
+    if "name" not in areas.columns:
+        raise InputError("areas have no 'name' column", column="name", parameter="areas")
+    names = areas["name"].astype(object).where(areas["name"].notna(), None).to_numpy()
+    if "layer" in areas.columns:
+        ward = (areas["layer"].astype(str) == "ward").to_numpy()
+        names = np.array([f"{n} ward" if w and n and not str(n).lower().endswith("ward") else n
+                          for n, w in zip(names, ward)], dtype=object)
+    tree = shapely.STRtree(areas.geometry.values)
+    pi, ai = tree.query(shapely.points(xy), predicate="within")
+    out: list[str | None] = [None] * len(xy)
+    for p, a in zip(pi[::-1].tolist(), ai[::-1].tolist()):   # first area wins
+        out[p] = names[a]
+    return out
+
+
+def _empty_areas() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({c: [] for c in AREA_COLUMNS if c != "geometry"},
+                            geometry=gpd.GeoSeries([], crs=settings.CRS), crs=settings.CRS)[AREA_COLUMNS]
+
+
+def patrol_areas(sel: gpd.GeoDataFrame, labels: np.ndarray, eps_m: float, *,
+                 loc: locations.Locations | None = None, weights: np.ndarray | None = None,
+                 areas: gpd.GeoDataFrame | None = None):
+    """Ranked, named patrol areas of labelled incidents, in one grouped pass.
+
+    `labels` (one per row of `sel`, clusters 0..k-1, -1 noise); `loc` the distinct locations of
+    `sel` (computed when not given); `weights` per-row weights for ranking (None: counts).
+    Returns (areas GeoDataFrame with `AREA_COLUMNS`, rank of each cluster, cluster_id ->
+    {category: count} of its three most frequent categories)."""
     nclu = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
     if nclu == 0:
-        empty = gpd.GeoDataFrame({c: [] for c in AREA_COLUMNS if c != "geometry"},
-                                 geometry=gpd.GeoSeries([], crs=settings.CRS), crs=settings.CRS)
-        return empty, np.empty(0, dtype=np.int64)
+        return _empty_areas(), np.empty(0, dtype=np.int64), {}
+    if loc is None:
+        loc = locations.distinct(coordinates(sel))
     members = labels >= 0
-    lab = labels[members]
-    mxy = xy[members]
-    order = np.lexsort((mxy[:, 1], mxy[:, 0], lab))
-    lab_s, xy_s = lab[order], mxy[order]
-    bounds = np.searchsorted(lab_s, np.arange(nclu + 1))
-    geoms, lowest = [], []
-    for k in range(nclu):
-        pts = xy_s[bounds[k]:bounds[k + 1]]
-        geoms.append(polygon(pts, eps_m))
-        lowest.append(tuple(pts[0]))
-    geoms = np.asarray(geoms, dtype=object)
+    lab = labels[members].astype(np.int64)
+    nloc = len(loc.xy)
+    # distinct (cluster, location) pairs with their incident counts
+    pk, pairs = pd.factorize(lab * nloc + loc.inverse[members])
+    pcount = np.bincount(pk).astype(float)
+    pg, pl = pairs // nloc, pairs % nloc
+    pxy = loc.xy[pl]
+    order = np.lexsort((pxy[:, 1], pxy[:, 0], pg))
+    pg, pxy, pcount = pg[order], pxy[order], pcount[order]
+    nlocs = np.bincount(pg, minlength=nclu)
+    first = np.r_[0, np.cumsum(nlocs)[:-1]]
+    geoms = _polygons(pxy, pg, eps_m)
     area = shapely.area(geoms)
-    dfm = sel.loc[members, ["month", "category", "weight"]].copy()
-    dfm["label"] = lab
-    count = np.bincount(lab, minlength=nclu)
-    wcount = np.bincount(lab, weights=dfm["weight"].to_numpy(dtype=float), minlength=nclu)
-    locations = np.array([len(np.unique(xy_s[bounds[k]:bounds[k + 1]], axis=0)) for k in range(nclu)])
+    count = np.bincount(pg, weights=pcount, minlength=nclu)
+    cx = np.bincount(pg, weights=pxy[:, 0] * pcount, minlength=nclu) / count
+    cy = np.bincount(pg, weights=pxy[:, 1] * pcount, minlength=nclu) / count
+    wsum = (count if weights is None else
+            np.bincount(lab, weights=np.nan_to_num(np.asarray(weights, float)[members]), minlength=nclu))
     density = count / (area / 1e6)
-    # rank: count desc, density desc, lowest member coordinate asc (stable ids)
-    keys = sorted(range(nclu), key=lambda k: (-count[k], -density[k], lowest[k]))
+    lowest = pxy[first]
+    # rank: value (count or summed weight) desc, density desc, lowest member coordinate asc
+    order = np.lexsort((lowest[:, 1], lowest[:, 0], -density, -wsum))
     rank_of = np.empty(nclu, dtype=np.int64)
-    rank_of[keys] = np.arange(1, nclu + 1)
-    grouped = dfm.groupby("label", sort=True)
-    first = grouped["month"].min()
-    last = grouped["month"].max()
-    occurred = pd.to_datetime(sel.loc[members, "occurred"]) if "occurred" in sel else None
-    has_time = occurred is not None and occurred.notna().any() and (
-        occurred.dropna().dt.hour.ne(0) | occurred.dropna().dt.minute.ne(0)).any()
-    rows = []
-    for k in keys:
-        sub = dfm[dfm["label"] == k]
-        vc = sub["category"].astype(str).value_counts()
-        vc = vc.sort_index(kind="stable").sort_values(ascending=False, kind="stable").head(3)
-        top = {str(c): int(v) for c, v in vc.items()}
-        moy = sub["month"].astype(str).str[5:7].astype(int) - 1
-        peak_hours = peak_days = None
-        if has_time:
-            occ = occurred[sub.index].dropna()
-            peak_hours = _top(occ.dt.hour.map(lambda h: f"{h:02d}:00"), 3)
-            peak_days = _top(occ.dt.day_of_week, 3, WEEKDAY_NAMES)
-        r = int(rank_of[k])
-        name = f"Patrol area {r}"
-        top_text = ", ".join(f"{c} ({v})" for c, v in top.items())
-        desc = (f"{count[k]} incidents, {first[k]} to {last[k]}; {top_text}; "
-                f"peak months {_top(moy, 3, MONTH_NAMES)}")
-        if peak_hours:
-            desc += f"; peak hours {peak_hours}; peak days {peak_days}"
-        rows.append({
-            "area_id": f"patrol-{r}", "name": name, "layer": "patrol", "population": np.nan,
-            "cluster_id": r, "rank": r, "count": int(count[k]), "weighted_count": float(wcount[k]),
-            "locations": int(locations[k]), "area_m2": float(area[k]),
-            "density_per_km2": float(density[k]), "first_month": str(first[k]),
-            "last_month": str(last[k]), "top_categories": json.dumps(top),
-            "peak_months": _top(moy, 3, MONTH_NAMES), "peak_hours": peak_hours,
-            "peak_weekdays": peak_days, "description": desc, "geometry": geoms[k],
-        })
-    areas = gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.CRS)[AREA_COLUMNS]
-    return areas, rank_of
+    rank_of[order] = np.arange(1, nclu + 1)
+    # months, categories, location texts, times: integer codes, counted per cluster
+    mcodes, mcats = _codes(sel["month"], members)
+    mser = pd.Series(mcodes)
+    firstm = np.asarray(mcats)[mser.groupby(lab).min().reindex(range(nclu)).to_numpy()]
+    lastm = np.asarray(mcats)[mser.groupby(lab).max().reindex(range(nclu)).to_numpy()]
+    ccodes, ccats = _codes(sel["category"], members)
+    g, c, n = _top_k(lab, ccodes, 3)
+    tops = _per_group(g, [(str(ccats[ci]), int(ni)) for ci, ni in zip(c, n)], nclu)
+    loc_text: list = [None] * nclu
+    if "location" in sel.columns:
+        lcodes, lcats = _codes(sel["location"], members)
+        blank = np.flatnonzero(pd.Series(np.asarray(lcats, dtype=object)).astype(str).str.strip() == "")
+        if len(blank):
+            lcodes = np.where(np.isin(lcodes, blank), -1, lcodes)
+        g, c, _ = _top_k(lab, lcodes, 1)
+        for gi, ci in zip(g.tolist(), c.tolist()):
+            loc_text[gi] = str(lcats[ci])
+    moy = np.array([int(m[5:7]) - 1 for m in mcats], dtype=np.int64)[mcodes]
+    g, c, _ = _top_k(lab, moy, 3)
+    peak_months = _per_group(g, [MONTH_NAMES[ci] for ci in c], nclu)
+    peak_hours = peak_days = [None] * nclu
+    if "occurred" in sel.columns:
+        occ = pd.to_datetime(sel["occurred"]).iloc[np.flatnonzero(members)]
+        timed = occ.notna() & (occ.dt.hour.ne(0) | occ.dt.minute.ne(0))
+        if timed.any():
+            hrs = np.where(occ.notna(), occ.dt.hour.fillna(-1), -1).astype(np.int64)
+            dow = np.where(occ.notna(), occ.dt.day_of_week.fillna(-1), -1).astype(np.int64)
+            g, c, _ = _top_k(lab, hrs, 3)
+            peak_hours = [", ".join(v) or None for v in _per_group(g, [f"{h:02d}:00" for h in c], nclu)]
+            g, c, _ = _top_k(lab, dow, 3)
+            peak_days = [", ".join(v) or None for v in _per_group(g, [WEEKDAY_NAMES[d] for d in c], nclu)]
+    area_names = _area_names(areas, np.column_stack([cx, cy]))
+    lonlat = locations.lonlat(np.column_stack([cx, cy]))
+    refs = [locations.grid_ref(x, y) for x, y in zip(cx, cy)]
+    top_text = ["; ".join(f"{k} ({v})" for k, v in t) for t in tops]
+    names = [patrol_name(loc_text[k], area_names[k], int(rank_of[k])) for k in range(nclu)]
+    area_ha = area / 1e4
+    desc = [f"#{int(rank_of[k])} {names[k]}: {int(count[k])} incidents, {firstm[k]} to {lastm[k]}; "
+            f"{top_text[k]}; {area_ha[k]:,.2f} ha; grid ref {refs[k]}"
+            + (f"; peak months {', '.join(peak_months[k])}" if peak_months[k] else "")
+            + (f"; peak hours {peak_hours[k]}; peak days {peak_days[k]}" if peak_hours[k] else "")
+            for k in range(nclu)]
+    table = pd.DataFrame({
+        "rank": rank_of, "cluster_id": rank_of, "name": names,
+        "location_text": pd.Series(loc_text, dtype=object),
+        "area_name": pd.Series(area_names, dtype=object), "count": count.astype(np.int64), "weight": wsum.astype(float),
+        "area_m2": area, "area_ha": np.round(area_ha, 2),
+        "incidents_per_ha": np.round(count / area_ha, 1),
+        "centroid_easting": cx, "centroid_northing": cy,
+        "longitude": lonlat[:, 0], "latitude": lonlat[:, 1], "grid_ref": refs,
+        "first_month": firstm.astype(str), "last_month": lastm.astype(str),
+        "top_categories": top_text, "walkable": area <= settings.WALKABLE_MAX_M2,
+        "area_id": [f"patrol-{r}" for r in rank_of], "layer": "patrol", "locations": nlocs,
+        "density_per_km2": density, "peak_months": [", ".join(p) or None for p in peak_months],
+        "peak_hours": peak_hours, "peak_weekdays": peak_days, "description": desc,
+    })
+    out = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs=settings.CRS), crs=settings.CRS)
+    out = out.iloc[order].reset_index(drop=True)[AREA_COLUMNS]
+    top_dict = {int(rank_of[k]): dict(tops[k]) for k in range(nclu)}
+    return out, rank_of, top_dict
 
 
 # --------------------------------------------------------------------------- eps guidance
@@ -880,7 +799,7 @@ def suggest_eps(incidents: gpd.GeoDataFrame, min_samples: int = settings.MIN_SAM
     xy = coordinates(sel)
     if len(sel) < 2:
         raise InputError("need at least 2 incidents to suggest eps_m", parameter="incidents")
-    uxy, uw, _ = collapse(xy)
+    uxy, uw = locations.distinct(xy)[:2]
     k = int(min(len(uxy), min_samples))
     dist, idx = cKDTree(uxy).query(uxy, k=k)
     dist, idx = dist.reshape(len(uxy), k), idx.reshape(len(uxy), k)
@@ -918,27 +837,36 @@ def suggest_eps(incidents: gpd.GeoDataFrame, min_samples: int = settings.MIN_SAM
 # --------------------------------------------------------------------------- exports
 def export(areas: gpd.GeoDataFrame, path: str | Path) -> Path:
     """Write patrol areas to .geojson (WGS84, RFC 7946), .gpkg (EPSG:27700, layer
-    ``patrol_areas``) or .kml (WGS84; name and description HTML-escaped, for officers'
-    devices). Returns the path."""
+    ``patrol_areas``) or .kml (WGS84; <name> is the area's rank and name, <description> its
+    summary, both HTML-escaped, for officers' devices). Areas are rounded to whole m². Written
+    atomically (`exports.write_bytes_atomic`): an existing file is only replaced by a complete one.
+    Returns the path."""
     path = Path(path)
     driver = EXPORT_FORMATS.get(path.suffix.lower())
     if driver is None:
         raise InputError(f"cannot write '{path.suffix}'; use one of {', '.join(EXPORT_FORMATS)}",
                          parameter="out")
-    out = areas.copy()
-    if path.exists():
-        path.unlink()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if driver == "GPKG":
-        out.to_file(path, driver="GPKG", layer="patrol_areas", engine="pyogrio")
-    elif driver == "GeoJSON":
-        out.to_crs(settings.CRS_WGS84).to_file(path, driver="GeoJSON", engine="pyogrio")
-    else:
-        kml = gpd.GeoDataFrame(
-            {"Name": out["name"].astype(str).map(html.escape),
-             "Description": out["description"].astype(str).map(html.escape),
-             "rank": out["rank"].astype(int), "count": out["count"].astype(int)},
-            geometry=out.geometry.values, crs=out.crs,
-        ).to_crs(settings.CRS_WGS84)
-        kml.to_file(path, driver="KML", layer="patrol_areas", engine="pyogrio")
+    out = gpd.GeoDataFrame(areas.copy())
+    out.attrs = {}
+    if "area_m2" in out.columns:
+        out["area_m2"] = out["area_m2"].astype(float).round(0)
+    if "density_per_km2" in out.columns:
+        out["density_per_km2"] = out["density_per_km2"].astype(float).round(1)
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir) / f"patrol_areas{path.suffix.lower()}"
+        if driver == "GPKG":
+            out.to_file(tmp, driver="GPKG", layer="patrol_areas", engine="pyogrio")
+        elif driver == "GeoJSON":
+            out.to_crs(settings.CRS_WGS84).to_file(tmp, driver="GeoJSON", engine="pyogrio")
+        else:
+            label = ([f"#{int(r)} {n}" for r, n in zip(out["rank"], out["name"].astype(str))]
+                     if "rank" in out.columns else out["name"].astype(str).tolist())
+            kml = gpd.GeoDataFrame(
+                {"Name": [html.escape(s) for s in label],
+                 "Description": out["description"].astype(str).map(html.escape),
+                 "rank": out["rank"].astype(int), "count": out["count"].astype(int)},
+                geometry=out.geometry.values, crs=out.crs,
+            ).to_crs(settings.CRS_WGS84)
+            kml.to_file(tmp, driver="KML", layer="patrol_areas", engine="pyogrio")
+        exports.write_bytes_atomic(path, tmp.read_bytes())
     return path

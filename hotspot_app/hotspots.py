@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -74,7 +75,7 @@ import shapely
 from scipy import sparse, stats
 from scipy.spatial import cKDTree
 
-from . import clusters, exports, periods, settings
+from . import exports, locations, periods, selection, settings
 from .errors import InputError, OutputError
 
 SHAPES = ("square", "hex")
@@ -83,11 +84,20 @@ PATTERNS = ("new", "intensifying", "persistent", "diminishing", "sporadic", "his
 HEX_SIDE = math.sqrt(2.0 / (3.0 * math.sqrt(3.0)))   # hex side per unit of cell_m (equal area)
 
 
+def _spatial(spatial_weights, weights):
+    """`spatial_weights`, or the old keyword `weights` (deprecated) when given."""
+    if weights is not None:
+        warnings.warn("hotspots: 'weights' is now 'spatial_weights' (Gi* neighbours; 'weight' "
+                      "means incident weights)", DeprecationWarning, stacklevel=3)
+        return weights
+    return spatial_weights
+
+
 def _check(shape: str | None = None, cell_m: float | None = None) -> None:
     if shape is not None and shape not in SHAPES:
         raise InputError(f"shape must be one of {', '.join(SHAPES)} (got {shape!r})", parameter="shape")
     if cell_m is not None:
-        clusters.validate_params(cell_m=cell_m)
+        selection.validate_params(cell_m=cell_m)
 
 
 # --------------------------------------------------------------------------- grids
@@ -101,7 +111,7 @@ def study_area(incidents: gpd.GeoDataFrame | None = None, areas: gpd.GeoDataFram
         return shapely.union_all(areas.geometry.values)
     if incidents is None or len(incidents) == 0:
         raise InputError("no incidents and no areas to define a study area", parameter="incidents")
-    uxy, _, _ = clusters.collapse(clusters.coordinates(incidents))
+    uxy = locations.distinct(selection.coordinates(incidents)).xy
     return shapely.MultiPoint(uxy).convex_hull.buffer(buffer_m)
 
 
@@ -199,12 +209,14 @@ def make_grid(area, cell_m: float = settings.CELL_M, shape: str = "square") -> g
     return out
 
 
-def _assign(cells: gpd.GeoDataFrame, xy: np.ndarray) -> np.ndarray:
+def _assign(cells: gpd.GeoDataFrame, xy: np.ndarray,
+            loc: locations.Locations | None = None) -> np.ndarray:
     """Position in `cells` of the cell each point falls in (-1 outside every kept cell)."""
     g: Grid = cells.attrs["grid"]
     if len(xy) == 0:
         return np.empty(0, dtype=np.int64)
-    uxy, _, inverse = clusters.collapse(xy)
+    loc = locations.distinct(xy) if loc is None else loc
+    uxy, inverse = loc.xy, loc.inverse
     row, col = g.index(uxy)
     key = pd.MultiIndex.from_arrays([cells["row"].to_numpy(), cells["col"].to_numpy()])
     pos = key.get_indexer(pd.MultiIndex.from_arrays([row, col]))
@@ -230,11 +242,12 @@ def grid_counts(
     Pass `cells` (from an earlier call / `make_grid`) to count on the same grid.
     """
     _check(shape, cell_m)
-    sel = clusters.select(incidents, category, period)
+    sel = selection.select(incidents, category, period)
     if cells is None:
         cells = make_grid(study_area(sel if areas is None else None, areas, cell_m), cell_m, shape)
-    xy = clusters.coordinates(sel)
-    pos = _assign(cells, xy)
+    xy = selection.coordinates(sel)
+    loc = locations.distinct(xy)
+    pos = _assign(cells, xy, loc)
     inside = pos >= 0
     out = cells.copy()
     out.attrs = dict(cells.attrs)
@@ -242,8 +255,69 @@ def grid_counts(
     out["weighted_count"] = np.bincount(pos[inside], weights=sel["weight"].to_numpy(float)[inside],
                                         minlength=len(cells))
     out["value"] = out["weighted_count"] if weight else out["count"]
-    out.attrs.update(n_incidents=int(len(sel)), n_outside=int((~inside).sum()))
+    spacing = location_spacing(loc.xy)
+    out.attrs.update(n_incidents=int(len(sel)), n_outside=int((~inside).sum()),
+                     n_locations=int(len(loc.xy)), spacing_m=spacing,
+                     warnings=list(cells.attrs.get("warnings", [])))
+    note = cell_warning(cells.attrs["grid"].cell_m, spacing)
+    if note and note not in out.attrs["warnings"]:
+        out.attrs["warnings"].append(note)
+        warnings.warn(note, UserWarning, stacklevel=2)
     return out
+
+
+def _round_up(m: float, step: float = 50.0) -> int:
+    return int(math.ceil(m / step) * step)
+
+
+def location_spacing(uxy: np.ndarray) -> float | None:
+    """Median distance (m) from each distinct incident location to its nearest other location:
+    the spacing of police.uk's snap points. None with fewer than 2 locations."""
+    if len(uxy) < 2:
+        return None
+    d, _ = cKDTree(uxy).query(uxy, k=2)
+    return float(np.median(d[:, 1]))
+
+
+def cell_warning(cell_m: float, spacing_m: float | None) -> str | None:
+    """A warning when grid cells are finer than the spacing of the incident locations (each
+    occupied cell then holds about one snap point, and a map of cells is a map of snap points)."""
+    if spacing_m is None or cell_m >= spacing_m:
+        return None
+    return (f"grid cells of {cell_m:g} m are finer than the spacing of the incident locations "
+            f"(median {spacing_m:,.0f} m to the nearest other location): most occupied cells hold "
+            f"a single location; use cells >= {_round_up(spacing_m):,} m")
+
+
+#: Gi* flagging more than this share of the cells that hold incidents gets a warning.
+HOT_SHARE_WARN = 0.5
+
+
+def gistar_warning(cells: gpd.GeoDataFrame) -> str | None:
+    """A warning when Gi* flags a large share of the occupied cells (more than
+    `HOT_SHARE_WARN`, at least 5 cells) or flags cells finer than the locations' spacing:
+    "7,293 hot cells around 7,300 incident locations: ... use cells >= X m"."""
+    if "hotspot" not in cells.columns or "count" not in cells.columns:
+        return None
+    hot = int((cells["hotspot"] == "hot").sum())
+    occupied = int((cells["count"] > 0).sum())
+    g = cells.attrs.get("grid")
+    spacing = cells.attrs.get("spacing_m")
+    if hot < 5 or g is None:
+        return None
+    fine = spacing is not None and g.cell_m < spacing
+    share = hot / max(occupied, 1)
+    if not fine and share <= HOT_SHARE_WARN:
+        return None
+    suggest = max(2 * g.cell_m, _round_up(2 * spacing) if spacing else 0)
+    nloc = cells.attrs.get("n_locations")
+    if fine:
+        return (f"{hot:,} hot cells around {nloc:,} incident locations: cells of {g.cell_m:g} m are "
+                f"finer than the locations' spacing ({spacing:,.0f} m), so Gi* flags single snap "
+                f"points and the cells next to them; use cells >= {suggest:,.0f} m")
+    return (f"{hot:,} hot cells, {share:.0%} of the {occupied:,} cells with incidents: cells of "
+            f"{g.cell_m:g} m are too small for Gi* to pick out hot spots; use cells >= "
+            f"{suggest:,.0f} m")
 
 
 def kde(
@@ -268,12 +342,12 @@ def kde(
     from sklearn.neighbors import KernelDensity
 
     bw = float(cell_m if bandwidth_m is None else bandwidth_m)
-    clusters.validate_params(bandwidth_m=bw)
+    selection.validate_params(bandwidth_m=bw)
     out = grid_counts(incidents, cell_m, shape, areas=areas, category=category, period=period,
                       weight=weight, cells=cells)
-    sel = clusters.select(incidents, category, period)
+    sel = selection.select(incidents, category, period)
     w = sel["weight"].to_numpy(float) if weight else None
-    uxy, uw, _ = clusters.collapse(clusters.coordinates(sel), w)
+    uxy, uw = locations.distinct(selection.coordinates(sel), w)[:2]
     if len(uxy) == 0 or uw.sum() <= 0:
         out["density_per_km2"] = 0.0
     else:
@@ -285,17 +359,19 @@ def kde(
 
 
 # --------------------------------------------------------------------------- Gi*
-def neighbours(cells: gpd.GeoDataFrame, weights: str | float = "queen") -> sparse.csr_matrix:
+def neighbours(cells: gpd.GeoDataFrame, spatial_weights: str | float = "queen", *,
+               weights: str | float | None = None) -> sparse.csr_matrix:
     """Binary spatial weights between cells, **including each cell itself** (Gi*).
 
     ``"queen"``: cells sharing an edge or a corner (squares: up to 8, hexagons: 6); a number:
     cells whose centres are within that many metres.
     """
+    weights = _spatial(spatial_weights, weights)
     n = len(cells)
     if isinstance(weights, str):
         if weights != "queen":
-            raise InputError(f"weights must be 'queen' or a distance in metres (got {weights!r})",
-                             parameter="weights")
+            raise InputError(f"spatial_weights must be 'queen' or a distance in metres (got "
+                             f"{weights!r})", parameter="spatial_weights")
         g: Grid = cells.attrs["grid"]
         row, col = cells["row"].to_numpy(), cells["col"].to_numpy()
         key = pd.MultiIndex.from_arrays([row, col])
@@ -317,7 +393,7 @@ def neighbours(cells: gpd.GeoDataFrame, weights: str | float = "queen") -> spars
     else:
         d = float(weights)
         if not d > 0:
-            raise InputError("distance band must be > 0 metres", parameter="weights")
+            raise InputError("distance band must be > 0 metres", parameter="spatial_weights")
         pts = cells[["x", "y"]].to_numpy()
         p = cKDTree(pts).query_pairs(d * (1 + 1e-9), output_type="ndarray")
         i = np.concatenate([np.arange(n), p[:, 0], p[:, 1]])
@@ -347,16 +423,21 @@ def gistar(
     cells: gpd.GeoDataFrame,
     value: str = "value",
     *,
-    weights: str | float = "queen",
+    spatial_weights: str | float = "queen",
     alpha: float = 0.05,
     correction: str = "fdr_bh",
+    weights: str | float | None = None,
 ) -> gpd.GeoDataFrame:
     """Gi* hot and cold spots of a cell table (from `grid_counts`).
 
     Adds ``gi_z`` (z-score), ``gi_p`` (two-sided normal p), ``gi_p_adj`` (corrected with
     statsmodels ``multipletests(method=correction)``, default Benjamini–Hochberg FDR; ``"holm"``
     also accepted) and ``hotspot`` (``hot`` / ``cold`` / ``not significant`` at `alpha`).
+    `spatial_weights`: ``"queen"`` or a distance band in metres (`neighbours`). A warning
+    (``attrs["warnings"]``) says when Gi* flags so large a share of the occupied cells that the
+    cells are too small (`gistar_warning`).
     """
+    spatial_weights = _spatial(spatial_weights, weights)
     from statsmodels.stats.multitest import multipletests
 
     if not 0 < alpha < 1:
@@ -365,13 +446,17 @@ def gistar(
         raise InputError(f"cells have no column '{value}'", parameter="value")
     out = cells.copy()
     out.attrs = dict(cells.attrs)
-    z = gi_star_z(out[value].to_numpy(float), neighbours(out, weights))
+    z = gi_star_z(out[value].to_numpy(float), neighbours(out, spatial_weights))
     p = 2 * stats.norm.sf(np.abs(z))
     p_adj = multipletests(p, alpha=alpha, method=correction)[1] if len(p) else p
     out["gi_z"], out["gi_p"], out["gi_p_adj"] = z, p, p_adj
     sig = p_adj < alpha
     out["hotspot"] = np.where(sig & (z > 0), "hot", np.where(sig & (z < 0), "cold", "not significant"))
-    out.attrs.update(weights=weights, alpha=alpha, correction=correction)
+    out.attrs.update(spatial_weights=spatial_weights, alpha=alpha, correction=correction)
+    note = gistar_warning(out)
+    if note:
+        out.attrs["warnings"] = [*out.attrs.get("warnings", []), note]
+        warnings.warn(note, UserWarning, stacklevel=2)
     return out
 
 
@@ -440,8 +525,9 @@ def emerging(
     areas: gpd.GeoDataFrame | None = None,
     category=None,
     period=None,
-    weights: str | float = "queen",
+    spatial_weights: str | float = "queen",
     alpha: float = 0.05,
+    weights: str | float | None = None,
 ) -> gpd.GeoDataFrame:
     """Emerging / persistent hot spot classification of grid cells over time periods.
 
@@ -450,7 +536,7 @@ def emerging(
     period i), ``n_hot``, ``trend_z``, ``trend_p`` (Mann–Kendall on the counts), ``pattern``.
     ``attrs["periods"]`` lists the periods as ``FROM..TO``.
     """
-    sel = clusters.select(incidents, category, period)
+    sel = selection.select(incidents, category, period)
     if periods_ is None:
         if not isinstance(period_months, int) or period_months < 1:
             raise InputError("period_months must be a whole number >= 1", parameter="period_months")
@@ -459,7 +545,7 @@ def emerging(
         raise InputError("need at least 2 periods for emerging hot spots; choose a longer "
                          "period or shorter period_months", parameter="period_months")
     cells = make_grid(study_area(sel if areas is None else None, areas, cell_m), cell_m, shape)
-    W = neighbours(cells, weights)
+    W = neighbours(cells, _spatial(spatial_weights, weights))
     from statsmodels.stats.multitest import multipletests
 
     counts, hot = [], []
@@ -544,21 +630,23 @@ def forecast_accuracy(
     """
     if method not in ("count", "kde", "clusters"):
         raise InputError("method must be count, kde or clusters", parameter="method")
-    sel = clusters.select(incidents, category)
-    train_m, test_m = clusters.parse_period(train), clusters.parse_period(test)
+    sel = selection.select(incidents, category)
+    train_m, test_m = selection.parse_period(train), selection.parse_period(test)
     area = study_area(sel if areas is None else None, areas, cell_m)
     cells = make_grid(area, cell_m, shape)
     tr = grid_counts(sel, cell_m, shape, period=train_m, cells=cells)
     te = grid_counts(sel, cell_m, shape, period=test_m, cells=cells)
     if method == "clusters":
+        from . import clusters
+
         res = clusters.dbscan(sel, eps_m, min_samples, period=train_m)
         if len(res.areas) == 0:
             raise InputError(res.message or "no clusters in the training period", parameter="eps_m")
         geom = shapely.intersection(shapely.union_all(res.areas.geometry.values), area)
         A = shapely.area(area)
         a = shapely.area(geom)
-        tr_in = clusters.select(sel, period=train_m)
-        te_in = clusters.select(sel, period=test_m)
+        tr_in = selection.select(sel, period=train_m)
+        te_in = selection.select(sel, period=test_m)
         from .areas import within
 
         n1, N1 = int(within(tr_in, geom).sum()), len(tr_in)
@@ -590,13 +678,14 @@ def hotspot_grid(
 ) -> gpd.GeoDataFrame:
     """One call for the CLI/app: ``count`` (`grid_counts`), ``kde`` or ``gistar`` (counts then
     `gistar`). `kwargs` go to the underlying functions (areas, category, period, weight,
-    bandwidth_m, weights, alpha)."""
+    bandwidth_m, spatial_weights, alpha)."""
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)} (got {method!r})",
                          parameter="method")
     if method == "kde":
         return kde(incidents, cell_m, shape, **kwargs)
-    gi = {k: kwargs.pop(k) for k in ("weights", "alpha", "correction") if k in kwargs}
+    gi = {k: kwargs.pop(k) for k in ("spatial_weights", "weights", "alpha", "correction")
+          if k in kwargs}
     kwargs.pop("bandwidth_m", None)
     counts = grid_counts(incidents, cell_m, shape, **kwargs)
     return gistar(counts, **gi) if method == "gistar" else counts
@@ -620,7 +709,7 @@ def cells_to_dict(cells: gpd.GeoDataFrame, method: str = "count") -> dict:
     if method == "kde":
         params["bandwidth_m"] = cells.attrs.get("bandwidth_m")
     if method == "gistar":
-        params.update(weights=cells.attrs.get("weights"), alpha=cells.attrs.get("alpha"),
+        params.update(weights=cells.attrs.get("spatial_weights"), alpha=cells.attrs.get("alpha"),
                       correction=cells.attrs.get("correction"))
     fields = _CELL_FIELDS[method]
     rows = []

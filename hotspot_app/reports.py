@@ -9,7 +9,6 @@ named ``=HYPERLINK(...)`` is shown as text, never run as a formula.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from typing import Iterable
@@ -101,27 +100,100 @@ def table_json(document: dict) -> str:
     return json.dumps(document, ensure_ascii=False, allow_nan=False, indent=None)
 
 
-def xlsx_bytes(sheets: dict[str, pd.DataFrame] | pd.DataFrame, sheet: str = "Table") -> bytes:
-    """An .xlsx workbook (openpyxl) of one or more tables, as bytes for a download button.
-    Nullable numbers become empty cells."""
+def xlsx_bytes(sheets: dict[str, pd.DataFrame] | pd.DataFrame, sheet: str = "Table",
+               title: str | None = None, period: str = "", notes: Iterable[str] = ()) -> bytes:
+    """A formatted .xlsx workbook (`xlsx.workbook`: title, readable headings, % formats, bold
+    totals, frozen header, a Notes sheet) of one or more tables, as bytes for a download button.
+    Missing numbers are shown as 'n/a'."""
+    from . import xlsx
+
     if isinstance(sheets, pd.DataFrame):
         sheets = {sheet: sheets}
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        for name, df in sheets.items():
-            df = exports.neutralise_frame(df)
-            plain = df.astype(object).where(df.notna(), None)
-            plain.to_excel(writer, sheet_name=str(name)[:31], index=False)
-    return buf.getvalue()
+    built = [xlsx.sheet_of(df, title or str(name), str(name), period=period) for name, df in sheets.items()]
+    return xlsx.workbook(built, caveats=list(notes))
 
 
-def table_xlsx(rows: pd.DataFrame, sheet: str = "Table") -> bytes:
-    """XLSX bytes of a partnership table: the numbers as numbers, indented names."""
-    cols = ["category", "level"] + [f"{w}_{k}" for w, _ in periods.TABLE_WINDOWS
-                                     for k in ("current", "previous", "diff", "pct_diff")]
-    out = rows[cols].copy()
-    out["category"] = ["  " * int(lv) + str(c) for c, lv in zip(rows["category"], rows["level"])]
-    return xlsx_bytes(out, sheet)
+def table_sheet(rows: pd.DataFrame, title: str, period: str = "", source: str = "",
+                warnings: Iterable[str] = (), name: str = "Table"):
+    """A partnership table as an `xlsx.Sheet`: the category names indented by level, grouped
+    headers per window (Current, Previous, Diff, % Diff), groups and Total in bold."""
+    from . import xlsx
+
+    label = {"crime": "Crime", "asb": "Anti-social behaviour", "fire": "Fire"}.get(rows.attrs.get("kind"), "Crime")
+    data = {("", label): rows["category"].astype(str).tolist()}
+    for w, wtitle in WINDOW_TITLES.items():
+        for key, head in (("current", "Current"), ("previous", "Previous"), ("diff", "Diff"),
+                          ("pct_diff", "% Diff")):
+            data[(wtitle, head)] = rows[f"{w}_{key}"].astype(object).tolist()
+    frame = pd.DataFrame(data)
+    frame.columns = list(data)
+    if not period and rows.attrs.get("month"):
+        comp = rows.attrs.get("comparison", "same-period-last-year").replace("-", " ")
+        period = f"Selected month {periods.describe([rows.attrs['month']])}; compared with the {comp}."
+    return xlsx.Sheet(frame, title, name, period=period, source=source,
+                      percent=[c for c in frame.columns if c[1] == "% Diff"],
+                      diff=[c for c in frame.columns if c[1] == "Diff"],
+                      bold=rows["node"].isin(["group", "total"]).tolist(),
+                      indent=[int(v) for v in rows["level"]], notes=list(warnings))
+
+
+DOCUMENT_MEASURES = (("current", "Current"), ("previous", "Previous"), ("diff", "Diff"),
+                     ("pct_diff", "% Diff"), ("rate", "Per 1,000"))
+
+
+def document_measures(document: dict) -> list[tuple[str, str, str]]:
+    """(column id, measure key, heading) for every number column of a design-§5b table
+    document (``{"columns", "rows", "warnings"}``): Current, and Previous / Diff / % Diff when the
+    column has a comparison, and Per 1,000 when any cell has a rate."""
+    rates = any(c.get("rate") is not None for r in document["rows"] for c in r["cells"].values())
+    out = []
+    for col in document["columns"]:
+        for key, head in DOCUMENT_MEASURES:
+            if key in ("previous", "diff", "pct_diff") and col.get("compare_from") is None:
+                continue
+            if key == "rate" and not rates:
+                continue
+            out.append((col["id"], key, head))
+    return out
+
+
+def document_groups(document: dict) -> list[bool]:
+    """Per row of a §5b document: True for groups (rows that are some row's parent) and Total."""
+    parents = {r["parent"] for r in document["rows"] if r.get("parent")}
+    return [r["category"] in parents or r["category"] == "Total" for r in document["rows"]]
+
+
+def document_sheet(document: dict, title: str, period: str = "", source: str = "", name: str = "Table"):
+    """A design-§5b table document (`hotspot table --by/--period/--years` JSON) as an
+    `xlsx.Sheet`: categories indented by level, a header group per column id over its measures,
+    groups and Total in bold, % Diff as percentages, rates with 2 decimals; the columns' windows
+    and the warnings in the notes."""
+    from . import xlsx
+
+    measures = document_measures(document)
+    data = {("", "Category"): [str(r["category"]) for r in document["rows"]]}
+    for cid, key, head in measures:
+        data[(cid, head)] = [r["cells"][cid][key] for r in document["rows"]]
+    frame = pd.DataFrame(data)
+    frame.columns = list(data)
+    from .tables import describe_columns
+
+    described = describe_columns(document)
+    return xlsx.Sheet(frame, title, name, period=period or "; ".join(described[:1]), source=source,
+                      percent=[c for c in frame.columns if c[1] == "% Diff"],
+                      rate=[c for c in frame.columns if c[1] == "Per 1,000"],
+                      diff=[c for c in frame.columns if c[1] == "Diff"],
+                      bold=document_groups(document), indent=[int(r["level"]) for r in document["rows"]],
+                      notes=described + list(document.get("warnings", [])))
+
+
+def table_xlsx(rows: pd.DataFrame, sheet: str = "Table", title: str | None = None,
+               warnings: Iterable[str] = ()) -> bytes:
+    """XLSX bytes of a partnership table (`table_sheet`): numbers as numbers, grouped headers,
+    % formats, bold groups and Total, indented names, a Notes sheet with the warnings."""
+    from . import xlsx
+
+    return xlsx.workbook([table_sheet(rows, title or "Partnership table", warnings=warnings, name=sheet)])
 
 
 # --------------------------------------------------------------------------- rankings, summaries

@@ -23,6 +23,16 @@ GB_BOUNDS_WGS84: tuple[float, float, float, float] = (-8.75, 49.75, 2.0, 61.0)
 #: DBSCAN defaults (metres, incidents). A few streets: walkable patrol areas.
 EPS_M: float = 100.0
 MIN_SAMPLES: int = 15
+#: Largest patrol area called walkable (0.25 km²: about 500 m x 500 m, a 10-15 minute foot
+#: patrol); larger DBSCAN areas get a warning (issue 11).
+WALKABLE_MAX_M2: float = 250_000.0
+#: `clusters` method "auto": scikit-learn's DBSCAN up to this many distinct locations, the exact
+#: grid method above. Measured (benchmarks/RESULTS.md, clusters, 2026-11-29, 2 shared cores):
+#: sklearn 0.13 s vs grid 0.11 s at 15,000 locations (a force's year: no reason to leave the
+#: reference implementation), 0.85 s vs 0.42 s at 50,000, 1.78 s vs 0.77 s at 100,000, 5.37 s vs
+#: 1.23 s at 200,000, 15.84 s vs 1.43 s at 400,000: above 100,000 the grid method saves a second
+#: or more (an earlier, less loaded run: 1.29 s vs 0.30 s at 100,000).
+GRID_METHOD_MIN_LOCATIONS: int = 100_000
 #: Displacement buffer ring around an evaluated area, metres.
 BUFFER_M: float = 250.0
 #: Grid cell size for grid/hex hotspots, metres.

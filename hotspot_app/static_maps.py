@@ -8,6 +8,9 @@ maps can be measured. Functions return PNG bytes and never mutate their inputs.
 - `choropleth_png(areas, values, title=...)`: areas filled by value classes, with a legend.
 - `patrol_png(patrol_areas, context=..., title=...)`: numbered patrol areas over area outlines.
 - `pair_png(left, right, ...)`: two choropleths side by side with ONE scale (before/after).
+- `window_pair_png(incidents, target, ...)`: before/after grid counts around an intervention area
+  (same cells, one scale), with the area and its displacement ring outlined.
+- `monthly_png(series, ...)`: a monthly line chart (one line per series, windows shaded).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from . import maps  # noqa: E402
 from .errors import InputError  # noqa: E402
 
-__all__ = ["choropleth_png", "patrol_png", "pair_png"]
+__all__ = ["choropleth_png", "patrol_png", "pair_png", "window_pair_png", "monthly_png"]
 
 OUTLINE = "#1f4e9c"
 PATROL_FILL = "#d7301f"
@@ -170,4 +173,63 @@ def pair_png(left: tuple[gpd.GeoDataFrame, Sequence], right: tuple[gpd.GeoDataFr
     _legend(axes[1], scale, legend_title)
     if caption:
         fig.text(0.01, 0.01, caption, fontsize=7, color="#444444")
+    return _png(fig)
+
+
+def window_pair_png(incidents: gpd.GeoDataFrame, target, *, before: Sequence[str], after: Sequence[str],
+                    category=None, ring=None, cell_m: float = 50.0, pad_m: float = 150.0,
+                    titles: tuple[str, str] | None = None, legend_title: str = "Incidents per cell",
+                    caption: str | None = None) -> bytes:
+    """PNG of incidents per grid cell (`cell_m` squares) around `target` (a polygon) in the
+    `before` and `after` months, on the SAME cells and ONE colour scale, with the target (and the
+    displacement `ring`, when given) outlined: the printable twin of the app's before/after maps."""
+    import shapely
+
+    from . import hotspots, settings
+
+    geoms = [g for g in (target, ring) if g is not None and not g.is_empty]
+    extent = shapely.box(*shapely.union_all(geoms).bounds).buffer(pad_m, join_style="mitre")
+    study = gpd.GeoDataFrame({"name": ["extent"]}, geometry=[extent], crs=settings.CRS)
+    cells_b = hotspots.grid_counts(incidents, cell_m, "square", areas=study, category=category,
+                                   period=list(before))
+    cells_a = hotspots.grid_counts(incidents, cell_m, "square", areas=study, category=category,
+                                   period=list(after), cells=cells_b.drop(columns=["count", "weighted_count", "value"]))
+    outline = gpd.GeoDataFrame(geometry=geoms, crs=settings.CRS)
+    titles = titles or (f"Before ({before[0]} to {before[-1]})", f"After ({after[0]} to {after[-1]})")
+    return pair_png((cells_b, cells_b["count"].tolist()), (cells_a, cells_a["count"].tolist()),
+                    titles=titles, legend_title=legend_title, outline=outline, caption=caption)
+
+
+def monthly_png(series: pd.DataFrame, *, title: str = "", ylabel: str = "Incidents per month",
+                marks: Sequence[tuple[str, str, str]] = (), size_in: tuple[float, float] = (9.0, 3.6),
+                dpi: int = 150) -> bytes:
+    """PNG line chart of tidy monthly counts (columns ``month``, ``series``, ``count``; a null
+    count, i.e. a month not covered, is a gap, never 0), with `marks` = (from, to, label) windows
+    shaded (e.g. before/after)."""
+    fig, ax = plt.subplots(figsize=size_in, dpi=dpi)
+    months = sorted(series["month"].astype(str).unique())
+    pos = {m: i for i, m in enumerate(months)}
+    shades = ["#fde0c5", "#c6dbef", "#e5e5e5"]
+    for (lo, hi, label), colour in zip(marks, shades * 3):
+        if lo in pos and hi in pos:
+            ax.axvspan(pos[lo] - 0.5, pos[hi] + 0.5, color=colour, alpha=0.6, lw=0)
+            ax.text((pos[lo] + pos[hi]) / 2, 1.0, label, transform=ax.get_xaxis_transform(),
+                    ha="center", va="bottom", fontsize=8, color="#444444")
+    for name, part in series.groupby("series", sort=False):
+        y = [np.nan if pd.isna(v) else float(v) for v in part["count"]]
+        ax.plot([pos[m] for m in part["month"].astype(str)], y, marker="o", markersize=2.5,
+                linewidth=1.4, label=str(name))
+    step = max(1, len(months) // 12)
+    ax.set_xticks(range(0, len(months), step))
+    ax.set_xticklabels([pd.Timestamp(f"{m}-01").strftime("%b %y") for m in months[::step]], fontsize=7,
+                       rotation=45, ha="right")
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_ylim(bottom=0)
+    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=10, loc="left", pad=14)
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _png(fig)

@@ -678,14 +678,13 @@ def document_csv(document: dict) -> bytes:
 
 
 def document_xlsx(document: dict, title: str | None = None) -> bytes:
-    """XLSX bytes of a table document: the numbers sheet (`to_frame`) and a notes sheet (columns
-    and warnings), text neutralised. (The report pack's formatted workbook may replace this.)"""
-    from .exports import neutralise_frame
-    from .reports import xlsx_bytes
+    """Formatted XLSX of a table document (`reports.document_sheet` through `xlsx.workbook`, the
+    one workbook of every XLSX): a header group per column over its measures, % formats, bold
+    groups and Total, text neutralised; the columns' windows and the warnings on the Notes sheet."""
+    from . import xlsx
+    from .reports import document_sheet
 
-    notes = pd.DataFrame({"note": ([title] if title else []) + describe_columns(document)
-                          + [f"warning: {w}" for w in document.get("warnings", [])]})
-    return xlsx_bytes({"Table": neutralise_frame(to_frame(document)), "Notes": neutralise_frame(notes)})
+    return xlsx.workbook([document_sheet(document, title or "Table")])
 
 
 # =========================================================================== rankings

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT.parent / "shared" / "realdata" / "police_cleveland"
 runner = CliRunner()
 CLUSTER_KEYS = ["cluster_id", "count", "area_m2", "density_per_km2", "first_month", "last_month",
-                "top_categories", "rank"]
+                "top_categories", "rank", "name", "centroid"]
 
 
 def run(*args):
@@ -66,7 +66,7 @@ def test_clusters_category_and_months_filter(oracle_ws):
 
 def test_clusters_text_output_and_no_cluster_hint(oracle_ws):
     r = run("clusters", oracle_ws, "--eps-m", 2, "--min-samples", 1)
-    assert r.exit_code == 0 and "| 1 | 1 | 3 |" in r.stdout
+    assert r.exit_code == 0 and "| 1 | 1 | Patrol area 1 | 3 |" in r.stdout
     r = run("clusters", oracle_ws, "--eps-m", 0.5, "--min-samples", 3)
     assert r.exit_code == 0
     assert "no clusters: try a larger eps_m (now 0.5) or a smaller min_samples (now 3)" in r.stdout
@@ -100,12 +100,28 @@ def test_clusters_out_writes_polygons_geopandas_reads(oracle_ws, tmp_path, suffi
 
 
 def test_clusters_on_the_demo_workspace_find_the_planted_fire_clusters(demo):
+    from sklearn.cluster import DBSCAN
+
+    from hotspot_app import selection
+
     r = run("clusters", demo.dir / "workspace.gpkg", "--category", "deliberate-secondary-fires",
-            "--eps-m", 100, "--min-samples", 15, "--format", "json")
+            "--eps-m", 100, "--min-samples", 15, "--areas", demo.dir / "wards.geojson",
+            "--format", "json")
+    assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     planted = [c for c in demo.truth["clusters"] if c["group"] == "deliberate-secondary-fires"]
+    # the same cluster sizes as scikit-learn's DBSCAN on the raw points
+    xy = selection.coordinates(selection.select(demo.incidents, "deliberate-secondary-fires"))
+    labels = DBSCAN(eps=100, min_samples=15).fit(xy).labels_
+    sizes = sorted(np.bincount(labels[labels >= 0]).tolist(), reverse=True)
+    assert [c["count"] for c in doc["clusters"]] == sizes
     assert len(doc["clusters"]) == len(planted)
-    assert sorted(c["count"] for c in doc["clusters"]) >= sorted(c["n_within_radius"] for c in planted)
+    # each planted cluster is named with the ward it was planted in, centred within its radius
+    for c in planted:
+        mine = [k for k in doc["clusters"] if k["name"].endswith(f" — {c['ward']}")]
+        assert len(mine) == 1, (c["name"], [k["name"] for k in doc["clusters"]])
+        cen = mine[0]["centroid"]
+        assert np.hypot(cen["easting"] - c["x"], cen["northing"] - c["y"]) <= c["radius_m"]
 
 
 def test_grid_json_counts_add_up(oracle_ws):
@@ -162,3 +178,115 @@ def test_real_cleveland_asb_2024_patrol_areas_and_geopackage(tmp_path):
     back = gpd.read_file(out, layer="patrol_areas")
     assert len(back) == len(doc["clusters"]) and back.crs.equals("EPSG:27700")
     assert back["count"].tolist() == counts
+
+
+# --------------------------------------------------------------------------- issue 11: names, top, harm
+@pytest.fixture
+def named_ws(tmp_path):
+    """A: 40 shoplifting incidents on Market Street; B: 15 violence 1 km east, in a Central and
+    an East ward (workspace areas)."""
+    from shapely.geometry import box
+
+    xy = np.array([(i % 4 * 10.0, 0.0) for i in range(40)] + [(1000.0 + i % 3 * 10, 0.0)
+                                                                for i in range(15)]) + (450000, 430000)
+    inc = schema.make_incidents(pd.DataFrame({
+        "category": ["Shoplifting"] * 40 + ["Violence and sexual offences"] * 15,
+        "month": ["2024-01"] * 55,
+        "location": ["On or near Market Street"] * 40 + ["On or near Bus Station"] * 15}),
+        x=xy[:, 0], y=xy[:, 1])
+    wards = gpd.GeoDataFrame({"name": ["Central", "East"]}, geometry=[
+        box(449500, 429500, 450500, 430500), box(450500, 429500, 451500, 430500)], crs=27700)
+    path = tmp_path / "ws.gpkg"
+    store.Workspace(path).write_incidents(inc)
+    wards_path = tmp_path / "wards.geojson"
+    wards.to_file(wards_path)
+    return path, wards_path
+
+
+def test_clusters_areas_top_and_harm_weight(named_ws):
+    ws, wards = named_ws
+    r = run("clusters", ws, "--eps-m", 50, "--min-samples", 15, "--areas", wards, "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert list(doc) == ["parameters", "n_incidents", "n_noise", "clusters"]
+    assert [c["name"] for c in doc["clusters"]] == ["On or near Market Street — Central",
+                                                    "On or near Bus Station — East"]
+    assert [list(c) for c in doc["clusters"]] == [CLUSTER_KEYS, CLUSTER_KEYS]
+    assert doc["clusters"][0]["centroid"]["easting"] == 450015.0
+    r = run("clusters", ws, "--eps-m", 50, "--min-samples", 15, "--weight", "harm", "--top", 1,
+            "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert [(c["name"], c["count"], c["weight"]) for c in doc["clusters"]] == [
+        ("On or near Bus Station", 15, 900.0)]
+    assert list(doc["clusters"][0]) == CLUSTER_KEYS + ["weight"]
+    assert doc["parameters"]["weight"] == "harm"
+    # the low/high check reaches the user (stderr): low weights put Market Street first
+    assert ("note: The top 1 by harm changes between the low and high weights: 1 enters with the "
+            "high weights, 2 with the low.") in r.stderr
+
+
+@pytest.mark.parametrize("args, parameter", [
+    (["--top", 0], "top"), (["--weight", "no_such_column"], "weight"),
+])
+def test_clusters_bad_top_or_weight_exit_2(named_ws, args, parameter):
+    r = run("clusters", named_ws[0], "--eps-m", 50, "--min-samples", 15, *args)
+    assert r.exit_code == 2 and f"parameter '{parameter}'" in r.output, r.output
+
+
+def test_clusters_out_carries_names_and_whole_square_metres(named_ws, tmp_path):
+    ws, wards = named_ws
+    for suffix in (".geojson", ".kml"):
+        out = tmp_path / f"areas{suffix}"
+        r = run("clusters", ws, "--eps-m", 50, "--min-samples", 15, "--areas", wards, "--out", out)
+        assert r.exit_code == 0, r.output
+        back = gpd.read_file(out)
+        if suffix == ".kml":
+            assert back["Name"].tolist() == ["#1 On or near Market Street — Central",
+                                             "#2 On or near Bus Station — East"]
+            assert back["description"].iloc[0].startswith("#1 On or near Market Street — Central: "
+                                                          "40 incidents, 2024-01 to 2024-01;")
+        else:
+            assert back["name"].tolist() == ["On or near Market Street — Central",
+                                             "On or near Bus Station — East"]
+            assert (back["area_m2"] == back["area_m2"].round(0)).all()
+            assert back["grid_ref"].tolist() == ["SE 5001 3000", "SE 5101 3000"]
+
+
+def test_clusters_refuses_to_overwrite_its_input(named_ws):
+    ws, wards = named_ws
+    before = wards.read_bytes()
+    r = run("clusters", ws, "--eps-m", 50, "--min-samples", 15, "--areas", wards, "--out", wards)
+    assert r.exit_code == 2 and "parameter 'out'" in r.output, r.output
+    assert wards.read_bytes() == before
+
+
+def test_grid_warnings_reach_stderr(oracle_ws):
+    r = run("grid", oracle_ws, "--cell-m", 0.5, "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert "warning: grid cells of 0.5 m are finer than the spacing of the incident locations" in r.stderr
+    json.loads(r.stdout)
+
+
+def test_real_fire_extract_masked_to_1_km_says_eps_cannot_find_clusters(realdata):
+    r = run("clusters", realdata / "fire" / "afrs_attended_incidents_july_2014.csv", "--category",
+            "deliberate-secondary-fires", "--eps-m", 150, "--min-samples", 15, "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert ("warning: locations are only precise to 1 km; eps 150 m cannot find clusters — use "
+            ">= 1,000 m or count by ward") in r.stderr
+    assert json.loads(r.stdout)["clusters"] == []
+
+
+def test_real_cleveland_asb_patrol_areas_are_named_with_their_2024_ward(realdata):
+    files = sorted((realdata / "police_cleveland").glob("2024-*.csv"))
+    wards = realdata / "wards_2024" / "cleveland_wards_may2024_bsc_epsg27700.geojson"
+    r = run("clusters", *files, "--category", "asb", "--eps-m", 100, "--min-samples", 15,
+            "--areas", wards, "--top", 5, "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert [c["rank"] for c in doc["clusters"]] == [1, 2, 3, 4, 5]
+    ward_names = set(gpd.read_file(wards).iloc[:, :5].select_dtypes("object").stack())
+    for c in doc["clusters"]:
+        street, ward = c["name"].split(" — ")
+        assert street.startswith("On or near ") and ward in ward_names
+        assert 54.4 < c["centroid"]["latitude"] < 54.8 and -1.5 < c["centroid"]["longitude"] < -0.7

@@ -109,9 +109,14 @@ def test_table_within_years_and_files(files, tmp_path):
     r = invoke("table", police, "--areas", wards, "--by", "LAD24NM", "--period", "2024-04..2024-06",
                "--format", "xlsx", "--out", out)
     assert r.exit_code == 0, r.output
-    sheet = pd.read_excel(out, sheet_name="Table").set_index("category")
-    assert sheet.loc["Total", "Total_current"] == 8
-    assert "Notes" in pd.ExcelFile(out).sheet_names
+    import openpyxl  # the formatted workbook (xlsx.workbook): a group per column over its measures
+
+    wb = openpyxl.load_workbook(out)
+    rows = [list(r) for r in wb["Table"].iter_rows(values_only=True)]
+    head = next(i for i, r in enumerate(rows) if r[0] == "Category")
+    col = next(j for j, (g, m) in enumerate(zip(rows[head - 1], rows[head])) if g == "Total" and m == "Current")
+    assert next(r for r in rows[head:] if r[0] == "Total")[col] == 8
+    assert "Notes" in wb.sheetnames
     r = invoke("table", police, "--areas", wards, "--by", "LAD24NM", "--period", "2024-05..2024-05",
                "--kind", "asb", "--rows", "location", "--format", "json")
     assert r.exit_code == 0, r.output

@@ -108,7 +108,7 @@ def test_weights_act_as_sample_weight():
     assert clusters.dbscan(inc, 2, 5).areas.empty
     res = clusters.dbscan(inc, 2, 5, weight=True)
     assert res.areas["count"].tolist() == [1]
-    assert res.areas["weighted_count"].tolist() == [5.0]
+    assert res.areas["weight"].tolist() == [5.0]
     with pytest.raises(InputError, match="weight"):
         clusters.dbscan(make(xy, weight=[1.0, -1.0, 5.0]), 2, 5, weight=True)
 
@@ -123,8 +123,9 @@ def test_category_groups_and_period_select_the_incidents():
     assert res.n_incidents == 3 and res.areas["count"].tolist() == [3]
     assert res.parameters["from"] == "2024-01" and res.parameters["to"] == "2024-02"
     res = clusters.dbscan(inc, 5, 2, category="deliberate-secondary-fires")
-    assert res.n_incidents == 2 and res.areas["top_categories"].map(json.loads).tolist() == [
-        {"Deliberate secondary fire": 2}]
+    assert res.n_incidents == 2
+    assert res.areas["top_categories"].tolist() == ["Deliberate secondary fire (2)"]
+    assert res.top_categories == {1: {"Deliberate secondary fire": 2}}
     with pytest.raises(InputError, match="parameter 'category'"):
         clusters.dbscan(inc, 5, 2, category="no-such-group")
 
@@ -208,7 +209,8 @@ def test_polygons_contain_their_members_and_rank_by_count():
     assert one["density_per_km2"] == pytest.approx(25 / (one["area_m2"] / 1e6))
     first = areas.iloc[0]
     assert shapely.contains_xy(first.geometry, 0, 0) and 55 <= first["count"] <= 70
-    top = json.loads(first["top_categories"])
+    top = res.top_categories[1]
+    assert first["top_categories"] == "; ".join(f"{k} ({v})" for k, v in top.items())
     assert len(top) <= 3 and sum(top.values()) <= first["count"]
     assert list(top.values()) == sorted(top.values(), reverse=True)
     assert first["first_month"] <= first["last_month"]
@@ -246,7 +248,9 @@ def test_to_dict_has_exactly_the_contract_keys():
     doc = clusters.dbscan(blobs(), 40, 8).to_dict()
     assert list(doc) == ["parameters", "n_incidents", "n_noise", "clusters"]
     assert list(doc["clusters"][0]) == ["cluster_id", "count", "area_m2", "density_per_km2",
-                                        "first_month", "last_month", "top_categories", "rank"]
+                                        "first_month", "last_month", "top_categories", "rank",
+                                        "name", "centroid"]
+    assert list(doc["clusters"][0]["centroid"]) == ["easting", "northing", "longitude", "latitude"]
     assert doc["parameters"]["eps_m"] == 40.0 and doc["parameters"]["min_samples"] == 8
     json.dumps(doc)
 
@@ -257,17 +261,21 @@ def test_hdbscan_option_finds_the_dense_blobs():
     assert res.parameters["method"] == "hdbscan"
     big = res.areas.iloc[0]
     assert res.areas["count"].sum() + res.n_noise == res.n_incidents
-    assert any(shapely.contains_xy(g, 0, 0) for g in res.areas.geometry)
+    assert shapely.contains_xy(big.geometry, 0, 0)    # the 60-incident blob ranks first
 
 
-def test_suggest_eps_returns_a_knee_and_a_curve():
-    rng = np.random.default_rng(0)
-    xy = np.vstack([rng.normal((0, 0), 10, (300, 2)), rng.uniform(-3000, 3000, (100, 2))])
+def test_suggest_eps_finds_the_step_from_clustered_to_isolated_incidents():
+    # 20 clusters of 5 + 5 incidents on two snap points 30 m apart: with min_samples 10 every
+    # clustered incident's 10th neighbour (itself included) is exactly 30 m away; 100 isolated
+    # incidents on a 2 km lattice are far from everything -> the step is at 30 m
+    pairs = [((i % 5) * 2000.0 + 1000, (i // 5) * 2000.0 + 1000) for i in range(20)]
+    xy = [p for x, y in pairs for p in [(x, y)] * 5 + [(x + 30, y)] * 5]
+    xy += [(i * 2000.0 + 20_000, j * 2000.0 + 20_000) for i in range(10) for j in range(10)]
     s = clusters.suggest_eps(make(xy), 10)
-    assert 5 < s.eps_m < 300
+    assert s.eps_m == 30.0
     assert list(s.curve.columns) == ["share", "distance_m"]
     assert s.curve["distance_m"].is_monotonic_increasing and s.curve["share"].iloc[-1] == 1.0
-    assert len(s.curve) <= 500
+    assert s.curve["distance_m"].iloc[0] == 30.0 and len(s.curve) <= 500
 
 
 # --------------------------------------------------------------------------- exports
@@ -289,7 +297,7 @@ def test_exports_are_read_back_by_geopandas(tmp_path, suffix):
     if suffix == ".kml":
         text = path.read_text()
         # HTML-escaped (balloons render HTML), then XML-escaped by the KML writer
-        assert "<name>Patrol &amp;lt;area&amp;gt; &amp;amp; 1</name>" in text
+        assert "<name>#1 Patrol &amp;lt;area&amp;gt; &amp;amp; 1</name>" in text
         assert "Patrol <area>" not in text
         assert "<b>bold</b>" not in text
     with pytest.raises(InputError, match="parameter 'out'"):

@@ -46,13 +46,13 @@ def test_table_markdown_csv_json_xlsx():
     doc = json.loads(reports.table_json(areas.table_document((rows, warnings), "Town centre")))
     assert doc["rows"][-1]["selected_month"] == {"current": 3, "previous": 1, "diff": 2, "pct_diff": 200.0}
     assert doc["rows"][-1]["last_6_months"]["previous"] is None
-    wb = openpyxl.load_workbook(io.BytesIO(reports.table_xlsx(rows)))
-    ws = wb.active
-    values = [[c.value for c in r] for r in ws.iter_rows()]
-    assert values[0][0] == "category"
-    last = values[-1]
-    assert last[0] == "Total" and last[2] == 3 and last[5] == 200.0
-    assert values[-1][values[0].index("last_6_months_previous")] is None
+    wb = openpyxl.load_workbook(io.BytesIO(reports.table_xlsx(rows)))  # formatted: see test_xlsx.py
+    values = [[c.value for c in r] for r in wb["Table"].iter_rows()]
+    header = values[4]
+    assert header[:5] == ["Crime", "Current", "Previous", "Diff", "% Diff"]
+    last = next(r for r in values if r[0] == "Total")
+    assert last[1] == 3 and last[4] == 2.0  # 200% stored as an Excel percentage
+    assert last[6] == "n/a"  # last 6 months previous: not covered, never 0
 
 
 def test_rank_markdown_shows_na_rates():

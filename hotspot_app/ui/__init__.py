@@ -9,5 +9,6 @@ PAGES = [
     ("hotspot_app/ui/before_after.py", "Before / after", ":material/compare:"),
     ("hotspot_app/ui/fires.py", "Fires", ":material/fireplace:"),
     ("hotspot_app/ui/tables.py", "Area tables", ":material/table:"),
+    ("hotspot_app/ui/reports.py", "Reports", ":material/description:"),
     ("hotspot_app/ui/data.py", "Data", ":material/upload_file:"),
 ]

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from hotspot_app import charts, evaluation, exports, maps, periods, reports, settings
+from hotspot_app import charts, evaluation, exports, maps, periods, reports, settings, static_maps
 from hotspot_app.ui import cache, common
 
 st.title("Before / after")
@@ -69,6 +69,7 @@ except Exception as exc:  # InputError from the core: show it and stop
     st.error(str(exc))
     st.stop()
 
+common.print_caption(ds, ev.after.months, category)
 # warnings first, prominently
 for text in dict.fromkeys(ev.warnings):
     st.warning(text, icon="⚠️")
@@ -113,6 +114,7 @@ with right:
     common.show_map(m_after, key="ba-map-after", height=430, download="after-map")
 st.caption("Both maps share the extent and the scale: circle size and heat intensity mean the same "
            "number of incidents at one location on each.")
+common.png_download(lambda: static_maps.window_pair_png(ds.incidents, area.geometry.iloc[0], before=ev.before.months, after=ev.after.months, category=list(category) or None, ring=ring.geometry.iloc[0] if len(ring) else None), f"before-after-{ev.area}", key="ba-pair")
 
 # monthly series with the intervention marked
 series = ev.series

@@ -122,7 +122,7 @@ def downloads(df: pd.DataFrame, name: str, key: str, geo: bool = False) -> None:
     base = slug(name)
     cols[0].download_button("CSV", data=exports.csv_bytes(plain),
                             file_name=f"{base}.csv", mime="text/csv", key=f"{key}-csv", on_click="ignore")
-    cols[1].download_button("XLSX", data=lambda p=plain: reports.xlsx_bytes(p),
+    cols[1].download_button("XLSX", data=lambda p=plain: reports.xlsx_bytes(p, title=name),
                             file_name=f"{base}.xlsx", key=f"{key}-xlsx", on_click="ignore",
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     if geo:
@@ -145,3 +145,49 @@ def fmt_int(v) -> str:
 
 def fmt_pct(v) -> str:
     return reports.fmt_pct(v)
+
+
+def png_download(make_png, name: str, key: str, label: str = "Download map (PNG)") -> None:
+    """A PNG download button for a map drawn offline (`static_maps`); drawn only when clicked."""
+    st.download_button(label, data=make_png, file_name=f"{slug(name)}.png", mime="image/png",
+                       key=f"{key}-png", on_click="ignore")
+
+
+PRINT_CSS = """<style>
+.print-only { display: none; }
+@media print {
+  .print-only { display: block !important; font-size: 10pt; color: #333; margin: 0 0 6px; }
+  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
+  [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"],
+  [data-testid="stSelectbox"], [data-testid="stMultiSelect"], [data-testid="stSlider"],
+  [data-testid="stRadio"], [data-testid="stCheckbox"], [data-testid="stNumberInput"],
+  [data-testid="stTextInput"], [data-testid="stFileUploader"], [data-testid="stButton"],
+  [data-testid="stDownloadButton"], [data-testid="stExpander"] summary, .stButton, .stDownloadButton {
+    display: none !important; }
+  [data-testid="stAppViewContainer"], [data-testid="stMain"], .main, .block-container {
+    padding: 0 !important; margin: 0 !important; max-width: 100% !important; overflow: visible !important; }
+  [data-testid="stDataFrame"], [data-testid="stTable"], table { width: 100% !important; max-width: 100% !important;
+    overflow: visible !important; font-size: 8pt !important; page-break-inside: auto; }
+  tr { page-break-inside: avoid; }
+  h1, [data-testid="stCaptionContainer"], [data-testid="stAlert"] { display: block !important; }
+  iframe { max-width: 100% !important; page-break-inside: avoid; }
+}
+</style>"""
+
+
+def print_styles() -> None:
+    """Print styles for every page: no sidebar, header or controls; tables fit the page width;
+    the title, the data/period captions and the warnings stay on the page."""
+    st.markdown(PRINT_CSS, unsafe_allow_html=True)
+
+
+def print_caption(ds: cache.Dataset, months, selection=()) -> None:
+    """A line shown only on paper, where the controls are hidden: the data, the period and the
+    categories chosen (user text escaped)."""
+    import html
+
+    period = periods.describe([months[0], months[-1]]) if len(months) > 1 else periods.describe(list(months))
+    what = ", ".join(selection) if selection else "all incidents"
+    label = settings.DEMO_LABEL if ds.is_demo else ds.label
+    st.markdown(f'<div class="print-only">Period: {html.escape(period)}. Categories: {html.escape(what)}. '
+                f'Source: {html.escape(label)}.</div>', unsafe_allow_html=True)
