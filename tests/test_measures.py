@@ -65,3 +65,22 @@ def test_neutralise_text_not_numbers():
     assert out["count"].tolist() == [-1, 2, 3]
     assert df["name"].iloc[0] == "=1+1"  # input not mutated
     assert csv_bytes(df).decode().splitlines() == ["name,count", "'=1+1,-1", "ok,2", ",3"]
+
+
+def test_atomic_writes_keep_normal_permissions(tmp_path):
+    """Outputs are readable by colleagues as a plain write would leave them (not mkstemp's 0600),
+    and a replaced file keeps its mode."""
+    import os
+    import stat
+
+    from hotspot_app.exports import write_bytes_atomic
+
+    old = os.umask(0o022)
+    try:
+        new = write_bytes_atomic(tmp_path / "paper.pdf", b"x")
+        assert stat.S_IMODE(new.stat().st_mode) == 0o644
+        os.chmod(new, 0o640)
+        write_bytes_atomic(new, b"y")
+        assert stat.S_IMODE(new.stat().st_mode) == 0o640 and new.read_bytes() == b"y"
+    finally:
+        os.umask(old)
