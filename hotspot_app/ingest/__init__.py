@@ -56,7 +56,8 @@ _SKIPPED = {"police-uk-outcomes": "police.uk outcomes file, not street-level cri
             "police-uk-stop-search": "police.uk stop-and-search file, not street-level crime"}
 
 
-def read_incidents(paths: str | Path | Iterable[str | Path], kind: str = "auto") -> IngestResult:
+def read_incidents(paths: str | Path | Iterable[str | Path], kind: str = "auto",
+                   provider: str | None = None) -> IngestResult:
     """Read incident files into canonical incidents, a rejects table and a summary.
 
     Parameters
@@ -65,6 +66,9 @@ def read_incidents(paths: str | Path | Iterable[str | Path], kind: str = "auto")
         Files, folders (searched recursively) and ``.zip`` archives of CSVs.
     kind : {"auto", "police-uk", "fire", "generic"}
         File format; ``auto`` detects it per file from the header row.
+    provider : str, optional
+        Provider of generic files (``--provider NAME``); police.uk and fire files name their own
+        (`schema.provider_of` fills the ``provider`` column).
 
     Raises
     ------
@@ -115,6 +119,7 @@ def read_incidents(paths: str | Path | Iterable[str | Path], kind: str = "auto")
         else:
             parts.append(generic.read_csv(src, header, rep))
     incidents = _assemble(parts, rep)
+    incidents["provider"] = schema.provider_of(incidents, generic=provider)
     summary = rep.summary(len(incidents))
     return IngestResult(incidents, rep.rejects_table(), summary)
 
