@@ -111,8 +111,15 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _url(target: object) -> str | None:
+    """The PostgreSQL URL `target` names (also when a Path collapsed its ``//``), else None."""
+    text = os.fspath(target) if isinstance(target, (str, os.PathLike)) else ""
+    m = re.match(r"(?i)^(postgres(?:ql)?):/+(.*)$", str(text))
+    return f"{m.group(1)}://{m.group(2)}" if m else None
+
+
 def _is_url(target: object) -> bool:
-    return isinstance(target, str) and target.lower().startswith(POSTGRES_PREFIXES)
+    return _url(target) is not None
 
 
 def open_workspace(target: str | os.PathLike):
@@ -121,7 +128,7 @@ def open_workspace(target: str | os.PathLike):
     if _is_url(target):
         from . import store_pg
 
-        return store_pg.PostgisWorkspace(str(target))
+        return store_pg.PostgisWorkspace(_url(target))
     return Workspace(target)
 
 
@@ -165,12 +172,24 @@ def atomic_path(path: str | os.PathLike, copy_existing: bool = True) -> Iterator
         else:
             tmp.unlink()
         yield tmp
+        os.chmod(tmp, _mode_for(path))
         _fsync(tmp)
         os.replace(tmp, path)
         _fsync(path.parent)
     except BaseException:
         _remove_temp(tmp)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """The file mode a replacement keeps: the existing file's, else the umask's default (not
+    mkstemp's private 0600, which would lock partners out of a shared workspace)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _fsync(path: Path) -> None:
