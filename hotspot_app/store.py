@@ -497,7 +497,8 @@ class Workspace:
 
     def load_incidents(self, incidents: gpd.GeoDataFrame, *, files=(), read: int | None = None,
                        rejected: int | pd.DataFrame | None = None, replace_all: bool = False,
-                       user: str | None = None, expected_version: str | None = None) -> LoadResult:
+                       user: str | None = None, expected_version: str | None = None,
+                       areas: gpd.GeoDataFrame | None = None) -> LoadResult:
         """Add a load to the workspace (design §5b): for every (source, provider, month) in
         `incidents`, the stored rows with that key are replaced by the load's; other keys,
         areas, interventions and cluster runs are untouched (the same file twice changes
@@ -506,7 +507,8 @@ class Workspace:
 
         `rejected` is the number of rejected rows or the rejects table (``file, row, column,
         reason, value``), from which "no location" rejects are counted per month (the month in
-        the file name, as police.uk names its files) for `coverage_grid`.
+        the file name, as police.uk names its files) for `coverage_grid`. `areas` (optional):
+        area layers written in the same atomic step (each layer present replaced).
         """
         _check_geo(incidents, "incidents")
         new = _with_provider(incidents)
@@ -556,6 +558,11 @@ class Workspace:
                       + (f", {replaced:,} removed ({_removed_text(removed)})" if replaced else ""))
             commit = _Commit(frames={INCIDENTS: table}, load=record, backup=replaced > 0,
                              audit=[("replace_all" if replace_all else "load", detail)])
+            if areas is not None and len(areas):
+                frames = _area_frames(areas)
+                commit.frames.update(frames)
+                commit.audit += [("area_added", _areas_detail(k, v)) for k, v in frames.items()]
+                commit.backup = commit.backup or any(k in self.layers() for k in frames)
             self._commit(commit, user)
         return LoadResult(before=before, after=len(table), added=len(new), replaced=replaced,
                           months_replaced=months_replaced, load_id=load_id, removed=removed)
@@ -820,6 +827,17 @@ def _no_location_by_month(rejects: pd.DataFrame) -> dict[str, int]:
     months = rows["file"].astype(str).str.extract(r"(\d{4}-\d{2})(?!.*\d{4}-\d{2})")[0]
     counts = months.dropna().value_counts()
     return {str(k): int(v) for k, v in sorted(counts.items())}
+
+
+def contents_summary(coverage: pd.DataFrame) -> pd.DataFrame:
+    """What the incidents of a workspace are, per source and provider: first and last month,
+    months with rows, rows -- the list "Replace everything" shows before it removes them."""
+    if not len(coverage):
+        return pd.DataFrame({"source": [], "provider": [], "from": [], "to": [], "months": [], "rows": []})
+    g = coverage.groupby(["source", "provider"], sort=True)
+    out = pd.DataFrame({"from": g["month"].min(), "to": g["month"].max(), "months": g["month"].nunique(),
+                        "rows": g["rows"].sum()}).reset_index()
+    return out.astype({"months": "int64", "rows": "int64"})
 
 
 def coverage_grid(coverage: pd.DataFrame, loads: pd.DataFrame | None = None,

@@ -505,3 +505,108 @@ def test_cli_ingest_into_refuses_bad_targets(tmp_path):
     proc = _cli("ingest", jan, "--into", boundaries)
     assert proc.returncode == 2 and "is not a workspace GeoPackage" in proc.stderr
     assert jan.read_text().startswith("Crime ID")  # the input was not touched
+
+
+# ------------------------------------------------------------------ the Data page (AppTest)
+APP = str(ROOT / "streamlit_app.py")
+
+
+def _data_page(key: str | None = None):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=180)
+    if key:
+        at.session_state["source"] = key
+    at.run()
+    at.switch_page("hotspot_app/ui/data.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _seeded_workspace(path: Path) -> str:
+    """Two police.uk months and an intervention, as a partnership's workspace would hold."""
+    from hotspot_app.ui import source
+
+    ws = store.Workspace(path)
+    ws.load_incidents(_concat(_police("2024-01", 30), _police("2024-02", 20)), files=["jan-feb.csv"])
+    ws.add_intervention("Precinct patrols", "patrols", "2024-02-01", geometry=box(450000, 515000, 450100, 515100))
+    return source.workspace_key(path)
+
+
+def _upload(at, month: str, n: int, tmp_path: Path, no_location: int = 0):
+    csv = _street_csv(tmp_path / f"{month}-cleveland-street.csv", month, n, no_location=no_location)
+    at.file_uploader(key="dt-inc-files").set_value([(csv.name, csv.read_bytes(), "text/csv")]).run()
+    assert not at.exception, at.exception
+
+
+def test_data_page_adds_a_new_month_and_keeps_the_rest(tmp_path, monkeypatch):
+    """Today's main: saving one new month replaced every stored month and deleted the
+    intervention, with no warning."""
+    path = tmp_path / "workspace.gpkg"
+    monkeypatch.setattr(settings, "WORKSPACE", path)
+    monkeypatch.setattr(settings, "DATA_DIR", tmp_path)
+    at = _data_page(_seeded_workspace(path))
+    _upload(at, "2024-03", 7, tmp_path)
+    assert at.button(key="dt-save").label.startswith("Add to workspace")
+    at.button(key="dt-save").click().run()
+    assert not at.exception, at.exception
+    ws = store.Workspace(path)
+    assert _counts(ws) == {("police-uk", "Cleveland Police", "2024-01"): 30,
+                           ("police-uk", "Cleveland Police", "2024-02"): 20,
+                           ("police-uk", "Cleveland Police", "2024-03"): 7}
+    assert ws.interventions()["name"].tolist() == ["Precinct patrols"]
+    assert any("from 50 to 57 incidents" in s.value for s in at.success)
+    # the history and the coverage grid are shown
+    assert [len(df.value) for df in at.dataframe if "load" in getattr(df.value, "columns", [])] == [2]
+    grids = [df.value for df in at.dataframe if "2024-03" in getattr(df.value, "columns", [])]
+    assert grids and grids[0]["2024-03"].tolist() == [7]
+
+
+def test_data_page_offers_no_save_for_zero_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "WORKSPACE", tmp_path / "workspace.gpkg")
+    monkeypatch.setattr(settings, "DATA_DIR", tmp_path)
+    at = _data_page()
+    _upload(at, "2024-04", 0, tmp_path, no_location=3)
+    assert at.button(key="dt-save").disabled
+    assert any("nothing to add" in e.value for e in at.error)
+    assert not (tmp_path / "workspace.gpkg").exists()
+
+
+def test_data_page_replace_everything_only_after_a_confirmation_listing_it(tmp_path, monkeypatch):
+    path = tmp_path / "workspace.gpkg"
+    monkeypatch.setattr(settings, "WORKSPACE", path)
+    monkeypatch.setattr(settings, "DATA_DIR", tmp_path)
+    at = _data_page(_seeded_workspace(path))
+    _upload(at, "2024-05", 4, tmp_path)
+    at.button(key="dt-replace").click().run()
+    assert not at.exception, at.exception
+    listed = [df.value for df in at.dataframe if "rows" in getattr(df.value, "columns", [])
+              and "from" in df.value.columns]
+    assert listed and listed[0][["provider", "from", "to", "months", "rows"]].values.tolist() == \
+        [["Cleveland Police", "2024-01", "2024-02", 2, 50]]
+    assert any("50 rows from 1 loads" in md.value for md in at.markdown)
+    assert len(store.Workspace(path).incidents()) == 50  # nothing removed before "Yes"
+    at.button(key="dt-replace-yes").click().run()
+    assert not at.exception, at.exception
+    ws = store.Workspace(path)
+    assert _counts(ws) == {("police-uk", "Cleveland Police", "2024-05"): 4}
+    assert ws.interventions()["name"].tolist() == ["Precinct patrols"]
+    assert len(ws.backups()) == 1 and len(store.Workspace(ws.backups()[0]).incidents()) == 50
+
+
+def test_data_page_failed_save_is_one_line_and_the_workspace_is_intact(readonly_folder, monkeypatch):
+    """Today's main deletes the workspace before writing the new one: a failure in between
+    loses everything. Now nothing is deleted; the failure is one line naming the path."""
+    folder, make_ro = readonly_folder
+    path = folder / "workspace.gpkg"
+    monkeypatch.setattr(settings, "WORKSPACE", path)
+    monkeypatch.setattr(settings, "DATA_DIR", folder.parent)
+    key = _seeded_workspace(path)
+    before = path.read_bytes()
+    at = _data_page(key)
+    _upload(at, "2024-03", 5, folder.parent)
+    make_ro()
+    at.button(key="dt-save").click().run()
+    assert not at.exception, at.exception
+    assert any(e.value.startswith(f"{path}: ") and "unchanged" in e.value for e in at.error)
+    assert path.read_bytes() == before
