@@ -21,7 +21,7 @@ INCIDENT_COLUMNS: list[str] = [
     "subcategory", "weight", "location", "geometry",
 ]
 AREA_COLUMNS: list[str] = ["area_id", "name", "layer", "population", "geometry"]
-AREA_LAYERS = ("ward", "town_centre", "micro_hotspot", "patrol", "custom")
+AREA_LAYERS = ("ward", "local_authority", "town_centre", "micro_hotspot", "patrol", "custom")
 INTERVENTION_COLUMNS: list[str] = [
     "intervention_id", "name", "type", "area_id", "start", "end", "radius_m", "notes", "geometry",
 ]

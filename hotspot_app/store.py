@@ -829,6 +829,49 @@ def _no_location_by_month(rejects: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(v) for k, v in sorted(counts.items())}
 
 
+def interventions_from_areas(areas: gpd.GeoDataFrame, *, start: str = "start", end: str = "end",
+                             type: str = "type", notes: str = "notes", default_type: str = "patrols",
+                             file: str | None = None) -> gpd.GeoDataFrame:
+    """One intervention per area of a micro-hotspot file with dates (e.g. a GeoJSON of patrol
+    areas with ``name``, ``start``, ``end`` columns): area_id, name, the polygon, start and end
+    (blank end = ongoing), type (column `type` when present, else `default_type`), notes.
+    Column names are matched case-insensitively. A missing or unreadable start date, an end
+    before the start or an unknown type is an `InputError` naming the file, row and column."""
+    cols = {str(c).lower(): c for c in areas.columns}
+    start_col, end_col = cols.get(start.lower()), cols.get(end.lower())
+    if start_col is None:
+        raise InputError(f"no '{start}' column with the start dates (columns: "
+                         f"{', '.join(map(str, areas.columns))})", file=file, column=start)
+    starts = pd.to_datetime(areas[start_col], errors="coerce", dayfirst=False)
+    ends = (pd.to_datetime(areas[end_col], errors="coerce") if end_col is not None
+            else pd.Series(pd.NaT, index=areas.index))
+    types = (areas[cols[type.lower()]].astype(object) if type.lower() in cols
+             else pd.Series(default_type, index=areas.index, dtype=object))
+    types = types.where(types.notna() & (types.astype(str).str.strip() != ""), default_type).astype(str)
+    for i, (s_, e_, t_) in enumerate(zip(starts, ends, types)):
+        raw_end = areas[end_col].iloc[i] if end_col is not None else None
+        if pd.isna(s_):
+            raise InputError(f"no readable start date ('{areas[start_col].iloc[i]}')", file=file, row=i + 1,
+                             column=str(start_col))
+        if pd.isna(e_) and raw_end is not None and not pd.isna(raw_end) and str(raw_end).strip():
+            raise InputError(f"unreadable end date '{raw_end}' (leave it blank when ongoing)", file=file,
+                             row=i + 1, column=str(end_col))
+        if pd.notna(e_) and e_ < s_:
+            raise InputError(f"the end date {e_:%Y-%m-%d} is before the start date {s_:%Y-%m-%d}",
+                             file=file, row=i + 1, column=str(end_col))
+        if t_ not in INTERVENTION_TYPES:
+            raise InputError(f"intervention type must be one of {', '.join(INTERVENTION_TYPES)}, got '{t_}'",
+                             file=file, row=i + 1, column=str(cols.get(type.lower(), type)))
+    note_values = (areas[cols[notes.lower()]].astype(object).where(areas[cols[notes.lower()]].notna(), None)
+                   if notes.lower() in cols else pd.Series([None] * len(areas), index=areas.index, dtype=object))
+    return gpd.GeoDataFrame({
+        "intervention_id": [None] * len(areas), "name": areas["name"].astype(str).to_numpy(),
+        "type": types.to_numpy(), "area_id": areas["area_id"].astype(str).to_numpy(),
+        "start": starts.astype("datetime64[ns]").to_numpy(), "end": ends.astype("datetime64[ns]").to_numpy(),
+        "radius_m": np.full(len(areas), np.nan), "notes": note_values.to_numpy(),
+    }, geometry=gpd.GeoSeries(areas.geometry.values, crs=settings.CRS), crs=settings.CRS)
+
+
 def contents_summary(coverage: pd.DataFrame) -> pd.DataFrame:
     """What the incidents of a workspace are, per source and provider: first and last month,
     months with rows, rows -- the list "Replace everything" shows before it removes them."""

@@ -610,3 +610,41 @@ def test_data_page_failed_save_is_one_line_and_the_workspace_is_intact(readonly_
     assert not at.exception, at.exception
     assert any(e.value.startswith(f"{path}: ") and "unchanged" in e.value for e in at.error)
     assert path.read_bytes() == before
+
+
+# ------------------------------------------------------------------ micro-hotspots from a file
+def test_micro_hotspots_with_dates_are_imported_as_areas_and_interventions(tmp_path):
+    from hotspot_app.ui import source
+
+    path = tmp_path / "ws.gpkg"
+    key = _seeded_workspace(path)  # one intervention already
+    hot = gpd.GeoDataFrame({"name": ["Precinct", "Station Road"], "start": ["2024-03-01", "2024-04-15"],
+                            "end": ["2024-08-31", None], "type": ["patrols", "cctv"]},
+                           geometry=[box(-1.235, 54.570, -1.233, 54.572), box(-1.230, 54.575, -1.228, 54.577)],
+                           crs="EPSG:4326")
+    f = tmp_path / "micro 2024.geojson"
+    hot.to_file(f, driver="GeoJSON")
+    new_key, n = source.import_micro_hotspots(key, str(f))
+    assert n == 2 and new_key != key
+    ws = store.Workspace(path)
+    areas = ws.areas("micro_hotspot")
+    assert areas[["area_id", "name"]].values.tolist() == [["micro_hotspot-micro_2024-1", "Precinct"],
+                                                          ["micro_hotspot-micro_2024-2", "Station Road"]]
+    iv = ws.interventions()
+    assert iv["intervention_id"].tolist() == ["int-1", "int-2", "int-3"]
+    assert iv["name"].tolist() == ["Precinct patrols", "Precinct", "Station Road"]
+    assert iv["type"].tolist() == ["patrols", "patrols", "cctv"]
+    assert iv["area_id"].tolist()[1:] == ["micro_hotspot-micro_2024-1", "micro_hotspot-micro_2024-2"]
+    assert iv["start"].tolist()[1:] == [pd.Timestamp("2024-03-01"), pd.Timestamp("2024-04-15")]
+    assert iv["end"].iloc[1] == pd.Timestamp("2024-08-31") and pd.isna(iv["end"].iloc[2])
+    assert iv.geometry.iloc[1].equals(areas.geometry.iloc[0])
+    assert len(ws.incidents()) == 50  # incidents untouched
+    with pytest.raises(InputError, match="imported before"):
+        source.import_micro_hotspots(new_key, str(f))
+    bad = hot.assign(start=["2024-03-01", "soon"])
+    g = tmp_path / "bad.geojson"
+    bad.to_file(g, driver="GeoJSON")
+    with pytest.raises(InputError) as err:
+        source.import_micro_hotspots(new_key, str(g))
+    assert str(err.value) == "bad.geojson, row 2, column 'start': no readable start date ('soon')"
+    assert len(store.Workspace(path).interventions()) == 3  # nothing half-imported

@@ -236,6 +236,27 @@ if submitted:
             _use(key, f"Saved '{iv_name.strip()}' to {target_name} as a micro-hotspot and an "
                       "intervention; evaluate it on the Before / after page.")
 
+# ---------------------------------------------------------------- import micro-hotspots with dates
+if ds.workspace is not None:
+    st.subheader("Import micro-hotspots with their dates")
+    st.caption("A GeoJSON or GeoPackage of patrol areas with a name and `start` / `end` dates (blank "
+               "end = ongoing; optional `type` and `notes`): each polygon becomes a micro-hotspot "
+               "area and an intervention.")
+    mh_file = st.file_uploader("Micro-hotspot file", key="dt-mh-file", type=["geojson", "json", "gpkg"])
+    h1, h2, h3 = st.columns(3)
+    mh_name = h1.text_input("Name field (blank = detect)", key="dt-mh-name")
+    mh_start = h2.text_input("Start date field", value="start", key="dt-mh-start")
+    mh_end = h3.text_input("End date field", value="end", key="dt-mh-end")
+    if st.button("Import micro-hotspots and interventions", key="dt-mh-import", disabled=mh_file is None):
+        try:
+            key, n = source.import_micro_hotspots(ds.key, cache.save_uploads([mh_file])[0],
+                                                  mh_name.strip() or None, mh_start.strip() or "start",
+                                                  mh_end.strip() or "end")
+        except HotspotError as exc:
+            st.error(str(exc))
+        else:
+            _use(key, f"Imported {n} micro-hotspots with their interventions from {mh_file.name}.")
+
 # ---------------------------------------------------------------- edit and delete
 if ds.workspace is not None and (len(ds.interventions) or len(ds.areas)):
     st.subheader("Edit or delete interventions and areas")

@@ -306,3 +306,41 @@ def delete_area(key: str, area_id: str) -> str:
     where = target_of(key)
     store.open_workspace(where).delete_area(area_id)
     return workspace_key(where)
+
+
+def import_micro_hotspots(key: str, path: str, name_field: str | None = None, start: str = "start",
+                          end: str = "end") -> tuple[str, int]:
+    """Add the polygons of a micro-hotspot file with dates (GeoJSON / GeoPackage with name,
+    start, end columns) to the workspace as micro-hotspot areas AND interventions, in one
+    atomic step; returns the new source key and the number imported."""
+    from .. import ingest
+
+    where = target_of(key)
+    if where is None:
+        raise InputError("switch to a workspace first (the demo is read-only)", parameter="source")
+    ws = store.open_workspace(where)
+    version = ws.version()
+    new = ingest.read_boundaries(path, name_field=name_field or None, layer="micro_hotspot").areas
+    stem = store._layer_key(Path(path).stem)
+    new["area_id"] = [f"micro_hotspot-{stem}-{i + 1}" for i in range(len(new))]
+    ivs = store.interventions_from_areas(new, start=start, end=end, file=Path(path).name)
+    existing = ws.areas("micro_hotspot") if "micro_hotspot" in ws.area_layers() else None
+    if existing is not None and set(existing["area_id"].astype(str)) & set(new["area_id"]):
+        raise InputError(f"{Path(path).name} was imported before (its area ids are in the workspace); "
+                         "delete those areas first to import it again", file=path)
+    current = ws.interventions()
+    taken = set(current["intervention_id"].astype(str))
+    ids, k = [], len(taken) + 1
+    for _ in range(len(ivs)):
+        while f"int-{k}" in taken:
+            k += 1
+        ids.append(f"int-{k}")
+        taken.add(f"int-{k}")
+    ivs["intervention_id"] = ids
+    areas = new if existing is None else gpd.GeoDataFrame(pd.concat([existing, new], ignore_index=True),
+                                                          crs=settings.CRS)
+    if len(current):
+        ivs = ivs.astype({c: current[c].dtype for c in ("start", "end")})
+        ivs = gpd.GeoDataFrame(pd.concat([current, ivs], ignore_index=True), crs=settings.CRS)
+    ws.write(areas=areas, interventions=ivs, expected_version=version)
+    return workspace_key(where), len(new)
