@@ -648,3 +648,28 @@ def test_micro_hotspots_with_dates_are_imported_as_areas_and_interventions(tmp_p
         source.import_micro_hotspots(new_key, str(g))
     assert str(err.value) == "bad.geojson, row 2, column 'start': no readable start date ('soon')"
     assert len(store.Workspace(path).interventions()) == 3  # nothing half-imported
+
+
+def test_ward_population_from_census_lsoa_counts_in_the_app_as_in_the_cli(realdata, tmp_path):
+    """Census 2021 LSOA counts onto the May 2024 wards, and the workspace keeps them."""
+    from hotspot_app.ui import source
+
+    wards = ingest.read_boundaries(realdata / "wards_2024" / "cleveland_wards_may2024_bsc_epsg27700.geojson",
+                                   layer="ward").areas
+    path = tmp_path / "ws.gpkg"
+    ws = store.Workspace(path)
+    res = ingest.read_incidents([realdata / "police_cleveland" / "2024-01-cleveland-street.csv"])
+    ws.load_incidents(res.incidents, areas=wards)
+    census = realdata / "population" / "census2021_lsoa21_population_cleveland.csv"
+    lsoas = [str(realdata / "lsoa_2011" / f"E0600000{i}.json") for i in range(1, 5)]
+    key, pop, report = source.population_from_lsoa(source.workspace_key(path), str(census), lsoas)
+    total = int(pd.read_csv(census)["total_usual_residents"].sum())
+    # the same figure as `hotspot rank --population ... --lsoa-boundaries ...` (test_cli_areas):
+    # every resident of the Census file is in a ward; the 17 LSOA21 codes without a 2011
+    # polygon are listed in the report, placed by the incidents naming them
+    assert total == 569389 and int(pop["population"].sum()) == 569389
+    assert len(report) == 17 and report["reason"].str.startswith("no polygon; placed").all()
+    assert len(pop) == len(wards) == 83
+    stored = store.Workspace(path).areas("ward")
+    assert stored["population"].tolist() == pop["population"].tolist()
+    assert store.Workspace(path).audit()["action"].tolist() == ["load", "area_added", "area_added"]

@@ -257,6 +257,30 @@ if ds.workspace is not None:
         else:
             _use(key, f"Imported {n} micro-hotspots with their interventions from {mh_file.name}.")
 
+# ---------------------------------------------------------------- ward population from the Census
+if ds.workspace is not None and len(ds.wards) and "ward" in set(ds.areas["layer"].astype(str)):
+    st.subheader("Ward population from Census LSOA counts")
+    st.caption("The Census 2021 population of each small area (LSOA) goes to the ward containing it "
+               "(rates per 1,000 use it), as `hotspot rank --population FILE --lsoa-boundaries ...` does.")
+    p1, p2 = st.columns(2)
+    pop_csv = p1.file_uploader("Census population CSV (LSOA code, population)", key="dt-pop-csv", type=["csv"])
+    lsoa_files = p2.file_uploader("LSOA boundaries", key="dt-lsoa-files", accept_multiple_files=True,
+                                  type=["geojson", "json", "gpkg", "zip"])
+    if st.button("Set ward population", key="dt-pop-go", disabled=pop_csv is None or not lsoa_files):
+        try:
+            with st.status("Placing small areas in wards…"):
+                key, pop, report = source.population_from_lsoa(ds.key, cache.save_uploads([pop_csv])[0],
+                                                                cache.save_uploads(lsoa_files))
+        except HotspotError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state["dt-pop-report"] = report
+            _use(key, f"Ward population set: {int(pop['population'].sum()):,} residents in "
+                      f"{int(pop['population'].notna().sum())} wards.")
+    if "dt-pop-report" in st.session_state and len(st.session_state["dt-pop-report"]):
+        st.caption("Small areas not placed by their polygon:")
+        st.dataframe(st.session_state["dt-pop-report"], hide_index=True)
+
 # ---------------------------------------------------------------- edit and delete
 if ds.workspace is not None and (len(ds.interventions) or len(ds.areas)):
     st.subheader("Edit or delete interventions and areas")

@@ -344,3 +344,35 @@ def import_micro_hotspots(key: str, path: str, name_field: str | None = None, st
         ivs = gpd.GeoDataFrame(pd.concat([current, ivs], ignore_index=True), crs=settings.CRS)
     ws.write(areas=areas, interventions=ivs, expected_version=version)
     return workspace_key(where), len(new)
+
+
+def population_from_lsoa(key: str, population_csv: str, lsoa_boundaries: list[str],
+                         layer: str = "ward") -> tuple[str, pd.DataFrame, pd.DataFrame]:
+    """Fill the population of the workspace's `layer` areas from Census small-area (LSOA)
+    counts, as ``hotspot rank --population FILE --lsoa-boundaries ...`` does
+    (`areas.population_from_lsoa`; LSOAs without a polygon placed by the incidents naming them).
+    Returns the new source key, the areas' population, and the report of LSOAs not placed."""
+    from .. import areas as core_areas
+    from .. import ingest
+
+    where = target_of(key)
+    if where is None:
+        raise InputError("switch to a workspace first (the demo is read-only)", parameter="source")
+    ws = store.open_workspace(where)
+    version = ws.version()
+    target_areas = ws.areas(layer)
+    table = pd.read_csv(population_csv, encoding="utf-8-sig", thousands=",")
+    polys = pd.concat([ingest.read_boundaries(p, layer="custom").areas for p in lsoa_boundaries],
+                      ignore_index=True)
+    polys = gpd.GeoDataFrame(polys.rename(columns={"area_id": "lsoa_area_id"}), crs=settings.CRS)
+    polys["area_code"] = polys["lsoa_area_id"].astype(str)
+    try:
+        incidents = ws.incidents()
+    except InputError:
+        incidents = None
+    fallback = incidents if incidents is not None and "lsoa_code" in incidents.columns else None
+    pop, report = core_areas.population_from_lsoa(table, polys, target_areas, area_code="area_code",
+                                                  fallback_points=fallback)
+    updated = target_areas.assign(population=target_areas["area_id"].map(pop).astype(float))
+    ws.write_areas(updated, expected_version=version)
+    return workspace_key(where), updated[["area_id", "name", "population"]], report
