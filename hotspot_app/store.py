@@ -275,6 +275,10 @@ class _Commit:
     audit: list[tuple[str, str]] = field(default_factory=list)
     load: dict | None = None
     backup: bool = False
+    #: (layer, keys): rows of `layer` whose (source, provider, month) is in keys are deleted in
+    #: place, then `append` rows are appended (a monthly load without rewriting every row)
+    delete_keys: tuple[str, list[tuple]] | None = None
+    append: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 class Workspace:
@@ -397,6 +401,11 @@ class Workspace:
         try:
             meta = self._meta()
             with atomic_path(self.path) as tmp:
+                if commit.delete_keys is not None:
+                    _delete_keys(tmp, *commit.delete_keys)
+                for layer, df in commit.append.items():
+                    if len(df):
+                        _write_one(tmp, layer, df, append=True)
                 for layer, df in commit.frames.items():
                     _write_one(tmp, layer, df)
                     meta[layer] = {
@@ -520,9 +529,12 @@ class Workspace:
         user = current_user(user)
         with self._locked():
             self._check_version(expected_version)
-            old = self._read(INCIDENTS) if INCIDENTS in self.layers() else None
-            before = 0 if old is None else len(old)
-            if old is not None and len(old):
+            fast = not replace_all and len(new) > 0 and self._can_append(new)
+            old = None if fast else (self._read(INCIDENTS) if INCIDENTS in self.layers() else None)
+            before = self._count() if fast else (0 if old is None else len(old))
+            if fast:
+                removed_rows = kept = None
+            elif old is not None and len(old):
                 old = _with_provider(old)
                 if replace_all:
                     gone = np.ones(len(old), dtype=bool)
@@ -533,17 +545,24 @@ class Workspace:
                 kept = old[~gone]
             else:
                 removed_rows = kept = None
-            removed = ({} if removed_rows is None or not len(removed_rows) else
-                       {tuple(k): int(v) for k, v in _keys(removed_rows).value_counts(sort=False).items()})
+            keys = sorted(set(map(tuple, _keys(new).itertuples(index=False, name=None))))
+            if fast:
+                removed = self._count_keys(keys)
+            else:
+                removed = ({} if removed_rows is None or not len(removed_rows) else
+                           {tuple(k): int(v) for k, v in _keys(removed_rows).value_counts(sort=False).items()})
             replaced = sum(removed.values())
-            if kept is None or not len(kept):
+            if fast:
+                table = None
+            elif kept is None or not len(kept):
                 table = new
             elif not len(new):
                 table = kept
             else:
                 table = gpd.GeoDataFrame(pd.concat([kept, new], ignore_index=True), geometry=new.geometry.name,
                                          crs=settings.CRS)
-            table = schema.order_columns(table.reset_index(drop=True))
+            if table is not None:
+                table = schema.order_columns(table.reset_index(drop=True))
             months_replaced = sorted({str(k[2]) for k in removed})
             loads = self.loads()
             load_id = int(loads["load_id"].max()) + 1 if len(loads) else 1
@@ -556,16 +575,50 @@ class Workspace:
                       "no_location": json.dumps(no_location)}
             detail = (f"load {load_id}: {', '.join(files) or 'incidents'}; {len(new):,} rows added"
                       + (f", {replaced:,} removed ({_removed_text(removed)})" if replaced else ""))
-            commit = _Commit(frames={INCIDENTS: table}, load=record, backup=replaced > 0,
+            commit = _Commit(load=record, backup=replaced > 0,
                              audit=[("replace_all" if replace_all else "load", detail)])
+            if fast:
+                commit.delete_keys = (INCIDENTS, keys) if replaced else None
+                commit.append[INCIDENTS] = new
+            else:
+                commit.frames[INCIDENTS] = table
             if areas is not None and len(areas):
                 frames = _area_frames(areas)
                 commit.frames.update(frames)
                 commit.audit += [("area_added", _areas_detail(k, v)) for k, v in frames.items()]
                 commit.backup = commit.backup or any(k in self.layers() for k in frames)
             self._commit(commit, user)
-        return LoadResult(before=before, after=len(table), added=len(new), replaced=replaced,
+        return LoadResult(before=before, after=before + len(new) - replaced, added=len(new), replaced=replaced,
                           months_replaced=months_replaced, load_id=load_id, removed=removed)
+
+    def _can_append(self, new: pd.DataFrame) -> bool:
+        """A load can be appended in place when the stored incidents already have every column
+        of the load (and the provider column); otherwise the layer is rewritten."""
+        if INCIDENTS not in self.layers():
+            return False
+        fields = set(_columns(self.path, INCIDENTS))
+        cols = {str(c) for c in new.columns if c != new.geometry.name}
+        meta = self._meta().get(INCIDENTS, {}).get("dtypes", {})
+        same_types = all(str(new[c].dtype) == meta.get(c, str(new[c].dtype)) or new[c].isna().all()
+                         for c in new.columns if c != new.geometry.name)
+        return "provider" in fields and cols <= fields and same_types
+
+    def _count(self) -> int:
+        rows = self._sql(f"SELECT COUNT(*) FROM {_q(INCIDENTS)}")
+        return int(rows[0][0]) if rows else 0
+
+    def _count_keys(self, keys: list[tuple]) -> dict:
+        """{(source, provider, month): stored rows} for the keys given (those with rows)."""
+        con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        try:
+            _key_table(con, keys)
+            rows = con.execute(
+                f"SELECT k.source, k.provider, k.month, COUNT(*) FROM {_q(INCIDENTS)} i JOIN temp.load_keys k "
+                "ON COALESCE(i.source, '') = k.source AND COALESCE(i.provider, '') = k.provider "
+                "AND COALESCE(i.month, '') = k.month GROUP BY 1, 2, 3").fetchall()
+        finally:
+            con.close()
+        return {(str(a), str(b), str(c)): int(n) for a, b, c, n in sorted(rows)}
 
     def loads(self) -> pd.DataFrame:
         """The load history, oldest first: load_id, loaded_at (ISO 8601 UTC), user, files,
@@ -955,7 +1008,7 @@ def _check_geo(gdf, what: str) -> None:
         raise InputError(f"{what} must be in {settings.CRS} (got {gdf.crs})", parameter=what)
 
 
-def _write_one(path: Path, layer: str, df: pd.DataFrame) -> None:
+def _write_one(path: Path, layer: str, df: pd.DataFrame, append: bool = False) -> None:
     """Write (replace) one layer of `path`."""
     seen: dict[str, str] = {}
     for col in map(str, df.columns):
@@ -970,7 +1023,7 @@ def _write_one(path: Path, layer: str, df: pd.DataFrame) -> None:
         if not len(out):
             geometry_type = "Unknown"
         pyogrio.write_dataframe(out, path, layer=layer, driver="GPKG", geometry_type=geometry_type,
-                                promote_to_multi=False)
+                                promote_to_multi=False, append=append)
     else:
         pyogrio.write_dataframe(pd.DataFrame(out), path, layer=layer, driver="GPKG")
 
@@ -1042,3 +1095,22 @@ def _drop_layer(con: sqlite3.Connection, layer: str) -> None:
             con.execute(f"DELETE FROM {table} WHERE lower(table_name) = lower(?)", (layer,))
         except sqlite3.OperationalError:
             pass
+
+
+def _key_table(con: sqlite3.Connection, keys: list[tuple]) -> None:
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS load_keys (source TEXT, provider TEXT, month TEXT)")
+    con.execute("DELETE FROM temp.load_keys")
+    con.executemany("INSERT INTO temp.load_keys VALUES (?, ?, ?)", keys)
+
+
+def _delete_keys(path: Path, layer: str, keys: list[tuple]) -> None:
+    """Delete, in place, the rows of `layer` whose (source, provider, month) is in `keys`."""
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            _key_table(con, keys)
+            con.execute(f"DELETE FROM {_q(layer)} WHERE EXISTS (SELECT 1 FROM temp.load_keys k WHERE "
+                        f"COALESCE({_q(layer)}.source, '') = k.source AND COALESCE({_q(layer)}.provider, '') = "
+                        f"k.provider AND COALESCE({_q(layer)}.month, '') = k.month)")
+    finally:
+        con.close()
