@@ -742,6 +742,14 @@ class Workspace:
                 + (f" to {pd.Timestamp(end):%Y-%m-%d})" if end is not None else ", ongoing)"))]), user)
         return intervention_id
 
+    def _intervention(self, intervention_id: str) -> tuple[gpd.GeoDataFrame, pd.Series]:
+        """The interventions and the mask of `intervention_id` (InputError when absent)."""
+        df = self.interventions()
+        hit = df["intervention_id"].astype(str) == str(intervention_id)
+        if not hit.any():
+            raise InputError(f"no intervention '{intervention_id}' in {self.path}", parameter="intervention_id")
+        return df, hit
+
     def update_intervention(self, intervention_id: str, *, user: str | None = None, **fields) -> None:
         """Change fields of one intervention (name, type, area_id, start, end, radius_m, notes,
         geometry)."""
@@ -750,11 +758,7 @@ class Workspace:
             raise InputError(f"unknown intervention field(s) {', '.join(unknown)}; use "
                              f"{', '.join(INTERVENTION_FIELDS)}", parameter=unknown[0])
         with self._locked():
-            df = self.interventions()
-            hit = df["intervention_id"].astype(str) == str(intervention_id)
-            if not hit.any():
-                raise InputError(f"no intervention '{intervention_id}' in {self.path}",
-                                 parameter="intervention_id")
+            df, hit = self._intervention(intervention_id)
             i = df.index[hit][0]
             row = df.loc[i]
             _check_intervention(fields.get("type", row["type"]), fields.get("start", row["start"]),
@@ -763,7 +767,6 @@ class Workspace:
             for key, value in fields.items():
                 if key in ("start", "end"):
                     value = pd.Timestamp(value) if value is not None and not pd.isna(value) else pd.NaT
-                    df[key] = df[key].astype(df[key].dtype)
                 elif key == "radius_m":
                     value = float(value) if value is not None else np.nan
                 if key == "geometry":
@@ -777,11 +780,7 @@ class Workspace:
     def delete_intervention(self, intervention_id: str, *, user: str | None = None) -> None:
         """Delete one intervention (a backup is kept first)."""
         with self._locked():
-            df = self.interventions()
-            hit = df["intervention_id"].astype(str) == str(intervention_id)
-            if not hit.any():
-                raise InputError(f"no intervention '{intervention_id}' in {self.path}",
-                                 parameter="intervention_id")
+            df, hit = self._intervention(intervention_id)
             name = str(df.loc[hit, "name"].iloc[0])
             self._commit(_Commit(frames={INTERVENTIONS: df[~hit].reset_index(drop=True)}, backup=True,
                                  audit=[("intervention_deleted", f"{name} ({intervention_id})")]), user)
