@@ -30,6 +30,7 @@ if not Path(CHROMIUM).exists():
     pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; "
                 ".ci/run does this) to run the browser tests", pytrace=False)
 
+from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
@@ -53,15 +54,22 @@ def upload(page, index: int, path: Path) -> None:
     page.locator('[data-testid="stFileUploader"]').nth(index).locator("input[type=file]").set_input_files(str(path))
 
 
-def map_frame(page, timeout: float = 60.0):
-    """The folium component frame of the page (the Data page has one map)."""
+def map_frame(page, timeout: float = 90.0):
+    """The folium component frame of the page once its areas are drawn (the Data page has one
+    map; a rerun may replace the frame, so look again until one is stable)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         frames = [f for f in page.frames if "streamlit_folium" in f.url and not f.is_detached()]
-        if frames:
-            return frames[0]
+        for frame in frames:
+            try:
+                frame.locator("path.leaflet-interactive").first.wait_for(timeout=5_000)
+                page.wait_for_timeout(1_000)
+                if not frame.is_detached():
+                    return frame
+            except PlaywrightError:
+                continue
         page.wait_for_timeout(250)
-    raise AssertionError("no map on the page")
+    raise AssertionError("no map with areas on the page")
 
 
 def add_to_workspace(page, expect: str) -> None:
@@ -101,7 +109,6 @@ def test_monthly_cycle_in_the_browser(tmp_path):
 
             # 2. record an intervention: draw a rectangle on the Data page's map
             frame = map_frame(page)
-            frame.locator("path.leaflet-interactive").first.wait_for(timeout=60_000)
             frame.locator(".leaflet-container").scroll_into_view_if_needed()
             frame.locator(".leaflet-draw-draw-rectangle").click()
             box = frame.locator(".leaflet-container").bounding_box()
