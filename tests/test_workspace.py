@@ -492,7 +492,7 @@ def test_cli_ingest_into_a_workspace_month_after_month(tmp_path):
 def test_cli_ingest_into_refuses_bad_targets(tmp_path):
     jan = _street_csv(tmp_path / "2024-01-cleveland-street.csv", "2024-01", 3)
     for args, message in [
-        (("--into", jan), "error: "),
+        (("--into", jan), "is an input"),
         ((), "give --out FILE or --into WORKSPACE"),
         (("--out", tmp_path / "a.gpkg", "--into", tmp_path / "b.gpkg"), "give --out FILE or --into WORKSPACE"),
         (("--out", tmp_path / "a.gpkg", "--replace-all"), "--replace-all needs --into"),
