@@ -673,3 +673,27 @@ def test_ward_population_from_census_lsoa_counts_in_the_app_as_in_the_cli(realda
     stored = store.Workspace(path).areas("ward")
     assert stored["population"].tolist() == pop["population"].tolist()
     assert store.Workspace(path).audit()["action"].tolist() == ["load", "area_added", "area_added"]
+
+
+def test_real_cleveland_35_months_then_one_more_month_keeps_every_row_and_the_intervention(realdata, tmp_path):
+    """The issue's case on the real data: 35 police.uk months (269,437 incidents) and a recorded
+    intervention; adding November 2025 again (7,371 rows, as the Data page does) used to leave
+    7,371 incidents and no intervention. Now nothing is lost."""
+    from hotspot_app.ui import source
+
+    path = tmp_path / "ws.gpkg"
+    months = sorted((realdata / "police_cleveland").glob("*-cleveland-street.csv"))
+    first = ingest.read_incidents(months)
+    ws = store.Workspace(path)
+    ws.load_incidents(first.incidents, read=first.summary["read"], rejected=first.rejects)
+    ws.add_intervention("Precinct patrols", "patrols", "2024-07-01", "2024-12-31",
+                        geometry=box(444000, 518000, 444300, 518300))
+    assert len(first.incidents) == 269437 and len(ws.coverage()) == 35
+    nov = ingest.read_incidents([realdata / "police_cleveland" / "2025-11-cleveland-street.csv"])
+    key, loaded = source.add_to_workspace(path, nov)
+    assert loaded.to_dict() == {"before": 269437, "after": 269437, "added": 7371, "replaced": 7371,
+                                "months_replaced": ["2025-11"]}
+    ws = store.Workspace(path)
+    assert len(ws.coverage()) == 35 and int(ws.coverage()["rows"].sum()) == 269437
+    assert ws.interventions()["name"].tolist() == ["Precinct patrols"]
+    assert len(ws.backups()) == 1 and source.target_of(key) == str(path.resolve())
