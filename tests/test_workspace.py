@@ -697,3 +697,16 @@ def test_real_cleveland_35_months_then_one_more_month_keeps_every_row_and_the_in
     assert len(ws.coverage()) == 35 and int(ws.coverage()["rows"].sum()) == 269437
     assert ws.interventions()["name"].tolist() == ["Precinct patrols"]
     assert len(ws.backups()) == 1 and source.target_of(key) == str(path.resolve())
+
+
+def test_data_page_does_not_offer_to_add_the_same_upload_twice(tmp_path, monkeypatch):
+    path = tmp_path / "workspace.gpkg"
+    monkeypatch.setattr(settings, "WORKSPACE", path)
+    monkeypatch.setattr(settings, "DATA_DIR", tmp_path)
+    at = _data_page(_seeded_workspace(path))
+    _upload(at, "2024-03", 7, tmp_path)
+    at.button(key="dt-save").click().run()
+    assert not at.exception, at.exception
+    assert at.button(key="dt-save").disabled
+    assert any("These files are in the workspace now" in i.value for i in at.info)
+    assert len(store.Workspace(path).loads()) == 2

@@ -145,6 +145,12 @@ if result is not None or boundaries is not None:
     if result is not None and not has_rows:
         st.error("No rows were loaded from these files, so there is nothing to add.")
     can_add = has_rows or (result is None and areas_new is not None and len(areas_new) > 0)
+    upload_id = (tuple(cache.save_uploads(inc_files)) if inc_files else (),
+                 bnd_file.name if bnd_file is not None else None)
+    if st.session_state.get("dt-added") == (upload_id, ds.key):
+        st.info("These files are in the workspace now (see the load history above); upload the next "
+                "month's files to add them.")
+        can_add = False
     st.caption(f"**Add to workspace** ({target_name}): each month of each provider in these files "
                "replaces the same month already stored (a republished month); every other month, "
                "area, intervention and saved run is kept.")
@@ -163,6 +169,7 @@ if result is not None or boundaries is not None:
                      f"{loaded.after:,} incidents" + (f" ({loaded.replaced:,} rows of "
                                                        f"{', '.join(loaded.months_replaced)} replaced)"
                                                        if loaded.replaced else "") + ".")
+            st.session_state["dt-added"] = (upload_id, key)
             _use(key, flash)
     if has_rows and source.exists(target) and a2.button("Replace everything…", key="dt-replace"):
         st.session_state["dt-confirm"] = source.workspace_key(target)
