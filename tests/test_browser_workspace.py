@@ -54,7 +54,7 @@ def upload(page, index: int, path: Path) -> None:
     page.locator('[data-testid="stFileUploader"]').nth(index).locator("input[type=file]").set_input_files(str(path))
 
 
-def map_frame(page, timeout: float = 90.0):
+def map_frame(page, timeout: float = 150.0):
     """The folium component frame of the page once its areas are drawn (the Data page has one
     map; a rerun may replace the frame, so look again until one is stable)."""
     end = time.monotonic() + timeout
@@ -73,12 +73,12 @@ def map_frame(page, timeout: float = 90.0):
 
 
 def add_to_workspace(page, expect: str) -> None:
-    page.get_by_text("Rows read").first.wait_for(timeout=60_000)
+    page.get_by_text("Rows read").first.wait_for(timeout=120_000)
     button = page.get_by_role("button", name="Add to workspace")
-    button.wait_for(timeout=30_000)
+    button.wait_for(timeout=60_000)
     assert button.is_enabled()
     button.click()
-    page.get_by_text(expect).first.wait_for(timeout=90_000)
+    page.get_by_text(expect).first.wait_for(timeout=150_000)
 
 
 def test_monthly_cycle_in_the_browser(tmp_path):
@@ -118,7 +118,7 @@ def test_monthly_cycle_in_the_browser(tmp_path):
             page.mouse.move(x0 + 40, y0 + 30, steps=5)
             page.mouse.move(x0 + 80, y0 + 60, steps=5)
             page.mouse.up()
-            page.get_by_text("Polygon drawn:").wait_for(timeout=30_000)
+            page.get_by_text("Polygon drawn:").wait_for(timeout=60_000)
             form = page.locator('[data-testid="stForm"]').first
             form.get_by_label("Name", exact=True).fill("Precinct evening patrols")
             form.get_by_role("button", name="Save the area and intervention").click()
