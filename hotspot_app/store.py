@@ -126,8 +126,11 @@ def open_workspace(target: str | os.PathLike):
     """The workspace at `target`: a ``.gpkg`` path gives a `Workspace`; a ``postgresql://`` URL
     gives `store_pg.PostgisWorkspace` (imported only then, so psycopg is needed only then)."""
     if _is_url(target):
-        from . import store_pg
-
+        try:
+            from . import store_pg
+        except ImportError as exc:
+            raise InputError(f"a PostgreSQL workspace needs the PostGIS backend and psycopg ({exc})",
+                             parameter="workspace") from None
         return store_pg.PostgisWorkspace(_url(target))
     return Workspace(target)
 

@@ -710,3 +710,17 @@ def test_data_page_does_not_offer_to_add_the_same_upload_twice(tmp_path, monkeyp
     assert at.button(key="dt-save").disabled
     assert any("These files are in the workspace now" in i.value for i in at.info)
     assert len(store.Workspace(path).loads()) == 2
+
+
+def test_drawing_on_the_demo_never_overwrites_an_existing_workspace(tmp_path):
+    """Today's main copies the demo over the workspace (its incidents replaced by the demo's)
+    when a polygon is drawn while the demo is shown. Now it is refused, the workspace intact."""
+    from hotspot_app.ui import source
+
+    path = tmp_path / "ws.gpkg"
+    _seeded_workspace(path)
+    before = path.read_bytes()
+    with pytest.raises(InputError, match="you are viewing the demo data; switch to the workspace"):
+        source.add_drawn_intervention(source.DEMO, path, box(450000, 515000, 450100, 515100), "x",
+                                      "patrols", "2024-01-01", None, None)
+    assert path.read_bytes() == before

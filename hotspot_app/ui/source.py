@@ -249,7 +249,7 @@ def _writable(key: str, target: str | os.PathLike) -> str:
     current = target_of(key)
     if current is not None:
         return current
-    if exists(target) and store.open_workspace(target_text(target)).layers():
+    if exists(target) and _holds_anything(store.open_workspace(target_text(target))):
         raise InputError(f"you are viewing the demo data; switch to the workspace ({Path(str(target)).name}) "
                          "on the Data page first", parameter="source")
     from .. import demo
@@ -259,6 +259,10 @@ def _writable(key: str, target: str | os.PathLike) -> str:
         incidents=d.incidents, interventions=d.interventions,
         areas=[a for a in (d.wards, d.town_centres, d.micro_hotspots) if len(a)])
     return target_text(target)
+
+
+def _holds_anything(ws) -> bool:
+    return bool(len(ws.coverage()) or ws.area_layers() or len(ws.interventions()))
 
 
 def add_drawn_intervention(key: str, target: str | os.PathLike, geometry, name: str, type_: str,
