@@ -724,3 +724,33 @@ def test_drawing_on_the_demo_never_overwrites_an_existing_workspace(tmp_path):
         source.add_drawn_intervention(source.DEMO, path, box(450000, 515000, 450100, 515100), "x",
                                       "patrols", "2024-01-01", None, None)
     assert path.read_bytes() == before
+
+
+def test_data_page_edits_and_deletes_an_intervention_and_an_area(tmp_path, monkeypatch):
+    path = tmp_path / "workspace.gpkg"
+    monkeypatch.setattr(settings, "WORKSPACE", path)
+    monkeypatch.setattr(settings, "DATA_DIR", tmp_path)
+    key = _seeded_workspace(path)
+    store.Workspace(path).write_areas(_wards())
+    from hotspot_app.ui import source
+
+    at = _data_page(source.workspace_key(path))
+    at.text_input(key="dt-ed-notes-int-1").set_value("evenings only")
+    at.date_input(key="dt-ed-end-int-1").set_value(pd.Timestamp("2024-05-31").date())
+    at.button(key="FormSubmitter:dt-edit-iv-Save changes").click().run()
+    assert not at.exception, at.exception
+    iv = store.Workspace(path).interventions().iloc[0]
+    assert (iv["notes"], iv["end"]) == ("evenings only", pd.Timestamp("2024-05-31"))
+    assert at.button(key="dt-del-iv").disabled  # not without the confirmation
+    at.checkbox(key="dt-del-iv-ok-int-1").check().run()
+    at.button(key="dt-del-iv").click().run()
+    assert not at.exception, at.exception
+    assert len(store.Workspace(path).interventions()) == 0
+    at.selectbox(key="dt-del-area-pick").set_value("ward-2").run()
+    at.checkbox(key="dt-del-area-ok-ward-2").check().run()
+    at.button(key="dt-del-area").click().run()
+    assert not at.exception, at.exception
+    ws = store.Workspace(path)
+    assert ws.areas("ward")["name"].tolist() == ["North"]
+    assert ws.audit()["action"].tolist()[-3:] == ["intervention_edited", "intervention_deleted", "area_deleted"]
+    assert len(ws.incidents()) == 50 and len(ws.backups()) == 2  # one before each deletion
