@@ -369,6 +369,11 @@ class Workspace:
     def _locked(self) -> Iterator[None]:
         """Hold the workspace's exclusive write lock; temporary files left by killed writers
         are removed once it is held."""
+        if re.match(r"^\..+\.tmp-[^.]+", self.path.name):
+            # the temporary file of an `atomic_path` (e.g. a demo being written): private to its
+            # writer, nobody else can open it, so no lock file is left beside it
+            yield
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o666)
