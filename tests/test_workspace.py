@@ -754,3 +754,20 @@ def test_data_page_edits_and_deletes_an_intervention_and_an_area(tmp_path, monke
     assert ws.areas("ward")["name"].tolist() == ["North"]
     assert ws.audit()["action"].tolist()[-3:] == ["intervention_edited", "intervention_deleted", "area_deleted"]
     assert len(ws.incidents()) == 50 and len(ws.backups()) == 2  # one before each deletion
+
+
+def test_data_page_says_when_another_process_changed_the_workspace(tmp_path, monkeypatch):
+    path = tmp_path / "workspace.gpkg"
+    monkeypatch.setattr(settings, "WORKSPACE", path)
+    monkeypatch.setattr(settings, "DATA_DIR", tmp_path)
+    at = _data_page(_seeded_workspace(path))
+    assert not [i for i in at.info if "has changed since" in i.value]
+    proc = _cli("ingest", _street_csv(tmp_path / "2024-03-cleveland-street.csv", "2024-03", 4), "--into", path)
+    assert proc.returncode == 0, proc.stderr
+    at.run()
+    assert any("has changed since these data were opened" in i.value for i in at.info)
+    assert at.metric[0].value == "50"
+    at.button(key="dt-reload").click().run()
+    assert not at.exception, at.exception
+    assert at.metric[0].value == "54"
+    assert not [i for i in at.info if "has changed since" in i.value]

@@ -33,6 +33,11 @@ def _use(key: str, flash: str | None = None) -> None:
 
 
 # ---------------------------------------------------------------- what is loaded
+if ds.workspace is not None and source.is_stale(ds.key):
+    st.info("The workspace has changed since these data were opened (another user or a scheduled "
+            "load); reload to see the changes.", icon="🔄")
+    if st.button("Reload the workspace", key="dt-reload"):
+        _use(cache.workspace_key(ds.workspace))
 st.subheader("Loaded now")
 inc = ds.incidents
 cols = st.columns(4)

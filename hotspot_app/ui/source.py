@@ -94,6 +94,13 @@ def version_of(key: str) -> str | None:
     return key.rsplit("@", 1)[1] if key.startswith(PREFIX) else None
 
 
+def is_stale(key: str) -> bool:
+    """True when the workspace of `key` has had a write committed since the key was made."""
+    target = target_of(key)
+    return target is not None and exists(target) and \
+        store.open_workspace(target).version() != version_of(key)
+
+
 def default_key() -> str:
     """The demo, unless ``HOTSPOT_WORKSPACE`` names a workspace (a URL, or a file that exists)."""
     env = settings.WORKSPACE_ENV
