@@ -52,8 +52,11 @@ ROOT: Path = Path(__file__).resolve().parent.parent
 DATA_DIR: Path = ROOT / "data"
 GEODATA_DIR: Path = ROOT / "geodata"
 DEMO_DIR: Path = DATA_DIR / "demo"
-#: Default workspace GeoPackage used by the app.
-WORKSPACE: Path = Path(os.environ.get("HOTSPOT_WORKSPACE", str(DATA_DIR / "workspace.gpkg")))
+#: ``HOTSPOT_WORKSPACE`` as set (None when unset): the app starts on it. Read here only.
+WORKSPACE_ENV: str | None = os.environ.get("HOTSPOT_WORKSPACE") or None
+#: The workspace the app writes to: a ``.gpkg`` path, or a ``postgresql://`` URL (kept as text).
+WORKSPACE: Path | str = (WORKSPACE_ENV if WORKSPACE_ENV and WORKSPACE_ENV.lower().startswith(("postgresql:", "postgres:"))
+                         else Path(WORKSPACE_ENV or DATA_DIR / "workspace.gpkg"))
 
 #: Label shown wherever demo data are shown.
 DEMO_LABEL: str = "SYNTHETIC DEMO DATA - not real incidents"

@@ -29,12 +29,10 @@ def tiles() -> str:
 
 
 def default_source() -> str:
-    """The demo, unless the environment names a workspace (``HOTSPOT_WORKSPACE=path.gpkg``, e.g.
-    a partnership's shared data) that exists."""
-    path = os.environ.get("HOTSPOT_WORKSPACE")
-    if path and Path(path).is_file():
-        return cache.workspace_key(path)
-    return cache.DEMO
+    """The demo, unless ``HOTSPOT_WORKSPACE`` names a workspace (`source.default_key`)."""
+    from . import source
+
+    return source.default_key()
 
 
 def source_key() -> str:
