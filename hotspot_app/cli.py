@@ -100,7 +100,7 @@ def load_incidents_arg(paths: List[Path], kind: str = "auto"):
     from . import ingest, store
 
     if len(paths) == 1 and store.is_workspace(paths[0]):
-        return store.Workspace(paths[0]).incidents()
+        return store.open_workspace(paths[0]).incidents()
     result = ingest.read_incidents(paths, kind=kind)
     for w in result.summary["warnings"]:
         input_warning(w)
@@ -118,7 +118,7 @@ def load_areas_arg(path: Path, name_field: Optional[str] = None, layer: str = "c
     from . import ingest, store
 
     if source_layer is None and store.is_workspace(path):
-        return store.Workspace(path).areas()
+        return store.open_workspace(path).areas()
     result = ingest.read_boundaries(path, name_field=name_field, layer=layer, source_layer=source_layer)
     for w in result.warnings:
         input_warning(w)
@@ -179,8 +179,15 @@ def ingest_command(
                                            "files (searched recursively) or a police.uk .zip archive."),
     kind: str = typer.Option("auto", "--kind", help="auto | police-uk | fire | generic "
                              "(auto detects each file from its header)."),
-    out: Path = typer.Option(..., "--out", help="Output: .csv (schema columns plus longitude/latitude), "
+    out: Optional[Path] = typer.Option(None, "--out", help="Output: .csv (schema columns plus longitude/latitude), "
                              ".parquet (GeoParquet) or .gpkg (workspace)."),
+    into: Optional[str] = typer.Option(None, "--into", help="Add the rows to a workspace (.gpkg path or "
+                                       "postgresql:// URL): each (source, provider, month) loaded "
+                                       "replaces the same in the workspace; everything else is kept."),
+    replace_all: bool = typer.Option(False, "--replace-all", help="With --into: remove ALL incidents "
+                                     "first (areas, interventions and saved runs are kept)."),
+    provider: Optional[str] = typer.Option(None, "--provider", help="Provider of generic files "
+                                           "(default 'generic'); police.uk and fire files name their own."),
     rejects: Optional[Path] = typer.Option(None, "--rejects", help="Write the rejected rows "
                                            "(file, row, column, reason, value) to this .csv."),
     layer: Optional[str] = typer.Option(None, "--layer", help="GeoPackage layer to read (default: "
@@ -198,22 +205,64 @@ def ingest_command(
         raise InputError(f"unknown kind '{kind}'; use one of {', '.join(ingest.KINDS)}", parameter="kind")
     from . import exports
 
-    output.check_incidents_path(out)
+    if (out is None) == (into is None):
+        raise InputError("give --out FILE or --into WORKSPACE (one of them)", parameter="out")
+    if replace_all and into is None:
+        raise InputError("--replace-all needs --into WORKSPACE", parameter="replace-all")
+    if out is not None:
+        output.check_incidents_path(out)
     if rejects is not None:
         output.check_rejects_path(rejects)
     exports.check_outputs_distinct(incidents, [out, rejects])
-    result = ingest.read_incidents(incidents, kind=kind, layer=layer)
-    output.write_outputs(result.incidents, out, result.rejects, rejects)
+    ws = _into_workspace(into, incidents, rejects) if into is not None else None
+    result = ingest.read_incidents(incidents, kind=kind, layer=layer, provider=provider)
+    loaded = None
+    if ws is not None:
+        loaded = ws.load_incidents(result.incidents, files=[str(p) for p in incidents],
+                                   read=result.summary["read"], rejected=result.rejects,
+                                   replace_all=replace_all)
+        if rejects is not None:
+            output.write_rejects(result.rejects, rejects)
+    else:  # --out and --rejects written atomically together
+        output.write_outputs(result.incidents, out, result.rejects, rejects)
     s = result.summary
     if format == "json":
-        emit_json({k: s[k] for k in ("read", "loaded", "rejected", "rejected_by_reason", "warnings")})
+        doc = {k: s[k] for k in ("read", "loaded", "rejected", "rejected_by_reason", "warnings")}
+        if loaded is not None:
+            doc["workspace"] = loaded.to_dict()
+        emit_json(doc)
         return
     typer.echo(ingest.format_summary(s))
-    typer.echo(f"Wrote {s['loaded']:,} incidents to {out}")
+    if loaded is not None:
+        typer.echo(_workspace_text(loaded, into))
+    else:
+        typer.echo(f"Wrote {s['loaded']:,} incidents to {out}")
     if rejects is not None:
         typer.echo(f"Wrote {s['rejected']:,} rejected rows to {rejects}")
     elif s["rejected"]:
         typer.echo("Use --rejects FILE.csv to list the rejected rows.")
+
+
+def _into_workspace(into: str, inputs: List[Path], rejects: Optional[Path]):
+    """The workspace of ``ingest --into`` (refused when it is one of the inputs or the rejects)."""
+    from . import exports, store
+
+    if not store.is_workspace(into):
+        path = Path(into)
+        exports.check_outputs_distinct(inputs, [path, rejects])
+        if path.exists() and store.META not in store.Workspace(path).layers():
+            raise InputError("exists and is not a workspace GeoPackage; choose another --into",
+                             file=str(path), parameter="into")
+    return store.open_workspace(into)
+
+
+def _workspace_text(loaded, into: str) -> str:
+    """Text lines of a workspace load: counts, and what a replacement removed."""
+    lines = [f"Workspace {into}: {loaded.before:,} -> {loaded.after:,} incidents "
+             f"({loaded.added:,} added, {loaded.replaced:,} replaced)"]
+    for (source, provider, month), n in sorted(loaded.removed.items()):
+        lines.append(f"  replaced {n:,} rows of {source} {provider} {month}")
+    return "\n".join(lines)
 
 
 # ===== end: ingest =====

@@ -22,7 +22,7 @@ INCIDENT_COLUMNS: list[str] = [
     "subcategory", "weight", "location", "geometry",
 ]
 AREA_COLUMNS: list[str] = ["area_id", "name", "layer", "population", "geometry"]
-AREA_LAYERS = ("ward", "town_centre", "micro_hotspot", "patrol", "custom")
+AREA_LAYERS = ("ward", "local_authority", "town_centre", "micro_hotspot", "patrol", "custom")
 INTERVENTION_COLUMNS: list[str] = [
     "intervention_id", "name", "type", "area_id", "start", "end", "radius_m", "notes", "geometry",
 ]
@@ -49,6 +49,44 @@ ALIASES: dict[str, list[str]] = {
     "location": ["location", "address", "street", "place"],
     "kind": ["kind"],
 }
+
+
+#: Provider of each source when the file does not say: police.uk's force is in `falls_within`.
+PROVIDER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "police-uk": ("falls_within", "reported_by"),
+    "fire": ("fire_service", "fire_and_rescue_service", "frs", "service", "brigade"),
+}
+PROVIDER_DEFAULTS: dict[str, str] = {"police-uk": "police.uk", "fire": "fire service"}
+#: Provider of generic files unless ``--provider NAME`` says otherwise.
+GENERIC_PROVIDER = "generic"
+
+
+def provider_of(incidents: pd.DataFrame, generic: str | None = None) -> pd.Series:
+    """Who published each incident (design §5b): police.uk's ``Falls within`` force (e.g.
+    "Cleveland Police"), the fire service named in a fire extract (else "fire service"), or
+    `generic` (``--provider NAME``, default "generic") for other sources. A ``provider`` value
+    already present in the table is kept. Workspace loads replace rows by (source, provider,
+    month), so this is the ONE place that decides it."""
+    n = len(incidents)
+    src = (incidents["source"].astype(object) if "source" in incidents.columns
+           else pd.Series([None] * n, index=incidents.index, dtype=object))
+    out = pd.Series([None] * n, index=incidents.index, dtype=object)
+    if "provider" in incidents.columns:
+        have = incidents["provider"].astype(object)
+        out = have.where(have.notna() & (have.astype(str).str.strip() != ""), None).astype(object)
+    for source, columns in PROVIDER_COLUMNS.items():
+        rows = out.isna() & (src == source)
+        for col in columns:
+            if not rows.any() or col not in incidents.columns:
+                continue
+            val = incidents.loc[rows, col].astype(object)
+            val = val.where(val.notna() & (val.astype(str).str.strip() != ""), None)
+            out.loc[rows] = val.map(lambda v: None if v is None else str(v).strip())
+            rows = out.isna() & (src == source)
+    for source, default in PROVIDER_DEFAULTS.items():
+        out[out.isna() & (src == source)] = default
+    out[out.isna()] = (generic or "").strip() or GENERIC_PROVIDER
+    return out.astype(object)
 
 
 def find_column(columns: Iterable[str], field: str) -> str | None:

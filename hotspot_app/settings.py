@@ -54,11 +54,11 @@ GEODATA_DIR: Path = ROOT / "geodata"
 DEMO_DIR: Path = DATA_DIR / "demo"
 #: The demo's boundary files (wards, town centre, micro-hotspots): geodata/ holds boundaries.
 DEMO_GEODATA_DIR: Path = GEODATA_DIR / "demo"
-#: The workspace the environment names (``HOTSPOT_WORKSPACE``; read here and nowhere else): the
-#: app opens it instead of the demo when it exists. None when unset.
+#: ``HOTSPOT_WORKSPACE`` as set (None when unset): the app starts on it. Read here only.
 WORKSPACE_ENV: str | None = os.environ.get("HOTSPOT_WORKSPACE") or None
-#: Workspace GeoPackage the app saves to: `WORKSPACE_ENV`, else data/workspace.gpkg.
-WORKSPACE: Path = Path(WORKSPACE_ENV or DATA_DIR / "workspace.gpkg")
+#: The workspace the app writes to: a ``.gpkg`` path, or a ``postgresql://`` URL (kept as text).
+WORKSPACE: Path | str = (WORKSPACE_ENV if WORKSPACE_ENV and WORKSPACE_ENV.lower().startswith(("postgresql:", "postgres:"))
+                         else Path(WORKSPACE_ENV or DATA_DIR / "workspace.gpkg"))
 
 #: Label shown wherever demo data are shown.
 DEMO_LABEL: str = "SYNTHETIC DEMO DATA - not real incidents"

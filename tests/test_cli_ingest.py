@@ -47,7 +47,7 @@ def test_json_summary_is_exact_and_files_are_written(tmp_path):
     assert list(df.columns) == ["incident_id", "source", "occurred", "month", "category", "group", "kind",
                                 "subcategory", "weight", "location", "reported_by", "falls_within",
                                 "lsoa_code", "lsoa_name", "last_outcome_category", "context",
-                                "longitude", "latitude"]
+                                "provider", "longitude", "latitude"]
     assert df[["longitude", "latitude"]].values.tolist() == [[-1.2, 54.5], [-1.21, 54.51]]
     rj = pd.read_csv(rej)
     assert rj[["row", "reason"]].values.tolist() == [[3, "no location"], [4, "bad month"]]

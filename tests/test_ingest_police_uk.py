@@ -188,7 +188,7 @@ def test_empty_file_and_missing_path_are_input_errors(tmp_path):
 def test_header_only_file_loads_nothing(tmp_path):
     res = read_incidents(write(tmp_path / "h.csv", []))
     assert (res.summary["read"], res.summary["loaded"]) == (0, 0)
-    assert list(res.incidents.columns) == schema.INCIDENT_COLUMNS
+    assert list(res.incidents.columns) == schema.INCIDENT_COLUMNS + ["provider"]
     assert res.incidents.crs.equals(settings.CRS)
 
 

@@ -98,3 +98,22 @@ def test_summary_and_year_on_year_pct_change_agree_with_the_rule():
     yoy, _ = areas_mod.year_on_year(inc, [2022, 2023], areas=ward)
     assert yoy.loc[yoy["area_id"] == "w", "pct_change"].iloc[0] == 0.3
     assert yoy.loc[yoy["area_id"] == "Total", "pct_change"].iloc[0] == 0.3
+
+
+def test_atomic_writes_keep_normal_permissions(tmp_path):
+    """Outputs are readable by colleagues as a plain write would leave them (not mkstemp's 0600),
+    and a replaced file keeps its mode."""
+    import os
+    import stat
+
+    from hotspot_app.exports import write_bytes_atomic
+
+    old = os.umask(0o022)
+    try:
+        new = write_bytes_atomic(tmp_path / "paper.pdf", b"x")
+        assert stat.S_IMODE(new.stat().st_mode) == 0o644
+        os.chmod(new, 0o640)
+        write_bytes_atomic(new, b"y")
+        assert stat.S_IMODE(new.stat().st_mode) == 0o640 and new.read_bytes() == b"y"
+    finally:
+        os.umask(old)

@@ -136,7 +136,8 @@ def test_failing_write_leaves_old_file_intact_and_no_temp_files(tmp_path):
     with pytest.raises(Exception):
         ws.save_cluster_run({"eps_m": 100}, bad)
     assert path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ws.gpkg"]
+    # only the workspace and its (empty) lock file: no temporary file left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".ws.gpkg.lock", "ws.gpkg"]
     assert len(ws.cluster_runs()) == 0
     assert_geodataframe_equal(ws.incidents(), _incidents())
 

@@ -57,7 +57,7 @@ _SKIPPED = {"police-uk-outcomes": "police.uk outcomes file, not street-level cri
 
 
 def read_incidents(paths: str | Path | Iterable[str | Path], kind: str = "auto",
-                   layer: str | None = None) -> IngestResult:
+                   layer: str | None = None, provider: str | None = None) -> IngestResult:
     """Read incident files into canonical incidents, a rejects table and a summary.
 
     Parameters
@@ -69,6 +69,9 @@ def read_incidents(paths: str | Path | Iterable[str | Path], kind: str = "auto",
     layer : str, optional
         The GeoPackage layer to read; by default every layer holding incidents is read (each
         counted as ``FILE:LAYER``) and the others are named in a warning.
+    provider : str, optional
+        Provider of generic files (``--provider NAME``); police.uk and fire files name their own
+        (`schema.provider_of` fills the ``provider`` column).
 
     Raises
     ------
@@ -130,6 +133,7 @@ def read_incidents(paths: str | Path | Iterable[str | Path], kind: str = "auto",
         else:
             parts.append(generic.read_csv(src, header, rep))
     incidents = _assemble(parts, rep)
+    incidents["provider"] = schema.provider_of(incidents, generic=provider)
     summary = rep.summary(len(incidents))
     return IngestResult(incidents, rep.rejects_table(), summary)
 

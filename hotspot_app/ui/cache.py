@@ -1,105 +1,33 @@
-"""The cached calls the pages make into the core.
+"""The cached calls the pages make into the core (loading, uploads and workspace writes live in
+`source`; here they are only wrapped in caches).
 
 Datasets are loaded once per *source key* with ``st.cache_resource`` (shared, never mutated:
 the core never mutates its inputs). Computations are ``st.cache_data`` functions keyed on plain
-arguments only: the source key (``"demo"`` or ``"workspace:<path>@<mtime>"``, so a changed
-workspace file is a new key) and tuples/strings/numbers for the parameters.
+arguments only: the source key (``"demo"`` or ``"workspace:<target>@<version>"``, so every
+committed write is a new key) and tuples/strings/numbers for the parameters.
 """
 
 from __future__ import annotations
 
-import io
-import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from .. import areas as core_areas
 from .. import maps, periods, settings, taxonomy
 from ..errors import InputError
-
-DEMO = "demo"
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """Everything a page shows: canonical incidents and area layers (EPSG:27700)."""
-
-    key: str
-    label: str
-    is_demo: bool
-    incidents: gpd.GeoDataFrame
-    wards: gpd.GeoDataFrame
-    town_centres: gpd.GeoDataFrame
-    micro_hotspots: gpd.GeoDataFrame
-    interventions: pd.DataFrame
-    truth: dict = field(default_factory=dict)
-    workspace: str | None = None
-
-    @property
-    def areas(self) -> gpd.GeoDataFrame:
-        """All area layers together (wards first)."""
-        frames = [a for a in (self.wards, self.town_centres, self.micro_hotspots) if len(a)]
-        if not frames:
-            return _empty_areas()
-        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=settings.CRS)
-
-    @property
-    def months(self) -> list[str]:
-        return sorted(pd.unique(self.incidents["month"].dropna().astype(str)))
-
-
-def _empty_areas() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"area_id": pd.Series([], dtype=object), "name": pd.Series([], dtype=object),
-                             "layer": pd.Series([], dtype=object), "population": pd.Series([], dtype=float)},
-                            geometry=gpd.GeoSeries([], crs=settings.CRS), crs=settings.CRS)
-
-
-def workspace_key(path: str | os.PathLike) -> str:
-    """Source key of a workspace file (changes when the file changes)."""
-    p = Path(path).resolve()
-    return f"workspace:{p}@{p.stat().st_mtime_ns if p.exists() else 0}"
-
-
-def _layer(all_areas: gpd.GeoDataFrame, layer: str) -> gpd.GeoDataFrame:
-    if len(all_areas) == 0 or "layer" not in all_areas.columns:
-        return _empty_areas()
-    return all_areas[all_areas["layer"].astype(str) == layer].reset_index(drop=True)
+from . import source
+from .source import DEMO, Dataset, workspace_key  # noqa: F401  (the pages' names for them)
 
 
 @st.cache_resource(show_spinner="Loading data…", max_entries=4)
 def load(key: str) -> Dataset:
-    """The dataset for a source key (``"demo"`` or a `workspace_key`)."""
-    if key == DEMO:
-        from .. import demo
-
-        d = demo.load()
-        return Dataset(key=key, label="Synthetic demo borough", is_demo=True, incidents=d.incidents,
-                       wards=d.wards, town_centres=d.town_centres, micro_hotspots=d.micro_hotspots,
-                       interventions=d.interventions, truth=dict(getattr(d, "truth", {}) or {}))
-    if key.startswith("workspace:"):
-        from .. import store
-
-        path = key[len("workspace:"):].rsplit("@", 1)[0]
-        ws = store.Workspace(path)
-        incidents = ws.incidents()
-        try:
-            all_areas = ws.areas()
-        except InputError:
-            all_areas = _empty_areas()
-        wards = _layer(all_areas, "ward")
-        if len(wards) == 0 and len(all_areas):
-            wards = all_areas[~all_areas["layer"].isin(["town_centre", "micro_hotspot", "patrol"])].reset_index(drop=True)
-        return Dataset(key=key, label=f"Workspace {Path(path).name}", is_demo=False, incidents=incidents,
-                       wards=wards, town_centres=_layer(all_areas, "town_centre"),
-                       micro_hotspots=_layer(all_areas, "micro_hotspot"),
-                       interventions=ws.interventions(), workspace=path)
-    raise InputError(f"unknown data source '{key}'", parameter="source")
+    """The dataset for a source key (`source.dataset`), shared and never mutated."""
+    return source.dataset(key)
 
 
 # ------------------------------------------------------------------------------ selections
@@ -340,93 +268,34 @@ def window_locations(key: str, target: str, buffer_m: float, pad_m: float, categ
 
 
 # ------------------------------------------------------------------------------ uploads
-def save_uploads(files, folder: Path | None = None) -> list[str]:
-    """Write uploaded files (objects with ``name`` and ``getvalue()``) under
-    ``data/uploads/<content hash>/``; returns their paths (same content -> same paths)."""
-    import hashlib
-
-    digest = hashlib.sha1()
-    blobs = []
-    for f in files:
-        data = f.getvalue()
-        digest.update(f.name.encode("utf-8") + b"\0" + data)
-        blobs.append((Path(f.name).name, data))
-    root = (folder or settings.DATA_DIR / "uploads") / digest.hexdigest()[:16]
-    root.mkdir(parents=True, exist_ok=True)
-    out = []
-    for name, data in blobs:
-        path = root / name
-        if not path.exists() or path.stat().st_size != len(data):
-            path.write_bytes(data)
-        out.append(str(path))
-    return out
+save_uploads = source.save_uploads
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def ingest_incidents(paths: tuple[str, ...], kind: str):
-    """`ingest.read_incidents` on saved upload paths (IngestResult)."""
-    from .. import ingest
-
-    return ingest.read_incidents(list(paths), kind=kind)
+def ingest_incidents(paths: tuple[str, ...], kind: str, provider: str | None = None):
+    """`source.read_incidents` on saved upload paths (IngestResult)."""
+    return source.read_incidents(paths, kind, provider)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def ingest_boundaries(path: str, name_field: str | None, layer: str, population_field: str | None):
-    """`ingest.read_boundaries` on a saved upload path (BoundaryResult)."""
-    from .. import ingest
-
-    return ingest.read_boundaries(path, name_field=name_field or None, layer=layer,
-                                  population_field=population_field or None)
+    """`source.read_boundaries` on a saved upload path (BoundaryResult)."""
+    return source.read_boundaries(path, name_field, layer, population_field)
 
 
-def write_workspace(path: str | os.PathLike, incidents: gpd.GeoDataFrame | None,
-                    areas: gpd.GeoDataFrame | None, interventions: pd.DataFrame | None = None) -> str:
-    """Write incidents / areas / interventions to a workspace GeoPackage (`store.Workspace`);
-    returns the new source key."""
-    from .. import store
-
-    ws = store.Workspace(path)
-    if incidents is not None:
-        ws.write_incidents(incidents)
-    if areas is not None and len(areas):
-        ws.write_areas(areas)
-    if interventions is not None and len(interventions):
-        ws.write_interventions(gpd.GeoDataFrame(interventions, crs=settings.CRS))
-    return workspace_key(path)
+@st.cache_data(show_spinner=False, max_entries=16)
+def history(key: str, target: str):
+    """`source.history` of the workspace at the version in `key`."""
+    return source.history(target)
 
 
-def add_drawn_intervention(key: str, path: str | os.PathLike, geometry, name: str, type_: str,
-                           start, end, notes: str | None) -> str:
-    """Save a drawn polygon (EPSG:27700) as a micro-hotspot area and an intervention with dates.
+@st.cache_data(show_spinner=False, max_entries=16)
+def coverage(key: str, target: str):
+    """`source.coverage` of the workspace at the version in `key`."""
+    return source.coverage(target)
 
-    The demo is read-only: when `key` is the demo, its data are first copied into the workspace
-    at `path`. Returns the source key of the workspace written."""
-    from .. import schema, store
 
-    ds = load(key)
-    target = Path(ds.workspace) if ds.workspace else Path(path)
-    if ds.workspace is None:
-        write_workspace(target, ds.incidents, ds.areas, ds.interventions)
-    ws = store.Workspace(target)
-    existing = ws.areas("micro_hotspot") if "micro_hotspot" in ws.area_layers() else None
-    k = (len(existing) if existing is not None else 0) + 1
-    ids = set(existing["area_id"].astype(str)) if existing is not None else set()
-    while f"micro_hotspot-drawn-{k}" in ids:
-        k += 1
-    area_id = f"micro_hotspot-drawn-{k}"
-    row = schema.make_areas(gpd.GeoDataFrame({"name": [name], "id": [area_id]}, geometry=[geometry],
-                                             crs=settings.CRS), name="name", layer="micro_hotspot",
-                            area_id="id")
-    row["patrol_start"] = pd.Timestamp(start)
-    row["patrol_end"] = pd.Timestamp(end) if end is not None else pd.NaT
-    if existing is not None:
-        for col in ("patrol_start", "patrol_end"):
-            if col in existing.columns:
-                row[col] = row[col].astype(existing[col].dtype)
-        row = gpd.GeoDataFrame(pd.concat([existing, row], ignore_index=True), crs=settings.CRS)
-    ws.write_areas(row)
-    ws.add_intervention(name, type_, start, end, area_id=area_id, geometry=geometry, notes=notes or None)
-    return workspace_key(target)
+add_drawn_intervention = source.add_drawn_intervention
 
 
 # ------------------------------------------------------------------------------ grids, PAI

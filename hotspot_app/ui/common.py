@@ -4,7 +4,6 @@ downloads). No analysis here: pages call `cache` (which calls the core) and show
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import folium
 import pandas as pd
@@ -28,12 +27,10 @@ def tiles() -> str:
 
 
 def default_source() -> str:
-    """The demo, unless the environment names a workspace (``HOTSPOT_WORKSPACE=path.gpkg``, e.g.
-    a partnership's shared data) that exists."""
-    path = settings.WORKSPACE_ENV
-    if path and Path(path).is_file():
-        return cache.workspace_key(path)
-    return cache.DEMO
+    """The demo, unless ``HOTSPOT_WORKSPACE`` names a workspace (`source.default_key`)."""
+    from . import source
+
+    return source.default_key()
 
 
 def source_key() -> str:

@@ -1,0 +1,385 @@
+"""The app's data source: what is loaded (the demo or a workspace), uploads, and every write to
+the workspace. No Streamlit here: `cache` wraps the reads in Streamlit caches and the Data page
+calls the writes.
+
+A source key is ``"demo"`` or ``"workspace:<target>@<version>"`` (`workspace_key`), where the
+target is a ``.gpkg`` path or a ``postgresql://`` URL and the version is
+``Workspace.version()``: every committed write gives a new key, so cached results never outlive
+the data they were computed from. Every workspace goes through `store.open_workspace`; the
+workspace the app writes to is `settings.WORKSPACE` (``HOTSPOT_WORKSPACE``).
+
+Writes never delete before they write: an upload is *added* (`store.Workspace.load_incidents`:
+each (source, provider, month) loaded replaces the same, everything else is kept); "Replace
+everything" is `replace_all` with the version the user confirmed (a `ConflictError` when the
+workspace changed since).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from .. import settings, store
+from ..errors import InputError
+
+DEMO = "demo"
+PREFIX = "workspace:"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Everything a page shows: canonical incidents and area layers (EPSG:27700)."""
+
+    key: str
+    label: str
+    is_demo: bool
+    incidents: gpd.GeoDataFrame
+    wards: gpd.GeoDataFrame
+    town_centres: gpd.GeoDataFrame
+    micro_hotspots: gpd.GeoDataFrame
+    interventions: pd.DataFrame
+    truth: dict = field(default_factory=dict)
+    workspace: str | None = None
+    #: every area layer of the workspace (ward, local authority, town centre, patrol, custom, ...)
+    all_areas: gpd.GeoDataFrame | None = None
+
+    @property
+    def areas(self) -> gpd.GeoDataFrame:
+        """All area layers together (wards first)."""
+        if self.all_areas is not None and len(self.all_areas):
+            return self.all_areas
+        frames = [a for a in (self.wards, self.town_centres, self.micro_hotspots) if len(a)]
+        if not frames:
+            return empty_areas()
+        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=settings.CRS)
+
+    @property
+    def months(self) -> list[str]:
+        return sorted(pd.unique(self.incidents["month"].dropna().astype(str)))
+
+
+def empty_areas() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"area_id": pd.Series([], dtype=object), "name": pd.Series([], dtype=object),
+                             "layer": pd.Series([], dtype=object), "population": pd.Series([], dtype=float)},
+                            geometry=gpd.GeoSeries([], crs=settings.CRS), crs=settings.CRS)
+
+
+def target_text(target: str | os.PathLike) -> str:
+    """A workspace target as text: a URL as given, a path made absolute."""
+    if store._is_url(target):
+        return store._url(target)
+    return str(Path(target).resolve())
+
+
+def workspace_key(target: str | os.PathLike) -> str:
+    """Source key of a workspace (changes on every committed write)."""
+    text = target_text(target)
+    return f"{PREFIX}{text}@{store.open_workspace(text).version()}"
+
+
+def target_of(key: str) -> str | None:
+    """The workspace target of a source key (None for the demo)."""
+    if not key.startswith(PREFIX):
+        return None
+    return key[len(PREFIX):].rsplit("@", 1)[0]
+
+
+def version_of(key: str) -> str | None:
+    """The workspace version a source key was made from (None for the demo)."""
+    return key.rsplit("@", 1)[1] if key.startswith(PREFIX) else None
+
+
+def is_stale(key: str) -> bool:
+    """True when the workspace of `key` has had a write committed since the key was made."""
+    target = target_of(key)
+    return target is not None and exists(target) and \
+        store.open_workspace(target).version() != version_of(key)
+
+
+def default_key() -> str:
+    """The demo, unless ``HOTSPOT_WORKSPACE`` names a workspace (a URL, or a file that exists)."""
+    env = settings.WORKSPACE_ENV
+    if env and (store._is_url(env) or Path(env).is_file()):
+        return workspace_key(env)
+    return DEMO
+
+
+def exists(target: str | os.PathLike) -> bool:
+    """True when the workspace holds anything (a URL is taken to exist)."""
+    return store._is_url(target) or Path(target).is_file()
+
+
+def _layer(all_areas: gpd.GeoDataFrame, layer: str) -> gpd.GeoDataFrame:
+    if len(all_areas) == 0 or "layer" not in all_areas.columns:
+        return empty_areas()
+    return all_areas[all_areas["layer"].astype(str) == layer].reset_index(drop=True)
+
+
+def dataset(key: str) -> Dataset:
+    """The dataset for a source key (``"demo"`` or a `workspace_key`)."""
+    if key == DEMO:
+        from .. import demo
+
+        d = demo.load()
+        return Dataset(key=key, label="Synthetic demo borough", is_demo=True, incidents=d.incidents,
+                       wards=d.wards, town_centres=d.town_centres, micro_hotspots=d.micro_hotspots,
+                       interventions=d.interventions, truth=dict(getattr(d, "truth", {}) or {}))
+    target = target_of(key)
+    if target is None:
+        raise InputError(f"unknown data source '{key}'", parameter="source")
+    ws = store.open_workspace(target)
+    try:
+        incidents = ws.incidents()
+    except InputError:  # areas only so far
+        from .. import schema
+
+        incidents = schema.empty_incidents()
+    try:
+        all_areas = ws.areas()
+    except InputError:
+        all_areas = empty_areas()
+    wards = _layer(all_areas, "ward")
+    if len(wards) == 0 and len(all_areas):
+        wards = all_areas[~all_areas["layer"].isin(["town_centre", "micro_hotspot", "patrol"])].reset_index(drop=True)
+    name = target if store._is_url(target) else Path(target).name
+    return Dataset(key=key, label=f"Workspace {name}", is_demo=False, incidents=incidents,
+                   wards=wards, town_centres=_layer(all_areas, "town_centre"),
+                   micro_hotspots=_layer(all_areas, "micro_hotspot"),
+                   interventions=ws.interventions(), workspace=target, all_areas=all_areas)
+
+
+# ------------------------------------------------------------------------------ uploads
+def save_uploads(files, folder: Path | None = None) -> list[str]:
+    """Write uploaded files (objects with ``name`` and ``getvalue()``) under
+    ``data/uploads/<content hash>/``; returns their paths (same content -> same paths)."""
+    from ..exports import write_bytes_atomic
+
+    digest = hashlib.sha1()
+    blobs = []
+    for f in files:
+        data = f.getvalue()
+        digest.update(f.name.encode("utf-8") + b"\0" + data)
+        blobs.append((Path(f.name).name, data))
+    root = (folder or settings.DATA_DIR / "uploads") / digest.hexdigest()[:16]
+    out = []
+    for name, data in blobs:
+        path = root / name
+        if not path.exists() or path.stat().st_size != len(data):
+            write_bytes_atomic(path, data)
+        out.append(str(path))
+    return out
+
+
+def read_incidents(paths: tuple[str, ...], kind: str, provider: str | None = None):
+    """`ingest.read_incidents` on saved upload paths (IngestResult)."""
+    from .. import ingest
+
+    return ingest.read_incidents(list(paths), kind=kind, provider=provider or None)
+
+
+def read_boundaries(path: str, name_field: str | None, layer: str, population_field: str | None):
+    """`ingest.read_boundaries` on a saved upload path (BoundaryResult)."""
+    from .. import ingest
+
+    return ingest.read_boundaries(path, name_field=name_field or None, layer=layer,
+                                  population_field=population_field or None)
+
+
+def can_add(result) -> bool:
+    """An upload can be added only when it loaded at least one row (never a 0-row save)."""
+    return result is not None and int(result.summary.get("loaded", 0)) > 0
+
+
+# ------------------------------------------------------------------------------ writes
+def add_to_workspace(target: str | os.PathLike, result=None, areas: gpd.GeoDataFrame | None = None, *,
+                     replace_all: bool = False, expected_version: str | None = None,
+                     user: str | None = None) -> tuple[str, "store.LoadResult | None"]:
+    """Add an ingest result (and boundary areas) to the workspace in ONE atomic step; returns
+    the new source key and the `LoadResult` (None when only areas were written)."""
+    ws = store.open_workspace(target_text(target))
+    loaded = None
+    if result is not None:
+        if not can_add(result):
+            raise InputError("nothing to add: no rows were loaded", parameter="incidents")
+        files = [f["file"] for f in result.summary.get("files", [])]
+        loaded = ws.load_incidents(result.incidents, files=files, read=result.summary["read"],
+                                   rejected=result.rejects, replace_all=replace_all, user=user,
+                                   expected_version=expected_version, areas=areas)
+    elif areas is not None and len(areas):
+        ws.write_areas(areas, user=user, expected_version=expected_version)
+    else:
+        raise InputError("nothing to add", parameter="incidents")
+    return workspace_key(target), loaded
+
+
+def replace_preview(target: str | os.PathLike) -> tuple[pd.DataFrame, int]:
+    """What "Replace everything" removes: rows per source/provider with their month range
+    (`store.contents_summary`), and the number of loads recorded."""
+    if not exists(target):
+        return store.contents_summary(pd.DataFrame(columns=store.COVERAGE_COLUMNS)), 0
+    ws = store.open_workspace(target_text(target))
+    return store.contents_summary(ws.coverage()), len(ws.loads())
+
+
+def history(target: str | os.PathLike) -> pd.DataFrame:
+    """The load history as shown (newest first), lists joined as text."""
+    ws = store.open_workspace(target_text(target))
+    loads = ws.loads()
+    out = pd.DataFrame({
+        "load": loads["load_id"], "when (UTC)": loads["loaded_at"].str.replace("T", " ").str.rstrip("Z"),
+        "user": loads["user"], "files": loads["files"].map(", ".join),
+        "providers": loads["providers"].map(", ".join),
+        "months": loads["months"].map(lambda m: m[0] if len(m) == 1 else f"{m[0]} to {m[-1]} ({len(m)})"
+                                      if m else ""),
+        "read": loads["read"], "loaded": loads["loaded"], "rejected": loads["rejected"],
+        "added": loads["added"], "replaced": loads["replaced"],
+        "replace all": loads["replace_all"].map({True: "yes", False: ""}),
+    })
+    return out.iloc[::-1].reset_index(drop=True)
+
+
+def coverage(target: str | os.PathLike) -> pd.DataFrame:
+    """`store.coverage_grid` of the workspace (gaps and location flags in ``attrs``)."""
+    ws = store.open_workspace(target_text(target))
+    return store.coverage_grid(ws.coverage(), ws.loads())
+
+
+def _writable(key: str, target: str | os.PathLike) -> str:
+    """The workspace a drawing goes to. Viewing the demo with no workspace yet: the demo is
+    copied in first (so the drawing can be evaluated against it). Viewing the demo while a
+    workspace exists: refused (it would mix the demo into the partnership's data)."""
+    current = target_of(key)
+    if current is not None:
+        return current
+    if exists(target) and _holds_anything(store.open_workspace(target_text(target))):
+        raise InputError(f"you are viewing the demo data; switch to the workspace ({Path(str(target)).name}) "
+                         "on the Data page first", parameter="source")
+    from .. import demo
+
+    d = demo.load()
+    store.open_workspace(target_text(target)).write(
+        incidents=d.incidents, interventions=d.interventions,
+        areas=[a for a in (d.wards, d.town_centres, d.micro_hotspots) if len(a)])
+    return target_text(target)
+
+
+def _holds_anything(ws) -> bool:
+    return bool(len(ws.coverage()) or ws.area_layers() or len(ws.interventions()))
+
+
+def add_drawn_intervention(key: str, target: str | os.PathLike, geometry, name: str, type_: str,
+                           start, end, notes: str | None) -> str:
+    """Save a drawn polygon (EPSG:27700) as a micro-hotspot area and an intervention with dates;
+    returns the source key of the workspace written (see `_writable` for the demo)."""
+    from .. import areas, schema
+
+    where = _writable(key, target)
+    ws = store.open_workspace(where)
+    existing = ws.areas("micro_hotspot") if "micro_hotspot" in ws.area_layers() else None
+    area_id = areas.new_area_id(existing["area_id"] if existing is not None else [], "micro_hotspot")
+    row = schema.make_areas(gpd.GeoDataFrame({"name": [name], "id": [area_id]}, geometry=[geometry],
+                                             crs=settings.CRS), name="name", layer="micro_hotspot",
+                            area_id="id")
+    row["patrol_start"] = pd.Timestamp(start)
+    row["patrol_end"] = pd.Timestamp(end) if end is not None else pd.NaT
+    if existing is not None:
+        for col in ("patrol_start", "patrol_end"):
+            if col in existing.columns:
+                row[col] = row[col].astype(existing[col].dtype)
+        row = gpd.GeoDataFrame(pd.concat([existing, row], ignore_index=True), crs=settings.CRS)
+    ws.write_areas(row, expected_version=ws.version())
+    ws.add_intervention(name, type_, start, end, area_id=area_id, geometry=geometry, notes=notes or None)
+    return workspace_key(where)
+
+
+def update_intervention(key: str, intervention_id: str, **fields) -> str:
+    where = target_of(key)
+    store.open_workspace(where).update_intervention(intervention_id, **fields)
+    return workspace_key(where)
+
+
+def delete_intervention(key: str, intervention_id: str) -> str:
+    where = target_of(key)
+    store.open_workspace(where).delete_intervention(intervention_id)
+    return workspace_key(where)
+
+
+def delete_area(key: str, area_id: str) -> str:
+    where = target_of(key)
+    store.open_workspace(where).delete_area(area_id)
+    return workspace_key(where)
+
+
+def import_micro_hotspots(key: str, path: str, name_field: str | None = None, start: str = "start",
+                          end: str = "end") -> tuple[str, int]:
+    """Add the polygons of a micro-hotspot file with dates (GeoJSON / GeoPackage with name,
+    start, end columns) to the workspace as micro-hotspot areas AND interventions, in one
+    atomic step; returns the new source key and the number imported."""
+    from .. import ingest
+
+    where = target_of(key)
+    if where is None:
+        raise InputError("switch to a workspace first (the demo is read-only)", parameter="source")
+    ws = store.open_workspace(where)
+    version = ws.version()
+    new = ingest.read_boundaries(path, name_field=name_field or None, layer="micro_hotspot").areas
+    stem = store._layer_key(Path(path).stem)
+    new["area_id"] = [f"micro_hotspot-{stem}-{i + 1}" for i in range(len(new))]
+    ivs = store.interventions_from_areas(new, start=start, end=end, file=Path(path).name)
+    existing = ws.areas("micro_hotspot") if "micro_hotspot" in ws.area_layers() else None
+    if existing is not None and set(existing["area_id"].astype(str)) & set(new["area_id"]):
+        raise InputError(f"{Path(path).name} was imported before (its area ids are in the workspace); "
+                         "delete those areas first to import it again", file=path)
+    current = ws.interventions()
+    taken = set(current["intervention_id"].astype(str))
+    ids, k = [], len(taken) + 1
+    for _ in range(len(ivs)):
+        while f"int-{k}" in taken:
+            k += 1
+        ids.append(f"int-{k}")
+        taken.add(f"int-{k}")
+    ivs["intervention_id"] = ids
+    areas = new if existing is None else gpd.GeoDataFrame(pd.concat([existing, new], ignore_index=True),
+                                                          crs=settings.CRS)
+    if len(current):
+        ivs = ivs.astype({c: current[c].dtype for c in ("start", "end")})
+        ivs = gpd.GeoDataFrame(pd.concat([current, ivs], ignore_index=True), crs=settings.CRS)
+    ws.write(areas=areas, interventions=ivs, expected_version=version)
+    return workspace_key(where), len(new)
+
+
+def population_from_lsoa(key: str, population_csv: str, lsoa_boundaries: list[str],
+                         layer: str = "ward") -> tuple[str, pd.DataFrame, pd.DataFrame]:
+    """Fill the population of the workspace's `layer` areas from Census small-area (LSOA)
+    counts, as ``hotspot rank --population FILE --lsoa-boundaries ...`` does
+    (`areas.population_from_lsoa`; LSOAs without a polygon placed by the incidents naming them).
+    Returns the new source key, the areas' population, and the report of LSOAs not placed."""
+    from .. import areas as core_areas
+    from .. import ingest
+
+    where = target_of(key)
+    if where is None:
+        raise InputError("switch to a workspace first (the demo is read-only)", parameter="source")
+    ws = store.open_workspace(where)
+    version = ws.version()
+    target_areas = ws.areas(layer)
+    table = pd.read_csv(population_csv, encoding="utf-8-sig", thousands=",")
+    polys = pd.concat([ingest.read_boundaries(p, layer="custom").areas for p in lsoa_boundaries],
+                      ignore_index=True)
+    polys = gpd.GeoDataFrame(polys.rename(columns={"area_id": "lsoa_area_id"}), crs=settings.CRS)
+    polys["area_code"] = polys["lsoa_area_id"].astype(str)
+    try:
+        incidents = ws.incidents()
+    except InputError:
+        incidents = None
+    fallback = incidents if incidents is not None and "lsoa_code" in incidents.columns else None
+    pop, report = core_areas.population_from_lsoa(table, polys, target_areas, area_code="area_code",
+                                                  fallback_points=fallback)
+    updated = target_areas.assign(population=target_areas["area_id"].map(pop).astype(float))
+    ws.write_areas(updated, expected_version=version)
+    return workspace_key(where), updated[["area_id", "name", "population"]], report

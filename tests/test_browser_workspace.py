@@ -1,0 +1,151 @@
+"""Real browser (Debian's chromium driven by Playwright), the monthly cycle of issue 9 on the Data
+page: load month 1 (with the wards), record an intervention by drawing it, load month 2, load
+month 1 again as police.uk republished it -> the history shows 3 loads, the workspace holds
+exactly the republished month 1 and month 2, the intervention is kept.
+
+Needs Debian's chromium at /usr/bin/chromium (.ci/run installs it); without it this fails.
+Screenshots go to test-output/.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from app_server import ROOT, running_app
+from hotspot_app import store
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+OUT = ROOT / "test-output"
+
+pytestmark = pytest.mark.browser
+
+if not Path(CHROMIUM).exists():
+    pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; "
+                ".ci/run does this) to run the browser tests", pytrace=False)
+
+from playwright.sync_api import Error as PlaywrightError  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
+          "Crime type,Last outcome category,Context")
+
+
+def street_csv(path: Path, month: str, n: int, tag: str) -> Path:
+    rows = [HEADER] + [f"{tag}{i},{month},Cleveland Police,Cleveland Police,{-1.2300 + (i % 10) / 2000:.5f},"
+                       f"{54.5700 + (i // 10) / 2000:.5f},On or near High Street,E01,Mbro 001A,Shoplifting,,"
+                       for i in range(n)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def local_only(page) -> None:
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(
+        ("http://127.0.0.1", "http://localhost", "data:", "blob:", "about:")) else r.abort())
+
+
+def upload(page, index: int, path: Path) -> None:
+    page.locator('[data-testid="stFileUploader"]').nth(index).locator("input[type=file]").set_input_files(str(path))
+
+
+def map_frame(page, timeout: float = 150.0):
+    """The folium component frame of the page once its areas are drawn (the Data page has one
+    map; a rerun may replace the frame, so look again until one is stable)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        frames = [f for f in page.frames if "streamlit_folium" in f.url and not f.is_detached()]
+        for frame in frames:
+            try:
+                frame.locator("path.leaflet-interactive").first.wait_for(timeout=5_000)
+                page.wait_for_timeout(1_000)
+                if not frame.is_detached():
+                    return frame
+            except PlaywrightError:
+                continue
+        page.wait_for_timeout(250)
+    raise AssertionError("no map with areas on the page")
+
+
+def add_to_workspace(page, expect: str) -> None:
+    page.get_by_text("Rows read").first.wait_for(timeout=120_000)
+    button = page.get_by_role("button", name="Add to workspace")
+    button.wait_for(timeout=60_000)
+    assert button.is_enabled()
+    button.click()
+    page.get_by_text(expect).first.wait_for(timeout=150_000)
+
+
+def test_monthly_cycle_in_the_browser(tmp_path):
+    OUT.mkdir(exist_ok=True)
+    workspace = tmp_path / "partnership.gpkg"
+    jan = street_csv(tmp_path / "2024-01-cleveland-street.csv", "2024-01", 40, "jan")
+    feb = street_csv(tmp_path / "2024-02-cleveland-street.csv", "2024-02", 30, "feb")
+    (tmp_path / "republished").mkdir()
+    jan_again = street_csv(tmp_path / "republished" / "2024-01-cleveland-street.csv", "2024-01", 42, "jan-r")
+    wards = tmp_path / "wards.geojson"
+    wards.write_text(gpd.GeoDataFrame({"WD24NM": ["High ward", "Park ward"]},
+                                      geometry=[shapely.box(-1.240, 54.560, -1.224, 54.585),
+                                                shapely.box(-1.224, 54.560, -1.205, 54.585)],
+                                      crs="EPSG:4326").to_json())
+    with running_app(env={"HOTSPOT_WORKSPACE": str(workspace)}, log=tmp_path / "st.log") as url, \
+            sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 2600})
+        local_only(page)
+        try:
+            # 1. month 1 with the wards, added in one step
+            page.goto(f"{url}/data")
+            page.get_by_text("Load your own data", exact=True).wait_for(timeout=90_000)
+            upload(page, 0, jan)
+            upload(page, 1, wards)
+            page.get_by_text("2 areas read from wards.geojson").wait_for(timeout=60_000)
+            add_to_workspace(page, "from 0 to 40 incidents")
+
+            # 2. record an intervention: draw a rectangle on the Data page's map
+            frame = map_frame(page)
+            frame.locator(".leaflet-container").scroll_into_view_if_needed()
+            frame.locator(".leaflet-draw-draw-rectangle").click()
+            box = frame.locator(".leaflet-container").bounding_box()
+            x0, y0 = box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.45
+            page.mouse.move(x0, y0)
+            page.mouse.down()
+            page.mouse.move(x0 + 40, y0 + 30, steps=5)
+            page.mouse.move(x0 + 80, y0 + 60, steps=5)
+            page.mouse.up()
+            page.get_by_text("Polygon drawn:").wait_for(timeout=60_000)
+            form = page.locator('[data-testid="stForm"]').first
+            form.get_by_label("Name", exact=True).fill("Precinct evening patrols")
+            form.get_by_role("button", name="Save the area and intervention").click()
+            page.get_by_text("Saved 'Precinct evening patrols'").wait_for(timeout=60_000)
+
+            # 3. month 2 (a new session: the app opens on the workspace)
+            page.goto(f"{url}/data")
+            page.get_by_text("Load your own data", exact=True).wait_for(timeout=90_000)
+            upload(page, 0, feb)
+            add_to_workspace(page, "from 40 to 70 incidents")
+
+            # 4. month 1 republished by police.uk
+            page.goto(f"{url}/data")
+            page.get_by_text("Load your own data", exact=True).wait_for(timeout=90_000)
+            upload(page, 0, jan_again)
+            add_to_workspace(page, "from 70 to 72 incidents (40 rows of 2024-01 replaced)")
+            page.get_by_text("3 loads, newest first").wait_for(timeout=30_000)
+            page.wait_for_timeout(500)
+        finally:
+            page.screenshot(path=str(OUT / "browser-monthly-cycle.png"), full_page=True)
+            browser.close()
+    ws = store.Workspace(workspace)
+    assert len(ws.loads()) == 3
+    assert ws.loads()["replaced"].tolist() == [0, 0, 40]
+    inc = ws.incidents()
+    assert sorted(inc["incident_id"]) == sorted([f"feb{i}" for i in range(30)] + [f"jan-r{i}" for i in range(42)])
+    assert inc.groupby("month").size().to_dict() == {"2024-01": 42, "2024-02": 30}
+    assert ws.interventions()["name"].tolist() == ["Precinct evening patrols"]
+    assert ws.areas("ward")["name"].tolist() == ["High ward", "Park ward"]
+    assert ws.areas("micro_hotspot")["name"].tolist() == ["Precinct evening patrols"]
