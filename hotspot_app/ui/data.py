@@ -214,7 +214,7 @@ st.caption("Draw a polygon or rectangle with the tools on the map, then name it 
            "the *Before / after* page.")
 m = maps.base_map(maps.bounds_of(ds.wards), tiles=common.tiles())
 if len(ds.wards):
-    maps.area_outlines(ds.wards, name="Wards", colour="#777777", weight=1).add_to(m)
+    maps.area_outlines(ds.wards, name="Wards", colour="#777777", line_width=1).add_to(m)
 if len(ds.micro_hotspots):
     maps.area_outlines(ds.micro_hotspots, name="Micro-hotspots", colour="#008837", dash="6 4").add_to(m)
 maps.draw_control(m)

@@ -131,7 +131,7 @@ else:
     bounds = maps.bounds_of(ds.wards) or None
 m = maps.base_map(bounds, tiles=common.tiles())
 if len(ds.wards):
-    maps.area_outlines(ds.wards, name="Wards", colour="#777777", weight=1).add_to(m)
+    maps.area_outlines(ds.wards, name="Wards", colour="#777777", line_width=1).add_to(m)
 locs = cache.locations(ds.key, selection, months)
 if len(locs):
     maps.heat_layer(locs, show=False).add_to(m)
