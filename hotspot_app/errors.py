@@ -62,3 +62,8 @@ class OutputError(InputError):
 
 class CoverageWarning(UserWarning):
     """A requested window includes months with no loaded data."""
+
+
+class ConflictError(HotspotError):
+    """A workspace changed since the caller read it (another user or process wrote to it). One
+    line: "workspace <where> changed since you opened it (by <who>); reload and try again"."""

@@ -35,6 +35,7 @@ import shutil
 import tempfile
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -59,7 +60,11 @@ __all__ = ["Workspace", "is_workspace", "atomic_path"]
 
 
 def is_workspace(path: str | os.PathLike) -> bool:
-    """True when `path` is a GeoPackage file with an ``incidents`` layer."""
+    """True when `path` is a GeoPackage file with an ``incidents`` layer, or a PostgreSQL URL."""
+    from . import store_pg
+
+    if store_pg.is_postgres_url(path):
+        return True
     p = Path(path)
     if not p.is_file() or p.suffix.lower() != ".gpkg":
         return False
@@ -382,3 +387,34 @@ def _write_one(path: Path, layer: str, df: pd.DataFrame) -> None:
                                 promote_to_multi=False)
     else:
         pyogrio.write_dataframe(pd.DataFrame(out), path, layer=layer, driver="GPKG")
+
+
+# ----------------------------------------------------------------------- workspace interface
+# (The workspace branch rebuilds these; kept minimal here so the PostGIS backend can share them.)
+@dataclass(frozen=True)
+class LoadResult:
+    """What one `load_incidents` did: rows before/after, added, replaced, the months whose rows
+    were replaced, the load's id and the rows removed per (source, provider, month)."""
+
+    before: int
+    after: int
+    added: int
+    replaced: int
+    months_replaced: list[str]
+    load_id: int
+    removed: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """The JSON ``workspace`` block of ``hotspot ingest --into``."""
+        return {"before": self.before, "after": self.after, "added": self.added,
+                "replaced": self.replaced, "months_replaced": list(self.months_replaced)}
+
+
+def open_workspace(target: str | os.PathLike):
+    """The workspace at `target`: a ``postgresql://`` URL gives a `store_pg.PostgisWorkspace`
+    (psycopg needed only then), anything else a GeoPackage `Workspace`."""
+    from . import store_pg
+
+    if store_pg.is_postgres_url(target):
+        return store_pg.PostgisWorkspace(str(target))
+    return Workspace(target)
