@@ -83,7 +83,7 @@ def load_incidents_arg(paths: List[Path], kind: str = "auto"):
     from . import ingest, store
 
     if len(paths) == 1 and store.is_workspace(paths[0]):
-        return store.Workspace(paths[0]).incidents()
+        return store.open_workspace(paths[0]).incidents()
     result = ingest.read_incidents(paths, kind=kind)
     if result.summary["rejected"]:
         progress(f"note: {result.summary['rejected']} of {result.summary['read']} rows rejected "
@@ -96,7 +96,7 @@ def load_areas_arg(path: Path, name_field: Optional[str] = None, layer: str = "c
     from . import ingest, store
 
     if store.is_workspace(path):
-        return store.Workspace(path).areas()
+        return store.open_workspace(path).areas()
     return ingest.read_boundaries(path, name_field=name_field, layer=layer).areas
 
 
