@@ -60,8 +60,35 @@ def _empty_areas() -> gpd.GeoDataFrame:
                             geometry=gpd.GeoSeries([], crs=settings.CRS), crs=settings.CRS)
 
 
+def is_shared(path) -> bool:
+    """Is `path` a PostgreSQL workspace URL (a shared deployment)?"""
+    from ..store_pg import is_postgres_url
+
+    return is_postgres_url(path)
+
+
+def has_incidents(path) -> bool:
+    """Does the (PostgreSQL) workspace hold any incidents yet?"""
+    from .. import store
+
+    return len(store.open_workspace(path).coverage()) > 0
+
+
+def _by(ws) -> dict:
+    """The signed-in user for a PostgreSQL workspace's audit (GeoPackage: its own default)."""
+    from ..store_pg import PostgisWorkspace
+    from . import signin
+
+    return {"user": signin.user_name()} if isinstance(ws, PostgisWorkspace) else {}
+
+
 def workspace_key(path: str | os.PathLike) -> str:
     """Source key of a workspace file (changes when the file changes)."""
+    if is_shared(path):
+        from .. import store
+
+        ws = store.open_workspace(path)
+        return f"workspace:{ws.url}@{ws.version()}"
     p = Path(path).resolve()
     return f"workspace:{p}@{p.stat().st_mtime_ns if p.exists() else 0}"
 
@@ -86,7 +113,7 @@ def load(key: str) -> Dataset:
         from .. import store
 
         path = key[len("workspace:"):].rsplit("@", 1)[0]
-        ws = store.Workspace(path)
+        ws = store.open_workspace(path)
         incidents = ws.incidents()
         try:
             all_areas = ws.areas()
@@ -95,7 +122,8 @@ def load(key: str) -> Dataset:
         wards = _layer(all_areas, "ward")
         if len(wards) == 0 and len(all_areas):
             wards = all_areas[~all_areas["layer"].isin(["town_centre", "micro_hotspot", "patrol"])].reset_index(drop=True)
-        return Dataset(key=key, label=f"Workspace {Path(path).name}", is_demo=False, incidents=incidents,
+        return Dataset(key=key, label=f"Workspace {getattr(ws, 'where', Path(path).name)}", is_demo=False,
+                       incidents=incidents,
                        wards=wards, town_centres=_layer(all_areas, "town_centre"),
                        micro_hotspots=_layer(all_areas, "micro_hotspot"),
                        interventions=ws.interventions(), workspace=path)
@@ -411,12 +439,22 @@ def ingest_boundaries(path: str, name_field: str | None, layer: str, population_
 
 
 def write_workspace(path: str | os.PathLike, incidents: gpd.GeoDataFrame | None,
-                    areas: gpd.GeoDataFrame | None, interventions: pd.DataFrame | None = None) -> str:
+                    areas: gpd.GeoDataFrame | None, interventions: pd.DataFrame | None = None,
+                    summary: dict | None = None) -> str:
     """Write incidents / areas / interventions to a workspace GeoPackage (`store.Workspace`);
     returns the new source key."""
     from .. import store
 
-    ws = store.Workspace(path)
+    ws = store.open_workspace(path)
+    if is_shared(path):  # PostgreSQL: a load that accumulates by month, audited with the user
+        if incidents is not None:
+            s = summary or {}
+            ws.load_incidents(incidents, files=s.get("files_read", ()), read=s.get("read"),
+                              rejected=s.get("rejected"), **_by(ws))
+        stored = set(ws.areas()["area_id"]) if ws.area_layers() else set()
+        if areas is not None and len(areas) and set(areas["area_id"]) != stored:
+            ws.write_areas(areas, **_by(ws))
+        return workspace_key(path)
     if incidents is not None:
         ws.write_incidents(incidents)
     if areas is not None and len(areas):
@@ -435,10 +473,11 @@ def add_drawn_intervention(key: str, path: str | os.PathLike, geometry, name: st
     from .. import schema, store
 
     ds = load(key)
-    target = Path(ds.workspace) if ds.workspace else Path(path)
+    target = ds.workspace if ds.workspace and is_shared(ds.workspace) else \
+        Path(ds.workspace) if ds.workspace else path if is_shared(path) else Path(path)
     if ds.workspace is None:
         write_workspace(target, ds.incidents, ds.areas, ds.interventions)
-    ws = store.Workspace(target)
+    ws = store.open_workspace(target)
     existing = ws.areas("micro_hotspot") if "micro_hotspot" in ws.area_layers() else None
     k = (len(existing) if existing is not None else 0) + 1
     ids = set(existing["area_id"].astype(str)) if existing is not None else set()
@@ -455,8 +494,9 @@ def add_drawn_intervention(key: str, path: str | os.PathLike, geometry, name: st
             if col in existing.columns:
                 row[col] = row[col].astype(existing[col].dtype)
         row = gpd.GeoDataFrame(pd.concat([existing, row], ignore_index=True), crs=settings.CRS)
-    ws.write_areas(row)
-    ws.add_intervention(name, type_, start, end, area_id=area_id, geometry=geometry, notes=notes or None)
+    ws.write_areas(row, **_by(ws))
+    ws.add_intervention(name, type_, start, end, area_id=area_id, geometry=geometry, notes=notes or None,
+                        **_by(ws))
     return workspace_key(target)
 
 

@@ -32,6 +32,8 @@ def default_source() -> str:
     """The demo, unless the environment names a workspace (``HOTSPOT_WORKSPACE=path.gpkg``, e.g.
     a partnership's shared data) that exists."""
     path = os.environ.get("HOTSPOT_WORKSPACE")
+    if path and cache.is_shared(path):
+        return cache.workspace_key(path) if cache.has_incidents(path) else cache.DEMO
     if path and Path(path).is_file():
         return cache.workspace_key(path)
     return cache.DEMO

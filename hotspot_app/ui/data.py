@@ -11,7 +11,7 @@ import streamlit as st
 from hotspot_app import maps, settings
 from hotspot_app.errors import InputError
 from hotspot_app.schema import INTERVENTION_TYPES
-from hotspot_app.ui import cache, common
+from hotspot_app.ui import cache, common, signin
 
 st.title("Data")
 ds = common.dataset()
@@ -106,15 +106,18 @@ if result is not None or boundaries is not None:
     can_save = result is not None or (boundaries is not None and not ds.is_demo)
     if not can_save:
         st.info("Load incident files too (boundaries alone cannot be added to the demo).")
+    signin.explain("analyst")
     if can_save and st.button(f"Save to the workspace ({target.name}) and use these data", type="primary",
-                              key="dt-save"):
+                              key="dt-save", disabled=not signin.can("analyst")):
         with st.status("Writing the workspace…") as status:
             incidents = result.incidents if result is not None else ds.incidents
             areas = boundaries.areas if boundaries is not None else (None if ds.is_demo else ds.areas)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists() and result is not None:
+            if not cache.is_shared(target):
+                target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists() and result is not None and not cache.is_shared(target):
                 target.unlink()
-            key = cache.write_workspace(target, incidents, areas)
+            key = cache.write_workspace(target, incidents, areas, summary=None if result is None else {
+                **result.summary, "files_read": [f.name for f in inc_files or []]})
             status.update(label="Workspace written", state="complete")
         st.session_state[common.SOURCE] = key
         st.rerun()
@@ -146,7 +149,7 @@ with st.form("dt-intervention"):
     iv_start = f3.date_input("Start", value=dt.date.today().replace(day=1), key="dt-iv-start")
     iv_end = f4.date_input("End (blank = ongoing)", value=None, key="dt-iv-end")
     iv_notes = st.text_input("Notes", key="dt-iv-notes")
-    submitted = st.form_submit_button("Save the area and intervention")
+    submitted = st.form_submit_button("Save the area and intervention", disabled=not signin.can("analyst"))
 if submitted:
     if polygon is None:
         st.error("Draw a polygon on the map first.")
@@ -167,3 +170,5 @@ if submitted:
                                             "micro-hotspot and an intervention; evaluate it on the "
                                             "Before / after page.")
             st.rerun()
+
+signin.audit_view(ds)
