@@ -206,6 +206,10 @@ class PostgisWorkspace:
         from sqlalchemy import exc as sa_exc, text
 
         try:
+            with self._engine.connect() as conn:  # up to date: no lock, no DDL (read-only users too)
+                if conn.execute(text("SELECT to_regclass('hotspot_schema') IS NOT NULL")).scalar() and \
+                        conn.execute(text("SELECT max(version) FROM hotspot_schema")).scalar() == SCHEMA_VERSION:
+                    return
             with self._engine.begin() as conn:
                 conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('hotspot_schema'))"))
                 conn.execute(text("CREATE TABLE IF NOT EXISTS hotspot_schema (version integer NOT NULL)"))

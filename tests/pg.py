@@ -20,7 +20,9 @@ import socket
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -81,30 +83,36 @@ class PgServer:
         return self.url(name)
 
 
-@pytest.fixture(scope="session")
-def pg_server():
+class Unavailable(RuntimeError):
+    """PostgreSQL or PostGIS is not installed here."""
+
+
+@contextmanager
+def throwaway_cluster() -> Iterator[PgServer]:
+    """A running PostgreSQL with a ``hotspot_template`` PostGIS database; removed on exit.
+    Raises `Unavailable` when the binaries, the extension or psycopg are missing."""
     bindir = _bindir()
     if bindir is None:
-        _unavailable("no initdb under /usr/lib/postgresql/*/bin")
+        raise Unavailable("no initdb under /usr/lib/postgresql/*/bin")
     if not _postgis_installed(bindir):
-        _unavailable(f"the PostGIS extension is not installed for PostgreSQL {bindir.parent.name}")
+        raise Unavailable(f"the PostGIS extension is not installed for PostgreSQL {bindir.parent.name}")
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        _unavailable("the psycopg package is not installed (pip install -e '.[test]')")
+        raise Unavailable("the psycopg package is not installed (pip install -e '.[test]')") from None
     folder = Path(tempfile.mkdtemp(prefix="hotspot-pg-"))
     os.chmod(folder, 0o755)
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
     server = PgServer(bindir, folder, _free_port())
-    subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(server.data), "-U", "postgres",
-                                 "-A", "trust", "-E", "UTF8", "--no-sync"]),
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    options = f"-p {server.port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(server.data), "-o", options,
-                                 "-l", str(folder / "server.log"), "-w", "-t", "60", "start"]),
-                   check=True, stdout=subprocess.DEVNULL)
     try:
+        subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(server.data), "-U", "postgres",
+                                     "-A", "trust", "-E", "UTF8", "--no-sync"]),
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        options = f"-p {server.port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(server.data), "-o", options,
+                                     "-l", str(folder / "server.log"), "-w", "-t", "60", "start"]),
+                       check=True, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -117,9 +125,19 @@ def pg_server():
         server.sql("CREATE EXTENSION postgis", database="hotspot_template")
         yield server
     finally:
-        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(server.data), "-m", "fast",
-                                     "-w", "stop"]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if (server.data / "postmaster.pid").exists():
+            subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(server.data), "-m", "fast",
+                                         "-w", "stop"]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    try:
+        with throwaway_cluster() as server:
+            yield server
+    except Unavailable as exc:
+        _unavailable(str(exc))
 
 
 @pytest.fixture
