@@ -144,3 +144,36 @@ def test_cli_audit_json_lists_every_write_with_the_user(pg_url):
     assert "2024-01-cleveland-street.csv" in doc["audit"][0]["detail"]
     r = runner.invoke(app, ["audit", pg_url])
     assert r.exit_code == 0 and "intervention_added" in r.stdout and "Patrols (int-1)" in r.stdout
+
+
+def test_app_sign_in_refuses_a_wrong_password_and_the_session_times_out(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    users = tmp_path / "users.json"
+    auth.open_users(users).add("ann", "correct horse", "analyst")
+    monkeypatch.setattr(settings, "AUTH", str(users))
+    monkeypatch.setattr(settings, "SESSION_MINUTES", 30.0)
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "streamlit_app.py"),
+                           default_timeout=180)
+    at.run()
+    assert [t.value for t in at.title] == ["Sign in"]
+    at.text_input(key="auth-name").input("ann")
+    at.text_input(key="auth-password").input("correct hors")
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["Wrong user name or password."]
+    assert "auth-user" not in at.session_state
+    at.text_input(key="auth-password").input("correct horse")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["auth-user"] == "ann" and at.session_state["auth-role"] == "analyst"
+    assert "Sign in" not in [t.value for t in at.title]
+    # 29 minutes idle: still signed in; 31 minutes: signed out with a notice.
+    at.session_state["auth-seen"] = datetime.now(timezone.utc) - timedelta(minutes=29)
+    at.run()
+    assert at.session_state["auth-user"] == "ann"
+    at.session_state["auth-seen"] = datetime.now(timezone.utc) - timedelta(minutes=31)
+    at.run()
+    assert [t.value for t in at.title] == ["Sign in"]
+    assert any("ended after 30 minutes without activity" in i.value for i in at.info)
