@@ -60,24 +60,10 @@ def incidents(month: str, n: int, provider: str = "Cleveland Police", source: st
 
 
 def rich_incidents() -> gpd.GeoDataFrame:
-    """Extra columns of several dtypes with missing values, NaT, None."""
-    data = pd.DataFrame({
-        "incident_id": ["a1", "a2", "a3", "a4"],
-        "occurred": pd.to_datetime(["2023-01-05 21:30:00", None, "2023-02-01 00:00:01", None]),
-        "month": ["2023-01", "2023-01", "2023-02", "2023-03"],
-        "category": ["Shoplifting", "Anti-social behaviour", "Deliberate secondary fire", "Made up"],
-        "x": [450000.5, 450100.0, 450200.25, 450300.0],
-        "y": [515000.0, 515050.0, 515100.75, 515150.0],
-        "subcategory": [None, None, "Loose refuse", None],
-        "location": ["On or near High Street", None, "Near Oak Road", "On or near X"],
-        "beat": ["B1", None, "B2", "B3"],
-        "n_suspects": np.array([1, 0, 2, 5], dtype="int64"),
-        "value_gbp": [12.5, np.nan, 0.0, 3.25],
-        "repeat": [True, False, False, True],
-    })
-    inc = schema.make_incidents(data, x="x", y="y", source="generic")
-    inc["provider"] = "generic"
-    return inc
+    """test_store's incidents (extra columns of several dtypes, NaT, None) with a provider."""
+    from test_store import _incidents
+
+    return _incidents().assign(provider="generic")
 
 
 def wards(n: int = 2, layer: str = "ward") -> gpd.GeoDataFrame:
