@@ -65,5 +65,11 @@ class CoverageWarning(UserWarning):
 
 
 class ConflictError(HotspotError):
-    """A workspace changed since the caller read it (another user or process wrote to it). One
-    line: "workspace <where> changed since you opened it (by <who>); reload and try again"."""
+    """A workspace changed since it was opened (another user or process wrote to it). One line:
+    "workspace <where> changed since you opened it (by <who>); reload and try again"."""
+
+    def __init__(self, where: str, by: str | None = None) -> None:
+        self.where = str(where)
+        self.by = by or "another process"
+        super().__init__(f"workspace {self.where} changed since you opened it (by {self.by}); "
+                         "reload and try again")

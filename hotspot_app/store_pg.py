@@ -43,7 +43,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import schema, settings
+from . import schema, settings, store
 from .errors import ConflictError, InputError
 from .schema import INTERVENTION_COLUMNS, INTERVENTION_TYPES
 from .store import (AREA_PREFIX, CLUSTER_RUNS, INCIDENTS, INTERVENTIONS, PATROL_AREAS, LoadResult,
@@ -74,9 +74,10 @@ _MIGRATIONS: list[list[str]] = [
         "CREATE TABLE hotspot_meta (tbl text PRIMARY KEY, meta jsonb NOT NULL)",
         """CREATE TABLE loads (
                load_id bigserial PRIMARY KEY, loaded_at timestamptz NOT NULL DEFAULT now(),
-               "user" text NOT NULL, files text NOT NULL, providers text NOT NULL, read bigint,
-               loaded bigint NOT NULL, rejected bigint, added bigint NOT NULL,
-               replaced bigint NOT NULL, months text NOT NULL, replace_all boolean NOT NULL)""",
+               "user" text NOT NULL, files jsonb NOT NULL, providers jsonb NOT NULL,
+               read bigint NOT NULL, loaded bigint NOT NULL, rejected bigint NOT NULL,
+               added bigint NOT NULL, replaced bigint NOT NULL, months jsonb NOT NULL,
+               replace_all boolean NOT NULL, no_location jsonb NOT NULL)""",
         """CREATE TABLE audit (
                id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(),
                "user" text NOT NULL, action text NOT NULL, detail text NOT NULL)""",
@@ -132,7 +133,7 @@ def _user(user: str | None) -> str:
 
 
 def _iso(ts) -> str:
-    return pd.Timestamp(ts).tz_convert("UTC").isoformat(timespec="seconds")
+    return pd.Timestamp(ts).tz_convert("UTC").isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _degrade(dtype: str) -> str:
@@ -249,8 +250,7 @@ class PostgisWorkspace:
             row = conn.execute(text("SELECT version, changed_by FROM hotspot_state WHERE id = 1 "
                                     "FOR UPDATE")).one()
             if expected_version is not None and str(row.version) != str(expected_version):
-                raise ConflictError(f"workspace {self.where} changed since you opened it "
-                                    f"(by {row.changed_by or 'another process'}); reload and try again")
+                raise ConflictError(self.where, row.changed_by)
             yield conn
             conn.execute(text("UPDATE hotspot_state SET version = version + 1, changed_by = :u, "
                               "changed_at = now() WHERE id = 1"), {"u": who})
@@ -396,21 +396,32 @@ class PostgisWorkspace:
         return df
 
     def load_incidents(self, incidents: gpd.GeoDataFrame, *, files=(), read: int | None = None,
-                       rejected: int | None = None, replace_all: bool = False, user: str | None = None,
-                       expected_version: str | None = None) -> LoadResult:
+                       rejected: int | pd.DataFrame | None = None, replace_all: bool = False,
+                       user: str | None = None, expected_version: str | None = None,
+                       areas: gpd.GeoDataFrame | None = None) -> LoadResult:
         """Add a load (design §5b): for every (source, provider, month) in `incidents`, the stored
         rows with that key are replaced by the load's; all other rows, areas, interventions and
         runs are kept. `replace_all` removes every incident first. One transaction: the removed
-        rows are kept in ``incidents_removed``, the load in ``loads`` and ``audit``."""
+        rows are kept in ``incidents_removed``, the load in ``loads`` and ``audit``.
+
+        `rejected`: the number of rejected rows, or the rejects table (its "no location" rows are
+        counted per month for the coverage grid). `areas`: area layers written in the same
+        transaction (each layer present replaced)."""
         from sqlalchemy import text
 
         _check_geo(incidents, "incidents")
         inc = incidents
-        if "provider" not in inc.columns:
+        if "provider" not in inc.columns or inc["provider"].isna().any():
             provider_of = getattr(schema, "provider_of", None)  # the workspace branch's one rule
             if provider_of is None:
                 raise InputError("incidents need a 'provider' column", column="provider")
-            inc = inc.assign(provider=provider_of(inc))
+            inc = inc.assign(provider=inc["provider"].fillna(provider_of(inc)) if "provider" in inc.columns
+                             else provider_of(inc))
+        by_month = getattr(store, "_no_location_by_month", None)  # the GeoPackage's rule, when merged
+        no_location = by_month(rejected) if isinstance(rejected, pd.DataFrame) and by_month else {}
+        n_rejected = len(rejected) if isinstance(rejected, pd.DataFrame) else int(rejected or 0)
+        n_read = int(read) if read is not None else len(inc) + n_rejected
+        area_frames = _area_frames(areas) if areas is not None and len(areas) else {}
         for col in LOAD_KEY:
             if inc[col].isna().any():
                 row = int(np.flatnonzero(inc[col].isna().to_numpy())[0]) + 1
@@ -451,19 +462,19 @@ class PostgisWorkspace:
             providers = sorted(keys["provider"].unique())
             conn.execute(text(
                 'INSERT INTO loads (load_id, "user", files, providers, read, loaded, rejected, added, '
-                "replaced, months, replace_all) VALUES (:id, :u, :f, :p, :r, :l, :rej, :a, :rep, :m, :ra)"),
-                {"id": load_id, "u": who, "f": ", ".join(files), "p": ", ".join(providers),
-                 "r": None if read is None else int(read), "l": len(inc),
-                 "rej": None if rejected is None else int(rejected), "a": added, "rep": replaced,
-                 "m": ", ".join(months), "ra": bool(replace_all)})
-            detail = (f"load {load_id}: {', '.join(files) or 'incidents'}; "
-                      f"read {read if read is not None else 'n/a'}, loaded {len(inc)}, "
-                      f"rejected {rejected if rejected is not None else 'n/a'}; added {added}, "
+                "replaced, months, replace_all, no_location) VALUES (:id, :u, CAST(:f AS jsonb), "
+                "CAST(:p AS jsonb), :r, :l, :rej, :a, :rep, CAST(:m AS jsonb), :ra, CAST(:nl AS jsonb))"),
+                {"id": load_id, "u": who, "f": json.dumps(files), "p": json.dumps(providers),
+                 "r": n_read, "l": len(inc), "rej": n_rejected, "a": added, "rep": replaced,
+                 "m": json.dumps(months), "ra": bool(replace_all), "nl": json.dumps(no_location)})
+            detail = (f"load {load_id}: {', '.join(files) or 'incidents'}; read {n_read}, "
+                      f"loaded {len(inc)}, rejected {n_rejected}; added {added}, "
                       f"replaced {replaced}; months {_month_span(months)}")
             if removed:
                 detail += "; removed " + "; ".join(f"{n} rows of {s}/{p} {m}"
                                                    for (s, p, m), n in removed.items())
             self._audit(conn, who, "replace_all" if replace_all else "load", detail)
+            self._write_area_frames(conn, area_frames, who)
         return LoadResult(before=before, after=before + added - replaced, added=added, replaced=replaced,
                           months_replaced=months_replaced, load_id=load_id, removed=removed)
 
@@ -471,12 +482,16 @@ class PostgisWorkspace:
         """The load history, oldest first."""
         with self._engine.connect() as c:
             df = pd.read_sql('SELECT load_id, loaded_at, "user", files, providers, read, loaded, '
-                             "rejected, added, replaced, months, replace_all FROM loads ORDER BY load_id", c)
-        df["loaded_at"] = [_iso(t) for t in df["loaded_at"]]
-        for col in ("read", "rejected"):
-            df[col] = df[col].astype("Int64")
-        return df.astype({"load_id": "int64", "loaded": "int64", "added": "int64",
-                          "replaced": "int64", "replace_all": bool})
+                             "rejected, added, replaced, months, replace_all, no_location "
+                             "FROM loads ORDER BY load_id", c)
+        df["loaded_at"] = pd.Series([_iso(t) for t in df["loaded_at"]], index=df.index, dtype=object)
+        df["user"] = df["user"].astype(object)
+        for col in ("files", "providers", "months", "no_location"):  # lists ({month: rows})
+            df[col] = df[col].astype(object)
+        for col in ("load_id", "read", "loaded", "rejected", "added", "replaced"):
+            df[col] = df[col].astype("int64")
+        df["replace_all"] = df["replace_all"].astype(bool)
+        return df
 
     def coverage(self) -> pd.DataFrame:
         """Rows per source x provider x month of the stored incidents."""
@@ -492,8 +507,8 @@ class PostgisWorkspace:
         """Every write: at (ISO 8601 UTC), user, action, detail; oldest first."""
         with self._engine.connect() as c:
             df = pd.read_sql('SELECT at, "user", action, detail FROM audit ORDER BY id', c)
-        df["at"] = [_iso(t) for t in df["at"]]
-        return df.astype({"at": object})
+        df["at"] = pd.Series([_iso(t) for t in df["at"]], index=df.index, dtype=object)
+        return df.astype(object)
 
     # ----------------------------------------------------------------- areas
     def _area_tables(self, conn=None) -> list[str]:
@@ -525,14 +540,17 @@ class PostgisWorkspace:
         """Replace each area layer present in ``areas['layer']`` (other layers kept)."""
         frames = _area_frames(areas)
         with self._write(user, expected_version) as conn:
-            for table, frame in frames.items():
-                old = self._read(table, conn)
-                self._put(conn, table, frame, replace=True)
-                names = ", ".join(map(str, frame["name"].tolist()[:20])) + (" ..." if len(frame) > 20 else "")
-                detail = f"layer {table[len(AREA_PREFIX):]}: {len(frame)} areas ({names})"
-                if old is not None and len(old):
-                    detail += f"; replaced {len(old)} areas"
-                self._audit(conn, user, "area_added", detail)
+            self._write_area_frames(conn, frames, user)
+
+    def _write_area_frames(self, conn, frames: dict, user: str | None) -> None:
+        for table, frame in frames.items():
+            old = self._read(table, conn)
+            self._put(conn, table, frame, replace=True)
+            names = ", ".join(map(str, frame["name"].tolist()[:20])) + (" ..." if len(frame) > 20 else "")
+            detail = f"layer {table[len(AREA_PREFIX):]}: {len(frame)} areas ({names})"
+            if old is not None and len(old):
+                detail += f"; replaced {len(old)} areas"
+            self._audit(conn, user, "area_added", detail)
 
     def delete_area(self, area_id: str, *, user: str | None = None) -> None:
         """Delete one area (by `area_id`) from whichever layer holds it."""

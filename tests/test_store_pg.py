@@ -116,7 +116,20 @@ def test_monthly_loads_accumulate_and_a_republished_month_replaces_only_itself(w
     assert loads["user"].tolist() == ["ann", "ann", "bob", "bob"]
     assert loads[["read", "loaded", "rejected", "added", "replaced"]].astype(int).values.tolist() == [
         [4, 3, 1, 3, 0], [2, 2, 0, 2, 0], [4, 4, 0, 4, 3], [4, 4, 0, 4, 4]]
-    assert all(t.endswith("+00:00") or t.endswith("Z") for t in loads["loaded_at"])
+    assert all(t.endswith("Z") for t in loads["loaded_at"])
+    assert loads["files"].tolist()[:2] == [["2024-01-cleveland-street.csv"], ["2024-02-cleveland-street.csv"]]
+    assert loads["months"].tolist()[2] == ["2024-01"] and loads["providers"].tolist()[0] == ["Cleveland Police"]
+    assert loads["replace_all"].tolist() == [False] * 4
+
+
+def test_a_load_can_bring_its_areas_in_the_same_step(ws):
+    need(ws, "load_incidents", "audit")
+    w = wards(2)
+    r = ws.load_incidents(incidents("2024-01", 3), files=["jan.csv"], rejected=2, areas=w, user="ann")
+    assert r.to_dict() == {"before": 0, "after": 3, "added": 3, "replaced": 0, "months_replaced": []}
+    assert_geodataframe_equal(ws.areas("ward"), w)
+    assert ws.loads()[["read", "loaded", "rejected"]].values.tolist() == [[5, 3, 2]]
+    assert ws.audit()["action"].tolist() == ["load", "area_added"]
 
 
 def test_another_provider_or_source_in_the_same_month_is_kept(ws):
