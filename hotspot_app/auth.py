@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,7 +32,7 @@ from . import settings
 from .errors import InputError
 
 __all__ = ["ROLES", "ROLE_CAN", "User", "can", "check_role", "auth_target", "enabled", "open_users",
-           "JsonUsers", "PostgresUsers", "session_expired"]
+           "JsonUsers", "PostgresUsers", "session_expired", "set_acting_user", "acting_user"]
 
 #: Roles in increasing order of rights.
 ROLES = ("viewer", "analyst", "admin")
@@ -43,6 +44,19 @@ ROLE_CAN = {
 }
 MIN_PASSWORD = 8
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+_ACTING: ContextVar[str | None] = ContextVar("hotspot_acting_user", default=None)
+
+
+def set_acting_user(name: str | None) -> None:
+    """Who is acting in this thread/context (the app's gate sets the signed-in user for each
+    script run), so every workspace write is audited under their name without each caller
+    passing ``user=``."""
+    _ACTING.set(name or None)
+
+
+def acting_user() -> str | None:
+    """The user set by `set_acting_user` (None outside a signed-in app session)."""
+    return _ACTING.get()
 
 
 @dataclass(frozen=True)

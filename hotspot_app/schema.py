@@ -185,20 +185,3 @@ def make_areas(
     extra = gdf.drop(columns=[c for c in gdf.columns if c in out.columns or c == gdf.geometry.name])
     extra = extra.drop(columns=[c for c in (name, area_id, population) if c and c in extra.columns])
     return pd.concat([out, extra], axis=1).reset_index(drop=True)
-
-
-def provider_of(incidents: pd.DataFrame) -> pd.Series:
-    """Who published each incident (the workspace's load key is source x provider x month):
-    police.uk's `Falls within` force, the fire service for fire extracts, else "generic".
-
-    (Minimal version for the PostGIS branch; the workspace branch owns this rule and its
-    ``--provider NAME`` / fire-service refinements, and supersedes this at the merge.)"""
-    source = incidents["source"].astype(object) if "source" in incidents.columns else \
-        pd.Series("generic", index=incidents.index, dtype=object)
-    out = pd.Series("generic", index=incidents.index, dtype=object)
-    out[source == "fire"] = "fire service"
-    if "falls_within" in incidents.columns:
-        force = incidents["falls_within"].astype(object)
-        use = (source == "police-uk") & force.notna() & (force.astype(str).str.strip() != "")
-        out[use] = force[use].astype(str).str.strip()
-    return out

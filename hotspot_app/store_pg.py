@@ -129,7 +129,10 @@ def _q(name: str) -> str:
 
 
 def _user(user: str | None) -> str:
-    return user if user else getpass.getuser()
+    """`user`, else the signed-in app user (`auth.acting_user`), else the OS user."""
+    from .auth import acting_user
+
+    return user or acting_user() or getpass.getuser()
 
 
 def _iso(ts) -> str:
@@ -412,9 +415,7 @@ class PostgisWorkspace:
         _check_geo(incidents, "incidents")
         inc = incidents
         if "provider" not in inc.columns or inc["provider"].isna().any():
-            provider_of = getattr(schema, "provider_of", None)  # the workspace branch's one rule
-            if provider_of is None:
-                raise InputError("incidents need a 'provider' column", column="provider")
+            provider_of = getattr(schema, "provider_of", None) or _provider_until_merged
             inc = inc.assign(provider=inc["provider"].fillna(provider_of(inc)) if "provider" in inc.columns
                              else provider_of(inc))
         by_month = getattr(store, "_no_location_by_month", None)  # the GeoPackage's rule, when merged
@@ -724,3 +725,18 @@ def _month_span(months: list[str]) -> str:
     if not months:
         return "none"
     return months[0] if len(months) == 1 else f"{months[0]}..{months[-1]} ({len(months)})"
+
+
+def _provider_until_merged(incidents: pd.DataFrame) -> pd.Series:
+    """Stand-in for ``schema.provider_of`` (the workspace branch's one rule, used whenever it
+    exists): police.uk's `Falls within` force, "fire service" for fire, else "generic".
+    Delete once both branches are merged."""
+    source = incidents["source"].astype(object) if "source" in incidents.columns else \
+        pd.Series("generic", index=incidents.index, dtype=object)
+    out = pd.Series("generic", index=incidents.index, dtype=object)
+    out[source == "fire"] = "fire service"
+    if "falls_within" in incidents.columns:
+        force = incidents["falls_within"].astype(object)
+        use = (source == "police-uk") & force.notna() & (force.astype(str).str.strip() != "")
+        out[use] = force[use].astype(str).str.strip()
+    return out

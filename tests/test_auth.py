@@ -177,3 +177,24 @@ def test_app_sign_in_refuses_a_wrong_password_and_the_session_times_out(monkeypa
     at.run()
     assert [t.value for t in at.title] == ["Sign in"]
     assert any("ended after 30 minutes without activity" in i.value for i in at.info)
+
+
+def test_writes_are_audited_as_the_acting_app_user(pg_url):
+    """The app's gate sets the signed-in user for each script run; writes that do not name a
+    user are then audited as them (not as the server's OS user)."""
+    import contextvars
+
+    from shapely.geometry import box
+
+    ws = store.open_workspace(pg_url)
+
+    def as_signed_in():
+        auth.set_acting_user("alan")
+        ws.add_intervention("Patrols", "patrols", "2024-02-01", geometry=box(0, 0, 10, 10))
+
+    contextvars.copy_context().run(as_signed_in)
+    ws.add_intervention("CCTV", "cctv", "2024-03-01", geometry=box(0, 0, 10, 10), user="bob")
+    import getpass
+
+    ws.delete_intervention("int-1")  # outside the signed-in context: the OS user
+    assert ws.audit()["user"].tolist() == ["alan", "bob", getpass.getuser()]

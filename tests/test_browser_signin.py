@@ -56,6 +56,31 @@ def upload(page, path) -> None:
     page.get_by_text("Rows read").first.wait_for(timeout=60_000)
 
 
+def draw_rectangle(page, attempts: int = 3) -> None:
+    """Draw a rectangle with Leaflet.draw in the Data page's map (as test_browser does); the map
+    frame is re-created when the page reruns after a save, so retry on a detached frame."""
+    from playwright.sync_api import Error
+
+    for attempt in range(attempts):
+        try:
+            wait_for_maps(page, 1, min_paths=20)
+            frame = map_frames(page)[0]
+            frame.locator(".leaflet-draw-draw-rectangle").click(timeout=15_000)
+            box = frame.locator(".leaflet-container").bounding_box()
+            x0, y0 = box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.45
+            page.mouse.move(x0, y0)
+            page.mouse.down()
+            page.mouse.move(x0 + 40, y0 + 30, steps=5)
+            page.mouse.move(x0 + 80, y0 + 60, steps=5)
+            page.mouse.up()
+            page.get_by_text("Polygon drawn:").wait_for(timeout=30_000)
+            return
+        except Error:
+            if attempt == attempts - 1:
+                raise
+            page.wait_for_timeout(1000)
+
+
 def test_wrong_password_viewer_and_analyst(browser, shared):  # noqa: F811
     url, ws, month = shared
     OUT.mkdir(exist_ok=True)
@@ -90,17 +115,7 @@ def test_wrong_password_viewer_and_analyst(browser, shared):  # noqa: F811
     upload(page, month)
     page.get_by_role("button", name=re.compile("Save to the workspace")).click()
     page.get_by_role("heading", name="Audit").wait_for(timeout=60_000)
-    wait_for_maps(page, 1, min_paths=20)
-    frame = map_frames(page)[0]
-    frame.locator(".leaflet-draw-draw-rectangle").click()
-    box = frame.locator(".leaflet-container").bounding_box()
-    x0, y0 = box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.45
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    page.mouse.move(x0 + 40, y0 + 30, steps=5)
-    page.mouse.move(x0 + 80, y0 + 60, steps=5)
-    page.mouse.up()
-    page.get_by_text("Polygon drawn:").wait_for(timeout=30_000)
+    draw_rectangle(page)
     page.get_by_label("Name", exact=True).fill("Precinct patrols")
     page.get_by_role("button", name="Save the area and intervention").click()
     try:

@@ -74,14 +74,6 @@ def has_incidents(path) -> bool:
     return len(store.open_workspace(path).coverage()) > 0
 
 
-def _by(ws) -> dict:
-    """The signed-in user for a PostgreSQL workspace's audit (GeoPackage: its own default)."""
-    from ..store_pg import PostgisWorkspace
-    from . import signin
-
-    return {"user": signin.user_name()} if isinstance(ws, PostgisWorkspace) else {}
-
-
 def workspace_key(path: str | os.PathLike) -> str:
     """Source key of a workspace file (changes when the file changes)."""
     if is_shared(path):
@@ -446,14 +438,14 @@ def write_workspace(path: str | os.PathLike, incidents: gpd.GeoDataFrame | None,
     from .. import store
 
     ws = store.open_workspace(path)
-    if is_shared(path):  # PostgreSQL: a load that accumulates by month, audited with the user
+    if is_shared(path):  # PostgreSQL: a load that accumulates by month (audited: auth.acting_user)
         if incidents is not None:
             s = summary or {}
             ws.load_incidents(incidents, files=s.get("files_read", ()), read=s.get("read"),
-                              rejected=s.get("rejected"), **_by(ws))
+                              rejected=s.get("rejected"))
         stored = set(ws.areas()["area_id"]) if ws.area_layers() else set()
         if areas is not None and len(areas) and set(areas["area_id"]) != stored:
-            ws.write_areas(areas, **_by(ws))
+            ws.write_areas(areas)
         return workspace_key(path)
     if incidents is not None:
         ws.write_incidents(incidents)
@@ -494,9 +486,8 @@ def add_drawn_intervention(key: str, path: str | os.PathLike, geometry, name: st
             if col in existing.columns:
                 row[col] = row[col].astype(existing[col].dtype)
         row = gpd.GeoDataFrame(pd.concat([existing, row], ignore_index=True), crs=settings.CRS)
-    ws.write_areas(row, **_by(ws))
-    ws.add_intervention(name, type_, start, end, area_id=area_id, geometry=geometry, notes=notes or None,
-                        **_by(ws))
+    ws.write_areas(row)
+    ws.add_intervention(name, type_, start, end, area_id=area_id, geometry=geometry, notes=notes or None)
     return workspace_key(target)
 
 

@@ -34,6 +34,7 @@ def _sign_out(notice: str | None = None) -> None:
 
 def gate() -> None:
     """Stop the script with a sign-in form unless sign-in is off or a session is active."""
+    auth.set_acting_user(None)
     if not auth.enabled():
         return
     now = datetime.now(timezone.utc)
@@ -42,6 +43,7 @@ def gate() -> None:
                   "sign in again.")
     if st.session_state.get(USER):
         st.session_state[SEEN] = now
+        auth.set_acting_user(st.session_state[USER])  # every write of this run is audited as them
         with st.sidebar:
             st.markdown(f"Signed in as **{st.session_state[USER]}** ({st.session_state[ROLE]})")
             if st.button("Sign out", key="auth-signout"):
