@@ -468,12 +468,11 @@ class PostgisWorkspace:
                 {"id": load_id, "u": who, "f": json.dumps(files), "p": json.dumps(providers),
                  "r": n_read, "l": len(inc), "rej": n_rejected, "a": added, "rep": replaced,
                  "m": json.dumps(months), "ra": bool(replace_all), "nl": json.dumps(no_location)})
-            detail = (f"load {load_id}: {', '.join(files) or 'incidents'}; read {n_read}, "
-                      f"loaded {len(inc)}, rejected {n_rejected}; added {added}, "
-                      f"replaced {replaced}; months {_month_span(months)}")
-            if removed:
-                detail += "; removed " + "; ".join(f"{n} rows of {s}/{p} {m}"
-                                                   for (s, p, m), n in removed.items())
+            # Same wording as the GeoPackage's audit, plus what was read and the months.
+            detail = (f"load {load_id}: {', '.join(files) or 'incidents'}; {added:,} rows added"
+                      + (f", {replaced:,} removed ({'; '.join(f'{s} {p} {m}: {n:,}' for (s, p, m), n in removed.items())})"
+                         if replaced else "")
+                      + f"; read {n_read:,}, rejected {n_rejected:,}; months {_month_span(months)}")
             self._audit(conn, who, "replace_all" if replace_all else "load", detail)
             self._write_area_frames(conn, area_frames, who)
         return LoadResult(before=before, after=before + added - replaced, added=added, replaced=replaced,
@@ -547,8 +546,8 @@ class PostgisWorkspace:
         for table, frame in frames.items():
             old = self._read(table, conn)
             self._put(conn, table, frame, replace=True)
-            names = ", ".join(map(str, frame["name"].tolist()[:20])) + (" ..." if len(frame) > 20 else "")
-            detail = f"layer {table[len(AREA_PREFIX):]}: {len(frame)} areas ({names})"
+            names = ", ".join(map(str, frame["name"].head(5))) + (f" and {len(frame) - 5} more" if len(frame) > 5 else "")
+            detail = f"{table[len(AREA_PREFIX):]} layer: {len(frame)} areas ({names})"
             if old is not None and len(old):
                 detail += f"; replaced {len(old)} areas"
             self._audit(conn, user, "area_added", detail)
@@ -563,7 +562,7 @@ class PostgisWorkspace:
                                     {"a": str(area_id)}).all()
                 if rows:
                     self._audit(conn, user, "area_deleted",
-                                f"{rows[0][0]} ({area_id}) from layer {table[len(AREA_PREFIX):]}")
+                                f"{rows[0][0]} ({table[len(AREA_PREFIX):]}, {area_id})")
                     return
             raise InputError(f"no area '{area_id}' in {self.where}", parameter="area_id")
 
@@ -605,9 +604,9 @@ class PostgisWorkspace:
                 row = row.astype({c: current[c].dtype for c in ("start", "end") if c in current.columns})
             self._put(conn, INTERVENTIONS, row)
             self._audit(conn, user, "intervention_added",
-                        f"{name} ({intervention_id}): {type} from {pd.Timestamp(start).date()}"
-                        + (f" to {pd.Timestamp(end).date()}" if end is not None else "")
-                        + (f", area {area_id}" if area_id else ""))
+                        f"{name} ({type}, {intervention_id}, from {pd.Timestamp(start):%Y-%m-%d}"
+                        + (f" to {pd.Timestamp(end):%Y-%m-%d})" if end is not None else ", ongoing)")
+                        + (f"; area {area_id}" if area_id else ""))
         return intervention_id
 
     def update_intervention(self, intervention_id: str, *, user: str | None = None, **fields) -> None:
@@ -702,7 +701,7 @@ class PostgisWorkspace:
             self._put(conn, CLUSTER_RUNS, run)
             self._put(conn, PATROL_AREAS, polys)
             self._audit(conn, user, "cluster_run_saved",
-                        f"{label} (run {run_id}): {len(polygons)} patrol areas; parameters "
+                        f"{label} (run {run_id}, {len(polygons)} polygons); parameters "
                         f"{json.dumps(parameters, sort_keys=True, default=str)}")
         return run_id
 

@@ -143,7 +143,7 @@ def test_cli_audit_json_lists_every_write_with_the_user(pg_url):
     assert [(e["user"], e["action"]) for e in doc["audit"]] == [("ann", "load"), ("ann", "intervention_added")]
     assert "2024-01-cleveland-street.csv" in doc["audit"][0]["detail"]
     r = runner.invoke(app, ["audit", pg_url])
-    assert r.exit_code == 0 and "intervention_added" in r.stdout and "Patrols (int-1)" in r.stdout
+    assert r.exit_code == 0 and "intervention_added" in r.stdout and "Patrols (patrols, int-1, from 2024-02-01, ongoing)" in r.stdout
 
 
 def test_app_sign_in_refuses_a_wrong_password_and_the_session_times_out(monkeypatch, tmp_path):

@@ -165,8 +165,8 @@ def test_loads_never_touch_areas_interventions_or_runs_and_replace_all_says_what
     assert ws.cluster_runs()["run_id"].tolist() == [run_id]
     last = ws.audit().iloc[-1]
     assert (last["user"], last["action"]) == ("cat", "replace_all")
-    assert "3 rows of police-uk/Cleveland Police 2024-01" in last["detail"]
-    assert "2 rows of police-uk/Cleveland Police 2024-02" in last["detail"]
+    assert "police-uk Cleveland Police 2024-01: 3" in last["detail"]
+    assert "police-uk Cleveland Police 2024-02: 2" in last["detail"]
 
 
 def test_every_write_is_audited_with_who_and_what(ws):
@@ -186,10 +186,10 @@ def test_every_write_is_audited_with_who_and_what(ws):
         ["ann", "load"], ["ann", "area_added"], ["bob", "intervention_added"],
         ["bob", "intervention_edited"], ["ann", "area_deleted"], ["cat", "intervention_deleted"],
         ["cat", "cluster_run_saved"]]
-    assert "2024-01-cleveland-street.csv" in log["detail"][0] and "added 3" in log["detail"][0]
-    assert "Lighting on Oak Road" in log["detail"][2]
-    assert "2024-05-31" in log["detail"][3]
-    assert "ward 1 (ward-2)" in log["detail"][4]
+    assert log["detail"][0].startswith("load 1: 2024-01-cleveland-street.csv; 3 rows added")
+    assert "Lighting on Oak Road (lighting, int-1, from 2024-02-01" in log["detail"][2]
+    assert log["detail"][3].startswith("Lighting on Oak Road (int-1): ") and "end" in log["detail"][3]
+    assert log["detail"][4] == "ward 1 (ward, ward-2)"
     assert "Feb run" in log["detail"][6]
     assert ws.areas("ward")["area_id"].tolist() == ["ward-1"]
     assert len(ws.interventions()) == 0
