@@ -63,8 +63,11 @@ def draw_rectangle(page, attempts: int = 3) -> None:
 
     for attempt in range(attempts):
         try:
+            for f in map_frames(page):  # a map below the fold may not start Leaflet until seen
+                f.frame_element().scroll_into_view_if_needed()
             wait_for_maps(page, 1, min_paths=20)
             frame = map_frames(page)[0]
+            frame.locator(".leaflet-container").scroll_into_view_if_needed()
             frame.locator(".leaflet-draw-draw-rectangle").click(timeout=15_000)
             box = frame.locator(".leaflet-container").bounding_box()
             x0, y0 = box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.45
@@ -98,7 +101,7 @@ def test_wrong_password_viewer_and_analyst(browser, shared):  # noqa: F811
     sign_in(page, url, "vera", "viewer password")
     page.get_by_text("Signed in as").first.wait_for(timeout=60_000)
     upload(page, month)
-    save = page.get_by_role("button", name=re.compile("Save to the workspace"))
+    save = page.get_by_role("button", name=re.compile("Save to the workspace|Add to workspace"))
     save.wait_for(timeout=30_000)
     assert save.is_disabled()
     assert page.get_by_role("button", name="Save the area and intervention").is_disabled()
@@ -113,7 +116,7 @@ def test_wrong_password_viewer_and_analyst(browser, shared):  # noqa: F811
     sign_in(page, url, "alan", "analyst password")
     page.get_by_text("Signed in as").first.wait_for(timeout=60_000)
     upload(page, month)
-    page.get_by_role("button", name=re.compile("Save to the workspace")).click()
+    page.get_by_role("button", name=re.compile("Save to the workspace|Add to workspace")).click()
     page.get_by_role("heading", name="Audit").wait_for(timeout=60_000)
     draw_rectangle(page)
     page.get_by_label("Name", exact=True).fill("Precinct patrols")
