@@ -198,3 +198,42 @@ def test_writes_are_audited_as_the_acting_app_user(pg_url):
 
     ws.delete_intervention("int-1")  # outside the signed-in context: the OS user
     assert ws.audit()["user"].tolist() == ["alan", "bob", getpass.getuser()]
+
+
+def test_admins_manage_users_on_the_data_page_and_analysts_cannot(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    users_file = tmp_path / "users.json"
+    users = auth.open_users(users_file)
+    users.add("root-admin", "admin password", "admin")
+    users.add("ann", "correct horse", "analyst")
+    monkeypatch.setattr(settings, "AUTH", str(users_file))
+
+    def signed_in(name: str, password: str) -> AppTest:
+        at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "streamlit_app.py"),
+                               default_timeout=180)
+        at.run()
+        at.text_input(key="auth-name").input(name)
+        at.text_input(key="auth-password").input(password)
+        at.button[0].click().run()
+        at.switch_page("hotspot_app/ui/data.py")
+        at.run()
+        assert not at.exception, at.exception
+        return at
+
+    at = signed_in("ann", "correct horse")
+    assert "Users" not in [h.value for h in at.subheader]
+    at = signed_in("root-admin", "admin password")
+    assert "Users" in [h.value for h in at.subheader]
+    at.text_input(key="auth-new-name").input("bob")
+    at.text_input(key="auth-new-password").input("bobs password")
+    at.selectbox(key="auth-new-role").select("viewer")
+    next(b for b in at.button if b.label == "Add user").click().run()
+    assert [s.value for s in at.success][-1] == "Added bob (viewer)."
+    assert auth.open_users(users_file).verify("bob", "bobs password") == auth.User("bob", "viewer")
+    at.selectbox(key="auth-role-name").select("bob")
+    at.selectbox(key="auth-role-role").select("analyst")
+    next(b for b in at.button if b.label == "Change role").click().run()
+    assert auth.open_users(users_file).verify("bob", "bobs password") == auth.User("bob", "analyst")

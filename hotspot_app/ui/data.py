@@ -172,3 +172,4 @@ if submitted:
             st.rerun()
 
 signin.audit_view(ds)
+signin.users_view()

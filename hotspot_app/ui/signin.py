@@ -5,7 +5,8 @@ rules; this is the Streamlit face).
 single-user default). When it is on, it shows a sign-in form until a user signs in, ends the
 session after `settings.SESSION_MINUTES` without activity, and shows who is signed in with a
 sign-out button. Pages ask `can("analyst")` before offering a write, and pass `user_name()` to the
-workspace so the audit says who did it. `audit_view(ds)` is the Data page's Audit section.
+workspace so the audit says who did it. `audit_view(ds)` is the Data page's Audit section,
+`users_view()` its Users section for admins.
 """
 
 from __future__ import annotations
@@ -108,3 +109,42 @@ def audit_view(ds) -> None:
     st.caption("Every change to the workspace: who, when (UTC) and what. Newest first.")
     log = ws.audit()
     st.dataframe(log.iloc[::-1].reset_index(drop=True), hide_index=True, width="stretch")
+
+
+def users_view() -> None:
+    """The Users section of the Data page (admins only): who may sign in, with which role; add a
+    user or change a role (the same rules as `hotspot users`)."""
+    if not auth.enabled() or not can("admin"):
+        return
+    users = _users(auth.auth_target())
+    st.subheader("Users")
+    st.caption("viewer: " + auth.ROLE_CAN["viewer"] + ". analyst: " + auth.ROLE_CAN["analyst"]
+               + ". admin: " + auth.ROLE_CAN["admin"] + ".")
+    with st.form("auth-users-add", clear_on_submit=True):
+        c1, c2, c3 = st.columns(3)
+        name = c1.text_input("New user name", key="auth-new-name")
+        password = c2.text_input("Their password", type="password", key="auth-new-password")
+        role = c3.selectbox("Role", auth.ROLES, key="auth-new-role")
+        add = st.form_submit_button("Add user")
+    if add:
+        try:
+            user = users.add(name.strip(), password, role)
+        except InputError as exc:
+            st.error(str(exc))
+        else:
+            st.success(f"Added {user.name} ({user.role}).")
+    table = users.list()
+    st.dataframe(table, hide_index=True, width="stretch")
+    if len(table):
+        with st.form("auth-users-role"):
+            c1, c2 = st.columns(2)
+            who = c1.selectbox("User", table["name"].tolist(), key="auth-role-name")
+            new_role = c2.selectbox("New role", auth.ROLES, key="auth-role-role")
+            change = st.form_submit_button("Change role")
+        if change:
+            try:
+                users.set_role(who, new_role)
+            except InputError as exc:
+                st.error(str(exc))
+            else:
+                st.success(f"{who} is now {new_role}.")
