@@ -37,6 +37,7 @@ import re
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Iterator
 
 import geopandas as gpd
@@ -429,7 +430,7 @@ class PostgisWorkspace:
                 raise InputError(f"incidents without a {col} cannot be loaded into a workspace",
                                  row=row, column=col)
         keys = inc[list(LOAD_KEY)].astype(str).drop_duplicates().sort_values(list(LOAD_KEY))
-        files = [str(getattr(f, "name", f)) for f in (files or ())]
+        files = [Path(str(getattr(f, "name", f))).name for f in (files or ())]  # names, not paths
         who = _user(user)
         with self._write(who, expected_version) as conn:
             load_id = int(conn.execute(text("SELECT nextval(pg_get_serial_sequence('loads', 'load_id'))")).scalar())

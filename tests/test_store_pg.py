@@ -96,7 +96,8 @@ def test_monthly_loads_accumulate_and_a_republished_month_replaces_only_itself(w
     feb = incidents("2024-02", 2, start=10)
     r1 = ws.load_incidents(jan, files=["2024-01-cleveland-street.csv"], read=4, rejected=1, user="ann")
     assert r1.to_dict() == {"before": 0, "after": 3, "added": 3, "replaced": 0, "months_replaced": []}
-    r2 = ws.load_incidents(feb, files=["2024-02-cleveland-street.csv"], read=2, rejected=0, user="ann")
+    r2 = ws.load_incidents(feb, files=[Path("/uploads/a1b2/2024-02-cleveland-street.csv")], read=2,
+                           rejected=0, user="ann")
     assert r2.to_dict() == {"before": 3, "after": 5, "added": 2, "replaced": 0, "months_replaced": []}
     # police.uk republishes January with one more crime: January's 3 rows become 4, February kept.
     jan2 = incidents("2024-01", 4, start=100)
