@@ -656,18 +656,9 @@ class PostgisWorkspace:
             self._audit(conn, user, "intervention_deleted", f"{name} ({intervention_id})")
 
     # ----------------------------------------------------------------- cluster runs
-    def cluster_runs(self) -> pd.DataFrame:
-        """Saved cluster runs: run_id, created, name, parameters (dict), n_polygons."""
-        df = self._read(CLUSTER_RUNS)
-        if df is None:
-            return pd.DataFrame({"run_id": pd.Series([], dtype="int64"),
-                                 "created": pd.Series([], dtype=object),
-                                 "name": pd.Series([], dtype=object),
-                                 "parameters": pd.Series([], dtype=object),
-                                 "n_polygons": pd.Series([], dtype="int64")})
-        df = pd.DataFrame(df)
-        df["parameters"] = df["parameters"].map(json.loads).astype(object)
-        return df
+    #: Saved cluster runs: run_id, created, name, parameters (dict), n_polygons (read exactly as
+    #: the GeoPackage reads them, through this class's `_read`).
+    cluster_runs = store.Workspace.cluster_runs
 
     def patrol_areas(self, run_id: int | None = None) -> gpd.GeoDataFrame:
         """Patrol-area polygons of one saved run (all runs when `run_id` is None)."""
