@@ -4,11 +4,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from hotspot_app.ui import PAGES
+from hotspot_app.ui import PAGES, signin
 from hotspot_app.ui.common import BASEMAPS, print_styles
 
 st.set_page_config(page_title="Community safety hotspots", page_icon="🗺️", layout="wide")
 
+signin.gate()  # shared deployments: sign in first (off for the single-user default)
 _ROOT = Path(__file__).resolve().parent
 pages = [st.Page(str(_ROOT / path), title=title, icon=icon, default=(i == 0))
          for i, (path, title, icon) in enumerate(PAGES)]

@@ -62,3 +62,9 @@ WORKSPACE: Path | str = (WORKSPACE_ENV if WORKSPACE_ENV and WORKSPACE_ENV.lower(
 
 #: Label shown wherever demo data are shown.
 DEMO_LABEL: str = "SYNTHETIC DEMO DATA - not real incidents"
+
+#: Shared deployments (sign-in, roles): the users store, a users .json file or a postgresql:// URL.
+#: Unset = sign-in off, unless the workspace itself is a PostgreSQL URL (see hotspot_app.auth).
+AUTH: str | None = os.environ.get("HOTSPOT_AUTH") or None
+#: Minutes without activity after which a signed-in session ends.
+SESSION_MINUTES: float = float(os.environ.get("HOTSPOT_SESSION_MINUTES", "30"))

@@ -14,10 +14,12 @@ import streamlit as st
 from hotspot_app import exports, maps, settings
 from hotspot_app.errors import HotspotError, InputError
 from hotspot_app.schema import INTERVENTION_TYPES
-from hotspot_app.ui import cache, common, source
+from hotspot_app.ui import cache, common, signin, source
 
 st.title("Data")
 ds = common.dataset()
+signin.explain("analyst")  # shared deployments: viewers read, analysts write
+writer = signin.can("analyst")
 common.banner(ds)
 if "dt-flash" in st.session_state:
     st.success(st.session_state.pop("dt-flash"))
@@ -165,7 +167,7 @@ if result is not None or boundaries is not None:
                "area, intervention and saved run is kept.")
     a1, a2 = st.columns(2)
     if a1.button(f"Add to workspace ({target_name}) and use it", type="primary", key="dt-save",
-                 disabled=not can_add):
+                 disabled=not can_add or not writer):
         try:
             with st.status("Adding to the workspace…") as status:
                 key, loaded = source.add_to_workspace(target, result if has_rows else None, areas_new)
@@ -180,7 +182,8 @@ if result is not None or boundaries is not None:
                                                        if loaded.replaced else "") + ".")
             st.session_state["dt-added"] = (upload_id, key)
             _use(key, flash)
-    if has_rows and source.exists(target) and a2.button("Replace everything…", key="dt-replace"):
+    if has_rows and source.exists(target) and a2.button("Replace everything…", key="dt-replace",
+                                                                  disabled=not writer):
         st.session_state["dt-confirm"] = source.workspace_key(target)
     confirm = st.session_state.get("dt-confirm")
     if has_rows and confirm:
@@ -233,7 +236,7 @@ with st.form("dt-intervention"):
     iv_start = f3.date_input("Start", value=dt.date.today().replace(day=1), key="dt-iv-start")
     iv_end = f4.date_input("End (blank = ongoing)", value=None, key="dt-iv-end")
     iv_notes = st.text_input("Notes", key="dt-iv-notes")
-    submitted = st.form_submit_button("Save the area and intervention")
+    submitted = st.form_submit_button("Save the area and intervention", disabled=not writer)
 if submitted:
     if polygon is None:
         st.error("Draw a polygon on the map first.")
@@ -263,7 +266,7 @@ if ds.workspace is not None:
     mh_name = h1.text_input("Name field (blank = detect)", key="dt-mh-name")
     mh_start = h2.text_input("Start date field", value="start", key="dt-mh-start")
     mh_end = h3.text_input("End date field", value="end", key="dt-mh-end")
-    if st.button("Import micro-hotspots and interventions", key="dt-mh-import", disabled=mh_file is None):
+    if st.button("Import micro-hotspots and interventions", key="dt-mh-import", disabled=mh_file is None or not writer):
         try:
             key, n = source.import_micro_hotspots(ds.key, cache.save_uploads([mh_file])[0],
                                                   mh_name.strip() or None, mh_start.strip() or "start",
@@ -282,7 +285,7 @@ if ds.workspace is not None and len(ds.wards) and "ward" in set(ds.areas["layer"
     pop_csv = p1.file_uploader("Census population CSV (LSOA code, population)", key="dt-pop-csv", type=["csv"])
     lsoa_files = p2.file_uploader("LSOA boundaries", key="dt-lsoa-files", accept_multiple_files=True,
                                   type=["geojson", "json", "gpkg", "zip"])
-    if st.button("Set ward population", key="dt-pop-go", disabled=pop_csv is None or not lsoa_files):
+    if st.button("Set ward population", key="dt-pop-go", disabled=pop_csv is None or not lsoa_files or not writer):
         try:
             with st.status("Placing small areas in wards…"):
                 key, pop, report = source.population_from_lsoa(ds.key, cache.save_uploads([pop_csv])[0],
@@ -318,10 +321,10 @@ if ds.workspace is not None and (len(ds.interventions) or len(ds.areas)):
                                   key=f"dt-ed-end-{chosen}")
             e_notes = st.text_input("Notes", value="" if pd.isna(row["notes"]) else str(row["notes"]),
                                     key=f"dt-ed-notes-{chosen}")
-            save_edit = st.form_submit_button("Save changes")
+            save_edit = st.form_submit_button("Save changes", disabled=not writer)
         d1, d2 = st.columns([1, 3])
         sure = d2.checkbox("Yes, delete this intervention (a backup is kept)", key=f"dt-del-iv-ok-{chosen}")
-        if d1.button("Delete intervention", key="dt-del-iv", disabled=not sure):
+        if d1.button("Delete intervention", key="dt-del-iv", disabled=not sure or not writer):
             try:
                 _use(source.delete_intervention(ds.key, chosen), f"Deleted '{row['name']}'.")
             except HotspotError as exc:
@@ -342,8 +345,11 @@ if ds.workspace is not None and (len(ds.interventions) or len(ds.areas)):
         a_id = st.selectbox("Area", list(labels), format_func=labels.get, key="dt-del-area-pick")
         sure_a = st.checkbox("Yes, delete this area (a backup is kept; interventions keep their own outline)",
                              key=f"dt-del-area-ok-{a_id}")
-        if st.button("Delete area", key="dt-del-area", disabled=not sure_a):
+        if st.button("Delete area", key="dt-del-area", disabled=not sure_a or not writer):
             try:
                 _use(source.delete_area(ds.key, a_id), f"Deleted {labels[a_id]}.")
             except HotspotError as exc:
                 st.error(str(exc))
+
+signin.audit_view(ds)  # analysts and admins: who changed the workspace
+signin.users_view()  # admins: who may sign in
