@@ -32,7 +32,6 @@ use COPY on psycopg 3) over SQLAlchemy + GeoAlchemy2.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
