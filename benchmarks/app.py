@@ -179,7 +179,7 @@ def main() -> None:
                               {"HOTSPOT_WORKSPACE": str(path)}, n_wards))
             ws = store.Workspace(path)
             s, naive, nloc = overview_html_sizes(ws.incidents(), ws.areas("ward"))
-            sizes.append((f"Cleveland 2024", s, naive, nloc))
+            sizes.append(("Cleveland 2024", s, naive, nloc))
 
     load_after = os.getloadavg()[0]
     lines = ["## app (issue 6): Overview map in a real browser", "",

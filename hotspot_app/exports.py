@@ -12,7 +12,6 @@ Safety rules (design §10, every CSV and XLSX the tool writes):
 
 from __future__ import annotations
 
-import io
 import os
 import tempfile
 from pathlib import Path

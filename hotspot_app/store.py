@@ -98,9 +98,14 @@ __all__ = ["Workspace", "LoadResult", "open_workspace", "is_workspace", "atomic_
 
 
 def current_user(user: str | None = None) -> str:
-    """`user`, or the OS user when None."""
+    """Who is writing, for the load history and the audit: `user`, else the user signed in to the
+    app (`auth.acting_user`, shared deployments), else the OS user."""
     if user:
         return str(user)
+    from .auth import acting_user
+
+    if acting_user():
+        return str(acting_user())
     try:
         return getpass.getuser()
     except Exception:  # no login name (e.g. a container without passwd entry)
@@ -114,8 +119,8 @@ def _now() -> str:
 def _url(target: object) -> str | None:
     """The PostgreSQL URL `target` names (also when a Path collapsed its ``//``), else None."""
     text = os.fspath(target) if isinstance(target, (str, os.PathLike)) else ""
-    m = re.match(r"(?i)^(postgres(?:ql)?):/+(.*)$", str(text))
-    return f"{m.group(1)}://{m.group(2)}" if m else None
+    m = re.match(r"(?i)^postgres(?:ql)?(?:\+psycopg)?:/+(.*)$", str(text))
+    return f"postgresql://{m.group(1)}" if m else None
 
 
 def _is_url(target: object) -> bool:

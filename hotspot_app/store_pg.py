@@ -31,9 +31,7 @@ use COPY on psycopg 3) over SQLAlchemy + GeoAlchemy2.
 
 from __future__ import annotations
 
-import getpass
 import json
-import re
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -61,7 +59,6 @@ LOAD_KEY = ("source", "provider", "month")
 #: Fields `update_intervention` may change.
 INTERVENTION_FIELDS = tuple(c for c in INTERVENTION_COLUMNS if c != "intervention_id")
 
-_URL = re.compile(r"^(postgres(?:ql)?(?:\+psycopg)?):/+", re.IGNORECASE)
 _ENGINES: dict[str, Any] = {}
 
 # Each step migrates the previous version to the next (index = target version - 1).
@@ -99,17 +96,20 @@ _MIGRATIONS: list[list[str]] = [
 
 def is_postgres_url(target: object) -> bool:
     """True for ``postgresql://`` (or ``postgres://``) URLs, also when a `Path` has collapsed the
-    double slash (``postgresql:/host/db``)."""
-    return bool(_URL.match(str(target)))
+    double slash (``postgresql:/host/db``). One rule: `store._url`."""
+    from .store import _url
+
+    return _url(target) is not None
 
 
 def normalise_url(target: object) -> str:
     """The URL as given, with ``postgresql://`` restored (a `Path` turns ``//`` into ``/``)."""
-    text = str(target)
-    m = _URL.match(text)
-    if not m:
-        raise InputError(f"not a PostgreSQL URL: {text}", parameter="workspace")
-    return "postgresql://" + text[m.end():]
+    from .store import _url
+
+    url = _url(target)
+    if url is None:
+        raise InputError(f"not a PostgreSQL URL: {target}", parameter="workspace")
+    return "postgresql://" + url.split("://", 1)[1]
 
 
 def _sqlalchemy_url(url: str) -> str:
@@ -130,10 +130,10 @@ def _q(name: str) -> str:
 
 
 def _user(user: str | None) -> str:
-    """`user`, else the signed-in app user (`auth.acting_user`), else the OS user."""
-    from .auth import acting_user
+    """Who is writing: one rule for both backends (`store.current_user`)."""
+    from .store import current_user
 
-    return user or acting_user() or getpass.getuser()
+    return current_user(user)
 
 
 def _iso(ts) -> str:

@@ -123,7 +123,6 @@ def test_cli_users_without_a_store_says_how_to_set_one(monkeypatch, tmp_path):
 
 
 def test_cli_audit_json_lists_every_write_with_the_user(pg_url):
-    import geopandas as gpd
     import pandas as pd
     from shapely.geometry import box
 

@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import tracemalloc
-import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,7 +19,7 @@ import pytest
 from shapely.geometry import LineString, Point, Polygon, box
 from typer.testing import CliRunner
 
-from hotspot_app import exports, reports
+from hotspot_app import reports
 from hotspot_app.cli import app
 from hotspot_app.ingest import files, read_boundaries, read_incidents
 from reliability import makers as mk

@@ -730,7 +730,7 @@ def test_data_page_edits_and_deletes_an_intervention_and_an_area(tmp_path, monke
     path = tmp_path / "workspace.gpkg"
     monkeypatch.setattr(settings, "WORKSPACE", path)
     monkeypatch.setattr(settings, "DATA_DIR", tmp_path)
-    key = _seeded_workspace(path)
+    _seeded_workspace(path)
     store.Workspace(path).write_areas(_wards())
     from hotspot_app.ui import source
 

@@ -169,13 +169,11 @@ def read_boundaries(path, name_field: str | None = None, layer: str = "custom",
         pop = next((c for c in gdf.columns if c.lower() == "population"), None)
 
     # geometry: missing, wrong type, invalid
-    geoms = gdf.geometry.values
     missing = np.asarray(gdf.geometry.isna() | gdf.geometry.is_empty)
     if missing.any():
         names = ", ".join(gdf.loc[missing, name].astype(str).head(5))
         warnings.append(f"{path}: {int(missing.sum())} features without geometry dropped ({names})")
         gdf = gdf.loc[~missing].reset_index(drop=True)
-        geoms = gdf.geometry.values
     gtypes = set(gdf.geom_type.unique())
     if not gtypes <= {"Polygon", "MultiPolygon"}:
         raise InputError("boundary file must hold polygons (found " + ", ".join(sorted(gtypes)) + ")",

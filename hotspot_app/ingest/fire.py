@@ -102,7 +102,6 @@ def read(source: files.Source, header: files.Header, rep: report.Report) -> file
     rows = df.pop("_row").to_numpy()
     blank = rules.blank_rows(df)
     label = source.label
-    n = len(df)
     if _col(df, "incidentgroup") is not None:
         group_col = _col(df, "incidentgroup")
         stop = _text(df, _col(df, "stopcodedescription")).str.lower()
