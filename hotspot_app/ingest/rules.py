@@ -218,6 +218,20 @@ def _rows_of(v, keep: np.ndarray | None = None) -> np.ndarray:
     return arr if keep is None else arr[keep]
 
 
+def text_column(values: np.ndarray, codes: np.ndarray | None = None):
+    """Per-row text from distinct `values` (str or None) and row `codes`, as a pandas string
+    Series built by an Arrow take (no Python object per row); all-None text stays an object
+    array of None (as pandas would infer it)."""
+    values = np.asarray(values, dtype=object)
+    if codes is None:
+        return pd.Series(values) if len(values) else np.empty(0, dtype=object)
+    if not len(codes):
+        return np.empty(0, dtype=object)
+    if all(v is None for v in values):
+        return np.full(len(codes), None, dtype=object)
+    return pa.array(values, type=pa.string()).take(pa.array(codes)).to_pandas()
+
+
 def _per_value(v, rule) -> np.ndarray:
     """`rule` (text array -> bool array) per row: once per distinct value for a `Coded` field."""
     if isinstance(v, Coded):
@@ -297,6 +311,12 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
             return np.full(m, None, dtype=object)
         return _rows_of(v, kidx)
 
+    def k_text(v):
+        """A text field of the kept rows (a `Coded` field without Python per row)."""
+        if isinstance(v, Coded):
+            return text_column(v.values, v.codes if all_kept else v.codes[keep])
+        return k(v)
+
     xk, yk = (x, y) if all_kept else (x[keep], y[keep])
     if crs == settings.CRS_WGS84:
         # each distinct location reprojected once
@@ -307,25 +327,30 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
     if isinstance(cat, Coded):
         cls_u = taxonomy.classify(pd.Series(cat.values, dtype=object), default_kind=default_kind)
         cat_codes = cat.codes if all_kept else cat.codes[keep]
-        cls = {c: cls_u[c].to_numpy(object)[cat_codes] for c in ("category", "group", "kind")}
+        cls_rows = {c: text_column(cls_u[c].to_numpy(object), cat_codes) for c in ("category", "group", "kind")}
+        cls = {c: cls_u[c].to_numpy(object) for c in ("category", "group", "kind")}
     else:
         cls_f = taxonomy.classify(pd.Series(k(cat), dtype=object), default_kind=default_kind)
-        cls = {c: cls_f[c].to_numpy(object) for c in ("category", "group", "kind")}
-    kind = cls["kind"]
+        cls_rows = {c: cls_f[c].to_numpy(object) for c in ("category", "group", "kind")}
+        cat_codes = None
+    kind = cls_rows["kind"]
     if kinds is not None:
         row_kind = k(kinds)
-        unknown = (cls["group"] == taxonomy.UNKNOWN) & pd.notna(row_kind) & (row_kind != "")
-        kind = np.where(unknown, row_kind, kind)
+        group = cls_rows["group"] if cat_codes is None else cls["group"][cat_codes]
+        kind_rows = np.asarray(kind, dtype=object) if cat_codes is None else cls["kind"][cat_codes]
+        unknown = (group == taxonomy.UNKNOWN) & pd.notna(row_kind) & (row_kind != "")
+        kind = np.where(unknown, row_kind, kind_rows)
     data = {
-        "source": k(fields["source"]) if fields.get("source") is not None else np.full(m, source, dtype=object),
+        "source": k_text(fields["source"]) if fields.get("source") is not None
+        else text_column(np.array([source], dtype=object), np.zeros(m, dtype=np.int32)),
         "occurred": pd.Series(k(fields["occurred"])).astype("datetime64[ns]").to_numpy(),
         "month": pd.Series(k(fields["month"]), dtype=object),
-        "category": cls["category"],
-        "group": cls["group"],
+        "category": cls_rows["category"],
+        "group": cls_rows["group"],
         "kind": kind,
-        "subcategory": k(fields.get("subcategory")),
+        "subcategory": k_text(fields.get("subcategory")),
         "weight": np.asarray(k(fields["weight"]), dtype=float) if fields.get("weight") is not None else np.ones(m),
-        "location": k(fields.get("location")),
+        "location": k_text(fields.get("location")),
     }
     kept_extras = extras if all_kept or not len(extras.columns) else extras.loc[keep]
     kept_extras = kept_extras.reset_index(drop=True) if len(extras.columns) else pd.DataFrame(index=range(m))
@@ -351,8 +376,7 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
     if isinstance(ids_arr, pa.ChunkedArray):
         ids_arr = ids_arr.combine_chunks()
     keys = incident_ids.id_keys(ids_arr)
-    src = data["source"]
-    s_codes, s_uniq = pd.factorize(pd.Series(src, dtype=object))
+    s_codes, s_uniq = pd.factorize(pd.Series(data["source"]).astype(object))
     keys = incident_ids.combine(keys, incident_ids.hash_values(np.asarray(s_uniq, dtype=object))[s_codes]) \
         if m else keys
     columns = {"incident_id": ids_arr.to_pandas() if m else pd.Series([], dtype="str"), **data}
