@@ -158,3 +158,38 @@ def test_workspace_output_keeps_categorical_extras_and_missing_dates(tmp_path):
     assert back["occurred"].isna().tolist() == first["occurred"].isna().tolist()
     assert _obj(back["incident_id"]) == _obj(first["incident_id"])
     assert isinstance(back, gpd.GeoDataFrame) and np.allclose(back.geometry.x, first.geometry.x)
+
+
+def test_geoparquet_read_back_decodes_each_distinct_point_once(tmp_path):
+    f = _file(tmp_path, "mixed.csv", MIXED)
+    first = read_incidents(f).incidents
+    path = output.write_incidents(first, tmp_path / "out.parquet")
+    again = read_incidents(path)
+    assert again.summary["rejected"] == 0 and again.summary["warnings"] == []
+    inc = again.incidents
+    cols = ["incident_id", "source", "occurred", "month", "category", "group", "kind", "subcategory",
+            "weight", "location", "officer"]
+    assert inc[cols].astype(object).where(inc[cols].notna(), None).values.tolist() == \
+        first[cols].astype(object).where(first[cols].notna(), None).values.tolist()
+    assert inc.geometry.distance(first.geometry).max() == 0
+    # A5, row-8 and A14 were at the same place: one shared Point
+    assert inc.geometry.values[3] is inc.geometry.values[4] is inc.geometry.values[5]
+
+
+def test_geoparquet_in_wgs84_with_a_missing_point_is_reprojected_and_rejected_by_row(tmp_path):
+    from shapely.geometry import Point
+
+    gdf = gpd.GeoDataFrame({"id": ["g1", "g2", "g3", "g4"],
+                            "date": ["2024-03-01", "2024-03-02", "2024-03-02", "2024-03-03"],
+                            "category": ["Burglary", "Burglary", "Drugs", "Drugs"]},
+                           geometry=[Point(-1.234, 54.567), Point(-1.234, 54.567), None, Point(2.35, 48.85)],
+                           crs="EPSG:4326")
+    path = tmp_path / "wgs84.parquet"
+    gdf.to_parquet(path)
+    res = read_incidents(path)
+    assert res.rejects[["row", "column", "reason"]].astype(object).values.tolist() == [
+        [3, "geometry", "no location"], [4, "geometry", "outside Great Britain"]]
+    inc = res.incidents
+    assert inc["incident_id"].tolist() == ["g1", "g2"]
+    assert round(inc.geometry.iloc[0].x, 3) == 449625.026 and round(inc.geometry.iloc[0].y, 3) == 519355.632
+    assert inc.geometry.values[0] is inc.geometry.values[1]

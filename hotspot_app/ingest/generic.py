@@ -121,16 +121,20 @@ def read_frame(label: str, df, rows: np.ndarray, rep: report.Report,
     precision = np.ones(n)
     not_point = None
     if geometry is not None:
-        geoms = np.asarray(geometry, dtype=object)
         import shapely
 
+        # geometry: per row, or (codes, distinct geometries): tested once per distinct geometry
+        if isinstance(geometry, tuple):
+            gcodes, geoms = geometry
+        else:
+            gcodes, geoms = np.arange(n), np.asarray(geometry, dtype=object)
         gtype = shapely.get_type_id(geoms)
         is_empty = pd.isna(pd.Series(geoms, dtype=object)).to_numpy() | shapely.is_empty(geoms)
-        not_point = ~is_empty & (gtype != 0)
+        not_point = (~is_empty & (gtype != 0))[gcodes]
         pts = np.where(gtype == 0, geoms, None)
-        x = shapely.get_x(pts).astype(float)
-        y = shapely.get_y(pts).astype(float)
-        coord_blank = is_empty
+        x = shapely.get_x(pts).astype(float)[gcodes]
+        y = shapely.get_y(pts).astype(float)[gcodes]
+        coord_blank = is_empty[gcodes]
         coord_bad = np.zeros(n, bool)
         coord_column = "geometry"
 
@@ -251,15 +255,73 @@ def read_csv(source: files.Source, header: files.Header, rep: report.Report) -> 
     rows = t.column("_row").to_numpy()
     # (a repeated header name keeps its last column, as before)
     columns = {name: t.column(i) for i, name in enumerate(t.column_names) if name != "_row"}
-    blank = np.ones(len(rows), dtype=bool)
-    for name, col in columns.items():
+    return read_frame(source.label, columns, rows, rep, blank=_blank(columns, len(rows)))
+
+
+def _blank(columns: dict, n: int) -> np.ndarray:
+    """Rows where every field is empty: Arrow text columns compared without Python per row."""
+    blank = np.ones(n, dtype=bool)
+    for col in columns.values():
         if not blank.any():
             break
-        if pa.types.is_dictionary(col.type):
-            blank &= rules.coded(col).empty()
-        else:
+        if isinstance(col, (pa.Array, pa.ChunkedArray)) and not pa.types.is_dictionary(col.type) \
+                and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
             blank &= pc.equal(pc.utf8_trim_whitespace(pc.fill_null(col, "")), "").to_numpy(zero_copy_only=False)
-    return read_frame(source.label, columns, rows, rep, blank=blank)
+        else:
+            blank &= rules.coded(col).empty()
+    return blank
+
+
+def _read_geoparquet(path: str, label: str, rep: report.Report):
+    """A (Geo)Parquet file read by pyarrow: text columns stay Arrow (rules run per distinct
+    text), and each distinct WKB geometry is decoded (and reprojected) once, so police.uk points
+    that share snap points cost memory per location, not per row. Returns (columns, rows read,
+    (codes, distinct geometries) or None, crs), or None for files this path does not handle
+    (then geopandas reads them)."""
+    import json
+
+    import pyarrow.parquet as pq
+    import shapely
+
+    table = pq.read_table(path)
+    meta = table.schema.metadata or {}
+    geom_col, crs, geometry = None, None, None
+    if b"geo" in meta:
+        geo_meta = json.loads(meta[b"geo"])
+        geom_col = geo_meta.get("primary_column")
+        info = geo_meta.get("columns", {}).get(geom_col)
+        if info is None or str(info.get("encoding", "WKB")).upper() != "WKB" \
+                or geom_col not in table.column_names or len(geo_meta.get("columns", {})) != 1:
+            return None
+        crs = info["crs"] if "crs" in info else "OGC:CRS84"  # the GeoParquet default
+    skip = {geom_col}
+    if b"pandas" in meta:  # a stored pandas index is not data
+        skip |= {c for c in json.loads(meta[b"pandas"]).get("index_columns", []) if isinstance(c, str)}
+    columns = {}
+    for name in table.column_names:
+        if name in skip:
+            continue
+        col = table.column(name)
+        text = pa.types.is_string(col.type) or pa.types.is_large_string(col.type) \
+            or (pa.types.is_dictionary(col.type) and pa.types.is_string(col.type.value_type))
+        columns[name] = col if text else col.to_pandas()
+    n = table.num_rows
+    if geom_col is not None:
+        import geopandas as gpd
+
+        wkb = table.column(geom_col).combine_chunks()
+        del table
+        enc = pc.dictionary_encode(wkb)
+        del wkb
+        distinct = shapely.from_wkb(np.asarray(enc.dictionary.to_pylist() + [None], dtype=object))
+        codes = pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy(zero_copy_only=False)
+        if crs is not None:
+            gdf = gpd.GeoDataFrame(geometry=gpd.GeoSeries(distinct, crs=crs))
+            gdf = _trust_crs(gdf, label, rep).to_crs(settings.CRS)
+            distinct = np.asarray(gdf.geometry.values, dtype=object)
+            crs = settings.CRS
+        geometry = (codes, distinct)
+    return columns, n, geometry, crs
 
 
 def spatial_layers(source: files.Source, layer: str | None = None) -> tuple[list[str | None], list[str]]:
@@ -306,18 +368,29 @@ def read_spatial(source: files.Source, rep: report.Report, layer: str | None = N
 
     label = label or source.label
     path = str(source.path)
+    fast = None
     try:
         if source.suffix in (".parquet", ".geoparquet"):
-            try:
-                gdf = gpd.read_parquet(path)
-            except (ValueError, KeyError):
-                gdf = pd.read_parquet(path)
+            fast = _read_geoparquet(path, label, rep)
+            if fast is None:
+                try:
+                    gdf = gpd.read_parquet(path)
+                except (ValueError, KeyError):
+                    gdf = pd.read_parquet(path)
         else:
             gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
     except InputError:
         raise
     except Exception as exc:  # pyogrio/pyarrow raise many types for unreadable files
         raise InputError(f"cannot read file: {' '.join(str(exc).split())}", file=label) from exc
+    if fast is not None:
+        columns, n, geometry, crs = fast
+        rep.add_file(label, n)
+        blank = _blank(columns, n)
+        if geometry is not None:
+            codes, distinct = geometry
+            blank &= pd.isna(pd.Series(distinct, dtype=object)).to_numpy()[codes]
+        return read_frame(label, columns, np.arange(1, n + 1), rep, geometry=geometry, crs=crs, blank=blank)
     n = len(gdf)
     rep.add_file(label, n)
     rows = np.arange(1, n + 1)

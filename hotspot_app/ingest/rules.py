@@ -58,6 +58,7 @@ def coded(values) -> Coded:
     (dictionary) column without Python per row, or from any pandas/numpy column."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         codes, uniq = files.codes_values(values)
+        codes = codes.astype(np.int64, copy=False)  # (float when the column had nulls)
     else:
         codes, uniq = pd.factorize(pd.Series(values).reset_index(drop=True).astype(object),
                                    use_na_sentinel=True)
@@ -402,11 +403,17 @@ def extras(df, used: set[str]) -> pd.DataFrame:
             name += "_in"
         col = df[c]
         if isinstance(col, (pa.Array, pa.ChunkedArray)):
-            codes, values = files.codes_values(col)
+            if isinstance(col, pa.ChunkedArray):
+                col = col.unify_dictionaries() if pa.types.is_dictionary(col.type) else col
+                col = col.combine_chunks()
+            if not pa.types.is_dictionary(col.type):
+                col = pc.dictionary_encode(col)
+            codes = pc.fill_null(col.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+            values = np.asarray(col.dictionary.to_pylist(), dtype=object)  # nulls: code -1
             if len(pd.unique(values)) == len(values):
                 out[name] = pd.Categorical.from_codes(codes, categories=pd.Index(values, dtype=object))
             else:
-                out[name] = values[codes]
+                out[name] = np.append(values, None)[codes]
         else:
             out[name] = col.to_numpy(object) if col.dtype == object else col.to_numpy()
     if isinstance(df, pd.DataFrame):
