@@ -283,7 +283,12 @@ def _read_geoparquet(path: str, label: str, rep: report.Report):
     import pyarrow.parquet as pq
     import shapely
 
-    table = pq.read_table(path)
+    schema_ = pq.read_schema(path)
+    id_col = schema.find_column([str(c) for c in schema_.names], "incident_id")
+    # text columns (but the id) decoded straight into dictionary arrays: one copy per distinct text
+    wanted = [f.name for f in schema_ if f.name != id_col
+              and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
+    table = pq.read_table(path, read_dictionary=wanted)
     meta = table.schema.metadata or {}
     geom_col, crs, geometry = None, None, None
     if b"geo" in meta:
