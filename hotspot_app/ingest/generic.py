@@ -219,8 +219,8 @@ def read_frame(label: str, df, rows: np.ndarray, rep: report.Report,
             at = np.flatnonzero(empty)
             index = np.arange(n, dtype=np.int64)
             index[at] = n + np.arange(len(at))
-            ids = pa.concat_arrays([ids, pa.array([f"row-{r}" for r in rows[at]], pa.string())]).take(
-                pa.array(index))
+            fill = pa.array([f"row-{r}" for r in rows[at]], ids.type)
+            ids = pa.chunked_array(list(_chunks(ids)) + [fill]).take(pa.array(index))
         fields["incident_id"] = ids
     else:
         rep.warn(f"{label}: no id column; ids generated from each row's fields (row-<hash>)")
@@ -231,13 +231,21 @@ def read_frame(label: str, df, rows: np.ndarray, rep: report.Report,
                        category_column=found["category"])
 
 
-def _id_strings(col) -> pa.Array:
-    """The id column as Arrow strings with surrounding spaces removed ('' for missing)."""
+def _chunks(arr) -> list:
+    return arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+
+
+def _id_strings(col):
+    """The id column as Arrow strings with surrounding spaces removed ('' for missing); copied
+    only when some id has spaces to remove (an id column is as large as the file's text)."""
     if isinstance(col, (pa.Array, pa.ChunkedArray)):
         if pa.types.is_dictionary(col.type):
             col = col.cast(pa.string())
-        arr = pc.utf8_trim_whitespace(pc.fill_null(col, ""))
-        return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+        if col.null_count:
+            col = pc.fill_null(col, "")
+        if pc.any(pc.match_substring_regex(col, r"^\s|\s$")).as_py():
+            col = pc.utf8_trim_whitespace(col)
+        return col
     return pa.array(rules.coded(col).rows(), pa.string())
 
 
@@ -266,7 +274,9 @@ def _blank(columns: dict, n: int) -> np.ndarray:
             break
         if isinstance(col, (pa.Array, pa.ChunkedArray)) and not pa.types.is_dictionary(col.type) \
                 and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
-            blank &= pc.equal(pc.utf8_trim_whitespace(pc.fill_null(col, "")), "").to_numpy(zero_copy_only=False)
+            # empty or only spaces, tested in place (no copy of the column)
+            empty = pc.or_kleene(pc.equal(pc.binary_length(col), 0), pc.utf8_is_space(col))
+            blank &= pc.fill_null(empty, True).to_numpy(zero_copy_only=False)
         else:
             blank &= rules.coded(col).empty()
     return blank

@@ -58,7 +58,7 @@ def coded(values) -> Coded:
     (dictionary) column without Python per row, or from any pandas/numpy column."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         codes, uniq = files.codes_values(values)
-        codes = codes.astype(np.int64, copy=False)  # (float when the column had nulls)
+        codes = codes.astype(np.int32, copy=False)  # (float when the column had nulls)
     else:
         codes, uniq = pd.factorize(pd.Series(values).reset_index(drop=True).astype(object),
                                    use_na_sentinel=True)
@@ -362,13 +362,10 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
         h = incident_ids.combine(h, occurrence.astype(np.uint64))
         prefix = np.frombuffer(f"{id_prefix}-".encode(), np.uint8)
         ids_arr = incident_ids.fixed_strings(np.broadcast_to(prefix, (m, len(prefix))), incident_ids.hex16(h))
-    elif isinstance(ids, (pa.Array, pa.ChunkedArray)):
+    elif isinstance(ids, (pa.Array, pa.ChunkedArray)):  # (already stripped by the reader)
         ids_arr = ids if all_kept else ids.filter(pa.array(keep))
-        ids_arr = pc.utf8_trim_whitespace(ids_arr)
     else:
         ids_arr = pa.array(pd.Series(k(ids), dtype=object).astype(str).str.strip().to_numpy(object), pa.string())
-    if isinstance(ids_arr, pa.ChunkedArray):
-        ids_arr = ids_arr.combine_chunks()
     keys = incident_ids.id_keys(ids_arr)
     s_codes, s_uniq = pd.factorize(pd.Series(data["source"]).astype(object))
     keys = incident_ids.combine(keys, incident_ids.hash_values(np.asarray(s_uniq, dtype=object))[s_codes]) \
