@@ -76,10 +76,15 @@ def read_frame(label: str, df, rows: np.ndarray, rep: report.Report,
         oc = text["occurred"]
         if not isinstance(raw, (pa.Array, pa.ChunkedArray)) and pd.api.types.is_datetime64_any_dtype(raw):
             # typed dates (Parquet, GeoPackage)
-            occ, far = rules.to_ns_checked(raw)
-            occurred = occ.to_numpy()
-            month = rules.Coded(np.arange(n), schema.month_of(occ).to_numpy(object))
-            checks.append((far, report.DATE_OUT_OF_RANGE, found["occurred"], oc))
+            # checked once per distinct datetime (police.uk months read back: all NaT)
+            dcodes, duniq = pd.factorize(pd.Series(raw).reset_index(drop=True), use_na_sentinel=True)
+            dcodes = np.where(dcodes < 0, len(duniq), dcodes)
+            occ_u, far_u = rules.to_ns_checked(pd.Series(duniq).reset_index(drop=True))
+            occ_u = np.append(occ_u.to_numpy(), np.datetime64("NaT", "ns"))
+            far_u = np.append(far_u, False)
+            occurred = occ_u[dcodes]
+            month = rules.Coded(dcodes, schema.month_of(pd.Series(occ_u)).to_numpy(object))
+            checks.append((far_u[dcodes], report.DATE_OUT_OF_RANGE, found["occurred"], oc))
         else:
             occ_u, far_u = rules.parse_dates_checked(pd.Series(oc.values, dtype=object))
             occ_u = occ_u.reset_index(drop=True)
@@ -243,6 +248,8 @@ def _id_strings(col):
             col = col.cast(pa.string())
         if col.null_count:
             col = pc.fill_null(col, "")
+        if pa.types.is_large_string(col.type) and all(c.nbytes < 2**31 - 1 for c in _chunks(col)):
+            col = col.cast(pa.string())  # (the id keys are read from 32-bit offsets)
         if pc.any(pc.match_substring_regex(col, r"^\s|\s$")).as_py():
             col = pc.utf8_trim_whitespace(col)
         return col
