@@ -12,6 +12,10 @@ Data (generated once into benchmarks/_data/, git-ignored):
   location popularity; ~7,000 Voronoi "wards" over the same extent.
 - ``snapped``: a generic CSV of 1,000,000 rows on 15,000 snap points (x, y in metres).
 
+The clusters and rank baselines read the same GeoParquet as the commands (`nat.parquet`, written
+by `hotspot ingest`: canonical columns such as ``category``); `plain_ingest.py`'s own output keeps
+police.uk's column names (``Crime type``), which those scripts do not read.
+
 Run: ``.venv/bin/python benchmarks/e2e.py [--repeats N] [--only national|snapped] [--rows N]``.
 Writes the ``e2e`` section of RESULTS.md.
 """
@@ -201,12 +205,12 @@ def main() -> None:
         results.append(pair("`hotspot clusters --category asb` national year (GeoParquet) -> GPKG",
                             HOTSPOT + ["clusters", "nat.parquet", "--category", "asb", "--eps-m", "100", "--min-samples", "15",
                                        "--out", "nat_clusters.gpkg"],
-                            [PY, str(BASE / "plain_clusters.py"), "nat_base.parquet", "nat_clusters_base.gpkg", "100", "15",
+                            [PY, str(BASE / "plain_clusters.py"), "nat.parquet", "nat_clusters_base.gpkg", "100", "15",
                              "Anti-social behaviour"], work, args.repeats))
         results.append(pair("`hotspot rank --category asb` national year to 7,000 wards",
                             HOTSPOT + ["rank", "nat.parquet", "--areas", str(wpath), "--category", "asb", "--top", "10",
                                        "--format", "json"],
-                            [PY, str(BASE / "plain_rank.py"), "nat_base.parquet", str(wpath), "Anti-social behaviour"],
+                            [PY, str(BASE / "plain_rank.py"), "nat.parquet", str(wpath), "Anti-social behaviour"],
                             work, args.repeats))
     lines = ["## End to end: the user's commands (benchmarks/e2e.py)", "",
              f"Machine: {machine()}; load average at start {load:.1f}.", "",
