@@ -194,6 +194,10 @@ def main() -> None:
         results.append(pair("`hotspot clusters` 1M snapped CSV (eps 100 m, min samples 15) -> GPKG",
                             HOTSPOT + ["clusters", str(csv), "--eps-m", "100", "--min-samples", "15", "--out", "c.gpkg"],
                             [PY, str(BASE / "plain_clusters.py"), str(csv), "c_base.gpkg", "100", "15"], work, args.repeats))
+        results.append(pair("`hotspot clusters` 1M snapped CSV, against DBSCAN on the raw points",
+                            HOTSPOT + ["clusters", str(csv), "--eps-m", "100", "--min-samples", "15", "--out", "c.gpkg"],
+                            [PY, str(BASE / "plain_clusters.py"), str(csv), "c_raw.gpkg", "100", "15", "--raw"],
+                            work, args.repeats))
         results.append(pair("`hotspot grid --method gistar` 1M snapped CSV, 250 m cells -> GPKG",
                             HOTSPOT + ["grid", str(csv), "--cell-m", "250", "--method", "gistar", "--out", "g.gpkg"],
                             [PY, str(BASE / "plain_grid.py"), str(csv), "g_base.gpkg", "250"], work, args.repeats))
@@ -222,6 +226,8 @@ def main() -> None:
     names = {"clusters": "plain_clusters.py", "grid": "plain_grid.py", "ingest": "plain_ingest.py", "rank": "plain_rank.py"}
     for r in results:
         base = next(v for k, v in names.items() if f"hotspot {k}" in r["label"])
+        if "raw points" in r["label"]:
+            base += " --raw"
         lines.append(f"| {r['label']} | {r['ours'][0]:.1f} | {r['ours'][1]:,.0f} | `{base}` | {r['base'][0]:.1f} | "
                      f"{r['base'][1]:,.0f} | {r['ratio']:.2f}x | {r['mem_ratio']:.2f}x |")
     text = "\n".join(lines)
