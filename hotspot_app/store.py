@@ -1035,7 +1035,7 @@ def _write_one(path: Path, layer: str, df: pd.DataFrame, append: bool = False) -
         if not len(out):
             geometry_type = "Unknown"
         pyogrio.write_dataframe(out, path, layer=layer, driver="GPKG", geometry_type=geometry_type,
-                                promote_to_multi=False, append=append)
+                                promote_to_multi=False, append=append, use_arrow=True)  # no Python per row
     else:
         pyogrio.write_dataframe(pd.DataFrame(out), path, layer=layer, driver="GPKG")
 

@@ -2,7 +2,10 @@
 it: read the file, np.unique the coordinates, scikit-learn DBSCAN with sample_weight, dissolve +
 concave hull + buffer per cluster, write.
 
-    python plain_clusters.py INCIDENTS(.parquet|.csv) OUT.gpkg EPS MIN_SAMPLES [CATEGORY]
+    python plain_clusters.py INCIDENTS(.parquet|.csv) OUT.gpkg EPS MIN_SAMPLES [CATEGORY] [--raw]
+
+--raw: scikit-learn DBSCAN on every raw point (the script most analysts write first; the issue's
+"read_csv + sklearn DBSCAN on the raw points" baseline) instead of distinct points + sample_weight.
 
 A .csv needs x,y (metres) and category columns; a .parquet is GeoParquet in EPSG:27700.
 """
@@ -14,8 +17,10 @@ import pandas as pd
 import shapely
 from sklearn.cluster import DBSCAN
 
-path, out, eps, min_samples = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
-category = sys.argv[5] if len(sys.argv) > 5 else None
+raw = "--raw" in sys.argv
+argv = [a for a in sys.argv if a != "--raw"]
+path, out, eps, min_samples = argv[1], argv[2], float(argv[3]), int(argv[4])
+category = argv[5] if len(argv) > 5 else None
 if path.endswith(".parquet"):
     df = gpd.read_parquet(path)
     if category:
@@ -26,8 +31,12 @@ else:
     if category:
         df = df[df["category"] == category]
     xy = df[["x", "y"]].to_numpy(float)
-uniq, inverse, counts = np.unique(xy, axis=0, return_inverse=True, return_counts=True)
-labels = DBSCAN(eps=eps, min_samples=min_samples).fit(uniq, sample_weight=counts).labels_
+if raw:
+    uniq, counts = xy, np.ones(len(xy), dtype=int)
+    labels = DBSCAN(eps=eps, min_samples=min_samples).fit(xy).labels_
+else:
+    uniq, counts = np.unique(xy, axis=0, return_counts=True)
+    labels = DBSCAN(eps=eps, min_samples=min_samples).fit(uniq, sample_weight=counts).labels_
 keep = labels >= 0
 pts = gpd.GeoDataFrame({"label": labels[keep], "count": counts[keep]},
                        geometry=gpd.points_from_xy(uniq[keep, 0], uniq[keep, 1]), crs="EPSG:27700")

@@ -13,12 +13,16 @@ failure is a one-line `OutputError` naming the path (`write_outputs`).
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import shapely
 
 from .. import exports
@@ -78,10 +82,59 @@ def incidents_csv_frame(incidents: gpd.GeoDataFrame) -> pd.DataFrame:
     return exports.neutralise_frame(df)
 
 
+def _cells(s: pd.Series) -> pa.Array:
+    """One column as CSV cells, each distinct value rendered once (then an Arrow take): text
+    neutralised (`exports.neutralise`), dates as ``YYYY-MM-DD HH:MM:SS``, floats as pandas writes
+    them (``repr``), booleans as True/False; missing values are empty cells."""
+    if pd.api.types.is_integer_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype):
+        return pa.array(s.to_numpy())
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes, uniq = s.cat.codes.to_numpy(), np.asarray(s.cat.categories, dtype=object)
+    elif pd.api.types.is_string_dtype(s.dtype) and s.dtype != object:
+        return _neutralised(pa.array(s))
+    else:
+        codes, uniq = pd.factorize(s, use_na_sentinel=True)
+        uniq = np.asarray(uniq, dtype=object) if not isinstance(uniq, pd.DatetimeIndex) else uniq
+    if isinstance(uniq, pd.DatetimeIndex):
+        text = uniq.strftime("%Y-%m-%d %H:%M:%S").to_numpy(object)
+    else:
+        text = np.array([None if v is None or (isinstance(v, float) and np.isnan(v)) else
+                         exports.neutralise(v) if isinstance(v, str) else
+                         repr(float(v)) if isinstance(v, (float, np.floating)) else str(v)
+                         for v in uniq], dtype=object)
+    codes = np.asarray(codes)
+    return pa.array(text, type=pa.string()).take(pa.array(codes, mask=codes < 0))
+
+
+def _neutralised(text: pa.Array) -> pa.Array:
+    """`exports.neutralise` on an Arrow string array, vectorised: a cell starting with a formula
+    prefix gets a leading apostrophe."""
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    if not pa.types.is_string(text.type) and not pa.types.is_large_string(text.type):
+        text = text.cast(pa.string())
+    risky = None
+    for prefix in exports.FORMULA_PREFIXES:
+        hit = pc.starts_with(text, prefix)
+        risky = hit if risky is None else pc.or_(risky, hit)
+    if risky is None or not pc.any(risky).as_py():
+        return text
+    return pc.if_else(risky, pc.binary_join_element_wise("'", text, ""), text)
+
+
+def write_incidents_csv(incidents: gpd.GeoDataFrame, target) -> None:
+    """The ``.csv`` form (`incidents_csv_frame`'s content) written by pyarrow's CSV writer:
+    no Python per row (each column rendered once per distinct value)."""
+    df = pd.DataFrame(incidents.drop(columns=incidents.geometry.name))
+    df["longitude"], df["latitude"] = lonlat(incidents)
+    names = [exports.neutralise(str(c)) for c in df.columns]
+    table = pa.table([_cells(df[c]) for c in df.columns], names=names)
+    pacsv.write_csv(table, str(target), pacsv.WriteOptions(quoting_style="needed"))
+
+
 def _write_to(incidents: gpd.GeoDataFrame, path: Path, tmp: Path) -> None:
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        incidents_csv_frame(incidents).to_csv(tmp, index=False, date_format="%Y-%m-%d %H:%M:%S")
+        write_incidents_csv(incidents, tmp)
     else:
         incidents.to_parquet(tmp, index=False)
 
@@ -127,8 +180,16 @@ def _guard(action, path: Path) -> None:
     try:
         action()
     except OSError as exc:
-        raise OutputError(f"could not write ({exc.strerror or exc}); the previous file is unchanged",
+        raise OutputError(f"could not write ({_reason(exc)}); the previous file is unchanged",
                           file=str(path)) from None
+
+
+def _reason(exc: OSError) -> str:
+    """The system's words for an I/O error (Arrow's writers wrap them: "... [errno 27] ...")."""
+    found = re.search(r"\[errno (\d+)\]", str(exc))
+    if found:
+        return os.strerror(int(found.group(1)))
+    return exc.strerror or str(exc)
 
 
 def write_incidents(incidents: gpd.GeoDataFrame, path: str | Path) -> Path:
