@@ -57,10 +57,6 @@ SECTION_KEYS: dict[str, set[str] | None] = {
 }
 MAP_TYPES = ("choropleth", "patrol")
 #: Words for a selection in sentences (as `hotspot rank` prints them).
-WHAT = {"asb": "ASB", "crime": "crime", "fire": "fire service incidents",
-        "deliberate-fires": "deliberate fires", "deliberate-primary-fires": "deliberate primary fires (F1)",
-        "deliberate-secondary-fires": "deliberate secondary fires (F3)",
-        "neighbourhood-crime": "neighbourhood crime"}
 UNITS = {"ward": "wards", "town_centre": "town centres", "micro_hotspot": "micro-hotspots",
          "patrol": "patrol areas"}
 
@@ -466,9 +462,7 @@ def _months(args: dict, incidents: pd.DataFrame, selected: pd.Series | None = No
 
 
 def _what(category: Sequence[str] | None) -> str:
-    if not category:
-        return "incidents"
-    return " and ".join(WHAT.get(c.strip().lower(), c) for c in category)
+    return taxonomy.selection_label(category)  # the one set of group labels
 
 
 def _display_frame(df: pd.DataFrame) -> tuple[list[tuple[str, str]], list[list[str]]]:
@@ -678,29 +672,15 @@ def _evaluation(incidents, inputs, args, key) -> Section:
     from . import evaluation, static_maps
 
     layer_areas, rows, name = _pick(inputs, args, key)
-    layer = str(rows["layer"].iloc[0]) if "layer" in rows.columns else None
-    context = exclude = control_rows = None
-    control_name = None
-    if args.get("control"):
-        try:
-            control_rows = core_areas.find_area(layer_areas, str(args["control"]))
-        except InputError as exc:
-            raise InputError(exc.message, parameter=f"{key}.control") from None
-        control_name = str(control_rows["name"].iloc[0])
-    else:  # the default control of `hotspot evaluate --areas FILE --area NAME`
-        same = layer_areas[layer_areas["layer"].astype(str) == layer] if "layer" in layer_areas.columns else layer_areas
-        if layer in evaluation.INTERVENTION_LAYERS:
-            others = same[~same.index.isin(rows.index)]
-            exclude = others if len(others) else None
-        else:
-            context = same
+    try:  # the one target/control policy (`hotspot evaluate --areas FILE --area NAME` uses it too)
+        regions = evaluation.resolve_regions(str(args["area"]), layer_areas,
+                                             control=str(args["control"]) if args.get("control") else None)
+    except InputError as exc:
+        raise InputError(exc.message, parameter=f"{key}.{exc.parameter or 'area'}") from None
     category = args.get("category") or None
-    ev = evaluation.evaluate(incidents, rows, after=args["after"], before=args.get("before"),
-                             baseline=args.get("baseline"), categories=category,
-                             buffer_m=float(args.get("buffer_m", settings.BUFFER_M)),
-                             control=control_rows, context=context, exclude=exclude, name=name,
-                             layer=layer if layer not in (None, "custom") else None,
-                             control_name=control_name, small_count=settings.SMALL_COUNT)
+    ev = evaluation.evaluate(incidents, regions, after=args["after"], before=args.get("before"),
+                             baseline=args.get("baseline"), category=category,
+                             buffer_m=float(args.get("buffer_m", settings.BUFFER_M)), name=name)
     doc = ev.to_dict()
     title = args.get("title") or f"{name}: before and after"
     sec = Section(title, [ev.headline()], list(ev.warnings), "evaluation", doc)
