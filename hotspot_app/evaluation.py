@@ -805,16 +805,21 @@ class Evaluation:
             lines.append(self.wdd_note + " The net effect is not tested.")
         return "\n".join(lines)
 
-    def counts_table(self) -> pd.DataFrame:
-        """Before, after, change and % change of target, ring and control, as display text."""
-        b, a = self.before, self.after
-        regions = [("Target area", b.count, a.count)]
+    def region_counts(self) -> list[tuple[str, int | None, int | None]]:
+        """(label, before, after) of the target, the buffer ring (when there is one) and the
+        control: the rows every counts table shows."""
+        regions = [("Target area", self.before.count, self.after.count)]
         if self.buffer is not None:
             regions.append((f"Buffer ring ({self.buffer_m:g} m)", self.buffer["before"], self.buffer["after"]))
         if self.control is not None:
             regions.append(("Control", self.control["before"], self.control["after"]))
+        return regions
+
+    def counts_table(self) -> pd.DataFrame:
+        """Before, after, change and % change of target, ring and control, as display text."""
+        b, a = self.before, self.after
         rows = []
-        for label, vb, va in regions:
+        for label, vb, va in self.region_counts():
             p = pct_change(va, vb)
             rows.append({"": label, f"Before ({_span(b.months)})": vb, f"After ({_span(a.months)})": va,
                          "Change": None if vb is None or va is None else f"{va - vb:+,}",

@@ -685,11 +685,7 @@ def _evaluation(incidents, inputs, args, key) -> Section:
     title = args.get("title") or f"{name}: before and after"
     sec = Section(title, [ev.headline()], list(ev.warnings), "evaluation", doc)
     b, a = ev.before, ev.after
-    rows_ = [("Target area", b.count, a.count)]
-    if ev.buffer is not None:
-        rows_.append((f"Buffer ring ({ev.buffer_m:g} m)", ev.buffer["before"], ev.buffer["after"]))
-    if ev.control is not None:
-        rows_.append(("Control", ev.control["before"], ev.control["after"]))
+    rows_ = ev.region_counts()
     from . import measures, xlsx
 
     before_h = f"Before ({periods.format_range(b.months)})"
