@@ -230,6 +230,17 @@ def main() -> None:
             base += " --raw"
         lines.append(f"| {r['label']} | {r['ours'][0]:.1f} | {r['ours'][1]:,.0f} | `{base}` | {r['base'][0]:.1f} | "
                      f"{r['base'][1]:,.0f} | {r['ratio']:.2f}x | {r['mem_ratio']:.2f}x |")
+    if args.only:  # keep the other scenario's rows from the last run (marked with their date)
+        import re as _re
+        from _common import RESULTS
+        old = RESULTS.read_text() if RESULTS.exists() else ""
+        block = _re.search(r"<!-- e2e:start -->(.*?)<!-- e2e:end -->", old, flags=_re.S)
+        ran = {r["label"] for r in results}
+        for line in (block.group(1).splitlines() if block else []):
+            if line.startswith("| `hotspot") and line.split(" | ")[0][2:] not in ran:
+                other = "snapped" if "snapped" in line else "national"
+                if other != args.only:
+                    lines.append(line)
     text = "\n".join(lines)
     print(text)
     write_section("e2e", text)
