@@ -254,3 +254,45 @@ def make_areas(
     extra = gdf.drop(columns=[c for c in gdf.columns if c in out.columns or c == gdf.geometry.name])
     extra = extra.drop(columns=[c for c in (name, area_id, population) if c and c in extra.columns])
     return pd.concat([out, extra], axis=1).reset_index(drop=True)
+
+
+def check_intervention(type: str, start, end) -> None:
+    """An intervention's type is one of INTERVENTION_TYPES, it has a start date and does not end
+    before it starts (InputError naming the parameter otherwise)."""
+    if type not in INTERVENTION_TYPES:
+        raise InputError(f"intervention type must be one of {', '.join(INTERVENTION_TYPES)}, "
+                         f"got '{type}'", parameter="type")
+    if start is None or pd.isna(start):
+        raise InputError("an intervention needs a start date", parameter="start")
+    if end is not None and not pd.isna(end) and pd.Timestamp(end) < pd.Timestamp(start):
+        raise InputError(f"the end date {pd.Timestamp(end):%Y-%m-%d} is before the start date "
+                         f"{pd.Timestamp(start):%Y-%m-%d}", parameter="end")
+
+
+def new_intervention(current: pd.DataFrame | None, name: str, type: str, start, end=None, *,
+                     area_id: str | None = None, geometry=None, radius_m: float | None = None,
+                     notes: str | None = None, intervention_id: str | None = None) -> gpd.GeoDataFrame:
+    """The one-row table of a new intervention, to append to `current` (the stored interventions,
+    None when there are none): checked (`check_intervention`; an `area_id` or a `geometry` is
+    needed), its id ``int-<n>`` (the first unused) unless given (a given id must be new), and its
+    start/end with the stored table's datetime resolution. Both workspace backends use it."""
+    check_intervention(type, start, end)
+    if area_id is None and geometry is None:
+        raise InputError("an intervention needs an area_id or a geometry", parameter="area_id")
+    ids = set() if current is None else set(current["intervention_id"].astype(str))
+    if intervention_id is None:
+        k = len(ids) + 1
+        while f"int-{k}" in ids:
+            k += 1
+        intervention_id = f"int-{k}"
+    elif str(intervention_id) in ids:
+        raise InputError(f"intervention id '{intervention_id}' already exists", parameter="intervention_id")
+    row = gpd.GeoDataFrame(
+        {"intervention_id": [str(intervention_id)], "name": [name], "type": [type],
+         "area_id": [area_id], "start": [pd.Timestamp(start)],
+         "end": [pd.Timestamp(end) if end is not None and not pd.isna(end) else pd.NaT],
+         "radius_m": [float(radius_m) if radius_m is not None else np.nan], "notes": [notes]},
+        geometry=gpd.GeoSeries([geometry], crs=settings.CRS), crs=settings.CRS)
+    if current is not None and len(current):
+        row = row.astype({c: current[c].dtype for c in ("start", "end") if c in current.columns})
+    return row

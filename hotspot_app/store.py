@@ -727,32 +727,16 @@ class Workspace:
                          intervention_id: str | None = None, user: str | None = None) -> str:
         """Append one intervention; returns its id. Give `area_id` (an area's polygon) and/or a
         geometry (polygon, or point with `radius_m`)."""
-        _check_intervention(type, start, end)
-        if area_id is None and geometry is None:
-            raise InputError("an intervention needs an area_id or a geometry", parameter="area_id")
         with self._locked():
             current = self.interventions() if INTERVENTIONS in self.layers() else None
-            existing_ids = set() if current is None else set(current["intervention_id"].astype(str))
-            if intervention_id is None:
-                k = len(existing_ids) + 1
-                while f"int-{k}" in existing_ids:
-                    k += 1
-                intervention_id = f"int-{k}"
-            elif intervention_id in existing_ids:
-                raise InputError(f"intervention id '{intervention_id}' already exists",
-                                 parameter="intervention_id")
-            row = gpd.GeoDataFrame(
-                {"intervention_id": [intervention_id], "name": [name], "type": [type],
-                 "area_id": [area_id], "start": [pd.Timestamp(start)],
-                 "end": [pd.Timestamp(end) if end is not None else pd.NaT],
-                 "radius_m": [float(radius_m) if radius_m is not None else np.nan], "notes": [notes]},
-                geometry=gpd.GeoSeries([geometry], crs=settings.CRS), crs=settings.CRS)
+            row = schema.new_intervention(current, name, type, start, end, area_id=area_id,
+                                          geometry=geometry, radius_m=radius_m, notes=notes,
+                                          intervention_id=intervention_id)
+            intervention_id = row["intervention_id"].iloc[0]
             if current is not None and len(current):
-                row = row.astype({c: current[c].dtype for c in ("start", "end") if c in current.columns})
                 row = gpd.GeoDataFrame(pd.concat([current, row], ignore_index=True), crs=settings.CRS)
             self._commit(_Commit(frames={INTERVENTIONS: row}, audit=[(
-                "intervention_added", f"{name} ({type}, {intervention_id}, from {pd.Timestamp(start):%Y-%m-%d}"
-                + (f" to {pd.Timestamp(end):%Y-%m-%d})" if end is not None else ", ongoing)"))]), user)
+                "intervention_added", _intervention_added_text(row.iloc[-1]))]), user)
         return intervention_id
 
     def _intervention(self, intervention_id: str) -> tuple[gpd.GeoDataFrame, pd.Series]:
@@ -766,10 +750,7 @@ class Workspace:
     def update_intervention(self, intervention_id: str, *, user: str | None = None, **fields) -> None:
         """Change fields of one intervention (name, type, area_id, start, end, radius_m, notes,
         geometry)."""
-        unknown = sorted(set(fields) - set(INTERVENTION_FIELDS))
-        if unknown:
-            raise InputError(f"unknown intervention field(s) {', '.join(unknown)}; use "
-                             f"{', '.join(INTERVENTION_FIELDS)}", parameter=unknown[0])
+        _check_intervention_fields(fields)
         with self._locked():
             df, hit = self._intervention(intervention_id)
             i = df.index[hit][0]
@@ -1048,15 +1029,23 @@ def _columns(path: Path, layer: str) -> list[str]:
     return [str(c) for c in pyogrio.read_info(path, layer=layer)["fields"]]
 
 
-def _check_intervention(type: str, start, end) -> None:
-    if type not in INTERVENTION_TYPES:
-        raise InputError(f"intervention type must be one of {', '.join(INTERVENTION_TYPES)}, "
-                         f"got '{type}'", parameter="type")
-    if start is None or pd.isna(start):
-        raise InputError("an intervention needs a start date", parameter="start")
-    if end is not None and not pd.isna(end) and pd.Timestamp(end) < pd.Timestamp(start):
-        raise InputError(f"the end date {pd.Timestamp(end):%Y-%m-%d} is before the start date "
-                         f"{pd.Timestamp(start):%Y-%m-%d}", parameter="end")
+_check_intervention = schema.check_intervention
+
+
+def _check_intervention_fields(fields: dict) -> None:
+    """`update_intervention` changes only INTERVENTION_FIELDS (both backends)."""
+    unknown = sorted(set(fields) - set(INTERVENTION_FIELDS))
+    if unknown:
+        raise InputError(f"unknown intervention field(s) {', '.join(unknown)}; use "
+                         f"{', '.join(INTERVENTION_FIELDS)}", parameter=unknown[0])
+
+
+def _intervention_added_text(row: pd.Series) -> str:
+    """The audit detail of an added intervention (both backends)."""
+    start, end = pd.Timestamp(row["start"]), row["end"]
+    return (f"{row['name']} ({row['type']}, {row['intervention_id']}, from {start:%Y-%m-%d}"
+            + (f" to {pd.Timestamp(end):%Y-%m-%d})" if end is not None and not pd.isna(end) else ", ongoing)")
+            + (f"; area {row['area_id']}" if row["area_id"] is not None and not pd.isna(row["area_id"]) else ""))
 
 
 def _areas_detail(layer_table: str, areas: pd.DataFrame) -> str:

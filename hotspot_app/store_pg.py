@@ -44,9 +44,11 @@ import pandas as pd
 
 from . import schema, settings, store
 from .errors import ConflictError, InputError
-from .schema import INTERVENTION_COLUMNS, INTERVENTION_TYPES
-from .store import (AREA_PREFIX, CLUSTER_RUNS, INCIDENTS, INTERVENTIONS, PATROL_AREAS, LoadResult,
-                    _area_frames, _check_geo, _layer_key, _restore)
+from .schema import INTERVENTION_COLUMNS
+from .store import (AREA_PREFIX, CLUSTER_RUNS, INCIDENTS, INTERVENTIONS,
+                    PATROL_AREAS, LoadResult, _area_frames, _check_geo, _check_intervention_fields,
+                    _intervention_added_text, _layer_key, _no_location_by_month, _restore,
+                    _with_provider)
 
 __all__ = ["PostgisWorkspace", "is_postgres_url", "normalise_url", "SCHEMA_VERSION", "KEEP_REMOVED"]
 
@@ -56,8 +58,6 @@ SCHEMA_VERSION = 1
 KEEP_REMOVED = 5
 #: Columns of the incidents key of the accumulate rule (design §5b).
 LOAD_KEY = ("source", "provider", "month")
-#: Fields `update_intervention` may change.
-INTERVENTION_FIELDS = tuple(c for c in INTERVENTION_COLUMNS if c != "intervention_id")
 
 _ENGINES: dict[str, Any] = {}
 
@@ -391,6 +391,41 @@ class PostgisWorkspace:
         """Changes on every committed write."""
         return str(self._scalar("SELECT version FROM hotspot_state WHERE id = 1"))
 
+    # ----------------------------------------------------------------- whole tables
+    def write(self, *, incidents: gpd.GeoDataFrame | None = None,
+              areas: gpd.GeoDataFrame | list[gpd.GeoDataFrame] | None = None,
+              interventions: gpd.GeoDataFrame | None = None, user: str | None = None,
+              expected_version: str | None = None) -> None:
+        """Replace several tables in ONE transaction (a consistent snapshot): the incidents, the
+        area layers present in `areas` (one table or a list), and/or the interventions."""
+        frames: dict = {}
+        for part in ([] if areas is None else areas if isinstance(areas, list) else [areas]):
+            frames.update(_area_frames(part))
+        if incidents is not None:
+            _check_geo(incidents, "incidents")
+        if interventions is not None:
+            _check_geo(interventions, "interventions")
+        if incidents is None and interventions is None and not frames:
+            return
+        with self._write(user, expected_version) as conn:
+            if incidents is not None:
+                self._put(conn, INCIDENTS, incidents, replace=True)
+                self._audit(conn, user, "replace_all", f"incidents layer written: {len(incidents):,} rows")
+            self._write_area_frames(conn, frames, user)
+            if interventions is not None:
+                self._put(conn, INTERVENTIONS, interventions, replace=True)
+                self._audit(conn, user, "intervention_added",
+                            f"interventions layer written: {len(interventions)} interventions")
+
+    def write_incidents(self, incidents: gpd.GeoDataFrame, *, user: str | None = None) -> None:
+        """Replace all incidents (a new workspace from one ingest; `load_incidents` is the
+        monthly way)."""
+        self.write(incidents=incidents, user=user)
+
+    def write_interventions(self, interventions: gpd.GeoDataFrame, *, user: str | None = None) -> None:
+        """Replace the interventions."""
+        self.write(interventions=interventions, user=user)
+
     # ----------------------------------------------------------------- incidents
     def incidents(self) -> gpd.GeoDataFrame:
         """All incidents (raises `InputError` when nothing has been loaded yet)."""
@@ -414,13 +449,8 @@ class PostgisWorkspace:
         from sqlalchemy import text
 
         _check_geo(incidents, "incidents")
-        inc = incidents
-        if "provider" not in inc.columns or inc["provider"].isna().any():
-            provider_of = getattr(schema, "provider_of", None) or _provider_until_merged
-            inc = inc.assign(provider=inc["provider"].fillna(provider_of(inc)) if "provider" in inc.columns
-                             else provider_of(inc))
-        by_month = getattr(store, "_no_location_by_month", None)  # the GeoPackage's rule, when merged
-        no_location = by_month(rejected) if isinstance(rejected, pd.DataFrame) and by_month else {}
+        inc = _with_provider(incidents)
+        no_location = _no_location_by_month(rejected) if isinstance(rejected, pd.DataFrame) else {}
         n_rejected = len(rejected) if isinstance(rejected, pd.DataFrame) else int(rejected or 0)
         n_read = int(read) if read is not None else len(inc) + n_rejected
         area_frames = _area_frames(areas) if areas is not None and len(areas) else {}
@@ -553,11 +583,12 @@ class PostgisWorkspace:
                 detail += f"; replaced {len(old)} areas"
             self._audit(conn, user, "area_added", detail)
 
-    def delete_area(self, area_id: str, *, user: str | None = None) -> None:
+    def delete_area(self, area_id: str, *, user: str | None = None,
+                    expected_version: str | None = None) -> None:
         """Delete one area (by `area_id`) from whichever layer holds it."""
         from sqlalchemy import text
 
-        with self._write(user) as conn:
+        with self._write(user, expected_version) as conn:
             for table in self._area_tables(conn):
                 rows = conn.execute(text(f"DELETE FROM {_q(table)} WHERE area_id = :a RETURNING name"),
                                     {"a": str(area_id)}).all()
@@ -568,9 +599,9 @@ class PostgisWorkspace:
             raise InputError(f"no area '{area_id}' in {self.where}", parameter="area_id")
 
     # ----------------------------------------------------------------- interventions
-    def interventions(self, conn=None) -> gpd.GeoDataFrame:
+    def interventions(self) -> gpd.GeoDataFrame:
         """Interventions (an empty table with the schema columns when none are stored)."""
-        df = self._read(INTERVENTIONS, conn)
+        df = self._read(INTERVENTIONS)
         if df is None:
             return gpd.GeoDataFrame({c: pd.Series([], dtype=object) for c in INTERVENTION_COLUMNS
                                      if c != "geometry"},
@@ -581,44 +612,19 @@ class PostgisWorkspace:
                          geometry=None, radius_m: float | None = None, notes: str | None = None,
                          intervention_id: str | None = None, user: str | None = None) -> str:
         """Append one intervention; returns its id (``int-<n>`` unless given)."""
-        _check_intervention_type(type)
-        if area_id is None and geometry is None:
-            raise InputError("an intervention needs an area_id or a geometry", parameter="area_id")
         with self._write(user) as conn:
-            current = self._read(INTERVENTIONS, conn)
-            ids = set() if current is None else set(current["intervention_id"].astype(str))
-            if intervention_id is None:
-                k = len(ids) + 1
-                while f"int-{k}" in ids:
-                    k += 1
-                intervention_id = f"int-{k}"
-            elif intervention_id in ids:
-                raise InputError(f"intervention id '{intervention_id}' already exists",
-                                 parameter="intervention_id")
-            row = gpd.GeoDataFrame(
-                {"intervention_id": [intervention_id], "name": [name], "type": [type],
-                 "area_id": [area_id], "start": [pd.Timestamp(start)],
-                 "end": [pd.Timestamp(end) if end is not None else pd.NaT],
-                 "radius_m": [float(radius_m) if radius_m is not None else np.nan], "notes": [notes]},
-                geometry=gpd.GeoSeries([geometry], crs=settings.CRS), crs=settings.CRS)
-            if current is not None and len(current):
-                row = row.astype({c: current[c].dtype for c in ("start", "end") if c in current.columns})
+            row = schema.new_intervention(self._read(INTERVENTIONS, conn), name, type, start, end,
+                                          area_id=area_id, geometry=geometry, radius_m=radius_m,
+                                          notes=notes, intervention_id=intervention_id)
+            intervention_id = row["intervention_id"].iloc[0]
             self._put(conn, INTERVENTIONS, row)
-            self._audit(conn, user, "intervention_added",
-                        f"{name} ({type}, {intervention_id}, from {pd.Timestamp(start):%Y-%m-%d}"
-                        + (f" to {pd.Timestamp(end):%Y-%m-%d})" if end is not None else ", ongoing)")
-                        + (f"; area {area_id}" if area_id else ""))
+            self._audit(conn, user, "intervention_added", _intervention_added_text(row.iloc[0]))
         return intervention_id
 
     def update_intervention(self, intervention_id: str, *, user: str | None = None, **fields) -> None:
         """Change fields of one intervention (name, type, area_id, start, end, radius_m, notes,
         geometry)."""
-        unknown = sorted(set(fields) - set(INTERVENTION_FIELDS))
-        if unknown:
-            raise InputError(f"interventions have no field '{unknown[0]}' "
-                             f"(fields: {', '.join(INTERVENTION_FIELDS)})", parameter=unknown[0])
-        if "type" in fields:
-            _check_intervention_type(fields["type"])
+        _check_intervention_fields(fields)
         with self._write(user) as conn:
             table = self._read(INTERVENTIONS, conn)
             hit = None if table is None else np.flatnonzero(table["intervention_id"].astype(str) == str(intervention_id))
@@ -626,6 +632,8 @@ class PostgisWorkspace:
                 raise InputError(f"no intervention '{intervention_id}' in {self.where}",
                                  parameter="intervention_id")
             i = int(hit[0])
+            schema.check_intervention(fields.get("type", table.at[i, "type"]), fields.get("start", table.at[i, "start"]),
+                                      fields.get("end", table.at[i, "end"]))
             changes = []
             for col, value in fields.items():
                 if col in ("start", "end"):
@@ -698,12 +706,6 @@ class PostgisWorkspace:
         return run_id
 
 
-def _check_intervention_type(value: str) -> None:
-    if value not in INTERVENTION_TYPES:
-        raise InputError(f"intervention type must be one of {', '.join(INTERVENTION_TYPES)}, "
-                         f"got '{value}'", parameter="type")
-
-
 def _plain(value) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return "none"
@@ -717,17 +719,3 @@ def _month_span(months: list[str]) -> str:
         return "none"
     return months[0] if len(months) == 1 else f"{months[0]}..{months[-1]} ({len(months)})"
 
-
-def _provider_until_merged(incidents: pd.DataFrame) -> pd.Series:
-    """Stand-in for ``schema.provider_of`` (the workspace branch's one rule, used whenever it
-    exists): police.uk's `Falls within` force, "fire service" for fire, else "generic".
-    Delete once both branches are merged."""
-    source = incidents["source"].astype(object) if "source" in incidents.columns else \
-        pd.Series("generic", index=incidents.index, dtype=object)
-    out = pd.Series("generic", index=incidents.index, dtype=object)
-    out[source == "fire"] = "fire service"
-    if "falls_within" in incidents.columns:
-        force = incidents["falls_within"].astype(object)
-        use = (source == "police-uk") & force.notna() & (force.astype(str).str.strip() != "")
-        out[use] = force[use].astype(str).str.strip()
-    return out

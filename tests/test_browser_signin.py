@@ -70,6 +70,8 @@ def draw_rectangle(page, attempts: int = 3) -> None:
             frame.locator(".leaflet-container").scroll_into_view_if_needed()
             frame.locator(".leaflet-draw-draw-rectangle").click(timeout=15_000)
             box = frame.locator(".leaflet-container").bounding_box()
+            if box is None:  # the frame was detached by a rerun between the click and now
+                raise Error("map frame detached")
             x0, y0 = box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.45
             page.mouse.move(x0, y0)
             page.mouse.down()

@@ -37,14 +37,6 @@ def ws(request, tmp_path):
     return store.open_workspace(request.getfixturevalue("pg_url"))
 
 
-def need(ws, *methods: str) -> None:
-    """Skip on the GeoPackage until the workspace branch (which rebuilds store.Workspace to the
-    interface) is merged; never skips PostGIS."""
-    missing = [m for m in methods if not hasattr(ws, m)]
-    if missing:
-        pytest.skip(f"needs the workspace branch ({type(ws).__name__} has no {', '.join(missing)})")
-
-
 def incidents(month: str, n: int, provider: str = "Cleveland Police", source: str = "police-uk",
               start: int = 0, category: str = "Burglary") -> gpd.GeoDataFrame:
     data = pd.DataFrame({
@@ -81,7 +73,6 @@ def rows_by_month(ws) -> dict:
 
 # --------------------------------------------------------------------------- contract tests
 def test_round_trip_of_a_load_keeps_dtypes_nat_none_and_extra_columns(ws):
-    need(ws, "load_incidents")
     inc = rich_incidents()
     ws.load_incidents(inc, files=["x.csv"], read=4, rejected=0, user="ann")
     back = store.open_workspace(ws.url if hasattr(ws, "url") else ws.path).incidents()
@@ -91,7 +82,6 @@ def test_round_trip_of_a_load_keeps_dtypes_nat_none_and_extra_columns(ws):
 
 
 def test_monthly_loads_accumulate_and_a_republished_month_replaces_only_itself(ws):
-    need(ws, "load_incidents", "coverage", "loads")
     jan = incidents("2024-01", 3)
     feb = incidents("2024-02", 2, start=10)
     r1 = ws.load_incidents(jan, files=["2024-01-cleveland-street.csv"], read=4, rejected=1, user="ann")
@@ -124,7 +114,6 @@ def test_monthly_loads_accumulate_and_a_republished_month_replaces_only_itself(w
 
 
 def test_a_load_can_bring_its_areas_in_the_same_step(ws):
-    need(ws, "load_incidents", "audit")
     w = wards(2)
     r = ws.load_incidents(incidents("2024-01", 3), files=["jan.csv"], rejected=2, areas=w, user="ann")
     assert r.to_dict() == {"before": 0, "after": 3, "added": 3, "replaced": 0, "months_replaced": []}
@@ -134,7 +123,6 @@ def test_a_load_can_bring_its_areas_in_the_same_step(ws):
 
 
 def test_another_provider_or_source_in_the_same_month_is_kept(ws):
-    need(ws, "load_incidents", "coverage")
     ws.load_incidents(incidents("2024-01", 3), user="ann")
     ws.load_incidents(incidents("2024-01", 2, provider="Durham Constabulary"), user="ann")
     ws.load_incidents(incidents("2024-01", 5, provider="Cleveland Fire Brigade", source="fire",
@@ -147,7 +135,6 @@ def test_another_provider_or_source_in_the_same_month_is_kept(ws):
 
 
 def test_loads_never_touch_areas_interventions_or_runs_and_replace_all_says_what_it_removed(ws):
-    need(ws, "load_incidents", "audit", "save_cluster_run")
     ws.load_incidents(incidents("2024-01", 3), user="ann")
     ws.load_incidents(incidents("2024-02", 2), user="ann")
     w = wards(2)
@@ -171,7 +158,6 @@ def test_loads_never_touch_areas_interventions_or_runs_and_replace_all_says_what
 
 
 def test_every_write_is_audited_with_who_and_what(ws):
-    need(ws, "load_incidents", "audit", "delete_area", "update_intervention", "delete_intervention")
     ws.load_incidents(incidents("2024-01", 3), files=["2024-01-cleveland-street.csv"], read=3,
                       rejected=0, user="ann")
     ws.write_areas(wards(2), user="ann")
@@ -197,7 +183,6 @@ def test_every_write_is_audited_with_who_and_what(ws):
 
 
 def test_user_defaults_to_the_os_user(ws):
-    need(ws, "load_incidents", "audit")
     import getpass
 
     ws.load_incidents(incidents("2024-01", 1))
@@ -205,7 +190,6 @@ def test_user_defaults_to_the_os_user(ws):
 
 
 def test_a_stale_writer_gets_conflict_error_and_changes_nothing(ws):
-    need(ws, "load_incidents", "version")
     ws.load_incidents(incidents("2024-01", 3), user="ann")
     seen = ws.version()
     ws.load_incidents(incidents("2024-02", 2), user="bob")
@@ -222,7 +206,6 @@ def test_a_stale_writer_gets_conflict_error_and_changes_nothing(ws):
 
 
 def test_areas_replace_by_layer(ws):
-    need(ws, "audit")
     micro = wards(2, "micro_hotspot")
     micro["patrol_start"] = pd.to_datetime(["2023-07-01", "2022-07-01"]).astype("datetime64[ns]")
     ws.write_areas(micro, user="ann")
@@ -239,7 +222,6 @@ def test_areas_replace_by_layer(ws):
 
 
 def test_interventions_point_with_radius_and_edits(ws):
-    need(ws, "update_intervention")
     a = ws.add_intervention("CCTV column 4", "cctv", "2024-03-01", geometry=Point(450100, 515100),
                             radius_m=75, notes="=HYPERLINK(x)", user="ann")
     b = ws.add_intervention("Patrols", "patrols", "2024-01-01", "2024-02-29", area_id="ward-0", user="ann")
@@ -271,6 +253,83 @@ def test_cluster_runs_round_trip(ws):
     assert len(ws.patrol_areas()) == 3
     with pytest.raises(InputError, match="no cluster run 7"):
         ws.patrol_areas(7)
+
+
+def test_both_backends_offer_the_same_methods_with_the_same_signatures():
+    import inspect
+
+    from hotspot_app import store_pg
+
+    file_only = {"layers", "lock_path", "backups"}  # the GeoPackage file's own (locks, backup files)
+    for name in sorted(n for n in dir(store.Workspace) if not n.startswith("_") and n not in file_only):
+        gpkg, pg = getattr(store.Workspace, name), getattr(store_pg.PostgisWorkspace, name, None)
+        assert pg is not None, f"PostgisWorkspace has no {name}"
+        assert inspect.signature(pg) == inspect.signature(gpkg), name
+
+
+def test_write_replaces_several_tables_in_one_step_and_refuses_a_stale_writer(ws):
+    ws.load_incidents(incidents("2024-01", 3), user="ann")
+    seen = ws.version()
+    fresh = incidents("2023-12", 2, start=50)
+    iv = gpd.GeoDataFrame({"intervention_id": ["int-7"], "name": ["Alley gates"], "type": ["closure"],
+                           "area_id": ["ward-1"], "start": [pd.Timestamp("2024-02-01")], "end": [pd.NaT],
+                           "radius_m": [np.nan], "notes": [None]},
+                          geometry=gpd.GeoSeries([None], crs=settings.CRS), crs=settings.CRS)
+    ws.write(incidents=fresh, areas=[wards(2), wards(1, "micro_hotspot")], interventions=iv, user="bob",
+             expected_version=seen)
+    assert rows_by_month(ws) == {("police-uk", "Cleveland Police", "2023-12"): 2}
+    assert ws.area_layers() == ["ward", "micro_hotspot"]
+    assert ws.interventions()["intervention_id"].tolist() == ["int-7"]
+    assert ws.audit()[["user", "action"]].values.tolist() == [
+        ["ann", "load"], ["bob", "replace_all"], ["bob", "area_added"], ["bob", "area_added"],
+        ["bob", "intervention_added"]]
+    # The next intervention gets the first unused id after the written one's.
+    assert ws.add_intervention("Patrols", "patrols", "2024-03-01", area_id="ward-0", user="bob") == "int-2"
+    with pytest.raises(ConflictError, match=r"changed since you opened it \(by bob\)"):
+        ws.write(incidents=incidents("2024-05", 9), user="ann", expected_version=seen)
+    with pytest.raises(ConflictError):
+        ws.delete_area("ward-1", user="ann", expected_version=seen)
+    assert rows_by_month(ws) == {("police-uk", "Cleveland Police", "2023-12"): 2}
+    assert ws.areas("ward")["area_id"].tolist() == ["ward-1", "ward-2"]
+    ws.delete_area("ward-1", user="ann", expected_version=ws.version())
+    assert ws.areas("ward")["area_id"].tolist() == ["ward-2"]
+
+
+def test_an_intervention_ending_before_it_starts_is_refused_on_add_and_edit(ws):
+    with pytest.raises(InputError, match="the end date 2024-01-31 is before the start date 2024-02-01"):
+        ws.add_intervention("Patrols", "patrols", "2024-02-01", "2024-01-31", area_id="ward-0", user="ann")
+    iid = ws.add_intervention("Patrols", "patrols", "2024-02-01", area_id="ward-0", user="ann")
+    with pytest.raises(InputError, match="is before the start date"):
+        ws.update_intervention(iid, end="2024-01-01", user="ann")
+    with pytest.raises(InputError, match="unknown intervention field"):
+        ws.update_intervention(iid, colour="red", user="ann")
+    assert pd.isna(ws.interventions()["end"].iloc[0])
+    assert ws.audit()["action"].tolist() == ["intervention_added"]
+
+
+def test_coverage_grid_contents_summary_and_imported_micro_hotspots_on_either_backend(ws):
+    jan_rejects = pd.DataFrame({"file": ["2024-01-cleveland-street.csv"] * 2, "row": [5, 6],
+                                "column": ["Longitude"] * 2, "reason": ["no location"] * 2, "value": ["", ""]})
+    ws.load_incidents(incidents("2024-01", 8), files=["2024-01-cleveland-street.csv"], rejected=jan_rejects,
+                      user="ann")
+    ws.load_incidents(incidents("2024-03", 5), files=["2024-03-cleveland-street.csv"], rejected=0, user="ann")
+    assert ws.loads()["no_location"].tolist() == [{"2024-01": 2}, {}]
+    grid = store.coverage_grid(ws.coverage(), ws.loads())
+    assert grid.columns.tolist() == ["source", "provider", "2024-01", "2024-02", "2024-03"]
+    assert grid.iloc[0, 2:].tolist() == [8, pd.NA, 5]  # February: not loaded, never a zero
+    assert grid.attrs["gaps"] == ["police-uk Cleveland Police: no rows in 2024-02"]
+    assert grid.attrs["flags"] == ["police.uk 2024-01: 2 of 10 rows (20.0%) had no location and are not mapped"]
+    summary = store.contents_summary(ws.coverage())
+    assert summary.values.tolist() == [["police-uk", "Cleveland Police", "2024-01", "2024-03", 2, 13]]
+    micro = wards(2, "micro_hotspot").assign(start=["2024-01-01", "2024-02-15"], end=["2024-03-31", ""])
+    ws.write_areas(micro.drop(columns=["start", "end"]), user="ann")
+    for r in store.interventions_from_areas(micro).itertuples(index=False):
+        ws.add_intervention(r.name, r.type, r.start, None if pd.isna(r.end) else r.end, area_id=r.area_id,
+                            geometry=r.geometry, user="ann")
+    got = ws.interventions()
+    assert got[["intervention_id", "name", "area_id"]].values.tolist() == [
+        ["int-1", "micro_hotspot 0", "micro_hotspot-1"], ["int-2", "micro_hotspot 1", "micro_hotspot-2"]]
+    assert got["end"].iloc[0] == pd.Timestamp("2024-03-31") and pd.isna(got["end"].iloc[1])
 
 
 # --------------------------------------------------------------------------- PostGIS only
@@ -393,18 +452,13 @@ def test_cli_ingest_into_postgis_then_table_reads_it(pg_url, tmp_path):
     areas = gpd.GeoDataFrame({"name": ["Centre"]}, geometry=[box(-1.25, 54.55, -1.2, 54.6)], crs="EPSG:4326")
     areas_path = tmp_path / "areas.geojson"
     areas.to_file(areas_path)
-    if "--into" in runner.invoke(app, ["ingest", "--help"]).output:
-        r = runner.invoke(app, ["ingest", str(f), "--into", pg_url, "--format", "json"])
-        assert r.exit_code == 0, r.output
-        assert json.loads(r.stdout)["workspace"] == {"before": 0, "after": 6, "added": 6, "replaced": 0,
-                                                     "months_replaced": []}
-    else:  # before the workspace branch lands: load through the same interface
-        from hotspot_app import ingest
-
-        res = ingest.read_incidents([f])
-        inc = res.incidents.assign(provider="Cleveland Police")
-        store.open_workspace(pg_url).load_incidents(inc, files=[f], read=res.summary["read"],
-                                                    rejected=res.summary["rejected"])
+    r = runner.invoke(app, ["ingest", str(f), "--into", pg_url, "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["workspace"] == {"before": 0, "after": 6, "added": 6, "replaced": 0,
+                                                 "months_replaced": []}
+    # the load is recorded as police.uk's file names its force
+    assert store.open_workspace(pg_url).loads()[["files", "providers", "read", "loaded"]].values.tolist() == [
+        [["2024-01-cleveland-street.csv"], ["Cleveland Police"], 6, 6]]
     r = runner.invoke(app, ["table", pg_url, "--areas", str(areas_path), "--area", "Centre",
                             "--month", "2024-01", "--format", "json"])
     assert r.exit_code == 0, r.output
