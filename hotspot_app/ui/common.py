@@ -103,7 +103,11 @@ def show_map(m: folium.Map, key: str, height: int = 560, draw: bool = False, dow
     (``returned_objects=[]``: panning/zooming does not rerun the script). With `draw`, the
     drawings are returned. A map-HTML download (standalone, assets inlined) is offered under it."""
     returned = ["all_drawings", "last_active_drawing"] if draw else []
-    out = st_folium(m, key=key, height=height, returned_objects=returned, use_container_width=True)
+    # Every map gets a block of its own: a keyed component is otherwise *moved* among its siblings
+    # when sections above it appear on a rerun, and a moved iframe reloads, Streamlit no longer
+    # recognises the frame and never sends it the map (a blank map; found on the Data page).
+    with st.container():
+        out = st_folium(m, key=key, height=height, returned_objects=returned, use_container_width=True)
     if download:
         st.download_button("Download map (HTML)", data=lambda m=m: maps.map_html(m),
                            file_name=f"{slug(download)}.html", mime="text/html",

@@ -221,12 +221,7 @@ if len(ds.wards):
 if len(ds.micro_hotspots):
     maps.area_outlines(ds.micro_hotspots, name="Micro-hotspots", colour="#008837", dash="6 4").add_to(m)
 maps.draw_control(m)
-# The map gets a block of its own: as a keyed component it would otherwise be *moved* among
-# its siblings when sections above it appear (the load history after the first load),
-# and moving an iframe reloads it, so Streamlit no longer recognises the frame and never
-# sends it the map (a blank map). Alone in its container it is always the first child.
-with st.container():
-    drawn = common.show_map(m, key="dt-draw-map", height=480, draw=True) or {}
+drawn = common.show_map(m, key="dt-draw-map", height=480, draw=True) or {}  # own block: see show_map
 polygon = None
 feature = drawn.get("last_active_drawing") or ((drawn.get("all_drawings") or [None])[-1])
 if feature and feature.get("geometry", {}).get("type") in ("Polygon", "MultiPolygon"):
