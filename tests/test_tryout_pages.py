@@ -38,3 +38,14 @@ def test_before_after_without_areas_says_what_to_load(incidents_only):
     assert [e.value for e in at.error] == []  # was: "'NoneType' object has no attribute 'partition'"
     assert any("Load boundaries or draw a micro-hotspot on the Data page" in i.value for i in at.info)
     assert any("40 incidents" in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+def test_data_page_counts_by_kind_read_as_words(incidents_only):
+    # was: the codes 'asb' / 'crime' and unseparated counts ('50402')
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.switch_page("hotspot_app/ui/data.py").run()
+    assert not at.exception, at.exception
+    frame = at.dataframe[0].value
+    assert frame.values.tolist() == [["Crime", 40]]
+    assert '"format":"localized"' in at.dataframe[0].proto.columns.replace(" ", "")
