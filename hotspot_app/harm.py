@@ -100,9 +100,10 @@ def rank_check(incidents: pd.DataFrame, by: str = "cluster_id", top: int = 5,
     only_high = [g for g in tops["high"] if g not in tops["low"]]
     changes = bool(only_low or only_high)
     if changes:
+        # name the groups by their column ("cluster_id 5, 4"): bare numbers read as ranks
         text = (f"The top {top} by harm changes between the low and high weights: "
-                f"{', '.join(map(str, only_high))} enter{'s' if len(only_high) == 1 else ''} with "
-                f"the high weights, {', '.join(map(str, only_low))} with the low.")
+                f"{by} {', '.join(map(str, only_high))} {'is' if len(only_high) == 1 else 'are'} in it "
+                f"only with the high weights, {', '.join(map(str, only_low))} only with the low.")
     else:
         text = f"The top {top} by harm is the same with the low and the high weights."
     return {"top": int(top), "central": tops["weight"], "low": tops["low"], "high": tops["high"],

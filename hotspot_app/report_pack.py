@@ -719,8 +719,14 @@ def _evaluation(incidents, inputs, args, key) -> Section:
 
         target = shapely.union_all(rows.geometry.values)
         ring = evaluation.buffer_ring(target, float(args.get("buffer_m", settings.BUFFER_M)))
-        png = static_maps.window_pair_png(incidents, target, before=b.months, after=a.months,
-                                          category=category, ring=ring)
+        import warnings as py_warnings
+
+        with py_warnings.catch_warnings(record=True) as caught:  # the grid's advice reaches the pack
+            py_warnings.simplefilter("always")
+            png = static_maps.window_pair_png(incidents, target, before=b.months, after=a.months,
+                                              category=category, ring=ring)
+        # before and after give the same advice (with their own median spacing): say it once
+        sec.warnings += [str(w.message) for w in caught[:1] if str(w.message) not in sec.warnings]
         sec.blocks.append(Image(f"{name}: before and after", png,
                                 caption="Incidents per 50 m cell, the same cells and colour scale on both; "
                                         "black outlines: the area and its displacement ring."))

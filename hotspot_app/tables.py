@@ -103,6 +103,9 @@ def read_population(path) -> pd.DataFrame:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read population CSV ({' '.join(str(exc).split())})", file=path) from exc
+    except OSError as exc:  # a folder, a missing or unreadable file: one line naming it and the flag
+        raise InputError(f"cannot read population CSV ({exc.strerror or exc})", file=path,
+                         parameter="population") from exc
     for col in table.columns:
         converted = pd.to_numeric(table[col].str.replace(",", ""), errors="coerce")
         if len(table) and converted.notna().all():

@@ -222,8 +222,8 @@ def test_clusters_areas_top_and_harm_weight(named_ws):
     assert list(doc["clusters"][0]) == CLUSTER_KEYS + ["weight"]
     assert doc["parameters"]["weight"] == "harm"
     # the low/high check reaches the user (stderr): low weights put Market Street first
-    assert ("note: The top 1 by harm changes between the low and high weights: 1 enters with the "
-            "high weights, 2 with the low.") in r.stderr
+    assert ("note: The top 1 by harm changes between the low and high weights: cluster_id 1 is in it "
+            "only with the high weights, 2 only with the low.") in r.stderr
 
 
 @pytest.mark.parametrize("args, parameter", [

@@ -70,6 +70,16 @@ def files(tmp_path):
     return write_police(tmp_path, rows), write_wards(tmp_path), pop
 
 
+def test_population_folder_is_one_line_naming_the_file_and_flag(files, tmp_path):
+    # a user passing the Census folder instead of its CSV got "[Errno 21] Is a directory: ..."
+    police, wards, _ = files
+    r = invoke("table", police, "--areas", wards, "--by", "LAD24NM", "--month", "2024-05",
+               "--population", tmp_path)
+    assert r.exit_code == 2
+    assert r.stderr.strip().splitlines()[-1] == (f"error: {tmp_path}, parameter 'population': "
+                                                 "cannot read population CSV (Is a directory)")
+
+
 def test_table_by_authority_with_population_json(files):
     police, wards, pop = files
     r = invoke("table", police, "--areas", wards, "--by", "LAD24NM", "--period", "2024-04..2024-06",

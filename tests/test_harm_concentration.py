@@ -74,8 +74,8 @@ def test_harm_ranking_changes_the_order_and_the_low_high_check_reports_it():
     check = harm.rank_check(by_harm.incidents, "cluster_id", top=1)
     assert check["central"] == [1] and check["low"] == [2] and check["high"] == [1]
     assert check["changes"] and check["only_low"] == [2] and check["only_high"] == [1]
-    assert check["text"] == ("The top 1 by harm changes between the low and high weights: 1 enters "
-                             "with the high weights, 2 with the low.")
+    assert check["text"] == ("The top 1 by harm changes between the low and high weights: cluster_id 1 "
+                             "is in it only with the high weights, 2 only with the low.")
     both = harm.rank_check(by_harm.incidents, "cluster_id", top=2)
     assert not both["changes"] and both["text"] == ("The top 2 by harm is the same with the low and "
                                                     "the high weights.")

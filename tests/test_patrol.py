@@ -307,6 +307,9 @@ def test_patrol_page_schedule_and_log_upload_give_exact_dosage():
         [[14, 14, 28, 420]] * 5
     day_lines = [m.value for m in at.markdown if m.value.lstrip("*").startswith("#")]
     assert len(day_lines) == 5  # the day's visits first, one line per area
+    # the plan's heading reads as the other pages do: 'ASB' and month names, not codes
+    assert any(c.value.startswith("Top 5 patrol areas for ASB, April 2023 to March 2024 (eps 75 m")
+               for c in at.caption), [c.value for c in at.caption]
     start = at.date_input(key="pp-start").value.isoformat()
     name = summary["area"].iloc[0]
     log = f"date,area,minutes\n{start},{name},15\n{start},{name},12\n".encode()

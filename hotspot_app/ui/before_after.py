@@ -33,6 +33,9 @@ else:
                  zip(ds.areas["area_id"], ds.areas["name"], ds.areas["layer"])}
     for name, wkt in st.session_state.get("drawn_areas", {}).items():
         area_opts[f"wkt:{wkt}"] = f"{name} (drawn)"
+    if not area_opts:
+        st.info("Load boundaries or draw a micro-hotspot on the Data page to evaluate an area.")
+        st.stop()
     target = c1.selectbox("Area", list(area_opts), format_func=area_opts.get, key="ba-area")
     start, end = months_all[max(0, len(months_all) - 6)], months_all[-1]
     default_cat = evaluation.default_category(None)

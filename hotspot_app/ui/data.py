@@ -11,7 +11,7 @@ import pandas as pd
 import shapely
 import streamlit as st
 
-from hotspot_app import exports, maps, settings
+from hotspot_app import exports, maps, settings, taxonomy
 from hotspot_app.errors import HotspotError, InputError
 from hotspot_app.schema import INTERVENTION_TYPES
 from hotspot_app.ui import cache, common, signin, source
@@ -48,7 +48,10 @@ cols[1].metric("Months", f"{len(ds.months)}", delta=f"{ds.months[0]} to {ds.mont
                delta_color="off", delta_arrow="off")
 cols[2].metric("Wards / areas", f"{len(ds.wards)} / {len(ds.areas)}")
 cols[3].metric("Interventions", f"{len(ds.interventions)}")
-st.dataframe(inc.groupby("kind").size().rename("incidents").reset_index(), hide_index=True)
+by_kind = inc.groupby("kind").size()
+st.dataframe(pd.DataFrame({"kind": [taxonomy.selection_label(k, capital=True) for k in by_kind.index],
+                           "incidents": by_kind.to_numpy()}), hide_index=True,
+             column_config={"incidents": st.column_config.NumberColumn(format="localized")})
 b1, b2 = st.columns(2)
 if not ds.is_demo and b1.button("Use the demo data", key="dt-demo"):
     _use(cache.DEMO)

@@ -9,7 +9,7 @@ import io
 import pandas as pd
 import streamlit as st
 
-from hotspot_app import exports, maps, patrol
+from hotspot_app import exports, maps, patrol, periods, taxonomy
 from hotspot_app.errors import InputError
 from hotspot_app.ui import common, patrol_calls
 
@@ -25,8 +25,8 @@ if cur is None:
            "period": (months[0], months[-1]), "eps_m": p.eps_m, "min_samples": p.min_samples, "top": 5,
            "weight": None, "preset": "street-level"}
     st.caption("Street-level patrol areas of the last 12 months; choose others on the *Hotspots* page.")
-what = ", ".join(cur["selection"]) or "all incidents"
-st.caption(f"Top {cur['top']} patrol areas for {what}, {cur['period'][0]} to {cur['period'][1]} "
+what = taxonomy.selection_label(cur["selection"], everything="all incidents")
+st.caption(f"Top {cur['top']} patrol areas for {what}, {periods.describe(sorted(set(cur['period'])))} "
            f"(eps {cur['eps_m']:g} m, min samples {cur['min_samples']}).")
 
 with st.expander("Plan settings", expanded=False):
