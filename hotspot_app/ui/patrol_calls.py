@@ -195,6 +195,28 @@ def geo_downloads_token(areas: gpd.GeoDataFrame, *parts) -> str:
 
 
 
+GEO_FORMATS = ((".geojson", "GeoJSON", "application/geo+json"),
+               (".gpkg", "GeoPackage", "application/geopackage+sqlite3"),
+               (".kml", "KML", "application/vnd.google-earth.kml+xml"))
+
+
+def download_row(key: str, shown: gpd.GeoDataFrame, table: pd.DataFrame, token: str, *, stem: str,
+                 widget_key: str, png_title: str, png_name: str | None = None) -> None:
+    """The row of downloads under a table of patrol areas/clusters: the table as CSV, the areas as
+    GeoJSON/GeoPackage/KML (built on click) and the map as PNG -- one layout for every page."""
+    from .. import exports
+    dl = st.columns(5)
+    dl[0].download_button("CSV", data=exports.csv_bytes(table), file_name=f"{stem}.csv",
+                          mime="text/csv", key=f"{widget_key}-csv", on_click="ignore")
+    for col, (suffix, label, mime) in zip(dl[1:4], GEO_FORMATS):
+        col.download_button(label, data=lambda s=suffix: cache.patrol_export(shown, s, token + s),
+                            file_name=f"{stem}{suffix}", mime=mime, key=f"{widget_key}-{suffix}",
+                            on_click="ignore")
+    dl[4].download_button("Map (PNG)", data=lambda: patrol_png(key, shown, token, png_title),
+                          file_name=png_name or f"{stem}.png", mime="image/png",
+                          key=f"{widget_key}-png", on_click="ignore")
+
+
 def md(text: str) -> str:
     """User text made literal in st.markdown (Markdown punctuation and angle brackets escaped)."""
     import re
