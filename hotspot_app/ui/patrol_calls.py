@@ -55,8 +55,8 @@ def _dbscan_kwargs(weight: str | None, with_areas: bool, wards) -> dict:
 def patrol_areas(key: str, selection: tuple[str, ...], period: tuple[str, str], eps_m: float,
                  min_samples: int, days: float | None = None, weight: str | None = None) -> Areas:
     """`clusters.dbscan` on the selection (names from the wards when the clusters module takes
-    them; `weight` "harm" when it supports it), areas filled to the column contract, and the
-    not-walkable warning when the clusters result does not give one itself."""
+    them; `weight` "harm" when it supports it), areas filled to the column contract, and every
+    warning clusters gives (the not-walkable one is clusters.area_warnings')."""
     from .. import clusters
 
     ds = cache.load(key)
@@ -65,11 +65,7 @@ def patrol_areas(key: str, selection: tuple[str, ...], period: tuple[str, str], 
         res = clusters.dbscan(ds.incidents, float(eps_m), int(min_samples),
                               category=list(selection) or None, period=f"{period[0]}..{period[1]}",
                               days=days, **_dbscan_kwargs(weight, True, ds.wards))
-    notes = [*res.warnings, *(str(w.message) for w in caught)]
-    if "walkable" not in res.areas.columns and len(res.areas):
-        w = patrol.walkable_warning(res.areas)
-        if w:
-            notes.insert(0, w)
+    notes = [*res.warnings, *(str(w.message) for w in caught)]  # clusters' warnings (walkable size, ...)
     inc = pd.DataFrame(res.incidents[["cluster_id", "category"]])
     return Areas(patrol.contract_columns(res.areas), inc, res.parameters, res.n_incidents,
                  res.n_noise, res.message, list(dict.fromkeys(notes)))
