@@ -437,10 +437,11 @@ def sheet_html(plan: PatrolPlan, *, title: str = "Patrol sheet", map_png: bytes 
 
 # --------------------------------------------------------------------------- the patrol log
 _ALIASES = {
-    "date": ("date", "day", "visit date", "patrol date"),
-    "area": ("area", "patrol area", "name", "area name", "rank", "hotspot"),
+    "date": ("date", "day", "visit date", "patrol date", "week start", "week commencing", "week"),
+    "area": ("area", "patrol area", "name", "area name", "area id", "rank", "hotspot"),
     "visits": ("visits done", "visits", "visit"),
     "minutes": ("minutes done", "minutes", "duration minutes", "duration"),
+    "hours": ("hours", "patrol hours", "hours patrolled"),
     "day_type": ("day type",),
     "planned_visits": ("planned visits",),
     "planned_minutes": ("planned minutes",),
@@ -468,7 +469,9 @@ def read_patrol_log(source: pd.DataFrame | str | Path) -> PatrolLog:
     minutes and visits; each row one visit unless a visits column says how many) or the plan
     CSV with visits_done / minutes_done filled in (then the plan travels with it). Dates are
     ISO (2025-03-01) or UK day-first (01/03/2025). A blank visits_done on a filled-in plan is
-    "not recorded", never zero. Errors name the file, row (1 = first data row) and column."""
+    "not recorded", never zero. A log of hours (area, week start, hours: `evaluation.dosage`'s
+    weekly log) reads as minutes = hours × 60. The one reader of a patrol log: its column names
+    (`_ALIASES`) are the one vocabulary. Errors name the file, row (1 = first data row) and column."""
     file = None
     if not isinstance(source, pd.DataFrame):
         file = str(source)
@@ -516,6 +519,8 @@ def read_patrol_log(source: pd.DataFrame | str | Path) -> PatrolLog:
 
     visits = number("visits", pd.NA if is_plan else 1.0)
     minutes = number("minutes", pd.NA)
+    if cols["minutes"] is None and cols["hours"] is not None:  # a log of hours (weekly dosage logs)
+        minutes = number("hours", pd.NA) * 60
     out = pd.DataFrame({"date": date.dt.normalize().to_numpy(), "area": area.to_numpy(),
                         "visits": visits.to_numpy(), "minutes": minutes.to_numpy()})
     plan = None
