@@ -77,6 +77,10 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+#: The preset used when none is chosen (the patrol plan, the app's first view).
+DEFAULT_PRESET: str = "street-level"
+
+
 def preset(name: str) -> Preset:
     if name not in PRESETS:
         raise InputError(f"unknown preset '{name}'; use {' or '.join(PRESETS)}", parameter="preset")
@@ -659,7 +663,7 @@ def cluster_parameters(preset_name: str | None = None, eps_m: float | None = Non
                        min_samples: int | None = None) -> tuple[float, int]:
     """eps_m and min_samples from a preset, overridden by explicit values; the street-level
     preset when neither is given."""
-    p = preset(preset_name or "street-level")
+    p = preset(preset_name or DEFAULT_PRESET)
     return (float(eps_m) if eps_m is not None else p.eps_m,
             int(min_samples) if min_samples is not None else p.min_samples)
 
