@@ -431,7 +431,8 @@ def locations(incidents: gpd.GeoDataFrame) -> pd.DataFrame:
     if len(incidents) == 0:
         return pd.DataFrame(columns=["lat", "lon", "count", "weight", "top_category", "location"])
     xy = shapely.get_coordinates(incidents.geometry.values)
-    weight = incidents["weight"].to_numpy(dtype=float) if "weight" in incidents.columns else None
+    weight = (np.nan_to_num(incidents["weight"].to_numpy(dtype=float), nan=0.0)  # a blank weight adds 0
+              if "weight" in incidents.columns else None)
     loc = _distinct(xy, weight)  # the one home of "same location"
     k = len(loc.xy)
     first = np.unique(loc.inverse, return_index=True)[1]
