@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import params, periods, settings, taxonomy
+from . import locations, params, periods, settings, taxonomy
 from .errors import InputError
 from .measures import a_or_an, change_block, is_missing, join_names, pct_change, rate_per_1000  # noqa: F401 (re-exported)
 
@@ -75,17 +75,8 @@ def unique_points(incidents: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     return _unique_xy(xy)
 
 
-def _unique_xy(xy: np.ndarray, size_hint: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Factorise (x, y) pairs in one hash pass: each row viewed as one complex128 value.
-
-    `size_hint` (expected number of distinct points) keeps the hash table small enough to stay
-    in cache (about 3x faster on snapped data); it grows by itself if the guess is low."""
-    if len(xy) == 0:
-        return xy.reshape(0, 2), np.zeros(0, dtype=np.int64)
-    key = np.ascontiguousarray(xy, dtype=np.float64).view(np.complex128).ravel()
-    inverse, uniq = pd.factorize(key, size_hint=size_hint)
-    uniq = np.asarray(uniq, dtype=np.complex128)
-    return np.column_stack([uniq.real, uniq.imag]), inverse
+# Distinct locations are decided in locations.factorize_xy (same hash pass, same size hint).
+_unique_xy = locations.factorize_xy
 
 
 def locate(xy: np.ndarray, areas: gpd.GeoDataFrame, points: np.ndarray | None = None) -> np.ndarray:

@@ -12,7 +12,7 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Annotated, Any, Callable, List, Optional
 
 import typer
 
@@ -284,6 +284,22 @@ def _pick_area(areas_path: Path, area: str, area_field: Optional[str], areas_lay
     return all_areas, areas_mod.find_area(all_areas, area)
 
 
+# The options several commands share, declared once (same flag, type and help everywhere).
+IncidentsArg = Annotated[List[Path], typer.Argument(
+    help="Incident file(s), a folder of police.uk months, or a workspace.")]
+AreaFieldOpt = Annotated[Optional[str], typer.Option(
+    "--area-field", help="Name field of the boundary file(s) (default: detected).")]
+AreasLayerOpt = Annotated[Optional[str], typer.Option(
+    "--areas-layer", help="Layer of a multi-layer GeoPackage AREAS file to read.")]
+CategoryOpt = Annotated[Optional[List[str]], typer.Option(
+    "--category", help="Category, group (crime, asb, deliberate-fires, deliberate-secondary-fires, "
+    "neighbourhood-crime, ...) or taxonomy node; repeat for several (default: all incidents).")]
+FromOpt = Annotated[Optional[str], typer.Option(
+    "--from", help="First month YYYY-MM, inclusive (default: the first month with data).")]
+ToOpt = Annotated[Optional[str], typer.Option(
+    "--to", help="Last month YYYY-MM, inclusive (default: the last month with data).")]
+
+
 def _check_choice(value: str, choices, parameter: str) -> None:
     if value not in choices:
         raise InputError(f"'{value}' is not one of: {', '.join(choices)}", parameter=parameter)
@@ -311,8 +327,7 @@ def _emit_document(doc: dict, out: Optional[Path]) -> None:
 @app.command("table")
 @guarded
 def table_command(
-    incidents: List[Path] = typer.Argument(..., help="Incident file(s), a folder of police.uk "
-                                           "months, or a workspace."),
+    incidents: IncidentsArg,
     areas: Path = typer.Option(..., "--areas", help="Boundary file (or workspace) with the area."),
     area: Optional[List[str]] = typer.Option(None, "--area", help="Area name (case-insensitive); "
                                              "repeat for one column per area."),
@@ -333,8 +348,7 @@ def table_command(
     compare: str = typer.Option("same-period-last-year", "--compare",
                                 help="same-period-last-year (default), previous-period, or a fixed "
                                 "reference window FROM..TO."),
-    category: Optional[List[str]] = typer.Option(None, "--category", help="Only these groups, nodes "
-                                                 "or categories (repeatable)."),
+    category: CategoryOpt = None,
     taxonomy_name: str = typer.Option("auto", "--taxonomy", help="auto (by the categories "
                                       "present), police-uk or home-office."),
     population: Optional[Path] = typer.Option(None, "--population", help="CSV with a population "
@@ -343,10 +357,8 @@ def table_command(
     rows: Optional[str] = typer.Option(None, "--rows", help="Flat rows by this incident column "
                                        "instead of the category hierarchy (e.g. subcategory: fires "
                                        "by property type)."),
-    area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
-                                             "boundary file (default: detected)."),
-    areas_layer: Optional[str] = typer.Option(None, "--areas-layer", help="Layer of a multi-layer "
-                                              "GeoPackage AREAS file to read."),
+    area_field: AreaFieldOpt = None,
+    areas_layer: AreasLayerOpt = None,
     format: str = typer.Option("md", "--format", help="md, csv, json or xlsx (xlsx needs --out)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the table to FILE (atomically) "
                                        "instead of stdout."),
@@ -419,16 +431,13 @@ def table_command(
 @app.command("summary")
 @guarded
 def summary_command(
-    incidents: List[Path] = typer.Argument(..., help="Incident file(s), a folder of police.uk "
-                                           "months, or a workspace."),
+    incidents: IncidentsArg,
     areas: Path = typer.Option(..., "--areas", help="Boundary file (or workspace) with the area."),
     area: str = typer.Option(..., "--area", help="Area name (case-insensitive)."),
     to: str = typer.Option(..., "--to", help="Last month of the period, YYYY-MM."),
     months: int = typer.Option(12, "--months", help="Length of the period in months (default 12)."),
-    area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
-                                             "boundary file (default: detected)."),
-    areas_layer: Optional[str] = typer.Option(None, "--areas-layer", help="Layer of a multi-layer "
-                                              "GeoPackage AREAS file to read."),
+    area_field: AreaFieldOpt = None,
+    areas_layer: AreasLayerOpt = None,
     format: str = typer.Option("text", "--format", help="text or json."),
 ) -> None:
     """Area summary (seed 000): crime and ASB (and deliberate fires when loaded) in the period
@@ -452,16 +461,11 @@ def summary_command(
 @app.command("rank")
 @guarded
 def rank_command(
-    incidents: List[Path] = typer.Argument(..., help="Incident file(s), a folder of police.uk "
-                                           "months, or a workspace."),
+    incidents: IncidentsArg,
     areas: Path = typer.Option(..., "--areas", help="Boundary file (or workspace), e.g. wards."),
-    category: Optional[List[str]] = typer.Option(None, "--category", help="Category, group (crime, "
-                                                 "asb, deliberate-fires, neighbourhood-crime, ...) "
-                                                 "or taxonomy node; repeat for several (default: all)."),
-    from_: Optional[str] = typer.Option(None, "--from", help="First month YYYY-MM (default: first "
-                                        "month with data)."),
-    to: Optional[str] = typer.Option(None, "--to", help="Last month YYYY-MM (default: last month "
-                                     "with data)."),
+    category: CategoryOpt = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
     population: Optional[Path] = typer.Option(None, "--population", help="CSV of population by "
                                               "area code or name (or by LSOA with --lsoa-boundaries)."),
     lsoa_boundaries: Optional[List[Path]] = typer.Option(None, "--lsoa-boundaries", help="Small-area "
@@ -473,10 +477,8 @@ def rank_command(
     layer: Optional[str] = typer.Option(None, "--layer", help="Area layer to rank (ward, "
                                         "town_centre, micro_hotspot, patrol, custom); default: "
                                         "ward when present, else every area."),
-    area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
-                                             "boundary file (default: detected)."),
-    areas_layer: Optional[str] = typer.Option(None, "--areas-layer", help="Layer of a multi-layer "
-                                              "GeoPackage AREAS file to read."),
+    area_field: AreaFieldOpt = None,
+    areas_layer: AreasLayerOpt = None,
     by: Optional[str] = typer.Option(None, "--by", help="Rank the values of this field, areas "
                                      "dissolved (e.g. LAD24NM: local authorities)."),
     within: Optional[str] = typer.Option(None, "--within", help="FIELD=VALUE: rank only these areas; "
@@ -526,8 +528,7 @@ def rank_command(
 @app.command("indicators")
 @guarded
 def indicators_command(
-    incidents: List[Path] = typer.Argument(..., help="Incident file(s), a folder of police.uk "
-                                           "months, or a workspace."),
+    incidents: IncidentsArg,
     spec: Path = typer.Option(..., "--spec", help="CSV with columns indicator, category (groups or "
                               "categories, ';'-separated), target (reduce, increase, maintain, "
                               "N% reduction, N% increase)."),
@@ -538,8 +539,7 @@ def indicators_command(
                                 "(default), previous-period, or FROM..TO."),
     areas: Optional[Path] = typer.Option(None, "--areas", help="Boundary file (with --area)."),
     area: Optional[str] = typer.Option(None, "--area", help="Area name (default: every incident)."),
-    area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
-                                             "boundary file (default: detected)."),
+    area_field: AreaFieldOpt = None,
     format: str = typer.Option("md", "--format", help="md, csv, json or xlsx (xlsx needs --out)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write to FILE (atomically) instead of stdout."),
 ) -> None:
@@ -631,13 +631,10 @@ def _clusters_markdown(doc: dict, message: Optional[str]) -> str:
 @app.command("clusters")
 @guarded
 def clusters_command(
-    incidents: List[Path] = typer.Argument(..., help="Incident file(s), a folder of police.uk "
-                                           "months, or a workspace."),
-    category: Optional[List[str]] = typer.Option(None, "--category", help="Category, group (asb, "
-                                                 "deliberate-secondary-fires, ...) or taxonomy "
-                                                 "node; repeat for several (default: all)."),
-    from_: Optional[str] = typer.Option(None, "--from", help="First month YYYY-MM (inclusive)."),
-    to: Optional[str] = typer.Option(None, "--to", help="Last month YYYY-MM (inclusive)."),
+    incidents: IncidentsArg,
+    category: CategoryOpt = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
     eps_m: float = typer.Option(..., "--eps-m", help="DBSCAN radius in metres, e.g. 100."),
     min_samples: int = typer.Option(..., "--min-samples", help="Incidents within eps_m (self "
                                     "included) that make a core incident, e.g. 15."),
@@ -648,8 +645,7 @@ def clusters_command(
                                          "or a numeric column of the incidents."),
     areas: Optional[Path] = typer.Option(None, "--areas", help="Boundary file: name each area "
                                          "with the area (ward) it lies in."),
-    areas_layer: Optional[str] = typer.Option(None, "--areas-layer", help="Layer of a multi-layer "
-                                              "GeoPackage given as --areas."),
+    areas_layer: AreasLayerOpt = None,
     top: Optional[int] = typer.Option(None, "--top", help="Keep the top N patrol areas."),
     method: str = typer.Option("auto", "--method", help="auto (sklearn; the exact grid method "
                                "for very many distinct locations), sklearn, grid or hdbscan."),
@@ -705,16 +701,14 @@ def clusters_command(
 @app.command("grid")
 @guarded
 def grid_command(
-    incidents: List[Path] = typer.Argument(..., help="Incident file(s), a folder of police.uk "
-                                           "months, or a workspace."),
+    incidents: IncidentsArg,
     cell_m: float = typer.Option(..., "--cell-m", help="Cell size in metres (hexagons have the "
                                  "same area as a square of this side)."),
     method: str = typer.Option("count", "--method", help="count, kde or gistar."),
     shape: str = typer.Option("square", "--shape", help="square or hex."),
-    category: Optional[List[str]] = typer.Option(None, "--category", help="Category, group or "
-                                                 "taxonomy node; repeat for several."),
-    from_: Optional[str] = typer.Option(None, "--from", help="First month YYYY-MM (inclusive)."),
-    to: Optional[str] = typer.Option(None, "--to", help="Last month YYYY-MM (inclusive)."),
+    category: CategoryOpt = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
     bandwidth_m: Optional[float] = typer.Option(None, "--bandwidth-m", help="KDE bandwidth "
                                                 "(Gaussian sd) in metres (default: cell size)."),
     areas: Optional[Path] = typer.Option(None, "--areas", help="Boundary file whose union is the "
@@ -722,8 +716,7 @@ def grid_command(
     alpha: float = typer.Option(0.05, "--alpha", help="Gi* significance after FDR correction."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the cells: .gpkg, .geojson "
                                        "or .csv."),
-    areas_layer: Optional[str] = typer.Option(None, "--areas-layer", help="Layer of a multi-layer "
-                                              "GeoPackage AREAS file to read."),
+    areas_layer: AreasLayerOpt = None,
     format: str = typer.Option("md", "--format", help="md (text) or json."),
 ) -> None:
     """Grid or hex hotspots: counts, kernel density or Getis-Ord Gi* (Benjamini-Hochberg FDR)
@@ -801,8 +794,7 @@ def _region_arg(value: Optional[str], area_field: Optional[str], parameter: str)
 @app.command("evaluate")
 @guarded
 def evaluate_command(
-    incidents: List[Path] = typer.Argument(..., help="Incident file(s), a folder of police.uk "
-                                           "months, or a workspace."),
+    incidents: IncidentsArg,
     area: str = typer.Option(..., "--area", help="The intervention area: a name in --areas "
                              "(case-insensitive) or a boundary file (its polygons are merged)."),
     areas: Optional[Path] = typer.Option(None, "--areas", help="Boundary file (or workspace) the "
@@ -814,18 +806,14 @@ def evaluate_command(
     baseline: Optional[str] = typer.Option(None, "--baseline", help="Baseline window FROM..TO, "
                                            "e.g. 2021-01..2021-12 (compared per month if its "
                                            "length differs)."),
-    category: Optional[List[str]] = typer.Option(None, "--category", help="Category, group (asb, "
-                                                 "crime, deliberate-fires, ...) or taxonomy node; "
-                                                 "repeat for several (default: all incidents)."),
+    category: CategoryOpt = None,
     buffer_m: float = typer.Option(_eval_settings.BUFFER_M, "--buffer-m", help="Displacement ring width, metres "
                                    "(0 = none)."),
     control: Optional[str] = typer.Option(None, "--control", help="Control area: a name in "
                                           "--areas or a boundary file (default: the rest of the "
                                           "area layer outside the target and its ring)."),
-    area_field: Optional[str] = typer.Option(None, "--area-field", help="Name field of the "
-                                             "boundary files (default: detected)."),
-    areas_layer: Optional[str] = typer.Option(None, "--areas-layer", help="Layer of a multi-layer "
-                                              "GeoPackage AREAS file to read."),
+    area_field: AreaFieldOpt = None,
+    areas_layer: AreasLayerOpt = None,
     format: str = typer.Option("md", "--format", help="md or json."),
     patrol_log: Optional[Path] = typer.Option(None, "--patrol-log", help="Patrol log CSV (date, "
                                               "area, minutes; or the patrol-plan CSV filled "
@@ -907,14 +895,10 @@ def report_command(
 @app.command("patrol-plan")
 @guarded
 def patrol_plan_command(
-    incidents: List[Path] = typer.Argument(..., help="Incident file(s), a folder of police.uk "
-                                           "months, or a workspace."),
-    category: Optional[List[str]] = typer.Option(None, "--category", help="Category or group "
-                                                 "(asb, deliberate-secondary-fires, ...); repeat "
-                                                 "for several (default: all)."),
-    from_: Optional[str] = typer.Option(None, "--from", help="First month YYYY-MM of the "
-                                        "incidents the areas come from."),
-    to: Optional[str] = typer.Option(None, "--to", help="Last month YYYY-MM (inclusive)."),
+    incidents: IncidentsArg,
+    category: CategoryOpt = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
     preset: Optional[str] = typer.Option(None, "--preset", help="street-level (default) or "
                                          "neighbourhood; --eps-m/--min-samples override it."),
     eps_m: Optional[float] = typer.Option(None, "--eps-m", help="DBSCAN radius in metres."),

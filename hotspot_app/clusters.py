@@ -521,20 +521,28 @@ def _distance(m: float) -> str:
     return f"{m / 1000:g} km" if m >= 1000 else f"{m:g} m"
 
 
+def walkable_warnings(areas: gpd.GeoDataFrame, eps_m: float | None = None) -> list[str]:
+    """The not-walkable warnings (the one home of that rule and its words): areas whose
+    ``area_m2`` exceeds `settings.WALKABLE_MAX_M2`, the first three by name, then a count."""
+    out = []
+    limit = settings.WALKABLE_MAX_M2
+    big = areas[areas["area_m2"].astype(float) > limit] if len(areas) else areas
+    fix = f"lower eps_m (now {eps_m:g})" if eps_m is not None else "lower eps_m"
+    for r in big.head(3).itertuples(index=False):
+        out.append(f"area #{int(r.rank)} ({_km2(r.area_m2)}) is larger than a walkable patrol "
+                   f"area ({_km2(limit)}): {fix}")
+    if len(big) > 3:
+        out.append(f"{len(big) - 3} more areas are larger than a walkable patrol area "
+                   f"({_km2(limit)})")
+    return out
+
+
 def area_warnings(shown: gpd.GeoDataFrame, all_areas: gpd.GeoDataFrame, sel: gpd.GeoDataFrame,
                   uxy: np.ndarray, eps_m: float, areas: gpd.GeoDataFrame | None = None) -> list[str]:
     """Plain-words warnings on patrol areas (issue 11): areas larger than walkable
     (`settings.WALKABLE_MAX_M2`), two or fewer areas covering most of the extent, eps finer than
     the locations' precision (``location_precision_m``)."""
-    out = []
-    limit = settings.WALKABLE_MAX_M2
-    big = shown[shown["area_m2"] > limit]
-    for r in big.head(3).itertuples(index=False):
-        out.append(f"area #{int(r.rank)} ({_km2(r.area_m2)}) is larger than a walkable patrol "
-                   f"area ({_km2(limit)}): lower eps_m (now {eps_m:g})")
-    if len(big) > 3:
-        out.append(f"{len(big) - 3} more areas are larger than a walkable patrol area "
-                   f"({_km2(limit)})")
+    out = walkable_warnings(shown, eps_m)
     if 1 <= len(all_areas) <= 2 and len(uxy):
         if areas is not None and len(areas):
             extent, what = shapely.union_all(areas.geometry.values), "the areas"

@@ -1233,31 +1233,21 @@ class Dosage:
 
 
 def patrol_log(df: pd.DataFrame) -> pd.DataFrame:
-    """Validate a patrol log (columns area, week start, hours; names case-insensitive) into
-    columns area (str), week_start (Timestamp), hours (float). Errors name the row and column."""
-    norm = {" ".join(str(c).strip().lower().replace("_", " ").split()): c for c in df.columns}
-    want = {"area": ["area", "area name", "name", "area id", "hotspot"],
-            "week_start": ["week start", "week", "week commencing", "date"],
-            "hours": ["hours", "patrol hours", "hours patrolled"]}
-    cols = {}
-    for key, aliases in want.items():
-        col = next((norm[a] for a in aliases if a in norm), None)
-        if col is None:
-            raise InputError(f"patrol log needs a '{key.replace('_', ' ')}' column "
-                             f"(columns: {', '.join(map(str, df.columns))})", column=key)
-        cols[key] = col
-    raw = df[cols["week_start"]]
-    week = pd.to_datetime(raw, errors="coerce", format="ISO8601")  # 2024-01-15
-    if week.isna().any():  # 15/01/2024 (UK day first)
-        week = week.fillna(pd.to_datetime(raw, errors="coerce", format="mixed", dayfirst=True))
-    hours = pd.to_numeric(df[cols["hours"]], errors="coerce")
-    for colname, values in ((cols["week_start"], week), (cols["hours"], hours)):
-        bad = np.flatnonzero(values.isna().to_numpy())
-        if bad.size:
-            raise InputError(f"patrol log value '{df[colname].iloc[bad[0]]}' is not valid",
-                             row=int(bad[0]) + 1, column=str(colname))
-    return pd.DataFrame({"area": df[cols["area"]].astype(str).str.strip().to_numpy(),
-                         "week_start": week.to_numpy(), "hours": hours.astype(float).to_numpy()})
+    """A patrol log (columns area, week start, hours; names case-insensitive) as columns area
+    (str), week_start (Timestamp), hours (float), one row per area and date. Read by the one
+    patrol-log reader, `patrol.read_patrol_log` (its column vocabulary; errors name the row and
+    column); hours are required here."""
+    from . import patrol
+
+    log = patrol.read_patrol_log(df)
+    v = log.visits
+    if v["minutes"].isna().any():
+        first = v[v["minutes"].isna()].iloc[0]
+        raise InputError(f"patrol log has no hours for '{first['area']}' on "
+                         f"{pd.Timestamp(first['date']):%Y-%m-%d} (columns: "
+                         f"{', '.join(map(str, df.columns))})", column="hours")
+    return pd.DataFrame({"area": v["area"].astype(str).to_numpy(), "week_start": v["date"].to_numpy(),
+                         "hours": (v["minutes"].astype(float) / 60.0).to_numpy()})
 
 
 def dosage(log: pd.DataFrame, incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame,
@@ -1282,8 +1272,7 @@ def dosage(log: pd.DataFrame, incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFra
     log["area_id"] = log["area"].str.lower().map(key)
     unknown = log.loc[log["area_id"].isna(), "area"]
     if len(unknown):
-        raise InputError(f"patrol log area '{unknown.iloc[0]}' is not among the areas",
-                         row=int(unknown.index[0]) + 1, column="area")
+        raise InputError(f"patrol log area '{unknown.iloc[0]}' is not among the areas", column="area")
     labels = _areas.join(sel, areas)
     weekly = len(sel) > 0 and sel["occurred"].notna().all()
     if weekly:

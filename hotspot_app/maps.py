@@ -44,6 +44,7 @@ from folium.template import Template
 
 from . import settings
 from .errors import InputError
+from .locations import distinct as _distinct
 
 #: URL prefix at which Streamlit serves ``static/vendor/node_modules``.
 STATIC_URL: str = "/app/static/vendor/node_modules"
@@ -430,23 +431,26 @@ def locations(incidents: gpd.GeoDataFrame) -> pd.DataFrame:
     if len(incidents) == 0:
         return pd.DataFrame(columns=["lat", "lon", "count", "weight", "top_category", "location"])
     xy = shapely.get_coordinates(incidents.geometry.values)
-    df = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1],
-                       "category": incidents["category"].astype(object).to_numpy(),
-                       "location": (incidents["location"].astype(object).to_numpy()
-                                    if "location" in incidents.columns else None),
-                       "weight": (incidents["weight"].to_numpy(dtype=float)
-                                  if "weight" in incidents.columns else 1.0)})
-    g = df.groupby(["x", "y"], sort=False)
-    out = g.agg(count=("category", "size"), weight=("weight", "sum"),
-                location=("location", "first")).reset_index()
-    top = (df.groupby(["x", "y", "category"], sort=False).size().reset_index(name="n")
-           .sort_values(["n", "category"], ascending=[False, True])
-           .drop_duplicates(["x", "y"]).set_index(["x", "y"])["category"])
-    out["top_category"] = pd.MultiIndex.from_frame(out[["x", "y"]]).map(top)
-    pts = gpd.GeoSeries(gpd.points_from_xy(out["x"], out["y"]), crs=incidents.crs).to_crs(settings.CRS_WGS84)
+    weight = (np.nan_to_num(incidents["weight"].to_numpy(dtype=float), nan=0.0)  # a blank weight adds 0
+              if "weight" in incidents.columns else None)
+    loc = _distinct(xy, weight)  # the one home of "same location"
+    k = len(loc.xy)
+    first = np.unique(loc.inverse, return_index=True)[1]
+    category = incidents["category"].astype(object).to_numpy()
+    top = (pd.DataFrame({"i": loc.inverse, "category": category}).groupby(["i", "category"]).size()
+           .reset_index(name="n").sort_values(["n", "category"], ascending=[False, True])
+           .drop_duplicates("i").set_index("i")["category"])
+    out = pd.DataFrame({
+        "count": np.bincount(loc.inverse, minlength=k),
+        "weight": loc.weight if weight is not None else np.bincount(loc.inverse, minlength=k).astype(float),
+        "location": (incidents["location"].astype(object).to_numpy()[first]
+                     if "location" in incidents.columns else None),
+        "top_category": top.reindex(np.arange(k)).to_numpy(),
+    })
+    pts = gpd.GeoSeries(gpd.points_from_xy(loc.xy[:, 0], loc.xy[:, 1]), crs=incidents.crs).to_crs(settings.CRS_WGS84)
     out["lat"] = np.round(pts.y.to_numpy(), 6)
     out["lon"] = np.round(pts.x.to_numpy(), 6)
-    return out.drop(columns=["x", "y"]).sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
+    return out.sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def heat_layer(incidents: gpd.GeoDataFrame | pd.DataFrame, *, name: str = "Incident heat",

@@ -36,19 +36,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import exports, maps, measures, settings, when
+from . import exports, locations, maps, measures, settings, when
 from .errors import InputError
 
 __all__ = [
-    "Preset", "PRESETS", "KOPER_MINUTES", "WALKABLE_M2", "contract_columns", "display_table",
+    "Preset", "PRESETS", "KOPER_MINUTES", "contract_columns", "display_table",
     "grid_ref", "PatrolPlan", "make_plan", "PatrolLog", "read_patrol_log", "delivered_dosage",
     "patrol_day_comparison", "sheet_html", "plan_csv",
 ]
 
 #: Minutes per visit by default (Koper curve: 10–15 minutes).
 KOPER_MINUTES: int = 15
-#: Largest patrol area called walkable (0.25 km²: about 500 m × 500 m, a few streets).
-WALKABLE_M2: float = float(getattr(settings, "WALKABLE_MAX_M2", 250_000.0))
 #: Default plan: visits per patrol day, days, share of comparison days, patrol hours.
 VISITS_PER_DAY: int = 2
 DAYS: int = 28
@@ -79,6 +77,10 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+#: The preset used when none is chosen (the patrol plan, the app's first view).
+DEFAULT_PRESET: str = "street-level"
+
+
 def preset(name: str) -> Preset:
     if name not in PRESETS:
         raise InputError(f"unknown preset '{name}'; use {' or '.join(PRESETS)}", parameter="preset")
@@ -86,27 +88,15 @@ def preset(name: str) -> Preset:
 
 
 # --------------------------------------------------------------------------- areas
-def grid_ref(easting: float, northing: float, digits: int = 8) -> str | None:
-    """Ordnance Survey grid reference (``NZ 4925 1932`` with 8 digits: 10 m squares)."""
-    if easting is None or northing is None or not (math.isfinite(easting) and math.isfinite(northing)):
-        return None
-    if not (0 <= easting < 700_000 and 0 <= northing < 1_300_000):
-        return None
-    e100k, n100k = int(easting // 100_000), int(northing // 100_000)
-    l1 = (19 - n100k) - (19 - n100k) % 5 + (e100k + 10) // 5
-    l2 = (19 - n100k) * 5 % 25 + e100k % 5
-    l1, l2 = l1 + (l1 > 7), l2 + (l2 > 7)  # the grid has no letter I
-    half = digits // 2
-    e = int(easting % 100_000) // 10 ** (5 - half)
-    n = int(northing % 100_000) // 10 ** (5 - half)
-    return f"{chr(l1 + 65)}{chr(l2 + 65)} {e:0{half}d} {n:0{half}d}"
+# The OS grid reference is decided in locations.grid_ref (re-exported here for old callers).
+grid_ref = locations.grid_ref
 
 
 def contract_columns(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """A copy of patrol areas with every contract column present: columns the clusters result
     already has are kept as they are; missing ones are derived (sizes from the polygon, the
     centroid as the polygon's representative point, the grid reference, ``walkable`` =
-    area <= `WALKABLE_M2`); ``location_text``/``area_name`` stay null when unknown."""
+    area <= `settings.WALKABLE_MAX_M2`); ``location_text``/``area_name`` stay null when unknown."""
     out = areas.copy()
     n = len(out)
     if "rank" not in out.columns:
@@ -136,19 +126,8 @@ def contract_columns(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if "grid_ref" not in out.columns:
         out["grid_ref"] = [grid_ref(e, nn) for e, nn in zip(out["centroid_easting"], out["centroid_northing"])]
     if "walkable" not in out.columns:
-        out["walkable"] = out["area_m2"].astype(float) <= WALKABLE_M2
+        out["walkable"] = out["area_m2"].astype(float) <= settings.WALKABLE_MAX_M2
     return out
-
-
-def walkable_warning(areas: gpd.GeoDataFrame) -> str | None:
-    """The not-walkable sentence for areas whose ``walkable`` is False (None when all are)."""
-    a = contract_columns(areas)
-    big = a[~a["walkable"].astype(bool)]
-    if big.empty:
-        return None
-    ranks = ", ".join(f"#{int(r)} ({m / 1e6:.2f} km²)" for r, m in zip(big["rank"], big["area_m2"]))
-    return (f"{len(big)} patrol area(s) larger than a walkable {WALKABLE_M2 / 1e6:.2f} km²: {ranks}; "
-            "lower eps (or choose the street-level preset) for areas an officer can walk.")
 
 
 #: Display labels of the readable patrol-area table (column -> heading), in order.
@@ -285,8 +264,11 @@ def next_monday(today: dt.date | None = None) -> dt.date:
 def make_plan(areas: gpd.GeoDataFrame, *, top: int | None = 5, visits_per_day: int = VISITS_PER_DAY,
               minutes: int = KOPER_MINUTES, days: int = DAYS, start: str | dt.date | None = None,
               seed: int = 1, hours: tuple[int, int] = HOURS,
-              comparison_share: float = COMPARISON_SHARE) -> PatrolPlan:
+              comparison_share: float = COMPARISON_SHARE, eps_m: float | None = None) -> PatrolPlan:
     """A randomised daily patrol schedule for the `top` highest-ranked patrol areas.
+
+    The plan's warnings include clusters' not-walkable warnings for the chosen areas (`eps_m`, the
+    DBSCAN radius they came from, makes the advice name it).
 
     Each area gets exactly ``round(days × comparison_share)`` comparison days (no patrol) and
     the other days as patrol days, balanced across weekdays; each patrol day has
@@ -346,9 +328,8 @@ def make_plan(areas: gpd.GeoDataFrame, *, top: int | None = 5, visits_per_day: i
     if n_comp == 0:
         notes.append("no comparison days: without days when the areas are not patrolled the "
                      "effect of the patrols cannot be estimated")
-    w = walkable_warning(chosen)
-    if w:
-        notes.append(w)
+    from .clusters import walkable_warnings
+    notes.extend(walkable_warnings(chosen, eps_m))
     if days > SHEET_MAX_DAYS or len(chosen) > SHEET_MAX_AREAS:
         notes.append(f"the patrol sheet fits one page for up to {SHEET_MAX_DAYS} days and "
                      f"{SHEET_MAX_AREAS} areas; this plan prints on more than one page")
@@ -460,10 +441,11 @@ def sheet_html(plan: PatrolPlan, *, title: str = "Patrol sheet", map_png: bytes 
 
 # --------------------------------------------------------------------------- the patrol log
 _ALIASES = {
-    "date": ("date", "day", "visit date", "patrol date"),
-    "area": ("area", "patrol area", "name", "area name", "rank", "hotspot"),
+    "date": ("date", "day", "visit date", "patrol date", "week start", "week commencing", "week"),
+    "area": ("area", "patrol area", "name", "area name", "area id", "rank", "hotspot"),
     "visits": ("visits done", "visits", "visit"),
     "minutes": ("minutes done", "minutes", "duration minutes", "duration"),
+    "hours": ("hours", "patrol hours", "hours patrolled"),
     "day_type": ("day type",),
     "planned_visits": ("planned visits",),
     "planned_minutes": ("planned minutes",),
@@ -491,7 +473,9 @@ def read_patrol_log(source: pd.DataFrame | str | Path) -> PatrolLog:
     minutes and visits; each row one visit unless a visits column says how many) or the plan
     CSV with visits_done / minutes_done filled in (then the plan travels with it). Dates are
     ISO (2025-03-01) or UK day-first (01/03/2025). A blank visits_done on a filled-in plan is
-    "not recorded", never zero. Errors name the file, row (1 = first data row) and column."""
+    "not recorded", never zero. A log of hours (area, week start, hours: `evaluation.dosage`'s
+    weekly log) reads as minutes = hours × 60. The one reader of a patrol log: its column names
+    (`_ALIASES`) are the one vocabulary. Errors name the file, row (1 = first data row) and column."""
     file = None
     if not isinstance(source, pd.DataFrame):
         file = str(source)
@@ -539,6 +523,8 @@ def read_patrol_log(source: pd.DataFrame | str | Path) -> PatrolLog:
 
     visits = number("visits", pd.NA if is_plan else 1.0)
     minutes = number("minutes", pd.NA)
+    if cols["minutes"] is None and cols["hours"] is not None:  # a log of hours (weekly dosage logs)
+        minutes = number("hours", pd.NA) * 60
     out = pd.DataFrame({"date": date.dt.normalize().to_numpy(), "area": area.to_numpy(),
                         "visits": visits.to_numpy(), "minutes": minutes.to_numpy()})
     plan = None
@@ -677,7 +663,7 @@ def cluster_parameters(preset_name: str | None = None, eps_m: float | None = Non
                        min_samples: int | None = None) -> tuple[float, int]:
     """eps_m and min_samples from a preset, overridden by explicit values; the street-level
     preset when neither is given."""
-    p = preset(preset_name or "street-level")
+    p = preset(preset_name or DEFAULT_PRESET)
     return (float(eps_m) if eps_m is not None else p.eps_m,
             int(min_samples) if min_samples is not None else p.min_samples)
 
@@ -707,7 +693,7 @@ def plan_from_incidents(incidents: gpd.GeoDataFrame, *, category=None, period=No
     notes = list(dict.fromkeys([*getattr(found, "warnings", []), *(str(w.message) for w in caught)]))
     if len(found.areas) == 0:
         raise InputError(found.message or "no patrol areas found", parameter="eps_m")
-    plan = make_plan(found.areas, top=top, **plan_kwargs)
+    plan = make_plan(found.areas, top=top, eps_m=eps, **plan_kwargs)
     plan.warnings = list(dict.fromkeys(notes + plan.warnings))
     plan.parameters = {**found.parameters, "preset": preset_name, "n_incidents": found.n_incidents,
                        "n_areas_found": int(len(found.areas))}

@@ -65,6 +65,7 @@ import pyogrio
 
 from . import schema, settings
 from .errors import ConflictError, InputError, OutputError
+from .exports import file_mode
 from .schema import AREA_LAYERS, INTERVENTION_COLUMNS, INTERVENTION_TYPES
 
 META = "hotspot_meta"
@@ -189,15 +190,9 @@ def atomic_path(path: str | os.PathLike, copy_existing: bool = True) -> Iterator
         raise
 
 
-def _mode_for(path: Path) -> int:
-    """The file mode a replacement keeps: the existing file's, else the umask's default (not
-    mkstemp's private 0600, which would lock partners out of a shared workspace)."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+# The file mode a replacement keeps (the existing file's, else the umask's default, not mkstemp's
+# private 0600): exports.file_mode is the one home of that rule.
+_mode_for = file_mode
 
 
 def _fsync(path: Path) -> None:

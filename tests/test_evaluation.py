@@ -390,6 +390,10 @@ def test_patrol_dosage_spearman_on_weekly_counts():
     bad = log.assign(Hours=["2", "4", "6", "lots", "10", "12"])
     with pytest.raises(InputError, match="row 4"):
         ev.dosage(bad, inc, areas)
+    # one patrol-log reader (patrol.read_patrol_log): a visits log in minutes, UK dates, reads the same
+    uk = pd.DataFrame({"area": ["Hotspot"] * 6, "date": weeks.strftime("%d/%m/%Y"),
+                       "minutes": [h * 60 for h in hours]})
+    assert ev.dosage(uk, inc, areas, category="asb").table["hours"].tolist() == hours
 
 
 # --------------------------------------------------------------------------- demo known truth

@@ -85,7 +85,9 @@ def test_contract_columns_fill_missing_and_keep_present():
     assert out["incidents_per_ha"].round(2).tolist() == [50.0, round(40 / 36, 2)]
     assert out["walkable"].tolist() == [True, False]
     assert out["grid_ref"].iloc[0] == "NZ 4905 1905"  # representative point of the 100 m box: (449050, 519050)
-    assert "0.36 km²" in patrol.walkable_warning(a)
+    # the plan warns with clusters' one not-walkable rule and words
+    assert ("area #2 (0.36 km²) is larger than a walkable patrol area (0.25 km²): lower eps_m (now 75)"
+            in patrol.make_plan(a, top=2, eps_m=75).warnings)
     kept = patrol.contract_columns(a.assign(grid_ref=["X", "Y"], walkable=[False, False]))
     assert kept["grid_ref"].tolist() == ["X", "Y"] and kept["walkable"].tolist() == [False, False]
     assert patrol.grid_ref(449250.0, 519930.0) == "NZ 4925 1993"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import pandas as pd
 import shapely
 from pyproj import Transformer
 
@@ -49,7 +48,7 @@ def points(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     y = np.asarray(y, float)
     if len(x) == 0:
         return np.empty(0, dtype=object)
-    xy = np.ascontiguousarray(np.column_stack([x, y])).view(np.complex128).ravel()
-    codes, uniq = pd.factorize(xy)
-    ux, uy = np.real(uniq), np.imag(uniq)
-    return shapely.points(ux, uy)[codes]
+    from ..locations import factorize_xy
+
+    uxy, codes = factorize_xy(np.column_stack([x, y]))
+    return shapely.points(uxy[:, 0], uxy[:, 1])[codes]

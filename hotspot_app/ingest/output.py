@@ -57,9 +57,10 @@ def lonlat(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     y = shapely.get_y(np.asarray(gdf.geometry.values, dtype=object))
     if len(x) == 0:
         return x, y
-    xy = np.ascontiguousarray(np.column_stack([x, y])).view(np.complex128).ravel()
-    codes, uniq = pd.factorize(xy)
-    lon, lat = geo.to_wgs84(np.real(uniq), np.imag(uniq))
+    from ..locations import factorize_xy
+
+    uxy, codes = factorize_xy(np.column_stack([x, y]))
+    lon, lat = geo.to_wgs84(uxy[:, 0], uxy[:, 1])
     return np.round(lon, 6)[codes], np.round(lat, 6)[codes]
 
 

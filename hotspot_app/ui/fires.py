@@ -64,18 +64,8 @@ if len(shown):
                  column_config={**{c: patrol.DISPLAY[c] for c in ctable.columns},
                                 "area_m2": st.column_config.NumberColumn("Size (m²)", format="%,d")})
     token = patrol_calls.geo_downloads_token(shown, ds.key, months[0], months[-1], eps_m, min_samples, top)
-    dl = st.columns(5)
-    dl[0].download_button("CSV", data=exports.csv_bytes(ctable), file_name="secondary-fire-clusters.csv",
-                          mime="text/csv", key="fi-clu-csv", on_click="ignore")
-    for col, (suffix, label, mime) in zip(dl[1:4], ((".geojson", "GeoJSON", "application/geo+json"),
-                                                    (".gpkg", "GeoPackage", "application/geopackage+sqlite3"),
-                                                    (".kml", "KML", "application/vnd.google-earth.kml+xml"))):
-        col.download_button(label, data=lambda s=suffix: cache.patrol_export(shown, s, token + s),
-                            file_name=f"secondary-fire-clusters{suffix}", mime=mime, key=f"fi-clu-{suffix}",
-                            on_click="ignore")
-    dl[4].download_button("Map (PNG)", data=lambda: patrol_calls.patrol_png(
-        ds.key, shown, token, "Clusters of deliberate secondary fires"),
-        file_name="secondary-fire-clusters.png", mime="image/png", key="fi-clu-png", on_click="ignore")
+    patrol_calls.download_row(ds.key, shown, ctable, token, stem="secondary-fire-clusters",
+                              widget_key="fi-clu", png_title="Clusters of deliberate secondary fires")
 
 # ---------------------------------------------------------------- map
 m = maps.base_map(maps.bounds_of(ds.wards) or maps.bounds_of(shown) or None, tiles=common.tiles())

@@ -6,7 +6,7 @@ curve, when incidents happen, and downloads of every table and map."""
 import folium
 import streamlit as st
 
-from hotspot_app import charts, exports, maps, patrol, settings
+from hotspot_app import charts, maps, patrol, settings
 from hotspot_app.errors import InputError
 from hotspot_app.ui import cache, common, patrol_calls
 
@@ -165,17 +165,9 @@ common.show_map(m, key="hs-map", download="patrol-areas-map", height=520)
 if len(shown):
     token = patrol_calls.geo_downloads_token(shown, ds.key, selection, period, eps_m, min_samples, weight, top)
     st.markdown("**Downloads** (the areas shown)")
-    dl = st.columns(5)
-    dl[0].download_button("CSV", data=exports.csv_bytes(table), file_name="patrol-areas.csv",
-                          mime="text/csv", key="hs-csv", on_click="ignore")
-    for col, (suffix, label, mime) in zip(dl[1:4], ((".geojson", "GeoJSON", "application/geo+json"),
-                                                    (".gpkg", "GeoPackage", "application/geopackage+sqlite3"),
-                                                    (".kml", "KML", "application/vnd.google-earth.kml+xml"))):
-        col.download_button(label, data=lambda s=suffix: cache.patrol_export(shown, s, token + s),
-                            file_name=f"patrol-areas{suffix}", mime=mime, key=f"hs-{suffix}", on_click="ignore")
-    dl[4].download_button("Map (PNG)", data=lambda: patrol_calls.patrol_png(
-        ds.key, shown, token, f"Top {len(shown)} patrol areas, {period[0]} to {period[1]}"),
-        file_name="patrol-areas-map.png", mime="image/png", key="hs-png", on_click="ignore")
+    patrol_calls.download_row(ds.key, shown, table, token, stem="patrol-areas", widget_key="hs",
+                              png_title=f"Top {len(shown)} patrol areas, {period[0]} to {period[1]}",
+                              png_name="patrol-areas-map.png")
     st.page_link("hotspot_app/ui/patrol_plan.py", label=f"Plan patrols for these {len(shown)} areas",
                  icon=":material/directions_walk:")
 

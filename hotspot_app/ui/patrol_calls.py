@@ -55,8 +55,8 @@ def _dbscan_kwargs(weight: str | None, with_areas: bool, wards) -> dict:
 def patrol_areas(key: str, selection: tuple[str, ...], period: tuple[str, str], eps_m: float,
                  min_samples: int, days: float | None = None, weight: str | None = None) -> Areas:
     """`clusters.dbscan` on the selection (names from the wards when the clusters module takes
-    them; `weight` "harm" when it supports it), areas filled to the column contract, and the
-    not-walkable warning when the clusters result does not give one itself."""
+    them; `weight` "harm" when it supports it), areas filled to the column contract, and every
+    warning clusters gives (the not-walkable one is clusters.area_warnings')."""
     from .. import clusters
 
     ds = cache.load(key)
@@ -65,11 +65,7 @@ def patrol_areas(key: str, selection: tuple[str, ...], period: tuple[str, str], 
         res = clusters.dbscan(ds.incidents, float(eps_m), int(min_samples),
                               category=list(selection) or None, period=f"{period[0]}..{period[1]}",
                               days=days, **_dbscan_kwargs(weight, True, ds.wards))
-    notes = [*res.warnings, *(str(w.message) for w in caught)]
-    if "walkable" not in res.areas.columns and len(res.areas):
-        w = patrol.walkable_warning(res.areas)
-        if w:
-            notes.insert(0, w)
+    notes = [*res.warnings, *(str(w.message) for w in caught)]  # clusters' warnings (walkable size, ...)
     inc = pd.DataFrame(res.incidents[["cluster_id", "category"]])
     return Areas(patrol.contract_columns(res.areas), inc, res.parameters, res.n_incidents,
                  res.n_noise, res.message, list(dict.fromkeys(notes)))
@@ -193,6 +189,28 @@ def fire_precision(key: str) -> tuple[float | None, str | None]:
 def geo_downloads_token(areas: gpd.GeoDataFrame, *parts) -> str:
     return "|".join(map(str, parts)) + f"|{len(areas)}|{areas.total_bounds.round(1).tolist() if len(areas) else ''}"
 
+
+
+GEO_FORMATS = ((".geojson", "GeoJSON", "application/geo+json"),
+               (".gpkg", "GeoPackage", "application/geopackage+sqlite3"),
+               (".kml", "KML", "application/vnd.google-earth.kml+xml"))
+
+
+def download_row(key: str, shown: gpd.GeoDataFrame, table: pd.DataFrame, token: str, *, stem: str,
+                 widget_key: str, png_title: str, png_name: str | None = None) -> None:
+    """The row of downloads under a table of patrol areas/clusters: the table as CSV, the areas as
+    GeoJSON/GeoPackage/KML (built on click) and the map as PNG -- one layout for every page."""
+    from .. import exports
+    dl = st.columns(5)
+    dl[0].download_button("CSV", data=exports.csv_bytes(table), file_name=f"{stem}.csv",
+                          mime="text/csv", key=f"{widget_key}-csv", on_click="ignore")
+    for col, (suffix, label, mime) in zip(dl[1:4], GEO_FORMATS):
+        col.download_button(label, data=lambda s=suffix: cache.patrol_export(shown, s, token + s),
+                            file_name=f"{stem}{suffix}", mime=mime, key=f"{widget_key}-{suffix}",
+                            on_click="ignore")
+    dl[4].download_button("Map (PNG)", data=lambda: patrol_png(key, shown, token, png_title),
+                          file_name=png_name or f"{stem}.png", mime="image/png",
+                          key=f"{widget_key}-png", on_click="ignore")
 
 
 def md(text: str) -> str:

@@ -20,10 +20,10 @@ common.banner(ds)
 cur = st.session_state.get("hs-current")
 if cur is None:
     months = ds.months[-12:]
-    p = patrol.PRESETS["street-level"]
+    p = patrol.PRESETS[patrol.DEFAULT_PRESET]
     cur = {"selection": ("asb",) if "asb" in set(ds.incidents["kind"].astype(str)) else (),
            "period": (months[0], months[-1]), "eps_m": p.eps_m, "min_samples": p.min_samples, "top": 5,
-           "weight": None, "preset": "street-level"}
+           "weight": None, "preset": patrol.DEFAULT_PRESET}
     st.caption("Street-level patrol areas of the last 12 months; choose others on the *Hotspots* page.")
 what = taxonomy.selection_label(cur["selection"], everything="all incidents")
 st.caption(f"Top {cur['top']} patrol areas for {what}, {periods.describe(sorted(set(cur['period'])))} "
