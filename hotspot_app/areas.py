@@ -813,7 +813,7 @@ def top_share(ranked: pd.DataFrame, top: int = 3, what: str = "incidents", unit:
     body = ranked[ranked["area_id"] != OUTSIDE].head(top)
     if total is None:
         return {"top": int(top), "count": None, "total": None, "share_pct": None,
-                "areas": body["name"].tolist(), "text": f"not available: the period is not fully covered"}
+                "areas": body["name"].tolist(), "text": "not available: the period is not fully covered"}
     count = int(body["count"].sum())
     pct = round(100.0 * count / total, 1) if total else None
     names = body["name"].tolist()

@@ -4,7 +4,7 @@ micro-hotspots, category/period filters, KPI cards with the seed-000 summary."""
 import streamlit as st
 
 from hotspot_app import areas as core_areas
-from hotspot_app import maps, periods, reports, static_maps, taxonomy
+from hotspot_app import maps, measures, periods, reports, static_maps, taxonomy
 from hotspot_app.ui import cache, common
 
 st.title("Overview")
@@ -54,7 +54,7 @@ m = maps.overview_map(ds.wards, values, locs, metric_title=title, fmt=fmt, diver
                       extra=extra, town_centres=ds.town_centres, micro_hotspots=ds.micro_hotspots,
                       tiles=common.tiles())
 common.show_map(m, key="ov-map", download=f"overview-{metric}")
-common.png_download(lambda: static_maps.choropleth_png(ds.wards, [None if pd.isna(v) else float(v) for v in ds.wards["area_id"].astype(str).map(values)], title=f"{title}, {periods.describe([months[0], months[-1]])}", legend_title=title, diverging=diverging), f"overview-{metric}", key="ov-map")
+common.png_download(lambda: static_maps.choropleth_png(ds.wards, [None if measures.is_missing(v) else float(v) for v in ds.wards["area_id"].astype(str).map(values)], title=f"{title}, {periods.describe([months[0], months[-1]])}", legend_title=title, diverging=diverging), f"overview-{metric}", key="ov-map")
 
 # ---------------------------------------------------------------- KPI cards for one area
 with kpi_box:
