@@ -284,6 +284,39 @@ class _Commit:
     append: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
+
+def ordered_layers(names) -> list[str]:
+    """Area layer names in the order ward, town_centre, micro_hotspot, patrol, custom (schema's
+    AREA_LAYERS), then any others alphabetically: one rule for both backends."""
+    names = list(names)
+    known = [layer for layer in AREA_LAYERS if layer in names]
+    return known + sorted(n for n in names if n not in known)
+
+
+def empty_interventions() -> gpd.GeoDataFrame:
+    """An interventions table with the schema columns and no rows (both backends)."""
+    return gpd.GeoDataFrame({c: pd.Series([], dtype=object) for c in INTERVENTION_COLUMNS if c != "geometry"},
+                            geometry=gpd.GeoSeries([], crs=settings.CRS), crs=settings.CRS)
+
+
+def read_areas(where: str, layer: str | None, read, layers: list[str]) -> gpd.GeoDataFrame:
+    """Areas of one layer (`read` of its table), or all `layers` concatenated in order when
+    `layer` is None; a missing layer or no areas is a one-line error naming `where`. Shared by
+    the GeoPackage and PostGIS workspaces."""
+    if layer is not None:
+        df = read(AREA_PREFIX + _layer_key(layer))
+        if df is None:
+            raise InputError(f"{where} has no '{layer}' areas (has: {', '.join(layers) or 'none'})",
+                             parameter="layer")
+        return df
+    frames = [read(AREA_PREFIX + name) for name in layers]
+    if not frames:
+        raise InputError(f"{where} has no areas", file=where)
+    if len(frames) == 1:
+        return frames[0]
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=settings.CRS)
+
+
 class Workspace:
     """A workspace GeoPackage. Reading methods return fresh (Geo)DataFrames; every writing
     method is one locked, version-checked, atomic step (see the module docstring).
@@ -658,24 +691,11 @@ class Workspace:
     def area_layers(self) -> list[str]:
         """Area layer names present, in the order ward, town_centre, micro_hotspot, patrol,
         custom, then any others alphabetically."""
-        names = [name[len(AREA_PREFIX):] for name in self.layers() if name.startswith(AREA_PREFIX)]
-        known = [layer for layer in AREA_LAYERS if layer in names]
-        return known + sorted(n for n in names if n not in known)
+        return ordered_layers(name[len(AREA_PREFIX):] for name in self.layers() if name.startswith(AREA_PREFIX))
 
     def areas(self, layer: str | None = None) -> gpd.GeoDataFrame:
         """Areas of one layer, or all area layers concatenated (ward first) when `layer` is None."""
-        if layer is not None:
-            df = self._read(AREA_PREFIX + _layer_key(layer))
-            if df is None:
-                raise InputError(f"{self.path} has no '{layer}' areas "
-                                 f"(has: {', '.join(self.area_layers()) or 'none'})", parameter="layer")
-            return df
-        frames = [self._read(AREA_PREFIX + name) for name in self.area_layers()]
-        if not frames:
-            raise InputError(f"{self.path} has no areas", file=str(self.path))
-        if len(frames) == 1:
-            return frames[0]
-        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=settings.CRS)
+        return read_areas(str(self.path), layer, self._read, self.area_layers())
 
     def write_areas(self, areas: gpd.GeoDataFrame, *, user: str | None = None,
                     expected_version: str | None = None) -> None:
@@ -707,11 +727,7 @@ class Workspace:
     def interventions(self) -> gpd.GeoDataFrame:
         """Interventions (empty table with the schema columns when none are stored)."""
         df = self._read(INTERVENTIONS)
-        if df is None:
-            return gpd.GeoDataFrame({c: pd.Series([], dtype=object) for c in INTERVENTION_COLUMNS
-                                     if c != "geometry"},
-                                    geometry=gpd.GeoSeries([], crs=settings.CRS), crs=settings.CRS)
-        return df
+        return empty_interventions() if df is None else df
 
     def write_interventions(self, interventions: gpd.GeoDataFrame, *, user: str | None = None) -> None:
         """Replace the interventions layer."""

@@ -44,10 +44,9 @@ import pandas as pd
 
 from . import schema, settings, store
 from .errors import ConflictError, InputError
-from .schema import INTERVENTION_COLUMNS
 from .store import (AREA_PREFIX, CLUSTER_RUNS, INCIDENTS, INTERVENTIONS,
                     PATROL_AREAS, LoadResult, _area_frames, _check_geo, _check_intervention_fields,
-                    _intervention_added_text, _layer_key, _no_location_by_month, _restore,
+                    _intervention_added_text, _no_location_by_month, _restore,
                     _with_provider)
 
 __all__ = ["PostgisWorkspace", "is_postgres_url", "normalise_url", "SCHEMA_VERSION", "KEEP_REMOVED"]
@@ -547,24 +546,15 @@ class PostgisWorkspace:
 
     def area_layers(self) -> list[str]:
         """Area layer names present (ward, town_centre, micro_hotspot, patrol, custom, then others)."""
-        names = [t[len(AREA_PREFIX):] for t in self._area_tables()]
-        known = [layer for layer in schema.AREA_LAYERS if layer in names]
-        return known + sorted(n for n in names if n not in known)
+        from .store import ordered_layers
+
+        return ordered_layers(t[len(AREA_PREFIX):] for t in self._area_tables())
 
     def areas(self, layer: str | None = None) -> gpd.GeoDataFrame:
         """Areas of one layer, or all layers concatenated (ward first) when `layer` is None."""
-        if layer is not None:
-            df = self._read(AREA_PREFIX + _layer_key(layer))
-            if df is None:
-                raise InputError(f"{self.where} has no '{layer}' areas "
-                                 f"(has: {', '.join(self.area_layers()) or 'none'})", parameter="layer")
-            return df
-        frames = [self._read(AREA_PREFIX + name) for name in self.area_layers()]
-        if not frames:
-            raise InputError(f"{self.where} has no areas", file=self.where)
-        if len(frames) == 1:
-            return frames[0]
-        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=settings.CRS)
+        from .store import read_areas
+
+        return read_areas(self.where, layer, self._read, self.area_layers())
 
     def write_areas(self, areas: gpd.GeoDataFrame, *, user: str | None = None,
                     expected_version: str | None = None) -> None:
@@ -603,9 +593,9 @@ class PostgisWorkspace:
         """Interventions (an empty table with the schema columns when none are stored)."""
         df = self._read(INTERVENTIONS)
         if df is None:
-            return gpd.GeoDataFrame({c: pd.Series([], dtype=object) for c in INTERVENTION_COLUMNS
-                                     if c != "geometry"},
-                                    geometry=gpd.GeoSeries([], crs=settings.CRS), crs=settings.CRS)
+            from .store import empty_interventions
+
+            return empty_interventions()
         return df
 
     def add_intervention(self, name: str, type: str, start, end=None, *, area_id: str | None = None,
