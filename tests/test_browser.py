@@ -116,6 +116,11 @@ def test_overview_and_before_after_maps_render_offline(browser, demo_app):
     page.get_by_text(settings.DEMO_LABEL).first.wait_for()
     page.wait_for_timeout(500)
     page.screenshot(path=str(OUT / "browser-overview.png"), full_page=True)
+    # the map as a PNG for a paper: drawn offline when clicked, a real image
+    with page.expect_download(timeout=120_000) as info:
+        page.get_by_role("button", name="Download map (PNG)").first.click()
+    png = open(info.value.path(), "rb").read()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000, png[:200]
 
     page.get_by_role("link", name="Before / after").click()
     page.get_by_text("Control-adjusted effect").first.wait_for(timeout=60_000)
