@@ -593,16 +593,14 @@ def indicators_command(
 
 # ===== command: clusters (section owned by its module's author; keep edits inside) =====
 def _period_arg(from_: Optional[str], to: Optional[str]):
-    """--from/--to -> a (from, to) period for clusters/hotspots (either end may be open)."""
-    from . import periods
+    """--from/--to -> a (from, to) period for clusters/hotspots (either end may be open); each
+    month and their order are checked by the one rule, `selection.parse_period`."""
+    from . import selection
 
     if from_ is None and to is None:
         return None
-    a = periods.parse_month(from_, "from") if from_ is not None else None
-    b = periods.parse_month(to, "to") if to is not None else None
-    if a and b and a > b:
-        raise InputError(f"--from {a} is after --to {b}", parameter="from")
-    return (a, b)
+    months = selection.parse_period((from_, to))
+    return (months[0], months[-1]) if from_ is not None and to is not None else tuple(months)
 
 
 def _clusters_markdown(doc: dict, message: Optional[str]) -> str:
