@@ -603,13 +603,17 @@ def _period_arg(from_: Optional[str], to: Optional[str]):
     return (months[0], months[-1]) if from_ is not None and to is not None else tuple(months)
 
 
-def _clusters_markdown(doc: dict, message: Optional[str]) -> str:
+def _clusters_markdown(doc: dict, message: Optional[str], n_found: Optional[int] = None) -> str:
+    """Markdown of a clusters document; `n_found` = clusters found when --top shows fewer."""
     p = doc["parameters"]
+    shown = len(doc["clusters"])
+    found = (f"{n_found:,} clusters, the top {shown} shown" if n_found is not None and n_found > shown
+             else f"{shown} clusters")
     weighted = bool(p.get("weight"))
     lines = [f"Patrol areas (DBSCAN, eps_m {p['eps_m']:g}, min_samples {p['min_samples']}"
              + (f", within {p['days']:g} days" if p.get("days") is not None else "")
              + (f", ranked by {p['weight']}" if weighted else "") + "): "
-             f"{len(doc['clusters'])} clusters; {doc['n_incidents']:,} incidents selected, "
+             f"{found}; {doc['n_incidents']:,} incidents selected, "
              f"{doc['n_noise']:,} not in any cluster.", ""]
     if message:
         lines.append(message)
@@ -690,7 +694,7 @@ def clusters_command(
     if format == "json":
         emit_json(doc)
     else:
-        typer.echo(_clusters_markdown(doc, result.message))
+        typer.echo(_clusters_markdown(doc, result.message, result.n_clusters))
 
 
 # ===== end: clusters =====

@@ -67,6 +67,11 @@ def test_clusters_category_and_months_filter(oracle_ws):
 def test_clusters_text_output_and_no_cluster_hint(oracle_ws):
     r = run("clusters", oracle_ws, "--eps-m", 2, "--min-samples", 1)
     assert r.exit_code == 0 and "| 1 | 1 | Patrol area 1 | 3 |" in r.stdout
+    assert "2 clusters; 4 incidents selected, 0 not in any cluster." in r.stdout
+    r = run("clusters", oracle_ws, "--eps-m", 2, "--min-samples", 1, "--top", 1)
+    # --top shows fewer than were found: the header says both (it said "1 clusters")
+    assert r.exit_code == 0 and "2 clusters, the top 1 shown; 4 incidents selected" in r.stdout
+    assert "| 2 | 2 |" not in r.stdout
     r = run("clusters", oracle_ws, "--eps-m", 0.5, "--min-samples", 3)
     assert r.exit_code == 0
     assert "no clusters: try a larger eps_m (now 0.5) or a smaller min_samples (now 3)" in r.stdout
