@@ -20,6 +20,7 @@ here: ``hotspot_app/ui/signin.py`` is the app's gate over these functions, ``hot
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 import re
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -140,14 +141,17 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-class _Users:
-    """Shared behaviour; subclasses store rows {name, role, hash, created}."""
+class _Users(ABC):
+    """Shared behaviour; subclasses (a JSON file, a PostgreSQL table) store rows {name, role,
+    hash, created}."""
 
+    @abstractmethod
     def _rows(self) -> list[dict]:
-        raise NotImplementedError
+        """Every stored user row."""
 
+    @abstractmethod
     def _upsert(self, row: dict, new: bool) -> None:
-        raise NotImplementedError
+        """Insert (`new`) or update one user row."""
 
     def list(self) -> pd.DataFrame:
         """Users: name, role, created (no hashes), by name."""

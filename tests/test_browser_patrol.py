@@ -17,17 +17,8 @@ from hotspot_app import ingest, patrol, store
 pytestmark = pytest.mark.browser
 
 # test_browser fails (never skips) when chromium is missing; its helpers drive the same browser
-from test_browser import ARGS, CHROMIUM, OUT, map_frames, offline_page, wait_for_maps  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
+from test_browser import OUT, browser, map_frames, offline_page, wait_for_maps  # noqa: E402,F401 (browser: fixture)
 from pypdf import PdfReader  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def test_patrol_sheet_prints_on_one_page_with_the_area_names(browser, demo, tmp_path):

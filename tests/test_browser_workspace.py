@@ -16,19 +16,13 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from app_server import ROOT, running_app
+from app_server import running_app
 from hotspot_app import store
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-OUT = ROOT / "test-output"
 
 pytestmark = pytest.mark.browser
 
-if not Path(CHROMIUM).exists():
-    pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; "
-                ".ci/run does this) to run the browser tests", pytrace=False)
+# test_browser fails (never skips) when chromium is missing; one browser set-up for all tests
+from test_browser import ARGS, CHROMIUM, OUT  # noqa: E402
 
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402

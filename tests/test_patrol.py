@@ -359,8 +359,7 @@ def test_data_page_says_how_precise_uploaded_fire_locations_are(realdata, tmp_pa
 def test_hotspots_page_concentration_and_harm_check_after_the_clusters_merge(demo):
     """Runs once the clusters branch's concentration.py and harm.py are in: the page's sentence is
     the core's for the wards at N = Top, and the harm option shows the low/high check."""
-    concentration = pytest.importorskip("hotspot_app.concentration")
-    harm = pytest.importorskip("hotspot_app.harm")
+    from hotspot_app import concentration, harm
     from hotspot_app import areas as core_areas
     from hotspot_app import periods
 
