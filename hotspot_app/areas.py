@@ -115,13 +115,6 @@ def _locate_many(points: np.ndarray, areas: gpd.GeoDataFrame) -> np.ndarray:
     return out
 
 
-def _object_ids(geoms: np.ndarray) -> np.ndarray:
-    """The identity (address) of each object of an object array, as a read-only int view of the
-    array's own pointer buffer (no copy, nothing dereferenced; the view keeps `geoms` alive, so
-    addresses cannot be reused while it exists). Equal ids mean the very same Point object."""
-    return np.frombuffer(memoryview(geoms).cast("B"), dtype=np.intp)
-
-
 def _xy_of_points(geoms: np.ndarray) -> np.ndarray | None:
     """(n, 2) coordinates when every geometry is a non-empty 2D/3D point with finite x, y; None
     otherwise (the caller then takes the general path, with its errors)."""
@@ -173,7 +166,7 @@ def join(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, field: str = "are
     geoms = np.ascontiguousarray(incidents.geometry.values, dtype=object)
     labels = np.append(np.asarray(areas[field].astype(str).to_numpy(), dtype=object), OUTSIDE)
     values = None
-    ids = _object_ids(geoms)
+    ids = locations.object_ids(geoms)
     step = max(1, len(ids) // 50_000)
     size, distinct = len(ids[::step]), len(pd.unique(ids[::step]))
     if distinct <= 0.5 * size:  # repeated Point objects: work per distinct object

@@ -41,6 +41,33 @@ def factorize_xy(xy: np.ndarray, size_hint: int | None = None) -> tuple[np.ndarr
     return np.column_stack([uniq.real, uniq.imag]), inverse
 
 
+def object_ids(values: np.ndarray) -> np.ndarray:
+    """The identity (address) of each object of a contiguous object array, as a read-only int
+    view of the array's own pointer buffer (no copy, nothing dereferenced; the view keeps
+    `values` alive, so addresses cannot be reused while it exists). Equal ids mean the very same
+    object: the ingest makes one Point per distinct location and one string per distinct text."""
+    return np.frombuffer(memoryview(values).cast("B"), dtype=np.intp)
+
+
+def factorize_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(codes, distinct objects) of an object array whose rows share objects (as the ingest's
+    columns do), found from the objects' identities, so nothing is hashed or compared per row;
+    None when most rows hold objects of their own (then identity does not pay). Different
+    objects may still be equal: callers that need distinct VALUES factorize the (few) distinct
+    objects again."""
+    values = np.ascontiguousarray(values, dtype=object)
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), values
+    codes, uniq = pd.factorize(object_ids(values))
+    if n > 1_000 and len(uniq) > 0.5 * n:
+        return None
+    # codes number the objects in order of first appearance: a running maximum rises by one at
+    # each first occurrence, which gives one representative row per distinct object
+    first = np.searchsorted(np.maximum.accumulate(codes), np.arange(int(codes.max()) + 1))
+    return codes, values[first]
+
+
 def distinct(xy: np.ndarray, weight: np.ndarray | None = None,
              extra: np.ndarray | None = None) -> Locations:
     """Distinct rows of `xy` (and of `extra`, e.g. a day number, when given).

@@ -68,25 +68,41 @@ def provider_of(incidents: pd.DataFrame, generic: str | None = None) -> pd.Serie
     already present in the table is kept. Workspace loads replace rows by (source, provider,
     month), so this is the ONE place that decides it."""
     n = len(incidents)
-    src = (incidents["source"].astype(object) if "source" in incidents.columns
-           else pd.Series([None] * n, index=incidents.index, dtype=object))
-    out = pd.Series([None] * n, index=incidents.index, dtype=object)
-    if "provider" in incidents.columns:
-        have = incidents["provider"].astype(object)
-        out = have.where(have.notna() & (have.astype(str).str.strip() != ""), None).astype(object)
+    src, src_known = (_stripped(incidents["source"]) if "source" in incidents.columns
+                      else (np.full(n, None, dtype=object), np.zeros(n, bool)))
+    out, known = (_stripped(incidents["provider"]) if "provider" in incidents.columns
+                  else (np.full(n, None, dtype=object), np.zeros(n, bool)))
     for source, columns in PROVIDER_COLUMNS.items():
-        rows = out.isna() & (src == source)
+        of_source = src_known & (src == source)
+        rows = of_source & ~known
         for col in columns:
             if not rows.any() or col not in incidents.columns:
                 continue
-            val = incidents.loc[rows, col].astype(object)
-            val = val.where(val.notna() & (val.astype(str).str.strip() != ""), None)
-            out.loc[rows] = val.map(lambda v: None if v is None else str(v).strip())
-            rows = out.isna() & (src == source)
+            val, val_known = _stripped(incidents[col])
+            take = rows & val_known
+            out[take] = val[take]
+            known |= take
+            rows = of_source & ~known
     for source, default in PROVIDER_DEFAULTS.items():
-        out[out.isna() & (src == source)] = default
-    out[out.isna()] = (generic or "").strip() or GENERIC_PROVIDER
-    return out.astype(object)
+        rows = src_known & (src == source) & ~known
+        out[rows] = default
+        known |= rows
+    out[~known] = (generic or "").strip() or GENERIC_PROVIDER
+    return pd.Series(out, index=incidents.index, dtype=object)
+
+
+def _stripped(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(text with surrounding spaces removed, True where there is any): None for missing or
+    blank, each distinct value handled once (a national year has millions of rows and a
+    handful of forces)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniq = values.cat.codes.to_numpy(), values.cat.categories
+    else:
+        codes, uniq = pd.factorize(values.astype(object), use_na_sentinel=True)
+    text = [str(v).strip() for v in uniq]
+    clean = np.array([t or None for t in text] + [None], dtype=object)
+    codes = np.where(codes < 0, len(text), codes)
+    return clean[codes], np.append([bool(t) for t in text], False)[codes]
 
 
 def find_column(columns: Iterable[str], field: str) -> str | None:

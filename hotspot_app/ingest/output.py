@@ -132,12 +132,93 @@ def write_incidents_csv(incidents: gpd.GeoDataFrame, target) -> None:
     pacsv.write_csv(table, str(target), pacsv.WriteOptions(quoting_style="needed"))
 
 
+#: Schema metadata key of the GeoParquet files `hotspot ingest` writes: its JSON says the file
+#: holds canonical incidents (validated on the way in), so commands may read back only the rows
+#: they select (`ingest.canonical`) instead of checking every row again.
+PARQUET_MARK = b"hotspot_app"
+PARQUET_MARK_VALUE = {"table": "incidents", "version": 1}
+
+
+def write_incidents_parquet(incidents: gpd.GeoDataFrame, target) -> None:
+    """GeoParquet 1.0 (WKB geometry, EPSG:27700, with its bbox), written by pyarrow from the
+    distinct values: the ingest shares one Point per location and one string per distinct text,
+    so each distinct Point is encoded to WKB once and each text column becomes a dictionary
+    column (read back by pandas as a categorical) -- no Python or GEOS call per row. The schema
+    metadata carries `PARQUET_MARK`. geopandas and GDAL read it as any GeoParquet."""
+    import json
+
+    import pyarrow.parquet as pq
+    from pyproj import CRS
+
+    gname = incidents.geometry.name
+    arrays, names = [], []
+    for name in incidents.columns:
+        col = incidents[name]
+        arrays.append(_wkb_column(col.values) if name == gname else _arrow_column(col))
+        names.append(str(name))
+    table = pa.table(arrays, names=names)
+    geoms = incidents.geometry.values
+    meta = {"encoding": "WKB", "crs": CRS.from_user_input(incidents.crs).to_json_dict()
+            if incidents.crs is not None else None}
+    bounds = _bounds(np.asarray(geoms, dtype=object))
+    meta["geometry_types"] = ["Point"] if bounds is not None else []
+    if bounds is not None:
+        meta["bbox"] = bounds
+    geo_meta = {"version": "1.0.0", "primary_column": gname, "columns": {gname: meta}}
+    table = table.replace_schema_metadata({b"geo": json.dumps(geo_meta).encode(),
+                                           PARQUET_MARK: json.dumps(PARQUET_MARK_VALUE).encode()})
+    pq.write_table(table, str(target))
+
+
+def _distinct_objects(values) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct objects) of an object column: by identity when rows share objects
+    (`locations.factorize_objects`), else every row its own."""
+    from ..locations import factorize_objects
+
+    values = np.asarray(values, dtype=object)
+    found = factorize_objects(values)
+    return found if found is not None else (np.arange(len(values)), values)
+
+
+def _wkb_column(geoms) -> pa.Array:
+    codes, distinct = _distinct_objects(geoms)
+    wkb = shapely.to_wkb(distinct)  # None stays None (a null cell)
+    return pa.array(wkb, type=pa.binary()).take(pa.array(codes))
+
+
+def _bounds(geoms: np.ndarray) -> list[float] | None:
+    _, distinct = _distinct_objects(geoms)
+    b = shapely.bounds(distinct[~shapely.is_missing(distinct)])
+    if not len(b) or not np.isfinite(b).any():
+        return None
+    return [float(np.nanmin(b[:, 0])), float(np.nanmin(b[:, 1])), float(np.nanmax(b[:, 2])),
+            float(np.nanmax(b[:, 3]))]
+
+
+def _arrow_column(s: pd.Series) -> pa.Array:
+    """One attribute column: text as a dictionary column (each distinct text once), others as
+    pyarrow converts them."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return pa.array(s)
+    if s.dtype != object:
+        return pa.array(s, from_pandas=True)
+    codes, distinct = _distinct_objects(s.to_numpy())
+    # distinct objects may still be equal (or missing): factorize their values (few of them)
+    vcodes, values = pd.factorize(pd.Series(distinct, dtype=object), use_na_sentinel=True)
+    try:
+        dictionary = pa.array(np.asarray(values, dtype=object), type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: let pyarrow decide per row
+        return pa.array(s, from_pandas=True)
+    indices = np.asarray(vcodes)[codes].astype(np.int32)
+    return pa.DictionaryArray.from_arrays(pa.array(indices, mask=indices < 0), dictionary)
+
+
 def _write_to(incidents: gpd.GeoDataFrame, path: Path, tmp: Path) -> None:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         write_incidents_csv(incidents, tmp)
     else:
-        incidents.to_parquet(tmp, index=False)
+        write_incidents_parquet(incidents, tmp)
 
 
 def write_outputs(incidents: gpd.GeoDataFrame, path: str | Path, rejects: pd.DataFrame | None = None,
