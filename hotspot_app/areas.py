@@ -135,17 +135,13 @@ def _all_coordinates(geoms: np.ndarray) -> np.ndarray:
     return xy
 
 
-def _labels_by_object(geoms: np.ndarray, labels: np.ndarray, areas: gpd.GeoDataFrame,
-                      ids: np.ndarray, distinct: int) -> np.ndarray | None:
+def _labels_by_object(labels: np.ndarray, areas: gpd.GeoDataFrame, codes: np.ndarray,
+                      objects: np.ndarray) -> np.ndarray | None:
     """Labels when incidents share Point objects (the ingest makes one Point per distinct
-    location): the distinct objects are found from their identities without reading every
-    coordinate, each distinct coordinate is located once, and labels map back. None when the
-    distinct objects are not all plain points."""
-    codes, _ = pd.factorize(ids, size_hint=min(len(ids), max(1024, 4 * distinct)))
-    # codes number the objects in order of first appearance: a running maximum rises by one at
-    # each first occurrence, which gives one representative row per distinct object
-    first = np.searchsorted(np.maximum.accumulate(codes), np.arange(int(codes.max()) + 1))
-    xy = _xy_of_points(geoms[first])
+    location; `locations.factorize_objects` found them from their identities without reading
+    every coordinate): each distinct coordinate is located once and labels map back. None when
+    the distinct objects are not all plain points."""
+    xy = _xy_of_points(objects)
     if xy is None:
         return None
     uniq, inverse = _unique_xy(xy)  # different objects may share coordinates
@@ -168,9 +164,10 @@ def join(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, field: str = "are
     values = None
     ids = locations.object_ids(geoms)
     step = max(1, len(ids) // 50_000)
-    size, distinct = len(ids[::step]), len(pd.unique(ids[::step]))
-    if distinct <= 0.5 * size:  # repeated Point objects: work per distinct object
-        values = _labels_by_object(geoms, labels, areas, ids, distinct)
+    hint = min(len(ids), max(1024, 4 * len(pd.unique(ids[::step]))))
+    found = locations.factorize_objects(geoms, size_hint=hint)
+    if found is not None:  # repeated Point objects: work per distinct object
+        values = _labels_by_object(labels, areas, *found)
     if values is None:
         xy = None
         step = max(1, len(geoms) // 50_000)

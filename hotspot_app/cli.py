@@ -93,14 +93,26 @@ def progress(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def load_incidents_arg(paths: List[Path], kind: str = "auto"):
+def load_incidents_arg(paths: List[Path], kind: str = "auto", category=None, period=None):
     """INCIDENTS argument: incident files, folders of police.uk months, a zip, or a workspace
     GeoPackage (with an `incidents` layer). Returns the incidents GeoDataFrame; warnings and
-    rejected-row counts are reported on stderr."""
+    rejected-row counts are reported on stderr.
+
+    `category`/`period` (commands that only use selected incidents): a GeoParquet file written
+    by `hotspot ingest` is then read back with only those rows (`ingest.canonical`); the rows in
+    the file are in ``attrs["incidents_in_file"]``. Other inputs are read whole (the command
+    selects)."""
     from . import ingest, store
+    from .ingest import canonical
 
     if len(paths) == 1 and store.is_workspace(paths[0]):
         return store.open_workspace(paths[0]).incidents()
+    if len(paths) == 1 and kind in ("auto", "generic"):
+        found = canonical.read(paths[0], category=category, period=period)
+        if found is not None:
+            data, total = found
+            data.attrs["incidents_in_file"] = total
+            return data
     result = ingest.read_incidents(paths, kind=kind)
     for w in result.summary["warnings"]:
         input_warning(w)
@@ -670,7 +682,7 @@ def clusters_command(
     clusters.validate_params(eps_m=eps_m, min_samples=min_samples, days=days, method=method,
                              top=top)
     area_gdf = load_areas_arg(areas, source_layer=areas_layer) if areas is not None else None
-    data = load_incidents_arg(incidents)
+    data = load_incidents_arg(incidents, category=category or None, period=period)
     import warnings as _warnings
 
     with _warnings.catch_warnings(record=True) as caught:
@@ -680,7 +692,8 @@ def clusters_command(
                                  areas=area_gdf, top=top)
     for w in caught:
         progress(f"warning: {w.message}")
-    progress(f"{result.n_clusters} clusters among {result.n_incidents:,} of {len(data):,} incidents"
+    total = data.attrs.get("incidents_in_file", len(data))
+    progress(f"{result.n_clusters} clusters among {result.n_incidents:,} of {total:,} incidents"
              + (f"; the top {len(result.areas)} shown" if top is not None else ""))
     if weight == "harm" and result.n_clusters:
         progress(f"note: harm weights from {harm.SOURCE}")
@@ -738,7 +751,7 @@ def grid_command(
     from . import params
     params.validate(cell_m=cell_m, alpha=alpha, **({"bandwidth_m": bandwidth_m} if bandwidth_m is not None else {}))
     area_gdf = load_areas_arg(areas, source_layer=areas_layer) if areas is not None else None
-    data = load_incidents_arg(incidents)
+    data = load_incidents_arg(incidents, category=category or None, period=period)
     kwargs = {"areas": area_gdf, "category": category or None, "period": period}
     if method == "kde":
         kwargs["bandwidth_m"] = bandwidth_m

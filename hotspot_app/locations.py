@@ -49,17 +49,18 @@ def object_ids(values: np.ndarray) -> np.ndarray:
     return np.frombuffer(memoryview(values).cast("B"), dtype=np.intp)
 
 
-def factorize_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def factorize_objects(values: np.ndarray, size_hint: int | None = None
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
     """(codes, distinct objects) of an object array whose rows share objects (as the ingest's
     columns do), found from the objects' identities, so nothing is hashed or compared per row;
     None when most rows hold objects of their own (then identity does not pay). Different
     objects may still be equal: callers that need distinct VALUES factorize the (few) distinct
-    objects again."""
+    objects again. `size_hint`: the expected number of distinct objects (see `factorize_xy`)."""
     values = np.ascontiguousarray(values, dtype=object)
     n = len(values)
     if n == 0:
         return np.zeros(0, dtype=np.int64), values
-    codes, uniq = pd.factorize(object_ids(values))
+    codes, uniq = pd.factorize(object_ids(values), size_hint=size_hint)
     if n > 1_000 and len(uniq) > 0.5 * n:
         return None
     # codes number the objects in order of first appearance: a running maximum rises by one at

@@ -102,7 +102,7 @@ def _stripped(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     text = [str(v).strip() for v in uniq]
     clean = np.array([t or None for t in text] + [None], dtype=object)
     codes = np.where(codes < 0, len(text), codes)
-    return clean[codes], np.append([bool(t) for t in text], False)[codes]
+    return clean[codes], np.array([bool(t) for t in text] + [False], dtype=bool)[codes]
 
 
 def find_column(columns: Iterable[str], field: str) -> str | None:

@@ -56,19 +56,26 @@ def select(incidents: gpd.GeoDataFrame, category=None, period=None) -> gpd.GeoDa
     copy; the input is not modified.
     """
     _check_incidents(incidents)
-    mask = taxonomy.select(incidents, category)
+    # boolean indexing already copies (pandas >= 3: copy-on-write); no second copy of every row
+    return incidents[mask(incidents, category, period)]
+
+
+def mask(table, category=None, period=None) -> np.ndarray:
+    """True for the rows `select` keeps: any table with ``month``, ``category``, ``kind`` and
+    ``group`` columns (e.g. one row per distinct combination of them, as the GeoParquet reader
+    uses to read only the selected rows)."""
+    keep = taxonomy.select(table, category)
     months = parse_period(period)
     if months is not None:
-        month = incidents["month"].astype(str)
+        month = table["month"].astype(str)
         if len(months) == 2 and (months[0] is None or months[1] is None):
             if months[0] is not None:
-                mask &= month >= months[0]
+                keep &= month >= months[0]
             if months[1] is not None:
-                mask &= month <= months[1]
+                keep &= month <= months[1]
         else:
-            mask &= month.isin(months)
-    # boolean indexing already copies (pandas >= 3: copy-on-write); no second copy of every row
-    return incidents[np.asarray(mask, dtype=bool)]
+            keep &= month.isin(months)
+    return np.asarray(keep, dtype=bool)
 
 
 def _check_incidents(incidents) -> None:

@@ -298,7 +298,6 @@ def _read_geoparquet(path: str, label: str, rep: report.Report):
     import json
 
     import pyarrow.parquet as pq
-    import shapely
 
     schema_ = pq.read_schema(path)
     id_col = schema.find_column([str(c) for c in schema_.names], "incident_id")
@@ -331,12 +330,10 @@ def _read_geoparquet(path: str, label: str, rep: report.Report):
     if geom_col is not None:
         import geopandas as gpd
 
-        wkb = table.column(geom_col).combine_chunks()
+        wkb = table.column(geom_col)
         del table
-        enc = pc.dictionary_encode(wkb)
+        codes, distinct = geo.decode_wkb(wkb)
         del wkb
-        distinct = shapely.from_wkb(np.asarray(enc.dictionary.to_pylist() + [None], dtype=object))
-        codes = pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy(zero_copy_only=False)
         if crs is not None:
             gdf = gpd.GeoDataFrame(geometry=gpd.GeoSeries(distinct, crs=crs))
             gdf = _trust_crs(gdf, label, rep).to_crs(settings.CRS)
