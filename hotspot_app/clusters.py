@@ -628,7 +628,7 @@ def _top_k(group: np.ndarray, codes: np.ndarray, k: int):
 def _codes(column: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted integer codes (-1 for missing) of a column at the boolean `rows`, and the values
     they stand for. Factorises the column's own storage (Arrow strings, categoricals) once."""
-    codes, uniques = pd.factorize(column, sort=True)
+    codes, uniques = locations.factorize_shared(column, sort=True)
     return np.asarray(codes)[rows].astype(np.int64), np.asarray(uniques, dtype=object)
 
 

@@ -69,6 +69,25 @@ def factorize_objects(values: np.ndarray, size_hint: int | None = None
     return codes, values[first]
 
 
+def factorize_shared(values, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize(values, sort=sort)`` (codes, -1 for missing; distinct values), but for an
+    object column whose rows share objects (the ingest's text columns) the objects are found by
+    identity first and only the few distinct objects are hashed by value: the same result,
+    several times faster on a million rows. Other columns go straight to pandas."""
+    dtype = getattr(values, "dtype", None)
+    if dtype == object:
+        arr = np.asarray(values, dtype=object)
+        found = factorize_objects(arr)
+        if found is not None:
+            codes, objects = found
+            vcodes, uniq = pd.factorize(pd.Series(objects, dtype=object), sort=sort,
+                                        use_na_sentinel=True)
+            return np.asarray(vcodes)[codes], np.asarray(uniq, dtype=object)
+        values = arr
+    codes, uniq = pd.factorize(values, sort=sort, use_na_sentinel=True)
+    return np.asarray(codes), uniq
+
+
 def distinct(xy: np.ndarray, weight: np.ndarray | None = None,
              extra: np.ndarray | None = None) -> Locations:
     """Distinct rows of `xy` (and of `extra`, e.g. a day number, when given).

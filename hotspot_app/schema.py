@@ -98,7 +98,9 @@ def _stripped(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(values.dtype, pd.CategoricalDtype):
         codes, uniq = values.cat.codes.to_numpy(), values.cat.categories
     else:
-        codes, uniq = pd.factorize(values.astype(object), use_na_sentinel=True)
+        from .locations import factorize_shared
+
+        codes, uniq = factorize_shared(values.astype(object))
     text = [str(v).strip() for v in uniq]
     clean = np.array([t or None for t in text] + [None], dtype=object)
     codes = np.where(codes < 0, len(text), codes)

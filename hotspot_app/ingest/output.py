@@ -202,14 +202,14 @@ def _arrow_column(s: pd.Series) -> pa.Array:
         return pa.array(s)
     if s.dtype != object:
         return pa.array(s, from_pandas=True)
-    codes, distinct = _distinct_objects(s.to_numpy())
-    # distinct objects may still be equal (or missing): factorize their values (few of them)
-    vcodes, values = pd.factorize(pd.Series(distinct, dtype=object), use_na_sentinel=True)
+    from ..locations import factorize_shared
+
+    codes, values = factorize_shared(s)
     try:
         dictionary = pa.array(np.asarray(values, dtype=object), type=pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: let pyarrow decide per row
         return pa.array(s, from_pandas=True)
-    indices = np.asarray(vcodes)[codes].astype(np.int32)
+    indices = codes.astype(np.int32)
     return pa.DictionaryArray.from_arrays(pa.array(indices, mask=indices < 0), dictionary)
 
 

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import schema, settings, taxonomy
+from ..locations import factorize_shared
 from . import files, geo, incident_ids, report
 
 _DATE_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d/%m/%y %H:%M", "%d/%m/%y",
@@ -354,7 +355,8 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
                    bx, by] + [kept_extras[c] for c in kept_extras.columns]
         h = np.full(m, np.uint64(0xCBF29CE484222325), dtype=np.uint64)
         for col in content:
-            codes, uniq = pd.factorize(pd.Series(col).astype(object), use_na_sentinel=True)
+            codes, uniq = factorize_shared(col if isinstance(col, pd.Series) and col.dtype == object
+                                           else pd.Series(col).astype(object))
             hashed = np.append(incident_ids.hash_values(np.asarray([str(u) for u in uniq], dtype=object)),
                                np.uint64(0))
             h = incident_ids.combine(h, hashed[codes])
@@ -367,7 +369,7 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
     else:
         ids_arr = pa.array(pd.Series(k(ids), dtype=object).astype(str).str.strip().to_numpy(object), pa.string())
     keys = incident_ids.id_keys(ids_arr)
-    s_codes, s_uniq = pd.factorize(pd.Series(data["source"]).astype(object))
+    s_codes, s_uniq = factorize_shared(pd.Series(data["source"]).astype(object))
     keys = incident_ids.combine(keys, incident_ids.hash_values(np.asarray(s_uniq, dtype=object))[s_codes]) \
         if m else keys
     columns = {"incident_id": ids_arr.to_pandas() if m else pd.Series([], dtype="str"), **data}
