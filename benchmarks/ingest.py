@@ -160,6 +160,15 @@ def timed(funcs: dict, path: str, repeats: int) -> dict:
     return out
 
 
+GENERIC_HOW = [
+    "- How: every column but the id is read dictionary-encoded by pyarrow and every rule runs once per",
+    "  distinct text (`rules.Coded`); ids stay Arrow strings; one shared Point per distinct location;",
+    "  reject text is built only for rejected rows; canonical text columns are object arrays pointing at",
+    "  the shared distinct strings (later steps factorize them by identity: `locations.factorize_shared`).",
+    "  Before the fast path the same file took 6.6-7.1 s CPU and 1.9 GB in the row-by-row reader.",
+]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -240,7 +249,10 @@ def main() -> None:
         a, b = res["hotspot ingest"], res["baseline read_csv+points_from_xy"]
         generic_lines += ["", f"- generic: ingest vs baseline speed ratio **{b[0] / a[0]:.1f}x** (median wall), "
                               f"{b[1] / a[1]:.1f}x (best wall), {b[2] / a[2]:.1f}x (CPU time); load average "
-                              f"at the end {__import__('os').getloadavg()[0]:.1f} on 2 shared cores."]
+                              f"at the end {__import__('os').getloadavg()[0]:.1f} on 2 cores."]
+        rate = a[4][0] / a[0]
+        generic_lines += [f"- Target >= 1M rows/s (fresh process, median): {rate:,.0f} rows/s -- "
+                          f"**{'met' if rate >= 1e6 else 'NOT met'}**.", *GENERIC_HOW]
     if args.generic:
         import re as _re
 
