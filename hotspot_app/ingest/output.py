@@ -144,7 +144,7 @@ def write_incidents_parquet(incidents: gpd.GeoDataFrame, target) -> None:
     distinct values: the ingest shares one Point per location and one string per distinct text,
     so each distinct Point is encoded to WKB once and each text column becomes a dictionary
     column (read back by pandas as a categorical) -- no Python or GEOS call per row. The schema
-    metadata carries `PARQUET_MARK`. geopandas and GDAL read it as any GeoParquet."""
+    metadata carries `PARQUET_MARK`. geopandas reads it as any GeoParquet (tested)."""
     import json
 
     import pyarrow.parquet as pq
