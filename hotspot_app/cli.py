@@ -53,6 +53,8 @@ def guarded(func: Callable) -> Callable:
 
 def _jsonable(value: Any) -> Any:
     """Plain JSON values: NaN/inf become null, numpy scalars become Python numbers."""
+    if value is None or type(value) in (str, int, bool):  # most values: nothing to do
+        return value
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

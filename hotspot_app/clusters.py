@@ -724,7 +724,7 @@ def patrol_areas(sel: gpd.GeoDataFrame, labels: np.ndarray, eps_m: float, *,
     lastm = np.asarray(mcats)[mser.groupby(lab).max().reindex(range(nclu)).to_numpy()]
     ccodes, ccats = _codes(sel["category"], members)
     g, c, n = _top_k(lab, ccodes, 3)
-    tops = _per_group(g, [(str(ccats[ci]), int(ni)) for ci, ni in zip(c, n)], nclu)
+    tops = _per_group(g, list(zip(map(str, ccats[c].tolist()), n.tolist())), nclu)
     loc_text: list = [None] * nclu
     if "location" in sel.columns:
         lcodes, lcats = _codes(sel["location"], members)

@@ -60,7 +60,14 @@ def factorize_objects(values: np.ndarray, size_hint: int | None = None
     n = len(values)
     if n == 0:
         return np.zeros(0, dtype=np.int64), values
-    codes, uniq = pd.factorize(object_ids(values), size_hint=size_hint)
+    ids = object_ids(values)
+    if n > 100_000:
+        # no object repeated among 10,000 rows spread over the column: each row has its own
+        # (shared objects repeat within far fewer draws), so do not hash every identity
+        sample = ids[:: n // 10_000]
+        if len(pd.unique(sample)) == len(sample):
+            return None
+    codes, uniq = pd.factorize(ids, size_hint=size_hint)
     if n > 1_000 and len(uniq) > 0.5 * n:
         return None
     # codes number the objects in order of first appearance: a running maximum rises by one at

@@ -355,8 +355,12 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
                    bx, by] + [kept_extras[c] for c in kept_extras.columns]
         h = np.full(m, np.uint64(0xCBF29CE484222325), dtype=np.uint64)
         for col in content:
-            codes, uniq = factorize_shared(col if isinstance(col, pd.Series) and col.dtype == object
-                                           else pd.Series(col).astype(object))
+            if isinstance(col, np.ndarray) and col.dtype.kind == "f":  # coordinates
+                codes, uniq = pd.factorize(col, use_na_sentinel=True)
+                uniq = np.asarray(uniq).astype(object)  # Python floats: the same text as before
+            else:
+                codes, uniq = factorize_shared(col if isinstance(col, pd.Series) and col.dtype == object
+                                               else pd.Series(col).astype(object))
             hashed = np.append(incident_ids.hash_values(np.asarray([str(u) for u in uniq], dtype=object)),
                                np.uint64(0))
             h = incident_ids.combine(h, hashed[codes])
