@@ -243,10 +243,8 @@ HOW = [
     "canonical.py`), instead of checking and building all 6M rows. `rank` joins shared Points once per di"
     "stinct object (it was 0.64x the plain script).",
     "",
-    "The 5x target on the 1M snapped CSV is met on this section's data and NOT on the CSV of `benchmarks/"
-    "clusters.py` (popularity capped at 100 incidents a point, the data the issue measured): there raw-po"
-    "int DBSCAN takes only 12.9 s and the command's 3.2 s make 3.8x; section clusters says where the 3.2 "
-    "s go (1.2 s of it imports, against the baseline's 1.0 s).",
+    "The same 5x target on the CSV of `benchmarks/clusters.py` (the data the issue measured: popularity c"
+    "apped at 100 incidents a point, so raw-point DBSCAN is quicker there) is in section clusters.",
     "",
     "The 1M snapped CSV against the plain script that already uses distinct points + `sample_weight` "
     "(0.7x): the command also validates every row (rejects file, ids, duplicate check), names, locates and "

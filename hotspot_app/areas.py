@@ -1103,6 +1103,7 @@ def ranking(
     notes: list[str] | None = None,
     restrict: bool = False,
     area_warnings: list[str] | None = None,
+    whole: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """`rank_areas` with everything ``hotspot rank`` reports: ``(table, document)``.
 
@@ -1114,6 +1115,10 @@ def ranking(
     The document is the ``hotspot rank`` JSON: ``{"categories", "from", "to", "total",
     "outside", "top" (see `top_share`), "areas" (the table's rows, nulls for missing), "notes",
     "warnings"}``; ``table.attrs["title"]`` is the printed table's title ('ASB by ward, ...').
+
+    `whole`: when `incidents` holds only the selected categories (a GeoParquet file read back
+    by `ingest.canonical`), its summary of everything loaded -- one row per distinct source,
+    kind, category, group and month -- on which coverage and the period's open ends are judged.
     """
     params.validate(top=top)
     tokens = taxonomy.category_list(category)
@@ -1123,14 +1128,14 @@ def ranking(
     first = periods.parse_month(first, "from") if first is not None else None
     last = periods.parse_month(last, "to") if last is not None else None
     if first is not None or last is not None:
-        cov = periods.Coverage.of(incidents)
+        cov = periods.Coverage.of(whole if whole is not None else incidents)
         if cov.first is None:
             raise InputError("no incidents loaded", parameter="incidents")
         months = periods.month_range(first or cov.first, last or cov.last)
     from . import tables  # the table engine ranks (it restricts to --within areas)
 
     table, warnings = tables.rank(incidents, areas, category=tokens or None, months=months,
-                                  population=population, restrict=restrict)
+                                  population=population, restrict=restrict, whole=whole)
     warnings = list(area_warnings or []) + warnings
     layer = str(areas["layer"].iloc[0]) if len(areas) and "layer" in areas.columns else "area"
     what = taxonomy.selection_label(tokens)

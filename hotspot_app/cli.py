@@ -95,26 +95,19 @@ def progress(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def load_incidents_arg(paths: List[Path], kind: str = "auto", category=None, period=None):
+def load_incidents_arg(paths: List[Path], kind: str = "auto"):
     """INCIDENTS argument: incident files, folders of police.uk months, a zip, or a workspace
     GeoPackage (with an `incidents` layer). Returns the incidents GeoDataFrame; warnings and
-    rejected-row counts are reported on stderr.
-
-    `category`/`period` (commands that only use selected incidents): a GeoParquet file written
-    by `hotspot ingest` is then read back with only those rows (`ingest.canonical`); the rows in
-    the file are in ``attrs["incidents_in_file"]``. Other inputs are read whole (the command
-    selects)."""
+    rejected-row counts are reported on stderr."""
     from . import ingest, store
     from .ingest import canonical
 
     if len(paths) == 1 and store.is_workspace(paths[0]):
         return store.open_workspace(paths[0]).incidents()
     if len(paths) == 1 and kind in ("auto", "generic"):
-        found = canonical.read(paths[0], category=category, period=period)
+        found = canonical.read(paths[0])
         if found is not None:
-            data, total = found
-            data.attrs["incidents_in_file"] = total
-            return data
+            return found.incidents
     result = ingest.read_incidents(paths, kind=kind)
     for w in result.summary["warnings"]:
         input_warning(w)
@@ -122,6 +115,25 @@ def load_incidents_arg(paths: List[Path], kind: str = "auto", category=None, per
         progress(f"note: {result.summary['rejected']} of {result.summary['read']} rows rejected "
                  f"({', '.join(f'{k}: {v}' for k, v in result.summary['rejected_by_reason'].items())})")
     return result.incidents
+
+
+def load_selected(paths: List[Path], category=None, period=None):
+    """INCIDENTS for a command that only uses the selected ones: ``(incidents, summary, rows)``.
+
+    A GeoParquet file written by `hotspot ingest` is read back with only the selected rows
+    (`ingest.canonical`); ``summary`` then has one row per distinct (source, kind, category,
+    group, month) of the whole file, for what is judged on everything loaded (coverage), and
+    ``rows`` counts the file's rows. Other inputs are read whole (`load_incidents_arg`; the
+    command selects): ``summary`` None, ``rows`` their number."""
+    from . import store
+    from .ingest import canonical
+
+    if len(paths) == 1 and not store.is_workspace(paths[0]):
+        found = canonical.read(paths[0], category=category, period=period)
+        if found is not None:
+            return found.incidents, found.summary, found.rows
+    data = load_incidents_arg(paths)
+    return data, None, len(data)
 
 
 def load_areas_arg(path: Path, name_field: Optional[str] = None, layer: str = "custom",
@@ -518,12 +530,15 @@ def rank_command(
         load_areas_arg(areas, name_field=area_field, layer=_areas_layer_guess(areas, area_field),
                        source_layer=areas_layer), layer), by=by, within=within)
     progress("loading incidents ...")
-    data = load_incidents_arg(incidents)
+    if population is None:  # only the selected categories are read (coverage: the whole file)
+        data, whole, _ = load_selected(incidents, category=category or None)
+    else:  # LSOAs without a polygon are placed at the incidents that carry their code: all of them
+        data, whole = load_incidents_arg(incidents), None
     pop, notes = (areas_mod.read_population(population, all_areas, lsoa_boundaries or (), incidents=data)
                   if population is not None else (None, []))
     ranked, doc = areas_mod.ranking(data, all_areas, category=category, period=(from_, to),
                                     population=pop, top=top, notes=notes, restrict=within is not None,
-                                    area_warnings=area_warnings)
+                                    area_warnings=area_warnings, whole=whole)
     if format == "json":
         emit_json(doc)
         return
@@ -684,7 +699,7 @@ def clusters_command(
     clusters.validate_params(eps_m=eps_m, min_samples=min_samples, days=days, method=method,
                              top=top)
     area_gdf = load_areas_arg(areas, source_layer=areas_layer) if areas is not None else None
-    data = load_incidents_arg(incidents, category=category or None, period=period)
+    data, _, total = load_selected(incidents, category=category or None, period=period)
     import warnings as _warnings
 
     with _warnings.catch_warnings(record=True) as caught:
@@ -694,7 +709,6 @@ def clusters_command(
                                  areas=area_gdf, top=top)
     for w in caught:
         progress(f"warning: {w.message}")
-    total = data.attrs.get("incidents_in_file", len(data))
     progress(f"{result.n_clusters} clusters among {result.n_incidents:,} of {total:,} incidents"
              + (f"; the top {len(result.areas)} shown" if top is not None else ""))
     if weight == "harm" and result.n_clusters:
@@ -753,7 +767,7 @@ def grid_command(
     from . import params
     params.validate(cell_m=cell_m, alpha=alpha, **({"bandwidth_m": bandwidth_m} if bandwidth_m is not None else {}))
     area_gdf = load_areas_arg(areas, source_layer=areas_layer) if areas is not None else None
-    data = load_incidents_arg(incidents, category=category or None, period=period)
+    data, _, _ = load_selected(incidents, category=category or None, period=period)
     kwargs = {"areas": area_gdf, "category": category or None, "period": period}
     if method == "kde":
         kwargs["bandwidth_m"] = bandwidth_m

@@ -692,15 +692,20 @@ def document_xlsx(document: dict, title: str | None = None) -> bytes:
 
 # =========================================================================== rankings
 def rank(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None, months=None,
-         population=None, restrict: bool = False) -> tuple[pd.DataFrame, list[str]]:
+         population=None, restrict: bool = False, whole: pd.DataFrame | None = None
+         ) -> tuple[pd.DataFrame, list[str]]:
     """`areas.rank_areas` over areas prepared by `group_areas` (``by``/``within``). With
     `restrict` (a `within` was given) only incidents inside those areas are counted, so shares,
     totals and the top-N sentence are within them ("almost half (48%) of ASB in just 3 wards" of
-    one authority); coverage is still judged on the whole load."""
+    one authority); coverage is still judged on the whole load (`whole`, its summary, when
+    `incidents` holds only the selected categories: see `areas.ranking`)."""
+    base = whole if whole is not None else incidents
+    cov = None
+    if restrict or whole is not None:
+        cov = areas_mod._coverage_for_selection(base, taxonomy.select(base, category))
     if not restrict:
-        return areas_mod.rank_areas(incidents, areas, category=category, months=months, population=population)
-    sel = taxonomy.select(incidents, category)
-    cov = areas_mod._coverage_for_selection(incidents, sel)
+        return areas_mod.rank_areas(incidents, areas, category=category, months=months,
+                                    population=population, coverage=cov)
     inside = areas_mod.area_mask(incidents, areas)
     return areas_mod.rank_areas(incidents[inside.to_numpy()], areas, category=category, months=months,
                                 population=population, coverage=cov)

@@ -73,8 +73,8 @@ def test_written_file_is_geoparquet_with_the_same_incidents(tmp_path):
     bbox = geo["columns"]["geometry"]["bbox"]
     assert bbox == pytest.approx(list(result.incidents.total_bounds))
     # the canonical reader gives the very table read_incidents gave, dtypes included
-    again, total = canonical.read(out)
-    assert total == 8
+    again, total, summary = canonical.read(out)
+    assert total == 8 and summary is None  # nothing left out
     same_incidents(again, result.incidents)
     assert list(again.dtypes.astype(str)) == list(result.incidents.dtypes.astype(str))
 
@@ -84,11 +84,19 @@ def test_selection_read_equals_select_on_everything(tmp_path):
     out = output.write_incidents(inc, tmp_path / "inc.parquet")
     for category, period in [(["asb"], None), (["crime"], ("2024-02", "2024-02")), (None, ("2024-01", None)),
                              (["Burglary"], None), (["Unknown"], None)]:
-        got, total = canonical.read(out, category=category, period=period)
+        got, total, summary = canonical.read(out, category=category, period=period)
         want = selection.select(inc, category, period)
         assert total == 8
         same_incidents(got, want)
-    got, _ = canonical.read(out, category=["asb"], period=("2023-01", "2023-12"))
+        if len(got) == len(inc):
+            assert summary is None  # nothing left out: the incidents are the whole file
+            continue
+        # the summary describes the whole file, whatever was selected: per month 2 ASB rows,
+        # 1 burglary, 1 unknown category
+        assert summary["rows"].sum() == 8 and len(summary) == 6
+        asb = summary[(summary["kind"] == "asb") & (summary["month"] == "2024-01")]
+        assert asb["rows"].tolist() == [2] and asb["source"].tolist() == ["police-uk"]
+    got = canonical.read(out, category=["asb"], period=("2023-01", "2023-12")).incidents
     assert len(got) == 0 and list(got.columns) == list(inc.columns)
     with pytest.raises(InputError, match="unknown category or group 'nonsense'"):
         canonical.read(out, category=["nonsense"])
@@ -133,7 +141,7 @@ def test_real_cleveland_clusters_from_parquet_equal_clusters_from_csvs(realdata,
     total = len(read_incidents(folder).incidents)
     assert f"of {total:,} incidents" in from_pq.stderr
     inc = read_incidents(folder).incidents
-    got, n = canonical.read(pq_path, category=["asb"], period=("2024-01", "2024-12"))
+    got, n, _ = canonical.read(pq_path, category=["asb"], period=("2024-01", "2024-12"))
     assert n == total
     want = selection.select(inc, ["asb"], ("2024-01", "2024-12"))
     assert len(got) == len(want) == a["n_incidents"]
@@ -154,3 +162,38 @@ def test_factorize_objects_by_identity():
     assert (objects[codes] == rows).all()
     # rows that each hold their own object: identity does not pay, the caller hashes values
     assert locations.factorize_objects(np.array([Point(i, i) for i in range(2_000)], dtype=object)) is None
+
+
+def test_real_cleveland_rank_from_parquet_equals_rank_from_csvs(realdata, tmp_path):
+    """`rank` reads only the selected categories back from the Parquet file and judges month
+    coverage on the file's summary: every figure, warning and null is the CSVs' own."""
+    folder = realdata / "police_cleveland"
+    wards = realdata / "wards_2024" / "cleveland_wards_may2024_bsc_epsg27700.geojson"
+    pq_path = tmp_path / "cleveland.parquet"
+    assert runner.invoke(app, ["ingest", str(folder), "--out", str(pq_path)]).exit_code == 0
+    cases = [
+        ["--category", "asb", "--top", "3"],
+        ["--category", "asb", "--from", "2025-06"],                        # open end: the data's last
+        ["--category", "burglary", "--from", "2025-10", "--to", "2026-01"],  # months not loaded
+        ["--category", "asb", "--from", "2024-01", "--to", "2024-12", "--within", "LAD24NM=Hartlepool",
+         "--top", "3"],
+    ]
+    for extra in cases:
+        a = runner.invoke(app, ["rank", str(folder), "--areas", str(wards), *extra, "--format", "json"])
+        b = runner.invoke(app, ["rank", str(pq_path), "--areas", str(wards), *extra, "--format", "json"])
+        assert a.exit_code == 0 and b.exit_code == 0, (extra, b.output)
+        from_csv, from_pq = json.loads(a.stdout), json.loads(b.stdout)
+        # reading the CSVs again repeats the ingest's own warning (one duplicate Crime ID)
+        dup = [w for w in from_csv["warnings"] if "repeat an incident_id" in w]
+        assert len(dup) == 1
+        from_csv["warnings"].remove(dup[0])
+        assert from_csv == from_pq, extra
+    doc = json.loads(b.stdout)  # the last case: Hartlepool's ASB in 2024, as seed 001 reports it
+    assert (doc["top"]["count"], doc["top"]["total"]) == (1_226, 2_632)
+    assert doc["top"]["areas"] == ["Victoria", "Burn Valley", "Headland & Harbour"]
+    uncovered = json.loads(runner.invoke(app, ["rank", str(pq_path), "--areas", str(wards), *cases[2],
+                                               "--format", "json"]).stdout)
+    assert uncovered["total"] is None
+    assert uncovered["warnings"] == ["ranking period (2025-10..2026-01): no data loaded for 2025-12, "
+                                     "2026-01; its count is shown as null (not zero) because those "
+                                     "months are not covered"]

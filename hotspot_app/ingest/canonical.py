@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -28,8 +29,19 @@ from .. import schema, selection, settings
 from . import geo, rules
 from .output import PARQUET_MARK, PARQUET_MARK_VALUE
 
-#: Columns the selection rule reads.
+#: Columns the selection rule reads, and the summary of the whole file keeps (with ``source``).
 SELECTION_COLUMNS = ("kind", "category", "group", "month")
+SUMMARY_COLUMNS = ("source", *SELECTION_COLUMNS)
+
+
+class Selected(NamedTuple):
+    """What `read` returns: the selected ``incidents``; ``rows`` in the file; ``summary``, one row
+    per distinct (source, kind, category, group, month) of the WHOLE file with its ``rows``, for
+    what is judged on everything loaded (month coverage), or None when nothing was left out."""
+
+    incidents: gpd.GeoDataFrame
+    rows: int
+    summary: pd.DataFrame | None
 #: Canonical text columns, returned as object columns like `read_incidents` gives them.
 _TEXT = ("source", "month", "category", "group", "kind", "subcategory", "location", "provider")
 
@@ -74,18 +86,18 @@ def is_canonical(path: str | Path) -> bool:
     return _open(Path(path)) is not None
 
 
-def read(path: str | Path, category=None, period=None) -> tuple[gpd.GeoDataFrame, int] | None:
-    """(the selected incidents, rows in the file) of a GeoParquet file `hotspot ingest` wrote;
-    None for any other file. `category` and `period` as in `selection.select` (whose rule is
+def read(path: str | Path, category=None, period=None) -> Selected | None:
+    """The selected incidents of a GeoParquet file `hotspot ingest` wrote (`Selected`); None
+    for any other file. `category` and `period` as in `selection.select` (whose rule is
     applied, once per distinct combination of kind, category, group and month); an unknown
     category raises its `InputError`."""
     pf = _open(Path(path))
     if pf is None:
         return None
     total = pf.metadata.num_rows
-    keep = None
+    keep = summary = None
     if category or period is not None:
-        keep = _selected_rows(pf, category, period)
+        keep, summary = _selected_rows(pf, category, period)
     if keep is None:
         table = pf.read()
     else:  # one row group at a time, keeping only the selected rows (memory: the selection)
@@ -98,15 +110,17 @@ def read(path: str | Path, category=None, period=None) -> tuple[gpd.GeoDataFrame
                 group = pf.read_row_group(i)
                 parts.append(group if part.all() else group.filter(pa.array(part)))
         table = pa.concat_tables(parts) if parts else pf.schema_arrow.empty_table()
-    return _frame(table), total
+    if summary is not None and keep.all():
+        summary = None  # nothing left out: the incidents are the whole file
+    return Selected(_frame(table), total, summary)
 
 
-def _selected_rows(pf, category, period) -> np.ndarray:
-    """Boolean per row of the file: `selection.mask` on each distinct combination of the
-    selection columns (read as dictionary codes: a few bytes a row)."""
-    table = pf.read(columns=list(SELECTION_COLUMNS)).unify_dictionaries()
+def _selected_rows(pf, category, period) -> tuple[np.ndarray, pd.DataFrame]:
+    """(boolean per row of the file, summary of the whole file): `selection.mask` on each
+    distinct combination of the summary columns (read as dictionary codes: a few bytes a row)."""
+    table = pf.read(columns=list(SUMMARY_COLUMNS)).unify_dictionaries()
     codes, values = [], []
-    for name in SELECTION_COLUMNS:
+    for name in SUMMARY_COLUMNS:
         c, v = _codes(table.column(name))
         codes.append(c)
         values.append(v)
@@ -117,13 +131,14 @@ def _selected_rows(pf, category, period) -> np.ndarray:
     row_combo, combos = pd.factorize(key)
     combos = np.asarray(combos, dtype=np.int64)
     parts = {}
-    for name, v in reversed(list(zip(SELECTION_COLUMNS, values))):
+    for name, v in reversed(list(zip(SUMMARY_COLUMNS, values))):
         base = len(v) + 1
         c = combos % base - 1
         combos = combos // base
         parts[name] = np.append(v, None)[c]  # -1 -> the appended None
-    distinct = pd.DataFrame({name: parts[name] for name in SELECTION_COLUMNS})
-    return selection.mask(distinct, category, period)[row_combo]
+    summary = pd.DataFrame({name: pd.Series(parts[name], dtype=object) for name in SUMMARY_COLUMNS})
+    summary["rows"] = np.bincount(row_combo, minlength=len(summary))
+    return selection.mask(summary, category, period)[row_combo], summary
 
 
 def _codes(column) -> tuple[np.ndarray, np.ndarray]:
