@@ -730,9 +730,11 @@ def rank_markers(polygons: gpd.GeoDataFrame, *, rank: str = "rank", label: str =
     group = folium.FeatureGroup(name=name, show=True)
     if len(polygons) == 0:
         return group
+    points = polygons.geometry.representative_point()
+    shift = _marker_shifts(points.to_numpy())
     pts = to_wgs84(gpd.GeoDataFrame(polygons[[c for c in (rank, label) if c in polygons.columns]],
-                                    geometry=polygons.geometry.representative_point(), crs=polygons.crs))
-    for _, row in pts.iterrows():
+                                    geometry=points, crs=polygons.crs))
+    for (_, row), dx in zip(pts.iterrows(), shift):
         r = row.get(rank)
         text = esc(int(r)) if r is not None and pd.notna(r) else "?"
         colour = PATROL_TOP if pd.notna(r) and int(r) <= 3 else "#e66101"
@@ -740,11 +742,50 @@ def rank_markers(polygons: gpd.GeoDataFrame, *, rank: str = "rank", label: str =
             html=(f'<div class="hotspot-rank" style="width:22px;height:22px;border-radius:11px;'
                   f'background:{colour};color:#fff;font:bold 12px/22px sans-serif;text-align:center;'
                   f'border:2px solid #fff;box-shadow:0 0 3px rgba(0,0,0,.6)">{text}</div>'),
-            icon_size=(22, 22), icon_anchor=(11, 11))
+            icon_size=(22, 22), icon_anchor=(11 - int(dx), 11))
         tip = esc(row.get(label)) if label in pts.columns and row.get(label) is not None else None
         folium.Marker([row.geometry.y, row.geometry.x], icon=icon,
                       tooltip=f"#{text} {tip}" if tip else f"#{text}").add_to(group)
     return group
+
+
+#: Numbers of patrol areas closer than this (metres, about 22 pixels at street zoom 14) are
+#: drawn side by side instead of on top of each other.
+MARKER_NEAR_M = 150.0
+MARKER_STEP_PX = 24
+
+
+def _marker_shifts(points: np.ndarray) -> np.ndarray:
+    """Horizontal pixel shift of each number: 0 for a patrol area with no other within
+    `MARKER_NEAR_M`; in a group of close areas (connected by that distance) the numbers are laid
+    side by side from west to east (the way the areas lie, so shifting moves them apart), the
+    row centred on the group's own places."""
+    n = len(points)
+    shift = np.zeros(n)
+    if n < 2:
+        return shift
+    left, right = shapely.STRtree(points).query(points, predicate="dwithin", distance=MARKER_NEAR_M)
+    parent = np.arange(n)
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in zip(left.tolist(), right.tolist()):
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups = np.array([root(i) for i in range(n)])
+    key = shapely.get_x(points)
+    for g in np.unique(groups):
+        members = np.flatnonzero(groups == g)
+        if len(members) < 2:
+            continue
+        members = members[np.argsort(key[members], kind="stable")]
+        shift[members] = (np.arange(len(members)) - (len(members) - 1) / 2) * MARKER_STEP_PX
+    return shift
 
 
 def patrol_legend(position: str = "bottomright") -> Legend:

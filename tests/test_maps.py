@@ -226,3 +226,28 @@ def test_outline_width_is_line_width_and_the_old_weight_keyword_still_works():
     with pytest.warns(DeprecationWarning, match="line_width"):
         old = maps.area_outlines(wards, name="Wards", weight=4)
     assert old.style_function({})["weight"] == 4
+
+
+def test_rank_numbers_of_close_patrol_areas_sit_side_by_side():
+    """Two patrol areas 60 m apart would draw their numbers on top of each other: they are laid
+    side by side the way the areas lie (1 is the western one, so it moves left), a far one keeps
+    its place."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from hotspot_app import maps
+
+    polys = gpd.GeoDataFrame({"rank": [2, 1, 3], "name": ["b", "a", "far"]},
+                             geometry=[box(450_060, 517_800, 450_100, 517_840),
+                                       box(450_000, 517_800, 450_040, 517_840),
+                                       box(455_000, 517_800, 455_040, 517_840)], crs="EPSG:27700")
+    import re
+
+    import folium
+
+    m = folium.Map()
+    maps.rank_markers(polys).add_to(m)
+    html = m.get_root().render()
+    found = re.findall(r'u003e(\d+)\\u003c/div\\u003e",\s*"iconSize": \[22, 22\],\s*'
+                       r'"iconAnchor": \[(-?\d+), (-?\d+)\]', html)
+    assert {n: (int(x), int(y)) for n, x, y in found} == {"1": (23, 11), "2": (-1, 11), "3": (11, 11)}
