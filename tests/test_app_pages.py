@@ -381,3 +381,30 @@ def test_real_cleveland_upload_gives_real_clusters_and_tables(realdata, tmp_path
     assert not at.exception, at.exception
     table = at.dataframe[0].value
     assert (table["Crime"].str.strip() == "Total").any()
+
+
+def test_data_page_offers_the_users_own_boundaries_in_geodata(tmp_path, monkeypatch):
+    """A ward file dropped into geodata/ is offered on the Data page (chosen already while the
+    workspace has no areas); one click adds it. The demo's own boundary folder is not offered."""
+    geo = tmp_path / "geodata"
+    (geo / "demo").mkdir(parents=True)
+    wards = gpd.GeoDataFrame({"WD24NM": ["High ward", "Park ward"]},
+                             geometry=[shapely.box(-1.24, 54.56, -1.234, 54.57),
+                                       shapely.box(-1.234, 54.56, -1.22, 54.57)], crs="EPSG:4326")
+    wards.to_file(geo / "wards_2024.geojson", driver="GeoJSON")
+    wards.to_file(geo / "demo" / "wards.geojson", driver="GeoJSON")
+    monkeypatch.setattr(settings, "GEODATA_DIR", geo)
+    monkeypatch.setattr(settings, "DEMO_GEODATA_DIR", geo / "demo")
+    monkeypatch.setattr(settings, "WORKSPACE", tmp_path / "workspace.gpkg")
+    monkeypatch.setattr(settings, "DATA_DIR", tmp_path)
+    at = open_page("data")
+    pick = at.selectbox(key="dt-geodata")
+    assert [str(o) for o in pick.options] == ["(none)", "wards_2024.geojson"]
+    assert any(s.value.startswith("2 areas read from wards_2024.geojson") for s in at.success)
+    at.button(key="dt-save").click().run()
+    assert not at.exception, at.exception
+    assert metric(at, "Wards / areas") == "2 / 2"
+    # once the workspace has areas, nothing is read unless asked
+    at = open_page("data")
+    assert at.selectbox(key="dt-geodata").value == "(none)"
+    assert not any("areas read from" in s.value for s in at.success)

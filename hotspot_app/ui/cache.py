@@ -278,8 +278,10 @@ def ingest_incidents(paths: tuple[str, ...], kind: str, provider: str | None = N
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def ingest_boundaries(path: str, name_field: str | None, layer: str, population_field: str | None):
-    """`source.read_boundaries` on a saved upload path (BoundaryResult)."""
+def ingest_boundaries(path: str, name_field: str | None, layer: str, population_field: str | None,
+                      version: float = 0.0):
+    """`source.read_boundaries` on a saved upload path or a file in geodata/ (BoundaryResult);
+    `version` (the file's modification time) makes a replaced file read again."""
     return source.read_boundaries(path, name_field, layer, population_field)
 
 

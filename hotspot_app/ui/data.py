@@ -98,6 +98,18 @@ with up1:
 with up2:
     bnd_file = st.file_uploader("Boundary file", key="dt-bnd-file",
                                 type=["geojson", "json", "gpkg", "zip"])
+    own = source.geodata_files()
+    geo_pick = None
+    if own and bnd_file is None:
+        # the project's boundary folder: chosen already while there is no saved workspace yet, or
+        # the saved one in use has no areas
+        none = "(none)"
+        first = not source.exists(target) or (ds.workspace == source.target_text(target)
+                                              and len(ds.areas) == 0)
+        pick = st.selectbox(f"…or a boundary file in {settings.GEODATA_DIR.name}/", [none, *own],
+                            index=1 if first else 0, key="dt-geodata",
+                            format_func=lambda p: p if p == none else str(p.relative_to(settings.GEODATA_DIR)))
+        geo_pick = None if pick == none else pick
     b_layer = st.selectbox("These boundaries are",
                            ["ward", "local_authority", "town_centre", "micro_hotspot", "patrol", "custom"],
                            key="dt-layer", format_func=lambda s: s.replace("_", " "))
@@ -136,14 +148,15 @@ if result is not None:
     if len(result.rejects):
         st.download_button("Download rejected rows (CSV)", exports.csv_bytes(result.rejects, index=False),
                            "rejects.csv", "text/csv", key="dt-rejects", on_click="ignore")
-if bnd_file is not None:
-    bpath = cache.save_uploads([bnd_file])[0]
+bnd_name = bnd_file.name if bnd_file is not None else (geo_pick.name if geo_pick is not None else None)
+if bnd_file is not None or geo_pick is not None:
+    bpath = cache.save_uploads([bnd_file])[0] if bnd_file is not None else geo_pick
     try:
-        boundaries = cache.ingest_boundaries(bpath, name_field.strip() or None, b_layer,
-                                             pop_field.strip() or None)
+        boundaries = cache.ingest_boundaries(str(bpath), name_field.strip() or None, b_layer,
+                                             pop_field.strip() or None, Path(bpath).stat().st_mtime)
         repaired = getattr(boundaries, "repaired", None)
         n_repaired = 0 if repaired is None else len(repaired)
-        st.success(f"{len(boundaries.areas)} areas read from {bnd_file.name}"
+        st.success(f"{len(boundaries.areas)} areas read from {bnd_name}"
                    + (f"; {n_repaired} invalid polygons repaired" if n_repaired else ""))
         for w in boundaries.warnings:
             st.warning(w)
@@ -159,8 +172,7 @@ if result is not None or boundaries is not None:
     if result is not None and not has_rows:
         st.error("No rows were loaded from these files, so there is nothing to add.")
     can_add = has_rows or (result is None and areas_new is not None and len(areas_new) > 0)
-    upload_id = (tuple(cache.save_uploads(inc_files)) if inc_files else (),
-                 bnd_file.name if bnd_file is not None else None)
+    upload_id = (tuple(cache.save_uploads(inc_files)) if inc_files else (), bnd_name)
     if st.session_state.get("dt-added") == (upload_id, ds.key):
         st.info("These files are in the workspace now (see the load history above); upload the next "
                 "month's files to add them.")

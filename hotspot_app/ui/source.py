@@ -383,3 +383,19 @@ def population_from_lsoa(key: str, population_csv: str, lsoa_boundaries: list[st
     updated = target_areas.assign(population=target_areas["area_id"].map(pop).astype(float))
     ws.write_areas(updated, expected_version=version)
     return workspace_key(where), updated[["area_id", "name", "population"]], report
+
+
+#: Boundary files the Data page offers from the project's `geodata/` folder.
+GEODATA_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp")
+
+
+def geodata_files(folder: Path | None = None) -> list[Path]:
+    """The user's own boundary files in `geodata/` (any depth), the demo's folder left out:
+    what the Data page offers to load without an upload."""
+    root = Path(folder or settings.GEODATA_DIR)
+    if not root.is_dir():
+        return []
+    demo = Path(settings.DEMO_GEODATA_DIR).resolve()
+    found = [p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in GEODATA_SUFFIXES
+             and demo not in p.resolve().parents]
+    return sorted(found)
