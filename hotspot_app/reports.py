@@ -51,13 +51,14 @@ def fmt_rate(value, decimals: int = 2) -> str:
 def table_display(rows: pd.DataFrame, indent: str = "\u00a0\u00a0", previous: bool = False) -> pd.DataFrame:
     """Partnership table as display strings: 'Crime' (indented by level), then per window
     'Current', ['Previous',] 'Diff', '% Diff' as in seed 004 (headers prefixed by the window
-    title)."""
+    title). Differences carry their sign (+12 / -5), as in every other table of the report pack
+    and in the XLSX sheet of the same table."""
     out = {"Crime": [indent * int(lv) + str(c) for c, lv in zip(rows["category"], rows["level"])]}
     for w, title in WINDOW_TITLES.items():
         out[f"{title}: Current"] = [fmt_int(v) for v in rows[f"{w}_current"]]
         if previous:
             out[f"{title}: Previous"] = [fmt_int(v) for v in rows[f"{w}_previous"]]
-        out[f"{title}: Diff"] = [fmt_int(v) for v in rows[f"{w}_diff"]]
+        out[f"{title}: Diff"] = [fmt_int(v, signed=True) for v in rows[f"{w}_diff"]]
         out[f"{title}: % Diff"] = [fmt_pct(v) for v in rows[f"{w}_pct_diff"]]
     return pd.DataFrame(out)
 

@@ -171,12 +171,12 @@ def test_constructed_pack_has_exact_numbers_in_html_docx_and_xlsx():
     html = report_pack.render_html(pack)
     # Total: selected month 3 against 1 a year earlier: +2, 200.0%; the last-6-months comparison
     # window (2022-10..2023-03) is not covered -> n/a with a warning, never 0
-    assert "<td>3</td><td>1</td><td>2</td><td>200.0%</td><td>3</td><td>n/a</td>" in html.replace("\n", "")
+    assert "<td>3</td><td>1</td><td>+2</td><td>200.0%</td><td>3</td><td>n/a</td>" in html.replace("\n", "")
     assert "last 6 months previous (2022-10..2023-03): no data loaded for 2022-10" in html
     assert "In March 2024 there were 3 crimes recorded in the Town ward area" in html
     word = docx.Document(io.BytesIO(report_pack.render_docx(pack)))
     total = [c.text for c in word.tables[0].rows[-1].cells]
-    assert total[:9] == ["Total", "3", "1", "2", "200.0%", "3", "n/a", "n/a", "n/a"]
+    assert total[:9] == ["Total", "3", "1", "+2", "200.0%", "3", "n/a", "n/a", "n/a"]
     wb = openpyxl.load_workbook(io.BytesIO(report_pack.render_xlsx(pack)))
     summary = [list(r) for r in wb["Summary"].iter_rows(values_only=True)]
     assert any(r[1] and str(r[1]).startswith("In March 2024 there were 3 crimes") for r in summary)

@@ -53,6 +53,15 @@ def test_table_markdown_csv_json_xlsx():
     last = next(r for r in values if r[0] == "Total")
     assert last[1] == 3 and last[4] == 2.0  # 200% stored as an Excel percentage
     assert last[6] == "n/a"  # last 6 months previous: not covered, never 0
+    # the same table on screen / in the pack: differences carry their sign, like the XLSX's
+    shown = reports.table_display(rows).set_index("Crime").loc["Total"]
+    assert shown["Selected month: Diff"] == "+2" and shown["Selected month: Current"] == "3"
+    assert xlsx_number_format(wb["Table"], "Total", 3).startswith("+")
+
+
+def xlsx_number_format(sheet, row_label: str, col: int) -> str:
+    row = next(r for r in sheet.iter_rows() if r[0].value == row_label)
+    return row[col].number_format
 
 
 def test_rank_markdown_shows_na_rates():
