@@ -279,6 +279,12 @@ def location_spacing(uxy: np.ndarray) -> float | None:
     return float(np.median(d[:, 1]))
 
 
+def fitting_cell_m(spacing_m: float | None, minimum: float = 50.0) -> float:
+    """The finest cell that is not finer than the incident locations' spacing (the size
+    `cell_warning` advises), and never below `minimum`."""
+    return float(max(minimum, _round_up(spacing_m))) if spacing_m else float(minimum)
+
+
 def cell_warning(cell_m: float, spacing_m: float | None) -> str | None:
     """A warning when grid cells are finer than the spacing of the incident locations (each
     occupied cell then holds about one snap point, and a map of cells is a map of snap points)."""
@@ -286,7 +292,7 @@ def cell_warning(cell_m: float, spacing_m: float | None) -> str | None:
         return None
     return (f"grid cells of {cell_m:g} m are finer than the spacing of the incident locations "
             f"(median {spacing_m:,.0f} m to the nearest other location): most occupied cells hold "
-            f"a single location; use cells >= {_round_up(spacing_m):,} m")
+            f"a single location; use cells >= {fitting_cell_m(spacing_m, 0):,.0f} m")
 
 
 #: Gi* flagging more than this share of the cells that hold incidents gets a warning.

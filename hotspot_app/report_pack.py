@@ -53,7 +53,7 @@ SECTION_KEYS: dict[str, set[str] | None] = {
             "min_samples"},
     "chart": {"title", "type", "areas", "area", "category", "from", "to"},
     "evaluation": {"title", "areas", "area", "after", "before", "baseline", "category", "buffer_m",
-                   "control", "map", "chart"},
+                   "control", "map", "chart", "cell_m"},
 }
 MAP_TYPES = ("choropleth", "patrol")
 #: Words for a selection in sentences (as `hotspot rank` prints them).
@@ -721,15 +721,18 @@ def _evaluation(incidents, inputs, args, key) -> Section:
         ring = evaluation.buffer_ring(target, float(args.get("buffer_m", settings.BUFFER_M)))
         import warnings as py_warnings
 
+        # cells: the spec's cell_m, else 50 m or coarser where the locations are spaced further
+        cell = float(args["cell_m"]) if args.get("cell_m") else \
+            static_maps.pair_cell_m(incidents, months=[*b.months, *a.months], category=category)
         with py_warnings.catch_warnings(record=True) as caught:  # the grid's advice reaches the pack
             py_warnings.simplefilter("always")
             png = static_maps.window_pair_png(incidents, target, before=b.months, after=a.months,
-                                              category=category, ring=ring)
+                                              category=category, ring=ring, cell_m=cell)
         # before and after give the same advice (with their own median spacing): say it once
         sec.warnings += [str(w.message) for w in caught[:1] if str(w.message) not in sec.warnings]
         sec.blocks.append(Image(f"{name}: before and after", png,
-                                caption="Incidents per 50 m cell, the same cells and colour scale on both; "
-                                        "black outlines: the area and its displacement ring."))
+                                caption=f"Incidents per {cell:g} m cell, the same cells and colour scale "
+                                        "on both; black outlines: the area and its displacement ring."))
     if args.get("chart", True) and len(ev.series):
         shown_s = ev.series[ev.series["series"].isin(["target", "buffer"])].copy()
         shown_s["series"] = shown_s["series"].map({"target": name, "buffer": f"{ev.buffer_m:g} m ring"})

@@ -176,6 +176,18 @@ def pair_png(left: tuple[gpd.GeoDataFrame, Sequence], right: tuple[gpd.GeoDataFr
     return _png(fig)
 
 
+def pair_cell_m(incidents: gpd.GeoDataFrame, *, months: Sequence[str], category=None,
+                minimum: float = 50.0) -> float:
+    """Cell size for a before/after pair: `minimum` (50 m), or coarser when the selected
+    incidents' locations are spaced further apart (`hotspots.fitting_cell_m`), so that a cell is
+    not just one snap point."""
+    from . import hotspots, locations, selection
+
+    sel = selection.select(incidents, category, list(months))
+    uxy = locations.distinct(selection.coordinates(sel)).xy
+    return hotspots.fitting_cell_m(hotspots.location_spacing(uxy), minimum)
+
+
 def window_pair_png(incidents: gpd.GeoDataFrame, target, *, before: Sequence[str], after: Sequence[str],
                     category=None, ring=None, cell_m: float = 50.0, pad_m: float = 150.0,
                     titles: tuple[str, str] | None = None, legend_title: str = "Incidents per cell",

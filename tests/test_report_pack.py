@@ -58,18 +58,29 @@ def paper(demo, tmp_path_factory):
 
 def test_demo_report_writes_every_format_with_the_json_contract(paper):
     doc, files = paper["doc"], paper["files"]
-    # the before/after map's grid advice is a pack warning (it was a bare Python UserWarning on
-    # stderr while the CLI said "0 warnings"): the demo's before-window locations are a median 135 m apart
-    grid_note = ("Thistlebeck Precinct patrols, July to December 2023: grid cells of 50 m are finer than the "
-                 "spacing of the incident locations (median 135 m to the nearest other location): most "
-                 "occupied cells hold a single location; use cells >= 150 m")
+    # the before/after map's cells fit the locations' spacing (150 m: the demo's locations are a
+    # median 135 m apart), so there is no grid advice to give (test below for a spec's own cells)
     assert doc == {"out": [str(f) for f in files], "sections": 10, "tables": 5, "maps": 3,
-                   "warnings": [grid_note]}
+                   "warnings": []}
     assert files[0].read_bytes().startswith(b"%PDF")
     html = files[3].read_text(encoding="utf-8")
     assert settings.DEMO_LABEL in html and "About these figures" in html
     assert html.count("data:image/png;base64,") == 4  # choropleth, patrol, before/after pair, chart
     assert settings.DEMO_LABEL in paper["pdf"] and settings.DEMO_LABEL in paper["docx_text"]
+
+
+def test_before_after_cells_fit_the_location_spacing_unless_the_spec_gives_them(paper):
+    html = paper["files"][3].read_text(encoding="utf-8")
+    assert "Incidents per 150 m cell" in html
+    spec = report_pack.demo_spec(paper["dir"])
+    spec.sections = [(k, {**a, "cell_m": 50} if k == "evaluation" else a, key) for k, a, key in spec.sections]
+    pack = report_pack.build(spec)
+    images = [b for sec in pack.sections for b in sec.blocks if isinstance(b, report_pack.Image)]
+    assert any(i.caption.startswith("Incidents per 50 m cell") for i in images)
+    # 50 m cells are finer than the demo's locations: the pack says so, with the size to use
+    assert ("Thistlebeck Precinct patrols, July to December 2023: grid cells of 50 m are finer than the "
+            "spacing of the incident locations (median 135 m to the nearest other location): most "
+            "occupied cells hold a single location; use cells >= 150 m") in pack.warnings
 
 
 def test_pack_table_numbers_are_the_ones_hotspot_table_prints(paper):
