@@ -81,11 +81,6 @@ def _open(path: Path):
     return pf
 
 
-def is_canonical(path: str | Path) -> bool:
-    """True for a GeoParquet file written by `hotspot ingest` (see the module docstring)."""
-    return _open(Path(path)) is not None
-
-
 def read(path: str | Path, category=None, period=None) -> Selected | None:
     """The selected incidents of a GeoParquet file `hotspot ingest` wrote (`Selected`); None
     for any other file. `category` and `period` as in `selection.select` (whose rule is
