@@ -764,20 +764,11 @@ def _marker_shifts(points: np.ndarray) -> np.ndarray:
     shift = np.zeros(n)
     if n < 2:
         return shift
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     left, right = shapely.STRtree(points).query(points, predicate="dwithin", distance=MARKER_NEAR_M)
-    parent = np.arange(n)
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for a, b in zip(left.tolist(), right.tolist()):
-        ra, rb = root(a), root(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    groups = np.array([root(i) for i in range(n)])
+    _, groups = connected_components(coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n)))
     key = shapely.get_x(points)
     for g in np.unique(groups):
         members = np.flatnonzero(groups == g)

@@ -151,16 +151,15 @@ def write_incidents_parquet(incidents: gpd.GeoDataFrame, target) -> None:
     from pyproj import CRS
 
     gname = incidents.geometry.name
+    codes, points = _distinct_objects(incidents.geometry.values)  # each shared Point once
     arrays, names = [], []
     for name in incidents.columns:
-        col = incidents[name]
-        arrays.append(_wkb_column(col.values) if name == gname else _arrow_column(col))
+        arrays.append(_wkb_column(codes, points) if name == gname else _arrow_column(incidents[name]))
         names.append(str(name))
     table = pa.table(arrays, names=names)
-    geoms = incidents.geometry.values
     meta = {"encoding": "WKB", "crs": CRS.from_user_input(incidents.crs).to_json_dict()
             if incidents.crs is not None else None}
-    bounds = _bounds(np.asarray(geoms, dtype=object))
+    bounds = _bounds(points)
     meta["geometry_types"] = ["Point"] if bounds is not None else []
     if bounds is not None:
         meta["bbox"] = bounds
@@ -180,14 +179,12 @@ def _distinct_objects(values) -> tuple[np.ndarray, np.ndarray]:
     return found if found is not None else (np.arange(len(values)), values)
 
 
-def _wkb_column(geoms) -> pa.Array:
-    codes, distinct = _distinct_objects(geoms)
+def _wkb_column(codes: np.ndarray, distinct: np.ndarray) -> pa.Array:
     wkb = shapely.to_wkb(distinct)  # None stays None (a null cell)
     return pa.array(wkb, type=pa.binary()).take(pa.array(codes))
 
 
-def _bounds(geoms: np.ndarray) -> list[float] | None:
-    _, distinct = _distinct_objects(geoms)
+def _bounds(distinct: np.ndarray) -> list[float] | None:
     b = shapely.bounds(distinct[~shapely.is_missing(distinct)])
     if not len(b) or not np.isfinite(b).any():
         return None
