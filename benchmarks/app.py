@@ -33,7 +33,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 from _common import machine, write_section  # noqa: E402
 from app_server import running_app  # noqa: E402
 
-from hotspot_app import areas, demo, maps, periods, schema, settings, store  # noqa: E402
+from hotspot_app.core import periods, schema, settings
+from hotspot_app.io import demo
+from hotspot_app.render import maps
+from hotspot_app.io import workspace  # noqa: E402
+from hotspot_app.core import summaries
 
 REAL = (ROOT / ".." / "shared" / "realdata").resolve()
 CHROMIUM = "/usr/bin/chromium"
@@ -43,7 +47,7 @@ RUNS = 3
 
 
 def read_wards(path: Path) -> gpd.GeoDataFrame:
-    from hotspot_app import ingest
+    from hotspot_app.io import ingest
 
     try:
         res = ingest.read_boundaries(path, layer="ward")
@@ -61,12 +65,12 @@ def force_year_workspace(folder: Path) -> tuple[Path, int, int] | None:
     wards_file = REAL / "wards_2024" / "cleveland_wards_may2024_bsc_epsg27700.geojson"
     if len(files) < 12 or not wards_file.exists():
         return None
-    from hotspot_app import ingest
+    from hotspot_app.io import ingest
 
     res = ingest.read_incidents([str(f) for f in files])
     wards = read_wards(wards_file)
     path = folder / "cleveland-2024.gpkg"
-    ws = store.Workspace(path)
+    ws = workspace.GeopackageWorkspace(path)
     ws.write_incidents(res.incidents)
     ws.write_areas(wards)
     return path, len(res.incidents), len(wards)
@@ -76,7 +80,7 @@ def overview_html_sizes(incidents, wards) -> tuple[int, int, int]:
     """(ours, naive, distinct locations) for the Overview defaults: crime, last 12 months."""
     months = periods.window(incidents["month"].max(), 12)
     mask = incidents["kind"].eq("crime") & incidents["month"].isin(months)
-    ranked, _ = areas.rank_areas(incidents, wards, category=["crime"], months=months)
+    ranked, _ = summaries.rank_areas(incidents, wards, category=["crime"], months=months)
     values = ranked.set_index("area_id")["count"].astype(float)
     locs = maps.locations(incidents[mask])
     ours = maps.overview_map(wards, values, locs)
@@ -127,7 +131,7 @@ sys.path.insert(0, {root!r})
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
-from hotspot_app import maps
+from hotspot_app.render import maps
 st.title("Overview")
 m = maps.base_map([[54.5, -1.3], [54.6, -1.1]])
 maps.heat_layer(pd.DataFrame({{"lat": [54.55], "lon": [-1.2], "count": [3]}})).add_to(m)
@@ -177,7 +181,7 @@ def main() -> None:
             path, n_inc, n_wards = fy
             rows.append(bench(f"Cleveland 2024 ({n_inc:,} incidents, {n_wards} wards)",
                               {"HOTSPOT_WORKSPACE": str(path)}, n_wards))
-            ws = store.Workspace(path)
+            ws = workspace.GeopackageWorkspace(path)
             s, naive, nloc = overview_html_sizes(ws.incidents(), ws.areas("ward"))
             sizes.append(("Cleveland 2024", s, naive, nloc))
 

@@ -49,9 +49,10 @@ def workspace(folder: Path) -> tuple[Path, int]:
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     import json
 
-    from hotspot_app import ingest, store
+    from hotspot_app.io import ingest
+    from hotspot_app.io import workspace
 
-    store.Workspace(path).write_areas(ingest.read_boundaries(wards, layer="ward").areas)
+    workspace.GeopackageWorkspace(path).write_areas(ingest.read_boundaries(wards, layer="ward").areas)
     return path, json.loads(out.stdout)["loaded"]
 
 

@@ -39,7 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import machine, measure, write_section  # noqa: E402
-from hotspot_app import clusters, locations, selection  # noqa: E402
+from hotspot_app.core import clusters, locations, selection  # noqa: E402
+from hotspot_app.io import geofiles
 
 N = 1_000_000
 LOCATIONS = 15_000
@@ -168,7 +169,7 @@ IMPORTS = {"ours": "import geopandas, pyarrow.csv, sklearn.cluster, hotspot_app.
 
 
 def _ingest(csv):
-    from hotspot_app import ingest
+    from hotspot_app.io import ingest
 
     inc = ingest.read_incidents([csv]).incidents
     return len(inc)
@@ -185,12 +186,12 @@ def _areas(sel, labels, loc):
 
 
 def _export(areas, path):
-    clusters.export(areas, path)
+    geofiles.write_patrol_areas(areas, path)
     return path.stat().st_size
 
 
 def components(csv: Path, tmp: Path) -> list[str]:
-    from hotspot_app import ingest
+    from hotspot_app.io import ingest
 
     rows = ["| step | seconds | peak MiB of its process |", "|---|---:|---:|"]
     t, m, n = measure(_ingest, csv)

@@ -36,7 +36,7 @@ REAL = ROOT.parent / "shared" / "realdata" / "police_cleveland"
 
 
 def load():
-    from hotspot_app import demo, ingest
+    from hotspot_app.io import demo, ingest
 
     if REAL.is_dir():
         return ingest.read_incidents([REAL]).incidents, "2024-07..2024-12", f"{REAL.name} (real police.uk)", REAL
@@ -54,14 +54,14 @@ def busiest_circle(incidents, radius=300.0):
 
 
 def run_evaluate(incidents, target, after):
-    from hotspot_app import evaluation
+    from hotspot_app.core import evaluation
 
     r = evaluation.evaluate(incidents, target, after=after, categories=["asb"])
     return r.to_dict()
 
 
 def run_naive(incidents, target, after):
-    from hotspot_app import periods
+    from hotspot_app.core import periods
 
     after_w = periods.parse_range(after)
     before_w = periods.shift(after_w, -12)
@@ -98,7 +98,7 @@ def main() -> None:
 
     import geopandas as gpd
 
-    from hotspot_app import settings
+    from hotspot_app.core import settings
 
     with tempfile.TemporaryDirectory() as tmp:
         area = Path(tmp) / "circle.geojson"

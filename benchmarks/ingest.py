@@ -95,7 +95,7 @@ def generate(out: Path, rows: int = 1_000_000, locations: int = 15_000, no_locat
 def run_ingest(path: str) -> tuple[int, int, int, float]:
     import time
 
-    from hotspot_app.ingest import read_incidents
+    from hotspot_app.io.ingest import read_incidents
 
     cpu = time.process_time()
     res = read_incidents(path)
@@ -109,7 +109,7 @@ def run_ingest_warm(path: str) -> tuple[int, int, int, float, float]:
     seconds of that call only are returned (the 5th and 4th items)."""
     import time
 
-    from hotspot_app.ingest import read_incidents
+    from hotspot_app.io.ingest import read_incidents
 
     read_incidents(path)
     cpu, wall = time.process_time(), time.perf_counter()
@@ -179,7 +179,7 @@ def main() -> None:
     # import before forking: the timings measure the work, not module import
     import geopandas  # noqa: F401
 
-    import hotspot_app.ingest  # noqa: F401
+    import hotspot_app.io.ingest  # noqa: F401
     data = generate(Path(__file__).parent / "_data" / f"police_{args.rows}", rows=args.rows)
     cases = [("synthetic police.uk, 12 monthly files", data)]
     real = ROOT.parent / "shared" / "realdata" / "police_cleveland"

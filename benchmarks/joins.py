@@ -11,7 +11,7 @@ Data (synthetic, seeded):
   what a GeoPackage/Parquet read gives.
 - unsnapped: 1,000,000 distinct random points.
 - table: ~270,000 police.uk-category incidents over 36 months (a force's three years), one
-  area (the union of the wards around the centre), `areas.partnership_table`.
+  area (the union of the wards around the centre), `summaries.partnership_table`.
 
 Each measurement runs in a fresh (forked) process (`_common.measure`): seconds of the call only,
 and the peak RSS of that process (baseline interpreter + inputs included, the same for both
@@ -39,7 +39,8 @@ import pandas as pd  # noqa: E402
 import shapely  # noqa: E402
 
 from _common import machine, measure, write_section  # noqa: E402
-from hotspot_app import areas, periods, schema  # noqa: E402
+from hotspot_app.core import areas, periods, schema  # noqa: E402
+from hotspot_app.core import summaries
 
 W = 100_000.0
 N_WARDS = 8_500
@@ -69,7 +70,7 @@ def snapped_points(seed: int = 2) -> gpd.GeoDataFrame:
 
 def shared_snapped_points(seed: int = 2) -> gpd.GeoDataFrame:
     """The snapped incidents with one shared Point per distinct location (as loaded by the ingest)."""
-    from hotspot_app.ingest import geo
+    from hotspot_app.io.ingest import geo
 
     xy = shapely.get_coordinates(snapped_points(seed).geometry.values)
     return gpd.GeoDataFrame(geometry=gpd.GeoSeries(geo.points(xy[:, 0], xy[:, 1]), crs="EPSG:27700"))
@@ -120,7 +121,7 @@ def table_incidents(seed: int = 4, n_locations: int = 15_000) -> tuple[gpd.GeoDa
 
 
 def run_table(inc, area):
-    rows, warnings = areas.partnership_table(inc, area, "2024-12")
+    rows, warnings = summaries.partnership_table(inc, area, "2024-12")
     return int(rows.loc[rows["category"] == "Total", "last_12_months_current"].iloc[0]), len(warnings)
 
 
@@ -220,7 +221,7 @@ def main() -> None:
               f"Inherited inputs (snapped, a Point per incident, best runs): `areas.join` {extra[0]:+.0f} ms, "
               f"sjoin {extra[1]:+.0f} ms against inputs built in the timed process.",
               "",
-              f"Partnership table (`areas.partnership_table`, 3 windows x 2 comparisons, police.uk "
+              f"Partnership table (`summaries.partnership_table`, 3 windows x 2 comparisons, police.uk "
               f"hierarchy) for one 10 km x 10 km area over {len(inc):,} incidents in 36 months: "
               f"**{t_tab:.3f} s**, peak {m_tab:,.0f} MiB (last-12-months Total {total:,}; {n_warn} warnings).",
               "",

@@ -1,5 +1,5 @@
 """Workspace store and demo: time and peak memory of writing/reading the demo's incidents through
-`store.Workspace` (atomic, dtype-preserving) against plain `GeoDataFrame.to_file` /
+`workspace.GeopackageWorkspace` (atomic, dtype-preserving) against plain `GeoDataFrame.to_file` /
 `geopandas.read_file` on the same GeoPackage driver (baseline), plus demo generate/write/load.
 
 Run: .venv/bin/python benchmarks/store.py   (writes its section of benchmarks/RESULTS.md)
@@ -17,7 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import geopandas as gpd  # noqa: E402
 
 from _common import machine, measure, write_section  # noqa: E402
-from hotspot_app import demo, store  # noqa: E402
+from hotspot_app.io import demo
+from hotspot_app.io import workspace  # noqa: E402
 
 TMP = Path(tempfile.mkdtemp(prefix="bench-store-"))
 
@@ -34,17 +35,17 @@ def plain_read():
 
 def ws_write(incidents):
     path = TMP / "ws.gpkg"
-    store.Workspace(path).write_incidents(incidents)
+    workspace.GeopackageWorkspace(path).write_incidents(incidents)
     return path.stat().st_size
 
 
 def ws_read():
-    return len(store.Workspace(TMP / "ws.gpkg").incidents())
+    return len(workspace.GeopackageWorkspace(TMP / "ws.gpkg").incidents())
 
 
 def ws_write_areas_after_incidents(wards):
     # replacing one small layer copies the whole file first (atomic write)
-    store.Workspace(TMP / "ws.gpkg").write_areas(wards)
+    workspace.GeopackageWorkspace(TMP / "ws.gpkg").write_areas(wards)
     return 0
 
 

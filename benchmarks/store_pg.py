@@ -1,5 +1,5 @@
 """PostGIS workspace: time of the monthly cycle on real police.uk months (Cleveland, from
-../shared/realdata) through `store_pg.PostgisWorkspace` (one transaction per load: lock, delete
+../shared/realdata) through `workspace.PostgisWorkspace` (one transaction per load: lock, delete
 the month's key, COPY the rows, history, audit) against plain geopandas `to_postgis` append /
 `read_postgis` on the same server (baseline), on a throwaway cluster (tests/pg.py).
 
@@ -21,7 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import geopandas as gpd  # noqa: E402
 
 from _common import machine, write_section  # noqa: E402
-from hotspot_app import ingest, schema, settings, store  # noqa: E402
+from hotspot_app.io import ingest
+from hotspot_app.core import schema, settings
+from hotspot_app.io import workspace  # noqa: E402
 from pg import throwaway_cluster  # noqa: E402
 
 MONTHS = 12
@@ -47,7 +49,7 @@ def main() -> None:
         months.append((f, res, inc))
     with throwaway_cluster() as server:
         url = server.new_database()
-        ws = store.open_workspace(url)
+        ws = workspace.open_workspace(url)
         loads = [timed(lambda m=m: ws.load_incidents(m[2], files=[m[0]], read=m[1].summary["read"],
                                                        rejected=m[1].summary["rejected"], user="bench"))[0]
                  for m in months]

@@ -18,25 +18,26 @@ __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     # ingest / store / demo (I/O at the edges)
-    "read_incidents": "ingest", "read_boundaries": "ingest", "IngestResult": "ingest",
-    "BoundaryResult": "ingest", "Workspace": "store", "is_workspace": "store",
-    "Demo": "demo", "load_demo": "demo:load", "generate_demo": "demo:generate",
+    "read_incidents": "io.ingest", "read_boundaries": "io.ingest", "IngestResult": "io.ingest",
+    "BoundaryResult": "io.ingest", "Workspace": "io.workspace", "open_workspace": "io.workspace",
+    "is_workspace": "io.workspace",
+    "Demo": "io.demo", "load_demo": "io.demo:load", "generate_demo": "io.demo:generate",
     # schema and vocabulary
-    "make_incidents": "schema", "make_areas": "schema", "validate_incidents": "schema",
-    "INCIDENT_COLUMNS": "schema", "AREA_COLUMNS": "schema", "InputError": "errors",
-    "classify": "taxonomy", "select": "taxonomy",
+    "make_incidents": "core.schema", "make_areas": "core.schema", "validate_incidents": "core.schema",
+    "INCIDENT_COLUMNS": "core.schema", "AREA_COLUMNS": "core.schema", "InputError": "core.errors",
+    "classify": "core.taxonomy", "select": "core.taxonomy",
     # areas, periods, tables
-    "join": "areas", "within": "areas", "counts": "areas", "find_area": "areas",
-    "partnership_table": "areas", "area_summary": "areas", "rank_areas": "areas",
-    "year_on_year": "areas", "window": "periods", "comparison_window": "periods",
-    "Coverage": "periods", "build_table": "tables", "indicators": "tables",
+    "join": "core.areas", "within": "core.areas", "counts": "core.areas", "find_area": "core.areas",
+    "partnership_table": "core.summaries", "area_summary": "core.summaries",
+    "rank_areas": "core.summaries", "year_on_year": "core.summaries", "window": "core.periods", "comparison_window": "core.periods",
+    "Coverage": "core.periods", "build_table": "core.tables", "indicators": "core.tables",
     # clusters and hotspots
-    "dbscan": "clusters", "suggest_eps": "clusters", "hotspot_grid": "hotspots",
-    "gistar": "hotspots", "kde": "hotspots", "pai": "hotspots", "rri": "hotspots",
-    "forecast_accuracy": "hotspots", "emerging": "hotspots",
+    "dbscan": "core.clusters", "suggest_eps": "core.clusters", "hotspot_grid": "core.hotspots",
+    "gistar": "core.hotspots", "kde": "core.hotspots", "pai": "core.hotspots", "rri": "core.hotspots",
+    "forecast_accuracy": "core.hotspots", "emerging": "core.hotspots",
     # evaluation
-    "evaluate": "evaluation", "evaluate_intervention": "evaluation", "wdq": "evaluation",
-    "wdd": "evaluation", "tne": "evaluation", "rate_ratio": "evaluation",
+    "evaluate": "core.evaluation", "evaluate_intervention": "core.evaluation", "wdq": "core.evaluation",
+    "wdd": "core.evaluation", "tne": "core.evaluation", "rate_ratio": "core.evaluation",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

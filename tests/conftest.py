@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory):
-    from hotspot_app import demo as demo_mod
+    from hotspot_app.io import demo as demo_mod
 
     return demo_mod.load(tmp_path_factory.mktemp("demo"))
 

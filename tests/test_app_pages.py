@@ -12,7 +12,10 @@ import pytest
 import shapely
 from streamlit.testing.v1 import AppTest
 
-from hotspot_app import areas, demo, periods, reports, settings, taxonomy
+from hotspot_app.core import periods, settings, taxonomy
+from hotspot_app.io import demo
+from hotspot_app.render import formatting
+from hotspot_app.core import summaries
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "streamlit_app.py")
@@ -27,7 +30,7 @@ def open_page(page: str | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=180)
     at.run()
     if page:
-        at.switch_page(f"hotspot_app/ui/{page}.py")
+        at.switch_page(f"hotspot_app/ui/pages/{page}.py")
         at.run()
     assert not at.exception, at.exception
     return at
@@ -78,13 +81,13 @@ def test_overview_kpis_match_the_core_and_filters_change_the_table(the_demo):
     crime = the_demo.incidents["kind"].eq("crime") & the_demo.incidents["month"].isin(window)
     assert metric(at, "Crimes") == f"{int(crime.sum()):,}"
 
-    # a ward's summary: the KPI equals areas.area_summary for that ward
+    # a ward's summary: the KPI equals summaries.area_summary for that ward
     ward = the_demo.wards.iloc[0]
     at.selectbox(key="ov-area").set_value(str(ward["area_id"])).run()
     assert not at.exception
-    doc = areas.area_summary(the_demo.incidents, the_demo.wards.iloc[[0]], last, 12)
-    assert metric(at, "Crimes") == reports.fmt_int(doc["crime"]["current"])
-    assert metric(at, "ASB") == reports.fmt_int(doc["asb"]["current"])
+    doc = summaries.area_summary(the_demo.incidents, the_demo.wards.iloc[[0]], last, 12)
+    assert metric(at, "Crimes") == formatting.fmt_int(doc["crime"]["current"])
+    assert metric(at, "ASB") == formatting.fmt_int(doc["asb"]["current"])
 
     crime_table = at.dataframe[0].value.copy()
     at.multiselect(key="ov-cat").set_value(["asb"]).run()
@@ -92,13 +95,13 @@ def test_overview_kpis_match_the_core_and_filters_change_the_table(the_demo):
     asb_table = at.dataframe[0].value
     assert not crime_table.equals(asb_table)
     # top ward of the ASB ranking has the count the core gives
-    ranked, _ = areas.rank_areas(the_demo.incidents, the_demo.wards, category=["asb"], months=window)
+    ranked, _ = summaries.rank_areas(the_demo.incidents, the_demo.wards, category=["asb"], months=window)
     assert asb_table["Count"].iloc[0] == f"{int(ranked['count'].iloc[0]):,}"
 
     # the choropleth's values are the core's, ward by ward (read from the map sent to the page)
     at.radio(key="ov-metric").set_value("change").run()
     assert not at.exception
-    change, _ = areas.change_by_area(the_demo.incidents, the_demo.wards, category=["asb"], months=window)
+    change, _ = summaries.change_by_area(the_demo.incidents, the_demo.wards, category=["asb"], months=window)
     expected = {n: (f"{p:+.1f}%", f"{c:,}", f"{q:,}") for n, c, q, p in
                 zip(change["name"], change["count"], change["previous"], change["pct_change"]) if n != "outside"}
     assert ward_values(at) == expected
@@ -110,7 +113,7 @@ def test_overview_kpis_match_the_core_and_filters_change_the_table(the_demo):
 
 
 def test_hotspots_patrol_areas_follow_eps(the_demo):
-    from hotspot_app import clusters, patrol
+    from hotspot_app.core import clusters, patrol
 
     at = open_page("hotspots")
     assert banner_shown(at)
@@ -141,7 +144,7 @@ def test_hotspots_patrol_areas_follow_eps(the_demo):
 
 
 def test_hotspots_offers_eps_guidance_from_the_k_distance_curve(the_demo):
-    from hotspot_app import clusters
+    from hotspot_app.core import clusters
 
     at = open_page("hotspots")
     last = the_demo.incidents["month"].max()
@@ -162,7 +165,7 @@ def test_hotspots_offers_eps_guidance_from_the_k_distance_curve(the_demo):
 
 
 def test_hotspots_grid_layers_and_pai(the_demo):
-    from hotspot_app import hotspots, patrol
+    from hotspot_app.core import hotspots, patrol
 
     at = open_page("hotspots")
     inc = the_demo.incidents
@@ -205,7 +208,7 @@ def test_before_after_recovers_the_planted_patrol_effect(the_demo):
     assert metric(at, "After") == f"{truth['area']['2023-07..2023-12']:,}"
     expected = 100 * (truth["area"]["2023-07..2023-12"] - truth["area"]["2022-07..2022-12"]) \
         / truth["area"]["2022-07..2022-12"]
-    assert metric(at, "Change on before") == reports.fmt_pct(round(expected, 1))
+    assert metric(at, "Change on before") == formatting.fmt_pct(round(expected, 1))
     wdq_250 = metric(at, "WDQ")
     assert wdq_250 != "n/a"
     at.number_input(key="ba-buffer").set_value(0.0).run()
@@ -217,13 +220,13 @@ def test_before_after_recovers_the_planted_patrol_effect(the_demo):
     assert not at.exception, at.exception
     base = [s for s in at.select_slider if s.key.startswith("ba-baseline")][0]
     assert base.value == ("2021-07", "2021-12")
-    from hotspot_app import evaluation
+    from hotspot_app.core import evaluation
 
     row = the_demo.interventions.iloc[0]
     expected = evaluation.evaluate(the_demo.incidents,
                                    evaluation.resolve_regions(row, the_demo.areas, interventions=the_demo.interventions),
                                    after="2023-07..2023-12", baseline="2021-07..2021-12", category="asb")
-    assert metric(at, "Change on baseline") == reports.fmt_pct(expected.baseline_pct_change)
+    assert metric(at, "Change on baseline") == formatting.fmt_pct(expected.baseline_pct_change)
     # any area and dates: the last 6 months loaded, the first area offered (the picked
     # categories are kept when switching)
     at.radio(key="ba-mode").set_value("Area and dates").run()
@@ -233,7 +236,7 @@ def test_before_after_recovers_the_planted_patrol_effect(the_demo):
     r = evaluation.evaluate(the_demo.incidents, evaluation.resolve_regions(str(first["area_id"]), the_demo.areas),
                             after=months[-6:], category=at.multiselect(key="ba-cat").value)
     assert metric(at, "After") == f"{r.after.count:,}"
-    assert metric(at, "Change on before") == reports.fmt_pct(r.pct_change)
+    assert metric(at, "Change on before") == formatting.fmt_pct(r.pct_change)
 
 
 def test_fires_totals_and_group_switch(the_demo):
@@ -250,7 +253,7 @@ def test_fires_totals_and_group_switch(the_demo):
 
 
 def test_area_table_total_matches_counts_and_month_changes_it(the_demo):
-    at = open_page("tables")
+    at = open_page("area_tables")
     assert banner_shown(at)
     inc = the_demo.incidents
     month = inc["month"].max()
@@ -304,8 +307,8 @@ def test_data_page_upload_summary_rejects_and_switch(tmp_path, monkeypatch):
     assert metric(at, "Incidents") == "2"
     assert metric(at, "Wards / areas") == "2 / 2"
     # the other pages run on the uploaded data (no wards loaded)
-    for page in ("overview", "hotspots", "tables"):
-        at.switch_page(f"hotspot_app/ui/{page}.py").run()
+    for page in ("overview", "hotspots", "area_tables"):
+        at.switch_page(f"hotspot_app/ui/pages/{page}.py").run()
         assert not at.exception, (page, at.exception)
 
 
@@ -314,7 +317,7 @@ def test_drawn_micro_hotspot_is_saved_with_dates_and_evaluated(tmp_path, monkeyp
     stored as a micro-hotspot area and an intervention, and Before/after evaluates it."""
     import shapely
 
-    from hotspot_app import store
+    from hotspot_app.io import workspace
     from hotspot_app.ui import cache
 
     target = tmp_path / "workspace.gpkg"
@@ -322,7 +325,7 @@ def test_drawn_micro_hotspot_is_saved_with_dates_and_evaluated(tmp_path, monkeyp
     polygon = planted.geometry  # "drawn" exactly over the planted patrol area
     key = cache.add_drawn_intervention(cache.DEMO, target, polygon, "Drawn precinct <b>", "patrols",
                                        "2023-07-01", "2023-12-31", "drawn in a test")
-    ws = store.Workspace(target)
+    ws = workspace.GeopackageWorkspace(target)
     assert len(ws.incidents()) == len(the_demo.incidents)
     hot = ws.areas("micro_hotspot")
     assert len(hot) == len(the_demo.micro_hotspots) + 1
@@ -338,7 +341,7 @@ def test_drawn_micro_hotspot_is_saved_with_dates_and_evaluated(tmp_path, monkeyp
     at = AppTest.from_file(APP, default_timeout=180)
     at.session_state["source"] = key
     at.run()
-    at.switch_page("hotspot_app/ui/before_after.py").run()
+    at.switch_page("hotspot_app/ui/pages/before_after.py").run()
     assert not at.exception, at.exception
     assert not banner_shown(at)  # a workspace, not the demo
     at.selectbox(key="ba-iv").set_value(str(new["intervention_id"])).run()
@@ -374,10 +377,10 @@ def test_real_cleveland_upload_gives_real_clusters_and_tables(realdata, tmp_path
     assert metric(at, "Incidents") == f"{loaded:,}"
     assert metric(at, "Wards / areas").startswith("83 /")
 
-    at.switch_page("hotspot_app/ui/hotspots.py").run()
+    at.switch_page("hotspot_app/ui/pages/hotspots.py").run()
     assert not at.exception, at.exception
     assert len(at.dataframe[0].value) >= 5  # real ASB patrol areas in Cleveland
-    at.switch_page("hotspot_app/ui/tables.py").run()
+    at.switch_page("hotspot_app/ui/pages/area_tables.py").run()
     assert not at.exception, at.exception
     table = at.dataframe[0].value
     assert (table["Crime"].str.strip() == "Total").any()

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from app_server import running_app
-from hotspot_app import maps
+from hotspot_app.render import maps
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from hotspot_app import areas, measures, periods, schema
-from hotspot_app.errors import InputError
+from hotspot_app.core import areas, measures, periods, schema
+from hotspot_app.core.errors import InputError
+from hotspot_app.core import population
+from hotspot_app.core import summaries
 
 CRS = "EPSG:27700"
 
@@ -159,7 +161,7 @@ def row(rows, name):
 
 
 def test_partnership_table_hierarchy_subtotals_and_order():
-    rows, warnings = areas.partnership_table(ho_rows(), AREA, "2024-03")
+    rows, warnings = summaries.partnership_table(ho_rows(), AREA, "2024-03")
     assert warnings == []
     assert rows.attrs["taxonomy"] == "home-office"
     order = rows["category"].tolist()
@@ -184,7 +186,7 @@ def test_partnership_table_hierarchy_subtotals_and_order():
     assert pd.isna(row(rows, "Violence").selected_month_pct_diff)
     assert row(rows, "Violence").parent == "Victim Based Crime" and row(rows, "Violence").level == 1
     assert row(rows, "Violence With Injury").level == 2
-    doc = areas.table_document((rows, warnings), "Town centre")
+    doc = summaries.table_document((rows, warnings), "Town centre")
     assert set(doc) == {"area", "month", "comparison", "rows", "warnings"}
     assert doc["rows"][0] == {"category": "Victim Based Crime", "parent": None, "level": 0,
                               "selected_month": {"current": 10, "previous": 2, "diff": 8, "pct_diff": 400.0},
@@ -193,9 +195,9 @@ def test_partnership_table_hierarchy_subtotals_and_order():
 
 
 def test_asb_and_fire_tables_have_their_own_totals():
-    rows, _ = areas.partnership_table(ho_rows(), AREA, "2024-03", kind="asb")
+    rows, _ = summaries.partnership_table(ho_rows(), AREA, "2024-03", kind="asb")
     assert row(rows, "Total").selected_month_current == 5
-    rows, _ = areas.partnership_table(ho_rows(), AREA, "2024-03", kind="fire")
+    rows, _ = summaries.partnership_table(ho_rows(), AREA, "2024-03", kind="fire")
     assert row(rows, "Deliberate").selected_month_current == 2
     assert row(rows, "Total").selected_month_current == 2
 
@@ -204,16 +206,16 @@ def test_police_uk_taxonomy_auto_and_empty_rows_optional():
     rows_ = filler(ALL_MONTHS, category="Drugs") + [("Burglary", "2024-03", 5, 5),
                                                    ("Violence and sexual offences", "2024-03", 5, 5)]
     inc = incidents(rows_)
-    full, _ = areas.partnership_table(inc, AREA, "2024-03")
+    full, _ = summaries.partnership_table(inc, AREA, "2024-03")
     assert full.attrs["taxonomy"] == "police-uk"
     # 13 police.uk crime types (ASB is not a crime) + 4 groups + Total, zeros included
     assert len(full) == 18
     assert set(full["node"]) == {"group", "leaf", "total"}
     assert (full["node"] == "leaf").sum() == 13 and (full["node"] == "group").sum() == 4
-    short, _ = areas.partnership_table(inc, AREA, "2024-03", include_empty=False)
+    short, _ = summaries.partnership_table(inc, AREA, "2024-03", include_empty=False)
     assert short["category"].tolist() == ["Victim Based Crime", "Violence and sexual offences",
                                           "Theft Offences", "Burglary", "Total"]
-    forced, _ = areas.partnership_table(inc, AREA, "2024-03", taxonomy_name="home-office")
+    forced, _ = summaries.partnership_table(inc, AREA, "2024-03", taxonomy_name="home-office")
     # police.uk leaves absent from the home-office list are kept under their own group
     assert row(forced, "Burglary").parent == "Theft Offences"
     assert row(forced, "Total").selected_month_current == 2
@@ -225,14 +227,14 @@ def test_windows_and_comparisons_across_year_boundary():
         rows_.append(("Robbery", m, 5, 5))
     inc = incidents(rows_)
     assert periods.table_windows("2024-02")["last_6_months"] == periods.month_range("2023-09", "2024-02")
-    sply, _ = areas.partnership_table(inc, AREA, "2024-02")
+    sply, _ = summaries.partnership_table(inc, AREA, "2024-02")
     r = row(sply, "Robbery")
     # current 6 = 2023-09..2024-02 -> 2023-09, 2024-02; SPLY 6 = 2022-09..2023-02 -> 2022-09, 2023-02
     assert (r.last_6_months_current, r.last_6_months_previous) == (2, 2)
     # current 12 = 2023-03..2024-02 -> 2023-03, 08, 09, 2024-02; SPLY 12 = 2022-03..2023-02 -> 2022-08, 09, 2023-02
     assert (r.last_12_months_current, r.last_12_months_previous, r.last_12_months_pct_diff) == (4, 3, 33.3)
     assert (r.selected_month_current, r.selected_month_previous) == (1, 1)
-    prev, _ = areas.partnership_table(inc, AREA, "2024-02", compare="previous-period")
+    prev, _ = summaries.partnership_table(inc, AREA, "2024-02", compare="previous-period")
     r = row(prev, "Robbery")
     # previous period: month 2024-01 (0); 6 = 2023-03..2023-08 -> 2023-03, 2023-08; 12 = 2022-03..2023-02 -> 3
     assert (r.selected_month_previous, r.last_6_months_previous, r.last_12_months_previous) == (0, 2, 3)
@@ -242,7 +244,7 @@ def test_windows_and_comparisons_across_year_boundary():
 
 def test_uncovered_window_is_null_with_warning_naming_months():
     rows_ = filler(periods.month_range("2023-06", "2024-03")) + [("Robbery", "2024-03", 5, 5)]
-    rows, warnings = areas.partnership_table(incidents(rows_), AREA, "2024-03")
+    rows, warnings = summaries.partnership_table(incidents(rows_), AREA, "2024-03")
     total = row(rows, "Total")
     assert total.selected_month_current == 1
     assert pd.isna(total.selected_month_previous) and pd.isna(total.selected_month_diff)
@@ -252,20 +254,20 @@ def test_uncovered_window_is_null_with_warning_naming_months():
     assert "last 12 months current (2023-04..2024-03): no data loaded for 2023-04, 2023-05" in text
     assert "selected month previous (2023-03..2023-03)" not in text  # single month shown as itself
     assert "selected month previous (2023-03): no data loaded for 2023-03" in text
-    doc = areas.table_document((rows, warnings), "X")
+    doc = summaries.table_document((rows, warnings), "X")
     assert doc["rows"][-1]["last_12_months"] == {"current": None, "previous": None, "diff": None, "pct_diff": None}
 
 
 def test_table_rejects_bad_parameters():
     inc = incidents(filler(["2024-01"]))
     with pytest.raises(InputError, match="parameter 'month'"):
-        areas.partnership_table(inc, AREA, "2024-13")
+        summaries.partnership_table(inc, AREA, "2024-13")
     with pytest.raises(InputError, match="parameter 'compare'"):
-        areas.partnership_table(inc, AREA, "2024-01", compare="last-week")
+        summaries.partnership_table(inc, AREA, "2024-01", compare="last-week")
     with pytest.raises(InputError, match="parameter 'taxonomy'"):
-        areas.partnership_table(inc, AREA, "2024-01", taxonomy_name="fbi")
+        summaries.partnership_table(inc, AREA, "2024-01", taxonomy_name="fbi")
     with pytest.raises(InputError, match="parameter 'kind'"):
-        areas.partnership_table(inc, AREA, "2024-01", kind="arson")
+        summaries.partnership_table(inc, AREA, "2024-01", kind="arson")
 
 
 # --------------------------------------------------------------------------- summary (seed 000)
@@ -290,7 +292,7 @@ def hemlington():
 
 def test_summary_reproduces_seed_000():
     inc, ward = hemlington()
-    doc = areas.area_summary(inc, ward, "2024-03")  # place and name come from the area itself
+    doc = summaries.area_summary(inc, ward, "2024-03")  # place and name come from the area itself
     assert doc["area"] == "Hemlington"
     assert doc["crime"] == {"current": 1331, "previous": 1499, "diff": -168, "pct_diff": -11.2}
     assert doc["asb"] == {"current": 374, "previous": 523, "diff": -149, "pct_diff": -28.5}
@@ -305,18 +307,16 @@ def test_summary_reproduces_seed_000():
 
 
 def test_summary_sentence_increase_na_and_uncovered():
-    s = areas.summary_sentence("crime", 120, 100, "2024-03", 12, "Yarm ward area")
+    s = summaries.summary_sentence("crime", 120, 100, "2024-03", 12, "Yarm ward area")
     assert s.endswith("represents a 20.0% (+20 crimes) increase in comparison to the same time period "
                       "in the previous 12-months.")
-    s = areas.summary_sentence("asb", 5, 0, "2024-03", 12, "Yarm ward area")
+    s = summaries.summary_sentence("asb", 5, 0, "2024-03", 12, "Yarm ward area")
     assert "n/a" in s and "Infinity" not in s
-    assert "is not available" in areas.summary_sentence("crime", None, 10, "2024-03", 12, "Yarm ward area")
+    assert "is not available" in summaries.summary_sentence("crime", None, 10, "2024-03", 12, "Yarm ward area")
     inc, ward = hemlington()
-    doc = areas.area_summary(inc, ward, "2024-03", n_months=24, place="Hemlington ward area")
+    doc = summaries.area_summary(inc, ward, "2024-03", n_months=24, place="Hemlington ward area")
     assert doc["crime"]["previous"] is None and doc["crime"]["current"] == 1331 + 1499
     assert any("2020-04" in w for w in doc["warnings"])
-    with pytest.warns(DeprecationWarning, match="n_months"):  # the old keyword still works
-        assert areas.area_summary(inc, ward, "2024-03", months=24) == {**doc, "area": "Hemlington"}
 
 
 @pytest.mark.parametrize("number,article", [("8", "an"), ("11.2", "an"), ("18", "an"), ("80", "an"),
@@ -353,7 +353,7 @@ def ranked_setup():
 
 def test_rank_counts_shares_rates_and_outside():
     inc, wards = ranked_setup()
-    table, warnings = areas.rank_areas(inc, wards, category="asb")
+    table, warnings = summaries.rank_areas(inc, wards, category="asb")
     assert warnings == []
     assert table["name"].tolist() == ["Ash", "Beech", "Cedar", "outside"]
     assert table["count"].tolist() == [5, 3, 2, 1]
@@ -361,24 +361,24 @@ def test_rank_counts_shares_rates_and_outside():
     assert table["cumulative_share_pct"].tolist()[:3] == [45.5, 72.7, 90.9]
     assert table["rate_per_1000"].tolist()[:3] == [2.5, 3.0, 0.5]
     assert table["rank"].tolist()[:3] == [1, 2, 3] and pd.isna(table["rank"].iloc[3])
-    top = areas.top_share(table, 1, what="ASB")
+    top = summaries.top_share(table, 1, what="ASB")
     assert top["share_pct"] == 45.5 and top["text"] == "Almost half (45%) of ASB occurred in just 1 ward; Ash."
-    pop, _ = areas.population_from_table(pd.DataFrame({"ward": ["Ash", "Beech", "Cedar"], "residents": [500, 500, 500]}), wards)
-    t2, _ = areas.rank_areas(inc, wards, category="asb", population=pop)
+    pop, _ = population.population_from_table(pd.DataFrame({"ward": ["Ash", "Beech", "Cedar"], "residents": [500, 500, 500]}), wards)
+    t2, _ = summaries.rank_areas(inc, wards, category="asb", population=pop)
     assert t2["rate_per_1000"].tolist()[:3] == [10.0, 6.0, 4.0]
 
 
 def test_rank_uncovered_months_gives_null_and_warning():
     inc, wards = ranked_setup()
-    table, warnings = areas.rank_areas(inc, wards, category="asb", months=["2023-12", "2024-01"])
+    table, warnings = summaries.rank_areas(inc, wards, category="asb", months=["2023-12", "2024-01"])
     assert table["count"].isna().all()
     assert warnings and "2023-12" in warnings[0]
 
 
 def test_share_phrase_bands():
-    assert areas.share_phrase(48.2) == "almost half (48%)"
-    assert areas.share_phrase(55) == "more than half (55%)"
-    assert areas.share_phrase(12) == "12%"
+    assert summaries.share_phrase(48.2) == "almost half (48%)"
+    assert summaries.share_phrase(55) == "more than half (55%)"
+    assert summaries.share_phrase(12) == "12%"
 
 
 def test_year_on_year_oct_sep_fires_by_category_and_area():
@@ -391,7 +391,7 @@ def test_year_on_year_oct_sep_fires_by_category_and_area():
     rows_ += spread(1049, periods.financial_year(2021, 10), "Deliberate secondary fire", x=150)
     rows_ += spread(695, periods.financial_year(2022, 10), "Deliberate secondary fire", x=150)
     inc = incidents(rows_)
-    table, warnings = areas.year_on_year(inc, [2020, 2021, 2022], start_month=10,
+    table, warnings = summaries.year_on_year(inc, [2020, 2021, 2022], start_month=10,
                                          category="deliberate-fires", by="category")
     assert warnings == []
     assert list(table.columns) == ["category", "Oct 20 \u2013 Sep 21", "Oct 21 \u2013 Sep 22",
@@ -400,10 +400,10 @@ def test_year_on_year_oct_sep_fires_by_category_and_area():
     assert table["change"].tolist() == [-16, -354, -370]
     assert table["pct_change"].tolist() == [-14.8, -33.7, -32.0]
     wards = layer([(0, 0, 100, 100)], ["Rossmere"])
-    by_area, _ = areas.year_on_year(inc, [2022], start_month=10, category="deliberate-primary-fires", areas=wards)
+    by_area, _ = summaries.year_on_year(inc, [2022], start_month=10, category="deliberate-primary-fires", areas=wards)
     assert by_area["name"].tolist() == ["Rossmere", "outside", "Total"]
     assert by_area["Oct 22 \u2013 Sep 23"].tolist() == [92, 0, 92]
-    table, warnings = areas.year_on_year(inc, [2019, 2020], start_month=10, category="deliberate-fires", by="category")
+    table, warnings = summaries.year_on_year(inc, [2019, 2020], start_month=10, category="deliberate-fires", by="category")
     assert table["Oct 19 \u2013 Sep 20"].isna().all() and "2019-10" in warnings[0]
 
 
@@ -411,7 +411,7 @@ def test_breakdown_by_property_type_counts_missing():
     df = pd.DataFrame({"category": ["Deliberate primary fire"] * 5 + ["Deliberate secondary fire"],
                        "month": ["2024-01"] * 6, "x": [1] * 6, "y": [1] * 6,
                        "subcategory": ["Car", "Car", "Dwelling", None, "Car", "Grassland"]})
-    out = areas.breakdown(schema.make_incidents(df), category="deliberate-primary-fires")
+    out = summaries.breakdown(schema.make_incidents(df), category="deliberate-primary-fires")
     assert out.to_dict("list") == {"subcategory": ["Car", "Dwelling", "Not recorded"], "count": [3, 1, 1],
                                    "share_pct": [60.0, 20.0, 20.0]}
 
@@ -426,7 +426,7 @@ def test_population_from_lsoa_centroids_reports_unmatched():
                               "total_usual_residents": [100, 200, 400, 800, 1600, 3200]})
     pts = incidents([("Drugs", "2024-01", 12, 2), ("Drugs", "2024-01", 14, 2), ("Drugs", "2024-01", 13, 8)])
     pts["lsoa_code"] = "L5"
-    pop, report = areas.population_from_lsoa(pop_table, lsoas, wards, area_code="LSOA21CD",
+    pop, report = population.population_from_lsoa(pop_table, lsoas, wards, area_code="LSOA21CD",
                                              fallback_points=pts)
     assert pop.to_dict() == {"ward-1": 300.0, "ward-2": 2000.0}
     assert report.to_dict("list") == {
@@ -440,7 +440,7 @@ def test_population_from_lsoa_centroids_reports_unmatched():
 def test_population_from_table_by_code_warns_on_gaps():
     wards = layer([(0, 0, 10, 10), (10, 0, 20, 10)], ["West", "East"])
     table = pd.DataFrame({"code": ["ward-1", "ward-9"], "population": [1234, 99]})
-    pop, warnings = areas.population_from_table(table, wards)
+    pop, warnings = population.population_from_table(table, wards)
     assert pop.iloc[0] == 1234 and pd.isna(pop.iloc[1])
     assert "East" in warnings[0] and "ward-9" in warnings[1]
 
@@ -455,11 +455,11 @@ def test_coverage_is_judged_per_source_supplying_the_kind():
                                   source="fire")
     inc = pd.concat([police, fires], ignore_index=True)
     # ASB: police.uk months are covered even where they hold no ASB -> previous 0, not null
-    rows, warnings = areas.partnership_table(inc, AREA, "2024-03", kind="asb")
+    rows, warnings = summaries.partnership_table(inc, AREA, "2024-03", kind="asb")
     assert rows.iloc[-1].selected_month_current == 1 and rows.iloc[-1].selected_month_previous == 0
     assert not any(w.startswith("selected month") for w in warnings)
     # fires: the fire data start in 2024-02, police months do not make 2023-03 covered for fires
-    rows, warnings = areas.partnership_table(inc, AREA, "2024-03", kind="fire")
+    rows, warnings = summaries.partnership_table(inc, AREA, "2024-03", kind="fire")
     total = rows.iloc[-1]
     assert total.selected_month_current == 1 and pd.isna(total.selected_month_previous)
     assert any("selected month previous (2023-03): no data loaded for 2023-03" in w for w in warnings)
@@ -469,7 +469,7 @@ def test_change_by_area_against_the_same_months_a_year_earlier():
     wards = layer([(0, 0, 10, 10), (10, 0, 20, 10)], ["Ash", "Beech"])
     rows_ = ([("Drugs", "2023-01", 5, 5)] * 4 + [("Drugs", "2024-01", 5, 5)] * 5
              + [("Drugs", "2024-01", 15, 5)] * 3 + [("Drugs", "2024-01", 99, 99)])
-    out, warnings = areas.change_by_area(incidents(rows_), wards, category="crime", months=["2024-01"])
+    out, warnings = summaries.change_by_area(incidents(rows_), wards, category="crime", months=["2024-01"])
     assert warnings == []
     assert out[["name", "count", "previous", "pct_change"]].astype(object).where(out.notna(), None).values.tolist() == [
         ["Ash", 5, 4, 25.0], ["Beech", 3, 0, None], ["outside", 1, 0, None]]

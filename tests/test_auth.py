@@ -9,9 +9,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from typer.testing import CliRunner
 
-from hotspot_app import auth, settings, store
+from hotspot_app.io import auth
+from hotspot_app.io import identity
+from hotspot_app.core import settings
+from hotspot_app.io import workspace
 from hotspot_app.cli import app
-from hotspot_app.errors import InputError
+from hotspot_app.core.errors import InputError
 
 pytest_plugins = ["pg"]
 
@@ -126,9 +129,9 @@ def test_cli_audit_json_lists_every_write_with_the_user(pg_url):
     import pandas as pd
     from shapely.geometry import box
 
-    from hotspot_app import schema
+    from hotspot_app.core import schema
 
-    ws = store.open_workspace(pg_url)
+    ws = workspace.open_workspace(pg_url)
     inc = schema.make_incidents(pd.DataFrame({"month": ["2024-01"] * 2, "category": ["Burglary"] * 2,
                                               "x": [450000.0, 450010.0], "y": [515000.0, 515000.0]}),
                                 source="police-uk").assign(provider="Cleveland Police")
@@ -185,10 +188,10 @@ def test_writes_are_audited_as_the_acting_app_user(pg_url):
 
     from shapely.geometry import box
 
-    ws = store.open_workspace(pg_url)
+    ws = workspace.open_workspace(pg_url)
 
     def as_signed_in():
-        auth.set_acting_user("alan")
+        identity.set_acting_user("alan")
         ws.add_intervention("Patrols", "patrols", "2024-02-01", geometry=box(0, 0, 10, 10))
 
     contextvars.copy_context().run(as_signed_in)
@@ -217,7 +220,7 @@ def test_admins_manage_users_on_the_data_page_and_analysts_cannot(monkeypatch, t
         at.text_input(key="auth-name").input(name)
         at.text_input(key="auth-password").input(password)
         at.button[0].click().run()
-        at.switch_page("hotspot_app/ui/data.py")
+        at.switch_page("hotspot_app/ui/pages/data.py")
         at.run()
         assert not at.exception, at.exception
         return at

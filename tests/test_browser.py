@@ -18,7 +18,8 @@ import pytest
 import shapely
 
 from app_server import ROOT, running_app
-from hotspot_app import schema, settings, store
+from hotspot_app.core import schema, settings
+from hotspot_app.io import workspace
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -156,7 +157,7 @@ def evil_app(tmp_path_factory):
                                               crs=settings.CRS),
                              name="name", layer="ward", population="population")
     path = folder / "evil.gpkg"
-    ws = store.Workspace(path)
+    ws = workspace.GeopackageWorkspace(path)
     ws.write_incidents(inc)
     ws.write_areas(ward)
     with running_app(env={"HOTSPOT_WORKSPACE": str(path)}, log=folder / "streamlit.log") as url:
@@ -188,8 +189,8 @@ def test_html_in_user_strings_is_shown_as_text_not_run(browser, evil_app):
 def test_draw_a_micro_hotspot_and_save_it(browser, tmp_path):
     """Data page: draw a rectangle with Leaflet.draw in the map frame, name it, give dates and
     save; the workspace then holds the area and the intervention."""
-    workspace = tmp_path / "drawn.gpkg"
-    with running_app(env={"HOTSPOT_WORKSPACE": str(workspace)}, log=tmp_path / "st.log") as url:
+    ws_path = tmp_path / "drawn.gpkg"
+    with running_app(env={"HOTSPOT_WORKSPACE": str(ws_path)}, log=tmp_path / "st.log") as url:
         page = offline_page(browser)
         page.goto(f"{url}/data")
         wait_for_maps(page, 1, min_paths=20)
@@ -210,7 +211,7 @@ def test_draw_a_micro_hotspot_and_save_it(browser, tmp_path):
         finally:
             page.screenshot(path=str(OUT / "browser-draw.png"), full_page=True)
         page.close()
-    ws = store.Workspace(workspace)
+    ws = workspace.GeopackageWorkspace(ws_path)
     hot = ws.areas("micro_hotspot")
     assert hot["name"].iloc[-1] == "Drawn by the browser test"
     assert 1_000 < hot.geometry.iloc[-1].area < 5_000_000  # a rectangle of some streets, in m²

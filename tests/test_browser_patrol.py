@@ -12,20 +12,23 @@ import io
 import pytest
 
 from app_server import running_app
-from hotspot_app import ingest, patrol, store
+from hotspot_app.io import ingest
+from hotspot_app.core import patrol
+from hotspot_app.io import workspace
 
 pytestmark = pytest.mark.browser
 
 # test_browser fails (never skips) when chromium is missing; its helpers drive the same browser
 from test_browser import OUT, browser, map_frames, offline_page, wait_for_maps  # noqa: E402,F401 (browser: fixture)
 from pypdf import PdfReader  # noqa: E402
+from hotspot_app.render import patrol_sheet
 
 
 def test_patrol_sheet_prints_on_one_page_with_the_area_names(browser, demo, tmp_path):
     plan = patrol.plan_from_incidents(demo.incidents, category="asb", period=("2023-01", "2023-12"),
                                       preset_name="street-level", top=5, start="2025-03-03", seed=1)
     names = [str(n) for n in plan.areas["name"]]
-    html = patrol.sheet_for(plan, context=demo.wards, demo=True)
+    html = patrol_sheet.sheet_for(plan, context=demo.wards, demo=True)
     sheet = tmp_path / "sheet.html"
     sheet.write_text(html, encoding="utf-8")
     page = browser.new_page()
@@ -120,7 +123,7 @@ def cleveland_app(realdata, tmp_path_factory):
     if len(files) < 12 or not wards.exists():
         pytest.skip("Cleveland 2024 files or May 2024 wards missing from ../shared/realdata")
     folder = tmp_path_factory.mktemp("cleveland")
-    ws = store.Workspace(folder / "cleveland.gpkg")
+    ws = workspace.GeopackageWorkspace(folder / "cleveland.gpkg")
     ws.write_incidents(ingest.read_incidents(files, kind="police-uk").incidents)
     ws.write_areas(ingest.read_boundaries(wards, layer="ward").areas)
     with running_app(env={"HOTSPOT_WORKSPACE": str(folder / "cleveland.gpkg")}, log=folder / "st.log") as url:
@@ -141,7 +144,7 @@ def fire_app(realdata, tmp_path_factory):
     if not files:
         pytest.skip("the real fire extract is missing from ../shared/realdata/fire")
     folder = tmp_path_factory.mktemp("fire")
-    store.Workspace(folder / "fire.gpkg").write_incidents(ingest.read_incidents(files, kind="auto").incidents)
+    workspace.GeopackageWorkspace(folder / "fire.gpkg").write_incidents(ingest.read_incidents(files, kind="auto").incidents)
     with running_app(env={"HOTSPOT_WORKSPACE": str(folder / "fire.gpkg")}, log=folder / "st.log") as url:
         yield url
 

@@ -14,7 +14,9 @@ import pytest
 
 from app_server import running_app
 from test_browser import OUT, browser, offline_page  # noqa: F401  (the module's browser fixture)
-from hotspot_app import areas, demo, settings
+from hotspot_app.core import areas, settings
+from hotspot_app.io import demo
+from hotspot_app.core import summaries
 
 pytestmark = pytest.mark.browser
 
@@ -32,7 +34,7 @@ def test_build_and_download_the_report_from_the_reports_page(browser, tmp_path):
     ward = d.wards.iloc[[0]]
     name = str(ward["name"].iloc[0])
     last = max(d.incidents["month"])
-    expected = areas.area_summary(d.incidents, ward, last, 12, place=areas.area_label(ward), area_name=name)
+    expected = summaries.area_summary(d.incidents, ward, last, 12, place=areas.area_label(ward), area_name=name)
     with running_app(log=tmp_path / "streamlit.log") as url:
         page = offline_page(browser)
         page.goto(f"{url}/reports")

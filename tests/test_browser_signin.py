@@ -13,7 +13,9 @@ import geopandas as gpd
 import pytest
 
 from app_server import running_app
-from hotspot_app import auth, settings, store
+from hotspot_app.io import auth
+from hotspot_app.core import settings
+from hotspot_app.io import workspace
 from test_browser import OUT, browser, map_frames, offline_page, wait_for_maps  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -27,7 +29,7 @@ HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,L
 def shared(pg_url, demo, tmp_path):
     """A PostGIS workspace holding the demo wards, a viewer and an analyst, a police.uk month
     file inside the borough, and the app running against it."""
-    ws = store.open_workspace(pg_url)
+    ws = workspace.open_workspace(pg_url)
     ws.write_areas(demo.wards, user="setup")
     users = auth.open_users(pg_url)
     users.add("vera", "viewer password", "viewer")

@@ -17,7 +17,8 @@ import pytest
 import shapely
 
 from app_server import running_app
-from hotspot_app import store
+
+from hotspot_app.io import workspace
 
 pytestmark = pytest.mark.browser
 
@@ -77,7 +78,7 @@ def add_to_workspace(page, expect: str) -> None:
 
 def test_monthly_cycle_in_the_browser(tmp_path):
     OUT.mkdir(exist_ok=True)
-    workspace = tmp_path / "partnership.gpkg"
+    ws_path = tmp_path / "partnership.gpkg"
     jan = street_csv(tmp_path / "2024-01-cleveland-street.csv", "2024-01", 40, "jan")
     feb = street_csv(tmp_path / "2024-02-cleveland-street.csv", "2024-02", 30, "feb")
     (tmp_path / "republished").mkdir()
@@ -87,7 +88,7 @@ def test_monthly_cycle_in_the_browser(tmp_path):
                                       geometry=[shapely.box(-1.240, 54.560, -1.224, 54.585),
                                                 shapely.box(-1.224, 54.560, -1.205, 54.585)],
                                       crs="EPSG:4326").to_json())
-    with running_app(env={"HOTSPOT_WORKSPACE": str(workspace)}, log=tmp_path / "st.log") as url, \
+    with running_app(env={"HOTSPOT_WORKSPACE": str(ws_path)}, log=tmp_path / "st.log") as url, \
             sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 2600})
@@ -137,7 +138,7 @@ def test_monthly_cycle_in_the_browser(tmp_path):
         finally:
             page.screenshot(path=str(OUT / "browser-monthly-cycle.png"), full_page=True)
             browser.close()
-    ws = store.Workspace(workspace)
+    ws = workspace.GeopackageWorkspace(ws_path)
     assert len(ws.loads()) == 3
     assert ws.loads()["replaced"].tolist() == [0, 0, 40]
     inc = ws.incidents()

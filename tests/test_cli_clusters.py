@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from hotspot_app import schema, store
+from hotspot_app.core import schema
+from hotspot_app.io import workspace
 from hotspot_app.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +35,7 @@ def oracle_ws(tmp_path):
         "category": ["Anti-social behaviour"] * 3 + ["Shoplifting"],
         "month": ["2024-01", "2024-02", "2024-02", "2024-03"]}), x=xy[:, 0], y=xy[:, 1])
     path = tmp_path / "ws.gpkg"
-    store.Workspace(path).write_incidents(inc)
+    workspace.GeopackageWorkspace(path).write_incidents(inc)
     return path
 
 
@@ -107,7 +108,7 @@ def test_clusters_out_writes_polygons_geopandas_reads(oracle_ws, tmp_path, suffi
 def test_clusters_on_the_demo_workspace_find_the_planted_fire_clusters(demo):
     from sklearn.cluster import DBSCAN
 
-    from hotspot_app import selection
+    from hotspot_app.core import selection
 
     r = run("clusters", demo.dir / "workspace.gpkg", "--category", "deliberate-secondary-fires",
             "--eps-m", 100, "--min-samples", 15, "--areas", demo.dir / "wards.geojson",
@@ -202,7 +203,7 @@ def named_ws(tmp_path):
     wards = gpd.GeoDataFrame({"name": ["Central", "East"]}, geometry=[
         box(449500, 429500, 450500, 430500), box(450500, 429500, 451500, 430500)], crs=27700)
     path = tmp_path / "ws.gpkg"
-    store.Workspace(path).write_incidents(inc)
+    workspace.GeopackageWorkspace(path).write_incidents(inc)
     wards_path = tmp_path / "wards.geojson"
     wards.to_file(wards_path)
     return path, wards_path

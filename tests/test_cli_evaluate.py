@@ -5,12 +5,10 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
-import pytest
-from shapely.geometry import Point, box
+from shapely.geometry import Point
 from typer.testing import CliRunner
 
-from hotspot_app import periods, settings
+from hotspot_app.core import periods, settings
 from hotspot_app.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +76,7 @@ def test_markdown_with_a_named_control_area(demo):
 
 def test_real_cleveland_micro_area_from_a_boundary_file(realdata, tmp_path):
     """A 300 m circle around the busiest ASB map point in Cleveland, given as a GeoJSON file."""
-    from hotspot_app import ingest
+    from hotspot_app.io import ingest
 
     police = realdata / "police_cleveland"
     wards = realdata / "wards_2024" / "cleveland_wards_may2024_bsc_epsg27700.geojson"

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from hotspot_app import store
+from hotspot_app.io import workspace
 from hotspot_app.cli import app
 
 runner = CliRunner()
@@ -62,8 +62,8 @@ def test_text_output_parquet_and_workspace(tmp_path):
     assert len(gpd.read_parquet(tmp_path / "x.parquet")) == 2
     ws = tmp_path / "ws.gpkg"
     assert invoke("ingest", f, "--out", ws).exit_code == 0
-    assert store.is_workspace(ws)
-    back = store.Workspace(ws).incidents()
+    assert workspace.is_workspace(ws)
+    back = workspace.GeopackageWorkspace(ws).incidents()
     assert sorted(back["category"]) == ["Anti-social behaviour", "Burglary"]
 
 
@@ -109,7 +109,7 @@ def test_real_cleveland_police_every_row_read(realdata, tmp_path):
 
 
 def test_real_cleveland_2024_counts(realdata):
-    from hotspot_app.ingest import read_incidents
+    from hotspot_app.io.ingest import read_incidents
 
     files = sorted((realdata / "police_cleveland").glob("2024-*.csv"))
     res = read_incidents(files)

@@ -16,7 +16,7 @@ from pyproj import Transformer
 from shapely.geometry import box
 from typer.testing import CliRunner
 
-from hotspot_app import periods, sentences, tables
+from hotspot_app.core import periods, sentences, tables
 from hotspot_app.cli import app
 
 runner = CliRunner()

@@ -14,8 +14,9 @@ import shapely
 from hypothesis import given, settings as hsettings, strategies as st
 from sklearn.cluster import DBSCAN
 
-from hotspot_app import clusters, schema
-from hotspot_app.errors import InputError
+from hotspot_app.core import clusters, schema
+from hotspot_app.core.errors import InputError
+from hotspot_app.io import geofiles
 
 
 def make(xy, category="Anti-social behaviour", months=None, **extra):
@@ -284,7 +285,7 @@ def test_exports_are_read_back_by_geopandas(tmp_path, suffix):
     areas = clusters.dbscan(blobs(), 40, 8).areas.copy()
     areas.loc[0, "name"] = "Patrol <area> & 1"
     areas.loc[0, "description"] = "<b>bold</b> & more"
-    path = clusters.export(areas, tmp_path / f"patrol{suffix}")
+    path = geofiles.write_patrol_areas(areas, tmp_path / f"patrol{suffix}")
     back = gpd.read_file(path)
     assert len(back) == len(areas)
     if suffix == ".gpkg":
@@ -301,7 +302,7 @@ def test_exports_are_read_back_by_geopandas(tmp_path, suffix):
         assert "Patrol <area>" not in text
         assert "<b>bold</b>" not in text
     with pytest.raises(InputError, match="parameter 'out'"):
-        clusters.export(areas, tmp_path / "patrol.shp")
+        geofiles.write_patrol_areas(areas, tmp_path / "patrol.shp")
 
 
 # --------------------------------------------------------------------------- demo known truth

@@ -15,7 +15,8 @@ from geopandas.testing import assert_geodataframe_equal
 from pyproj import Transformer
 from typer.testing import CliRunner
 
-from hotspot_app import areas, demo as demo_mod, periods, schema, settings, taxonomy
+from hotspot_app.core import areas, periods, schema, settings, taxonomy
+from hotspot_app.io import demo as demo_mod
 from hotspot_app.cli import app
 
 
@@ -327,7 +328,7 @@ def test_cli_demo_bad_out_is_one_line_exit_2(tmp_path):
 
 
 def test_ingesting_the_demo_files_gives_the_demo_incidents_and_wards(demo):
-    from hotspot_app import ingest
+    from hotspot_app.io import ingest
 
     police = demo.incidents[demo.incidents["source"] == "police-uk"]
     got = ingest.read_incidents([demo.dir / "police_uk"])

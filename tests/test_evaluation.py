@@ -8,12 +8,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 from shapely.geometry import Point, box
 
-from hotspot_app import evaluation as ev
-from hotspot_app import periods, schema, settings
-from hotspot_app.errors import InputError
+from hotspot_app.core import evaluation as ev
+from hotspot_app.core import periods, schema, settings
+from hotspot_app.core.errors import InputError
+from hotspot_app.render import formatting
 
 X0, Y0 = 450_000.0, 515_000.0
 TARGET = box(X0, Y0, X0 + 100, Y0 + 100)
@@ -187,7 +187,7 @@ def test_seed_000_headline_and_json_contract():
     assert r.headline() == ("ASB in the Hemlington micro hotspot fell 29% in July–December 2023 "
                             "compared with the same months of 2022, a 71% reduction on the 2021 "
                             "baseline (per month).")
-    md = r.to_markdown()
+    md = formatting.evaluation_markdown(r)
     assert r.headline() in md
     table = r.counts_table()
     assert table.iloc[0].tolist() == ["Target area", 100, 71, "-29", "-29.0%"]
@@ -538,7 +538,7 @@ def test_one_significance_statement_per_effect_and_signs_in_words():
     assert r.net_text().splitlines()[0] == (
         "**Net effect, target and ring together:** About 48 more incidents in the target and buffer "
         "together than the control area's trend predicts (total net effect -48.0: incidents added).")
-    md = r.to_markdown()
+    md = formatting.evaluation_markdown(r)
     assert md.count("statistically significant at the 5% level") == 2  # target and ring, once each
     assert "prevented: " not in md and "95% CI +" not in md  # no signed double negatives
     # 'asb' and 'Anti-social behaviour' are one selection, named once

@@ -9,7 +9,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from hotspot_app import fire_summary, schema, settings
+from hotspot_app.core import fire_summary, schema, settings
 
 
 def _fires(rows, precision=None):
@@ -51,7 +51,7 @@ def test_ward_month_table_from_the_files_ward_column_and_boundaries():
 
 
 def test_real_fire_extract_masked_to_1km_with_ward_column(realdata):
-    from hotspot_app import ingest
+    from hotspot_app.io import ingest
 
     r = ingest.read_incidents(glob.glob(str(realdata / "fire" / "afrs_*.csv")), kind="auto")
     f = r.incidents

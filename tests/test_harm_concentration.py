@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hotspot_app import clusters, concentration, harm, schema
-from hotspot_app.errors import InputError
+from hotspot_app.core import clusters, concentration, harm, schema
+from hotspot_app.core.errors import InputError
 
 
 def make(xy, category, months=None):

@@ -13,8 +13,8 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from hotspot_app import hotspots, schema
-from hotspot_app.errors import InputError
+from hotspot_app.core import hotspots, schema
+from hotspot_app.core.errors import InputError
 import geopandas as gpd
 
 

@@ -10,9 +10,9 @@ import pytest
 import shapely
 from shapely.geometry import Point, Polygon, box
 
-from hotspot_app import schema, settings
-from hotspot_app.errors import InputError
-from hotspot_app.ingest import read_boundaries
+from hotspot_app.core import schema, settings
+from hotspot_app.core.errors import InputError
+from hotspot_app.io.ingest import read_boundaries
 
 BOWTIE = Polygon([(0, 0), (10, 10), (10, 0), (0, 10), (0, 0)])  # self-intersecting
 

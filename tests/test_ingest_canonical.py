@@ -10,15 +10,14 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from hotspot_app import schema, selection
+from hotspot_app.core import selection
 from hotspot_app.cli import app
-from hotspot_app.errors import InputError
-from hotspot_app.ingest import canonical, output, read_incidents
+from hotspot_app.core.errors import InputError
+from hotspot_app.io.ingest import canonical, output, read_incidents
 
 runner = CliRunner()
 HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
@@ -151,7 +150,7 @@ def test_real_cleveland_clusters_from_parquet_equal_clusters_from_csvs(realdata,
 def test_factorize_objects_by_identity():
     from shapely import Point
 
-    from hotspot_app import locations
+    from hotspot_app.core import locations
 
     a, b = Point(1, 2), Point(3, 4)
     twin = Point(1, 2)  # equal to a, another object

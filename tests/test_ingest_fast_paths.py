@@ -12,8 +12,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from hotspot_app import store
-from hotspot_app.ingest import output, read_incidents
+from hotspot_app.io import workspace
+from hotspot_app.io.ingest import output, read_incidents
 
 MIXED = """Ref,Date,Month,Offence Type,Sub Category,Longitude,Latitude,Address,Weight,Kind,Officer,Source
  A1 ,31/01/2024 22:15,,Shoplifting,Food,-1.234,54.567,High St,,,PC 1,
@@ -153,7 +153,7 @@ def test_workspace_output_keeps_categorical_extras_and_missing_dates(tmp_path):
     assert isinstance(first["officer"].dtype, pd.CategoricalDtype)  # one copy per distinct text
     ws = tmp_path / "ws.gpkg"
     output.write_incidents(first, ws)
-    back = store.Workspace(ws).incidents()
+    back = workspace.GeopackageWorkspace(ws).incidents()
     assert _obj(back["officer"]) == _obj(first["officer"])
     assert back["occurred"].isna().tolist() == first["occurred"].isna().tolist()
     assert _obj(back["incident_id"]) == _obj(first["incident_id"])

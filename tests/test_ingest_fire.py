@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hotspot_app import settings, taxonomy
-from hotspot_app.ingest import read_incidents
+from hotspot_app.core import settings, taxonomy
+from hotspot_app.io.ingest import read_incidents
 
 AFRS_HEADER = ("Day,Month,Year,Time of Call,Incident Number,X Coordinate,Y Coordinate,Unitary Authority,"
                "Ward,Incident Category,Property Category,Property Type,Is Primary Fire,Cause of Fire")

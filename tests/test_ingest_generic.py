@@ -9,9 +9,9 @@ import pytest
 from pyproj import Transformer
 from shapely.geometry import LineString, Point
 
-from hotspot_app import settings
-from hotspot_app.errors import InputError
-from hotspot_app.ingest import read_incidents
+from hotspot_app.core import settings
+from hotspot_app.core.errors import InputError
+from hotspot_app.io.ingest import read_incidents
 
 TO_BNG = Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
 
@@ -167,7 +167,7 @@ abc,2024-01,X,X,-1.3,54.6,On or near B,E2,N2,Vehicle crime,Under investigation,
 
 
 def test_police_csv_output_reads_back_identically(tmp_path):
-    from hotspot_app.ingest import output
+    from hotspot_app.io.ingest import output
 
     f = _two_police_rows(tmp_path)
     first = read_incidents(f).incidents
@@ -180,7 +180,7 @@ def test_police_csv_output_reads_back_identically(tmp_path):
 
 
 def test_parquet_and_workspace_outputs_read_back(tmp_path):
-    from hotspot_app.ingest import output
+    from hotspot_app.io.ingest import output
 
     f = _two_police_rows(tmp_path)
     first = read_incidents(f).incidents

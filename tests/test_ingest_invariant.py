@@ -8,7 +8,7 @@ import string
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from hotspot_app.ingest import read_incidents
+from hotspot_app.io.ingest import read_incidents
 
 HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
           "Crime type,Last outcome category,Context")

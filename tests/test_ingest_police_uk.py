@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from pyproj import Transformer
 
-from hotspot_app import schema, settings
-from hotspot_app.errors import InputError
-from hotspot_app.ingest import read_incidents
+from hotspot_app.core import schema, settings
+from hotspot_app.core.errors import InputError
+from hotspot_app.io.ingest import read_incidents
 
 HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
           "Crime type,Last outcome category,Context")

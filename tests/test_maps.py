@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from hotspot_app import maps, schema, settings
+from hotspot_app.render import maps
+from hotspot_app.core import schema, settings
 
 EVIL_CAT = "<script>alert('cat')</script>"
 EVIL_LOC = "`${alert(2)}` <img src=x onerror=alert(3)>"
@@ -235,7 +236,7 @@ def test_rank_numbers_of_close_patrol_areas_sit_side_by_side():
     import geopandas as gpd
     from shapely.geometry import box
 
-    from hotspot_app import maps
+    from hotspot_app.render import maps
 
     polys = gpd.GeoDataFrame({"rank": [2, 1, 3], "name": ["b", "a", "far"]},
                              geometry=[box(450_060, 517_800, 450_100, 517_840),

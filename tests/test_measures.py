@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from hotspot_app import evaluation, measures
-from hotspot_app import areas as areas_mod
-from hotspot_app.exports import csv_bytes, neutralise, neutralise_frame
+from hotspot_app.core import evaluation, measures
+from hotspot_app.io.exports import csv_bytes, neutralise, neutralise_frame
+from hotspot_app.core import summaries
 
 
 @pytest.mark.parametrize("current,previous,expected", [
@@ -33,7 +33,7 @@ def test_rate_per_1000():
 def test_every_pct_change_in_the_product_agrees():
     """400 -> 401 incidents: the area table block, the summary block and the evaluation all say
     +0.3% (they used to say 0.3 and 0.2)."""
-    assert areas_mod._diff_block(401, 400)["pct_diff"] == 0.3
+    assert summaries.diff_block(401, 400)["pct_diff"] == 0.3
     months_b = [f"2023-{m:02d}" for m in range(1, 7)]
     months_a = [f"2024-{m:02d}" for m in range(1, 7)]
     rows = []
@@ -92,10 +92,10 @@ def test_summary_and_year_on_year_pct_change_agree_with_the_rule():
     inc = gpd.GeoDataFrame(pd.DataFrame(rows), crs="EPSG:27700")
     ward = gpd.GeoDataFrame({"area_id": ["w"], "name": ["Ward"], "layer": ["ward"]},
                             geometry=[box(0, 0, 100, 100)], crs="EPSG:27700")
-    doc = areas_mod.area_summary(inc, ward, "2024-03", 12)
+    doc = summaries.area_summary(inc, ward, "2024-03", 12)
     assert doc["crime"] == {"current": 401, "previous": 400, "diff": 1, "pct_diff": 0.3}
     assert "represents a 0.3% (+1 crimes) increase" in doc["text"]
-    yoy, _ = areas_mod.year_on_year(inc, [2022, 2023], areas=ward)
+    yoy, _ = summaries.year_on_year(inc, [2022, 2023], areas=ward)
     assert yoy.loc[yoy["area_id"] == "w", "pct_change"].iloc[0] == 0.3
     assert yoy.loc[yoy["area_id"] == "Total", "pct_change"].iloc[0] == 0.3
 
@@ -106,7 +106,7 @@ def test_atomic_writes_keep_normal_permissions(tmp_path):
     import os
     import stat
 
-    from hotspot_app.exports import write_bytes_atomic
+    from hotspot_app.io.exports import write_bytes_atomic
 
     old = os.umask(0o022)
     try:

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from hotspot_app import patrol, settings
-from hotspot_app.errors import InputError
+from hotspot_app.core import patrol, settings
+from hotspot_app.core.errors import InputError
 
 
 def _areas(n=3, side=100.0):
@@ -183,22 +183,25 @@ def test_sheet_escapes_user_text_and_csv_neutralises():
     a = _areas(2)
     a.loc[0, "name"] = "<script>alert(1)</script> & =HYPERLINK(\"x\")"
     plan = patrol.make_plan(a, days=7, start="2025-03-03", seed=1)
-    page = patrol.sheet_html(plan, title="Plan <b>x</b>", map_png=b"\x89PNG", period="2024-01..2024-12")
+    page = patrol_sheet.sheet_html(plan, title="Plan <b>x</b>", map_png=b"\x89PNG", period="2024-01..2024-12")
     assert "<script>alert" not in page and "&lt;script&gt;" in page and "Plan &lt;b&gt;x&lt;/b&gt;" in page
     assert "data:image/png;base64," in page and "@page" in page
-    csv = patrol.plan_csv(plan).decode()
+    csv = patrol_sheet.plan_csv(plan).decode()
     assert "'=HYPERLINK" not in csv  # the name starts with '<', not a formula prefix
     b = _areas(1)
     b.loc[0, "name"] = "=cmd|' /C calc'!A0"
-    csv2 = patrol.plan_csv(patrol.make_plan(b, days=2, start="2025-03-03")).decode()
+    csv2 = patrol_sheet.plan_csv(patrol.make_plan(b, days=2, start="2025-03-03")).decode()
     assert "'=cmd" in csv2
 
 
 # --------------------------------------------------------------------------- CLI
 from typer.testing import CliRunner  # noqa: E402
 
-from hotspot_app import schema, store  # noqa: E402
+from hotspot_app.core import schema
+from hotspot_app.io import workspace  # noqa: E402
 from hotspot_app.cli import app  # noqa: E402
+from hotspot_app.core import summaries
+from hotspot_app.render import patrol_sheet
 
 runner = CliRunner()
 
@@ -220,7 +223,7 @@ def planted_ws(tmp_path):
     df["category"] = "Anti-social behaviour"
     inc = schema.make_incidents(df)
     path = tmp_path / "ws.gpkg"
-    store.Workspace(path).write_incidents(inc)
+    workspace.GeopackageWorkspace(path).write_incidents(inc)
     return path, inc
 
 
@@ -297,7 +300,7 @@ def _page(name):
 
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "streamlit_app.py"), default_timeout=240)
     at.run()
-    at.switch_page(f"hotspot_app/ui/{name}.py").run()
+    at.switch_page(f"hotspot_app/ui/pages/{name}.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -330,7 +333,7 @@ def test_fires_page_ward_month_table_and_when(demo):
     wm = [d.value for d in at.dataframe if "ward" in d.value.columns and "Total" in d.value.columns][0]
     total = int(wm.set_index("ward").loc["Total", "Total"])
     inc = demo.incidents
-    from hotspot_app import periods, taxonomy
+    from hotspot_app.core import periods, taxonomy
 
     window = periods.window(inc["month"].max(), 12)
     assert total == int((taxonomy.select(inc, "deliberate-fires") & inc["month"].isin(window)).sum())
@@ -345,7 +348,7 @@ def test_hotspots_page_says_why_police_uk_has_no_hours():
 def test_data_page_says_how_precise_uploaded_fire_locations_are(realdata, tmp_path, monkeypatch):
     import glob
 
-    from hotspot_app import settings as st_settings
+    from hotspot_app.core import settings as st_settings
 
     monkeypatch.setattr(st_settings, "DATA_DIR", tmp_path)
     files = glob.glob(str(realdata / "fire" / "afrs_*.csv"))
@@ -359,14 +362,13 @@ def test_data_page_says_how_precise_uploaded_fire_locations_are(realdata, tmp_pa
 def test_hotspots_page_concentration_and_harm_check_after_the_clusters_merge(demo):
     """Runs once the clusters branch's concentration.py and harm.py are in: the page's sentence is
     the core's for the wards at N = Top, and the harm option shows the low/high check."""
-    from hotspot_app import concentration, harm
-    from hotspot_app import areas as core_areas
-    from hotspot_app import periods
+    from hotspot_app.core import concentration, harm
+    from hotspot_app.core import periods
 
     at = _page("hotspots")
     inc = demo.incidents
     window = periods.window(inc["month"].max(), 12)
-    ranking, _ = core_areas.rank_areas(inc, demo.wards, category=["asb"], months=window)
+    ranking, _ = summaries.rank_areas(inc, demo.wards, category=["asb"], months=window)
     counts = demo.wards["area_id"].map(ranking.set_index("area_id")["count"]).fillna(0)
     expected = concentration.sentence(counts.to_numpy(), demo.wards.geometry.area.to_numpy(), 5,
                                       what="ASB", places="wards")

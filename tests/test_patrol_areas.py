@@ -14,7 +14,7 @@ import pytest
 from pyproj import Transformer
 from shapely.geometry import box
 
-from hotspot_app import clusters, locations, settings, schema
+from hotspot_app.core import clusters, locations, settings, schema
 
 X0, Y0 = 450_000.0, 517_800.0
 

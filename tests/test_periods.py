@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from hotspot_app import periods
-from hotspot_app.errors import InputError
+from hotspot_app.core import periods
+from hotspot_app.core.errors import InputError
 
 
 def test_windows_end_at_selected_month_across_year_boundary():

@@ -19,10 +19,11 @@ import pytest
 from shapely.geometry import LineString, Point, Polygon, box
 from typer.testing import CliRunner
 
-from hotspot_app import reports
+from hotspot_app.render import formatting
 from hotspot_app.cli import app
-from hotspot_app.ingest import files, read_boundaries, read_incidents
+from hotspot_app.io.ingest import files, read_boundaries, read_incidents
 from reliability import makers as mk
+from hotspot_app.io import geofiles
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parent.parent
@@ -498,7 +499,7 @@ def test_rank_and_table_csv_neutralise_area_names(tmp_path):
 def test_xlsx_cells_are_text_not_formulas():
     import openpyxl
 
-    data = reports.xlsx_bytes(pd.DataFrame({"name": FORMULAS, "count": [1, -2, 3, 4]}))
+    data = formatting.xlsx_bytes(pd.DataFrame({"name": FORMULAS, "count": [1, -2, 3, 4]}))
     ws = openpyxl.load_workbook(pd.io.common.BytesIO(data)).active
     rows = [[c.value for c in row] for row in ws.iter_rows()]
     values = rows[rows.index(["Area", "Count"]) + 1:]  # the formatted workbook: title, then the table
@@ -507,18 +508,17 @@ def test_xlsx_cells_are_text_not_formulas():
 
 
 def test_grid_csv_export_neutralised_and_atomic(tmp_path):
-    from hotspot_app import hotspots
 
     cells = gpd.GeoDataFrame({"cell_id": ["=1+1", "c2"], "count": [3, -1]},
                              geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=27700)
     path = tmp_path / "cells.csv"
-    hotspots.export_cells(cells, path)
+    geofiles.write_cells(cells, path)
     assert path.read_text() == "cell_id,count\n'=1+1,3\nc2,-1\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cells.csv"]
 
 
 def test_map_layer_names_are_escaped():
-    from hotspot_app import maps
+    from hotspot_app.render import maps
 
     w = mk.wards(("North",))
     layer = maps.area_outlines(w, name="<img src=x onerror=alert(1)>")
@@ -566,7 +566,7 @@ def test_fire_only_data_say_crime_not_loaded(tmp_path):
 
 
 def test_validate_incidents_lists_implausible_months_and_negative_weights():
-    from hotspot_app import schema
+    from hotspot_app.core import schema
 
     inc = schema.make_incidents(pd.DataFrame({"category": ["Burglary", "Theft", "Drugs"],
                                               "month": ["2024-01", "2024-01", "0000-01"],

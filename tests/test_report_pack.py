@@ -19,9 +19,10 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
-from hotspot_app import periods, report_pack, reports, schema, settings
+from hotspot_app.core import periods, schema, settings
+from hotspot_app.render import pack as report_pack, formatting
 from hotspot_app.cli import app
-from hotspot_app.errors import InputError
+from hotspot_app.core.errors import InputError
 
 runner = CliRunner()
 
@@ -92,14 +93,14 @@ def test_pack_table_numbers_are_the_ones_hotspot_table_prints(paper):
     cells = ["Total"]
     for w in ("selected_month", "last_6_months", "last_12_months"):
         b = total[w]
-        cells += [reports.fmt_int(b["current"]), reports.fmt_int(b["previous"]),
-                  reports.fmt_int(b["diff"]), reports.fmt_pct(b["pct_diff"])]
+        cells += [formatting.fmt_int(b["current"]), formatting.fmt_int(b["previous"]),
+                  formatting.fmt_int(b["diff"]), formatting.fmt_pct(b["pct_diff"])]
     assert " ".join(cells) in paper["pdf"]
     word_rows = [[c.text for c in r.cells] for t in paper["docx"].tables for r in t.rows]
     assert cells in word_rows
     # every category row of the CLI table is in the Word table with the same current counts
     for row in table["rows"]:
-        assert any(r[0].strip() == row["category"] and r[1] == reports.fmt_int(row["selected_month"]["current"])
+        assert any(r[0].strip() == row["category"] and r[1] == formatting.fmt_int(row["selected_month"]["current"])
                    for r in word_rows), row["category"]
 
 
@@ -124,13 +125,13 @@ def test_pack_evaluation_is_the_one_hotspot_evaluate_prints(paper):
     spec = report_pack.demo_spec(d)
     section = next(args for kind, args, _ in spec.sections if kind == "evaluation")
     assert section["after"] == periods.parse_range(ev["after"]["from"] + ".." + ev["after"]["to"])
-    row = ["Target area", reports.fmt_int(ev["before"]["count"]), reports.fmt_int(ev["after"]["count"]),
-           reports.fmt_int(ev["diff"], signed=True), reports.fmt_pct(ev["pct_change"])]
+    row = ["Target area", formatting.fmt_int(ev["before"]["count"]), formatting.fmt_int(ev["after"]["count"]),
+           formatting.fmt_int(ev["diff"], signed=True), formatting.fmt_pct(ev["pct_change"])]
     word_rows = [[c.text for c in r.cells] for t in paper["docx"].tables for r in t.rows]
     assert row in word_rows
     assert " ".join(row) in paper["pdf"]
     ring = [r for r in word_rows if r[0] == "Buffer ring (250 m)"]
-    assert ring and ring[0][1:3] == [reports.fmt_int(ev["buffer"]["before"]), reports.fmt_int(ev["buffer"]["after"])]
+    assert ring and ring[0][1:3] == [formatting.fmt_int(ev["buffer"]["before"]), formatting.fmt_int(ev["buffer"]["after"])]
     # the planted truth of the demo: the observed ASB counts in the area
     truth = json.loads((d / "truth.json").read_text())["patrol_effect"]["observed"]["area"]
     assert (ev["before"]["count"], ev["after"]["count"]) == (truth["2022-07..2022-12"], truth["2023-07..2023-12"])

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from hotspot_app import schema, settings
-from hotspot_app.errors import InputError
+from hotspot_app.core import schema, settings
+from hotspot_app.core.errors import InputError
 
 
 def test_make_incidents_builds_the_schema_and_keeps_extra_columns():

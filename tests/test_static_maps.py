@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 from shapely.geometry import box
 
-from hotspot_app import maps, static_maps
-from hotspot_app.errors import InputError
+from hotspot_app.render import maps, static_maps
+from hotspot_app.core.errors import InputError
 
 
 def _areas():

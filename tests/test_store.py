@@ -9,8 +9,9 @@ import pytest
 from geopandas.testing import assert_geodataframe_equal
 from shapely.geometry import Point, box
 
-from hotspot_app import schema, settings, store
-from hotspot_app.errors import InputError
+from hotspot_app.core import schema, settings
+from hotspot_app.io import workspace
+from hotspot_app.core.errors import InputError
 
 
 def _incidents() -> gpd.GeoDataFrame:
@@ -42,9 +43,9 @@ def _areas(layer: str, n: int = 2, x0: float = 450000.0) -> gpd.GeoDataFrame:
 
 def test_incidents_round_trip_keeps_dtypes_nat_and_extra_columns(tmp_path):
     inc = _incidents()
-    ws = store.Workspace(tmp_path / "ws.gpkg")
+    ws = workspace.GeopackageWorkspace(tmp_path / "ws.gpkg")
     ws.write_incidents(inc)
-    back = store.Workspace(tmp_path / "ws.gpkg").incidents()
+    back = workspace.GeopackageWorkspace(tmp_path / "ws.gpkg").incidents()
     assert_geodataframe_equal(back, inc)
     assert back["occurred"].isna().tolist() == [False, True, False, True]
     assert back["month"].tolist() == ["2023-01", "2023-01", "2023-02", "2023-03"]
@@ -53,13 +54,13 @@ def test_incidents_round_trip_keeps_dtypes_nat_and_extra_columns(tmp_path):
 
 def test_empty_incidents_round_trip(tmp_path):
     empty = schema.empty_incidents()
-    ws = store.Workspace(tmp_path / "ws.gpkg")
+    ws = workspace.GeopackageWorkspace(tmp_path / "ws.gpkg")
     ws.write_incidents(empty)
     assert_geodataframe_equal(ws.incidents(), empty)
 
 
 def test_areas_replace_by_layer_and_keep_other_layers(tmp_path):
-    ws = store.Workspace(tmp_path / "ws.gpkg")
+    ws = workspace.GeopackageWorkspace(tmp_path / "ws.gpkg")
     ws.write_incidents(_incidents())
     wards, micro = _areas("ward", 3), _areas("micro_hotspot", 2, x0=460000)
     micro["patrol_start"] = pd.to_datetime(["2023-07-01", "2022-07-01"]).astype("datetime64[ns]")
@@ -80,7 +81,7 @@ def test_areas_replace_by_layer_and_keep_other_layers(tmp_path):
 
 
 def test_interventions_polygon_and_point_with_radius(tmp_path):
-    ws = store.Workspace(tmp_path / "ws.gpkg")
+    ws = workspace.GeopackageWorkspace(tmp_path / "ws.gpkg")
     assert list(ws.interventions().columns) == schema.INTERVENTION_COLUMNS
     assert len(ws.interventions()) == 0
     first = ws.add_intervention("Patrols", "patrols", "2023-07-01", "2023-12-31",
@@ -88,7 +89,7 @@ def test_interventions_polygon_and_point_with_radius(tmp_path):
     second = ws.add_intervention("CCTV column", "cctv", "2022-09-01",
                                  geometry=Point(450000, 515000), radius_m=100)
     assert (first, second) == ("int-1", "int-2")
-    got = store.Workspace(tmp_path / "ws.gpkg").interventions()
+    got = workspace.GeopackageWorkspace(tmp_path / "ws.gpkg").interventions()
     assert got["intervention_id"].tolist() == ["int-1", "int-2"]
     assert got["type"].tolist() == ["patrols", "cctv"]
     assert got["start"].tolist() == [pd.Timestamp("2023-07-01"), pd.Timestamp("2022-09-01")]
@@ -103,14 +104,14 @@ def test_interventions_polygon_and_point_with_radius(tmp_path):
 
 
 def test_cluster_runs_saved_with_parameters_and_polygons(tmp_path):
-    ws = store.Workspace(tmp_path / "ws.gpkg")
+    ws = workspace.GeopackageWorkspace(tmp_path / "ws.gpkg")
     polys = gpd.GeoDataFrame({"cluster_id": [0, 1], "count": [40, 17]},
                              geometry=[box(0, 0, 100, 100), box(500, 500, 650, 600)],
                              crs=settings.CRS)
     params = {"eps_m": 100.0, "min_samples": 15, "category": ["asb"], "from": "2023-04"}
     assert ws.save_cluster_run(params, polys, name="ASB 2023") == 1
     assert ws.save_cluster_run({"eps_m": 50.0}, polys.iloc[:1]) == 2
-    runs = store.Workspace(tmp_path / "ws.gpkg").cluster_runs()
+    runs = workspace.GeopackageWorkspace(tmp_path / "ws.gpkg").cluster_runs()
     assert runs["run_id"].tolist() == [1, 2]
     assert runs["name"].tolist() == ["ASB 2023", "run 2"]
     assert runs["parameters"].iloc[0] == params
@@ -126,7 +127,7 @@ def test_cluster_runs_saved_with_parameters_and_polygons(tmp_path):
 
 def test_failing_write_leaves_old_file_intact_and_no_temp_files(tmp_path):
     path = tmp_path / "ws.gpkg"
-    ws = store.Workspace(path)
+    ws = workspace.GeopackageWorkspace(path)
     ws.write_incidents(_incidents())
     ws.write_areas(_areas("ward"))
     before = path.read_bytes()
@@ -144,25 +145,25 @@ def test_failing_write_leaves_old_file_intact_and_no_temp_files(tmp_path):
 
 def test_is_workspace(tmp_path):
     ws_path = tmp_path / "ws.gpkg"
-    store.Workspace(ws_path).write_incidents(_incidents())
+    workspace.GeopackageWorkspace(ws_path).write_incidents(_incidents())
     areas_only = tmp_path / "areas.gpkg"
-    store.Workspace(areas_only).write_areas(_areas("ward"))
+    workspace.GeopackageWorkspace(areas_only).write_areas(_areas("ward"))
     text = tmp_path / "fake.gpkg"
     text.write_text("not a geopackage")
     csv = tmp_path / "x.csv"
     csv.write_text("a,b\n1,2\n")
-    assert store.is_workspace(ws_path)
-    assert not store.is_workspace(areas_only)
-    assert not store.is_workspace(text)
-    assert not store.is_workspace(csv)
-    assert not store.is_workspace(tmp_path / "missing.gpkg")
-    assert not store.is_workspace(tmp_path)
+    assert workspace.is_workspace(ws_path)
+    assert not workspace.is_workspace(areas_only)
+    assert not workspace.is_workspace(text)
+    assert not workspace.is_workspace(csv)
+    assert not workspace.is_workspace(tmp_path / "missing.gpkg")
+    assert not workspace.is_workspace(tmp_path)
 
 
 def test_errors_name_the_problem(tmp_path):
     with pytest.raises(InputError, match=r"\.gpkg"):
-        store.Workspace(tmp_path / "ws.sqlite")
-    ws = store.Workspace(tmp_path / "ws.gpkg")
+        workspace.GeopackageWorkspace(tmp_path / "ws.sqlite")
+    ws = workspace.GeopackageWorkspace(tmp_path / "ws.gpkg")
     with pytest.raises(InputError, match="no incidents layer"):
         ws.incidents()
     with pytest.raises(InputError, match="EPSG:27700"):
@@ -173,18 +174,18 @@ def test_errors_name_the_problem(tmp_path):
 
 
 def test_write_several_layers_in_one_step(tmp_path):
-    ws = store.Workspace(tmp_path / "ws.gpkg")
+    ws = workspace.GeopackageWorkspace(tmp_path / "ws.gpkg")
     wards, micro = _areas("ward", 2), _areas("micro_hotspot", 1, x0=460000)
     ws.write(incidents=_incidents(), areas=[wards, micro])
     assert_geodataframe_equal(ws.incidents(), _incidents())
     assert_geodataframe_equal(ws.areas("ward"), wards)
     assert_geodataframe_equal(ws.areas("micro_hotspot"), micro)
-    assert store.is_workspace(tmp_path / "ws.gpkg")
+    assert workspace.is_workspace(tmp_path / "ws.gpkg")
 
 
 def test_columns_differing_only_in_case_are_refused_before_anything_is_written(tmp_path):
     path = tmp_path / "ws.gpkg"
-    ws = store.Workspace(path)
+    ws = workspace.GeopackageWorkspace(path)
     ws.write_incidents(_incidents())
     before = path.read_bytes()
     clash = _incidents()

@@ -20,9 +20,10 @@ from geopandas.testing import assert_geodataframe_equal
 from shapely.geometry import Point, box
 from typer.testing import CliRunner
 
-from hotspot_app import schema, settings, store
+from hotspot_app.core import schema, settings
+from hotspot_app.io import workspace
 from hotspot_app.cli import app
-from hotspot_app.errors import ConflictError, InputError
+from hotspot_app.core.errors import ConflictError, InputError
 
 pytest_plugins = ["pg"]
 
@@ -31,10 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(params=["gpkg", "postgis"])
 def ws(request, tmp_path):
-    """An empty workspace on each backend, opened through `store.open_workspace`."""
+    """An empty workspace on each backend, opened through `workspace.open_workspace`."""
     if request.param == "gpkg":
-        return store.open_workspace(tmp_path / "ws.gpkg")
-    return store.open_workspace(request.getfixturevalue("pg_url"))
+        return workspace.open_workspace(tmp_path / "ws.gpkg")
+    return workspace.open_workspace(request.getfixturevalue("pg_url"))
 
 
 def incidents(month: str, n: int, provider: str = "Cleveland Police", source: str = "police-uk",
@@ -75,7 +76,7 @@ def rows_by_month(ws) -> dict:
 def test_round_trip_of_a_load_keeps_dtypes_nat_none_and_extra_columns(ws):
     inc = rich_incidents()
     ws.load_incidents(inc, files=["x.csv"], read=4, rejected=0, user="ann")
-    back = store.open_workspace(ws.url if hasattr(ws, "url") else ws.path).incidents()
+    back = workspace.open_workspace(ws.url if hasattr(ws, "url") else ws.path).incidents()
     assert_geodataframe_equal(back, inc)
     assert back["occurred"].isna().tolist() == [False, True, False, True]
     assert back["subcategory"].isna().tolist() == [True, True, False, True]
@@ -258,12 +259,20 @@ def test_cluster_runs_round_trip(ws):
 def test_both_backends_offer_the_same_methods_with_the_same_signatures():
     import inspect
 
-    from hotspot_app import store_pg
+    from hotspot_app.io import workspace
 
+    # Both implement the declared interface (no abstract method left) ...
+    assert not getattr(workspace.GeopackageWorkspace, "__abstractmethods__", None)
+    assert not getattr(workspace.PostgisWorkspace, "__abstractmethods__", None)
+    assert issubclass(workspace.GeopackageWorkspace, workspace.Workspace)
+    assert issubclass(workspace.PostgisWorkspace, workspace.Workspace)
+    # ... and every public method either offers, with the same signature.
     file_only = {"layers", "lock_path", "backups"}  # the GeoPackage file's own (locks, backup files)
-    for name in sorted(n for n in dir(store.Workspace) if not n.startswith("_") and n not in file_only):
-        gpkg, pg = getattr(store.Workspace, name), getattr(store_pg.PostgisWorkspace, name, None)
+    for name in sorted(n for n in dir(workspace.GeopackageWorkspace) if not n.startswith("_") and n not in file_only):
+        gpkg, pg = getattr(workspace.GeopackageWorkspace, name), getattr(workspace.PostgisWorkspace, name, None)
         assert pg is not None, f"PostgisWorkspace has no {name}"
+        if isinstance(inspect.getattr_static(workspace.GeopackageWorkspace, name), property):
+            continue
         assert inspect.signature(pg) == inspect.signature(gpkg), name
 
 
@@ -314,16 +323,16 @@ def test_coverage_grid_contents_summary_and_imported_micro_hotspots_on_either_ba
                       user="ann")
     ws.load_incidents(incidents("2024-03", 5), files=["2024-03-cleveland-street.csv"], rejected=0, user="ann")
     assert ws.loads()["no_location"].tolist() == [{"2024-01": 2}, {}]
-    grid = store.coverage_grid(ws.coverage(), ws.loads())
+    grid = workspace.coverage_grid(ws.coverage(), ws.loads())
     assert grid.columns.tolist() == ["source", "provider", "2024-01", "2024-02", "2024-03"]
     assert grid.iloc[0, 2:].tolist() == [8, pd.NA, 5]  # February: not loaded, never a zero
     assert grid.attrs["gaps"] == ["police-uk Cleveland Police: no rows in 2024-02"]
     assert grid.attrs["flags"] == ["police.uk 2024-01: 2 of 10 rows (20.0%) had no location and are not mapped"]
-    summary = store.contents_summary(ws.coverage())
+    summary = workspace.contents_summary(ws.coverage())
     assert summary.values.tolist() == [["police-uk", "Cleveland Police", "2024-01", "2024-03", 2, 13]]
     micro = wards(2, "micro_hotspot").assign(start=["2024-01-01", "2024-02-15"], end=["2024-03-31", ""])
     ws.write_areas(micro.drop(columns=["start", "end"]), user="ann")
-    for r in store.interventions_from_areas(micro).itertuples(index=False):
+    for r in workspace.interventions_from_areas(micro).itertuples(index=False):
         ws.add_intervention(r.name, r.type, r.start, None if pd.isna(r.end) else r.end, area_id=r.area_id,
                             geometry=r.geometry, user="ann")
     got = ws.interventions()
@@ -335,7 +344,7 @@ def test_coverage_grid_contents_summary_and_imported_micro_hotspots_on_either_ba
 # --------------------------------------------------------------------------- PostGIS only
 @pytest.fixture
 def pgws(pg_url):
-    return store.open_workspace(pg_url)
+    return workspace.open_workspace(pg_url)
 
 
 def _sql(url: str, statement: str):
@@ -347,14 +356,14 @@ def _sql(url: str, statement: str):
 
 
 def test_postgres_url_selects_postgis_and_schema_is_versioned(pg_url):
-    from hotspot_app.store_pg import SCHEMA_VERSION, PostgisWorkspace
+    from hotspot_app.io.workspace.postgis import SCHEMA_VERSION, PostgisWorkspace
 
-    assert store.is_workspace(pg_url)
-    assert store.is_workspace(Path(pg_url))  # typer hands URLs over as Paths ("postgresql:/...")
-    ws = store.open_workspace(Path(pg_url))
+    assert workspace.is_workspace(pg_url)
+    assert workspace.is_workspace(Path(pg_url))  # typer hands URLs over as Paths ("postgresql:/...")
+    ws = workspace.open_workspace(Path(pg_url))
     assert isinstance(ws, PostgisWorkspace) and ws.url == pg_url
     assert _sql(pg_url, "SELECT version FROM hotspot_schema") == [(SCHEMA_VERSION,)]
-    store.open_workspace(pg_url)  # re-opening does not migrate again
+    workspace.open_workspace(pg_url)  # re-opening does not migrate again
     assert _sql(pg_url, "SELECT version FROM hotspot_schema") == [(SCHEMA_VERSION,)]
     _sql(pg_url, "UPDATE hotspot_schema SET version = 99")
     with pytest.raises(InputError, match="version 99, newer than this tool understands"):
@@ -403,8 +412,8 @@ LOADER = """
 import sys, time
 sys.path.insert(0, {tests!r})
 from test_store_pg import incidents
-from hotspot_app import store
-ws = store.open_workspace({url!r})
+from hotspot_app.io import workspace
+ws = workspace.open_workspace({url!r})
 month, n = sys.argv[1], int(sys.argv[2])
 inc = incidents(month, n)
 while time.time() < {start}:  # start both writers together
@@ -457,7 +466,7 @@ def test_cli_ingest_into_postgis_then_table_reads_it(pg_url, tmp_path):
     assert json.loads(r.stdout)["workspace"] == {"before": 0, "after": 6, "added": 6, "replaced": 0,
                                                  "months_replaced": []}
     # the load is recorded as police.uk's file names its force
-    assert store.open_workspace(pg_url).loads()[["files", "providers", "read", "loaded"]].values.tolist() == [
+    assert workspace.open_workspace(pg_url).loads()[["files", "providers", "read", "loaded"]].values.tolist() == [
         [["2024-01-cleveland-street.csv"], ["Cleveland Police"], 6, 6]]
     r = runner.invoke(app, ["table", pg_url, "--areas", str(areas_path), "--area", "Centre",
                             "--month", "2024-01", "--format", "json"])

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from hotspot_app import periods, schema, tables
-from hotspot_app.errors import InputError
+from hotspot_app.core import periods, schema, tables
+from hotspot_app.core.errors import InputError
+from hotspot_app.render import formatting
 
 # Three wards in two authorities; ward centres for placing incidents.
 WARDS = gpd.GeoDataFrame(
@@ -172,9 +173,9 @@ def test_duplicate_area_names_are_dissolved_once_with_a_warning():
 def test_renderings_show_na_not_zero_and_neutralise_text():
     inc = incidents([("Shoplifting", "2024-05", "Ash", 3)])
     doc = tables.build_table(inc, WARDS, area="Ash", period="2024-05..2024-05", taxonomy_name="home-office")
-    md = tables.document_markdown(doc, title="Crime")
+    md = formatting.document_markdown(doc, title="Crime")
     assert "| **Total**" in md and "n/a" in md and "Infinity" not in md
-    csv = tables.document_csv(doc).decode()
+    csv = formatting.document_csv(doc).decode()
     assert csv.splitlines()[0].startswith("category,parent,level,node,Ash_current,Ash_previous,Ash_diff")
 
 
@@ -186,7 +187,7 @@ def test_area_tables_page_presets_use_the_engine(demo):
 
     at = AppTest.from_file(str(Path(__file__).parents[1] / "streamlit_app.py"), default_timeout=240)
     at.run()
-    at.switch_page("hotspot_app/ui/tables.py").run()
+    at.switch_page("hotspot_app/ui/pages/area_tables.py").run()
     assert not at.exception, at.exception
     at.selectbox(key="tb-preset").set_value("quarter").run()
     assert not at.exception, at.exception

@@ -4,8 +4,8 @@ fire categories and named groups; unrecognised categories are kept as Unknown.""
 import pandas as pd
 import pytest
 
-from hotspot_app import schema, taxonomy
-from hotspot_app.errors import InputError
+from hotspot_app.core import schema, taxonomy
+from hotspot_app.core.errors import InputError
 
 POLICE_UK = [
     "Anti-social behaviour", "Bicycle theft", "Burglary", "Criminal damage and arson", "Drugs",
@@ -160,7 +160,7 @@ def test_coarse_police_uk_categories_carry_caveats_and_cannot_give_finer_rows():
 
 
 def test_selection_label_is_one_name_per_selection():
-    from hotspot_app.taxonomy import selection_label
+    from hotspot_app.core.taxonomy import selection_label
 
     assert selection_label(["asb", "Anti-social behaviour"]) == "ASB"  # not "ASB and Anti-social behaviour"
     assert selection_label(["Anti-social behaviour", "ASB"]) == "ASB"

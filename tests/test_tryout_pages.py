@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from hotspot_app import schema, settings, store
+from hotspot_app.core import schema, settings
+from hotspot_app.io import workspace
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 
@@ -25,7 +26,7 @@ def incidents_only(tmp_path, monkeypatch):
                          "x": 450000.0 + np.arange(n), "y": 515000.0 + np.arange(n),
                          "falls_within": ["Cleveland Police"] * n})
     path = tmp_path / "ws.gpkg"
-    store.Workspace(path).write_incidents(schema.make_incidents(data, source="police-uk"))
+    workspace.GeopackageWorkspace(path).write_incidents(schema.make_incidents(data, source="police-uk"))
     monkeypatch.setattr(settings, "WORKSPACE_ENV", str(path))
     return path
 
@@ -33,7 +34,7 @@ def incidents_only(tmp_path, monkeypatch):
 def test_before_after_without_areas_says_what_to_load(incidents_only):
     at = AppTest.from_file(APP, default_timeout=180)
     at.run()
-    at.switch_page("hotspot_app/ui/before_after.py").run()
+    at.switch_page("hotspot_app/ui/pages/before_after.py").run()
     assert not at.exception, at.exception
     assert [e.value for e in at.error] == []  # was: "'NoneType' object has no attribute 'partition'"
     assert any("Load boundaries or draw a micro-hotspot on the Data page" in i.value for i in at.info)
@@ -44,7 +45,7 @@ def test_data_page_counts_by_kind_read_as_words(incidents_only):
     # was: the codes 'asb' / 'crime' and unseparated counts ('50402')
     at = AppTest.from_file(APP, default_timeout=180)
     at.run()
-    at.switch_page("hotspot_app/ui/data.py").run()
+    at.switch_page("hotspot_app/ui/pages/data.py").run()
     assert not at.exception, at.exception
     frame = at.dataframe[0].value
     assert frame.values.tolist() == [["Crime", 40]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hotspot_app import when
+from hotspot_app.core import when
 
 
 def _inc(times):

@@ -20,8 +20,10 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from hotspot_app import ingest, schema, settings, store
-from hotspot_app.errors import ConflictError, InputError, OutputError
+from hotspot_app.io import ingest
+from hotspot_app.core import schema, settings
+from hotspot_app.io import workspace
+from hotspot_app.core.errors import ConflictError, InputError, OutputError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,7 +68,7 @@ def _counts(ws) -> dict:
 def test_a_new_month_is_added_and_nothing_else_is_touched(tmp_path):
     """Today's main: saving one new month replaced every stored month and deleted the
     intervention. Now the month is added; months, areas, interventions and runs are kept."""
-    ws = store.Workspace(tmp_path / "ws.gpkg")
+    ws = workspace.GeopackageWorkspace(tmp_path / "ws.gpkg")
     first = ws.load_incidents(_concat(_police("2024-01", 30), _police("2024-02", 20)), files=["jan-feb.csv"])
     ws.write_areas(_wards())
     ws.add_intervention("Precinct patrols", "patrols", "2024-02-01", "2024-06-30",
@@ -85,7 +87,7 @@ def test_a_new_month_is_added_and_nothing_else_is_touched(tmp_path):
 
 
 def test_a_republished_month_replaces_only_that_force_and_month(tmp_path):
-    ws = store.Workspace(tmp_path / "ws.gpkg")
+    ws = workspace.GeopackageWorkspace(tmp_path / "ws.gpkg")
     ws.load_incidents(_concat(_police("2024-01", 10), _police("2024-02", 12),
                               _police("2024-01", 4, force="Durham Constabulary"), _fires("2024-01", 3)))
     # police.uk republishes Cleveland's January with 11 rows
@@ -102,7 +104,7 @@ def test_a_republished_month_replaces_only_that_force_and_month(tmp_path):
 
 
 def test_the_same_file_twice_changes_nothing(tmp_path):
-    ws = store.Workspace(tmp_path / "ws.gpkg")
+    ws = workspace.GeopackageWorkspace(tmp_path / "ws.gpkg")
     month = _police("2024-05", 25)
     ws.load_incidents(month)
     once = ws.incidents().sort_values("incident_id").reset_index(drop=True)
@@ -116,7 +118,7 @@ def test_the_same_file_twice_changes_nothing(tmp_path):
 
 
 def test_replace_all_removes_incidents_only_and_reports_it(tmp_path):
-    ws = store.Workspace(tmp_path / "ws.gpkg")
+    ws = workspace.GeopackageWorkspace(tmp_path / "ws.gpkg")
     ws.load_incidents(_concat(_police("2023-11", 5), _police("2023-12", 6)))
     ws.write_areas(_wards())
     ws.add_intervention("CCTV", "cctv", "2023-12-01", geometry=Point(450000, 515000), radius_m=100)
@@ -159,7 +161,7 @@ def test_ingest_sets_the_provider_column(tmp_path):
 
 # ------------------------------------------------------------------ history and coverage
 def test_every_load_is_recorded_with_counts_months_and_missing_locations(tmp_path):
-    ws = store.Workspace(tmp_path / "ws.gpkg")
+    ws = workspace.GeopackageWorkspace(tmp_path / "ws.gpkg")
     rejects = pd.DataFrame({"file": ["2024-02-cleveland-street.csv"] * 3 + ["2024-01-cleveland-street.csv"],
                             "row": [4, 5, 9, 2], "column": ["Longitude"] * 4,
                             "reason": ["no location"] * 3 + ["no location"], "value": [""] * 4})
@@ -169,7 +171,7 @@ def test_every_load_is_recorded_with_counts_months_and_missing_locations(tmp_pat
     ws.load_incidents(_police("2024-01", 41), files=["2024-01-cleveland-street.csv"], read=41, rejected=0,
                       user="analyst2")
     loads = ws.loads()
-    assert list(loads.columns[:12]) == store.LOAD_COLUMNS
+    assert list(loads.columns[:12]) == workspace.LOAD_COLUMNS
     assert loads["load_id"].tolist() == [1, 2]
     assert loads["user"].tolist() == ["analyst1", "analyst2"]
     assert loads["files"].tolist() == [["2024-01-cleveland-street.csv", "2024-02-cleveland-street.csv"],
@@ -186,14 +188,14 @@ def test_every_load_is_recorded_with_counts_months_and_missing_locations(tmp_pat
 
 
 def test_coverage_grid_shows_gaps_and_months_with_many_missing_locations(tmp_path):
-    ws = store.Workspace(tmp_path / "ws.gpkg")
+    ws = workspace.GeopackageWorkspace(tmp_path / "ws.gpkg")
     rejects = pd.DataFrame({"file": ["2024-04-cleveland-street.csv"] * 5, "row": range(1, 6),
                             "column": ["Longitude"] * 5, "reason": ["no location"] * 5, "value": [""] * 5})
     ws.load_incidents(_concat(_police("2024-01", 10), _police("2024-02", 10), _police("2024-04", 20),
                               _fires("2024-02", 2)), rejected=rejects)
     cov = ws.coverage()
     assert list(cov.columns) == ["source", "provider", "month", "rows"]
-    grid = store.coverage_grid(cov, ws.loads())
+    grid = workspace.coverage_grid(cov, ws.loads())
     assert list(grid.columns) == ["source", "provider", "2024-01", "2024-02", "2024-03", "2024-04"]
     police = grid[grid["source"] == "police-uk"].iloc[0]
     assert [police[m] for m in ("2024-01", "2024-02", "2024-04")] == [10, 10, 20]
@@ -205,7 +207,7 @@ def test_coverage_grid_shows_gaps_and_months_with_many_missing_locations(tmp_pat
 
 # ------------------------------------------------------------------ areas and interventions
 def test_edit_and_delete_interventions_and_areas_are_recorded(tmp_path):
-    ws = store.Workspace(tmp_path / "ws.gpkg")
+    ws = workspace.GeopackageWorkspace(tmp_path / "ws.gpkg")
     ws.write_areas(_wards(), user="a")
     iid = ws.add_intervention("Lighting", "lighting", "2024-01-01", area_id="ward-1", user="a")
     ws.update_intervention(iid, end="2024-06-30", notes="new LED columns", user="b")
@@ -233,25 +235,25 @@ def test_edit_and_delete_interventions_and_areas_are_recorded(tmp_path):
 # ------------------------------------------------------------------ writes that never lose
 def test_a_backup_is_kept_before_any_replacement_and_only_the_last_five(tmp_path):
     path = tmp_path / "ws.gpkg"
-    ws = store.Workspace(path)
+    ws = workspace.GeopackageWorkspace(path)
     ws.load_incidents(_police("2024-01", 10))
     ws.load_incidents(_police("2024-02", 10))
     assert ws.backups() == []  # nothing removed yet, nothing to back up
     ws.load_incidents(_police("2024-01", 12, start=50))
     (backup,) = ws.backups()
-    assert _counts(store.Workspace(backup)) == {("police-uk", "Cleveland Police", "2024-01"): 10,
+    assert _counts(workspace.GeopackageWorkspace(backup)) == {("police-uk", "Cleveland Police", "2024-01"): 10,
                                                 ("police-uk", "Cleveland Police", "2024-02"): 10}
     for k in range(6):
         ws.load_incidents(_police("2024-01", 3 + k, start=100 * k))
-    assert len(ws.backups()) == store.BACKUPS_KEPT
+    assert len(ws.backups()) == workspace.BACKUPS_KEPT
     assert _counts(ws)[("police-uk", "Cleveland Police", "2024-01")] == 8
 
 
 def test_version_check_gives_a_one_line_conflict_naming_the_other_writer(tmp_path):
-    ws = store.Workspace(tmp_path / "ws.gpkg")
+    ws = workspace.GeopackageWorkspace(tmp_path / "ws.gpkg")
     ws.load_incidents(_police("2024-01", 5), user="alice")
     seen = ws.version()
-    other = store.Workspace(tmp_path / "ws.gpkg")
+    other = workspace.GeopackageWorkspace(tmp_path / "ws.gpkg")
     other.load_incidents(_police("2024-02", 5), user="bob")
     assert other.version() != seen
     with pytest.raises(ConflictError) as err:
@@ -267,20 +269,22 @@ def test_version_check_gives_a_one_line_conflict_naming_the_other_writer(tmp_pat
 WRITER = textwrap.dedent("""
     import sys, time, numpy as np, pandas as pd
     from pathlib import Path
-    from hotspot_app import schema, store
+    from hotspot_app.core import schema
+    from hotspot_app.core.errors import ConflictError
+    from hotspot_app.io import workspace
     path, month, n, gate = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     expected = sys.argv[5] if len(sys.argv) > 5 else None
     data = pd.DataFrame({"incident_id": [f"{month}-{i}" for i in range(n)], "month": month,
                          "category": "Shoplifting", "falls_within": "Cleveland Police",
                          "x": 450000.0 + np.arange(n) % 5000, "y": 515000.0 + np.arange(n) // 5000})
     inc = schema.make_incidents(data, source="police-uk")
-    ws = store.Workspace(path)
+    ws = workspace.GeopackageWorkspace(path)
     Path(gate + ".ready-" + month).touch()
     while not Path(gate).exists():
         time.sleep(0.01)
     try:
         ws.load_incidents(inc, files=[month + ".csv"], expected_version=expected)
-    except store.ConflictError as exc:
+    except ConflictError as exc:
         print("CONFLICT", exc)
         sys.exit(3)
     print("OK")
@@ -306,23 +310,23 @@ def test_two_concurrent_writer_processes_lose_no_update(tmp_path):
     """Today's main: both copy the file, the later rename drops the other's committed write.
     Now the lock serialises them: both months are in the workspace."""
     path = tmp_path / "ws.gpkg"
-    store.Workspace(path).load_incidents(_police("2024-01", 10))
+    workspace.GeopackageWorkspace(path).load_incidents(_police("2024-01", 10))
     gate = tmp_path / "go"
     procs = [_writer(tmp_path, path, m, 3000, gate) for m in ("2024-02", "2024-03")]
     _wait_ready(gate, ("2024-02", "2024-03"))
     gate.touch()
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
-    assert _counts(store.Workspace(path)) == {("police-uk", "Cleveland Police", "2024-01"): 10,
+    assert _counts(workspace.GeopackageWorkspace(path)) == {("police-uk", "Cleveland Police", "2024-01"): 10,
                                               ("police-uk", "Cleveland Police", "2024-02"): 3000,
                                               ("police-uk", "Cleveland Police", "2024-03"): 3000}
-    assert store.Workspace(path).loads()["load_id"].tolist() == [1, 2, 3]
+    assert workspace.GeopackageWorkspace(path).loads()["load_id"].tolist() == [1, 2, 3]
 
 
 def test_two_writers_from_the_same_version_the_second_gets_a_conflict(tmp_path):
     path = tmp_path / "ws.gpkg"
-    store.Workspace(path).load_incidents(_police("2024-01", 10))
-    seen = store.Workspace(path).version()
+    workspace.GeopackageWorkspace(path).load_incidents(_police("2024-01", 10))
+    seen = workspace.GeopackageWorkspace(path).version()
     gate = tmp_path / "go"
     procs = [_writer(tmp_path, path, m, 2000, gate, expected=seen) for m in ("2024-02", "2024-03")]
     _wait_ready(gate, ("2024-02", "2024-03"))
@@ -332,13 +336,13 @@ def test_two_writers_from_the_same_version_the_second_gets_a_conflict(tmp_path):
     assert codes == [0, 3], outs
     loser = outs[[p.returncode for p in procs].index(3)][0]
     assert "changed since you opened it" in loser and loser.count("\n") == 1
-    counts = _counts(store.Workspace(path))
+    counts = _counts(workspace.GeopackageWorkspace(path))
     assert counts[("police-uk", "Cleveland Police", "2024-01")] == 10 and len(counts) == 2
 
 
 def test_a_write_killed_midway_leaves_the_old_state_and_its_temp_file_is_cleaned_up(tmp_path):
     path = tmp_path / "ws.gpkg"
-    ws = store.Workspace(path)
+    ws = workspace.GeopackageWorkspace(path)
     ws.load_incidents(_police("2024-01", 10))
     ws.add_intervention("Patrols", "patrols", "2024-01-01", geometry=box(0, 0, 10, 10))
     before = path.read_bytes()
@@ -358,7 +362,7 @@ def test_a_write_killed_midway_leaves_the_old_state_and_its_temp_file_is_cleaned
     assert proc.returncode == -signal.SIGKILL
     assert path.read_bytes() == before  # the old state, byte for byte
     assert list(tmp_path.glob(".ws.gpkg.tmp-*"))  # the killed writer's temp file is still there
-    reopened = store.Workspace(path)  # ... until the workspace is next opened
+    reopened = workspace.GeopackageWorkspace(path)  # ... until the workspace is next opened
     assert list(tmp_path.glob(".ws.gpkg.tmp-*")) == []
     assert _counts(reopened) == {("police-uk", "Cleveland Police", "2024-01"): 10}
     assert reopened.interventions()["name"].tolist() == ["Patrols"]
@@ -369,13 +373,15 @@ def test_a_full_disk_is_a_one_line_error_naming_the_path_and_the_old_state_is_in
     """A real write failure from the OS: the writer may not grow any file past 1 MB (EFBIG, as
     when the disk is full)."""
     path = tmp_path / "ws.gpkg"
-    store.Workspace(path).load_incidents(_police("2024-01", 10))
+    workspace.GeopackageWorkspace(path).load_incidents(_police("2024-01", 10))
     before = path.read_bytes()
     script = tmp_path / "full.py"
     script.write_text(textwrap.dedent(f"""
         import resource, signal, sys, numpy as np, pandas as pd
-        from hotspot_app import schema, store
-        from hotspot_app.errors import OutputError
+        from hotspot_app.core import schema
+        from hotspot_app.core.errors import ConflictError
+        from hotspot_app.io import workspace
+        from hotspot_app.core.errors import OutputError
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
         n = 50_000
@@ -384,7 +390,7 @@ def test_a_full_disk_is_a_one_line_error_naming_the_path_and_the_old_state_is_in
             "location": ["On or near a long street name " * 3] * n,
             "x": 450000.0 + np.arange(n) % 900, "y": 515000.0 + np.arange(n) // 900}}), source="police-uk")
         try:
-            store.Workspace({str(path)!r}).load_incidents(inc)
+            workspace.GeopackageWorkspace({str(path)!r}).load_incidents(inc)
         except OutputError as exc:
             print(exc)
             sys.exit(2)
@@ -429,10 +435,10 @@ def readonly_folder(tmp_path):
 def test_a_read_only_folder_is_a_one_line_error_naming_the_path(readonly_folder):
     folder, make_ro = readonly_folder
     path = folder / "ws.gpkg"
-    store.Workspace(path).load_incidents(_police("2024-01", 10))
+    workspace.GeopackageWorkspace(path).load_incidents(_police("2024-01", 10))
     before = path.read_bytes()
     make_ro()
-    ws = store.Workspace(path)
+    ws = workspace.GeopackageWorkspace(path)
     with pytest.raises(OutputError) as err:
         ws.load_incidents(_police("2024-02", 10))
     assert str(err.value).startswith(f"{path}: ") and "\n" not in str(err.value)
@@ -474,7 +480,7 @@ def test_cli_ingest_into_a_workspace_month_after_month(tmp_path):
         {"before": 30, "after": 50, "added": 20, "replaced": 0, "months_replaced": []},
         {"before": 50, "after": 50, "added": 30, "replaced": 30, "months_replaced": ["2024-01"]}]
     assert docs[0]["read"] == 32 and docs[0]["rejected"] == 2
-    w = store.Workspace(ws)
+    w = workspace.GeopackageWorkspace(ws)
     assert w.loads()["no_location"].tolist() == [{"2024-01": 2}, {}, {"2024-01": 2}]
     # the workspace is INCIDENTS for the other commands
     proc = _cli("clusters", ws, "--eps-m", "100", "--min-samples", "5", "--format", "json")
@@ -518,7 +524,7 @@ def _data_page(key: str | None = None):
     if key:
         at.session_state["source"] = key
     at.run()
-    at.switch_page("hotspot_app/ui/data.py").run()
+    at.switch_page("hotspot_app/ui/pages/data.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -527,7 +533,7 @@ def _seeded_workspace(path: Path) -> str:
     """Two police.uk months and an intervention, as a partnership's workspace would hold."""
     from hotspot_app.ui import source
 
-    ws = store.Workspace(path)
+    ws = workspace.GeopackageWorkspace(path)
     ws.load_incidents(_concat(_police("2024-01", 30), _police("2024-02", 20)), files=["jan-feb.csv"])
     ws.add_intervention("Precinct patrols", "patrols", "2024-02-01", geometry=box(450000, 515000, 450100, 515100))
     return source.workspace_key(path)
@@ -550,7 +556,7 @@ def test_data_page_adds_a_new_month_and_keeps_the_rest(tmp_path, monkeypatch):
     assert at.button(key="dt-save").label.startswith("Add to workspace")
     at.button(key="dt-save").click().run()
     assert not at.exception, at.exception
-    ws = store.Workspace(path)
+    ws = workspace.GeopackageWorkspace(path)
     assert _counts(ws) == {("police-uk", "Cleveland Police", "2024-01"): 30,
                            ("police-uk", "Cleveland Police", "2024-02"): 20,
                            ("police-uk", "Cleveland Police", "2024-03"): 7}
@@ -585,13 +591,13 @@ def test_data_page_replace_everything_only_after_a_confirmation_listing_it(tmp_p
     assert listed and listed[0][["provider", "from", "to", "months", "rows"]].values.tolist() == \
         [["Cleveland Police", "2024-01", "2024-02", 2, 50]]
     assert any("50 rows from 1 loads" in md.value for md in at.markdown)
-    assert len(store.Workspace(path).incidents()) == 50  # nothing removed before "Yes"
+    assert len(workspace.GeopackageWorkspace(path).incidents()) == 50  # nothing removed before "Yes"
     at.button(key="dt-replace-yes").click().run()
     assert not at.exception, at.exception
-    ws = store.Workspace(path)
+    ws = workspace.GeopackageWorkspace(path)
     assert _counts(ws) == {("police-uk", "Cleveland Police", "2024-05"): 4}
     assert ws.interventions()["name"].tolist() == ["Precinct patrols"]
-    assert len(ws.backups()) == 1 and len(store.Workspace(ws.backups()[0]).incidents()) == 50
+    assert len(ws.backups()) == 1 and len(workspace.GeopackageWorkspace(ws.backups()[0]).incidents()) == 50
 
 
 def test_data_page_failed_save_is_one_line_and_the_workspace_is_intact(readonly_folder, monkeypatch):
@@ -626,7 +632,7 @@ def test_micro_hotspots_with_dates_are_imported_as_areas_and_interventions(tmp_p
     hot.to_file(f, driver="GeoJSON")
     new_key, n = source.import_micro_hotspots(key, str(f))
     assert n == 2 and new_key != key
-    ws = store.Workspace(path)
+    ws = workspace.GeopackageWorkspace(path)
     areas = ws.areas("micro_hotspot")
     assert areas[["area_id", "name"]].values.tolist() == [["micro_hotspot-micro_2024-1", "Precinct"],
                                                           ["micro_hotspot-micro_2024-2", "Station Road"]]
@@ -647,7 +653,7 @@ def test_micro_hotspots_with_dates_are_imported_as_areas_and_interventions(tmp_p
     with pytest.raises(InputError) as err:
         source.import_micro_hotspots(new_key, str(g))
     assert str(err.value) == "bad.geojson, row 2, column 'start': no readable start date ('soon')"
-    assert len(store.Workspace(path).interventions()) == 3  # nothing half-imported
+    assert len(workspace.GeopackageWorkspace(path).interventions()) == 3  # nothing half-imported
 
 
 def test_ward_population_from_census_lsoa_counts_in_the_app_as_in_the_cli(realdata, tmp_path):
@@ -657,7 +663,7 @@ def test_ward_population_from_census_lsoa_counts_in_the_app_as_in_the_cli(realda
     wards = ingest.read_boundaries(realdata / "wards_2024" / "cleveland_wards_may2024_bsc_epsg27700.geojson",
                                    layer="ward").areas
     path = tmp_path / "ws.gpkg"
-    ws = store.Workspace(path)
+    ws = workspace.GeopackageWorkspace(path)
     res = ingest.read_incidents([realdata / "police_cleveland" / "2024-01-cleveland-street.csv"])
     ws.load_incidents(res.incidents, areas=wards)
     census = realdata / "population" / "census2021_lsoa21_population_cleveland.csv"
@@ -670,9 +676,9 @@ def test_ward_population_from_census_lsoa_counts_in_the_app_as_in_the_cli(realda
     assert total == 569389 and int(pop["population"].sum()) == 569389
     assert len(report) == 17 and report["reason"].str.startswith("no polygon; placed").all()
     assert len(pop) == len(wards) == 83
-    stored = store.Workspace(path).areas("ward")
+    stored = workspace.GeopackageWorkspace(path).areas("ward")
     assert stored["population"].tolist() == pop["population"].tolist()
-    assert store.Workspace(path).audit()["action"].tolist() == ["load", "area_added", "area_added"]
+    assert workspace.GeopackageWorkspace(path).audit()["action"].tolist() == ["load", "area_added", "area_added"]
 
 
 def test_real_cleveland_35_months_then_one_more_month_keeps_every_row_and_the_intervention(realdata, tmp_path):
@@ -684,7 +690,7 @@ def test_real_cleveland_35_months_then_one_more_month_keeps_every_row_and_the_in
     path = tmp_path / "ws.gpkg"
     months = sorted((realdata / "police_cleveland").glob("*-cleveland-street.csv"))
     first = ingest.read_incidents(months)
-    ws = store.Workspace(path)
+    ws = workspace.GeopackageWorkspace(path)
     ws.load_incidents(first.incidents, read=first.summary["read"], rejected=first.rejects)
     ws.add_intervention("Precinct patrols", "patrols", "2024-07-01", "2024-12-31",
                         geometry=box(444000, 518000, 444300, 518300))
@@ -693,7 +699,7 @@ def test_real_cleveland_35_months_then_one_more_month_keeps_every_row_and_the_in
     key, loaded = source.add_to_workspace(path, nov)
     assert loaded.to_dict() == {"before": 269437, "after": 269437, "added": 7371, "replaced": 7371,
                                 "months_replaced": ["2025-11"]}
-    ws = store.Workspace(path)
+    ws = workspace.GeopackageWorkspace(path)
     assert len(ws.coverage()) == 35 and int(ws.coverage()["rows"].sum()) == 269437
     assert ws.interventions()["name"].tolist() == ["Precinct patrols"]
     assert len(ws.backups()) == 1 and source.target_of(key) == str(path.resolve())
@@ -709,7 +715,7 @@ def test_data_page_does_not_offer_to_add_the_same_upload_twice(tmp_path, monkeyp
     assert not at.exception, at.exception
     assert at.button(key="dt-save").disabled
     assert any("These files are in the workspace now" in i.value for i in at.info)
-    assert len(store.Workspace(path).loads()) == 2
+    assert len(workspace.GeopackageWorkspace(path).loads()) == 2
 
 
 def test_drawing_on_the_demo_never_overwrites_an_existing_workspace(tmp_path):
@@ -731,7 +737,7 @@ def test_data_page_edits_and_deletes_an_intervention_and_an_area(tmp_path, monke
     monkeypatch.setattr(settings, "WORKSPACE", path)
     monkeypatch.setattr(settings, "DATA_DIR", tmp_path)
     _seeded_workspace(path)
-    store.Workspace(path).write_areas(_wards())
+    workspace.GeopackageWorkspace(path).write_areas(_wards())
     from hotspot_app.ui import source
 
     at = _data_page(source.workspace_key(path))
@@ -739,18 +745,18 @@ def test_data_page_edits_and_deletes_an_intervention_and_an_area(tmp_path, monke
     at.date_input(key="dt-ed-end-int-1").set_value(pd.Timestamp("2024-05-31").date())
     at.button(key="FormSubmitter:dt-edit-iv-Save changes").click().run()
     assert not at.exception, at.exception
-    iv = store.Workspace(path).interventions().iloc[0]
+    iv = workspace.GeopackageWorkspace(path).interventions().iloc[0]
     assert (iv["notes"], iv["end"]) == ("evenings only", pd.Timestamp("2024-05-31"))
     assert at.button(key="dt-del-iv").disabled  # not without the confirmation
     at.checkbox(key="dt-del-iv-ok-int-1").check().run()
     at.button(key="dt-del-iv").click().run()
     assert not at.exception, at.exception
-    assert len(store.Workspace(path).interventions()) == 0
+    assert len(workspace.GeopackageWorkspace(path).interventions()) == 0
     at.selectbox(key="dt-del-area-pick").set_value("ward-2").run()
     at.checkbox(key="dt-del-area-ok-ward-2").check().run()
     at.button(key="dt-del-area").click().run()
     assert not at.exception, at.exception
-    ws = store.Workspace(path)
+    ws = workspace.GeopackageWorkspace(path)
     assert ws.areas("ward")["name"].tolist() == ["North"]
     assert ws.audit()["action"].tolist()[-3:] == ["intervention_edited", "intervention_deleted", "area_deleted"]
     assert len(ws.incidents()) == 50 and len(ws.backups()) == 2  # one before each deletion

@@ -11,7 +11,9 @@ import openpyxl
 import pandas as pd
 import shapely
 
-from hotspot_app import areas, periods, reports, schema, xlsx
+from hotspot_app.core import periods, schema
+from hotspot_app.render import formatting, xlsx
+from hotspot_app.core import summaries
 
 
 def _load(data: bytes):
@@ -56,7 +58,7 @@ def test_grouped_headers_formats_bold_totals_and_na():
 def test_sheet_of_makes_headings_readable_and_detects_percentages():
     df = pd.DataFrame({"name": ["A", "Total"], "count": [3, 4], "share_pct": [75.0, 100.0],
                        "rate_per_1000": [1.234, None]})
-    ws = _load(reports.xlsx_bytes(df, sheet="Wards", title="Wards by count"))["Wards"]
+    ws = _load(formatting.xlsx_bytes(df, sheet="Wards", title="Wards by count"))["Wards"]
     rows = _rows(ws)
     assert rows[0][0] == "Wards by count"
     assert rows[2] == ["Area", "Count", "Share", "Rate per 1,000"]
@@ -70,9 +72,9 @@ def test_partnership_table_xlsx_has_window_groups_and_the_numbers():
     df = pd.DataFrame({"category": ["Drugs"] * len(months) + ["Shoplifting"] * 4,
                        "month": months + ["2024-03"] * 3 + ["2023-03"],
                        "x": [500.0] * len(months) + [5.0] * 4, "y": [500.0] * len(months) + [5.0] * 4})
-    rows, warnings = areas.partnership_table(schema.make_incidents(df), shapely.box(0, 0, 10, 10),
+    rows, warnings = summaries.partnership_table(schema.make_incidents(df), shapely.box(0, 0, 10, 10),
                                              "2024-03", include_empty=False)
-    wb = _load(reports.table_xlsx(rows, title="Town centre", warnings=warnings))
+    wb = _load(formatting.table_xlsx(rows, title="Town centre", warnings=warnings))
     ws = wb["Table"]
     table = _rows(ws)
     assert table[0][0] == "Town centre"
@@ -112,7 +114,7 @@ def engine_document():
 
 def test_a_table_engine_document_is_one_formatted_sheet():
     doc = engine_document()
-    wb = _load(xlsx.workbook([reports.document_sheet(doc, "Theft by ward")]))
+    wb = _load(xlsx.workbook([formatting.document_sheet(doc, "Theft by ward")]))
     ws = wb["Table"]
     rows = _rows(ws)
     assert rows[0][0] == "Theft by ward"

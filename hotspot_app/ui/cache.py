@@ -17,11 +17,13 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from .. import areas as core_areas
-from .. import maps, periods, settings, taxonomy
-from ..errors import InputError
-from . import source
-from .source import DEMO, Dataset, workspace_key  # noqa: F401  (the pages' names for them)
+from hotspot_app.render import maps
+from hotspot_app.core import periods, settings, taxonomy
+from hotspot_app.core.errors import InputError
+from hotspot_app.ui import source
+from hotspot_app.ui.source import DEMO, Dataset, workspace_key  # noqa: F401  (the pages' names for them)
+from hotspot_app.core import summaries
+from hotspot_app.io import geofiles
 
 
 @st.cache_resource(show_spinner="Loading data…", max_entries=4)
@@ -49,7 +51,7 @@ def _category_options(key: str) -> list[str]:
     return list(dict.fromkeys(named + groups + cats))
 
 
-def _mask(inc: pd.DataFrame, selection: tuple[str, ...], months: tuple[str, ...] | None) -> pd.Series:
+def selected_mask(inc: pd.DataFrame, selection: tuple[str, ...], months: tuple[str, ...] | None) -> pd.Series:
     mask = taxonomy.select(inc, list(selection) if selection else None)
     if months:
         mask &= inc["month"].isin(list(months))
@@ -59,7 +61,7 @@ def _mask(inc: pd.DataFrame, selection: tuple[str, ...], months: tuple[str, ...]
 @st.cache_data(show_spinner=False, max_entries=32)
 def count_selected(key: str, selection: tuple[str, ...], months: tuple[str, ...] | None) -> int:
     inc = load(key).incidents
-    return int(_mask(inc, selection, months).sum())
+    return int(selected_mask(inc, selection, months).sum())
 
 
 # ------------------------------------------------------------------------------ overview
@@ -67,7 +69,7 @@ def count_selected(key: str, selection: tuple[str, ...], months: tuple[str, ...]
 def ward_ranking(key: str, category: tuple[str, ...], months: tuple[str, ...]) -> tuple[pd.DataFrame, list[str]]:
     """`areas.rank_areas` for the wards (count, share, rate per 1,000)."""
     ds = load(key)
-    return core_areas.rank_areas(ds.incidents, ds.wards, category=list(category) or None,
+    return summaries.rank_areas(ds.incidents, ds.wards, category=list(category) or None,
                                  months=list(months))
 
 
@@ -75,7 +77,7 @@ def ward_ranking(key: str, category: tuple[str, ...], months: tuple[str, ...]) -
 def ward_change(key: str, category: tuple[str, ...], months: tuple[str, ...]) -> tuple[pd.DataFrame, list[str]]:
     """`areas.change_by_area` for the wards: counts in `months`, a year earlier, % change."""
     ds = load(key)
-    return core_areas.change_by_area(ds.incidents, ds.wards, category=list(category) or None,
+    return summaries.change_by_area(ds.incidents, ds.wards, category=list(category) or None,
                                      months=list(months))
 
 
@@ -83,7 +85,7 @@ def ward_change(key: str, category: tuple[str, ...], months: tuple[str, ...]) ->
 def locations(key: str, selection: tuple[str, ...], months: tuple[str, ...] | None) -> pd.DataFrame:
     """Distinct incident locations of the selection (`maps.locations`), WGS84."""
     inc = load(key).incidents
-    return maps.locations(inc[_mask(inc, selection, months)])
+    return maps.locations(inc[selected_mask(inc, selection, months)])
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -93,10 +95,10 @@ def area_summary(key: str, area_id: str, to: str, n_months: int) -> dict:
     ds = load(key)
     if area_id == "__all__":
         mask = pd.Series(True, index=ds.incidents.index)
-        return core_areas.area_summary(ds.incidents, mask, to, n_months, place="whole area loaded",
+        return summaries.area_summary(ds.incidents, mask, to, n_months, place="whole area loaded",
                                        area_name="All areas")
     area = ds.areas[(ds.areas["area_id"].astype(str) == area_id)]
-    return core_areas.area_summary(ds.incidents, area, to, n_months)
+    return summaries.area_summary(ds.incidents, area, to, n_months)
 
 
 # ------------------------------------------------------------------------------ tables
@@ -108,7 +110,7 @@ def partnership_table(key: str, area_id: str, month: str, kind: str, compare: st
         area = pd.Series(True, index=ds.incidents.index)
     else:
         area = ds.areas[ds.areas["area_id"].astype(str) == area_id]
-    table = core_areas.partnership_table(ds.incidents, area, month, kind=kind, compare=compare,
+    table = summaries.partnership_table(ds.incidents, area, month, kind=kind, compare=compare,
                                          taxonomy_name=taxonomy_name)
     return table.rows, list(table.warnings)
 
@@ -116,7 +118,7 @@ def partnership_table(key: str, area_id: str, month: str, kind: str, compare: st
 @st.cache_data(show_spinner=False, max_entries=32)
 def breakdown(key: str, by: str, selection: tuple[str, ...], months: tuple[str, ...] | None) -> pd.DataFrame:
     inc = load(key).incidents
-    return core_areas.breakdown(inc, by=by, category=list(selection) or None,
+    return summaries.breakdown(inc, by=by, category=list(selection) or None,
                                 months=list(months) if months else None)
 
 
@@ -125,7 +127,7 @@ def monthly(key: str, selection: tuple[str, ...], split: str | None = None) -> p
     """Incidents per month (all months loaded, zeros included) of the selection, optionally
     split by a column (e.g. ``category``); columns month, [split], count."""
     ds = load(key)
-    inc = ds.incidents[_mask(ds.incidents, selection, None)]
+    inc = ds.incidents[selected_mask(ds.incidents, selection, None)]
     cols = ["month"] + ([split] if split else [])
     out = inc.groupby(cols, observed=True).size().rename("count").reset_index()
     if not split:
@@ -170,7 +172,7 @@ def clusters(key: str, selection: tuple[str, ...], period: tuple[str, str], eps_
     """`clusters.dbscan` on the selection: ranked patrol-area polygons."""
     import warnings as _warnings
 
-    from .. import clusters as core_clusters
+    from hotspot_app.core import clusters as core_clusters
 
     inc = load(key).incidents
     with _warnings.catch_warnings(record=True):
@@ -184,7 +186,7 @@ def clusters(key: str, selection: tuple[str, ...], period: tuple[str, str], eps_
 @st.cache_data(show_spinner=False, max_entries=32)
 def eps_suggestion(key: str, selection: tuple[str, ...], period: tuple[str, str], min_samples: int):
     """`clusters.suggest_eps`: eps guidance from the k-distance curve for the selection."""
-    from .. import clusters as core_clusters
+    from hotspot_app.core import clusters as core_clusters
 
     return core_clusters.suggest_eps(load(key).incidents, int(min_samples),
                                      category=list(selection) or None,
@@ -194,10 +196,9 @@ def eps_suggestion(key: str, selection: tuple[str, ...], period: tuple[str, str]
 @st.cache_data(show_spinner=False, max_entries=16)
 def patrol_export(_areas: gpd.GeoDataFrame, suffix: str, token: str) -> bytes:
     """Patrol areas as .geojson / .gpkg / .kml bytes (`clusters.export`)."""
-    from .. import clusters as core_clusters
 
     with tempfile.TemporaryDirectory() as tmp:
-        return core_clusters.export(_areas, Path(tmp) / f"patrol_areas{suffix}").read_bytes()
+        return geofiles.write_patrol_areas(_areas, Path(tmp) / f"patrol_areas{suffix}").read_bytes()
 
 
 # ------------------------------------------------------------------------------ before / after
@@ -217,7 +218,7 @@ def _regions(ds: Dataset, target: str):
     or ``wkt:<polygon in EPSG:27700>`` (a drawn area)."""
     import shapely
 
-    from .. import evaluation
+    from hotspot_app.core import evaluation
 
     kind, _, ident = target.partition(":")
     if kind == "intervention":
@@ -235,7 +236,7 @@ def _regions(ds: Dataset, target: str):
 def evaluate(key: str, target: str, category: tuple[str, ...], after: tuple[str, ...],
              before: tuple[str, ...] | None, baseline: tuple[str, ...] | None, buffer_m: float):
     """`evaluation.evaluate` for a target spec (see `_regions`) and windows."""
-    from .. import evaluation
+    from hotspot_app.core import evaluation
 
     ds = load(key)
     return evaluation.evaluate(ds.incidents, _regions(ds, target), after=list(after),
@@ -247,7 +248,7 @@ def evaluate(key: str, target: str, category: tuple[str, ...], after: tuple[str,
 @st.cache_data(show_spinner=False, max_entries=32)
 def target_layers(key: str, target: str, buffer_m: float) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """The target polygon and its displacement ring as one-row GeoDataFrames (for maps)."""
-    from .. import evaluation
+    from hotspot_app.core import evaluation
 
     regions = _regions(load(key), target)
     return evaluation.target_and_ring(regions.target, buffer_m, regions.name)
@@ -264,7 +265,7 @@ def window_locations(key: str, target: str, buffer_m: float, pad_m: float, categ
     inc = ds.incidents
     xy = inc.geometry
     near = (xy.x >= x0 - pad_m) & (xy.x <= x1 + pad_m) & (xy.y >= y0 - pad_m) & (xy.y <= y1 + pad_m)
-    return maps.locations(inc[near & _mask(inc, category, months)])
+    return maps.locations(inc[near & selected_mask(inc, category, months)])
 
 
 # ------------------------------------------------------------------------------ uploads
@@ -305,7 +306,7 @@ add_drawn_intervention = source.add_drawn_intervention
 def grid(key: str, selection: tuple[str, ...], period: tuple[str, str], method: str, cell_m: float,
          shape: str) -> gpd.GeoDataFrame:
     """`hotspots.hotspot_grid` (count, kde or gistar) over the wards (or the incidents' hull)."""
-    from .. import hotspots
+    from hotspot_app.core import hotspots
 
     ds = load(key)
     return hotspots.hotspot_grid(ds.incidents, float(cell_m), method, shape,
@@ -319,7 +320,7 @@ def forecast_pai(key: str, selection: tuple[str, ...], period: tuple[str, str], 
     """PAI/RRI of patrol areas found on the months *before* `period` (same length), scored on
     `period` (`hotspots.forecast_accuracy`, method clusters); None when the earlier months are
     not loaded or give no clusters."""
-    from .. import hotspots
+    from hotspot_app.core import hotspots
 
     ds = load(key)
     test = periods.month_range(*period)

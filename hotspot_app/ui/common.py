@@ -10,9 +10,11 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from .. import exports, maps, periods, reports, settings, taxonomy
-from ..errors import InputError
-from . import cache
+from hotspot_app.io import exports
+from hotspot_app.render import maps, formatting
+from hotspot_app.core import periods, settings, taxonomy
+from hotspot_app.core.errors import InputError
+from hotspot_app.ui import cache
 
 SOURCE = "source"  # session-state key holding the current source key
 
@@ -28,7 +30,7 @@ def tiles() -> str:
 
 def default_source() -> str:
     """The demo, unless ``HOTSPOT_WORKSPACE`` names a workspace (`source.default_key`)."""
-    from . import source
+    from hotspot_app.ui import source
 
     return source.default_key()
 
@@ -123,7 +125,7 @@ def downloads(df: pd.DataFrame, name: str, key: str, geo: bool = False) -> None:
     base = slug(name)
     cols[0].download_button("CSV", data=exports.csv_bytes(plain),
                             file_name=f"{base}.csv", mime="text/csv", key=f"{key}-csv", on_click="ignore")
-    cols[1].download_button("XLSX", data=lambda p=plain: reports.xlsx_bytes(p, title=name),
+    cols[1].download_button("XLSX", data=lambda p=plain: formatting.xlsx_bytes(p, title=name),
                             file_name=f"{base}.xlsx", key=f"{key}-xlsx", on_click="ignore",
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     if geo:
@@ -141,11 +143,11 @@ def downloads(df: pd.DataFrame, name: str, key: str, geo: bool = False) -> None:
 
 
 def fmt_int(v) -> str:
-    return reports.fmt_int(v)
+    return formatting.fmt_int(v)
 
 
 def fmt_pct(v) -> str:
-    return reports.fmt_pct(v)
+    return formatting.fmt_pct(v)
 
 
 def png_download(make_png, name: str, key: str, label: str = "Download map (PNG)") -> None:

@@ -4,7 +4,6 @@ Plain arguments only, as in `cache`; the pages stay thin."""
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import warnings as _warnings
 from dataclasses import dataclass
@@ -13,17 +12,11 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from .. import fire_summary, patrol, taxonomy, when
-from ..errors import InputError
-from . import cache
-
-
-def optional(module: str):
-    """`hotspot_app.<module>` when this installation has it (harm, concentration), else None."""
-    try:
-        return importlib.import_module(f"hotspot_app.{module}")
-    except ImportError:
-        return None
+from hotspot_app.core import concentration as concentration_rules
+from hotspot_app.core import fire_summary, harm, patrol, taxonomy, when
+from hotspot_app.core.errors import InputError
+from hotspot_app.ui import cache
+from hotspot_app.render import patrol_sheet
 
 
 @dataclass(frozen=True)
@@ -40,7 +33,7 @@ class Areas:
 
 
 def _dbscan_kwargs(weight: str | None, with_areas: bool, wards) -> dict:
-    from .. import clusters
+    from hotspot_app.core import clusters
 
     accepted = inspect.signature(clusters.dbscan).parameters
     kw = {}
@@ -57,7 +50,7 @@ def patrol_areas(key: str, selection: tuple[str, ...], period: tuple[str, str], 
     """`clusters.dbscan` on the selection (names from the wards when the clusters module takes
     them; `weight` "harm" when it supports it), areas filled to the column contract, and every
     warning clusters gives (the not-walkable one is clusters.area_warnings')."""
-    from .. import clusters
+    from hotspot_app.core import clusters
 
     ds = cache.load(key)
     with _warnings.catch_warnings(record=True) as caught:
@@ -74,7 +67,7 @@ def patrol_areas(key: str, selection: tuple[str, ...], period: tuple[str, str], 
 @st.cache_data(show_spinner=False, max_entries=32)
 def selected(key: str, selection: tuple[str, ...], months: tuple[str, ...]) -> gpd.GeoDataFrame:
     inc = cache.load(key).incidents
-    return inc[cache._mask(inc, selection, months)]
+    return inc[cache.selected_mask(inc, selection, months)]
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -101,17 +94,17 @@ def plan(key: str, selection: tuple[str, ...], period: tuple[str, str], eps_m: f
 
 @st.cache_data(show_spinner="Drawing the patrol sheet…", max_entries=16)
 def sheet(key: str, _plan: patrol.PatrolPlan, token: str, title: str) -> str:
-    """The one-page patrol sheet HTML (`patrol.sheet_for`, wards as context). `token` keys the
+    """The one-page patrol sheet HTML (`patrol_sheet.sheet_for`, wards as context). `token` keys the
     cache (the plan's settings)."""
     ds = cache.load(key)
-    return patrol.sheet_for(_plan, context=ds.wards if len(ds.wards) else None, title=title,
+    return patrol_sheet.sheet_for(_plan, context=ds.wards if len(ds.wards) else None, title=title,
                             demo=ds.is_demo)
 
 
 @st.cache_data(show_spinner="Drawing the map image…", max_entries=16)
 def patrol_png(key: str, _areas: gpd.GeoDataFrame, token: str, title: str) -> bytes:
     """Numbered patrol areas as a PNG (`static_maps.patrol_png`, wards as context)."""
-    from .. import static_maps
+    from hotspot_app.render import static_maps
 
     ds = cache.load(key)
     return static_maps.patrol_png(_areas, context=ds.wards if len(ds.wards) else None,
@@ -129,11 +122,7 @@ def concentration(key: str, selection: tuple[str, ...], months: tuple[str, ...],
                   n: int) -> tuple[pd.DataFrame | None, list[str]]:
     """The concentration curves (`concentration.curve`) over wards and over grid cells of
     `cell_m`, stacked with a ``places`` column, and the sentence for the top `n` of each
-    (`concentration.sentence`). (None, []) when this installation has no concentration module
-    or nothing is selected."""
-    mod = optional("concentration")
-    if mod is None:
-        return None, []
+    (`concentration.sentence`). (None, []) when nothing is selected."""
     ds = cache.load(key)
     what = what_label(selection)
     layers = []
@@ -149,10 +138,10 @@ def concentration(key: str, selection: tuple[str, ...], months: tuple[str, ...],
     for label, values, area, names in layers:
         if float(values.sum()) <= 0:
             continue
-        c = mod.curve(values.to_numpy(), area.to_numpy(), None if names is None else names.to_numpy())
+        c = concentration_rules.curve(values.to_numpy(), area.to_numpy(), None if names is None else names.to_numpy())
         frames.append(pd.concat([pd.DataFrame({"n": [0], "value_share": [0.0], "area_share": [0.0]}),
                                  c[["n", "value_share", "area_share"]]]).assign(places=label))
-        sentences.append(mod.sentence(values.to_numpy(), area.to_numpy(), int(n), what=what,
+        sentences.append(concentration_rules.sentence(values.to_numpy(), area.to_numpy(), int(n), what=what,
                                       places="grid cells" if "grid" in label else label))
     if not frames:
         return None, []
@@ -163,12 +152,9 @@ def concentration(key: str, selection: tuple[str, ...], months: tuple[str, ...],
 def harm_check(key: str, selection: tuple[str, ...], period: tuple[str, str], eps_m: float,
                min_samples: int, days: float | None, top: int) -> dict | None:
     """`harm.rank_check` on the harm-ranked patrol areas: does the top N change between the
-    low and high weights? None without the harm module."""
-    mod = optional("harm")
-    if mod is None or not hasattr(mod, "rank_check"):
-        return None
+    low and high weights?"""
     found = patrol_areas(key, selection, period, eps_m, min_samples, days, "harm")
-    return mod.rank_check(found.incidents, by="cluster_id", top=int(top))
+    return harm.rank_check(found.incidents, by="cluster_id", top=int(top))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -200,7 +186,7 @@ def download_row(key: str, shown: gpd.GeoDataFrame, table: pd.DataFrame, token: 
                  widget_key: str, png_title: str, png_name: str | None = None) -> None:
     """The row of downloads under a table of patrol areas/clusters: the table as CSV, the areas as
     GeoJSON/GeoPackage/KML (built on click) and the map as PNG -- one layout for every page."""
-    from .. import exports
+    from hotspot_app.io import exports
     dl = st.columns(5)
     dl[0].download_button("CSV", data=exports.csv_bytes(table), file_name=f"{stem}.csv",
                           mime="text/csv", key=f"{widget_key}-csv", on_click="ignore")
@@ -224,8 +210,8 @@ def when_section(key: str, selection: tuple[str, ...], months: tuple[str, ...], 
                  name: str, value_title: str = "Incidents") -> None:
     """The "When?" block of a page: the day × hour heat table and the busiest hours where the
     incidents have times; otherwise the one sentence saying why not."""
-    from .. import charts
-    from . import common
+    from hotspot_app.render import charts
+    from hotspot_app.ui import common
 
     st.subheader("When?")
     detail, dh, peaks = when_tables(key, selection, months)

@@ -15,8 +15,10 @@ from datetime import datetime, timezone
 
 import streamlit as st
 
-from hotspot_app import auth, settings
-from hotspot_app.errors import InputError
+from hotspot_app.io import auth
+from hotspot_app.io import identity
+from hotspot_app.core import settings
+from hotspot_app.core.errors import InputError
 
 USER, ROLE, SEEN, NOTICE = "auth-user", "auth-role", "auth-seen", "auth-notice"
 
@@ -35,7 +37,7 @@ def _sign_out(notice: str | None = None) -> None:
 
 def gate() -> None:
     """Stop the script with a sign-in form unless sign-in is off or a session is active."""
-    auth.set_acting_user(None)
+    identity.set_acting_user(None)
     if not auth.enabled():
         return
     now = datetime.now(timezone.utc)
@@ -44,7 +46,7 @@ def gate() -> None:
                   "sign in again.")
     if st.session_state.get(USER):
         st.session_state[SEEN] = now
-        auth.set_acting_user(st.session_state[USER])  # every write of this run is audited as them
+        identity.set_acting_user(st.session_state[USER])  # every write of this run is audited as them
         with st.sidebar:
             st.markdown(f"Signed in as **{st.session_state[USER]}** ({st.session_state[ROLE]})")
             if st.button("Sign out", key="auth-signout"):
@@ -100,9 +102,9 @@ def audit_view(ds) -> None:
     """The Audit section of the Data page (analysts and admins): who changed the workspace."""
     if not ds.workspace or not can("analyst"):
         return
-    from hotspot_app import store
+    from hotspot_app.io import workspace
 
-    ws = store.open_workspace(ds.workspace)
+    ws = workspace.open_workspace(ds.workspace)
     if not hasattr(ws, "audit"):
         return
     st.subheader("Audit")

@@ -5,10 +5,10 @@ calls the writes.
 A source key is ``"demo"`` or ``"workspace:<target>@<version>"`` (`workspace_key`), where the
 target is a ``.gpkg`` path or a ``postgresql://`` URL and the version is
 ``Workspace.version()``: every committed write gives a new key, so cached results never outlive
-the data they were computed from. Every workspace goes through `store.open_workspace`; the
+the data they were computed from. Every workspace goes through `workspace.open_workspace`; the
 workspace the app writes to is `settings.WORKSPACE` (``HOTSPOT_WORKSPACE``).
 
-Writes never delete before they write: an upload is *added* (`store.Workspace.load_incidents`:
+Writes never delete before they write: an upload is *added* (`workspace.GeopackageWorkspace.load_incidents`:
 each (source, provider, month) loaded replaces the same, everything else is kept); "Replace
 everything" is `replace_all` with the version the user confirmed (a `ConflictError` when the
 workspace changed since).
@@ -24,8 +24,10 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from .. import settings, store
-from ..errors import InputError
+from hotspot_app.core import settings
+from hotspot_app.io import workspace
+from hotspot_app.core.errors import InputError
+from hotspot_app.core import population
 
 DEMO = "demo"
 PREFIX = "workspace:"
@@ -71,15 +73,15 @@ def empty_areas() -> gpd.GeoDataFrame:
 
 def target_text(target: str | os.PathLike) -> str:
     """A workspace target as text: a URL as given, a path made absolute."""
-    if store._is_url(target):
-        return store._url(target)
+    if workspace.is_url(target):
+        return workspace.url_of(target)
     return str(Path(target).resolve())
 
 
 def workspace_key(target: str | os.PathLike) -> str:
     """Source key of a workspace (changes on every committed write)."""
     text = target_text(target)
-    return f"{PREFIX}{text}@{store.open_workspace(text).version()}"
+    return f"{PREFIX}{text}@{workspace.open_workspace(text).version()}"
 
 
 def target_of(key: str) -> str | None:
@@ -98,20 +100,20 @@ def is_stale(key: str) -> bool:
     """True when the workspace of `key` has had a write committed since the key was made."""
     target = target_of(key)
     return target is not None and exists(target) and \
-        store.open_workspace(target).version() != version_of(key)
+        workspace.open_workspace(target).version() != version_of(key)
 
 
 def default_key() -> str:
     """The demo, unless ``HOTSPOT_WORKSPACE`` names a workspace (a URL, or a file that exists)."""
     env = settings.WORKSPACE_ENV
-    if env and (store._is_url(env) or Path(env).is_file()):
+    if env and (workspace.is_url(env) or Path(env).is_file()):
         return workspace_key(env)
     return DEMO
 
 
 def exists(target: str | os.PathLike) -> bool:
     """True when the workspace holds anything (a URL is taken to exist)."""
-    return store._is_url(target) or Path(target).is_file()
+    return workspace.is_url(target) or Path(target).is_file()
 
 
 def _layer(all_areas: gpd.GeoDataFrame, layer: str) -> gpd.GeoDataFrame:
@@ -123,7 +125,7 @@ def _layer(all_areas: gpd.GeoDataFrame, layer: str) -> gpd.GeoDataFrame:
 def dataset(key: str) -> Dataset:
     """The dataset for a source key (``"demo"`` or a `workspace_key`)."""
     if key == DEMO:
-        from .. import demo
+        from hotspot_app.io import demo
 
         d = demo.load()
         return Dataset(key=key, label="Synthetic demo borough", is_demo=True, incidents=d.incidents,
@@ -132,11 +134,11 @@ def dataset(key: str) -> Dataset:
     target = target_of(key)
     if target is None:
         raise InputError(f"unknown data source '{key}'", parameter="source")
-    ws = store.open_workspace(target)
+    ws = workspace.open_workspace(target)
     try:
         incidents = ws.incidents()
     except InputError:  # areas only so far
-        from .. import schema
+        from hotspot_app.core import schema
 
         incidents = schema.empty_incidents()
     try:
@@ -146,7 +148,7 @@ def dataset(key: str) -> Dataset:
     wards = _layer(all_areas, "ward")
     if len(wards) == 0 and len(all_areas):
         wards = all_areas[~all_areas["layer"].isin(["town_centre", "micro_hotspot", "patrol"])].reset_index(drop=True)
-    name = target if store._is_url(target) else Path(target).name
+    name = target if workspace.is_url(target) else Path(target).name
     return Dataset(key=key, label=f"Workspace {name}", is_demo=False, incidents=incidents,
                    wards=wards, town_centres=_layer(all_areas, "town_centre"),
                    micro_hotspots=_layer(all_areas, "micro_hotspot"),
@@ -157,7 +159,7 @@ def dataset(key: str) -> Dataset:
 def save_uploads(files, folder: Path | None = None) -> list[str]:
     """Write uploaded files (objects with ``name`` and ``getvalue()``) under
     ``data/uploads/<content hash>/``; returns their paths (same content -> same paths)."""
-    from ..exports import write_bytes_atomic
+    from hotspot_app.io.exports import write_bytes_atomic
 
     digest = hashlib.sha1()
     blobs = []
@@ -177,14 +179,14 @@ def save_uploads(files, folder: Path | None = None) -> list[str]:
 
 def read_incidents(paths: tuple[str, ...], kind: str, provider: str | None = None):
     """`ingest.read_incidents` on saved upload paths (IngestResult)."""
-    from .. import ingest
+    from hotspot_app.io import ingest
 
     return ingest.read_incidents(list(paths), kind=kind, provider=provider or None)
 
 
 def read_boundaries(path: str, name_field: str | None, layer: str, population_field: str | None):
     """`ingest.read_boundaries` on a saved upload path (BoundaryResult)."""
-    from .. import ingest
+    from hotspot_app.io import ingest
 
     return ingest.read_boundaries(path, name_field=name_field or None, layer=layer,
                                   population_field=population_field or None)
@@ -198,10 +200,10 @@ def can_add(result) -> bool:
 # ------------------------------------------------------------------------------ writes
 def add_to_workspace(target: str | os.PathLike, result=None, areas: gpd.GeoDataFrame | None = None, *,
                      replace_all: bool = False, expected_version: str | None = None,
-                     user: str | None = None) -> tuple[str, "store.LoadResult | None"]:
+                     user: str | None = None) -> tuple[str, "workspace.LoadResult | None"]:
     """Add an ingest result (and boundary areas) to the workspace in ONE atomic step; returns
     the new source key and the `LoadResult` (None when only areas were written)."""
-    ws = store.open_workspace(target_text(target))
+    ws = workspace.open_workspace(target_text(target))
     loaded = None
     if result is not None:
         if not can_add(result):
@@ -219,16 +221,16 @@ def add_to_workspace(target: str | os.PathLike, result=None, areas: gpd.GeoDataF
 
 def replace_preview(target: str | os.PathLike) -> tuple[pd.DataFrame, int]:
     """What "Replace everything" removes: rows per source/provider with their month range
-    (`store.contents_summary`), and the number of loads recorded."""
+    (`workspace.contents_summary`), and the number of loads recorded."""
     if not exists(target):
-        return store.contents_summary(pd.DataFrame(columns=store.COVERAGE_COLUMNS)), 0
-    ws = store.open_workspace(target_text(target))
-    return store.contents_summary(ws.coverage()), len(ws.loads())
+        return workspace.contents_summary(pd.DataFrame(columns=workspace.COVERAGE_COLUMNS)), 0
+    ws = workspace.open_workspace(target_text(target))
+    return workspace.contents_summary(ws.coverage()), len(ws.loads())
 
 
 def history(target: str | os.PathLike) -> pd.DataFrame:
     """The load history as shown (newest first), lists joined as text."""
-    ws = store.open_workspace(target_text(target))
+    ws = workspace.open_workspace(target_text(target))
     loads = ws.loads()
     out = pd.DataFrame({
         "load": loads["load_id"], "when (UTC)": loads["loaded_at"].str.replace("T", " ").str.rstrip("Z"),
@@ -244,9 +246,9 @@ def history(target: str | os.PathLike) -> pd.DataFrame:
 
 
 def coverage(target: str | os.PathLike) -> pd.DataFrame:
-    """`store.coverage_grid` of the workspace (gaps and location flags in ``attrs``)."""
-    ws = store.open_workspace(target_text(target))
-    return store.coverage_grid(ws.coverage(), ws.loads())
+    """`workspace.coverage_grid` of the workspace (gaps and location flags in ``attrs``)."""
+    ws = workspace.open_workspace(target_text(target))
+    return workspace.coverage_grid(ws.coverage(), ws.loads())
 
 
 def _writable(key: str, target: str | os.PathLike) -> str:
@@ -256,13 +258,13 @@ def _writable(key: str, target: str | os.PathLike) -> str:
     current = target_of(key)
     if current is not None:
         return current
-    if exists(target) and _holds_anything(store.open_workspace(target_text(target))):
+    if exists(target) and _holds_anything(workspace.open_workspace(target_text(target))):
         raise InputError(f"you are viewing the demo data; switch to the workspace ({Path(str(target)).name}) "
                          "on the Data page first", parameter="source")
-    from .. import demo
+    from hotspot_app.io import demo
 
     d = demo.load()
-    store.open_workspace(target_text(target)).write(
+    workspace.open_workspace(target_text(target)).write(
         incidents=d.incidents, interventions=d.interventions,
         areas=[a for a in (d.wards, d.town_centres, d.micro_hotspots) if len(a)])
     return target_text(target)
@@ -276,10 +278,10 @@ def add_drawn_intervention(key: str, target: str | os.PathLike, geometry, name: 
                            start, end, notes: str | None) -> str:
     """Save a drawn polygon (EPSG:27700) as a micro-hotspot area and an intervention with dates;
     returns the source key of the workspace written (see `_writable` for the demo)."""
-    from .. import areas, schema
+    from hotspot_app.core import areas, schema
 
     where = _writable(key, target)
-    ws = store.open_workspace(where)
+    ws = workspace.open_workspace(where)
     existing = ws.areas("micro_hotspot") if "micro_hotspot" in ws.area_layers() else None
     area_id = areas.new_area_id(existing["area_id"] if existing is not None else [], "micro_hotspot")
     row = schema.make_areas(gpd.GeoDataFrame({"name": [name], "id": [area_id]}, geometry=[geometry],
@@ -299,19 +301,19 @@ def add_drawn_intervention(key: str, target: str | os.PathLike, geometry, name: 
 
 def update_intervention(key: str, intervention_id: str, **fields) -> str:
     where = target_of(key)
-    store.open_workspace(where).update_intervention(intervention_id, **fields)
+    workspace.open_workspace(where).update_intervention(intervention_id, **fields)
     return workspace_key(where)
 
 
 def delete_intervention(key: str, intervention_id: str) -> str:
     where = target_of(key)
-    store.open_workspace(where).delete_intervention(intervention_id)
+    workspace.open_workspace(where).delete_intervention(intervention_id)
     return workspace_key(where)
 
 
 def delete_area(key: str, area_id: str) -> str:
     where = target_of(key)
-    store.open_workspace(where).delete_area(area_id)
+    workspace.open_workspace(where).delete_area(area_id)
     return workspace_key(where)
 
 
@@ -320,17 +322,17 @@ def import_micro_hotspots(key: str, path: str, name_field: str | None = None, st
     """Add the polygons of a micro-hotspot file with dates (GeoJSON / GeoPackage with name,
     start, end columns) to the workspace as micro-hotspot areas AND interventions, in one
     atomic step; returns the new source key and the number imported."""
-    from .. import ingest
+    from hotspot_app.io import ingest
 
     where = target_of(key)
     if where is None:
         raise InputError("switch to a workspace first (the demo is read-only)", parameter="source")
-    ws = store.open_workspace(where)
+    ws = workspace.open_workspace(where)
     version = ws.version()
     new = ingest.read_boundaries(path, name_field=name_field or None, layer="micro_hotspot").areas
-    stem = store._layer_key(Path(path).stem)
+    stem = workspace.layer_key(Path(path).stem)
     new["area_id"] = [f"micro_hotspot-{stem}-{i + 1}" for i in range(len(new))]
-    ivs = store.interventions_from_areas(new, start=start, end=end, file=Path(path).name)
+    ivs = workspace.interventions_from_areas(new, start=start, end=end, file=Path(path).name)
     existing = ws.areas("micro_hotspot") if "micro_hotspot" in ws.area_layers() else None
     if existing is not None and set(existing["area_id"].astype(str)) & set(new["area_id"]):
         raise InputError(f"{Path(path).name} was imported before (its area ids are in the workspace); "
@@ -357,15 +359,14 @@ def population_from_lsoa(key: str, population_csv: str, lsoa_boundaries: list[st
                          layer: str = "ward") -> tuple[str, pd.DataFrame, pd.DataFrame]:
     """Fill the population of the workspace's `layer` areas from Census small-area (LSOA)
     counts, as ``hotspot rank --population FILE --lsoa-boundaries ...`` does
-    (`areas.population_from_lsoa`; LSOAs without a polygon placed by the incidents naming them).
+    (`population.population_from_lsoa`; LSOAs without a polygon placed by the incidents naming them).
     Returns the new source key, the areas' population, and the report of LSOAs not placed."""
-    from .. import areas as core_areas
-    from .. import ingest
+    from hotspot_app.io import ingest
 
     where = target_of(key)
     if where is None:
         raise InputError("switch to a workspace first (the demo is read-only)", parameter="source")
-    ws = store.open_workspace(where)
+    ws = workspace.open_workspace(where)
     version = ws.version()
     target_areas = ws.areas(layer)
     table = pd.read_csv(population_csv, encoding="utf-8-sig", thousands=",")
@@ -378,7 +379,7 @@ def population_from_lsoa(key: str, population_csv: str, lsoa_boundaries: list[st
     except InputError:
         incidents = None
     fallback = incidents if incidents is not None and "lsoa_code" in incidents.columns else None
-    pop, report = core_areas.population_from_lsoa(table, polys, target_areas, area_code="area_code",
+    pop, report = population.population_from_lsoa(table, polys, target_areas, area_code="area_code",
                                                   fallback_points=fallback)
     updated = target_areas.assign(population=target_areas["area_id"].map(pop).astype(float))
     ws.write_areas(updated, expected_version=version)

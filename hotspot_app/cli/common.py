@@ -1,0 +1,222 @@
+"""What every `hotspot` command shares: the Typer app, the one-line error and JSON plumbing, reading
+the INCIDENTS and AREAS arguments, and the options several commands take.
+
+Contract for every command: ``--help``; exit 0 on success; bad input prints a one-line error
+naming the problem on stderr and exits 2; ``--format json`` prints exactly one JSON document on
+stdout and nothing else on stdout (progress and warnings go to stderr).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Callable, List, Optional
+
+import typer
+
+from hotspot_app.core.errors import HotspotError, InputError
+
+app = typer.Typer(
+    name="hotspot",
+    help="Crime, ASB and deliberate-fire hotspots, patrol areas and intervention evaluation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+# --------------------------------------------------------------------------- shared plumbing
+def fail(message: str, code: int = 2) -> None:
+    """Print a one-line error to stderr and exit (2 = bad input)."""
+    typer.echo("error: " + " ".join(str(message).split()), err=True)
+    raise typer.Exit(code)
+
+
+def guarded(func: Callable) -> Callable:
+    """Turn the project's input errors (and unreadable files) into the one-line exit-2 error."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        _INPUT_WARNINGS.clear()
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except (HotspotError, FileNotFoundError, IsADirectoryError, PermissionError,
+                UnicodeDecodeError, ValueError) as exc:
+            fail(str(exc))
+
+    return wrapper
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: NaN/inf become null, numpy scalars become Python numbers."""
+    if value is None or type(value) in (str, int, bool):  # most values: nothing to do
+        return value
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+#: Warnings of the inputs this command read (ingest and boundary readers); each was printed on
+#: stderr when it arose, and `emit_json` adds them to a document's ``warnings`` list.
+_INPUT_WARNINGS: list[str] = []
+
+
+def input_warning(message: str) -> None:
+    """Report a warning about an input: stderr now, and the JSON ``warnings`` later."""
+    if message not in _INPUT_WARNINGS:
+        _INPUT_WARNINGS.append(message)
+        progress(f"warning: {message}")
+
+
+def emit_json(document: Any) -> None:
+    """Print exactly one JSON document on stdout (never NaN/Infinity). A document with a
+    ``warnings`` list gets the input warnings first (every warning reaches the user)."""
+    if isinstance(document, dict) and isinstance(document.get("warnings"), list) and _INPUT_WARNINGS:
+        document = {**document, "warnings": _INPUT_WARNINGS
+                    + [w for w in document["warnings"] if w not in _INPUT_WARNINGS]}
+    sys.stdout.write(json.dumps(jsonable(document), ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def progress(message: str) -> None:
+    """Progress for long work, on stderr so JSON stdout stays clean."""
+    typer.echo(message, err=True)
+
+
+def load_incidents_arg(paths: List[Path], kind: str = "auto"):
+    """INCIDENTS argument: incident files, folders of police.uk months, a zip, or a workspace
+    GeoPackage (with an `incidents` layer). Returns the incidents GeoDataFrame; warnings and
+    rejected-row counts are reported on stderr."""
+    from hotspot_app.io import ingest, workspace
+    from hotspot_app.io.ingest import canonical
+
+    if len(paths) == 1 and workspace.is_workspace(paths[0]):
+        return workspace.open_workspace(paths[0]).incidents()
+    if len(paths) == 1 and kind in ("auto", "generic"):
+        found = canonical.read(paths[0])
+        if found is not None:
+            return found.incidents
+    result = ingest.read_incidents(paths, kind=kind)
+    for w in result.summary["warnings"]:
+        input_warning(w)
+    if result.summary["rejected"]:
+        progress(f"note: {result.summary['rejected']} of {result.summary['read']} rows rejected "
+                 f"({', '.join(f'{k}: {v}' for k, v in result.summary['rejected_by_reason'].items())})")
+    return result.incidents
+
+
+def load_selected(paths: List[Path], category=None, period=None):
+    """INCIDENTS for a command that only uses the selected ones: ``(incidents, summary, rows)``.
+
+    A GeoParquet file written by `hotspot ingest` is read back with only the selected rows
+    (`ingest.canonical`); ``summary`` then has one row per distinct (source, kind, category,
+    group, month) of the whole file, for what is judged on everything loaded (coverage), and
+    ``rows`` counts the file's rows. Other inputs are read whole (`load_incidents_arg`; the
+    command selects): ``summary`` None, ``rows`` their number."""
+    from hotspot_app.io import workspace
+    from hotspot_app.io.ingest import canonical
+
+    if len(paths) == 1 and not workspace.is_workspace(paths[0]):
+        found = canonical.read(paths[0], category=category, period=period)
+        if found is not None:
+            return found.incidents, found.summary, found.rows
+    data = load_incidents_arg(paths)
+    return data, None, len(data)
+
+
+def load_areas_arg(path: Path, name_field: Optional[str] = None, layer: str = "custom",
+                   source_layer: Optional[str] = None):
+    """AREAS argument: a boundary file (GeoJSON, GeoPackage, zipped Shapefile) or a workspace.
+    The boundary reader's warnings (repaired or dropped polygons, CRS, shared names) reach the
+    user (`input_warning`); `source_layer` picks the layer of a multi-layer GeoPackage."""
+    from hotspot_app.io import ingest, workspace
+
+    if source_layer is None and workspace.is_workspace(path):
+        return workspace.open_workspace(path).areas()
+    result = ingest.read_boundaries(path, name_field=name_field, layer=layer, source_layer=source_layer)
+    for w in result.warnings:
+        input_warning(w)
+    return result.areas
+
+
+# ===== command: demo (section owned by its module's author; keep edits inside) =====
+
+
+def pick_area(areas_path: Path, area: str, area_field: Optional[str], areas_layer: Optional[str] = None):
+    """(all areas, the rows named `area`) from --areas/--area/--area-field/--areas-layer."""
+    from hotspot_app.core import areas as areas_mod
+
+    all_areas = load_areas_arg(areas_path, name_field=area_field,
+                               layer=areas_layer_guess(areas_path, area_field), source_layer=areas_layer)
+    return all_areas, areas_mod.find_area(all_areas, area)
+
+
+# The options several commands share, declared once (same flag, type and help everywhere).
+IncidentsArg = Annotated[List[Path], typer.Argument(
+    help="Incident file(s), a folder of police.uk months, or a workspace.")]
+AreaFieldOpt = Annotated[Optional[str], typer.Option(
+    "--area-field", help="Name field of the boundary file(s) (default: detected).")]
+AreasLayerOpt = Annotated[Optional[str], typer.Option(
+    "--areas-layer", help="Layer of a multi-layer GeoPackage AREAS file to read.")]
+CategoryOpt = Annotated[Optional[List[str]], typer.Option(
+    "--category", help="Category, group (crime, asb, deliberate-fires, deliberate-secondary-fires, "
+    "neighbourhood-crime, ...) or taxonomy node; repeat for several (default: all incidents).")]
+FromOpt = Annotated[Optional[str], typer.Option(
+    "--from", help="First month YYYY-MM, inclusive (default: the first month with data).")]
+ToOpt = Annotated[Optional[str], typer.Option(
+    "--to", help="Last month YYYY-MM, inclusive (default: the last month with data).")]
+
+
+def check_choice(value: str, choices, parameter: str) -> None:
+    if value not in choices:
+        raise InputError(f"'{value}' is not one of: {', '.join(choices)}", parameter=parameter)
+
+
+def write_out(out: Optional[Path], payload: "str | bytes") -> None:
+    """Write a command's output to --out atomically (naming the path on failure) or to stdout."""
+    from hotspot_app.io import exports
+
+    if out is not None:
+        exports.write_bytes_atomic(out, payload if isinstance(payload, bytes) else payload.encode("utf-8"))
+        progress(f"wrote {out}")
+    else:
+        sys.stdout.write(payload if isinstance(payload, str) else payload.decode("utf-8"))
+
+
+def emit_document(doc: dict, out: Optional[Path]) -> None:
+    """The one JSON document: on stdout, or written to --out."""
+    if out is None:
+        emit_json(doc)
+    else:
+        write_out(out, json.dumps(jsonable(doc), ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def areas_layer_guess(path: Path, area_field: Optional[str]) -> str:
+    """Layer for a boundary file given to table/summary/rank: 'ward' when the file or its name
+    field says so (e.g. wards_2024.geojson, WD24NM), else 'custom' (a workspace keeps its own)."""
+    text = f"{path.name} {area_field or ''}".lower()
+    return "ward" if ("ward" in text or (area_field or "").upper().startswith("WD")) else "custom"
+
+
+def period_arg(from_: Optional[str], to: Optional[str]):
+    """--from/--to -> a (from, to) period for clusters/hotspots (either end may be open); each
+    month and their order are checked by the one rule, `selection.parse_period`."""
+    from hotspot_app.core import selection
+
+    if from_ is None and to is None:
+        return None
+    months = selection.parse_period((from_, to))
+    return (months[0], months[-1]) if from_ is not None and to is not None else tuple(months)

@@ -1,0 +1,156 @@
+"""`hotspot demo` and `hotspot ingest`: the synthetic demo, and loading files (into a workspace)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from hotspot_app.cli.common import (
+    app,
+    emit_json,
+    guarded,
+    progress,
+)
+from hotspot_app.core.errors import InputError
+
+
+@app.command("demo")
+@guarded
+def demo_command(
+    out: Path = typer.Option(..., "--out", help="Folder to write the synthetic demo borough into."),
+    geodata: Optional[Path] = typer.Option(None, "--geodata", help="Folder for its boundary files "
+                                           "(wards, town centre, micro-hotspots); default: OUT."),
+    if_missing: bool = typer.Option(False, "--if-missing",
+                                    help="Do nothing when OUT already holds a complete demo."),
+    fmt: str = typer.Option("text", "--format", help="text or json."),
+) -> None:
+    """Write the deterministic SYNTHETIC demo borough (police.uk-format CSVs, fires, wards,
+    town centre, micro-hotspots, workspace.gpkg, truth.json) into OUT."""
+    from hotspot_app.core import settings
+    from hotspot_app.io import demo as demo_mod
+
+    if fmt not in ("text", "json"):
+        raise InputError(f"--format must be text or json, got '{fmt}'", parameter="format")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} exists and is not a folder", parameter="out")
+    skipped = bool(if_missing and demo_mod.is_complete(out, geodata))
+    if skipped:
+        files = demo_mod.file_paths(out, geodata)
+        truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
+    else:
+        progress(f"generating the synthetic demo borough into {out} ...")
+        data = demo_mod.generate()
+        files = demo_mod.write(data, out, geodata)
+        truth = data.truth
+    volumes = truth["volumes"]
+    if fmt == "json":
+        emit_json({"out": str(out), "skipped": skipped, "label": settings.DEMO_LABEL,
+                   "files": {k: str(v) for k, v in files.items()},
+                   "months": truth["months"], "volumes": volumes})
+        return
+    if skipped:
+        typer.echo(f"{out} already holds the complete synthetic demo; nothing written.")
+        return
+    typer.echo(settings.DEMO_LABEL)
+    typer.echo(f"Wrote the synthetic demo borough to {out}:")
+    for name, path in files.items():
+        typer.echo(f"  {path}")
+    typer.echo(f"{volumes['rows']:,} incidents ({volumes['crime']:,} crime, {volumes['asb']:,} ASB, "
+               f"{volumes['fire']:,} fires) for {truth['months']['from']}..{truth['months']['to']}.")
+
+@app.command("ingest")
+@guarded
+def ingest_command(
+    incidents: List[Path] = typer.Argument(..., help="Incident files, folders of police.uk monthly "
+                                           "files (searched recursively) or a police.uk .zip archive."),
+    kind: str = typer.Option("auto", "--kind", help="auto | police-uk | fire | generic "
+                             "(auto detects each file from its header)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output: .csv (schema columns plus longitude/latitude), "
+                             ".parquet (GeoParquet) or .gpkg (workspace)."),
+    into: Optional[str] = typer.Option(None, "--into", help="Add the rows to a workspace (.gpkg path or "
+                                       "postgresql:// URL): each (source, provider, month) loaded "
+                                       "replaces the same in the workspace; everything else is kept."),
+    replace_all: bool = typer.Option(False, "--replace-all", help="With --into: remove ALL incidents "
+                                     "first (areas, interventions and saved runs are kept)."),
+    provider: Optional[str] = typer.Option(None, "--provider", help="Provider of generic files "
+                                           "(default 'generic'); police.uk and fire files name their own."),
+    rejects: Optional[Path] = typer.Option(None, "--rejects", help="Write the rejected rows "
+                                           "(file, row, column, reason, value) to this .csv."),
+    layer: Optional[str] = typer.Option(None, "--layer", help="GeoPackage layer to read (default: "
+                                        "every layer holding incidents)."),
+    format: str = typer.Option("text", "--format", help="text | json"),
+) -> None:
+    """Read incident files into one canonical table (EPSG:27700); every row read is loaded or
+    rejected with a reason (read = loaded + rejected)."""
+    from hotspot_app.io import ingest
+    from hotspot_app.io.ingest import output
+
+    if format not in ("text", "json"):
+        raise InputError(f"unknown format '{format}'; use text or json", parameter="format")
+    if kind not in ingest.KINDS:
+        raise InputError(f"unknown kind '{kind}'; use one of {', '.join(ingest.KINDS)}", parameter="kind")
+    from hotspot_app.io import exports
+
+    if (out is None) == (into is None):
+        raise InputError("give --out FILE or --into WORKSPACE (one of them)", parameter="out")
+    if replace_all and into is None:
+        raise InputError("--replace-all needs --into WORKSPACE", parameter="replace-all")
+    if out is not None:
+        output.check_incidents_path(out)
+    if rejects is not None:
+        output.check_rejects_path(rejects)
+    exports.check_outputs_distinct(incidents, [out, rejects])
+    ws = _into_workspace(into, incidents, rejects) if into is not None else None
+    result = ingest.read_incidents(incidents, kind=kind, layer=layer, provider=provider)
+    loaded = None
+    if ws is not None:
+        loaded = ws.load_incidents(result.incidents, files=[str(p) for p in incidents],
+                                   read=result.summary["read"], rejected=result.rejects,
+                                   replace_all=replace_all)
+        if rejects is not None:
+            output.write_rejects(result.rejects, rejects)
+    else:  # --out and --rejects written atomically together
+        output.write_outputs(result.incidents, out, result.rejects, rejects)
+    s = result.summary
+    if format == "json":
+        doc = {k: s[k] for k in ("read", "loaded", "rejected", "rejected_by_reason", "warnings")}
+        if loaded is not None:
+            doc["workspace"] = loaded.to_dict()
+        emit_json(doc)
+        return
+    typer.echo(ingest.format_summary(s))
+    if loaded is not None:
+        typer.echo(_workspace_text(loaded, into))
+    else:
+        typer.echo(f"Wrote {s['loaded']:,} incidents to {out}")
+    if rejects is not None:
+        typer.echo(f"Wrote {s['rejected']:,} rejected rows to {rejects}")
+    elif s["rejected"]:
+        typer.echo("Use --rejects FILE.csv to list the rejected rows.")
+
+
+def _into_workspace(into: str, inputs: List[Path], rejects: Optional[Path]):
+    """The workspace of ``ingest --into`` (refused when it is one of the inputs or the rejects)."""
+    from hotspot_app.io import exports, workspace
+
+    if not workspace.is_workspace(into):
+        path = Path(into)
+        exports.check_outputs_distinct(inputs, [path, rejects])
+        if path.exists() and workspace.META not in workspace.GeopackageWorkspace(path).layers():
+            raise InputError("exists and is not a workspace GeoPackage; choose another --into",
+                             file=str(path), parameter="into")
+    return workspace.open_workspace(into)
+
+
+def _workspace_text(loaded, into: str) -> str:
+    """Text lines of a workspace load: counts, and what a replacement removed."""
+    lines = [f"Workspace {into}: {loaded.before:,} -> {loaded.after:,} incidents "
+             f"({loaded.added:,} added, {loaded.replaced:,} replaced)"]
+    for (source, provider, month), n in sorted(loaded.removed.items()):
+        lines.append(f"  replaced {n:,} rows of {source} {provider} {month}")
+    return "\n".join(lines)
+
+

@@ -1,0 +1,338 @@
+"""The partnership paper's commands: `hotspot table`, `summary`, `rank`, `indicators` and `report`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from hotspot_app.cli.common import (
+    AreaFieldOpt,
+    AreasLayerOpt,
+    CategoryOpt,
+    FromOpt,
+    IncidentsArg,
+    ToOpt,
+    areas_layer_guess,
+    check_choice,
+    emit_document,
+    pick_area,
+    write_out,
+    app,
+    emit_json,
+    guarded,
+    load_areas_arg,
+    load_incidents_arg,
+    load_selected,
+    progress,
+)
+from hotspot_app.core.errors import InputError
+
+
+@app.command("table")
+@guarded
+def table_command(
+    incidents: IncidentsArg,
+    areas: Path = typer.Option(..., "--areas", help="Boundary file (or workspace) with the area."),
+    area: Optional[List[str]] = typer.Option(None, "--area", help="Area name (case-insensitive); "
+                                             "repeat for one column per area."),
+    by: Optional[str] = typer.Option(None, "--by", help="One column per value of this field of "
+                                     "AREAS, areas dissolved (e.g. LAD24NM: local authorities), plus Total."),
+    within: Optional[str] = typer.Option(None, "--within", help="FIELD=VALUE: only the areas whose "
+                                         "FIELD equals VALUE (e.g. LAD24NM=Hartlepool)."),
+    month: Optional[str] = typer.Option(None, "--month", help="Selected month YYYY-MM; windows end "
+                                        "with it: the month, the last 6 months, the last 12 months."),
+    period: Optional[str] = typer.Option(None, "--period", help="FROM..TO: one window (e.g. a quarter "
+                                         "2024-04..2024-06)."),
+    years: Optional[str] = typer.Option(None, "--years", help="FIRST..LAST: one column per 12-month "
+                                        "year starting in --year-start, each against the year before."),
+    year_start: int = typer.Option(4, "--year-start", help="First month of each --years year "
+                                   "(4 = April, financial years; 10 = October-September)."),
+    kind: str = typer.Option("crime", "--kind", help="crime (default), asb or fire. ASB and fires "
+                             "are never counted in the crime Total."),
+    compare: str = typer.Option("same-period-last-year", "--compare",
+                                help="same-period-last-year (default), previous-period, or a fixed "
+                                "reference window FROM..TO."),
+    category: CategoryOpt = None,
+    taxonomy_name: str = typer.Option("auto", "--taxonomy", help="auto (by the categories "
+                                      "present), police-uk or home-office."),
+    population: Optional[Path] = typer.Option(None, "--population", help="CSV with a population "
+                                              "column and the column areas' names or codes; rates per 1,000."),
+    no_total: bool = typer.Option(False, "--no-total", help="No Total column."),
+    rows: Optional[str] = typer.Option(None, "--rows", help="Flat rows by this incident column "
+                                       "instead of the category hierarchy (e.g. subcategory: fires "
+                                       "by property type)."),
+    area_field: AreaFieldOpt = None,
+    areas_layer: AreasLayerOpt = None,
+    format: str = typer.Option("md", "--format", help="md, csv, json or xlsx (xlsx needs --out)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the table to FILE (atomically) "
+                                       "instead of stdout."),
+) -> None:
+    """Partnership tables (seed 004; seed 001 Tables 2-5; seed 003): counts by category hierarchy
+    with diff, % diff and rates per 1,000, for one or more areas or every value of a field, over
+    the selected month / 6 / 12 months, any range, years, or against a fixed reference window."""
+    from hotspot_app.core import taxonomy
+    from hotspot_app.core import areas as areas_mod
+    from hotspot_app.core import periods, summaries, tables
+    from hotspot_app.io import exports, population_files
+    from hotspot_app.render import formatting
+
+    check_choice(format, ("md", "csv", "json", "xlsx"), "format")
+    check_choice(kind, ("crime", "asb", "fire"), "kind")
+    check_choice(taxonomy_name, taxonomy.TABLE_TAXONOMIES, "taxonomy")
+    if format == "xlsx" and out is None:
+        raise InputError("--format xlsx needs --out FILE.xlsx", parameter="out")
+    exports.check_outputs_distinct([*incidents, areas, *([population] if population else [])], [out])
+    tables.parse_compare(compare)
+    if sum(x is not None for x in (month, period, years)) != 1:
+        raise InputError("give exactly one of --month, --period or --years", parameter="month")
+    if month is not None:
+        month = periods.parse_month(month, "month")
+    seed004 = (area is not None and len(area) == 1 and month is not None and by is None and within is None
+               and not category and population is None and compare in periods.COMPARISONS and rows is None)
+    all_areas = load_areas_arg(areas, name_field=area_field, layer=areas_layer_guess(areas, area_field),
+                               source_layer=areas_layer)
+    pop_table = population_files.read_population_table(population) if population is not None else None
+    progress("loading incidents ...")
+    data = load_incidents_arg(incidents)
+
+    def write(payload: str | bytes) -> None:
+        write_out(out, payload)
+
+    if seed004:  # the section-5 contract, unchanged
+        rows_area = areas_mod.find_area(all_areas, area[0])
+        name = str(rows_area["name"].iloc[0])
+        rows, warnings = summaries.partnership_table(data, rows_area, month, kind=kind, compare=compare,
+                                                     taxonomy_name=taxonomy_name)
+        for note in rows.attrs.get("notes", []):
+            progress(f"note: {note}")
+        if format == "json":
+            emit_document(summaries.table_document((rows, warnings), name), out)
+            return
+        for w in warnings:
+            progress(f"warning: {w}")
+        if format == "csv":
+            write(formatting.table_csv(exports.neutralise_frame(rows)))
+        elif format == "xlsx":
+            write(formatting.table_xlsx(exports.neutralise_frame(rows)))
+        else:
+            write(formatting.table_markdown(rows, title=name, warnings=warnings))
+        return
+    doc = tables.build_table(data, all_areas, area=area or None, by=by, within=within, month=month,
+                             period=period, years=years, year_start=year_start, compare=compare,
+                             kind=kind, category=category or None, taxonomy_name=taxonomy_name,
+                             population=pop_table, total=not no_total, rows=rows)
+    if format == "json":
+        emit_document(doc, out)
+        return
+    for w in doc["warnings"]:
+        progress(f"warning: {w}")
+    title = {"crime": "Crime", "asb": "Anti-social behaviour", "fire": "Fire service incidents"}[kind]
+    if format == "csv":
+        write(formatting.document_csv(doc))
+    elif format == "xlsx":
+        write(formatting.document_xlsx(doc, title=title))
+    else:
+        write(formatting.document_markdown(doc, title=title))
+
+@app.command("summary")
+@guarded
+def summary_command(
+    incidents: IncidentsArg,
+    areas: Path = typer.Option(..., "--areas", help="Boundary file (or workspace) with the area."),
+    area: str = typer.Option(..., "--area", help="Area name (case-insensitive)."),
+    to: str = typer.Option(..., "--to", help="Last month of the period, YYYY-MM."),
+    months: int = typer.Option(12, "--months", help="Length of the period in months (default 12)."),
+    area_field: AreaFieldOpt = None,
+    areas_layer: AreasLayerOpt = None,
+    format: str = typer.Option("text", "--format", help="text or json."),
+) -> None:
+    """Area summary (seed 000): crime and ASB (and deliberate fires when loaded) in the period
+    against the same period a year earlier, with the sentence for the paper."""
+    from hotspot_app.core import params, periods, summaries
+    from hotspot_app.render import formatting
+
+    check_choice(format, ("text", "json"), "format")
+    periods.parse_month(to, "to")
+    params.validate(months=months)
+    _, rows_area = pick_area(areas, area, area_field, areas_layer)
+    progress("loading incidents ...")
+    data = load_incidents_arg(incidents)
+    doc = summaries.area_summary(data, rows_area, to, months)
+    if format == "json":
+        emit_json(doc)
+    else:
+        sys.stdout.write(formatting.summary_text(doc))
+
+@app.command("rank")
+@guarded
+def rank_command(
+    incidents: IncidentsArg,
+    areas: Path = typer.Option(..., "--areas", help="Boundary file (or workspace), e.g. wards."),
+    category: CategoryOpt = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    population: Optional[Path] = typer.Option(None, "--population", help="CSV of population by "
+                                              "area code or name (or by LSOA with --lsoa-boundaries)."),
+    lsoa_boundaries: Optional[List[Path]] = typer.Option(None, "--lsoa-boundaries", help="Small-area "
+                                                         "(LSOA) polygon file(s), repeatable: --population "
+                                                         "is then per LSOA and summed to areas by LSOA "
+                                                         "centroid; LSOAs without a polygon are placed at "
+                                                         "their police.uk incident points when loaded."),
+    top: int = typer.Option(3, "--top", help="Report the share of the total in the top N areas."),
+    layer: Optional[str] = typer.Option(None, "--layer", help="Area layer to rank (ward, "
+                                        "town_centre, micro_hotspot, patrol, custom); default: "
+                                        "ward when present, else every area."),
+    area_field: AreaFieldOpt = None,
+    areas_layer: AreasLayerOpt = None,
+    by: Optional[str] = typer.Option(None, "--by", help="Rank the values of this field, areas "
+                                     "dissolved (e.g. LAD24NM: local authorities)."),
+    within: Optional[str] = typer.Option(None, "--within", help="FIELD=VALUE: rank only these areas; "
+                                         "shares and totals are within them (e.g. LAD24NM=Hartlepool)."),
+    format: str = typer.Option("md", "--format", help="md, csv or json."),
+) -> None:
+    """Rank areas by count with share of the total, cumulative share and rate per 1,000
+    population (seed 001); incidents outside every area are listed as 'outside'."""
+    from hotspot_app.core import periods, summaries
+    from hotspot_app.io import population_files
+    from hotspot_app.render import formatting
+
+    check_choice(format, ("md", "csv", "json"), "format")
+    from hotspot_app.core import params
+    params.validate(top=top)
+    if from_ is not None:
+        periods.parse_month(from_, "from")
+    if to is not None:
+        periods.parse_month(to, "to")
+    if lsoa_boundaries and population is None:
+        raise InputError("--lsoa-boundaries needs --population (the LSOA counts)", parameter="population")
+    from hotspot_app.core import tables
+
+    all_areas, area_warnings = tables.group_areas(summaries.ranking_layer(
+        load_areas_arg(areas, name_field=area_field, layer=areas_layer_guess(areas, area_field),
+                       source_layer=areas_layer), layer), by=by, within=within)
+    progress("loading incidents ...")
+    if population is None:  # only the selected categories are read (coverage: the whole file)
+        data, whole, _ = load_selected(incidents, category=category or None)
+    else:  # LSOAs without a polygon are placed at the incidents that carry their code: all of them
+        data, whole = load_incidents_arg(incidents), None
+    pop, notes = (population_files.read_population(population, all_areas, lsoa_boundaries or (), incidents=data)
+                  if population is not None else (None, []))
+    ranked, doc = summaries.ranking(data, all_areas, category=category, period=(from_, to),
+                                    population=pop, top=top, notes=notes, restrict=within is not None,
+                                    area_warnings=area_warnings, whole=whole)
+    if format == "json":
+        emit_json(doc)
+        return
+    for w in doc["warnings"]:
+        progress(f"warning: {w}")
+    for n in doc["notes"]:
+        progress(f"note: {n}")
+    if format == "csv":
+        sys.stdout.write(formatting.rank_csv(ranked))
+    else:
+        sys.stdout.write(formatting.rank_markdown(ranked, title=ranked.attrs["title"],
+                                               notes=[doc["top"]["text"], *doc["notes"], *doc["warnings"]]))
+
+@app.command("indicators")
+@guarded
+def indicators_command(
+    incidents: IncidentsArg,
+    spec: Path = typer.Option(..., "--spec", help="CSV with columns indicator, category (groups or "
+                              "categories, ';'-separated), target (reduce, increase, maintain, "
+                              "N% reduction, N% increase)."),
+    period: str = typer.Option(..., "--period", help="Current period FROM..TO (e.g. a quarter)."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="Baseline window FROM..TO "
+                                           "(e.g. the previous financial year)."),
+    compare: str = typer.Option("same-period-last-year", "--compare", help="same-period-last-year "
+                                "(default), previous-period, or FROM..TO."),
+    areas: Optional[Path] = typer.Option(None, "--areas", help="Boundary file (with --area)."),
+    area: Optional[str] = typer.Option(None, "--area", help="Area name (default: every incident)."),
+    area_field: AreaFieldOpt = None,
+    format: str = typer.Option("md", "--format", help="md, csv, json or xlsx (xlsx needs --out)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write to FILE (atomically) instead of stdout."),
+) -> None:
+    """Performance indicators (seed 003): baseline, directional target, current period, actual
+    difference and % difference against the comparison window, and on track / off track."""
+    import pandas as pd
+
+    from hotspot_app.core import areas as areas_mod
+    from hotspot_app.core import periods, tables
+    from hotspot_app.io import exports
+    from hotspot_app.render import formatting
+
+    check_choice(format, ("md", "csv", "json", "xlsx"), "format")
+    if format == "xlsx" and out is None:
+        raise InputError("--format xlsx needs --out FILE.xlsx", parameter="out")
+    if (areas is None) != (area is None):
+        raise InputError("--areas and --area go together", parameter="area")
+    periods.parse_range(period, "period")
+    if baseline is not None:
+        periods.parse_range(baseline, "baseline")
+    tables.parse_compare(compare)
+    exports.check_outputs_distinct([*incidents, spec, *([areas] if areas else [])], [out])
+    try:
+        spec_df = pd.read_csv(spec, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"cannot read the indicator spec ({' '.join(str(exc).split())})", file=spec) from None
+    rows_area = None
+    if areas is not None:
+        all_areas = load_areas_arg(areas, name_field=area_field, layer=areas_layer_guess(areas, area_field))
+        rows_area = areas_mod.find_area(all_areas, area)
+    progress("loading incidents ...")
+    data = load_incidents_arg(incidents)
+    doc = tables.indicators(data, spec_df, period, baseline=baseline, compare=compare, area=rows_area,
+                            spec_file=str(spec))
+
+    def write(payload: str | bytes) -> None:
+        write_out(out, payload)
+
+    if format == "json":
+        emit_document(doc, out)
+        return
+    for w in doc["warnings"]:
+        progress(f"warning: {w}")
+    title = "Performance indicators" + (f": {rows_area['name'].iloc[0]}" if rows_area is not None else "")
+    if format == "csv":
+        write(exports.csv_bytes(pd.DataFrame(doc["rows"])))
+    elif format == "xlsx":
+        notes = pd.DataFrame({"note": [title] + [f"warning: {w}" for w in doc["warnings"]]})
+        write(formatting.xlsx_bytes({"Indicators": exports.neutralise_frame(formatting.indicators_frame(doc)),
+                                  "Notes": exports.neutralise_frame(notes)}))
+    else:
+        write(formatting.indicators_markdown(doc, title=title))
+
+
+
+@app.command("report")
+@guarded
+def report_command(
+    spec: Optional[Path] = typer.Argument(None, help="Report spec (YAML): data, areas, period and "
+                                          "sections; see the README."),
+    out: List[Path] = typer.Option(..., "--out", help="Output file, by extension: .html, .pdf, "
+                                   ".docx or .xlsx; repeat for several."),
+    demo: bool = typer.Option(False, "--demo", help="The SYNTHETIC demo borough's partnership "
+                              "paper (report_demo.yaml over the demo data)."),
+    format: str = typer.Option("text", "--format", help="text or json."),
+) -> None:
+    """Report pack (design §5b): the partnership paper from a YAML spec as HTML, PDF, DOCX and
+    XLSX: tables, sentences, maps, charts and 'About these figures'."""
+    from hotspot_app.render import pack as report_pack
+
+    check_choice(format, ("text", "json"), "format")
+    if demo == (spec is not None):
+        raise InputError("give a SPEC.yaml or --demo (one of them)", parameter="spec")
+    report_pack.check_outputs(out)
+    the_spec = report_pack.demo_spec() if demo else report_pack.load_spec(spec)
+    doc = report_pack.report(the_spec, out, progress=progress)
+    for w in doc["warnings"]:
+        progress(f"warning: {w}")
+    if format == "json":
+        emit_json(doc)
+        return
+    typer.echo(f"Wrote {', '.join(doc['out'])}: {doc['sections']} sections, {doc['tables']} tables, "
+               f"{doc['maps']} maps, {len(doc['warnings'])} warnings.")
+
+

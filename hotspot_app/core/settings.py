@@ -1,0 +1,70 @@
+"""Defaults in one place.
+
+Every tunable the app, the CLI and the computation modules share lives here as a typed module
+variable (OSMnx style). Functions take these as default argument values; callers override them
+per call, never by editing this module at run time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Working CRS: British National Grid, metres. Everything is computed in it.
+CRS: str = "EPSG:27700"
+#: CRS of longitude/latitude inputs and of web maps.
+CRS_WGS84: str = "EPSG:4326"
+
+#: Great Britain bounding box in BNG metres (incl. Shetland, Scilly); points outside are rejected.
+GB_BOUNDS_BNG: tuple[float, float, float, float] = (0.0, 0.0, 700_000.0, 1_300_000.0)
+#: Great Britain bounding box in WGS84 degrees (lon_min, lat_min, lon_max, lat_max).
+GB_BOUNDS_WGS84: tuple[float, float, float, float] = (-8.75, 49.75, 2.0, 61.0)
+
+#: DBSCAN defaults (metres, incidents). A few streets: walkable patrol areas.
+EPS_M: float = 100.0
+MIN_SAMPLES: int = 15
+#: Largest patrol area called walkable (0.25 km²: about 500 m x 500 m, a 10-15 minute foot
+#: patrol); larger DBSCAN areas get a warning (issue 11).
+WALKABLE_MAX_M2: float = 250_000.0
+#: `clusters` method "auto": scikit-learn's DBSCAN up to this many distinct locations, the exact
+#: grid method above. Measured (benchmarks/RESULTS.md, clusters, 2026-11-29, 2 shared cores):
+#: sklearn 0.13 s vs grid 0.11 s at 15,000 locations (a force's year: no reason to leave the
+#: reference implementation), 0.85 s vs 0.42 s at 50,000, 1.78 s vs 0.77 s at 100,000, 5.37 s vs
+#: 1.23 s at 200,000, 15.84 s vs 1.43 s at 400,000: above 100,000 the grid method saves a second
+#: or more (an earlier, less loaded run: 1.29 s vs 0.30 s at 100,000).
+GRID_METHOD_MIN_LOCATIONS: int = 100_000
+#: Displacement buffer ring around an evaluated area, metres.
+BUFFER_M: float = 250.0
+#: Grid cell size for grid/hex hotspots, metres.
+CELL_M: float = 250.0
+#: Fewer incidents than this before an intervention triggers a small-count warning.
+SMALL_COUNT: int = 20
+
+#: Map limits: never draw more individual markers than this (aggregate instead).
+MAX_MARKERS: int = 5_000
+#: Basemap tiles: a URL template, a folium tile name, or "none" for no basemap.
+TILES: str = os.environ.get("HOTSPOT_TILES", "OpenStreetMap")
+#: Where Leaflet/JS assets come from: "local" (served by Streamlit from static/) or "cdn".
+ASSETS: str = os.environ.get("HOTSPOT_ASSETS", "local")
+
+#: Project root (the checkout), demo folders.
+ROOT: Path = Path(__file__).resolve().parents[2]
+DATA_DIR: Path = ROOT / "data"
+GEODATA_DIR: Path = ROOT / "geodata"
+DEMO_DIR: Path = DATA_DIR / "demo"
+#: The demo's boundary files (wards, town centre, micro-hotspots): geodata/ holds boundaries.
+DEMO_GEODATA_DIR: Path = GEODATA_DIR / "demo"
+#: ``HOTSPOT_WORKSPACE`` as set (None when unset): the app starts on it. Read here only.
+WORKSPACE_ENV: str | None = os.environ.get("HOTSPOT_WORKSPACE") or None
+#: The workspace the app writes to: a ``.gpkg`` path, or a ``postgresql://`` URL (kept as text).
+WORKSPACE: Path | str = (WORKSPACE_ENV if WORKSPACE_ENV and WORKSPACE_ENV.lower().startswith(("postgresql:", "postgres:"))
+                         else Path(WORKSPACE_ENV or DATA_DIR / "workspace.gpkg"))
+
+#: Label shown wherever demo data are shown.
+DEMO_LABEL: str = "SYNTHETIC DEMO DATA - not real incidents"
+
+#: Shared deployments (sign-in, roles): the users store, a users .json file or a postgresql:// URL.
+#: Unset = sign-in off, unless the workspace itself is a PostgreSQL URL (see hotspot_app.auth).
+AUTH: str | None = os.environ.get("HOTSPOT_AUTH") or None
+#: Minutes without activity after which a signed-in session ends.
+SESSION_MINUTES: float = float(os.environ.get("HOTSPOT_SESSION_MINUTES", "30"))

@@ -1,0 +1,94 @@
+"""Writing polygons people take away: patrol areas (GeoJSON, GeoPackage, KML for officers'
+devices) and grid cells (GeoPackage, GeoJSON, CSV). Every file is written whole or not at all:
+an existing file is only replaced by a complete one."""
+
+from __future__ import annotations
+
+import html
+import os
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from hotspot_app.core import settings
+from hotspot_app.core.errors import InputError, OutputError
+from hotspot_app.io import exports
+
+
+EXPORT_FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".kml": "KML"}
+
+
+
+# --------------------------------------------------------------------------- exports
+def write_patrol_areas(areas: gpd.GeoDataFrame, path: str | Path) -> Path:
+    """Write patrol areas to .geojson (WGS84, RFC 7946), .gpkg (EPSG:27700, layer
+    ``patrol_areas``) or .kml (WGS84; <name> is the area's rank and name, <description> its
+    summary, both HTML-escaped, for officers' devices). Areas are rounded to whole m². Written
+    atomically (`exports.write_bytes_atomic`): an existing file is only replaced by a complete one.
+    Returns the path."""
+    path = Path(path)
+    driver = EXPORT_FORMATS.get(path.suffix.lower())
+    if driver is None:
+        raise InputError(f"cannot write '{path.suffix}'; use one of {', '.join(EXPORT_FORMATS)}",
+                         parameter="out")
+    out = gpd.GeoDataFrame(areas.copy())
+    out.attrs = {}
+    if "area_m2" in out.columns:
+        out["area_m2"] = out["area_m2"].astype(float).round(0)
+    if "density_per_km2" in out.columns:
+        out["density_per_km2"] = out["density_per_km2"].astype(float).round(1)
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir) / f"patrol_areas{path.suffix.lower()}"
+        if driver == "GPKG":
+            out.to_file(tmp, driver="GPKG", layer="patrol_areas", engine="pyogrio")
+        elif driver == "GeoJSON":
+            out.to_crs(settings.CRS_WGS84).to_file(tmp, driver="GeoJSON", engine="pyogrio")
+        else:
+            label = ([f"#{int(r)} {n}" for r, n in zip(out["rank"], out["name"].astype(str))]
+                     if "rank" in out.columns else out["name"].astype(str).tolist())
+            kml = gpd.GeoDataFrame(
+                {"Name": [html.escape(s) for s in label],
+                 "Description": out["description"].astype(str).map(html.escape),
+                 "rank": out["rank"].astype(int), "count": out["count"].astype(int)},
+                geometry=out.geometry.values, crs=out.crs,
+            ).to_crs(settings.CRS_WGS84)
+            kml.to_file(tmp, driver="KML", layer="patrol_areas", engine="pyogrio")
+        exports.write_bytes_atomic(path, tmp.read_bytes())
+    return path
+
+
+# --------------------------------------------------------------------------- outputs
+CELL_EXPORTS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".csv": "CSV"}
+
+
+
+def write_cells(cells: gpd.GeoDataFrame, path: str | Path) -> Path:
+    """Write cells to .gpkg (EPSG:27700, layer ``grid_cells``), .geojson (WGS84) or .csv (no
+    geometry; x, y centres in EPSG:27700)."""
+    path = Path(path)
+    driver = CELL_EXPORTS.get(path.suffix.lower())
+    if driver is None:
+        raise InputError(f"cannot write '{path.suffix}'; use one of {', '.join(CELL_EXPORTS)}",
+                         parameter="out")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = gpd.GeoDataFrame(cells.copy())
+    out.attrs = {}
+    if driver == "CSV":  # text neutralised, written atomically
+        exports.write_bytes_atomic(path, exports.csv_bytes(pd.DataFrame(out.drop(columns="geometry"))))
+        return path
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")  # the old file stays until this is whole
+    try:
+        tmp.unlink(missing_ok=True)
+        if driver == "GPKG":
+            out.to_file(tmp, driver="GPKG", layer="grid_cells", engine="pyogrio")
+        else:
+            out.to_crs(settings.CRS_WGS84).to_file(tmp, driver="GeoJSON", engine="pyogrio")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"could not write ({exc.strerror or exc}); the previous file is unchanged",
+                          file=str(path)) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

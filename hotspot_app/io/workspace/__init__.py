@@ -1,0 +1,67 @@
+"""The workspace: the partnership's memory of incidents, area layers, interventions, saved cluster
+runs, loads and audit (design §9, docs/design.md).
+
+`open_workspace` picks the backend from the target: a ``.gpkg`` path gives
+`gpkg.GeopackageWorkspace` (single user), a ``postgresql://`` URL `postgis.PostgisWorkspace`
+(a shared deployment; psycopg is imported only then). Both implement `base.Workspace`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+
+from hotspot_app.core.errors import InputError
+from hotspot_app.io.workspace.urls import display, is_url, normalise_url, url_of
+
+_LAZY = {
+    # the interface and what both backends share
+    "Workspace": "base", "LoadResult": "base", "coverage_grid": "base", "contents_summary": "base",
+    "interventions_from_areas": "base", "empty_interventions": "base", "ordered_layers": "base",
+    "INCIDENTS": "base", "AREA_PREFIX": "base", "META": "base", "BACKUPS_KEPT": "base",
+    "LOAD_COLUMNS": "base", "AUDIT_COLUMNS": "base", "COVERAGE_COLUMNS": "base",
+    "AUDIT_ACTIONS": "base", "layer_key": "base",
+    # the backends
+    "GeopackageWorkspace": "gpkg", "atomic_path": "gpkg", "PostgisWorkspace": "postgis",
+}
+
+__all__ = ["open_workspace", "is_workspace", "display", "is_url", "normalise_url", "url_of", *_LAZY]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hotspot_app.io.workspace' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def open_workspace(target: str | os.PathLike):
+    """The workspace at `target`: a ``.gpkg`` path or a ``postgresql://`` URL."""
+    if is_url(target):
+        try:
+            from hotspot_app.io.workspace.postgis import PostgisWorkspace
+        except ImportError as exc:
+            raise InputError(f"a PostgreSQL workspace needs the PostGIS backend and psycopg ({exc})",
+                             parameter="workspace") from None
+        return PostgisWorkspace(url_of(target))
+    from hotspot_app.io.workspace.gpkg import GeopackageWorkspace
+
+    return GeopackageWorkspace(target)
+
+
+def is_workspace(path: str | os.PathLike) -> bool:
+    """True when `path` is a PostgreSQL URL, or a GeoPackage file with an ``incidents`` layer."""
+    if is_url(path):
+        return True
+    p = Path(path)
+    if not p.is_file() or p.suffix.lower() != ".gpkg":
+        return False
+    import pyogrio
+
+    try:
+        return "incidents" in [str(name) for name, _ in pyogrio.list_layers(p)]
+    except Exception:  # not a readable GeoPackage
+        return False

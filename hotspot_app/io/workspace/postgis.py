@@ -1,0 +1,696 @@
+"""PostGIS workspace: the workspace interface (`base.Workspace`) on PostgreSQL/PostGIS,
+for a partnership's shared deployment (design §9).
+
+Selected by a ``postgresql://user[:password]@host[:port]/database`` URL wherever a workspace is
+accepted (`workspace.open_workspace`). The tool creates and migrates its tables (``hotspot_schema``
+holds the schema version). Every write is ONE transaction that first locks the single row of
+``hotspot_state`` (``SELECT ... FOR UPDATE``): writers queue instead of losing each other's
+updates, and a writer that passes ``expected_version`` gets `errors.ConflictError` when someone
+else committed since it read. Each write bumps the version and appends to ``audit``.
+
+Tables
+------
+``incidents``
+    Canonical incidents plus ``provider`` and any extra input columns (added as loads bring them).
+    Index on (source, provider, month) for the accumulate rule; GiST index on ``geometry``.
+``areas__<layer>``
+    One table per area layer (as the GeoPackage's layers); GiST index on ``geometry``.
+``interventions``, ``cluster_runs``, ``patrol_areas``
+    As in the GeoPackage.
+``loads``, ``audit``, ``incidents_removed``
+    Load history; who/when/what of every write; the rows each replacing load removed (as JSON,
+    the last `KEEP_REMOVED` such loads kept: the database's counterpart of the GeoPackage's
+    timestamped backups).
+``hotspot_meta``
+    Column order and pandas dtypes of each table, so that reading returns equal data (datetime
+    resolution, ints, bools, NaT/None) exactly as the GeoPackage backend does.
+
+Reads and writes go through geopandas' own PostGIS I/O (``to_postgis`` / ``read_postgis``, which
+use COPY on psycopg 3) over SQLAlchemy + GeoAlchemy2.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from hotspot_app.core import schema, settings
+from hotspot_app.core.errors import ConflictError, InputError
+from hotspot_app.io.workspace.base import (
+    AREA_PREFIX,
+    CLUSTER_RUNS,
+    INCIDENTS,
+    INTERVENTIONS,
+    PATROL_AREAS,
+    LoadResult,
+    area_frames,
+    check_geo,
+    check_intervention_fields,
+    intervention_added_text,
+    no_location_by_month,
+    restore_dtypes,
+    with_provider,
+)
+from hotspot_app.io.identity import current_user
+from hotspot_app.io.workspace.urls import normalise_url
+from hotspot_app.io.workspace.base import Workspace
+
+__all__ = ["PostgisWorkspace", "SCHEMA_VERSION", "KEEP_REMOVED"]
+
+#: Version of the tables this code writes; `PostgisWorkspace` migrates older databases to it.
+SCHEMA_VERSION = 1
+#: Replacing loads whose removed rows are kept in ``incidents_removed``.
+KEEP_REMOVED = 5
+#: Columns of the incidents key of the accumulate rule (design §5b).
+LOAD_KEY = ("source", "provider", "month")
+
+_ENGINES: dict[str, Any] = {}
+
+# Each step migrates the previous version to the next (index = target version - 1).
+_MIGRATIONS: list[list[str]] = [
+    [
+        "CREATE EXTENSION IF NOT EXISTS postgis",
+        """CREATE TABLE hotspot_state (
+               id integer PRIMARY KEY CHECK (id = 1), version bigint NOT NULL,
+               changed_by text, changed_at timestamptz NOT NULL DEFAULT now())""",
+        "INSERT INTO hotspot_state (id, version) VALUES (1, 0)",
+        "CREATE TABLE hotspot_meta (tbl text PRIMARY KEY, meta jsonb NOT NULL)",
+        """CREATE TABLE loads (
+               load_id bigserial PRIMARY KEY, loaded_at timestamptz NOT NULL DEFAULT now(),
+               "user" text NOT NULL, files jsonb NOT NULL, providers jsonb NOT NULL,
+               read bigint NOT NULL, loaded bigint NOT NULL, rejected bigint NOT NULL,
+               added bigint NOT NULL, replaced bigint NOT NULL, months jsonb NOT NULL,
+               replace_all boolean NOT NULL, no_location jsonb NOT NULL)""",
+        """CREATE TABLE audit (
+               id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(),
+               "user" text NOT NULL, action text NOT NULL, detail text NOT NULL)""",
+        """CREATE TABLE incidents_removed (
+               load_id bigint NOT NULL, removed_at timestamptz NOT NULL DEFAULT now(),
+               row jsonb NOT NULL)""",
+        "CREATE INDEX incidents_removed_load ON incidents_removed (load_id)",
+        """CREATE TABLE incidents (
+               _rowid bigserial PRIMARY KEY, incident_id text, source text, provider text,
+               occurred timestamp, month text, category text, "group" text, kind text,
+               subcategory text, weight double precision, location text,
+               geometry geometry(Geometry, 27700))""",
+        "CREATE INDEX incidents_load_key ON incidents (source, provider, month)",
+        "CREATE INDEX incidents_geometry ON incidents USING gist (geometry)",
+    ],
+]
+
+
+
+
+
+
+def _sqlalchemy_url(url: str) -> str:
+    return "postgresql+psycopg://" + url[len("postgresql://"):]
+
+
+def _engine(url: str):
+    from sqlalchemy import create_engine
+
+    if url not in _ENGINES:
+        _ENGINES[url] = create_engine(_sqlalchemy_url(url), pool_pre_ping=True)
+    return _ENGINES[url]
+
+
+def _q(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+
+
+def _iso(ts) -> str:
+    return pd.Timestamp(ts).tz_convert("UTC").isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _degrade(dtype: str) -> str:
+    """dtype of a column that also holds NULLs (rows written without it)."""
+    if dtype.startswith(("int", "uint")):
+        return "float64"
+    if dtype == "bool":
+        return "object"
+    return dtype
+
+
+def _merge_dtype(old: str, new: str) -> str:
+    """One dtype for a column holding rows of both dtypes."""
+    if old == new:
+        return old
+    numeric = ("int", "uint", "float")
+    if old.startswith(numeric) and new.startswith(numeric):
+        return "float64"
+    if old.startswith("datetime64") and new.startswith("datetime64"):
+        return "datetime64[ns]"
+    return "object"
+
+
+def _meta_of(df: pd.DataFrame) -> dict:
+    meta = {"columns": [str(c) for c in df.columns],
+            "dtypes": {str(c): str(t) for c, t in df.dtypes.items()}}
+    if isinstance(df, gpd.GeoDataFrame):
+        meta["geometry"] = df.geometry.name
+    return meta
+
+
+class PostgisWorkspace(Workspace):
+    """A workspace in a PostgreSQL/PostGIS database, implementing `base.Workspace`.
+
+    Parameters
+    ----------
+    url : str
+        ``postgresql://user[:password]@host[:port]/database``. The database must exist and have
+        (or let this user create) the ``postgis`` extension; the tool's tables are created or
+        migrated on first use.
+    """
+
+    def __init__(self, url: str):
+        self.url = normalise_url(url)
+        try:
+            import psycopg  # noqa: F401
+            import geoalchemy2  # noqa: F401
+        except ImportError as exc:
+            raise InputError(f"a PostgreSQL workspace needs the '{exc.name}' package "
+                             "(pip install 'hotspot_app[postgis]')", parameter="workspace") from exc
+        self._engine = _engine(self.url)
+        self._migrate()
+
+    @property
+    def where(self) -> str:
+        """The URL without its password (for messages)."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def __repr__(self) -> str:
+        return f"PostgisWorkspace({self.where!r})"
+
+    # ----------------------------------------------------------------- plumbing
+    def _connect_error(self, exc: Exception) -> InputError:
+        first = str(getattr(exc, "orig", exc) or exc).strip().splitlines()
+        return InputError(f"cannot use the PostgreSQL workspace: {first[0] if first else exc}",
+                          file=self.where)
+
+    def _migrate(self) -> None:
+        from sqlalchemy import exc as sa_exc, text
+
+        try:
+            with self._engine.connect() as conn:  # up to date: no lock, no DDL (read-only users too)
+                if conn.execute(text("SELECT to_regclass('hotspot_schema') IS NOT NULL")).scalar() and \
+                        conn.execute(text("SELECT max(version) FROM hotspot_schema")).scalar() == SCHEMA_VERSION:
+                    return
+            with self._engine.begin() as conn:
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('hotspot_schema'))"))
+                conn.execute(text("CREATE TABLE IF NOT EXISTS hotspot_schema (version integer NOT NULL)"))
+                current = conn.execute(text("SELECT max(version) FROM hotspot_schema")).scalar()
+                current = int(current or 0)
+                if current > SCHEMA_VERSION:
+                    raise InputError(f"the workspace's tables are version {current}, newer than this "
+                                     f"tool understands ({SCHEMA_VERSION}); upgrade hotspot_app",
+                                     file=self.where)
+                for version in range(current + 1, SCHEMA_VERSION + 1):
+                    for statement in _MIGRATIONS[version - 1]:
+                        conn.execute(text(statement))
+                    conn.execute(text("DELETE FROM hotspot_schema"))
+                    conn.execute(text("INSERT INTO hotspot_schema (version) VALUES (:v)"), {"v": version})
+        except sa_exc.SQLAlchemyError as exc:
+            raise self._connect_error(exc) from exc
+
+    def schema_version(self) -> int:
+        """The version of the workspace's tables (`SCHEMA_VERSION` once opened)."""
+        return int(self._scalar("SELECT max(version) FROM hotspot_schema"))
+
+    def _scalar(self, sql: str, params: dict | None = None, conn=None):
+        from sqlalchemy import text
+
+        if conn is not None:
+            return conn.execute(text(sql), params or {}).scalar()
+        with self._engine.connect() as c:
+            return c.execute(text(sql), params or {}).scalar()
+
+    @contextmanager
+    def _write(self, user: str | None, expected_version: str | None = None) -> Iterator[Any]:
+        """One transaction holding the workspace's write lock; bumps the version on commit."""
+        from sqlalchemy import text
+
+        who = current_user(user)
+        with self._engine.begin() as conn:
+            row = conn.execute(text("SELECT version, changed_by FROM hotspot_state WHERE id = 1 "
+                                    "FOR UPDATE")).one()
+            if expected_version is not None and str(row.version) != str(expected_version):
+                raise ConflictError(self.where, row.changed_by)
+            yield conn
+            conn.execute(text("UPDATE hotspot_state SET version = version + 1, changed_by = :u, "
+                              "changed_at = now() WHERE id = 1"), {"u": who})
+
+    def _audit(self, conn, user: str | None, action: str, detail: str) -> None:
+        from sqlalchemy import text
+
+        conn.execute(text('INSERT INTO audit ("user", action, detail) VALUES (:u, :a, :d)'),
+                     {"u": current_user(user), "a": action, "d": " ".join(str(detail).split())})
+
+    def _all_meta(self, conn=None) -> dict[str, dict]:
+        from sqlalchemy import text
+
+        def run(c):
+            return {r.tbl: r.meta for r in c.execute(text("SELECT tbl, meta FROM hotspot_meta"))}
+
+        if conn is not None:
+            return run(conn)
+        with self._engine.connect() as c:
+            return run(c)
+
+    def _set_meta(self, conn, table: str, meta: dict) -> None:
+        from sqlalchemy import text
+
+        conn.execute(text("INSERT INTO hotspot_meta (tbl, meta) VALUES (:t, CAST(:m AS jsonb)) "
+                          "ON CONFLICT (tbl) DO UPDATE SET meta = EXCLUDED.meta"),
+                     {"t": table, "m": json.dumps(meta)})
+
+    def _columns(self, conn, table: str) -> dict[str, str]:
+        """{column: SQL type} of a table ({} when it does not exist)."""
+        from sqlalchemy import text
+
+        rows = conn.execute(text(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = to_regclass(:t) AND attnum > 0 AND NOT attisdropped ORDER BY attnum"),
+            {"t": _q(table)})
+        return {r[0]: r[1] for r in rows}
+
+    def _put(self, conn, table: str, df: pd.DataFrame, replace: bool = False) -> int:
+        """Append `df`'s rows to `table` (creating it, adding new columns); with `replace`, its
+        rows replace the table's. Returns the rows written. Runs inside the caller's transaction."""
+        from sqlalchemy import text
+
+        stage = f"_stage_{uuid.uuid4().hex[:16]}"
+        order = "_hotspot_order"
+        staged = df.copy()
+        staged[order] = np.arange(len(staged), dtype="int64")
+        geom = staged.geometry.name if isinstance(staged, gpd.GeoDataFrame) else None
+        if geom and len(staged) and staged.geometry.isna().all():
+            # to_postgis refuses a column of only missing geometries: stage it as text NULLs.
+            plain = pd.DataFrame(staged)
+            plain[geom] = pd.Series([None] * len(plain), dtype=object, index=plain.index)
+            plain.to_sql(stage, conn, index=False)
+        elif geom:
+            staged.to_postgis(stage, conn, index=False)
+        else:
+            pd.DataFrame(staged).to_sql(stage, conn, index=False)
+        stage_cols = self._columns(conn, stage)
+        target_cols = self._columns(conn, table)
+        if not target_cols:
+            conn.execute(text(f"CREATE TABLE {_q(table)} (_rowid bigserial PRIMARY KEY)"))
+        elif replace:
+            conn.execute(text(f"DELETE FROM {_q(table)}"))
+        had_rows = bool(target_cols) and bool(conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {_q(table)})")).scalar())
+        for col in map(str, df.columns):
+            if col in target_cols:
+                continue
+            if col == geom:
+                conn.execute(text(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(col)} geometry(Geometry, 27700)"))
+                conn.execute(text(f"CREATE INDEX {_q(table + '_' + col + '_gist')} ON {_q(table)} "
+                                  f"USING gist ({_q(col)})"))
+            else:
+                conn.execute(text(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(col)} {stage_cols[col]}"))
+            target_cols[col] = stage_cols[col]
+        cols = [str(c) for c in df.columns]
+        def expr(c: str) -> str:
+            if c == geom:
+                return _q(c) if stage_cols[c].startswith("geometry") else \
+                    f"ST_SetSRID(CAST({_q(c)} AS geometry), 27700)"
+            return _q(c) if stage_cols[c] == target_cols[c] else f"CAST({_q(c)} AS {target_cols[c]})"
+
+        select = ", ".join(expr(c) for c in cols)
+        conn.execute(text(f"INSERT INTO {_q(table)} ({', '.join(map(_q, cols))}) "
+                          f"SELECT {select} FROM {_q(stage)} ORDER BY {_q(order)}"))
+        conn.execute(text(f"DROP TABLE {_q(stage)}"))
+        # Column order and dtypes, so reading gives back what was written.
+        new = _meta_of(df)
+        old = self._all_meta(conn).get(table)
+        if old is None or not had_rows:
+            meta = new
+        else:
+            meta = {"columns": list(old["columns"]), "dtypes": dict(old["dtypes"])}
+            if geom:
+                meta["geometry"] = geom
+            for col in new["columns"]:
+                if col not in meta["columns"]:
+                    meta["columns"].append(col)
+                    meta["dtypes"][col] = _degrade(new["dtypes"][col])  # older rows are NULL
+                else:
+                    meta["dtypes"][col] = _merge_dtype(meta["dtypes"][col], new["dtypes"][col])
+            if len(df):
+                for col in meta["columns"]:
+                    if col not in new["columns"]:
+                        meta["dtypes"][col] = _degrade(meta["dtypes"][col])  # the new rows are NULL
+        self._set_meta(conn, table, meta)
+        return len(df)
+
+    def _read(self, table: str, conn=None, where: str = "", params: dict | None = None) -> pd.DataFrame | None:
+        """A table as written (None when it has never been written)."""
+        from sqlalchemy import text
+
+        def run(c):
+            meta = self._all_meta(c).get(table)
+            if meta is None:
+                return None
+            cols = ", ".join(_q(col) for col in meta["columns"])
+            sql = text(f"SELECT {cols} FROM {_q(table)} {where} ORDER BY _rowid")
+            geom = meta.get("geometry")
+            if geom:
+                df = gpd.read_postgis(sql, c, geom_col=geom, crs=settings.CRS, params=params or {})
+                if geom not in df.columns or df.geometry.name != geom:
+                    df = gpd.GeoDataFrame(df, geometry=geom, crs=settings.CRS)
+            else:
+                df = pd.read_sql(sql, c, params=params or {})
+            return restore_dtypes(df, meta)
+
+        if conn is not None:
+            return run(conn)
+        with self._engine.connect() as c:
+            return run(c)
+
+    # ----------------------------------------------------------------- version
+    def version(self) -> str:
+        """Changes on every committed write."""
+        return str(self._scalar("SELECT version FROM hotspot_state WHERE id = 1"))
+
+    # ----------------------------------------------------------------- whole tables
+    def write(self, *, incidents: gpd.GeoDataFrame | None = None,
+              areas: gpd.GeoDataFrame | list[gpd.GeoDataFrame] | None = None,
+              interventions: gpd.GeoDataFrame | None = None, user: str | None = None,
+              expected_version: str | None = None) -> None:
+        """Replace several tables in ONE transaction (a consistent snapshot): the incidents, the
+        area layers present in `areas` (one table or a list), and/or the interventions."""
+        frames: dict = {}
+        for part in ([] if areas is None else areas if isinstance(areas, list) else [areas]):
+            frames.update(area_frames(part))
+        if incidents is not None:
+            check_geo(incidents, "incidents")
+        if interventions is not None:
+            check_geo(interventions, "interventions")
+        if incidents is None and interventions is None and not frames:
+            return
+        with self._write(user, expected_version) as conn:
+            if incidents is not None:
+                self._put(conn, INCIDENTS, incidents, replace=True)
+                self._audit(conn, user, "replace_all", f"incidents layer written: {len(incidents):,} rows")
+            self._write_area_frames(conn, frames, user)
+            if interventions is not None:
+                self._put(conn, INTERVENTIONS, interventions, replace=True)
+                self._audit(conn, user, "intervention_added",
+                            f"interventions layer written: {len(interventions)} interventions")
+
+
+
+    # ----------------------------------------------------------------- incidents
+    def incidents(self) -> gpd.GeoDataFrame:
+        """All incidents (raises `InputError` when nothing has been loaded yet)."""
+        df = self._read(INCIDENTS)
+        if df is None:
+            raise InputError(f"{self.where} has no incidents loaded yet", file=self.where)
+        return df
+
+    def load_incidents(self, incidents: gpd.GeoDataFrame, *, files=(), read: int | None = None,
+                       rejected: int | pd.DataFrame | None = None, replace_all: bool = False,
+                       user: str | None = None, expected_version: str | None = None,
+                       areas: gpd.GeoDataFrame | None = None) -> LoadResult:
+        """Add a load (design §5b): for every (source, provider, month) in `incidents`, the stored
+        rows with that key are replaced by the load's; all other rows, areas, interventions and
+        runs are kept. `replace_all` removes every incident first. One transaction: the removed
+        rows are kept in ``incidents_removed``, the load in ``loads`` and ``audit``.
+
+        `rejected`: the number of rejected rows, or the rejects table (its "no location" rows are
+        counted per month for the coverage grid). `areas`: area layers written in the same
+        transaction (each layer present replaced)."""
+        from sqlalchemy import text
+
+        check_geo(incidents, "incidents")
+        inc = with_provider(incidents)
+        no_location = no_location_by_month(rejected) if isinstance(rejected, pd.DataFrame) else {}
+        n_rejected = len(rejected) if isinstance(rejected, pd.DataFrame) else int(rejected or 0)
+        n_read = int(read) if read is not None else len(inc) + n_rejected
+        frames = area_frames(areas) if areas is not None and len(areas) else {}
+        for col in LOAD_KEY:
+            if inc[col].isna().any():
+                row = int(np.flatnonzero(inc[col].isna().to_numpy())[0]) + 1
+                raise InputError(f"incidents without a {col} cannot be loaded into a workspace",
+                                 row=row, column=col)
+        keys = inc[list(LOAD_KEY)].astype(str).drop_duplicates().sort_values(list(LOAD_KEY))
+        files = [Path(str(getattr(f, "name", f))).name for f in (files or ())]  # names, not paths
+        who = current_user(user)
+        with self._write(who, expected_version) as conn:
+            load_id = int(conn.execute(text("SELECT nextval(pg_get_serial_sequence('loads', 'load_id'))")).scalar())
+            exists = self._all_meta(conn).get(INCIDENTS) is not None
+            before = int(self._scalar("SELECT count(*) FROM incidents", conn=conn)) if exists else 0
+            if replace_all:
+                cond, params = "", {}
+            else:
+                cond = ("WHERE (source, provider, month) IN (SELECT * FROM unnest("
+                        "CAST(:s AS text[]), CAST(:p AS text[]), CAST(:m AS text[])))")
+                params = {"s": keys["source"].tolist(), "p": keys["provider"].tolist(),
+                          "m": keys["month"].tolist()}
+            removed_rows = conn.execute(text(
+                f"SELECT source, provider, month, count(*) AS n FROM incidents {cond} "
+                "GROUP BY source, provider, month ORDER BY source, provider, month"), params).all()
+            removed = {(r.source, r.provider, r.month): int(r.n) for r in removed_rows}
+            if removed:
+                # Keep what this load removes (the database's backup), then remove it.
+                conn.execute(text(
+                    "INSERT INTO incidents_removed (load_id, row) SELECT :load_id, "
+                    "to_jsonb(i) - 'geometry' || jsonb_build_object('geometry', ST_AsText(i.geometry)) "
+                    f"FROM incidents i {cond}"), {**params, "load_id": load_id})
+                conn.execute(text(
+                    "DELETE FROM incidents_removed WHERE load_id NOT IN (SELECT DISTINCT load_id "
+                    f"FROM incidents_removed ORDER BY load_id DESC LIMIT {KEEP_REMOVED})"))
+                conn.execute(text(f"DELETE FROM incidents {cond}"), params)
+            added = self._put(conn, INCIDENTS, inc, replace=replace_all)
+            replaced = sum(removed.values())
+            months = sorted(keys["month"].unique())
+            months_replaced = sorted({k[2] for k in removed})
+            providers = sorted(keys["provider"].unique())
+            conn.execute(text(
+                'INSERT INTO loads (load_id, "user", files, providers, read, loaded, rejected, added, '
+                "replaced, months, replace_all, no_location) VALUES (:id, :u, CAST(:f AS jsonb), "
+                "CAST(:p AS jsonb), :r, :l, :rej, :a, :rep, CAST(:m AS jsonb), :ra, CAST(:nl AS jsonb))"),
+                {"id": load_id, "u": who, "f": json.dumps(files), "p": json.dumps(providers),
+                 "r": n_read, "l": len(inc), "rej": n_rejected, "a": added, "rep": replaced,
+                 "m": json.dumps(months), "ra": bool(replace_all), "nl": json.dumps(no_location)})
+            # Same wording as the GeoPackage's audit, plus what was read and the months.
+            detail = (f"load {load_id}: {', '.join(files) or 'incidents'}; {added:,} rows added"
+                      + (f", {replaced:,} removed ({'; '.join(f'{s} {p} {m}: {n:,}' for (s, p, m), n in removed.items())})"
+                         if replaced else "")
+                      + f"; read {n_read:,}, rejected {n_rejected:,}; months {_month_span(months)}")
+            self._audit(conn, who, "replace_all" if replace_all else "load", detail)
+            self._write_area_frames(conn, frames, who)
+        return LoadResult(before=before, after=before + added - replaced, added=added, replaced=replaced,
+                          months_replaced=months_replaced, load_id=load_id, removed=removed)
+
+    def loads(self) -> pd.DataFrame:
+        """The load history, oldest first."""
+        with self._engine.connect() as c:
+            df = pd.read_sql('SELECT load_id, loaded_at, "user", files, providers, read, loaded, '
+                             "rejected, added, replaced, months, replace_all, no_location "
+                             "FROM loads ORDER BY load_id", c)
+        df["loaded_at"] = pd.Series([_iso(t) for t in df["loaded_at"]], index=df.index, dtype=object)
+        df["user"] = df["user"].astype(object)
+        for col in ("files", "providers", "months", "no_location"):  # lists ({month: rows})
+            df[col] = df[col].astype(object)
+        for col in ("load_id", "read", "loaded", "rejected", "added", "replaced"):
+            df[col] = df[col].astype("int64")
+        df["replace_all"] = df["replace_all"].astype(bool)
+        return df
+
+    def coverage(self) -> pd.DataFrame:
+        """Rows per source x provider x month of the stored incidents."""
+        if self._all_meta().get(INCIDENTS) is None:
+            return pd.DataFrame({"source": pd.Series([], dtype=object), "provider": pd.Series([], dtype=object),
+                                 "month": pd.Series([], dtype=object), "rows": pd.Series([], dtype="int64")})
+        with self._engine.connect() as c:
+            df = pd.read_sql("SELECT source, provider, month, count(*) AS rows FROM incidents "
+                             "GROUP BY source, provider, month ORDER BY source, provider, month", c)
+        return df.astype({"rows": "int64"})
+
+    def audit(self) -> pd.DataFrame:
+        """Every write: at (ISO 8601 UTC), user, action, detail; oldest first."""
+        with self._engine.connect() as c:
+            df = pd.read_sql('SELECT at, "user", action, detail FROM audit ORDER BY id', c)
+        df["at"] = pd.Series([_iso(t) for t in df["at"]], index=df.index, dtype=object)
+        return df.astype(object)
+
+    # ----------------------------------------------------------------- areas
+    def _area_tables(self, conn=None) -> list[str]:
+        return [t for t in self._all_meta(conn) if t.startswith(AREA_PREFIX)]
+
+    def area_layers(self) -> list[str]:
+        """Area layer names present (ward, town_centre, micro_hotspot, patrol, custom, then others)."""
+        from hotspot_app.io.workspace.gpkg import ordered_layers
+
+        return ordered_layers(t[len(AREA_PREFIX):] for t in self._area_tables())
+
+    def areas(self, layer: str | None = None) -> gpd.GeoDataFrame:
+        """Areas of one layer, or all layers concatenated (ward first) when `layer` is None."""
+        from hotspot_app.io.workspace.gpkg import read_areas
+
+        return read_areas(self.where, layer, self._read, self.area_layers())
+
+    def write_areas(self, areas: gpd.GeoDataFrame, *, user: str | None = None,
+                    expected_version: str | None = None) -> None:
+        """Replace each area layer present in ``areas['layer']`` (other layers kept)."""
+        frames = area_frames(areas)
+        with self._write(user, expected_version) as conn:
+            self._write_area_frames(conn, frames, user)
+
+    def _write_area_frames(self, conn, frames: dict, user: str | None) -> None:
+        for table, frame in frames.items():
+            old = self._read(table, conn)
+            self._put(conn, table, frame, replace=True)
+            names = ", ".join(map(str, frame["name"].head(5))) + (f" and {len(frame) - 5} more" if len(frame) > 5 else "")
+            detail = f"{table[len(AREA_PREFIX):]} layer: {len(frame)} areas ({names})"
+            if old is not None and len(old):
+                detail += f"; replaced {len(old)} areas"
+            self._audit(conn, user, "area_added", detail)
+
+    def delete_area(self, area_id: str, *, user: str | None = None,
+                    expected_version: str | None = None) -> None:
+        """Delete one area (by `area_id`) from whichever layer holds it."""
+        from sqlalchemy import text
+
+        with self._write(user, expected_version) as conn:
+            for table in self._area_tables(conn):
+                rows = conn.execute(text(f"DELETE FROM {_q(table)} WHERE area_id = :a RETURNING name"),
+                                    {"a": str(area_id)}).all()
+                if rows:
+                    self._audit(conn, user, "area_deleted",
+                                f"{rows[0][0]} ({table[len(AREA_PREFIX):]}, {area_id})")
+                    return
+            raise InputError(f"no area '{area_id}' in {self.where}", parameter="area_id")
+
+    # ----------------------------------------------------------------- interventions
+    def interventions(self) -> gpd.GeoDataFrame:
+        """Interventions (an empty table with the schema columns when none are stored)."""
+        df = self._read(INTERVENTIONS)
+        if df is None:
+            from hotspot_app.io.workspace.gpkg import empty_interventions
+
+            return empty_interventions()
+        return df
+
+    def add_intervention(self, name: str, type: str, start, end=None, *, area_id: str | None = None,
+                         geometry=None, radius_m: float | None = None, notes: str | None = None,
+                         intervention_id: str | None = None, user: str | None = None) -> str:
+        """Append one intervention; returns its id (``int-<n>`` unless given)."""
+        with self._write(user) as conn:
+            row = schema.new_intervention(self._read(INTERVENTIONS, conn), name, type, start, end,
+                                          area_id=area_id, geometry=geometry, radius_m=radius_m,
+                                          notes=notes, intervention_id=intervention_id)
+            intervention_id = row["intervention_id"].iloc[0]
+            self._put(conn, INTERVENTIONS, row)
+            self._audit(conn, user, "intervention_added", intervention_added_text(row.iloc[0]))
+        return intervention_id
+
+    def update_intervention(self, intervention_id: str, *, user: str | None = None, **fields) -> None:
+        """Change fields of one intervention (name, type, area_id, start, end, radius_m, notes,
+        geometry)."""
+        check_intervention_fields(fields)
+        with self._write(user) as conn:
+            table = self._read(INTERVENTIONS, conn)
+            hit = None if table is None else np.flatnonzero(table["intervention_id"].astype(str) == str(intervention_id))
+            if hit is None or not len(hit):
+                raise InputError(f"no intervention '{intervention_id}' in {self.where}",
+                                 parameter="intervention_id")
+            i = int(hit[0])
+            schema.check_intervention(fields.get("type", table.at[i, "type"]), fields.get("start", table.at[i, "start"]),
+                                      fields.get("end", table.at[i, "end"]))
+            changes = []
+            for col, value in fields.items():
+                if col in ("start", "end"):
+                    value = pd.Timestamp(value) if value is not None else pd.NaT
+                elif col == "radius_m":
+                    value = float(value) if value is not None else np.nan
+                old = table.at[i, col] if col != "geometry" else table.geometry.iloc[i]
+                if col == "geometry":
+                    table = table.set_geometry(table.geometry.where(table.index != i, value))
+                    changes.append("geometry")
+                else:
+                    table.loc[i, col] = value
+                    changes.append(f"{col} {_plain(old)} -> {_plain(value)}")
+            self._put(conn, INTERVENTIONS, table, replace=True)
+            self._audit(conn, user, "intervention_edited",
+                        f"{table.at[i, 'name']} ({intervention_id}): " + "; ".join(changes))
+
+    def delete_intervention(self, intervention_id: str, *, user: str | None = None) -> None:
+        """Delete one intervention."""
+        with self._write(user) as conn:
+            table = self._read(INTERVENTIONS, conn)
+            mask = None if table is None else table["intervention_id"].astype(str) == str(intervention_id)
+            if mask is None or not mask.any():
+                raise InputError(f"no intervention '{intervention_id}' in {self.where}",
+                                 parameter="intervention_id")
+            name = table.loc[mask, "name"].iloc[0]
+            self._put(conn, INTERVENTIONS, table[~mask].reset_index(drop=True), replace=True)
+            self._audit(conn, user, "intervention_deleted", f"{name} ({intervention_id})")
+
+    # ----------------------------------------------------------------- cluster runs
+
+    def patrol_areas(self, run_id: int | None = None) -> gpd.GeoDataFrame:
+        """Patrol-area polygons of one saved run (all runs when `run_id` is None)."""
+        df = self._read(PATROL_AREAS)
+        if df is None:
+            raise InputError(f"{self.where} has no saved cluster runs", parameter="run_id")
+        if run_id is None:
+            return df
+        out = df[df["run_id"] == int(run_id)].reset_index(drop=True)
+        if out.empty and int(run_id) not in set(self.cluster_runs()["run_id"]):
+            raise InputError(f"no cluster run {run_id} in {self.where}", parameter="run_id")
+        return out
+
+    def save_cluster_run(self, parameters: dict, polygons: gpd.GeoDataFrame, name: str | None = None,
+                         user: str | None = None) -> int:
+        """Save a cluster run (parameters + its patrol-area polygons); returns run_id."""
+        check_geo(polygons, "polygons")
+        with self._write(user) as conn:
+            exists = self._all_meta(conn).get(CLUSTER_RUNS) is not None
+            last = self._scalar("SELECT max(run_id) FROM cluster_runs", conn=conn) if exists else None
+            run_id = int(last) + 1 if last is not None else 1
+            label = name if name is not None else f"run {run_id}"
+            run = pd.DataFrame({
+                "run_id": np.array([run_id], dtype="int64"),
+                "created": [datetime.now(timezone.utc).isoformat(timespec="seconds")],
+                "name": [label],
+                "parameters": [json.dumps(parameters, sort_keys=True, default=str)],
+                "n_polygons": np.array([len(polygons)], dtype="int64"),
+            })
+            polys = polygons.copy()
+            polys.insert(0, "run_id", np.int64(run_id))
+            self._put(conn, CLUSTER_RUNS, run)
+            self._put(conn, PATROL_AREAS, polys)
+            self._audit(conn, user, "cluster_run_saved",
+                        f"{label} (run {run_id}, {len(polygons)} polygons); parameters "
+                        f"{json.dumps(parameters, sort_keys=True, default=str)}")
+        return run_id
+
+
+def _plain(value) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "none"
+    if isinstance(value, pd.Timestamp):
+        return str(value.date()) if value == value.normalize() else value.isoformat()
+    return str(value)
+
+
+def _month_span(months: list[str]) -> str:
+    if not months:
+        return "none"
+    return months[0] if len(months) == 1 else f"{months[0]}..{months[-1]} ({len(months)})"
+

@@ -1,0 +1,149 @@
+"""What a pack is made of: sections of headings, paragraphs, tables and images."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import geopandas as gpd
+import pandas as pd
+
+from hotspot_app.core import areas as core_areas
+from hotspot_app.core import periods, taxonomy
+from hotspot_app.core.errors import InputError
+from hotspot_app.render import formatting
+from hotspot_app.render.pack.inputs import Inputs
+
+
+# =========================================================================== the pack
+@dataclass
+class Table:
+    """A table as shown: `columns` are ``(group, label)`` pairs, `cells` display strings,
+    `sheet` the same table with numbers for the XLSX."""
+
+    title: str
+    columns: list[tuple[str, str]]
+    cells: list[list[str]]
+    bold: list[bool]
+    indent: list[int]
+    sheet: Any
+    caption: str = ""
+    document: dict | None = None  # the CLI's JSON for the same arguments
+
+    @property
+    def grouped(self) -> bool:
+        return any(g for g, _ in self.columns)
+
+    @property
+    def text_columns(self) -> set[int]:
+        """Columns holding text (aligned left); the others hold numbers, '%' or 'n/a'."""
+        import re
+
+        number = re.compile(r"^([+\-]?[\d,]+(\.\d+)?%?|n/a|)$")
+        return {j for j in range(len(self.columns))
+                if j == 0 or any(not number.match(row[j].strip()) for row in self.cells)}
+
+    def header_groups(self) -> list[tuple[str, int]]:
+        out: list[tuple[str, int]] = []
+        for g, _ in self.columns:
+            if out and out[-1][0] == g:
+                out[-1] = (g, out[-1][1] + 1)
+            else:
+                out.append((g, 1))
+        return out
+
+
+
+@dataclass
+class Image:
+    title: str
+    png: bytes
+    caption: str = ""
+    kind: str = "map"  # map | chart
+
+    @property
+    def data_uri(self) -> str:
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+
+
+@dataclass
+class Section:
+    title: str
+    blocks: list = field(default_factory=list)  # str (paragraph) | Table | Image | ("list", [str])
+    warnings: list[str] = field(default_factory=list)
+    kind: str = "text"
+    document: dict | None = None  # the CLI's JSON for the same arguments (summary, evaluate, rank)
+
+
+
+@dataclass
+class Pack:
+    title: str
+    subtitle: str
+    label: str
+    sections: list[Section]
+    about: Section
+    warnings: list[str]
+    generated: str = ""
+
+    @property
+    def tables(self) -> list[Table]:
+        return [b for s in self.sections for b in s.blocks if isinstance(b, Table)]
+
+    @property
+    def images(self) -> list[Image]:
+        return [b for s in self.sections for b in s.blocks if isinstance(b, Image)]
+
+
+
+def pick_areas(inputs: Inputs, args: dict, key: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, str]:
+    """(layer areas, the named area's rows, its name) for a section's areas/area."""
+    layer = inputs.areas[args["areas"]]
+    if args.get("layer"):
+        layer = layer[layer["layer"].astype(str) == str(args["layer"])].reset_index(drop=True)
+    if "area" not in args:
+        return layer, layer, ""
+    try:
+        rows = core_areas.find_area(layer, str(args["area"]))
+    except InputError as exc:
+        raise InputError(exc.message, parameter=f"{key}.area") from None
+    return layer, rows, str(rows["name"].iloc[0])
+
+
+
+def months_of(args: dict, incidents: pd.DataFrame, selected: pd.Series | None = None) -> list[str]:
+    cov = periods.Coverage.of(incidents if selected is None else incidents[selected])
+    lo, hi = args.get("from") or cov.first, args.get("to") or cov.last
+    if lo is None:
+        raise InputError("no incidents loaded", parameter="data")
+    return periods.month_range(lo, hi)
+
+
+
+def what_label(category: Sequence[str] | None) -> str:
+    return taxonomy.selection_label(category)  # the one set of group labels
+
+
+
+def display_cells(df: pd.DataFrame) -> tuple[list[tuple[str, str]], list[list[str]]]:
+    cols = [c if isinstance(c, tuple) else ("", str(c)) for c in df.columns]
+    cells = [[("" if v is None else str(v)) for v in row] for row in df.astype(object).itertuples(index=False)]
+    return cols, cells
+
+
+
+def document_table(document: dict, title: str, caption: str = "") -> Table:
+    """A design-§5b table document (the table engine's ``{"columns", "rows", "warnings"}``) as a
+    pack table: the same layout and numbers as its XLSX sheet (`formatting.document_sheet`)."""
+    measures = formatting.document_measures(document)
+    fmt = {"current": formatting.fmt_int, "previous": formatting.fmt_int,
+           "diff": lambda v: formatting.fmt_int(v, signed=True), "pct_diff": formatting.fmt_pct,
+           "rate": formatting.fmt_rate}
+    cols = [("", "Category")] + [(cid, head) for cid, _, head in measures]
+    cells = [[str(r["category"])] + [fmt[key](r["cells"][cid][key]) for cid, key, _ in measures]
+             for r in document["rows"]]
+    return Table(title, cols, cells, formatting.document_groups(document),
+                 [int(r["level"]) for r in document["rows"]], formatting.document_sheet(document, title),
+                 caption=caption, document=document)

@@ -1,0 +1,206 @@
+"""Rendering a pack: HTML (Jinja2 templates), PDF (WeasyPrint), Word (python-docx) and Excel
+(the one `xlsx.workbook`), and writing the files atomically, never over an input."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import pandas as pd
+
+from hotspot_app.core.errors import InputError
+from hotspot_app.io import exports
+from hotspot_app.render.pack.model import Image, Pack, Table
+from hotspot_app.render.pack.spec import FORMATS
+
+
+# =========================================================================== renderers
+def css_string(value) -> str:
+    """`value` as a quoted CSS string with every non-alphanumeric character escaped (user text
+    inside a <style> block can neither close the string nor the element)."""
+    from markupsafe import Markup
+
+    body = "".join(c if (c.isalnum() and c.isascii()) or c == " " else f"\\{ord(c):x} " for c in str(value))
+    return Markup(f'"{body}"')
+
+
+
+def template_env():
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("hotspot_app.render.pack", "templates"),
+                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
+    env.filters["css_string"] = css_string
+    return env
+
+
+
+def render_html(pack: Pack) -> str:
+    """A standalone HTML page (images inline; user text escaped by Jinja2's autoescape)."""
+    tmpl = template_env().get_template("report.html.j2")
+    return tmpl.render(pack=pack, sections=pack.sections + [pack.about], Table=Table, Image=Image)
+
+
+
+def render_pdf(pack: Pack) -> bytes:
+    """PDF of the HTML (WeasyPrint; A4, page numbers, the title on every page)."""
+    from weasyprint import HTML
+
+    return HTML(string=render_html(pack), base_url=str(Path(__file__).parent)).write_pdf()
+
+
+
+def render_docx(pack: Pack) -> bytes:
+    """Word document: headings, paragraphs, tables with (grouped) headers, images."""
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Cm, Pt, RGBColor
+
+    doc = Document()
+    sect = doc.sections[0]
+    sect.orientation = WD_ORIENT.LANDSCAPE
+    sect.page_width, sect.page_height = sect.page_height, sect.page_width
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(sect, side, Cm(1.6))
+    doc.styles["Normal"].font.size = Pt(10)
+    doc.add_heading(pack.title, level=0)
+    if pack.subtitle:
+        doc.add_paragraph(pack.subtitle)
+    if pack.label:
+        p = doc.add_paragraph()
+        run = p.add_run(pack.label)
+        run.bold = True
+        run.font.color.rgb = RGBColor(0xB0, 0x30, 0x00)
+    sect.header.paragraphs[0].text = pack.title + (f" — {pack.label}" if pack.label else "")
+    width = sect.page_width - sect.left_margin - sect.right_margin
+    for s in pack.sections + [pack.about]:
+        if s.title:
+            doc.add_heading(s.title, level=1)
+        for w in s.warnings:
+            p = doc.add_paragraph()
+            r = p.add_run(f"Warning: {w}")
+            r.italic = True
+            r.font.color.rgb = RGBColor(0x8A, 0x4B, 0x00)
+        for b in s.blocks:
+            if isinstance(b, str):
+                doc.add_paragraph(b)
+            elif isinstance(b, tuple) and b[0] == "list":
+                for item in b[1]:
+                    doc.add_paragraph(item, style="List Bullet")
+            elif isinstance(b, Image):
+                doc.add_picture(io.BytesIO(b.png), width=min(width, Cm(24) if b.kind == "map" else Cm(22)))
+                if b.caption:
+                    c = doc.add_paragraph(b.caption)
+                    c.runs[0].italic = True
+            elif isinstance(b, Table):
+                docx_table(doc, b)
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+
+def docx_table(doc, t: Table) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    head_rows = 2 if t.grouped else 1
+    text_cols = t.text_columns
+    table = doc.add_table(rows=head_rows + len(t.cells), cols=len(t.columns))
+    table.style = "Table Grid"
+    if t.grouped:
+        j = 0
+        for group, span in t.header_groups():
+            cell = table.cell(0, j)
+            if span > 1:
+                cell = cell.merge(table.cell(0, j + span - 1))
+            cell.text = group
+            j += span
+    for j, (_, label) in enumerate(t.columns):
+        table.cell(head_rows - 1, j).text = label
+    from docx.oxml import OxmlElement
+
+    for r in range(head_rows):  # header rows repeat on every page
+        table.rows[r]._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
+    for r in range(head_rows):
+        for cell in table.rows[r].cells:
+            for p in cell.paragraphs:
+                for run in p.runs:
+                    run.bold = True
+    for i, row in enumerate(t.cells):
+        for j, value in enumerate(row):
+            cell = table.cell(head_rows + i, j)
+            text = ("   " * t.indent[i] + value) if j == 0 else value
+            cell.text = text
+            p = cell.paragraphs[0]
+            if j not in text_cols:
+                p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+            for run in p.runs:
+                run.font.size = Pt(8)
+                run.bold = bool(t.bold[i])
+    if t.caption:
+        c = doc.add_paragraph(t.caption)
+        c.runs[0].italic = True
+
+
+
+def render_xlsx(pack: Pack) -> bytes:
+    """Workbook: one formatted sheet per table (`xlsx.workbook`), sentences on a Summary sheet,
+    and the Notes sheet with the About section and every warning."""
+    from hotspot_app.render import xlsx
+
+    sheets = []
+    sentences = [(s.title, b) for s in pack.sections for b in s.blocks if isinstance(b, str)
+                 and s.kind in ("summary", "concentration", "evaluation")]
+    if sentences:
+        sheets.append(xlsx.Sheet(pd.DataFrame({"Section": [t for t, _ in sentences],
+                                               "Text": [b for _, b in sentences]}),
+                                 pack.title, "Summary", period=pack.subtitle, source=pack.label))
+    for t in pack.tables:
+        sheets.append(t.sheet)
+    defs = []
+    caveats = ([pack.label] if pack.label else [])
+    for b in pack.about.blocks:
+        if isinstance(b, str):
+            caveats.append(b)
+        elif isinstance(b, tuple):
+            caveats.extend(b[1])
+    return xlsx.workbook(sheets, definitions=defs, caveats=caveats, title=f"Notes: {pack.title}")
+
+
+
+RENDERERS = {"html": lambda p: render_html(p).encode("utf-8"), "pdf": render_pdf,
+             "docx": render_docx, "xlsx": render_xlsx}
+
+
+
+def render(pack: Pack, fmt: str) -> bytes:
+    """Bytes of the pack in `fmt` (html, pdf, docx or xlsx)."""
+    if fmt not in RENDERERS:
+        raise InputError(f"unknown format '{fmt}'; use html, pdf, docx or xlsx", parameter="format")
+    return RENDERERS[fmt](pack)
+
+
+
+def check_outputs(outs: Sequence[str | Path], inputs: Iterable[str | Path] = ()) -> list[Path]:
+    """Validate --out paths: a known extension each, none equal to an input or repeated."""
+    if not outs:
+        raise InputError("give at least one --out FILE (.html, .pdf, .docx or .xlsx)", parameter="out")
+    paths = [Path(o) for o in outs]
+    for p in paths:
+        if p.suffix.lower() not in FORMATS:
+            raise InputError(f"cannot write '{p.suffix or p.name}'; use .html, .pdf, .docx or .xlsx",
+                             parameter="out")
+        if p.exists() and p.is_dir():
+            raise InputError(f"{p} is a folder", parameter="out")
+    exports.check_outputs_distinct(list(inputs), paths)
+    return paths
+
+
+
+def write(pack: Pack, outs: Sequence[str | Path]) -> list[Path]:
+    """Render every output first, then write each atomically (a failure leaves old files)."""
+    paths = [Path(o) for o in outs]
+    blobs = [(p, render(pack, FORMATS[p.suffix.lower()])) for p in paths]
+    return [exports.write_bytes_atomic(p, data) for p, data in blobs]
