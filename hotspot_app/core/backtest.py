@@ -31,10 +31,12 @@ Methods (each month m; counts per cell from the months before m)
                      (12-month counts) fill it, so every map flags the same area (a warning
                      gives the patrol areas' own share).
 ``seasonal``         a seasonal count model: the cell's mean count in the same calendar month of
-                     the earlier years held (m-12, m-24, ...), shrunk half-way towards its level
-                     (mean monthly count over m-12..m-1) times the area-wide seasonal index of
-                     that calendar month (the area's total in that month over its monthly mean
-                     in the same years): ``0.5 * same_month + 0.5 * index * level``.
+                     the earlier years held (m-12, m-24, ... with their following 11 months
+                     covered), shrunk half-way towards its level (mean monthly count over
+                     m-12..m-1) times the area-wide seasonal index of that calendar month (the
+                     area's total in that month over its mean monthly total in the 12 months
+                     from it, averaged over those years):
+                     ``0.5 * same_month + 0.5 * index * level``.
 
 Scores (each month)
 -------------------
