@@ -97,7 +97,7 @@ def test_space_time_gi_star_matches_esda_on_the_cube():
     W = emerging.space_time_weights(hotspots.neighbours(res.cells, "queen"), T, 1)
     counts = np.zeros((n, T))
     inc = schema.make_incidents(df)
-    pos = hotspots._assign(res.cells, np.column_stack([inc.geometry.x, inc.geometry.y]))
+    pos = hotspots.cell_of_points(res.cells, np.column_stack([inc.geometry.x, inc.geometry.y]))
     t = inc["month"].map({m: i for i, m in enumerate(MONTHS[:3])}).to_numpy()
     np.add.at(counts, (pos, t), 1)
     nb = {i: [int(j) for j in W[i].indices if j != i] for i in range(n * T)}
