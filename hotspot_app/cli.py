@@ -1106,6 +1106,14 @@ def audit_command(
 # ===== end: users, audit =====
 
 
+# ===== command: fetch, monthly (issue 24; the commands live in cli_fetch.py) =====
+from .cli_fetch import fetch_app, monthly_command  # noqa: E402 - uses the plumbing above
+
+app.add_typer(fetch_app, name="fetch")
+app.command("monthly")(monthly_command)
+# ===== end: fetch, monthly =====
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
