@@ -196,6 +196,23 @@ def test_429_with_retry_after_is_waited_out_and_every_request_is_counted(q1, tmp
     assert fast_client == [0.05, 0.05, 0.001]  # Retry-After honoured; the 502 backed off
 
 
+def test_requests_are_paced_to_the_rate_limit(monkeypatch, fast_client):
+    class Clock:  # time that moves only when the client waits
+        now = 100.0
+
+        def monotonic(self):
+            return self.now
+
+        def sleep(self, seconds):
+            self.now += seconds
+
+    monkeypatch.setattr(http, "time", Clock())
+    client = http.Client("http://127.0.0.1:9", rate_per_s=4)
+    for _ in range(3):
+        client._pace()
+    assert fast_client == [0.25, 0.25]  # the 2nd and 3rd wait a quarter second each
+
+
 def test_retry_after_in_seconds_or_as_an_http_date():
     from datetime import datetime, timezone
 

@@ -139,7 +139,7 @@ class Client:
             wait = self._next_at - now
             self._next_at = max(now, self._next_at) + 1.0 / self.rate_per_s
         if wait > 0:
-            time.sleep(wait)
+            _sleep(wait)
 
     def get(self, path: str, params: dict | None = None, **kwargs) -> Response:
         return self.request("GET", path, params=params, **kwargs)
@@ -240,7 +240,8 @@ class Client:
 
 
 def _sleep(seconds: float) -> None:
-    """The one place the client waits (a test can record the waits through `Client.waits`)."""
+    """The one place the client waits (pacing and back-off; retries are also recorded in
+    `Client.waits`)."""
     if seconds > 0:
         time.sleep(seconds)
 

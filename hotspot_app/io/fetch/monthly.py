@@ -304,7 +304,7 @@ def run(config: str | Path, emit: Callable[[str], None] = print, progress: Calla
             raise CycleError("load", f"{exc}; {unchanged}") from None
         say("load", f"{where} {loaded.before:,} -> {loaded.after:,} incidents ({loaded.added:,} added, "
             f"{loaded.replaced:,} replaced; {police_uk._months_text(job.todo)})")
-        police_uk.remove_months(job.folder, job.todo, job.target.slug)
+        police_uk.remove_months(job.folder, job.todo + job.done, job.target.slug)
         for tmp, final in temps:
             try:
                 os.replace(tmp, final)

@@ -189,12 +189,12 @@ def _to_query_polygons(geom_bng) -> list[Polygon]:
     dropped (the API's poly is one ring), one per part."""
     grown = shapely.simplify(shapely.buffer(geom_bng, QUERY_BUFFER_M), QUERY_BUFFER_M,
                              preserve_topology=True)
-    wgs = gpd_to_wgs84(grown)
+    wgs = _to_wgs84(grown)
     parts = list(wgs.geoms) if isinstance(wgs, MultiPolygon) else [wgs]
     return [Polygon(p.exterior) for p in parts if isinstance(p, Polygon) and not p.is_empty]
 
 
-def gpd_to_wgs84(geom_bng):
+def _to_wgs84(geom_bng):
     import geopandas as gpd
 
     return gpd.GeoSeries([geom_bng], crs=settings.CRS).to_crs(settings.CRS_WGS84).iloc[0]
@@ -721,6 +721,8 @@ def run(*, force=None, areas=None, first=None, last=None, out=None, into=None, b
     message says what was left (see `service_failure`)."""
     if source not in SOURCES:
         raise InputError(f"unknown source '{source}'; use api or archive", parameter="source")
+    if source == "archive" and force is None:
+        raise InputError("the archive is read by force: give --force ID", parameter="source")
     job = prepare(force=force, areas=areas, first=first, last=last, out=out, into=into,
                   base_url=base_url, provider=provider, refresh=refresh, progress=progress)
     try:
@@ -736,7 +738,7 @@ def run(*, force=None, areas=None, first=None, last=None, out=None, into=None, b
             warnings += list(result.summary["warnings"])
             loaded = job.ws.load_incidents(result.incidents, files=[str(p) for p in job.files()],
                                            read=result.summary["read"], rejected=result.rejects)
-            remove_months(job.folder, job.todo, job.target.slug)
+            remove_months(job.folder, job.todo + job.done, job.target.slug)
             workspace = loaded.to_dict()
             incidents = int(result.summary["loaded"])
         else:
