@@ -161,6 +161,10 @@ def _same_workspace(p, workspace: str) -> bool:
         return False
 
 
+def _reads_workspace(spec, workspace: str) -> bool:
+    return any(_same_workspace(p, workspace) for p in list(spec.data) + [a.file for a in spec.areas.values()])
+
+
 def _copy_workspace(ws, workspace: str, folder: Path):
     """A private copy of the workspace in `folder` (same file name, so the packs name it as
     they would the workspace) and the workspace's version when it was taken."""
@@ -171,9 +175,9 @@ def _copy_workspace(ws, workspace: str, folder: Path):
         copy = folder / f"{Path(store._url(workspace)).name or 'workspace'}.gpkg"
         target = store.Workspace(copy)
         incidents = ws.incidents() if ws.coverage()["rows"].sum() else None
-        areas = ws.areas()
+        areas = ws.areas() if ws.area_layers() else None
         inter = ws.interventions()
-        target.write(incidents=incidents, areas=areas if len(areas) else None,
+        target.write(incidents=incidents, areas=areas if areas is not None and len(areas) else None,
                      interventions=inter if len(inter) else None)
         return target, version
     src = Path(workspace)
@@ -282,16 +286,18 @@ def run(config: str | Path, emit: Callable[[str], None] = print, progress: Calla
     tmp_dir = Path(tempfile.mkdtemp(prefix=".hotspot-monthly-", dir=folder_base))
     temps: list[tuple[Path, Path]] = []
     try:
-        if cfg.reports:
+        # packs that read the workspace are built on a copy with the new months; others as they are
+        if any(_reads_workspace(rep.spec, cfg.workspace) for rep in cfg.reports):
             copy, version = _copy_workspace(job.ws, cfg.workspace, tmp_dir)
             copy.load_incidents(result.incidents, files=files, read=result.summary["read"], rejected=result.rejects)
         else:
-            version = job.ws.version()
+            copy, version = None, job.ws.version()
         for rep in cfg.reports:
             outs = [_temp_out(o, token) for o in rep.outs]
             temps += list(zip(outs, rep.outs))
+            spec = _pack_on(rep.spec, cfg.workspace, copy.path) if copy is not None else rep.spec
             try:
-                doc = report_pack.report(_pack_on(rep.spec, cfg.workspace, copy.path), outs, progress=progress)
+                doc = report_pack.report(spec, outs, progress=progress)
             except (HotspotError, OSError, ValueError) as exc:
                 raise CycleError("report", f"{rep.spec_file.name}: {exc}; nothing was loaded: {unchanged}",
                                  input=isinstance(exc, InputError)) from None

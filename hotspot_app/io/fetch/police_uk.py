@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -536,10 +535,6 @@ def remove_months(folder: Path, months: Iterable[str], slug: str) -> None:
         Path(folder).rmdir()
     except OSError:
         pass
-
-
-def clear_folder(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- a fetch job
