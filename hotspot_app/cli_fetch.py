@@ -9,33 +9,65 @@ goes to stderr.
 from __future__ import annotations
 
 import functools
+import sys
 from pathlib import Path
 from typing import Callable, List, Optional
 
 import typer
 
-from .cli import _check_choice, emit_json, fail, guarded, progress
-
 fetch_app = typer.Typer(help="Fetch public data: police.uk crimes and ASB, ONS ward and LSOA boundaries, "
                              "Census 2021 LSOA population.", no_args_is_help=True)
 
 
+def _cli():
+    """The CLI module whose plumbing (`guarded`, `fail`, `emit_json`, `progress`) these commands
+    use: ``hotspot_app.cli``, or the same file run as ``python -m hotspot_app.cli`` (then it is
+    ``__main__``; importing ``hotspot_app.cli`` again would load it twice). Looked up when a
+    command runs: ``cli.py`` imports this module at its end, so it cannot import ``cli`` here."""
+    for name in ("hotspot_app.cli", "__main__"):
+        mod = sys.modules.get(name)
+        if mod is not None and hasattr(mod, "guarded") and hasattr(mod, "emit_json"):
+            return mod
+    from . import cli
+
+    return cli
+
+
+def progress(message: str) -> None:
+    _cli().progress(message)
+
+
+def emit_json(document) -> None:
+    _cli().emit_json(document)
+
+
+def _check_choice(value: str, choices, parameter: str) -> None:
+    _cli()._check_choice(value, choices, parameter)
+
+
 def service_guarded(func: Callable) -> Callable:
-    """`guarded`, plus: a service that is down (or a failed monthly step) is a one-line error
-    with exit 1 (exit 2 when the cause is the input)."""
-    from .io.fetch.http import ServiceError
-    from .io.fetch.monthly import CycleError
+    """The CLI's `guarded` (input errors: one line, exit 2), plus: a service that is down (or a
+    failed monthly step) is a one-line error with exit 1 (exit 2 when the cause is the input)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except CycleError as exc:
-            fail(str(exc), code=2 if exc.input else 1)
-        except ServiceError as exc:
-            fail(str(exc), code=1)
+        from .io.fetch.http import ServiceError
+        from .io.fetch.monthly import CycleError
 
-    return guarded(wrapper)
+        cli = _cli()
+
+        @cli.guarded
+        def run():
+            try:
+                return func(*args, **kwargs)
+            except CycleError as exc:
+                cli.fail(str(exc), code=2 if exc.input else 1)
+            except ServiceError as exc:
+                cli.fail(str(exc), code=1)
+
+        return run()
+
+    return wrapper
 
 
 @fetch_app.command("police-uk")

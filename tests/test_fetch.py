@@ -264,6 +264,17 @@ def test_bad_arguments_exit_2_before_any_request(tmp_path):
         assert needle in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
 
 
+def test_the_commands_also_run_as_python_m_hotspot_app_cli(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "hotspot_app.cli", "fetch", "police-uk", "--force", "cleveland",
+                           "--from", "2024-13", "--to", "2024-03", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr == "error: parameter 'from': '2024-13' is not a month; use YYYY-MM, e.g. 2024-03\n"
+
+
 @pytest.mark.realdata
 def test_an_unknown_force_is_named_with_the_ids_police_uk_has(q1, tmp_path):
     r = invoke("fetch", "police-uk", "--force", "clevland", "--from", "2024-01", "--to", "2024-01",
