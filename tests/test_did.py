@@ -172,6 +172,22 @@ def test_uncovered_after_month_gives_no_effect_and_says_why(layer):
                for w in r.warnings)
 
 
+def test_no_candidates_anywhere_falls_back_to_the_layer_and_says_so(layer):
+    few = layer.iloc[[0, 1, 2, 21]]
+    target = layer.geometry.iloc[0]
+    small_study = target.buffer(600)  # no hexagon fits outside the ring and exclusion distance
+    r = did.evaluate_matched(ec.incidents(seed=1), target, before=ec.BEFORE, after=ec.AFTER,
+                             category="asb", areas=few, study_area=small_study)
+    assert r.method == "layer" and r.pool == "hexagons" and r.placebo is None
+    assert r.effect is r.robustness[0].effect and r.robustness[0].control == "layer"
+    assert any(w.startswith("No hexagon cell of the target's size fits") for w in r.warnings)
+    assert ("No comparison areas could be matched, so the effect is measured against the rest of "
+            "the layer (3 areas).") in r.warnings
+    doc = r.to_dict()
+    assert doc["control"]["method"] == "layer" and doc["control"]["areas"] == []
+    assert doc["control"]["pre_fit"] is None
+
+
 # --------------------------------------------------------------------------- real data
 def _busiest(asb: gpd.GeoDataFrame, where) -> Point:
     xy = shapely.get_coordinates(asb.geometry.values)

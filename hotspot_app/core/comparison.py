@@ -16,12 +16,16 @@ What this module does
    order of preference: a candidates file the user gives, else the other areas of the target's
    layer (e.g. the micro-hotspots that were not funded), else — when fewer than
    `MIN_CANDIDATES` remain — equal-size hexagon cells of about the target's area laid over the
-   study area (`hexagon_cells`). In every case a candidate is dropped when it touches the
+   study area (`hexagon_cells`; only cells with at least a quarter of the target's pre-period
+   count, and one a month, are kept: comparison places should be busy places too). At least
+   `MIN_CANDIDATES` because a placebo test needs 19 pseudo-targets before p < 0.05 is possible.
+   In every case a candidate is dropped when it touches the
    *exclusion zone*: the target, its displacement ring (``buffer_m``) and a further
    ``exclusion_m`` metres, so that neither displaced crime nor a diffusion of benefits can leak
    into the comparison. Other treated places (``exclude``) and their rings are dropped too.
 2. **Monthly series** (`monthly_matrix`): incidents per candidate per month (a point on an edge
-   counts as inside; overlapping candidates each count it).
+   counts as inside; overlapping candidates each count it). The pre-period is by default the
+   `PRE_MONTHS` months before the after window (those the data cover).
 3. **Matching** (`match`): each place's pre-period is summarised by two figures, its *level*
    (log of the mean monthly count) and its *trend* (the straight-line growth of its log monthly
    counts, per month). Both are standardised by their spread over the pool, and the
@@ -58,7 +62,7 @@ import shapely
 from scipy import sparse
 from shapely.geometry.base import BaseGeometry
 
-from hotspot_app import areas as _areas
+from hotspot_app import areas as area_joins
 from hotspot_app import hotspots, periods, settings, taxonomy
 from hotspot_app.core import panel
 from hotspot_app.errors import InputError
@@ -66,8 +70,8 @@ from hotspot_app.errors import InputError
 __all__ = [
     "MIN_CANDIDATES", "N_MATCHES", "EXCLUSION_M", "PRE_MONTHS", "PRE_TREND_ALPHA",
     "Windows", "windows", "Pool", "candidate_pool", "hexagon_cells", "exclusion_zone",
-    "monthly_matrix", "coverage_of", "as_geometry", "select", "Match", "match", "synthetic_weights", "PreFit", "pre_fit",
-    "features",
+    "monthly_matrix", "coverage_of", "as_geometry", "selected", "Match", "match", "features",
+    "synthetic_weights", "PreFit", "pre_fit",
 ]
 
 #: Fewer candidates than this after the exclusion zone: equal-size hexagon cells are used. A
@@ -282,11 +286,11 @@ def candidate_pool(
 
 
 # --------------------------------------------------------------------------- counts
-def coverage_of(incidents: pd.DataFrame, selected: pd.Series) -> periods.Coverage:
-    """Months covered for the selected incidents: months in which the data sources supplying
-    them have any rows, anywhere (police.uk months do not cover fire months)."""
-    if "source" in incidents.columns and bool(selected.any()):
-        sources = set(pd.unique(incidents.loc[selected, "source"]))
+def coverage_of(incidents: pd.DataFrame, mask: pd.Series) -> periods.Coverage:
+    """Months covered for the incidents selected by `mask`: months in which the data sources
+    supplying them have any rows, anywhere (police.uk months do not cover fire months)."""
+    if "source" in incidents.columns and bool(mask.any()):
+        sources = set(pd.unique(incidents.loc[mask, "source"]))
         if sources != set(pd.unique(incidents["source"])):
             return periods.Coverage.of(incidents[incidents["source"].isin(list(sources))])
     return periods.Coverage.of(incidents)
@@ -302,7 +306,7 @@ def monthly_matrix(incidents: gpd.GeoDataFrame, polygons: Sequence[BaseGeometry]
     if len(incidents) == 0 or len(polys) == 0:
         return out
     m_idx = pd.Index(list(months)).get_indexer(incidents["month"].astype(str).to_numpy())
-    uniq, inverse = _areas.unique_points(incidents)
+    uniq, inverse = area_joins.unique_points(incidents)
     keep = m_idx >= 0
     per_point = sparse.coo_matrix((np.ones(int(keep.sum())), (inverse[keep], m_idx[keep])),
                                   shape=(len(uniq), len(months))).tocsr()
@@ -313,7 +317,7 @@ def monthly_matrix(incidents: gpd.GeoDataFrame, polygons: Sequence[BaseGeometry]
     return out
 
 
-def select(incidents: gpd.GeoDataFrame, category: Any) -> tuple[gpd.GeoDataFrame, periods.Coverage]:
+def selected(incidents: gpd.GeoDataFrame, category: Any) -> tuple[gpd.GeoDataFrame, periods.Coverage]:
     """The incidents of `category` (`taxonomy.select`) and the months covered for them."""
     sel = taxonomy.select(incidents, category)
     return incidents[sel.to_numpy()], coverage_of(incidents, sel)

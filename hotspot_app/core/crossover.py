@@ -261,10 +261,11 @@ def crossover(incidents: gpd.GeoDataFrame, areas: Any, schedule: pd.DataFrame, *
             raise InputError(f"patrol log area '{plog.visits['area'].iloc[unknown.index[0]]}' is not "
                              "in the schedule", file=plog.file, column="area")
         v["date"] = pd.to_datetime(v["date"]).dt.normalize()
-        minutes = v.groupby(["area", "date"])["minutes"].sum(min_count=1).astype(float)
-        got = pd.MultiIndex.from_frame(sched[["area", "date"]]).map(lambda k: minutes.get(k, np.nan))
-        sched["minutes"] = np.where(np.isfinite(np.asarray(got, dtype=float)), np.asarray(got, dtype=float),
-                                    sched["minutes"])
+        v["minutes"] = pd.to_numeric(v["minutes"], errors="coerce").astype(float)
+        logged = v.groupby(["area", "date"], as_index=False)["minutes"].sum(min_count=1)
+        sched = sched.merge(logged.rename(columns={"minutes": "logged"}), on=["area", "date"], how="left")
+        sched["minutes"] = sched["logged"].where(sched["logged"].notna(), sched["minutes"])
+        sched = sched.drop(columns="logged")
         known = sched[sched["minutes"].notna()].copy()
         missing = int(sched["minutes"].isna().sum())
         if missing:
