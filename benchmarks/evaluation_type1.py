@@ -53,7 +53,7 @@ def wilson(k: int, n: int) -> tuple[float, float]:
 def main() -> None:
     import evaluation_cases as ec
 
-    from hotspot_app import periods
+    from hotspot_app.core import periods
     from hotspot_app.core import comparison, did
 
     months = ec.MONTHS

@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import Point, box
 
-from hotspot_app import periods, schema, settings
+from hotspot_app.core import periods, schema, settings
 
 X0, Y0 = 440_000.0, 510_000.0
 WIDTH, HEIGHT = 20_000.0, 10_000.0

@@ -12,10 +12,10 @@ import shapely
 from shapely.geometry import Point, box
 
 import evaluation_cases as ec
-from hotspot_app import schema, settings
+from hotspot_app.core import schema, settings
 from hotspot_app.core import comparison as cmp
 from hotspot_app.core import did
-from hotspot_app.errors import InputError
+from hotspot_app.core.errors import InputError
 
 
 # --------------------------------------------------------------------------- windows

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from hotspot_app import patrol, schema, settings
+from hotspot_app.core import patrol, schema, settings
 from hotspot_app.core import crossover as cx
-from hotspot_app.errors import InputError
+from hotspot_app.core.errors import InputError
 
 CENTRES = {"Market Square": (450_000.0, 515_000.0), "Station Road": (452_000.0, 515_000.0)}
 AREAS = gpd.GeoDataFrame({"area_id": ["p1", "p2"], "name": list(CENTRES)},

@@ -13,7 +13,7 @@ import shapely
 from shapely.geometry import Point
 
 import evaluation_cases as ec
-from hotspot_app import periods, settings
+from hotspot_app.core import periods, settings
 from hotspot_app.core import comparison as cmp
 from hotspot_app.core import did
 
@@ -198,8 +198,8 @@ def _busiest(asb: gpd.GeoDataFrame, where) -> Point:
 
 @pytest.mark.realdata
 def test_real_cleveland_hemlington_and_hartlepool_micro_hotspots(realdata, capsys):
-    from hotspot_app import ingest
-    from hotspot_app.ingest import boundaries
+    from hotspot_app.io import ingest
+    from hotspot_app.io.ingest import boundaries
 
     police = realdata / "police_cleveland"
     wards_file = realdata / "wards_2024" / "cleveland_wards_may2024_bsc_epsg27700.geojson"

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from hotspot_app.core import power as pw
-from hotspot_app.errors import InputError
+from hotspot_app.core.errors import InputError
 
 Z = stats.norm.ppf(0.975)
 

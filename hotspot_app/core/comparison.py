@@ -62,10 +62,10 @@ import shapely
 from scipy import sparse
 from shapely.geometry.base import BaseGeometry
 
-from hotspot_app import areas as area_joins
-from hotspot_app import hotspots, periods, settings, taxonomy
+from hotspot_app.core import areas as area_joins
+from hotspot_app.core import hotspots, periods, settings, taxonomy
 from hotspot_app.core import panel
-from hotspot_app.errors import InputError
+from hotspot_app.core.errors import InputError
 
 __all__ = [
     "MIN_CANDIDATES", "N_MATCHES", "EXCLUSION_M", "PRE_MONTHS", "PRE_TREND_ALPHA",

@@ -42,8 +42,8 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from hotspot_app import patrol, settings, taxonomy, when
-from hotspot_app.errors import InputError
+from hotspot_app.core import patrol, settings, taxonomy, when
+from hotspot_app.core.errors import InputError
 
 __all__ = ["MONTHLY_REASON", "DOSE_MINUTES", "RateRatio", "Crossover", "crossover"]
 

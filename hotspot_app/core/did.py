@@ -64,9 +64,9 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from hotspot_app import settings, taxonomy
+from hotspot_app.core import settings, taxonomy
 from hotspot_app.core import comparison, panel
-from hotspot_app.errors import InputError
+from hotspot_app.core.errors import InputError
 
 __all__ = [
     "MAX_PLACEBO", "DidEffect", "did", "Placebo", "placebo", "ControlResult", "synthetic_effect",

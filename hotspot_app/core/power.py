@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hotspot_app.errors import InputError
+from hotspot_app.core.errors import InputError
 
 __all__ = ["WEEKS_PER", "Power", "weekly_rate", "dispersion_of", "power_of", "minimum_effect",
            "weeks_needed", "plan_power"]
