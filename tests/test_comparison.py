@@ -13,8 +13,8 @@ from shapely.geometry import Point, box
 
 import evaluation_cases as ec
 from hotspot_app.core import schema, settings
-from hotspot_app.core import comparison as cmp
-from hotspot_app.core import did
+from hotspot_app.core.evaluation import comparison as cmp
+from hotspot_app.core.evaluation.matched import evaluate_matched
 from hotspot_app.core.errors import InputError
 
 
@@ -97,7 +97,7 @@ def test_synthetic_weights_recover_a_planted_mixture():
 # --------------------------------------------------------------------------- the constructed case
 @pytest.fixture(scope="module")
 def null_case():
-    return did.evaluate_matched(ec.incidents(seed=1), ec.layer().iloc[[0]], before=ec.BEFORE,
+    return evaluate_matched(ec.incidents(seed=1), ec.layer().iloc[[0]], before=ec.BEFORE,
                                 after=ec.AFTER, category="asb", areas=ec.layer(), study_area=ec.STUDY)
 
 
@@ -155,7 +155,7 @@ def test_too_few_layer_candidates_gives_equal_size_hexagons_of_the_targets_area(
     assert shapely.covers(ec.STUDY, np.asarray(cells.geometry.values)).all()
     assert cells["candidate_id"].str.startswith("hex r").all()
 
-    r = did.evaluate_matched(ec.incidents(seed=2), target, before=ec.BEFORE, after=ec.AFTER,
+    r = evaluate_matched(ec.incidents(seed=2), target, before=ec.BEFORE, after=ec.AFTER,
                              category="asb", areas=few, study_area=ec.STUDY, run_placebo=False)
     assert r.pool == "hexagons" and r.method == "matched"
     assert any("hexagon cells" in w for w in r.warnings)
@@ -190,7 +190,7 @@ def test_pre_fit_warns_when_the_pre_periods_diverge():
 def test_diverging_target_in_the_constructed_case_warns():
     # the target grows 6% a month on its own: no candidate is on its path
     inc = ec.incidents(seed=3, target_growth=1.06)
-    r = did.evaluate_matched(inc, ec.layer().iloc[[0]], before=ec.BEFORE, after=ec.AFTER,
+    r = evaluate_matched(inc, ec.layer().iloc[[0]], before=ec.BEFORE, after=ec.AFTER,
                              category="asb", areas=ec.layer(), study_area=ec.STUDY, run_placebo=False)
     assert r.pre_fit.warning is not None and r.pre_fit.p_value < 0.05
     assert r.pre_fit.warning in r.warnings

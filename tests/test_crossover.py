@@ -9,7 +9,7 @@ import pytest
 from shapely.geometry import Point
 
 from hotspot_app.core import patrol, schema, settings
-from hotspot_app.core import crossover as cx
+from hotspot_app.core.evaluation import crossover as cx
 from hotspot_app.core.errors import InputError
 
 CENTRES = {"Market Square": (450_000.0, 515_000.0), "Station Road": (452_000.0, 515_000.0)}

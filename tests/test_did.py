@@ -14,8 +14,9 @@ from shapely.geometry import Point
 
 import evaluation_cases as ec
 from hotspot_app.core import periods, settings
-from hotspot_app.core import comparison as cmp
-from hotspot_app.core import did
+from hotspot_app.core.evaluation import comparison as cmp
+from hotspot_app.core.evaluation import did
+from hotspot_app.core.evaluation.matched import evaluate_matched
 
 
 # --------------------------------------------------------------------------- worked examples
@@ -87,7 +88,7 @@ def layer():
 
 
 def _evaluate(inc, layer, **kw):
-    return did.evaluate_matched(inc, layer.iloc[[0]], before=ec.BEFORE, after=ec.AFTER,
+    return evaluate_matched(inc, layer.iloc[[0]], before=ec.BEFORE, after=ec.AFTER,
                                 category="asb", areas=layer, study_area=ec.STUDY, **kw)
 
 
@@ -126,10 +127,12 @@ def test_type_one_error_over_200_null_datasets_is_near_five_percent():
     pre = np.arange(18)
     b = np.array([months.index(m) for m in periods.month_range(*ec.BEFORE)])
     a = np.array([months.index(m) for m in periods.month_range(*ec.AFTER)])
+    xy, _ = ec.hotspot_centres()
+    far = np.hypot(*(xy[1:] - xy[0]).T)
     matched = naive = 0
     for _ in range(200):
         c = ec.simulate_counts(rng)
-        sel = 1 + cmp.match(c[0, pre], c[1:, pre]).chosen
+        sel = 1 + cmp.match(c[0, pre], c[1:, pre], distance_m=far).chosen
         matched += did.did(c[0, b], c[0, a], c[sel][:, b], c[sel][:, a]).significant
         naive += did.did(c[0, b], c[0, a], c[1:, b], c[1:, a]).significant
     rate = matched / 200
@@ -176,7 +179,7 @@ def test_no_candidates_anywhere_falls_back_to_the_layer_and_says_so(layer):
     few = layer.iloc[[0, 1, 2, 21]]
     target = layer.geometry.iloc[0]
     small_study = target.buffer(600)  # no hexagon fits outside the ring and exclusion distance
-    r = did.evaluate_matched(ec.incidents(seed=1), target, before=ec.BEFORE, after=ec.AFTER,
+    r = evaluate_matched(ec.incidents(seed=1), target, before=ec.BEFORE, after=ec.AFTER,
                              category="asb", areas=few, study_area=small_study)
     assert r.method == "layer" and r.pool == "hexagons" and r.placebo is None
     assert r.effect is r.robustness[0].effect and r.robustness[0].control == "layer"
@@ -214,7 +217,7 @@ def test_real_cleveland_hemlington_and_hartlepool_micro_hotspots(realdata, capsy
                                                                     "geometry"].values))}
     for place, where in places.items():
         target = _busiest(before_w, where).buffer(200)  # a micro-hotspot round the busiest location
-        r = did.evaluate_matched(inc, target, name=f"{place} micro-hotspot", before=("2023-07", "2023-12"),
+        r = evaluate_matched(inc, target, name=f"{place} micro-hotspot", before=("2023-07", "2023-12"),
                                  after=("2024-07", "2024-12"), category="asb", study_area=study)
         doc = r.to_dict()
         with capsys.disabled():

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from hotspot_app.core import power as pw
+from hotspot_app.core.evaluation import power as pw
 from hotspot_app.core.errors import InputError
 
 Z = stats.norm.ppf(0.975)

@@ -241,7 +241,7 @@ def plan_power(counts: Any, *, weeks: float | None = None, effect: float | None 
     mde = minimum_effect(weeks, rate, c_rate, phi, phi_c or 1.0, alpha, power) if weeks else None
     need = weeks_needed(effect, rate, c_rate, phi, phi_c or 1.0, alpha, power) if effect else None
     assumptions = [
-        f"The trial's weeks are compared with as many weeks before it"
+        "The trial's weeks are compared with as many weeks before it"
         + (", against comparison areas over the same weeks (difference in differences)."
            if c_rate is not None else ", in the chosen areas alone (no comparison areas given)."),
         f"Without the trial the chosen areas keep their recent rate of {rate:.1f} incidents a week"
