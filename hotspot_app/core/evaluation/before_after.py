@@ -185,6 +185,8 @@ def evaluate(
     control_name: str | None = None,
     intervention: tuple[str, str] | None = None,
     small_count: int = settings.SMALL_COUNT,
+    control_units: bool = False,
+    effects: tuple[Any, Any] | None = None,
 ) -> Evaluation:
     """Before/after evaluation of an area with control, displacement buffer and warnings.
 
@@ -204,9 +206,17 @@ def evaluate(
     control : polygon or GeoDataFrame, optional
         A named control area; its overlap with the target and ring is removed. Default: see
         `default_control` with `context` (the containing layer) and `exclude`.
+    control_units : bool
+        True when `control` is several comparison areas pooled (matched areas, the rest of a
+        layer) rather than one named area of the target's size: no ring is drawn round it and
+        no WDD is computed (the WDD assumes a control of comparable size).
     name, layer : the target's name and layer, for the text (taken from `target` if areas).
     intervention : (start, end) months to mark in the series; default the after window.
     small_count : before counts below this trigger the small-count warning.
+    effects : (target effect, ring effect), optional
+        The control-adjusted effects when computed elsewhere (the panel model of `did` against
+        the control's units); each has rate_ratio, ci95, p_value, model and dispersion. Default:
+        `rate_ratio` on the control region's monthly counts.
     """
     if isinstance(target, Regions):
         control = control if control is not None else target.control
@@ -239,7 +249,7 @@ def evaluate(
             raise InputError("the control area lies entirely inside the target and its buffer",
                              parameter="control")
         control_desc = f"{control_name or c_name or 'the control area'} (outside the target and its {buffer_m:g} m ring)"
-        if buffer_m > 0:
+        if buffer_m > 0 and not control_units:
             dc = c_geom.buffer(buffer_m).difference(c_geom).difference(zone)
     else:
         control_geom, control_desc = default_control(target_geom, buffer_m, context, exclude)
@@ -301,7 +311,11 @@ def evaluate(
                          "effect are undefined. Choose a larger control area.")
 
     effect = buffer_effect = None
-    if None not in (tb, ta, cb, ca):
+    if effects is not None:
+        effect, buffer_effect = effects
+        if not has_ring:
+            buffer_effect = None
+    elif None not in (tb, ta, cb, ca):
         effect = rate_ratio(_monthly(wide, "target", before_w), _monthly(wide, "target", after_w),
                             _monthly(wide, "control", before_w), _monthly(wide, "control", after_w))
         if has_ring and None not in (db, da):
@@ -320,7 +334,7 @@ def evaluate(
         wdd_value = wdd(tb, ta, cb, ca, db, da, dcb, dca)
     else:
         wdd_note = ("WDD not computed: it needs a control area of comparable size with its own "
-                    "buffer ring (give --control).")
+                    "buffer ring (give --control NAME).")
 
     base = WindowCount(tuple(base_w), total("target", base_w)) if base_w else None
     mark = intervention or (after_w[0], after_w[-1])
