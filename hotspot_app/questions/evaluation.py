@@ -516,7 +516,7 @@ def plan_power(incidents: gpd.GeoDataFrame, chosen: gpd.GeoDataFrame | BaseGeome
     sel = taxonomy.select(incidents, category)
     chosen_inc = incidents[sel.to_numpy()]
     cov = comparison.coverage_of(incidents, sel)
-    months = list(history) if history else [m for m in cov.months][-n_months:]
+    months = list(history) if history else sorted(cov.months)[-n_months:]
     if not months:
         raise InputError("no months of the chosen categories are loaded", parameter="history")
     missing = cov.missing(months)

@@ -291,12 +291,13 @@ def _busy_cells(cand, counts, p_pre, t_pre, min_candidates):
     need = max(floor, comparison.HEX_MIN_SHARE * float(t_pre.sum()))
     busy = pre_tot >= need
     said = []
+    few = "; the match and the placebo test rest on few places" if (pre_tot >= floor).sum() < min_candidates else ""
     if busy.sum() < min_candidates and (pre_tot >= floor).sum() > busy.sum():
-        said.append(f"Only {int(busy.sum())} hexagon cells have at least {need:.0f} incidents in the "
-                    "pre-period (a quarter of the target's), so every cell with at least one a month "
-                    f"({floor:.0f}) is a candidate; matching prefers those most like the target.")
-        busy, need = pre_tot >= floor, floor
-    if busy.sum() < min_candidates:
+        said.append(f"Only {int(busy.sum())} hexagon cells have a quarter of the target's pre-period "
+                    f"incidents ({need:.0f}), so every cell with at least one a month is a candidate "
+                    f"({int((pre_tot >= floor).sum())} cells){few}.")
+        busy = pre_tot >= floor
+    elif busy.sum() < min_candidates:
         said.append(f"Only {int(busy.sum())} hexagon cells have at least {need:.0f} incidents in the "
                     "pre-period: the match and the placebo test rest on few places.")
     return cand[busy].reset_index(drop=True), counts[busy], said
