@@ -96,6 +96,7 @@ def evaluate_command(
     target = _region_arg(area, area_field, "area")
     chosen_control = control if control is None or control.lower() in evaluation.CONTROLS else \
         _region_arg(control, area_field, "control")
+    evaluation.check_arguments(target, areas_gdf, chosen_control, buffer_m)
     progress("loading incidents ...")
     data = load_incidents_arg(list(incidents))
     progress("matching comparison areas and running the placebo test ...")

@@ -54,8 +54,8 @@ from hotspot_app.core import evaluation as core
 from hotspot_app.core.errors import InputError
 from hotspot_app.core.evaluation import comparison, crossover, power
 
-__all__ = ["CONTROLS", "METHODS", "Answer", "evaluate", "default_baseline", "pair_cell_m",
-           "plan_power", "PowerAnswer"]
+__all__ = ["CONTROLS", "METHODS", "Answer", "evaluate", "check_arguments", "default_baseline",
+           "pair_cell_m", "plan_power", "PowerAnswer"]
 
 #: The control choices besides a named area or a file.
 CONTROLS = ("matched", "layer", "rest")
@@ -305,6 +305,14 @@ def _named_control(control, areas: gpd.GeoDataFrame | None) -> tuple[gpd.GeoData
         return frame, core_areas.display_name(frame, fallback="the control area")
     raise InputError("the control must be matched, layer, rest, an area name or polygons",
                      parameter="control")
+
+
+def check_arguments(area: Any, areas: gpd.GeoDataFrame | None = None, control=None,
+                    buffer_m: float = settings.BUFFER_M) -> None:
+    """Raise the `InputError` `evaluate` would raise for the target and the control, before any
+    incident is loaded (a face checks its arguments first)."""
+    _target(area, areas, None, None, float(buffer_m))
+    _named_control(control, areas)
 
 
 def default_baseline(after: str | Sequence[str], months: Sequence[str]) -> list[str] | None:

@@ -145,6 +145,13 @@ def _fit(frame: pd.DataFrame, terms: list[str]) -> dict[str, RateRatio] | None:
     from statsmodels.genmod import families
     from statsmodels.genmod.generalized_linear_model import GLM
 
+    # areas and weekdays without a single incident carry no information on the terms and would
+    # send their levels to minus infinity (perfect separation): they are left out
+    counts = frame["count"].astype(float)
+    frame = frame[counts.groupby(frame["area"].astype(str)).transform("sum").to_numpy() > 0]
+    frame = frame[frame["count"].astype(float).groupby(frame["weekday"]).transform("sum").to_numpy() > 0]
+    if frame.empty:
+        return None
     area = pd.get_dummies(frame["area"].astype(str), prefix="a", drop_first=True, dtype=float)
     weekday = pd.get_dummies(frame["weekday"], prefix="w", drop_first=True, dtype=float)
     X = pd.concat([pd.Series(1.0, index=frame.index, name="const"), area, weekday,
@@ -152,6 +159,8 @@ def _fit(frame: pd.DataFrame, terms: list[str]) -> dict[str, RateRatio] | None:
     y = frame["count"].astype(float)
     if y.sum() <= 0 or any(frame[t].nunique() < 2 for t in terms):
         return None
+    if len(X) <= X.shape[1] or np.linalg.matrix_rank(X.to_numpy()) < X.shape[1]:
+        return None  # fewer days than the levels and terms to estimate
     result = GLM(y.to_numpy(), X.to_numpy(), family=families.Poisson()).fit(maxiter=100)
     dfree = int(result.df_resid)
     disp = float(result.pearson_chi2 / dfree) if dfree > 0 else 1.0

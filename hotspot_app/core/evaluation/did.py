@@ -45,11 +45,12 @@ which on its thousands of incidents would otherwise set a dispersion far too lar
 micro-hotspot. One sentence says whether the conclusion (a significant fall, a significant
 rise, or no clear change) holds across the rows.
 
-Calibration (benchmarks/evaluation_type1.py, the constructed case of issue 19): the matched
-interval excludes 1 in about 6-7% of null datasets (the naive rest-of-the-layer control in about
-half), because now and then a comparison area from the rising half is matched by chance.
+Calibration (benchmarks/evaluation_type1.py, the constructed case of issue 19, 1,000 null
+datasets): the matched interval excludes 1 in 5.1% of them (matched on level and trend alone,
+7.3%: now and then a comparison area from the rising half was matched by chance; the naive
+rest-of-the-layer control 51.5%); the placebo test rejects in 4.5%.
 
-`evaluate_matched` ties it together for one target; it returns plain data with warnings.
+`matched.evaluate_matched` ties it together for one target; it returns plain data with warnings.
 """
 
 from __future__ import annotations
