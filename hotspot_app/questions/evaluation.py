@@ -55,7 +55,7 @@ from hotspot_app.core.errors import InputError
 from hotspot_app.core.evaluation import comparison, crossover, power
 
 __all__ = ["CONTROLS", "METHODS", "Answer", "evaluate", "check_arguments", "default_baseline",
-           "pair_cell_m", "plan_power", "PowerAnswer"]
+           "pair_cell_m", "plan_power", "plan_power_for", "PowerAnswer", "PLAN_TARGET_EFFECT"]
 
 #: The control choices besides a named area or a file.
 CONTROLS = ("matched", "layer", "rest")
@@ -546,3 +546,17 @@ def plan_power(incidents: gpd.GeoDataFrame, chosen: gpd.GeoDataFrame | BaseGeome
                               f"{comparison.N_MATCHES} times as busy as the chosen areas and as "
                               "variable (the evaluation's default matched comparison).")
     return PowerAnswer(answer, months, names, warnings + list(answer.warnings))
+
+
+#: The target effect the patrol plan's power is stated for: a 20% fall.
+PLAN_TARGET_EFFECT: float = 0.8
+
+
+def plan_power_for(incidents: gpd.GeoDataFrame, plan, *, category=None, period=None,
+                   effect: float = PLAN_TARGET_EFFECT) -> PowerAnswer:
+    """`plan_power` for a patrol plan (`patrol.PatrolPlan`): its areas, its length in weeks, the
+    months its areas were found on (`period`, default the last 12 loaded) and a 20% fall as the
+    target effect, for `hotspot patrol-plan` and the Patrol plan page."""
+    history = periods.month_range(period[0], period[-1]) if period else None
+    return plan_power(incidents, plan.areas, weeks=plan.days / 7.0, effect=effect, category=category,
+                      history=history)

@@ -259,6 +259,15 @@ def window_locations(key: str, bounds: tuple[float, float, float, float], pad_m:
     return maps.locations(inc[near & selected_mask(inc, category, months)])
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def plan_power(key: str, selection: tuple[str, ...], period: tuple[str, ...], _plan, token: str):
+    """`questions.evaluation.plan_power_for` of a patrol plan (`token` identifies the plan)."""
+    from hotspot_app.questions import evaluation
+
+    return evaluation.plan_power_for(load(key).incidents, _plan, category=list(selection) or None,
+                                     period=period or None)
+
+
 # ------------------------------------------------------------------------------ uploads
 save_uploads = source.save_uploads
 
