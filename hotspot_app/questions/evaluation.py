@@ -265,11 +265,14 @@ def _target(area, areas: gpd.GeoDataFrame | None, interventions: pd.DataFrame | 
             zone = comparison.exclusion_zone(_union(rows), buffer_m)
             clear = ~shapely.intersects(zone, np.asarray(others.geometry.values))
             if int(clear.sum()) < comparison.MIN_CANDIDATES:
-                note = (f"Only {int(clear.sum())} other areas of the target's layer lie clear of it (at "
-                        f"least {comparison.MIN_CANDIDATES} are needed for matching and a placebo test), "
-                        "so equal-size hexagon cells of the target's area are the candidate comparison "
-                        f"areas; the layer's other {len(others)} areas are kept out of every comparison "
-                        "as places treated like the target.")
+                n_clear = int(clear.sum())
+                note = (f"Only {n_clear} other {'area' if n_clear == 1 else 'areas'} of the target's layer "
+                        f"{'lies' if n_clear == 1 else 'lie'} clear of it (at least "
+                        f"{comparison.MIN_CANDIDATES} are needed for matching and a placebo test), so "
+                        "equal-size hexagon cells of the target's area are the candidate comparison "
+                        f"areas; the layer's other {len(others)} "
+                        f"{'area is' if len(others) == 1 else 'areas are'} kept out of every "
+                        "comparison as places treated like the target.")
                 return _Target(_union(rows), name or core_areas.display_name(rows), _text_layer(layer, same),
                                same, False, _union(others), [note])
         return _Target(_union(rows), name or core_areas.display_name(rows), _text_layer(layer, same),

@@ -150,8 +150,9 @@ class Evaluation:
     def _where(self) -> str:
         name = self.area
         low = name.lower()
-        if self.layer == "micro_hotspot" and "hotspot" not in low:
-            return f"the {name} micro hotspot"
+        if self.layer == "micro_hotspot":
+            return f"the {name} micro hotspot" if "hotspot" not in low else \
+                (name if low.startswith("the ") else f"the {name}")
         if self.layer == "ward" and "ward" not in low:
             return f"the {name} ward"
         if self.layer == "town_centre" and "centre" not in low:
