@@ -272,7 +272,7 @@ def _target(area, areas: gpd.GeoDataFrame | None, interventions: pd.DataFrame | 
                         "equal-size hexagon cells of the target's area are the candidate comparison "
                         f"areas; the layer's other {len(others)} "
                         f"{'area is' if len(others) == 1 else 'areas are'} kept out of every "
-                        "comparison as places treated like the target.")
+                        f"comparison as {'a place' if len(others) == 1 else 'places'} treated like the target.")
                 return _Target(_union(rows), name or core_areas.display_name(rows), _text_layer(layer, same),
                                same, False, _union(others), [note])
         return _Target(_union(rows), name or core_areas.display_name(rows), _text_layer(layer, same),

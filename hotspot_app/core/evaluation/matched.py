@@ -330,7 +330,8 @@ def _naive_controls(chosen_inc, tgeom, target_counts, ring_counts, months, p_b, 
             names = (areas["name"].astype(str).to_numpy()[clear] if "name" in areas.columns
                      else np.array([f"area {i + 1}" for i in np.flatnonzero(clear)]))
             c = comparison.monthly_matrix(chosen_inc, others, months)
-            out.append(ControlResult("layer", f"the rest of the layer ({len(others)} areas)", *effects(c),
+            out.append(ControlResult("layer", f"the rest of the layer ({len(others)} "
+                                     f"{'area' if len(others) == 1 else 'areas'})", *effects(c),
                                      tuple(others), tuple(names)))
     # the rest of the data: all selected incidents minus those in the target, ring and exclusions
     shut = zone

@@ -175,7 +175,8 @@ class Power:
         if self.weeks is not None:
             if self.minimum_effect is None:
                 parts.append(f"A {self.weeks:g}-week trial cannot detect even a large fall with "
-                             f"{self.power:.0%} power: too few incidents.")
+                             f"{self.power:.0%} power: too few incidents for how much they vary "
+                             f"(counts vary {self.dispersion:.1f} times as much as chance alone).")
             else:
                 parts.append(f"A {self.weeks:g}-week trial can detect a fall of "
                              f"{self.minimum_fall_pct:.0f}% or more (rate ratio "
@@ -253,7 +254,8 @@ def plan_power(counts: Any, *, weeks: float | None = None, effect: float | None 
         f"{power:.0%} power.",
     ]
     if weeks is not None and mde is None:
-        warnings.append(f"Too few incidents: a {weeks:g}-week trial cannot detect even a 99.9% fall.")
+        warnings.append(f"Too few incidents for how much they vary: a {weeks:g}-week trial cannot detect "
+                        "even a 99.9% fall; choose busier or more areas, or a longer trial.")
     return Power(weeks=weeks, alpha=alpha, power=power, rate_per_week=rate, control_rate_per_week=c_rate,
                  dispersion=phi, control_dispersion=phi_c, minimum_effect=mde, target_effect=effect,
                  weeks_needed=need, assumptions=assumptions, warnings=warnings)
