@@ -365,17 +365,21 @@ def evaluation_markdown(answer) -> str:
     """A readable summary of the evaluation question's answer (`questions.evaluation.Answer`):
     headline and effect sentence, warnings, counts table, the control and its pre-period fit,
     effect, displacement, the robustness table and the placebo test."""
-    ev = answer.evaluation
+    full = hasattr(answer, "evaluation")  # the question's answer, or a core `Evaluation` alone
+    ev = answer.evaluation if full else answer
 
     def n(v):
         return "n/a" if v is None else f"{v:,}"
 
-    sentences = answer.sentences()
-    lines = [f"## {ev.area}: intervention evaluation", "", f"**{sentences[0]}**", "", sentences[1], ""]
-    if answer.warnings:
+    sentences = answer.sentences() if full else [ev.headline()]
+    lines = [f"## {ev.area}: intervention evaluation", "", f"**{sentences[0]}**", ""]
+    if full:
+        lines += [sentences[1], ""]
+    warnings = answer.warnings
+    if warnings:
         lines.append("**Warnings**")
         lines.append("")
-        lines.extend(f"- ⚠ {w}" for w in answer.warnings)
+        lines.extend(f"- ⚠ {w}" for w in warnings)
         lines.append("")
     a = ev.after
     lines.append(frame_markdown(ev.counts_table()))
@@ -386,11 +390,11 @@ def evaluation_markdown(answer) -> str:
                      f"(after vs baseline{per}: {'n/a' if bp is None else f'{bp:+.1f}%'}).")
         lines.append("")
     lines.append(f"Control: {ev.control_description}.")
-    if answer.method == "matched" and answer.control_areas:
+    if full and answer.method == "matched" and answer.control_areas:
         lines.append("")
         lines.append("Matched comparison areas (nearest first in pre-period level, trend and place): "
                      + "; ".join(answer.control_areas) + ".")
-    fit = answer.pre_fit
+    fit = answer.pre_fit if full else None
     if fit is not None:
         lines.append("")
         lines.append(f"Pre-period fit ({fit.months[0]} to {fit.months[-1]}): pre-trend test p = "
@@ -403,13 +407,13 @@ def evaluation_markdown(answer) -> str:
     lines.append("")
     lines.append(ev.net_text())
     lines.append("")
-    if len(answer.robustness):
+    if full and len(answer.robustness):
         lines.append("### Robustness: the effect under each control")
         lines.append("")
         lines.append(frame_markdown(answer.robustness_table()))
         lines.append(sentences[2])
         lines.append("")
-    p = answer.placebo
+    p = answer.placebo if full else None
     if p is not None:
         lines.append(f"Placebo test: {p.n} candidate areas each treated as if it had been the target; "
                      + (f"the target ranks {p.rank} of {p.n + 1} by |log rate ratio| / SE, empirical "

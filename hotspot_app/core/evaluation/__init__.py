@@ -54,14 +54,11 @@ from hotspot_app.core.evaluation.effects import (
 )
 from hotspot_app.core.evaluation.matched import MatchedEvaluation, evaluate_matched
 from hotspot_app.core.evaluation.regions import (
-    INTERVENTION_LAYERS,
-    Regions,
     buffer_ring,
     default_control,
     geometry_of,
     intervention_area,
     intervention_place,
-    resolve_regions,
     target_and_ring,
 )
 from hotspot_app.core.evaluation.result import Evaluation, WindowCount
@@ -73,10 +70,10 @@ from hotspot_app.core.evaluation.windows import (
 )
 
 __all__ = [
-    "Effect", "WDD", "WindowCount", "Evaluation", "Dosage", "MatchedEvaluation", "Regions",
-    "SERIES", "PEAK_FACTOR", "INTERVENTION_LAYERS",
+    "Effect", "WDD", "WindowCount", "Evaluation", "Dosage", "MatchedEvaluation",
+    "SERIES", "PEAK_FACTOR",
     "intervention_area", "intervention_place", "buffer_ring", "default_control", "geometry_of",
-    "target_and_ring", "resolve_regions",
+    "target_and_ring",
     "window_months", "windows_around", "same_months_before", "default_baseline",
     "rate_ratio", "excess_from_effect", "significance", "wdq", "wdq_interpretation", "tne",
     "tne_interpretation", "wdd",

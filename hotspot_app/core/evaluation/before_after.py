@@ -39,7 +39,7 @@ from hotspot_app.core.evaluation.effects import (
     excess_from_effect, rate_ratio, tne, tne_interpretation, wdd, wdq, wdq_interpretation,
 )
 from hotspot_app.core.evaluation.regions import (
-    Regions, buffer_ring, default_control, geometry_of, intervention_area, intervention_place,
+    buffer_ring, default_control, geometry_of, intervention_area, intervention_place,
 )
 from hotspot_app.core.evaluation.result import Evaluation, WindowCount
 from hotspot_app.core.evaluation.windows import same_months_before, window_months
@@ -170,7 +170,7 @@ def _coverage(incidents: pd.DataFrame, chosen: pd.DataFrame) -> periods.Coverage
 
 def evaluate(
     incidents: gpd.GeoDataFrame,
-    target: BaseGeometry | gpd.GeoDataFrame | Regions,
+    target: BaseGeometry | gpd.GeoDataFrame,
     *,
     after: str | Sequence[str],
     before: str | Sequence[str] | None = None,
@@ -195,9 +195,9 @@ def evaluate(
     incidents : GeoDataFrame
         Canonical incidents (EPSG:27700). A month is covered when the sources supplying the
         selected categories have any rows in it, anywhere (design §5 coverage rule, per source).
-    target : polygon, GeoDataFrame or `Regions`
-        The intervention area (several polygons are merged), or the `resolve_regions` decision
-        (target, control or context/exclude, names), which the CLI and the app pass.
+    target : polygon or GeoDataFrame
+        The intervention area (several polygons are merged). The evaluation question
+        (`questions.evaluation.evaluate`) decides the target, the control and the exclusions.
     after, before, baseline : "YYYY-MM..YYYY-MM" or list of months
         ``before`` defaults to the same months one year earlier; ``baseline`` is optional.
     category : names, groups or taxonomy nodes (`taxonomy.select`); None = all incidents.
@@ -218,13 +218,6 @@ def evaluate(
         the control's units); each has rate_ratio, ci95, p_value, model and dispersion. Default:
         `rate_ratio` on the control region's monthly counts.
     """
-    if isinstance(target, Regions):
-        control = control if control is not None else target.control
-        context = context if context is not None else target.context
-        exclude = exclude if exclude is not None else target.exclude
-        name, layer = name or target.name, layer or target.layer
-        control_name = control_name or target.control_name
-        target = target.target
     after_w = window_months(after, "after")
     before_w = window_months(before, "before") or same_months_before(after_w)
     base_w = window_months(baseline, "baseline")

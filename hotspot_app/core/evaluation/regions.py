@@ -19,7 +19,6 @@ displacement control (DC)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 import geopandas as gpd
@@ -30,11 +29,6 @@ from shapely.geometry.base import BaseGeometry
 from hotspot_app.core import areas as _areas
 from hotspot_app.core import settings
 from hotspot_app.core.errors import InputError
-
-
-#: Layers whose areas are themselves small intervention areas (not a containing layer).
-INTERVENTION_LAYERS = ("micro_hotspot", "patrol")
-
 
 
 # --------------------------------------------------------------------------- geometry helpers
@@ -67,7 +61,6 @@ def intervention_area(row: Mapping[str, Any] | pd.Series, areas: gpd.GeoDataFram
                      "among the areas given", column="area_id")
 
 
-
 def buffer_ring(target: BaseGeometry, buffer_m: float = settings.BUFFER_M) -> BaseGeometry:
     """The displacement ring: `target` buffered by `buffer_m` metres, minus the target."""
     if buffer_m < 0:
@@ -75,7 +68,6 @@ def buffer_ring(target: BaseGeometry, buffer_m: float = settings.BUFFER_M) -> Ba
     if buffer_m == 0:
         return shapely.Polygon()
     return target.buffer(buffer_m).difference(target)
-
 
 
 def target_and_ring(target: BaseGeometry | gpd.GeoDataFrame, buffer_m: float = settings.BUFFER_M,
@@ -87,7 +79,6 @@ def target_and_ring(target: BaseGeometry | gpd.GeoDataFrame, buffer_m: float = s
     area = gpd.GeoDataFrame({"name": [name]}, geometry=[geom], crs=settings.CRS)
     buf = gpd.GeoDataFrame({"name": [f"{buffer_m:g} m buffer ring"]}, geometry=[ring], crs=settings.CRS)
     return area, buf[~buf.geometry.is_empty]
-
 
 
 def geometry_of(value: Any, what: str) -> tuple[BaseGeometry, str | None, str | None]:
@@ -108,7 +99,6 @@ def geometry_of(value: Any, what: str) -> tuple[BaseGeometry, str | None, str | 
                 layer = str(value["layer"].iloc[0])
         return shapely.union_all(geoms), name, layer
     raise InputError(f"{what} must be a polygon or areas (GeoDataFrame)", parameter=what)
-
 
 
 def default_control(
@@ -135,105 +125,6 @@ def default_control(
                     else "the rest of the containing areas")
             return region.difference(zone), f"{what} outside the target and its {buffer_m:g} m ring"
     return None, f"all other loaded incidents outside the target and its {buffer_m:g} m ring"
-
-
-
-@dataclass(frozen=True)
-class Regions:
-    """What `evaluate` compares, decided once by `resolve_regions`: the target, its control (a
-    named one, or the default built from `context` minus the target's ring and `exclude`), and
-    the names the text uses."""
-
-    target: BaseGeometry | gpd.GeoDataFrame
-    name: str
-    layer: str | None = None
-    control: BaseGeometry | gpd.GeoDataFrame | None = None
-    control_name: str | None = None
-    context: BaseGeometry | gpd.GeoDataFrame | None = None
-    exclude: BaseGeometry | gpd.GeoDataFrame | None = None
-
-
-
-def _containing_layer(areas: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
-    """The layer a place of its own (a file, a drawn polygon) is compared within: the wards when
-    there are any, else every area given."""
-    if areas is None or len(areas) == 0:
-        return None
-    if "layer" in areas.columns and areas["layer"].astype(str).eq("ward").any():
-        return areas[areas["layer"].astype(str) == "ward"]
-    return areas
-
-
-
-def _pick(areas: gpd.GeoDataFrame | None, value: str, parameter: str) -> gpd.GeoDataFrame:
-    """The area(s) named (case-insensitive) or with area_id `value` (`areas.find_area`)."""
-    if areas is None:
-        raise InputError(f"'{value}' is not a boundary file; give --areas FILE to pick an area by "
-                         "name", parameter=parameter)
-    try:
-        return _areas.find_area(areas, value)
-    except InputError as exc:
-        raise InputError(exc.message, parameter=parameter) from None
-
-
-
-def resolve_regions(
-    target: str | Mapping[str, Any] | pd.Series | BaseGeometry | gpd.GeoDataFrame,
-    areas: gpd.GeoDataFrame | None = None,
-    *,
-    control: str | BaseGeometry | gpd.GeoDataFrame | None = None,
-    interventions: pd.DataFrame | None = None,
-    name: str | None = None,
-) -> Regions:
-    """The target/control policy of every evaluation (CLI and app call this, nothing else).
-
-    `target` is one of
-      - an area name or ``area_id`` in `areas`: an area picked from a layer. In a layer of small
-        treated areas (`INTERVENTION_LAYERS`: micro-hotspots, patrol areas) the control is every
-        incident outside the target, its ring and the layer's other areas (they are treated
-        too); in any other layer (wards, town centres) it is the rest of that layer;
-      - a stored intervention row (`intervention_area`): the control is every incident outside
-        the target, its ring and the other `interventions` with their rings;
-      - a polygon or areas of its own (a boundary file, a drawn polygon): the control is the
-        rest of the wards in `areas` (all `areas` when there are no wards), or every other
-        incident when no areas are given.
-    `control` (a name or ``area_id`` in `areas`, or polygons) replaces the default control.
-    `name` overrides the target's display name (default `areas.display_name`).
-    """
-    context = exclude = None
-    if isinstance(target, str):
-        rows = _pick(areas, target, "area")
-        layer = str(rows["layer"].iloc[0]) if "layer" in rows.columns else None
-        same = areas if layer is None else areas[areas["layer"].astype(str) == layer]
-        others = same[~same.index.isin(rows.index)]
-        if layer in INTERVENTION_LAYERS:
-            exclude = others if len(others) else None
-        else:
-            context = same
-        geom, shown = rows, _areas.display_name(rows)
-    elif isinstance(target, (Mapping, pd.Series)) and not isinstance(target, gpd.GeoDataFrame):
-        geom = intervention_area(target, areas)
-        if interventions is not None:
-            ident = str(target.get("intervention_id"))
-            rest = [intervention_area(r, areas) for _, r in interventions.iterrows()
-                    if str(r["intervention_id"]) != ident]
-            exclude = shapely.union_all(rest) if rest else None
-        shown, layer = intervention_place(target, areas)
-    else:
-        geom = target
-        context = _containing_layer(areas)
-        layer = None
-        if isinstance(target, gpd.GeoDataFrame) and "layer" in target.columns and target["layer"].nunique() == 1:
-            layer = str(target["layer"].iloc[0])
-        shown = _areas.display_name(target) if isinstance(target, gpd.GeoDataFrame) else "drawn area"
-    control_rows = control_name = None
-    if control is not None:
-        control_rows = _pick(areas, control, "control") if isinstance(control, str) else control
-        control_name = (_areas.display_name(control_rows, fallback="the control area")
-                        if isinstance(control_rows, gpd.GeoDataFrame) else None)
-        context = exclude = None
-    return Regions(target=geom, name=name or shown, layer=None if layer in (None, "custom") else layer,
-                   control=control_rows, control_name=control_name, context=context, exclude=exclude)
 
 
 def intervention_place(
