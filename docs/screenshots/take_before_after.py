@@ -27,6 +27,18 @@ from hotspot_app.io.ingest import boundaries  # noqa: E402
 OUT = Path(__file__).with_name("before_after_hemlington.png")
 
 
+def _trim(path: Path) -> None:
+    """Cut the empty space below the page's last element (the viewport is tall so that the
+    whole page renders: Streamlit scrolls inside it)."""
+    import numpy as np
+    from PIL import Image
+
+    im = Image.open(path).convert("RGB")
+    a = np.asarray(im)
+    rows = np.where((a[:, 320:, :] < 245).any(axis=(1, 2)))[0]
+    im.crop((0, 0, a.shape[1], min(a.shape[0], int(rows.max()) + 40))).save(path, optimize=True)
+
+
 def main(realdata: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -49,7 +61,7 @@ def main(realdata: Path) -> None:
     os.environ["HOTSPOT_WORKSPACE"] = str(ws_path)
     with running_app() as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1500, "height": 1200})
+        page = browser.new_page(viewport={"width": 1500, "height": 4200})
         page.goto(f"{url}/before_after", timeout=300_000)
         page.get_by_text("Robustness: the effect under each control").wait_for(timeout=600_000)
         page.get_by_text("Placebo test", exact=True).wait_for(timeout=600_000)
@@ -59,6 +71,7 @@ def main(realdata: Path) -> None:
                 frame.wait_for_selector("path.leaflet-interactive", timeout=600_000)
         page.screenshot(path=str(OUT), full_page=True)
         browser.close()
+    _trim(OUT)
     print(f"wrote {OUT}")
 
 
