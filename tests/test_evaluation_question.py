@@ -146,3 +146,16 @@ def test_power_for_chosen_areas_says_its_assumptions(layer):
     assert 0 < p.power.minimum_effect < 1 and p.power.weeks_needed > 0
     assert any("10 matched areas" in a for a in p.power.assumptions)
     assert p.to_dict()["sentence"].startswith("A 26-week trial can detect a fall of ")
+
+
+def test_patrol_log_on_monthly_data_says_why_the_crossover_cannot_be_done(layer, tmp_path):
+    from hotspot_app.core.evaluation import crossover
+
+    log = tmp_path / "log.csv"
+    log.write_text("date,area,minutes\n2022-07-04,Target,15\n2022-07-06,Target,15\n2022-07-08,Target,10\n")
+    a = q.evaluate(ec.incidents(seed=1), "Target", areas=layer, before=BEFORE, after=AFTER, category="asb",
+                   placebo=False, patrol_log=log)
+    c = a.to_dict()["patrol"]["crossover"]
+    assert c["reason"] == crossover.MONTHLY_REASON and c["effect"] is None and c["carryover"] is None
+    assert crossover.MONTHLY_REASON in a.warnings
+    assert (c["patrol_days"], c["comparison_days"]) == (3, 2)
