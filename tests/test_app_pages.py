@@ -220,12 +220,12 @@ def test_before_after_recovers_the_planted_patrol_effect(the_demo):
     assert not at.exception, at.exception
     base = [s for s in at.select_slider if s.key.startswith("ba-baseline")][0]
     assert base.value == ("2021-07", "2021-12")
-    from hotspot_app.core import evaluation
+    from hotspot_app.questions import evaluation
 
     row = the_demo.interventions.iloc[0]
-    expected = evaluation.evaluate(the_demo.incidents,
-                                   evaluation.resolve_regions(row, the_demo.areas, interventions=the_demo.interventions),
-                                   after="2023-07..2023-12", baseline="2021-07..2021-12", category="asb")
+    expected = evaluation.evaluate(the_demo.incidents, row, areas=the_demo.areas,
+                                   interventions=the_demo.interventions, after="2023-07..2023-12",
+                                   baseline="2021-07..2021-12", category="asb", placebo=False).evaluation
     assert metric(at, "Change on baseline") == formatting.fmt_pct(expected.baseline_pct_change)
     # any area and dates: the last 6 months loaded, the first area offered (the picked
     # categories are kept when switching)
@@ -233,8 +233,9 @@ def test_before_after_recovers_the_planted_patrol_effect(the_demo):
     assert not at.exception
     months = sorted(the_demo.incidents["month"].unique())
     first = the_demo.areas.iloc[0]
-    r = evaluation.evaluate(the_demo.incidents, evaluation.resolve_regions(str(first["area_id"]), the_demo.areas),
-                            after=months[-6:], category=at.multiselect(key="ba-cat").value)
+    r = evaluation.evaluate(the_demo.incidents, str(first["area_id"]), areas=the_demo.areas,
+                            after=months[-6:], category=at.multiselect(key="ba-cat").value,
+                            placebo=False).evaluation
     assert metric(at, "After") == f"{r.after.count:,}"
     assert metric(at, "Change on before") == formatting.fmt_pct(r.pct_change)
 

@@ -125,8 +125,10 @@ def test_overview_and_before_after_maps_render_offline(browser, demo_app):
 
     page.get_by_role("link", name="Before / after").click()
     page.get_by_text("Control-adjusted effect").first.wait_for(timeout=60_000)
-    states = wait_for_maps(page, 2, min_paths=2)
-    for s in states[:2]:
+    states = wait_for_maps(page, 3, min_paths=2)
+    # first the target beside its 10 matched comparison areas, then the before and after maps
+    assert states[0]["leaflet"] and states[0]["paths"] >= 2 + 10
+    for s in states[1:3]:
         assert s["leaflet"] and s["paths"] >= 2  # evaluated area + buffer ring at least
         assert s["legend"] == 1
     page.wait_for_timeout(500)

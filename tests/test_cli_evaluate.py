@@ -17,6 +17,8 @@ runner = CliRunner()
 
 KEYS = ["area", "categories", "after", "before", "diff", "pct_change", "baseline", "buffer",
         "control", "wdq", "effect", "warnings"]
+#: docs/design.md §5c: keys added by the matched evaluation (today's keys all stay)
+NEW_KEYS = ["placebo", "robustness", "sentences"]
 
 
 def invoke(*args):
@@ -43,7 +45,7 @@ def test_json_on_the_demo_workspace_is_one_document_with_the_contract_keys(demo)
                "--baseline", "2021-07..2021-12", "--category", "asb", "--format", "json")
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
-    assert list(doc)[:12] == KEYS and set(doc) == set(KEYS) | {"details"}
+    assert list(doc)[:12] == KEYS and set(doc) == set(KEYS) | set(NEW_KEYS) | {"details"}
     assert doc["area"] == truth["area"] and doc["categories"] == ["asb"]
     assert doc["after"] == {"from": "2023-07", "to": "2023-12",
                             "count": truth["observed"]["area"]["2023-07..2023-12"]}
@@ -54,9 +56,26 @@ def test_json_on_the_demo_workspace_is_one_document_with_the_contract_keys(demo)
                              "after": truth["observed"]["buffer"]["2023-07..2023-12"]}
     assert doc["diff"] == doc["after"]["count"] - doc["before"]["count"]
     lo, hi = doc["effect"]["ci95"]
-    assert lo < 0.7 < hi
-    # the other patrolled micro-hotspots are kept out of the default control
-    assert "other treated areas" in doc["details"]["control_area"]
+    assert lo < 0.7 < hi  # the planted 30% fall
+    # the default control: comparison areas matched on the pre-period (hexagons: the layer has
+    # too few micro-hotspots), the other patrolled micro-hotspots kept out of every comparison
+    c = doc["control"]
+    assert c["method"] == "matched" and len(c["areas"]) == 10 and all(a.startswith("cell ") for a in c["areas"])
+    assert set(c["pre_fit"]) >= {"p_value", "warning"} and c["before"] > 0
+    assert doc["details"]["control_area"].startswith("the 10 matched comparison areas")
+    assert any("kept out of every comparison" in w for w in doc["warnings"])
+    assert doc["robustness"][0] == {"control": "matched", **doc["effect"]}
+    assert [r["control"] for r in doc["robustness"]] == ["matched", "synthetic", "layer", "rest"]
+    assert set(doc["placebo"]) == {"n", "p_value"} and doc["placebo"]["n"] > 0
+    # --control keeps the older controls one flag away; the robustness table is the same
+    r = invoke(ws, "--areas", ws, "--area", truth["area"], "--after", "2023-07..2023-12",
+               "--category", "asb", "--control", "rest", "--format", "json")
+    assert r.exit_code == 0, r.output
+    rest = json.loads(r.stdout)
+    assert rest["control"]["method"] == "rest" and rest["control"]["areas"] == []
+    assert rest["effect"] == {k: v for k, v in doc["robustness"][3].items() if k != "control"}
+    assert rest["robustness"] == doc["robustness"]
+    assert "other treated areas" in rest["details"]["control_area"]
 
 
 def test_markdown_with_a_named_control_area(demo):
@@ -98,8 +117,12 @@ def test_real_cleveland_micro_area_from_a_boundary_file(realdata, tmp_path):
     assert doc["area"] == "Busiest ASB point 300 m"
     assert doc["after"]["count"] == expected > 0
     assert doc["before"]["from"] == "2023-07" and doc["before"]["count"] > 0
-    assert doc["control"]["before"] > 1000 and doc["effect"] is not None
-    assert doc["details"]["control_area"].startswith("the rest of the containing areas")
+    # a boundary file is compared with equal-size hexagons matched on the pre-period
+    assert doc["control"]["method"] == "matched" and len(doc["control"]["areas"]) == 10
+    assert doc["control"]["before"] > 0 and doc["effect"] is not None
+    assert doc["details"]["pool"] == "hexagons" and doc["placebo"]["n"] >= 19
+    # the rest of the wards is the 'layer' row of the robustness table
+    assert "layer" in [r["control"] for r in doc["robustness"]]
 
     r = invoke(police, "--area", area_file, "--areas", wards, "--after", "2024-07..2024-12",
                "--category", "asb")
@@ -110,3 +133,5 @@ def test_real_cleveland_micro_area_from_a_boundary_file(realdata, tmp_path):
     assert "compared with the same months of 2023" in md
     assert "| Target area |" in md and "| Buffer ring (250 m) |" in md and "| Control |" in md
     assert "rate ratio" in md and "WDQ" in md
+    assert "### Robustness: the effect under each control" in md and "| matched (used) |" in md
+    assert "Placebo test:" in md

@@ -555,28 +555,3 @@ def test_default_baseline_is_the_same_months_of_an_earlier_year():
     assert ev.default_baseline(periods.month_range("2024-01", "2024-06"), have) == \
         periods.month_range("2022-01", "2022-06")
     assert ev.default_baseline(after, periods.month_range("2022-01", "2024-06")) is None
-
-
-def test_resolve_regions_is_the_one_control_policy():
-    micro = gpd.GeoDataFrame({"area_id": ["m1", "m2"], "name": ["Precinct", "Rec"],
-                              "layer": "micro_hotspot"},
-                             geometry=[TARGET, box(X0 + 1000, Y0, X0 + 1100, Y0 + 100)], crs=settings.CRS)
-    areas = pd.concat([BOROUGH, micro], ignore_index=True)
-    # a micro-hotspot by name: the other micro-hotspots are treated too, so they are excluded
-    r = ev.resolve_regions("precinct", areas)
-    assert (r.name, r.layer, r.context) == ("Precinct", "micro_hotspot", None)
-    assert r.exclude["name"].tolist() == ["Rec"]
-    # a ward by area_id: the control is the rest of the ward layer
-    r = ev.resolve_regions("w1", areas)
-    assert (r.name, r.layer, r.exclude) == ("North", "ward", None)
-    assert r.context["name"].tolist() == ["North", "South"]
-    # a polygon of its own (a file, a drawing): compared within the wards
-    r = ev.resolve_regions(TARGET, areas, name="drawn area")
-    assert (r.name, r.layer) == ("drawn area", None) and r.context["layer"].eq("ward").all()
-    # a named control replaces the default
-    r = ev.resolve_regions("Precinct", areas, control="South")
-    assert (r.control_name, r.context, r.exclude) == ("South", None, None)
-    with pytest.raises(InputError, match="parameter 'control'"):
-        ev.resolve_regions("Precinct", areas, control="Nowhere")
-    with pytest.raises(InputError, match="--areas"):
-        ev.resolve_regions("Precinct", None)

@@ -60,13 +60,20 @@ def paper(demo, tmp_path_factory):
 def test_demo_report_writes_every_format_with_the_json_contract(paper):
     doc, files = paper["doc"], paper["files"]
     # the before/after map's cells fit the locations' spacing (150 m: the demo's locations are a
-    # median 135 m apart), so there is no grid advice to give (test below for a spec's own cells)
-    assert doc == {"out": [str(f) for f in files], "sections": 10, "tables": 5, "maps": 3,
-                   "warnings": []}
+    # median 135 m apart), so there is no grid advice to give (test below for a spec's own cells);
+    # the warnings are the evaluation's own (`hotspot evaluate` gives the same, test below)
+    ev = cli_json("evaluate", paper["dir"] / "workspace.gpkg", "--areas", paper["dir"] / "micro_hotspots.geojson",
+                  "--area", "Thistlebeck Precinct", "--after", "2023-07..2023-12", "--baseline",
+                  "2021-07..2021-12", "--category", "asb", "--buffer-m", "250")
+    title = "Thistlebeck Precinct patrols, July to December 2023"
+    # tables: + the robustness table; maps: + the comparison areas beside the target
+    assert doc == {"out": [str(f) for f in files], "sections": 10, "tables": 6, "maps": 4,
+                   "warnings": [f"{title}: {w}" for w in ev["warnings"]]}
     assert files[0].read_bytes().startswith(b"%PDF")
     html = files[3].read_text(encoding="utf-8")
     assert settings.DEMO_LABEL in html and "About these figures" in html
-    assert html.count("data:image/png;base64,") == 4  # choropleth, patrol, before/after pair, chart
+    # choropleth, patrol, comparison areas, placebo histogram, before/after pair, chart
+    assert html.count("data:image/png;base64,") == 6
     assert settings.DEMO_LABEL in paper["pdf"] and settings.DEMO_LABEL in paper["docx_text"]
 
 

@@ -93,15 +93,11 @@ def clusters_command(
                              top=top)
     area_gdf = load_areas_arg(areas, source_layer=areas_layer) if areas is not None else None
     data, _, total = load_selected(incidents, category=category or None, period=period)
-    import warnings as _warnings
-
-    with _warnings.catch_warnings(record=True) as caught:
-        _warnings.simplefilter("always")
-        result = clusters.dbscan(data, eps_m, min_samples, category=category or None,
-                                 period=period, days=days, weight=weight, method=method,
-                                 areas=area_gdf, top=top)
-    for w in caught:
-        progress(f"warning: {w.message}")
+    result = clusters.dbscan(data, eps_m, min_samples, category=category or None,
+                             period=period, days=days, weight=weight, method=method,
+                             areas=area_gdf, top=top)
+    for w in result.warnings:  # the core returns its warnings (one channel)
+        progress(f"warning: {w}")
     progress(f"{result.n_clusters} clusters among {result.n_incidents:,} of {total:,} incidents"
              + (f"; the top {len(result.areas)} shown" if top is not None else ""))
     if weight == "harm" and result.n_clusters:
@@ -164,12 +160,8 @@ def grid_command(
         kwargs["bandwidth_m"] = bandwidth_m
     if method == "gistar":
         kwargs["alpha"] = alpha
-    import warnings as _warnings
-
-    with _warnings.catch_warnings(record=True) as caught:
-        _warnings.simplefilter("always")
-        cells = hotspots.hotspot_grid(data, cell_m, method, shape, **kwargs)
-    for w in dict.fromkeys(str(w.message) for w in caught):
+    cells = hotspots.hotspot_grid(data, cell_m, method, shape, **kwargs)
+    for w in dict.fromkeys(cells.attrs.get("warnings", [])):  # the core returns its warnings
         progress(f"warning: {w}")
     progress(f"{method} on {len(cells):,} {shape} cells of {cell_m:g} m")
     if out is not None:

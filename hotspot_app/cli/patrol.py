@@ -78,16 +78,20 @@ def patrol_plan_command(
         min_samples=min_samples, areas=area_gdf, top=top, visits_per_day=visits_per_day,
         minutes=minutes, days=days, start=start, seed=seed, hours=(h0, h1),
         comparison_share=comparison_share)
-    for w in plan.warnings:
+    from hotspot_app.questions import evaluation
+
+    power = evaluation.plan_power_for(data, plan, category=category or None, period=period)
+    for w in plan.warnings + power.warnings:
         progress(f"warning: {w}")
     if out is not None:
         exports.write_bytes_atomic(out, patrol_sheet.plan_csv(plan))
         progress(f"wrote the schedule ({len(plan.schedule)} rows) to {out}")
     if sheet is not None:
-        exports.write_text_atomic(sheet, patrol_sheet.sheet_for(plan, context=area_gdf))
+        exports.write_text_atomic(sheet, patrol_sheet.sheet_for(plan, context=area_gdf,
+                                                                notes=[power.sentence()]))
         progress(f"wrote the patrol sheet to {sheet}")
     doc = plan.to_dict()
-    doc.update(out=str(out) if out else None, sheet=str(sheet) if sheet else None)
+    doc.update(out=str(out) if out else None, sheet=str(sheet) if sheet else None, power=power.to_dict())
     if format == "json":
         emit_json(doc)
         return
@@ -100,5 +104,7 @@ def patrol_plan_command(
         typer.echo(f"| {a['rank']} | {a['name']} | {a['grid_ref'] or ''} | {a['count']:,} | "
                    f"{a['patrol_days']} | {a['comparison_days']} | {a['planned_visits']} | "
                    f"{a['planned_minutes']} |")
+    typer.echo("")
+    typer.echo(f"Power: {power.sentence()}")
 
 

@@ -132,3 +132,24 @@ def concentration_curve(curve: pd.DataFrame, *, x: str = "area_share", y: str = 
     even = alt.Chart(pd.DataFrame({x: [0.0, 1.0], y: [0.0, 1.0]})).mark_line(
         strokeDash=[4, 4], color="#999").encode(x=f"{x}:Q", y=f"{y}:Q")
     return (even + line).properties(height=280)
+
+
+def placebo_histogram(rate_ratios: Sequence[float], target_rate_ratio: float | None, *,
+                      title: str = "", height: int = 220) -> alt.Chart:
+    """Histogram of the placebo pseudo-targets' rate ratios (log scale) with the target's drawn
+    as a red rule: the placebo-in-space test."""
+    import math
+
+    data = pd.DataFrame({"rate_ratio": [float(v) for v in rate_ratios if v is not None and v > 0]})
+    data["log_rr"] = [math.log(v) for v in data["rate_ratio"]]
+    bars_ = alt.Chart(data).mark_bar(color="#9ecae1").encode(
+        x=alt.X("log_rr:Q", bin=alt.Bin(maxbins=30), title="log rate ratio (0 = no change)"),
+        y=alt.Y("count():Q", title="Places like the target"),
+        tooltip=[alt.Tooltip("count():Q", title="Places")])
+    layers = [bars_]
+    if target_rate_ratio:
+        rule = pd.DataFrame({"log_rr": [math.log(target_rate_ratio)],
+                             "label": [f"the target: rate ratio {target_rate_ratio:.2f}"]})
+        layers.append(alt.Chart(rule).mark_rule(color="#d7301f", size=3).encode(
+            x="log_rr:Q", tooltip=[alt.Tooltip("label:N", title="")]))
+    return alt.layer(*layers).properties(title=title, height=height)

@@ -361,16 +361,25 @@ def describe_columns(document: dict) -> list[str]:
     return lines
 
 
-def evaluation_markdown(ev) -> str:
-    """A readable summary: headline, warnings, counts table, effect, displacement."""
+def evaluation_markdown(answer) -> str:
+    """A readable summary of the evaluation question's answer (`questions.evaluation.Answer`):
+    headline and effect sentence, warnings, counts table, the control and its pre-period fit,
+    effect, displacement, the robustness table and the placebo test."""
+    full = hasattr(answer, "evaluation")  # the question's answer, or a core `Evaluation` alone
+    ev = answer.evaluation if full else answer
+
     def n(v):
         return "n/a" if v is None else f"{v:,}"
 
-    lines = [f"## {ev.area}: intervention evaluation", "", f"**{ev.headline()}**", ""]
-    if ev.warnings:
+    sentences = answer.sentences() if full else [ev.headline()]
+    lines = [f"## {ev.area}: intervention evaluation", "", f"**{sentences[0]}**", ""]
+    if full:
+        lines += [sentences[1], ""]
+    warnings = answer.warnings
+    if warnings:
         lines.append("**Warnings**")
         lines.append("")
-        lines.extend(f"- ⚠ {w}" for w in ev.warnings)
+        lines.extend(f"- ⚠ {w}" for w in warnings)
         lines.append("")
     a = ev.after
     lines.append(frame_markdown(ev.counts_table()))
@@ -381,6 +390,16 @@ def evaluation_markdown(ev) -> str:
                      f"(after vs baseline{per}: {'n/a' if bp is None else f'{bp:+.1f}%'}).")
         lines.append("")
     lines.append(f"Control: {ev.control_description}.")
+    if full and answer.method == "matched" and answer.control_areas:
+        lines.append("")
+        lines.append("Matched comparison areas (nearest first in pre-period level, trend and place): "
+                     + "; ".join(answer.control_areas) + ".")
+    fit = answer.pre_fit if full else None
+    if fit is not None:
+        lines.append("")
+        lines.append(f"Pre-period fit ({fit.months[0]} to {fit.months[-1]}): pre-trend test p = "
+                     f"{'n/a' if fit.p_value is None else f'{fit.p_value:.3g}'}; mean monthly gap "
+                     f"{'n/a' if fit.gap is None else f'{fit.gap:.0f}%'} of the target's mean.")
     lines.append("")
     lines.append(ev.effect_text())
     lines.append("")
@@ -388,7 +407,22 @@ def evaluation_markdown(ev) -> str:
     lines.append("")
     lines.append(ev.net_text())
     lines.append("")
+    if full and len(answer.robustness):
+        lines.append("### Robustness: the effect under each control")
+        lines.append("")
+        lines.append(frame_markdown(answer.robustness_table()))
+        lines.append(sentences[2])
+        lines.append("")
+    p = answer.placebo if full else None
+    if p is not None:
+        lines.append(f"Placebo test: {p.n} candidate areas each treated as if it had been the target; "
+                     + (f"the target ranks {p.rank} of {p.n + 1} by |log rate ratio| / SE, empirical "
+                        f"p = {p.p_value:.3f}." if p.p_value is not None else "no p value (no effect)."))
+        lines.append("")
     lines.append("_Method: counts of incidents (not weights); % change = 100 × (after − before) / "
-                 "before; rate ratio = (target after/before) / (control after/before) from a "
-                 "log-linear model; WDQ (Bowers & Johnson 2003), WDD (Wheeler & Ratcliffe 2018)._")
+                 "before; rate ratio: the target's after/before change relative to its control's, "
+                 "from a quasi-Poisson model of the monthly counts with a level per area and per "
+                 "month (difference in differences); comparison areas matched on the pre-period "
+                 "level, trend and distance; placebo-in-space test; WDQ (Bowers & Johnson 2003), WDD "
+                 "(Wheeler & Ratcliffe 2018)._")
     return "\n".join(lines) + "\n"

@@ -395,18 +395,12 @@ def choropleth(areas: gpd.GeoDataFrame, values: pd.Series | Sequence | None, *, 
 
 def area_outlines(areas: gpd.GeoDataFrame, *, name: str, colour: str = "#1f4e9c",
                   dash: str | None = None, line_width: float = 2.5, show: bool = True,
-                  fields: dict[str, str] | None = None, weight: float | None = None) -> folium.GeoJson:
+                  fields: dict[str, str] | None = None) -> folium.GeoJson:
     """Outlines of areas (town centres, micro-hotspots, a buffer ring) with a name tooltip.
 
-    `line_width` is the outline's width in pixels (``weight`` is its old name, still accepted
-    with a DeprecationWarning: in this project `weight` means incident weights). `fields` maps
-    extra column names to tooltip labels (values escaped).
+    `line_width` is the outline's width in pixels. `fields` maps extra column names to tooltip
+    labels (values escaped).
     """
-    if weight is not None:
-        import warnings
-
-        warnings.warn("area_outlines(weight=...) is now line_width=...", DeprecationWarning, stacklevel=2)
-        line_width = weight
     fields = fields or {}
     shown = to_wgs84(areas[["geometry"]])
     shown["_name"] = areas["name"].map(esc) if "name" in areas.columns else esc(name)
@@ -702,6 +696,30 @@ def before_after_maps(
             m.fit_bounds(bounds)
         maps.append(m)
     return maps[0], maps[1]
+
+
+def comparison_map(area: gpd.GeoDataFrame, comparison: gpd.GeoDataFrame, *,
+                   buffer: gpd.GeoDataFrame | None = None, candidates: gpd.GeoDataFrame | None = None,
+                   tiles: str | None = None, pad_m: float = 200.0) -> folium.Map:
+    """The evaluated area (and its displacement ring) beside the comparison areas its effect is
+    measured against (`comparison`: name, geometry; numbered in their order), with the other
+    candidate areas faint: the matched comparison the Before/after page shows."""
+    bounds = bounds_of(area, buffer, comparison, pad_m=pad_m)
+    m = base_map(bounds, tiles)
+    if candidates is not None and len(candidates):
+        area_outlines(candidates, name="Other candidate areas", colour="#999999", line_width=1.0,
+                      show=True).add_to(m)
+    if len(comparison):
+        numbered = comparison.assign(rank=np.arange(1, len(comparison) + 1))
+        area_outlines(numbered, name="Comparison areas", colour="#1f4e9c", line_width=2.0).add_to(m)
+        rank_markers(numbered, name="Comparison area numbers").add_to(m)
+    area_outlines(area, name="Evaluated area", colour="#008837", line_width=3.0).add_to(m)
+    if buffer is not None and len(buffer):
+        area_outlines(buffer, name="Displacement buffer", colour="#7570b3", dash="6 4").add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    if bounds:
+        m.fit_bounds(bounds)
+    return m
 
 
 # --------------------------------------------------------------------------------------------

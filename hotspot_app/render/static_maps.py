@@ -3,14 +3,17 @@ the app's "PNG" download buttons. One home for static map drawing; colours come 
 `maps.Scale` as the interactive maps so a printed map and the screen agree.
 
 Everything is drawn in British National Grid metres (EPSG:27700) with a scale bar, so printed
-maps can be measured. Functions return PNG bytes and never mutate their inputs.
+maps can be measured. Functions return PNG bytes (`window_pair`: with its warnings) and never mutate their inputs.
 
 - `choropleth_png(areas, values, title=...)`: areas filled by value classes, with a legend.
 - `patrol_png(patrol_areas, context=..., title=...)`: numbered patrol areas over area outlines.
 - `pair_png(left, right, ...)`: two choropleths side by side with ONE scale (before/after).
-- `window_pair_png(incidents, target, ...)`: before/after grid counts around an intervention area
-  (same cells, one scale), with the area and its displacement ring outlined.
+- `window_pair(incidents, target, ...)`: before/after grid counts around an intervention area
+  (same cells, one scale), with the area and its displacement ring outlined, and the grid's
+  advice on the cell size (`window_pair_png`: the image alone).
 - `monthly_png(series, ...)`: a monthly line chart (one line per series, windows shaded).
+- `matched_areas_png(target, ring, matched, ...)`: the target and its ring beside its comparison areas.
+- `placebo_png(rate_ratios, target_rate_ratio, ...)`: the placebo test as a histogram.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import geopandas as gpd
 import matplotlib
 
 matplotlib.use("Agg")  # no display; must precede pyplot
+import matplotlib.ticker  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -30,7 +34,8 @@ from matplotlib.patches import Patch  # noqa: E402
 from hotspot_app.render import maps  # noqa: E402
 from hotspot_app.core.errors import InputError  # noqa: E402
 
-__all__ = ["choropleth_png", "patrol_png", "pair_png", "window_pair_png", "monthly_png"]
+__all__ = ["choropleth_png", "patrol_png", "pair_png", "window_pair", "window_pair_png", "monthly_png",
+           "matched_areas_png", "placebo_png"]
 
 OUTLINE = "#1f4e9c"
 PATROL_FILL = "#d7301f"
@@ -176,25 +181,20 @@ def pair_png(left: tuple[gpd.GeoDataFrame, Sequence], right: tuple[gpd.GeoDataFr
     return _png(fig)
 
 
-def pair_cell_m(incidents: gpd.GeoDataFrame, *, months: Sequence[str], category=None,
-                minimum: float = 50.0) -> float:
-    """Cell size for a before/after pair: `minimum` (50 m), or coarser when the selected
-    incidents' locations are spaced further apart (`hotspots.fitting_cell_m`), so that a cell is
-    not just one snap point."""
-    from hotspot_app.core import hotspots, locations, selection
-
-    sel = selection.select(incidents, category, list(months))
-    uxy = locations.distinct(selection.coordinates(sel)).xy
-    return hotspots.fitting_cell_m(hotspots.location_spacing(uxy), minimum)
+def window_pair_png(incidents: gpd.GeoDataFrame, target, **kwargs) -> bytes:
+    """The PNG of `window_pair` (its warnings left out: for a download beside a page that shows
+    them)."""
+    return window_pair(incidents, target, **kwargs)[0]
 
 
-def window_pair_png(incidents: gpd.GeoDataFrame, target, *, before: Sequence[str], after: Sequence[str],
-                    category=None, ring=None, cell_m: float = 50.0, pad_m: float = 150.0,
-                    titles: tuple[str, str] | None = None, legend_title: str = "Incidents per cell",
-                    caption: str | None = None) -> bytes:
+def window_pair(incidents: gpd.GeoDataFrame, target, *, before: Sequence[str], after: Sequence[str],
+                category=None, ring=None, cell_m: float = 50.0, pad_m: float = 150.0,
+                titles: tuple[str, str] | None = None, legend_title: str = "Incidents per cell",
+                caption: str | None = None) -> tuple[bytes, list[str]]:
     """PNG of incidents per grid cell (`cell_m` squares) around `target` (a polygon) in the
     `before` and `after` months, on the SAME cells and ONE colour scale, with the target (and the
-    displacement `ring`, when given) outlined: the printable twin of the app's before/after maps."""
+    displacement `ring`, when given) outlined: the printable twin of the app's before/after maps.
+    Returns ``(png, warnings)``: the grid's advice on the cell size (said once for both maps)."""
     import shapely
 
     from hotspot_app.core import hotspots, settings
@@ -208,8 +208,9 @@ def window_pair_png(incidents: gpd.GeoDataFrame, target, *, before: Sequence[str
                                    period=list(after), cells=cells_b.drop(columns=["count", "weighted_count", "value"]))
     outline = gpd.GeoDataFrame(geometry=geoms, crs=settings.CRS)
     titles = titles or (f"Before ({before[0]} to {before[-1]})", f"After ({after[0]} to {after[-1]})")
-    return pair_png((cells_b, cells_b["count"].tolist()), (cells_a, cells_a["count"].tolist()),
-                    titles=titles, legend_title=legend_title, outline=outline, caption=caption)
+    png = pair_png((cells_b, cells_b["count"].tolist()), (cells_a, cells_a["count"].tolist()),
+                   titles=titles, legend_title=legend_title, outline=outline, caption=caption)
+    return png, list(cells_b.attrs.get("warnings", []))[:1]
 
 
 def monthly_png(series: pd.DataFrame, *, title: str = "", ylabel: str = "Incidents per month",
@@ -244,4 +245,83 @@ def monthly_png(series: pd.DataFrame, *, title: str = "", ylabel: str = "Inciden
     if title:
         ax.set_title(title, fontsize=10, loc="left", pad=14)
     ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _png(fig)
+
+
+def matched_areas_png(target, ring, matched: gpd.GeoDataFrame, *, candidates: gpd.GeoDataFrame | None = None,
+                      title: str = "", caption: str | None = None, size_in: tuple[float, float] = (8.0, 7.0),
+                      dpi: int = 150) -> bytes:
+    """PNG of the target (red) and its displacement `ring` (dashed) beside the comparison areas
+    the effect is measured against (`matched`: name, geometry; blue, numbered in their order)
+    and, faint, the other candidate areas; with a scale bar and a numbered key. EPSG:27700."""
+    import shapely
+
+    from hotspot_app.core import settings
+
+    _check(matched, "matched")
+    fig, ax = plt.subplots(figsize=size_in, dpi=dpi)
+    shown = [target] + list(matched.geometry.values)
+    if candidates is not None and len(candidates):
+        _check(candidates, "candidates")
+        candidates.plot(ax=ax, facecolor="none", edgecolor="#c8c8c8", linewidth=0.4)
+    if len(matched):
+        matched.plot(ax=ax, facecolor="#c6dbef", edgecolor=OUTLINE, linewidth=1.0)
+        for i, p in enumerate(matched.geometry.representative_point(), start=1):
+            ax.annotate(str(i), (p.x, p.y), ha="center", va="center", fontsize=7, color=OUTLINE,
+                        fontweight="bold")
+    gpd.GeoSeries([target], crs=settings.CRS).plot(ax=ax, facecolor=PATROL_FILL, edgecolor="black",
+                                                   linewidth=1.0, alpha=0.8)
+    if ring is not None and not ring.is_empty:
+        gpd.GeoSeries([ring], crs=settings.CRS).boundary.plot(ax=ax, color="black", linewidth=0.8,
+                                                              linestyle="--")
+        shown.append(ring)
+    minx, miny, maxx, maxy = shapely.union_all(shown).bounds
+    pad = max(maxx - minx, maxy - miny) * 0.08 + 100
+    ax.set_xlim(minx - pad, maxx + pad)
+    ax.set_ylim(miny - pad, maxy + pad)
+    _frame(ax, title, caption)
+    handles = [Patch(facecolor=PATROL_FILL, edgecolor="black", label="target area"),
+               Patch(facecolor="none", edgecolor="black", linestyle="--", label="displacement ring"),
+               Patch(facecolor="#c6dbef", edgecolor=OUTLINE, label="comparison areas")]
+    if candidates is not None and len(candidates):
+        handles.append(Patch(facecolor="none", edgecolor="#c8c8c8", label="other candidates"))
+    key = [f"{i}. {n}" for i, n in enumerate(matched["name"].astype(str), start=1)] if "name" in matched.columns else []
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False,
+              title="\n".join(key[:12]) if key else None, title_fontsize=6)
+    return _png(fig)
+
+
+def placebo_png(rate_ratios: Sequence[float], target_rate_ratio: float | None, *, title: str = "",
+                caption: str | None = None, size_in: tuple[float, float] = (7.0, 3.4), dpi: int = 150) -> bytes:
+    """PNG histogram of the placebo pseudo-targets' rate ratios (log scale) with the target's
+    marked: the placebo-in-space test drawn."""
+    vals = np.asarray([v for v in rate_ratios if v is not None and np.isfinite(v) and v > 0], dtype=float)
+    fig, ax = plt.subplots(figsize=size_in, dpi=dpi)
+    if len(vals):
+        logs = np.log(vals)
+        lo, hi = logs.min(), logs.max()
+        if target_rate_ratio:
+            lo, hi = min(lo, np.log(target_rate_ratio)), max(hi, np.log(target_rate_ratio))
+        bins = np.linspace(lo - 0.05, hi + 0.05, min(30, max(8, len(vals) // 3)) + 1)
+        ax.hist(logs, bins=bins, color="#9ecae1", edgecolor="white", label=f"{len(vals)} places like the target")
+    if target_rate_ratio:
+        ax.axvline(np.log(target_rate_ratio), color=PATROL_FILL, linewidth=2,
+                   label=f"the target ({target_rate_ratio:.2f})")
+    ax.axvline(0.0, color="#777777", linewidth=0.8, linestyle=":")
+    ticks = [0.25, 0.5, 0.7, 1.0, 1.4, 2.0, 4.0]
+    x0, x1 = ax.get_xlim()
+    shown = [t for t in ticks if x0 <= np.log(t) <= x1] or [1.0]
+    ax.set_xticks([np.log(t) for t in shown])
+    ax.set_xticklabels([f"{t:g}" for t in shown], fontsize=7)
+    ax.set_xlabel("rate ratio (after / before, relative to each place's own comparison areas)", fontsize=8)
+    ax.set_ylabel("places", fontsize=8)
+    ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.tick_params(axis="y", labelsize=7)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=10, loc="left")
+    ax.legend(fontsize=7, frameon=False)
+    if caption:
+        fig.text(0.01, -0.02, caption, fontsize=7, color="#444444")
     return _png(fig)

@@ -213,59 +213,59 @@ def intervention_choices(key: str) -> dict[str, str]:
     return out
 
 
-def _regions(ds: Dataset, target: str):
-    """`evaluation.resolve_regions` for a target spec: ``intervention:<id>``, ``area:<area_id>``
-    or ``wkt:<polygon in EPSG:27700>`` (a drawn area)."""
+def _target(ds: Dataset, target: str):
+    """The evaluation question's `area` for a target spec: ``intervention:<id>`` (the stored
+    row), ``area:<area_id>`` or ``wkt:<polygon in EPSG:27700>`` (a drawn area)."""
     import shapely
-
-    from hotspot_app.core import evaluation
 
     kind, _, ident = target.partition(":")
     if kind == "intervention":
         iv = ds.interventions
-        row = iv[iv["intervention_id"].astype(str) == ident].iloc[0]
-        return evaluation.resolve_regions(row, ds.areas, interventions=iv)
+        return iv[iv["intervention_id"].astype(str) == ident].iloc[0]
     if kind == "area":
-        return evaluation.resolve_regions(ident, ds.areas)
+        return ident
     if kind == "wkt":
-        return evaluation.resolve_regions(shapely.from_wkt(ident), ds.areas, name="drawn area")
+        return shapely.from_wkt(ident)
     raise InputError(f"unknown target '{target}'", parameter="area")
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def evaluate(key: str, target: str, category: tuple[str, ...], after: tuple[str, ...],
-             before: tuple[str, ...] | None, baseline: tuple[str, ...] | None, buffer_m: float):
-    """`evaluation.evaluate` for a target spec (see `_regions`) and windows."""
-    from hotspot_app.core import evaluation
+             before: tuple[str, ...] | None, baseline: tuple[str, ...] | None, buffer_m: float,
+             control: str | None = None):
+    """`questions.evaluation.evaluate` (the answer `hotspot evaluate` and the pack give) for a
+    target spec (see `_target`), windows and control (None: the question's default)."""
+    from hotspot_app.questions import evaluation
 
     ds = load(key)
-    return evaluation.evaluate(ds.incidents, _regions(ds, target), after=list(after),
+    return evaluation.evaluate(ds.incidents, _target(ds, target), areas=ds.areas, after=list(after),
                                before=list(before) if before else None,
                                baseline=list(baseline) if baseline else None,
-                               category=list(category) or None, buffer_m=float(buffer_m))
+                               category=list(category) or None, buffer_m=float(buffer_m),
+                               control=control, interventions=ds.interventions,
+                               name="drawn area" if target.startswith("wkt:") else None)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def target_layers(key: str, target: str, buffer_m: float) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """The target polygon and its displacement ring as one-row GeoDataFrames (for maps)."""
-    from hotspot_app.core import evaluation
-
-    regions = _regions(load(key), target)
-    return evaluation.target_and_ring(regions.target, buffer_m, regions.name)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def window_locations(key: str, target: str, buffer_m: float, pad_m: float, category: tuple[str, ...],
-                     months: tuple[str, ...]) -> pd.DataFrame:
-    """`maps.locations` of the selected incidents in `months` within the map extent (target +
-    ring + `pad_m`), for the before/after maps."""
+def window_locations(key: str, bounds: tuple[float, float, float, float], pad_m: float,
+                     category: tuple[str, ...], months: tuple[str, ...]) -> pd.DataFrame:
+    """`maps.locations` of the selected incidents in `months` within `bounds` (x0, y0, x1, y1,
+    metres) + `pad_m`, for the before/after maps."""
     ds = load(key)
-    area, buf = target_layers(key, target, buffer_m)
-    x0, y0, x1, y1 = pd.concat([area, buf]).total_bounds
+    x0, y0, x1, y1 = bounds
     inc = ds.incidents
     xy = inc.geometry
     near = (xy.x >= x0 - pad_m) & (xy.x <= x1 + pad_m) & (xy.y >= y0 - pad_m) & (xy.y <= y1 + pad_m)
     return maps.locations(inc[near & selected_mask(inc, category, months)])
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def plan_power(key: str, selection: tuple[str, ...], period: tuple[str, ...], _plan, token: str):
+    """`questions.evaluation.plan_power_for` of a patrol plan (`token` identifies the plan)."""
+    from hotspot_app.questions import evaluation
+
+    return evaluation.plan_power_for(load(key).incidents, _plan, category=list(selection) or None,
+                                     period=period or None)
 
 
 # ------------------------------------------------------------------------------ uploads

@@ -19,22 +19,36 @@ from hotspot_app.render.pack.model import (
 
 
 def evaluation_section(incidents, inputs, args, key) -> Section:
-    from hotspot_app.core import evaluation
+    """The evaluation question's answer (`questions.evaluation.evaluate`, the one `hotspot
+    evaluate` gives for the same arguments) as the pack shows it: the headline and effect
+    sentences, the counts table, the matched areas beside the target, the robustness table, the
+    placebo histogram, the before/after pair map and the monthly chart."""
+    from hotspot_app.questions import evaluation
     from hotspot_app.render import static_maps
 
-    layer_areas, rows, name = pick_areas(inputs, args, key)
-    try:  # the one target/control policy (`hotspot evaluate --areas FILE --area NAME` uses it too)
-        regions = evaluation.resolve_regions(str(args["area"]), layer_areas,
-                                             control=str(args["control"]) if args.get("control") else None)
+    layer_areas, _, name = pick_areas(inputs, args, key)
+    candidates = None
+    if args.get("candidates"):
+        if str(args["candidates"]) not in inputs.areas:
+            raise InputError(f"'{args['candidates']}' is not one of the spec's areas",
+                             parameter=f"{key}.candidates")
+        candidates = inputs.areas[str(args["candidates"])]
+    category = args.get("category") or None
+    try:
+        answer = evaluation.evaluate(incidents, str(args["area"]), areas=layer_areas, after=args["after"],
+                                     before=args.get("before"), baseline=args.get("baseline"),
+                                     category=category,
+                                     buffer_m=float(args.get("buffer_m", settings.BUFFER_M)),
+                                     control=str(args["control"]) if args.get("control") else None,
+                                     candidates=candidates,
+                                     cell_m=float(args["cell_m"]) if args.get("cell_m") else None)
     except InputError as exc:
         raise InputError(exc.message, parameter=f"{key}.{exc.parameter or 'area'}") from None
-    category = args.get("category") or None
-    ev = evaluation.evaluate(incidents, regions, after=args["after"], before=args.get("before"),
-                             baseline=args.get("baseline"), category=category,
-                             buffer_m=float(args.get("buffer_m", settings.BUFFER_M)), name=name)
-    doc = ev.to_dict()
+    ev = answer.evaluation
+    doc = answer.to_dict()
     title = args.get("title") or f"{name}: before and after"
-    sec = Section(title, [ev.headline()], list(ev.warnings), "evaluation", doc)
+    sentences = answer.sentences()
+    sec = Section(title, [sentences[0], sentences[1]], list(answer.warnings), "evaluation", doc)
     b, a = ev.before, ev.after
     rows_ = ev.region_counts()
     from hotspot_app.core import measures
@@ -53,7 +67,7 @@ def evaluation_section(incidents, inputs, args, key) -> Section:
     cols, cells = display_cells(shown)
     sec.blocks.append(Table("Counts before and after", cols, cells, [False] * len(frame), [0] * len(frame),
                             xlsx.Sheet(frame, title, "Evaluation", period=f"{before_h}; {after_h}",
-                                       percent=["% change"], diff=["Change"], notes=list(ev.warnings)),
+                                       percent=["% change"], diff=["Change"], notes=list(answer.warnings)),
                             caption=f"Control: {ev.control_description}.", document=doc))
     if ev.baseline is not None:
         bp = ev.baseline_pct_change
@@ -66,25 +80,41 @@ def evaluation_section(incidents, inputs, args, key) -> Section:
                           f"{e.ci95[1]:.2f}, p = {e.p_value:.3g}; {e.model} model).")
     if ev.wdq_text:
         sec.blocks.append(f"Displacement: {ev.wdq_text}")
+    if len(answer.control_polygons):
+        fit = answer.pre_fit
+        fit_text = ("" if fit is None or fit.p_value is None else
+                    f" Pre-trend test over {fit.months[0]} to {fit.months[-1]}: p = {fit.p_value:.3g}.")
+        pool = None
+        if answer.method == "matched" and len(answer.matched.candidates):
+            pool = answer.matched.candidates[~answer.matched.candidates["chosen"]][["name", "geometry"]]
+        sec.blocks.append(Image(f"{name}: the comparison areas",
+                                static_maps.matched_areas_png(answer.target, answer.ring, answer.control_polygons,
+                                                              candidates=pool),
+                                caption=f"Red: {name}; dashed: its {ev.buffer_m:g} m ring; blue, numbered: "
+                                        f"{answer.control_text()} ({answer.method}).{fit_text}"))
+    if len(answer.robustness):
+        table = answer.robustness_table()
+        cols_r, cells_r = display_cells(table)
+        sheet = xlsx.Sheet(_robustness_numbers(answer), f"{title}: robustness", "Robustness",
+                           notes=[sentences[2]])
+        sec.blocks.append(Table("The effect under each control", cols_r, cells_r, [False] * len(table),
+                                [0] * len(table), sheet, caption=sentences[2], document=doc))
+    if answer.placebo is not None and answer.placebo.n:
+        p = answer.placebo
+        sec.blocks.append(Image(f"{name}: placebo test",
+                                static_maps.placebo_png(p.effects["rate_ratio"].tolist(),
+                                                        ev.effect.rate_ratio if ev.effect is not None else None),
+                                caption=(f"Each of {p.n} candidate areas treated as if it had been the target; "
+                                         + (f"the target ranks {p.rank} of {p.n + 1}, placebo p = {p.p_value:.2f}."
+                                            if p.p_value is not None else "no target effect to rank.")),
+                                kind="chart"))
     if args.get("map", True):
-        import shapely
-
-        target = shapely.union_all(rows.geometry.values)
-        ring = evaluation.buffer_ring(target, float(args.get("buffer_m", settings.BUFFER_M)))
-        import warnings as py_warnings
-
-        # cells: the spec's cell_m, else 50 m or coarser where the locations are spaced further
-        cell = float(args["cell_m"]) if args.get("cell_m") else \
-            static_maps.pair_cell_m(incidents, months=[*b.months, *a.months], category=category)
-        with py_warnings.catch_warnings(record=True) as caught:  # the grid's advice reaches the pack
-            py_warnings.simplefilter("always")
-            png = static_maps.window_pair_png(incidents, target, before=b.months, after=a.months,
-                                              category=category, ring=ring, cell_m=cell)
-        # before and after give the same advice (with their own median spacing): say it once
-        sec.warnings += [str(w.message) for w in caught[:1] if str(w.message) not in sec.warnings]
+        png, advice = static_maps.window_pair(incidents, answer.target, before=b.months, after=a.months,
+                                              category=category, ring=answer.ring, cell_m=answer.cell_m)
+        sec.warnings += [w for w in advice if w not in sec.warnings]  # the grid's advice reaches the pack
         sec.blocks.append(Image(f"{name}: before and after", png,
-                                caption=f"Incidents per {cell:g} m cell, the same cells and colour scale "
-                                        "on both; black outlines: the area and its displacement ring."))
+                                caption=f"Incidents per {answer.cell_m:g} m cell, the same cells and colour "
+                                        "scale on both; black outlines: the area and its displacement ring."))
     if args.get("chart", True) and len(ev.series):
         shown_s = ev.series[ev.series["series"].isin(["target", "buffer"])].copy()
         shown_s["series"] = shown_s["series"].map({"target": name, "buffer": f"{ev.buffer_m:g} m ring"})
@@ -95,6 +125,19 @@ def evaluation_section(incidents, inputs, args, key) -> Section:
                                 static_maps.monthly_png(shown_s, title=f"{name}: {what_label(category)} per month",
                                                         marks=marks), kind="chart"))
     return sec
+
+
+def _robustness_numbers(answer) -> pd.DataFrame:
+    """The robustness table with numbers (for the XLSX)."""
+    rows = []
+    for r in answer.robustness:
+        e = r.effect
+        rows.append({"Control": r.control, "Made of": r.description,
+                     "Rate ratio": None if e is None else round(e.rate_ratio, 4),
+                     "CI low": None if e is None else round(e.ci95[0], 4),
+                     "CI high": None if e is None else round(e.ci95[1], 4),
+                     "p value": None if e is None else float(f"{e.p_value:.4g}")})
+    return pd.DataFrame(rows)
 
 
 

@@ -34,7 +34,7 @@ SECTION_KEYS: dict[str, set[str] | None] = {
             "min_samples"},
     "chart": {"title", "type", "areas", "area", "category", "from", "to"},
     "evaluation": {"title", "areas", "area", "after", "before", "baseline", "category", "buffer_m",
-                   "control", "map", "chart", "cell_m"},
+                   "control", "candidates", "map", "chart", "cell_m"},
 }
 
 

@@ -13,7 +13,7 @@ from hotspot_app.io import exports
 from hotspot_app.render import maps
 from hotspot_app.core import patrol, periods, taxonomy
 from hotspot_app.core.errors import InputError
-from hotspot_app.ui import common, patrol_calls
+from hotspot_app.ui import cache, common, patrol_calls
 from hotspot_app.render import patrol_sheet
 
 st.title("Patrol plan")
@@ -84,6 +84,10 @@ st.dataframe(summary, hide_index=True, width="stretch",
              column_config={"rank": "#", "area": "Area", "patrol_days": "Patrol days",
                             "comparison_days": "Comparison days", "planned_visits": "Visits",
                             "planned_minutes": "Minutes"})
+power = cache.plan_power(ds.key, tuple(cur["selection"]), tuple(cur["period"]), plan, token)
+st.info(f"**Power before launch:** {power.sentence()}", icon="📏")
+with st.expander("How the power is worked out"):
+    st.markdown("\n".join(f"- {a}" for a in power.power.assumptions))
 d1, d2 = st.columns(2)
 d1.download_button("Patrol sheet (print on one page)",
                    data=lambda: patrol_calls.sheet(ds.key, plan, token, "Patrol sheet").encode("utf-8"),
