@@ -638,9 +638,20 @@ class Workspace(abc.ABC):
         ever held: ids are never reused)."""
 
     @abc.abstractmethod
-    def new_area_id(self, layer: str) -> str:
-        """A fresh id for an area drawn or added by hand in `layer` (``<layer>-drawn-<n>``), above
+    def used_ids(self, kind: str) -> list[str]:
+        """Every intervention or area id the workspace holds or has ever held (deleted included)."""
+
+    def new_area_id(self, layer: str, tag: str = "drawn") -> str:
+        """A fresh id for an area drawn or added by hand in `layer` (``<layer>-<tag>-<n>``), above
         every such id the workspace has ever held."""
+        key = layer_key(layer)
+        n = next_number(self.used_ids("area"), re.escape(f"{key}-{tag}-") + r"(\d+)")
+        return f"{key}-{tag}-{n}"
+
+    def new_intervention_ids(self, n: int = 1) -> list[str]:
+        """`n` fresh intervention ids (``int-<k>``) above every id the workspace has ever held."""
+        k = next_number(self.used_ids("intervention"), r"int-(\d+)")
+        return [f"int-{k + i}" for i in range(n)]
 
     @abc.abstractmethod
     def update_intervention(self, intervention_id: str, *, user: str | None = None,

@@ -638,14 +638,16 @@ class GeopackageWorkspace(Workspace):
                          self._deleted_entry("area", area_id))
         raise InputError(f"no area '{area_id}' in {self.path}", parameter="area_id")
 
-    def new_area_id(self, layer: str) -> str:
-        """``<layer>-drawn-<n>`` above every such id this workspace has ever held."""
-        key = layer_key(layer)
-        ids = self._record_ids("area")
-        for name in self.area_layers():
-            ids += self._read(AREA_PREFIX + name)["area_id"].astype(str).tolist()
-        n = next_number(ids, re.escape(key) + r"-drawn-(\d+)")
-        return f"{key}-drawn-{n}"
+    def used_ids(self, kind: str) -> list[str]:
+        """Every intervention or area id held now or ever (deleted included)."""
+        id_col = RECORD_KINDS[kind]
+        ids = self._record_ids(kind)
+        tables = [INTERVENTIONS] if kind == "intervention" else [AREA_PREFIX + n for n in self.area_layers()]
+        for table in tables:
+            df = self._read(table) if table in self.layers() else None
+            if df is not None and id_col in df.columns:
+                ids += df[id_col].astype(str).tolist()
+        return ids
 
     # ----------------------------------------------------------------- interventions
     def interventions(self) -> gpd.GeoDataFrame:
@@ -661,12 +663,9 @@ class GeopackageWorkspace(Workspace):
         polygon) and/or a geometry (polygon, or point with `radius_m`)."""
         with self._locked():
             current = self.interventions() if INTERVENTIONS in self.layers() else None
-            used = self._record_ids("intervention")
             if intervention_id is None:
-                live = [] if current is None else current["intervention_id"].astype(str).tolist()
-                n = next_number(used + live, r"int-(\d+)")
-                intervention_id = f"int-{n}"
-            elif str(intervention_id) in used:
+                intervention_id = self.new_intervention_ids(1)[0]
+            elif str(intervention_id) in self._record_ids("intervention"):
                 raise InputError(f"intervention id '{intervention_id}' was used before; ids are never "
                                  "reused", parameter="intervention_id")
             row = schema.new_intervention(current, name, type, start, end, area_id=area_id,

@@ -765,15 +765,17 @@ class PostgisWorkspace(Workspace):
         conn.execute(text(f"DROP TABLE IF EXISTS {_q(table)}"))
         conn.execute(text("DELETE FROM hotspot_meta WHERE tbl = :t"), {"t": table})
 
-    def new_area_id(self, layer: str) -> str:
-        """``<layer>-drawn-<n>`` above every such id this workspace has ever held."""
-        key = layer_key(layer)
+    def used_ids(self, kind: str) -> list[str]:
+        """Every intervention or area id held now or ever (deleted included)."""
+        id_col = RECORD_KINDS[kind]
         with self._engine.connect() as conn:
-            ids = self._record_ids(conn, "area")
-            for table in self._area_tables(conn):
-                ids += self._read(table, conn)["area_id"].astype(str).tolist()
-        n = next_number(ids, re.escape(key) + r"-drawn-(\d+)")
-        return f"{key}-drawn-{n}"
+            ids = self._record_ids(conn, kind)
+            tables = [INTERVENTIONS] if kind == "intervention" else self._area_tables(conn)
+            for table in tables:
+                df = self._read(table, conn)
+                if df is not None and id_col in df.columns:
+                    ids += df[id_col].astype(str).tolist()
+        return ids
 
     # ----------------------------------------------------------------- interventions
     def interventions(self) -> gpd.GeoDataFrame:
@@ -793,8 +795,8 @@ class PostgisWorkspace(Workspace):
         with self._write(user) as conn:
             current = self._read(INTERVENTIONS, conn)
             used = self._record_ids(conn, "intervention")
+            live = [] if current is None else current["intervention_id"].astype(str).tolist()
             if intervention_id is None:
-                live = [] if current is None else current["intervention_id"].astype(str).tolist()
                 n = next_number(used + live, r"int-(\d+)")
                 intervention_id = f"int-{n}"
             elif str(intervention_id) in used:
