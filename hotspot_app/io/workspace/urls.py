@@ -75,8 +75,9 @@ def parts(target: object) -> UrlParts:
         raise InputError(f"not a PostgreSQL URL: {_masked(target)}", parameter="workspace")
     rest = url.split("://", 1)[1]
     userinfo = None
-    if "@" in rest:
-        userinfo, _, rest = rest.rpartition("@")
+    at = _userinfo_end(rest)
+    if at >= 0:
+        userinfo, rest = rest[:at], rest[at + 1:]
     hostport, _, path = rest.partition("/")
     database, _, query = path.partition("?")
     user = password = None
@@ -126,10 +127,17 @@ def _masked(target: object) -> str:
     if url is None:
         return os.fspath(target) if isinstance(target, (str, os.PathLike)) else str(target)
     rest = url.split("://", 1)[1]
-    if "@" in rest:
-        userinfo, _, host = rest.rpartition("@")
+    at = _userinfo_end(rest)
+    if at >= 0:
+        userinfo, host = rest[:at], rest[at + 1:]
         rest = f"{userinfo.split(':', 1)[0]}:{_MASK}@{host}" if ":" in userinfo else rest
     return f"postgresql://{_mask_query(rest)}"
+
+
+def _userinfo_end(rest: str) -> int:
+    """Where the user and password end: the last ``@`` before the options (``?``), -1 if none."""
+    q = rest.find("?")
+    return (rest if q < 0 else rest[:q]).rfind("@")
 
 
 def password_of(target: object) -> str | None:

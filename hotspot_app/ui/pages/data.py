@@ -351,6 +351,9 @@ if ds.workspace is not None and len(ds.wards) and "ward" in set(ds.areas["layer"
 
 # ---------------------------------------------------------------- edit and delete
 if ds.workspace is not None and (len(ds.interventions) or len(ds.areas)):
+    # the record versions this session was shown with these data: what every edit and delete
+    # carries (kept per source key, so a reloaded cache cannot swap in newer versions)
+    shown_versions = st.session_state.setdefault(f"dt-versions-{ds.key}", dict(ds.versions))
     st.subheader("Edit or delete interventions and areas")
     iv = ds.interventions
     if len(iv):
@@ -373,7 +376,7 @@ if ds.workspace is not None and (len(ds.interventions) or len(ds.areas)):
             save_edit = st.form_submit_button("Save changes", disabled=not writer)
         d1, d2 = st.columns([1, 3])
         sure = d2.checkbox("Yes, delete this intervention (a backup is kept)", key=f"dt-del-iv-ok-{chosen}")
-        seen = ds.versions.get(("intervention", chosen), 1)  # the version shown: edits carry it
+        seen = shown_versions.get(("intervention", chosen), 1)  # the version shown: edits carry it
         if d1.button("Delete intervention", key="dt-del-iv", disabled=not sure or not writer):
             try:
                 signin.require("analyst")
@@ -402,7 +405,7 @@ if ds.workspace is not None and (len(ds.interventions) or len(ds.areas)):
         if st.button("Delete area", key="dt-del-area", disabled=not sure_a or not writer):
             try:
                 signin.require("analyst")
-                _use(source.delete_area(ds.key, a_id, record_version=ds.versions.get(("area", a_id), 1)),
+                _use(source.delete_area(ds.key, a_id, record_version=shown_versions.get(("area", a_id), 1)),
                      f"Deleted {labels[a_id]} (it can be restored below).")
             except HotspotError as exc:
                 st.error(str(exc))
