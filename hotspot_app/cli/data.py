@@ -105,8 +105,10 @@ def ingest_command(
     if into is not None:
         store = auth.auth_target() or (into if workspace.is_url(into) else None)
         who = acting(auth.cli_identity("analyst", store=store))
-    if len(incidents) == 1 and workspace.is_workspace(incidents[0]):
-        result = ingest.read_workspace(incidents[0])
+    if len(incidents) == 1 and (workspace.is_url(incidents[0]) or (
+            workspace.is_workspace(incidents[0])
+            and workspace.META in workspace.GeopackageWorkspace(incidents[0], check=False).layers())):
+        result = ingest.read_workspace(incidents[0])  # a workspace written by this tool: export it
     else:
         result = ingest.read_incidents(incidents, kind=kind, layer=layer, provider=provider)
     loaded = None

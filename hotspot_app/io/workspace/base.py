@@ -134,6 +134,8 @@ class RecordChange:
     digest: str | None
     old_digest: str | None = None
     payload: dict | None = None
+    #: {column: dtype} of the table a removed record came from (to restore it as it was)
+    dtypes: dict | None = None
 
 
 def payload(row: pd.Series, geometry: str | None) -> dict:
@@ -186,7 +188,8 @@ def record_changes(kind: str, old: pd.DataFrame | None, new: pd.DataFrame | None
                         digest(before[rid][1]) if rid in before else None)
            for rid, (name, data) in after.items()]
     if not keep_missing:
-        out += [RecordChange(kind, rid, name, layer, None, digest(data), data)
+        dtypes = None if old is None else {str(c): str(t) for c, t in old.dtypes.items()}
+        out += [RecordChange(kind, rid, name, layer, None, digest(data), data, dtypes)
                 for rid, (name, data) in before.items() if rid not in after]
     return out
 
@@ -206,26 +209,46 @@ def apply_record_change(current: dict | None, change: RecordChange) -> int | Non
     return None
 
 
+#: Keys of a kept row's column order and dtypes in `DELETED` (``data``).
+ORDER_KEY, DTYPES_KEY = "__columns__", "__dtypes__"
+
+
+def kept(change: "RecordChange") -> str:
+    """The ``data`` kept in `DELETED` for a removed record: its row, column order and dtypes."""
+    return json.dumps({**change.payload, ORDER_KEY: list(change.payload), DTYPES_KEY: change.dtypes or {}})
+
+
 def frame_of(data: dict, like: pd.DataFrame | None, geometry: str = "geometry") -> gpd.GeoDataFrame:
-    """A one-row table rebuilt from a `payload`, with the dtypes of `like` (the table it goes
-    back into) where it has the column."""
+    """A one-row table rebuilt from a kept row (`kept`): its column order and dtypes as they were,
+    else those of `like` (the table it goes back into)."""
     import shapely
 
-    values = {k: [v] for k, v in data.items() if k != geometry}
+    data = dict(data)
+    first = data.pop(ORDER_KEY, None) or list(data)  # the column order (jsonb keeps no key order)
+    dtypes = data.pop(DTYPES_KEY, None) or {}
+    values = {k: [data[k]] for k in first if k in data and k != geometry}
+    values.update({k: [v] for k, v in data.items() if k != geometry and k not in values})
     geom = data.get(geometry)
     shape = shapely.from_wkb(geom) if geom else None
     df = gpd.GeoDataFrame(values, geometry=gpd.GeoSeries([shape], crs=settings.CRS), crs=settings.CRS)
-    if like is not None:
-        for col in df.columns:
-            if col in like.columns and col != df.geometry.name:
-                dtype = like[col].dtype
-                try:
-                    if str(dtype).startswith("datetime64"):
-                        df[col] = pd.to_datetime(df[col]).astype(dtype)
-                    elif str(dtype) != "object":
-                        df[col] = df[col].astype(dtype)
-                except (TypeError, ValueError):
-                    pass
+    wanted = {} if like is None else {str(c): str(t) for c, t in like.dtypes.items()}
+    wanted.update(dtypes)
+    for col in df.columns:
+        dtype = wanted.get(str(col))
+        if dtype is None or col == df.geometry.name or dtype == "geometry":
+            continue
+        try:
+            if dtype.startswith("datetime64"):
+                df[col] = pd.to_datetime(df[col]).astype(dtype)
+            elif dtype == "object":
+                df[col] = df[col].astype(object).where(df[col].notna(), None)
+            else:
+                df[col] = df[col].astype(dtype)
+        except (TypeError, ValueError):
+            pass
+    if like is not None and len(like.columns):
+        order = [c for c in like.columns if c in df.columns] + [c for c in df.columns if c not in like.columns]
+        df = df[order]
     return df
 
 

@@ -77,6 +77,7 @@ from hotspot_app.io.workspace.base import (
     audit_missing,
     check_record,
     frame_of,
+    kept,
     next_number,
     record_changes,
     AUDIT_COLUMNS,
@@ -1015,7 +1016,7 @@ def _apply_records(con: sqlite3.Connection, commit: _Commit, user: str, at: str)
         if ch.digest is None:
             con.execute(f"INSERT INTO {DELETED} (kind, id, name, layer, deleted_at, deleted_by, version, data) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (ch.kind, ch.id, ch.name, ch.layer, at, user, version, json.dumps(ch.payload)))
+                        (ch.kind, ch.id, ch.name, ch.layer, at, user, version, kept(ch)))
     for kind, rid in commit.restored:
         con.execute(f"UPDATE {DELETED} SET restored_at = ?, restored_by = ? WHERE n = (SELECT max(n) FROM "
                     f"{DELETED} WHERE kind = ? AND id = ? AND restored_at IS NULL)", (at, user, kind, rid))

@@ -63,6 +63,7 @@ from hotspot_app.io.workspace.base import (
     audit_missing,
     check_record,
     frame_of,
+    kept,
     layer_key,
     next_number,
     record_changes,
@@ -904,7 +905,7 @@ class PostgisWorkspace(Workspace):
                 conn.execute(text(f"INSERT INTO {DELETED} (kind, id, name, layer, deleted_at, deleted_by, version, "
                                   "data) VALUES (:k, :i, :n, :l, now(), :u, :v, CAST(:data AS jsonb))"),
                              {"k": ch.kind, "i": ch.id, "n": ch.name, "l": ch.layer, "u": who, "v": version,
-                              "data": json.dumps(ch.payload)})
+                              "data": kept(ch)})
         if restored is not None:
             conn.execute(text(f"UPDATE {DELETED} SET restored_at = now(), restored_by = :u WHERE n = (SELECT "
                               f"max(n) FROM {DELETED} WHERE kind = :k AND id = :i AND restored_at IS NULL)"),
