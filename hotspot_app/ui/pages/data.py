@@ -375,7 +375,7 @@ if ds.workspace is not None and (len(ds.interventions) or len(ds.areas)):
                                     key=f"dt-ed-notes-{chosen}")
             save_edit = st.form_submit_button("Save changes", disabled=not writer)
         d1, d2 = st.columns([1, 3])
-        sure = d2.checkbox("Yes, delete this intervention (a backup is kept)", key=f"dt-del-iv-ok-{chosen}")
+        sure = d2.checkbox("Yes, delete this intervention (it can be restored)", key=f"dt-del-iv-ok-{chosen}")
         seen = shown_versions.get(("intervention", chosen), 1)  # the version shown: edits carry it
         if d1.button("Delete intervention", key="dt-del-iv", disabled=not sure or not writer):
             try:
