@@ -67,8 +67,9 @@ def check_targets(*, out: str | os.PathLike | None = None, into: str | None = No
     if replace_all and into is None:
         raise InputError("--replace-all needs --into WORKSPACE", parameter="replace-all")
     if out is not None and workspace.is_workspace(out):
-        raise InputError(f"{out} is a workspace: --out would replace everything in it; use --into {out} "
-                         f"to add these files (each month replaces the same month), or --into {out} "
+        shown = workspace.display(out)
+        raise InputError(f"{shown} is a workspace: --out would replace everything in it; use --into {shown} "
+                         f"to add these files (each month replaces the same month), or --into {shown} "
                          "--replace-all to replace all its incidents", parameter="out")
     if into is not None:
         _refuse_demo(into)
