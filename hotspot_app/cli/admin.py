@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 
 from hotspot_app.cli.common import (
-    acting,
+    progress,
     check_choice,
     app,
     emit_json,
@@ -221,3 +221,11 @@ def _users_audit(target: str, verify: bool, fmt: str) -> None:
         typer.echo(log.to_markdown(index=False))
     else:
         typer.echo("No user changes recorded yet.")
+
+
+def acting(who: str) -> str:
+    """Say on stderr whom a writing command acts as (recorded in the audit); returns `who`."""
+    from hotspot_app.io import auth
+
+    progress(auth.acting_note(who))
+    return who

@@ -120,17 +120,6 @@ def progress(message: str) -> None:
     typer.echo(message, err=True)
 
 
-def acting(who: str) -> str:
-    """Say on stderr who a writing command acts as (`auth.cli_identity`): the user proved with
-    HOTSPOT_USER/HOTSPOT_PASSWORD, or this computer's account. Returns `who`."""
-    import os
-
-    how = "HOTSPOT_USER" if os.environ.get("HOTSPOT_USER") else "this computer's account; set HOTSPOT_USER " \
-        "and HOTSPOT_PASSWORD to act as a user of a shared deployment"
-    progress(f"acting as {who} ({how})")
-    return who
-
-
 def load_incidents_arg(paths: List[Path], kind: str = "auto"):
     """INCIDENTS argument: incident files, folders of police.uk months, a zip, or a workspace
     GeoPackage (with an `incidents` layer). Returns the incidents GeoDataFrame; warnings and

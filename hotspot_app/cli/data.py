@@ -9,7 +9,6 @@ from typing import List, Optional
 import typer
 
 from hotspot_app.cli.common import (
-    acting,
     app,
     emit_json,
     guarded,
@@ -104,6 +103,8 @@ def ingest_command(
     who = None
     if into is not None:
         store = auth.auth_target() or (into if workspace.is_url(into) else None)
+        from hotspot_app.cli.admin import acting  # (imported here: admin registers its commands last)
+
         who = acting(auth.cli_identity("analyst", store=store))
     if len(incidents) == 1 and (workspace.is_url(incidents[0]) or (
             workspace.is_workspace(incidents[0])
@@ -148,5 +149,3 @@ def _workspace_text(loaded, where: str) -> str:
     for (source, provider, month), n in sorted(loaded.removed.items()):
         lines.append(f"  replaced {n:,} rows of {source} {provider} {month}")
     return "\n".join(lines)
-
-

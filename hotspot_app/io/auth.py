@@ -247,6 +247,14 @@ def cli_identity(needed: str | None = None, store: str | Path | None = None) -> 
     return who
 
 
+def acting_note(who: str) -> str:
+    """What a writing command says on stderr about who acts (`cli_identity`)."""
+    if os.environ.get("HOTSPOT_USER"):
+        return f"acting as {who} (HOTSPOT_USER)"
+    return (f"acting as {who} (this computer's account; set HOTSPOT_USER and HOTSPOT_PASSWORD to act as a "
+            "user of a shared deployment)")
+
+
 # ------------------------------------------------------------------------------ passwords
 def _hasher():
     from argon2 import PasswordHasher

@@ -4,6 +4,7 @@ an existing file is only replaced by a complete one."""
 
 from __future__ import annotations
 
+import html
 import os
 import tempfile
 from pathlib import Path
@@ -23,8 +24,8 @@ EXPORT_FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".
 # --------------------------------------------------------------------------- exports
 def write_patrol_areas(areas: gpd.GeoDataFrame, path: str | Path) -> Path:
     """Write patrol areas to .geojson (WGS84, RFC 7946), .gpkg (EPSG:27700, layer
-    ``patrol_areas``) or .kml (WGS84; <name> is the area's rank and name, <description> its
-    summary, both escaped once by GDAL's KML driver, for officers' devices). Areas are rounded to whole m². Written
+    ``patrol_areas``) or .kml (WGS84; <name> is the area's rank and name as plain text, <description>
+    its summary HTML-escaped for the balloon, both then XML-escaped by GDAL's KML driver). Areas are rounded to whole m². Written
     atomically (`exports.write_bytes_atomic`): an existing file is only replaced by a complete one.
     Returns the path."""
     path = Path(path)
@@ -47,10 +48,12 @@ def write_patrol_areas(areas: gpd.GeoDataFrame, path: str | Path) -> Path:
         else:
             label = ([f"#{int(r)} {n}" for r, n in zip(out["rank"], out["name"].astype(str))]
                      if "rank" in out.columns else out["name"].astype(str).tolist())
-            # GDAL's KML driver escapes the text itself: escaping here too gave "&amp;amp;"
+            # GDAL's KML driver XML-escapes the text itself: a <name> (plain text) is given as is
+            # (escaping it here too showed "&amp;" to officers); a <description> is HTML that
+            # balloons render, so its user text is HTML-escaped first
             kml = gpd.GeoDataFrame(
                 {"Name": [exports.xml_text(s) for s in label],
-                 "Description": out["description"].astype(str).map(exports.xml_text),
+                 "Description": out["description"].astype(str).map(lambda t: exports.xml_text(html.escape(t))),
                  "rank": out["rank"].astype(int), "count": out["count"].astype(int)},
                 geometry=out.geometry.values, crs=out.crs,
             ).to_crs(settings.CRS_WGS84)

@@ -378,9 +378,10 @@ class TestEveryFailureOneLine:
                                   geometry=[box(450000, 515000, 450100, 515100)], crs=settings.CRS)
         out = geofiles.write_patrol_areas(patrol, tmp_path / "patrol.kml")
         text = out.read_text()
-        assert "<name>#1 Fish &amp; Chips &lt;Corner&gt;</name>" in text and "&amp;amp;" not in text
+        assert "<name>#1 Fish &amp; Chips &lt;Corner&gt;</name>" in text  # once (was "&amp;amp;")
         back = gpd.read_file(out)
         assert back["Name"].tolist() == ["#1 Fish & Chips <Corner>"]
+        assert back["description"].tolist() == ["12 incidents &amp; more"]  # HTML for the balloon
 
     def test_a_deeply_nested_spec_is_one_line(self, tmp_path):
         spec = tmp_path / "deep.yaml"

@@ -318,7 +318,8 @@ def sniff(data: bytes, label: str) -> Header:
     if not text.strip():
         raise InputError("empty file (no header row)", file=label)
     head = text[:4096]
-    if head.count("\x00") > max(8, len(head) // 100):  # binary (or UTF-16): not one damaged field
+    control = sum(1 for c in head if c < " " and c not in "\t\n\r")
+    if control >= 2 and control * 1000 > len(head):  # binary (or UTF-16): not one damaged field
         raise InputError("not a text (CSV) file", file=label)
     lines = text.splitlines()[:30]
     first = None
