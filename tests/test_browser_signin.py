@@ -17,6 +17,7 @@ from hotspot_app.io import auth
 from hotspot_app.core import settings
 from hotspot_app.io import workspace
 from test_browser import OUT, browser, map_frames, offline_page, wait_for_maps  # noqa: F401
+from test_browser_shared import wait_until_run_ends
 
 pytestmark = pytest.mark.browser
 pytest_plugins = ["pg"]
@@ -53,9 +54,13 @@ def sign_in(page, url: str, name: str, password: str) -> None:
 
 
 def upload(page, path) -> None:
+    """Open the Data page and upload `path` once the page has finished drawing (a file given to
+    the uploader while the page's first run is still going can be lost under load)."""
     page.get_by_role("link", name="Data").click()
+    page.get_by_text("Load your own data", exact=True).wait_for(timeout=90_000)
+    wait_until_run_ends(page)
     page.locator("input[type=file]").first.set_input_files(str(path))
-    page.get_by_text("Rows read").first.wait_for(timeout=60_000)
+    page.get_by_text("Rows read").first.wait_for(timeout=90_000)
 
 
 def draw_rectangle(page, attempts: int = 3) -> None:

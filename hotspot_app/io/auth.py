@@ -171,13 +171,14 @@ def is_local_address(address: str | None) -> bool:
     return text in ("localhost", "::1") or text.startswith("127.")
 
 
-def deployment_problem(address: str | None) -> str | None:
+def deployment_problem(address: str | None, check_store: bool = True) -> str | None:
     """Why the app must not start as configured (one line), or None: safe by default.
 
     - HOTSPOT_SESSION_MINUTES must be a sensible number of minutes;
     - a PostgreSQL workspace is shared: it needs sign-in;
     - serving beyond this machine (`address` not 127.0.0.1/localhost) needs sign-in;
-    - with sign-in on, the users store must be readable."""
+    - with sign-in on, the users store must be readable (`check_store`; the app's gate reads it
+      anyway, so it checks the cheap rules only on every run)."""
     try:
         session_minutes()
     except InputError as exc:
@@ -196,9 +197,11 @@ def deployment_problem(address: str | None) -> str | None:
                     "file (add an admin with `hotspot users add NAME --role admin --store FILE`) or "
                     "serve on 127.0.0.1 (`make app`)")
         return None
+    if not check_store:
+        return None
     try:
         open_users(target).list()
-    except (InputError, OSError) as exc:
+    except (HotspotError, OSError) as exc:
         return f"cannot read the users store: {exc}"
     return None
 
@@ -630,11 +633,16 @@ class PostgresUsers(_Users):
         self._psycopg = psycopg
         try:
             with psycopg.connect(self.url) as conn:
-                conn.execute("CREATE TABLE IF NOT EXISTS hotspot_users (name text PRIMARY KEY, "
-                             "role text NOT NULL, hash text NOT NULL, created text NOT NULL)")
-                conn.execute("ALTER TABLE hotspot_users ADD COLUMN IF NOT EXISTS disabled boolean NOT NULL "
-                             "DEFAULT false, ADD COLUMN IF NOT EXISTS failed integer NOT NULL DEFAULT 0, "
-                             "ADD COLUMN IF NOT EXISTS locked_until double precision NOT NULL DEFAULT 0")
+                have = {r[0] for r in conn.execute(
+                    "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass('hotspot_users') "
+                    "AND attnum > 0 AND NOT attisdropped")}
+                if not have:  # the first use: create the table (a read-only role never gets here)
+                    conn.execute("CREATE TABLE IF NOT EXISTS hotspot_users (name text PRIMARY KEY, "
+                                 "role text NOT NULL, hash text NOT NULL, created text NOT NULL)")
+                if not {"disabled", "failed", "locked_until"} <= have:  # a table of an earlier version
+                    conn.execute("ALTER TABLE hotspot_users ADD COLUMN IF NOT EXISTS disabled boolean NOT NULL "
+                                 "DEFAULT false, ADD COLUMN IF NOT EXISTS failed integer NOT NULL DEFAULT 0, "
+                                 "ADD COLUMN IF NOT EXISTS locked_until double precision NOT NULL DEFAULT 0")
         except psycopg.Error as exc:
             first = (str(exc).strip().splitlines() or [""])[0]
             raise InputError(f"cannot open the users table: {first}", parameter="store") from exc

@@ -47,12 +47,23 @@ def _load_secrets() -> None:
 
 
 def client_address() -> str | None:
-    """The client's address as Streamlit sees it (None when unknown)."""
+    """The client's address (None when unknown): as Streamlit sees it, or, when that is this
+    machine (a reverse proxy in front, README "Shared deployment"), the address the proxy added
+    last to X-Forwarded-For."""
     try:
         ip = st.context.ip_address
     except Exception:
         return None
-    return ip if isinstance(ip, str) else None
+    if not isinstance(ip, str):
+        return None
+    if auth.is_local_address(ip):
+        try:
+            forwarded = st.context.headers.get("X-Forwarded-For")
+        except Exception:
+            forwarded = None
+        if isinstance(forwarded, str) and forwarded.strip():
+            return forwarded.split(",")[-1].strip()
+    return ip
 
 
 def gate() -> None:
@@ -60,7 +71,7 @@ def gate() -> None:
     unless sign-in is off or a session is active."""
     identity.set_acting_user(None)
     _load_secrets()
-    problem = auth.deployment_problem(st.get_option("server.address"))
+    problem = auth.deployment_problem(st.get_option("server.address"), check_store=False)
     if problem:
         st.error(f"The app will not start: {problem}")
         st.stop()
@@ -72,7 +83,11 @@ def gate() -> None:
         _sign_out(f"Your session ended after {auth.session_minutes():g} minutes without activity; "
                   "sign in again.")
     if st.session_state.get(USER):
-        current = _users(target).current(st.session_state[USER])
+        try:
+            current = _users(target).current(st.session_state[USER])
+        except HotspotError as exc:
+            st.error(f"Cannot read the users store: {exc}")
+            st.stop()
         if current is None:
             _sign_out("Your account was disabled or removed; ask an administrator.")
         elif current.role != st.session_state.get(ROLE):
