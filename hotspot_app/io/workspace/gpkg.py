@@ -807,27 +807,42 @@ class GeopackageWorkspace(Workspace):
 
     def problems(self) -> list[str]:
         """Layers removed, added or changed outside this tool since its last write (GeoPackage
-        contents and row counts against what it recorded), and a removed audit table."""
+        contents and row counts against what it recorded), and a removed audit table. Read over
+        ONE connection: a writer replacing the file meanwhile cannot mix two states."""
         if not self.path.exists():
             return []
-        state = self._state()
+        try:
+            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return []
+        try:
+            try:
+                state = {str(k): str(v) for k, v in con.execute(f"SELECT key, value FROM {STATE}")}
+            except sqlite3.OperationalError:  # never written by this version: nothing recorded
+                return []
+            now = _snapshot_of(self.path, con) if "layers" in state else {}
+            try:
+                con.execute(f"SELECT 1 FROM {AUDIT} LIMIT 1").fetchall()
+                audit_there = True
+            except sqlite3.OperationalError:
+                audit_there = False
+        finally:
+            con.close()
         out: list[str] = []
-        if "layers" in state:
-            recorded = json.loads(state["layers"])
-            now = _snapshot_of(self.path)
-            for name, (count, changed) in recorded.items():
-                if name not in now:
-                    out.append(f"layer '{name}' ({count:,} rows) was removed outside hotspot_app"
-                               if count is not None else f"layer '{name}' was removed outside hotspot_app")
-                elif count is not None and now[name][0] is not None and now[name][0] != count:
-                    out.append(f"layer '{name}' has {now[name][0]:,} rows, {count:,} when hotspot_app last "
-                               "wrote it: it was changed outside hotspot_app")
-                elif changed and now[name][1] and now[name][1] != changed:
-                    out.append(f"layer '{name}' was changed outside hotspot_app (at {now[name][1]})")
-            for name in now:
-                if name not in recorded and (name.startswith(AREA_PREFIX) or name in (INCIDENTS, INTERVENTIONS)):
-                    out.append(f"layer '{name}' was added outside hotspot_app")
-        if "audit_head" in state and self._sql(f"SELECT 1 FROM {AUDIT} LIMIT 1") is None:
+        recorded = json.loads(state["layers"]) if "layers" in state else {}
+        for name, (count, changed) in recorded.items():
+            if name not in now:
+                out.append(f"layer '{name}' ({count:,} rows) was removed outside hotspot_app"
+                           if count is not None else f"layer '{name}' was removed outside hotspot_app")
+            elif count is not None and now[name][0] is not None and now[name][0] != count:
+                out.append(f"layer '{name}' has {now[name][0]:,} rows, {count:,} when hotspot_app last "
+                           "wrote it: it was changed outside hotspot_app")
+            elif changed and now[name][1] and now[name][1] != changed:
+                out.append(f"layer '{name}' was changed outside hotspot_app (at {now[name][1]})")
+        for name in now:
+            if name not in recorded and (name.startswith(AREA_PREFIX) or name in (INCIDENTS, INTERVENTIONS)):
+                out.append(f"layer '{name}' was added outside hotspot_app")
+        if "audit_head" in state and not audit_there:
             out.append(f"the audit log (table '{AUDIT}') was removed outside hotspot_app")
         return out
 
