@@ -5,6 +5,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.stamp-install
 ASSETS := static/vendor/.stamp-assets
 PORT   ?= 8501
+# This machine only. Serving beyond it (ADDRESS=0.0.0.0) needs sign-in: see README "Shared deployment".
+ADDRESS ?= 127.0.0.1
 
 .PHONY: app test venv assets demo bench clean
 
@@ -29,7 +31,8 @@ demo: $(STAMP)
 	$(PY) -m hotspot_app.cli demo --out data/demo --geodata geodata/demo --if-missing
 
 app: $(STAMP) $(ASSETS) demo
-	$(VENV)/bin/streamlit run streamlit_app.py --server.headless true --server.port $(PORT)
+	$(PY) -m hotspot_app.ui.preflight --server.address $(ADDRESS)
+	$(VENV)/bin/streamlit run streamlit_app.py --server.headless true --server.port $(PORT) --server.address $(ADDRESS)
 
 test: $(STAMP) $(ASSETS)
 	$(PY) -m pytest -q

@@ -25,13 +25,14 @@ def free_port() -> int:
 
 @contextmanager
 def running_app(env: dict[str, str] | None = None, timeout: float = 90.0,
-                log: Path | None = None, script: Path | None = None) -> Iterator[str]:
+                log: Path | None = None, script: Path | None = None,
+                address: str = "127.0.0.1") -> Iterator[str]:
     """Yield the base URL of a running app (`script`, default the project's streamlit_app.py,
-    run from its folder); the process is terminated on exit."""
+    run from its folder, served on `address`); the process is terminated on exit."""
     port = free_port()
     script = Path(script or ROOT / "streamlit_app.py")
     cmd = [sys.executable, "-m", "streamlit", "run", str(script),
-           "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+           "--server.headless", "true", "--server.port", str(port), "--server.address", address,
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     full_env = {**os.environ, **(env or {})}
     out = open(log, "w") if log else subprocess.DEVNULL

@@ -314,18 +314,29 @@ def test_data_page_upload_summary_rejects_and_switch(tmp_path, monkeypatch):
 
 
 def test_drawn_micro_hotspot_is_saved_with_dates_and_evaluated(tmp_path, monkeypatch, the_demo):
-    """The Data page's save step: the demo is copied into the workspace, the drawn polygon is
+    """The Data page's save step: drawn on the demo, the polygon starts a new, EMPTY workspace
+    (the demo's synthetic rows never leave it, issue 22); drawn on a workspace holding data, it is
     stored as a micro-hotspot area and an intervention, and Before/after evaluates it."""
     import shapely
 
     from hotspot_app.io import workspace
-    from hotspot_app.ui import cache
+    from hotspot_app.ui import cache, source
 
-    target = tmp_path / "workspace.gpkg"
     planted = the_demo.micro_hotspots.iloc[0]
     polygon = planted.geometry  # "drawn" exactly over the planted patrol area
-    key = cache.add_drawn_intervention(cache.DEMO, target, polygon, "Drawn precinct <b>", "patrols",
-                                       "2023-07-01", "2023-12-31", "drawn in a test")
+    fresh = tmp_path / "fresh.gpkg"
+    cache.add_drawn_intervention(cache.DEMO, fresh, polygon, "Drawn on the demo", "patrols",
+                                 "2023-07-01", "2023-12-31", None)
+    ws = workspace.GeopackageWorkspace(fresh)
+    assert ws.coverage().empty and ws.area_layers() == ["micro_hotspot"]
+    assert ws.interventions()["name"].tolist() == ["Drawn on the demo"]
+
+    target = tmp_path / "workspace.gpkg"
+    workspace.GeopackageWorkspace(target).write(
+        incidents=the_demo.incidents, interventions=the_demo.interventions,
+        areas=[the_demo.wards, the_demo.town_centres, the_demo.micro_hotspots])
+    key = cache.add_drawn_intervention(source.workspace_key(target), target, polygon, "Drawn precinct <b>",
+                                       "patrols", "2023-07-01", "2023-12-31", "drawn in a test")
     ws = workspace.GeopackageWorkspace(target)
     assert len(ws.incidents()) == len(the_demo.incidents)
     hot = ws.areas("micro_hotspot")

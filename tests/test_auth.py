@@ -52,7 +52,8 @@ def test_passwords_are_hashed_and_checked(users):
     assert users.verify("nobody", "correct horse") is None
     assert users.verify("ann", "") is None
     assert users.list().to_dict(orient="list") == {
-        "name": ["ann", "vic"], "role": ["analyst", "viewer"], "created": users.list()["created"].tolist()}
+        "name": ["ann", "vic"], "role": ["analyst", "viewer"], "created": users.list()["created"].tolist(),
+        "disabled": [False, False]}
     stored = users._rows()
     assert all("correct horse" not in json.dumps(r) and r["hash"].startswith("$argon2id$") for r in stored)
     users.set_role("vic", "admin")

@@ -299,8 +299,10 @@ def test_exports_are_read_back_by_geopandas(tmp_path, suffix):
         assert back.to_crs(27700).geometry.area.sum() == pytest.approx(areas.geometry.area.sum(), rel=1e-3)
     if suffix == ".kml":
         text = path.read_text()
-        # HTML-escaped (balloons render HTML), then XML-escaped by the KML writer
-        assert "<name>#1 Patrol &amp;lt;area&amp;gt; &amp;amp; 1</name>" in text
+        # the name is plain text, XML-escaped once by the KML writer (issue 22: not "&amp;amp;");
+        # the description is HTML (balloons render it): HTML-escaped, then XML-escaped
+        assert "<name>#1 Patrol &lt;area&gt; &amp; 1</name>" in text
+        assert back["Name"].iloc[0] == "#1 Patrol <area> & 1"
         assert "Patrol <area>" not in text
         assert "<b>bold</b>" not in text
     with pytest.raises(InputError, match="parameter 'out'"):

@@ -108,7 +108,7 @@ def test_generated_ids_are_the_row_by_row_content_hashes(tmp_path):
                                                   (445500.0, 515500.0), (515432.0, 445123.0)]
     assert _obj(inc["beat"]) == ["B1", "B1", "B2", "B4"]
     assert res.rejects[["row", "column", "reason", "value"]].astype(object).values.tolist() == [
-        [4, "easting", "outside Great Britain", "-1.2,54.5"],
+        [4, "easting", "degrees in easting/northing", "-1.2,54.5"],
         [5, "easting", "outside Great Britain", "0,0"],
         [6, "date", "bad date", "bad"]]
     # rows sharing a location share one Point object (memory: one per distinct location)

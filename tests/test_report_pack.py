@@ -160,9 +160,11 @@ def test_pack_xlsx_is_formatted_with_a_notes_sheet(paper):
     notes = " ".join(str(v) for r in wb["Notes"].iter_rows(values_only=True) for v in r if v)
     assert "police.uk locations are anonymised" in notes and settings.DEMO_LABEL in notes
     volumes = json.loads((paper["dir"] / "truth.json").read_text())["volumes"]
-    assert (f"police-uk: {volumes['crime'] + volumes['asb']:,} incidents; 39 months loaded, 2021-01 to "
-            "2024-03; no months missing") in notes
-    assert f"fire: {volumes['fire']:,} incidents; 39 months loaded" in notes
+    # the demo's rows name their synthetic provider wherever they go (issue 22)
+    assert (f"police-uk (Synthetic Demo Constabulary): {volumes['crime'] + volumes['asb']:,} incidents; 39 "
+            "months loaded, 2021-01 to 2024-03; no months missing") in notes
+    assert (f"fire (Synthetic Demo Fire and Rescue Service): {volumes['fire']:,} incidents; 39 months loaded"
+            in notes)
 
 
 # --------------------------------------------------------------------------- constructed data

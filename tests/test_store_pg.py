@@ -292,8 +292,8 @@ def test_write_replaces_several_tables_in_one_step_and_refuses_a_stale_writer(ws
     assert ws.audit()[["user", "action"]].values.tolist() == [
         ["ann", "load"], ["bob", "replace_all"], ["bob", "area_added"], ["bob", "area_added"],
         ["bob", "intervention_added"]]
-    # The next intervention gets the first unused id after the written one's.
-    assert ws.add_intervention("Patrols", "patrols", "2024-03-01", area_id="ward-0", user="bob") == "int-2"
+    # The next intervention gets an id above every id the workspace has held (never reused).
+    assert ws.add_intervention("Patrols", "patrols", "2024-03-01", area_id="ward-0", user="bob") == "int-8"
     with pytest.raises(ConflictError, match=r"changed since you opened it \(by bob\)"):
         ws.write(incidents=incidents("2024-05", 9), user="ann", expected_version=seen)
     with pytest.raises(ConflictError):

@@ -19,12 +19,36 @@ import typer
 
 from hotspot_app.core.errors import HotspotError, InputError
 
+class _OneLineErrors(typer.core.TyperGroup):
+    """The `hotspot` group: a bad command line (an unknown option, ``--eps-m abc``) is the same
+    one-line ``error: ...`` (exit 2) as every other bad input, not Typer's boxed usage message."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except Exception as exc:  # click's exceptions (vendored by Typer as typer._click): by duck type
+            if type(exc).__name__ == "NoArgsIsHelpError":  # no arguments: the help text
+                exc.show()
+                sys.exit(exc.exit_code)
+            if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+                typer.echo("error: " + " ".join(exc.format_message().split()), err=True)
+                sys.exit(exc.exit_code)
+            if type(exc).__name__ == "Abort":
+                typer.echo("error: aborted", err=True)
+                sys.exit(1)
+            raise
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
     name="hotspot",
     help="Crime, ASB and deliberate-fire hotspots, patrol areas and intervention evaluation.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_OneLineErrors,
 )
 
 

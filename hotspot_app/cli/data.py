@@ -84,46 +84,55 @@ def ingest_command(
     format: str = typer.Option("text", "--format", help="text | json"),
 ) -> None:
     """Read incident files into one canonical table (EPSG:27700); every row read is loaded or
-    rejected with a reason (read = loaded + rejected)."""
-    from hotspot_app.io import ingest
+    rejected with a reason (read = loaded + rejected). INCIDENTS may also be a workspace (.gpkg
+    or postgresql:// URL): its incidents are exported to --out."""
+    from hotspot_app.io import auth, exports, ingest, workspace
     from hotspot_app.io.ingest import output
+    from hotspot_app.questions import load as load_question
 
     if format not in ("text", "json"):
         raise InputError(f"unknown format '{format}'; use text or json", parameter="format")
     if kind not in ingest.KINDS:
         raise InputError(f"unknown kind '{kind}'; use one of {', '.join(ingest.KINDS)}", parameter="kind")
-    from hotspot_app.io import exports
-
-    if (out is None) == (into is None):
-        raise InputError("give --out FILE or --into WORKSPACE (one of them)", parameter="out")
-    if replace_all and into is None:
-        raise InputError("--replace-all needs --into WORKSPACE", parameter="replace-all")
+    load_question.check_targets(out=out, into=into, replace_all=replace_all, inputs=incidents, rejects=rejects)
     if out is not None:
         output.check_incidents_path(out)
     if rejects is not None:
         output.check_rejects_path(rejects)
-    exports.check_outputs_distinct(incidents, [out, rejects])
-    ws = _into_workspace(into, incidents, rejects) if into is not None else None
-    result = ingest.read_incidents(incidents, kind=kind, layer=layer, provider=provider)
+    exports.check_outputs_distinct([p for p in incidents if not workspace.is_url(p)], [out, rejects])
+    who = None
+    if into is not None:
+        store = auth.auth_target() or (into if workspace.is_url(into) else None)
+        from hotspot_app.cli.admin import acting  # (imported here: admin registers its commands last)
+
+        who = acting(auth.cli_identity("analyst", store=store))
+    if len(incidents) == 1 and (workspace.is_url(incidents[0]) or (
+            workspace.is_workspace(incidents[0])
+            and workspace.META in workspace.GeopackageWorkspace(incidents[0], check=False).layers())):
+        result = ingest.read_workspace(incidents[0])  # a workspace written by this tool: export it
+    else:
+        result = ingest.read_incidents(incidents, kind=kind, layer=layer, provider=provider)
     loaded = None
-    if ws is not None:
-        loaded = ws.load_incidents(result.incidents, files=[str(p) for p in incidents],
-                                   read=result.summary["read"], rejected=result.rejects,
-                                   replace_all=replace_all)
+    if into is not None:
+        loaded = load_question.load(into, result, replace_all=replace_all, confirmed=replace_all, user=who)
         if rejects is not None:
             output.write_rejects(result.rejects, rejects)
     else:  # --out and --rejects written atomically together
         output.write_outputs(result.incidents, out, result.rejects, rejects)
     s = result.summary
     if format == "json":
-        doc = {k: s[k] for k in ("read", "loaded", "rejected", "rejected_by_reason", "warnings")}
+        doc = {k: s[k] for k in ("read", "loaded", "rejected", "rejected_by_reason")}
+        doc["warnings"] = loaded.warnings if loaded is not None else s["warnings"]
         if loaded is not None:
             doc["workspace"] = loaded.to_dict()
         emit_json(doc)
         return
     typer.echo(ingest.format_summary(s))
     if loaded is not None:
-        typer.echo(_workspace_text(loaded, into))
+        typer.echo(_workspace_text(loaded.result, loaded.workspace))
+        for w in loaded.warnings:
+            if w not in s["warnings"]:
+                typer.echo(f"Warning: {w}")
     else:
         typer.echo(f"Wrote {s['loaded']:,} incidents to {out}")
     if rejects is not None:
@@ -132,25 +141,11 @@ def ingest_command(
         typer.echo("Use --rejects FILE.csv to list the rejected rows.")
 
 
-def _into_workspace(into: str, inputs: List[Path], rejects: Optional[Path]):
-    """The workspace of ``ingest --into`` (refused when it is one of the inputs or the rejects)."""
-    from hotspot_app.io import exports, workspace
-
-    if not workspace.is_workspace(into):
-        path = Path(into)
-        exports.check_outputs_distinct(inputs, [path, rejects])
-        if path.exists() and workspace.META not in workspace.GeopackageWorkspace(path).layers():
-            raise InputError("exists and is not a workspace GeoPackage; choose another --into",
-                             file=str(path), parameter="into")
-    return workspace.open_workspace(into)
-
-
-def _workspace_text(loaded, into: str) -> str:
-    """Text lines of a workspace load: counts, and what a replacement removed."""
-    lines = [f"Workspace {into}: {loaded.before:,} -> {loaded.after:,} incidents "
+def _workspace_text(loaded, where: str) -> str:
+    """Text lines of a workspace load (`where`: its display form): counts, and what a replacement
+    removed."""
+    lines = [f"Workspace {where}: {loaded.before:,} -> {loaded.after:,} incidents "
              f"({loaded.added:,} added, {loaded.replaced:,} replaced)"]
     for (source, provider, month), n in sorted(loaded.removed.items()):
         lines.append(f"  replaced {n:,} rows of {source} {provider} {month}")
     return "\n".join(lines)
-
-

@@ -66,5 +66,10 @@ DEMO_LABEL: str = "SYNTHETIC DEMO DATA - not real incidents"
 #: Shared deployments (sign-in, roles): the users store, a users .json file or a postgresql:// URL.
 #: Unset = sign-in off, unless the workspace itself is a PostgreSQL URL (see hotspot_app.auth).
 AUTH: str | None = os.environ.get("HOTSPOT_AUTH") or None
-#: Minutes without activity after which a signed-in session ends.
-SESSION_MINUTES: float = float(os.environ.get("HOTSPOT_SESSION_MINUTES", "30"))
+#: Minutes without activity after which a signed-in session ends (``HOTSPOT_SESSION_MINUTES`` as
+#: set; text that is not a number reads as nan, which `io.auth.session_minutes` refuses at start).
+SESSION_MINUTES_TEXT: str = os.environ.get("HOTSPOT_SESSION_MINUTES", "30")
+try:
+    SESSION_MINUTES: float = float(SESSION_MINUTES_TEXT)
+except ValueError:
+    SESSION_MINUTES = float("nan")

@@ -107,7 +107,7 @@ __all__ = ["Demo", "generate", "write", "load", "is_complete", "file_paths", "SE
 SEED = 20240331
 #: Bumped whenever the generator's output changes: a folder written by another version is not
 #: "complete", so `load()` and ``hotspot demo --if-missing`` regenerate it.
-VERSION = 2
+VERSION = 3
 BOROUGH = "Aldwyke"
 CENTRE = (452_000.0, 432_000.0)
 FIRST_MONTH, LAST_MONTH = "2021-01", "2024-03"
@@ -619,6 +619,8 @@ def generate() -> Demo:
         incidents[col] = incidents[col].astype(object)
         incidents[col] = incidents[col].where(incidents[col].notna(), None)
     incidents["occurred"] = incidents["occurred"].astype("datetime64[ns]")
+    # who "published" each row says SYNTHETIC wherever it goes (coverage grid, load history, exports)
+    incidents["provider"] = np.where(incidents["source"].to_numpy() == "fire", FIRE_SERVICE, FORCE).astype(object)
 
     # ---- areas and interventions
     town_centres = schema.make_areas(

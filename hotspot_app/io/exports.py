@@ -13,6 +13,7 @@ Safety rules (design §10, every CSV and XLSX the tool writes):
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Iterable
@@ -22,9 +23,19 @@ import pandas as pd
 from hotspot_app.core.errors import InputError, OutputError
 
 __all__ = ["FORMULA_PREFIXES", "neutralise", "neutralise_frame", "csv_bytes", "write_bytes_atomic",
-           "write_text_atomic", "check_outputs_distinct"]
+           "write_text_atomic", "check_outputs_distinct", "xml_text"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+#: Characters XML 1.0 (so XLSX and DOCX) cannot hold: C0 controls other than tab, LF and CR.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(value) -> str:
+    """`value` as text an XLSX or DOCX file can hold: each control character XML refuses (e.g. a
+    BEL or NUL in an area name) is shown as U+FFFD, so one odd name cannot block a whole
+    spreadsheet or report."""
+    return _NOT_XML.sub("\ufffd", str(value))
 
 
 def neutralise(value):

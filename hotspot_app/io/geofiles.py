@@ -24,8 +24,8 @@ EXPORT_FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".
 # --------------------------------------------------------------------------- exports
 def write_patrol_areas(areas: gpd.GeoDataFrame, path: str | Path) -> Path:
     """Write patrol areas to .geojson (WGS84, RFC 7946), .gpkg (EPSG:27700, layer
-    ``patrol_areas``) or .kml (WGS84; <name> is the area's rank and name, <description> its
-    summary, both HTML-escaped, for officers' devices). Areas are rounded to whole m². Written
+    ``patrol_areas``) or .kml (WGS84; <name> is the area's rank and name as plain text, <description>
+    its summary HTML-escaped for the balloon, both then XML-escaped by GDAL's KML driver). Areas are rounded to whole m². Written
     atomically (`exports.write_bytes_atomic`): an existing file is only replaced by a complete one.
     Returns the path."""
     path = Path(path)
@@ -48,9 +48,12 @@ def write_patrol_areas(areas: gpd.GeoDataFrame, path: str | Path) -> Path:
         else:
             label = ([f"#{int(r)} {n}" for r, n in zip(out["rank"], out["name"].astype(str))]
                      if "rank" in out.columns else out["name"].astype(str).tolist())
+            # GDAL's KML driver XML-escapes the text itself: a <name> (plain text) is given as is
+            # (escaping it here too showed "&amp;" to officers); a <description> is HTML that
+            # balloons render, so its user text is HTML-escaped first
             kml = gpd.GeoDataFrame(
-                {"Name": [html.escape(s) for s in label],
-                 "Description": out["description"].astype(str).map(html.escape),
+                {"Name": [exports.xml_text(s) for s in label],
+                 "Description": out["description"].astype(str).map(lambda t: exports.xml_text(html.escape(t))),
                  "rank": out["rank"].astype(int), "count": out["count"].astype(int)},
                 geometry=out.geometry.values, crs=out.crs,
             ).to_crs(settings.CRS_WGS84)
@@ -72,23 +75,29 @@ def write_cells(cells: gpd.GeoDataFrame, path: str | Path) -> Path:
     if driver is None:
         raise InputError(f"cannot write '{path.suffix}'; use one of {', '.join(CELL_EXPORTS)}",
                          parameter="out")
-    path.parent.mkdir(parents=True, exist_ok=True)
     out = gpd.GeoDataFrame(cells.copy())
     out.attrs = {}
     if driver == "CSV":  # text neutralised, written atomically
         exports.write_bytes_atomic(path, exports.csv_bytes(pd.DataFrame(out.drop(columns="geometry"))))
         return path
+    import pyogrio
+
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")  # the old file stays until this is whole
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp.unlink(missing_ok=True)
         if driver == "GPKG":
             out.to_file(tmp, driver="GPKG", layer="grid_cells", engine="pyogrio")
         else:
             out.to_crs(settings.CRS_WGS84).to_file(tmp, driver="GeoJSON", engine="pyogrio")
         os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(f"could not write ({exc.strerror or exc}); the previous file is unchanged",
+    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        reason = getattr(exc, "strerror", None) or " ".join(str(exc).split()) or type(exc).__name__
+        raise OutputError(f"could not write ({reason}); the previous file is unchanged",
                           file=str(path)) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
     return path

@@ -28,7 +28,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from hotspot_app.io.exports import neutralise
+from hotspot_app.io.exports import neutralise, xml_text
 from hotspot_app.core.measures import is_missing
 
 __all__ = ["Sheet", "workbook", "sheet_of", "header_label", "NA"]
@@ -106,7 +106,7 @@ def sheet_of(df: pd.DataFrame, title: str, name: str = "Table", **kwargs) -> She
 
 
 def _sheet_name(name: str, used: set[str]) -> str:
-    base = "".join(ch for ch in str(name) if ch not in '[]:*?/\\')[:31] or "Table"
+    base = "".join(ch for ch in xml_text(name) if ch not in '[]:*?/\\\ufffd')[:31] or "Table"
     out, n = base, 2
     while out.lower() in used:
         suffix = f" ({n})"
@@ -116,7 +116,7 @@ def _sheet_name(name: str, used: set[str]) -> str:
 
 
 def _text(value) -> str:
-    return neutralise(str(value))
+    return xml_text(neutralise(str(value)))
 
 
 def _write_table(ws, sheet: Sheet) -> None:

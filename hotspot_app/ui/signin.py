@@ -1,12 +1,15 @@
-"""The app's sign-in gate and role checks for shared deployments (hotspot_app.auth holds the
-rules; this is the Streamlit face).
+"""The app's sign-in gate and role checks (`io.auth` holds the rules; this is the Streamlit face).
 
-`gate()` (called by streamlit_app.py before any page) does nothing when sign-in is off (the
-single-user default). When it is on, it shows a sign-in form until a user signs in, ends the
-session after `settings.SESSION_MINUTES` without activity, and shows who is signed in with a
-sign-out button. Pages ask `can("analyst")` before offering a write, and pass `user_name()` to the
-workspace so the audit says who did it. `audit_view(ds)` is the Data page's Audit section,
-`users_view()` its Users section for admins.
+`gate()` (called by streamlit_app.py before any page) first refuses to serve an unsafe
+configuration with one line (`auth.deployment_problem`: serving beyond localhost or a PostgreSQL
+workspace without sign-in, a bad HOTSPOT_SESSION_MINUTES, an unreadable users store). When
+sign-in is off (the single-user default, this machine only) it does nothing more. When it is on,
+it shows a sign-in form until a user signs in (with the lockout of `auth.sign_in`), re-reads the
+user's role and state on every run (a demoted, disabled or removed user's open tabs follow at
+their next click), ends the session after HOTSPOT_SESSION_MINUTES without activity, and shows
+who is signed in with a sign-out button. Pages ask `can("analyst")` before offering a write and
+call `require("analyst")` just before it (the role read from the store again).
+`audit_view(ds)` is the Data page's Audit section, `users_view()` its Users section for admins.
 """
 
 from __future__ import annotations
@@ -15,10 +18,9 @@ from datetime import datetime, timezone
 
 import streamlit as st
 
+from hotspot_app.core.errors import HotspotError, InputError
 from hotspot_app.io import auth
 from hotspot_app.io import identity
-from hotspot_app.core import settings
-from hotspot_app.core.errors import InputError
 
 USER, ROLE, SEEN, NOTICE = "auth-user", "auth-role", "auth-seen", "auth-notice"
 
@@ -35,25 +37,73 @@ def _sign_out(notice: str | None = None) -> None:
         st.session_state[NOTICE] = notice
 
 
+def _load_secrets() -> None:
+    """Root-level entries of ``.streamlit/secrets.toml`` (e.g. PGPASSWORD) become environment
+    variables, where libpq reads the database password: it never has to be in a URL."""
+    try:
+        st.secrets.load_if_toml_exists()
+    except Exception:  # a malformed secrets file: Streamlit reports it itself
+        pass
+
+
+def client_address() -> str | None:
+    """The client's address (None when unknown): as Streamlit sees it, or, when that is this
+    machine (a reverse proxy in front, README "Shared deployment"), the address the proxy added
+    last to X-Forwarded-For."""
+    try:
+        ip = st.context.ip_address
+    except Exception:
+        return None
+    if not isinstance(ip, str):
+        return None
+    if auth.is_local_address(ip):
+        try:
+            forwarded = st.context.headers.get("X-Forwarded-For")
+        except Exception:
+            forwarded = None
+        if isinstance(forwarded, str) and forwarded.strip():
+            return forwarded.split(",")[-1].strip()
+    return ip
+
+
 def gate() -> None:
-    """Stop the script with a sign-in form unless sign-in is off or a session is active."""
+    """Stop the script with one line if the configuration is unsafe, else with a sign-in form
+    unless sign-in is off or a session is active."""
     identity.set_acting_user(None)
+    _load_secrets()
+    problem = auth.deployment_problem(st.get_option("server.address"), check_store=False)
+    if problem:
+        st.error(f"The app will not start: {problem}")
+        st.stop()
     if not auth.enabled():
         return
+    target = auth.auth_target()
     now = datetime.now(timezone.utc)
     if st.session_state.get(USER) and auth.session_expired(st.session_state[SEEN], now):
-        _sign_out(f"Your session ended after {settings.SESSION_MINUTES:g} minutes without activity; "
+        _sign_out(f"Your session ended after {auth.session_minutes():g} minutes without activity; "
                   "sign in again.")
+    if st.session_state.get(USER):
+        try:
+            current = _users(target).current(st.session_state[USER])
+        except HotspotError as exc:
+            st.error(f"Cannot read the users store: {exc}")
+            st.stop()
+        if current is None:
+            _sign_out("Your account was disabled or removed; ask an administrator.")
+        elif current.role != st.session_state.get(ROLE):
+            st.session_state[NOTICE] = f"Your role is now {current.role}."
+            st.session_state[ROLE] = current.role
     if st.session_state.get(USER):
         st.session_state[SEEN] = now
         identity.set_acting_user(st.session_state[USER])  # every write of this run is audited as them
         with st.sidebar:
             st.markdown(f"Signed in as **{st.session_state[USER]}** ({st.session_state[ROLE]})")
+            if st.session_state.get(NOTICE):
+                st.info(st.session_state.pop(NOTICE))
             if st.button("Sign out", key="auth-signout"):
                 _sign_out("Signed out.")
                 st.rerun()
         return
-    target = auth.auth_target()
     st.title("Sign in")
     if st.session_state.get(NOTICE):
         st.info(st.session_state.pop(NOTICE))
@@ -62,7 +112,7 @@ def gate() -> None:
         if not len(users.list()):
             st.warning("No users yet: an administrator adds the first one with "
                        "`hotspot users add NAME --role admin`.")
-    except InputError as exc:
+    except HotspotError as exc:
         st.error(str(exc))
         st.stop()
     with st.form("auth-form"):
@@ -70,9 +120,10 @@ def gate() -> None:
         password = st.text_input("Password", type="password", key="auth-password")
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
-        user = users.verify(name.strip(), password)
-        if user is None:
-            st.error("Wrong user name or password.")
+        try:
+            user = users.sign_in(name.strip(), password, client=client_address())
+        except auth.SignInRefused as exc:
+            st.error(str(exc))
         else:
             st.session_state[USER], st.session_state[ROLE], st.session_state[SEEN] = user.name, user.role, now
             st.rerun()
@@ -85,10 +136,27 @@ def user_name() -> str | None:
 
 
 def can(needed: str) -> bool:
-    """May the current user act as `needed` (viewer/analyst/admin)? Always True when sign-in is off."""
+    """May the current user act as `needed` (viewer/analyst/admin)? With sign-in off the app
+    serves this machine only (the gate refuses anything else): its one user may. With sign-in
+    on, an anonymous visitor may not."""
     if not auth.enabled():
         return True
     return auth.can(st.session_state.get(ROLE), needed)
+
+
+def require(needed: str) -> None:
+    """Just before a write: the signed-in user's role and state read from the store again; an
+    `InputError` (shown as one line) when they may no longer do it."""
+    if not auth.enabled():
+        return
+    current = _users(auth.auth_target()).current(st.session_state.get(USER))
+    if current is None:
+        _sign_out("Your account was disabled or removed; ask an administrator.")
+        raise InputError("your account was disabled or removed; nothing was changed", parameter="user")
+    st.session_state[ROLE] = current.role
+    if not auth.can(current.role, needed):
+        raise InputError(f"you are a {current.role} now; an {needed} or admin can do this; nothing was changed",
+                         parameter="role")
 
 
 def explain(needed: str) -> None:
@@ -99,23 +167,25 @@ def explain(needed: str) -> None:
 
 
 def audit_view(ds) -> None:
-    """The Audit section of the Data page (analysts and admins): who changed the workspace."""
+    """The Audit section of the Data page (analysts and admins): who changed the workspace. A
+    missing audit table is an error, never an empty log."""
     if not ds.workspace or not can("analyst"):
         return
-    from hotspot_app.io import workspace
+    from hotspot_app.ui import source
 
-    ws = workspace.open_workspace(ds.workspace)
-    if not hasattr(ws, "audit"):
-        return
     st.subheader("Audit")
+    try:
+        log = source.audit(ds.key)
+    except HotspotError as exc:
+        st.error(str(exc))
+        return
     st.caption("Every change to the workspace: who, when (UTC) and what. Newest first.")
-    log = ws.audit()
     st.dataframe(log.iloc[::-1].reset_index(drop=True), hide_index=True, width="stretch")
 
 
 def users_view() -> None:
     """The Users section of the Data page (admins only): who may sign in, with which role; add a
-    user or change a role (the same rules as `hotspot users`)."""
+    user, change a role, disable, enable or remove one (the same rules as `hotspot users`)."""
     if not auth.enabled() or not can("admin"):
         return
     users = _users(auth.auth_target())
@@ -130,23 +200,32 @@ def users_view() -> None:
         add = st.form_submit_button("Add user")
     if add:
         try:
-            user = users.add(name.strip(), password, role)
-        except InputError as exc:
+            require("admin")
+            user = users.add(name.strip(), password, role, by=user_name())
+        except HotspotError as exc:
             st.error(str(exc))
         else:
             st.success(f"Added {user.name} ({user.role}).")
     table = users.list()
     st.dataframe(table, hide_index=True, width="stretch")
-    if len(table):
-        with st.form("auth-users-role"):
-            c1, c2 = st.columns(2)
-            who = c1.selectbox("User", table["name"].tolist(), key="auth-role-name")
-            new_role = c2.selectbox("New role", auth.ROLES, key="auth-role-role")
-            change = st.form_submit_button("Change role")
-        if change:
-            try:
-                users.set_role(who, new_role)
-            except InputError as exc:
-                st.error(str(exc))
+    if not len(table):
+        return
+    with st.form("auth-users-role"):
+        c1, c2, c3 = st.columns(3)
+        who = c1.selectbox("User", table["name"].tolist(), key="auth-role-name")
+        new_role = c2.selectbox("New role", auth.ROLES, key="auth-role-role")
+        action = c3.selectbox("Or", ["change the role", "disable", "enable", "remove"], key="auth-role-action")
+        change = st.form_submit_button("Change role")
+    if change:
+        try:
+            require("admin")
+            if action == "change the role":
+                users.set_role(who, new_role, by=user_name())
+                done = f"{who} is now {new_role}."
             else:
-                st.success(f"{who} is now {new_role}.")
+                getattr(users, action)(who, by=user_name())
+                done = f"{who} is {action}d." if action != "remove" else f"{who} is removed."
+        except HotspotError as exc:
+            st.error(str(exc))
+        else:
+            st.success(done)

@@ -2,22 +2,28 @@
 the workspace. No Streamlit here: `cache` wraps the reads in Streamlit caches and the Data page
 calls the writes.
 
-A source key is ``"demo"`` or ``"workspace:<target>@<version>"`` (`workspace_key`), where the
-target is a ``.gpkg`` path or a ``postgresql://`` URL and the version is
-``Workspace.version()``: every committed write gives a new key, so cached results never outlive
-the data they were computed from. Every workspace goes through `workspace.open_workspace`; the
+A source key is ``"demo"`` or ``"workspace:<shown>@<version>"`` (`workspace_key`), where
+``<shown>`` is the workspace's display form (`workspace.display`: a ``.gpkg`` path, or a
+``postgresql://`` URL WITHOUT its password) and the version is ``Workspace.version()``: every
+committed write gives a new key, so cached results never outlive the data they were computed
+from. The real target (a URL may hold a password) never leaves this module: `target_of` maps
+the shown form back to it. Every workspace goes through `workspace.open_workspace`; the
 workspace the app writes to is `settings.WORKSPACE` (``HOTSPOT_WORKSPACE``).
 
-Writes never delete before they write: an upload is *added* (`workspace.GeopackageWorkspace.load_incidents`:
-each (source, provider, month) loaded replaces the same, everything else is kept); "Replace
-everything" is `replace_all` with the version the user confirmed (a `ConflictError` when the
-workspace changed since).
+Loads go through `questions.load` (the one set of rules for what a load does). Writes never
+delete before they write: an upload is *added*; "Replace everything" is `replace_all` with the
+version the user confirmed (a `ConflictError` when the workspace changed since). Edits and
+deletes of interventions and areas carry the record version the user saw (`Dataset.versions`;
+`workspace.RecordConflict` when it changed since); deleted records can be restored. The demo is
+never written to: drawing while the demo is shown starts a new, empty workspace.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +37,14 @@ from hotspot_app.core import population
 
 DEMO = "demo"
 PREFIX = "workspace:"
+#: Largest uploaded file, MB (also Streamlit's server.maxUploadSize in .streamlit/config.toml).
+UPLOAD_MAX_MB = 200
+#: Uploads older than this are removed (each upload is read when it arrives; a later rerun
+#: saves it again).
+UPLOAD_KEEP_HOURS = 24.0
+
+#: {shown form: real target}: the workspaces this process has opened (passwords stay here).
+_TARGETS: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -46,9 +60,13 @@ class Dataset:
     micro_hotspots: gpd.GeoDataFrame
     interventions: pd.DataFrame
     truth: dict = field(default_factory=dict)
+    #: the workspace as shown (`workspace.display`: never a password); None for the demo
     workspace: str | None = None
     #: every area layer of the workspace (ward, local authority, town centre, patrol, custom, ...)
     all_areas: gpd.GeoDataFrame | None = None
+    #: {("intervention" | "area", id): version} when the data were read: what an edit or delete
+    #: carries so that a record changed since is refused
+    versions: dict = field(default_factory=dict)
 
     @property
     def areas(self) -> gpd.GeoDataFrame:
@@ -72,23 +90,43 @@ def empty_areas() -> gpd.GeoDataFrame:
 
 
 def target_text(target: str | os.PathLike) -> str:
-    """A workspace target as text: a URL as given, a path made absolute."""
+    """A workspace target as text: a URL (a shown one mapped back to the real one), a path made
+    absolute."""
+    text = os.fspath(target) if isinstance(target, os.PathLike) else str(target)
+    if text in _TARGETS:
+        return _TARGETS[text]
     if workspace.is_url(target):
-        return workspace.url_of(target)
+        url = workspace.url_of(target)
+        if url == workspace.display(url) and url in _TARGETS:  # a shown form: the real one
+            return _TARGETS[url]
+        return url
     return str(Path(target).resolve())
 
 
+def shown(target: str | os.PathLike) -> str:
+    """The display form of a workspace target (remembered, so `target_text` can map it back)."""
+    real = target_text(target)
+    text = workspace.display(real)
+    _TARGETS[text] = real
+    return text
+
+
 def workspace_key(target: str | os.PathLike) -> str:
-    """Source key of a workspace (changes on every committed write)."""
-    text = target_text(target)
-    return f"{PREFIX}{text}@{workspace.open_workspace(text).version()}"
+    """Source key of a workspace (changes on every committed write; never holds a password)."""
+    text = shown(target)
+    return f"{PREFIX}{text}@{workspace.open_workspace(target_text(target)).version()}"
 
 
 def target_of(key: str) -> str | None:
-    """The workspace target of a source key (None for the demo)."""
+    """The workspace target of a source key (None for the demo): the real one, for opening."""
     if not key.startswith(PREFIX):
         return None
-    return key[len(PREFIX):].rsplit("@", 1)[0]
+    return target_text(key[len(PREFIX):].rsplit("@", 1)[0])
+
+
+def shown_of(key: str) -> str | None:
+    """The workspace of a source key as shown (None for the demo)."""
+    return key[len(PREFIX):].rsplit("@", 1)[0] if key.startswith(PREFIX) else None
 
 
 def version_of(key: str) -> str | None:
@@ -113,7 +151,8 @@ def default_key() -> str:
 
 def exists(target: str | os.PathLike) -> bool:
     """True when the workspace holds anything (a URL is taken to exist)."""
-    return workspace.is_url(target) or Path(target).is_file()
+    real = target_text(target)
+    return workspace.is_url(real) or Path(real).is_file()
 
 
 def _layer(all_areas: gpd.GeoDataFrame, layer: str) -> gpd.GeoDataFrame:
@@ -135,6 +174,8 @@ def dataset(key: str) -> Dataset:
     if target is None:
         raise InputError(f"unknown data source '{key}'", parameter="source")
     ws = workspace.open_workspace(target)
+    versions = {(kind, rid): v for kind in ("intervention", "area")
+                for rid, v in ws.record_versions(kind).items()}
     try:
         incidents = ws.incidents()
     except InputError:  # areas only so far
@@ -148,33 +189,67 @@ def dataset(key: str) -> Dataset:
     wards = _layer(all_areas, "ward")
     if len(wards) == 0 and len(all_areas):
         wards = all_areas[~all_areas["layer"].isin(["town_centre", "micro_hotspot", "patrol"])].reset_index(drop=True)
-    name = target if workspace.is_url(target) else Path(target).name
+    name = shown(target) if workspace.is_url(target) else Path(target).name
     return Dataset(key=key, label=f"Workspace {name}", is_demo=False, incidents=incidents,
                    wards=wards, town_centres=_layer(all_areas, "town_centre"),
                    micro_hotspots=_layer(all_areas, "micro_hotspot"),
-                   interventions=ws.interventions(), workspace=target, all_areas=all_areas)
+                   interventions=ws.interventions(), workspace=shown(target), all_areas=all_areas,
+                   versions=versions)
 
 
 # ------------------------------------------------------------------------------ uploads
-def save_uploads(files, folder: Path | None = None) -> list[str]:
+def save_uploads(files, folder: Path | None = None, now: float | None = None) -> list[str]:
     """Write uploaded files (objects with ``name`` and ``getvalue()``) under
-    ``data/uploads/<content hash>/``; returns their paths (same content -> same paths)."""
+    ``data/uploads/<content hash>/``; returns their paths (same content -> same paths). A file
+    over `UPLOAD_MAX_MB` is refused (`InputError` naming it); uploads older than
+    `UPLOAD_KEEP_HOURS` are removed first (`prune_uploads`)."""
     from hotspot_app.io.exports import write_bytes_atomic
 
+    base = folder or settings.DATA_DIR / "uploads"
+    prune_uploads(base, now=now)
     digest = hashlib.sha1()
     blobs = []
     for f in files:
-        data = f.getvalue()
+        size = getattr(f, "size", None)
+        data = f.getvalue() if size is None or size <= UPLOAD_MAX_MB * 1024 * 1024 else b""
+        if (size if size is not None else len(data)) > UPLOAD_MAX_MB * 1024 * 1024:
+            raise InputError(f"the file is larger than {UPLOAD_MAX_MB} MB; split it (e.g. one file per "
+                             "month) or load it with `hotspot ingest FILE --into WORKSPACE`", file=Path(f.name).name)
         digest.update(f.name.encode("utf-8") + b"\0" + data)
         blobs.append((Path(f.name).name, data))
-    root = (folder or settings.DATA_DIR / "uploads") / digest.hexdigest()[:16]
+    root = base / digest.hexdigest()[:16]
     out = []
     for name, data in blobs:
         path = root / name
         if not path.exists() or path.stat().st_size != len(data):
             write_bytes_atomic(path, data)
         out.append(str(path))
+    if root.exists():
+        os.utime(root)  # in use now: not pruned for another UPLOAD_KEEP_HOURS
     return out
+
+
+def prune_uploads(folder: Path | None = None, now: float | None = None) -> list[Path]:
+    """Remove upload folders not used for `UPLOAD_KEEP_HOURS`; returns those removed."""
+    base = Path(folder or settings.DATA_DIR / "uploads")
+    if not base.is_dir():
+        return []
+    limit = (time.time() if now is None else now) - UPLOAD_KEEP_HOURS * 3600
+    gone = []
+    for sub in base.iterdir():
+        try:
+            if sub.is_dir() and sub.stat().st_mtime < limit:
+                shutil.rmtree(sub, ignore_errors=True)
+                gone.append(sub)
+        except OSError:
+            continue
+    return gone
+
+
+def forget_uploads(paths) -> None:
+    """Remove the saved copies of uploads once they are in the workspace."""
+    for folder in {Path(p).parent for p in paths}:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def read_incidents(paths: tuple[str, ...], kind: str, provider: str | None = None):
@@ -199,24 +274,37 @@ def can_add(result) -> bool:
 
 # ------------------------------------------------------------------------------ writes
 def add_to_workspace(target: str | os.PathLike, result=None, areas: gpd.GeoDataFrame | None = None, *,
-                     replace_all: bool = False, expected_version: str | None = None,
-                     user: str | None = None) -> tuple[str, "workspace.LoadResult | None"]:
-    """Add an ingest result (and boundary areas) to the workspace in ONE atomic step; returns
-    the new source key and the `LoadResult` (None when only areas were written)."""
+                     replace_all: bool = False, replace_areas: bool = False, confirmed: bool = False,
+                     expected_version: str | None = None, user: str | None = None,
+                     warnings=()) -> tuple[str, "workspace.LoadResult | None"]:
+    """Add an ingest result (and boundary areas) to the workspace in ONE atomic step by the rules
+    of `questions.load.load`; returns the new source key and the `LoadResult` (None when only
+    areas were written). The full answer (warnings, areas added) is `last_load`."""
+    from hotspot_app.questions import load as load_question
+
+    real = target_text(target)
+    answer = load_question.load(real, result, areas, replace_all=replace_all, replace_areas=replace_areas,
+                                confirmed=confirmed or not (replace_all or replace_areas),
+                                expected_version=expected_version, user=user, warnings=warnings)
+    _LAST[real] = answer
+    return workspace_key(real), answer.result
+
+
+_LAST: dict = {}
+
+
+def last_load(target: str | os.PathLike):
+    """The `questions.load.Loaded` answer of the last load into `target` in this process."""
+    return _LAST.get(target_text(target))
+
+
+def layer_size(target: str | os.PathLike, layer: str) -> int:
+    """How many areas the workspace holds in `layer` (0 when it has none or does not exist)."""
+    if not exists(target):
+        return 0
     ws = workspace.open_workspace(target_text(target))
-    loaded = None
-    if result is not None:
-        if not can_add(result):
-            raise InputError("nothing to add: no rows were loaded", parameter="incidents")
-        files = [f["file"] for f in result.summary.get("files", [])]
-        loaded = ws.load_incidents(result.incidents, files=files, read=result.summary["read"],
-                                   rejected=result.rejects, replace_all=replace_all, user=user,
-                                   expected_version=expected_version, areas=areas)
-    elif areas is not None and len(areas):
-        ws.write_areas(areas, user=user, expected_version=expected_version)
-    else:
-        raise InputError("nothing to add", parameter="incidents")
-    return workspace_key(target), loaded
+    key = workspace.layer_key(layer)
+    return len(ws.areas(key)) if key in ws.area_layers() else 0
 
 
 def replace_preview(target: str | os.PathLike) -> tuple[pd.DataFrame, int]:
@@ -245,6 +333,11 @@ def history(target: str | os.PathLike) -> pd.DataFrame:
     return out.iloc[::-1].reset_index(drop=True)
 
 
+def audit(key: str) -> pd.DataFrame:
+    """The audit log of the workspace of `key` (`InputError` when its audit table is missing)."""
+    return workspace.open_workspace(target_of(key)).audit()
+
+
 def coverage(target: str | os.PathLike) -> pd.DataFrame:
     """`workspace.coverage_grid` of the workspace (gaps and location flags in ``attrs``)."""
     ws = workspace.open_workspace(target_text(target))
@@ -252,22 +345,21 @@ def coverage(target: str | os.PathLike) -> pd.DataFrame:
 
 
 def _writable(key: str, target: str | os.PathLike) -> str:
-    """The workspace a drawing goes to. Viewing the demo with no workspace yet: the demo is
-    copied in first (so the drawing can be evaluated against it). Viewing the demo while a
-    workspace exists: refused (it would mix the demo into the partnership's data)."""
+    """The workspace a drawing goes to. The demo is never written to: viewing the demo with no
+    workspace yet, the drawing starts a new, empty workspace (`target`); viewing the demo while a
+    workspace holding data exists, it is refused (switch to the workspace first)."""
+    from hotspot_app.questions import load as load_question
+
     current = target_of(key)
     if current is not None:
+        load_question.check_targets(into=current)
         return current
-    if exists(target) and _holds_anything(workspace.open_workspace(target_text(target))):
-        raise InputError(f"you are viewing the demo data; switch to the workspace ({Path(str(target)).name}) "
-                         "on the Data page first", parameter="source")
-    from hotspot_app.io import demo
-
-    d = demo.load()
-    workspace.open_workspace(target_text(target)).write(
-        incidents=d.incidents, interventions=d.interventions,
-        areas=[a for a in (d.wards, d.town_centres, d.micro_hotspots) if len(a)])
-    return target_text(target)
+    real = target_text(target)
+    load_question.check_targets(into=real)
+    if exists(real) and _holds_anything(workspace.open_workspace(real)):
+        raise InputError(f"you are viewing the demo data; switch to the workspace ({shown(real)}) "
+                         "on the Data page first (the demo is never written to)", parameter="source")
+    return real
 
 
 def _holds_anything(ws) -> bool:
@@ -278,12 +370,13 @@ def add_drawn_intervention(key: str, target: str | os.PathLike, geometry, name: 
                            start, end, notes: str | None) -> str:
     """Save a drawn polygon (EPSG:27700) as a micro-hotspot area and an intervention with dates;
     returns the source key of the workspace written (see `_writable` for the demo)."""
-    from hotspot_app.core import areas, schema
+    from hotspot_app.core import schema
 
     where = _writable(key, target)
     ws = workspace.open_workspace(where)
+    version = ws.version()
     existing = ws.areas("micro_hotspot") if "micro_hotspot" in ws.area_layers() else None
-    area_id = areas.new_area_id(existing["area_id"] if existing is not None else [], "micro_hotspot")
+    area_id = ws.new_area_id("micro_hotspot")
     row = schema.make_areas(gpd.GeoDataFrame({"name": [name], "id": [area_id]}, geometry=[geometry],
                                              crs=settings.CRS), name="name", layer="micro_hotspot",
                             area_id="id")
@@ -294,27 +387,44 @@ def add_drawn_intervention(key: str, target: str | os.PathLike, geometry, name: 
             if col in existing.columns:
                 row[col] = row[col].astype(existing[col].dtype)
         row = gpd.GeoDataFrame(pd.concat([existing, row], ignore_index=True), crs=settings.CRS)
-    ws.write_areas(row, expected_version=ws.version())
+    ws.write_areas(row, expected_version=version)
     ws.add_intervention(name, type_, start, end, area_id=area_id, geometry=geometry, notes=notes or None)
     return workspace_key(where)
 
 
-def update_intervention(key: str, intervention_id: str, **fields) -> str:
+def update_intervention(key: str, intervention_id: str, record_version: int | None = None, **fields) -> str:
+    """Edit an intervention, carrying the version the user saw (refused when it changed since)."""
     where = target_of(key)
-    workspace.open_workspace(where).update_intervention(intervention_id, **fields)
+    workspace.open_workspace(where).update_intervention(intervention_id, record_version=record_version,
+                                                        **fields)
     return workspace_key(where)
 
 
-def delete_intervention(key: str, intervention_id: str) -> str:
+def delete_intervention(key: str, intervention_id: str, record_version: int | None = None) -> str:
+    """Delete an intervention (kept, restorable), carrying the version the user saw."""
     where = target_of(key)
-    workspace.open_workspace(where).delete_intervention(intervention_id)
+    workspace.open_workspace(where).delete_intervention(intervention_id, record_version=record_version)
     return workspace_key(where)
 
 
-def delete_area(key: str, area_id: str) -> str:
+def delete_area(key: str, area_id: str, record_version: int | None = None) -> str:
+    """Delete an area (kept, restorable), carrying the version the user saw."""
     where = target_of(key)
-    workspace.open_workspace(where).delete_area(area_id)
+    workspace.open_workspace(where).delete_area(area_id, record_version=record_version)
     return workspace_key(where)
+
+
+def deleted(key: str) -> pd.DataFrame:
+    """The deleted interventions and areas of the workspace of `key` that can be restored."""
+    where = target_of(key)
+    return workspace.open_workspace(where).deleted()
+
+
+def restore(key: str, kind: str, record_id: str) -> tuple[str, str]:
+    """Restore a deleted intervention or area; returns the new source key and its name."""
+    where = target_of(key)
+    name = workspace.open_workspace(where).restore(kind, record_id)
+    return workspace_key(where), name
 
 
 def import_micro_hotspots(key: str, path: str, name_field: str | None = None, start: str = "start",
@@ -334,18 +444,11 @@ def import_micro_hotspots(key: str, path: str, name_field: str | None = None, st
     new["area_id"] = [f"micro_hotspot-{stem}-{i + 1}" for i in range(len(new))]
     ivs = workspace.interventions_from_areas(new, start=start, end=end, file=Path(path).name)
     existing = ws.areas("micro_hotspot") if "micro_hotspot" in ws.area_layers() else None
-    if existing is not None and set(existing["area_id"].astype(str)) & set(new["area_id"]):
-        raise InputError(f"{Path(path).name} was imported before (its area ids are in the workspace); "
-                         "delete those areas first to import it again", file=path)
+    if set(ws.used_ids("area")) & set(new["area_id"]):
+        raise InputError(f"{Path(path).name} was imported before (its area ids are in the workspace, or "
+                         "were and were deleted: restore them on the Data page)", file=path)
     current = ws.interventions()
-    taken = set(current["intervention_id"].astype(str))
-    ids, k = [], len(taken) + 1
-    for _ in range(len(ivs)):
-        while f"int-{k}" in taken:
-            k += 1
-        ids.append(f"int-{k}")
-        taken.add(f"int-{k}")
-    ivs["intervention_id"] = ids
+    ivs["intervention_id"] = ws.new_intervention_ids(len(ivs))
     areas = new if existing is None else gpd.GeoDataFrame(pd.concat([existing, new], ignore_index=True),
                                                           crs=settings.CRS)
     if len(current):

@@ -33,8 +33,8 @@ from hotspot_app.io.ingest.rejects import format_summary
 
 KINDS = ("auto", "police-uk", "fire", "generic")
 
-__all__ = ["read_incidents", "read_boundaries", "IngestResult", "BoundaryResult", "KINDS",
-           "format_summary"]
+__all__ = ["read_incidents", "read_boundaries", "read_workspace", "IngestResult", "BoundaryResult",
+           "KINDS", "format_summary"]
 
 
 @dataclass
@@ -50,6 +50,19 @@ class IngestResult:
     incidents: gpd.GeoDataFrame
     rejects: pd.DataFrame
     summary: dict = field(default_factory=dict)
+
+
+def read_workspace(target) -> IngestResult:
+    """The incidents of a workspace (a ``.gpkg`` or a ``postgresql://`` URL) as an ingest result:
+    what ``hotspot ingest WORKSPACE --out FILE`` exports (read = loaded, nothing rejected)."""
+    from hotspot_app.io import workspace
+
+    incidents = workspace.open_workspace(target).incidents()
+    n = len(incidents)
+    label = workspace.display(target)
+    summary = {"read": n, "loaded": n, "rejected": 0, "rejected_by_reason": {}, "warnings": [],
+               "files": [{"file": label, "read": n, "loaded": n, "rejected": 0}]}
+    return IngestResult(incidents, report.empty_rejects(), summary)
 
 
 _SKIPPED = {"police-uk-outcomes": "police.uk outcomes file, not street-level crime",

@@ -317,21 +317,38 @@ def sniff(data: bytes, label: str) -> Header:
     text = _head_text(data)
     if not text.strip():
         raise InputError("empty file (no header row)", file=label)
-    if "\x00" in text[:4096]:
+    head = text[:4096]
+    control = sum(1 for c in head if c < " " and c not in "\t\n\r")
+    if control >= 2 and control * 1000 > len(head):  # binary (or UTF-16): not one damaged field
         raise InputError("not a text (CSV) file", file=label)
     lines = text.splitlines()[:30]
     first = None
     for i, line in enumerate(lines):
         try:
-            fields = next(csv.reader([line]))
+            fields = next(csv.reader([line.replace("\x00", "")]))
         except (csv.Error, StopIteration):
             continue
         if first is None and line.strip():
             first = Header(i, fields, None)
         kind = header_kind(fields)
         if kind:
+            _check_unique(fields, label)
             return Header(i, fields, kind)
+    if first is not None:
+        _check_unique(first.columns, label)
     return first or Header(0, [], None)
+
+
+def _check_unique(columns, label: str) -> None:
+    """A header naming one column twice is refused: the second would silently hide the first."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(columns, start=1):
+        key = norm(name)
+        if key and key in seen:
+            raise InputError(f"the header names this column twice (columns {seen[key]} and {i}); rename or "
+                             "remove one: otherwise one of them would be read and the other's values lost",
+                             file=label, column=str(name).strip())
+        seen[key] = i
 
 
 # ----------------------------------------------------------------------------- CSV reading
@@ -450,10 +467,53 @@ def read_csv_table(source: Source, header: Header, report_: "report.Report",
     if table is not None:
         n = table.num_rows
         table = table.append_column("_row", pa.array(np.arange(1, n + 1, dtype=np.int64)))
-        return CsvTable(table, n, report.empty_rejects(), encoding)
+        table, rejected = _without_nul(table, source.label)
+        return CsvTable(table, n, rejected, encoding)
     text, _ = decode(data if isinstance(data, bytes) else source.read_bytes())
     table, n, rejected = _slow(text, header, source.label, dict_columns)
-    return CsvTable(table, n, rejected, encoding)
+    table, nul = _without_nul(table, source.label)
+    return CsvTable(table, n, pd.concat([rejected, nul], ignore_index=True) if len(nul) else rejected, encoding)
+
+
+def _without_nul(table: pa.Table, label: str) -> tuple[pa.Table, "report.pd.DataFrame"]:
+    """Rows with a NUL byte in any field removed, and rejected naming the first such column: a
+    NUL means a damaged file, and a workspace (SQLite/OGR) would cut the text at it."""
+    hit_any = None
+    first_col = None
+    for name in table.column_names:
+        if name == "_row":
+            continue
+        col = table[name]
+        chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+        parts = []
+        for chunk in chunks:
+            if pa.types.is_dictionary(chunk.type):
+                if not pc.any(pc.fill_null(pc.match_substring(chunk.dictionary, "\x00"), False)).as_py():
+                    parts.append(pa.array(np.zeros(len(chunk), bool)))
+                    continue
+                chunk = chunk.dictionary_decode()
+            if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+                parts.append(pa.array(np.zeros(len(chunk), bool)))
+                continue
+            parts.append(pc.fill_null(pc.match_substring(chunk, "\x00"), False))
+        hit = np.concatenate([p.to_numpy(zero_copy_only=False) for p in parts]) if parts else np.zeros(0, bool)
+        if not hit.any():
+            continue
+        if hit_any is None:
+            hit_any, first_col = np.zeros(table.num_rows, bool), np.full(table.num_rows, None, dtype=object)
+        new = hit & ~hit_any
+        first_col[new] = name
+        hit_any |= hit
+    if hit_any is None:
+        return table, report.empty_rejects()
+    at = np.flatnonzero(hit_any)
+    rows = table["_row"].to_numpy()[at]
+    values = []
+    for i, c in zip(at, first_col[at]):
+        v = table[c][int(i)].as_py()
+        values.append(None if v is None else str(v).replace("\x00", "\\x00"))
+    rejected = report.rejects_frame(label, rows, first_col[at], report.NUL_CHARACTER, values)
+    return table.filter(pa.array(~hit_any)), rejected
 
 
 def codes_values(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:

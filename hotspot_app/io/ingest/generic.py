@@ -368,10 +368,18 @@ def spatial_layers(source: files.Source, layer: str | None = None) -> tuple[list
         return [None], []
     holding = []
     for name in names:
-        fields = [str(f) for f in pyogrio.read_info(str(source.path), layer=name)["fields"]]
-        if schema.find_column(fields, "category") and (schema.find_column(fields, "occurred")
-                                                       or schema.find_column(fields, "month")):
+        info = pyogrio.read_info(str(source.path), layer=name)
+        fields = [str(f) for f in info["fields"]]
+        dated = schema.find_column(fields, "occurred") or schema.find_column(fields, "month")
+        named = schema.find_column(fields, "category")
+        if named and dated:
             holding.append(name)
+        elif (named or dated) and int(info.get("features") or 0) > 0:
+            # half an incident layer: never skipped quietly (its rows would go unread)
+            missing = "date or month column" if named else "category column"
+            raise InputError(f"layer '{name}' ({int(info['features']):,} rows) looks like incidents but has no "
+                             f"{missing}, so its rows cannot be loaded; fix the layer, or read the other "
+                             "layers one by one with --layer NAME", file=source.label, parameter="layer")
     if not holding:
         raise InputError(f"none of its {len(names)} layers ({', '.join(names)}) has a category and a "
                          "date or month column; choose one with --layer NAME", file=source.label,

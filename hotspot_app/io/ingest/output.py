@@ -119,7 +119,10 @@ def _neutralised(text: pa.Array) -> pa.Array:
         risky = hit if risky is None else pc.or_(risky, hit)
     if risky is None or not pc.any(risky).as_py():
         return text
-    return pc.if_else(risky, pc.binary_join_element_wise("'", text, ""), text)
+    # the apostrophe and separator take the column's own string type (string or large_string:
+    # Arrow has no kernel mixing them)
+    quote, empty = pa.scalar("'", type=text.type), pa.scalar("", type=text.type)
+    return pc.if_else(risky, pc.binary_join_element_wise(quote, text, empty), text)
 
 
 def write_incidents_csv(incidents: gpd.GeoDataFrame, target) -> None:

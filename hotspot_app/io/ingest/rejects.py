@@ -34,6 +34,8 @@ DATE_OUT_OF_RANGE = "date out of range"   # before schema.EARLIEST_MONTH or afte
 NO_CATEGORY = "no category"               # an empty crime type / category (never "Unknown")
 NEGATIVE_WEIGHT = "negative weight"
 NOT_UTF8 = "undecodable text"             # a row whose bytes are not UTF-8 (rest of file is)
+NUL_CHARACTER = "NUL character"           # a field holding a NUL byte (a damaged file): never altered
+DEGREES_AS_METRES = "degrees in easting/northing"  # longitude/latitude in metre columns (some rows)
 
 REJECT_COLUMNS = ["file", "row", "column", "reason", "value"]
 

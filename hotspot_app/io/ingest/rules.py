@@ -282,6 +282,10 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
         apply(not_point, report.NOT_A_POINT, "geometry", None)
     apply(coord_blank, report.NO_LOCATION, coord_column, None)
     apply(coord_bad | ~(np.isfinite(x) & np.isfinite(y)), report.BAD_COORDINATES, coord_column, coord_text)
+    if crs == settings.CRS:
+        # longitude/latitude in metre columns: east of Greenwich they would pass as metres and land
+        # in the sea by the BNG origin; a file of only degrees was read as WGS84 before this
+        apply(geo.in_gb_wgs84(x, y), report.DEGREES_AS_METRES, coord_column, coord_text)
     inside = geo.in_gb_wgs84(x, y) if crs == settings.CRS_WGS84 else geo.in_gb_bng(x, y)
     apply(~inside, report.OUTSIDE_GB, coord_column, coord_text)
     bad = reason_at > 0

@@ -21,7 +21,8 @@ _LAZY = {
     "interventions_from_areas": "base", "empty_interventions": "base", "ordered_layers": "base",
     "INCIDENTS": "base", "AREA_PREFIX": "base", "META": "base", "BACKUPS_KEPT": "base",
     "LOAD_COLUMNS": "base", "AUDIT_COLUMNS": "base", "COVERAGE_COLUMNS": "base",
-    "AUDIT_ACTIONS": "base", "layer_key": "base",
+    "AUDIT_ACTIONS": "base", "layer_key": "base", "RecordConflict": "base", "DELETED_COLUMNS": "base",
+    "RECORD_KINDS": "base",
     # the backends
     "GeopackageWorkspace": "gpkg", "atomic_path": "gpkg", "PostgisWorkspace": "postgis",
 }
@@ -38,18 +39,21 @@ def __getattr__(name: str):
     return value
 
 
-def open_workspace(target: str | os.PathLike):
-    """The workspace at `target`: a ``.gpkg`` path or a ``postgresql://`` URL."""
+def open_workspace(target: str | os.PathLike, check: bool = True):
+    """The workspace at `target`: a ``.gpkg`` path or a ``postgresql://`` URL. With `check`,
+    changes made outside this tool (a layer removed in QGIS, a missing state row or audit table)
+    are an `InputError` naming them (`Workspace.problems`); ``hotspot audit --verify`` opens
+    without it to report them."""
     if is_url(target):
         try:
             from hotspot_app.io.workspace.postgis import PostgisWorkspace
         except ImportError as exc:
             raise InputError(f"a PostgreSQL workspace needs the PostGIS backend and psycopg ({exc})",
                              parameter="workspace") from None
-        return PostgisWorkspace(url_of(target))
+        return PostgisWorkspace(url_of(target), check=check)
     from hotspot_app.io.workspace.gpkg import GeopackageWorkspace
 
-    return GeopackageWorkspace(target)
+    return GeopackageWorkspace(target, check=check)
 
 
 def is_workspace(path: str | os.PathLike) -> bool:

@@ -10,6 +10,8 @@ shared deployment). The contract tests (tests/test_workspace_contract.py) run on
 from __future__ import annotations
 
 import abc
+import hashlib
+import json
 import re
 from typing import Any
 from dataclasses import dataclass, field
@@ -19,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from hotspot_app.core import schema, settings
-from hotspot_app.core.errors import InputError
+from hotspot_app.core.errors import ConflictError, HotspotError, InputError
 from hotspot_app.core.schema import AREA_LAYERS, INTERVENTION_COLUMNS, INTERVENTION_TYPES
+from hotspot_app.io.workspace import audit as chain
 
 
 META = "hotspot_meta"
@@ -64,9 +67,21 @@ BACKUPS_KEPT = 5
 
 
 
-#: Audit actions (the PostGIS backend records the same).
-AUDIT_ACTIONS = ("load", "replace_all", "area_added", "area_deleted", "intervention_added",
-                 "intervention_edited", "intervention_deleted", "cluster_run_saved")
+#: Audit actions (both backends record the same; user_* come from the users store).
+AUDIT_ACTIONS = ("load", "replace_all", "area_added", "area_deleted", "area_restored",
+                 "intervention_added", "intervention_edited", "intervention_deleted",
+                 "intervention_restored", "cluster_run_saved", "changes_accepted", "user_added",
+                 "user_role_set", "user_password_set", "user_removed", "user_disabled", "user_enabled")
+
+#: Per-record bookkeeping (both backends): every intervention and area id ever written, with the
+#: version of the record (bumped whenever its content changes), who changed it last, and whether
+#: it is deleted now. Ids are never reused: a new id is above every id in this table.
+RECORDS = "hotspot_records"
+#: Deleted (and replaced-away) interventions and areas, kept whole so they can be restored:
+#: kind, id, name, layer, deleted_at, deleted_by, version, data (the row as JSON).
+DELETED = "hotspot_deleted"
+RECORD_KINDS = {"intervention": "intervention_id", "area": "area_id"}
+DELETED_COLUMNS = ["kind", "id", "name", "layer", "deleted_at", "deleted_by", "version"]
 
 
 
@@ -90,6 +105,189 @@ NO_LOCATION_SHARE = 0.05
 
 INTERVENTION_FIELDS = ("name", "type", "area_id", "start", "end", "radius_m", "notes", "geometry")
 
+
+
+class RecordConflict(ConflictError):
+    """An intervention or area changed (or was deleted) since the user opened it: the edit or
+    delete they asked for is refused, nothing is written. One line naming the record, who changed
+    it and when."""
+
+    def __init__(self, what: str, by: str | None = None, deleted: bool = False, at: str | None = None):
+        self.where = what
+        self.by = by or "another user"
+        when = f" at {at}" if at else ""
+        how = "deleted" if deleted else "changed"
+        HotspotError.__init__(self, f"{what} changed since you opened it ({how} by {self.by}{when}); "
+                                    "reload and try again")
+
+
+@dataclass(frozen=True)
+class RecordChange:
+    """What one write does to one intervention or area: its new content digest (None when it is
+    removed), the digest it had before (None when new), and for a removed record its row
+    (`payload`) to keep for restoring."""
+
+    kind: str
+    id: str
+    name: str
+    layer: str | None
+    digest: str | None
+    old_digest: str | None = None
+    payload: dict | None = None
+    #: {column: dtype} of the table a removed record came from (to restore it as it was)
+    dtypes: dict | None = None
+
+
+def payload(row: pd.Series, geometry: str | None) -> dict:
+    """A row as plain JSON values: text, numbers, ISO dates, None, the geometry as WKB hex."""
+    import shapely
+
+    out: dict = {}
+    for col, value in row.items():
+        col = str(col)
+        if col == geometry:
+            out[col] = None if value is None or (not isinstance(value, str) and pd.isna(value)) \
+                else shapely.to_wkb(value, hex=True)
+        elif value is None or (not isinstance(value, (str, list, dict)) and pd.isna(value)):
+            out[col] = None
+        elif isinstance(value, pd.Timestamp):
+            out[col] = value.isoformat()
+        elif isinstance(value, (np.integer, np.floating, np.bool_)):
+            out[col] = value.item()
+        else:
+            out[col] = value if isinstance(value, (str, int, float, bool)) else str(value)
+    return out
+
+
+def digest(data: dict) -> str:
+    """The content digest of a record's `payload` (what a record version follows)."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def _payloads(frame: pd.DataFrame | None, id_col: str) -> dict[str, tuple[str, dict]]:
+    if frame is None or not len(frame) or id_col not in frame.columns:
+        return {}
+    geom = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    out: dict[str, tuple[str, dict]] = {}
+    for _, row in frame.iterrows():
+        rid = str(row[id_col])
+        if rid not in out:
+            name = row.get("name")
+            out[rid] = ("" if name is None or pd.isna(name) else str(name), payload(row, geom))
+    return out
+
+
+def record_changes(kind: str, old: pd.DataFrame | None, new: pd.DataFrame | None,
+                   layer: str | None = None, keep_missing: bool = False) -> list[RecordChange]:
+    """The record changes of replacing `old` by `new` (one area layer, or the interventions):
+    a digest for every record in `new` (with its digest in `old`), and the rows of `old` whose id
+    is not in `new` (kept for restoring) unless `keep_missing`."""
+    id_col = RECORD_KINDS[kind]
+    before, after = _payloads(old, id_col), _payloads(new, id_col)
+    out = [RecordChange(kind, rid, name, layer, digest(data),
+                        digest(before[rid][1]) if rid in before else None)
+           for rid, (name, data) in after.items()]
+    if not keep_missing:
+        dtypes = None if old is None else {str(c): str(t) for c, t in old.dtypes.items()}
+        out += [RecordChange(kind, rid, name, layer, None, digest(data), data, dtypes)
+                for rid, (name, data) in before.items() if rid not in after]
+    return out
+
+
+def apply_record_change(current: dict | None, change: RecordChange) -> int | None:
+    """The version a record gets from `change` given its stored row `current` ({version, digest,
+    deleted} or None), or None when nothing changes. A record stored before versions were kept
+    counts as version 1."""
+    if current is None and change.old_digest is not None:
+        current = {"version": 1, "digest": change.old_digest, "deleted": False}
+    if current is None:
+        return 1 if change.digest is not None else None
+    if change.digest is None:
+        return int(current["version"]) + 1
+    if current.get("deleted") or current.get("digest") != change.digest:
+        return int(current["version"]) + 1
+    return None
+
+
+#: Keys of a kept row's column order and dtypes in `DELETED` (``data``).
+ORDER_KEY, DTYPES_KEY = "__columns__", "__dtypes__"
+
+
+def kept(change: "RecordChange") -> str:
+    """The ``data`` kept in `DELETED` for a removed record: its row, column order and dtypes."""
+    return json.dumps({**change.payload, ORDER_KEY: list(change.payload), DTYPES_KEY: change.dtypes or {}})
+
+
+def frame_of(data: dict, like: pd.DataFrame | None, geometry: str = "geometry") -> gpd.GeoDataFrame:
+    """A one-row table rebuilt from a kept row (`kept`): its column order and dtypes as they were,
+    else those of `like` (the table it goes back into)."""
+    import shapely
+
+    data = dict(data)
+    first = data.pop(ORDER_KEY, None) or list(data)  # the column order (jsonb keeps no key order)
+    dtypes = data.pop(DTYPES_KEY, None) or {}
+    values = {k: [data[k]] for k in first if k in data and k != geometry}
+    values.update({k: [v] for k, v in data.items() if k != geometry and k not in values})
+    geom = data.get(geometry)
+    shape = shapely.from_wkb(geom) if geom else None
+    df = gpd.GeoDataFrame(values, geometry=gpd.GeoSeries([shape], crs=settings.CRS), crs=settings.CRS)
+    wanted = {} if like is None else {str(c): str(t) for c, t in like.dtypes.items()}
+    wanted.update(dtypes)
+    for col in df.columns:
+        dtype = wanted.get(str(col))
+        if dtype is None or col == df.geometry.name or dtype == "geometry":
+            continue
+        try:
+            if dtype.startswith("datetime64"):
+                df[col] = pd.to_datetime(df[col]).astype(dtype)
+            elif dtype == "object":
+                df[col] = df[col].astype(object).where(df[col].notna(), None)
+            else:
+                df[col] = df[col].astype(dtype)
+        except (TypeError, ValueError):
+            pass
+    if like is not None and len(like.columns):
+        order = [c for c in like.columns if c in df.columns] + [c for c in df.columns if c not in like.columns]
+        df = df[order]
+    return df
+
+
+def next_number(ids, pattern: str) -> int:
+    """One above the largest number in the ids matching `pattern` (a regex with one group)."""
+    numbers = [int(m.group(1)) for i in ids if (m := re.fullmatch(pattern, str(i)))]
+    return max(numbers, default=0) + 1
+
+
+def check_record(kind: str, rid: str, seen: int | None, live: pd.DataFrame | None,
+                 stored: dict | None, deleted: dict | None) -> None:
+    """Refuse an edit or delete of record `rid` that carries the version the user saw (`seen`)
+    when the record has changed or was deleted since (`RecordConflict`), or is not there at all
+    (`InputError`). `stored`: the record's row of `RECORDS` (version, changed_by, changed_at,
+    deleted); `deleted`: its latest entry in `DELETED`."""
+    id_col = RECORD_KINDS[kind]
+    hit = None if live is None or not len(live) else live[live[id_col].astype(str) == str(rid)]
+    present = hit is not None and len(hit) > 0
+    label = f"{kind} '{rid}'"
+    if present:
+        label = f"'{hit['name'].iloc[0]}' ({rid})" if "name" in hit.columns else label
+    elif deleted is not None:
+        label = f"'{deleted.get('name')}' ({rid})"
+    if seen is None:
+        if not present:
+            raise InputError(f"no {kind} '{rid}'", parameter=id_col)
+        return
+    if not present:
+        if deleted is not None:
+            raise RecordConflict(label, deleted.get("deleted_by"), deleted=True, at=deleted.get("deleted_at"))
+        raise InputError(f"no {kind} '{rid}'", parameter=id_col)
+    current = int(stored["version"]) if stored is not None else 1
+    if int(seen) != current:
+        raise RecordConflict(label, (stored or {}).get("changed_by"), at=(stored or {}).get("changed_at"))
+
+
+def audit_missing(where: str, table: str) -> InputError:
+    return InputError(f"the audit log is missing: table '{table}' was removed outside hotspot_app; "
+                      "restore it from a backup before trusting this workspace", file=where)
 
 
 @dataclass(frozen=True)
@@ -447,8 +645,9 @@ class Workspace(abc.ABC):
 
     @abc.abstractmethod
     def delete_area(self, area_id: str, *, user: str | None = None,
-                    expected_version: str | None = None) -> None:
-        """Delete one area (any layer)."""
+                    expected_version: str | None = None, record_version: int | None = None) -> None:
+        """Delete one area (any layer); kept in `deleted` for `restore`. With `record_version`
+        (the version the user saw), refused by `RecordConflict` when it changed since."""
 
     @abc.abstractmethod
     def interventions(self) -> gpd.GeoDataFrame:
@@ -458,15 +657,36 @@ class Workspace(abc.ABC):
     def add_intervention(self, name: str, type: str, start, end=None, *, area_id: str | None = None,
                          geometry=None, radius_m: float | None = None, notes: str | None = None,
                          intervention_id: str | None = None, user: str | None = None) -> str:
-        """Append one intervention; returns its id."""
+        """Append one intervention; returns its id (``int-<n>``, above every id the workspace has
+        ever held: ids are never reused)."""
 
     @abc.abstractmethod
-    def update_intervention(self, intervention_id: str, *, user: str | None = None, **fields) -> None:
-        """Change fields of one intervention (`INTERVENTION_FIELDS`)."""
+    def used_ids(self, kind: str) -> list[str]:
+        """Every intervention or area id the workspace holds or has ever held (deleted included)."""
+
+    def new_area_id(self, layer: str, tag: str = "drawn") -> str:
+        """A fresh id for an area drawn or added by hand in `layer` (``<layer>-<tag>-<n>``), above
+        every such id the workspace has ever held."""
+        key = layer_key(layer)
+        n = next_number(self.used_ids("area"), re.escape(f"{key}-{tag}-") + r"(\d+)")
+        return f"{key}-{tag}-{n}"
+
+    def new_intervention_ids(self, n: int = 1) -> list[str]:
+        """`n` fresh intervention ids (``int-<k>``) above every id the workspace has ever held."""
+        k = next_number(self.used_ids("intervention"), r"int-(\d+)")
+        return [f"int-{k + i}" for i in range(n)]
 
     @abc.abstractmethod
-    def delete_intervention(self, intervention_id: str, *, user: str | None = None) -> None:
-        """Delete one intervention."""
+    def update_intervention(self, intervention_id: str, *, user: str | None = None,
+                            record_version: int | None = None, **fields) -> None:
+        """Change fields of one intervention (`INTERVENTION_FIELDS`); with `record_version` (the
+        version the user saw), refused by `RecordConflict` when it changed since."""
+
+    @abc.abstractmethod
+    def delete_intervention(self, intervention_id: str, *, user: str | None = None,
+                            record_version: int | None = None) -> None:
+        """Delete one intervention (kept in `deleted` for `restore`); with `record_version`,
+        refused by `RecordConflict` when it changed since the user saw it."""
 
     @abc.abstractmethod
     def patrol_areas(self, run_id: int | None = None) -> gpd.GeoDataFrame:
@@ -480,6 +700,49 @@ class Workspace(abc.ABC):
     @abc.abstractmethod
     def _read(self, table: str) -> pd.DataFrame | None:
         """One stored table as written (None when absent)."""
+
+    @abc.abstractmethod
+    def record_versions(self, kind: str) -> dict[str, int]:
+        """{id: version} of the live interventions (`kind` "intervention") or areas ("area"):
+        what a face keeps with what it shows, and passes back as `record_version`."""
+
+    @abc.abstractmethod
+    def deleted(self) -> pd.DataFrame:
+        """Deleted interventions and areas that can be restored (`DELETED_COLUMNS`), newest first."""
+
+    @abc.abstractmethod
+    def restore(self, kind: str, record_id: str, *, user: str | None = None) -> str:
+        """Put back the last deleted version of an intervention or area; returns its name."""
+
+    @abc.abstractmethod
+    def audit_rows(self) -> list[dict]:
+        """The stored audit rows with their chain (`audit.CHAIN_COLUMNS`), oldest first
+        (`InputError` when the audit table was removed)."""
+
+    @abc.abstractmethod
+    def audit_head(self) -> tuple[int, str] | None:
+        """(seq, row_hash) of the last audit row as the workspace recorded it (None: not known)."""
+
+    @abc.abstractmethod
+    def problems(self) -> list[str]:
+        """Changes made outside this tool (layers or tables removed or changed, a missing state
+        row or audit table), one sentence each; [] when there are none."""
+
+    @abc.abstractmethod
+    def accept_changes(self, *, user: str | None = None) -> list[str]:
+        """Accept the `problems` as the new state (audited); returns what was accepted."""
+
+    def check(self) -> None:
+        """`InputError` naming the first of `problems()` (called on open)."""
+        found = self.problems()
+        if found:
+            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+            raise InputError(f"{found[0]}{more}; restore a backup, or accept the workspace as it is now "
+                             "with `hotspot audit WORKSPACE --accept-changes`", file=self.where)
+
+    def verify_audit(self) -> tuple[int, str | None]:
+        """(audit rows checked, the first problem or None): the hash chain and the recorded head."""
+        return chain.verify(self.audit_rows(), self.audit_head())
 
     # ----------------------------------------------------------------- shared by both backends
     def write_incidents(self, incidents: gpd.GeoDataFrame, *, user: str | None = None) -> None:

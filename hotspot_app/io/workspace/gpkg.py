@@ -64,9 +64,21 @@ import pyogrio
 from hotspot_app.core import schema, settings
 from hotspot_app.core.errors import ConflictError, InputError, OutputError
 from hotspot_app.io.exports import file_mode
+from hotspot_app.io.workspace import audit as chain
 from hotspot_app.io.workspace.base import (
     AREA_PREFIX,
     AUDIT,
+    DELETED,
+    DELETED_COLUMNS,
+    RECORD_KINDS,
+    RECORDS,
+    RecordChange,
+    apply_record_change,
+    audit_missing,
+    check_record,
+    frame_of,
+    kept,
+    record_changes,
     AUDIT_COLUMNS,
     BACKUPS_KEPT,
     CLUSTER_RUNS,
@@ -88,6 +100,7 @@ from hotspot_app.io.workspace.base import (
     dtype_text,
     empty_interventions,
     intervention_added_text,
+    layer_key,
     load_keys,
     no_location_by_month,
     ordered_layers,
@@ -188,6 +201,12 @@ class _Commit:
     #: place, then `append` rows are appended (a monthly load without rewriting every row)
     delete_keys: tuple[str, list[tuple]] | None = None
     append: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: interventions and areas written or removed (their versions; removed rows kept)
+    records: list[RecordChange] = field(default_factory=list)
+    #: (kind, id) put back by `restore`
+    restored: list[tuple[str, str]] = field(default_factory=list)
+    #: `accept_changes`: start a new audit chain when the old one was removed outside
+    restart_audit: bool = False
 
 
 class GeopackageWorkspace(Workspace):
@@ -200,12 +219,14 @@ class GeopackageWorkspace(Workspace):
         The ``.gpkg`` file. It need not exist yet; the first write creates it.
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, check: bool = True):
         self.path = Path(path)
         if self.path.suffix.lower() != ".gpkg":
             raise InputError(f"a workspace must be a .gpkg file, got {self.path.name}",
                              parameter="workspace")
         self._clean_if_idle()
+        if check:
+            self.check()
 
     def __repr__(self) -> str:
         return f"GeopackageWorkspace({str(self.path)!r})"
@@ -408,7 +429,18 @@ class GeopackageWorkspace(Workspace):
                 self._check_version(expected_version)
                 existing = set(self.layers())
                 commit.backup = any(k in existing for k in commit.frames)
+                commit.records = self._record_changes(commit.frames)
                 self._commit(commit, user)
+
+    def _record_changes(self, frames: dict[str, pd.DataFrame]) -> list[RecordChange]:
+        """Record changes of writing `frames` (area layers and interventions replaced whole)."""
+        out: list[RecordChange] = []
+        for table, frame in frames.items():
+            if table.startswith(AREA_PREFIX):
+                out += record_changes("area", self._read(table), frame, table[len(AREA_PREFIX):])
+            elif table == INTERVENTIONS:
+                out += record_changes("intervention", self._read(INTERVENTIONS), frame)
+        return out
 
     # ----------------------------------------------------------------- incidents
     def incidents(self) -> gpd.GeoDataFrame:
@@ -502,6 +534,7 @@ class GeopackageWorkspace(Workspace):
                 commit.frames.update(frames)
                 commit.audit += [("area_added", areas_detail(k, v)) for k, v in frames.items()]
                 commit.backup = commit.backup or any(k in self.layers() for k in frames)
+                commit.records = self._record_changes(frames)
             self._commit(commit, user)
         return LoadResult(before=before, after=before + len(new) - replaced, added=len(new), replaced=replaced,
                           months_replaced=months_replaced, load_id=load_id, removed=removed)
@@ -577,14 +610,18 @@ class GeopackageWorkspace(Workspace):
         self.write(areas=areas, user=user, expected_version=expected_version)
 
     def delete_area(self, area_id: str, *, user: str | None = None,
-                    expected_version: str | None = None) -> None:
-        """Delete one area (any layer); interventions recorded on it keep their own geometry."""
+                    expected_version: str | None = None, record_version: int | None = None) -> None:
+        """Delete one area (any layer); it is kept in `deleted` (and a backup of the file is made)
+        so it can be restored; interventions recorded on it keep their own geometry. With
+        `record_version` (the version the user saw) a changed or deleted area is refused."""
         with self._locked():
             self._check_version(expected_version)
             for layer in self.area_layers():
                 df = self._read(AREA_PREFIX + layer)
                 hit = df["area_id"].astype(str) == str(area_id)
                 if hit.any():
+                    check_record("area", str(area_id), record_version, df,
+                                 self._record_row("area", area_id), self._deleted_entry("area", area_id))
                     name = str(df.loc[hit, "name"].iloc[0])
                     commit = _Commit(backup=True,
                                      audit=[("area_deleted", f"{name} ({layer}, {area_id})")])
@@ -593,9 +630,23 @@ class GeopackageWorkspace(Workspace):
                         commit.frames[AREA_PREFIX + layer] = rest
                     else:
                         commit.drop.append(AREA_PREFIX + layer)
+                    commit.records = record_changes("area", df[hit], None, layer)
                     self._commit(commit, user)
                     return
+            check_record("area", str(area_id), record_version, None, self._record_row("area", area_id),
+                         self._deleted_entry("area", area_id))
         raise InputError(f"no area '{area_id}' in {self.path}", parameter="area_id")
+
+    def used_ids(self, kind: str) -> list[str]:
+        """Every intervention or area id held now or ever (deleted included)."""
+        id_col = RECORD_KINDS[kind]
+        ids = self._record_ids(kind)
+        tables = [INTERVENTIONS] if kind == "intervention" else [AREA_PREFIX + n for n in self.area_layers()]
+        for table in tables:
+            df = self._read(table) if table in self.layers() else None
+            if df is not None and id_col in df.columns:
+                ids += df[id_col].astype(str).tolist()
+        return ids
 
     # ----------------------------------------------------------------- interventions
     def interventions(self) -> gpd.GeoDataFrame:
@@ -603,14 +654,19 @@ class GeopackageWorkspace(Workspace):
         df = self._read(INTERVENTIONS)
         return empty_interventions() if df is None else df
 
-
     def add_intervention(self, name: str, type: str, start, end=None, *, area_id: str | None = None,
                          geometry=None, radius_m: float | None = None, notes: str | None = None,
                          intervention_id: str | None = None, user: str | None = None) -> str:
-        """Append one intervention; returns its id. Give `area_id` (an area's polygon) and/or a
-        geometry (polygon, or point with `radius_m`)."""
+        """Append one intervention; returns its id (``int-<n>`` above every id this workspace has
+        ever held, so a stale page can never act on a new record). Give `area_id` (an area's
+        polygon) and/or a geometry (polygon, or point with `radius_m`)."""
         with self._locked():
             current = self.interventions() if INTERVENTIONS in self.layers() else None
+            if intervention_id is None:
+                intervention_id = self.new_intervention_ids(1)[0]
+            elif str(intervention_id) in self._record_ids("intervention"):
+                raise InputError(f"intervention id '{intervention_id}' was used before; ids are never "
+                                 "reused", parameter="intervention_id")
             row = schema.new_intervention(current, name, type, start, end, area_id=area_id,
                                           geometry=geometry, radius_m=radius_m, notes=notes,
                                           intervention_id=intervention_id)
@@ -618,27 +674,32 @@ class GeopackageWorkspace(Workspace):
             if current is not None and len(current):
                 row = gpd.GeoDataFrame(pd.concat([current, row], ignore_index=True), crs=settings.CRS)
             self._commit(_Commit(frames={INTERVENTIONS: row}, audit=[(
-                "intervention_added", intervention_added_text(row.iloc[-1]))]), user)
+                "intervention_added", intervention_added_text(row.iloc[-1]))],
+                records=record_changes("intervention", current, row)), user)
         return intervention_id
 
-    def _intervention(self, intervention_id: str) -> tuple[gpd.GeoDataFrame, pd.Series]:
-        """The interventions and the mask of `intervention_id` (InputError when absent)."""
+    def _intervention(self, intervention_id: str, record_version: int | None = None
+                      ) -> tuple[gpd.GeoDataFrame, pd.Series]:
+        """The interventions and the mask of `intervention_id`; `check_record` first (InputError
+        when absent, RecordConflict when it changed since `record_version`)."""
         df = self.interventions()
-        hit = df["intervention_id"].astype(str) == str(intervention_id)
-        if not hit.any():
-            raise InputError(f"no intervention '{intervention_id}' in {self.path}", parameter="intervention_id")
-        return df, hit
+        check_record("intervention", str(intervention_id), record_version, df,
+                     self._record_row("intervention", intervention_id),
+                     self._deleted_entry("intervention", intervention_id))
+        return df, df["intervention_id"].astype(str) == str(intervention_id)
 
-    def update_intervention(self, intervention_id: str, *, user: str | None = None, **fields) -> None:
+    def update_intervention(self, intervention_id: str, *, user: str | None = None,
+                            record_version: int | None = None, **fields) -> None:
         """Change fields of one intervention (name, type, area_id, start, end, radius_m, notes,
-        geometry)."""
+        geometry); with `record_version` (the version the user saw) refused when it changed."""
         check_intervention_fields(fields)
         with self._locked():
-            df, hit = self._intervention(intervention_id)
+            df, hit = self._intervention(intervention_id, record_version)
             i = df.index[hit][0]
             row = df.loc[i]
             _check_intervention(fields.get("type", row["type"]), fields.get("start", row["start"]),
                                 fields.get("end", row["end"]))
+            old = df
             df = df.copy()
             for key, value in fields.items():
                 if key in ("start", "end"):
@@ -650,18 +711,155 @@ class GeopackageWorkspace(Workspace):
                 else:
                     df.at[i, key] = value
             self._commit(_Commit(frames={INTERVENTIONS: df}, audit=[(
-                "intervention_edited", f"{row['name']} ({intervention_id}): {', '.join(sorted(fields))} changed")]),
-                user)
+                "intervention_edited", f"{row['name']} ({intervention_id}): {', '.join(sorted(fields))} changed")],
+                records=record_changes("intervention", old, df)), user)
 
-    def delete_intervention(self, intervention_id: str, *, user: str | None = None) -> None:
-        """Delete one intervention (a backup is kept first)."""
+    def delete_intervention(self, intervention_id: str, *, user: str | None = None,
+                            record_version: int | None = None) -> None:
+        """Delete one intervention: kept in `deleted` (and a backup of the file is made) so it
+        can be restored; with `record_version`, refused when it changed since the user saw it."""
         with self._locked():
-            df, hit = self._intervention(intervention_id)
+            df, hit = self._intervention(intervention_id, record_version)
             name = str(df.loc[hit, "name"].iloc[0])
             self._commit(_Commit(frames={INTERVENTIONS: df[~hit].reset_index(drop=True)}, backup=True,
-                                 audit=[("intervention_deleted", f"{name} ({intervention_id})")]), user)
+                                 audit=[("intervention_deleted", f"{name} ({intervention_id})")],
+                                 records=record_changes("intervention", df[hit], None)), user)
+
+    # ----------------------------------------------------------------- records, deletes, restores
+    def _record_row(self, kind: str, record_id: str) -> dict | None:
+        rows = self._sql(f"SELECT version, digest, changed_by, changed_at, deleted FROM {RECORDS} "
+                         "WHERE kind = ? AND id = ?", (kind, str(record_id)))
+        if not rows:
+            return None
+        v, d, by, at, deleted = rows[0]
+        return {"version": int(v), "digest": d, "changed_by": by, "changed_at": at, "deleted": bool(deleted)}
+
+    def _deleted_entry(self, kind: str, record_id: str) -> dict | None:
+        rows = self._sql(f"SELECT n, name, layer, deleted_at, deleted_by, version, data FROM {DELETED} "
+                         "WHERE kind = ? AND id = ? AND restored_at IS NULL ORDER BY n DESC LIMIT 1",
+                         (kind, str(record_id)))
+        if not rows:
+            return None
+        n, name, layer, at, by, version, data = rows[0]
+        return {"n": n, "name": name, "layer": layer, "deleted_at": at, "deleted_by": by,
+                "version": version, "data": json.loads(data)}
+
+    def _record_ids(self, kind: str) -> list[str]:
+        rows = self._sql(f"SELECT id FROM {RECORDS} WHERE kind = ?", (kind,)) or []
+        return [str(r[0]) for r in rows]
+
+    def record_versions(self, kind: str) -> dict[str, int]:
+        """{id: version} of the live interventions or areas (version 1 for a record stored before
+        versions were kept)."""
+        if kind not in RECORD_KINDS:
+            raise InputError(f"kind must be one of {', '.join(RECORD_KINDS)}", parameter="kind")
+        id_col = RECORD_KINDS[kind]
+        if kind == "intervention":
+            live = self.interventions()[id_col].astype(str).tolist()
+        else:
+            live = [i for name in self.area_layers()
+                    for i in self._read(AREA_PREFIX + name)[id_col].astype(str).tolist()]
+        stored = {str(i): int(v) for i, v in (self._sql(
+            f"SELECT id, version FROM {RECORDS} WHERE kind = ? AND deleted = 0", (kind,)) or [])}
+        return {i: stored.get(i, 1) for i in live}
+
+    def deleted(self) -> pd.DataFrame:
+        """Deleted interventions and areas not restored since, newest first."""
+        rows = self._sql(f"SELECT kind, id, name, layer, deleted_at, deleted_by, version FROM {DELETED} d "
+                         "WHERE restored_at IS NULL AND n = (SELECT max(n) FROM "
+                         f"{DELETED} e WHERE e.kind = d.kind AND e.id = d.id) ORDER BY n DESC") or []
+        return pd.DataFrame(rows, columns=DELETED_COLUMNS).astype(object)
+
+    def restore(self, kind: str, record_id: str, *, user: str | None = None) -> str:
+        """Put back the last deleted version of an intervention or area (into its layer); returns
+        its name. Refused when a record with that id is live."""
+        with self._locked():
+            entry = self._deleted_entry(kind, record_id)
+            if entry is None:
+                raise InputError(f"no deleted {kind} '{record_id}' to restore", parameter="id")
+            if kind == "intervention":
+                table = INTERVENTIONS
+            else:
+                table = AREA_PREFIX + layer_key(entry["layer"] or "custom")
+            current = self._read(table) if table in self.layers() else None
+            id_col = RECORD_KINDS[kind]
+            if current is not None and (current[id_col].astype(str) == str(record_id)).any():
+                raise InputError(f"{kind} '{record_id}' is in the workspace already", parameter="id")
+            geom = current.geometry.name if isinstance(current, gpd.GeoDataFrame) else "geometry"
+            row = frame_of(entry["data"], current, geometry=geom)
+            table_new = row if current is None or not len(current) else gpd.GeoDataFrame(
+                pd.concat([current, row[[c for c in current.columns if c in row.columns]
+                                        + [c for c in row.columns if c not in current.columns]]],
+                          ignore_index=True), crs=settings.CRS)
+            commit = _Commit(frames={table: table_new}, restored=[(kind, str(record_id))],
+                             audit=[(f"{kind}_restored", f"{entry['name']} ({record_id}) restored, deleted "
+                                     f"by {entry['deleted_by']} at {entry['deleted_at']}")],
+                             records=record_changes(kind, current, table_new, entry["layer"], keep_missing=True))
+            self._commit(commit, user)
+        return str(entry["name"])
+
+    # ----------------------------------------------------------------- integrity
+    def _state(self) -> dict[str, str]:
+        rows = self._sql(f"SELECT key, value FROM {STATE}")
+        return {str(k): str(v) for k, v in (rows or [])}
+
+    def problems(self) -> list[str]:
+        """Layers removed, added or changed outside this tool since its last write (GeoPackage
+        contents and row counts against what it recorded), and a removed audit table. Read over
+        ONE connection: a writer replacing the file meanwhile cannot mix two states."""
+        if not self.path.exists():
+            return []
+        try:
+            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return []
+        try:
+            try:
+                state = {str(k): str(v) for k, v in con.execute(f"SELECT key, value FROM {STATE}")}
+            except sqlite3.OperationalError:  # never written by this version: nothing recorded
+                return []
+            now = _snapshot_of(self.path, con) if "layers" in state else {}
+            try:
+                con.execute(f"SELECT 1 FROM {AUDIT} LIMIT 1").fetchall()
+                audit_there = True
+            except sqlite3.OperationalError:
+                audit_there = False
+        finally:
+            con.close()
+        out: list[str] = []
+        recorded = json.loads(state["layers"]) if "layers" in state else {}
+        for name, (count, changed) in recorded.items():
+            if name not in now:
+                out.append(f"layer '{name}' ({count:,} rows) was removed outside hotspot_app"
+                           if count is not None else f"layer '{name}' was removed outside hotspot_app")
+            elif count is not None and now[name][0] is not None and now[name][0] != count:
+                out.append(f"layer '{name}' has {now[name][0]:,} rows, {count:,} when hotspot_app last "
+                           "wrote it: it was changed outside hotspot_app")
+            elif changed and now[name][1] and now[name][1] != changed:
+                out.append(f"layer '{name}' was changed outside hotspot_app (at {now[name][1]})")
+        for name in now:
+            if name not in recorded and (name.startswith(AREA_PREFIX) or name in (INCIDENTS, INTERVENTIONS)):
+                out.append(f"layer '{name}' was added outside hotspot_app")
+        if "audit_head" in state and not audit_there:
+            out.append(f"the audit log (table '{AUDIT}') was removed outside hotspot_app")
+        return out
+
+    def accept_changes(self, *, user: str | None = None) -> list[str]:
+        """Accept changes made outside this tool: record the layers as they are now, start a new
+        audit chain if the old one was removed; audited (``changes_accepted``)."""
+        with self._locked():
+            found = self.problems()
+            if not found:
+                return []
+            present = set(self.layers())
+            gone = [name for name in self._meta() if name not in present]
+            audit_gone = self._sql(f"SELECT 1 FROM {AUDIT} LIMIT 1") is None and "audit_head" in self._state()
+            self._commit(_Commit(drop=gone, restart_audit=audit_gone,
+                                 audit=[("changes_accepted", "; ".join(found))]), user)
+        return found
 
     # ----------------------------------------------------------------- cluster runs
+
 
     def patrol_areas(self, run_id: int | None = None) -> gpd.GeoDataFrame:
         """Patrol-area polygons of one saved run (all runs when `run_id` is None)."""
@@ -705,9 +903,35 @@ class GeopackageWorkspace(Workspace):
 
     # ----------------------------------------------------------------- audit
     def audit(self) -> pd.DataFrame:
-        """Every write, oldest first: at (ISO 8601 UTC), user, action, detail."""
-        rows = self._sql(f"SELECT at, user, action, detail FROM {AUDIT} ORDER BY rowid")
-        return pd.DataFrame(rows or [], columns=AUDIT_COLUMNS).astype(object)
+        """Every write, oldest first: at (ISO 8601 UTC), user, action, detail. `InputError` when
+        the audit table was removed outside this tool (never an empty log)."""
+        rows = [[_seconds(r["at"]), r["user"], r["action"], r["detail"]] for r in self.audit_rows()]
+        return pd.DataFrame(rows, columns=AUDIT_COLUMNS).astype(object)
+
+    def audit_rows(self) -> list[dict]:
+        """The audit rows with their hash chain (`audit.CHAIN_COLUMNS`), oldest first."""
+        if not self.path.exists():
+            return []
+        cols = self._sql(f"SELECT name FROM pragma_table_info('{AUDIT}')")
+        if not cols:
+            if "audit_head" in self._state() or "version" in self._state():
+                raise audit_missing(str(self.path), AUDIT)
+            return []
+        names = {str(c[0]) for c in cols}
+        if "seq" not in names:  # written before the chain: no hashes yet
+            rows = self._sql(f"SELECT rowid, at, user, action, detail FROM {AUDIT} ORDER BY rowid") or []
+            return [{"seq": int(r[0]), "at": r[1], "user": r[2], "action": r[3], "detail": r[4],
+                     "prev_hash": None, "row_hash": None} for r in rows]
+        rows = self._sql(f"SELECT {', '.join(_q(c) for c in chain.CHAIN_COLUMNS)} FROM {AUDIT} "
+                         "ORDER BY seq") or []
+        return [dict(zip(chain.CHAIN_COLUMNS, r)) for r in rows]
+
+    def audit_head(self) -> tuple[int, str] | None:
+        head = self._state().get("audit_head")
+        if not head:
+            return None
+        seq, h = json.loads(head)
+        return int(seq), str(h)
 
 
 def _write_one(path: Path, layer: str, df: pd.DataFrame, append: bool = False) -> None:
@@ -741,27 +965,118 @@ def _columns(path: Path, layer: str) -> list[str]:
 _check_intervention = schema.check_intervention
 
 
+def _seconds(at) -> str:
+    """An audit time as shown: ISO 8601 UTC to the second."""
+    text = str(at)
+    return text[:19] + "Z" if len(text) > 20 and text.endswith("Z") else text
+
+
+def _snapshot_of(path: Path, con: sqlite3.Connection | None = None) -> dict[str, list]:
+    """{table: [rows, last_change]} of the GeoPackage's registered layers and tables (row counts
+    from ``gpkg_ogr_contents``, which GDAL keeps with triggers)."""
+    own = con is None
+    if own:
+        try:
+            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return {}
+    try:
+        try:
+            contents = con.execute("SELECT table_name, last_change FROM gpkg_contents").fetchall()
+        except sqlite3.OperationalError:
+            return {}
+        try:
+            counts = {str(t).lower(): n for t, n in con.execute(
+                "SELECT table_name, feature_count FROM gpkg_ogr_contents").fetchall()}
+        except sqlite3.OperationalError:
+            counts = {}
+        return {str(t): [None if counts.get(str(t).lower()) is None else int(counts[str(t).lower()]),
+                         str(changed) if changed else None] for t, changed in contents}
+    finally:
+        if own:
+            con.close()
+
+
+def _audit_table(con: sqlite3.Connection) -> None:
+    """The audit table with its hash chain; a table written before the chain gets the columns
+    and its rows are chained in order (once)."""
+    con.execute(f"CREATE TABLE IF NOT EXISTS {AUDIT} (seq INTEGER PRIMARY KEY, at TEXT, user TEXT, "
+                "action TEXT, detail TEXT, prev_hash TEXT, row_hash TEXT)")
+    names = {r[1] for r in con.execute(f"PRAGMA table_info({AUDIT})")}
+    if "seq" in names:
+        return
+    old = con.execute(f"SELECT at, user, action, detail FROM {AUDIT} ORDER BY rowid").fetchall()
+    con.execute(f"DROP TABLE {AUDIT}")
+    con.execute(f"CREATE TABLE {AUDIT} (seq INTEGER PRIMARY KEY, at TEXT, user TEXT, action TEXT, "
+                "detail TEXT, prev_hash TEXT, row_hash TEXT)")
+    prev = chain.GENESIS
+    for seq, (at, who, action, detail) in enumerate(old, start=1):
+        h = chain.row_hash(prev, seq, at, who, action, detail)
+        con.execute(f"INSERT INTO {AUDIT} VALUES (?, ?, ?, ?, ?, ?, ?)", (seq, at, who, action, detail, prev, h))
+        prev = h
+
+
+def _apply_records(con: sqlite3.Connection, commit: _Commit, user: str, at: str) -> None:
+    for ch in commit.records:
+        row = con.execute(f"SELECT version, digest, deleted FROM {RECORDS} WHERE kind = ? AND id = ?",
+                          (ch.kind, ch.id)).fetchone()
+        current = None if row is None else {"version": row[0], "digest": row[1], "deleted": bool(row[2])}
+        version = apply_record_change(current, ch)
+        if version is None:
+            continue
+        con.execute(f"INSERT OR REPLACE INTO {RECORDS} VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (ch.kind, ch.id, version, ch.digest, user, at, int(ch.digest is None)))
+        if ch.digest is None:
+            con.execute(f"INSERT INTO {DELETED} (kind, id, name, layer, deleted_at, deleted_by, version, data) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (ch.kind, ch.id, ch.name, ch.layer, at, user, version, kept(ch)))
+    for kind, rid in commit.restored:
+        con.execute(f"UPDATE {DELETED} SET restored_at = ?, restored_by = ? WHERE n = (SELECT max(n) FROM "
+                    f"{DELETED} WHERE kind = ? AND id = ? AND restored_at IS NULL)", (at, user, kind, rid))
+
+
 def _write_records(path: Path, commit: _Commit, user: str) -> None:
-    """Version token, audit rows, drops and the load record, in the temporary copy."""
+    """Version token, audit rows (chained), record versions and deleted rows, drops, the load
+    record and the snapshot of the layers, in the temporary copy."""
     con = sqlite3.connect(path)
     try:
         with con:
             con.execute(f"CREATE TABLE IF NOT EXISTS {STATE} (key TEXT PRIMARY KEY, value TEXT)")
-            con.execute(f"CREATE TABLE IF NOT EXISTS {AUDIT} (at TEXT, user TEXT, action TEXT, detail TEXT)")
+            if commit.restart_audit:
+                con.execute(f"DROP TABLE IF EXISTS {AUDIT}")
+                con.execute(f"DELETE FROM {STATE} WHERE key = 'audit_head'")
+            _audit_table(con)
             con.execute(f"CREATE TABLE IF NOT EXISTS {LOADS} (load_id INTEGER PRIMARY KEY, loaded_at TEXT, "
                         "user TEXT, files TEXT, providers TEXT, read INTEGER, loaded INTEGER, "
                         "rejected INTEGER, added INTEGER, replaced INTEGER, months TEXT, "
                         "replace_all INTEGER, no_location TEXT)")
+            con.execute(f"CREATE TABLE IF NOT EXISTS {RECORDS} (kind TEXT, id TEXT, version INTEGER NOT NULL, "
+                        "digest TEXT, changed_by TEXT, changed_at TEXT, deleted INTEGER NOT NULL DEFAULT 0, "
+                        "PRIMARY KEY (kind, id))")
+            con.execute(f"CREATE TABLE IF NOT EXISTS {DELETED} (n INTEGER PRIMARY KEY, kind TEXT, id TEXT, "
+                        "name TEXT, layer TEXT, deleted_at TEXT, deleted_by TEXT, version INTEGER, data TEXT, "
+                        "restored_at TEXT, restored_by TEXT)")
             for layer in commit.drop:
                 _drop_layer(con, layer)
-            at = _now()
-            con.executemany(f"INSERT INTO {AUDIT} VALUES (?, ?, ?, ?)",
-                            [(at, user, action, detail) for action, detail in commit.audit])
+            at = chain.now_text()
+            _apply_records(con, commit, user, at)
+            last = con.execute(f"SELECT seq, row_hash FROM {AUDIT} ORDER BY seq DESC LIMIT 1").fetchone()
+            entries = chain.chain(last[0] if last else 0, last[1] if last else chain.GENESIS,
+                                  [(user, action, detail) for action, detail in commit.audit], at=at)
+            con.executemany(f"INSERT INTO {AUDIT} VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            [(e.seq, e.at, e.user, e.action, e.detail, e.prev_hash, e.row_hash) for e in entries])
             if commit.load is not None:
                 cols = list(commit.load)
                 con.execute(f"INSERT INTO {LOADS} ({', '.join(_q(c) for c in cols)}) VALUES "
                             f"({', '.join('?' for _ in cols)})", [commit.load[c] for c in cols])
+            head = entries[-1] if entries else None
+            if head is not None or last is not None:
+                seq, h = (head.seq, head.row_hash) if head is not None else (last[0], last[1])
+                con.execute(f"INSERT OR REPLACE INTO {STATE} VALUES ('audit_head', ?)", (json.dumps([seq, h]),))
             con.execute(f"INSERT OR REPLACE INTO {STATE} VALUES ('version', ?)", (uuid.uuid4().hex,))
+        with con:
+            con.execute(f"INSERT OR REPLACE INTO {STATE} VALUES ('layers', ?)",
+                        (json.dumps(_snapshot_of(path, con)),))
     finally:
         con.close()
 

@@ -20,7 +20,13 @@ Tables
 ``loads``, ``audit``, ``incidents_removed``
     Load history; who/when/what of every write; the rows each replacing load removed (as JSON,
     the last `KEEP_REMOVED` such loads kept: the database's counterpart of the GeoPackage's
-    timestamped backups).
+    timestamped backups). ``audit`` is append-only: a trigger refuses UPDATE, DELETE and TRUNCATE
+    for every role (the app's included), and its rows are hash-chained (`audit.py`), the head
+    kept in ``hotspot_state``, so a row changed with the trigger disabled (by the table's owner)
+    is still found by ``hotspot audit URL --verify``.
+``hotspot_records``, ``hotspot_deleted``
+    The version of every intervention and area (edits carry the version the user saw) and the
+    deleted ones, kept whole so the Data page can restore them (`base.RECORDS`, `base.DELETED`).
 ``hotspot_meta``
     Column order and pandas dtypes of each table, so that reading returns equal data (datetime
     resolution, ints, bools, NaT/None) exactly as the GeoPackage backend does.
@@ -43,9 +49,23 @@ import numpy as np
 import pandas as pd
 
 from hotspot_app.core import schema, settings
-from hotspot_app.core.errors import ConflictError, InputError
+from hotspot_app.core.errors import ConflictError, InputError, OutputError
+from hotspot_app.io.workspace import audit as chain
 from hotspot_app.io.workspace.base import (
     AREA_PREFIX,
+    DELETED,
+    DELETED_COLUMNS,
+    RECORD_KINDS,
+    RECORDS,
+    RecordChange,
+    apply_record_change,
+    audit_missing,
+    check_record,
+    frame_of,
+    kept,
+    layer_key,
+    next_number,
+    record_changes,
     CLUSTER_RUNS,
     INCIDENTS,
     INTERVENTIONS,
@@ -60,13 +80,16 @@ from hotspot_app.io.workspace.base import (
     with_provider,
 )
 from hotspot_app.io.identity import current_user
+from hotspot_app.io.workspace import urls
 from hotspot_app.io.workspace.urls import normalise_url
 from hotspot_app.io.workspace.base import Workspace
 
 __all__ = ["PostgisWorkspace", "SCHEMA_VERSION", "KEEP_REMOVED"]
 
 #: Version of the tables this code writes; `PostgisWorkspace` migrates older databases to it.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: PostgreSQL's longest identifier (bytes); longer column names would be cut and collide.
+MAX_IDENTIFIER = 63
 #: Replacing loads whose removed rows are kept in ``incidents_removed``.
 KEEP_REMOVED = 5
 #: Columns of the incidents key of the accumulate rule (design §5b).
@@ -104,15 +127,73 @@ _MIGRATIONS: list[list[str]] = [
         "CREATE INDEX incidents_load_key ON incidents (source, provider, month)",
         "CREATE INDEX incidents_geometry ON incidents USING gist (geometry)",
     ],
+    [
+        # the audit's hash chain (head in hotspot_state) and its append-only trigger
+        f"ALTER TABLE hotspot_state ADD COLUMN audit_seq bigint NOT NULL DEFAULT 0, "
+        f"ADD COLUMN audit_hash text NOT NULL DEFAULT '{chain.GENESIS}'",
+        "ALTER TABLE audit ADD COLUMN seq bigint, ADD COLUMN prev_hash text, ADD COLUMN row_hash text",
+        lambda conn: _chain_existing_audit(conn),
+        "ALTER TABLE audit ALTER COLUMN seq SET NOT NULL",
+        "CREATE UNIQUE INDEX audit_seq ON audit (seq)",
+        """CREATE OR REPLACE FUNCTION hotspot_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN
+             RAISE EXCEPTION 'the audit log is append-only: % refused', TG_OP
+               USING ERRCODE = 'insufficient_privilege';
+           END $$""",
+        "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit FOR EACH ROW "
+        "EXECUTE FUNCTION hotspot_audit_append_only()",
+        "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit FOR EACH STATEMENT "
+        "EXECUTE FUNCTION hotspot_audit_append_only()",
+        "REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM PUBLIC",
+        # record versions and deleted records
+        """CREATE TABLE hotspot_records (
+               kind text NOT NULL, id text NOT NULL, version bigint NOT NULL, digest text,
+               changed_by text, changed_at timestamptz, deleted boolean NOT NULL DEFAULT false,
+               PRIMARY KEY (kind, id))""",
+        """CREATE TABLE hotspot_deleted (
+               n bigserial PRIMARY KEY, kind text NOT NULL, id text NOT NULL, name text, layer text,
+               deleted_at timestamptz NOT NULL, deleted_by text, version bigint, data jsonb NOT NULL,
+               restored_at timestamptz, restored_by text)""",
+        "CREATE INDEX hotspot_deleted_record ON hotspot_deleted (kind, id)",
+    ],
 ]
 
 
+def _iso_us(ts) -> str:
+    """An audit row's ``at`` as hashed: UTC, to the microsecond (`audit.now_text`'s form)."""
+    return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _chain_existing_audit(conn) -> None:
+    """Migration 2: number and chain the audit rows written before the chain (in id order)."""
+    from sqlalchemy import text
+
+    rows = conn.execute(text('SELECT id, at, "user", action, detail FROM audit ORDER BY id')).all()
+    prev = chain.GENESIS
+    for seq, r in enumerate(rows, start=1):
+        at = _iso_us(r.at)
+        h = chain.row_hash(prev, seq, at, r.user, r.action, r.detail)
+        conn.execute(text("UPDATE audit SET seq = :s, prev_hash = :p, row_hash = :h, at = CAST(:at AS timestamptz) "
+                          "WHERE id = :id"), {"s": seq, "p": prev, "h": h, "at": at, "id": r.id})
+        prev = h
+    conn.execute(text("UPDATE hotspot_state SET audit_seq = :s, audit_hash = :h WHERE id = 1"),
+                 {"s": len(rows), "h": prev})
 
 
 
 
-def _sqlalchemy_url(url: str) -> str:
-    return "postgresql+psycopg://" + url[len("postgresql://"):]
+
+
+def _sqlalchemy_url(url: str):
+    """The SQLAlchemy URL of `url`, built from its decoded parts (a password holding ``@``, ``:``
+    or ``/`` stays one password; a password left out is read by libpq from PGPASSWORD/.pgpass)."""
+    from urllib.parse import parse_qsl
+
+    from sqlalchemy.engine import URL
+
+    p = urls.parts(url)
+    return URL.create("postgresql+psycopg", username=p.user, password=p.password, host=p.host or None,
+                      port=p.port, database=p.database, query=dict(parse_qsl(p.query)))
 
 
 def _engine(url: str):
@@ -174,7 +255,7 @@ class PostgisWorkspace(Workspace):
         migrated on first use.
     """
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, check: bool = True):
         self.url = normalise_url(url)
         try:
             import psycopg  # noqa: F401
@@ -184,13 +265,13 @@ class PostgisWorkspace(Workspace):
                              "(pip install 'hotspot_app[postgis]')", parameter="workspace") from exc
         self._engine = _engine(self.url)
         self._migrate()
+        if check:
+            self.check()
 
     @property
     def where(self) -> str:
-        """The URL without its password (for messages)."""
-        from sqlalchemy.engine import make_url
-
-        return make_url(self.url).render_as_string(hide_password=True)
+        """The URL without its password (`urls.display`: the one display form)."""
+        return urls.display(self.url)
 
     def __repr__(self) -> str:
         return f"PostgisWorkspace({self.where!r})"
@@ -220,7 +301,10 @@ class PostgisWorkspace(Workspace):
                                      file=self.where)
                 for version in range(current + 1, SCHEMA_VERSION + 1):
                     for statement in _MIGRATIONS[version - 1]:
-                        conn.execute(text(statement))
+                        if callable(statement):
+                            statement(conn)
+                        else:
+                            conn.execute(text(statement))
                     conn.execute(text("DELETE FROM hotspot_schema"))
                     conn.execute(text("INSERT INTO hotspot_schema (version) VALUES (:v)"), {"v": version})
         except sa_exc.SQLAlchemyError as exc:
@@ -239,25 +323,72 @@ class PostgisWorkspace(Workspace):
             return c.execute(text(sql), params or {}).scalar()
 
     @contextmanager
-    def _write(self, user: str | None, expected_version: str | None = None) -> Iterator[Any]:
-        """One transaction holding the workspace's write lock; bumps the version on commit."""
-        from sqlalchemy import text
+    def _write(self, user: str | None, expected_version: str | None = None,
+               bump: bool = True) -> Iterator[Any]:
+        """One transaction holding the workspace's write lock; bumps the version on commit (unless
+        `bump` is False: an audit-only step). A lost connection or a database error is one
+        `OutputError` line; the transaction is rolled back, so nothing is changed."""
+        from sqlalchemy import exc as sa_exc, text
 
         who = current_user(user)
-        with self._engine.begin() as conn:
-            row = conn.execute(text("SELECT version, changed_by FROM hotspot_state WHERE id = 1 "
-                                    "FOR UPDATE")).one()
-            if expected_version is not None and str(row.version) != str(expected_version):
-                raise ConflictError(self.where, row.changed_by)
-            yield conn
-            conn.execute(text("UPDATE hotspot_state SET version = version + 1, changed_by = :u, "
-                              "changed_at = now() WHERE id = 1"), {"u": who})
+        try:
+            with self._engine.begin() as conn:
+                row = conn.execute(text("SELECT version, changed_by FROM hotspot_state WHERE id = 1 "
+                                        "FOR UPDATE")).one_or_none()
+                if row is None:
+                    raise InputError("the workspace's state row is missing (hotspot_state has no row): "
+                                     "its tables were changed outside hotspot_app; run `hotspot audit "
+                                     "WORKSPACE --verify`", file=self.where)
+                if expected_version is not None and str(row.version) != str(expected_version):
+                    raise ConflictError(self.where, row.changed_by)
+                yield conn
+                if bump:
+                    conn.execute(text("UPDATE hotspot_state SET version = version + 1, changed_by = :u, "
+                                      "changed_at = now() WHERE id = 1"), {"u": who})
+        except sa_exc.SQLAlchemyError as exc:
+            raise self._db_error(exc, "write") from None
+
+    def _db_error(self, exc: Exception, doing: str) -> OutputError:
+        """One line for a database failure (connection lost, server gone, a statement refused)."""
+        orig = getattr(exc, "orig", None) or exc
+        first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+        if doing == "write":
+            return OutputError(f"the database write failed ({first}); it was rolled back, the workspace "
+                               "is unchanged", file=self.where)
+        return OutputError(f"cannot read the PostgreSQL workspace ({first})", file=self.where)
 
     def _audit(self, conn, user: str | None, action: str, detail: str) -> None:
+        """Append one audit row, chained to the head in hotspot_state (locked by `_write`)."""
         from sqlalchemy import text
 
-        conn.execute(text('INSERT INTO audit ("user", action, detail) VALUES (:u, :a, :d)'),
-                     {"u": current_user(user), "a": action, "d": " ".join(str(detail).split())})
+        head = conn.execute(text("SELECT audit_seq, audit_hash FROM hotspot_state WHERE id = 1")).one()
+        entry = chain.chain(int(head.audit_seq), head.audit_hash, [(current_user(user), action, detail)])[0]
+        conn.execute(text('INSERT INTO audit (seq, at, "user", action, detail, prev_hash, row_hash) VALUES '
+                          "(:s, CAST(:at AS timestamptz), :u, :a, :d, :p, :h)"),
+                     {"s": entry.seq, "at": entry.at, "u": entry.user, "a": entry.action, "d": entry.detail,
+                      "p": entry.prev_hash, "h": entry.row_hash})
+        conn.execute(text("UPDATE hotspot_state SET audit_seq = :s, audit_hash = :h WHERE id = 1"),
+                     {"s": entry.seq, "h": entry.row_hash})
+
+    def audit_with(self, change, action: str, detail: str, user: str | None = None) -> None:
+        """Run `change(db)` and append its audit row in ONE transaction (the users store's
+        changes: not a data change, so the version is kept). `db.execute(sql, params)` takes the
+        driver's ``%s`` placeholders."""
+        from sqlalchemy import exc as sa_exc
+
+        class _Driver:
+            def __init__(self, conn):
+                self.conn = conn
+
+            def execute(self, sql, params=()):
+                try:
+                    return self.conn.exec_driver_sql(sql, tuple(params))
+                except sa_exc.DBAPIError as exc:
+                    raise exc.orig from None
+
+        with self._write(user, bump=False) as conn:
+            change(_Driver(conn))
+            self._audit(conn, user, action, detail)
 
     def _all_meta(self, conn=None) -> dict[str, dict]:
         from sqlalchemy import text
@@ -292,6 +423,11 @@ class PostgisWorkspace(Workspace):
         rows replace the table's. Returns the rows written. Runs inside the caller's transaction."""
         from sqlalchemy import text
 
+        for col in map(str, df.columns):
+            if len(col.encode("utf-8")) > MAX_IDENTIFIER:
+                raise InputError(f"column names longer than {MAX_IDENTIFIER} bytes cannot be stored in "
+                                 f"PostgreSQL (this one has {len(col.encode('utf-8'))}); rename the column "
+                                 "in the input file", column=col, file=self.where)
         stage = f"_stage_{uuid.uuid4().hex[:16]}"
         order = "_hotspot_order"
         staged = df.copy()
@@ -377,13 +513,23 @@ class PostgisWorkspace(Workspace):
 
         if conn is not None:
             return run(conn)
-        with self._engine.connect() as c:
-            return run(c)
+        from sqlalchemy import exc as sa_exc
+
+        try:
+            with self._engine.connect() as c:
+                return run(c)
+        except sa_exc.SQLAlchemyError as exc:
+            raise self._db_error(exc, "read") from None
 
     # ----------------------------------------------------------------- version
     def version(self) -> str:
         """Changes on every committed write."""
-        return str(self._scalar("SELECT version FROM hotspot_state WHERE id = 1"))
+        from sqlalchemy import exc as sa_exc
+
+        try:
+            return str(self._scalar("SELECT version FROM hotspot_state WHERE id = 1"))
+        except sa_exc.SQLAlchemyError as exc:
+            raise self._db_error(exc, "read") from None
 
     # ----------------------------------------------------------------- whole tables
     def write(self, *, incidents: gpd.GeoDataFrame | None = None,
@@ -407,7 +553,9 @@ class PostgisWorkspace(Workspace):
                 self._audit(conn, user, "replace_all", f"incidents layer written: {len(incidents):,} rows")
             self._write_area_frames(conn, frames, user)
             if interventions is not None:
+                old = self._read(INTERVENTIONS, conn)
                 self._put(conn, INTERVENTIONS, interventions, replace=True)
+                self._apply_records(conn, record_changes("intervention", old, interventions), user)
                 self._audit(conn, user, "intervention_added",
                             f"interventions layer written: {len(interventions)} interventions")
 
@@ -522,11 +670,35 @@ class PostgisWorkspace(Workspace):
         return df.astype({"rows": "int64"})
 
     def audit(self) -> pd.DataFrame:
-        """Every write: at (ISO 8601 UTC), user, action, detail; oldest first."""
-        with self._engine.connect() as c:
-            df = pd.read_sql('SELECT at, "user", action, detail FROM audit ORDER BY id', c)
-        df["at"] = pd.Series([_iso(t) for t in df["at"]], index=df.index, dtype=object)
+        """Every write: at (ISO 8601 UTC), user, action, detail; oldest first. `InputError` when
+        the audit table is missing (never an empty log)."""
+        rows = self.audit_rows()
+        df = pd.DataFrame([[r["at"], r["user"], r["action"], r["detail"]] for r in rows],
+                          columns=["at", "user", "action", "detail"])
+        df["at"] = pd.Series([t[:19] + "Z" for t in df["at"]], index=df.index, dtype=object)
         return df.astype(object)
+
+    def audit_rows(self) -> list[dict]:
+        """The audit rows with their chain (`audit.CHAIN_COLUMNS`), in seq order."""
+        from sqlalchemy import exc as sa_exc, text
+
+        try:
+            with self._engine.connect() as c:
+                if c.execute(text("SELECT to_regclass('audit') IS NULL")).scalar():
+                    raise audit_missing(self.where, "audit")
+                rows = c.execute(text('SELECT seq, at, "user", action, detail, prev_hash, row_hash FROM audit '
+                                      "ORDER BY seq")).all()
+        except sa_exc.SQLAlchemyError as exc:
+            raise self._db_error(exc, "read") from None
+        return [{"seq": int(r.seq), "at": _iso_us(r.at), "user": r.user, "action": r.action,
+                 "detail": r.detail, "prev_hash": r.prev_hash, "row_hash": r.row_hash} for r in rows]
+
+    def audit_head(self) -> tuple[int, str] | None:
+        from sqlalchemy import text
+
+        with self._engine.connect() as c:
+            r = c.execute(text("SELECT audit_seq, audit_hash FROM hotspot_state WHERE id = 1")).one_or_none()
+        return None if r is None else (int(r.audit_seq), str(r.audit_hash))
 
     # ----------------------------------------------------------------- areas
     def _area_tables(self, conn=None) -> list[str]:
@@ -555,6 +727,7 @@ class PostgisWorkspace(Workspace):
         for table, frame in frames.items():
             old = self._read(table, conn)
             self._put(conn, table, frame, replace=True)
+            self._apply_records(conn, record_changes("area", old, frame, table[len(AREA_PREFIX):]), user)
             names = ", ".join(map(str, frame["name"].head(5))) + (f" and {len(frame) - 5} more" if len(frame) > 5 else "")
             detail = f"{table[len(AREA_PREFIX):]} layer: {len(frame)} areas ({names})"
             if old is not None and len(old):
@@ -562,26 +735,54 @@ class PostgisWorkspace(Workspace):
             self._audit(conn, user, "area_added", detail)
 
     def delete_area(self, area_id: str, *, user: str | None = None,
-                    expected_version: str | None = None) -> None:
-        """Delete one area (by `area_id`) from whichever layer holds it."""
-        from sqlalchemy import text
-
+                    expected_version: str | None = None, record_version: int | None = None) -> None:
+        """Delete one area (by `area_id`) from whichever layer holds it; it is kept in
+        ``hotspot_deleted`` so it can be restored. With `record_version` (the version the user
+        saw) a changed or deleted area is refused."""
         with self._write(user, expected_version) as conn:
             for table in self._area_tables(conn):
-                rows = conn.execute(text(f"DELETE FROM {_q(table)} WHERE area_id = :a RETURNING name"),
-                                    {"a": str(area_id)}).all()
-                if rows:
-                    self._audit(conn, user, "area_deleted",
-                                f"{rows[0][0]} ({table[len(AREA_PREFIX):]}, {area_id})")
+                df = self._read(table, conn)
+                hit = df["area_id"].astype(str) == str(area_id)
+                if hit.any():
+                    check_record("area", str(area_id), record_version, df,
+                                 self._record_row(conn, "area", area_id),
+                                 self._deleted_entry(conn, "area", area_id))
+                    layer = table[len(AREA_PREFIX):]
+                    rest = df[~hit].reset_index(drop=True)
+                    self._put(conn, table, rest, replace=True)
+                    self._apply_records(conn, record_changes("area", df[hit], None, layer), user)
+                    self._audit(conn, user, "area_deleted", f"{df.loc[hit, 'name'].iloc[0]} ({layer}, {area_id})")
+                    if not len(rest):
+                        self._drop_table(conn, table)
                     return
+            check_record("area", str(area_id), record_version, None, self._record_row(conn, "area", area_id),
+                         self._deleted_entry(conn, "area", area_id))
             raise InputError(f"no area '{area_id}' in {self.where}", parameter="area_id")
+
+    def _drop_table(self, conn, table: str) -> None:
+        from sqlalchemy import text
+
+        conn.execute(text(f"DROP TABLE IF EXISTS {_q(table)}"))
+        conn.execute(text("DELETE FROM hotspot_meta WHERE tbl = :t"), {"t": table})
+
+    def used_ids(self, kind: str) -> list[str]:
+        """Every intervention or area id held now or ever (deleted included)."""
+        id_col = RECORD_KINDS[kind]
+        with self._engine.connect() as conn:
+            ids = self._record_ids(conn, kind)
+            tables = [INTERVENTIONS] if kind == "intervention" else self._area_tables(conn)
+            for table in tables:
+                df = self._read(table, conn)
+                if df is not None and id_col in df.columns:
+                    ids += df[id_col].astype(str).tolist()
+        return ids
 
     # ----------------------------------------------------------------- interventions
     def interventions(self) -> gpd.GeoDataFrame:
         """Interventions (an empty table with the schema columns when none are stored)."""
         df = self._read(INTERVENTIONS)
         if df is None:
-            from hotspot_app.io.workspace.gpkg import empty_interventions
+            from hotspot_app.io.workspace.base import empty_interventions
 
             return empty_interventions()
         return df
@@ -589,57 +790,219 @@ class PostgisWorkspace(Workspace):
     def add_intervention(self, name: str, type: str, start, end=None, *, area_id: str | None = None,
                          geometry=None, radius_m: float | None = None, notes: str | None = None,
                          intervention_id: str | None = None, user: str | None = None) -> str:
-        """Append one intervention; returns its id (``int-<n>`` unless given)."""
+        """Append one intervention; returns its id (``int-<n>`` above every id this workspace has
+        ever held, unless given)."""
         with self._write(user) as conn:
-            row = schema.new_intervention(self._read(INTERVENTIONS, conn), name, type, start, end,
+            current = self._read(INTERVENTIONS, conn)
+            used = self._record_ids(conn, "intervention")
+            live = [] if current is None else current["intervention_id"].astype(str).tolist()
+            if intervention_id is None:
+                n = next_number(used + live, r"int-(\d+)")
+                intervention_id = f"int-{n}"
+            elif str(intervention_id) in used:
+                raise InputError(f"intervention id '{intervention_id}' was used before; ids are never "
+                                 "reused", parameter="intervention_id")
+            row = schema.new_intervention(current, name, type, start, end,
                                           area_id=area_id, geometry=geometry, radius_m=radius_m,
                                           notes=notes, intervention_id=intervention_id)
             intervention_id = row["intervention_id"].iloc[0]
             self._put(conn, INTERVENTIONS, row)
+            self._apply_records(conn, record_changes("intervention", None, row), user)
             self._audit(conn, user, "intervention_added", intervention_added_text(row.iloc[0]))
         return intervention_id
 
-    def update_intervention(self, intervention_id: str, *, user: str | None = None, **fields) -> None:
+    def _intervention(self, conn, intervention_id: str, record_version: int | None):
+        table = self._read(INTERVENTIONS, conn)
+        check_record("intervention", str(intervention_id), record_version, table,
+                     self._record_row(conn, "intervention", intervention_id),
+                     self._deleted_entry(conn, "intervention", intervention_id))
+        return table, table["intervention_id"].astype(str) == str(intervention_id)
+
+    def update_intervention(self, intervention_id: str, *, user: str | None = None,
+                            record_version: int | None = None, **fields) -> None:
         """Change fields of one intervention (name, type, area_id, start, end, radius_m, notes,
-        geometry)."""
+        geometry); with `record_version` (the version the user saw) refused when it changed."""
         check_intervention_fields(fields)
         with self._write(user) as conn:
-            table = self._read(INTERVENTIONS, conn)
-            hit = None if table is None else np.flatnonzero(table["intervention_id"].astype(str) == str(intervention_id))
-            if hit is None or not len(hit):
-                raise InputError(f"no intervention '{intervention_id}' in {self.where}",
-                                 parameter="intervention_id")
-            i = int(hit[0])
+            table, mask = self._intervention(conn, intervention_id, record_version)
+            old = table.copy()
+            i = int(np.flatnonzero(mask.to_numpy())[0])
             schema.check_intervention(fields.get("type", table.at[i, "type"]), fields.get("start", table.at[i, "start"]),
                                       fields.get("end", table.at[i, "end"]))
             changes = []
             for col, value in fields.items():
                 if col in ("start", "end"):
-                    value = pd.Timestamp(value) if value is not None else pd.NaT
+                    value = pd.Timestamp(value) if value is not None and not pd.isna(value) else pd.NaT
                 elif col == "radius_m":
                     value = float(value) if value is not None else np.nan
-                old = table.at[i, col] if col != "geometry" else table.geometry.iloc[i]
+                before = table.at[i, col] if col != "geometry" else table.geometry.iloc[i]
                 if col == "geometry":
                     table = table.set_geometry(table.geometry.where(table.index != i, value))
                     changes.append("geometry")
                 else:
                     table.loc[i, col] = value
-                    changes.append(f"{col} {_plain(old)} -> {_plain(value)}")
+                    changes.append(f"{col} {_plain(before)} -> {_plain(value)}")
             self._put(conn, INTERVENTIONS, table, replace=True)
+            self._apply_records(conn, record_changes("intervention", old, table), user)
             self._audit(conn, user, "intervention_edited",
                         f"{table.at[i, 'name']} ({intervention_id}): " + "; ".join(changes))
 
-    def delete_intervention(self, intervention_id: str, *, user: str | None = None) -> None:
-        """Delete one intervention."""
+    def delete_intervention(self, intervention_id: str, *, user: str | None = None,
+                            record_version: int | None = None) -> None:
+        """Delete one intervention (kept in ``hotspot_deleted`` so it can be restored); with
+        `record_version`, refused when it changed since the user saw it."""
         with self._write(user) as conn:
-            table = self._read(INTERVENTIONS, conn)
-            mask = None if table is None else table["intervention_id"].astype(str) == str(intervention_id)
-            if mask is None or not mask.any():
-                raise InputError(f"no intervention '{intervention_id}' in {self.where}",
-                                 parameter="intervention_id")
+            table, mask = self._intervention(conn, intervention_id, record_version)
             name = table.loc[mask, "name"].iloc[0]
             self._put(conn, INTERVENTIONS, table[~mask].reset_index(drop=True), replace=True)
+            self._apply_records(conn, record_changes("intervention", table[mask], None), user)
             self._audit(conn, user, "intervention_deleted", f"{name} ({intervention_id})")
+
+    # ----------------------------------------------------------------- records, deletes, restores
+    def _record_row(self, conn, kind: str, record_id: str) -> dict | None:
+        from sqlalchemy import text
+
+        r = conn.execute(text(f"SELECT version, digest, changed_by, changed_at, deleted FROM {RECORDS} "
+                              "WHERE kind = :k AND id = :i"), {"k": kind, "i": str(record_id)}).one_or_none()
+        if r is None:
+            return None
+        return {"version": int(r.version), "digest": r.digest, "changed_by": r.changed_by,
+                "changed_at": _iso(r.changed_at) if r.changed_at is not None else None, "deleted": bool(r.deleted)}
+
+    def _deleted_entry(self, conn, kind: str, record_id: str) -> dict | None:
+        from sqlalchemy import text
+
+        r = conn.execute(text(f"SELECT n, name, layer, deleted_at, deleted_by, version, data FROM {DELETED} "
+                              "WHERE kind = :k AND id = :i AND restored_at IS NULL ORDER BY n DESC LIMIT 1"),
+                         {"k": kind, "i": str(record_id)}).one_or_none()
+        if r is None:
+            return None
+        return {"n": r.n, "name": r.name, "layer": r.layer, "deleted_at": _iso(r.deleted_at),
+                "deleted_by": r.deleted_by, "version": r.version, "data": r.data}
+
+    def _record_ids(self, conn, kind: str) -> list[str]:
+        from sqlalchemy import text
+
+        return [str(r[0]) for r in conn.execute(text(f"SELECT id FROM {RECORDS} WHERE kind = :k"), {"k": kind})]
+
+    def _apply_records(self, conn, changes: list[RecordChange], user: str | None,
+                       restored: tuple[str, str] | None = None) -> None:
+        from sqlalchemy import text
+
+        who = current_user(user)
+        for ch in changes:
+            current = self._record_row(conn, ch.kind, ch.id)
+            version = apply_record_change(current, ch)
+            if version is None:
+                continue
+            conn.execute(text(f"INSERT INTO {RECORDS} (kind, id, version, digest, changed_by, changed_at, deleted) "
+                              "VALUES (:k, :i, :v, :d, :u, now(), :x) ON CONFLICT (kind, id) DO UPDATE SET "
+                              "version = EXCLUDED.version, digest = EXCLUDED.digest, changed_by = EXCLUDED.changed_by, "
+                              "changed_at = EXCLUDED.changed_at, deleted = EXCLUDED.deleted"),
+                         {"k": ch.kind, "i": ch.id, "v": version, "d": ch.digest, "u": who, "x": ch.digest is None})
+            if ch.digest is None:
+                conn.execute(text(f"INSERT INTO {DELETED} (kind, id, name, layer, deleted_at, deleted_by, version, "
+                                  "data) VALUES (:k, :i, :n, :l, now(), :u, :v, CAST(:data AS jsonb))"),
+                             {"k": ch.kind, "i": ch.id, "n": ch.name, "l": ch.layer, "u": who, "v": version,
+                              "data": kept(ch)})
+        if restored is not None:
+            conn.execute(text(f"UPDATE {DELETED} SET restored_at = now(), restored_by = :u WHERE n = (SELECT "
+                              f"max(n) FROM {DELETED} WHERE kind = :k AND id = :i AND restored_at IS NULL)"),
+                         {"u": who, "k": restored[0], "i": restored[1]})
+
+    def record_versions(self, kind: str) -> dict[str, int]:
+        """{id: version} of the live interventions or areas."""
+        from sqlalchemy import text
+
+        if kind not in RECORD_KINDS:
+            raise InputError(f"kind must be one of {', '.join(RECORD_KINDS)}", parameter="kind")
+        id_col = RECORD_KINDS[kind]
+        with self._engine.connect() as conn:
+            tables = [INTERVENTIONS] if kind == "intervention" else self._area_tables(conn)
+            live = []
+            for table in tables:
+                df = self._read(table, conn)
+                if df is not None:
+                    live += df[id_col].astype(str).tolist()
+            stored = {str(r[0]): int(r[1]) for r in conn.execute(text(
+                f"SELECT id, version FROM {RECORDS} WHERE kind = :k AND NOT deleted"), {"k": kind})}
+        return {i: stored.get(i, 1) for i in live}
+
+    def deleted(self) -> pd.DataFrame:
+        """Deleted interventions and areas not restored since, newest first."""
+        with self._engine.connect() as c:
+            df = pd.read_sql(f"SELECT kind, id, name, layer, deleted_at, deleted_by, version FROM {DELETED} d "
+                             "WHERE restored_at IS NULL AND n = (SELECT max(n) FROM "
+                             f"{DELETED} e WHERE e.kind = d.kind AND e.id = d.id) ORDER BY n DESC", c)
+        df["deleted_at"] = pd.Series([_iso(t) for t in df["deleted_at"]], index=df.index, dtype=object)
+        return df[DELETED_COLUMNS].astype(object)
+
+    def restore(self, kind: str, record_id: str, *, user: str | None = None) -> str:
+        """Put back the last deleted version of an intervention or area; returns its name."""
+        with self._write(user) as conn:
+            entry = self._deleted_entry(conn, kind, record_id)
+            if entry is None:
+                raise InputError(f"no deleted {kind} '{record_id}' to restore", parameter="id")
+            table = INTERVENTIONS if kind == "intervention" else AREA_PREFIX + layer_key(entry["layer"] or "custom")
+            current = self._read(table, conn)
+            id_col = RECORD_KINDS[kind]
+            if current is not None and (current[id_col].astype(str) == str(record_id)).any():
+                raise InputError(f"{kind} '{record_id}' is in the workspace already", parameter="id")
+            geom = current.geometry.name if isinstance(current, gpd.GeoDataFrame) else "geometry"
+            row = frame_of(entry["data"], current, geometry=geom)
+            self._put(conn, table, row)
+            after = self._read(table, conn)
+            self._apply_records(conn, record_changes(kind, current, after, entry["layer"], keep_missing=True),
+                                user, restored=(kind, str(record_id)))
+            self._audit(conn, user, f"{kind}_restored", f"{entry['name']} ({record_id}) restored, deleted by "
+                        f"{entry['deleted_by']} at {entry['deleted_at']}")
+        return str(entry["name"])
+
+    # ----------------------------------------------------------------- integrity
+    def problems(self) -> list[str]:
+        """A missing state row, tables this tool wrote that are gone, a missing audit table."""
+        from sqlalchemy import exc as sa_exc, text
+
+        out: list[str] = []
+        try:
+            with self._engine.connect() as conn:
+                if conn.execute(text("SELECT count(*) FROM hotspot_state WHERE id = 1")).scalar() != 1:
+                    out.append("the workspace's state row is missing (hotspot_state has no row): it was "
+                               "changed outside hotspot_app")
+                for table in self._all_meta(conn):
+                    if conn.execute(text("SELECT to_regclass(:t) IS NULL"), {"t": _q(table)}).scalar():
+                        out.append(f"table '{table}' was removed outside hotspot_app")
+                if conn.execute(text("SELECT to_regclass('audit') IS NULL")).scalar():
+                    out.append("the audit log (table 'audit') was removed outside hotspot_app")
+        except sa_exc.SQLAlchemyError as exc:
+            raise self._db_error(exc, "read") from None
+        return out
+
+    def accept_changes(self, *, user: str | None = None) -> list[str]:
+        """Accept changes made outside this tool: re-create a missing state row (its audit head
+        from the last audit row), forget removed tables; audited (``changes_accepted``)."""
+        from sqlalchemy import text
+
+        found = self.problems()
+        if not found:
+            return []
+        if any("state row" in f for f in found):
+            with self._engine.begin() as conn:
+                last = conn.execute(text("SELECT seq, row_hash FROM audit ORDER BY seq DESC LIMIT 1")).one_or_none() \
+                    if not conn.execute(text("SELECT to_regclass('audit') IS NULL")).scalar() else None
+                conn.execute(text("INSERT INTO hotspot_state (id, version, audit_seq, audit_hash) VALUES "
+                                  "(1, (extract(epoch from now()) * 1000)::bigint, :s, :h) ON CONFLICT (id) DO NOTHING"),
+                             {"s": int(last.seq) if last is not None else 0,
+                              "h": last.row_hash if last is not None else chain.GENESIS})
+        with self._write(user) as conn:
+            for table in list(self._all_meta(conn)):
+                if conn.execute(text("SELECT to_regclass(:t) IS NULL"), {"t": _q(table)}).scalar():
+                    conn.execute(text("DELETE FROM hotspot_meta WHERE tbl = :t"), {"t": table})
+            if conn.execute(text("SELECT to_regclass('audit') IS NULL")).scalar():
+                raise InputError("the audit table is gone; restore the database from a backup (a PostgreSQL "
+                                 "audit log cannot be re-created here)", file=self.where)
+            self._audit(conn, user, "changes_accepted", "; ".join(found))
+        return found
 
     # ----------------------------------------------------------------- cluster runs
 

@@ -51,6 +51,11 @@ def render_pdf(pack: Pack) -> bytes:
 
 
 
+def _x(text) -> str:
+    """Text a Word file can hold (`exports.xml_text`: control characters shown as U+FFFD)."""
+    return exports.xml_text(text)
+
+
 def render_docx(pack: Pack) -> bytes:
     """Word document: headings, paragraphs, tables with (grouped) headers, images."""
     from docx import Document
@@ -64,34 +69,34 @@ def render_docx(pack: Pack) -> bytes:
     for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
         setattr(sect, side, Cm(1.6))
     doc.styles["Normal"].font.size = Pt(10)
-    doc.add_heading(pack.title, level=0)
+    doc.add_heading(_x(pack.title), level=0)
     if pack.subtitle:
-        doc.add_paragraph(pack.subtitle)
+        doc.add_paragraph(_x(pack.subtitle))
     if pack.label:
         p = doc.add_paragraph()
-        run = p.add_run(pack.label)
+        run = p.add_run(_x(pack.label))
         run.bold = True
         run.font.color.rgb = RGBColor(0xB0, 0x30, 0x00)
-    sect.header.paragraphs[0].text = pack.title + (f" — {pack.label}" if pack.label else "")
+    sect.header.paragraphs[0].text = _x(pack.title + (f" — {pack.label}" if pack.label else ""))
     width = sect.page_width - sect.left_margin - sect.right_margin
     for s in pack.sections + [pack.about]:
         if s.title:
-            doc.add_heading(s.title, level=1)
+            doc.add_heading(_x(s.title), level=1)
         for w in s.warnings:
             p = doc.add_paragraph()
-            r = p.add_run(f"Warning: {w}")
+            r = p.add_run(_x(f"Warning: {w}"))
             r.italic = True
             r.font.color.rgb = RGBColor(0x8A, 0x4B, 0x00)
         for b in s.blocks:
             if isinstance(b, str):
-                doc.add_paragraph(b)
+                doc.add_paragraph(_x(b))
             elif isinstance(b, tuple) and b[0] == "list":
                 for item in b[1]:
-                    doc.add_paragraph(item, style="List Bullet")
+                    doc.add_paragraph(_x(item), style="List Bullet")
             elif isinstance(b, Image):
                 doc.add_picture(io.BytesIO(b.png), width=min(width, Cm(24) if b.kind == "map" else Cm(22)))
                 if b.caption:
-                    c = doc.add_paragraph(b.caption)
+                    c = doc.add_paragraph(_x(b.caption))
                     c.runs[0].italic = True
             elif isinstance(b, Table):
                 docx_table(doc, b)
@@ -115,10 +120,10 @@ def docx_table(doc, t: Table) -> None:
             cell = table.cell(0, j)
             if span > 1:
                 cell = cell.merge(table.cell(0, j + span - 1))
-            cell.text = group
+            cell.text = _x(group)
             j += span
     for j, (_, label) in enumerate(t.columns):
-        table.cell(head_rows - 1, j).text = label
+        table.cell(head_rows - 1, j).text = _x(label)
     from docx.oxml import OxmlElement
 
     for r in range(head_rows):  # header rows repeat on every page
@@ -132,7 +137,7 @@ def docx_table(doc, t: Table) -> None:
         for j, value in enumerate(row):
             cell = table.cell(head_rows + i, j)
             text = ("   " * t.indent[i] + value) if j == 0 else value
-            cell.text = text
+            cell.text = _x(text)
             p = cell.paragraphs[0]
             if j not in text_cols:
                 p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
@@ -140,7 +145,7 @@ def docx_table(doc, t: Table) -> None:
                 run.font.size = Pt(8)
                 run.bold = bool(t.bold[i])
     if t.caption:
-        c = doc.add_paragraph(t.caption)
+        c = doc.add_paragraph(_x(t.caption))
         c.runs[0].italic = True
 
 

@@ -131,7 +131,13 @@ def load_spec(path: str | Path) -> Spec:
         raise InputError(f"not valid YAML{where}: {getattr(exc, 'problem', exc)}", file=path) from None
     except UnicodeDecodeError:
         raise InputError("not UTF-8 text", file=path) from None
-    return parse_spec(raw, base=path.parent, source=str(path))
+    except RecursionError:
+        raise InputError("nested too deeply to be a report spec (lists or mappings inside each other "
+                         "thousands of levels deep)", file=path) from None
+    try:
+        return parse_spec(raw, base=path.parent, source=str(path))
+    except RecursionError:
+        raise InputError("nested too deeply to be a report spec", file=path) from None
 
 
 

@@ -1,7 +1,11 @@
 """Data: what is loaded; upload incident and boundary files (ingest summary + rejects download);
-add them to the workspace (each month loaded replaces only that month of that provider) or,
-after a confirmation listing what goes, replace everything; the load history and the coverage
-grid; draw a micro-hotspot with intervention dates; edit and delete interventions and areas."""
+add them to the workspace by the rules of `questions.load` (each month loaded replaces only that
+month of that provider; areas are added to their layer) or, after a confirmation listing what
+goes, replace everything; the load history and the coverage grid; draw a micro-hotspot with
+intervention dates; edit and delete interventions and areas (each carrying the version shown, so
+a record changed or deleted meanwhile is refused) and restore deleted ones. Write controls are
+shown to analysts and admins only; the workspace is named by its display form (never a
+password)."""
 
 import datetime as dt
 from pathlib import Path
@@ -11,7 +15,7 @@ import pandas as pd
 import shapely
 import streamlit as st
 
-from hotspot_app.io import exports
+from hotspot_app.io import exports, workspace
 from hotspot_app.render import maps
 from hotspot_app.core import settings, taxonomy
 from hotspot_app.core.errors import HotspotError, InputError
@@ -26,7 +30,8 @@ common.banner(ds)
 if "dt-flash" in st.session_state:
     st.success(st.session_state.pop("dt-flash"))
 target = settings.WORKSPACE
-target_name = str(target) if isinstance(target, str) else Path(target).name
+target_shown = source.shown(target)  # the one display form: never a password
+target_name = target_shown if workspace.is_url(target) else Path(target).name
 
 
 def _use(key: str, flash: str | None = None) -> None:
@@ -57,7 +62,7 @@ st.dataframe(pd.DataFrame({"kind": [taxonomy.selection_label(k, capital=True) fo
 b1, b2 = st.columns(2)
 if not ds.is_demo and b1.button("Use the demo data", key="dt-demo"):
     _use(cache.DEMO)
-if source.exists(target) and ds.workspace != source.target_text(target) and \
+if source.exists(target) and ds.workspace != target_shown and \
         b2.button(f"Use the saved workspace ({target_name})", key="dt-ws"):
     _use(cache.workspace_key(target))
 
@@ -84,6 +89,11 @@ if ds.workspace is not None:
         for text in grid.attrs.get("flags", []):
             st.warning(f"Missing locations: {text}", icon="⚠️")
 
+# Everything below writes (or shows the audit): analysts and admins only. A viewer gets no upload,
+# drawing, edit or delete control at all (signin.explain above says why).
+if not writer:
+    st.stop()
+
 # ---------------------------------------------------------------- uploads
 st.subheader("Load your own data")
 st.caption("police.uk street CSVs (several months, or the zip), fire-service extracts, or generic "
@@ -106,8 +116,7 @@ with up2:
         # the project's boundary folder: chosen already while there is no saved workspace yet, or
         # the saved one in use has no areas
         none = "(none)"
-        first = not source.exists(target) or (ds.workspace == source.target_text(target)
-                                              and len(ds.areas) == 0)
+        first = not source.exists(target) or (ds.workspace == target_shown and len(ds.areas) == 0)
         pick = st.selectbox(f"…or a boundary file in {settings.GEODATA_DIR.name}/", [none, *own],
                             index=1 if first else 0, key="dt-geodata",
                             format_func=lambda p: p if p == none else str(p.relative_to(settings.GEODATA_DIR)))
@@ -174,29 +183,47 @@ if result is not None or boundaries is not None:
     if result is not None and not has_rows:
         st.error("No rows were loaded from these files, so there is nothing to add.")
     can_add = has_rows or (result is None and areas_new is not None and len(areas_new) > 0)
+    replace_areas = replace_ok = False
+    n_stored = source.layer_size(target, b_layer) if areas_new is not None and len(areas_new) else 0
+    if n_stored:
+        # areas are added to their layer; replacing the stored ones must be chosen AND confirmed
+        replace_areas = st.checkbox(f"Replace the {n_stored} stored {b_layer.replace('_', ' ')} areas instead "
+                                    "of adding to them", key="dt-replace-layer")
+        if replace_areas:
+            replace_ok = st.checkbox(f"Yes, replace them (the {n_stored} areas removed can be restored below)",
+                                     key="dt-replace-layer-ok")
+            can_add = can_add and replace_ok
     upload_id = (tuple(cache.save_uploads(inc_files)) if inc_files else (), bnd_name)
     if st.session_state.get("dt-added") == (upload_id, ds.key):
         st.info("These files are in the workspace now (see the load history above); upload the next "
                 "month's files to add them.")
         can_add = False
     st.caption(f"**Add to workspace** ({target_name}): each month of each provider in these files "
-               "replaces the same month already stored (a republished month); every other month, "
-               "area, intervention and saved run is kept.")
+               "replaces the same month already stored (a republished month); boundaries are added "
+               "to their layer; every other month, area, intervention and saved run is kept.")
     a1, a2 = st.columns(2)
     if a1.button(f"Add to workspace ({target_name}) and use it", type="primary", key="dt-save",
                  disabled=not can_add or not writer):
         try:
+            signin.require("analyst")
             with st.status("Adding to the workspace…") as status:
-                key, loaded = source.add_to_workspace(target, result if has_rows else None, areas_new)
+                key, loaded = source.add_to_workspace(
+                    target, result if has_rows else None, areas_new, replace_areas=replace_areas,
+                    confirmed=replace_ok, warnings=boundaries.warnings if boundaries is not None else ())
                 status.update(label="Workspace written", state="complete")
         except HotspotError as exc:
             st.error(str(exc))
         else:
+            answer = source.last_load(target)
             flash = ("Areas added to the workspace." if loaded is None else
                      f"Added {loaded.added:,} rows: the workspace went from {loaded.before:,} to "
                      f"{loaded.after:,} incidents" + (f" ({loaded.replaced:,} rows of "
                                                        f"{', '.join(loaded.months_replaced)} replaced)"
                                                        if loaded.replaced else "") + ".")
+            notes = [w for w in (answer.warnings if answer is not None else [])
+                     if result is None or w not in result.summary.get("warnings", [])]
+            if notes:
+                flash += " " + " ".join(notes)
             st.session_state["dt-added"] = (upload_id, key)
             _use(key, flash)
     if has_rows and source.exists(target) and a2.button("Replace everything…", key="dt-replace",
@@ -214,7 +241,9 @@ if result is not None or boundaries is not None:
             c1, c2 = st.columns(2)
             if c1.button("Yes, replace everything", type="primary", key="dt-replace-yes"):
                 try:
+                    signin.require("analyst")
                     key, loaded = source.add_to_workspace(target, result, areas_new, replace_all=True,
+                                                          confirmed=True,
                                                           expected_version=source.version_of(confirm))
                 except HotspotError as exc:
                     st.session_state.pop("dt-confirm", None)
@@ -230,8 +259,8 @@ if result is not None or boundaries is not None:
 st.subheader("Draw a micro-hotspot and record an intervention")
 st.caption("Draw a polygon or rectangle with the tools on the map, then name it and give the "
            "intervention dates. It is saved to the workspace as a micro-hotspot area and an "
-           "intervention (the demo is copied into a new workspace first), and can be evaluated on "
-           "the *Before / after* page.")
+           "intervention, and can be evaluated on the *Before / after* page. The demo is never "
+           "written to: drawn on the demo, it starts a new, empty workspace.")
 m = maps.base_map(maps.bounds_of(ds.wards), tiles=common.tiles())
 if len(ds.wards):
     maps.area_outlines(ds.wards, name="Wards", colour="#777777", line_width=1).add_to(m)
@@ -263,6 +292,7 @@ if submitted:
         st.error("The end date is before the start date.")
     else:
         try:
+            signin.require("analyst")
             key = cache.add_drawn_intervention(ds.key, target, polygon, iv_name.strip(), iv_type,
                                                iv_start, iv_end, iv_notes)
         except HotspotError as exc:
@@ -285,6 +315,7 @@ if ds.workspace is not None:
     mh_end = h3.text_input("End date field", value="end", key="dt-mh-end")
     if st.button("Import micro-hotspots and interventions", key="dt-mh-import", disabled=mh_file is None or not writer):
         try:
+            signin.require("analyst")
             key, n = source.import_micro_hotspots(ds.key, cache.save_uploads([mh_file])[0],
                                                   mh_name.strip() or None, mh_start.strip() or "start",
                                                   mh_end.strip() or "end")
@@ -304,6 +335,7 @@ if ds.workspace is not None and len(ds.wards) and "ward" in set(ds.areas["layer"
                                   type=["geojson", "json", "gpkg", "zip"])
     if st.button("Set ward population", key="dt-pop-go", disabled=pop_csv is None or not lsoa_files or not writer):
         try:
+            signin.require("analyst")
             with st.status("Placing small areas in wards…"):
                 key, pop, report = source.population_from_lsoa(ds.key, cache.save_uploads([pop_csv])[0],
                                                                 cache.save_uploads(lsoa_files))
@@ -319,6 +351,9 @@ if ds.workspace is not None and len(ds.wards) and "ward" in set(ds.areas["layer"
 
 # ---------------------------------------------------------------- edit and delete
 if ds.workspace is not None and (len(ds.interventions) or len(ds.areas)):
+    # the record versions this session was shown with these data: what every edit and delete
+    # carries (kept per source key, so a reloaded cache cannot swap in newer versions)
+    shown_versions = st.session_state.setdefault(f"dt-versions-{ds.key}", dict(ds.versions))
     st.subheader("Edit or delete interventions and areas")
     iv = ds.interventions
     if len(iv):
@@ -340,15 +375,20 @@ if ds.workspace is not None and (len(ds.interventions) or len(ds.areas)):
                                     key=f"dt-ed-notes-{chosen}")
             save_edit = st.form_submit_button("Save changes", disabled=not writer)
         d1, d2 = st.columns([1, 3])
-        sure = d2.checkbox("Yes, delete this intervention (a backup is kept)", key=f"dt-del-iv-ok-{chosen}")
+        sure = d2.checkbox("Yes, delete this intervention (it can be restored)", key=f"dt-del-iv-ok-{chosen}")
+        seen = shown_versions.get(("intervention", chosen), 1)  # the version shown: edits carry it
         if d1.button("Delete intervention", key="dt-del-iv", disabled=not sure or not writer):
             try:
-                _use(source.delete_intervention(ds.key, chosen), f"Deleted '{row['name']}'.")
+                signin.require("analyst")
+                _use(source.delete_intervention(ds.key, chosen, record_version=seen),
+                     f"Deleted '{row['name']}' (it can be restored below).")
             except HotspotError as exc:
                 st.error(str(exc))
         if save_edit:
             try:
-                key = source.update_intervention(ds.key, chosen, name=e_name.strip() or str(row["name"]),
+                signin.require("analyst")
+                key = source.update_intervention(ds.key, chosen, record_version=seen,
+                                                 name=e_name.strip() or str(row["name"]),
                                                  type=e_type, start=e_start, end=e_end,
                                                  notes=e_notes.strip() or None)
             except HotspotError as exc:
@@ -360,13 +400,36 @@ if ds.workspace is not None and (len(ds.interventions) or len(ds.areas)):
         labels = {str(r.area_id): f"{r.name} ({str(r.layer).replace('_', ' ')})"
                   for r in areas_all.itertuples(index=False)}
         a_id = st.selectbox("Area", list(labels), format_func=labels.get, key="dt-del-area-pick")
-        sure_a = st.checkbox("Yes, delete this area (a backup is kept; interventions keep their own outline)",
+        sure_a = st.checkbox("Yes, delete this area (it can be restored; interventions keep their own outline)",
                              key=f"dt-del-area-ok-{a_id}")
         if st.button("Delete area", key="dt-del-area", disabled=not sure_a or not writer):
             try:
-                _use(source.delete_area(ds.key, a_id), f"Deleted {labels[a_id]}.")
+                signin.require("analyst")
+                _use(source.delete_area(ds.key, a_id, record_version=shown_versions.get(("area", a_id), 1)),
+                     f"Deleted {labels[a_id]} (it can be restored below).")
             except HotspotError as exc:
                 st.error(str(exc))
+
+# ---------------------------------------------------------------- restore what was deleted
+if ds.workspace is not None:
+    gone = source.deleted(ds.key)
+    if len(gone):
+        st.subheader("Recently deleted")
+        st.caption("Deleted interventions and areas are kept: restore one to put it back as it was.")
+        st.dataframe(gone, hide_index=True, width="stretch", key="dt-deleted")
+        keys = [f"{k}:{i}" for k, i in zip(gone["kind"], gone["id"])]
+        shown_as = {f"{r.kind}:{r.id}": f"{r.name} ({r.kind}, {r.id}; deleted by {r.deleted_by})"
+                    for r in gone.itertuples(index=False)}
+        pick = st.selectbox("Deleted record", keys, format_func=shown_as.get, key="dt-restore-pick")
+        if st.button("Restore", key="dt-restore"):
+            kind, _, rid = pick.partition(":")
+            try:
+                signin.require("analyst")
+                key, name = source.restore(ds.key, kind, rid)
+            except HotspotError as exc:
+                st.error(str(exc))
+            else:
+                _use(key, f"Restored '{name}'.")
 
 signin.audit_view(ds)  # analysts and admins: who changed the workspace
 signin.users_view()  # admins: who may sign in
