@@ -5,6 +5,7 @@ and recovery of the demo's planted clusters."""
 from __future__ import annotations
 
 import json
+import warnings
 
 import geopandas as gpd
 import numpy as np
@@ -146,7 +147,8 @@ def test_space_time_mode_needs_neighbours_close_in_time():
 
 def test_space_time_with_months_only_warns_and_uses_mid_month():
     inc = make([(0, 0), (1, 0), (2, 0), (0, 1)], months=["2024-01", "2024-01", "2024-02", "2024-02"])
-    with pytest.warns(UserWarning, match="no dates"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warnings travel one way: returned, never warnings.warn
         res = clusters.dbscan(inc, 5, 2, days=10)
     assert sorted(res.areas["count"].tolist()) == [2, 2]
     assert res.warnings and "15th" in res.warnings[0]

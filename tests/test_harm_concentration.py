@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -57,10 +56,8 @@ def planted():
 
 def test_harm_ranking_changes_the_order_and_the_low_high_check_reports_it():
     inc = planted()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        by_count = clusters.dbscan(inc, 50, 15)
-        by_harm = clusters.dbscan(inc, 50, 15, weight="harm")
+    by_count = clusters.dbscan(inc, 50, 15)
+    by_harm = clusters.dbscan(inc, 50, 15, weight="harm")
     # count ranking (the default): A (40) first; harm ranking: B (900) before A (240)
     assert by_count.areas["count"].tolist() == [40, 15]
     assert by_count.areas["weight"].tolist() == [40.0, 15.0]
@@ -84,9 +81,7 @@ def test_harm_ranking_changes_the_order_and_the_low_high_check_reports_it():
 def test_weight_by_a_numeric_column_and_its_errors():
     inc = planted()
     inc["cost"] = [1.0] * 40 + [10.0] * 15
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = clusters.dbscan(inc, 50, 15, weight="cost")
+    res = clusters.dbscan(inc, 50, 15, weight="cost")
     assert res.areas["weight"].tolist() == [150.0, 40.0] and res.parameters["weight"] == "cost"
     with pytest.raises(InputError, match="parameter 'weight'"):
         clusters.dbscan(inc, 50, 15, weight="nope")
@@ -125,9 +120,7 @@ def test_percent_rounds_half_away_from_zero():
 
 
 def test_concentration_of_patrol_areas_by_harm():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = clusters.dbscan(planted(), 50, 15, weight="harm")
+    res = clusters.dbscan(planted(), 50, 15, weight="harm")
     c = concentration.curve(res.areas["weight"], res.areas["area_m2"], res.areas["rank"])
     assert c["place"].tolist() == [1, 2] and c["value_share"].iloc[0] == pytest.approx(900 / 1140)
 

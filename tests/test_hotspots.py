@@ -201,14 +201,6 @@ def test_demo_fire_cluster_cells_are_gistar_hot_spots(demo):
         assert cell["hotspot"] == "hot", c["name"]
 
 
-def test_old_weights_keyword_still_works_with_a_deprecation_warning():
-    cells = hotspots.grid_counts(sample(), 200)
-    with pytest.warns(DeprecationWarning, match="spatial_weights"):
-        old = hotspots.gistar(cells, weights=450.0)
-    new = hotspots.gistar(cells, spatial_weights=450.0)
-    np.testing.assert_array_equal(old["gi_z"].to_numpy(), new["gi_z"].to_numpy())
-
-
 def lattice(step=200.0, n=3, per=20):
     """n x n snap points `step` metres apart, `per` incidents on each."""
     pts = [(500 + i * step, 500 + j * step) for i in range(n) for j in range(n)]
@@ -217,7 +209,8 @@ def lattice(step=200.0, n=3, per=20):
 
 def test_cells_finer_than_the_snap_point_spacing_are_warned_about():
     inc = lattice()
-    with pytest.warns(UserWarning, match="finer than the spacing"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # returned in attrs, never warnings.warn
         cells = hotspots.grid_counts(inc, 50)
     assert cells.attrs["spacing_m"] == 200.0 and cells.attrs["n_locations"] == 9
     assert cells.attrs["warnings"] == [
@@ -232,9 +225,7 @@ def test_cells_finer_than_the_snap_point_spacing_are_warned_about():
 def test_gistar_flagging_the_cells_around_each_snap_point_is_warned_about():
     inc = lattice()
     area = gpd.GeoDataFrame({"name": ["A"]}, geometry=[box(0, 0, 3000, 3000)], crs=27700)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        out = hotspots.hotspot_grid(inc, 50, "gistar", areas=area)
+    out = hotspots.hotspot_grid(inc, 50, "gistar", areas=area)
     # each snap point's cell and its 8 queen neighbours (which include it) are hot: 9 x 9
     assert int((out["hotspot"] == "hot").sum()) == 81
     assert out.attrs["warnings"][-1] == (

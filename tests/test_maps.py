@@ -218,15 +218,12 @@ def test_location_circles_stay_small_where_locations_hold_few_incidents():
     assert radii == {3.5}
 
 
-def test_outline_width_is_line_width_and_the_old_weight_keyword_still_works():
+def test_outline_width_is_line_width():
     # `weight` means incident weights across the project; an outline's width is `line_width`
     wards = _wards()
     layer = maps.area_outlines(wards, name="Wards", line_width=1)
     assert layer.style_function({})["weight"] == 1
     assert maps.area_outlines(wards, name="Wards").style_function({})["weight"] == 2.5
-    with pytest.warns(DeprecationWarning, match="line_width"):
-        old = maps.area_outlines(wards, name="Wards", weight=4)
-    assert old.style_function({})["weight"] == 4
 
 
 def test_rank_numbers_of_close_patrol_areas_sit_side_by_side():

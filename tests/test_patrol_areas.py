@@ -30,8 +30,9 @@ def make(xy, location=None, category="Anti-social behaviour", **extra):
 
 
 def quiet(*args, **kwargs):
+    """`clusters.dbscan`: its warnings are returned (``.warnings``), never emitted."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("error")
         return clusters.dbscan(*args, **kwargs)
 
 
@@ -136,8 +137,9 @@ def test_area_larger_than_walkable_and_one_area_covering_the_extent_are_warned()
         "(now 150)",
         "1 patrol area covers 100% of the incidents' extent: eps_m 150 is too large for patrol "
         "areas; lower eps_m"]
-    with pytest.warns(UserWarning, match="larger than a walkable"):
-        clusters.dbscan(make(lattice()), 150, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # returned with the result, never warnings.warn
+        assert clusters.dbscan(make(lattice()), 150, 1).warnings == res.warnings
 
 
 def test_eps_finer_than_masked_fire_locations_says_so_and_which_parameter_to_change():

@@ -67,8 +67,6 @@ weight. ``weight=True`` (older callers) uses the ``weight`` column as DBSCAN's s
 from __future__ import annotations
 
 import json
-
-import warnings
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -492,8 +490,6 @@ def dbscan(
     notes += area_warnings(shown, all_areas, sel, loc.xy, eps_m, areas)
     if message:
         notes.append(message)
-    for note in notes:
-        warnings.warn(note, UserWarning, stacklevel=2)
     return Clusters(sel, cid, core, shown.reset_index(drop=True), parameters, message, notes,
                     tops, len(all_areas))
 

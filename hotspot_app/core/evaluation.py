@@ -328,17 +328,12 @@ def default_baseline(after: str | Sequence[str], available: Sequence[str]) -> li
     return None
 
 
-def windows_around(start: str, n_months: int | None = None, gap: int = 0, *,
-                   months: int | None = None) -> tuple[list[str], list[str]]:
+def windows_around(start: str, n_months: int | None = None, gap: int = 0) -> tuple[list[str], list[str]]:
     """Equal-length (before, after) windows around an intervention starting in month `start`.
 
     After = `start` and the following ``n_months - 1`` months; before = the `n_months` months
     ending ``gap + 1`` months before `start` (``gap`` months left out, e.g. a set-up period).
-    ``months=`` is the old name of `n_months` (an int; `months` is a list elsewhere).
     """
-    if months is not None:
-        _warnings.warn("windows_around(months=...) is now n_months=...", DeprecationWarning, stacklevel=2)
-        n_months = months
     if n_months is None:
         raise InputError("give the window length n_months", parameter="n_months")
     months = int(n_months)
@@ -943,7 +938,6 @@ def evaluate(
     control_name: str | None = None,
     intervention: tuple[str, str] | None = None,
     small_count: int = settings.SMALL_COUNT,
-    categories: str | Sequence[str] | None = None,
 ) -> Evaluation:
     """Before/after evaluation of an area with control, displacement buffer and warnings.
 
@@ -958,7 +952,6 @@ def evaluate(
     after, before, baseline : "YYYY-MM..YYYY-MM" or list of months
         ``before`` defaults to the same months one year earlier; ``baseline`` is optional.
     category : names, groups or taxonomy nodes (`taxonomy.select`); None = all incidents.
-        ``categories=`` is its old name, still accepted with a DeprecationWarning.
     buffer_m : float, metres
         Width of the displacement ring (0 = no ring; buffer and WDQ are then null).
     control : polygon or GeoDataFrame, optional
@@ -968,9 +961,6 @@ def evaluate(
     intervention : (start, end) months to mark in the series; default the after window.
     small_count : before counts below this trigger the small-count warning.
     """
-    if categories is not None:
-        _warnings.warn("evaluate(categories=...) is now category=...", DeprecationWarning, stacklevel=2)
-        category = categories if category is None else category
     if isinstance(target, Regions):
         control = control if control is not None else target.control
         context = context if context is not None else target.context
@@ -1205,8 +1195,7 @@ def patrol_log(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def dosage(log: pd.DataFrame, incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame,
-           category: str | Sequence[str] | None = None, *,
-           categories: str | Sequence[str] | None = None) -> Dosage:
+           category: str | Sequence[str] | None = None) -> Dosage:
     """Relate patrol hours to incident counts in the patrolled areas.
 
     `log` is a patrol log (see `patrol_log`); its ``area`` matches `areas` by name or area_id.
@@ -1216,9 +1205,6 @@ def dosage(log: pd.DataFrame, incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFra
     """
     from scipy import stats
 
-    if categories is not None:
-        _warnings.warn("dosage(categories=...) is now category=...", DeprecationWarning, stacklevel=2)
-        category = categories if category is None else category
     log = patrol_log(log)
     sel = incidents[taxonomy.select(incidents, category)]
     key = {str(v).strip().lower(): str(aid) for aid, v in zip(areas["area_id"], areas["name"])}

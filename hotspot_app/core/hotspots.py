@@ -63,7 +63,6 @@ Forecast accuracy
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -81,15 +80,6 @@ SHAPES = ("square", "hex")
 METHODS = ("count", "kde", "gistar")
 PATTERNS = ("new", "intensifying", "persistent", "diminishing", "sporadic", "historical", "none")
 HEX_SIDE = math.sqrt(2.0 / (3.0 * math.sqrt(3.0)))   # hex side per unit of cell_m (equal area)
-
-
-def _spatial(spatial_weights, weights):
-    """`spatial_weights`, or the old keyword `weights` (deprecated) when given."""
-    if weights is not None:
-        warnings.warn("hotspots: 'weights' is now 'spatial_weights' (Gi* neighbours; 'weight' "
-                      "means incident weights)", DeprecationWarning, stacklevel=3)
-        return weights
-    return spatial_weights
 
 
 def _check(shape: str | None = None, cell_m: float | None = None) -> None:
@@ -261,7 +251,6 @@ def grid_counts(
     note = cell_warning(cells.attrs["grid"].cell_m, spacing)
     if note and note not in out.attrs["warnings"]:
         out.attrs["warnings"].append(note)
-        warnings.warn(note, UserWarning, stacklevel=2)
     return out
 
 
@@ -364,14 +353,13 @@ def kde(
 
 
 # --------------------------------------------------------------------------- Gi*
-def neighbours(cells: gpd.GeoDataFrame, spatial_weights: str | float = "queen", *,
-               weights: str | float | None = None) -> sparse.csr_matrix:
+def neighbours(cells: gpd.GeoDataFrame, spatial_weights: str | float = "queen") -> sparse.csr_matrix:
     """Binary spatial weights between cells, **including each cell itself** (Gi*).
 
     ``"queen"``: cells sharing an edge or a corner (squares: up to 8, hexagons: 6); a number:
     cells whose centres are within that many metres.
     """
-    weights = _spatial(spatial_weights, weights)
+    weights = spatial_weights
     n = len(cells)
     if isinstance(weights, str):
         if weights != "queen":
@@ -431,7 +419,6 @@ def gistar(
     spatial_weights: str | float = "queen",
     alpha: float = 0.05,
     correction: str = "fdr_bh",
-    weights: str | float | None = None,
 ) -> gpd.GeoDataFrame:
     """Gi* hot and cold spots of a cell table (from `grid_counts`).
 
@@ -442,7 +429,6 @@ def gistar(
     (``attrs["warnings"]``) says when Gi* flags so large a share of the occupied cells that the
     cells are too small (`gistar_warning`).
     """
-    spatial_weights = _spatial(spatial_weights, weights)
     from statsmodels.stats.multitest import multipletests
 
     if not 0 < alpha < 1:
@@ -461,7 +447,6 @@ def gistar(
     note = gistar_warning(out)
     if note:
         out.attrs["warnings"] = [*out.attrs.get("warnings", []), note]
-        warnings.warn(note, UserWarning, stacklevel=2)
     return out
 
 
@@ -532,7 +517,6 @@ def emerging(
     period=None,
     spatial_weights: str | float = "queen",
     alpha: float = 0.05,
-    weights: str | float | None = None,
 ) -> gpd.GeoDataFrame:
     """Emerging / persistent hot spot classification of grid cells over time periods.
 
@@ -550,7 +534,7 @@ def emerging(
         raise InputError("need at least 2 periods for emerging hot spots; choose a longer "
                          "period or shorter period_months", parameter="period_months")
     cells = make_grid(study_area(sel if areas is None else None, areas, cell_m), cell_m, shape)
-    W = neighbours(cells, _spatial(spatial_weights, weights))
+    W = neighbours(cells, spatial_weights)
     from statsmodels.stats.multitest import multipletests
 
     counts, hot = [], []
@@ -689,7 +673,7 @@ def hotspot_grid(
                          parameter="method")
     if method == "kde":
         return kde(incidents, cell_m, shape, **kwargs)
-    gi = {k: kwargs.pop(k) for k in ("spatial_weights", "weights", "alpha", "correction")
+    gi = {k: kwargs.pop(k) for k in ("spatial_weights", "alpha", "correction")
           if k in kwargs}
     kwargs.pop("bandwidth_m", None)
     counts = grid_counts(incidents, cell_m, shape, **kwargs)

@@ -395,18 +395,12 @@ def choropleth(areas: gpd.GeoDataFrame, values: pd.Series | Sequence | None, *, 
 
 def area_outlines(areas: gpd.GeoDataFrame, *, name: str, colour: str = "#1f4e9c",
                   dash: str | None = None, line_width: float = 2.5, show: bool = True,
-                  fields: dict[str, str] | None = None, weight: float | None = None) -> folium.GeoJson:
+                  fields: dict[str, str] | None = None) -> folium.GeoJson:
     """Outlines of areas (town centres, micro-hotspots, a buffer ring) with a name tooltip.
 
-    `line_width` is the outline's width in pixels (``weight`` is its old name, still accepted
-    with a DeprecationWarning: in this project `weight` means incident weights). `fields` maps
-    extra column names to tooltip labels (values escaped).
+    `line_width` is the outline's width in pixels. `fields` maps extra column names to tooltip
+    labels (values escaped).
     """
-    if weight is not None:
-        import warnings
-
-        warnings.warn("area_outlines(weight=...) is now line_width=...", DeprecationWarning, stacklevel=2)
-        line_width = weight
     fields = fields or {}
     shown = to_wgs84(areas[["geometry"]])
     shown["_name"] = areas["name"].map(esc) if "name" in areas.columns else esc(name)

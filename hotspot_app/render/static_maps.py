@@ -3,13 +3,14 @@ the app's "PNG" download buttons. One home for static map drawing; colours come 
 `maps.Scale` as the interactive maps so a printed map and the screen agree.
 
 Everything is drawn in British National Grid metres (EPSG:27700) with a scale bar, so printed
-maps can be measured. Functions return PNG bytes and never mutate their inputs.
+maps can be measured. Functions return PNG bytes (`window_pair`: with its warnings) and never mutate their inputs.
 
 - `choropleth_png(areas, values, title=...)`: areas filled by value classes, with a legend.
 - `patrol_png(patrol_areas, context=..., title=...)`: numbered patrol areas over area outlines.
 - `pair_png(left, right, ...)`: two choropleths side by side with ONE scale (before/after).
-- `window_pair_png(incidents, target, ...)`: before/after grid counts around an intervention area
-  (same cells, one scale), with the area and its displacement ring outlined.
+- `window_pair(incidents, target, ...)`: before/after grid counts around an intervention area
+  (same cells, one scale), with the area and its displacement ring outlined, and the grid's
+  advice on the cell size (`window_pair_png`: the image alone).
 - `monthly_png(series, ...)`: a monthly line chart (one line per series, windows shaded).
 """
 
@@ -30,7 +31,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from hotspot_app.render import maps  # noqa: E402
 from hotspot_app.core.errors import InputError  # noqa: E402
 
-__all__ = ["choropleth_png", "patrol_png", "pair_png", "window_pair_png", "monthly_png"]
+__all__ = ["choropleth_png", "patrol_png", "pair_png", "window_pair", "window_pair_png", "monthly_png"]
 
 OUTLINE = "#1f4e9c"
 PATROL_FILL = "#d7301f"
@@ -188,13 +189,20 @@ def pair_cell_m(incidents: gpd.GeoDataFrame, *, months: Sequence[str], category=
     return hotspots.fitting_cell_m(hotspots.location_spacing(uxy), minimum)
 
 
-def window_pair_png(incidents: gpd.GeoDataFrame, target, *, before: Sequence[str], after: Sequence[str],
-                    category=None, ring=None, cell_m: float = 50.0, pad_m: float = 150.0,
-                    titles: tuple[str, str] | None = None, legend_title: str = "Incidents per cell",
-                    caption: str | None = None) -> bytes:
+def window_pair_png(incidents: gpd.GeoDataFrame, target, **kwargs) -> bytes:
+    """The PNG of `window_pair` (its warnings left out: for a download beside a page that shows
+    them)."""
+    return window_pair(incidents, target, **kwargs)[0]
+
+
+def window_pair(incidents: gpd.GeoDataFrame, target, *, before: Sequence[str], after: Sequence[str],
+                category=None, ring=None, cell_m: float = 50.0, pad_m: float = 150.0,
+                titles: tuple[str, str] | None = None, legend_title: str = "Incidents per cell",
+                caption: str | None = None) -> tuple[bytes, list[str]]:
     """PNG of incidents per grid cell (`cell_m` squares) around `target` (a polygon) in the
     `before` and `after` months, on the SAME cells and ONE colour scale, with the target (and the
-    displacement `ring`, when given) outlined: the printable twin of the app's before/after maps."""
+    displacement `ring`, when given) outlined: the printable twin of the app's before/after maps.
+    Returns ``(png, warnings)``: the grid's advice on the cell size (said once for both maps)."""
     import shapely
 
     from hotspot_app.core import hotspots, settings
@@ -208,8 +216,9 @@ def window_pair_png(incidents: gpd.GeoDataFrame, target, *, before: Sequence[str
                                    period=list(after), cells=cells_b.drop(columns=["count", "weighted_count", "value"]))
     outline = gpd.GeoDataFrame(geometry=geoms, crs=settings.CRS)
     titles = titles or (f"Before ({before[0]} to {before[-1]})", f"After ({after[0]} to {after[-1]})")
-    return pair_png((cells_b, cells_b["count"].tolist()), (cells_a, cells_a["count"].tolist()),
-                    titles=titles, legend_title=legend_title, outline=outline, caption=caption)
+    png = pair_png((cells_b, cells_b["count"].tolist()), (cells_a, cells_a["count"].tolist()),
+                   titles=titles, legend_title=legend_title, outline=outline, caption=caption)
+    return png, list(cells_b.attrs.get("warnings", []))[:1]
 
 
 def monthly_png(series: pd.DataFrame, *, title: str = "", ylabel: str = "Incidents per month",

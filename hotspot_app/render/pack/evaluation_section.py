@@ -71,17 +71,12 @@ def evaluation_section(incidents, inputs, args, key) -> Section:
 
         target = shapely.union_all(rows.geometry.values)
         ring = evaluation.buffer_ring(target, float(args.get("buffer_m", settings.BUFFER_M)))
-        import warnings as py_warnings
-
         # cells: the spec's cell_m, else 50 m or coarser where the locations are spaced further
         cell = float(args["cell_m"]) if args.get("cell_m") else \
             static_maps.pair_cell_m(incidents, months=[*b.months, *a.months], category=category)
-        with py_warnings.catch_warnings(record=True) as caught:  # the grid's advice reaches the pack
-            py_warnings.simplefilter("always")
-            png = static_maps.window_pair_png(incidents, target, before=b.months, after=a.months,
+        png, advice = static_maps.window_pair(incidents, target, before=b.months, after=a.months,
                                               category=category, ring=ring, cell_m=cell)
-        # before and after give the same advice (with their own median spacing): say it once
-        sec.warnings += [str(w.message) for w in caught[:1] if str(w.message) not in sec.warnings]
+        sec.warnings += [w for w in advice if w not in sec.warnings]  # the grid's advice reaches the pack
         sec.blocks.append(Image(f"{name}: before and after", png,
                                 caption=f"Incidents per {cell:g} m cell, the same cells and colour scale "
                                         "on both; black outlines: the area and its displacement ring."))
