@@ -144,7 +144,7 @@ def test_hotspots_patrol_areas_follow_eps(the_demo):
 
 
 def test_hotspots_offers_eps_guidance_from_the_k_distance_curve(the_demo):
-    from hotspot_app.core import clusters
+    from hotspot_app.core import eps_guide
 
     at = open_page("hotspots")
     last = the_demo.incidents["month"].max()
@@ -155,10 +155,10 @@ def test_hotspots_offers_eps_guidance_from_the_k_distance_curve(the_demo):
         assert texts, "no eps guidance on the Hotspots page"
         return texts[0]
 
-    for min_samples in (settings.MIN_SAMPLES, 5):
+    for min_samples in (15, 5):
         at.number_input(key="hs-min").set_value(min_samples).run()
         assert not at.exception
-        guide = clusters.suggest_eps(the_demo.incidents, min_samples, category=["asb"],
+        guide = eps_guide.suggest_eps(the_demo.incidents, min_samples, category=["asb"],
                                      period=f"{window[0]}..{window[-1]}")
         assert f"**{guide.eps_m:,.0f} m**" in shown()
         assert f"**{min_samples}** min samples" in shown()

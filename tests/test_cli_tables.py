@@ -16,7 +16,7 @@ from pyproj import Transformer
 from shapely.geometry import box
 from typer.testing import CliRunner
 
-from hotspot_app.core import periods, sentences, tables
+from hotspot_app.core import indicators, periods, sentences
 from hotspot_app.cli import app
 
 runner = CliRunner()
@@ -215,15 +215,15 @@ def test_indicators_json_status_rules_and_errors(files, tmp_path):
 
 
 def test_status_rules():
-    assert tables.indicator_status("reduce", 9, 10) == "on track"
-    assert tables.indicator_status("Reduce", 10, 10) == "off track"
-    assert tables.indicator_status("increase", 11, 10) == "on track"
-    assert tables.indicator_status("maintain", 105, 100) == "on track"
-    assert tables.indicator_status("maintain", 106, 100) == "off track"
-    assert tables.indicator_status("10% reduction", 90, 100) == "on track"
-    assert tables.indicator_status("10% reduction", 91, 100) == "off track"
-    assert tables.indicator_status("3% increase", 103, 100) == "on track"
-    assert tables.indicator_status("reduce", None, 100) == "n/a"
+    assert indicators.indicator_status("reduce", 9, 10) == "on track"
+    assert indicators.indicator_status("Reduce", 10, 10) == "off track"
+    assert indicators.indicator_status("increase", 11, 10) == "on track"
+    assert indicators.indicator_status("maintain", 105, 100) == "on track"
+    assert indicators.indicator_status("maintain", 106, 100) == "off track"
+    assert indicators.indicator_status("10% reduction", 90, 100) == "on track"
+    assert indicators.indicator_status("10% reduction", 91, 100) == "off track"
+    assert indicators.indicator_status("3% increase", 103, 100) == "on track"
+    assert indicators.indicator_status("reduce", None, 100) == "n/a"
 
 
 def test_sentences_the_papers_use():

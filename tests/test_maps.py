@@ -181,7 +181,7 @@ def test_patrol_area_popups_escaped_and_ranked_colours():
         {"rank": [1, 4], "count": [30, 5], "top_categories": [json.dumps({EVIL_CAT: 30}), "{}"]},
         geometry=[shapely.box(450000, 520000, 450100, 520100), shapely.box(450200, 520000, 450300, 520100)],
         crs=settings.CRS)
-    layer = maps.patrol_areas(polys)
+    layer = maps.patrol_area_layer(polys)
     props = [f["properties"] for f in _features(layer)]
     assert props[0]["_c"] == "#d7191c" and props[1]["_c"] == "#fdae61"
     text = json.dumps(props)

@@ -604,8 +604,8 @@ def forecast_accuracy(
     top: int | float = 0.05,
     category=None,
     areas: gpd.GeoDataFrame | None = None,
-    eps_m: float = settings.EPS_M,
-    min_samples: int = settings.MIN_SAMPLES,
+    eps_m: float | None = None,
+    min_samples: int | None = None,
     bandwidth_m: float | None = None,
 ) -> dict:
     """PAI and RRI of hotspots chosen on the `train` months, scored on the `test` months.
@@ -627,6 +627,9 @@ def forecast_accuracy(
     te = grid_counts(sel, cell_m, shape, period=test_m, cells=cells)
     if method == "clusters":
         from hotspot_app.core import clusters
+
+        if eps_m is None or min_samples is None:
+            raise InputError("method 'clusters' needs eps_m and min_samples", parameter="eps_m")
 
         res = clusters.dbscan(sel, eps_m, min_samples, period=train_m)
         if len(res.areas) == 0:

@@ -499,6 +499,7 @@ def ranking(
     restrict: bool = False,
     area_warnings: list[str] | None = None,
     whole: pd.DataFrame | None = None,
+    unit: str | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """`rank_areas` with everything ``hotspot rank`` reports: ``(table, document)``.
 
@@ -514,6 +515,7 @@ def ranking(
     `whole`: when `incidents` holds only the selected categories (a GeoParquet file read back
     by `ingest.canonical`), its summary of everything loaded -- one row per distinct source,
     kind, category, group and month -- on which coverage and the period's open ends are judged.
+    `unit` names the areas in the top-N sentence (default by their layer, `areas.layer_unit`).
     """
     params.validate(top=top)
     tokens = taxonomy.category_list(category)
@@ -533,7 +535,7 @@ def ranking(
     warnings = list(area_warnings or []) + warnings
     layer = str(areas["layer"].iloc[0]) if len(areas) and "layer" in areas.columns else "area"
     what = taxonomy.selection_label(tokens)
-    share = top_share(table, top, what=what, unit=layer_unit(layer))
+    share = top_share(table, top, what=what, unit=unit or layer_unit(layer))
     used = months if months is not None else sorted(
         incidents.loc[selected, "month"].dropna().astype(str).unique())
     span = periods.format_range(used) if used else "no months"

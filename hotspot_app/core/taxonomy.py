@@ -245,6 +245,16 @@ GROUP_LABELS: dict[str, str] = {
 }
 
 
+#: How each kind heads a table, titles a page or labels a choice (the one spelling of each).
+KIND_LABELS: dict[str, str] = {"crime": "Crime", "asb": "Anti-social behaviour",
+                               "fire": "Fire service incidents"}
+
+
+def kind_label(kind: str | None) -> str:
+    """'Crime', 'Anti-social behaviour' or 'Fire service incidents' (`KIND_LABELS`)."""
+    return KIND_LABELS.get(str(kind), KIND_LABELS["crime"])
+
+
 def category_list(category: str | Iterable[str] | None) -> list[str]:
     """The category selection as a flat list of names (commas split, blanks dropped)."""
     if category is None:

@@ -42,7 +42,7 @@ import shapely
 from branca.element import MacroElement
 from folium.template import Template
 
-from hotspot_app.core import clusters, settings
+from hotspot_app.core import cluster_areas, settings
 from hotspot_app.core.errors import InputError
 from hotspot_app.core.locations import distinct as _distinct
 
@@ -505,7 +505,7 @@ def location_markers(incidents: gpd.GeoDataFrame | pd.DataFrame, *, name: str = 
     )
 
 
-def patrol_areas(polygons: gpd.GeoDataFrame, *, name: str = "Patrol areas",
+def patrol_area_layer(polygons: gpd.GeoDataFrame, *, name: str = "Patrol areas",
                  fields: dict[str, str] | None = None, rank: str = "rank") -> folium.GeoJson:
     """Ranked patrol-area polygons (from DBSCAN clusters) with a popup per polygon.
 
@@ -521,7 +521,7 @@ def patrol_areas(polygons: gpd.GeoDataFrame, *, name: str = "Patrol areas",
     for i, (col, label) in enumerate(fields.items()):
         vals = polygons[col]
         if col == "top_categories":
-            vals = vals.map(clusters.top_categories_text)
+            vals = vals.map(cluster_areas.top_categories_text)
         elif col in ("density_per_km2", "area_m2"):
             vals = vals.map(lambda v: _fmt_value(float(v), "{:,.0f}"))
         shown[f"_p{i}"] = [esc(v) for v in vals]
@@ -701,7 +701,7 @@ def before_after_maps(
 # --------------------------------------------------------------------------------------------
 # patrol-area numbers (drawn above the polygons so the ranks stay readable)
 # --------------------------------------------------------------------------------------------
-#: Colours of the patrol-area polygons (`patrol_areas`): the top three, then the rest.
+#: Colours of the patrol-area polygons (`patrol_area_layer`): the top three, then the rest.
 PATROL_TOP, PATROL_REST = "#d7191c", "#fdae61"
 
 
