@@ -220,13 +220,13 @@ def grid_counts(
     areas: gpd.GeoDataFrame | None = None,
     category=None,
     period=None,
-    weight: bool = False,
+    weighted: bool = False,
     cells: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Incidents per grid cell over the study area (zeros included).
 
     Columns: the grid's, ``count`` and ``weighted_count`` (sum of ``weight``), ``value`` (the
-    count, or the weighted count when `weight`). ``attrs``: ``n_incidents`` (selected),
+    count, or the weighted count when `weighted`). ``attrs``: ``n_incidents`` (selected),
     ``n_outside`` (selected incidents in no kept cell; counts + outside = selected).
     Pass `cells` (from an earlier call / `make_grid`) to count on the same grid.
     """
@@ -243,7 +243,7 @@ def grid_counts(
     out["count"] = np.bincount(pos[inside], minlength=len(cells)).astype(np.int64)
     out["weighted_count"] = np.bincount(pos[inside], weights=sel["weight"].to_numpy(float)[inside],
                                         minlength=len(cells))
-    out["value"] = out["weighted_count"] if weight else out["count"]
+    out["value"] = out["weighted_count"] if weighted else out["count"]
     spacing = location_spacing(loc.xy)
     out.attrs.update(n_incidents=int(len(sel)), n_outside=int((~inside).sum()),
                      n_locations=int(len(loc.xy)), spacing_m=spacing,
@@ -323,7 +323,7 @@ def kde(
     areas: gpd.GeoDataFrame | None = None,
     category=None,
     period=None,
-    weight: bool = False,
+    weighted: bool = False,
     cells: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Kernel density surface evaluated at cell centres.
@@ -338,9 +338,9 @@ def kde(
     bw = float(cell_m if bandwidth_m is None else bandwidth_m)
     selection.validate_params(bandwidth_m=bw)
     out = grid_counts(incidents, cell_m, shape, areas=areas, category=category, period=period,
-                      weight=weight, cells=cells)
+                      weighted=weighted, cells=cells)
     sel = selection.select(incidents, category, period)
-    w = sel["weight"].to_numpy(float) if weight else None
+    w = sel["weight"].to_numpy(float) if weighted else None
     uxy, uw = locations.distinct(selection.coordinates(sel), w)[:2]
     if len(uxy) == 0 or uw.sum() <= 0:
         out["density_per_km2"] = 0.0
@@ -669,7 +669,7 @@ def hotspot_grid(
     **kwargs,
 ) -> gpd.GeoDataFrame:
     """One call for the CLI/app: ``count`` (`grid_counts`), ``kde`` or ``gistar`` (counts then
-    `gistar`). `kwargs` go to the underlying functions (areas, category, period, weight,
+    `gistar`). `kwargs` go to the underlying functions (areas, category, period, weighted,
     bandwidth_m, spatial_weights, alpha)."""
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)} (got {method!r})",

@@ -432,12 +432,6 @@ def _key(value: str) -> str:
     return str(value).strip().lower()
 
 
-def _pct(part, whole) -> float | None:
-    if measures.is_missing(part) or measures.is_missing(whole) or float(whole) == 0:
-        return None
-    return float(round(100.0 * float(part) / float(whole) + 1e-9, 1))
-
-
 def delivered_dosage(log: PatrolLog, plan: PatrolPlan | pd.DataFrame | None = None) -> pd.DataFrame:
     """Delivered dosage per area against the plan.
 
@@ -492,8 +486,8 @@ def delivered_dosage(log: PatrolLog, plan: PatrolPlan | pd.DataFrame | None = No
             "days_recorded": int(in_plan["date"].nunique()),
             "visits_done": None if done_v is None else float(done_v),
             "minutes_done": None if done_m is None else float(done_m),
-            "visits_pct": _pct(done_v, planned_v),
-            "minutes_pct": _pct(done_m, planned_m),
+            "visits_pct": measures.share_pct(done_v, planned_v),
+            "minutes_pct": measures.share_pct(done_m, planned_m),
             "visits_on_comparison_days": float(in_plan.loc[in_plan["day_type"] == "comparison", "visits"].sum()),
             "visits_outside_plan": float(lv.loc[lv["day_type"].isna(), "visits"].sum()),
         })

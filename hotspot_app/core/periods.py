@@ -140,15 +140,16 @@ def coverage_warning(missing: Sequence[str], what: str = "window") -> str:
 
 def count_in_window(
     incidents: pd.DataFrame, window_: Sequence[str], coverage: Coverage, mask: pd.Series | None = None,
-    weight: bool = False,
+    weighted: bool = False,
 ) -> int | float | None:
-    """Count (or weighted sum) of incidents in a window, or None when a month is uncovered."""
+    """Count of incidents in a window (with `weighted`, the sum of their ``weight`` column), or
+    None when a month is uncovered."""
     if not coverage.covers(window_):
         return None
     sel = incidents["month"].isin(list(window_))
     if mask is not None:
         sel &= mask
-    if weight:
+    if weighted:
         return float(incidents.loc[sel, "weight"].sum())
     return int(sel.sum())
 

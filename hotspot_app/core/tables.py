@@ -47,7 +47,7 @@ from hotspot_app.core import areas as areas_mod
 from hotspot_app.core import periods, taxonomy
 from hotspot_app.core.errors import InputError
 from hotspot_app.core.measures import diff as _diff
-from hotspot_app.core.measures import is_missing, pct_change, rate_per_1000
+from hotspot_app.core.measures import is_missing, pct_change, rate_per_1000, share_pct
 from hotspot_app.core import coverage as month_coverage
 from hotspot_app.core.population import population_from_table
 
@@ -499,7 +499,7 @@ def build_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = No
         ``FROM..TO`` (any range, e.g. a quarter) or ``FIRST..LAST`` years from `year_start`
         (10 = October–September); each year compared with the year before.
     compare : ``same-period-last-year`` (default), ``previous-period`` or ``FROM..TO`` (a fixed
-        reference window for every column, seed 002).
+        reference window for every column, the national-measure paper).
     kind : ``crime`` (default; ASB and fires never in the crime Total), ``asb`` or ``fire``.
     category : groups, nodes or categories (`taxonomy.select`): only their rows.
     taxonomy_name : ``auto``, ``police-uk`` or ``home-office`` rows.
@@ -561,7 +561,7 @@ def to_frame(document: dict) -> pd.DataFrame:
         tot = total_row["cells"][cid]["current"] if total_row else None
         out[f"{cid}_share"] = pd.array(
             [None if (tot in (None, 0) or r["cells"][cid]["current"] is None)
-             else round(100.0 * r["cells"][cid]["current"] / tot, 1) for r in rows], dtype="Float64")
+             else share_pct(r["cells"][cid]["current"], tot) for r in rows], dtype="Float64")
     out.attrs["columns"] = [dict(c) for c in document["columns"]]
     out.attrs["warnings"] = list(document.get("warnings", []))
     return out

@@ -375,7 +375,7 @@ def tree(kind: str, taxonomy_name: str, present: pd.DataFrame) -> list[dict]:
 
 
 # =========================================================================== hierarchy
-#: Sibling order of the partnership-table hierarchy (seed 004), for both crime taxonomies.
+#: Sibling order of the partnership-table hierarchy (the town-centre paper), for both crime taxonomies.
 #: Names not listed keep csv order after the listed ones.
 TABLE_ORDER: tuple[str, ...] = (
     "Victim Based Crime", "Violence", "Violence and sexual offences", "Violence Without Injury",

@@ -61,7 +61,7 @@ def fmt_rate(value, decimals: int = 2) -> str:
 # --------------------------------------------------------------------------- partnership table
 def table_display(rows: pd.DataFrame, indent: str = "\u00a0\u00a0", previous: bool = False) -> pd.DataFrame:
     """Partnership table as display strings: 'Crime' (indented by level), then per window
-    'Current', ['Previous',] 'Diff', '% Diff' as in seed 004 (headers prefixed by the window
+    'Current', ['Previous',] 'Diff', '% Diff' as in the town-centre paper (headers prefixed by the window
     title). Differences carry their sign (+12 / -5), as in every other table of the report pack
     and in the XLSX sheet of the same table."""
     out = {"Crime": [indent * int(lv) + str(c) for c, lv in zip(rows["category"], rows["level"])]}
@@ -77,7 +77,7 @@ def table_display(rows: pd.DataFrame, indent: str = "\u00a0\u00a0", previous: bo
 def table_markdown(rows: pd.DataFrame, title: str | None = None, warnings: Iterable[str] = (),
                    previous: bool = False) -> str:
     """Markdown of a partnership table; groups and Total in bold, levels indented, warnings listed
-    under the table. Columns as in seed 004 (Current, Diff, % Diff per window; `previous` adds
+    under the table. Columns as in the town-centre paper (Current, Diff, % Diff per window; `previous` adds
     the comparison counts)."""
     disp = table_display(rows, previous=previous)
     bold = rows["node"].isin(["group", "total"]).to_numpy()
@@ -351,7 +351,7 @@ def document_xlsx(document: dict, title: str | None = None) -> bytes:
 
 
 def indicators_frame(document: dict) -> pd.DataFrame:
-    """An indicators document as display strings with the seed-003 headings."""
+    """An indicators document as display strings with the performance headings."""
     from hotspot_app.render.formatting import fmt_int, fmt_pct
 
     span = lambda w: periods.describe([w["from"], w["to"]]) if w["from"] != w["to"] else periods.describe([w["from"]])  # noqa: E731

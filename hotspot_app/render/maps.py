@@ -474,15 +474,13 @@ def marker_radius(counts: np.ndarray) -> np.ndarray:
 
 
 def location_markers(incidents: gpd.GeoDataFrame | pd.DataFrame, *, name: str = "Incident locations",
-                     max_markers: int | None = None, show: bool = True,
-                     max_count: float | None = None) -> folium.GeoJson | None:
+                     max_markers: int | None = None, show: bool = True) -> folium.GeoJson | None:
     """One circle per distinct location, with an escaped tooltip; None when there are more than
     `max_markers` (default ``settings.MAX_MARKERS``) locations — draw the heat layer alone then.
 
     The radius follows the location's own count on a fixed scale (`marker_radius`: 3.5 px for
     one incident, capped at 14 px), so that where most locations hold one or two incidents the
-    circles stay small and the layers beneath remain readable. `max_count` is accepted for
-    compatibility and ignored."""
+    circles stay small and the layers beneath remain readable."""
     max_markers = settings.MAX_MARKERS if max_markers is None else max_markers
     locs = incidents if "lat" in incidents.columns else locations(incidents)
     if len(locs) == 0 or len(locs) > max_markers:
@@ -680,8 +678,7 @@ def before_after_maps(
             grid_layer(cells, value=value, scale=scale, name=f"{label}: grid").add_to(m)
         if len(locs):
             heat_layer(locs, name=f"{label}: heat", max_value=top).add_to(m)
-            mk = location_markers(locs, name=f"{label}: locations", max_markers=max_markers,
-                                  max_count=top)
+            mk = location_markers(locs, name=f"{label}: locations", max_markers=max_markers)
             if mk is not None:
                 mk.add_to(m)
         area_outlines(area, name="Evaluated area", colour="#008837").add_to(m)

@@ -198,13 +198,13 @@ def print_styles() -> None:
     st.markdown(PRINT_CSS, unsafe_allow_html=True)
 
 
-def print_caption(ds: cache.Dataset, months, selection=()) -> None:
+def print_caption(ds: cache.Dataset, months, category=()) -> None:
     """A line shown only on paper, where the controls are hidden: the data, the period and the
     categories chosen (user text escaped)."""
     import html
 
     period = periods.describe([months[0], months[-1]]) if len(months) > 1 else periods.describe(list(months))
-    what = ", ".join(selection) if selection else "all incidents"
+    what = taxonomy.selection_label(category, everything="all incidents")
     label = settings.DEMO_LABEL if ds.is_demo else ds.label
     st.markdown(f'<div class="print-only">Period: {html.escape(period)}. Categories: {html.escape(what)}. '
                 f'Source: {html.escape(label)}.</div>', unsafe_allow_html=True)

@@ -12,7 +12,7 @@ an input). `report` does all of it for the CLI; `report_demo.yaml` is the demo b
 Table and indicator sections take the keys of the CLI forms of design §5b (``area``, ``by``,
 ``within``, ``month``, ``period``, ``years``, ``year_start``, ``compare``, ``kind``, ``category``,
 ``taxonomy``, ``population``, ``no_total``, ``rows``; ``spec``, ``period``, ``baseline``): the ONE
-adapter `table_section` makes the call ``hotspot table`` makes for them (the seed-004 table for
+adapter `table_section` makes the call ``hotspot table`` makes for them (the town-centre table for
 one area and month, the table engine `tables.build_table` otherwise), and `indicators_section` the call
 of ``hotspot indicators`` (`tables.indicators`).
 """

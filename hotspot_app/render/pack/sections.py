@@ -286,7 +286,7 @@ def about_section(spec: Spec, inputs: Inputs, warnings: list[str], categories: s
     defs = [f"{g}: {GROUP_DEFINITIONS[g]}" for g in sorted(categories) if g in GROUP_DEFINITIONS]
     defs += ["% change = 100 × (current − previous) / previous, 1 decimal; n/a when previous is 0.",
              "Rate per 1,000 = 1,000 × count / population.",
-             "Tables follow the Home Office hierarchy where the data allow (seed 004 layout); ASB "
+             "Tables follow the Home Office hierarchy where the data allow (the town-centre paper's layout); ASB "
              "and fires are never counted in the crime Total."]
     sec.blocks.append("Definitions:")
     sec.blocks.append(("list", defs))

@@ -1,10 +1,10 @@
 """Area tables: every table shape of the partnership papers from the one table engine
 (`hotspot_app.tables`), with CSV and XLSX downloads.
 
-Presets (one per seed table shape): the town-centre table (seed 004: one area, selected month,
-last 6 and 12 months); categories by area with rates per 1,000 (seed 001 Tables 2, 3, 5; seed 003
-local-authority tables); a quarter against the same quarter last year (seed 003); Oct–Sep years
-(seed 001 Table 4); performance indicators with targets (seed 003). Thin: widgets -> one core
+Presets (one per table shape of the papers): the town-centre table (the town-centre paper: one area, selected month,
+last 6 and 12 months); categories by area with rates per 1,000 (the assessment paper Tables 2, 3, 5; the performance paper
+local-authority tables); a quarter against the same quarter last year (the performance paper); Oct–Sep years
+(the assessment paper Table 4); performance indicators with targets (the performance paper). Thin: widgets -> one core
 call -> rendering."""
 
 import pandas as pd

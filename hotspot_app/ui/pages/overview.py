@@ -1,5 +1,5 @@
 """Overview: ward choropleth (count, rate per 1,000, change), incident heat, town centres and
-micro-hotspots, category/period filters, KPI cards with the seed-000 summary."""
+micro-hotspots, category/period filters, KPI cards with the micro-hotspot summary."""
 
 import streamlit as st
 
