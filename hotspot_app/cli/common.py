@@ -156,6 +156,15 @@ FromOpt = Annotated[Optional[str], typer.Option(
 ToOpt = Annotated[Optional[str], typer.Option(
     "--to", help="Last month YYYY-MM, inclusive (default: the last month with data).")]
 
+PresetOpt = Annotated[Optional[str], typer.Option(
+    "--preset", help="street-level (the app's default) or neighbourhood; --eps-m/--min-samples "
+    "override it.")]
+EpsOpt = Annotated[Optional[float], typer.Option(
+    "--eps-m", help="DBSCAN radius in metres (default: the preset's).")]
+MinSamplesOpt = Annotated[Optional[int], typer.Option(
+    "--min-samples", help="Incidents within eps_m (self included) that make a core incident "
+    "(default: the preset's).")]
+
 
 def check_choice(value: str, choices, parameter: str) -> None:
     if value not in choices:

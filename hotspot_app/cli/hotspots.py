@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Optional
 
 import typer
 
 from hotspot_app.cli.common import (
     AreasLayerOpt,
     CategoryOpt,
+    EpsOpt,
+    MinSamplesOpt,
+    PresetOpt,
     FromOpt,
     IncidentsArg,
     ToOpt,
@@ -50,16 +53,6 @@ def _clusters_markdown(found) -> str:
                      + f"{c['area_m2']:,.0f} | {c['density_per_km2']:,.0f} | "
                      f"{c['first_month']}..{c['last_month']} | {top} |")
     return "\n".join(lines)
-
-
-PresetOpt = Annotated[Optional[str], typer.Option(
-    "--preset", help="street-level (the app's default) or neighbourhood; --eps-m/--min-samples "
-    "override it.")]
-EpsOpt = Annotated[Optional[float], typer.Option(
-    "--eps-m", help="DBSCAN radius in metres (default: the preset's).")]
-MinSamplesOpt = Annotated[Optional[int], typer.Option(
-    "--min-samples", help="Incidents within eps_m (self included) that make a core incident "
-    "(default: the preset's).")]
 
 
 @app.command("clusters")

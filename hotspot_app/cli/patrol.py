@@ -9,6 +9,9 @@ import typer
 
 from hotspot_app.cli.common import (
     CategoryOpt,
+    EpsOpt,
+    MinSamplesOpt,
+    PresetOpt,
     FromOpt,
     IncidentsArg,
     ToOpt,
@@ -20,7 +23,6 @@ from hotspot_app.cli.common import (
     period_arg,
     progress,
 )
-from hotspot_app.cli.hotspots import EpsOpt, MinSamplesOpt, PresetOpt
 from hotspot_app.core.errors import InputError
 
 

@@ -257,3 +257,30 @@ def top_categories_text(v) -> str:
     if isinstance(v, dict):
         return "; ".join(f"{k} ({n})" for k, n in list(v.items())[:3])
     return "" if v is None else str(v)
+
+
+def document_rows(areas: gpd.GeoDataFrame, top_categories: dict, weighted: bool = False) -> list[dict]:
+    """One JSON entry per patrol area (design §5 ``clusters`` and §5b "Clusters grow"): id,
+    count, size, density, months, top categories, rank, name, centre; ``weight`` (the summed
+    weight that ranked it) when `weighted`."""
+    rows = []
+    for r in areas.itertuples(index=False):
+        d = {
+            "cluster_id": int(r.cluster_id),
+            "count": int(r.count),
+            "area_m2": round(float(r.area_m2), 1),
+            "density_per_km2": round(float(r.density_per_km2), 1),
+            "first_month": r.first_month,
+            "last_month": r.last_month,
+            "top_categories": top_categories.get(int(r.cluster_id), {}),
+            "rank": int(r.rank),
+            "name": r.name,
+            "centroid": {"easting": round(float(r.centroid_easting), 1),
+                         "northing": round(float(r.centroid_northing), 1),
+                         "longitude": round(float(r.longitude), 6),
+                         "latitude": round(float(r.latitude), 6)},
+        }
+        if weighted:
+            d["weight"] = round(float(r.weight), 3)
+        rows.append(d)
+    return rows

@@ -290,30 +290,11 @@ class Clusters:
         return int((self.labels == NOISE).sum())
 
     def to_dict(self) -> dict:
-        """The CLI's JSON document (design §5 and §5b "Clusters grow")."""
-        weighted = bool(self.parameters.get("weight"))
-        rows = []
-        for r in self.areas.itertuples(index=False):
-            d = {
-                "cluster_id": int(r.cluster_id),
-                "count": int(r.count),
-                "area_m2": round(float(r.area_m2), 1),
-                "density_per_km2": round(float(r.density_per_km2), 1),
-                "first_month": r.first_month,
-                "last_month": r.last_month,
-                "top_categories": self.top_categories.get(int(r.cluster_id), {}),
-                "rank": int(r.rank),
-                "name": r.name,
-                "centroid": {"easting": round(float(r.centroid_easting), 1),
-                             "northing": round(float(r.centroid_northing), 1),
-                             "longitude": round(float(r.longitude), 6),
-                             "latitude": round(float(r.latitude), 6)},
-            }
-            if weighted:
-                d["weight"] = round(float(r.weight), 3)
-            rows.append(d)
+        """The JSON document of design §5 and §5b "Clusters grow" (`cluster_areas.document_rows`)."""
         return {"parameters": self.parameters, "n_incidents": self.n_incidents,
-                "n_noise": self.n_noise, "clusters": rows}
+                "n_noise": self.n_noise,
+                "clusters": cluster_areas.document_rows(self.areas, self.top_categories,
+                                                        bool(self.parameters.get("weight")))}
 
 
 def no_cluster_message(eps_m: float, min_samples: int, n_incidents: int) -> str:

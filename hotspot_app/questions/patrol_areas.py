@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 
-from hotspot_app.core import clusters, eps_guide, harm, hotspots, patrol, periods, taxonomy
+from hotspot_app.core import cluster_areas, clusters, eps_guide, harm, hotspots, patrol, periods, taxonomy
 from hotspot_app.core.errors import InputError
 
 #: How many patrol areas a page or a paper shows when the user has not chosen.
@@ -96,27 +96,8 @@ class PatrolAreas:
     def to_dict(self) -> dict:
         """The `hotspot clusters` JSON document (design §5, §5b, §5c): parameters, counts, one
         entry per shown area, and the preset and parameters used."""
-        weighted = bool(self.parameters.get("weight"))
-        rows = []
-        for r in self.areas.itertuples(index=False):
-            d = {
-                "cluster_id": int(r.cluster_id),
-                "count": int(r.count),
-                "area_m2": round(float(r.area_m2), 1),
-                "density_per_km2": round(float(r.density_per_km2), 1),
-                "first_month": r.first_month,
-                "last_month": r.last_month,
-                "top_categories": self.top_categories.get(int(r.cluster_id), {}),
-                "rank": int(r.rank),
-                "name": r.name,
-                "centroid": {"easting": round(float(r.centroid_easting), 1),
-                             "northing": round(float(r.centroid_northing), 1),
-                             "longitude": round(float(r.longitude), 6),
-                             "latitude": round(float(r.latitude), 6)},
-            }
-            if weighted:
-                d["weight"] = round(float(r.weight), 3)
-            rows.append(d)
+        rows = cluster_areas.document_rows(self.areas, self.top_categories,
+                                           bool(self.parameters.get("weight")))
         return {"parameters": dict(self.parameters), "n_incidents": self.n_incidents,
                 "n_noise": self.n_noise, "clusters": rows, "preset": self.choice.preset,
                 "eps_m": self.choice.eps_m, "min_samples": self.choice.min_samples}

@@ -13,7 +13,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from hotspot_app.io import exports
-from hotspot_app.render import maps, formatting
+from hotspot_app.render import formatting, map_assets
 from hotspot_app.core import periods, settings, taxonomy
 from hotspot_app.core.errors import HotspotError, InputError
 from hotspot_app.ui import cache, patrol_calls
@@ -63,7 +63,7 @@ def banner(ds: cache.Dataset) -> None:
                    "load your own data on the *Data* page.", icon="⚠️")
     else:
         st.caption(f"Data: {ds.label} — {len(ds.incidents):,} incidents")
-    if settings.ASSETS == "local" and not maps.assets_installed():
+    if settings.ASSETS == "local" and not map_assets.assets_installed():
         st.error("Map assets are not installed (run `make assets`); maps will be blank.")
 
 
@@ -125,7 +125,7 @@ def show_map(m: folium.Map, key: str, height: int = 560, draw: bool = False, dow
     with st.container():
         out = st_folium(m, key=key, height=height, returned_objects=returned, use_container_width=True)
     if download:
-        st.download_button("Download map (HTML)", data=lambda m=m: maps.map_html(m),
+        st.download_button("Download map (HTML)", data=lambda m=m: map_assets.map_html(m),
                            file_name=f"{slug(download)}.html", mime="text/html",
                            key=f"{key}-html", on_click="ignore")
     return out
