@@ -39,7 +39,7 @@ def test_counts_add_up_and_every_incident_lies_in_its_cell(shape):
     assert cells["count"].sum() == len(inc) and cells.attrs["n_outside"] == 0
     assert np.allclose(cells.geometry.area, 200 * 200)            # hexes: same area as squares
     xy = shapely.get_coordinates(inc.geometry.values)
-    pos = hotspots._assign(cells, xy)
+    pos = hotspots.cell_of_points(cells, xy)
     assert shapely.intersects_xy(cells.geometry.values[pos], xy[:, 0], xy[:, 1]).all()
     assert cells["cell_id"].is_unique
 

@@ -181,7 +181,6 @@ def rank_command(
     """Rank areas by count with share of the total, cumulative share and rate per 1,000
     population; incidents outside every area are listed as 'outside' (design §5b)."""
     from hotspot_app.core import params, periods
-    from hotspot_app.io import population_files
     from hotspot_app.questions import rank
     from hotspot_app.render import formatting
 
@@ -200,10 +199,9 @@ def rank_command(
         data, whole, _ = load_selected(incidents, category=category or None)
     else:  # LSOAs without a polygon are placed at the incidents that carry their code: all of them
         data, whole = load_incidents_arg(incidents), None
-    pop, notes = (population_files.read_population(population, all_areas, lsoa_boundaries or (), incidents=data)
-                  if population is not None else (None, []))
-    ranked, doc = rank.rank(data, all_areas, category=category, period=(from_, to), population=pop,
-                            top=top, layer=layer, by=by, within=within, notes=notes, whole=whole)
+    ranked, doc = rank.rank(data, all_areas, category=category, period=(from_, to), population=population,
+                            lsoa_boundaries=lsoa_boundaries or (), top=top, layer=layer, by=by,
+                            within=within, whole=whole)
     if format == "json":
         emit_json(doc)
         return

@@ -198,7 +198,7 @@ def make_grid(area, cell_m: float = settings.CELL_M, shape: str = "square") -> g
     return out
 
 
-def _assign(cells: gpd.GeoDataFrame, xy: np.ndarray,
+def cell_of_points(cells: gpd.GeoDataFrame, xy: np.ndarray,
             loc: locations.Locations | None = None) -> np.ndarray:
     """Position in `cells` of the cell each point falls in (-1 outside every kept cell)."""
     g: Grid = cells.attrs["grid"]
@@ -236,7 +236,7 @@ def grid_counts(
         cells = make_grid(study_area(sel if areas is None else None, areas, cell_m), cell_m, shape)
     xy = selection.coordinates(sel)
     loc = locations.distinct(xy)
-    pos = _assign(cells, xy, loc)
+    pos = cell_of_points(cells, xy, loc)
     inside = pos >= 0
     out = cells.copy()
     out.attrs = dict(cells.attrs)

@@ -196,3 +196,11 @@ def span_text(window: Sequence[str]) -> str:
     if a.year == b.year:
         return f"{a.strftime('%B')}–{b.strftime('%B %Y')}"
     return f"{a.strftime('%B %Y')}–{b.strftime('%B %Y')}"
+
+
+def months_text(months: list[str]) -> str:
+    """Months as text: a run of three or more consecutive months as ``FROM..TO``, else listed."""
+    months = sorted(months)
+    if len(months) > 2 and month_range(months[0], months[-1]) == months:
+        return f"{months[0]}..{months[-1]}"
+    return ", ".join(months)

@@ -10,5 +10,6 @@ Modules: `boundaries` (which kind of boundary a file holds), `table` (an area ta
 `summary` (the area summary sentences), `rank` (rankings, shares, concentration),
 `patrol_areas` (patrol areas: presets, names, harm, warnings; their forecast accuracy), `grid`
 (grid counts, KDE, Gi*), `patrol_plan`, `indicators`, `fires` (the fire summary and
-secondary-fire clusters), `trend` (incidents per month), `load` (loading into a workspace).
+secondary-fire clusters), `trend` (incidents per month), `monthly` (the monthly cycle: fetch,
+load, pack), `load` (loading into a workspace).
 """

@@ -29,17 +29,27 @@ METRICS = {"count": "count", "rate": "rate_per_1000"}
 
 
 def rank(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,
-         period: tuple[str | None, str | None] | None = None, population: pd.Series | None = None,
-         top: int | None = None, layer: str | None = None, by: str | None = None,
-         within: str | None = None, unit: str | None = None, notes: Sequence[str] = (),
+         period: tuple[str | None, str | None] | None = None, population=None,
+         lsoa_boundaries: Sequence = (), top: int | None = None, layer: str | None = None,
+         by: str | None = None, within: str | None = None, unit: str | None = None,
          whole: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
     """The ranking ``(table, document)`` of `summaries.ranking` -- the `hotspot rank` JSON --
     over the areas of `layer` (default: the wards when the areas mix layers), grouped `by` a
     field and/or restricted `within` FIELD=VALUE. `period` is (first, last) month, either end
-    open; `unit` names the areas in the sentence (default by their layer: "wards")."""
+    open; `unit` names the areas in the sentence (default by their layer: "wards").
+
+    `population`: by area (a Series), or a population file matched to the areas compared (after
+    `by`/`within`: `population_files.read_population`, per LSOA with `lsoa_boundaries`); its
+    notes go to the document's ``notes``."""
     top = TOP if top is None else top
     params.validate(top=top)
     compared, warnings = tables.group_areas(summaries.ranking_layer(areas, layer), by=by, within=within)
+    notes: list[str] = []
+    if population is not None and not isinstance(population, pd.Series):
+        from hotspot_app.io import population_files
+
+        population, notes = population_files.read_population(population, compared, lsoa_boundaries or (),
+                                                             incidents=incidents)
     return summaries.ranking(incidents, compared, category=category, period=period,
                              population=population, top=top, notes=list(notes),
                              restrict=within is not None, area_warnings=warnings, whole=whole,

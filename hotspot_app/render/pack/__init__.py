@@ -14,7 +14,7 @@ Table and indicator sections take the keys of the CLI forms of design §5b (``ar
 ``taxonomy``, ``population``, ``no_total``, ``rows``; ``spec``, ``period``, ``baseline``): the ONE
 adapter `table_section` makes the call ``hotspot table`` makes for them (the town-centre table for
 one area and month, the table engine `tables.build_table` otherwise), and `indicators_section` the call
-of ``hotspot indicators`` (`tables.indicators`).
+of ``hotspot indicators`` (`questions.indicators`).
 """
 
 from __future__ import annotations
