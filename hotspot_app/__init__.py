@@ -34,8 +34,8 @@ _EXPORTS: dict[str, str] = {
     "Coverage": "core.periods", "build_table": "core.tables", "indicators": "core.indicators",
     # clusters and hotspots
     "dbscan": "core.clusters", "suggest_eps": "core.eps_guide", "hotspot_grid": "core.hotspots",
-    "gistar": "core.hotspots", "kde": "core.hotspots", "pai": "core.hotspots", "rri": "core.hotspots",
-    "forecast_accuracy": "core.hotspots", "emerging": "core.hotspots",
+    "gistar": "core.hotspots", "kde": "core.hotspots", "pai": "core.forecast", "rri": "core.forecast",
+    "forecast_accuracy": "core.forecast", "emerging": "core.emerging:emerging_hotspots",
     # evaluation
     "evaluate": "core.evaluation", "evaluate_intervention": "core.evaluation", "wdq": "core.evaluation",
     "wdd": "core.evaluation", "tne": "core.evaluation", "rate_ratio": "core.evaluation",

@@ -165,14 +165,14 @@ def test_hotspots_offers_eps_guidance_from_the_k_distance_curve(the_demo):
 
 
 def test_hotspots_grid_layers_and_pai(the_demo):
-    from hotspot_app.core import hotspots, patrol
+    from hotspot_app.core import forecast, hotspots, patrol
 
     at = open_page("hotspots")
     inc = the_demo.incidents
     test = periods.window(inc["month"].max(), 12)
     train = periods.shift(test, -12)
     street = patrol.PRESETS["street-level"]
-    fc = hotspots.forecast_accuracy(inc, train, test, method="clusters", category=["asb"],
+    fc = forecast.forecast_accuracy(inc, train, test, method="clusters", category=["asb"],
                                     areas=the_demo.wards, eps_m=street.eps_m,
                                     min_samples=street.min_samples)
     assert any(f"**PAI = {fc['pai']:.1f}**" in m.value for m in at.markdown)

@@ -13,7 +13,6 @@ import pytest
 
 from app_server import running_app
 from hotspot_app.io import ingest
-from hotspot_app.core import patrol
 from hotspot_app.io import workspace
 
 pytestmark = pytest.mark.browser

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 
-from hotspot_app.core import cluster_areas, clusters, eps_guide, harm, hotspots, patrol, periods, taxonomy
+from hotspot_app.core import cluster_areas, clusters, eps_guide, forecast as forecast_mod, harm, patrol, periods, taxonomy
 from hotspot_app.core.errors import InputError
 
 #: How many patrol areas a page or a paper shows when the user has not chosen.
@@ -159,7 +159,7 @@ def forecast(incidents: gpd.GeoDataFrame, *, category=None, period, preset: str 
              areas: gpd.GeoDataFrame | None = None) -> dict | None:
     """How well would the patrol areas of the months before `period` (the same number of
     months) have predicted where the incidents of `period` happened? PAI and RRI
-    (`hotspots.forecast_accuracy`, method clusters) with the sentence saying it. None when the
+    (`forecast.forecast_accuracy`, method clusters) with the sentence saying it. None when the
     earlier months are not loaded or give no patrol areas."""
     choice = choose(preset, eps_m, min_samples)
     test = periods.month_range(*period) if isinstance(period, tuple) else periods.parse_range(period)
@@ -167,7 +167,7 @@ def forecast(incidents: gpd.GeoDataFrame, *, category=None, period, preset: str 
     if not periods.Coverage.of(incidents).covers(train):
         return None
     try:
-        out = hotspots.forecast_accuracy(incidents, train, test, method="clusters", category=category,
+        out = forecast_mod.forecast_accuracy(incidents, train, test, method="clusters", category=category,
                                          areas=areas, eps_m=choice.eps_m, min_samples=choice.min_samples)
     except InputError:
         return None
