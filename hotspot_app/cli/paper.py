@@ -71,7 +71,7 @@ def table_command(
 ) -> None:
     """Partnership tables: counts by category hierarchy with diff, % diff and rates per 1,000,
     for one or more areas or every value of a field, over the selected month / 6 / 12 months (the
-    town-centre paper), any range, years, or against a fixed reference window (design §5, §5b)."""
+    town-centre paper), any range, years, or against a fixed reference window (docs/design.md §5, §5b)."""
     from hotspot_app.core import taxonomy
     from hotspot_app.io import exports, population_files
     from hotspot_app.questions import table
@@ -132,7 +132,7 @@ def summary_command(
     format: str = typer.Option("text", "--format", help="text or json."),
 ) -> None:
     """Area summary: crime and ASB (and deliberate fires when loaded) in the period against the
-    same period a year earlier, with the sentence for the paper (design §5)."""
+    same period a year earlier, with the sentence for the paper (docs/design.md §5)."""
     from hotspot_app.core import params, periods
     from hotspot_app.questions import summary
     from hotspot_app.render import formatting
@@ -179,7 +179,7 @@ def rank_command(
     format: str = typer.Option("md", "--format", help="md, csv or json."),
 ) -> None:
     """Rank areas by count with share of the total, cumulative share and rate per 1,000
-    population; incidents outside every area are listed as 'outside' (design §5b)."""
+    population; incidents outside every area are listed as 'outside' (docs/design.md §5b)."""
     from hotspot_app.core import params, periods
     from hotspot_app.questions import rank
     from hotspot_app.render import formatting
@@ -234,7 +234,7 @@ def indicators_command(
     out: Optional[Path] = typer.Option(None, "--out", help="Write to FILE (atomically) instead of stdout."),
 ) -> None:
     """Performance indicators: baseline, directional target, current period, actual difference
-    and % difference against the comparison window, and on track / off track (design §5b)."""
+    and % difference against the comparison window, and on track / off track (docs/design.md §5b)."""
     import pandas as pd
 
     from hotspot_app.core import areas as areas_mod
@@ -294,7 +294,7 @@ def report_command(
                               "paper (report_demo.yaml over the demo data)."),
     format: str = typer.Option("text", "--format", help="text or json."),
 ) -> None:
-    """Report pack (design §5b): the partnership paper from a YAML spec as HTML, PDF, DOCX and
+    """Report pack (docs/design.md §5b): the partnership paper from a YAML spec as HTML, PDF, DOCX and
     XLSX: tables, sentences, maps, charts and 'About these figures'."""
     from hotspot_app.render import pack as report_pack
 

@@ -108,7 +108,7 @@ class Backtest:
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        """The JSON document of ``hotspot backtest`` (design §5c)."""
+        """The JSON document of ``hotspot backtest`` (docs/design.md §5c)."""
         def num(v, nd=4):
             return None if v is None or (isinstance(v, float) and not np.isfinite(v)) else round(float(v), nd)
 

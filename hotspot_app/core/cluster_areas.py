@@ -260,7 +260,7 @@ def top_categories_text(v) -> str:
 
 
 def document_rows(areas: gpd.GeoDataFrame, top_categories: dict, weighted: bool = False) -> list[dict]:
-    """One JSON entry per patrol area (design §5 ``clusters`` and §5b "Clusters grow"): id,
+    """One JSON entry per patrol area (docs/design.md §5 ``clusters`` and §5b "Clusters grow"): id,
     count, size, density, months, top categories, rank, name, centre; ``weight`` (the summed
     weight that ranked it) when `weighted`."""
     rows = []

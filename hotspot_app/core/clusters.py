@@ -290,7 +290,7 @@ class Clusters:
         return int((self.labels == NOISE).sum())
 
     def to_dict(self) -> dict:
-        """The JSON document of design §5 and §5b "Clusters grow" (`cluster_areas.document_rows`)."""
+        """The JSON document of docs/design.md §5 and §5b "Clusters grow" (`cluster_areas.document_rows`)."""
         return {"parameters": self.parameters, "n_incidents": self.n_incidents,
                 "n_noise": self.n_noise,
                 "clusters": cluster_areas.document_rows(self.areas, self.top_categories,
@@ -437,7 +437,7 @@ def dbscan(
         "from": months[0] if months else None,
         "to": months[-1] if months else None,
         "days": None if days is None else float(days),
-        # the JSON key of design §5b ("--weight harm|COLUMN"): what ranks the areas
+        # the JSON key of docs/design.md §5b ("--weight harm|COLUMN"): what ranks the areas
         "weight": str(rank_by) if rank_by is not None else ("weight" if weighted else False),
         "method": "sklearn" if used == "space-time" else used,
     }

@@ -1,4 +1,4 @@
-"""How many places: the concentration curve and its sentence (design §6, issue 11 item 5).
+"""How many places: the concentration curve and its sentence (docs/design.md §6, issue 11 item 5).
 
 Places (wards, grid cells, patrol areas) are sorted by their count — or harm — descending (ties:
 the smaller area first, then input order); the curve is the cumulative share of the total

@@ -142,7 +142,7 @@ class Emerging:
         return {c: int(vc[c]) for c in CLASSES if c in vc.index}
 
     def to_dict(self) -> dict:
-        """JSON document for ``hotspot grid --method emerging`` (design §5c): every analysed
+        """JSON document for ``hotspot grid --method emerging`` (docs/design.md §5c): every analysed
         cell with ``class`` and ``trend_p``."""
         c = self.cells
         rows = [{"cell_id": cid, "x": round(float(x), 1), "y": round(float(y), 1), "count": int(n),

@@ -38,7 +38,7 @@ def parse_target(text: str) -> tuple[str, float | None]:
 
 
 def indicator_status(target: str, current, previous) -> str:
-    """Status of an indicator (design §5b): ``reduce`` on track when diff < 0; ``increase`` when
+    """Status of an indicator (docs/design.md §5b): ``reduce`` on track when diff < 0; ``increase`` when
     diff > 0; ``maintain`` when |pct_diff| <= 5 (or no change from 0); ``N% reduction`` when
     pct_diff <= -N; ``N% increase`` when pct_diff >= N; ``n/a`` when current or previous is null."""
     if is_missing(current) or is_missing(previous):
@@ -80,7 +80,7 @@ def _blind_selection(incidents: pd.DataFrame, tokens: list[str]) -> list[str]:
 def indicators(incidents: gpd.GeoDataFrame, spec: pd.DataFrame, period: str, *, baseline: str | None = None,
                compare: str | list[str] | None = "same-period-last-year", area=None,
                spec_file: str | None = None) -> dict:
-    """The performance-indicator table of the county-wide paper (design §5b).
+    """The performance-indicator table of the county-wide paper (docs/design.md §5b).
 
     `spec` has columns ``indicator`` (label), ``category`` (groups or category names,
     ``;``-separated) and ``target`` (``reduce``, ``increase``, ``maintain``, ``N% reduction``,

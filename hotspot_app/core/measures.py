@@ -1,11 +1,11 @@
 """The numbers every table, sentence and evaluation shares: one home for each rule.
 
 - `pct_change(current, previous)`: 100 * (current - previous) / previous, rounded to 1 decimal
-  half away from zero; None when previous is 0 or either value is unknown (design §6: never
+  half away from zero; None when previous is 0 or either value is unknown (docs/design.md §6: never
   Infinity, never a false zero).
 - `diff(current, previous)`: current - previous as an int; None when either is unknown.
 - `change_block(current, previous)`: ``{"current", "previous", "diff", "pct_diff"}`` as the JSON
-  contracts (design §5) spell it.
+  contracts (docs/design.md §5) spell it.
 - `share_pct(part, whole)`: share of a total in %, half away from zero (1 decimal in tables,
   whole in sentences); None when the total is 0. Every share of a total uses it.
 - `rate_per_1000(count, population)`: 1000 * count / population, 2 decimals; None without a

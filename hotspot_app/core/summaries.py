@@ -133,7 +133,7 @@ def partnership_table(
 
 
 def table_document(table: AreaTable | pd.DataFrame, area: str, warnings: list[str] | None = None) -> dict:
-    """The `hotspot table` JSON document (design §5) for a partnership table."""
+    """The `hotspot table` JSON document (docs/design.md §5) for a partnership table."""
     rows, warns = (table if isinstance(table, tuple) else (table, warnings or []))
     if warnings is not None:
         warns = warnings
@@ -213,7 +213,7 @@ def area_summary(
     (default; for 12 months that is the previous 12 months; windows longer than 12 months are
     compared with the previous `n_months` months so they do not overlap) or the previous period.
 
-    Returns the `hotspot summary` JSON document (design §5): ``{"area", "to", "months",
+    Returns the `hotspot summary` JSON document (docs/design.md §5): ``{"area", "to", "months",
     "crime": {"current", "previous", "diff", "pct_diff"}, "asb": {...}, ["fires": {...},]
     "text", "warnings"}``. `place` is the area as written in the sentence (default for areas:
     `area_label`, e.g. 'Hemlington ward area'), `area_name` the JSON "area" (default:

@@ -1,4 +1,4 @@
-"""Users, roles, password hashing and session time-outs for a shared deployment (design §9).
+"""Users, roles, password hashing and session time-outs for a shared deployment (docs/design.md §9).
 
 Sign-in is OFF for the single-user default. It is ON when ``HOTSPOT_AUTH`` names a users store
 (a ``.json`` file, or a ``postgresql://`` URL) or when the workspace (``HOTSPOT_WORKSPACE``) is a

@@ -94,7 +94,7 @@ class PatrolAreas:
         return f"{which} ({self.describe()}) {verb} {held:,} of {self.n_incidents:,} incidents{what}."
 
     def to_dict(self) -> dict:
-        """The `hotspot clusters` JSON document (design §5, §5b, §5c): parameters, counts, one
+        """The `hotspot clusters` JSON document (docs/design.md §5, §5b, §5c): parameters, counts, one
         entry per shown area, and the preset and parameters used."""
         rows = cluster_areas.document_rows(self.areas, self.top_categories,
                                            bool(self.parameters.get("weight")))

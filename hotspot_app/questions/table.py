@@ -80,7 +80,7 @@ def area_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = Non
                year_start: int | None = None, compare: str | None = None, kind: str | None = None,
                category=None, taxonomy_name: str = "auto", population=None, total: bool = True,
                rows: str | None = None) -> AreaTable:
-    """The table for these choices (the flags of ``hotspot table``, design §5b).
+    """The table for these choices (the flags of ``hotspot table``, docs/design.md §5b).
 
     `area` is a name, a list of names (one column each), or the chosen rows of `areas` (a
     GeoDataFrame); no `area`, `by` or `areas` means one column over every incident loaded.

@@ -11,7 +11,7 @@ Conventions
 * Every user string shown in a tooltip or popup goes through :func:`esc` (HTML-escaped, and
   JavaScript template-literal characters neutralised), so a category or location such as
   ``<script>alert(1)</script>`` is displayed as text and never executed.
-* Assets (design §8, `map_assets`): ``map_assets.use_assets`` points folium's Leaflet, jQuery and plugin links at the
+* Assets (docs/design.md §8, `map_assets`): ``map_assets.use_assets`` points folium's Leaflet, jQuery and plugin links at the
   copies ``make assets`` installs under ``static/vendor/node_modules`` and Streamlit serves at
   ``/app/static/vendor/node_modules/...`` (``settings.ASSETS = "local"``), or back at folium's
   CDN links (``"cdn"``). jQuery, Bootstrap, Font Awesome and awesome-markers are not used (no

@@ -41,7 +41,7 @@ def _relabel(exc: InputError, key: str) -> InputError:
 
 
 def table_section(incidents: gpd.GeoDataFrame, inputs: Inputs, args: dict, key: str = "table") -> Table:
-    """THE adapter from a table section (the flags of ``hotspot table``, design §5b) to a table:
+    """THE adapter from a table section (the flags of ``hotspot table``, docs/design.md §5b) to a table:
     the area-table question (`questions.table.area_table`) decides the form, as for the CLI."""
     from hotspot_app.questions import table as table_question
 

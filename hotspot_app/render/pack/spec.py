@@ -23,7 +23,7 @@ AREA_KEYS = {"areas", "area"}
 
 
 
-#: Allowed keys per section kind. Table/indicator keys are the CLI flags of design §5b.
+#: Allowed keys per section kind. Table/indicator keys are the CLI flags of docs/design.md §5b.
 SECTION_KEYS: dict[str, set[str] | None] = {
     "heading": None, "text": None, "notes": None,
     "table": {"title", "areas", "area", "by", "within", "month", "period", "years", "year_start",

@@ -39,7 +39,7 @@ top = int(p2.number_input("Top", value=patrol_question.SHOWN, key="hs-top", **pa
                           help="How many of the highest-ranked areas to show and plan for."))
 rank_by = p3.radio("Rank by", ["count", "harm"], horizontal=True, key="hs-rank",
                    format_func={"count": "Incidents", "harm": "Harm"}.get,
-                   help="Harm weights each incident by a documented severity weight (design §6); "
+                   help="Harm weights each incident by a documented severity weight (docs/design.md §6); "
                         "counting incidents is the default.")
 choice = patrol_question.choose(preset_name, float(st.session_state["hs-eps"]), int(st.session_state["hs-min"]))
 st.caption(f"**{choice.describe()[:1].upper() + choice.describe()[1:]}**.")
