@@ -2,8 +2,6 @@
 and colour scale, KPI cards (count, % change, baseline change, control-adjusted effect with its
 interval, WDQ), the monthly series with the intervention marked, warnings shown first."""
 
-import json
-
 import pandas as pd
 import streamlit as st
 
@@ -137,7 +135,7 @@ with st.expander("Full evaluation (method, control, WDD, TNE)"):
 d = st.columns(3)
 d[0].download_button("Evaluation (Markdown)", formatting.evaluation_markdown(ev).encode("utf-8"), "evaluation.md",
                      "text/markdown", key="ba-md", on_click="ignore")
-d[1].download_button("Evaluation (JSON)", json.dumps(ev.to_dict(), default=str).encode("utf-8"),
+d[1].download_button("Evaluation (JSON)", formatting.json_text(ev.to_dict()).encode("utf-8"),
                      "evaluation.json", "application/json", key="ba-json", on_click="ignore")
 d[2].download_button("Monthly series (CSV)", exports.csv_bytes(series),
                      "evaluation-series.csv", "text/csv", key="ba-csv", on_click="ignore")
