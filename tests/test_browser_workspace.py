@@ -9,7 +9,6 @@ Screenshots go to test-output/.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,7 +24,6 @@ pytestmark = pytest.mark.browser
 # test_browser fails (never skips) when chromium is missing; one browser set-up for all tests
 from test_browser import ARGS, CHROMIUM, OUT  # noqa: E402
 
-from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
@@ -49,31 +47,33 @@ def upload(page, index: int, path: Path) -> None:
     page.locator('[data-testid="stFileUploader"]').nth(index).locator("input[type=file]").set_input_files(str(path))
 
 
-def map_frame(page, timeout: float = 150.0):
-    """The folium component frame of the page once its areas are drawn (the Data page has one
-    map; a rerun may replace the frame, so look again until one is stable)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        frames = [f for f in page.frames if "streamlit_folium" in f.url and not f.is_detached()]
-        for frame in frames:
-            try:
-                frame.locator("path.leaflet-interactive").first.wait_for(timeout=5_000)
-                page.wait_for_timeout(1_000)
-                if not frame.is_detached():
-                    return frame
-            except PlaywrightError:
-                continue
-        page.wait_for_timeout(250)
-    raise AssertionError("no map with areas on the page")
+def idle(page, timeout: float = 300_000) -> None:
+    """Wait until the app has finished running the page -- what a user sees before acting: no
+    "Running..." indicator (Streamlit's status widget) -- however long a loaded machine takes."""
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid^=\"stStatusWidgetRunning\"]')", timeout=timeout)
+
+
+def map_frame(page, timeout: float = 300_000):
+    """The Data page's map (the folium component's frame) once the page has finished running and
+    the map's areas are drawn -- as a user sees it before drawing on it. A locator of the frame,
+    so a rerun that replaces the frame is followed, never raced."""
+    idle(page, timeout)
+    frame = page.frame_locator('iframe[src*="streamlit_folium"]').first
+    frame.locator("path.leaflet-interactive").first.wait_for(timeout=timeout)
+    idle(page, timeout)
+    return frame
 
 
 def add_to_workspace(page, expect: str) -> None:
-    page.get_by_text("Rows read").first.wait_for(timeout=120_000)
+    page.get_by_text("Rows read").first.wait_for(timeout=300_000)
+    idle(page)
     button = page.get_by_role("button", name="Add to workspace")
-    button.wait_for(timeout=60_000)
+    button.wait_for(timeout=300_000)
     assert button.is_enabled()
     button.click()
-    page.get_by_text(expect).first.wait_for(timeout=150_000)
+    page.get_by_text(expect).first.wait_for(timeout=300_000)
+    idle(page)
 
 
 def test_monthly_cycle_in_the_browser(tmp_path):
@@ -96,13 +96,14 @@ def test_monthly_cycle_in_the_browser(tmp_path):
         try:
             # 1. month 1 with the wards, added in one step
             page.goto(f"{url}/data")
-            page.get_by_text("Load your own data", exact=True).wait_for(timeout=90_000)
+            page.get_by_text("Load your own data", exact=True).wait_for(timeout=300_000)
             upload(page, 0, jan)
             # one file at a time, as a user does: the rerun the first upload starts replaces the
             # page's widgets, and a file given to the second uploader meanwhile can be lost
-            page.get_by_text("Read 40 rows: 40 loaded, 0 rejected").wait_for(timeout=60_000)
+            page.get_by_text("Read 40 rows: 40 loaded, 0 rejected").wait_for(timeout=300_000)
+            idle(page)
             upload(page, 1, wards)
-            page.get_by_text("2 areas read from wards.geojson").wait_for(timeout=60_000)
+            page.get_by_text("2 areas read from wards.geojson").wait_for(timeout=300_000)
             add_to_workspace(page, "from 0 to 40 incidents")
 
             # 2. record an intervention: draw a rectangle on the Data page's map
@@ -116,25 +117,26 @@ def test_monthly_cycle_in_the_browser(tmp_path):
             page.mouse.move(x0 + 40, y0 + 30, steps=5)
             page.mouse.move(x0 + 80, y0 + 60, steps=5)
             page.mouse.up()
-            page.get_by_text("Polygon drawn:").wait_for(timeout=60_000)
+            page.get_by_text("Polygon drawn:").wait_for(timeout=300_000)
+            idle(page)
             form = page.locator('[data-testid="stForm"]').first
             form.get_by_label("Name", exact=True).fill("Precinct evening patrols")
             form.get_by_role("button", name="Save the area and intervention").click()
-            page.get_by_text("Saved 'Precinct evening patrols'").wait_for(timeout=60_000)
+            page.get_by_text("Saved 'Precinct evening patrols'").wait_for(timeout=300_000)
 
             # 3. month 2 (a new session: the app opens on the workspace)
             page.goto(f"{url}/data")
-            page.get_by_text("Load your own data", exact=True).wait_for(timeout=90_000)
+            page.get_by_text("Load your own data", exact=True).wait_for(timeout=300_000)
             upload(page, 0, feb)
             add_to_workspace(page, "from 40 to 70 incidents")
 
             # 4. month 1 republished by police.uk
             page.goto(f"{url}/data")
-            page.get_by_text("Load your own data", exact=True).wait_for(timeout=90_000)
+            page.get_by_text("Load your own data", exact=True).wait_for(timeout=300_000)
             upload(page, 0, jan_again)
             add_to_workspace(page, "from 70 to 72 incidents (40 rows of 2024-01 replaced)")
-            page.get_by_text("3 loads, newest first").wait_for(timeout=30_000)
-            page.wait_for_timeout(500)
+            page.get_by_text("3 loads, newest first").wait_for(timeout=300_000)
+            idle(page)
         finally:
             page.screenshot(path=str(OUT / "browser-monthly-cycle.png"), full_page=True)
             browser.close()
