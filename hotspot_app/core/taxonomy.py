@@ -38,7 +38,6 @@ from hotspot_app.core.errors import InputError
 
 UNKNOWN = "Unknown"
 KINDS = ("crime", "asb", "fire")
-TAXONOMIES = ("police-uk", "home-office", "fire")
 #: Named groups that are defined by kind rather than by listing categories.
 KIND_GROUPS = {"crime": "crime", "asb": "asb", "fire": "fire"}
 

@@ -156,14 +156,6 @@ def downloads(df: pd.DataFrame, name: str, key: str, geo: bool = False) -> None:
                                 file_name=f"{base}.{fmt}", mime=mime, key=f"{key}-{fmt}", on_click="ignore")
 
 
-def fmt_int(v) -> str:
-    return formatting.fmt_int(v)
-
-
-def fmt_pct(v) -> str:
-    return formatting.fmt_pct(v)
-
-
 def png_download(make_png, name: str, key: str, label: str = "Download map (PNG)") -> None:
     """A PNG download button for a map drawn offline (`static_maps`); drawn only when clicked."""
     st.download_button(label, data=make_png, file_name=f"{slug(name)}.png", mime="image/png",

@@ -19,10 +19,6 @@ DEMO_SPEC = Path(__file__).resolve().parent / "report_demo.yaml"
 
 
 
-AREA_KEYS = {"areas", "area"}
-
-
-
 #: Allowed keys per section kind. Table/indicator keys are the CLI flags of docs/design.md §5b.
 SECTION_KEYS: dict[str, set[str] | None] = {
     "heading": None, "text": None, "notes": None,
