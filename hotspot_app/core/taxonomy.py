@@ -131,6 +131,19 @@ def choices() -> list[str]:
     return sorted(set(named_groups()) | nodes() | set(load()["category"]) | {UNKNOWN})
 
 
+def choices_present(incidents: pd.DataFrame) -> list[str]:
+    """What a user can pick for these incidents, in the order the app offers it: the named
+    groups whose kind is present (`GROUP_LABELS` order), then the hierarchy nodes and the
+    categories present."""
+    kinds = set(incidents["kind"].astype(str))
+    named = [g for g in GROUP_LABELS
+             if (g in kinds) or (g.startswith(("deliberate", "fire")) and "fire" in kinds)
+             or (g == "neighbourhood-crime" and "crime" in kinds)]
+    groups = sorted({p for g in incidents["group"].dropna().astype(str) for p in g.split("/") if p} & nodes())
+    cats = sorted(pd.unique(incidents["category"].dropna().astype(str)))
+    return list(dict.fromkeys(named + groups + cats))
+
+
 def select(incidents: pd.DataFrame, selection: str | Iterable[str] | None) -> pd.Series:
     """Boolean mask of incidents matching any of the named groups, hierarchy nodes or categories.
 

@@ -43,15 +43,7 @@ def category_options(key: str) -> list[str]:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _category_options(key: str) -> list[str]:
-    inc = load(key).incidents
-    kinds = set(inc["kind"].astype(str))
-    named = [g for g in taxonomy.GROUP_LABELS
-             if (g in kinds) or (g.startswith(("deliberate", "fire")) and "fire" in kinds)
-             or (g == "neighbourhood-crime" and "crime" in kinds)]
-    groups = sorted({p for g in inc["group"].dropna().astype(str) for p in g.split("/") if p}
-                    & taxonomy.nodes())
-    cats = sorted(pd.unique(inc["category"].dropna().astype(str)))
-    return list(dict.fromkeys(named + groups + cats))
+    return taxonomy.choices_present(load(key).incidents)
 
 
 def selected_mask(inc: pd.DataFrame, category: tuple[str, ...], months: tuple[str, ...] | None) -> pd.Series:
