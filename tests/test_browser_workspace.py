@@ -65,6 +65,14 @@ def map_frame(page, timeout: float = 300_000):
     return frame
 
 
+def open_data_page(page, url: str) -> None:
+    """The Data page, once it has finished running: a file given to an uploader while the page is
+    still being drawn can be lost in the rerun."""
+    page.goto(f"{url}/data")
+    page.get_by_text("Load your own data", exact=True).wait_for(timeout=300_000)
+    idle(page)
+
+
 def add_to_workspace(page, expect: str) -> None:
     page.get_by_text("Rows read").first.wait_for(timeout=300_000)
     idle(page)
@@ -95,8 +103,7 @@ def test_monthly_cycle_in_the_browser(tmp_path):
         local_only(page)
         try:
             # 1. month 1 with the wards, added in one step
-            page.goto(f"{url}/data")
-            page.get_by_text("Load your own data", exact=True).wait_for(timeout=300_000)
+            open_data_page(page, url)
             upload(page, 0, jan)
             # one file at a time, as a user does: the rerun the first upload starts replaces the
             # page's widgets, and a file given to the second uploader meanwhile can be lost
@@ -125,14 +132,12 @@ def test_monthly_cycle_in_the_browser(tmp_path):
             page.get_by_text("Saved 'Precinct evening patrols'").wait_for(timeout=300_000)
 
             # 3. month 2 (a new session: the app opens on the workspace)
-            page.goto(f"{url}/data")
-            page.get_by_text("Load your own data", exact=True).wait_for(timeout=300_000)
+            open_data_page(page, url)
             upload(page, 0, feb)
             add_to_workspace(page, "from 40 to 70 incidents")
 
             # 4. month 1 republished by police.uk
-            page.goto(f"{url}/data")
-            page.get_by_text("Load your own data", exact=True).wait_for(timeout=300_000)
+            open_data_page(page, url)
             upload(page, 0, jan_again)
             add_to_workspace(page, "from 70 to 72 incidents (40 rows of 2024-01 replaced)")
             page.get_by_text("3 loads, newest first").wait_for(timeout=300_000)
