@@ -24,6 +24,8 @@ pytestmark = pytest.mark.browser
 # test_browser fails (never skips) when chromium is missing; one browser set-up for all tests
 from test_browser import ARGS, CHROMIUM, OUT  # noqa: E402
 
+from playwright.sync_api import Error as PlaywrightError  # noqa: E402
+
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
@@ -63,6 +65,29 @@ def map_frame(page, timeout: float = 300_000):
     frame.locator("path.leaflet-interactive").first.wait_for(timeout=timeout)
     idle(page, timeout)
     return frame
+
+
+def draw_rectangle(page, attempts: int = 5) -> None:
+    """Draw a rectangle on the Data page's map, as a user does, until the page says "Polygon
+    drawn:". The map's frame is reloaded when the component redraws it after a rerun; a drawing
+    started on the frame being replaced is lost (Playwright: "element handle from a different
+    document"), and the user draws again on the map now shown."""
+    for _ in range(attempts):
+        frame = map_frame(page)
+        try:
+            frame.locator(".leaflet-draw-draw-rectangle").click()
+            box = frame.locator(".leaflet-container").bounding_box()
+            x0, y0 = box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.45
+            page.mouse.move(x0, y0)
+            page.mouse.down()
+            page.mouse.move(x0 + 40, y0 + 30, steps=5)
+            page.mouse.move(x0 + 80, y0 + 60, steps=5)
+            page.mouse.up()
+            page.get_by_text("Polygon drawn:").wait_for(timeout=60_000)
+            return
+        except PlaywrightError:
+            continue  # the frame was replaced under the pointer (or the drawing lost with it)
+    raise AssertionError(f"no polygon drawn after {attempts} attempts on the Data page's map")
 
 
 def open_data_page(page, url: str) -> None:
@@ -114,17 +139,7 @@ def test_monthly_cycle_in_the_browser(tmp_path):
             add_to_workspace(page, "from 0 to 40 incidents")
 
             # 2. record an intervention: draw a rectangle on the Data page's map
-            frame = map_frame(page)
-            frame.locator(".leaflet-container").scroll_into_view_if_needed()
-            frame.locator(".leaflet-draw-draw-rectangle").click()
-            box = frame.locator(".leaflet-container").bounding_box()
-            x0, y0 = box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.45
-            page.mouse.move(x0, y0)
-            page.mouse.down()
-            page.mouse.move(x0 + 40, y0 + 30, steps=5)
-            page.mouse.move(x0 + 80, y0 + 60, steps=5)
-            page.mouse.up()
-            page.get_by_text("Polygon drawn:").wait_for(timeout=300_000)
+            draw_rectangle(page)
             idle(page)
             form = page.locator('[data-testid="stForm"]').first
             form.get_by_label("Name", exact=True).fill("Precinct evening patrols")
