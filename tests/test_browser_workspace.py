@@ -45,8 +45,16 @@ def local_only(page) -> None:
         ("http://127.0.0.1", "http://localhost", "data:", "blob:", "about:")) else r.abort())
 
 
-def upload(page, index: int, path: Path) -> None:
-    page.locator('[data-testid="stFileUploader"]').nth(index).locator("input[type=file]").set_input_files(str(path))
+#: The Data page's uploaders, by the label the user reads (and the widget key that holds it).
+UPLOADERS = {"Incident files": "dt-inc-files", "Boundary file": "dt-bnd-file"}
+
+
+def upload(page, label: str, path: Path) -> None:
+    """Give `path` to the uploader labelled `label` (never "the n-th uploader": while the page is
+    redrawn, the n-th element on it can be another one)."""
+    box = page.locator(f".st-key-{UPLOADERS[label]}")
+    box.get_by_text(label).first.wait_for(timeout=300_000)
+    box.locator("input[type=file]").set_input_files(str(path))
 
 
 def idle(page, timeout: float = 300_000) -> None:
@@ -96,6 +104,9 @@ def open_data_page(page, url: str) -> None:
     page.goto(f"{url}/data")
     page.get_by_text("Load your own data", exact=True).wait_for(timeout=300_000)
     idle(page)
+    # the map component answers once drawn, and Streamlit runs the page again: wait for that too
+    page.frame_locator('iframe[src*="streamlit_folium"]').first.locator(".leaflet-container").wait_for(timeout=300_000)
+    idle(page)
 
 
 def add_to_workspace(page, expect: str) -> None:
@@ -129,12 +140,12 @@ def test_monthly_cycle_in_the_browser(tmp_path):
         try:
             # 1. month 1 with the wards, added in one step
             open_data_page(page, url)
-            upload(page, 0, jan)
+            upload(page, "Incident files", jan)
             # one file at a time, as a user does: the rerun the first upload starts replaces the
             # page's widgets, and a file given to the second uploader meanwhile can be lost
             page.get_by_text("Read 40 rows: 40 loaded, 0 rejected").wait_for(timeout=300_000)
             idle(page)
-            upload(page, 1, wards)
+            upload(page, "Boundary file", wards)
             page.get_by_text("2 areas read from wards.geojson").wait_for(timeout=300_000)
             add_to_workspace(page, "from 0 to 40 incidents")
 
@@ -148,12 +159,12 @@ def test_monthly_cycle_in_the_browser(tmp_path):
 
             # 3. month 2 (a new session: the app opens on the workspace)
             open_data_page(page, url)
-            upload(page, 0, feb)
+            upload(page, "Incident files", feb)
             add_to_workspace(page, "from 40 to 70 incidents")
 
             # 4. month 1 republished by police.uk
             open_data_page(page, url)
-            upload(page, 0, jan_again)
+            upload(page, "Incident files", jan_again)
             add_to_workspace(page, "from 70 to 72 incidents (40 rows of 2024-01 replaced)")
             page.get_by_text("3 loads, newest first").wait_for(timeout=300_000)
             idle(page)
