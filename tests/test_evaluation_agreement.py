@@ -157,6 +157,15 @@ def test_demo_page_gives_the_cli_figures(demo_docs):
     rest = cli(ws, "--areas", ws, *README, "--control", "rest")
     assert rest["control"]["method"] == "rest"
     check_page(at, rest)
+    # a control area the analyst names (Kestwick Shops): the page offers every other area, the
+    # CLI takes its name or area_id, and both give the same answer against it
+    at.radio(key="ba-control").set_value("area").run()
+    offered = at.selectbox(key="ba-control-area").options
+    assert "Kestwick Shops (micro hotspot)" in offered and "Thistlebeck Precinct (micro hotspot)" not in offered
+    at.selectbox(key="ba-control-area").set_value("micro_hotspot-3").run()
+    named = cli(ws, "--areas", ws, *README, "--control", "Kestwick Shops")
+    assert named["control"]["method"] == "area" and named["control"]["areas"] == ["Kestwick Shops"]
+    check_page(at, named)
 
 
 # --------------------------------------------------------------------------- real Cleveland files

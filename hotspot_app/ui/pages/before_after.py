@@ -69,21 +69,26 @@ if use_baseline:
                                 format_func=fmt_month, key=f"ba-baseline-{after[0]}-{after[-1]}")
     baseline = tuple(periods.month_range(blo, bhi))
 CONTROL_LABELS = {"matched": "Matched comparison areas (default)", "layer": "The rest of the layer",
-                  "rest": "The rest of the data"}
+                  "rest": "The rest of the data", "area": "An area you name"}
 control = st.radio("Control", list(CONTROL_LABELS), format_func=CONTROL_LABELS.get, horizontal=True,
                    key="ba-control",
                    help="Matched: places like the target on the months before (level, trend and "
                         "distance), from the target's layer or equal-size hexagons. The robustness "
                         "table shows the effect under every control.")
+chosen_control = None if control == "matched" else control
+if control == "area":
+    named = {str(a): f"{n} ({lay.replace('_', ' ')})" for a, n, lay in
+             zip(ds.areas["area_id"], ds.areas["name"], ds.areas["layer"]) if f"area:{a}" != target}
+    if not named:
+        st.info("Load boundaries on the Data page to name a control area.")
+        st.stop()
+    chosen_control = st.selectbox("Control area", list(named), format_func=named.get, key="ba-control-area")
 
-try:
-    with st.status("Evaluating (matching comparison areas, placebo test)…", expanded=False) as status:
-        answer = cache.evaluate(ds.key, target, category, after, before, baseline, float(buffer_m),
-                                None if control == "matched" else control)
-        status.update(label=f"Evaluated {answer.evaluation.area}", state="complete")
-except Exception as exc:  # InputError from the question: show it and stop
-    st.error(str(exc))
-    st.stop()
+with common.answer_or_stop(), st.status("Evaluating (matching comparison areas, placebo test)…",
+                                       expanded=False) as status:
+    answer = cache.evaluate(ds.key, target, category, after, before, baseline, float(buffer_m),
+                            chosen_control)
+    status.update(label=f"Evaluated {answer.evaluation.area}", state="complete")
 ev = answer.evaluation
 
 common.print_caption(ds, ev.after.months, category)
