@@ -83,7 +83,7 @@ def backtest_frame(doc: dict) -> pd.DataFrame:
 def backtest_markdown(doc: dict, sentence: str | None) -> str:
     p = doc["parameters"]
     lines = [f"Backtest {p['from']}..{p['to']} ({p['method']}); {p['cell_m']:g} m cells, the top "
-             f"{p['area_share']:.0%} of {p['study_area_km2']:,} km² flagged; best by {p['best_by']}.", ""]
+             f"{p['area_share']:.0%} of {p['study_area_km2']:,.0f} km² flagged; best by {p['best_by']}.", ""]
     lines.append("| method | PAI | PEI | RRI | months | PAI sd | PEI sd |")
     lines.append("|---|---:|---:|---:|---:|---:|---:|")
     for m in doc["methods"]:

@@ -77,8 +77,10 @@ def hot_streets(key: str, category: tuple[str, ...], period: tuple[str, str], da
 
 
 # ------------------------------------------------------------------------------ the section
-def _cells_map(cells, bounds_of, layer_name: str, *, classes: bool) -> folium.Map:
-    m = maps.base_map(maps.bounds_of(bounds_of, pad_m=250.0) or None, tiles=common.tiles())
+def _cells_map(cells, wards, layer_name: str, *, classes: bool) -> folium.Map:
+    m = maps.base_map(maps.bounds_of(cells, pad_m=250.0) or None, tiles=common.tiles())
+    if len(wards):
+        maps.area_outlines(wards, name="Wards", colour="#777777", line_width=1).add_to(m)
     if classes:
         scale = where_next_text.class_scale([c for c in cells["class"] if c not in where_next_text.QUIET])
         layer, _ = maps.grid_layer(cells, value="count", category="class", name=layer_name, scale=scale,
@@ -111,7 +113,7 @@ def section(ds, category: tuple[str, ...], months: tuple[str, ...], *, preset: s
                f"all cells and months), then a {p['trend']} test per cell.")
     active = em.cells[~em.cells["class"].isin(where_next_text.QUIET)]
     if len(active):
-        common.show_map(_cells_map(active, active, "Emerging hot spots", classes=True),
+        common.show_map(_cells_map(active, ds.wards, "Emerging hot spots", classes=True),
                         key="wn-emerging-map", download="emerging-hot-spots", height=460)
     else:
         st.caption("No cell is a significant hot or cold spot pattern in this period.")
@@ -135,7 +137,7 @@ def section(ds, category: tuple[str, ...], months: tuple[str, ...], *, preset: s
         bp = bt.parameters
         st.caption(f"Each month from {bp['from']} to {bp['to']}, every method's map was built only from the "
                    f"months before it; the top {bp['area_share']:.0%} of the study area "
-                   f"({bp['study_area_km2']:,} km², {bp['cell_m']:g} m cells) it flagged was scored on the "
+                   f"({bp['study_area_km2']:,.0f} km², {bp['cell_m']:g} m cells) it flagged was scored on the "
                    "month: PAI = share of the month's incidents caught / share of the area flagged; PEI = "
                    "incidents caught / the most any map of that size could catch; RRI = share caught / the "
                    "same cells' share of the incidents the map was built from.")
@@ -155,7 +157,7 @@ def section(ds, category: tuple[str, ...], months: tuple[str, ...], *, preset: s
             st.markdown(f"**{len(flagged):,} cells ({pp['area_share']:.0%} of the study area) flagged for "
                         f"{pd.Timestamp(pp['for'] + '-01'):%B %Y} by the {pp['label']} map, built from "
                         f"{pp['from']} to {pp['to']}.**")
-            common.show_map(_cells_map(flagged, flagged, "Next month's map", classes=False),
+            common.show_map(_cells_map(flagged, ds.wards, "Next month's map", classes=False),
                             key="wn-next-map", download="next-month-map", height=420)
             common.downloads(flagged[["cell_id", "score", "count", "flagged", "geometry"]],
                              f"next-month-{bt.best}", key="wn-next-dl", geo=True)

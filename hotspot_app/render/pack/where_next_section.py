@@ -98,7 +98,7 @@ def backtest_section(incidents, inputs, args, key) -> Section:
     sec = Section(title, [sentence or "No month could be scored."], list(answer.warnings), "backtest", doc)
     cmp_ = p.get("comparison")
     caption = (f"Each month's map built only from the months before it; the top {p['area_share']:.0%} of "
-               f"the study area ({p['study_area_km2']:,} km², {p['cell_m']:g} m cells) flagged; means over "
+               f"the study area ({p['study_area_km2']:,.0f} km², {p['cell_m']:g} m cells) flagged; means over "
                f"the months. Best by {p['best_by']}.")
     if cmp_ and cmp_.get("p_value") is not None:
         caption += (f" Against the runner-up ({cmp_['runner_up']}): better in {cmp_['months_better']} of "
