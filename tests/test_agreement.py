@@ -469,6 +469,11 @@ def _where_next_agrees(files: dict, frm: str, to: str, at: AppTest) -> tuple[dic
     assert f"**{where_next_text.emerging_sentence(em)}**" in said
     assert _frame_with(at, "PAI").equals(where_next_text.backtest_frame(bt))
     assert _frame_with(at, "Class").equals(where_next_text.emerging_frame(em))
+    # the stability share sits beside the page's own ranking: the same areas, names and counts
+    patrol = at.dataframe[0].value
+    stab = _frame_with(at, "Patrol area")
+    assert list(zip(stab["Rank"], stab["Patrol area"], stab["Incidents"])) == \
+        list(zip(patrol["rank"], patrol["name"], patrol["count"]))
     return em, bt
 
 

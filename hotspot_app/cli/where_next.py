@@ -191,6 +191,8 @@ def stability_command(
     min_samples: MinSamplesOpt = None,
     cell_m: Optional[float] = typer.Option(None, "--cell-m", help="Cell size of the hot cells "
                                            "(default 250)."),
+    areas: Optional[Path] = typer.Option(None, "--areas", help="Boundary file: name each patrol "
+                                         "area with the area (ward) it lies in, as `clusters` does."),
     format: str = typer.Option("md", "--format", help="md (text) or json."),
 ) -> None:
     """Snap-point sensitivity: the share of draws in which each top patrol area and top cell
@@ -201,10 +203,11 @@ def stability_command(
 
     check_choice(format, ("md", "text", "json"), "format")
     period = period_arg(from_, to)
+    area_gdf = load_areas_arg(areas) if areas is not None else None
     data, _, _ = load_selected(incidents, category=category or None, period=period)
     answer = where_next.stability(data, category=category or None, period=period, top=top, draws=draws,
                                   seed=seed, preset=preset, eps_m=eps_m, min_samples=min_samples,
-                                  cell_m=cell_m)
+                                  cell_m=cell_m, areas=area_gdf)
     for w in answer.warnings:
         progress(f"warning: {w}")
     doc = answer.to_dict()

@@ -162,10 +162,12 @@ def hot_streets(incidents: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, *, categ
 def stability(incidents: gpd.GeoDataFrame, *, category=None, period=None, top: int = 5,
               draws: int | None = None, seed: int = 0, preset: str | None = None,
               eps_m: float | None = None, min_samples: int | None = None,
-              cell_m: float | None = None) -> stability_mod.Stability:
+              cell_m: float | None = None, areas: gpd.GeoDataFrame | None = None) -> stability_mod.Stability:
     """The stability share of the top patrol areas and cells under snap-point displacement
-    (`core.stability.snap_stability`), with the app's patrol preset unless told otherwise."""
+    (`core.stability.snap_stability`), with the app's patrol preset unless told otherwise; the
+    patrol areas named with `areas` (e.g. the wards) as the patrol-areas question names them."""
     return stability_mod.snap_stability(incidents, category=category, period=period, top=top,
                                         draws=DRAWS if draws is None else draws, seed=seed,
                                         preset=preset, eps_m=eps_m, min_samples=min_samples,
-                                        cell_m=CELL_M if cell_m is None else float(cell_m))
+                                        cell_m=CELL_M if cell_m is None else float(cell_m),
+                                        areas=_areas(areas))

@@ -62,7 +62,7 @@ def stability(key: str, category: tuple[str, ...], period: tuple[str, str], pres
               eps_m: float, min_samples: int, top: int):
     ds = cache.load(key)
     return where_next.stability(ds.incidents, category=_cats(category), period=f"{period[0]}..{period[1]}",
-                                top=top, preset=preset, eps_m=eps_m, min_samples=min_samples)
+                                top=top, preset=preset, eps_m=eps_m, min_samples=min_samples, areas=ds.wards)
 
 
 @st.cache_data(show_spinner="Snapping incidents to streets…", max_entries=8)

@@ -136,7 +136,8 @@ def near_repeat_section(incidents, inputs, args, key) -> Section:
 
 
 def stability_section(incidents, inputs, args, key) -> Section:
-    """`hotspot stability`: the stability share of the top patrol areas and cells."""
+    """`hotspot stability`: the stability share of the top patrol areas and cells (named with the
+    spec's first areas, as the patrol map names them)."""
     from hotspot_app.questions import where_next
 
     category = args.get("category") or None
@@ -144,7 +145,8 @@ def stability_section(incidents, inputs, args, key) -> Section:
         answer = where_next.stability(incidents, category=category, period=_period(args),
                                       top=int(args.get("top", 5)), draws=args.get("draws"),
                                       preset=args.get("preset"), eps_m=args.get("eps_m"),
-                                      min_samples=args.get("min_samples"))
+                                      min_samples=args.get("min_samples"),
+                                      areas=next(iter(inputs.areas.values()), None) if inputs.areas else None)
     except InputError as exc:
         raise _relabel(exc, key) from None
     doc = answer.to_dict()
