@@ -110,3 +110,21 @@ def test_unknown_keys_are_refused_by_name(tmp_path):
         report_pack.parse_spec({"title": "x", "data": "x.gpkg", "sections": [{"backtest": {"share": 0.1}}]},
                                base=tmp_path, source="spec.yaml")
     assert exc.value.parameter == "sections[0].backtest.share"
+
+
+def test_rate_maps_smooth_as_rank_does(demo):
+    """A rate map with smooth: eb shows the rank's rate_eb for each area (one function)."""
+    from hotspot_app.questions import rank
+
+    wards = demo.wards
+    _, doc = rank.rank(demo.incidents, wards, category="asb", smooth="eb")
+    values, _ = rank.area_values(demo.incidents, wards, category="asb", metric="rate", smooth="eb")
+    expected = {a["area_id"]: a["rate_eb"] for a in doc["areas"] if a["area_id"] != "outside"}
+    assert {k: round(float(v), 2) for k, v in values.items()} == expected
+    with pytest.raises(InputError) as exc:
+        rank.area_values(demo.incidents, wards, category="asb", metric="count", smooth="eb")
+    assert exc.value.parameter == "smooth"
+    built = build({"title": "Rates", "data": str(demo.dir / "workspace.gpkg"),
+                   "areas": {"wards": str(demo.dir / "wards.geojson")},
+                   "sections": [{"map": {"category": ["asb"], "metric": "rate", "smooth": "eb"}}]}, demo.dir)
+    assert built.sections[0].blocks[0].caption.startswith("Rate per 1,000 (Empirical Bayes) per area")

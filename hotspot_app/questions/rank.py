@@ -101,13 +101,24 @@ def _smoothed(table: pd.DataFrame, doc: dict, compared: gpd.GeoDataFrame, smooth
 
 
 def area_values(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,
-                months: Sequence[str] | None = None, metric: str = "count") -> tuple[pd.Series, list[str]]:
+                months: Sequence[str] | None = None, metric: str = "count",
+                smooth: str | None = None) -> tuple[pd.Series, list[str]]:
     """The value of each area (by ``area_id``; null when not available) for a map: its count or
-    its rate per 1,000 (`METRICS`) in `months`, and the warnings (uncovered months)."""
+    its rate per 1,000 (`METRICS`) in `months`, and the warnings (uncovered months). A rate map
+    with `smooth` (``eb``/``eb-spatial``, `where_next.SMOOTH`) shows the Empirical Bayes rate."""
+    if smooth is not None and metric != "rate":
+        from hotspot_app.core.errors import InputError
+
+        raise InputError("smoothing applies to rate maps (metric: rate)", parameter="smooth")
     ranked, warnings = summaries.rank_areas(incidents, areas, category=category,
                                             months=list(months) if months is not None else None)
+    if smooth is not None:
+        ranked, doc = _smoothed(ranked, {"areas": [{} for _ in range(len(ranked))], "warnings": []},
+                                areas, smooth)
+        warnings = list(warnings) + doc["warnings"]
     body = ranked[ranked["area_id"] != core_areas.OUTSIDE].set_index("area_id")
-    return body[METRICS[metric]].astype("Float64"), warnings
+    column = "rate_eb" if smooth is not None else METRICS[metric]
+    return body[column].astype("Float64"), warnings
 
 
 def change(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,

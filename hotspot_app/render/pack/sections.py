@@ -214,9 +214,14 @@ def map_section(incidents, inputs, args, key) -> Section:
     span = periods.describe([months[0], months[-1]])
     what = what_label(category)
     metric = args.get("metric", "count")
-    by_id, warnings = rank.area_values(incidents, layer_areas, category=category, months=months, metric=metric)
+    try:
+        by_id, warnings = rank.area_values(incidents, layer_areas, category=category, months=months,
+                                           metric=metric, smooth=args.get("smooth"))
+    except InputError as exc:
+        raise _relabel(exc, key) from None
     values = [None if pd.isna(v) else float(v) for v in layer_areas["area_id"].astype(str).map(by_id)]
-    legend = "Rate per 1,000" if metric == "rate" else "Incidents"
+    legend = ("Rate per 1,000" + (" (Empirical Bayes)" if args.get("smooth") else "")) if metric == "rate" \
+        else "Incidents"
     layer = str(layer_areas["layer"].iloc[0]) if len(layer_areas) and "layer" in layer_areas.columns else None
     title = args.get("title") or f"{what[:1].upper() + what[1:]} by {core_areas.layer_unit(layer)[:-1]}, {span}"
     png = static_maps.choropleth_png(layer_areas, values, legend_title=legend)

@@ -27,7 +27,7 @@ SECTION_KEYS: dict[str, set[str] | None] = {
     "indicators": {"title", "spec", "period", "baseline", "compare", "areas", "area"},
     "summary": {"title", "areas", "area", "to", "months"},
     "concentration": {"title", "areas", "layer", "category", "from", "to", "top", "unit", "within"},
-    "map": {"title", "type", "areas", "layer", "category", "from", "to", "metric", "preset", "eps_m",
+    "map": {"title", "type", "areas", "layer", "category", "from", "to", "metric", "smooth", "preset", "eps_m",
             "min_samples", "top"},
     "chart": {"title", "type", "areas", "area", "category", "from", "to"},
     "evaluation": {"title", "areas", "area", "after", "before", "baseline", "category", "buffer_m",
