@@ -478,9 +478,17 @@ def _where_next_agrees(files: dict, frm: str, to: str, at: AppTest) -> tuple[dic
 
 
 def test_where_next_agrees_on_the_demo(demo_files):
-    em, bt = _where_next_agrees(demo_files, DEMO_FROM, DEMO_TO, page("hotspots"))
+    at = page("hotspots")
+    em, bt = _where_next_agrees(demo_files, DEMO_FROM, DEMO_TO, at)
     assert bt["best"] in [m["method"] for m in bt["methods"]]
     assert sum(em["classes"].values()) == em["n_cells"]
+    # smoothed rates: `hotspot rank --smooth eb` and the page's table of raw and EB rates
+    doc = cli("rank", demo_files["ws"], "--areas", demo_files["wards"], "--category", "asb",
+              "--from", DEMO_FROM, "--to", DEMO_TO, "--smooth", "eb")
+    shown = _frame_with(at, "EB rate per 1,000")
+    by_name = {a["name"]: (a["rate_per_1000"], a["rate_eb"]) for a in doc["areas"] if a["area_id"] != "outside"}
+    assert {n: (float(r), float(e)) for n, r, e in zip(shown["Ward"], shown["Rate per 1,000"],
+                                                      shown["EB rate per 1,000"])} == by_name
 
 
 @pytest.mark.realdata

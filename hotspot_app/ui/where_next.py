@@ -1,7 +1,8 @@
 """The Hotspots page's "Where next" section: emerging hot spots on a map with a legend, which
 method predicted next month best here (and its map for next month when asked), near repeats where
 incidents carry dates, the stability of the top patrol areas and cells under police.uk's
-snapping, and hot streets when a street network is uploaded. Each figure is the answer of
+snapping, rates per 1,000 by ward with their Empirical Bayes smoothing, and hot streets when a
+street network is uploaded. Each figure is the answer of
 `questions.where_next` (the one `hotspot grid --method emerging`, `backtest`, `near-repeat`,
 `stability` and `hot-streets` print), cached on plain arguments; here it is only laid out."""
 
@@ -16,7 +17,7 @@ import streamlit as st
 
 from hotspot_app.core import backtest as backtest_rules
 from hotspot_app.io import geofiles
-from hotspot_app.questions import where_next
+from hotspot_app.questions import rank, where_next
 from hotspot_app.render import maps
 from hotspot_app.render import where_next as where_next_text
 from hotspot_app.ui import cache, common
@@ -63,6 +64,13 @@ def stability(key: str, category: tuple[str, ...], period: tuple[str, str], pres
     ds = cache.load(key)
     return where_next.stability(ds.incidents, category=_cats(category), period=f"{period[0]}..{period[1]}",
                                 top=top, preset=preset, eps_m=eps_m, min_samples=min_samples, areas=ds.wards)
+
+
+@st.cache_data(show_spinner="Rates by ward…", max_entries=16)
+def smoothed_rates(key: str, category: tuple[str, ...], period: tuple[str, str]):
+    """`questions.rank.rank` of the wards with ``smooth="eb"`` (the `hotspot rank --smooth eb` answer)."""
+    ds = cache.load(key)
+    return rank.rank(ds.incidents, ds.wards, category=_cats(category), period=period, smooth="eb")
 
 
 @st.cache_data(show_spinner="Snapping incidents to streets…", max_entries=8)
@@ -201,6 +209,27 @@ def section(ds, category: tuple[str, ...], months: tuple[str, ...], *, preset: s
     ccol.dataframe(cells_shown, hide_index=True, width="stretch", key="wn-st-cells",
                    column_config={"Stability": st.column_config.ProgressColumn(format="percent", min_value=0,
                                                                                max_value=1)})
+
+    # -------------------------------------------------- stable small-area rates
+    st.subheader("Rates per 1,000 by ward: raw and smoothed")
+    pops = pd.to_numeric(ds.wards["population"], errors="coerce") if "population" in ds.wards.columns else None
+    if not len(ds.wards) or pops is None or not bool((pops > 0).any()):
+        st.caption("Rates need the wards' population (add it on the Data page).")
+    else:
+        with common.answer_or_stop():
+            ranked, rdoc = smoothed_rates(ds.key, category, period)
+        common.show_warnings(rdoc["warnings"])
+        body = ranked[ranked["area_id"] != "outside"]
+        rates = pd.DataFrame({"Ward": body["name"], "Incidents": body["count"], "Population": body["population"],
+                              "Rate per 1,000": body["rate_per_1000"], "EB rate per 1,000": body["rate_eb"]}
+                             ).sort_values("EB rate per 1,000", ascending=False, kind="stable")
+        if rdoc.get("smoothing"):
+            st.caption(f"{rdoc['smoothing']['method']}: each ward's rate is pulled towards the rate of all "
+                       "wards by how small its population is, so a small ward does not top the list on a few "
+                       "incidents; the raw rate is beside it.")
+        st.dataframe(rates, hide_index=True, width="stretch", key="wn-eb-table",
+                     column_config={"Rate per 1,000": st.column_config.NumberColumn(format="%.2f"),
+                                    "EB rate per 1,000": st.column_config.NumberColumn(format="%.2f")})
 
     # -------------------------------------------------- hot streets
     st.subheader("Hot streets")
