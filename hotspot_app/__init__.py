@@ -42,6 +42,10 @@ _EXPORTS: dict[str, str] = {
     # the questions: one function per user question, the answer every face gives
     "area_table": "questions.table", "patrol_areas": "questions.patrol_areas",
     "patrol_plan": "questions.patrol_plan",
+    # where next (issue 23): the answers `hotspot backtest`, `near-repeat`, `hot-streets`, `stability` give
+    "backtest": "questions.where_next", "near_repeat": "questions.where_next",
+    "hot_streets": "questions.where_next", "snap_stability": "questions.where_next:stability",
+    "smooth_rates": "core.smoothing",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -427,3 +427,75 @@ def test_fire_summary_agrees_on_the_demo(demo_files):
 # The evaluation cases (the README's Thistlebeck Precinct example, a Hemlington micro-hotspot on
 # the real files) go here: `hotspot evaluate`, the pack's evaluation section and the Before/after
 # page give the same rate ratio, control counts and WDQ, from `questions.evaluation`.
+
+
+# =========================================================================== where next (issue 23)
+def _frame_with(at: AppTest, column: str):
+    """The page's table that has `column` (the where-next tables have their own headings)."""
+    found = [d.value for d in at.dataframe if column in d.value.columns]
+    assert len(found) == 1, [list(d.value.columns) for d in at.dataframe]
+    return found[0]
+
+
+def _where_next_spec(files: dict, frm: str, to: str) -> dict:
+    return {"title": "Where next", "data": files["ws"].name, "areas": {"wards": str(files["wards"])},
+            "sections": [{"emerging": {"category": ["asb"], "from": frm, "to": to}},
+                         {"backtest": {"category": ["asb"], "from": frm, "to": to}}]}
+
+
+def _where_next_agrees(files: dict, frm: str, to: str, at: AppTest) -> tuple[dict, dict]:
+    """`hotspot grid --method emerging` and `hotspot backtest` (ASB, the page's 12 months), the
+    pack's emerging and backtest sections (document, XLSX, HTML) and the Hotspots page as it opens
+    give the same classes, the same scores and the same best method, named the same way."""
+    from hotspot_app.render import where_next as where_next_text
+
+    em = cli("grid", files["ws"], "--method", "emerging", "--category", "asb", "--from", frm, "--to", to)
+    bt = cli("backtest", files["ws"], "--category", "asb", "--from", frm, "--to", to)
+    assert em["parameters"]["cell_m"] == settings.CELL_M and bt["parameters"]["cell_m"] == settings.CELL_M
+    assert (bt["parameters"]["from"], bt["parameters"]["to"], bt["area_share"]) == (frm, to, 0.05)
+    built, xlsx, html = pack(_where_next_spec(files, frm, to), files["dir"])
+    em_sec = next(s for s in built.sections if s.kind == "emerging")
+    bt_sec = next(s for s in built.sections if s.kind == "backtest")
+    assert json.loads(formatting.json_text(em_sec.document)) == em
+    assert json.loads(formatting.json_text(bt_sec.document)) == bt
+    assert [(r["Class"], r["Cells"]) for r in xlsx_rows(xlsx, "Emerging", "Class")] == list(em["classes"].items())
+    assert [(r["Method"], r["PAI"], r["PEI"]) for r in xlsx_rows(xlsx, "Backtest", "Method")] == \
+        [(m["method"], m["pai"], m["pei"]) for m in bt["methods"]]
+    text = html_text(html)
+    assert where_next_text.emerging_sentence(em) in text and bt["sentences"][0] in text
+    # the Hotspots page: the same sentence naming the best method, the same table and classes
+    said = [m.value for m in at.markdown]
+    assert f"**{bt['sentences'][0]}**" in said
+    assert f"**{where_next_text.emerging_sentence(em)}**" in said
+    assert _frame_with(at, "PAI").equals(where_next_text.backtest_frame(bt))
+    assert _frame_with(at, "Class").equals(where_next_text.emerging_frame(em))
+    # the stability share sits beside the page's own ranking: the same areas, names and counts
+    patrol = at.dataframe[0].value
+    stab = _frame_with(at, "Patrol area")
+    assert list(zip(stab["Rank"], stab["Patrol area"], stab["Incidents"])) == \
+        list(zip(patrol["rank"], patrol["name"], patrol["count"]))
+    return em, bt
+
+
+def test_where_next_agrees_on_the_demo(demo_files):
+    at = page("hotspots")
+    em, bt = _where_next_agrees(demo_files, DEMO_FROM, DEMO_TO, at)
+    assert bt["best"] in [m["method"] for m in bt["methods"]]
+    assert sum(em["classes"].values()) == em["n_cells"]
+    # smoothed rates: `hotspot rank --smooth eb` and the page's table of raw and EB rates
+    doc = cli("rank", demo_files["ws"], "--areas", demo_files["wards"], "--category", "asb",
+              "--from", DEMO_FROM, "--to", DEMO_TO, "--smooth", "eb")
+    shown = _frame_with(at, "EB rate per 1,000")
+    by_name = {a["name"]: (a["rate_per_1000"], a["rate_eb"]) for a in doc["areas"] if a["area_id"] != "outside"}
+    assert {n: (float(r), float(e)) for n, r, e in zip(shown["Ward"], shown["Rate per 1,000"],
+                                                      shown["EB rate per 1,000"])} == by_name
+
+
+@pytest.mark.realdata
+def test_where_next_agrees_on_cleveland(cleveland, monkeypatch):
+    """On the real files (ASB, 2024 scored from 2023 onwards): the benchmark's table, the page's."""
+    at = page("hotspots", cleveland["ws"], monkeypatch)
+    _, bt = _where_next_agrees(cleveland, cleveland["from"], cleveland["to"], at)
+    assert bt["best"] == "last-12-months"
+    best = next(m for m in bt["methods"] if m["method"] == bt["best"])
+    assert (round(best["pai"], 2), round(best["pei"], 3), best["months"]) == (14.36, 0.759, 12)

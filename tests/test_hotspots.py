@@ -1,5 +1,5 @@
 """Grid/hex hotspots (hotspot_app.hotspots): counts that add up, hex cells, KDE mass, Gi*
-against PySAL esda, FDR, emerging patterns, PAI/RRI (design §6 worked example)."""
+against PySAL esda, FDR, PAI/RRI (design §6 worked example)."""
 
 from __future__ import annotations
 

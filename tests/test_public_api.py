@@ -35,6 +35,9 @@ DOCUMENTED = {
     "rate_ratio": ("core.evaluation", "rate_ratio"),
     "area_table": ("questions.table", "area_table"), "patrol_areas": ("questions.patrol_areas", "patrol_areas"),
     "patrol_plan": ("questions.patrol_plan", "patrol_plan"),
+    "backtest": ("questions.where_next", "backtest"), "near_repeat": ("questions.where_next", "near_repeat"),
+    "hot_streets": ("questions.where_next", "hot_streets"),
+    "snap_stability": ("questions.where_next", "stability"), "smooth_rates": ("core.smoothing", "smooth_rates"),
 }
 
 

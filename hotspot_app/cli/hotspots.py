@@ -20,6 +20,7 @@ from hotspot_app.cli.common import (
     emit_json,
     guarded,
     load_areas_arg,
+    load_incidents_arg,
     load_selected,
     period_arg,
     progress,
@@ -127,7 +128,9 @@ def grid_command(
     cell_m: Optional[float] = typer.Option(None, "--cell-m", help="Cell size in metres (hexagons "
                                            "have the same area as a square of this side; default "
                                            "250, the app's)."),
-    method: str = typer.Option("count", "--method", help="count, kde or gistar."),
+    method: str = typer.Option("count", "--method", help="count, kde, gistar or emerging "
+                               "(emerging hot spots: space-time Gi* per month, Mann-Kendall trend, "
+                               "each cell's class)."),
     shape: str = typer.Option("square", "--shape", help="square or hex."),
     category: CategoryOpt = None,
     from_: FromOpt = None,
@@ -144,7 +147,8 @@ def grid_command(
     format: str = typer.Option("md", "--format", help="md (text) or json."),
 ) -> None:
     """Grid or hex hotspots: counts, kernel density or Getis-Ord Gi* (Benjamini-Hochberg FDR)
-    per cell over the study area."""
+    per cell over the study area; or emerging hot spots (new, intensifying, persistent, ...
+    per cell, docs/design.md §5c)."""
     from hotspot_app.io import geofiles
     from hotspot_app.questions import grid
 
@@ -154,6 +158,10 @@ def grid_command(
         raise InputError(f"cannot write '{out.suffix}'; use .gpkg, .geojson or .csv",
                          parameter="out")
     period = period_arg(from_, to)
+    if method == "emerging":
+        _emerging(incidents, cell_m=cell_m, shape=shape, category=category or None, period=period,
+                  alpha=alpha, out=out, format=format, other=(bandwidth_m, areas))
+        return
     area_gdf = load_areas_arg(areas, source_layer=areas_layer) if areas is not None else None
     data, _, _ = load_selected(incidents, category=category or None, period=period)
     answer = grid.grid(data, method=method, cell_m=cell_m, shape=shape, category=category or None,
@@ -178,3 +186,34 @@ def grid_command(
     for c in top:
         typer.echo(f"| {c['cell_id']} | {c['x']:.0f} | {c['y']:.0f} | {c['count']} | {c[key]:,.2f} |"
                    + (f" {c['hotspot']} |" if method == "gistar" else ""))
+
+
+def _emerging(incidents, *, cell_m, shape, category, period, alpha, out, format, other) -> None:
+    """`hotspot grid --method emerging`: `questions.where_next.emerging`, every analysed cell with
+    its ``class`` and ``trend_p``."""
+    from hotspot_app.core import emerging
+    from hotspot_app.io import geofiles
+    from hotspot_app.questions import where_next
+    from hotspot_app.render import where_next as where_next_text
+
+    if other[0] is not None:
+        raise InputError("--bandwidth-m is for --method kde", parameter="bandwidth_m")
+    if other[1] is not None:
+        raise InputError("emerging hot spots analyse the cells that hold incidents; --areas is "
+                         "not used", parameter="areas")
+    data = load_incidents_arg(incidents)  # coverage is judged on every row loaded
+    answer = where_next.emerging(data, category=category, period=period, cell_m=cell_m, shape=shape,
+                                 alpha=alpha)
+    for w in answer.warnings:
+        progress(f"warning: {w}")
+    p = answer.parameters
+    progress(f"emerging hot spots on {len(answer.cells):,} {shape} cells of {p['cell_m']:g} m, "
+             f"{len(answer.steps)} monthly steps {p['from']}..{p['to']}")
+    if out is not None:
+        geofiles.write_cells(answer.cells, out)
+        progress(f"wrote {len(answer.cells)} cells to {out}")
+    doc = answer.to_dict()
+    if format == "json":
+        emit_json(doc)
+        return
+    typer.echo(where_next_text.emerging_markdown(doc, emerging.legend(list(doc["classes"]))))

@@ -63,6 +63,9 @@ def table_command(
     rows: Optional[str] = typer.Option(None, "--rows", help="Flat rows by this incident column "
                                        "instead of the category hierarchy (e.g. subcategory: fires "
                                        "by property type)."),
+    smooth: Optional[str] = typer.Option(None, "--smooth", help="eb: add rate_eb, the Empirical "
+                                         "Bayes rate per 1,000 over the area columns, beside rate "
+                                         "(with --by or several --area)."),
     area_field: AreaFieldOpt = None,
     areas_layer: AreasLayerOpt = None,
     format: str = typer.Option("md", "--format", help="md, csv, json or xlsx (xlsx needs --out)."),
@@ -83,6 +86,8 @@ def table_command(
     exports.check_outputs_distinct([*incidents, areas, *([population] if population else [])], [out])
     table.check(month=month, period=period, years=years, kind=kind, compare=compare,
                 taxonomy_name=taxonomy_name)
+    if smooth is not None:
+        check_choice(smooth, ("eb",), "smooth")
     all_areas = load_areas_arg(areas, name_field=area_field, source_layer=areas_layer)
     pop_table = population_files.read_population_table(population) if population is not None else None
     progress("loading incidents ...")
@@ -90,7 +95,7 @@ def table_command(
     answer = table.area_table(data, all_areas, area=area or None, by=by, within=within, month=month,
                               period=period, years=years, year_start=year_start, compare=compare,
                               kind=kind, category=category or None, taxonomy_name=taxonomy_name,
-                              population=pop_table, total=not no_total, rows=rows)
+                              population=pop_table, total=not no_total, rows=rows, smooth=smooth)
 
     def write(payload: str | bytes) -> None:
         write_out(out, payload)
@@ -176,6 +181,9 @@ def rank_command(
                                      "dissolved (e.g. LAD24NM: local authorities)."),
     within: Optional[str] = typer.Option(None, "--within", help="FIELD=VALUE: rank only these areas; "
                                          "shares and totals are within them (e.g. LAD24NM=Hartlepool)."),
+    smooth: Optional[str] = typer.Option(None, "--smooth", help="eb (global) or eb-spatial "
+                                         "(neighbouring areas): add rate_eb, the Empirical Bayes "
+                                         "rate per 1,000, beside the raw rate."),
     format: str = typer.Option("md", "--format", help="md, csv or json."),
 ) -> None:
     """Rank areas by count with share of the total, cumulative share and rate per 1,000
@@ -191,6 +199,8 @@ def rank_command(
         periods.parse_month(from_, "from")
     if to is not None:
         periods.parse_month(to, "to")
+    if smooth is not None:
+        check_choice(smooth, ("eb", "eb-spatial"), "smooth")
     if lsoa_boundaries and population is None:
         raise InputError("--lsoa-boundaries needs --population (the LSOA counts)", parameter="population")
     all_areas = load_areas_arg(areas, name_field=area_field, source_layer=areas_layer)
@@ -201,7 +211,7 @@ def rank_command(
         data, whole = load_incidents_arg(incidents), None
     ranked, doc = rank.rank(data, all_areas, category=category, period=(from_, to), population=population,
                             lsoa_boundaries=lsoa_boundaries or (), top=top, layer=layer, by=by,
-                            within=within, whole=whole)
+                            within=within, whole=whole, smooth=smooth)
     if format == "json":
         emit_json(doc)
         return

@@ -410,6 +410,72 @@ def backtest(
     return Backtest(table, monthly, best, params, notes)
 
 
+def predict(
+    incidents: gpd.GeoDataFrame,
+    method: str,
+    *,
+    to: str | None = None,
+    category=None,
+    cell_m: float = settings.CELL_M,
+    area_share: float = 0.05,
+    shape: str = "square",
+    areas: gpd.GeoDataFrame | None = None,
+    bandwidth_m: float | None = None,
+    preset: str | None = None,
+    eps_m: float | None = None,
+    min_samples: int | None = None,
+) -> gpd.GeoDataFrame:
+    """The map `method` draws for the month after `to` (default the last month of the data),
+    built from the months up to `to` exactly as `backtest` builds each month's map: every cell
+    with ``score`` (the method's ranking value) and ``flagged`` (its share, 0..1, of the top
+    cells covering `area_share` of the study area; ties share the rest). ``attrs`` carries
+    ``parameters`` and ``warnings``. InputError when the history the method needs (`HISTORY`
+    months, each with data) is not loaded."""
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; use {', '.join(METHODS)}", parameter="method")
+    selection.validate_params(cell_m=cell_m)
+    if isinstance(area_share, bool) or not isinstance(area_share, (int, float)) \
+            or not 0 < area_share < 1:
+        raise InputError(f"area_share must be between 0 and 1, e.g. 0.05 (got {area_share!r})",
+                         parameter="area_share")
+    data_months = sorted(incidents["month"].astype(str).unique()) if len(incidents) else []
+    if not data_months:
+        raise InputError("no incidents", parameter="incidents")
+    last = periods.parse_month(to, "to") if to is not None else data_months[-1]
+    months = periods.month_range(min(data_months[0], last), last)
+    need = HISTORY[method]
+    c = cube_mod.build(incidents, months, cell_m, shape, category=category, areas=areas)
+    j = len(months)
+    if j < need or not c.covered[j - need:].all():
+        raise InputError(f"{method} needs {need} month{'s' if need > 1 else ''} of data up to "
+                         f"{last}", parameter="to")
+    eps, ms = patrol.cluster_parameters(preset, eps_m, min_samples)
+    bw = float(cell_m if bandwidth_m is None else bandwidth_m)
+    selection.validate_params(bandwidth_m=bw, eps_m=eps, min_samples=ms)
+    sel = selection.select(incidents, category, (months[0], months[-1]))
+    loc = locations.distinct(selection.coordinates(sel))
+    t = cube_mod.month_positions(sel, months)
+    loc_month = sparse.csr_matrix((np.ones(len(t)), (loc.inverse, t)),
+                                  shape=(len(loc.xy), len(months)))
+    d = _Data(c, loc.xy, loc_month,
+              hotspots.neighbours(c.cells, "queen") if method == "gistar" else None,
+              _kernel(c.cells, loc.xy, bw) if method == "kde" else None,
+              shapely.STRtree(c.cells.geometry.values))
+    score, train, _ = _scores(method, d, j, eps, ms)
+    out = c.cells[["cell_id", "row", "col", "x", "y", "geometry"]].copy()
+    out["score"] = score
+    out["count"] = train.astype(np.int64)
+    out["flagged"] = top_share(score, area_share * len(out))
+    nxt = periods.add_months(last, 1)
+    out.attrs = {"grid": c.cells.attrs["grid"], "warnings": list(c.warnings), "parameters": {
+        "method": method, "label": label(method), "from": months[max(0, j - need)], "to": last,
+        "for": nxt, "category": None if category is None else (
+            [category] if isinstance(category, str) else list(category)),
+        "cell_m": float(cell_m), "shape": shape, "area_share": float(area_share),
+        "bandwidth_m": bw, "eps_m": float(eps), "min_samples": int(ms)}}
+    return out
+
+
 def _compare(monthly: pd.DataFrame, best: str, runner_up: str) -> dict:
     """Paired comparison of the best method with the runner-up: the Wilcoxon signed-rank test
     (scipy, two-sided) on their PAI month by month. p is None with fewer than 2 months or no

@@ -116,6 +116,7 @@ def snap_stability(
     min_samples: int | None = None,
     cell_m: float = settings.CELL_M,
     overlap: float = 0.5,
+    areas: gpd.GeoDataFrame | None = None,
 ) -> Stability:
     """Stability share of the top patrol areas and top cells under snap-point displacement.
 
@@ -138,6 +139,8 @@ def snap_stability(
         Grid cell size for the hot cells.
     overlap : float
         Share of an original patrol area a draw's area must cover for it to count as kept.
+    areas : GeoDataFrame, optional
+        Areas (e.g. wards) that name the patrol areas, as the patrol-areas question names them.
     """
     eps, ms = patrol.cluster_parameters(preset, eps_m, min_samples)
     top_cells = top if top_cells is None else top_cells
@@ -164,7 +167,8 @@ def snap_stability(
 
     # the original rankings
     labels, _ = clusters.label_points(xy, eps, ms)
-    base, _, _ = cluster_areas.build(sel, labels, eps, loc=loc)
+    base, _, _ = cluster_areas.build(sel, labels, eps, loc=loc,
+                                     areas=areas if areas is not None and len(areas) else None)
     base = base.head(top)
     reach = float(rad.max()) if len(rad) else 0.0
     area = hotspots.study_area(sel, None, cell_m + reach)

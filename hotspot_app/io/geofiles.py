@@ -101,3 +101,32 @@ def write_cells(cells: gpd.GeoDataFrame, path: str | Path) -> Path:
         except OSError:
             pass
     return path
+
+
+# --------------------------------------------------------------------------- street networks
+def read_lines(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
+    """A street network (line features, e.g. OS Open Roads ``road_link``) from a GeoPackage,
+    GeoJSON or Shapefile, in EPSG:27700 (reprojected from its declared CRS). InputError naming
+    the file when it is missing, unreadable, has no CRS or holds no lines."""
+    import pyogrio
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError("no such file", file=str(path))
+    try:
+        if layer is None and path.suffix.lower() == ".gpkg":
+            layers = pyogrio.list_layers(path)
+            lines = [str(n) for n, kind in layers if kind and "line" in str(kind).lower()]
+            layer = lines[0] if len(lines) == 1 else None
+            if layer is None and len(layers) > 1:
+                raise InputError(f"{len(layers)} layers; choose one with --streets-layer "
+                                 f"({', '.join(str(n) for n, _ in layers)})", file=str(path))
+        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
+        raise InputError(f"cannot read the street network ({' '.join(str(exc).split())})",
+                         file=str(path)) from None
+    if gdf.crs is None:
+        raise InputError("the street network declares no CRS; save it in EPSG:27700", file=str(path))
+    if len(gdf) == 0:
+        raise InputError("the street network holds no features", file=str(path))
+    return gdf.to_crs(settings.CRS) if not gdf.crs.equals(settings.CRS) else gdf

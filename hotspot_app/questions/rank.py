@@ -32,7 +32,7 @@ def rank(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,
          period: tuple[str | None, str | None] | None = None, population=None,
          lsoa_boundaries: Sequence = (), top: int | None = None, layer: str | None = None,
          by: str | None = None, within: str | None = None, unit: str | None = None,
-         whole: pd.DataFrame | None = None) -> tuple[pd.DataFrame, dict]:
+         whole: pd.DataFrame | None = None, smooth: str | None = None) -> tuple[pd.DataFrame, dict]:
     """The ranking ``(table, document)`` of `summaries.ranking` -- the `hotspot rank` JSON --
     over the areas of `layer` (default: the wards when the areas mix layers), grouped `by` a
     field and/or restricted `within` FIELD=VALUE. `period` is (first, last) month, either end
@@ -40,7 +40,11 @@ def rank(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,
 
     `population`: by area (a Series), or a population file matched to the areas compared (after
     `by`/`within`: `population_files.read_population`, per LSOA with `lsoa_boundaries`); its
-    notes go to the document's ``notes``."""
+    notes go to the document's ``notes``.
+
+    `smooth` (``eb`` or ``eb-spatial``, `where_next.SMOOTH`): ``rate_eb``, the Empirical Bayes
+    rate per 1,000, beside ``rate_per_1000`` in every row, and the document's ``smoothing`` (the
+    method and its parameters)."""
     top = TOP if top is None else top
     params.validate(top=top)
     compared, warnings = tables.group_areas(summaries.ranking_layer(areas, layer), by=by, within=within)
@@ -50,20 +54,71 @@ def rank(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,
 
         population, notes = population_files.read_population(population, compared, lsoa_boundaries or (),
                                                              incidents=incidents)
-    return summaries.ranking(incidents, compared, category=category, period=period,
-                             population=population, top=top, notes=list(notes),
-                             restrict=within is not None, area_warnings=warnings, whole=whole,
-                             unit=unit)
+    table, doc = summaries.ranking(incidents, compared, category=category, period=period,
+                                   population=population, top=top, notes=list(notes),
+                                   restrict=within is not None, area_warnings=warnings, whole=whole,
+                                   unit=unit)
+    if smooth is not None:
+        table, doc = _smoothed(table, doc, compared, smooth)
+    return table, doc
+
+
+def _smoothed(table: pd.DataFrame, doc: dict, compared: gpd.GeoDataFrame, smooth: str
+              ) -> tuple[pd.DataFrame, dict]:
+    """The ranking with ``rate_eb`` beside ``rate_per_1000`` (null for the outside row, areas
+    without population, and a period not covered)."""
+    from hotspot_app.core.errors import InputError
+    from hotspot_app.questions import where_next
+
+    if smooth not in where_next.SMOOTH:
+        raise InputError(f"unknown smoothing '{smooth}'; use {' or '.join(where_next.SMOOTH)}",
+                         parameter="smooth")
+    body = table["area_id"] != core_areas.OUTSIDE
+    rate_eb = pd.Series([None] * len(table), index=table.index, dtype=object)
+    doc = dict(doc)
+    have_pop = table.loc[body, "population"].notna() & (table.loc[body, "population"].fillna(0) > 0)
+    if not bool(have_pop.any()):
+        raise InputError("--smooth needs a population for the areas (the areas' population field "
+                         "or --population)", parameter="smooth")
+    if table.loc[body, "count"].notna().all():
+        frame = table.loc[body, ["area_id", "name", "count", "population"]].astype(
+            {"count": float, "population": float})
+        geoms = compared.set_index(compared["area_id"].astype(str)).geometry
+        frame = gpd.GeoDataFrame(frame, geometry=geoms.reindex(frame["area_id"].astype(str)).values,
+                                 crs=compared.crs)
+        answer = where_next.smooth(frame, smooth)
+        rate_eb.loc[body] = answer.table["rate_eb"].to_numpy()
+        doc["warnings"] = list(doc["warnings"]) + list(answer.warnings)
+        doc["smoothing"] = answer.parameters
+    else:
+        doc["smoothing"] = None
+    table = table.copy()
+    table.insert(table.columns.get_loc("rate_per_1000") + 1, "rate_eb",
+                 pd.array([None if v is None else round(float(v), 2) for v in rate_eb], dtype="Float64"))
+    doc["areas"] = [{**rec, "rate_eb": None if v is None else round(float(v), 2)}
+                    for rec, v in zip(doc["areas"], rate_eb)]
+    return table, doc
 
 
 def area_values(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,
-                months: Sequence[str] | None = None, metric: str = "count") -> tuple[pd.Series, list[str]]:
+                months: Sequence[str] | None = None, metric: str = "count",
+                smooth: str | None = None) -> tuple[pd.Series, list[str]]:
     """The value of each area (by ``area_id``; null when not available) for a map: its count or
-    its rate per 1,000 (`METRICS`) in `months`, and the warnings (uncovered months)."""
+    its rate per 1,000 (`METRICS`) in `months`, and the warnings (uncovered months). A rate map
+    with `smooth` (``eb``/``eb-spatial``, `where_next.SMOOTH`) shows the Empirical Bayes rate."""
+    if smooth is not None and metric != "rate":
+        from hotspot_app.core.errors import InputError
+
+        raise InputError("smoothing applies to rate maps (metric: rate)", parameter="smooth")
     ranked, warnings = summaries.rank_areas(incidents, areas, category=category,
                                             months=list(months) if months is not None else None)
+    if smooth is not None:
+        ranked, doc = _smoothed(ranked, {"areas": [{} for _ in range(len(ranked))], "warnings": []},
+                                areas, smooth)
+        warnings = list(warnings) + doc["warnings"]
     body = ranked[ranked["area_id"] != core_areas.OUTSIDE].set_index("area_id")
-    return body[METRICS[metric]].astype("Float64"), warnings
+    column = "rate_eb" if smooth is not None else METRICS[metric]
+    return body[column].astype("Float64"), warnings
 
 
 def change(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,

@@ -79,13 +79,22 @@ def area_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = Non
                month: str | None = None, period: str | None = None, years: str | None = None,
                year_start: int | None = None, compare: str | None = None, kind: str | None = None,
                category=None, taxonomy_name: str = "auto", population=None, total: bool = True,
-               rows: str | None = None) -> AreaTable:
+               rows: str | None = None, smooth: str | None = None) -> AreaTable:
     """The table for these choices (the flags of ``hotspot table``, docs/design.md §5b).
 
     `area` is a name, a list of names (one column each), or the chosen rows of `areas` (a
     GeoDataFrame); no `area`, `by` or `areas` means one column over every incident loaded.
     `kind`, `compare` and `year_start` left out (None) are `KIND`, `COMPARE`, `YEAR_START`.
+    `smooth` (``eb``): each cell of an area column gains ``rate_eb`` beside ``rate``, the global
+    Empirical Bayes rate per 1,000 of the row's current count over the area columns
+    (`where_next.smooth`; the Total column's is null), and the document ``smoothing``.
     """
+    if smooth is not None and smooth != "eb":
+        raise InputError(f"a table smooths with 'eb' (global Empirical Bayes over its area columns; "
+                         f"got '{smooth}')", parameter="smooth")
+    if smooth is not None and (years is not None or (by is None and not area)):
+        raise InputError("--smooth eb needs area columns: --by FIELD or several --area",
+                         parameter="smooth")
     kind = KIND if kind is None else kind
     compare = COMPARE if compare is None else compare
     year_start = YEAR_START if year_start is None else int(year_start)
@@ -113,4 +122,37 @@ def area_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = Non
                                   compare=compare, kind=kind, category=category,
                                   taxonomy_name=taxonomy_name, population=population, total=total,
                                   rows=rows)
+    if smooth is not None:
+        document = _smoothed(document, smooth, total and len(document["columns"]) > 1)
     return AreaTable(document, kind)
+
+
+def _smoothed(document: dict, smooth: str, has_total: bool) -> dict:
+    """The table document with ``rate_eb`` in every cell: per row, Empirical Bayes over the area
+    columns (current counts, column populations); null for the Total column, for rows or
+    columns without a count or population, and when no column has a population."""
+    from hotspot_app.questions import where_next
+
+    cols = document["columns"]
+    area_cols = [c for c in (cols[:-1] if has_total else cols)]
+    pops = [c.get("population") for c in area_cols]
+    if not any(p is not None and p > 0 for p in pops):
+        raise InputError("--smooth eb needs a population for the area columns (the areas' "
+                         "population field or --population)", parameter="smooth")
+    warnings: list[str] = []
+    params = None
+    rows = []
+    for r in document["rows"]:
+        cells = {cid: dict(cell, rate_eb=None) for cid, cell in r["cells"].items()}
+        counts = [r["cells"][c["id"]]["current"] for c in area_cols]
+        if all(v is not None for v in counts) and sum(counts) > 0:
+            frame = pd.DataFrame({"name": [c["area"] for c in area_cols], "count": counts,
+                                  "population": [float("nan") if p is None else p for p in pops]})
+            answer = where_next.smooth(frame, smooth)
+            params = answer.parameters
+            warnings.extend(w for w in answer.warnings if w not in warnings)
+            for c, v in zip(area_cols, answer.table["rate_eb"]):
+                cells[c["id"]]["rate_eb"] = None if v is None else round(float(v), 2)
+        rows.append({**r, "cells": cells})
+    return {**document, "rows": rows, "smoothing": params,
+            "warnings": list(document.get("warnings", [])) + warnings}

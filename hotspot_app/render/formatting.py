@@ -233,8 +233,9 @@ def table_xlsx(rows: pd.DataFrame, sheet: str = "Table", title: str | None = Non
 
 # --------------------------------------------------------------------------- rankings, summaries
 def rank_display(table: pd.DataFrame) -> pd.DataFrame:
-    """A `rank_areas` table as display strings."""
-    return pd.DataFrame({
+    """A `rank_areas` table as display strings (with ``rate_eb``: the smoothed rate beside the
+    raw one)."""
+    shown = pd.DataFrame({
         "Rank": [fmt_int(v) if not _missing(v) else "" for v in table["rank"]],
         "Area": table["name"].astype(str),
         "Count": [fmt_int(v) for v in table["count"]],
@@ -244,6 +245,9 @@ def rank_display(table: pd.DataFrame) -> pd.DataFrame:
         "Population": [fmt_int(v) if not _missing(v) else NA for v in table["population"]],
         "Rate per 1,000": [fmt_rate(v) for v in table["rate_per_1000"]],
     })
+    if "rate_eb" in table.columns:
+        shown["EB rate per 1,000"] = [fmt_rate(v) for v in table["rate_eb"]]
+    return shown
 
 
 def rank_markdown(table: pd.DataFrame, title: str | None = None, notes: Iterable[str] = ()) -> str:
@@ -251,7 +255,7 @@ def rank_markdown(table: pd.DataFrame, title: str | None = None, notes: Iterable
     disp = rank_display(table)
     lines = [f"### {title}", ""] if title else []
     lines.append(disp.to_markdown(index=False, disable_numparse=True,
-                                  colalign=["right", "left"] + ["right"] * 5))
+                                  colalign=["right", "left"] + ["right"] * (len(disp.columns) - 2)))
     notes = list(notes)
     if notes:
         lines += [""] + [f"- {n}" for n in notes]

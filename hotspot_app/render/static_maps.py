@@ -6,6 +6,7 @@ Everything is drawn in British National Grid metres (EPSG:27700) with a scale ba
 maps can be measured. Functions return PNG bytes (`window_pair`: with its warnings) and never mutate their inputs.
 
 - `choropleth_png(areas, values, title=...)`: areas filled by value classes, with a legend.
+- `classes_png(cells, classes, scale, context=...)`: cells coloured by a class (emerging hot spots).
 - `patrol_png(patrol_areas, context=..., title=...)`: numbered patrol areas over area outlines.
 - `pair_png(left, right, ...)`: two choropleths side by side with ONE scale (before/after).
 - `window_pair(incidents, target, ...)`: before/after grid counts around an intervention area
@@ -34,7 +35,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from hotspot_app.render import maps  # noqa: E402
 from hotspot_app.core.errors import InputError  # noqa: E402
 
-__all__ = ["choropleth_png", "patrol_png", "pair_png", "window_pair", "window_pair_png", "monthly_png",
+__all__ = ["choropleth_png", "classes_png", "patrol_png", "pair_png", "window_pair", "window_pair_png", "monthly_png",
            "matched_areas_png", "placebo_png"]
 
 OUTLINE = "#1f4e9c"
@@ -119,6 +120,31 @@ def choropleth_png(areas: gpd.GeoDataFrame, values: Sequence | pd.Series, *, tit
     _draw_choropleth(ax, areas, values, scale, label_field)
     _frame(ax, title, caption)
     _legend(ax, scale, legend_title)
+    return _png(fig)
+
+
+def classes_png(cells: gpd.GeoDataFrame, classes: Sequence[str], scale: maps.Scale, *,
+                context: gpd.GeoDataFrame | None = None, title: str = "", caption: str | None = None,
+                pad_m: float = 500.0, size_in: tuple[float, float] = (8.0, 7.0), dpi: int = 150) -> bytes:
+    """PNG of cells (or any polygons) coloured by a class label (`scale`: a categorical
+    `maps.categorical_scale`, e.g. emerging hot spot classes) over the outlines of `context`
+    areas (e.g. wards) clipped to the cells' extent, with the legend and a scale bar."""
+    _check(cells, "cells")
+    if cells.empty:
+        raise InputError("no cells to draw", parameter="cells")
+    fig, ax = plt.subplots(figsize=size_in, dpi=dpi)
+    minx, miny, maxx, maxy = cells.total_bounds
+    minx, miny, maxx, maxy = minx - pad_m, miny - pad_m, maxx + pad_m, maxy + pad_m
+    if context is not None and len(context):
+        _check(context, "context")
+        context.cx[minx:maxx, miny:maxy].boundary.plot(ax=ax, color=OUTLINE, linewidth=0.5, alpha=0.7)
+    cells.plot(ax=ax, color=[scale.colour(str(c)) for c in classes], edgecolor="#555555", linewidth=0.4)
+    ax.set_xlim(minx, maxx)
+    ax.set_ylim(miny, maxy)
+    _frame(ax, title, caption)
+    handles = [Patch(facecolor=c, edgecolor="#555555", label=text) for c, text in scale.legend_rows()]
+    ax.legend(handles=handles, title=scale.title, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+              fontsize=7, title_fontsize=8, frameon=False)
     return _png(fig)
 
 

@@ -14,6 +14,7 @@ from hotspot_app.core.errors import InputError
 from hotspot_app.io import population_files
 from hotspot_app.render import formatting
 from hotspot_app.render.pack.evaluation_section import evaluation_section
+from hotspot_app.render.pack.where_next_section import BUILDERS as WHERE_NEXT_BUILDERS
 from hotspot_app.render.pack.inputs import Inputs
 from hotspot_app.render.pack.model import (
     Image,
@@ -213,9 +214,14 @@ def map_section(incidents, inputs, args, key) -> Section:
     span = periods.describe([months[0], months[-1]])
     what = what_label(category)
     metric = args.get("metric", "count")
-    by_id, warnings = rank.area_values(incidents, layer_areas, category=category, months=months, metric=metric)
+    try:
+        by_id, warnings = rank.area_values(incidents, layer_areas, category=category, months=months,
+                                           metric=metric, smooth=args.get("smooth"))
+    except InputError as exc:
+        raise _relabel(exc, key) from None
     values = [None if pd.isna(v) else float(v) for v in layer_areas["area_id"].astype(str).map(by_id)]
-    legend = "Rate per 1,000" if metric == "rate" else "Incidents"
+    legend = ("Rate per 1,000" + (" (Empirical Bayes)" if args.get("smooth") else "")) if metric == "rate" \
+        else "Incidents"
     layer = str(layer_areas["layer"].iloc[0]) if len(layer_areas) and "layer" in layer_areas.columns else None
     title = args.get("title") or f"{what[:1].upper() + what[1:]} by {core_areas.layer_unit(layer)[:-1]}, {span}"
     png = static_maps.choropleth_png(layer_areas, values, legend_title=legend)
@@ -243,7 +249,8 @@ def chart_section(incidents, inputs, args, key) -> Section:
 
 
 BUILDERS = {"summary": summary_section, "concentration": concentration_section, "map": map_section,
-             "evaluation": evaluation_section, "chart": chart_section, "indicators": indicators_section}
+             "evaluation": evaluation_section, "chart": chart_section, "indicators": indicators_section,
+             **WHERE_NEXT_BUILDERS}
 
 
 def about_section(spec: Spec, inputs: Inputs, warnings: list[str], categories: set[str]) -> Section:

@@ -27,11 +27,17 @@ SECTION_KEYS: dict[str, set[str] | None] = {
     "indicators": {"title", "spec", "period", "baseline", "compare", "areas", "area"},
     "summary": {"title", "areas", "area", "to", "months"},
     "concentration": {"title", "areas", "layer", "category", "from", "to", "top", "unit", "within"},
-    "map": {"title", "type", "areas", "layer", "category", "from", "to", "metric", "preset", "eps_m",
+    "map": {"title", "type", "areas", "layer", "category", "from", "to", "metric", "smooth", "preset", "eps_m",
             "min_samples", "top"},
     "chart": {"title", "type", "areas", "area", "category", "from", "to"},
     "evaluation": {"title", "areas", "area", "after", "before", "baseline", "category", "buffer_m",
                    "control", "candidates", "map", "chart", "cell_m"},
+    # where next (render/pack/where_next_section.py; the flags of design §5c)
+    "emerging": {"title", "category", "from", "to", "cell_m"},
+    "backtest": {"title", "category", "from", "to", "cell_m", "area_share", "methods"},
+    "near_repeat": {"title", "category", "from", "to", "distance_m", "days", "permutations", "seed"},
+    "stability": {"title", "category", "from", "to", "top", "draws", "preset", "eps_m", "min_samples"},
+    "hot_streets": {"title", "category", "from", "to", "streets", "max_distance_m", "top"},
 }
 
 
@@ -257,7 +263,7 @@ def check_section(src, key: str, kind: str, args, areas: dict, period: dict, bas
             out[k] = f"{value[0]}..{value[-1]}" if kind in ("table", "indicators") else value
     if kind == "table" and "compare" in out and ".." in str(out["compare"]):
         out["compare"] = "..".join(spec_range(src, f"{key}.compare", out["compare"])[i] for i in (0, -1))
-    for k in ("population", "spec"):
+    for k in ("population", "spec", "streets"):
         if k in out:
             out[k] = str(base / str(out[k]))
     if kind == "table" and isinstance(out.get("area"), list):
@@ -284,7 +290,8 @@ def check_section(src, key: str, kind: str, args, areas: dict, period: dict, bas
         if "to" not in period:
             spec_error(src, f"{key}.month", "give month: YYYY-MM (or a report period)")
         out["month"] = period["to"]
-    if kind in ("concentration", "map", "chart"):
+    if kind in ("concentration", "map", "chart", "emerging", "backtest", "near_repeat", "stability",
+                "hot_streets"):
         for k in ("from", "to"):
             if k not in out and k in period:
                 out[k] = period[k]

@@ -1,7 +1,9 @@
 """Hotspots: patrol areas people can act on — a preset (street-level / neighbourhood; eps and
 min samples under Advanced), the top N named, numbered areas on the map and in a table (click a
 row to zoom), readable sizes, warnings first, PAI in words, harm ranking, the concentration
-curve, when incidents happen, and downloads of every table and map."""
+curve, when incidents happen, and downloads of every table and map; then where next
+(`ui.where_next`: emerging hot spots, the best method for next month, near repeats, stability
+under snapping, hot streets)."""
 
 import folium
 import streamlit as st
@@ -9,7 +11,7 @@ import streamlit as st
 from hotspot_app.core import harm, params, patrol, settings
 from hotspot_app.questions import patrol_areas as patrol_question
 from hotspot_app.render import charts, maps
-from hotspot_app.ui import cache, common, patrol_calls
+from hotspot_app.ui import cache, common, patrol_calls, where_next
 
 st.title("Hotspots and patrol areas")
 ds = common.dataset()
@@ -195,3 +197,7 @@ if rank_by == "harm":
 
 # ---------------------------------------------------------------- when
 common.when_section(ds.key, category, months, widget_key="hs-dh-dl", name="incidents-by-weekday-and-hour")
+
+# ---------------------------------------------------------------- where next (ui/where_next.py)
+where_next.section(ds, category, months, preset=preset_name, eps_m=float(eps_m), min_samples=int(min_samples),
+                   top=top, ranked_by_harm=rank_by is not None)
