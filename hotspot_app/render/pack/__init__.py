@@ -97,7 +97,7 @@ def build(spec: Spec, inputs: Inputs | None = None, progress=None) -> Pack:
     about = about_section(spec, inputs, warnings, categories)
     label = settings.DEMO_LABEL if spec.synthetic else ""
     return Pack(spec.title, spec.subtitle, label, sections, about, list(dict.fromkeys(warnings)),
-                generated=pd.Timestamp.now(tz="UTC").strftime("%d %B %Y"))
+                generated=pd.Timestamp.now(tz="UTC").strftime("%d %B %Y"), page=spec.page)
 
 
 

@@ -14,6 +14,7 @@ from hotspot_app.core import periods, taxonomy
 from hotspot_app.core.errors import InputError
 from hotspot_app.render import formatting
 from hotspot_app.render.pack.inputs import Inputs
+from hotspot_app.render.pack.layout import Page, Part, plan
 
 
 # =========================================================================== the pack
@@ -43,6 +44,19 @@ class Table:
         number = re.compile(r"^([+\-]?[\d,]+(\.\d+)?%?|n/a|)$")
         return {j for j in range(len(self.columns))
                 if j == 0 or any(not number.match(row[j].strip()) for row in self.cells)}
+
+    def layout(self, page: Page) -> list[tuple[Part, "Table"]]:
+        """The printed parts of this table on `page` (`layout.plan`): each with the table of its
+        columns, the row labels repeated in every part."""
+        return [(part, self.part(part)) for part in plan(self.columns, self.cells, self.indent, page)]
+
+    def part(self, part: Part) -> "Table":
+        if part.parts == 1:
+            return self
+        cols = list(part.columns)
+        return Table(self.title, [self.columns[j] for j in cols], [[row[j] for j in cols] for row in self.cells],
+                     self.bold, self.indent, self.sheet,
+                     caption=self.caption if part.index == part.parts - 1 else "", document=self.document)
 
     def header_groups(self) -> list[tuple[str, int]]:
         out: list[tuple[str, int]] = []
@@ -76,6 +90,13 @@ class Section:
     kind: str = "text"
     document: dict | None = None  # the CLI's JSON for the same arguments (summary, evaluate, rank)
 
+    def orientation(self, page: Page) -> str:
+        """The page orientation the section is printed on: turned (with its heading and text)
+        when one of its tables needs the turned page (`layout.plan`)."""
+        turned = any(part.orientation != page.orientation for b in self.blocks if isinstance(b, Table)
+                     for part, _ in b.layout(page))
+        return page.turned if turned else page.orientation
+
 
 
 @dataclass
@@ -87,6 +108,7 @@ class Pack:
     about: Section
     warnings: list[str]
     generated: str = ""
+    page: Page = field(default_factory=Page)
 
     @property
     def tables(self) -> list[Table]:

@@ -10,6 +10,7 @@ from typing import Any
 from hotspot_app.core import periods
 from hotspot_app.core.errors import InputError
 from hotspot_app.core.patrol import PRESETS
+from hotspot_app.render.pack.layout import Page, page_of
 
 FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx", ".xlsx": "xlsx"}
 
@@ -96,6 +97,7 @@ class Spec:
     areas: dict[str, AreaSource] = field(default_factory=dict)
     period: dict = field(default_factory=dict)
     sections: list[tuple[str, Any, str]] = field(default_factory=list)
+    page: Page = field(default_factory=Page)
 
     def inputs_paths(self) -> list[Path]:
         return list(self.data) + [a.file for a in self.areas.values() if a.file is not None]
@@ -166,7 +168,7 @@ def parse_spec(raw: Any, base: str | Path = ".", source: str = "spec", loaded: b
     src = source
     if not isinstance(raw, dict):
         spec_error(src, "(top level)", "a report spec is a mapping with title, data, areas and sections")
-    allowed = {"title", "subtitle", "synthetic", "data", "areas", "period", "sections"}
+    allowed = {"title", "subtitle", "synthetic", "data", "areas", "period", "sections", "page"}
     for key in raw:
         if key not in allowed:
             spec_error(src, str(key), f"unknown key; use {', '.join(sorted(allowed))}")
@@ -214,7 +216,11 @@ def parse_spec(raw: Any, base: str | Path = ".", source: str = "spec", loaded: b
             spec_error(src, key, f"unknown section '{kind}'; use one of {', '.join(SECTION_KEYS)}")
         key = f"{key}.{kind}"
         sections.append((kind, check_section(src, key, kind, args, areas, period, base), key))
-    return Spec(title=title.strip(), subtitle=str(raw.get("subtitle") or ""),
+    try:
+        page = page_of(raw.get("page"))
+    except InputError as exc:
+        spec_error(src, exc.parameter or "page", exc.message)
+    return Spec(title=title.strip(), subtitle=str(raw.get("subtitle") or ""), page=page,
                 synthetic=bool(raw.get("synthetic", False)), source=src, base=base, data=data,
                 areas=areas, period=period, sections=sections)
 

@@ -1,0 +1,165 @@
+"""The paper people take to the meeting (issue 20): on the real Cleveland files, a pack with every
+section type prints every table column on a page of the PDF (the visible text of each page read
+back with pypdfium2, clipped to the page) and in the Word file, on the same page size (A4 by
+default); wide tables are turned, shrunk or split into column groups that repeat the row labels."""
+
+from __future__ import annotations
+
+import io
+
+import docx
+import pypdfium2 as pdfium
+import pytest
+
+from hotspot_app.core.errors import InputError
+from hotspot_app.render import pack as report_pack
+from hotspot_app.render.pack import layout
+
+
+def squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def visible_pages(pdf_bytes: bytes) -> list[tuple[tuple[float, float], str]]:
+    """((width, height) in points, the text drawn inside the page) of each PDF page."""
+    pdf = pdfium.PdfDocument(pdf_bytes)
+    out = []
+    for page in pdf:
+        w, h = page.get_size()
+        out.append(((round(w), round(h)), page.get_textpage().get_text_bounded(0, 0, w, h)))
+    return out
+
+
+def columns_of(table) -> list[tuple[str, str, str]]:
+    """(group, header, last row's cell) of each numeric column: what a reader must find."""
+    last = table.cells[-1]
+    return [(g, lab, last[j]) for j, (g, lab) in enumerate(table.columns) if j > 0]
+
+
+# ----------------------------------------------------------------------------- the layout rule
+def wide_columns(groups: int, per: int = 4):
+    cols = [("", "Category")] + [(f"Area {g}", h) for g in range(groups)
+                                 for h in ("Current", "Previous", "Diff", "% Diff")[:per]]
+    cells = [["Violence and sexual offences"] + ["12,345", "11,111", "+1,234", "11.1%"][:per] * groups,
+             ["Total"] + ["19,225", "19,000", "+225", "1.2%"][:per] * groups]
+    return cols, cells
+
+
+def test_a_table_that_fits_stays_on_the_portrait_page_at_the_normal_size():
+    cols, cells = wide_columns(2)
+    assert layout.plan(cols, cells, [0, 0], layout.Page()) == [layout.Part(tuple(range(9)), "portrait", 8.0)]
+
+
+def test_a_wider_table_is_turned_then_shrunk_then_split_with_the_row_labels_repeated():
+    cols, cells = wide_columns(3)  # 13 columns: turned at the normal size
+    (part,) = layout.plan(cols, cells, [0, 0], layout.Page())
+    assert part.orientation == "landscape" and part.font_pt == 8.0 and len(part.columns) == 13
+    cols, cells = wide_columns(4)  # 17 columns: turned and shrunk half a point
+    (part,) = layout.plan(cols, cells, [0, 0], layout.Page())
+    assert part.orientation == "landscape" and part.font_pt == 7.5 and len(part.columns) == 17
+    cols, cells = wide_columns(9)  # 37 columns: split, each part a whole number of area groups
+    parts = layout.plan(cols, cells, [0, 0], layout.Page())
+    assert len(parts) >= 2 and all(p.orientation == "landscape" and p.columns[0] == 0 for p in parts)
+    assert sorted(j for p in parts for j in p.columns[1:]) == list(range(1, 37))
+    assert all((len(p.columns) - 1) % 4 == 0 for p in parts)
+    assert all(p.font_pt >= layout.FLOOR_PT for p in parts)
+    sizes = [len(p.columns) for p in parts]
+    assert max(sizes) - min(sizes) <= 4  # as even as whole groups allow
+
+
+def test_a_landscape_page_is_kept_and_a_page_size_is_configurable():
+    cols, cells = wide_columns(4)
+    (part,) = layout.plan(cols, cells, [0, 0], layout.page_of("A3"))
+    assert part.orientation == "portrait"  # A3 portrait is as wide as A4 landscape
+    assert layout.page_of("Letter landscape") == layout.Page("Letter", "landscape")
+    assert layout.page_of({"size": "a4", "orientation": "Landscape"}) == layout.Page("A4", "landscape")
+    with pytest.raises(InputError, match="not a page size; use A4, A3, Letter"):
+        layout.page_of("B5")
+    with pytest.raises(InputError) as err:
+        report_pack.parse_spec({"title": "T", "data": "x.csv", "page": "A4 sideways",
+                                "sections": [{"text": "x"}]})
+    assert err.value.parameter == "page.orientation"
+
+
+def test_pdf_and_docx_use_the_same_page_and_split_a_table_wider_than_the_page():
+    cols, cells = wide_columns(9)
+    table = report_pack.Table("Wide", cols, cells, [False, True], [0, 0], None)
+    pack = report_pack.Pack("P", "", "", [report_pack.Section("Wide table", [table])],
+                            report_pack.Section("About these figures", ["About."], kind="about"), [])
+    pages = visible_pages(report_pack.render_pdf(pack))
+    # the title page A4 portrait, the table's section turned, the About section portrait again
+    assert [size for size, _ in pages] == [(595, 842), (842, 595), (595, 842)]
+    seen = squash(" ".join(text for _, text in pages))
+    for g in range(9):
+        assert squash(f"Area {g}") in seen
+    assert seen.count("19,225") == 9 and seen.count("Total") >= 2  # every column, labels repeated
+    word = docx.Document(io.BytesIO(report_pack.render_docx(pack)))
+    assert [(round(s.page_width.mm), round(s.page_height.mm)) for s in word.sections] == \
+        [(210, 297), (297, 210), (210, 297)]
+    cells_seen = [c.text for t in word.tables for row in t.rows for c in row.cells]
+    assert cells_seen.count("19,225") == 9 and len(word.tables) >= 2
+
+
+# ----------------------------------------------------------------------------- the real paper
+SPEC = """title: Cleveland community safety paper
+subtitle: Crime and anti-social behaviour, police.uk
+data: {police}
+areas:
+  wards: {{file: {wards}, layer: ward, label: "wards, May 2024"}}
+period: {{from: 2024-01, to: 2024-12}}
+sections:
+  - heading: Summary
+  - text: Every section type on the real Cleveland files.
+  - map: {{type: choropleth, areas: wards, category: [crime], metric: rate}}
+  - summary: {{areas: wards, area: Hemlington, to: 2024-12, months: 12}}
+  - table: {{areas: wards, area: Stockton Town Centre, month: 2024-09}}
+  - table: {{areas: wards, by: LAD24NM, period: 2024-01..2024-12, compare: same-period-last-year}}
+  - concentration: {{areas: wards, category: [asb], top: 3}}
+  - map: {{type: patrol, areas: wards, category: [asb]}}
+  - chart: {{type: monthly, category: [asb]}}
+  - evaluation: {{areas: wards, area: Hemlington, after: 2024-07..2024-12, category: [asb]}}
+  - indicators: {{spec: {indicators}, period: 2024-04..2024-06, baseline: 2023-04..2024-03}}
+  - table: {{years: 2023..2024, year_start: 4, category: [crime]}}
+  - notes: [Figures for the latest month may change when police.uk republishes it.]
+"""
+
+
+@pytest.fixture(scope="module")
+def real_paper(realdata, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("real_paper")
+    indicators = tmp / "indicators.csv"
+    indicators.write_text("indicator,category,target\n"
+                          "Anti-social behaviour,asb,5% reduction\nShoplifting,Shoplifting,reduce\n", encoding="utf-8")
+    spec_file = tmp / "paper.yaml"
+    spec_file.write_text(SPEC.format(police=realdata / "police_cleveland", indicators=indicators,
+                                     wards=realdata / "wards_2024" / "cleveland_wards_may2024_bsc_epsg27700.geojson"),
+                         encoding="utf-8")
+    spec = report_pack.load_spec(spec_file)
+    pack = report_pack.build(spec)
+    return {"pack": pack, "pdf": report_pack.render_pdf(pack), "docx": report_pack.render_docx(pack),
+            "html": report_pack.render_html(pack), "xlsx": report_pack.render_xlsx(pack)}
+
+
+@pytest.mark.realdata
+def test_every_table_column_of_the_real_paper_is_on_a_pdf_page_and_in_the_docx(real_paper):
+    pack = real_paper["pack"]
+    kinds = {s.kind for s in pack.sections}
+    assert {"heading", "text", "map", "summary", "table", "concentration", "chart", "evaluation",
+            "indicators"} <= kinds
+    pages = visible_pages(real_paper["pdf"])
+    assert {size for size, _ in pages} <= {(595, 842), (842, 595)}  # A4, portrait or turned
+    seen = squash(" ".join(text for _, text in pages))
+    word = docx.Document(io.BytesIO(real_paper["docx"]))
+    assert all((round(s.page_width.mm), round(s.page_height.mm)) in {(210, 297), (297, 210)}
+               for s in word.sections)
+    word_cells = [[c.text for c in row.cells] for t in word.tables for row in t.rows]
+    word_text = squash(" ".join(" ".join(r) for r in word_cells))
+    assert len(pack.tables) >= 6
+    for table in pack.tables:
+        for group, label, last in columns_of(table):
+            for text in (group, label, last):
+                assert squash(text) in seen, (table.title, group, label, text)
+                assert squash(text) in word_text, (table.title, group, label, text)
+    by_lad = next(t for t in pack.tables if t.columns[1][0] == "Hartlepool")
+    total_col = [g for g, _ in by_lad.columns][-1]
+    assert squash(total_col) in seen and "Stockton-on-Tees" in " ".join(t for _, t in pages)
