@@ -355,7 +355,8 @@ def test_tables_agree_on_cleveland(cleveland, monkeypatch):
 
 # =========================================================================== rank and concentration
 def test_concentration_agrees_on_the_demo(demo_files):
-    """`hotspot rank`'s top-3 sentence is the pack's concentration sentence and the Overview's."""
+    """`hotspot rank`'s top-3 sentence (its "sentences", with the counts and "n of N") is the
+    pack's concentration sentence; its share text is the Overview's."""
     doc = cli("rank", demo_files["ws"], "--areas", demo_files["wards"], "--category", "asb",
               "--from", DEMO_FROM, "--to", DEMO_TO)
     built, xlsx, html = pack({"title": "Concentration", "data": demo_files["ws"].name,
@@ -364,8 +365,8 @@ def test_concentration_agrees_on_the_demo(demo_files):
                                                               "from": DEMO_FROM, "to": DEMO_TO}}]},
                              demo_files["dir"])
     section = next(s for s in built.sections if s.kind == "concentration")
-    assert section.document == doc["top"]
-    assert doc["top"]["text"] in html_text(html)
+    assert section.document == doc and section.blocks[0] == doc["sentences"][0]
+    assert doc["sentences"][0] in html_text(html)
     sheet = xlsx_rows(xlsx, "Concentration", "Rank")
     assert [(r["Area"], r["Count"]) for r in sheet[:3]] == \
         [(a["name"], a["count"]) for a in doc["areas"][:3]]

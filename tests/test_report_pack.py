@@ -121,7 +121,13 @@ def test_pack_sentences_are_the_ones_summary_and_rank_print(paper):
                     "--from", "2023-04", "--to", "2024-03", "--top", "3")
     assert rank["top"]["text"].endswith("in just 3 wards; " + ", ".join(rank["top"]["areas"][:2])
                                         + " and " + rank["top"]["areas"][2] + ".")
-    assert flat(rank["top"]["text"]) in paper["pdf"] and flat(rank["top"]["text"]) in paper["docx_text"]
+    # the pack prints the rank's sentence with the counts and "n of N" (its JSON "sentences")
+    (said,) = rank["sentences"]
+    top3 = rank["areas"][:3]
+    counts = " and ".join([", ".join(f"{a['name']} ({a['count']:,})" for a in top3[:2]), f"{top3[2]['name']} ({top3[2]['count']:,})"])
+    n = sum(a["count"] for a in top3)
+    assert said.endswith(f"{n:,} of the {rank['total']:,} incidents) of ASB occurred in just 3 wards; {counts}.")
+    assert flat(said) in paper["pdf"] and flat(said) in paper["docx_text"]
 
 
 def test_pack_evaluation_is_the_one_hotspot_evaluate_prints(paper):

@@ -109,7 +109,8 @@ def table_command(
         elif format == "xlsx":
             write(formatting.table_xlsx(frame))
         else:
-            write(formatting.table_markdown(answer.rows, title=answer.name, warnings=answer.warnings))
+            write(formatting.table_markdown(answer.rows, title=answer.name, warnings=answer.warnings)
+                  + formatting.sentences_markdown(answer.document.get("sentences", [])))
         return
     title = taxonomy.kind_label(answer.kind)
     if format == "csv":
@@ -117,7 +118,8 @@ def table_command(
     elif format == "xlsx":
         write(formatting.document_xlsx(answer.document, title=title))
     else:
-        write(formatting.document_markdown(answer.document, title=title))
+        write(formatting.document_markdown(answer.document, title=title)
+              + formatting.sentences_markdown(answer.document.get("sentences", [])))
 
 @app.command("summary")
 @guarded
@@ -213,7 +215,7 @@ def rank_command(
         sys.stdout.write(formatting.rank_csv(ranked))
     else:
         sys.stdout.write(formatting.rank_markdown(ranked, title=ranked.attrs["title"],
-                                               notes=[doc["top"]["text"], *doc["notes"], *doc["warnings"]]))
+                                               notes=[*doc["sentences"], *doc["notes"], *doc["warnings"]]))
 
 @app.command("indicators")
 @guarded
@@ -280,7 +282,8 @@ def indicators_command(
         write(formatting.xlsx_bytes({"Indicators": exports.neutralise_frame(formatting.indicators_frame(doc)),
                                   "Notes": exports.neutralise_frame(notes)}))
     else:
-        write(formatting.indicators_markdown(doc, title=title))
+        write(formatting.indicators_markdown(doc, title=title)
+              + formatting.sentences_markdown(doc.get("sentences", [])))
 
 
 @app.command("report")

@@ -68,3 +68,21 @@ def window_warning(label: str, window_: list[str], coverage: periods.Coverage) -
 #: Sources whose files carry a kind even in a month with no rows of it (police.uk street files
 #: hold crime and ASB): their presence means that kind is loaded.
 KIND_SOURCES: dict[str, tuple[str, ...]] = {"crime": ("police-uk",), "asb": ("police-uk",)}
+
+
+def provider_name(incidents: pd.DataFrame) -> str | None:
+    """The force the data are from when they are one police force's ('Cleveland' for police.uk
+    rows of 'Cleveland Police'), as the papers name the whole-force column; None otherwise."""
+    for col in ("provider", "falls_within"):
+        if col in incidents.columns:
+            police = incidents["source"].astype(str).eq("police-uk") if "source" in incidents.columns \
+                else pd.Series(True, index=incidents.index)
+            names = pd.unique(incidents.loc[police.to_numpy(), col].dropna().astype(str))
+            if len(names) == 1 and police.all():
+                name = names[0].strip()
+                for tail in (" Police", " Constabulary", " Police Service"):
+                    if name.endswith(tail):
+                        name = name[: -len(tail)]
+                return name or None
+            return None
+    return None

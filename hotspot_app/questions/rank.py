@@ -20,7 +20,7 @@ import pandas as pd
 
 from hotspot_app.core import areas as core_areas
 from hotspot_app.core import concentration as concentration_rules
-from hotspot_app.core import hotspots, params, summaries, tables, taxonomy
+from hotspot_app.core import hotspots, params, sentences, summaries, tables, taxonomy
 
 #: How many areas the share sentence names when a face leaves it out.
 TOP: int = 3
@@ -50,10 +50,14 @@ def rank(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,
 
         population, notes = population_files.read_population(population, compared, lsoa_boundaries or (),
                                                              incidents=incidents)
-    return summaries.ranking(incidents, compared, category=category, period=period,
-                             population=population, top=top, notes=list(notes),
-                             restrict=within is not None, area_warnings=warnings, whole=whole,
-                             unit=unit)
+    table, doc = summaries.ranking(incidents, compared, category=category, period=period,
+                                   population=population, top=top, notes=list(notes),
+                                   restrict=within is not None, area_warnings=warnings, whole=whole,
+                                   unit=unit)
+    layer_name = str(compared["layer"].iloc[0]) if len(compared) and "layer" in compared.columns else None
+    unit_ = unit or (core_areas.layer_unit(layer_name) if by is None else "areas")
+    doc["sentences"] = sentences.rank_sentences(doc, what=taxonomy.selection_label(category), unit=unit_)
+    return table, doc
 
 
 def area_values(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,

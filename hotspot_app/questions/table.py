@@ -22,7 +22,7 @@ import geopandas as gpd
 import pandas as pd
 
 from hotspot_app.core import areas as core_areas
-from hotspot_app.core import periods, summaries, tables, taxonomy
+from hotspot_app.core import coverage, periods, sentences, summaries, tables, taxonomy
 from hotspot_app.core.errors import InputError
 
 #: The defaults of a table when a face leaves them out.
@@ -105,7 +105,10 @@ def area_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = Non
             name = str(rows_area["name"].iloc[0])
         table = summaries.partnership_table(incidents, rows_area, month, kind=kind, compare=compare,
                                             taxonomy_name=taxonomy_name)
-        return AreaTable(summaries.table_document(table, name), kind, table.rows, name)
+        document = summaries.table_document(table, name)
+        document["sentences"] = sentences.table_sentences(window_columns(document, table.rows), kind,
+                                                          total_name=force_or(incidents, ALL_AREAS))
+        return AreaTable(document, kind, table.rows, name)
     if chosen is not None:
         names = [str(n) for n in chosen["area_id"]]
     document = tables.build_table(incidents, areas, area=names or None, by=by, within=within,
@@ -113,4 +116,53 @@ def area_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = Non
                                   compare=compare, kind=kind, category=category,
                                   taxonomy_name=taxonomy_name, population=population, total=total,
                                   rows=rows)
+    what = taxonomy.selection_label(category) if category else None
+    document["sentences"] = sentences.table_sentences(
+        document, kind, what=what, total_name=force_or(incidents, "all areas"),
+        monthly=peak_counts(incidents, areas, document, names=names, by=by, within=within, kind=kind,
+                            category=category) if rows is None else None)
     return AreaTable(document, kind)
+
+
+def force_or(incidents: gpd.GeoDataFrame, default: str) -> str:
+    """How the whole-data column is named in sentences: the force ('Cleveland') when the data
+    are one police force's, else `default`."""
+    return coverage.provider_name(incidents) or default
+
+
+def window_columns(document: dict, rows: pd.DataFrame) -> dict:
+    """The one-area month table (§5 JSON) as a table-engine document (a column per window) for
+    `sentences.table_sentences`."""
+    wins, prev = rows.attrs.get("windows", {}), rows.attrs.get("previous_windows", {})
+    columns = [{"id": w, "area": document["area"], "from": wins[w][0],
+                "to": wins[w][-1], "compare_from": prev[w][0] if prev.get(w) else None,
+                "compare_to": prev[w][-1] if prev.get(w) else None}
+               for w, _ in periods.TABLE_WINDOWS if w in wins]
+    return {"columns": columns, "rows": [{**r, "cells": {c["id"]: r[c["id"]] for c in columns}}
+                                         for r in document["rows"]]}
+
+
+def peak_counts(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None, document: dict, *,
+                names: list[str], by: str | None, within: str | None, kind: str,
+                category) -> dict[str, dict[str, int]]:
+    """Counts per month of the last column (the Total, or the only area) over its current
+    window, for the sentences' peak months: {column id: {month: count}}; {} when the window is
+    not covered (its months are then not known)."""
+    if not document["columns"]:
+        return {}
+    col = document["columns"][-1]
+    months = periods.month_range(col["from"], col["to"])
+    if len(months) < 2 or not coverage.for_kind(incidents, kind).covers(months):
+        return {}
+    sel = incidents["kind"].eq(kind) & incidents["month"].astype(str).isin(months)
+    if category:
+        sel &= taxonomy.select(incidents, category)
+    sub = incidents[sel.to_numpy()]
+    if areas is not None and len(sub):
+        if by is not None or not names:
+            pool, _ = tables.group_areas(areas, within=within) if within is not None else (areas, [])
+        else:
+            pool = pd.concat([core_areas.find_area(areas, n) for n in names])
+        sub = sub[core_areas.area_mask(sub, gpd.GeoDataFrame(pool, geometry="geometry", crs=areas.crs)).to_numpy()]
+    counts = sub["month"].astype(str).value_counts()
+    return {col["id"]: {m: int(counts.get(m, 0)) for m in months}}

@@ -459,3 +459,12 @@ def evaluation_markdown(answer) -> str:
                  "level, trend and distance; placebo-in-space test; WDQ (Bowers & Johnson 2003), WDD "
                  "(Wheeler & Ratcliffe 2018)._")
     return "\n".join(lines) + "\n"
+
+
+def sentences_markdown(sentences: Iterable[str], title: str = "In words") -> str:
+    """The papers' sentences (a document's ``sentences``) as a markdown list under `title`;
+    '' when there are none."""
+    items = [str(x) for x in sentences]
+    if not items:
+        return ""
+    return "\n".join(["", f"**{title}**", ""] + [f"- {x}" for x in items]) + "\n"

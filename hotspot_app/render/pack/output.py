@@ -193,8 +193,10 @@ def render_xlsx(pack: Pack) -> bytes:
     from hotspot_app.render import xlsx
 
     sheets = []
-    sentences = [(s.title, b) for s in pack.sections for b in s.blocks if isinstance(b, str)
-                 and s.kind in ("summary", "concentration", "evaluation")]
+    sentences = [(s.title, text) for s in pack.sections if s.kind in ("summary", "concentration", "evaluation",
+                                                                       "sentences")
+                 for b in s.blocks for text in ([b] if isinstance(b, str) else
+                                                list(b[1]) if isinstance(b, tuple) else [])]
     if sentences:
         sheets.append(xlsx.Sheet(pd.DataFrame({"Section": [t for t, _ in sentences],
                                                "Text": [b for _, b in sentences]}),

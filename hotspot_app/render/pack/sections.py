@@ -135,23 +135,37 @@ def concentration_section(incidents, inputs, args, key) -> Section:
     try:
         ranked, doc = rank.rank(incidents, layer_areas, category=category,
                                 period=(args.get("from"), args.get("to")), top=args.get("top"),
-                                within=args.get("within"), unit=args.get("unit"))
+                                within=args.get("within"), by=args.get("by"), unit=args.get("unit"),
+                                population=args.get("population"),
+                                lsoa_boundaries=args.get("lsoa_boundaries") or ())
     except InputError as exc:
         raise _relabel(exc, key) from None
-    share, warnings = doc["top"], list(doc["warnings"])
+    share, warnings = doc["top"], list(doc["warnings"]) + list(doc["notes"])
     span = periods.describe([doc["from"], doc["to"]]) if doc["from"] else ""
-    unit = args.get("unit") or core_areas.layer_unit(
-        str(layer_areas["layer"].iloc[0]) if len(layer_areas) and "layer" in layer_areas.columns else None)
+    unit = args.get("unit") or ("areas" if args.get("by") else core_areas.layer_unit(
+        str(layer_areas["layer"].iloc[0]) if len(layer_areas) and "layer" in layer_areas.columns else None))
     top_n = max(int(share["top"]), 10)
     body = ranked[ranked["area_id"] != core_areas.OUTSIDE].head(top_n)
     shown = formatting.rank_display(body)
-    title = args.get("title") or f"Where {what_label(category)} concentrates, {span}"
+    where = f" in {str(args['within']).split('=', 1)[1]}" if args.get("within") else ""
+    title = args.get("title") or f"Where {what_label(category)} concentrates{where}, {span}"
     cols, cells = display_cells(shown)
     sheet = xlsx.sheet_of(body.drop(columns=["area_id"]), title, "Concentration", period=span, notes=warnings)
     table = Table(f"Top {len(body)} {unit} by count", cols, cells, [False] * len(body), [0] * len(body),
-                  sheet, caption=f"Share of all {formatting.fmt_int(ranked.attrs.get('total'))} {what_label(category)} "
-                                 f"(incidents outside every area included in the total).")
-    return Section(title, [share["text"], table], warnings, "concentration", share)
+                  sheet, caption=f"Share of all {formatting.fmt_int(ranked.attrs.get('total'))} {what_label(category)}"
+                                 f"{where} (incidents outside every area included in the total).",
+                  document=doc)
+    return Section(title, [*doc["sentences"], table], warnings, "concentration", doc)
+
+
+def sentences_section(incidents, inputs, args, key) -> Section:
+    """The papers' sentences for a table's arguments: the "sentences" of ``hotspot table`` for
+    the same flags (`questions.table.area_table`, `core.sentences.table_sentences`)."""
+    table = table_section(incidents, inputs, {k: v for k, v in args.items() if k != "title"}, key)
+    doc = table.document or {}
+    title = args.get("title") or f"In words: {table.title}"
+    return Section(title, [("list", list(doc.get("sentences", [])))], list(doc.get("warnings", [])),
+                   "sentences", doc)
 
 
 def patrol_map_section(incidents, inputs, args, key) -> Section:
@@ -243,6 +257,7 @@ def chart_section(incidents, inputs, args, key) -> Section:
 
 
 BUILDERS = {"summary": summary_section, "concentration": concentration_section, "map": map_section,
+            "sentences": sentences_section,
              "evaluation": evaluation_section, "chart": chart_section, "indicators": indicators_section}
 
 

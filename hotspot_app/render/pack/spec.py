@@ -27,9 +27,13 @@ SECTION_KEYS: dict[str, set[str] | None] = {
               "compare", "kind", "category", "taxonomy", "population", "no_total", "rows"},
     "indicators": {"title", "spec", "period", "baseline", "compare", "areas", "area"},
     "summary": {"title", "areas", "area", "to", "months"},
-    "concentration": {"title", "areas", "layer", "category", "from", "to", "top", "unit", "within"},
+    "concentration": {"title", "areas", "layer", "category", "from", "to", "top", "unit", "within", "by",
+                      "population", "lsoa_boundaries"},
     "map": {"title", "type", "areas", "layer", "category", "from", "to", "metric", "preset", "eps_m",
-            "min_samples", "top"},
+            "min_samples", "top", "within", "population", "lsoa_boundaries"},
+    # the papers' sentences for a table's arguments (docs/design.md §5c): `hotspot table`'s "sentences"
+    "sentences": {"title", "areas", "area", "by", "within", "month", "period", "years", "year_start",
+                  "compare", "kind", "category", "taxonomy", "population", "no_total", "rows"},
     "chart": {"title", "type", "areas", "area", "category", "from", "to"},
     "evaluation": {"title", "areas", "area", "after", "before", "baseline", "category", "buffer_m",
                    "control", "candidates", "map", "chart", "cell_m"},
@@ -241,10 +245,12 @@ def check_section(src, key: str, kind: str, args, areas: dict, period: dict, bas
     for k in out:
         if k not in SECTION_KEYS[kind]:
             spec_error(src, f"{key}.{k}", f"unknown key; use {', '.join(sorted(SECTION_KEYS[kind]))}")
+    if kind == "sentences":  # the table's checks and defaults
+        return check_section(src, key, "table", out, areas, period, base)
     if "areas" in SECTION_KEYS[kind]:
         # a table over every incident (no area, by or within) and a chart of everything need no areas
         whole = not any(k in out for k in ("area", "by", "within"))
-        needs = not ((kind in ("table", "chart", "indicators")) and whole)
+        needs = not ((kind in ("table", "sentences", "chart", "indicators")) and whole)
         if "areas" in out:
             if str(out["areas"]) not in areas:
                 spec_error(src, f"{key}.areas", f"no areas named '{out['areas']}' (areas: "
@@ -266,6 +272,11 @@ def check_section(src, key: str, kind: str, args, areas: dict, period: dict, bas
     for k in ("population", "spec"):
         if k in out:
             out[k] = str(base / str(out[k]))
+    if "lsoa_boundaries" in out:
+        out["lsoa_boundaries"] = [str(base / p) for p in spec_str_list(src, f"{key}.lsoa_boundaries",
+                                                                        out["lsoa_boundaries"])]
+        if "population" not in out:
+            spec_error(src, f"{key}.population", "lsoa_boundaries needs population (the LSOA counts)")
     if kind == "table" and isinstance(out.get("area"), list):
         out["area"] = spec_str_list(src, f"{key}.area", out["area"])
     if "category" in out:
