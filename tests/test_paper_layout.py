@@ -6,11 +6,14 @@ default); wide tables are turned, shrunk or split into column groups that repeat
 from __future__ import annotations
 
 import io
+import json
 
 import docx
 import pypdfium2 as pdfium
 import pytest
 
+from hotspot_app.cli import app
+from hotspot_app.core import sentences as words
 from hotspot_app.core.errors import InputError
 from hotspot_app.render import pack as report_pack
 from hotspot_app.render.pack import layout
@@ -115,6 +118,9 @@ sections:
   - table: {{areas: wards, area: Stockton Town Centre, month: 2024-09}}
   - table: {{areas: wards, by: LAD24NM, period: 2024-01..2024-12, compare: same-period-last-year}}
   - concentration: {{areas: wards, category: [asb], top: 3}}
+  - concentration: {{areas: wards, category: [asb], top: 3, within: LAD24NM=Hartlepool}}
+  - sentences: {{areas: wards, by: LAD24NM, period: 2024-01..2024-12, compare: same-period-last-year}}
+  - sentences: {{areas: wards, by: LAD24NM, within: LAD24NM=Hartlepool, period: 2024-01..2024-12, kind: asb}}
   - map: {{type: patrol, areas: wards, category: [asb]}}
   - chart: {{type: monthly, category: [asb]}}
   - evaluation: {{areas: wards, area: Hemlington, after: 2024-07..2024-12, category: [asb]}}
@@ -163,3 +169,105 @@ def test_every_table_column_of_the_real_paper_is_on_a_pdf_page_and_in_the_docx(r
     by_lad = next(t for t in pack.tables if t.columns[1][0] == "Hartlepool")
     total_col = [g for g, _ in by_lad.columns][-1]
     assert squash(total_col) in seen and "Stockton-on-Tees" in " ".join(t for _, t in pages)
+
+
+# ----------------------------------------------------------------------------- the papers' sentences
+def cli_json(*args) -> dict:
+    from typer.testing import CliRunner
+
+    res = CliRunner().invoke(app, [str(a) for a in args] + ["--format", "json"])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)
+
+
+@pytest.fixture(scope="module")
+def real_files(realdata):
+    return {"police": realdata / "police_cleveland",
+            "wards": realdata / "wards_2024" / "cleveland_wards_may2024_bsc_epsg27700.geojson"}
+
+
+@pytest.mark.realdata
+def test_concentration_within_hartlepool_2024_is_the_assessment_papers_47_percent(real_files, real_paper):
+    doc = cli_json("rank", real_files["police"], "--areas", real_files["wards"], "--category", "asb",
+                   "--from", "2024-01", "--to", "2024-12", "--within", "LAD24NM=Hartlepool")
+    top3 = [(a["name"], a["count"]) for a in doc["areas"][:3]]
+    assert top3 == [("Victoria", 484), ("Burn Valley", 390), ("Headland & Harbour", 352)]
+    assert doc["total"] == 2632 and doc["top"]["share_pct"] == 46.6  # 1,226 / 2,632
+    assert doc["sentences"] == ["Almost half (47%; 1,226 of the 2,632 incidents) of ASB occurred in just "
+                                "3 wards; Victoria (484), Burn Valley (390) and Headland & Harbour (352)."]
+    section = next(s for s in real_paper["pack"].sections
+                   if s.kind == "concentration" and "Hartlepool" in s.title)
+    assert section.blocks[0] == doc["sentences"][0]
+    pdf = squash(" ".join(t for _, t in visible_pages(real_paper["pdf"])))
+    assert squash(doc["sentences"][0]) in pdf
+
+
+@pytest.mark.realdata
+def test_table_sentences_say_the_numbers_of_the_same_table(real_files, real_paper):
+    doc = cli_json("table", real_files["police"], "--areas", real_files["wards"], "--by", "LAD24NM",
+                   "--period", "2024-01..2024-12")
+    total = doc["rows"][-1]["cells"]
+    hp = total["Hartlepool"]
+    assert (hp["current"], hp["previous"]) == (13282, 14024)
+    said = doc["sentences"]
+    # the assessment paper's "Recorded crime during the period increased by 11% (+1,471 offences) ..."
+    assert (f"Recorded crime during the period reduced by {words.pct_text(abs(hp['pct_diff']))} "
+            f"({hp['diff']:+,} offences) in Hartlepool when compared to the previous 12 months.") in said
+    assert "Recorded crime during the period reduced by 5% (-742 offences) in Hartlepool when compared " \
+           "to the previous 12 months." in said
+    # the force column is named by its provider, as the papers do
+    force = total["Total"]
+    assert (f"Recorded crime during the period reduced by 8% ({force['diff']:+,} offences) in Cleveland "
+            "when compared to the previous 12 months.") in said
+    # category bullets "(+315; 5%)" from the same rows: Hartlepool's shoplifting rose 294 (15%)
+    shop = next(r for r in doc["rows"] if r["category"] == "Shoplifting")["cells"]["Hartlepool"]
+    assert (shop["diff"], words.pct_text(shop["pct_diff"])) == (294, "15%")
+    ups = next(x for x in said if x.startswith("Increases in Hartlepool were experienced in "))
+    assert ups.count("(+") == 3  # the three largest rises of the first-level rows
+    rises = sorted(((r["cells"]["Hartlepool"]["diff"], r["category"]) for r in doc["rows"]
+                    if r["level"] == 1 and (r["cells"]["Hartlepool"]["diff"] or 0) > 0), reverse=True)[:3]
+    for d, cat in rises:
+        assert f"{cat.lower()} (+{d:,}; " in ups
+    # the monthly average of the same count
+    assert (f"An average of {round(hp['current'] / 12):,} offences were recorded each month in Hartlepool, "
+            f"compared to {round(hp['previous'] / 12):,} in the previous 12 months.") in said
+    # the pack's sentences section prints the same list
+    pack_said = next(s for s in real_paper["pack"].sections if s.kind == "sentences").blocks[0][1]
+    assert pack_said == said
+    pdf = squash(" ".join(t for _, t in visible_pages(real_paper["pdf"])))
+    assert all(squash(x) in pdf for x in said)
+
+
+@pytest.mark.realdata
+def test_asb_sentences_give_the_monthly_average_and_the_peak_month(real_files, real_paper):
+    doc = cli_json("table", real_files["police"], "--areas", real_files["wards"], "--by", "LAD24NM",
+                   "--within", "LAD24NM=Hartlepool", "--period", "2024-01..2024-12", "--kind", "asb")
+    cell = doc["rows"][-1]["cells"]["Hartlepool"]
+    assert (cell["current"], cell["previous"], cell["diff"]) == (2632, 3133, -501)
+    assert doc["sentences"] == [
+        "Anti-social behaviour incidents during the period reduced by 16% (-501 incidents) in Hartlepool "
+        "when compared to the previous 12 months.",
+        "An average of 219 incidents were recorded each month in Hartlepool, compared to 261 in the "
+        "previous 12 months.",
+        "Levels in Hartlepool were greatest in June 2024 (309 incidents)."]
+    monthly = cli_json("rank", real_files["police"], "--areas", real_files["wards"], "--category", "asb",
+                       "--from", "2024-06", "--to", "2024-06", "--within", "LAD24NM=Hartlepool")
+    assert monthly["total"] == 309  # the peak month's count, from the ranking of that month
+    pack_said = [s for s in real_paper["pack"].sections if s.kind == "sentences"][1].blocks[0][1]
+    assert pack_said == doc["sentences"]
+
+
+@pytest.mark.realdata
+def test_summary_and_indicator_sentences_are_in_their_json(real_files, tmp_path):
+    doc = cli_json("summary", real_files["police"], "--areas", real_files["wards"], "--area", "Hemlington",
+                   "--to", "2024-12")
+    assert " ".join(doc["sentences"]) == doc["text"] and len(doc["sentences"]) == 2
+    assert doc["sentences"][1].startswith(f"In the 12 months up to December 2024 there were {doc['asb']['current']:,} ")
+    spec = tmp_path / "ind.csv"
+    spec.write_text("indicator,category,target\nAnti-social behaviour,asb,5% reduction\n", encoding="utf-8")
+    ind = cli_json("indicators", real_files["police"], "--spec", spec, "--period", "2024-04..2024-06")
+    (row,) = ind["rows"]
+    assert ind["sentences"] == [
+        f"Anti-social behaviour: {words.direction(row['current'], row['previous']).lower()} "
+        f"({row['diff']:+,}; {row['current']:,} against {row['previous']:,}), {row['status']} for the "
+        "target '5% reduction'."]
