@@ -271,3 +271,29 @@ def test_summary_and_indicator_sentences_are_in_their_json(real_files, tmp_path)
         f"Anti-social behaviour: {words.direction(row['current'], row['previous']).lower()} "
         f"({row['diff']:+,}; {row['current']:,} against {row['previous']:,}), {row['status']} for the "
         "target '5% reduction'."]
+
+
+@pytest.mark.realdata
+def test_the_patrol_section_lists_ten_named_areas_with_ward_and_grid_reference(real_paper):
+    section = next(s for s in real_paper["pack"].sections if s.kind == "map" and s.title.startswith("Patrol areas"))
+    table = next(b for b in section.blocks if isinstance(b, report_pack.Table))
+    assert [lab for _, lab in table.columns] == ["Rank", "Place", "Ward", "Grid reference", "Incidents",
+                                                 "Area (ha)", "Months"]
+    assert [row[0] for row in table.cells] == [str(i) for i in range(1, 11)]
+    assert table.cells[0][:5] == ["1", "On or near Homerton Road", "Berwick Hills & Pallister ward",
+                                  "NZ 5202 1889", "210"]
+    assert all(row[1].startswith("On or near ") and row[2].endswith(" ward") and row[3].startswith("NZ ")
+               for row in table.cells)
+    assert section.document["clusters"][0]["count"] == 210 and len(section.document["clusters"]) == 10
+
+
+def test_numbered_labels_never_overlap_and_keep_rank_one_in_place():
+    from hotspot_app.render import static_maps
+
+    anchors = [(0.0, 0.0), (10.0, 0.0), (5.0, 5.0), (3000.0, 3000.0)]
+    spots = static_maps.label_positions(anchors, (-2000.0, -2000.0, 4000.0, 4000.0), (6.0, 6.0))
+    gap = 0.24 * 1000.0  # a label's diameter at 1,000 m per inch
+    assert spots[0] == anchors[0] and spots[3] == anchors[3]  # free labels stay on their areas
+    for i in range(len(spots)):
+        for j in range(i):
+            assert ((spots[i][0] - spots[j][0]) ** 2 + (spots[i][1] - spots[j][1]) ** 2) ** 0.5 >= gap

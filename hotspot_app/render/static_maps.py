@@ -144,13 +144,45 @@ def patrol_png(patrol_areas: gpd.GeoDataFrame, *, context: gpd.GeoDataFrame | No
     patrol_areas.plot(ax=ax, color=PATROL_FILL, alpha=0.35, edgecolor=PATROL_FILL, linewidth=1.2)
     numbers = patrol_areas[number_field] if number_field in patrol_areas.columns else \
         pd.Series(range(1, len(patrol_areas) + 1))
-    for p, n in zip(patrol_areas.geometry.representative_point(), numbers):
-        ax.annotate(str(n), (p.x, p.y), ha="center", va="center", fontsize=9, fontweight="bold",
-                    color="white", bbox=dict(boxstyle="circle,pad=0.25", fc=PATROL_FILL, ec="white"))
+    anchors = [(p.x, p.y) for p in patrol_areas.geometry.representative_point()]
     ax.set_xlim(minx, maxx)
     ax.set_ylim(miny, maxy)
+    for (x, y), (lx, ly), n in zip(anchors, label_positions(anchors, (minx, miny, maxx, maxy), size_in), numbers):
+        if (lx, ly) != (x, y):  # set beside its area: a line joins them
+            ax.plot([x, lx], [y, ly], color=PATROL_FILL, linewidth=0.8, zorder=4)
+        ax.annotate(str(n), (lx, ly), ha="center", va="center", fontsize=9, fontweight="bold", zorder=5,
+                    color="white", bbox=dict(boxstyle="circle,pad=0.25", fc=PATROL_FILL, ec="white"))
     _frame(ax, title, caption)
     return _png(fig)
+
+
+def label_positions(anchors: Sequence[tuple[float, float]], extent: tuple[float, float, float, float],
+                    size_in: tuple[float, float], label_in: float = 0.24) -> list[tuple[float, float]]:
+    """Where each numbered label goes so that no two overlap: at its anchor when free, else the
+    nearest free spot on rings around it (inside the map), in the order given (rank 1 first
+    keeps its place). `label_in` is a label's diameter in inches on a map of `size_in` inches."""
+    minx, miny, maxx, maxy = extent
+    scale = max((maxx - minx) / size_in[0], (maxy - miny) / size_in[1])  # metres per inch
+    gap = label_in * scale * 1.1
+    placed: list[tuple[float, float]] = []
+    for x, y in anchors:
+        spot = (x, y)
+        if any(np.hypot(x - px, y - py) < gap for px, py in placed):
+            spot = None
+            for ring in range(1, 30):
+                r = gap * ring
+                for k in range(8 * ring):
+                    a = 2 * np.pi * k / (8 * ring) + np.pi / 4
+                    cx, cy = x + r * np.cos(a), y + r * np.sin(a)
+                    inside = minx + gap / 2 <= cx <= maxx - gap / 2 and miny + gap / 2 <= cy <= maxy - gap / 2
+                    if inside and all(np.hypot(cx - px, cy - py) >= gap for px, py in placed):
+                        spot = (cx, cy)
+                        break
+                if spot is not None:
+                    break
+            spot = spot or (x, y)
+        placed.append(spot)
+    return placed
 
 
 def pair_png(left: tuple[gpd.GeoDataFrame, Sequence], right: tuple[gpd.GeoDataFrame, Sequence], *,

@@ -183,33 +183,43 @@ def patrol_map_section(incidents, inputs, args, key) -> Section:
         found = patrol_areas.patrol_areas(incidents, category=category, period=f"{months[0]}..{months[-1]}",
                                           preset=args.get("preset"), eps_m=args.get("eps_m"),
                                           min_samples=args.get("min_samples"), areas=layer_areas,
-                                          top=args.get("top", patrol_areas.SHOWN))
+                                          top=args.get("top", patrol_areas.PAPER_SHOWN))
     except InputError as exc:
         raise _relabel(exc, key) from None
     title = args.get("title") or f"Patrol areas: {what_label(category)}, {span}"
     sec = Section(title, [], list(found.warnings), "map", found.to_dict())
-    if not len(found.areas):
-        sec.blocks.append(found.sentence())
-        return sec
     sec.blocks.append(found.sentence())
-    sec.blocks.append(Image(title, static_maps.patrol_png(found.areas, context=layer_areas),
-                            caption="Numbered by rank (1 = most incidents); outlines: "
+    if not len(found.areas):
+        return sec
+    shown = found.areas.sort_values("rank")
+    sec.blocks.append(Image(title, static_maps.patrol_png(shown, context=layer_areas),
+                            caption="Numbered by rank (1 = most incidents); a number set beside its area "
+                                    "is joined to it by a line. Outlines: "
                                     f"{inputs.area_files.get(args['areas'], 'areas')}."))
-    doc = found.to_dict()
-    frame = pd.DataFrame({"Rank": [c["rank"] for c in doc["clusters"]],
-                          "Name": [c["name"] for c in doc["clusters"]],
-                          "Incidents": [c["count"] for c in doc["clusters"]],
-                          "Area (m²)": [round(c["area_m2"]) for c in doc["clusters"]],
-                          "Per km²": [round(c["density_per_km2"]) for c in doc["clusters"]],
-                          "Months": [f"{c['first_month']} to {c['last_month']}" for c in doc["clusters"]]})
-    shown = frame.copy()
-    for c in ("Incidents", "Area (m²)", "Per km²"):
-        shown[c] = [formatting.fmt_int(v) for v in shown[c]]
-    cols, cells = display_cells(shown)
-    sec.blocks.append(Table("Patrol areas", cols, cells, [False] * len(frame), [0] * len(frame),
+    frame = pd.DataFrame({"Rank": shown["rank"].astype(int).tolist(),
+                          "Place": [str(v) for v in column_or(shown, "location_text", shown["name"])],
+                          "Ward": [("" if pd.isna(v) else str(v)) for v in column_or(shown, "area_name", "")],
+                          "Grid reference": [("" if pd.isna(v) else str(v)) for v in column_or(shown, "grid_ref", "")],
+                          "Incidents": shown["count"].astype(int).tolist(),
+                          "Area (ha)": [round(float(v) / 10_000, 2) for v in shown["area_m2"]],
+                          "Months": [f"{a} to {b}" for a, b in zip(shown["first_month"], shown["last_month"])]})
+    frame = frame[[c for c in frame.columns if c not in ("Ward", "Grid reference") or frame[c].ne("").any()]]
+    table = frame.copy()
+    table["Incidents"] = [formatting.fmt_int(v) for v in table["Incidents"]]
+    table["Area (ha)"] = [f"{v:.2f}" for v in table["Area (ha)"]]
+    cols, cells = display_cells(table)
+    sec.blocks.append(Table(f"The {len(frame)} patrol areas on the map", cols, cells, [False] * len(frame),
+                            [0] * len(frame),
                             xlsx.sheet_of(frame, title, "Patrol areas", period=span,
                                           notes=[found.sentence(), *found.warnings])))
     return sec
+
+
+def column_or(frame: pd.DataFrame, column: str, default):
+    """`frame[column]`, or `default` for every row when the column is absent."""
+    if column in frame.columns:
+        return frame[column].tolist()
+    return list(default) if isinstance(default, pd.Series) else [default] * len(frame)
 
 
 def map_section(incidents, inputs, args, key) -> Section:
