@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from hotspot_app.core import periods, schema, settings
 from hotspot_app.render import pack as report_pack, formatting
+from hotspot_app.render.pack import people
 from hotspot_app.cli import app
 from hotspot_app.core.errors import InputError
 
@@ -68,7 +69,7 @@ def test_demo_report_writes_every_format_with_the_json_contract(paper):
     title = "Thistlebeck Precinct patrols, July to December 2023"
     # tables: + the robustness table; maps: + the comparison areas beside the target
     assert doc == {"out": [str(f) for f in files], "sections": 10, "tables": 6, "maps": 4,
-                   "warnings": [f"{title}: {w}" for w in ev["warnings"]]}
+                   "warnings": people.once([f"{title}: {people.plain(w)}" for w in ev["warnings"]])}
     assert files[0].read_bytes().startswith(b"%PDF")
     html = files[3].read_text(encoding="utf-8")
     assert settings.DEMO_LABEL in html and "About these figures" in html
@@ -199,7 +200,8 @@ def test_constructed_pack_has_exact_numbers_in_html_docx_and_xlsx():
     # Total: selected month 3 against 1 a year earlier: +2, 200.0%; the last-6-months comparison
     # window (2022-10..2023-03) is not covered -> n/a with a warning, never 0
     assert "<td>3</td><td>1</td><td>+2</td><td>200.0%</td><td>3</td><td>n/a</td>" in html.replace("\n", "")
-    assert "last 6 months previous (2022-10..2023-03): no data loaded for 2022-10" in html
+    # the warning in words (render/pack/people.py): months named, not YYYY-MM lists
+    assert "last 6 months previous (October 2022 to March 2023): no data loaded for October to December 2022" in html
     assert "In March 2024 there were 3 crimes recorded in the Town ward area" in html
     word = docx.Document(io.BytesIO(report_pack.render_docx(pack)))
     total = [c.text for c in word.tables[0].rows[-1].cells]
@@ -340,7 +342,7 @@ def test_years_table_counts_crime_by_year_and_never_a_false_zero():
     assert rows["Drugs"][j] == "12" and rows["Shoplifting"][j] == "3" and rows["Total"][j] == "15"
     assert rows["Total"][table.columns.index(("2022/23", "Current"))] == "n/a"
     assert rows["Total"][table.columns.index(("2023/24", "Previous"))] == "n/a"
-    assert any("2022-04" in w for w in pack.warnings)
+    assert any("April 2022" in w for w in pack.warnings)
     ws = openpyxl.load_workbook(io.BytesIO(report_pack.render_xlsx(pack)))["Table"]
     total = next(list(r) for r in ws.iter_rows(values_only=True) if r[0] == "Total")
     assert total[j] == 15
@@ -366,16 +368,19 @@ sections:
     pack = report_pack.build(spec)
     # the same JSON hotspot table prints; the CLI puts the input (ingest) warnings first in its
     # document, the pack lists them once for the whole paper (and in "About these figures")
-    inputs_warned = [w for w in cli["warnings"] if w in pack.warnings and w not in pack.tables[0].document["warnings"]]
+    inputs_warned = [w for w in cli["warnings"] if people.plain(w) in pack.warnings
+                     and w not in pack.tables[0].document["warnings"]]
     assert pack.tables[0].document == {**cli, "warnings": [w for w in cli["warnings"] if w not in inputs_warned]}
     about_warnings = pack.about.blocks[-1][1]  # every warning, each section's under its title
-    assert all(any(a.endswith(w) for a in about_warnings) for w in cli["warnings"])
+    assert all(any(a.endswith(people.plain(w)) for a in about_warnings) for w in cli["warnings"])
     total = pack.tables[0].cells[-1]
     # the town-centre paper (force system: 345 / 2,073 / 4,043); police.uk gives these for the same windows
     assert total[0] == "Total" and [total[1], total[5], total[9]] == ["341", "2,089", "4,074"]
     html = out.read_text(encoding="utf-8")
     assert "35 months loaded, 2023-01 to 2025-11" in html and "wards, May 2024" in html
-    assert "last 12 months previous (2022-10..2023-09): no data loaded for 2022-10, 2022-11, 2022-12" in html
+    assert ("last 12 months previous (October 2022 to September 2023): no data loaded for October to "
+            "December 2022") in html
+    assert "66e26be0ded8" not in html and str(police) not in html  # no hash, no machine path
 
 
 def test_a_table_engine_document_renders_in_the_pack():

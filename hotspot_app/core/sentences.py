@@ -28,6 +28,7 @@ from hotspot_app.core.summaries import share_phrase, top_share
 
 __all__ = ["concentration", "fewer", "change_bullet", "change_sentence", "pct_text", "direction",
            "table_sentences", "rank_sentences", "indicator_sentences", "compared_words", "month_name",
+           "span_text",
            "PERIOD_WORDS"]
 
 #: How a paper names the comparison window.
@@ -143,7 +144,7 @@ def month_name(month: str) -> str:
     return f"{MONTH_NAMES[int(m) - 1]} {year}"
 
 
-def _span(first: str, last: str) -> str:
+def span_text(first: str, last: str) -> str:
     """'September 2024', 'April to September 2024', 'October 2023 to September 2024'."""
     if first == last:
         return month_name(first)
@@ -167,7 +168,7 @@ def compared_words(column: dict) -> str | None:
         return f"the previous {n} months" if n > 1 else "the previous month"
     if _n_months(cf, f) == 13 and _n_months(ct, t) == 13:
         return "the same period in the previous year"
-    return _span(cf, ct)
+    return span_text(cf, ct)
 
 
 def _lower(label: str) -> str:
@@ -209,7 +210,7 @@ def table_sentences(document: dict, kind: str = "crime", what: str | None = None
         place = total_name if col["area"] in ("Total", "All areas") else str(col["area"])
         compared = compared_words(col)
         cell = total["cells"][cid]
-        span = _span(col["from"], col["to"])
+        span = span_text(col["from"], col["to"])
         label = f"{place} ({span})" if windows else place
         if compared is None:
             if not is_missing(cell["current"]):
