@@ -377,6 +377,13 @@ def tree(kind: str, taxonomy_name: str, present: pd.DataFrame) -> list[dict]:
 
     def walk(path: str, level: int, parent_name: str | None) -> None:
         for node, name, npath in sorted(children.get(path, []), key=lambda e: rank(e[1])):
+            only = children.get(npath, []) if node == "group" else []
+            if len(only) == 1 and only[0][0] == "leaf" and normalise(only[0][1]) == normalise(name):
+                # a group whose one leaf is itself ('Criminal Damage & Arson' holding police.uk's
+                # 'Criminal damage and arson') is one row, named as the data name it
+                out.append({"category": only[0][1], "parent": parent_name, "level": level, "node": "leaf",
+                            "path": only[0][2]})
+                continue
             out.append({"category": name, "parent": parent_name, "level": level, "node": node,
                         "path": npath})
             if node == "group":

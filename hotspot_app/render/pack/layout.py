@@ -32,8 +32,9 @@ HOME_FLOOR_PT = 7.0
 #: Average glyph width of the table font (DejaVu Sans / Arial) as a fraction of its size, and
 #: the padding and borders of a cell, in points at any font size.
 GLYPH_EM, CELL_PAD_PT = 0.62, 7.5
-#: The longest row label (characters) kept on one line; longer labels wrap at spaces.
-LABEL_CHARS = 30
+#: The longest row label (characters) kept on one line, and the longest text of another text
+#: column (a place, a ward); longer texts wrap at spaces.
+LABEL_CHARS, TEXT_CHARS = 30, 18
 PT_PER_MM = 72 / 25.4
 
 
@@ -109,14 +110,18 @@ def _text_width(text: str, wrap: bool, limit: int | None = None) -> int:
     return max(longest, min(len(text), limit or len(text)))
 
 
-def column_chars(columns: list[tuple[str, str]], cells: list[list[str]], indent: list[int]) -> list[int]:
+def column_chars(columns: list[tuple[str, str]], cells: list[list[str]], indent: list[int],
+                 text_columns: set[int] | frozenset[int] = frozenset({0})) -> list[int]:
     """Characters each column needs on one line: its cells (numbers whole; the row labels, with
-    their indent, wrapping after `LABEL_CHARS`), its header (wrapping at spaces)."""
+    their indent, and other `text_columns` wrapping after `LABEL_CHARS`), its header (wrapping
+    at spaces)."""
     out = []
     for j, (_, label) in enumerate(columns):
         if j == 0:
             need = max([_text_width(("   " * (indent[i] if i < len(indent) else 0)) + row[0], True, LABEL_CHARS)
                         for i, row in enumerate(cells)] or [0])
+        elif j in text_columns:
+            need = max([_text_width(row[j], True, TEXT_CHARS) for row in cells] or [0])
         else:
             need = max([len(str(row[j])) for row in cells] or [0])
         out.append(max(need, _text_width(label, True), 3))
@@ -144,10 +149,11 @@ def _fonts(largest: float, smallest: float) -> list[float]:
     return [t / 10 for t in range(int(largest * 10), int(smallest * 10) - 1, -5)]
 
 
-def plan(columns: list[tuple[str, str]], cells: list[list[str]], indent: list[int], page: Page) -> list[Part]:
+def plan(columns: list[tuple[str, str]], cells: list[list[str]], indent: list[int], page: Page,
+         text_columns: set[int] | frozenset[int] = frozenset({0})) -> list[Part]:
     """The parts a table prints as on `page` (see the module's rule). Every column is in exactly
-    one part, the row labels in all of them."""
-    chars = column_chars(columns, cells, indent)
+    one part, the row labels in all of them; `text_columns` may wrap at spaces."""
+    chars = column_chars(columns, cells, indent, text_columns)
     every = tuple(range(len(columns)))
     home = page.orientation
     for font in _fonts(TABLE_PT, HOME_FLOOR_PT):  # as it is, or a little smaller

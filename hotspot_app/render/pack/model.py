@@ -48,7 +48,8 @@ class Table:
     def layout(self, page: Page) -> list[tuple[Part, "Table"]]:
         """The printed parts of this table on `page` (`layout.plan`): each with the table of its
         columns, the row labels repeated in every part."""
-        return [(part, self.part(part)) for part in plan(self.columns, self.cells, self.indent, page)]
+        return [(part, self.part(part))
+                for part in plan(self.columns, self.cells, self.indent, page, self.text_columns)]
 
     def part(self, part: Part) -> "Table":
         if part.parts == 1:
@@ -156,7 +157,17 @@ def display_cells(df: pd.DataFrame) -> tuple[list[tuple[str, str]], list[list[st
 
 
 
-def document_table(document: dict, title: str, caption: str = "") -> Table:
+def sheet_name(title: str, limit: int = 31) -> str:
+    """A workbook sheet name a reader knows the table by: its title, cut at a word within Excel's
+    31 characters ('Crime by year (2023/24 to' ...), without the characters Excel refuses."""
+    text = "".join("-" if ch in "/\\" else ch for ch in str(title) if ch not in "[]:*?").strip()
+    if len(text) <= limit:
+        return text or "Table"
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(" ,;-—(")
+    return cut or text[:limit]
+
+
+def document_table(document: dict, title: str, caption: str = "", total_name: str | None = None) -> Table:
     """A design-§5b table document (the table engine's ``{"columns", "rows", "warnings"}``) as a
     pack table: the same layout and numbers as its XLSX sheet (`formatting.document_sheet`)."""
     measures = formatting.document_measures(document)
@@ -166,6 +177,9 @@ def document_table(document: dict, title: str, caption: str = "") -> Table:
     cols = [("", "Category")] + [(cid, head) for cid, _, head in measures]
     cells = [[str(r["category"])] + [fmt[key](r["cells"][cid][key]) for cid, key, _ in measures]
              for r in document["rows"]]
+    sheet = formatting.document_sheet(document, title, name=sheet_name(title), total_name=total_name)
+    if total_name:  # the whole-force column named as the papers name it ('Cleveland'), not 'Total'
+        cols = [(total_name if g == "Total" else g, lab) for g, lab in cols]
+        caption = caption.replace("Total: ", f"{total_name}: ")
     return Table(title, cols, cells, formatting.document_groups(document),
-                 [int(r["level"]) for r in document["rows"]], formatting.document_sheet(document, title),
-                 caption=caption, document=document)
+                 [int(r["level"]) for r in document["rows"]], sheet, caption=caption, document=document)

@@ -143,7 +143,7 @@ def docx_table(doc, t: Table, font_pt: float = layout.TABLE_PT, width_pt: float 
     table.style = "Table Grid"
     table.autofit = False
     if width_pt:  # columns as wide as their text needs, scaled to the text width
-        chars = layout.column_chars(t.columns, t.cells, t.indent)
+        chars = layout.column_chars(t.columns, t.cells, t.indent, text_cols)
         need = [layout.width_pt([c], font_pt) for c in chars]
         scale = width_pt / sum(need)
         for j, column in enumerate(table.columns):
