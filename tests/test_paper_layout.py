@@ -297,3 +297,27 @@ def test_numbered_labels_never_overlap_and_keep_rank_one_in_place():
     for i in range(len(spots)):
         for j in range(i):
             assert ((spots[i][0] - spots[j][0]) ** 2 + (spots[i][1] - spots[j][1]) ** 2) ** 0.5 >= gap
+
+
+@pytest.mark.realdata
+def test_a_table_of_crime_and_asb_shows_both_blocks_and_counts_nothing_twice(real_files):
+    doc = cli_json("table", real_files["police"], "--areas", real_files["wards"], "--by", "LAD24NM",
+                   "--period", "2024-01..2024-12", "--category", "crime", "--category", "asb")
+    rows = {r["category"]: r for r in doc["rows"]}
+    crime, asb, total = rows["Crime total"], rows["Anti-social behaviour"], doc["rows"][-1]
+    assert (crime["kind"], crime["subtotal"], asb["kind"], asb["subtotal"]) == ("crime", True, "asb", True)
+    assert [r["category"] for r in doc["rows"]].count("Anti-social behaviour") == 1  # said once
+    hp = {k: r["cells"]["Hartlepool"]["current"] for k, r in (("crime", crime), ("asb", asb), ("total", total))}
+    assert hp == {"crime": 13282, "asb": 2632, "total": 15914}  # the grand total adds the blocks
+    for c in doc["columns"]:
+        assert total["cells"][c["id"]]["current"] == crime["cells"][c["id"]]["current"] + asb["cells"][c["id"]]["current"]
+    assert total["category"] == "Total" and total["cells"]["Total"]["previous"] == \
+        crime["cells"]["Total"]["previous"] + asb["cells"]["Total"]["previous"] == 79580 + 17433
+    assert any(s.startswith("Recorded crime during the period") for s in doc["sentences"])
+    assert any(s.startswith("Anti-social behaviour incidents during the period") for s in doc["sentences"])
+    from typer.testing import CliRunner
+
+    md = CliRunner().invoke(app, [str(a) for a in ("table", real_files["police"], "--areas", real_files["wards"],
+                                                    "--by", "LAD24NM", "--period", "2024-01..2024-12",
+                                                    "--category", "crime", "--category", "asb")]).stdout
+    assert md.startswith("### Crime and anti-social behaviour") and "| Anti-social behaviour " in md

@@ -112,7 +112,7 @@ def table_command(
             write(formatting.table_markdown(answer.rows, title=answer.name, warnings=answer.warnings)
                   + formatting.sentences_markdown(answer.document.get("sentences", [])))
         return
-    title = taxonomy.kind_label(answer.kind)
+    title = answer.title
     if format == "csv":
         write(formatting.document_csv(answer.document))
     elif format == "xlsx":

@@ -116,6 +116,8 @@ def change_sentence(what: str, current, previous, place: str, unit: str = "offen
     if d == 0:
         return f"{head} did not change in {place} when compared to {compared_with} ({current:,} {unit})."
     verb = "increased" if d > 0 else "reduced"
+    if pct is not None and round_half_up(abs(pct), decimals) == 0:
+        decimals = max(decimals, 1)  # a change smaller than 1% is not 'reduced by 0%'
     by = f"by {pct_text(abs(pct), decimals)} ({d:+,} {unit})" if pct is not None else f"by {d:+,} {unit} (from none)"
     return f"{head} {verb} {by} in {place} when compared to {compared_with}."
 

@@ -44,6 +44,14 @@ class AreaTable:
     kind: str
     rows: pd.DataFrame | None = None
     name: str | None = None
+    kinds: tuple[str, ...] = ()  # a table of several kinds: each kind's block, in order
+
+    @property
+    def title(self) -> str:
+        """What the table counts: 'Crime', or 'Crime and anti-social behaviour'."""
+        labels = [taxonomy.kind_label(k) for k in (self.kinds or (self.kind,))]
+        text = " and ".join([labels[0]] + [x[:1].lower() + x[1:] for x in labels[1:]])
+        return text
 
     @property
     def one_area(self) -> bool:
@@ -111,6 +119,17 @@ def area_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = Non
         return AreaTable(document, kind, table.rows, name)
     if chosen is not None:
         names = [str(n) for n in chosen["area_id"]]
+    blocks = kind_blocks(incidents, category) if rows is None else []
+    if len(blocks) > 1:  # several kinds asked for: a block per kind, each with its subtotal
+        docs = [(k, tables.build_table(incidents, areas, area=names or None, by=by, within=within, month=month,
+                                       period=period, years=years, year_start=year_start, compare=compare,
+                                       kind=k, category=cat, taxonomy_name=taxonomy_name,
+                                       population=population, total=total))
+                for k, cat in blocks]
+        document = combine_kinds(docs)
+        document["sentences"] = [x for k, d in docs for x in sentences.table_sentences(
+            d, k, total_name=force_or(incidents, "all areas"))]
+        return AreaTable(document, blocks[0][0], kinds=tuple(k for k, _ in blocks))
     document = tables.build_table(incidents, areas, area=names or None, by=by, within=within,
                                   month=month, period=period, years=years, year_start=year_start,
                                   compare=compare, kind=kind, category=category,
@@ -166,3 +185,65 @@ def peak_counts(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None, doc
         sub = sub[core_areas.area_mask(sub, gpd.GeoDataFrame(pool, geometry="geometry", crs=areas.crs)).to_numpy()]
     counts = sub["month"].astype(str).value_counts()
     return {col["id"]: {m: int(counts.get(m, 0)) for m in months}}
+
+
+def kind_blocks(incidents: gpd.GeoDataFrame, category) -> list[tuple[str, list[str] | None]]:
+    """The kinds a category selection spans, each with the part of the selection of that kind
+    (None: the whole kind, e.g. ``--category crime``): [("crime", None), ("asb", None)] for
+    ``--category crime --category asb``; one entry (or none) when the selection is of one kind."""
+    tokens = taxonomy.category_list(category)
+    if not tokens:
+        return []
+    leaves = tables.leaf_frame()
+    out: dict[str, list[str] | None] = {}
+    for token in tokens:
+        if token.strip().lower() in taxonomy.KINDS:
+            out[token.strip().lower()] = None
+            continue
+        kinds = set(leaves.loc[taxonomy.select(leaves, [token]).to_numpy(), "kind"])
+        if not kinds:  # a category of the data only
+            sel = taxonomy.select(incidents, [token])
+            kinds = set(incidents.loc[sel.to_numpy(), "kind"].astype(str))
+        for k in sorted(kinds):
+            if k in out and out[k] is None:
+                continue
+            out.setdefault(k, [])
+            out[k].append(token)
+    return [(k, v) for k, v in out.items()]
+
+
+def combine_kinds(docs: list[tuple[str, dict]]) -> dict:
+    """One table of several kinds' documents (the same columns): each kind's rows, its Total
+    renamed as the kind's subtotal ('Crime total'; a kind of one row, ASB, is that row), then a
+    ``Total`` adding the subtotals (the kinds never overlap, so no incident is counted twice).
+    Each row carries its ``kind``; subtotals ``"subtotal": true``."""
+    from hotspot_app.core.measures import diff, pct_change, rate_per_1000
+
+    columns = docs[0][1]["columns"]
+    rows: list[dict] = []
+    warnings: list[str] = []
+    subtotals = []
+    for kind, doc in docs:
+        body = doc["rows"][:-1]
+        total_row = doc["rows"][-1]
+        if len(body) == 1:  # one row (ASB): the row is its kind's subtotal, said once
+            sub = {**total_row, "category": body[0]["category"], "kind": kind, "subtotal": True}
+        else:
+            rows += [{**r, "kind": kind} for r in body]
+            sub = {**total_row, "category": f"{taxonomy.kind_label(kind)} total", "kind": kind, "subtotal": True}
+        rows.append(sub)
+        subtotals.append(sub)
+        warnings += [w for w in doc.get("warnings", []) if w not in warnings]
+    cells = {}
+    for c in columns:
+        cid = c["id"]
+
+        def add(key: str):
+            vals = [s["cells"][cid][key] for s in subtotals]
+            return None if any(v is None for v in vals) else int(sum(vals))
+
+        cur, prev = add("current"), add("previous")
+        cells[cid] = {"current": cur, "previous": prev, "diff": diff(cur, prev),
+                      "pct_diff": pct_change(cur, prev), "rate": rate_per_1000(cur, c.get("population"))}
+    rows.append({"category": tables.TOTAL, "parent": None, "level": 0, "kind": None, "cells": cells})
+    return {"columns": columns, "rows": rows, "warnings": warnings}

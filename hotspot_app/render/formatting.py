@@ -194,9 +194,11 @@ def document_measures(document: dict) -> list[tuple[str, str, str]]:
 
 
 def document_groups(document: dict) -> list[bool]:
-    """Per row of a §5b document: True for groups (rows that are some row's parent) and Total."""
+    """Per row of a §5b document: True for groups (rows that are some row's parent), a kind's
+    subtotal (a table of several kinds) and Total."""
     parents = {r["parent"] for r in document["rows"] if r.get("parent")}
-    return [r["category"] in parents or r["category"] == "Total" for r in document["rows"]]
+    return [r["category"] in parents or r["category"] == "Total"
+            or bool(r.get("subtotal")) for r in document["rows"]]
 
 
 def document_sheet(document: dict, title: str, period: str = "", source: str = "", name: str = "Table",

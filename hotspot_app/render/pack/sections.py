@@ -73,8 +73,8 @@ def table_section(incidents: gpd.GeoDataFrame, inputs: Inputs, args: dict, key: 
                      formatting.table_sheet(rows, title, warnings=answer.warnings, name=answer.name),
                      caption=caption, document=answer.document)
     doc = answer.document
-    what = taxonomy.kind_label(kind)
-    if args.get("category"):
+    what = answer.title
+    if args.get("category") and not answer.kinds:
         what = what_label(args["category"])
         what = what[:1].upper() + what[1:]
     cols = doc["columns"]
