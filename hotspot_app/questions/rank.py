@@ -21,6 +21,7 @@ import pandas as pd
 from hotspot_app.core import areas as core_areas
 from hotspot_app.core import concentration as concentration_rules
 from hotspot_app.core import hotspots, params, sentences, summaries, tables, taxonomy
+from hotspot_app.core.errors import InputError
 
 #: How many areas the share sentence names when a face leaves it out.
 TOP: int = 3
@@ -43,6 +44,7 @@ def rank(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,
     notes go to the document's ``notes``."""
     top = TOP if top is None else top
     params.validate(top=top)
+    refuse_unsplit(whole if whole is not None else incidents, category)
     compared, warnings = tables.group_areas(summaries.ranking_layer(areas, layer), by=by, within=within)
     notes: list[str] = []
     if population is not None and not isinstance(population, pd.Series):
@@ -60,10 +62,22 @@ def rank(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,
     return table, doc
 
 
+def refuse_unsplit(incidents: pd.DataFrame, category) -> None:
+    """`InputError` (parameter ``category``) when the selection asks for a category the loaded
+    data do not record (`taxonomy.unsplit`): ranking it would say 0 for every area."""
+    blind = taxonomy.unsplit(incidents, category)
+    if blind:
+        raise InputError(f"the loaded data do not record {', '.join(repr(b) for b in blind)} separately "
+                         "(police.uk counts it within a coarser category), so every area would read 0; "
+                         "choose a category the data record (e.g. 'Violence and sexual offences')",
+                         parameter="category")
+
+
 def area_values(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,
                 months: Sequence[str] | None = None, metric: str = "count") -> tuple[pd.Series, list[str]]:
     """The value of each area (by ``area_id``; null when not available) for a map: its count or
     its rate per 1,000 (`METRICS`) in `months`, and the warnings (uncovered months)."""
+    refuse_unsplit(incidents, category)
     ranked, warnings = summaries.rank_areas(incidents, areas, category=category,
                                             months=list(months) if months is not None else None)
     body = ranked[ranked["area_id"] != core_areas.OUTSIDE].set_index("area_id")
