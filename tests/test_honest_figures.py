@@ -114,3 +114,17 @@ def test_unknown_figures_are_said_to_be_unknown_in_the_sentences():
     assert not any(" 0 " in s or "(-" in s for s in said)
     assert summaries.top_share(pd.DataFrame({"area_id": ["a"], "name": ["A"], "count": [None]}).assign(
         rank=None), 3)["count"] is None
+
+
+def test_a_rate_map_without_population_shows_counts_and_says_so(tmp_path):
+    inc = police([("Drugs", "2024-01", 5.0, 5.0)] * 4 + [("Drugs", "2024-01", 105.0, 5.0)] * 2)
+    values, metric, grey, warnings = rank.map_values(inc, wards(), months=["2024-01"], metric="rate")
+    assert metric == "count" and values.tolist() == [4, 2, 0] and grey == {}
+    assert any("no population" in w and "the map shows counts" in w for w in warnings)
+    pop = tmp_path / "pop.csv"
+    pop.write_text("area,population\nAsh,2000\nCedar,500\n", encoding="utf-8")
+    values, metric, grey, warnings = rank.map_values(inc, wards(), months=["2024-01"], metric="rate",
+                                                     population=pop)
+    ids = wards()["area_id"].astype(str).tolist()
+    assert metric == "rate" and values[ids[0]] == 2.0 and values[ids[2]] == 0.0
+    assert grey == {ids[1]: "no population"}  # grey said honestly: Birch has no population

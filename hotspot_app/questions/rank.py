@@ -74,14 +74,49 @@ def refuse_unsplit(incidents: pd.DataFrame, category) -> None:
 
 
 def area_values(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,
-                months: Sequence[str] | None = None, metric: str = "count") -> tuple[pd.Series, list[str]]:
+                months: Sequence[str] | None = None, metric: str = "count",
+                population: pd.Series | None = None) -> tuple[pd.Series, list[str]]:
     """The value of each area (by ``area_id``; null when not available) for a map: its count or
-    its rate per 1,000 (`METRICS`) in `months`, and the warnings (uncovered months)."""
+    its rate per 1,000 (`METRICS`) in `months`, and the warnings (uncovered months). `population`
+    by ``area_id`` (default the areas' own ``population``)."""
     refuse_unsplit(incidents, category)
     ranked, warnings = summaries.rank_areas(incidents, areas, category=category,
-                                            months=list(months) if months is not None else None)
+                                            months=list(months) if months is not None else None,
+                                            population=population)
     body = ranked[ranked["area_id"] != core_areas.OUTSIDE].set_index("area_id")
     return body[METRICS[metric]].astype("Float64"), warnings
+
+
+def map_values(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,
+               months: Sequence[str], metric: str = "count", population=None, lsoa_boundaries: Sequence = ()
+               ) -> tuple[pd.Series, str, dict[str, str], list[str]]:
+    """A choropleth's answer: ``(values by area_id, metric shown, why each grey area is grey
+    {area_id: reason}, warnings)``. A rate map needs a population (`population`: a file as
+    `rank` takes, else the areas' own); with none at all it shows counts and says so, never a
+    map of n/a. Grey means 'no population' or 'months not covered', and the reason says which."""
+    notes: list[str] = []
+    if population is not None and not isinstance(population, pd.Series):
+        from hotspot_app.io import population_files
+
+        population, notes = population_files.read_population(population, areas, lsoa_boundaries or (),
+                                                             incidents=incidents)
+    warnings = list(notes)
+    if metric == "rate":
+        pop = population if population is not None else (
+            pd.to_numeric(areas["population"], errors="coerce").set_axis(areas["area_id"].astype(str))
+            if "population" in areas.columns else None)
+        if pop is None or pd.Series(pop).notna().sum() == 0:
+            warnings.append("the areas carry no population and none was given, so rates per 1,000 cannot "
+                            "be worked out: the map shows counts (give population: FILE for rates)")
+            metric = "count"
+    values, warned = area_values(incidents, areas, category=category, months=months, metric=metric,
+                                 population=population if metric == "rate" else None)
+    warnings += warned
+    grey: dict[str, str] = {}
+    for area_id, v in values.items():
+        if pd.isna(v):
+            grey[str(area_id)] = "months not covered" if warned else "no population"
+    return values, metric, grey, warnings
 
 
 def change(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,

@@ -99,9 +99,10 @@ def _draw_choropleth(ax, areas: gpd.GeoDataFrame, values: Sequence | pd.Series, 
             ax.annotate(text, (p.x, p.y), ha="center", va="center", fontsize=6, color="#222222")
 
 
-def _legend(ax, scale: maps.Scale, title: str) -> None:
+def _legend(ax, scale: maps.Scale, title: str, na_label: str | None = "n/a (not covered)") -> None:
     handles = [Patch(facecolor=c, edgecolor="#555555", label=text) for c, text in scale.legend_rows()]
-    handles.append(Patch(facecolor=maps.NO_DATA, edgecolor="#555555", label="n/a (not covered)"))
+    if na_label:  # grey, with what grey means on this map
+        handles.append(Patch(facecolor=maps.NO_DATA, edgecolor="#555555", label=na_label))
     ax.legend(handles=handles, title=title or scale.title, loc="upper left", bbox_to_anchor=(1.0, 1.0),
               fontsize=7, title_fontsize=8, frameon=False)
 
@@ -109,16 +110,18 @@ def _legend(ax, scale: maps.Scale, title: str) -> None:
 def choropleth_png(areas: gpd.GeoDataFrame, values: Sequence | pd.Series, *, title: str = "",
                    legend_title: str = "", scale: maps.Scale | None = None, diverging: bool = False,
                    label_field: str | None = "name", caption: str | None = None,
-                   size_in: tuple[float, float] = (8.0, 7.0), dpi: int = 150) -> bytes:
-    """PNG of `areas` filled by `values` (one per area, None = not covered), with a legend and a
-    scale bar. Give `scale` to share classes between maps."""
+                   size_in: tuple[float, float] = (8.0, 7.0), dpi: int = 150,
+                   na_label: str | None = "n/a (not covered)") -> bytes:
+    """PNG of `areas` filled by `values` (one per area, None = grey), with a legend and a scale
+    bar. Give `scale` to share classes between maps; `na_label` says what grey means (None: no
+    grey entry, when no area is grey)."""
     _check(areas, "areas")
     scale = scale or maps.make_scale([v for v in values if v is not None], diverging=diverging,
                                      title=legend_title)
     fig, ax = plt.subplots(figsize=size_in, dpi=dpi)
     _draw_choropleth(ax, areas, values, scale, label_field)
     _frame(ax, title, caption)
-    _legend(ax, scale, legend_title)
+    _legend(ax, scale, legend_title, na_label)
     return _png(fig)
 
 

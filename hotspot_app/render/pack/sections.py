@@ -238,15 +238,29 @@ def map_section(incidents, inputs, args, key) -> Section:
     months = months_of(args, incidents, sel)
     span = periods.describe([months[0], months[-1]])
     what = what_label(category)
-    metric = args.get("metric", "count")
-    by_id, warnings = rank.area_values(incidents, layer_areas, category=category, months=months, metric=metric)
+    if args.get("within"):
+        from hotspot_app.core import tables as core_tables
+
+        layer_areas, _ = core_tables.group_areas(layer_areas, within=args["within"])
+    try:
+        by_id, metric, grey, warnings = rank.map_values(
+            incidents, layer_areas, category=category, months=months, metric=args.get("metric", "count"),
+            population=args.get("population"), lsoa_boundaries=args.get("lsoa_boundaries") or ())
+    except InputError as exc:
+        raise _relabel(exc, key) from None
     values = [None if pd.isna(v) else float(v) for v in layer_areas["area_id"].astype(str).map(by_id)]
     legend = "Rate per 1,000" if metric == "rate" else "Incidents"
+    reasons = sorted(set(grey.values()))
     layer = str(layer_areas["layer"].iloc[0]) if len(layer_areas) and "layer" in layer_areas.columns else None
-    title = args.get("title") or f"{what[:1].upper() + what[1:]} by {core_areas.layer_unit(layer)[:-1]}, {span}"
-    png = static_maps.choropleth_png(layer_areas, values, legend_title=legend)
-    return Section(title, [Image(title, png, caption=f"{legend} per area; grey = n/a (not covered).")],
-                   warnings, "map")
+    where = f" in {str(args['within']).split('=', 1)[1]}" if args.get("within") else ""
+    per = " per 1,000 people" if metric == "rate" else ""
+    title = args.get("title") or (f"{what[:1].upper() + what[1:]}{per} by {core_areas.layer_unit(layer)[:-1]}"
+                                  f"{where}, {span}")
+    png = static_maps.choropleth_png(layer_areas, values, legend_title=legend,
+                                     na_label=f"n/a ({' or '.join(reasons)})" if grey else None)
+    grey_text = (f" Grey: n/a ({' or '.join(reasons)}; {len(grey)} of {len(layer_areas)} areas)." if grey
+                 else "")
+    return Section(title, [Image(title, png, caption=f"{legend} per area.{grey_text}")], warnings, "map")
 
 
 def chart_section(incidents, inputs, args, key) -> Section:
