@@ -383,6 +383,33 @@ def test_concentration_agrees_on_the_demo(demo_files):
     assert any(m.value == doc["top"]["text"] for m in at.markdown)
 
 
+@pytest.mark.realdata
+def test_concentration_and_sentences_within_hartlepool_agree_on_cleveland(cleveland):
+    """Issue 20: `hotspot rank --within LAD24NM=Hartlepool` and the pack's concentration section
+    with `within` say the same sentence (47%; the three wards and their counts), and `hotspot
+    table`'s "sentences" are the pack's sentences section for the same flags."""
+    doc = cli("rank", cleveland["ws"], "--areas", cleveland["wards"], "--category", "asb",
+              "--from", "2024-01", "--to", "2024-12", "--within", "LAD24NM=Hartlepool")
+    table_doc = cli("table", cleveland["ws"], "--areas", cleveland["wards"], "--by", "LAD24NM",
+                    "--within", "LAD24NM=Hartlepool", "--period", "2024-01..2024-12", "--kind", "asb")
+    built, xlsx, html = pack({"title": "Hartlepool", "data": cleveland["ws"].name,
+                              "areas": {"wards": str(cleveland["wards"])},
+                              "sections": [{"concentration": {"areas": "wards", "category": ["asb"],
+                                                              "from": "2024-01", "to": "2024-12",
+                                                              "within": "LAD24NM=Hartlepool"}},
+                                           {"sentences": {"areas": "wards", "by": "LAD24NM",
+                                                          "within": "LAD24NM=Hartlepool",
+                                                          "period": "2024-01..2024-12", "kind": "asb"}}]},
+                             cleveland["dir"])
+    conc = next(s for s in built.sections if s.kind == "concentration")
+    said = next(s for s in built.sections if s.kind == "sentences")
+    assert doc["sentences"][0].startswith("Almost half (47%; 1,226 of the 2,632 incidents) of ASB")
+    assert conc.blocks[0] == doc["sentences"][0] and doc["sentences"][0] in html_text(html)
+    assert said.blocks[0][1] == table_doc["sentences"]
+    summary = xlsx_rows(xlsx, "Summary", "Section")
+    assert [r["Text"] for r in summary] == [doc["sentences"][0], *table_doc["sentences"]]
+
+
 # =========================================================================== grid / Gi*
 def test_gistar_hot_cells_agree_on_the_demo(demo_files):
     """`hotspot grid --method gistar` over the wards and the Hotspots page's Gi* layer flag the
