@@ -318,15 +318,17 @@ def test_the_readme_spec_example_is_valid():
     example = re.search(r"```yaml\n(.*?)```", readme, re.S).group(1)
     spec = report_pack.parse_spec(yaml.safe_load(example), base="/data", source="README")
     assert [k for k, _, _ in spec.sections] == ["heading", "text", "table", "table", "table", "indicators",
-                                                "summary", "concentration", "map", "map", "evaluation",
-                                                "chart", "notes"]
+                                                "summary", "concentration", "sentences", "map", "map",
+                                                "evaluation", "chart", "notes"]
+    assert spec.page == report_pack.layout.Page("A4", "portrait")
     assert spec.data == [Path("/data/police"), Path("/data/fires.csv")]
     table = spec.sections[2][1]
     assert table["month"] == "2024-09" and table["area"] == "Stockton Town Centre"
     assert spec.sections[3][1]["years"] == "2021..2023" and "areas" not in spec.sections[3][1]
     assert spec.sections[4][1]["population"] == "/data/lad_population.csv"
     assert spec.sections[5][1]["spec"] == "/data/indicators.csv"
-    assert spec.sections[8][1]["from"] == "2023-10" and spec.sections[8][1]["to"] == "2024-09"
+    assert spec.sections[9][1]["from"] == "2023-10" and spec.sections[9][1]["to"] == "2024-09"  # the map
+    assert spec.sections[8][1]["by"] == "LAD24NM" and spec.sections[8][1]["period"] == "2024-01..2024-12"
 
 
 def test_years_table_counts_crime_by_year_and_never_a_false_zero():

@@ -25,7 +25,7 @@ from typing import Sequence
 import pandas as pd
 
 from hotspot_app.core import settings
-from hotspot_app.render.pack import people
+from hotspot_app.render.pack import layout, people
 from hotspot_app.render.pack.app_specs import APP_SECTIONS, app_spec, demo_spec
 from hotspot_app.render.pack.evaluation_section import intervention_evaluation
 from hotspot_app.render.pack.inputs import Inputs, load_inputs
@@ -55,7 +55,7 @@ __all__ = ["FORMATS", "SECTION_KEYS", "Spec", "Inputs", "Pack", "Table", "Image"
            "load_spec", "parse_spec", "load_inputs", "build", "table_section", "render_html",
            "render_pdf", "render_docx", "render_xlsx", "render", "write", "report", "demo_spec",
            "DEMO_SPEC", "APP_SECTIONS", "app_spec", "intervention_evaluation", "check_outputs",
-           "css_string", "document_table", "RENDERERS"]
+           "css_string", "document_table", "RENDERERS", "layout", "people"]
 
 
 
