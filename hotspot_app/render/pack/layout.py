@@ -35,6 +35,8 @@ GLYPH_EM, CELL_PAD_PT = 0.62, 7.5
 #: The longest row label (characters) kept on one line, and the longest text of another text
 #: column (a place, a ward); longer texts wrap at spaces.
 LABEL_CHARS, TEXT_CHARS = 30, 18
+#: A header wraps at spaces onto lines of about this many characters.
+HEADER_CHARS = 12
 PT_PER_MM = 72 / 25.4
 
 
@@ -124,7 +126,7 @@ def column_chars(columns: list[tuple[str, str]], cells: list[list[str]], indent:
             need = max([_text_width(row[j], True, TEXT_CHARS) for row in cells] or [0])
         else:
             need = max([len(str(row[j])) for row in cells] or [0])
-        out.append(max(need, _text_width(label, True), 3))
+        out.append(max(need, _text_width(label, True, HEADER_CHARS), 3))
     return out
 
 

@@ -112,7 +112,8 @@ def indicators_section(incidents, inputs, args, key) -> Section:
     sheet = xlsx.Sheet(numbers, title, "Indicators", percent=["% difference"], diff=["Actual difference"],
                        notes=list(doc["warnings"]))
     table = Table(title, cols, cells, [False] * len(cells), [0] * len(cells), sheet, document=doc)
-    return Section(title, [table], list(doc["warnings"]), "indicators", doc)
+    return Section(title, [table, ("list", list(doc.get("sentences", [])))], list(doc["warnings"]),
+                   "indicators", doc)
 
 
 # --------------------------------------------------------------------------- section builders
