@@ -166,19 +166,25 @@ def _patrol_areas_agree(files: dict, frm: str, to: str, at: AppTest) -> list[tup
     assert (doc["preset"], doc["eps_m"], doc["min_samples"]) == (patrol.DEFAULT_PRESET, 75.0, 25)
     expected = areas_of(doc)
     assert len(expected) == 5
-    # the pack: its document, its XLSX sheet, its HTML table and its sentence
+    # the pack (the paper shows the top 10, the page the top 5: the same first five): its document,
+    # its XLSX sheet, its HTML table (place and ward, as the CLI names them) and its sentence
     built, xlsx, html = pack(_patrol_spec(files, frm, to), files["dir"])
     section = next(s for s in built.sections if s.kind == "map")
-    assert areas_of(section.document) == expected
+    assert areas_of(section.document)[:5] == expected
     sheet = xlsx_rows(xlsx, "Patrol areas", "Rank")
-    assert [(r["Rank"], r["Name"], r["Incidents"], r["Area (m²)"]) for r in sheet] == expected
-    table = next(t for t in html_tables(html) if t[0][:2] == ["Rank", "Name"])
-    assert [tuple(r[:4]) for r in table[1:]] == [(str(a), n, f"{c:,}", f"{m:,}") for a, n, c, m in expected]
+    named = [(r["Rank"], f"{r['Place']} — {r['Ward']}" if r.get("Ward") else r["Place"], r["Incidents"],
+              round(r["Area (ha)"] * 10_000)) for r in sheet]
+    assert [(a, n, c) for a, n, c, _ in named[:5]] == [(a, n, c) for a, n, c, _ in expected]
+    assert all(abs(m - e[3]) <= 50 for (_, _, _, m), e in zip(named, expected))  # ha to 2 decimals
+    table = next(t for t in html_tables(html) if t[0][:2] == ["Rank", "Place"])
+    assert [r[0] for r in table[1:]] == [str(a) for a, _, _, _ in named]
     assert "street-level preset: incidents within 75 m, at least 25 of them" in html_text(html)
     # the app's Hotspots page, as it opens: ASB, the last 12 months, the default preset, top 5
     shown = at.dataframe[0].value
     assert list(zip(shown["rank"], shown["name"], shown["count"], shown["area_m2"])) == expected
-    sentence = section.blocks[0]
+    five = _patrol_spec(files, frm, to)
+    five["sections"][0]["map"]["top"] = 5  # the page's five, asked of the paper
+    sentence = next(s for s in pack(five, files["dir"])[0].sections if s.kind == "map").blocks[0]
     assert any(sentence in m.value for m in at.markdown), sentence
     return expected
 
@@ -206,8 +212,10 @@ def test_reports_page_patrol_map_is_the_hotspots_page(demo_files):
     at.button(key="rp-build").click().run()
     assert not at.exception, at.exception
     sheet = xlsx_rows(at.session_state["rp-pack"]["xlsx"], "Patrol areas", "Rank")
-    assert [(r["Rank"], r["Name"], r["Incidents"]) for r in sheet] == \
-        list(zip(hotspots["rank"], hotspots["name"], hotspots["count"]))
+    named = [(r["Rank"], f"{r['Place']} — {r['Ward']}" if r.get("Ward") else r["Place"], r["Incidents"])
+             for r in sheet]
+    assert named[:5] == list(zip(hotspots["rank"], hotspots["name"], hotspots["count"]))
+    assert len(sheet) == min(10, len(named))  # the paper's ten
 
 
 def test_demo_paper_note_agrees_with_its_map(demo_files):
@@ -355,7 +363,8 @@ def test_tables_agree_on_cleveland(cleveland, monkeypatch):
 
 # =========================================================================== rank and concentration
 def test_concentration_agrees_on_the_demo(demo_files):
-    """`hotspot rank`'s top-3 sentence is the pack's concentration sentence and the Overview's."""
+    """`hotspot rank`'s top-3 sentence (its "sentences", with the counts and "n of N") is the
+    pack's concentration sentence; its share text is the Overview's."""
     doc = cli("rank", demo_files["ws"], "--areas", demo_files["wards"], "--category", "asb",
               "--from", DEMO_FROM, "--to", DEMO_TO)
     built, xlsx, html = pack({"title": "Concentration", "data": demo_files["ws"].name,
@@ -364,14 +373,41 @@ def test_concentration_agrees_on_the_demo(demo_files):
                                                               "from": DEMO_FROM, "to": DEMO_TO}}]},
                              demo_files["dir"])
     section = next(s for s in built.sections if s.kind == "concentration")
-    assert section.document == doc["top"]
-    assert doc["top"]["text"] in html_text(html)
+    assert section.document == doc and section.blocks[0] == doc["sentences"][0]
+    assert doc["sentences"][0] in html_text(html)
     sheet = xlsx_rows(xlsx, "Concentration", "Rank")
     assert [(r["Area"], r["Count"]) for r in sheet[:3]] == \
         [(a["name"], a["count"]) for a in doc["areas"][:3]]
     at = page("overview")
     at.multiselect(key="ov-cat").set_value(["asb"]).run()
     assert any(m.value == doc["top"]["text"] for m in at.markdown)
+
+
+@pytest.mark.realdata
+def test_concentration_and_sentences_within_hartlepool_agree_on_cleveland(cleveland):
+    """Issue 20: `hotspot rank --within LAD24NM=Hartlepool` and the pack's concentration section
+    with `within` say the same sentence (47%; the three wards and their counts), and `hotspot
+    table`'s "sentences" are the pack's sentences section for the same flags."""
+    doc = cli("rank", cleveland["ws"], "--areas", cleveland["wards"], "--category", "asb",
+              "--from", "2024-01", "--to", "2024-12", "--within", "LAD24NM=Hartlepool")
+    table_doc = cli("table", cleveland["ws"], "--areas", cleveland["wards"], "--by", "LAD24NM",
+                    "--within", "LAD24NM=Hartlepool", "--period", "2024-01..2024-12", "--kind", "asb")
+    built, xlsx, html = pack({"title": "Hartlepool", "data": cleveland["ws"].name,
+                              "areas": {"wards": str(cleveland["wards"])},
+                              "sections": [{"concentration": {"areas": "wards", "category": ["asb"],
+                                                              "from": "2024-01", "to": "2024-12",
+                                                              "within": "LAD24NM=Hartlepool"}},
+                                           {"sentences": {"areas": "wards", "by": "LAD24NM",
+                                                          "within": "LAD24NM=Hartlepool",
+                                                          "period": "2024-01..2024-12", "kind": "asb"}}]},
+                             cleveland["dir"])
+    conc = next(s for s in built.sections if s.kind == "concentration")
+    said = next(s for s in built.sections if s.kind == "sentences")
+    assert doc["sentences"][0].startswith("Almost half (47%; 1,226 of the 2,632 incidents) of ASB")
+    assert conc.blocks[0] == doc["sentences"][0] and doc["sentences"][0] in html_text(html)
+    assert said.blocks[0][1] == table_doc["sentences"]
+    summary = xlsx_rows(xlsx, "Summary", "Section")
+    assert [r["Text"] for r in summary] == [doc["sentences"][0], *table_doc["sentences"]]
 
 
 # =========================================================================== grid / Gi*

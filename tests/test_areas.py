@@ -208,10 +208,11 @@ def test_police_uk_taxonomy_auto_and_empty_rows_optional():
     inc = incidents(rows_)
     full, _ = summaries.partnership_table(inc, AREA, "2024-03")
     assert full.attrs["taxonomy"] == "police-uk"
-    # 13 police.uk crime types (ASB is not a crime) + 4 groups + Total, zeros included
-    assert len(full) == 18
+    # 13 police.uk crime types (ASB is not a crime) + 3 groups + Total, zeros included; 'Criminal
+    # Damage & Arson' holds only 'Criminal damage and arson': one row, not a group over itself
+    assert len(full) == 17
     assert set(full["node"]) == {"group", "leaf", "total"}
-    assert (full["node"] == "leaf").sum() == 13 and (full["node"] == "group").sum() == 4
+    assert (full["node"] == "leaf").sum() == 13 and (full["node"] == "group").sum() == 3
     short, _ = summaries.partnership_table(inc, AREA, "2024-03", include_empty=False)
     assert short["category"].tolist() == ["Victim Based Crime", "Violence and sexual offences",
                                           "Theft Offences", "Burglary", "Total"]
@@ -302,7 +303,7 @@ def test_summary_reproduces_seed_000():
         "the previous 12-months. In the 12 months up to March 2024 there were 374 anti-social behaviour "
         "incidents recorded in the Hemlington ward area, this figure represents a 28.5% (-149 incidents) "
         "reduction in comparison to the same time period in the previous 12-months.")
-    assert list(doc) == ["area", "to", "months", "crime", "asb", "text", "warnings"]
+    assert list(doc) == ["area", "to", "months", "crime", "asb", "text", "warnings", "sentences"]
     assert doc["warnings"] == []
 
 
@@ -454,10 +455,11 @@ def test_coverage_is_judged_per_source_supplying_the_kind():
                                                 "month": ["2024-02", "2024-03"], "x": [5.0, 5.0], "y": [5.0, 5.0]}),
                                   source="fire")
     inc = pd.concat([police, fires], ignore_index=True)
-    # ASB: police.uk months are covered even where they hold no ASB -> previous 0, not null
+    # ASB: a police.uk month with crime but no ASB rows is not covered for ASB (issue 20: it read
+    # ASB 0, -100%) -> previous null, with a warning naming the month
     rows, warnings = summaries.partnership_table(inc, AREA, "2024-03", kind="asb")
-    assert rows.iloc[-1].selected_month_current == 1 and rows.iloc[-1].selected_month_previous == 0
-    assert not any(w.startswith("selected month") for w in warnings)
+    assert rows.iloc[-1].selected_month_current == 1 and pd.isna(rows.iloc[-1].selected_month_previous)
+    assert any("selected month previous (2023-03): no data loaded for 2023-03" in w for w in warnings)
     # fires: the fire data start in 2024-02, police months do not make 2023-03 covered for fires
     rows, warnings = summaries.partnership_table(inc, AREA, "2024-03", kind="fire")
     total = rows.iloc[-1]

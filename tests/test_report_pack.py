@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from hotspot_app.core import periods, schema, settings
 from hotspot_app.render import pack as report_pack, formatting
+from hotspot_app.render.pack import people
 from hotspot_app.cli import app
 from hotspot_app.core.errors import InputError
 
@@ -68,7 +69,7 @@ def test_demo_report_writes_every_format_with_the_json_contract(paper):
     title = "Thistlebeck Precinct patrols, July to December 2023"
     # tables: + the robustness table; maps: + the comparison areas beside the target
     assert doc == {"out": [str(f) for f in files], "sections": 10, "tables": 6, "maps": 4,
-                   "warnings": [f"{title}: {w}" for w in ev["warnings"]]}
+                   "warnings": people.once([f"{title}: {people.plain(w)}" for w in ev["warnings"]])}
     assert files[0].read_bytes().startswith(b"%PDF")
     html = files[3].read_text(encoding="utf-8")
     assert settings.DEMO_LABEL in html and "About these figures" in html
@@ -121,7 +122,13 @@ def test_pack_sentences_are_the_ones_summary_and_rank_print(paper):
                     "--from", "2023-04", "--to", "2024-03", "--top", "3")
     assert rank["top"]["text"].endswith("in just 3 wards; " + ", ".join(rank["top"]["areas"][:2])
                                         + " and " + rank["top"]["areas"][2] + ".")
-    assert flat(rank["top"]["text"]) in paper["pdf"] and flat(rank["top"]["text"]) in paper["docx_text"]
+    # the pack prints the rank's sentence with the counts and "n of N" (its JSON "sentences")
+    (said,) = rank["sentences"]
+    top3 = rank["areas"][:3]
+    counts = " and ".join([", ".join(f"{a['name']} ({a['count']:,})" for a in top3[:2]), f"{top3[2]['name']} ({top3[2]['count']:,})"])
+    n = sum(a["count"] for a in top3)
+    assert said.endswith(f"{n:,} of the {rank['total']:,} incidents) of ASB occurred in just 3 wards; {counts}.")
+    assert flat(said) in paper["pdf"] and flat(said) in paper["docx_text"]
 
 
 def test_pack_evaluation_is_the_one_hotspot_evaluate_prints(paper):
@@ -193,7 +200,8 @@ def test_constructed_pack_has_exact_numbers_in_html_docx_and_xlsx():
     # Total: selected month 3 against 1 a year earlier: +2, 200.0%; the last-6-months comparison
     # window (2022-10..2023-03) is not covered -> n/a with a warning, never 0
     assert "<td>3</td><td>1</td><td>+2</td><td>200.0%</td><td>3</td><td>n/a</td>" in html.replace("\n", "")
-    assert "last 6 months previous (2022-10..2023-03): no data loaded for 2022-10" in html
+    # the warning in words (render/pack/people.py): months named, not YYYY-MM lists
+    assert "last 6 months previous (October 2022 to March 2023): no data loaded for October to December 2022" in html
     assert "In March 2024 there were 3 crimes recorded in the Town ward area" in html
     word = docx.Document(io.BytesIO(report_pack.render_docx(pack)))
     total = [c.text for c in word.tables[0].rows[-1].cells]
@@ -246,8 +254,8 @@ def test_engine_table_by_field_has_a_column_per_area_and_a_total():
     assert [m for _, m in table.columns[1:6]] == ["Current", "Previous", "Diff", "% Diff", "Per 1,000"]
     rows = {r[0]: r for r in table.cells}
     # March 2024 against March 2023: Town (population 2,000) 3 shoplifting vs 1; Far 1 drugs vs 1
-    assert rows["Shoplifting"][1:6] == ["3", "1", "+2", "200.0%", "1.50"]
-    assert rows["Total"][6:10] == ["1", "1", "0", "0.0%"] and rows["Total"][11:16] == ["4", "2", "+2", "100.0%", "1.33"]
+    assert rows["Shoplifting"][1:6] == ["3", "1", "+2", "200.0%", "1.5"]  # rates to 1 decimal, as the papers
+    assert rows["Total"][6:10] == ["1", "1", "0", "0.0%"] and rows["Total"][11:16] == ["4", "2", "+2", "100.0%", "1.3"]
     assert table.document["columns"][-1]["id"] == "Total"
 
 
@@ -310,15 +318,17 @@ def test_the_readme_spec_example_is_valid():
     example = re.search(r"```yaml\n(.*?)```", readme, re.S).group(1)
     spec = report_pack.parse_spec(yaml.safe_load(example), base="/data", source="README")
     assert [k for k, _, _ in spec.sections] == ["heading", "text", "table", "table", "table", "indicators",
-                                                "summary", "concentration", "map", "map", "evaluation",
-                                                "chart", "notes"]
+                                                "summary", "concentration", "sentences", "map", "map",
+                                                "evaluation", "chart", "notes"]
+    assert spec.page == report_pack.layout.Page("A4", "portrait")
     assert spec.data == [Path("/data/police"), Path("/data/fires.csv")]
     table = spec.sections[2][1]
     assert table["month"] == "2024-09" and table["area"] == "Stockton Town Centre"
     assert spec.sections[3][1]["years"] == "2021..2023" and "areas" not in spec.sections[3][1]
     assert spec.sections[4][1]["population"] == "/data/lad_population.csv"
     assert spec.sections[5][1]["spec"] == "/data/indicators.csv"
-    assert spec.sections[8][1]["from"] == "2023-10" and spec.sections[8][1]["to"] == "2024-09"
+    assert spec.sections[9][1]["from"] == "2023-10" and spec.sections[9][1]["to"] == "2024-09"  # the map
+    assert spec.sections[8][1]["by"] == "LAD24NM" and spec.sections[8][1]["period"] == "2024-01..2024-12"
 
 
 def test_years_table_counts_crime_by_year_and_never_a_false_zero():
@@ -334,8 +344,10 @@ def test_years_table_counts_crime_by_year_and_never_a_false_zero():
     assert rows["Drugs"][j] == "12" and rows["Shoplifting"][j] == "3" and rows["Total"][j] == "15"
     assert rows["Total"][table.columns.index(("2022/23", "Current"))] == "n/a"
     assert rows["Total"][table.columns.index(("2023/24", "Previous"))] == "n/a"
-    assert any("2022-04" in w for w in pack.warnings)
-    ws = openpyxl.load_workbook(io.BytesIO(report_pack.render_xlsx(pack)))["Table"]
+    assert any("April 2022" in w for w in pack.warnings)
+    book = openpyxl.load_workbook(io.BytesIO(report_pack.render_xlsx(pack)))
+    assert book.sheetnames[0] == "Crime by year (2022-23 to" and table.title == "Crime by year (2022/23 to 2023/24)"
+    ws = book["Crime by year (2022-23 to"]  # the sheet named by its table
     total = next(list(r) for r in ws.iter_rows(values_only=True) if r[0] == "Total")
     assert total[j] == 15
 
@@ -360,16 +372,19 @@ sections:
     pack = report_pack.build(spec)
     # the same JSON hotspot table prints; the CLI puts the input (ingest) warnings first in its
     # document, the pack lists them once for the whole paper (and in "About these figures")
-    inputs_warned = [w for w in cli["warnings"] if w in pack.warnings and w not in pack.tables[0].document["warnings"]]
+    inputs_warned = [w for w in cli["warnings"] if people.plain(w) in pack.warnings
+                     and w not in pack.tables[0].document["warnings"]]
     assert pack.tables[0].document == {**cli, "warnings": [w for w in cli["warnings"] if w not in inputs_warned]}
     about_warnings = pack.about.blocks[-1][1]  # every warning, each section's under its title
-    assert all(any(a.endswith(w) for a in about_warnings) for w in cli["warnings"])
+    assert all(any(a.endswith(people.plain(w)) for a in about_warnings) for w in cli["warnings"])
     total = pack.tables[0].cells[-1]
     # the town-centre paper (force system: 345 / 2,073 / 4,043); police.uk gives these for the same windows
     assert total[0] == "Total" and [total[1], total[5], total[9]] == ["341", "2,089", "4,074"]
     html = out.read_text(encoding="utf-8")
     assert "35 months loaded, 2023-01 to 2025-11" in html and "wards, May 2024" in html
-    assert "last 12 months previous (2022-10..2023-09): no data loaded for 2022-10, 2022-11, 2022-12" in html
+    assert ("last 12 months previous (October 2022 to September 2023): no data loaded for October to "
+            "December 2022") in html
+    assert "66e26be0ded8" not in html and str(police) not in html  # no hash, no machine path
 
 
 def test_a_table_engine_document_renders_in_the_pack():
@@ -377,10 +392,10 @@ def test_a_table_engine_document_renders_in_the_pack():
 
     table = report_pack.document_table(engine_document(), "Theft by ward")
     assert table.columns[:3] == [("", "Category"), ("Ash", "Current"), ("Ash", "Previous")]
-    assert table.cells[0] == ["Theft Offences", "3", "2", "+1", "50.0%", "1.50", "4", "n/a", "n/a", "n/a", "n/a"]
+    assert table.cells[0] == ["Theft Offences", "3", "2", "+1", "50.0%", "1.5", "4", "n/a", "n/a", "n/a", "n/a"]
     assert table.bold == [True, False, True] and table.indent == [1, 2, 0]
     pack = report_pack.Pack("P", "", "", [report_pack.Section("Theft", [table])],
                             report_pack.Section("About these figures"), [])
     word = docx.Document(io.BytesIO(report_pack.render_docx(pack)))
-    assert [c.text for c in word.tables[0].rows[2].cells][:6] == ["   Theft Offences", "3", "2", "+1", "50.0%", "1.50"]
+    assert [c.text for c in word.tables[0].rows[2].cells][:6] == ["   Theft Offences", "3", "2", "+1", "50.0%", "1.5"]
     assert '<th class="group" colspan="5">Ash</th>' in report_pack.render_html(pack)

@@ -20,7 +20,7 @@ def test_number_and_percent_formats():
     assert formatting.fmt_int(None) == "n/a" and formatting.fmt_int(pd.NA) == "n/a"
     assert formatting.fmt_pct(11.2) == "11.2%" and formatting.fmt_pct(-28.5) == "-28.5%"
     assert formatting.fmt_pct(None) == "n/a" and formatting.fmt_pct(float("inf")) == "n/a"
-    assert formatting.fmt_rate(7.5234) == "7.52"
+    assert formatting.fmt_rate(7.5234) == "7.5" and formatting.fmt_rate(7.5234, 2) == "7.52"  # the papers: 1 decimal
 
 
 def small_table():
@@ -75,5 +75,5 @@ def test_rank_markdown_shows_na_rates():
                               population="population", layer="ward")
     table, _ = summaries.rank_areas(inc, wards)
     md = formatting.rank_markdown(table, "Drugs", ["note"])
-    assert "| A " in md and "66.7%" in md and "1.00" in md and "- note" in md
+    assert "| A " in md and "66.7%" in md and "|              1.0 |" in md and "- note" in md
     assert "outside" in md

@@ -63,7 +63,7 @@ def test_sheet_of_makes_headings_readable_and_detects_percentages():
     assert rows[0][0] == "Wards by count"
     assert rows[2] == ["Area", "Count", "Share", "Rate per 1,000"]
     assert rows[3] == ["A", 3, 0.75, 1.234] and ws["C4"].number_format == "0.0%"
-    assert ws["D4"].number_format == "#,##0.00" and rows[4][3] == "n/a"
+    assert ws["D4"].number_format == "#,##0.0" and rows[4][3] == "n/a"
     assert ws["A5"].font.bold and not ws["A4"].font.bold
 
 
@@ -118,13 +118,13 @@ def test_a_table_engine_document_is_one_formatted_sheet():
     ws = wb["Table"]
     rows = _rows(ws)
     assert rows[0][0] == "Theft by ward"
-    assert rows[1][0] == "Ash: Ash, 2024-04..2024-06 compared with 2023-04..2023-06; population 2,000"
+    assert rows[1][0] == "Ash: 2024-04..2024-06 compared with 2023-04..2023-06; population 2,000"  # not "Ash: Ash"
     assert rows[3][1] == "Ash" and rows[3][6] == "Total"
     assert rows[4] == ["Category", "Current", "Previous", "Diff", "% Diff", "Per 1,000",
                        "Current", "Previous", "Diff", "% Diff", "Per 1,000"]
     assert rows[5] == ["Theft Offences", 3, 2, 1, 0.5, 1.5, 4, "n/a", "n/a", "n/a", "n/a"]
     assert ws["A6"].font.bold and not ws["A7"].font.bold and ws["A8"].font.bold
     assert ws["A7"].alignment.indent == 2
-    assert ws["E6"].number_format == "0.0%" and ws["F6"].number_format == "#,##0.00"
+    assert ws["E6"].number_format == "0.0%" and ws["F6"].number_format == "#,##0.0"
     notes = [v for r in _rows(wb["Notes"]) for v in r if v]
     assert "Total previous (2023-04..2023-06): not covered" in notes

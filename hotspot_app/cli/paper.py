@@ -75,7 +75,6 @@ def table_command(
     """Partnership tables: counts by category hierarchy with diff, % diff and rates per 1,000,
     for one or more areas or every value of a field, over the selected month / 6 / 12 months (the
     town-centre paper), any range, years, or against a fixed reference window (docs/design.md §5, §5b)."""
-    from hotspot_app.core import taxonomy
     from hotspot_app.io import exports, population_files
     from hotspot_app.questions import table
     from hotspot_app.render import formatting
@@ -114,15 +113,17 @@ def table_command(
         elif format == "xlsx":
             write(formatting.table_xlsx(frame))
         else:
-            write(formatting.table_markdown(answer.rows, title=answer.name, warnings=answer.warnings))
+            write(formatting.table_markdown(answer.rows, title=answer.name, warnings=answer.warnings)
+                  + formatting.sentences_markdown(answer.document.get("sentences", [])))
         return
-    title = taxonomy.kind_label(answer.kind)
+    title = answer.title
     if format == "csv":
         write(formatting.document_csv(answer.document))
     elif format == "xlsx":
         write(formatting.document_xlsx(answer.document, title=title))
     else:
-        write(formatting.document_markdown(answer.document, title=title))
+        write(formatting.document_markdown(answer.document, title=title)
+              + formatting.sentences_markdown(answer.document.get("sentences", [])))
 
 @app.command("summary")
 @guarded
@@ -223,7 +224,7 @@ def rank_command(
         sys.stdout.write(formatting.rank_csv(ranked))
     else:
         sys.stdout.write(formatting.rank_markdown(ranked, title=ranked.attrs["title"],
-                                               notes=[doc["top"]["text"], *doc["notes"], *doc["warnings"]]))
+                                               notes=[*doc["sentences"], *doc["notes"], *doc["warnings"]]))
 
 @app.command("indicators")
 @guarded
@@ -290,7 +291,8 @@ def indicators_command(
         write(formatting.xlsx_bytes({"Indicators": exports.neutralise_frame(formatting.indicators_frame(doc)),
                                   "Notes": exports.neutralise_frame(notes)}))
     else:
-        write(formatting.indicators_markdown(doc, title=title))
+        write(formatting.indicators_markdown(doc, title=title)
+              + formatting.sentences_markdown(doc.get("sentences", [])))
 
 
 @app.command("report")

@@ -22,26 +22,69 @@ def windowed(monthly: pd.Series, window_: list[str], coverage: periods.Coverage)
 
 
 def for_kind(incidents: pd.DataFrame, kind: str | None) -> periods.Coverage:
-    """Coverage used for counts of `kind`: the months in which the loaded data (anywhere) have
-    rows from the sources that supply that kind. A police.uk month with no ASB rows in it is
-    still covered for ASB, but police.uk months do not make fire months look covered when the
-    fire data (source ``fire``) stop earlier."""
+    """Coverage used for counts of `kind`: the months in which EVERY provider (police force,
+    fire service) of the sources that supply that kind has rows of that kind, anywhere in the
+    data. A police.uk month without ASB rows is not covered for ASB (its ASB is not known, not
+    0); with Cleveland loaded for January to March and a second force for January and February,
+    March is not covered (the second force's March is not known). Police.uk months do not make
+    fire months look covered when the fire data (source ``fire``) stop earlier."""
     if kind is None or "kind" not in incidents.columns or "source" not in incidents.columns:
         return periods.Coverage.of(incidents)
-    sources = pd.unique(incidents.loc[incidents["kind"].eq(kind), "source"].astype(str))
-    if len(sources) == 0:
+    of_kind = incidents["kind"].eq(kind).to_numpy()
+    if not of_kind.any():
         return periods.Coverage.of(incidents)
-    return periods.Coverage.of(incidents[incidents["source"].astype(str).isin(sources)])
+    return by_provider(incidents[of_kind])
+
+
+def provider_column(incidents: pd.DataFrame) -> str | None:
+    """The column naming each row's provider (force or service), when the data carry one."""
+    for col in ("provider", "falls_within"):
+        if col in incidents.columns and incidents[col].notna().any():
+            return col
+    return None
+
+
+def by_provider(rows: pd.DataFrame) -> periods.Coverage:
+    """The months every provider of `rows` has rows in (one provider: its months)."""
+    col = provider_column(rows)
+    if col is None:
+        return periods.Coverage.of(rows)
+    months = None
+    for _, part in rows.groupby(rows[col].fillna("").astype(str), sort=False):
+        have = set(pd.unique(part["month"].dropna().astype(str)))
+        months = have if months is None else months & have
+    return periods.Coverage(frozenset(months or ()))
+
+
+def gaps_by_provider(rows: pd.DataFrame, window_: list[str]) -> list[str]:
+    """'Durham Constabulary: March 2024' for each provider of `rows` without rows in a month of
+    `window_` (for a warning that names who is missing)."""
+    col = provider_column(rows)
+    if col is None:
+        return []
+    out = []
+    for name, part in rows.groupby(rows[col].fillna("").astype(str), sort=True):
+        have = set(pd.unique(part["month"].dropna().astype(str)))
+        missing = [m for m in window_ if m not in have]
+        if missing and len(missing) < len(window_):
+            out.append(f"{name or 'unnamed provider'}: {', '.join(missing)}")
+    return out
 
 
 
 def for_selection(incidents: pd.DataFrame, selected: pd.Series) -> periods.Coverage:
-    """Like `for_kind`, for an arbitrary selection: months with rows from the sources that
-    supply the selected incidents."""
+    """Like `for_kind`, for an arbitrary selection: the months every provider of each kind the
+    selection holds has rows of that kind."""
     if "source" not in incidents.columns or not selected.any():
         return periods.Coverage.of(incidents)
-    sources = pd.unique(incidents.loc[selected, "source"].astype(str))
-    return periods.Coverage.of(incidents[incidents["source"].astype(str).isin(sources)])
+    if "kind" not in incidents.columns:
+        sources = pd.unique(incidents.loc[selected, "source"].astype(str))
+        return periods.Coverage.of(incidents[incidents["source"].astype(str).isin(sources)])
+    months = None
+    for kind in pd.unique(incidents.loc[selected, "kind"].astype(str)):
+        have = set(for_kind(incidents, kind).months)
+        months = have if months is None else months & have
+    return periods.Coverage(frozenset(months or ()))
 
 
 
@@ -68,3 +111,21 @@ def window_warning(label: str, window_: list[str], coverage: periods.Coverage) -
 #: Sources whose files carry a kind even in a month with no rows of it (police.uk street files
 #: hold crime and ASB): their presence means that kind is loaded.
 KIND_SOURCES: dict[str, tuple[str, ...]] = {"crime": ("police-uk",), "asb": ("police-uk",)}
+
+
+def provider_name(incidents: pd.DataFrame) -> str | None:
+    """The force the data are from when they are one police force's ('Cleveland' for police.uk
+    rows of 'Cleveland Police'), as the papers name the whole-force column; None otherwise."""
+    for col in ("provider", "falls_within"):
+        if col in incidents.columns:
+            police = incidents["source"].astype(str).eq("police-uk") if "source" in incidents.columns \
+                else pd.Series(True, index=incidents.index)
+            names = pd.unique(incidents.loc[police.to_numpy(), col].dropna().astype(str))
+            if len(names) == 1 and police.all():
+                name = names[0].strip()
+                for tail in (" Police", " Constabulary", " Police Service"):
+                    if name.endswith(tail):
+                        name = name[: -len(tail)]
+                return name or None
+            return None
+    return None

@@ -119,7 +119,12 @@ def indicators(incidents: gpd.GeoDataFrame, spec: pd.DataFrame, period: str, *, 
         cov = month_coverage.for_selection(incidents, sel)
         per_month = incidents.loc[sel.to_numpy() & inside, "month"].value_counts()
         blind = _blind_selection(incidents, tokens)
-        if blind:
+        absent = sorted(k for k in taxonomy.selection_kinds(tokens) if not month_coverage.kind_loaded(incidents, k))
+        if absent and not sel.any():  # its source is not loaded: not known, never 0
+            warnings.append(f"{label}: no {' or '.join(taxonomy.kind_label(k).lower() for k in absent)} data "
+                            "are loaded; its counts are n/a (null), not 0")
+            counts = {"baseline": None, "current": None, "previous": None}
+        elif blind:
             warnings.append(f"{label}: the data cannot distinguish {', '.join(blind)}; its counts are n/a (null), not 0")
             counts = {"baseline": None, "current": None, "previous": None}
         else:

@@ -39,7 +39,7 @@ def population_from_table(
     if score <= 0:
         raise InputError("no row of the population table matches an area code or name",
                          parameter="population")
-    vals = pd.to_numeric(table[value], errors="coerce")
+    vals = check_values(table, value)
     keys = table[best].astype(str).str.strip()
     if how == "name":
         keys = keys.str.lower()
@@ -110,7 +110,7 @@ def population_from_lsoa(
     reps = pd.Series(list(shapely.point_on_surface(geom)), index=polys[area_code].astype(str).to_numpy())
     reps = reps[~reps.index.duplicated()]
     codes = lsoa_population[code].astype(str).str.strip()
-    vals = pd.to_numeric(lsoa_population[value], errors="coerce").fillna(0).to_numpy()
+    vals = check_values(lsoa_population, value).fillna(0).to_numpy()
     points = codes.map(reps)
     source = np.where(points.notna(), "polygon", "none").astype(object)
     if fallback_points is not None and points.isna().any():
@@ -146,6 +146,26 @@ def population_from_lsoa(
 # =========================================================================== population
 POP_FIELDS = ("population", "total_usual_residents", "usual_residents", "all_usual_residents",
                "pop", "total", "residents", "count")
+
+
+def check_values(table: pd.DataFrame, value: str) -> pd.Series:
+    """The population column as numbers, each a whole number of people of 0 or more (thousands
+    commas allowed; an empty cell is unknown). `InputError` naming the first row (1 = the first
+    data row) and the column otherwise: -500, 0.4 or 'abc' is never used or dropped silently."""
+    raw = table[value]
+    text = raw.astype(str).str.strip().str.replace(",", "", regex=False)
+    empty = raw.isna() | text.eq("") | text.str.lower().isin(("nan", "none"))
+    nums = pd.to_numeric(text.where(~empty), errors="coerce")
+    for i, (t, n, e) in enumerate(zip(text, nums, empty), start=1):
+        if e:
+            continue
+        if pd.isna(n):
+            raise InputError(f"population '{t}' is not a number of people", row=i, column=str(value),
+                             parameter="population")
+        if n < 0 or float(n) != int(n):
+            raise InputError(f"population {t} is not a whole number of people (0 or more)", row=i,
+                             column=str(value), parameter="population")
+    return nums.astype(float)
 
 
 def _pick_value_column(table: pd.DataFrame, value: str | None) -> str:

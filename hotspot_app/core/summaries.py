@@ -257,6 +257,7 @@ def area_summary(
         sentences.append(summary_sentence(key, cur, prev, to, int(months), place, compare))
     doc["text"] = " ".join(sentences)
     doc["warnings"] = warnings
+    doc["sentences"] = list(sentences)
     return doc
 
 
@@ -371,6 +372,8 @@ def top_share(ranked: pd.DataFrame, top: int = 3, what: str = "incidents", unit:
     params.validate(top=top)
     total = ranked.attrs.get("total")
     body = ranked[ranked["area_id"] != OUTSIDE].head(top)
+    if total is not None:  # an area with no incidents is never named as where they occurred
+        body = body[body["count"].fillna(0).astype(int) > 0]
     if total is None:
         return {"top": int(top), "count": None, "total": None, "share_pct": None,
                 "areas": body["name"].tolist(), "text": "not available: the period is not fully covered"}

@@ -471,7 +471,7 @@ def compute(incidents, areas, *, area=None, by=None, within=None, month=None, pe
         in_window = sub["month"].isin(window_months).to_numpy()
         covered = acols[-1].mask if acols[-1].name == TOTAL else np.logical_or.reduce([c.mask for c in acols])
         outside = int((in_window & ~covered).sum())
-        if outside and by is not None:
+        if outside and by is not None and within is None:  # with `within`, the rest lie outside by choice
             notes.append(f"{outside:,} incident(s) in the current windows lie outside every area and are in "
                          "no column (nor in Total)")
     for c in columns:

@@ -243,6 +243,52 @@ def indistinct(categories: Iterable[str], data_categories: Iterable[object], kin
     return out
 
 
+def selection_kinds(selection) -> set[str]:
+    """The kinds (crime, asb, fire) a selection of groups, nodes or categories reaches in the
+    taxonomy (a category of the data only reaches none)."""
+    tax = load()
+    frame = pd.DataFrame({"category": tax["category"].to_numpy(),
+                          "group": [p or c for p, c in zip(tax["parent"], tax["category"])],
+                          "kind": tax["kind"].to_numpy()})
+    try:
+        return set(frame.loc[select(frame, selection).to_numpy(), "kind"].astype(str))
+    except InputError:
+        return set()
+
+
+def unsplit(incidents: pd.DataFrame, selection) -> list[str]:
+    """The categories or hierarchy nodes of `selection` that the loaded data cannot give: finer
+    than the data's own categories (police.uk has no 'Violence With Injury', no 'Arson' apart from
+    criminal damage, no residential burglary). Counting them would give a false 0 everywhere, so
+    a question refuses them (a table shows their rows as n/a). Named groups (crime, ASB,
+    neighbourhood crime, ...) are not listed: they are counted with their caveats."""
+    tokens = category_list(selection)
+    if not tokens or "category" not in incidents.columns:
+        return []
+    groups = {normalise(k) for k in named_groups()} | {normalise(k) for k in KIND_GROUPS}
+    node_keys = {normalise(n): n for n in nodes()}
+    leaves = lookup()
+    tax = load()
+    out = []
+    for token in tokens:
+        key = normalise(token)
+        if key in groups or key == normalise(UNKNOWN):
+            continue
+        if key in leaves:
+            cats, kind = [leaves[key][0]], leaves[key][2]
+        elif key in node_keys:
+            node = node_keys[key]
+            under = tax[tax["parent"].astype(str).str.split("/").map(lambda p, n=node: n in p)]
+            cats, kind = list(under["category"]), (under["kind"].iloc[0] if len(under) else "crime")
+        else:
+            continue  # a category of the data itself
+        data = incidents.loc[incidents["kind"].eq(kind).to_numpy(), "category"] if "kind" in incidents.columns \
+            else incidents["category"]
+        if cats and len(indistinct(cats, data, kind)) == len(cats):
+            out.append(str(token))
+    return out
+
+
 # --------------------------------------------------------------------------- labels
 #: The named groups users pick, in the order the app offers them, and how each reads in
 #: sentences, titles and app labels (the one place these words live).
@@ -377,6 +423,13 @@ def tree(kind: str, taxonomy_name: str, present: pd.DataFrame) -> list[dict]:
 
     def walk(path: str, level: int, parent_name: str | None) -> None:
         for node, name, npath in sorted(children.get(path, []), key=lambda e: rank(e[1])):
+            only = children.get(npath, []) if node == "group" else []
+            if len(only) == 1 and only[0][0] == "leaf" and normalise(only[0][1]) == normalise(name):
+                # a group whose one leaf is itself ('Criminal Damage & Arson' holding police.uk's
+                # 'Criminal damage and arson') is one row, named as the data name it
+                out.append({"category": only[0][1], "parent": parent_name, "level": level, "node": "leaf",
+                            "path": only[0][2]})
+                continue
             out.append({"category": name, "parent": parent_name, "level": level, "node": node,
                         "path": npath})
             if node == "group":

@@ -12,7 +12,7 @@ import geopandas as gpd
 import pandas as pd
 
 from hotspot_app.core import indicators as core_indicators
-from hotspot_app.core import periods, tables
+from hotspot_app.core import periods, sentences, tables
 
 #: The comparison when a face leaves it out.
 COMPARE: str = "same-period-last-year"
@@ -28,5 +28,7 @@ def indicators(incidents: gpd.GeoDataFrame, spec: pd.DataFrame, period: str, *,
     if baseline is not None:
         periods.parse_range(baseline, "baseline")
     tables.parse_compare(compare)
-    return core_indicators.indicators(incidents, spec, period, baseline=baseline, compare=compare,
-                                      area=area, spec_file=spec_file)
+    doc = core_indicators.indicators(incidents, spec, period, baseline=baseline, compare=compare,
+                                     area=area, spec_file=spec_file)
+    doc["sentences"] = sentences.indicator_sentences(doc)
+    return doc

@@ -27,8 +27,11 @@ import geopandas as gpd
 from hotspot_app.core import cluster_areas, clusters, eps_guide, forecast as forecast_mod, harm, patrol, periods, taxonomy
 from hotspot_app.core.errors import InputError
 
-#: How many patrol areas a page or a paper shows when the user has not chosen.
+#: How many patrol areas a page shows when the user has not chosen.
 SHOWN: int = 5
+#: How many a paper (the report pack's patrol map and its table) shows when the spec has no `top`:
+#: the ten a partnership reads in the paper, each named with its ward and grid reference.
+PAPER_SHOWN: int = 10
 
 
 @dataclass(frozen=True)

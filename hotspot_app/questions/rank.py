@@ -20,7 +20,8 @@ import pandas as pd
 
 from hotspot_app.core import areas as core_areas
 from hotspot_app.core import concentration as concentration_rules
-from hotspot_app.core import hotspots, params, summaries, tables, taxonomy
+from hotspot_app.core import hotspots, params, sentences, summaries, tables, taxonomy
+from hotspot_app.core.errors import InputError
 
 #: How many areas the share sentence names when a face leaves it out.
 TOP: int = 3
@@ -47,6 +48,7 @@ def rank(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,
     method and its parameters)."""
     top = TOP if top is None else top
     params.validate(top=top)
+    refuse_unsplit(whole if whole is not None else incidents, category)
     compared, warnings = tables.group_areas(summaries.ranking_layer(areas, layer), by=by, within=within)
     notes: list[str] = []
     if population is not None and not isinstance(population, pd.Series):
@@ -60,6 +62,9 @@ def rank(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,
                                    unit=unit)
     if smooth is not None:
         table, doc = _smoothed(table, doc, compared, smooth)
+    layer_name = str(compared["layer"].iloc[0]) if len(compared) and "layer" in compared.columns else None
+    unit_ = unit or (core_areas.layer_unit(layer_name) if by is None else "areas")
+    doc["sentences"] = sentences.rank_sentences(doc, what=taxonomy.selection_label(category), unit=unit_)
     return table, doc
 
 
@@ -67,7 +72,6 @@ def _smoothed(table: pd.DataFrame, doc: dict, compared: gpd.GeoDataFrame, smooth
               ) -> tuple[pd.DataFrame, dict]:
     """The ranking with ``rate_eb`` beside ``rate_per_1000`` (null for the outside row, areas
     without population, and a period not covered)."""
-    from hotspot_app.core.errors import InputError
     from hotspot_app.questions import where_next
 
     if smooth not in where_next.SMOOTH:
@@ -100,18 +104,31 @@ def _smoothed(table: pd.DataFrame, doc: dict, compared: gpd.GeoDataFrame, smooth
     return table, doc
 
 
+def refuse_unsplit(incidents: pd.DataFrame, category) -> None:
+    """`InputError` (parameter ``category``) when the selection asks for a category the loaded
+    data do not record (`taxonomy.unsplit`): ranking it would say 0 for every area."""
+    blind = taxonomy.unsplit(incidents, category)
+    if blind:
+        raise InputError(f"the loaded data do not record {', '.join(repr(b) for b in blind)} separately "
+                         "(police.uk counts it within a coarser category), so every area would read 0; "
+                         "choose a category the data record (e.g. 'Violence and sexual offences')",
+                         parameter="category")
+
+
 def area_values(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,
                 months: Sequence[str] | None = None, metric: str = "count",
-                smooth: str | None = None) -> tuple[pd.Series, list[str]]:
+                population: pd.Series | None = None, smooth: str | None = None
+                ) -> tuple[pd.Series, list[str]]:
     """The value of each area (by ``area_id``; null when not available) for a map: its count or
-    its rate per 1,000 (`METRICS`) in `months`, and the warnings (uncovered months). A rate map
-    with `smooth` (``eb``/``eb-spatial``, `where_next.SMOOTH`) shows the Empirical Bayes rate."""
+    its rate per 1,000 (`METRICS`) in `months`, and the warnings (uncovered months). `population`
+    by ``area_id`` (default the areas' own ``population``). A rate map with `smooth`
+    (``eb``/``eb-spatial``, `where_next.SMOOTH`) shows the Empirical Bayes rate."""
     if smooth is not None and metric != "rate":
-        from hotspot_app.core.errors import InputError
-
         raise InputError("smoothing applies to rate maps (metric: rate)", parameter="smooth")
+    refuse_unsplit(incidents, category)
     ranked, warnings = summaries.rank_areas(incidents, areas, category=category,
-                                            months=list(months) if months is not None else None)
+                                            months=list(months) if months is not None else None,
+                                            population=population)
     if smooth is not None:
         ranked, doc = _smoothed(ranked, {"areas": [{} for _ in range(len(ranked))], "warnings": []},
                                 areas, smooth)
@@ -119,6 +136,40 @@ def area_values(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, categor
     body = ranked[ranked["area_id"] != core_areas.OUTSIDE].set_index("area_id")
     column = "rate_eb" if smooth is not None else METRICS[metric]
     return body[column].astype("Float64"), warnings
+
+
+def map_values(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,
+               months: Sequence[str], metric: str = "count", population=None, lsoa_boundaries: Sequence = (),
+               smooth: str | None = None) -> tuple[pd.Series, str, dict[str, str], list[str]]:
+    """A choropleth's answer: ``(values by area_id, metric shown, why each grey area is grey
+    {area_id: reason}, warnings)``. A rate map needs a population (`population`: a file as
+    `rank` takes, else the areas' own); with none at all it shows counts and says so, never a
+    map of n/a. Grey means 'no population' or 'months not covered', and the reason says which.
+    `smooth`: the Empirical Bayes rate (`area_values`)."""
+    notes: list[str] = []
+    if population is not None and not isinstance(population, pd.Series):
+        from hotspot_app.io import population_files
+
+        population, notes = population_files.read_population(population, areas, lsoa_boundaries or (),
+                                                             incidents=incidents)
+    warnings = list(notes)
+    if metric == "rate":
+        pop = population if population is not None else (
+            pd.to_numeric(areas["population"], errors="coerce").set_axis(areas["area_id"].astype(str))
+            if "population" in areas.columns else None)
+        if pop is None or pd.Series(pop).notna().sum() == 0:
+            warnings.append("the areas carry no population and none was given, so rates per 1,000 cannot "
+                            "be worked out: the map shows counts (give population: FILE for rates)")
+            metric = "count"
+    values, warned = area_values(incidents, areas, category=category, months=months, metric=metric,
+                                 population=population if metric == "rate" else None,
+                                 smooth=smooth if metric == "rate" else None)
+    warnings += warned
+    grey: dict[str, str] = {}
+    for area_id, v in values.items():
+        if pd.isna(v):
+            grey[str(area_id)] = "months not covered" if warned else "no population"
+    return values, metric, grey, warnings
 
 
 def change(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,

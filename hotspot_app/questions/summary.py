@@ -29,6 +29,8 @@ def area_summary(incidents: gpd.GeoDataFrame, area: gpd.GeoDataFrame | None, to:
     n = N_MONTHS if n_months is None else int(n_months)
     if area is None:
         place, name = WHOLE
-        return summaries.area_summary(incidents, pd.Series(True, index=incidents.index), to, n,
-                                      place=place, area_name=name)
-    return summaries.area_summary(incidents, area, to, n)
+        doc = summaries.area_summary(incidents, pd.Series(True, index=incidents.index), to, n,
+                                     place=place, area_name=name)
+    else:
+        doc = summaries.area_summary(incidents, area, to, n)
+    return doc

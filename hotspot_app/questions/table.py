@@ -22,7 +22,7 @@ import geopandas as gpd
 import pandas as pd
 
 from hotspot_app.core import areas as core_areas
-from hotspot_app.core import periods, summaries, tables, taxonomy
+from hotspot_app.core import coverage, periods, sentences, summaries, tables, taxonomy
 from hotspot_app.core.errors import InputError
 
 #: The defaults of a table when a face leaves them out.
@@ -44,6 +44,14 @@ class AreaTable:
     kind: str
     rows: pd.DataFrame | None = None
     name: str | None = None
+    kinds: tuple[str, ...] = ()  # a table of several kinds: each kind's block, in order
+
+    @property
+    def title(self) -> str:
+        """What the table counts: 'Crime', or 'Crime and anti-social behaviour'."""
+        labels = [taxonomy.kind_label(k) for k in (self.kinds or (self.kind,))]
+        text = " and ".join([labels[0]] + [x[:1].lower() + x[1:] for x in labels[1:]])
+        return text
 
     @property
     def one_area(self) -> bool:
@@ -114,9 +122,23 @@ def area_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = Non
             name = str(rows_area["name"].iloc[0])
         table = summaries.partnership_table(incidents, rows_area, month, kind=kind, compare=compare,
                                             taxonomy_name=taxonomy_name)
-        return AreaTable(summaries.table_document(table, name), kind, table.rows, name)
+        document = summaries.table_document(table, name)
+        document["sentences"] = sentences.table_sentences(window_columns(document, table.rows), kind,
+                                                          total_name=force_or(incidents, ALL_AREAS))
+        return AreaTable(document, kind, table.rows, name)
     if chosen is not None:
         names = [str(n) for n in chosen["area_id"]]
+    blocks = kind_blocks(incidents, category) if rows is None else []
+    if len(blocks) > 1:  # several kinds asked for: a block per kind, each with its subtotal
+        docs = [(k, tables.build_table(incidents, areas, area=names or None, by=by, within=within, month=month,
+                                       period=period, years=years, year_start=year_start, compare=compare,
+                                       kind=k, category=cat, taxonomy_name=taxonomy_name,
+                                       population=population, total=total))
+                for k, cat in blocks]
+        document = combine_kinds(docs)
+        document["sentences"] = [x for k, d in docs for x in sentences.table_sentences(
+            d, k, total_name=force_or(incidents, "all areas"))]
+        return AreaTable(document, blocks[0][0], kinds=tuple(k for k, _ in blocks))
     document = tables.build_table(incidents, areas, area=names or None, by=by, within=within,
                                   month=month, period=period, years=years, year_start=year_start,
                                   compare=compare, kind=kind, category=category,
@@ -124,7 +146,118 @@ def area_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = Non
                                   rows=rows)
     if smooth is not None:
         document = _smoothed(document, smooth, total and len(document["columns"]) > 1)
+    what = taxonomy.selection_label(category) if category else None
+    document["sentences"] = sentences.table_sentences(
+        document, kind, what=what, total_name=force_or(incidents, "all areas"),
+        monthly=peak_counts(incidents, areas, document, names=names, by=by, within=within, kind=kind,
+                            category=category) if rows is None else None)
     return AreaTable(document, kind)
+
+
+def force_or(incidents: gpd.GeoDataFrame, default: str) -> str:
+    """How the whole-data column is named in sentences: the force ('Cleveland') when the data
+    are one police force's, else `default`."""
+    return coverage.provider_name(incidents) or default
+
+
+def window_columns(document: dict, rows: pd.DataFrame) -> dict:
+    """The one-area month table (§5 JSON) as a table-engine document (a column per window) for
+    `sentences.table_sentences`."""
+    wins, prev = rows.attrs.get("windows", {}), rows.attrs.get("previous_windows", {})
+    columns = [{"id": w, "area": document["area"], "from": wins[w][0],
+                "to": wins[w][-1], "compare_from": prev[w][0] if prev.get(w) else None,
+                "compare_to": prev[w][-1] if prev.get(w) else None}
+               for w, _ in periods.TABLE_WINDOWS if w in wins]
+    return {"columns": columns, "rows": [{**r, "cells": {c["id"]: r[c["id"]] for c in columns}}
+                                         for r in document["rows"]]}
+
+
+def peak_counts(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None, document: dict, *,
+                names: list[str], by: str | None, within: str | None, kind: str,
+                category) -> dict[str, dict[str, int]]:
+    """Counts per month of the last column (the Total, or the only area) over its current
+    window, for the sentences' peak months: {column id: {month: count}}; {} when the window is
+    not covered (its months are then not known)."""
+    if not document["columns"]:
+        return {}
+    col = document["columns"][-1]
+    months = periods.month_range(col["from"], col["to"])
+    if len(months) < 2 or not coverage.for_kind(incidents, kind).covers(months):
+        return {}
+    sel = incidents["kind"].eq(kind) & incidents["month"].astype(str).isin(months)
+    if category:
+        sel &= taxonomy.select(incidents, category)
+    sub = incidents[sel.to_numpy()]
+    if areas is not None and len(sub):
+        if by is not None or not names:
+            pool, _ = tables.group_areas(areas, within=within) if within is not None else (areas, [])
+        else:
+            pool = pd.concat([core_areas.find_area(areas, n) for n in names])
+        sub = sub[core_areas.area_mask(sub, gpd.GeoDataFrame(pool, geometry="geometry", crs=areas.crs)).to_numpy()]
+    counts = sub["month"].astype(str).value_counts()
+    return {col["id"]: {m: int(counts.get(m, 0)) for m in months}}
+
+
+def kind_blocks(incidents: gpd.GeoDataFrame, category) -> list[tuple[str, list[str] | None]]:
+    """The kinds a category selection spans, each with the part of the selection of that kind
+    (None: the whole kind, e.g. ``--category crime``): [("crime", None), ("asb", None)] for
+    ``--category crime --category asb``; one entry (or none) when the selection is of one kind."""
+    tokens = taxonomy.category_list(category)
+    if not tokens:
+        return []
+    leaves = tables.leaf_frame()
+    out: dict[str, list[str] | None] = {}
+    for token in tokens:
+        if token.strip().lower() in taxonomy.KINDS:
+            out[token.strip().lower()] = None
+            continue
+        kinds = set(leaves.loc[taxonomy.select(leaves, [token]).to_numpy(), "kind"])
+        if not kinds:  # a category of the data only
+            sel = taxonomy.select(incidents, [token])
+            kinds = set(incidents.loc[sel.to_numpy(), "kind"].astype(str))
+        for k in sorted(kinds):
+            if k in out and out[k] is None:
+                continue
+            out.setdefault(k, [])
+            out[k].append(token)
+    return [(k, v) for k, v in out.items()]
+
+
+def combine_kinds(docs: list[tuple[str, dict]]) -> dict:
+    """One table of several kinds' documents (the same columns): each kind's rows, its Total
+    renamed as the kind's subtotal ('Crime total'; a kind of one row, ASB, is that row), then a
+    ``Total`` adding the subtotals (the kinds never overlap, so no incident is counted twice).
+    Each row carries its ``kind``; subtotals ``"subtotal": true``."""
+    from hotspot_app.core.measures import diff, pct_change, rate_per_1000
+
+    columns = docs[0][1]["columns"]
+    rows: list[dict] = []
+    warnings: list[str] = []
+    subtotals = []
+    for kind, doc in docs:
+        body = doc["rows"][:-1]
+        total_row = doc["rows"][-1]
+        if len(body) == 1:  # one row (ASB): the row is its kind's subtotal, said once
+            sub = {**total_row, "category": body[0]["category"], "kind": kind, "subtotal": True}
+        else:
+            rows += [{**r, "kind": kind} for r in body]
+            sub = {**total_row, "category": f"{taxonomy.kind_label(kind)} total", "kind": kind, "subtotal": True}
+        rows.append(sub)
+        subtotals.append(sub)
+        warnings += [w for w in doc.get("warnings", []) if w not in warnings]
+    cells = {}
+    for c in columns:
+        cid = c["id"]
+
+        def add(key: str):
+            vals = [s["cells"][cid][key] for s in subtotals]
+            return None if any(v is None for v in vals) else int(sum(vals))
+
+        cur, prev = add("current"), add("previous")
+        cells[cid] = {"current": cur, "previous": prev, "diff": diff(cur, prev),
+                      "pct_diff": pct_change(cur, prev), "rate": rate_per_1000(cur, c.get("population"))}
+    rows.append({"category": tables.TOTAL, "parent": None, "level": 0, "kind": None, "cells": cells})
+    return {"columns": columns, "rows": rows, "warnings": warnings}
 
 
 def _smoothed(document: dict, smooth: str, has_total: bool) -> dict:

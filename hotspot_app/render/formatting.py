@@ -51,8 +51,9 @@ def change_text(diff, pct_diff) -> str | None:
     return f"{int(diff):+,} ({pct})"
 
 
-def fmt_rate(value, decimals: int = 2) -> str:
-    """Rate per 1,000 with two decimals ('7.52'); 'n/a' when missing."""
+def fmt_rate(value, decimals: int = 1) -> str:
+    """Rate per 1,000 with one decimal as the papers print it ('7.5'; `decimals` when asked);
+    'n/a' when missing."""
     if _missing(value) or not math.isfinite(float(value)):
         return NA
     return f"{float(value):,.{decimals}f}"
@@ -193,27 +194,30 @@ def document_measures(document: dict) -> list[tuple[str, str, str]]:
 
 
 def document_groups(document: dict) -> list[bool]:
-    """Per row of a §5b document: True for groups (rows that are some row's parent) and Total."""
+    """Per row of a §5b document: True for groups (rows that are some row's parent), a kind's
+    subtotal (a table of several kinds) and Total."""
     parents = {r["parent"] for r in document["rows"] if r.get("parent")}
-    return [r["category"] in parents or r["category"] == "Total" for r in document["rows"]]
+    return [r["category"] in parents or r["category"] == "Total"
+            or bool(r.get("subtotal")) for r in document["rows"]]
 
 
-def document_sheet(document: dict, title: str, period: str = "", source: str = "", name: str = "Table"):
+def document_sheet(document: dict, title: str, period: str = "", source: str = "", name: str = "Table",
+                   total_name: str | None = None):
     """A design-§5b table document (`hotspot table --by/--period/--years` JSON) as an
     `xlsx.Sheet`: categories indented by level, a header group per column id over its measures,
-    groups and Total in bold, % Diff as percentages, rates with 2 decimals; the columns' windows
+    groups and Total in bold, % Diff as percentages, rates with 1 decimal; the columns' windows
     and the warnings in the notes."""
     from hotspot_app.render import xlsx
 
     measures = document_measures(document)
     data = {("", "Category"): [str(r["category"]) for r in document["rows"]]}
-    for cid, key, head in measures:
-        data[(cid, head)] = [r["cells"][cid][key] for r in document["rows"]]
+    for cid, key, head in measures:  # `total_name` heads the Total column ('Cleveland')
+        data[(total_name if total_name and cid == "Total" else cid, head)] = [r["cells"][cid][key]
+                                                                             for r in document["rows"]]
     frame = pd.DataFrame(data)
     frame.columns = list(data)
-
-
-    described = describe_columns(document)
+    described = [f"{total_name}: {d.split(': ', 1)[1]}" if total_name and d.startswith("Total: ") else d
+                 for d in describe_columns(document)]
     return xlsx.Sheet(frame, title, name, period=period or "; ".join(described[:1]), source=source,
                       percent=[c for c in frame.columns if c[1] == "% Diff"],
                       rate=[c for c in frame.columns if c[1] == "Per 1,000"],
@@ -388,7 +392,7 @@ def describe_columns(document: dict) -> list[str]:
     lines = []
     for c in document["columns"]:
         span = periods.format_range([c["from"], c["to"]] if c["from"] != c["to"] else [c["from"]])
-        text = f"{c['id']}: {c['area']}, {span}"
+        text = f"{c['id']}: {c['area']}, {span}" if c["area"] != c["id"] else f"{c['id']}: {span}"
         if c.get("compare_from"):
             comp = [c["compare_from"], c["compare_to"]] if c["compare_from"] != c["compare_to"] else [c["compare_from"]]
             text += f" compared with {periods.format_range(comp)}"
@@ -463,3 +467,12 @@ def evaluation_markdown(answer) -> str:
                  "level, trend and distance; placebo-in-space test; WDQ (Bowers & Johnson 2003), WDD "
                  "(Wheeler & Ratcliffe 2018)._")
     return "\n".join(lines) + "\n"
+
+
+def sentences_markdown(sentences: Iterable[str], title: str = "In words") -> str:
+    """The papers' sentences (a document's ``sentences``) as a markdown list under `title`;
+    '' when there are none."""
+    items = [str(x) for x in sentences]
+    if not items:
+        return ""
+    return "\n".join(["", f"**{title}**", ""] + [f"- {x}" for x in items]) + "\n"

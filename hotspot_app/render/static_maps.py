@@ -100,9 +100,10 @@ def _draw_choropleth(ax, areas: gpd.GeoDataFrame, values: Sequence | pd.Series, 
             ax.annotate(text, (p.x, p.y), ha="center", va="center", fontsize=6, color="#222222")
 
 
-def _legend(ax, scale: maps.Scale, title: str) -> None:
+def _legend(ax, scale: maps.Scale, title: str, na_label: str | None = "n/a (not covered)") -> None:
     handles = [Patch(facecolor=c, edgecolor="#555555", label=text) for c, text in scale.legend_rows()]
-    handles.append(Patch(facecolor=maps.NO_DATA, edgecolor="#555555", label="n/a (not covered)"))
+    if na_label:  # grey, with what grey means on this map
+        handles.append(Patch(facecolor=maps.NO_DATA, edgecolor="#555555", label=na_label))
     ax.legend(handles=handles, title=title or scale.title, loc="upper left", bbox_to_anchor=(1.0, 1.0),
               fontsize=7, title_fontsize=8, frameon=False)
 
@@ -110,16 +111,18 @@ def _legend(ax, scale: maps.Scale, title: str) -> None:
 def choropleth_png(areas: gpd.GeoDataFrame, values: Sequence | pd.Series, *, title: str = "",
                    legend_title: str = "", scale: maps.Scale | None = None, diverging: bool = False,
                    label_field: str | None = "name", caption: str | None = None,
-                   size_in: tuple[float, float] = (8.0, 7.0), dpi: int = 150) -> bytes:
-    """PNG of `areas` filled by `values` (one per area, None = not covered), with a legend and a
-    scale bar. Give `scale` to share classes between maps."""
+                   size_in: tuple[float, float] = (8.0, 7.0), dpi: int = 150,
+                   na_label: str | None = "n/a (not covered)") -> bytes:
+    """PNG of `areas` filled by `values` (one per area, None = grey), with a legend and a scale
+    bar. Give `scale` to share classes between maps; `na_label` says what grey means (None: no
+    grey entry, when no area is grey)."""
     _check(areas, "areas")
     scale = scale or maps.make_scale([v for v in values if v is not None], diverging=diverging,
                                      title=legend_title)
     fig, ax = plt.subplots(figsize=size_in, dpi=dpi)
     _draw_choropleth(ax, areas, values, scale, label_field)
     _frame(ax, title, caption)
-    _legend(ax, scale, legend_title)
+    _legend(ax, scale, legend_title, na_label)
     return _png(fig)
 
 
@@ -170,13 +173,45 @@ def patrol_png(patrol_areas: gpd.GeoDataFrame, *, context: gpd.GeoDataFrame | No
     patrol_areas.plot(ax=ax, color=PATROL_FILL, alpha=0.35, edgecolor=PATROL_FILL, linewidth=1.2)
     numbers = patrol_areas[number_field] if number_field in patrol_areas.columns else \
         pd.Series(range(1, len(patrol_areas) + 1))
-    for p, n in zip(patrol_areas.geometry.representative_point(), numbers):
-        ax.annotate(str(n), (p.x, p.y), ha="center", va="center", fontsize=9, fontweight="bold",
-                    color="white", bbox=dict(boxstyle="circle,pad=0.25", fc=PATROL_FILL, ec="white"))
+    anchors = [(p.x, p.y) for p in patrol_areas.geometry.representative_point()]
     ax.set_xlim(minx, maxx)
     ax.set_ylim(miny, maxy)
+    for (x, y), (lx, ly), n in zip(anchors, label_positions(anchors, (minx, miny, maxx, maxy), size_in), numbers):
+        if (lx, ly) != (x, y):  # set beside its area: a line joins them
+            ax.plot([x, lx], [y, ly], color=PATROL_FILL, linewidth=0.8, zorder=4)
+        ax.annotate(str(n), (lx, ly), ha="center", va="center", fontsize=9, fontweight="bold", zorder=5,
+                    color="white", bbox=dict(boxstyle="circle,pad=0.25", fc=PATROL_FILL, ec="white"))
     _frame(ax, title, caption)
     return _png(fig)
+
+
+def label_positions(anchors: Sequence[tuple[float, float]], extent: tuple[float, float, float, float],
+                    size_in: tuple[float, float], label_in: float = 0.24) -> list[tuple[float, float]]:
+    """Where each numbered label goes so that no two overlap: at its anchor when free, else the
+    nearest free spot on rings around it (inside the map), in the order given (rank 1 first
+    keeps its place). `label_in` is a label's diameter in inches on a map of `size_in` inches."""
+    minx, miny, maxx, maxy = extent
+    scale = max((maxx - minx) / size_in[0], (maxy - miny) / size_in[1])  # metres per inch
+    gap = label_in * scale * 1.1
+    placed: list[tuple[float, float]] = []
+    for x, y in anchors:
+        spot = (x, y)
+        if any(np.hypot(x - px, y - py) < gap for px, py in placed):
+            spot = None
+            for ring in range(1, 30):
+                r = gap * ring
+                for k in range(8 * ring):
+                    a = 2 * np.pi * k / (8 * ring) + np.pi / 4
+                    cx, cy = x + r * np.cos(a), y + r * np.sin(a)
+                    inside = minx + gap / 2 <= cx <= maxx - gap / 2 and miny + gap / 2 <= cy <= maxy - gap / 2
+                    if inside and all(np.hypot(cx - px, cy - py) >= gap for px, py in placed):
+                        spot = (cx, cy)
+                        break
+                if spot is not None:
+                    break
+            spot = spot or (x, y)
+        placed.append(spot)
+    return placed
 
 
 def pair_png(left: tuple[gpd.GeoDataFrame, Sequence], right: tuple[gpd.GeoDataFrame, Sequence], *,

@@ -8,7 +8,7 @@ paper table, not a data dump:
   label row, e.g. "Last 12 months" over "Current | Previous | Diff | % Diff");
 - numbers stored as numbers with formats: counts ``#,##0``, differences ``+#,##0``, percentages
   as Excel percentages (the value 11.2 meaning 11.2% is stored as 0.112 with ``0.0%``), rates
-  ``0.00``; a missing value (not covered, previous 0) is the text ``n/a``, never 0 or blank;
+  ``0.0`` (rates per 1,000 to 1 decimal); a missing value (not covered, previous 0) is the text ``n/a``, never 0 or blank;
 - bold rows (groups, totals), indented names, a frozen header, column widths to fit;
 - a ``Notes`` sheet with definitions, caveats and every warning.
 
@@ -37,7 +37,7 @@ NA = "n/a"
 INT_FORMAT = "#,##0"
 DIFF_FORMAT = "+#,##0;-#,##0;0"
 PCT_FORMAT = "0.0%"
-RATE_FORMAT = "#,##0.00"
+RATE_FORMAT = "#,##0.0"  # rates per 1,000 to 1 decimal, as the papers print them
 DECIMAL_FORMAT = "#,##0.0"
 HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
 GROUP_FILL = PatternFill("solid", fgColor="B8CCE4")
@@ -244,7 +244,12 @@ def workbook(sheets: Sequence[Sheet], definitions: Sequence[tuple[str, str]] = (
     row += 1
     if not notes:
         ws.cell(row, 1, "None.")
-    for note in dict.fromkeys(notes):
+    said: list[str] = []
+    for note in notes:  # each once: a sheet's note already listed under its section's title is not repeated
+        if any(n == note or n.endswith(f": {note}") for n in said):
+            continue
+        said.append(note)
+    for note in said:
         c = ws.cell(row, 1, _text(note))
         c.alignment = Alignment(wrap_text=True, vertical="top")
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)

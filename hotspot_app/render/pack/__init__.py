@@ -25,6 +25,7 @@ from typing import Sequence
 import pandas as pd
 
 from hotspot_app.core import settings
+from hotspot_app.render.pack import layout, people
 from hotspot_app.render.pack.app_specs import APP_SECTIONS, app_spec, demo_spec
 from hotspot_app.render.pack.evaluation_section import intervention_evaluation
 from hotspot_app.render.pack.inputs import Inputs, load_inputs
@@ -54,7 +55,7 @@ __all__ = ["FORMATS", "SECTION_KEYS", "Spec", "Inputs", "Pack", "Table", "Image"
            "load_spec", "parse_spec", "load_inputs", "build", "table_section", "render_html",
            "render_pdf", "render_docx", "render_xlsx", "render", "write", "report", "demo_spec",
            "DEMO_SPEC", "APP_SECTIONS", "app_spec", "intervention_evaluation", "check_outputs",
-           "css_string", "document_table", "RENDERERS"]
+           "css_string", "document_table", "RENDERERS", "layout", "people"]
 
 
 
@@ -91,13 +92,18 @@ def build(spec: Spec, inputs: Inputs | None = None, progress=None) -> Pack:
             if kind == "summary":
                 categories.update({"crime", "asb"})
             sec = BUILDERS[kind](inc, inputs, args, key)
+        sec.warnings = people.once(sec.warnings)  # in words, each once (docs/design.md §10)
+        for block in sec.blocks:
+            if isinstance(block, Table) and getattr(block.sheet, "notes", None):
+                block.sheet.notes = people.once(block.sheet.notes)
         sections.append(sec)
         current = None
         warnings += [f"{sec.title}: {w}" for w in sec.warnings]
+    warnings = people.once(warnings)
     about = about_section(spec, inputs, warnings, categories)
     label = settings.DEMO_LABEL if spec.synthetic else ""
     return Pack(spec.title, spec.subtitle, label, sections, about, list(dict.fromkeys(warnings)),
-                generated=pd.Timestamp.now(tz="UTC").strftime("%d %B %Y"))
+                generated=pd.Timestamp.now(tz="UTC").strftime("%d %B %Y"), page=spec.page)
 
 
 

@@ -14,6 +14,7 @@ from hotspot_app.core import periods, taxonomy
 from hotspot_app.core.errors import InputError
 from hotspot_app.render import formatting
 from hotspot_app.render.pack.inputs import Inputs
+from hotspot_app.render.pack.layout import Page, Part, plan
 
 
 # =========================================================================== the pack
@@ -43,6 +44,20 @@ class Table:
         number = re.compile(r"^([+\-]?[\d,]+(\.\d+)?%?|n/a|)$")
         return {j for j in range(len(self.columns))
                 if j == 0 or any(not number.match(row[j].strip()) for row in self.cells)}
+
+    def layout(self, page: Page) -> list[tuple[Part, "Table"]]:
+        """The printed parts of this table on `page` (`layout.plan`): each with the table of its
+        columns, the row labels repeated in every part."""
+        return [(part, self.part(part))
+                for part in plan(self.columns, self.cells, self.indent, page, self.text_columns)]
+
+    def part(self, part: Part) -> "Table":
+        if part.parts == 1:
+            return self
+        cols = list(part.columns)
+        return Table(self.title, [self.columns[j] for j in cols], [[row[j] for j in cols] for row in self.cells],
+                     self.bold, self.indent, self.sheet,
+                     caption=self.caption if part.index == part.parts - 1 else "", document=self.document)
 
     def header_groups(self) -> list[tuple[str, int]]:
         out: list[tuple[str, int]] = []
@@ -76,6 +91,13 @@ class Section:
     kind: str = "text"
     document: dict | None = None  # the CLI's JSON for the same arguments (summary, evaluate, rank)
 
+    def orientation(self, page: Page) -> str:
+        """The page orientation the section is printed on: turned (with its heading and text)
+        when one of its tables needs the turned page (`layout.plan`)."""
+        turned = any(part.orientation != page.orientation for b in self.blocks if isinstance(b, Table)
+                     for part, _ in b.layout(page))
+        return page.turned if turned else page.orientation
+
 
 
 @dataclass
@@ -87,6 +109,7 @@ class Pack:
     about: Section
     warnings: list[str]
     generated: str = ""
+    page: Page = field(default_factory=Page)
 
     @property
     def tables(self) -> list[Table]:
@@ -134,7 +157,17 @@ def display_cells(df: pd.DataFrame) -> tuple[list[tuple[str, str]], list[list[st
 
 
 
-def document_table(document: dict, title: str, caption: str = "") -> Table:
+def sheet_name(title: str, limit: int = 31) -> str:
+    """A workbook sheet name a reader knows the table by: its title, cut at a word within Excel's
+    31 characters ('Crime by year (2023/24 to' ...), without the characters Excel refuses."""
+    text = "".join("-" if ch in "/\\" else ch for ch in str(title) if ch not in "[]:*?").strip()
+    if len(text) <= limit:
+        return text or "Table"
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(" ,;-—(")
+    return cut or text[:limit]
+
+
+def document_table(document: dict, title: str, caption: str = "", total_name: str | None = None) -> Table:
     """A design-§5b table document (the table engine's ``{"columns", "rows", "warnings"}``) as a
     pack table: the same layout and numbers as its XLSX sheet (`formatting.document_sheet`)."""
     measures = formatting.document_measures(document)
@@ -144,6 +177,9 @@ def document_table(document: dict, title: str, caption: str = "") -> Table:
     cols = [("", "Category")] + [(cid, head) for cid, _, head in measures]
     cells = [[str(r["category"])] + [fmt[key](r["cells"][cid][key]) for cid, key, _ in measures]
              for r in document["rows"]]
+    sheet = formatting.document_sheet(document, title, name=sheet_name(title), total_name=total_name)
+    if total_name:  # the whole-force column named as the papers name it ('Cleveland'), not 'Total'
+        cols = [(total_name if g == "Total" else g, lab) for g, lab in cols]
+        caption = caption.replace("Total: ", f"{total_name}: ")
     return Table(title, cols, cells, formatting.document_groups(document),
-                 [int(r["level"]) for r in document["rows"]], formatting.document_sheet(document, title),
-                 caption=caption, document=document)
+                 [int(r["level"]) for r in document["rows"]], sheet, caption=caption, document=document)

@@ -11,6 +11,7 @@ import pandas as pd
 
 from hotspot_app.core.errors import InputError
 from hotspot_app.io import exports
+from hotspot_app.render.pack import layout
 from hotspot_app.render.pack.model import Image, Pack, Table
 from hotspot_app.render.pack.spec import FORMATS
 
@@ -44,7 +45,8 @@ def render_html(pack: Pack) -> str:
 
 
 def render_pdf(pack: Pack) -> bytes:
-    """PDF of the HTML (WeasyPrint; A4, page numbers, the title on every page)."""
+    """PDF of the HTML (WeasyPrint; the pack's page, A4 by default; page numbers, the title on every
+    page; wide tables laid out by `layout.plan`)."""
     from weasyprint import HTML
 
     return HTML(string=render_html(pack), base_url=str(Path(__file__).parent)).write_pdf()
@@ -56,18 +58,30 @@ def _x(text) -> str:
     return exports.xml_text(text)
 
 
-def render_docx(pack: Pack) -> bytes:
-    """Word document: headings, paragraphs, tables with (grouped) headers, images."""
-    from docx import Document
+def _docx_page(sect, page, orientation: str) -> None:
+    """Give a Word section the pack's page size in `orientation`, with the PDF's margins."""
     from docx.enum.section import WD_ORIENT
-    from docx.shared import Cm, Pt, RGBColor
+    from docx.shared import Mm
+
+    w, h = page.dimensions_mm(orientation)
+    sect.orientation = WD_ORIENT.LANDSCAPE if orientation == "landscape" else WD_ORIENT.PORTRAIT
+    sect.page_width, sect.page_height = Mm(w), Mm(h)
+    sect.left_margin = sect.right_margin = Mm(layout.MARGIN_SIDE_MM)
+    sect.top_margin, sect.bottom_margin = Mm(layout.MARGIN_TOP_MM), Mm(layout.MARGIN_BOTTOM_MM)
+
+
+def render_docx(pack: Pack) -> bytes:
+    """Word document: headings, paragraphs, tables with (grouped) headers, images; the PDF's page
+    (size, orientation, margins) and its table layout (`layout.plan`: a wide table on a turned
+    page, shrunk or split into column groups repeating the row labels)."""
+    from docx import Document
+    from docx.enum.section import WD_SECTION
+    from docx.shared import Pt, RGBColor
 
     doc = Document()
+    page = pack.page
     sect = doc.sections[0]
-    sect.orientation = WD_ORIENT.LANDSCAPE
-    sect.page_width, sect.page_height = sect.page_height, sect.page_width
-    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
-        setattr(sect, side, Cm(1.6))
+    _docx_page(sect, page, page.orientation)
     doc.styles["Normal"].font.size = Pt(10)
     doc.add_heading(_x(pack.title), level=0)
     if pack.subtitle:
@@ -78,8 +92,15 @@ def render_docx(pack: Pack) -> bytes:
         run.bold = True
         run.font.color.rgb = RGBColor(0xB0, 0x30, 0x00)
     sect.header.paragraphs[0].text = _x(pack.title + (f" — {pack.label}" if pack.label else ""))
-    width = sect.page_width - sect.left_margin - sect.right_margin
+    state = {"orientation": page.orientation}
+
+    def turn(orientation: str) -> None:
+        if state["orientation"] != orientation:
+            _docx_page(doc.add_section(WD_SECTION.NEW_PAGE), page, orientation)
+            state["orientation"] = orientation
+
     for s in pack.sections + [pack.about]:
+        turn(s.orientation(page))
         if s.title:
             doc.add_heading(_x(s.title), level=1)
         for w in s.warnings:
@@ -94,26 +115,41 @@ def render_docx(pack: Pack) -> bytes:
                 for item in b[1]:
                     doc.add_paragraph(_x(item), style="List Bullet")
             elif isinstance(b, Image):
-                doc.add_picture(io.BytesIO(b.png), width=min(width, Cm(24) if b.kind == "map" else Cm(22)))
+                width = Pt(page.text_width_pt(state["orientation"]))
+                doc.add_picture(io.BytesIO(b.png), width=width)
                 if b.caption:
                     c = doc.add_paragraph(_x(b.caption))
                     c.runs[0].italic = True
             elif isinstance(b, Table):
-                docx_table(doc, b)
+                for part, t in b.layout(page):
+                    if part.parts > 1:
+                        c = doc.add_paragraph(_x(f"{b.title}: columns, part {part.index + 1} of {part.parts}"))
+                        c.runs[0].italic = True
+                    docx_table(doc, t, part.font_pt, page.text_width_pt(part.orientation))
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()
 
 
 
-def docx_table(doc, t: Table) -> None:
+def docx_table(doc, t: Table, font_pt: float = layout.TABLE_PT, width_pt: float | None = None) -> None:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
     from docx.shared import Pt
 
     head_rows = 2 if t.grouped else 1
     text_cols = t.text_columns
     table = doc.add_table(rows=head_rows + len(t.cells), cols=len(t.columns))
     table.style = "Table Grid"
+    table.autofit = False
+    if width_pt:  # columns as wide as their text needs, scaled to the text width
+        chars = layout.column_chars(t.columns, t.cells, t.indent, text_cols)
+        need = [layout.width_pt([c], font_pt) for c in chars]
+        scale = width_pt / sum(need)
+        for j, column in enumerate(table.columns):
+            column.width = Pt(need[j] * scale)
+            for cell in column.cells:
+                cell.width = Pt(need[j] * scale)
     if t.grouped:
         j = 0
         for group, span in t.header_groups():
@@ -124,15 +160,16 @@ def docx_table(doc, t: Table) -> None:
             j += span
     for j, (_, label) in enumerate(t.columns):
         table.cell(head_rows - 1, j).text = _x(label)
-    from docx.oxml import OxmlElement
-
     for r in range(head_rows):  # header rows repeat on every page
         table.rows[r]._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
     for r in range(head_rows):
-        for cell in table.rows[r].cells:
+        for j, cell in enumerate(table.rows[r].cells):
             for p in cell.paragraphs:
+                if j not in text_cols and r == head_rows - 1:
+                    p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
                 for run in p.runs:
                     run.bold = True
+                    run.font.size = Pt(font_pt)
     for i, row in enumerate(t.cells):
         for j, value in enumerate(row):
             cell = table.cell(head_rows + i, j)
@@ -142,7 +179,7 @@ def docx_table(doc, t: Table) -> None:
             if j not in text_cols:
                 p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
             for run in p.runs:
-                run.font.size = Pt(8)
+                run.font.size = Pt(font_pt)
                 run.bold = bool(t.bold[i])
     if t.caption:
         c = doc.add_paragraph(_x(t.caption))
@@ -156,8 +193,10 @@ def render_xlsx(pack: Pack) -> bytes:
     from hotspot_app.render import xlsx
 
     sheets = []
-    sentences = [(s.title, b) for s in pack.sections for b in s.blocks if isinstance(b, str)
-                 and s.kind in ("summary", "concentration", "evaluation")]
+    sentences = [(s.title, text) for s in pack.sections if s.kind in ("summary", "concentration", "evaluation",
+                                                                       "sentences")
+                 for b in s.blocks for text in ([b] if isinstance(b, str) else
+                                                list(b[1]) if isinstance(b, tuple) else [])]
     if sentences:
         sheets.append(xlsx.Sheet(pd.DataFrame({"Section": [t for t, _ in sentences],
                                                "Text": [b for _, b in sentences]}),

@@ -9,7 +9,7 @@ import geopandas as gpd
 import pandas as pd
 
 from hotspot_app.core import areas as core_areas
-from hotspot_app.core import periods, settings, taxonomy
+from hotspot_app.core import coverage, periods, settings, taxonomy
 from hotspot_app.core.errors import InputError
 from hotspot_app.io import population_files
 from hotspot_app.render import formatting
@@ -74,16 +74,18 @@ def table_section(incidents: gpd.GeoDataFrame, inputs: Inputs, args: dict, key: 
                      formatting.table_sheet(rows, title, warnings=answer.warnings, name=answer.name),
                      caption=caption, document=answer.document)
     doc = answer.document
-    what = taxonomy.kind_label(kind)
-    if args.get("category"):
+    what = answer.title
+    if args.get("category") and not answer.kinds:
         what = what_label(args["category"])
         what = what[:1].upper() + what[1:]
     cols = doc["columns"]
-    span = periods.format_range([cols[0]["from"], cols[-1]["to"]]) if cols else ""
-    title = args.get("title") or f"{what}, {span}"
+    span = periods.describe([cols[0]["from"], cols[-1]["to"]]) if cols else ""
+    where = f" in {str(args['within']).split('=', 1)[1]}" if args.get("within") else ""
+    title = args.get("title") or f"{what}{where}, {span}"
     if args.get("years") and cols and not args.get("title"):
         title = f"{what} by year ({cols[0]['id']} to {cols[-1]['id']})"
-    return document_table(doc, title, caption="; ".join(formatting.describe_columns(doc)))
+    force = coverage.provider_name(incidents) if any(c["area"] == "Total" for c in cols) else None
+    return document_table(doc, title, caption="; ".join(formatting.describe_columns(doc)), total_name=force)
 
 
 def indicators_section(incidents, inputs, args, key) -> Section:
@@ -111,7 +113,8 @@ def indicators_section(incidents, inputs, args, key) -> Section:
     sheet = xlsx.Sheet(numbers, title, "Indicators", percent=["% difference"], diff=["Actual difference"],
                        notes=list(doc["warnings"]))
     table = Table(title, cols, cells, [False] * len(cells), [0] * len(cells), sheet, document=doc)
-    return Section(title, [table], list(doc["warnings"]), "indicators", doc)
+    return Section(title, [table, ("list", list(doc.get("sentences", [])))], list(doc["warnings"]),
+                   "indicators", doc)
 
 
 # --------------------------------------------------------------------------- section builders
@@ -136,23 +139,37 @@ def concentration_section(incidents, inputs, args, key) -> Section:
     try:
         ranked, doc = rank.rank(incidents, layer_areas, category=category,
                                 period=(args.get("from"), args.get("to")), top=args.get("top"),
-                                within=args.get("within"), unit=args.get("unit"))
+                                within=args.get("within"), by=args.get("by"), unit=args.get("unit"),
+                                population=args.get("population"),
+                                lsoa_boundaries=args.get("lsoa_boundaries") or ())
     except InputError as exc:
         raise _relabel(exc, key) from None
-    share, warnings = doc["top"], list(doc["warnings"])
+    share, warnings = doc["top"], list(doc["warnings"]) + list(doc["notes"])
     span = periods.describe([doc["from"], doc["to"]]) if doc["from"] else ""
-    unit = args.get("unit") or core_areas.layer_unit(
-        str(layer_areas["layer"].iloc[0]) if len(layer_areas) and "layer" in layer_areas.columns else None)
+    unit = args.get("unit") or ("areas" if args.get("by") else core_areas.layer_unit(
+        str(layer_areas["layer"].iloc[0]) if len(layer_areas) and "layer" in layer_areas.columns else None))
     top_n = max(int(share["top"]), 10)
     body = ranked[ranked["area_id"] != core_areas.OUTSIDE].head(top_n)
     shown = formatting.rank_display(body)
-    title = args.get("title") or f"Where {what_label(category)} concentrates, {span}"
+    where = f" in {str(args['within']).split('=', 1)[1]}" if args.get("within") else ""
+    title = args.get("title") or f"Where {what_label(category)} concentrates{where}, {span}"
     cols, cells = display_cells(shown)
     sheet = xlsx.sheet_of(body.drop(columns=["area_id"]), title, "Concentration", period=span, notes=warnings)
     table = Table(f"Top {len(body)} {unit} by count", cols, cells, [False] * len(body), [0] * len(body),
-                  sheet, caption=f"Share of all {formatting.fmt_int(ranked.attrs.get('total'))} {what_label(category)} "
-                                 f"(incidents outside every area included in the total).")
-    return Section(title, [share["text"], table], warnings, "concentration", share)
+                  sheet, caption=f"Share of all {formatting.fmt_int(ranked.attrs.get('total'))} {what_label(category)}"
+                                 f"{where} (incidents outside every area included in the total).",
+                  document=doc)
+    return Section(title, [*doc["sentences"], table], warnings, "concentration", doc)
+
+
+def sentences_section(incidents, inputs, args, key) -> Section:
+    """The papers' sentences for a table's arguments: the "sentences" of ``hotspot table`` for
+    the same flags (`questions.table.area_table`, `core.sentences.table_sentences`)."""
+    table = table_section(incidents, inputs, {k: v for k, v in args.items() if k != "title"}, key)
+    doc = table.document or {}
+    title = args.get("title") or f"In words: {table.title}"
+    return Section(title, [("list", list(doc.get("sentences", [])))], list(doc.get("warnings", [])),
+                   "sentences", doc)
 
 
 def patrol_map_section(incidents, inputs, args, key) -> Section:
@@ -170,33 +187,43 @@ def patrol_map_section(incidents, inputs, args, key) -> Section:
         found = patrol_areas.patrol_areas(incidents, category=category, period=f"{months[0]}..{months[-1]}",
                                           preset=args.get("preset"), eps_m=args.get("eps_m"),
                                           min_samples=args.get("min_samples"), areas=layer_areas,
-                                          top=args.get("top", patrol_areas.SHOWN))
+                                          top=args.get("top", patrol_areas.PAPER_SHOWN))
     except InputError as exc:
         raise _relabel(exc, key) from None
     title = args.get("title") or f"Patrol areas: {what_label(category)}, {span}"
     sec = Section(title, [], list(found.warnings), "map", found.to_dict())
-    if not len(found.areas):
-        sec.blocks.append(found.sentence())
-        return sec
     sec.blocks.append(found.sentence())
-    sec.blocks.append(Image(title, static_maps.patrol_png(found.areas, context=layer_areas),
-                            caption="Numbered by rank (1 = most incidents); outlines: "
+    if not len(found.areas):
+        return sec
+    shown = found.areas.sort_values("rank")
+    sec.blocks.append(Image(title, static_maps.patrol_png(shown, context=layer_areas),
+                            caption="Numbered by rank (1 = most incidents); a number set beside its area "
+                                    "is joined to it by a line. Outlines: "
                                     f"{inputs.area_files.get(args['areas'], 'areas')}."))
-    doc = found.to_dict()
-    frame = pd.DataFrame({"Rank": [c["rank"] for c in doc["clusters"]],
-                          "Name": [c["name"] for c in doc["clusters"]],
-                          "Incidents": [c["count"] for c in doc["clusters"]],
-                          "Area (m²)": [round(c["area_m2"]) for c in doc["clusters"]],
-                          "Per km²": [round(c["density_per_km2"]) for c in doc["clusters"]],
-                          "Months": [f"{c['first_month']} to {c['last_month']}" for c in doc["clusters"]]})
-    shown = frame.copy()
-    for c in ("Incidents", "Area (m²)", "Per km²"):
-        shown[c] = [formatting.fmt_int(v) for v in shown[c]]
-    cols, cells = display_cells(shown)
-    sec.blocks.append(Table("Patrol areas", cols, cells, [False] * len(frame), [0] * len(frame),
+    frame = pd.DataFrame({"Rank": shown["rank"].astype(int).tolist(),
+                          "Place": [str(v) for v in column_or(shown, "location_text", shown["name"])],
+                          "Ward": [("" if pd.isna(v) else str(v)) for v in column_or(shown, "area_name", "")],
+                          "Grid reference": [("" if pd.isna(v) else str(v)) for v in column_or(shown, "grid_ref", "")],
+                          "Incidents": shown["count"].astype(int).tolist(),
+                          "Area (ha)": [round(float(v) / 10_000, 2) for v in shown["area_m2"]],
+                          "Months": [f"{a} to {b}" for a, b in zip(shown["first_month"], shown["last_month"])]})
+    frame = frame[[c for c in frame.columns if c not in ("Ward", "Grid reference") or frame[c].ne("").any()]]
+    table = frame.copy()
+    table["Incidents"] = [formatting.fmt_int(v) for v in table["Incidents"]]
+    table["Area (ha)"] = [f"{v:.2f}" for v in table["Area (ha)"]]
+    cols, cells = display_cells(table)
+    sec.blocks.append(Table(f"The {len(frame)} patrol areas on the map", cols, cells, [False] * len(frame),
+                            [0] * len(frame),
                             xlsx.sheet_of(frame, title, "Patrol areas", period=span,
                                           notes=[found.sentence(), *found.warnings])))
     return sec
+
+
+def column_or(frame: pd.DataFrame, column: str, default):
+    """`frame[column]`, or `default` for every row when the column is absent."""
+    if column in frame.columns:
+        return frame[column].tolist()
+    return list(default) if isinstance(default, pd.Series) else [default] * len(frame)
 
 
 def map_section(incidents, inputs, args, key) -> Section:
@@ -213,20 +240,31 @@ def map_section(incidents, inputs, args, key) -> Section:
     months = months_of(args, incidents, sel)
     span = periods.describe([months[0], months[-1]])
     what = what_label(category)
-    metric = args.get("metric", "count")
+    if args.get("within"):
+        from hotspot_app.core import tables as core_tables
+
+        layer_areas, _ = core_tables.group_areas(layer_areas, within=args["within"])
     try:
-        by_id, warnings = rank.area_values(incidents, layer_areas, category=category, months=months,
-                                           metric=metric, smooth=args.get("smooth"))
+        by_id, metric, grey, warnings = rank.map_values(
+            incidents, layer_areas, category=category, months=months, metric=args.get("metric", "count"),
+            population=args.get("population"), lsoa_boundaries=args.get("lsoa_boundaries") or (),
+            smooth=args.get("smooth"))
     except InputError as exc:
         raise _relabel(exc, key) from None
     values = [None if pd.isna(v) else float(v) for v in layer_areas["area_id"].astype(str).map(by_id)]
     legend = ("Rate per 1,000" + (" (Empirical Bayes)" if args.get("smooth") else "")) if metric == "rate" \
         else "Incidents"
+    reasons = sorted(set(grey.values()))
     layer = str(layer_areas["layer"].iloc[0]) if len(layer_areas) and "layer" in layer_areas.columns else None
-    title = args.get("title") or f"{what[:1].upper() + what[1:]} by {core_areas.layer_unit(layer)[:-1]}, {span}"
-    png = static_maps.choropleth_png(layer_areas, values, legend_title=legend)
-    return Section(title, [Image(title, png, caption=f"{legend} per area; grey = n/a (not covered).")],
-                   warnings, "map")
+    where = f" in {str(args['within']).split('=', 1)[1]}" if args.get("within") else ""
+    per = " per 1,000 people" if metric == "rate" else ""
+    title = args.get("title") or (f"{what[:1].upper() + what[1:]}{per} by {core_areas.layer_unit(layer)[:-1]}"
+                                  f"{where}, {span}")
+    png = static_maps.choropleth_png(layer_areas, values, legend_title=legend,
+                                     na_label=f"n/a ({' or '.join(reasons)})" if grey else None)
+    grey_text = (f" Grey: n/a ({' or '.join(reasons)}; {len(grey)} of {len(layer_areas)} areas)." if grey
+                 else "")
+    return Section(title, [Image(title, png, caption=f"{legend} per area.{grey_text}")], warnings, "map")
 
 
 def chart_section(incidents, inputs, args, key) -> Section:
@@ -249,6 +287,7 @@ def chart_section(incidents, inputs, args, key) -> Section:
 
 
 BUILDERS = {"summary": summary_section, "concentration": concentration_section, "map": map_section,
+             "sentences": sentences_section,
              "evaluation": evaluation_section, "chart": chart_section, "indicators": indicators_section,
              **WHERE_NEXT_BUILDERS}
 

@@ -10,6 +10,7 @@ from typing import Any
 from hotspot_app.core import periods
 from hotspot_app.core.errors import InputError
 from hotspot_app.core.patrol import PRESETS
+from hotspot_app.render.pack.layout import Page, page_of
 
 FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx", ".xlsx": "xlsx"}
 
@@ -26,9 +27,13 @@ SECTION_KEYS: dict[str, set[str] | None] = {
               "compare", "kind", "category", "taxonomy", "population", "no_total", "rows"},
     "indicators": {"title", "spec", "period", "baseline", "compare", "areas", "area"},
     "summary": {"title", "areas", "area", "to", "months"},
-    "concentration": {"title", "areas", "layer", "category", "from", "to", "top", "unit", "within"},
+    "concentration": {"title", "areas", "layer", "category", "from", "to", "top", "unit", "within", "by",
+                      "population", "lsoa_boundaries"},
     "map": {"title", "type", "areas", "layer", "category", "from", "to", "metric", "smooth", "preset", "eps_m",
-            "min_samples", "top"},
+            "min_samples", "top", "within", "population", "lsoa_boundaries"},
+    # the papers' sentences for a table's arguments (docs/design.md §5c): `hotspot table`'s "sentences"
+    "sentences": {"title", "areas", "area", "by", "within", "month", "period", "years", "year_start",
+                  "compare", "kind", "category", "taxonomy", "population", "no_total", "rows"},
     "chart": {"title", "type", "areas", "area", "category", "from", "to"},
     "evaluation": {"title", "areas", "area", "after", "before", "baseline", "category", "buffer_m",
                    "control", "candidates", "map", "chart", "cell_m"},
@@ -102,6 +107,7 @@ class Spec:
     areas: dict[str, AreaSource] = field(default_factory=dict)
     period: dict = field(default_factory=dict)
     sections: list[tuple[str, Any, str]] = field(default_factory=list)
+    page: Page = field(default_factory=Page)
 
     def inputs_paths(self) -> list[Path]:
         return list(self.data) + [a.file for a in self.areas.values() if a.file is not None]
@@ -172,7 +178,7 @@ def parse_spec(raw: Any, base: str | Path = ".", source: str = "spec", loaded: b
     src = source
     if not isinstance(raw, dict):
         spec_error(src, "(top level)", "a report spec is a mapping with title, data, areas and sections")
-    allowed = {"title", "subtitle", "synthetic", "data", "areas", "period", "sections"}
+    allowed = {"title", "subtitle", "synthetic", "data", "areas", "period", "sections", "page"}
     for key in raw:
         if key not in allowed:
             spec_error(src, str(key), f"unknown key; use {', '.join(sorted(allowed))}")
@@ -220,7 +226,11 @@ def parse_spec(raw: Any, base: str | Path = ".", source: str = "spec", loaded: b
             spec_error(src, key, f"unknown section '{kind}'; use one of {', '.join(SECTION_KEYS)}")
         key = f"{key}.{kind}"
         sections.append((kind, check_section(src, key, kind, args, areas, period, base), key))
-    return Spec(title=title.strip(), subtitle=str(raw.get("subtitle") or ""),
+    try:
+        page = page_of(raw.get("page"))
+    except InputError as exc:
+        spec_error(src, exc.parameter or "page", exc.message)
+    return Spec(title=title.strip(), subtitle=str(raw.get("subtitle") or ""), page=page,
                 synthetic=bool(raw.get("synthetic", False)), source=src, base=base, data=data,
                 areas=areas, period=period, sections=sections)
 
@@ -241,10 +251,12 @@ def check_section(src, key: str, kind: str, args, areas: dict, period: dict, bas
     for k in out:
         if k not in SECTION_KEYS[kind]:
             spec_error(src, f"{key}.{k}", f"unknown key; use {', '.join(sorted(SECTION_KEYS[kind]))}")
+    if kind == "sentences":  # the table's checks and defaults
+        return check_section(src, key, "table", out, areas, period, base)
     if "areas" in SECTION_KEYS[kind]:
         # a table over every incident (no area, by or within) and a chart of everything need no areas
         whole = not any(k in out for k in ("area", "by", "within"))
-        needs = not ((kind in ("table", "chart", "indicators")) and whole)
+        needs = not ((kind in ("table", "sentences", "chart", "indicators")) and whole)
         if "areas" in out:
             if str(out["areas"]) not in areas:
                 spec_error(src, f"{key}.areas", f"no areas named '{out['areas']}' (areas: "
@@ -266,6 +278,11 @@ def check_section(src, key: str, kind: str, args, areas: dict, period: dict, bas
     for k in ("population", "spec", "streets"):
         if k in out:
             out[k] = str(base / str(out[k]))
+    if "lsoa_boundaries" in out:
+        out["lsoa_boundaries"] = [str(base / p) for p in spec_str_list(src, f"{key}.lsoa_boundaries",
+                                                                        out["lsoa_boundaries"])]
+        if "population" not in out:
+            spec_error(src, f"{key}.population", "lsoa_boundaries needs population (the LSOA counts)")
     if kind == "table" and isinstance(out.get("area"), list):
         out["area"] = spec_str_list(src, f"{key}.area", out["area"])
     if "category" in out:

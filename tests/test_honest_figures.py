@@ -1,0 +1,130 @@
+"""Figures that are what they say (issue 20): every false zero of the issue, on constructed data
+with the truth planted. A figure the data cannot give is n/a (null) with a warning, or refused;
+never 0. Shares never name an area with no incidents; populations are whole numbers of people."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from hotspot_app.core import coverage, periods, schema, sentences, summaries
+from hotspot_app.core.errors import InputError
+from hotspot_app.core.population import population_from_table
+from hotspot_app.questions import indicators, rank, table
+
+CRS = "EPSG:27700"
+
+
+def wards() -> gpd.GeoDataFrame:
+    gdf = gpd.GeoDataFrame({"name": ["Ash", "Birch", "Cedar"], "LAD24NM": ["North", "North", "South"]},
+                           geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100),
+                                     shapely.box(1000, 1000, 1100, 1100)], crs=CRS)
+    return schema.make_areas(gdf, name="name", layer="ward")
+
+
+def police(rows, provider="Cleveland Police") -> gpd.GeoDataFrame:
+    """rows: (category, month, x, y)."""
+    df = pd.DataFrame(rows, columns=["category", "month", "x", "y"]).assign(provider=provider)
+    return schema.make_incidents(df, source="police-uk")
+
+
+def test_a_second_force_missing_a_month_gives_na_with_a_warning_not_zero():
+    # Cleveland for January-March 2024 (Ash), a second force for January-February (Cedar)
+    cleveland = police([("Drugs", m, 5.0, 5.0) for m in ("2024-01", "2024-02", "2024-03")] * 2)
+    durham = police([("Drugs", m, 1005.0, 1005.0) for m in ("2024-01", "2024-02")] * 3,
+                    provider="Durham Constabulary")
+    inc = pd.concat([cleveland, durham], ignore_index=True)
+    assert sorted(coverage.for_kind(inc, "crime").months) == ["2024-01", "2024-02"]
+    assert coverage.gaps_by_provider(inc, ["2024-02", "2024-03"]) == ["Durham Constabulary: 2024-03"]
+    doc = table.area_table(inc, wards(), by="LAD24NM", period="2024-03..2024-03",
+                           compare="2024-02..2024-02").document
+    total = doc["rows"][-1]["cells"]
+    assert total["South"]["current"] is None and total["South"]["diff"] is None  # never 0, -100%
+    assert any("no data loaded for 2024-03" in w for w in doc["warnings"])
+
+
+def test_a_police_uk_month_without_asb_rows_gives_asb_na_with_a_warning():
+    rows = [("Drugs", m, 5.0, 5.0) for m in ("2024-01", "2024-02")] + [("Anti-social behaviour", "2024-01", 5.0, 5.0)] * 4
+    inc = police(rows)
+    doc = table.area_table(inc, wards(), by="LAD24NM", period="2024-02..2024-02", kind="asb",
+                           compare="2024-01..2024-01").document
+    north = doc["rows"][-1]["cells"]["North"]
+    assert (north["current"], north["previous"], north["pct_diff"]) == (None, 4, None)  # not 0, -100%
+    assert any("no data loaded for 2024-02" in w for w in doc["warnings"])
+
+
+def test_rank_of_a_category_police_uk_does_not_split_is_refused():
+    inc = police([("Violence and sexual offences", "2024-01", 5.0, 5.0)] * 3)
+    with pytest.raises(InputError) as err:
+        rank.rank(inc, wards(), category=["Violence with injury"])
+    assert err.value.parameter == "category" and "'Violence with injury'" in err.value.message
+    with pytest.raises(InputError):
+        rank.area_values(inc, wards(), category=["Arson"], months=["2024-01"])
+    _, doc = rank.rank(inc, wards(), category=["Violence and sexual offences"])  # the data's own: fine
+    assert doc["areas"][0]["count"] == 3
+
+
+def test_an_indicator_whose_source_is_not_loaded_is_na_not_zero():
+    inc = police([("Drugs", m, 5.0, 5.0) for m in periods.month_range("2023-04", "2024-06")])
+    spec = pd.DataFrame({"indicator": ["Deliberate fires", "Drugs"],
+                         "category": ["deliberate-fires", "Drugs"], "target": ["reduce", "reduce"]})
+    doc = indicators.indicators(inc, spec, "2024-04..2024-06")
+    fires, drugs = doc["rows"]
+    assert (fires["current"], fires["previous"], fires["status"]) == (None, None, "n/a")
+    assert (drugs["current"], drugs["previous"]) == (3, 3)
+    assert any(w.startswith("Deliberate fires: no fire service incidents data are loaded") for w in doc["warnings"])
+    assert doc["sentences"][0].startswith("Deliberate fires: not available")
+
+
+def test_a_share_never_names_an_area_with_no_incidents():
+    inc = police([("Drugs", "2024-01", 5.0, 5.0)] * 4)
+    ranked, doc = rank.rank(inc, wards(), category=["crime"], top=3)
+    assert doc["top"]["areas"] == ["Ash"] and doc["top"]["text"].endswith("in just 1 ward; Ash.")
+    assert doc["sentences"] == ["All (100%; 4 of the 4 incidents) of crime occurred in just 1 ward; Ash (4)."]
+
+
+@pytest.mark.parametrize("value, message", [("-500", "-500 is not a whole number"),
+                                            ("0.4", "0.4 is not a whole number"),
+                                            ("abc", "'abc' is not a number")])
+def test_a_population_that_is_not_a_whole_number_of_people_is_refused_naming_the_row(value, message):
+    pop = pd.DataFrame({"area": ["Ash", "Birch"], "population": ["1,200", value]})
+    with pytest.raises(InputError) as err:
+        population_from_table(pop, wards())
+    assert message in err.value.message and err.value.row == 2 and err.value.column == "population"
+
+
+def test_a_population_with_commas_and_an_empty_cell_is_read():
+    pop = pd.DataFrame({"area": ["Ash", "Birch", "Cedar"], "population": ["1,200", "", "0"]})
+    values, warnings = population_from_table(pop, wards())
+    assert values.tolist()[0] == 1200.0 and np.isnan(values.tolist()[1]) and values.tolist()[2] == 0.0
+    assert any("no population for 1 area(s): Birch" in w for w in warnings)
+
+
+def test_unknown_figures_are_said_to_be_unknown_in_the_sentences():
+    doc = {"columns": [{"id": "A", "area": "A", "from": "2024-01", "to": "2024-12", "compare_from": "2023-01",
+                        "compare_to": "2023-12"}],
+           "rows": [{"category": "Total", "parent": None, "level": 0,
+                     "cells": {"A": {"current": 10, "previous": None, "diff": None, "pct_diff": None}}}]}
+    said = sentences.table_sentences(doc, "crime")
+    assert said[0] == ("Recorded crime during the period in A cannot be compared with the previous 12 months: "
+                       "the data do not cover both periods.")
+    assert not any(" 0 " in s or "(-" in s for s in said)
+    assert summaries.top_share(pd.DataFrame({"area_id": ["a"], "name": ["A"], "count": [None]}).assign(
+        rank=None), 3)["count"] is None
+
+
+def test_a_rate_map_without_population_shows_counts_and_says_so(tmp_path):
+    inc = police([("Drugs", "2024-01", 5.0, 5.0)] * 4 + [("Drugs", "2024-01", 105.0, 5.0)] * 2)
+    values, metric, grey, warnings = rank.map_values(inc, wards(), months=["2024-01"], metric="rate")
+    assert metric == "count" and values.tolist() == [4, 2, 0] and grey == {}
+    assert any("no population" in w and "the map shows counts" in w for w in warnings)
+    pop = tmp_path / "pop.csv"
+    pop.write_text("area,population\nAsh,2000\nCedar,500\n", encoding="utf-8")
+    values, metric, grey, warnings = rank.map_values(inc, wards(), months=["2024-01"], metric="rate",
+                                                     population=pop)
+    ids = wards()["area_id"].astype(str).tolist()
+    assert metric == "rate" and values[ids[0]] == 2.0 and values[ids[2]] == 0.0
+    assert grey == {ids[1]: "no population"}  # grey said honestly: Birch has no population
