@@ -267,7 +267,8 @@ def test_both_backends_offer_the_same_methods_with_the_same_signatures():
     assert issubclass(workspace.GeopackageWorkspace, workspace.Workspace)
     assert issubclass(workspace.PostgisWorkspace, workspace.Workspace)
     # ... and every public method either offers, with the same signature.
-    file_only = {"layers", "lock_path", "backups"}  # the GeoPackage file's own (locks, backup files)
+    # the GeoPackage file's own: locks, backup files, its incidents folder and private copies
+    file_only = {"layers", "lock_path", "backups", "backups_of", "store", "copy_to"}
     for name in sorted(n for n in dir(workspace.GeopackageWorkspace) if not n.startswith("_") and n not in file_only):
         gpkg, pg = getattr(workspace.GeopackageWorkspace, name), getattr(workspace.PostgisWorkspace, name, None)
         assert pg is not None, f"PostgisWorkspace has no {name}"

@@ -77,8 +77,10 @@ from hotspot_app.io.workspace.base import (
     intervention_added_text,
     no_location_by_month,
     restore_dtypes,
+    summary_of,
     with_provider,
 )
+from hotspot_app.core.selection import Selection
 from hotspot_app.io.identity import current_user
 from hotspot_app.io.workspace import urls
 from hotspot_app.io.workspace.urls import normalise_url
@@ -562,15 +564,24 @@ class PostgisWorkspace(Workspace):
 
 
     # ----------------------------------------------------------------- incidents
-    def incidents(self) -> gpd.GeoDataFrame:
-        """All incidents (raises `InputError` when nothing has been loaded yet)."""
+    def incidents(self, selection: Selection | None = None) -> gpd.GeoDataFrame:
+        """The incidents `selection` keeps (all by default; raises `InputError` when nothing
+        has been loaded yet)."""
         df = self._read(INCIDENTS)
         if df is None:
             raise InputError(f"{self.where} has no incidents loaded yet", file=self.where)
-        return df
+        return df if selection is None or selection.everything else selection.apply(df)
 
-    def load_incidents(self, incidents: gpd.GeoDataFrame, *, files=(), read: int | None = None,
-                       rejected: int | pd.DataFrame | None = None, replace_all: bool = False,
+    def incident_summary(self) -> pd.DataFrame:
+        """Rows per source, provider, month, kind, category and group (`SUMMARY_COLUMNS`)."""
+        if self._all_meta().get(INCIDENTS) is None:
+            return summary_of(pd.DataFrame(), [])
+        with self._engine.connect() as c:
+            df = pd.read_sql('SELECT source, provider, month, kind, category, "group", count(*) AS rows '
+                             'FROM incidents GROUP BY 1, 2, 3, 4, 5, 6', c)
+        return summary_of(df, df["rows"].to_numpy())
+
+    def load_incidents(self, incidents, *, files=(), read=None, rejected=None, replace_all: bool = False,
                        user: str | None = None, expected_version: str | None = None,
                        areas: gpd.GeoDataFrame | None = None) -> LoadResult:
         """Add a load (design §5b): for every (source, provider, month) in `incidents`, the stored
@@ -578,71 +589,97 @@ class PostgisWorkspace(Workspace):
         runs are kept. `replace_all` removes every incident first. One transaction: the removed
         rows are kept in ``incidents_removed``, the load in ``loads`` and ``audit``.
 
-        `rejected`: the number of rejected rows, or the rejects table (its "no location" rows are
-        counted per month for the coverage grid). `areas`: area layers written in the same
-        transaction (each layer present replaced)."""
+        `incidents`: a GeoDataFrame or an iterable of them (batches, each copied in as it comes,
+        all in the one transaction); `read` and `rejected` may then be callables asked once the
+        batches are consumed. `rejected`: the number of rejected rows, or the rejects table (its
+        "no location" rows are counted per month for the coverage grid). `areas`: area layers
+        written in the same transaction (each layer present replaced)."""
         from sqlalchemy import text
 
-        check_geo(incidents, "incidents")
-        inc = with_provider(incidents)
-        no_location = no_location_by_month(rejected) if isinstance(rejected, pd.DataFrame) else {}
-        n_rejected = len(rejected) if isinstance(rejected, pd.DataFrame) else int(rejected or 0)
-        n_read = int(read) if read is not None else len(inc) + n_rejected
+        batches = [incidents] if isinstance(incidents, pd.DataFrame) else incidents
         frames = area_frames(areas) if areas is not None and len(areas) else {}
-        for col in LOAD_KEY:
-            if inc[col].isna().any():
-                row = int(np.flatnonzero(inc[col].isna().to_numpy())[0]) + 1
-                raise InputError(f"incidents without a {col} cannot be loaded into a workspace",
-                                 row=row, column=col)
-        keys = inc[list(LOAD_KEY)].astype(str).drop_duplicates().sort_values(list(LOAD_KEY))
         files = [Path(str(getattr(f, "name", f))).name for f in (files or ())]  # names, not paths
         who = current_user(user)
         with self._write(who, expected_version) as conn:
             load_id = int(conn.execute(text("SELECT nextval(pg_get_serial_sequence('loads', 'load_id'))")).scalar())
             exists = self._all_meta(conn).get(INCIDENTS) is not None
             before = int(self._scalar("SELECT count(*) FROM incidents", conn=conn)) if exists else 0
-            if replace_all:
-                cond, params = "", {}
-            else:
-                cond = ("WHERE (source, provider, month) IN (SELECT * FROM unnest("
-                        "CAST(:s AS text[]), CAST(:p AS text[]), CAST(:m AS text[])))")
-                params = {"s": keys["source"].tolist(), "p": keys["provider"].tolist(),
-                          "m": keys["month"].tolist()}
-            removed_rows = conn.execute(text(
-                f"SELECT source, provider, month, count(*) AS n FROM incidents {cond} "
-                "GROUP BY source, provider, month ORDER BY source, provider, month"), params).all()
-            removed = {(r.source, r.provider, r.month): int(r.n) for r in removed_rows}
+            removed: dict = {}
+            seen: set = set()
+            added = 0
+            if replace_all and exists:
+                removed = self._remove_keys(conn, None, load_id)
+            for batch in batches:
+                check_geo(batch, "incidents")
+                inc = with_provider(batch)
+                for col in LOAD_KEY:
+                    if inc[col].isna().any():
+                        row = int(np.flatnonzero(inc[col].isna().to_numpy())[0]) + 1
+                        raise InputError(f"incidents without a {col} cannot be loaded into a workspace",
+                                         row=row, column=col)
+                keys = {tuple(k) for k in inc[list(LOAD_KEY)].astype(str).drop_duplicates().itertuples(
+                    index=False, name=None)}
+                if not replace_all and self._all_meta(conn).get(INCIDENTS) is not None:
+                    # a key's stored rows go before its first batch comes in (never this load's own)
+                    fresh = sorted(keys - seen)
+                    if fresh:
+                        removed.update(self._remove_keys(conn, fresh, load_id))
+                seen |= keys
+                if len(inc) or not added:
+                    added += self._put(conn, INCIDENTS, inc)
+            read = read() if callable(read) else read
+            rejected = rejected() if callable(rejected) else rejected
+            no_location = no_location_by_month(rejected) if isinstance(rejected, pd.DataFrame) else {}
+            n_rejected = len(rejected) if isinstance(rejected, pd.DataFrame) else int(rejected or 0)
+            n_read = int(read) if read is not None else added + n_rejected
             if removed:
-                # Keep what this load removes (the database's backup), then remove it.
-                conn.execute(text(
-                    "INSERT INTO incidents_removed (load_id, row) SELECT :load_id, "
-                    "to_jsonb(i) - 'geometry' || jsonb_build_object('geometry', ST_AsText(i.geometry)) "
-                    f"FROM incidents i {cond}"), {**params, "load_id": load_id})
                 conn.execute(text(
                     "DELETE FROM incidents_removed WHERE load_id NOT IN (SELECT DISTINCT load_id "
                     f"FROM incidents_removed ORDER BY load_id DESC LIMIT {KEEP_REMOVED})"))
-                conn.execute(text(f"DELETE FROM incidents {cond}"), params)
-            added = self._put(conn, INCIDENTS, inc, replace=replace_all)
             replaced = sum(removed.values())
-            months = sorted(keys["month"].unique())
+            months = sorted({k[2] for k in seen})
             months_replaced = sorted({k[2] for k in removed})
-            providers = sorted(keys["provider"].unique())
+            providers = sorted({k[1] for k in seen})
             conn.execute(text(
                 'INSERT INTO loads (load_id, "user", files, providers, read, loaded, rejected, added, '
                 "replaced, months, replace_all, no_location) VALUES (:id, :u, CAST(:f AS jsonb), "
                 "CAST(:p AS jsonb), :r, :l, :rej, :a, :rep, CAST(:m AS jsonb), :ra, CAST(:nl AS jsonb))"),
                 {"id": load_id, "u": who, "f": json.dumps(files), "p": json.dumps(providers),
-                 "r": n_read, "l": len(inc), "rej": n_rejected, "a": added, "rep": replaced,
+                 "r": n_read, "l": added, "rej": n_rejected, "a": added, "rep": replaced,
                  "m": json.dumps(months), "ra": bool(replace_all), "nl": json.dumps(no_location)})
             # Same wording as the GeoPackage's audit, plus what was read and the months.
+            ordered = dict(sorted(removed.items()))
             detail = (f"load {load_id}: {', '.join(files) or 'incidents'}; {added:,} rows added"
-                      + (f", {replaced:,} removed ({'; '.join(f'{s} {p} {m}: {n:,}' for (s, p, m), n in removed.items())})"
+                      + (f", {replaced:,} removed ({'; '.join(f'{s} {p} {m}: {n:,}' for (s, p, m), n in ordered.items())})"
                          if replaced else "")
                       + f"; read {n_read:,}, rejected {n_rejected:,}; months {_month_span(months)}")
             self._audit(conn, who, "replace_all" if replace_all else "load", detail)
             self._write_area_frames(conn, frames, who)
         return LoadResult(before=before, after=before + added - replaced, added=added, replaced=replaced,
-                          months_replaced=months_replaced, load_id=load_id, removed=removed)
+                          months_replaced=months_replaced, load_id=load_id, removed=dict(sorted(removed.items())))
+
+    def _remove_keys(self, conn, keys: list[tuple] | None, load_id: int) -> dict:
+        """Remove the stored rows of these (source, provider, month) keys (all rows when None),
+        keeping them in ``incidents_removed``; returns {key: rows removed}."""
+        from sqlalchemy import text
+
+        if keys is None:
+            cond, params = "", {}
+        else:
+            cond = ("WHERE (source, provider, month) IN (SELECT * FROM unnest("
+                    "CAST(:s AS text[]), CAST(:p AS text[]), CAST(:m AS text[])))")
+            params = {"s": [k[0] for k in keys], "p": [k[1] for k in keys], "m": [k[2] for k in keys]}
+        rows = conn.execute(text(
+            f"SELECT source, provider, month, count(*) AS n FROM incidents {cond} "
+            "GROUP BY source, provider, month ORDER BY source, provider, month"), params).all()
+        removed = {(r.source, r.provider, r.month): int(r.n) for r in rows}
+        if removed:
+            conn.execute(text(
+                "INSERT INTO incidents_removed (load_id, row) SELECT :load_id, "
+                "to_jsonb(i) - 'geometry' || jsonb_build_object('geometry', ST_AsText(i.geometry)) "
+                f"FROM incidents i {cond}"), {**params, "load_id": load_id})
+            conn.execute(text(f"DELETE FROM incidents {cond}"), params)
+        return removed
 
     def loads(self) -> pd.DataFrame:
         """The load history, oldest first."""
