@@ -606,8 +606,8 @@ class GeopackageWorkspace(Workspace):
         is removed; the load is recorded in `loads` and `audit`.
 
         `incidents`: a GeoDataFrame, or an iterable of them (batches, e.g. month by month: each is
-        written to its partition files as it comes, so memory holds one batch). `read` and
-        `rejected` may then be callables, asked once the batches are consumed. `rejected` is
+        written to its partition files as it comes, so memory holds one batch). `files`, `read`
+        and `rejected` may then be callables, asked once the batches are consumed. `rejected` is
         the number of rejected rows or the rejects table (``file, row, column, reason, value``),
         from which "no location" rejects are counted per month (the month in the file name, as
         police.uk names its files) for `coverage_grid`. `areas` (optional): area layers written
@@ -616,7 +616,6 @@ class GeopackageWorkspace(Workspace):
         kill before it leaves the workspace as it was.
         """
         batches = [incidents] if isinstance(incidents, pd.DataFrame) else incidents
-        files = [str(Path(f).name) if not isinstance(f, str) or os.sep in f else str(f) for f in files]
         user = current_user(user)
         with self._locked():
             self._check_version(expected_version)
@@ -643,6 +642,8 @@ class GeopackageWorkspace(Workspace):
                 added += len(new)
                 months.update(str(m) for m in pd.unique(new["month"].dropna().astype(str)))
                 providers.update(str(p) for p in pd.unique(new["provider"].astype(str)))
+            files = files() if callable(files) else files
+            files = [str(Path(f).name) if not isinstance(f, str) or os.sep in f else str(f) for f in files]
             read = read() if callable(read) else read
             rejected = rejected() if callable(rejected) else rejected
             no_location = no_location_by_month(rejected) if isinstance(rejected, pd.DataFrame) else {}

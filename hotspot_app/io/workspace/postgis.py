@@ -590,15 +590,14 @@ class PostgisWorkspace(Workspace):
         rows are kept in ``incidents_removed``, the load in ``loads`` and ``audit``.
 
         `incidents`: a GeoDataFrame or an iterable of them (batches, each copied in as it comes,
-        all in the one transaction); `read` and `rejected` may then be callables asked once the
-        batches are consumed. `rejected`: the number of rejected rows, or the rejects table (its
+        all in the one transaction); `files`, `read` and `rejected` may then be callables asked
+        once the batches are consumed. `rejected`: the number of rejected rows, or the rejects table (its
         "no location" rows are counted per month for the coverage grid). `areas`: area layers
         written in the same transaction (each layer present replaced)."""
         from sqlalchemy import text
 
         batches = [incidents] if isinstance(incidents, pd.DataFrame) else incidents
         frames = area_frames(areas) if areas is not None and len(areas) else {}
-        files = [Path(str(getattr(f, "name", f))).name for f in (files or ())]  # names, not paths
         who = current_user(user)
         with self._write(who, expected_version) as conn:
             load_id = int(conn.execute(text("SELECT nextval(pg_get_serial_sequence('loads', 'load_id'))")).scalar())
@@ -627,6 +626,8 @@ class PostgisWorkspace(Workspace):
                 seen |= keys
                 if len(inc) or not added:
                     added += self._put(conn, INCIDENTS, inc)
+            files = files() if callable(files) else files
+            files = [Path(str(getattr(f, "name", f))).name for f in (files or ())]  # names, not paths
             read = read() if callable(read) else read
             rejected = rejected() if callable(rejected) else rejected
             no_location = no_location_by_month(rejected) if isinstance(rejected, pd.DataFrame) else {}
