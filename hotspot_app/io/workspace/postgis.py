@@ -77,6 +77,7 @@ from hotspot_app.io.workspace.base import (
     intervention_added_text,
     no_location_by_month,
     restore_dtypes,
+    coverage_from_summary,
     summary_of,
     with_provider,
 )
@@ -89,7 +90,7 @@ from hotspot_app.io.workspace.base import Workspace
 __all__ = ["PostgisWorkspace", "SCHEMA_VERSION", "KEEP_REMOVED"]
 
 #: Version of the tables this code writes; `PostgisWorkspace` migrates older databases to it.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: PostgreSQL's longest identifier (bytes); longer column names would be cut and collide.
 MAX_IDENTIFIER = 63
 #: Replacing loads whose removed rows are kept in ``incidents_removed``.
@@ -158,7 +159,72 @@ _MIGRATIONS: list[list[str]] = [
                restored_at timestamptz, restored_by text)""",
         "CREATE INDEX hotspot_deleted_record ON hotspot_deleted (kind, id)",
     ],
+    [
+        # incidents partitioned by month (declarative LIST partitioning, one partition a month),
+        # and the summary of what is stored (rows per source, provider, month, kind, category,
+        # group): coverage and selection planning without scanning the incidents
+        lambda conn: _partition_incidents(conn),
+        """CREATE TABLE incidents_summary (
+               source text, provider text, month text, kind text, category text, "group" text,
+               rows bigint NOT NULL)""",
+        "CREATE INDEX incidents_summary_key ON incidents_summary (source, provider, month)",
+        """INSERT INTO incidents_summary SELECT source, provider, month, kind, category, "group", count(*)
+           FROM incidents GROUP BY 1, 2, 3, 4, 5, 6""",
+    ],
 ]
+
+#: The partition of rows whose month has none of its own (a missing month).
+DEFAULT_PARTITION = "incidents_default"
+
+
+def _partition_name(month: str) -> str:
+    """``incidents_m2024_01`` for month 2024-01 (any other text: a stable hash of it)."""
+    import hashlib
+    import re
+
+    if re.fullmatch(r"\d{4}-\d{2}", str(month)):
+        return "incidents_m" + str(month).replace("-", "_")
+    return "incidents_x" + hashlib.sha256(str(month).encode("utf-8")).hexdigest()[:16]
+
+
+def _literal(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _partition_incidents(conn) -> None:
+    """Migration 3: the incidents table becomes a table partitioned by month (LIST), with the
+    same columns, rows (in the same order: ``_rowid`` kept) and indexes; a database written before
+    is moved over in this one transaction."""
+    from sqlalchemy import text
+
+    kind = conn.execute(text("SELECT relkind FROM pg_class WHERE oid = to_regclass('incidents')")).scalar()
+    if kind is None or kind == "p":
+        return
+    indexes = conn.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                                "AND tablename = 'incidents'")).all()
+    for name, _ in indexes:
+        conn.execute(text(f"ALTER INDEX {_q(name)} RENAME TO {_q('old_' + name)}"))
+    conn.execute(text("ALTER TABLE incidents RENAME TO incidents_unpartitioned"))
+    conn.execute(text("ALTER TABLE incidents_unpartitioned DROP CONSTRAINT IF EXISTS incidents_pkey"))
+    conn.execute(text("CREATE TABLE incidents (LIKE incidents_unpartitioned INCLUDING DEFAULTS) "
+                      "PARTITION BY LIST (month)"))
+    conn.execute(text("ALTER SEQUENCE IF EXISTS incidents__rowid_seq OWNED BY incidents._rowid"))
+    conn.execute(text(f"CREATE TABLE {DEFAULT_PARTITION} PARTITION OF incidents DEFAULT"))
+    for (month,) in conn.execute(text("SELECT DISTINCT month FROM incidents_unpartitioned "
+                                      "WHERE month IS NOT NULL ORDER BY 1")).all():
+        conn.execute(text(f"CREATE TABLE {_q(_partition_name(month))} PARTITION OF incidents "
+                          f"FOR VALUES IN ({_literal(month)})"))
+    conn.execute(text("INSERT INTO incidents SELECT * FROM incidents_unpartitioned ORDER BY _rowid"))
+    conn.execute(text("DROP TABLE incidents_unpartitioned"))
+    conn.execute(text("CREATE INDEX incidents_rowid ON incidents (_rowid)"))
+    conn.execute(text("CREATE INDEX incidents_load_key ON incidents (source, provider, month)"))
+    for name, definition in indexes:
+        if name in ("incidents_pkey", "incidents_load_key"):
+            continue
+        # e.g. the GiST index on the geometry, now on the partitioned table (and every partition)
+        column = definition[definition.rindex("(") + 1: definition.rindex(")")]
+        method = "USING gist " if "USING gist" in definition else ""
+        conn.execute(text(f"CREATE INDEX {_q(name)} ON incidents {method}({column})"))
 
 
 def _iso_us(ts) -> str:
@@ -446,6 +512,8 @@ class PostgisWorkspace(Workspace):
             pd.DataFrame(staged).to_sql(stage, conn, index=False)
         stage_cols = self._columns(conn, stage)
         target_cols = self._columns(conn, table)
+        if table == INCIDENTS and "month" in df.columns and target_cols:
+            self._ensure_partitions(conn, df["month"])
         if not target_cols:
             conn.execute(text(f"CREATE TABLE {_q(table)} (_rowid bigserial PRIMARY KEY)"))
         elif replace:
@@ -494,14 +562,49 @@ class PostgisWorkspace(Workspace):
         self._set_meta(conn, table, meta)
         return len(df)
 
-    def _read(self, table: str, conn=None, where: str = "", params: dict | None = None) -> pd.DataFrame | None:
-        """A table as written (None when it has never been written)."""
+    def _ensure_partitions(self, conn, months) -> None:
+        """A partition for each month about to be written (before the rows come: a month's rows
+        must never land in the default partition, which only holds rows without a month)."""
+        from sqlalchemy import text
+
+        if conn.execute(text("SELECT relkind FROM pg_class WHERE oid = to_regclass('incidents')")).scalar() != "p":
+            return  # a database not migrated yet (the migration partitions what it holds)
+        have = {r[0] for r in conn.execute(text(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = to_regclass('incidents')"))}
+        for month in sorted({str(m) for m in pd.unique(pd.Series(months).dropna())}):
+            name = _partition_name(month)
+            if name not in have:
+                conn.execute(text(f"CREATE TABLE {_q(name)} PARTITION OF incidents FOR VALUES IN ({_literal(month)})"))
+
+    def _summary_add(self, conn, inc: pd.DataFrame) -> None:
+        """Add the rows of `inc` to ``incidents_summary`` (the same transaction as the rows)."""
+        from sqlalchemy import text
+
+        if not len(inc):
+            return
+        table = summary_of(inc, np.ones(len(inc), dtype="int64"))
+        conn.execute(text('INSERT INTO incidents_summary (source, provider, month, kind, category, "group", rows) '
+                          "SELECT * FROM unnest(CAST(:s AS text[]), CAST(:p AS text[]), CAST(:m AS text[]), "
+                          "CAST(:k AS text[]), CAST(:c AS text[]), CAST(:g AS text[]), CAST(:n AS bigint[]))"),
+                     {"s": table["source"].tolist(), "p": table["provider"].tolist(), "m": table["month"].tolist(),
+                      "k": table["kind"].tolist(), "c": table["category"].tolist(), "g": table["group"].tolist(),
+                      "n": [int(v) for v in table["rows"]]})
+
+    def _read(self, table: str, conn=None, where: str = "", params: dict | None = None,
+              columns: list[str] | None = None) -> pd.DataFrame | None:
+        """A table as written (None when it has never been written); `columns`: only these (in
+        the table's order; the geometry always)."""
         from sqlalchemy import text
 
         def run(c):
             meta = self._all_meta(c).get(table)
             if meta is None:
                 return None
+            if columns is not None:
+                keep = set(columns) | {meta.get("geometry")}
+                meta = {**meta, "columns": [col for col in meta["columns"] if col in keep],
+                        "dtypes": {k: v for k, v in meta["dtypes"].items() if k in keep}}
             cols = ", ".join(_q(col) for col in meta["columns"])
             sql = text(f"SELECT {cols} FROM {_q(table)} {where} ORDER BY _rowid")
             geom = meta.get("geometry")
@@ -549,9 +652,13 @@ class PostgisWorkspace(Workspace):
             check_geo(interventions, "interventions")
         if incidents is None and interventions is None and not frames:
             return
+        from sqlalchemy import text
+
         with self._write(user, expected_version) as conn:
             if incidents is not None:
                 self._put(conn, INCIDENTS, incidents, replace=True)
+                conn.execute(text("DELETE FROM incidents_summary"))
+                self._summary_add(conn, with_provider(incidents))
                 self._audit(conn, user, "replace_all", f"incidents layer written: {len(incidents):,} rows")
             self._write_area_frames(conn, frames, user)
             if interventions is not None:
@@ -565,20 +672,53 @@ class PostgisWorkspace(Workspace):
 
     # ----------------------------------------------------------------- incidents
     def incidents(self, selection: Selection | None = None) -> gpd.GeoDataFrame:
-        """The incidents `selection` keeps (all by default; raises `InputError` when nothing
-        has been loaded yet)."""
-        df = self._read(INCIDENTS)
-        if df is None:
+        """The incidents `selection` keeps (all by default), with the selection in the query:
+        only the partitions of the months asked for, only the (kind, category, group) chosen,
+        points inside the bbox (the GiST index, then the exact coordinates), only the columns
+        asked for; rows in the order they were loaded. Equal to ``selection.apply(all)``. Raises
+        `InputError` when nothing has been loaded yet."""
+        if self._all_meta().get(INCIDENTS) is None:
             raise InputError(f"{self.where} has no incidents loaded yet", file=self.where)
-        return df if selection is None or selection.everything else selection.apply(df)
+        if selection is None or selection.everything:
+            return self._read(INCIDENTS)
+        summary = self.incident_summary() if (selection.category or selection.period) else None
+        if summary is not None and summary[["month", "kind", "category", "group"]].isna().any().any():
+            return selection.apply(self._read(INCIDENTS))  # a missing key cannot be matched in SQL
+        where, params = self._where(selection, summary)
+        df = self._read(INCIDENTS, where=where, params=params,
+                        columns=None if selection.columns is None else list(selection.columns))
+        return df.reset_index(drop=True)
+
+    def _where(self, sel: Selection, summary: pd.DataFrame | None) -> tuple[str, dict]:
+        """The WHERE clause of a selection: the (month, kind, category, group) the selection rule
+        keeps, judged once per distinct combination stored (`summary`), and the bbox."""
+        from hotspot_app.core import selection as selection_rules
+
+        terms, params = [], {}
+        if summary is not None:
+            ok = selection_rules.mask(summary, sel.category, sel.months()) if len(summary) else np.zeros(0, bool)
+            chosen = summary[ok][["month", "kind", "category", "group"]].drop_duplicates()
+            terms.append("month = ANY(CAST(:months AS text[]))")
+            params["months"] = sorted(set(chosen["month"]))
+            if not ok.all():
+                terms.append('(month, kind, category, "group") IN (SELECT * FROM unnest(CAST(:cm AS text[]), '
+                             "CAST(:ck AS text[]), CAST(:cc AS text[]), CAST(:cg AS text[])))")
+                params.update(cm=chosen["month"].tolist(), ck=chosen["kind"].tolist(),
+                              cc=chosen["category"].tolist(), cg=chosen["group"].tolist())
+        if sel.bbox is not None:
+            x0, y0, x1, y1 = sel.bbox
+            terms.append("geometry && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 27700) AND ST_X(geometry) BETWEEN :x0 AND :x1 "
+                         "AND ST_Y(geometry) BETWEEN :y0 AND :y1")
+            params.update(x0=x0, y0=y0, x1=x1, y1=y1)
+        return ("WHERE " + " AND ".join(terms)) if terms else "", params
 
     def incident_summary(self) -> pd.DataFrame:
-        """Rows per source, provider, month, kind, category and group (`SUMMARY_COLUMNS`)."""
-        if self._all_meta().get(INCIDENTS) is None:
-            return summary_of(pd.DataFrame(), [])
+        """Rows per source, provider, month, kind, category and group (`SUMMARY_COLUMNS`), from
+        ``incidents_summary`` (kept with every load), not from the incidents."""
         with self._engine.connect() as c:
-            df = pd.read_sql('SELECT source, provider, month, kind, category, "group", count(*) AS rows '
-                             'FROM incidents GROUP BY 1, 2, 3, 4, 5, 6', c)
+            df = pd.read_sql('SELECT source, provider, month, kind, category, "group", sum(rows) AS rows '
+                             'FROM incidents_summary GROUP BY 1, 2, 3, 4, 5, 6', c)
+        df = df[df["rows"] > 0]
         return summary_of(df, df["rows"].to_numpy())
 
     def load_incidents(self, incidents, *, files=(), read=None, rejected=None, replace_all: bool = False,
@@ -626,6 +766,7 @@ class PostgisWorkspace(Workspace):
                 seen |= keys
                 if len(inc) or not added:
                     added += self._put(conn, INCIDENTS, inc)
+                    self._summary_add(conn, inc)
             files = files() if callable(files) else files
             files = [Path(str(getattr(f, "name", f))).name for f in (files or ())]  # names, not paths
             read = read() if callable(read) else read
@@ -680,6 +821,7 @@ class PostgisWorkspace(Workspace):
                 "to_jsonb(i) - 'geometry' || jsonb_build_object('geometry', ST_AsText(i.geometry)) "
                 f"FROM incidents i {cond}"), {**params, "load_id": load_id})
             conn.execute(text(f"DELETE FROM incidents {cond}"), params)
+            conn.execute(text(f"DELETE FROM incidents_summary {cond}"), params)
         return removed
 
     def loads(self) -> pd.DataFrame:
@@ -699,13 +841,7 @@ class PostgisWorkspace(Workspace):
 
     def coverage(self) -> pd.DataFrame:
         """Rows per source x provider x month of the stored incidents."""
-        if self._all_meta().get(INCIDENTS) is None:
-            return pd.DataFrame({"source": pd.Series([], dtype=object), "provider": pd.Series([], dtype=object),
-                                 "month": pd.Series([], dtype=object), "rows": pd.Series([], dtype="int64")})
-        with self._engine.connect() as c:
-            df = pd.read_sql("SELECT source, provider, month, count(*) AS rows FROM incidents "
-                             "GROUP BY source, provider, month ORDER BY source, provider, month", c)
-        return df.astype({"rows": "int64"})
+        return coverage_from_summary(self.incident_summary())
 
     def audit(self) -> pd.DataFrame:
         """Every write: at (ISO 8601 UTC), user, action, detail; oldest first. `InputError` when
