@@ -106,11 +106,15 @@ def test_pushed_down_reads_have_the_planted_numbers(tmp_path):
     # the month pruning reads only the files of the months asked for
     store, manifest = ws.store, ws._manifest()
     keep, expr = store.plan(manifest, Selection(period=("2024-02", "2024-02")))
-    assert sorted(manifest.parts[i].key for i in keep) == [("police-uk", "Cleveland Police", "2024-02"),
-                                                          ("police-uk", "Durham Constabulary", "2024-02")]
+    assert sorted({manifest.parts[i].key for i in keep}) == [("police-uk", "Cleveland Police", "2024-02"),
+                                                            ("police-uk", "Durham Constabulary", "2024-02")]
     assert expr is None  # whole files: no row filter
     keep, expr = store.plan(manifest, Selection(category="deliberate-fires"))
     assert [manifest.parts[i].key for i in keep] == [("fire", "Cleveland Fire Brigade", "2024-03")]
+    # one file per key and kind: a selection of a kind reads whole files, no row filter
+    keep, expr = store.plan(manifest, Selection(category="asb"))
+    assert expr is None and {k for i in keep for k, *_ in manifest.parts[i].summary} == {"asb"}
+    assert sum(manifest.parts[i].rows for i in keep) == 260
     # the summary answers coverage without reading a row
     summary = ws.incident_summary()
     assert int(summary["rows"].sum()) == 1300
@@ -126,7 +130,7 @@ def test_the_files_are_hive_partitioned_geoparquet_other_tools_read(tmp_path):
     ws = _loaded(tmp_path / "ws.gpkg")
     root = ws.store.root
     assert root == tmp_path / "ws.incidents"
-    names = sorted(p.relative_to(root).parent.as_posix() for p in root.rglob("*.parquet"))
+    names = sorted({p.relative_to(root).parent.as_posix() for p in root.rglob("*.parquet")})
     assert names == ["month=2024-01/provider=Cleveland%20Police", "month=2024-02/provider=Cleveland%20Police",
                      "month=2024-02/provider=Durham%20Constabulary",
                      "month=2024-03/provider=Cleveland%20Fire%20Brigade",
@@ -135,21 +139,30 @@ def test_the_files_are_hive_partitioned_geoparquet_other_tools_read(tmp_path):
                        ignore_prefixes=["_", "."]).to_table(columns=["month", "provider", "category"])
     assert table.num_rows == 1300
     assert table.filter(ds.field("provider") == "Durham Constabulary").num_rows == 250
-    one = next(root.rglob("month=2024-04/**/*.parquet"))
-    back = gpd.read_parquet(one)  # plain GeoParquet 1.1: geopandas knows the bbox covering column
+    april = sorted(root.rglob("month=2024-04/**/*.parquet"))
+    assert len(april) == 2  # one file per kind (crime, ASB)
+    back = pd.concat([gpd.read_parquet(f) for f in april])  # plain GeoParquet 1.1 (bbox covering column)
     assert len(back) == 150 and back.crs.equals(settings.CRS) and "bbox" not in back.columns
+    assert sorted(back["_seq"]) == list(range(150))  # each row's place in the load
     import pyarrow.parquet as pq
 
-    assert pq.read_schema(one).field("bbox").type.num_fields == 4
+    assert pq.read_schema(april[0]).field("bbox").type.num_fields == 4
+
+
+def _files(manifest) -> dict:
+    out: dict = {}
+    for p in manifest.parts:
+        out.setdefault(p.key, []).append(p.path)
+    return {k: sorted(v) for k, v in out.items()}
 
 
 def test_a_republished_key_replaces_exactly_its_files(tmp_path):
     ws = _loaded(tmp_path / "ws.gpkg")
-    before = {p.key: p.path for p in ws._manifest().parts}
+    before = _files(ws._manifest())
     result = ws.load_incidents(_rows("2024-02", 120, seed=9))  # Cleveland republishes February
     assert (result.before, result.added, result.replaced, result.after) == (1300, 120, 300, 1120)
     assert result.months_replaced == ["2024-02"]
-    after = {p.key: p.path for p in ws._manifest().parts}
+    after = _files(ws._manifest())
     changed = {k for k in after if before.get(k) != after[k]}
     assert changed == {("police-uk", "Cleveland Police", "2024-02")}  # every other file untouched
     assert after[("police-uk", "Durham Constabulary", "2024-02")] == before[("police-uk", "Durham Constabulary", "2024-02")]
@@ -158,7 +171,7 @@ def test_a_republished_key_replaces_exactly_its_files(tmp_path):
     # the replaced file is kept while the backup taken before the replacement names it
     (backup,) = ws.backups()
     assert len(workspace.GeopackageWorkspace(backup).incidents()) == 1300
-    assert (ws.store.root / before[("police-uk", "Cleveland Police", "2024-02")]).exists()
+    assert all((ws.store.root / f).exists() for f in before[("police-uk", "Cleveland Police", "2024-02")])
     # the same file twice changes nothing
     again = ws.load_incidents(_rows("2024-02", 120, seed=9))
     assert (again.added, again.replaced, again.after) == (120, 120, 1120)
@@ -340,14 +353,15 @@ def test_a_restored_backup_and_a_copy_keep_their_own_incidents(tmp_path):
 def test_files_removed_outside_the_tool_are_named_on_open_and_can_be_accepted(tmp_path):
     path = tmp_path / "ws.gpkg"
     ws = _loaded(path)
-    victim = next(p for p in ws._manifest().parts if p.key == ("police-uk", "Durham Constabulary", "2024-02"))
+    victim = next(p for p in ws._manifest().parts if p.key == ("police-uk", "Durham Constabulary", "2024-02")
+                  and p.summary[0][0] == "asb")
     (ws.store.root / victim.path).unlink()
-    with pytest.raises(InputError, match=r"250 rows of police-uk Durham Constabulary 2024-02\) was removed outside"):
+    with pytest.raises(InputError, match=rf"{victim.rows} rows of police-uk Durham Constabulary 2024-02\) was removed outside"):
         workspace.GeopackageWorkspace(path)
     accepted = workspace.GeopackageWorkspace(path, check=False).accept_changes(user="ann")
     assert len(accepted) == 1
     ws = workspace.GeopackageWorkspace(path)
-    assert int(ws.coverage()["rows"].sum()) == 1050 and ws.audit()["action"].iloc[-1] == "changes_accepted"
+    assert int(ws.coverage()["rows"].sum()) == 1300 - victim.rows and ws.audit()["action"].iloc[-1] == "changes_accepted"
 
 
 def test_a_stale_writer_is_refused_before_writing_any_file(tmp_path):
@@ -371,7 +385,8 @@ def test_a_load_whose_months_and_providers_interleave_reads_back_in_its_own_orde
     ws.load_incidents(_rows("2023-12", 10, seed=4))
     ws.load_incidents(mixed)
     ws.load_incidents(_rows("2024-03", 10, seed=5))
-    assert [p.seq for p in ws._manifest().parts] == [False, True, True, False]
+    assert {(p.month, p.seq) for p in ws._manifest().parts} == {
+        ("2023-12", True), ("2024-01", True), ("2024-02", True), ("2024-03", True)}  # crime and ASB interleave
     whole = ws.incidents()
     _same(whole.iloc[10:70].reset_index(drop=True), mixed)
     for sel in (Selection(category="asb"), Selection(period=("2024-02", "2024-03")), Selection(columns=["month"])):

@@ -150,10 +150,18 @@ def load_selected(paths: List[Path], category=None, period=None):
     group, month) of the whole file, for what is judged on everything loaded (coverage), and
     ``rows`` counts the file's rows. Other inputs are read whole (`load_incidents_arg`; the
     command selects): ``summary`` None, ``rows`` their number."""
+    from hotspot_app.core.selection import Selection
     from hotspot_app.io import workspace
     from hotspot_app.io.ingest import canonical
 
-    if len(paths) == 1 and not workspace.is_workspace(paths[0]):
+    if len(paths) == 1 and workspace.is_workspace(paths[0]):
+        # the selection pushed into the workspace's read (partitions, categories), the summary
+        # of everything stored from its manifest or summary table
+        ws = workspace.open_workspace(paths[0])
+        summary = ws.incident_summary()
+        data = ws.incidents(Selection(category=category, period=period))
+        return data, summary, int(summary["rows"].sum())
+    if len(paths) == 1:
         found = canonical.read(paths[0], category=category, period=period)
         if found is not None:
             return found.incidents, found.summary, found.rows

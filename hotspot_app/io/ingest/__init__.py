@@ -214,32 +214,48 @@ def _duplicate_warning(n: int, examples) -> str:
 
 
 class _Earlier:
-    """The ids earlier batches loaded, for the duplicate rule across batches: each batch's
-    64-bit id keys (sorted; 8 bytes a row), and how to read a batch again. A key shared with an
-    earlier batch is checked exactly against that batch's ids, read again (keys are fast, not
-    unique: equal ids have equal keys)."""
+    """The ids earlier batches loaded, for the duplicate rule across batches: their 64-bit id
+    keys in one sorted array with the batch each came from (10 bytes a row, merged batch by
+    batch), and how to read a batch again. A key shared with an earlier batch is checked exactly
+    against that batch's ids, read again (keys are fast, not unique: equal ids have equal keys)."""
 
     def __init__(self):
-        self.batches: list[tuple[np.ndarray, object]] = []
+        self.keys = np.empty(0, dtype=np.uint64)
+        self.batch = np.empty(0, dtype=np.uint16)
+        self.rereads: list = []
         self.reread = None  # set by the reader before each batch: how to read it again
         self.n = 0
         self.examples: list = []
 
     def seen(self, keys: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
         hit = np.zeros(len(keys), dtype=bool)
-        for stored, reread in self.batches:
-            at = np.searchsorted(stored, keys)
-            maybe = (at < len(stored)) & (stored[np.minimum(at, len(stored) - 1)] == keys) if len(stored) else hit
-            if maybe.any():
-                old = reread()  # rare: a real repeat, or two ids sharing a key
-                pairs = pd.MultiIndex.from_frame(old[["source", "incident_id"]].astype(object))
-                pos = np.flatnonzero(maybe)
-                mine = pd.MultiIndex.from_frame(frame.iloc[pos][["source", "incident_id"]].astype(object))
-                hit[pos[mine.isin(pairs)]] = True
+        if not len(self.keys) or not len(keys):
+            return hit
+        order = np.argsort(keys, kind="stable")
+        at = np.searchsorted(self.keys, keys[order])  # sorted needles: one pass over the array
+        found = np.zeros(len(keys), dtype=bool)
+        found[order] = (at < len(self.keys)) & (self.keys[np.minimum(at, len(self.keys) - 1)] == keys[order])
+        if not found.any():
+            return hit
+        pos = np.flatnonzero(found)  # rare: a real repeat, or two ids sharing a key
+        lo, hi = np.searchsorted(self.keys, keys[pos], "left"), np.searchsorted(self.keys, keys[pos], "right")
+        batches = sorted({int(b) for l, h in zip(lo, hi) for b in self.batch[l:h]})
+        mine = pd.MultiIndex.from_frame(frame.iloc[pos][["source", "incident_id"]].astype(object))
+        for b in batches:
+            old = self.rereads[b]()
+            pairs = pd.MultiIndex.from_frame(old[["source", "incident_id"]].astype(object))
+            hit[pos[mine.isin(pairs)]] = True
         return hit
 
     def add(self, keys: np.ndarray) -> None:
-        self.batches.append((np.unique(keys), self.reread))
+        """Merge a batch's keys in (a stable sort of two sorted runs is a linear merge)."""
+        b = len(self.rereads)
+        self.rereads.append(self.reread)
+        new = np.sort(keys)
+        merged = np.concatenate([self.keys, new])
+        order = np.argsort(merged, kind="stable")
+        self.keys = merged[order]
+        self.batch = np.concatenate([self.batch, np.full(len(new), b, dtype=np.uint16)])[order]
 
     def count(self, n: int, ids) -> None:
         self.n += n
@@ -289,16 +305,33 @@ class IncidentBatches:
     def __iter__(self):
         if self._summary is not None:
             raise RuntimeError("the batches were read already")
+        from concurrent.futures import ThreadPoolExecutor
+
         earlier = _Earlier()
-        for items in self.batches():
-            earlier.reread = lambda items=items: _assemble([_read_item(i, report.Report()) for i in items],
-                                                           report.Report())
-            parts = [_read_item(item, self.rep) for item in items]
-            frame = _assemble(parts, self.rep, earlier)
-            del parts
-            frame["provider"] = schema.provider_of(frame, generic=self._provider)
-            self.loaded += len(frame)
-            yield frame
+        batches = self.batches()
+
+        def read(items):
+            local = report.Report()
+            return [_read_item(item, local) for item in items], local
+
+        # the next batch is read (pyarrow parses without the GIL) while this one is handed on
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hotspot-read")
+        try:
+            pending = pool.submit(read, batches[0]) if batches else None
+            for k, items in enumerate(batches):
+                parts, local = pending.result()
+                pending = pool.submit(read, batches[k + 1]) if k + 1 < len(batches) else None
+                self.rep.merge(local)  # in file order, as one read gives them
+                earlier.reread = lambda items=items: _assemble([_read_item(i, report.Report()) for i in items],
+                                                               report.Report())
+                frame = _assemble(parts, self.rep, earlier)
+                del parts
+                frame["provider"] = schema.provider_of(frame, generic=self._provider)
+                self.loaded += len(frame)
+                yield frame
+                del frame
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         if earlier.n:
             self.rep.warn(_duplicate_warning(earlier.n, earlier.examples))
         self._summary = self.rep.summary(self.loaded)

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+from concurrent.futures import ThreadPoolExecutor
 import os
 import re
 import shutil
@@ -631,17 +632,25 @@ class GeopackageWorkspace(Workspace):
             months: set[str] = set()
             providers: set[str] = set()
             meta = None
-            for batch in batches:
-                check_geo(batch, "incidents")
-                _check_case(batch, INCIDENTS)
-                new = with_provider(batch)
-                meta = partitioned.meta_of(new) if meta is None else meta
-                if not len(new):
-                    continue
-                new_parts += self.store.write_parts(new)
-                added += len(new)
-                months.update(str(m) for m in pd.unique(new["month"].dropna().astype(str)))
-                providers.update(str(p) for p in pd.unique(new["provider"].astype(str)))
+            # each batch's files are written by a second thread while the next batch is read
+            # (Parquet encoding runs without the GIL); at most one batch waits to be written
+            writing: list = []
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hotspot-write") as writer:
+                for batch in batches:
+                    check_geo(batch, "incidents")
+                    _check_case(batch, INCIDENTS)
+                    new = with_provider(batch)
+                    meta = partitioned.meta_of(new) if meta is None else meta
+                    if not len(new):
+                        continue
+                    if writing and not writing[-1].done():
+                        writing[-1].result()
+                    writing.append(writer.submit(self.store.write_parts, new))
+                    added += len(new)
+                    months.update(str(m) for m in pd.unique(new["month"].dropna().astype(str)))
+                    providers.update(str(p) for p in pd.unique(new["provider"].astype(str)))
+                    del new, batch
+                new_parts = [p for f in writing for p in f.result()]
             files = files() if callable(files) else files
             files = [str(Path(f).name) if not isinstance(f, str) or os.sep in f else str(f) for f in files]
             read = read() if callable(read) else read

@@ -129,9 +129,12 @@ class Part:
     meta: dict = field(hash=False, compare=False, default_factory=dict)
     #: the write (`IncidentStore.write_parts` call) the file came from
     write: str = ""
-    #: True when that write's keys were interleaved: its files carry ``_seq`` (the row's place in
-    #: the write), so reading puts the write's rows back in their order
+    #: True when that write's files were interleaved (police.uk files mix crime and ASB rows):
+    #: its files carry ``_seq`` (the row's place in the write), so reading puts the write's rows
+    #: back in their order; `first` and `last` are this file's first and last ``_seq``
     seq: bool = False
+    first: int = 0
+    last: int = 0
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -142,7 +145,7 @@ class Part:
         return {"path": self.path, "source": self.source, "provider": self.provider, "month": self.month,
                 "rows": self.rows, "bytes": self.bytes, "bbox": None if self.bbox is None else list(self.bbox),
                 "summary": [list(s) for s in self.summary], "meta": self.meta, "write": self.write,
-                "seq": self.seq}
+                "seq": self.seq, "first": self.first, "last": self.last}
 
     @classmethod
     def from_json(cls, d: dict) -> "Part":
@@ -150,7 +153,8 @@ class Part:
                    rows=int(d["rows"]), bytes=int(d["bytes"]),
                    bbox=None if d.get("bbox") is None else tuple(float(v) for v in d["bbox"]),
                    summary=tuple((s[0], s[1], s[2], int(s[3])) for s in d["summary"]), meta=d["meta"],
-                   write=str(d.get("write", "")), seq=bool(d.get("seq", False)))
+                   write=str(d.get("write", "")), seq=bool(d.get("seq", False)),
+                   first=int(d.get("first", 0)), last=int(d.get("last", 0)))
 
 
 @dataclass(frozen=True)
@@ -277,31 +281,44 @@ class IncidentStore:
         if not len(incidents):
             return []
         gname = incidents.geometry.name
-        source = incidents["source"] if "source" in incidents.columns else pd.Series([None] * len(incidents))
-        prov = incidents["provider"] if provider is None else pd.Series(np.asarray(provider, dtype=object))
-        month = incidents["month"]
-        key = pd.MultiIndex.from_arrays([_text(source), _text(prov), _text(month)])
-        codes, keys = pd.factorize(key)
+        n = len(incidents)
+        source = incidents["source"] if "source" in incidents.columns else pd.Series([None] * n)
+        prov = incidents["provider"] if provider is None else np.asarray(provider, dtype=object)
+        kind = incidents["kind"] if "kind" in incidents.columns else pd.Series([None] * n)
+        # one file per (source, provider, month) and kind: a selection of crime or ASB reads whole
+        # files (police.uk files mix both kinds: such a write carries each row's place in it)
+        codes, keys = _combined([source, prov, incidents["month"], kind])
         table = _arrow_table(incidents, drop=[c for c in PARTITION_COLUMNS if c in incidents.columns])
-        # keys in runs (a month after a month): each file is a run, the order is kept by reading the
-        # files in turn; keys interleaved: each row carries its place in the write
-        interleaved = int((np.diff(codes) != 0).sum()) > len(keys) - 1
+        starts = np.flatnonzero(np.diff(codes, prepend=-1) != 0)
+        interleaved = len(starts) > len(keys)
+        seq = None
         if interleaved:
-            table = table.append_column(SEQ, pa.array(np.arange(len(incidents), dtype=np.int64)))
+            seq = np.arange(n, dtype=np.int64)
+            order = np.argsort(codes, kind="stable")
+            table = table.append_column(SEQ, pa.array(seq)).take(pa.array(order))
+            codes, seq = codes[order], seq[order]
+            starts = np.flatnonzero(np.diff(codes, prepend=-1) != 0)
+        else:
+            order = None
+        kcodes, kinds = _combined([incidents[c] for c in _SUMMARY_KEYS])
+        if order is not None:
+            kcodes = kcodes[order]
         meta = meta_of(incidents)
         write = uuid.uuid4().hex
         parts: list[Part] = []
-        for k, (s, p, m) in enumerate(keys):
-            rows = np.flatnonzero(codes == k) if len(keys) > 1 else None
-            sub = table if rows is None else table.take(pa.array(rows))
-            kinds = incidents[list(_SUMMARY_KEYS)] if rows is None else incidents[list(_SUMMARY_KEYS)].iloc[rows]
-            summary = _summary(kinds)
+        for k, (s, p, m, _) in enumerate(keys):
+            start = int(starts[k])
+            stop = int(starts[k + 1]) if k + 1 < len(starts) else n
+            sub = table if len(keys) == 1 else table.slice(start, stop - start)
+            counts = np.bincount(kcodes[start:stop], minlength=len(kinds))
+            summary = tuple((*kinds[j], int(counts[j])) for j in np.flatnonzero(counts))
             rel = f"month={_segment(m)}/provider={_segment(p)}/{_slug(s)}-{uuid.uuid4().hex}.parquet"
             bbox = _write_file(sub, self.root / rel, gname)
-            parts.append(Part(path=rel, source=None if s == "" else s, provider=None if p == "" else p,
-                              month=None if m == "" else m, rows=sub.num_rows,
+            parts.append(Part(path=rel, source=s, provider=p, month=m, rows=sub.num_rows,
                               bytes=(self.root / rel).stat().st_size, bbox=bbox, summary=summary, meta=meta,
-                              write=write, seq=interleaved))
+                              write=write, seq=interleaved,
+                              first=int(seq[start]) if interleaved else 0,
+                              last=int(seq[stop - 1]) if interleaved else 0))
         return parts
 
     def save(self, manifest: Manifest) -> Manifest:
@@ -517,14 +534,22 @@ class IncidentStore:
 
 
 def _segments(parts: list[Part]) -> list[tuple[int, int, bool]]:
-    """(start, stop, seq) runs of `parts` read in one scan: files read in turn keep their rows'
-    order, except the files of a write with interleaved keys, read together and sorted back."""
-    out: list[list] = []
+    """(start, stop, sort) runs of `parts` read in one scan: files read in turn keep their rows'
+    order; the files of one write whose rows were interleaved (their ``_seq`` ranges overlap, e.g.
+    a month's crime and ASB) are read together and sorted back by ``_seq``."""
+    groups: list[list[int]] = []
     for i, part in enumerate(parts):
-        if out and out[-1][2] == part.seq and (not part.seq or parts[i - 1].write == part.write):
-            out[-1][1] = i + 1
+        if groups and part.seq and parts[groups[-1][0]].seq and parts[groups[-1][0]].write == part.write:
+            groups[-1].append(i)
         else:
-            out.append([i, i + 1, part.seq])
+            groups.append([i])
+    out: list[list] = []
+    for g in groups:
+        sort = len(g) > 1 and any(parts[b].first < parts[a].last for a, b in zip(g, g[1:]))
+        if out and not sort and not out[-1][2]:
+            out[-1][1] = g[-1] + 1
+        else:
+            out.append([g[0], g[-1] + 1, sort])
     return [tuple(o) for o in out]
 
 
@@ -549,15 +574,29 @@ def _intersects(a, b) -> bool:
     return a[0] <= b[2] and a[2] >= b[0] and a[1] <= b[3] and a[3] >= b[1]
 
 
-def _text(values) -> np.ndarray:
-    s = pd.Series(np.asarray(values, dtype=object))
-    return s.where(s.notna(), "").astype(str).to_numpy(object)
+def _combined(columns) -> tuple[np.ndarray, list[tuple]]:
+    """(codes, distinct tuples) of rows over several text columns, in order of first
+    appearance; a missing value is None. Each column is factorized by identity first (the
+    ingest's columns share one object per distinct text), so no row is hashed as a tuple."""
+    from hotspot_app.core.locations import factorize_shared
 
-
-def _summary(kinds: pd.DataFrame) -> tuple:
-    counts = kinds.astype(object).where(kinds.notna(), None).value_counts(sort=False, dropna=False)
-    return tuple((None if pd.isna(k) else str(k), None if pd.isna(c) else str(c),
-                  None if pd.isna(g) else str(g), int(n)) for (k, c, g), n in counts.items())
+    per = []
+    for col in columns:
+        c, values = factorize_shared(np.asarray(col, dtype=object))
+        values = [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values]
+        per.append((np.where(c < 0, len(values), c).astype(np.int64), values + [None]))
+    key = np.zeros(len(per[0][0]) if per else 0, dtype=np.int64)
+    for c, values in per:
+        key = key * len(values) + c
+    codes, uniq = pd.factorize(key)
+    tuples = []
+    for u in np.asarray(uniq, dtype=np.int64):
+        parts = []
+        for c, values in reversed(per):
+            parts.append(values[int(u % len(values))])
+            u //= len(values)
+        tuples.append(tuple(reversed(parts)))
+    return np.asarray(codes, dtype=np.int64), tuples
 
 
 def _empty(meta: dict, columns: list[str]) -> gpd.GeoDataFrame:
@@ -647,7 +686,14 @@ def _write_file(table, path: Path, gname: str) -> tuple | None:
                                            PARQUET_MARK: json.dumps(PARQUET_MARK_VALUE).encode()})
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, str(path))
+        # ids are unique per row (police.uk's are random hex): no dictionary to try, nothing for
+        # compression to find, no min/max worth keeping; the bbox's doubles are near-unique too
+        plain = ("incident_id", BBOX, SEQ)
+        dictionary = [c for c in table.column_names if c not in plain]
+        stats = [c for c in table.column_names if c not in ("incident_id", gname)]
+        compression = {c: ("none" if c == "incident_id" else "snappy") for c in table.column_names}
+        pq.write_table(table, str(path), use_dictionary=dictionary, write_statistics=stats,
+                       compression=compression)
         _fsync(path)
     except OSError as exc:
         path.unlink(missing_ok=True)
