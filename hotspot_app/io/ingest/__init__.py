@@ -214,48 +214,52 @@ def _duplicate_warning(n: int, examples) -> str:
 
 
 class _Earlier:
-    """The ids earlier batches loaded, for the duplicate rule across batches: their 64-bit id
-    keys in one sorted array with the batch each came from (10 bytes a row, merged batch by
-    batch), and how to read a batch again. A key shared with an earlier batch is checked exactly
-    against that batch's ids, read again (keys are fast, not unique: equal ids have equal keys)."""
+    """The ids earlier batches loaded, for the duplicate rule across batches. Each batch keeps
+    its 64-bit id keys, sorted (8 bytes a row); a bitmap of 2**30 bits over the keys' top bits
+    (128 MiB) answers "certainly new" for almost every row of a new batch, so only the few
+    others are searched for in the batches' keys. A key found there is checked exactly against
+    that batch's ids, read again (keys are fast, not unique: equal ids have equal keys)."""
+
+    BITS = 30
 
     def __init__(self):
-        self.keys = np.empty(0, dtype=np.uint64)
-        self.batch = np.empty(0, dtype=np.uint16)
-        self.rereads: list = []
+        self.bitmap: np.ndarray | None = None
+        self.batches: list[tuple[np.ndarray, object]] = []
         self.reread = None  # set by the reader before each batch: how to read it again
         self.n = 0
         self.examples: list = []
 
+    def _slots(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        top = (keys >> np.uint64(64 - self.BITS)).astype(np.int64)
+        return top >> 3, (np.uint8(1) << (top & 7).astype(np.uint8))
+
     def seen(self, keys: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
         hit = np.zeros(len(keys), dtype=bool)
-        if not len(self.keys) or not len(keys):
+        if self.bitmap is None or not len(keys):
             return hit
-        order = np.argsort(keys, kind="stable")
-        at = np.searchsorted(self.keys, keys[order])  # sorted needles: one pass over the array
-        found = np.zeros(len(keys), dtype=bool)
-        found[order] = (at < len(self.keys)) & (self.keys[np.minimum(at, len(self.keys) - 1)] == keys[order])
-        if not found.any():
+        byte, bit = self._slots(keys)
+        pos = np.flatnonzero(self.bitmap[byte] & bit)
+        if not len(pos):
             return hit
-        pos = np.flatnonzero(found)  # rare: a real repeat, or two ids sharing a key
-        lo, hi = np.searchsorted(self.keys, keys[pos], "left"), np.searchsorted(self.keys, keys[pos], "right")
-        batches = sorted({int(b) for l, h in zip(lo, hi) for b in self.batch[l:h]})
-        mine = pd.MultiIndex.from_frame(frame.iloc[pos][["source", "incident_id"]].astype(object))
-        for b in batches:
-            old = self.rereads[b]()
+        mine = None
+        for stored, reread in self.batches:
+            at = np.searchsorted(stored, keys[pos])
+            found = pos[(at < len(stored)) & (stored[np.minimum(at, len(stored) - 1)] == keys[pos])]
+            if not len(found):
+                continue
+            # rare: a real repeat, or two ids sharing a key: compare the ids themselves
+            old = reread()
             pairs = pd.MultiIndex.from_frame(old[["source", "incident_id"]].astype(object))
-            hit[pos[mine.isin(pairs)]] = True
+            mine = pd.MultiIndex.from_frame(frame.iloc[found][["source", "incident_id"]].astype(object))
+            hit[found[mine.isin(pairs)]] = True
         return hit
 
     def add(self, keys: np.ndarray) -> None:
-        """Merge a batch's keys in (a stable sort of two sorted runs is a linear merge)."""
-        b = len(self.rereads)
-        self.rereads.append(self.reread)
-        new = np.sort(keys)
-        merged = np.concatenate([self.keys, new])
-        order = np.argsort(merged, kind="stable")
-        self.keys = merged[order]
-        self.batch = np.concatenate([self.batch, np.full(len(new), b, dtype=np.uint16)])[order]
+        if self.bitmap is None:
+            self.bitmap = np.zeros(1 << (self.BITS - 3), dtype=np.uint8)
+        byte, bit = self._slots(keys)
+        np.bitwise_or.at(self.bitmap, byte, bit)
+        self.batches.append((np.sort(keys), self.reread))
 
     def count(self, n: int, ids) -> None:
         self.n += n
