@@ -78,13 +78,37 @@ def codes_of(column) -> tuple[np.ndarray, np.ndarray]:
     return idx, np.asarray(col.dictionary.to_pylist(), dtype=object)
 
 
+def points_of_bbox(column) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct Points) from a GeoParquet 1.1 ``bbox`` covering column of point
+    geometries (xmin = xmax = x): the coordinates are factorized as pairs and each distinct
+    pair becomes one Point -- no WKB read or decoded. A null bbox (no geometry) is the last
+    code, whose geometry is None."""
+    from hotspot_app.core.locations import factorize_xy
+
+    bb = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    x = pc.struct_field(bb, "xmin").to_numpy(zero_copy_only=False)
+    y = pc.struct_field(bb, "ymin").to_numpy(zero_copy_only=False)
+    missing = bb.is_null().to_numpy(zero_copy_only=False) | np.isnan(x)
+    if missing.any():
+        x, y = np.where(missing, 0.0, x), np.where(missing, 0.0, y)
+    uxy, codes = factorize_xy(np.column_stack([x, y]))
+    distinct = np.append(shapely.points(uxy[:, 0], uxy[:, 1]), None)
+    codes = np.asarray(codes, dtype=np.int64)
+    if missing.any():
+        codes[missing] = len(distinct) - 1
+    return codes, distinct
+
+
 def frame_of_table(table: pa.Table) -> gpd.GeoDataFrame:
     """Canonical incidents from the selected rows: text as object columns sharing one string per
-    distinct value, extra text columns as categoricals, one Point per distinct location."""
+    distinct value, extra text columns as categoricals, one Point per distinct location (from the
+    ``geometry`` WKB column, or from a point ``bbox`` covering column read in its place, which is
+    faster and gives the same points)."""
     table = table.unify_dictionaries()
+    geometry = "geometry" if "geometry" in table.column_names else "bbox"
     data = {}
     for name in table.column_names:
-        if name == "geometry":
+        if name == geometry:
             continue
         col = table.column(name)
         if name in TEXT_COLUMNS:
@@ -92,8 +116,9 @@ def frame_of_table(table: pa.Table) -> gpd.GeoDataFrame:
             data[name] = pd.Series(np.append(v, None).astype(object)[c], dtype=object, copy=False)
         else:
             data[name] = col.to_pandas()
-    codes, distinct = decode_wkb(table.column("geometry"))
+    codes, distinct = (decode_wkb(table.column("geometry")) if geometry == "geometry"
+                       else points_of_bbox(table.column("bbox")))
     frame = pd.DataFrame(data)
-    at = list(table.column_names).index("geometry")
+    at = list(table.column_names).index(geometry)
     frame.insert(at, "geometry", gpd.array.GeometryArray(distinct[codes], crs=settings.CRS))
     return gpd.GeoDataFrame(frame, geometry="geometry", copy=False)

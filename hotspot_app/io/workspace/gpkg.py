@@ -421,7 +421,9 @@ class GeopackageWorkspace(Workspace):
     @property
     def store(self) -> IncidentStore:
         """The partitioned incidents beside the file (`partitioned.IncidentStore`)."""
-        return IncidentStore(sidecar_of(self.path))
+        if getattr(self, "_store", None) is None:
+            self._store = IncidentStore(sidecar_of(self.path))
+        return self._store
 
     def _manifest_id(self, path: Path | None = None) -> str | None:
         """The id of the incidents' manifest `path` (default: this file) makes current; None when

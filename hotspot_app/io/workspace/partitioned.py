@@ -245,6 +245,8 @@ class IncidentStore:
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
+        self._syncs: list = []
+        self._pool = None
 
     def __repr__(self) -> str:
         return f"IncidentStore({str(self.root)!r})"
@@ -314,6 +316,7 @@ class IncidentStore:
             summary = tuple((*kinds[j], int(counts[j])) for j in np.flatnonzero(counts))
             rel = f"month={_segment(m)}/provider={_segment(p)}/{_slug(s)}-{uuid.uuid4().hex}.parquet"
             bbox = _write_file(sub, self.root / rel, gname)
+            self._sync_later(self.root / rel)
             parts.append(Part(path=rel, source=s, provider=p, month=m, rows=sub.num_rows,
                               bytes=(self.root / rel).stat().st_size, bbox=bbox, summary=summary, meta=meta,
                               write=write, seq=interleaved,
@@ -321,8 +324,32 @@ class IncidentStore:
                               last=int(seq[stop - 1]) if interleaved else 0))
         return parts
 
+    def _sync_later(self, path: Path) -> None:
+        """fsync a written file on a thread of its own: the disk works while the next file is
+        made; `flush` waits for them all."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hotspot-fsync")
+        self._syncs.append((path, self._pool.submit(_fsync, path)))
+
+    def flush(self) -> None:
+        """Wait until every file written so far is on disk (and the folders naming them)."""
+        folders = set()
+        for path, done in self._syncs:
+            done.result()
+            folders.update({path.parent, path.parent.parent})
+        for folder in sorted(folders):
+            _fsync(folder)
+        self._syncs = []
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
     def save(self, manifest: Manifest) -> Manifest:
-        """Write `manifest` (temp file, fsync, rename): it can be made current afterwards."""
+        """Write `manifest` (temp file, fsync, rename) once every file written by this store is on
+        disk (`flush`): it can be made current afterwards."""
+        self.flush()
         folder = self.root / MANIFESTS
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -499,9 +526,11 @@ class IncidentStore:
         dataset = ds.dataset(paths, schema=schema, format="parquet", partitioning=partitioning,
                              partition_base_dir=str(self.root))
         present = set(schema.names)
-        scan = [c for c in columns if c in present]
-        if gname not in scan:
-            scan.append(gname)
+        # the points come from the bbox covering column (every file of the store has one): no
+        # WKB read or decoded
+        scan = [c if c != gname else BBOX for c in columns if c in present]
+        if BBOX not in scan:
+            scan.append(BBOX)
         try:
             tables = []
             for start, stop, seq in _segments(parts):
@@ -664,7 +693,7 @@ def _normalised(array, name: str):
 
 def _write_file(table, path: Path, gname: str) -> tuple | None:
     """Write one partition file (GeoParquet 1.1 metadata, the bbox covering column); returns the
-    bbox of its points."""
+    bbox of its points. Not fsynced here: the store's `flush` (before any manifest names it)."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
     from pyproj import CRS
@@ -694,7 +723,6 @@ def _write_file(table, path: Path, gname: str) -> tuple | None:
         compression = {c: ("none" if c == "incident_id" else "snappy") for c in table.column_names}
         pq.write_table(table, str(path), use_dictionary=dictionary, write_statistics=stats,
                        compression=compression)
-        _fsync(path)
     except OSError as exc:
         path.unlink(missing_ok=True)
         raise OutputError(f"could not write the workspace's incidents ({_reason(exc)}); it is unchanged",
