@@ -566,3 +566,11 @@ def test_a_version_2_database_is_migrated_to_month_partitions_keeping_every_row_
 
 def _concat_frames(*frames) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=settings.CRS)
+
+
+def test_what_reading_the_files_said_is_kept_with_each_load_that_still_holds_rows(ws):
+    ws.load_incidents(incidents("2024-01", 3), user="ann", warnings=["2 rows repeat an incident_id ..."])
+    ws.load_incidents(incidents("2024-02", 2), user="ann", warnings=lambda: ["file b: a warning"])
+    assert ws.load_warnings() == ["2 rows repeat an incident_id ...", "file b: a warning"]
+    ws.load_incidents(incidents("2024-01", 4, start=10), user="ann")  # January republished: load 1 holds nothing
+    assert ws.load_warnings() == ["file b: a warning"]

@@ -128,7 +128,10 @@ def load_incidents_arg(paths: List[Path], kind: str = "auto"):
     from hotspot_app.io.ingest import canonical
 
     if len(paths) == 1 and workspace.is_workspace(paths[0]):
-        return workspace.open_workspace(paths[0]).incidents()
+        ws = workspace.open_workspace(paths[0])
+        for w in ws.load_warnings():  # what reading its files said, as reading them again would
+            input_warning(w)
+        return ws.incidents()
     if len(paths) == 1 and kind in ("auto", "generic"):
         found = canonical.read(paths[0])
         if found is not None:
@@ -158,6 +161,8 @@ def load_selected(paths: List[Path], category=None, period=None):
         # the selection pushed into the workspace's read (partitions, categories), the summary
         # of everything stored from its manifest or summary table
         ws = workspace.open_workspace(paths[0])
+        for w in ws.load_warnings():  # what reading its files said, as reading them again would
+            input_warning(w)
         summary = ws.incident_summary()
         data = ws.incidents(Selection(category=category, period=period))
         return data, summary, int(summary["rows"].sum())

@@ -196,7 +196,8 @@ def load(into: str | os.PathLike, incidents=None, areas: gpd.GeoDataFrame | None
             frames, files = incidents.incidents, _files(incidents)
         result = ws.load_incidents(frames, files=files, read=lambda: incidents.summary["read"],
                                    rejected=lambda: incidents.rejects, replace_all=replace_all, user=user,
-                                   expected_version=expected_version, areas=merged)
+                                   expected_version=expected_version, areas=merged,
+                                   warnings=lambda: incidents.summary.get("warnings", []))
     else:
         ws.write_areas(merged, user=user, expected_version=expected_version)
     gathered = list(dict.fromkeys([*(incidents.summary.get("warnings", []) if incidents is not None else []),

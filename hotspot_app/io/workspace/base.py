@@ -649,12 +649,18 @@ class Workspace(abc.ABC):
         """Replace several layers in one atomic step."""
 
     @abc.abstractmethod
-    def load_incidents(self, incidents: gpd.GeoDataFrame, *, files=(), read: int | None = None,
-                       rejected: int | pd.DataFrame | None = None, replace_all: bool = False,
+    def load_incidents(self, incidents, *, files=(), read=None, rejected=None, replace_all: bool = False,
                        user: str | None = None, expected_version: str | None = None,
-                       areas: gpd.GeoDataFrame | None = None) -> LoadResult:
+                       areas: gpd.GeoDataFrame | None = None, warnings=()) -> LoadResult:
         """Add a load (design §5b): rows of each (source, provider, month) in the load replace the
-        stored rows with that key; everything else is kept."""
+        stored rows with that key; everything else is kept. `warnings`: what reading the files
+        said (kept with the load; `load_warnings`)."""
+
+    @abc.abstractmethod
+    def load_warnings(self) -> list[str]:
+        """What reading the files said, for every load that still contributes rows (in load
+        order, each once): what a command reading the workspace reports, as it would reading the
+        files themselves."""
 
     @abc.abstractmethod
     def loads(self) -> pd.DataFrame:

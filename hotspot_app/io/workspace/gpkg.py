@@ -601,7 +601,7 @@ class GeopackageWorkspace(Workspace):
 
     def load_incidents(self, incidents, *, files=(), read=None, rejected=None, replace_all: bool = False,
                        user: str | None = None, expected_version: str | None = None,
-                       areas: gpd.GeoDataFrame | None = None) -> LoadResult:
+                       areas: gpd.GeoDataFrame | None = None, warnings=()) -> LoadResult:
         """Add a load to the workspace (design §5b): for every (source, provider, month) in
         `incidents`, the stored rows with that key are replaced by the load's; other keys,
         areas, interventions and cluster runs are untouched (the same file twice changes
@@ -629,6 +629,8 @@ class GeopackageWorkspace(Workspace):
             if legacy:
                 base = self._legacy_manifest()
             base = base or partitioned.empty_manifest()
+            loads = self.loads()
+            load_id = int(loads["load_id"].max()) + 1 if len(loads) else 1
             new_parts: list = []
             added = 0
             months: set[str] = set()
@@ -647,7 +649,7 @@ class GeopackageWorkspace(Workspace):
                         continue
                     if writing and not writing[-1].done():
                         writing[-1].result()
-                    writing.append(writer.submit(self.store.write_parts, new))
+                    writing.append(writer.submit(self.store.write_parts, new, None, load_id))
                     added += len(new)
                     months.update(str(m) for m in pd.unique(new["month"].dropna().astype(str)))
                     providers.update(str(p) for p in pd.unique(new["provider"].astype(str)))
@@ -670,13 +672,13 @@ class GeopackageWorkspace(Workspace):
             before = base.rows
             manifest = self.store.save(base.replacing(None if replace_all else keys, new_parts, meta))
             months_replaced = sorted({str(k[2]) for k in removed})
-            loads = self.loads()
-            load_id = int(loads["load_id"].max()) + 1 if len(loads) else 1
+            warnings = list(warnings() if callable(warnings) else warnings)
             record = {"load_id": load_id, "loaded_at": _now(), "user": user,
                       "files": json.dumps(files), "providers": json.dumps(sorted(providers)),
                       "read": n_read, "loaded": added, "rejected": n_rejected, "added": added,
                       "replaced": replaced, "months": json.dumps(sorted(months)),
-                      "replace_all": int(bool(replace_all)), "no_location": json.dumps(no_location)}
+                      "replace_all": int(bool(replace_all)), "no_location": json.dumps(no_location),
+                      "warnings": json.dumps(warnings)}
             detail = (f"load {load_id}: {', '.join(files) or 'incidents'}; {added:,} rows added"
                       + (f", {replaced:,} removed ({removed_text(removed)})" if replaced else ""))
             commit = _Commit(load=record, backup=replaced > 0 or legacy, manifest=manifest,
@@ -709,6 +711,16 @@ class GeopackageWorkspace(Workspace):
     def coverage(self) -> pd.DataFrame:
         """Rows per source x provider x month of the stored incidents."""
         return coverage_from_summary(self.incident_summary())
+
+    def load_warnings(self) -> list[str]:
+        """What reading the files said, for every load whose files still hold rows."""
+        manifest = self._manifest()
+        ids = sorted({p.load for p in manifest.parts if p.load is not None}) if manifest is not None else []
+        if not ids:
+            return []
+        rows = self._sql(f"SELECT warnings FROM {LOADS} WHERE load_id IN ({', '.join('?' for _ in ids)}) "
+                         "ORDER BY load_id", tuple(ids)) or []
+        return list(dict.fromkeys(w for (text,) in rows if text for w in json.loads(text)))
 
     # ----------------------------------------------------------------- areas
     def area_layers(self) -> list[str]:
@@ -1187,7 +1199,9 @@ def _write_records(path: Path, commit: _Commit, user: str) -> None:
             con.execute(f"CREATE TABLE IF NOT EXISTS {LOADS} (load_id INTEGER PRIMARY KEY, loaded_at TEXT, "
                         "user TEXT, files TEXT, providers TEXT, read INTEGER, loaded INTEGER, "
                         "rejected INTEGER, added INTEGER, replaced INTEGER, months TEXT, "
-                        "replace_all INTEGER, no_location TEXT)")
+                        "replace_all INTEGER, no_location TEXT, warnings TEXT)")
+            if "warnings" not in {r[1] for r in con.execute(f"PRAGMA table_info({LOADS})")}:
+                con.execute(f"ALTER TABLE {LOADS} ADD COLUMN warnings TEXT")  # kept since issue 24
             con.execute(f"CREATE TABLE IF NOT EXISTS {RECORDS} (kind TEXT, id TEXT, version INTEGER NOT NULL, "
                         "digest TEXT, changed_by TEXT, changed_at TEXT, deleted INTEGER NOT NULL DEFAULT 0, "
                         "PRIMARY KEY (kind, id))")

@@ -135,6 +135,8 @@ class Part:
     seq: bool = False
     first: int = 0
     last: int = 0
+    #: the workspace load that wrote the file (None: written whole, or before loads were kept)
+    load: int | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -145,7 +147,7 @@ class Part:
         return {"path": self.path, "source": self.source, "provider": self.provider, "month": self.month,
                 "rows": self.rows, "bytes": self.bytes, "bbox": None if self.bbox is None else list(self.bbox),
                 "summary": [list(s) for s in self.summary], "meta": self.meta, "write": self.write,
-                "seq": self.seq, "first": self.first, "last": self.last}
+                "seq": self.seq, "first": self.first, "last": self.last, "load": self.load}
 
     @classmethod
     def from_json(cls, d: dict) -> "Part":
@@ -154,7 +156,8 @@ class Part:
                    bbox=None if d.get("bbox") is None else tuple(float(v) for v in d["bbox"]),
                    summary=tuple((s[0], s[1], s[2], int(s[3])) for s in d["summary"]), meta=d["meta"],
                    write=str(d.get("write", "")), seq=bool(d.get("seq", False)),
-                   first=int(d.get("first", 0)), last=int(d.get("last", 0)))
+                   first=int(d.get("first", 0)), last=int(d.get("last", 0)),
+                   load=None if d.get("load") is None else int(d["load"]))
 
 
 @dataclass(frozen=True)
@@ -272,12 +275,13 @@ class IncidentStore:
         for marker in self.pending():
             marker.unlink(missing_ok=True)
 
-    def write_parts(self, incidents: gpd.GeoDataFrame, provider=None) -> list[Part]:
+    def write_parts(self, incidents: gpd.GeoDataFrame, provider=None, load: int | None = None) -> list[Part]:
         """Write `incidents` as new files, one per (source, provider, month) in order of first
         appearance (rows keep their order within each, and reading gives them back in the order
         written even when the keys were interleaved); returns their `Part`s. `provider`: the
         provider of each row when the frame has no complete ``provider`` column
-        (`schema.provider_of`). Nothing is current until a manifest naming them is."""
+        (`schema.provider_of`); `load`: the workspace load writing them. Nothing is current until a
+        manifest naming them is."""
         import pyarrow as pa
 
         if not len(incidents):
@@ -321,7 +325,7 @@ class IncidentStore:
                               bytes=(self.root / rel).stat().st_size, bbox=bbox, summary=summary, meta=meta,
                               write=write, seq=interleaved,
                               first=int(seq[start]) if interleaved else 0,
-                              last=int(seq[stop - 1]) if interleaved else 0))
+                              last=int(seq[stop - 1]) if interleaved else 0, load=load))
         return parts
 
     def _sync_later(self, path: Path) -> None:

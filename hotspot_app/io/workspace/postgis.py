@@ -166,10 +166,12 @@ _MIGRATIONS: list[list[str]] = [
         lambda conn: _partition_incidents(conn),
         """CREATE TABLE incidents_summary (
                source text, provider text, month text, kind text, category text, "group" text,
-               rows bigint NOT NULL)""",
+               rows bigint NOT NULL, load_id bigint)""",
         "CREATE INDEX incidents_summary_key ON incidents_summary (source, provider, month)",
-        """INSERT INTO incidents_summary SELECT source, provider, month, kind, category, "group", count(*)
+        """INSERT INTO incidents_summary SELECT source, provider, month, kind, category, "group", count(*), NULL
            FROM incidents GROUP BY 1, 2, 3, 4, 5, 6""",
+        # what reading the files said, kept with each load (commands reading the workspace say it)
+        "ALTER TABLE loads ADD COLUMN warnings jsonb NOT NULL DEFAULT '[]'",
     ],
 ]
 
@@ -577,19 +579,21 @@ class PostgisWorkspace(Workspace):
             if name not in have:
                 conn.execute(text(f"CREATE TABLE {_q(name)} PARTITION OF incidents FOR VALUES IN ({_literal(month)})"))
 
-    def _summary_add(self, conn, inc: pd.DataFrame) -> None:
-        """Add the rows of `inc` to ``incidents_summary`` (the same transaction as the rows)."""
+    def _summary_add(self, conn, inc: pd.DataFrame, load_id: int | None = None) -> None:
+        """Add the rows of `inc` (of load `load_id`) to ``incidents_summary`` (the same
+        transaction as the rows)."""
         from sqlalchemy import text
 
         if not len(inc):
             return
         table = summary_of(inc, np.ones(len(inc), dtype="int64"))
-        conn.execute(text('INSERT INTO incidents_summary (source, provider, month, kind, category, "group", rows) '
-                          "SELECT * FROM unnest(CAST(:s AS text[]), CAST(:p AS text[]), CAST(:m AS text[]), "
-                          "CAST(:k AS text[]), CAST(:c AS text[]), CAST(:g AS text[]), CAST(:n AS bigint[]))"),
+        conn.execute(text('INSERT INTO incidents_summary (source, provider, month, kind, category, "group", rows, '
+                          "load_id) SELECT *, CAST(:load AS bigint) FROM unnest(CAST(:s AS text[]), CAST(:p AS text[]), "
+                          "CAST(:m AS text[]), CAST(:k AS text[]), CAST(:c AS text[]), CAST(:g AS text[]), "
+                          "CAST(:n AS bigint[]))"),
                      {"s": table["source"].tolist(), "p": table["provider"].tolist(), "m": table["month"].tolist(),
                       "k": table["kind"].tolist(), "c": table["category"].tolist(), "g": table["group"].tolist(),
-                      "n": [int(v) for v in table["rows"]]})
+                      "n": [int(v) for v in table["rows"]], "load": load_id})
 
     def _read(self, table: str, conn=None, where: str = "", params: dict | None = None,
               columns: list[str] | None = None) -> pd.DataFrame | None:
@@ -723,7 +727,7 @@ class PostgisWorkspace(Workspace):
 
     def load_incidents(self, incidents, *, files=(), read=None, rejected=None, replace_all: bool = False,
                        user: str | None = None, expected_version: str | None = None,
-                       areas: gpd.GeoDataFrame | None = None) -> LoadResult:
+                       areas: gpd.GeoDataFrame | None = None, warnings=()) -> LoadResult:
         """Add a load (design §5b): for every (source, provider, month) in `incidents`, the stored
         rows with that key are replaced by the load's; all other rows, areas, interventions and
         runs are kept. `replace_all` removes every incident first. One transaction: the removed
@@ -766,7 +770,7 @@ class PostgisWorkspace(Workspace):
                 seen |= keys
                 if len(inc) or not added:
                     added += self._put(conn, INCIDENTS, inc)
-                    self._summary_add(conn, inc)
+                    self._summary_add(conn, inc, load_id)
             files = files() if callable(files) else files
             files = [Path(str(getattr(f, "name", f))).name for f in (files or ())]  # names, not paths
             read = read() if callable(read) else read
@@ -782,13 +786,16 @@ class PostgisWorkspace(Workspace):
             months = sorted({k[2] for k in seen})
             months_replaced = sorted({k[2] for k in removed})
             providers = sorted({k[1] for k in seen})
+            warnings = list(warnings() if callable(warnings) else warnings)
             conn.execute(text(
                 'INSERT INTO loads (load_id, "user", files, providers, read, loaded, rejected, added, '
-                "replaced, months, replace_all, no_location) VALUES (:id, :u, CAST(:f AS jsonb), "
-                "CAST(:p AS jsonb), :r, :l, :rej, :a, :rep, CAST(:m AS jsonb), :ra, CAST(:nl AS jsonb))"),
+                "replaced, months, replace_all, no_location, warnings) VALUES (:id, :u, CAST(:f AS jsonb), "
+                "CAST(:p AS jsonb), :r, :l, :rej, :a, :rep, CAST(:m AS jsonb), :ra, CAST(:nl AS jsonb), "
+                "CAST(:w AS jsonb))"),
                 {"id": load_id, "u": who, "f": json.dumps(files), "p": json.dumps(providers),
                  "r": n_read, "l": added, "rej": n_rejected, "a": added, "rep": replaced,
-                 "m": json.dumps(months), "ra": bool(replace_all), "nl": json.dumps(no_location)})
+                 "m": json.dumps(months), "ra": bool(replace_all), "nl": json.dumps(no_location),
+                 "w": json.dumps(warnings)})
             # Same wording as the GeoPackage's audit, plus what was read and the months.
             ordered = dict(sorted(removed.items()))
             detail = (f"load {load_id}: {', '.join(files) or 'incidents'}; {added:,} rows added"
@@ -842,6 +849,15 @@ class PostgisWorkspace(Workspace):
     def coverage(self) -> pd.DataFrame:
         """Rows per source x provider x month of the stored incidents."""
         return coverage_from_summary(self.incident_summary())
+
+    def load_warnings(self) -> list[str]:
+        """What reading the files said, for every load that still contributes rows."""
+        from sqlalchemy import text
+
+        with self._engine.connect() as c:
+            rows = c.execute(text("SELECT warnings FROM loads WHERE load_id IN (SELECT DISTINCT load_id FROM "
+                                  "incidents_summary WHERE rows > 0) ORDER BY load_id")).all()
+        return list(dict.fromkeys(w for (ws,) in rows for w in (ws or [])))
 
     def audit(self) -> pd.DataFrame:
         """Every write: at (ISO 8601 UTC), user, action, detail; oldest first. `InputError` when
