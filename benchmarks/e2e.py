@@ -69,9 +69,10 @@ def _snap_points(rng, n: int) -> np.ndarray:
 
 
 def national(rows: int, locations: int = 250_000, months: int = 12, seed: int = 11,
-             root: Path | None = None) -> Path:
-    """police.uk monthly street CSVs (YYYY-MM/YYYY-MM-national-street.csv) from 2024-01 on."""
-    out = (root or DATA) / (f"national_{rows}" if months == 12 else f"national_{rows}_{months}m")
+             root: Path | None = None, first_year: int = 2024) -> Path:
+    """police.uk monthly street CSVs (YYYY-MM/YYYY-MM-national-street.csv) from January of
+    `first_year` on (months after next year are rejected as out of range: a decade ends in 2026)."""
+    out = (root or DATA) / (f"national_{rows}" if months == 12 else f"national_{rows}_{months}m_{first_year}")
     done = out / ".complete"
     if done.exists():
         return out
@@ -102,7 +103,7 @@ def national(rows: int, locations: int = 250_000, months: int = 12, seed: int = 
         raw = np.frombuffer(rng.bytes(32 * n), dtype=np.uint8).reshape(n, 32)
         cid = np.ascontiguousarray(hexd[raw]).view("S64").ravel().astype(str).astype(object)
         cid[is_asb] = ""
-        month = f"{2024 + m // 12}-{m % 12 + 1:02d}"
+        month = f"{first_year + m // 12}-{m % 12 + 1:02d}"
         table = pa.table({
             "Crime ID": cid, "Month": np.full(n, month, dtype=object),
             "Reported by": np.full(n, "Benchmark Police", dtype=object),
@@ -228,13 +229,13 @@ def du(path: Path) -> int:
 
 # --------------------------------------------------------------------------- scenarios
 def years_scenario(name: str, rows: int, months: int, limit_gib: float, root: Path, work: Path,
-                   baselines: bool, keep: bool) -> None:
+                   baselines: bool, keep: bool, first_year: int = 2024) -> None:
     """Several national years: ingest into a workspace, then a ward's table, the ASB ranking of
     7,000 wards and the ASB patrol areas of every month loaded, each in a fresh process; each
     must stay under `limit_gib` peak. With `baselines`, the plain scripts on the same files
     (their peaks are what made this the question)."""
-    folder, wpath = national(rows, months=months, root=root), wards()
-    last = f"{2024 + (months - 1) // 12}-{(months - 1) % 12 + 1:02d}"
+    folder, wpath = national(rows, months=months, root=root, first_year=first_year), wards()
+    last = f"{first_year + (months - 1) // 12}-{(months - 1) % 12 + 1:02d}"
     ws = work / f"{name}.gpkg"
     csv_bytes = du(folder)
     load = os.getloadavg()[0]
@@ -268,7 +269,7 @@ def years_scenario(name: str, rows: int, months: int, limit_gib: float, root: Pa
     lines = [f"## {title} (benchmarks/e2e.py --only {'three-years' if name == 'e2e_three' else 'decade'})", "",
              f"Machine: {machine()}; load average at start {load:.1f}, at the end {os.getloadavg()[0]:.1f}.", "",
              f"{rows:,} police.uk rows in {months} monthly files ({csv_bytes / 2**30:.1f} GiB of CSV; the national "
-             f"generator of section e2e, 2024-01..{last}) in `{folder.parent}`; each command once in a fresh process "
+             f"generator of section e2e, {first_year}-01..{last}) in `{folder.parent}`; each command once in a fresh process "
              "under `/usr/bin/time -v` (start-up, imports, reading, work, writing). The workspace's partitioned "
              f"incidents: {store_bytes / 2**30:.1f} GiB of GeoParquet.", "",
              f"| command | seconds | peak MiB | completed | under {limit_gib:g} GiB |", "|---|---:|---:|---|---|"]
@@ -324,10 +325,10 @@ def main() -> None:
         dwork = args.data / "work"
         dwork.mkdir(exist_ok=True)
         try:
-            years_scenario("e2e_decade", 60_000_000, 120, 8.0, args.data, dwork, False, args.keep)
+            years_scenario("e2e_decade", 60_000_000, 120, 8.0, args.data, dwork, False, args.keep, first_year=2017)
         finally:
             if not args.keep:
-                shutil.rmtree(args.data / "national_60000000_120m", ignore_errors=True)
+                shutil.rmtree(args.data / "national_60000000_120m_2017", ignore_errors=True)
                 shutil.rmtree(dwork, ignore_errors=True)
         return
     results = []
