@@ -35,7 +35,7 @@ from app_server import running_app  # noqa: E402
 
 from hotspot_app.core import periods, schema, settings
 from hotspot_app.io import demo
-from hotspot_app.render import maps
+from hotspot_app.render import map_assets, maps
 from hotspot_app.io import workspace  # noqa: E402
 from hotspot_app.core import summaries
 
@@ -84,7 +84,7 @@ def overview_html_sizes(incidents, wards) -> tuple[int, int, int]:
     values = ranked.set_index("area_id")["count"].astype(float)
     locs = maps.locations(incidents[mask])
     ours = maps.overview_map(wards, values, locs)
-    size = len(maps.map_html(ours, inline=False).encode("utf-8"))
+    size = len(map_assets.map_html(ours, inline=False).encode("utf-8"))
     # naive: every incident in a HeatMap + full-resolution wards
     naive = folium.Map(location=[54.55, -1.2], zoom_start=11)
     folium.GeoJson(wards.to_crs(settings.CRS_WGS84)[["name", "geometry"]].to_json()).add_to(naive)

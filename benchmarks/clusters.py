@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import machine, measure, write_section  # noqa: E402
-from hotspot_app.core import clusters, locations, selection  # noqa: E402
+from hotspot_app.core import cluster_areas, clusters, locations, selection  # noqa: E402
 from hotspot_app.io import geofiles
 
 N = 1_000_000
@@ -188,7 +188,7 @@ def _label(xy):
 
 
 def _areas(sel, labels, loc):
-    areas, _, _ = clusters.patrol_areas(sel, labels, EPS_M, loc=loc)
+    areas, _, _ = cluster_areas.build(sel, labels, EPS_M, loc=loc)
     return len(areas)
 
 
@@ -214,7 +214,7 @@ def components(csv: Path, tmp: Path) -> list[str]:
     t, m, k = measure(_areas, sel, labels, loc)
     rows.append(f"| building {k:,} patrol areas (one grouped pass) | {t:.2f} | {m:,.0f} |")
     print(rows[-1], flush=True)
-    areas = clusters.patrol_areas(sel, labels, EPS_M, loc=loc)[0]
+    areas = cluster_areas.build(sel, labels, EPS_M, loc=loc)[0]
     t, m, _ = measure(_export, areas, tmp / "c.gpkg")
     rows.append(f"| writing the GeoPackage | {t:.2f} | {m:,.0f} |")
     print(rows[-1], flush=True)

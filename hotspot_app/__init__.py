@@ -4,10 +4,11 @@ evaluation for community safety partnerships, computed in EPSG:27700 metres.
 The public API is re-exported here and loaded lazily (PEP 562), so ``import hotspot_app`` and
 the ``hotspot`` CLI stay fast; each name lives in the module of its concern::
 
-    from hotspot_app import read_incidents, read_boundaries, partnership_table, dbscan, evaluate
+    from hotspot_app import read_incidents, read_boundaries, patrol_areas, area_table, evaluate
     result = read_incidents(["data/2024-01-cleveland-street.csv"])
     wards = read_boundaries("geodata/wards.geojson", layer="ward").areas
-    table, warnings = partnership_table(result.incidents, wards.geometry[0], "2024-03")
+    answer = patrol_areas(result.incidents, category="asb", areas=wards, top=5)  # the app's preset
+    print(answer.sentence(), answer.warnings)
 """
 
 from __future__ import annotations
@@ -30,14 +31,17 @@ _EXPORTS: dict[str, str] = {
     "join": "core.areas", "within": "core.areas", "counts": "core.areas", "find_area": "core.areas",
     "partnership_table": "core.summaries", "area_summary": "core.summaries",
     "rank_areas": "core.summaries", "year_on_year": "core.summaries", "window": "core.periods", "comparison_window": "core.periods",
-    "Coverage": "core.periods", "build_table": "core.tables", "indicators": "core.tables",
+    "Coverage": "core.periods", "build_table": "core.tables", "indicators": "core.indicators",
     # clusters and hotspots
-    "dbscan": "core.clusters", "suggest_eps": "core.clusters", "hotspot_grid": "core.hotspots",
-    "gistar": "core.hotspots", "kde": "core.hotspots", "pai": "core.hotspots", "rri": "core.hotspots",
-    "forecast_accuracy": "core.hotspots", "emerging": "core.hotspots",
+    "dbscan": "core.clusters", "suggest_eps": "core.eps_guide", "hotspot_grid": "core.hotspots",
+    "gistar": "core.hotspots", "kde": "core.hotspots", "pai": "core.forecast", "rri": "core.forecast",
+    "forecast_accuracy": "core.forecast", "emerging": "core.emerging:emerging_hotspots",
     # evaluation
     "evaluate": "core.evaluation", "evaluate_intervention": "core.evaluation", "wdq": "core.evaluation",
     "wdd": "core.evaluation", "tne": "core.evaluation", "rate_ratio": "core.evaluation",
+    # the questions: one function per user question, the answer every face gives
+    "area_table": "questions.table", "patrol_areas": "questions.patrol_areas",
+    "patrol_plan": "questions.patrol_plan",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

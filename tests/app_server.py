@@ -24,7 +24,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(env: dict[str, str] | None = None, timeout: float = 90.0,
+def running_app(env: dict[str, str] | None = None, timeout: float = 300.0,
                 log: Path | None = None, script: Path | None = None,
                 address: str = "127.0.0.1") -> Iterator[str]:
     """Yield the base URL of a running app (`script`, default the project's streamlit_app.py,

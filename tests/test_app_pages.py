@@ -144,7 +144,7 @@ def test_hotspots_patrol_areas_follow_eps(the_demo):
 
 
 def test_hotspots_offers_eps_guidance_from_the_k_distance_curve(the_demo):
-    from hotspot_app.core import clusters
+    from hotspot_app.core import eps_guide
 
     at = open_page("hotspots")
     last = the_demo.incidents["month"].max()
@@ -155,24 +155,24 @@ def test_hotspots_offers_eps_guidance_from_the_k_distance_curve(the_demo):
         assert texts, "no eps guidance on the Hotspots page"
         return texts[0]
 
-    for min_samples in (settings.MIN_SAMPLES, 5):
+    for min_samples in (15, 5):
         at.number_input(key="hs-min").set_value(min_samples).run()
         assert not at.exception
-        guide = clusters.suggest_eps(the_demo.incidents, min_samples, category=["asb"],
+        guide = eps_guide.suggest_eps(the_demo.incidents, min_samples, category=["asb"],
                                      period=f"{window[0]}..{window[-1]}")
         assert f"**{guide.eps_m:,.0f} m**" in shown()
         assert f"**{min_samples}** min samples" in shown()
 
 
 def test_hotspots_grid_layers_and_pai(the_demo):
-    from hotspot_app.core import hotspots, patrol
+    from hotspot_app.core import forecast, hotspots, patrol
 
     at = open_page("hotspots")
     inc = the_demo.incidents
     test = periods.window(inc["month"].max(), 12)
     train = periods.shift(test, -12)
     street = patrol.PRESETS["street-level"]
-    fc = hotspots.forecast_accuracy(inc, train, test, method="clusters", category=["asb"],
+    fc = forecast.forecast_accuracy(inc, train, test, method="clusters", category=["asb"],
                                     areas=the_demo.wards, eps_m=street.eps_m,
                                     min_samples=street.min_samples)
     assert any(f"**PAI = {fc['pai']:.1f}**" in m.value for m in at.markdown)

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from app_server import running_app
-from hotspot_app.render import maps
+from hotspot_app.render import map_assets, maps
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +32,12 @@ def test_leaflet_and_plugins_served_locally_as_javascript(app_url):
                                                 crs=maps.settings.CRS), None, maps.pd.DataFrame(
         {"lat": [54.5], "lon": [-1.2], "count": [1], "weight": [1.0], "top_category": ["x"], "location": [""]}))
     maps.draw_control(m)
-    links = maps.linked_assets(m)
-    assert links and not maps.external_assets(m)
+    links = map_assets.linked_assets(m)
+    assert links and not map_assets.external_assets(m)
     for link in links:
         r = requests.get(f"{app_url}{link}", timeout=10)
         assert r.status_code == 200, link
         want = "javascript" if link.endswith(".js") else "css"
         assert want in r.headers["content-type"], (link, r.headers["content-type"])
-    img = requests.get(f"{app_url}{maps.STATIC_URL}/leaflet/dist/images/layers.png", timeout=10)
+    img = requests.get(f"{app_url}{map_assets.STATIC_URL}/leaflet/dist/images/layers.png", timeout=10)
     assert img.status_code == 200 and img.headers["content-type"] == "image/png"

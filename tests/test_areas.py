@@ -1,5 +1,5 @@
 """Area statistics on constructed data with exact expected numbers: the join rule, the
-partnership table (hierarchy, windows, comparisons, coverage), the seed-000 summary, rankings,
+partnership table (hierarchy, windows, comparisons, coverage), the micro-hotspot summary, rankings,
 rates, year-on-year tables and population."""
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def test_partnership_table_hierarchy_subtotals_and_order():
     assert warnings == []
     assert rows.attrs["taxonomy"] == "home-office"
     order = rows["category"].tolist()
-    # seed-004 order: groups before their leaves, Unknown then Total last
+    # town-centre order: groups before their leaves, Unknown then Total last
     assert order[:3] == ["Victim Based Crime", "Violence", "Violence Without Injury"]
     assert order.index("Theft Offences") < order.index("Shoplifting") < order.index("Criminal Damage & Arson")
     assert order.index("Robbery") < order.index("Non victim based") < order.index("Public Order Offences")
@@ -270,7 +270,7 @@ def test_table_rejects_bad_parameters():
         summaries.partnership_table(inc, AREA, "2024-01", kind="arson")
 
 
-# --------------------------------------------------------------------------- summary (seed 000)
+# --------------------------------------------------------------------------- summary (the micro-hotspot paper)
 def spread(total, months, category, x=50, y=50):
     out = []
     for i, m in enumerate(months):

@@ -13,7 +13,6 @@ import pytest
 
 from app_server import running_app
 from hotspot_app.io import ingest
-from hotspot_app.core import patrol
 from hotspot_app.io import workspace
 
 pytestmark = pytest.mark.browser
@@ -22,11 +21,12 @@ pytestmark = pytest.mark.browser
 from test_browser import OUT, browser, map_frames, offline_page, wait_for_maps  # noqa: E402,F401 (browser: fixture)
 from pypdf import PdfReader  # noqa: E402
 from hotspot_app.render import patrol_sheet
+from hotspot_app.questions import patrol_plan as questions_plan
 
 
 def test_patrol_sheet_prints_on_one_page_with_the_area_names(browser, demo, tmp_path):
-    plan = patrol.plan_from_incidents(demo.incidents, category="asb", period=("2023-01", "2023-12"),
-                                      preset_name="street-level", top=5, start="2025-03-03", seed=1)
+    plan = questions_plan.patrol_plan(demo.incidents, category="asb", period=("2023-01", "2023-12"),
+                                      preset="street-level", top=5, start="2025-03-03", seed=1)
     names = [str(n) for n in plan.areas["name"]]
     html = patrol_sheet.sheet_for(plan, context=demo.wards, demo=True)
     sheet = tmp_path / "sheet.html"

@@ -9,7 +9,6 @@ Screenshots go to test-output/.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -26,6 +25,7 @@ pytestmark = pytest.mark.browser
 from test_browser import ARGS, CHROMIUM, OUT  # noqa: E402
 
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
+
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,"
@@ -45,35 +45,79 @@ def local_only(page) -> None:
         ("http://127.0.0.1", "http://localhost", "data:", "blob:", "about:")) else r.abort())
 
 
-def upload(page, index: int, path: Path) -> None:
-    page.locator('[data-testid="stFileUploader"]').nth(index).locator("input[type=file]").set_input_files(str(path))
+#: The Data page's uploaders, by the label the user reads (and the widget key that holds it).
+UPLOADERS = {"Incident files": "dt-inc-files", "Boundary file": "dt-bnd-file"}
 
 
-def map_frame(page, timeout: float = 150.0):
-    """The folium component frame of the page once its areas are drawn (the Data page has one
-    map; a rerun may replace the frame, so look again until one is stable)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        frames = [f for f in page.frames if "streamlit_folium" in f.url and not f.is_detached()]
-        for frame in frames:
-            try:
-                frame.locator("path.leaflet-interactive").first.wait_for(timeout=5_000)
-                page.wait_for_timeout(1_000)
-                if not frame.is_detached():
-                    return frame
-            except PlaywrightError:
-                continue
-        page.wait_for_timeout(250)
-    raise AssertionError("no map with areas on the page")
+def upload(page, label: str, path: Path) -> None:
+    """Give `path` to the uploader labelled `label` (never "the n-th uploader": while the page is
+    redrawn, the n-th element on it can be another one)."""
+    box = page.locator(f".st-key-{UPLOADERS[label]}")
+    box.get_by_text(label).first.wait_for(timeout=300_000)
+    box.locator("input[type=file]").set_input_files(str(path))
+
+
+def idle(page, timeout: float = 300_000) -> None:
+    """Wait until the app has finished running the page -- what a user sees before acting: no
+    "Running..." indicator (Streamlit's status widget) -- however long a loaded machine takes."""
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid^=\"stStatusWidgetRunning\"]')", timeout=timeout)
+
+
+def map_frame(page, timeout: float = 300_000):
+    """The Data page's map (the folium component's frame) once the page has finished running and
+    the map's areas are drawn -- as a user sees it before drawing on it. A locator of the frame,
+    so a rerun that replaces the frame is followed, never raced."""
+    idle(page, timeout)
+    frame = page.frame_locator('iframe[src*="streamlit_folium"]').first
+    frame.locator("path.leaflet-interactive").first.wait_for(timeout=timeout)
+    idle(page, timeout)
+    return frame
+
+
+def draw_rectangle(page, attempts: int = 5) -> None:
+    """Draw a rectangle on the Data page's map, as a user does, until the page says "Polygon
+    drawn:". The map's frame is reloaded when the component redraws it after a rerun; a drawing
+    started on the frame being replaced is lost (Playwright: "element handle from a different
+    document"), and the user draws again on the map now shown."""
+    for _ in range(attempts):
+        frame = map_frame(page)
+        try:
+            frame.locator(".leaflet-draw-draw-rectangle").click()
+            box = frame.locator(".leaflet-container").bounding_box()
+            x0, y0 = box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.45
+            page.mouse.move(x0, y0)
+            page.mouse.down()
+            page.mouse.move(x0 + 40, y0 + 30, steps=5)
+            page.mouse.move(x0 + 80, y0 + 60, steps=5)
+            page.mouse.up()
+            page.get_by_text("Polygon drawn:").wait_for(timeout=60_000)
+            return
+        except PlaywrightError:
+            continue  # the frame was replaced under the pointer (or the drawing lost with it)
+    raise AssertionError(f"no polygon drawn after {attempts} attempts on the Data page's map")
+
+
+def open_data_page(page, url: str) -> None:
+    """The Data page, once it has finished running: a file given to an uploader while the page is
+    still being drawn can be lost in the rerun."""
+    page.goto(f"{url}/data")
+    page.get_by_text("Load your own data", exact=True).wait_for(timeout=300_000)
+    idle(page)
+    # the map component answers once drawn, and Streamlit runs the page again: wait for that too
+    page.frame_locator('iframe[src*="streamlit_folium"]').first.locator(".leaflet-container").wait_for(timeout=300_000)
+    idle(page)
 
 
 def add_to_workspace(page, expect: str) -> None:
-    page.get_by_text("Rows read").first.wait_for(timeout=120_000)
+    page.get_by_text("Rows read").first.wait_for(timeout=300_000)
+    idle(page)
     button = page.get_by_role("button", name="Add to workspace")
-    button.wait_for(timeout=60_000)
+    button.wait_for(timeout=300_000)
     assert button.is_enabled()
     button.click()
-    page.get_by_text(expect).first.wait_for(timeout=150_000)
+    page.get_by_text(expect).first.wait_for(timeout=300_000)
+    idle(page)
 
 
 def test_monthly_cycle_in_the_browser(tmp_path):
@@ -95,46 +139,35 @@ def test_monthly_cycle_in_the_browser(tmp_path):
         local_only(page)
         try:
             # 1. month 1 with the wards, added in one step
-            page.goto(f"{url}/data")
-            page.get_by_text("Load your own data", exact=True).wait_for(timeout=90_000)
-            upload(page, 0, jan)
+            open_data_page(page, url)
+            upload(page, "Incident files", jan)
             # one file at a time, as a user does: the rerun the first upload starts replaces the
             # page's widgets, and a file given to the second uploader meanwhile can be lost
-            page.get_by_text("Read 40 rows: 40 loaded, 0 rejected").wait_for(timeout=60_000)
-            upload(page, 1, wards)
-            page.get_by_text("2 areas read from wards.geojson").wait_for(timeout=60_000)
+            page.get_by_text("Read 40 rows: 40 loaded, 0 rejected").wait_for(timeout=300_000)
+            idle(page)
+            upload(page, "Boundary file", wards)
+            page.get_by_text("2 areas read from wards.geojson").wait_for(timeout=300_000)
             add_to_workspace(page, "from 0 to 40 incidents")
 
             # 2. record an intervention: draw a rectangle on the Data page's map
-            frame = map_frame(page)
-            frame.locator(".leaflet-container").scroll_into_view_if_needed()
-            frame.locator(".leaflet-draw-draw-rectangle").click()
-            box = frame.locator(".leaflet-container").bounding_box()
-            x0, y0 = box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.45
-            page.mouse.move(x0, y0)
-            page.mouse.down()
-            page.mouse.move(x0 + 40, y0 + 30, steps=5)
-            page.mouse.move(x0 + 80, y0 + 60, steps=5)
-            page.mouse.up()
-            page.get_by_text("Polygon drawn:").wait_for(timeout=60_000)
+            draw_rectangle(page)
+            idle(page)
             form = page.locator('[data-testid="stForm"]').first
             form.get_by_label("Name", exact=True).fill("Precinct evening patrols")
             form.get_by_role("button", name="Save the area and intervention").click()
-            page.get_by_text("Saved 'Precinct evening patrols'").wait_for(timeout=60_000)
+            page.get_by_text("Saved 'Precinct evening patrols'").wait_for(timeout=300_000)
 
             # 3. month 2 (a new session: the app opens on the workspace)
-            page.goto(f"{url}/data")
-            page.get_by_text("Load your own data", exact=True).wait_for(timeout=90_000)
-            upload(page, 0, feb)
+            open_data_page(page, url)
+            upload(page, "Incident files", feb)
             add_to_workspace(page, "from 40 to 70 incidents")
 
             # 4. month 1 republished by police.uk
-            page.goto(f"{url}/data")
-            page.get_by_text("Load your own data", exact=True).wait_for(timeout=90_000)
-            upload(page, 0, jan_again)
+            open_data_page(page, url)
+            upload(page, "Incident files", jan_again)
             add_to_workspace(page, "from 70 to 72 incidents (40 rows of 2024-01 replaced)")
-            page.get_by_text("3 loads, newest first").wait_for(timeout=30_000)
-            page.wait_for_timeout(500)
+            page.get_by_text("3 loads, newest first").wait_for(timeout=300_000)
+            idle(page)
         finally:
             page.screenshot(path=str(OUT / "browser-monthly-cycle.png"), full_page=True)
             browser.close()

@@ -188,7 +188,7 @@ def test_real_cleveland_table_summary_rank(realdata, capsys):
     total12 = rows["Total"]["last_12_months"]["current"]
     with capsys.disabled():
         print(f"\n[real data] Stockton Town Centre ward, 12 months to Sept 2024: {total12} crimes "
-              f"(seed 004, force system, town centre: 4,043); previous 12 months "
+              f"(the town-centre paper, force system, town centre: 4,043); previous 12 months "
               f"{rows['Total']['last_12_months']['previous']}")
     assert total12 > 1000
     # the comparison year 2022-10..2023-09 starts before the data (2023-01): null, with a warning

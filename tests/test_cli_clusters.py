@@ -21,6 +21,7 @@ REAL = ROOT.parent / "shared" / "realdata" / "police_cleveland"
 runner = CliRunner()
 CLUSTER_KEYS = ["cluster_id", "count", "area_m2", "density_per_km2", "first_month", "last_month",
                 "top_categories", "rank", "name", "centroid"]
+DOC_KEYS = ["parameters", "n_incidents", "n_noise", "clusters", "preset", "eps_m", "min_samples"]
 
 
 def run(*args):
@@ -43,7 +44,7 @@ def test_clusters_json_is_exactly_the_contract(oracle_ws):
     r = run("clusters", oracle_ws, "--eps-m", 2, "--min-samples", 1, "--format", "json")
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
-    assert list(doc) == ["parameters", "n_incidents", "n_noise", "clusters"]
+    assert list(doc) == DOC_KEYS
     assert doc["n_incidents"] == 4 and doc["n_noise"] == 0
     assert [list(c) for c in doc["clusters"]] == [CLUSTER_KEYS, CLUSTER_KEYS]
     first, second = doc["clusters"]
@@ -53,6 +54,28 @@ def test_clusters_json_is_exactly_the_contract(oracle_ws):
     assert (first["first_month"], first["last_month"]) == ("2024-01", "2024-02")
     assert second["area_m2"] == pytest.approx(np.pi, abs=0.05)   # circle of radius eps/2 = 1 (1 dp)
     assert doc["parameters"]["eps_m"] == 2.0 and doc["parameters"]["min_samples"] == 1
+    # design §5c: the parameters used, and no preset name for own settings
+    assert (doc["preset"], doc["eps_m"], doc["min_samples"]) == (None, 2.0, 1)
+
+
+def test_clusters_use_the_apps_default_preset_and_name_it(oracle_ws):
+    """Design §5c: without --eps-m/--min-samples the street-level preset (the app's default);
+    --preset picks the other one; --eps-m/--min-samples override a preset (then no name)."""
+    r = run("clusters", oracle_ws, "--format", "json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert (doc["preset"], doc["eps_m"], doc["min_samples"]) == ("street-level", 75.0, 25)
+    assert doc["parameters"]["preset"] == "street-level" and doc["clusters"] == []
+    r = run("clusters", oracle_ws, "--preset", "neighbourhood", "--format", "json")
+    assert (json.loads(r.stdout)["preset"], json.loads(r.stdout)["eps_m"]) == ("neighbourhood", 150.0)
+    r = run("clusters", oracle_ws, "--preset", "neighbourhood", "--min-samples", 1, "--format", "json")
+    doc = json.loads(r.stdout)
+    assert (doc["preset"], doc["eps_m"], doc["min_samples"]) == (None, 150.0, 1)
+    assert len(doc["clusters"]) == 1  # the four points within 150 m
+    r = run("clusters", oracle_ws)
+    assert "Patrol areas (DBSCAN, street-level preset: incidents within 75 m, at least 25 of them)" in r.stdout
+    r = run("clusters", oracle_ws, "--preset", "city-wide")
+    assert r.exit_code == 2 and "parameter 'preset'" in r.output and "street-level" in r.output
 
 
 def test_clusters_category_and_months_filter(oracle_ws):
@@ -124,7 +147,7 @@ def test_clusters_on_the_demo_workspace_find_the_planted_fire_clusters(demo):
     assert len(doc["clusters"]) == len(planted)
     # each planted cluster is named with the ward it was planted in, centred within its radius
     for c in planted:
-        mine = [k for k in doc["clusters"] if k["name"].endswith(f" — {c['ward']}")]
+        mine = [k for k in doc["clusters"] if k["name"].endswith(f" — {c['ward']} ward")]
         assert len(mine) == 1, (c["name"], [k["name"] for k in doc["clusters"]])
         cen = mine[0]["centroid"]
         assert np.hypot(cen["easting"] - c["x"], cen["northing"] - c["y"]) <= c["radius_m"]
@@ -214,9 +237,10 @@ def test_clusters_areas_top_and_harm_weight(named_ws):
     r = run("clusters", ws, "--eps-m", 50, "--min-samples", 15, "--areas", wards, "--format", "json")
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
-    assert list(doc) == ["parameters", "n_incidents", "n_noise", "clusters"]
-    assert [c["name"] for c in doc["clusters"]] == ["On or near Market Street — Central",
-                                                    "On or near Bus Station — East"]
+    assert list(doc) == DOC_KEYS
+    # wards.geojson reads as wards (questions.boundaries), as in the app: "... — Central ward"
+    assert [c["name"] for c in doc["clusters"]] == ["On or near Market Street — Central ward",
+                                                    "On or near Bus Station — East ward"]
     assert [list(c) for c in doc["clusters"]] == [CLUSTER_KEYS, CLUSTER_KEYS]
     assert doc["clusters"][0]["centroid"]["easting"] == 450015.0
     r = run("clusters", ws, "--eps-m", 50, "--min-samples", 15, "--weight", "harm", "--top", 1,
@@ -227,13 +251,14 @@ def test_clusters_areas_top_and_harm_weight(named_ws):
         ("On or near Bus Station", 15, 900.0)]
     assert list(doc["clusters"][0]) == CLUSTER_KEYS + ["weight"]
     assert doc["parameters"]["weight"] == "harm"
-    # the low/high check reaches the user (stderr): low weights put Market Street first
-    assert ("note: The top 1 by harm changes between the low and high weights: cluster_id 1 is in it "
-            "only with the high weights, 2 only with the low.") in r.stderr
+    # the low/high check reaches the user (stderr), the areas named as the app names them
+    assert ("note: The top 1 by harm changes between the low and high weights: #1 On or near Bus "
+            "Station is in it only with the high weights, #2 only with the low.") in r.stderr
 
 
 @pytest.mark.parametrize("args, parameter", [
-    (["--top", 0], "top"), (["--weight", "no_such_column"], "weight"),
+    (["--top", 0], "top"), (["--weight", "no_such_column"], "rank_by"),
+    (["--rank-by", "no_such_column"], "rank_by"),
 ])
 def test_clusters_bad_top_or_weight_exit_2(named_ws, args, parameter):
     r = run("clusters", named_ws[0], "--eps-m", 50, "--min-samples", 15, *args)
@@ -248,13 +273,13 @@ def test_clusters_out_carries_names_and_whole_square_metres(named_ws, tmp_path):
         assert r.exit_code == 0, r.output
         back = gpd.read_file(out)
         if suffix == ".kml":
-            assert back["Name"].tolist() == ["#1 On or near Market Street — Central",
-                                             "#2 On or near Bus Station — East"]
-            assert back["description"].iloc[0].startswith("#1 On or near Market Street — Central: "
+            assert back["Name"].tolist() == ["#1 On or near Market Street — Central ward",
+                                             "#2 On or near Bus Station — East ward"]
+            assert back["description"].iloc[0].startswith("#1 On or near Market Street — Central ward: "
                                                           "40 incidents, 2024-01 to 2024-01;")
         else:
-            assert back["name"].tolist() == ["On or near Market Street — Central",
-                                             "On or near Bus Station — East"]
+            assert back["name"].tolist() == ["On or near Market Street — Central ward",
+                                             "On or near Bus Station — East ward"]
             assert (back["area_m2"] == back["area_m2"].round(0)).all()
             assert back["grid_ref"].tolist() == ["SE 5001 3000", "SE 5101 3000"]
 
@@ -294,5 +319,5 @@ def test_real_cleveland_asb_patrol_areas_are_named_with_their_2024_ward(realdata
     ward_names = set(gpd.read_file(wards).iloc[:, :5].select_dtypes("object").stack())
     for c in doc["clusters"]:
         street, ward = c["name"].split(" — ")
-        assert street.startswith("On or near ") and ward in ward_names
+        assert street.startswith("On or near ") and ward.endswith(" ward") and ward[:-5] in ward_names
         assert 54.4 < c["centroid"]["latitude"] < 54.8 and -1.5 < c["centroid"]["longitude"] < -0.7

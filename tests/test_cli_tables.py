@@ -16,7 +16,7 @@ from pyproj import Transformer
 from shapely.geometry import box
 from typer.testing import CliRunner
 
-from hotspot_app.core import periods, sentences, tables
+from hotspot_app.core import indicators, periods, sentences
 from hotspot_app.cli import app
 
 runner = CliRunner()
@@ -215,19 +215,19 @@ def test_indicators_json_status_rules_and_errors(files, tmp_path):
 
 
 def test_status_rules():
-    assert tables.indicator_status("reduce", 9, 10) == "on track"
-    assert tables.indicator_status("Reduce", 10, 10) == "off track"
-    assert tables.indicator_status("increase", 11, 10) == "on track"
-    assert tables.indicator_status("maintain", 105, 100) == "on track"
-    assert tables.indicator_status("maintain", 106, 100) == "off track"
-    assert tables.indicator_status("10% reduction", 90, 100) == "on track"
-    assert tables.indicator_status("10% reduction", 91, 100) == "off track"
-    assert tables.indicator_status("3% increase", 103, 100) == "on track"
-    assert tables.indicator_status("reduce", None, 100) == "n/a"
+    assert indicators.indicator_status("reduce", 9, 10) == "on track"
+    assert indicators.indicator_status("Reduce", 10, 10) == "off track"
+    assert indicators.indicator_status("increase", 11, 10) == "on track"
+    assert indicators.indicator_status("maintain", 105, 100) == "on track"
+    assert indicators.indicator_status("maintain", 106, 100) == "off track"
+    assert indicators.indicator_status("10% reduction", 90, 100) == "on track"
+    assert indicators.indicator_status("10% reduction", 91, 100) == "off track"
+    assert indicators.indicator_status("3% increase", 103, 100) == "on track"
+    assert indicators.indicator_status("reduce", None, 100) == "n/a"
 
 
 def test_sentences_the_papers_use():
-    # seed 001 bullets and sentence, seed 000 Op Fortress, from the same numbers
+    # the assessment paper bullets and sentence, the micro-hotspot paper Op Fortress, from the same numbers
     assert sentences.change_bullet("violence against the person offences", 6615, 6300) == \
         "violence against the person offences (+315; 5%)"
     assert sentences.change_bullet("Residential Burglary", 609, 692) == "Residential Burglary (-83; -12%)"
@@ -244,7 +244,7 @@ def test_sentences_the_papers_use():
         == "57 fewer arson offences and 74 fewer crime and antisocial behaviour incidents"
     assert sentences.fewer([("fires", 5, 3), ("crimes", None, 3)]) == \
         "2 more fires and an unknown number of crimes (not all months covered)"
-    # seed 003 'Quarterly Year on Year Comparison' row from the Total cells
+    # the performance paper 'Quarterly Year on Year Comparison' row from the Total cells
     assert [sentences.direction(c, p) for c, p in [(1575, 1611), (2036, 2028), (1917, 1592), (5, 0)]] == \
         ["Reduced by 2.2%", "Increased by 0.4%", "Increased by 20.4%", "n/a"]
     assert (sentences.pct_text(11.45, 1), sentences.pct_text(-11.5), sentences.pct_text(None)) == ("11.5%", "-12%", "n/a")
@@ -287,7 +287,7 @@ def test_real_cleveland_authorities_shares_and_neighbourhood_crime(realdata, tmp
                                   "and Headland & Harbour.")
     r = invoke("rank", police, "--areas", wards, "--category", "asb", "--from", "2023-01", "--to", "2023-12",
                "--within", "LAD24NM=Hartlepool", "--format", "json")
-    # seed 001 (force data, Oct 2022 - Sep 2023): 48% in Headland and Harbour, Victoria and Burn Valley
+    # the assessment paper (force data, Oct 2022 - Sep 2023): 48% in Headland and Harbour, Victoria and Burn Valley
     assert json.loads(r.stdout)["top"]["areas"] == ["Headland & Harbour", "Victoria", "Burn Valley"]
     r = invoke("rank", police, "--areas", wards, "--area-field", "LAD24NM", "--category", "asb",
                "--from", "2024-01", "--to", "2024-12", "--format", "json")
@@ -297,9 +297,9 @@ def test_real_cleveland_authorities_shares_and_neighbourhood_crime(realdata, tmp
     spec.write_text("indicator,category,target\nNeighbourhood crime,neighbourhood-crime,reduce\n")
     r = invoke("indicators", police, "--spec", spec, "--period", "2023-04..2024-03", "--format", "json")
     doc = json.loads(r.stdout)
-    assert doc["rows"][0]["current"] == 10258   # the force's own measure: 9,038 (seed 002)
+    assert doc["rows"][0]["current"] == 10258   # the force's own measure: 9,038 (the national-measure paper)
     assert any("includes business and community burglary" in w for w in doc["warnings"])
     with capsys.disabled():
         print("\n[real data] Cleveland ASB 2024 per 1,000: Hartlepool 28.51, Middlesbrough 36.70, Redcar 28.05, "
-              "Stockton 23.14, Cleveland 28.61; Hartlepool: 47% of ASB in 3 wards (seed 001: 48%); "
+              "Stockton 23.14, Cleveland 28.61; Hartlepool: 47% of ASB in 3 wards (the assessment paper: 48%); "
               "police.uk neighbourhood crime 12 months to March 2024: 10,258 (force: 9,038)")

@@ -15,7 +15,7 @@ import shapely
 from hypothesis import given, settings as hsettings, strategies as st
 from sklearn.cluster import DBSCAN
 
-from hotspot_app.core import clusters, schema
+from hotspot_app.core import clusters, eps_guide, locations, schema
 from hotspot_app.core.errors import InputError
 from hotspot_app.io import geofiles
 
@@ -71,7 +71,7 @@ def test_unique_points_with_counts_give_the_raw_core_and_noise_sets(pts, eps, ms
     assert ((labels == -1) == (ref_labels == -1)).all()
     assert same_partition(labels[core], ref_labels[core])
     # repeated coordinates always share a label
-    uxy, _, inverse = clusters.collapse(xy)
+    uxy, _, inverse = locations.distinct(xy)[:3]
     for k in range(len(uxy)):
         assert len(set(labels[inverse == k].tolist())) == 1
 
@@ -108,11 +108,11 @@ def test_weights_act_as_sample_weight():
     xy = np.array([(0, 0), (1, 0), (50, 50)], float)
     inc = make(xy, weight=[1.0, 1.0, 5.0])
     assert clusters.dbscan(inc, 2, 5).areas.empty
-    res = clusters.dbscan(inc, 2, 5, weight=True)
+    res = clusters.dbscan(inc, 2, 5, weighted=True)
     assert res.areas["count"].tolist() == [1]
     assert res.areas["weight"].tolist() == [5.0]
     with pytest.raises(InputError, match="weight"):
-        clusters.dbscan(make(xy, weight=[1.0, -1.0, 5.0]), 2, 5, weight=True)
+        clusters.dbscan(make(xy, weight=[1.0, -1.0, 5.0]), 2, 5, weighted=True)
 
 
 # --------------------------------------------------------------------------- selection, space-time
@@ -274,7 +274,7 @@ def test_suggest_eps_finds_the_step_from_clustered_to_isolated_incidents():
     pairs = [((i % 5) * 2000.0 + 1000, (i // 5) * 2000.0 + 1000) for i in range(20)]
     xy = [p for x, y in pairs for p in [(x, y)] * 5 + [(x + 30, y)] * 5]
     xy += [(i * 2000.0 + 20_000, j * 2000.0 + 20_000) for i in range(10) for j in range(10)]
-    s = clusters.suggest_eps(make(xy), 10)
+    s = eps_guide.suggest_eps(make(xy), 10)
     assert s.eps_m == 30.0
     assert list(s.curve.columns) == ["share", "distance_m"]
     assert s.curve["distance_m"].is_monotonic_increasing and s.curve["share"].iloc[-1] == 1.0
@@ -330,9 +330,9 @@ def test_planted_demo_clusters_are_recovered(demo):
 
 
 def test_suggested_eps_on_demo_fires_finds_the_planted_clusters(demo):
-    s = clusters.suggest_eps(demo.incidents, 15, category="deliberate-secondary-fires")
+    s = eps_guide.suggest_eps(demo.incidents, 15, category="deliberate-secondary-fires")
     planted = [c for c in demo.truth["clusters"] if c["group"] == "deliberate-secondary-fires"]
-    assert clusters.MIN_EPS_M <= s.eps_m <= max(c["radius_m"] for c in planted)
+    assert eps_guide.MIN_EPS_M <= s.eps_m <= max(c["radius_m"] for c in planted)
     res = clusters.dbscan(demo.incidents, s.eps_m, 15, category="deliberate-secondary-fires")
     assert len(res.areas) == len(planted)
     for c in planted:

@@ -190,7 +190,7 @@ def test_patrol_effect_is_planted_with_displacement(demo):
     removed = before - after
     assert 0.15 * removed <= ring_after - ring_before <= 0.6 * removed
     assert ring_after == pe["observed"]["buffer"]["2023-07..2023-12"]
-    # the 2021 baseline was higher (seed-000 style "reduction compared to the baseline year")
+    # the 2021 baseline was higher (micro-hotspot style "reduction compared to the baseline year")
     assert count(in_area, "2021-07..2021-12") > 1.3 * before
     # first half-years (no patrols in either): no change beyond Poisson noise (~3 SE of the
     # ratio of two ~280 counts), unlike the planted x0.7

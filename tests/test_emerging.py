@@ -181,3 +181,11 @@ def test_bad_parameters_name_themselves():
     with pytest.raises(InputError) as exc:
         emerging.emerging_hotspots(inc, CELL, period="2023-01..2023-01")
     assert exc.value.parameter == "period"
+
+
+def test_mann_kendall_known_values():
+    z, p = emerging.mann_kendall(np.array([[1, 2, 3, 4, 5], [5, 4, 3, 2, 1], [1, 1, 1, 1, 1]]))
+    # S = 10, Var S = 5*4*15/18 = 16.667, z = 9/sqrt(16.667) = 2.2045
+    assert z[0] == pytest.approx(2.2045, abs=1e-4) and z[1] == pytest.approx(-2.2045, abs=1e-4)
+    assert z[2] == 0 and p[2] == 1
+    assert p[0] == pytest.approx(0.0275, abs=1e-3)

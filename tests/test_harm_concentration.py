@@ -57,7 +57,7 @@ def planted():
 def test_harm_ranking_changes_the_order_and_the_low_high_check_reports_it():
     inc = planted()
     by_count = clusters.dbscan(inc, 50, 15)
-    by_harm = clusters.dbscan(inc, 50, 15, weight="harm")
+    by_harm = clusters.dbscan(inc, 50, 15, rank_by="harm")
     # count ranking (the default): A (40) first; harm ranking: B (900) before A (240)
     assert by_count.areas["count"].tolist() == [40, 15]
     assert by_count.areas["weight"].tolist() == [40.0, 15.0]
@@ -81,13 +81,13 @@ def test_harm_ranking_changes_the_order_and_the_low_high_check_reports_it():
 def test_weight_by_a_numeric_column_and_its_errors():
     inc = planted()
     inc["cost"] = [1.0] * 40 + [10.0] * 15
-    res = clusters.dbscan(inc, 50, 15, weight="cost")
+    res = clusters.dbscan(inc, 50, 15, rank_by="cost")
     assert res.areas["weight"].tolist() == [150.0, 40.0] and res.parameters["weight"] == "cost"
-    with pytest.raises(InputError, match="parameter 'weight'"):
-        clusters.dbscan(inc, 50, 15, weight="nope")
+    with pytest.raises(InputError, match="parameter 'rank_by'"):
+        clusters.dbscan(inc, 50, 15, rank_by="nope")
     inc.loc[inc.index[3], "cost"] = -1.0
     with pytest.raises(InputError, match="row 4, column 'cost'"):
-        clusters.dbscan(inc, 50, 15, weight="cost")
+        clusters.dbscan(inc, 50, 15, rank_by="cost")
 
 
 # --------------------------------------------------------------------------- concentration
@@ -120,7 +120,7 @@ def test_percent_rounds_half_away_from_zero():
 
 
 def test_concentration_of_patrol_areas_by_harm():
-    res = clusters.dbscan(planted(), 50, 15, weight="harm")
+    res = clusters.dbscan(planted(), 50, 15, rank_by="harm")
     c = concentration.curve(res.areas["weight"], res.areas["area_m2"], res.areas["rank"])
     assert c["place"].tolist() == [1, 2] and c["value_share"].iloc[0] == pytest.approx(900 / 1140)
 

@@ -13,7 +13,7 @@ import pytest
 import shapely
 from shapely.geometry import box
 
-from hotspot_app.core import hotspots, schema
+from hotspot_app.core import forecast, hotspots, schema
 from hotspot_app.core.errors import InputError
 import geopandas as gpd
 
@@ -105,69 +105,23 @@ def test_fdr_correction_is_benjamini_hochberg():
     assert out.attrs["correction"] == "fdr_bh"
 
 
-def test_mann_kendall_known_values():
-    z, p = hotspots.mann_kendall(np.array([[1, 2, 3, 4, 5], [5, 4, 3, 2, 1], [1, 1, 1, 1, 1]]))
-    # S = 10, Var S = 5*4*15/18 = 16.667, z = 9/sqrt(16.667) = 2.2045
-    assert z[0] == pytest.approx(2.2045, abs=1e-4) and z[1] == pytest.approx(-2.2045, abs=1e-4)
-    assert z[2] == 0 and p[2] == 1
-    assert p[0] == pytest.approx(0.0275, abs=1e-3)
-
-
-def test_emerging_pattern_rules():
-    hot = np.array([
-        [0, 0, 0, 0, 1],   # new
-        [1, 1, 1, 1, 1],   # intensifying (trend up)
-        [1, 1, 1, 1, 1],   # persistent (no trend)
-        [1, 1, 1, 1, 1],   # diminishing (trend down)
-        [1, 0, 1, 0, 1],   # sporadic
-        [1, 1, 0, 0, 0],   # historical
-        [0, 0, 0, 0, 0],   # none
-    ], bool)
-    tz = np.array([0, 3, 0, -3, 0, 0, 0.0])
-    tp = np.array([1, 0.001, 0.9, 0.001, 1, 1, 1])
-    assert hotspots.classify_pattern(hot, tz, tp).tolist() == [
-        "new", "intensifying", "persistent", "diminishing", "sporadic", "historical", "none"]
-
-
-def test_emerging_on_data_with_a_new_and_a_persistent_hotspot():
-    rng = np.random.default_rng(5)
-    months = [f"2024-{m:02d}" for m in range(1, 7)]
-    xy, mm = [], []
-    for m in months:
-        bg = rng.uniform(0, 4000, (60, 2))
-        xy += [bg, rng.normal((1000, 1000), 40, (40, 2))]
-        mm += [m] * 100
-        if m == "2024-06":
-            xy.append(rng.normal((3000, 3000), 40, (40, 2)))
-            mm += [m] * 40
-    inc = make(np.vstack(xy), mm)
-    out = hotspots.emerging(inc, 250, period_months=1)
-    assert out.attrs["periods"][0] == "2024-01..2024-01" and len(out.attrs["periods"]) == 6
-    at = lambda x, y: out[shapely.intersects_xy(out.geometry.values, x, y)].iloc[0]
-    assert at(1000, 1000)["pattern"] == "persistent"
-    assert at(3000, 3000)["pattern"] == "new"
-    assert set(out["pattern"]) <= set(hotspots.PATTERNS)
-    with pytest.raises(InputError, match="period_months"):
-        hotspots.emerging(inc, 250, period_months=12)
-
-
 def test_pai_worked_example_design_section_6():
-    curve = hotspots.pai_curve([3, 2, 1], [6, 3, 0])
+    curve = forecast.pai_curve([3, 2, 1], [6, 3, 0])
     assert curve["pai"].tolist() == pytest.approx([2.0, 1.5, 1.0])
     assert curve["hit_rate"].tolist() == pytest.approx([6 / 9, 1.0, 1.0])
-    assert hotspots.pai(6, 9, 1, 3) == pytest.approx(2.0)
-    assert hotspots.pai(1, 0, 1, 3) is None
+    assert forecast.pai(6, 9, 1, 3) == pytest.approx(2.0)
+    assert forecast.pai(1, 0, 1, 3) is None
 
 
 def test_rri_levine_definition():
     # 20 of 100 in the selection in training, 30 of 200 in test: (30/20)/(200/100) = 0.75
-    assert hotspots.rri(20, 100, 30, 200) == pytest.approx(0.75)
-    assert hotspots.rri(0, 100, 30, 200) is None
+    assert forecast.rri(20, 100, 30, 200) == pytest.approx(0.75)
+    assert forecast.rri(0, 100, 30, 200) is None
 
 
 def test_forecast_accuracy_top_cells_train_then_test():
     inc = sample()
-    res = hotspots.forecast_accuracy(inc, "2024-01..2024-02", "2024-03..2024-04", top=10)
+    res = forecast.forecast_accuracy(inc, "2024-01..2024-02", "2024-03..2024-04", top=10)
     assert res["N_train"] + res["N_test"] == len(inc)
     assert res["pai"] == pytest.approx((res["n_test"] / res["N_test"]) /
                                        (res["area_m2"] / res["study_area_m2"]))
@@ -175,7 +129,7 @@ def test_forecast_accuracy_top_cells_train_then_test():
                                        (res["N_test"] / res["N_train"]))
     assert res["pai"] > 5 and len(res["cells"]) == 10
     assert res["curve"]["pai"].iloc[-1] == pytest.approx(1.0)
-    cl = hotspots.forecast_accuracy(inc, "2024-01..2024-02", "2024-03..2024-04", method="clusters",
+    cl = forecast.forecast_accuracy(inc, "2024-01..2024-02", "2024-03..2024-04", method="clusters",
                                     eps_m=50, min_samples=10)
     assert cl["pai"] > 5 and cl["n_test"] <= cl["N_test"]
 

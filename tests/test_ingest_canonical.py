@@ -187,7 +187,7 @@ def test_real_cleveland_rank_from_parquet_equals_rank_from_csvs(realdata, tmp_pa
         assert len(dup) == 1
         from_csv["warnings"].remove(dup[0])
         assert from_csv == from_pq, extra
-    doc = json.loads(b.stdout)  # the last case: Hartlepool's ASB in 2024, as seed 001 reports it
+    doc = json.loads(b.stdout)  # the last case: Hartlepool's ASB in 2024, as the assessment paper reports it
     assert (doc["top"]["count"], doc["top"]["total"]) == (1_226, 2_632)
     assert doc["top"]["areas"] == ["Victoria", "Burn Valley", "Headland & Harbour"]
     uncovered = json.loads(runner.invoke(app, ["rank", str(pq_path), "--areas", str(wards), *cases[2],

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from hotspot_app.render import maps
+from hotspot_app.render import map_assets, maps
 from hotspot_app.core import schema, settings
 
 EVIL_CAT = "<script>alert('cat')</script>"
@@ -40,11 +40,11 @@ def _features(layer) -> list[dict]:
 
 
 def test_local_assets_point_at_installed_files():
-    maps.use_assets("local")
+    map_assets.use_assets("local")
     m = maps.overview_map(_wards(), pd.Series({"ward-1": 1.0, "ward-2": 2.0}), _incidents())
     maps.draw_control(m)
-    links = maps.linked_assets(m)
-    assert maps.external_assets(m) == []
+    links = map_assets.linked_assets(m)
+    assert map_assets.external_assets(m) == []
     assert links, "the map links Leaflet"
     assert all(u.startswith("/app/static/vendor/node_modules/") for u in links)
     assert any(u.endswith("leaflet/dist/leaflet.js") for u in links)
@@ -52,22 +52,22 @@ def test_local_assets_point_at_installed_files():
     assert any(u.endswith("leaflet-draw/dist/leaflet.draw.js") for u in links)
     # every linked file is installed (make assets) where Streamlit serves it from
     for u in links:
-        assert (maps.VENDOR_DIR / u[len(maps.STATIC_URL) + 1:]).is_file(), u
+        assert (map_assets.VENDOR_DIR / u[len(map_assets.STATIC_URL) + 1:]).is_file(), u
 
 
 def test_cdn_mode_restores_folium_links_and_back():
     try:
-        assert maps.use_assets("cdn") == "cdn"
+        assert map_assets.use_assets("cdn") == "cdn"
         m = maps.base_map()
-        assert any("leaflet" in u and u.startswith("https://") for u in maps.external_assets(m))
+        assert any("leaflet" in u and u.startswith("https://") for u in map_assets.external_assets(m))
     finally:
-        maps.use_assets("local")
-    assert maps.external_assets(maps.base_map()) == []
+        map_assets.use_assets("local")
+    assert map_assets.external_assets(maps.base_map()) == []
 
 
 def test_unknown_assets_mode_names_the_setting():
     with pytest.raises(Exception, match="ASSETS|assets"):
-        maps.use_assets("ftp")
+        map_assets.use_assets("ftp")
 
 
 def test_esc_neutralises_html_and_template_literals():
@@ -81,7 +81,7 @@ def test_user_strings_are_escaped_in_map_html():
     m = maps.overview_map(_wards(), pd.Series({"ward-1": 3.0, "ward-2": 1.0}),
                           _incidents(n_points=3, per_point=1), max_markers=10)
     # location circles are built (3 locations <= 10), so categories/locations are in the HTML
-    html = maps.map_html(m, inline=False)
+    html = map_assets.map_html(m, inline=False)
     assert "<script>alert" not in html
     assert "<img src=x" not in html
     assert "${alert" not in html and "`${" not in html
@@ -181,7 +181,7 @@ def test_patrol_area_popups_escaped_and_ranked_colours():
         {"rank": [1, 4], "count": [30, 5], "top_categories": [json.dumps({EVIL_CAT: 30}), "{}"]},
         geometry=[shapely.box(450000, 520000, 450100, 520100), shapely.box(450200, 520000, 450300, 520100)],
         crs=settings.CRS)
-    layer = maps.patrol_areas(polys)
+    layer = maps.patrol_area_layer(polys)
     props = [f["properties"] for f in _features(layer)]
     assert props[0]["_c"] == "#d7191c" and props[1]["_c"] == "#fdae61"
     text = json.dumps(props)
@@ -189,7 +189,7 @@ def test_patrol_area_popups_escaped_and_ranked_colours():
 
 
 def test_map_html_inlines_local_assets_for_offline_files():
-    html = maps.map_html(maps.overview_map(_wards(), None, _incidents()))
+    html = map_assets.map_html(maps.overview_map(_wards(), None, _incidents()))
     assert not re.search(r'src="/app/static', html)
     assert 'href="/app/static' not in html
     assert "Leaflet" in html  # leaflet.js is embedded

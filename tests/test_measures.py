@@ -14,7 +14,7 @@ from hotspot_app.core import summaries
     (401, 400, 0.3),      # 0.25 rounds half away from zero (float round() gave 0.2)
     (399, 400, -0.3),
     (50, 100, -50.0),
-    (1331, 1499, -11.2),  # seed 000: Hemlington, down 11.2%
+    (1331, 1499, -11.2),  # the micro-hotspot paper: Hemlington, down 11.2%
     (5, 0, None),         # never Infinity
     (None, 3, None),
     (3, float("nan"), None),

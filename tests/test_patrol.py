@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from hotspot_app.core import patrol, settings
+from hotspot_app.core import locations, patrol, settings
 from hotspot_app.core.errors import InputError
 
 
@@ -90,8 +90,8 @@ def test_contract_columns_fill_missing_and_keep_present():
             in patrol.make_plan(a, top=2, eps_m=75).warnings)
     kept = patrol.contract_columns(a.assign(grid_ref=["X", "Y"], walkable=[False, False]))
     assert kept["grid_ref"].tolist() == ["X", "Y"] and kept["walkable"].tolist() == [False, False]
-    assert patrol.grid_ref(449250.0, 519930.0) == "NZ 4925 1993"
-    assert patrol.grid_ref(530000, 180000) == "TQ 3000 8000"
+    assert locations.grid_ref(449250.0, 519930.0) == "NZ 4925 1993"
+    assert locations.grid_ref(530000, 180000) == "TQ 3000 8000"
 
 
 def _small_plan():
@@ -312,8 +312,10 @@ def test_patrol_page_schedule_and_log_upload_give_exact_dosage():
         [[14, 14, 28, 420]] * 5
     day_lines = [m.value for m in at.markdown if m.value.lstrip("*").startswith("#")]
     assert len(day_lines) == 5  # the day's visits first, one line per area
-    # the plan's heading reads as the other pages do: 'ASB' and month names, not codes
-    assert any(c.value.startswith("Top 5 patrol areas for ASB, April 2023 to March 2024 (eps 75 m")
+    # the plan's heading reads as the other pages do: 'ASB' and month names, not codes; it names
+    # the preset and its parameters (design §5c)
+    assert any(c.value == ("Top 5 patrol areas for ASB, April 2023 to March 2024 (street-level preset: "
+                           "incidents within 75 m, at least 25 of them).")
                for c in at.caption), [c.value for c in at.caption]
     start = at.date_input(key="pp-start").value.isoformat()
     name = summary["area"].iloc[0]

@@ -14,7 +14,7 @@ import pytest
 from pyproj import Transformer
 from shapely.geometry import box
 
-from hotspot_app.core import clusters, locations, settings, schema
+from hotspot_app.core import cluster_areas, clusters, locations, settings, schema
 
 X0, Y0 = 450_000.0, 517_800.0
 
@@ -52,7 +52,7 @@ def two_streets():
 def test_the_column_contract_is_exact():
     inc, wards = two_streets()
     areas = quiet(inc, 50, 5, areas=wards).areas
-    assert list(areas.columns[:len(clusters.CONTRACT_COLUMNS)]) == clusters.CONTRACT_COLUMNS
+    assert list(areas.columns[:len(cluster_areas.CONTRACT_COLUMNS)]) == cluster_areas.CONTRACT_COLUMNS
     assert areas["walkable"].dtype == bool and areas["area_name"].tolist() == ["Central ward", None]
 
 
@@ -99,7 +99,7 @@ def test_top_keeps_the_first_n_and_labels_keep_every_cluster():
     ("  ", None, 5, "Patrol area 5"),
 ])
 def test_patrol_name(text, area, rank, expected):
-    assert clusters.patrol_name(text, area, rank) == expected
+    assert cluster_areas.patrol_name(text, area, rank) == expected
 
 
 @pytest.mark.parametrize("e, n, digits, ref", [

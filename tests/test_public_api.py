@@ -24,15 +24,17 @@ DOCUMENTED = {
     "find_area": ("core.areas", "find_area"), "partnership_table": ("core.summaries", "partnership_table"),
     "area_summary": ("core.summaries", "area_summary"), "rank_areas": ("core.summaries", "rank_areas"),
     "year_on_year": ("core.summaries", "year_on_year"), "build_table": ("core.tables", "build_table"),
-    "indicators": ("core.tables", "indicators"), "window": ("core.periods", "window"),
+    "indicators": ("core.indicators", "indicators"), "window": ("core.periods", "window"),
     "comparison_window": ("core.periods", "comparison_window"), "Coverage": ("core.periods", "Coverage"),
-    "dbscan": ("core.clusters", "dbscan"), "suggest_eps": ("core.clusters", "suggest_eps"),
+    "dbscan": ("core.clusters", "dbscan"), "suggest_eps": ("core.eps_guide", "suggest_eps"),
     "hotspot_grid": ("core.hotspots", "hotspot_grid"), "gistar": ("core.hotspots", "gistar"),
-    "kde": ("core.hotspots", "kde"), "pai": ("core.hotspots", "pai"), "rri": ("core.hotspots", "rri"),
-    "forecast_accuracy": ("core.hotspots", "forecast_accuracy"), "emerging": ("core.hotspots", "emerging"),
+    "kde": ("core.hotspots", "kde"), "pai": ("core.forecast", "pai"), "rri": ("core.forecast", "rri"),
+    "forecast_accuracy": ("core.forecast", "forecast_accuracy"), "emerging": ("core.emerging", "emerging_hotspots"),
     "evaluate": ("core.evaluation", "evaluate"), "evaluate_intervention": ("core.evaluation", "evaluate_intervention"),
     "wdq": ("core.evaluation", "wdq"), "wdd": ("core.evaluation", "wdd"), "tne": ("core.evaluation", "tne"),
     "rate_ratio": ("core.evaluation", "rate_ratio"),
+    "area_table": ("questions.table", "area_table"), "patrol_areas": ("questions.patrol_areas", "patrol_areas"),
+    "patrol_plan": ("questions.patrol_plan", "patrol_plan"),
 }
 
 

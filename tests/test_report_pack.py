@@ -365,7 +365,7 @@ sections:
     about_warnings = pack.about.blocks[-1][1]  # every warning, each section's under its title
     assert all(any(a.endswith(w) for a in about_warnings) for w in cli["warnings"])
     total = pack.tables[0].cells[-1]
-    # seed 004 (force system: 345 / 2,073 / 4,043); police.uk gives these for the same windows
+    # the town-centre paper (force system: 345 / 2,073 / 4,043); police.uk gives these for the same windows
     assert total[0] == "Total" and [total[1], total[5], total[9]] == ["341", "2,089", "4,074"]
     html = out.read_text(encoding="utf-8")
     assert "35 months loaded, 2023-01 to 2025-11" in html and "wards, May 2024" in html

@@ -45,7 +45,7 @@ def test_table_markdown_csv_json_xlsx():
     assert head[:4] == ["category", "parent", "level", "node"] and "last_12_months_pct_diff" in head
     total = pd.read_csv(io.StringIO(csv_text)).set_index("category").loc["Total"]
     assert total["selected_month_current"] == 3 and total["selected_month_pct_diff"] == 200.0
-    doc = json.loads(formatting.table_json(summaries.table_document((rows, warnings), "Town centre")))
+    doc = json.loads(formatting.json_text(summaries.table_document((rows, warnings), "Town centre")))
     assert doc["rows"][-1]["selected_month"] == {"current": 3, "previous": 1, "diff": 2, "pct_diff": 200.0}
     assert doc["rows"][-1]["last_6_months"]["previous"] is None
     wb = openpyxl.load_workbook(io.BytesIO(formatting.table_xlsx(rows)))  # formatted: see test_xlsx.py

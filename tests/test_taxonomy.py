@@ -1,4 +1,4 @@
-"""The taxonomy is data: police.uk's 14 crime types + ASB, the seed-004 partnership hierarchy,
+"""The taxonomy is data: police.uk's 14 crime types + ASB, the town-centre partnership hierarchy,
 fire categories and named groups; unrecognised categories are kept as Unknown."""
 
 import pandas as pd
@@ -103,7 +103,7 @@ def test_detect_picks_the_taxonomy_of_the_data():
     assert taxonomy.detect(["Violence With Injury", "Shoplifting", "Drug Offences"]) == "home-office"
 
 
-# Force-export labels (seed 003) and ASB incident codes: recognised as data (taxonomy.csv), each
+# Force-export labels (the performance paper) and ASB incident codes: recognised as data (taxonomy.csv), each
 # on its node, never Unknown; ASB codes are kind asb, never crime.
 FORCE_LABELS = [
     ("Domestic Burglary", "Burglary Residential", "Victim Based Crime/Theft Offences", "crime"),

@@ -1,4 +1,4 @@
-"""The `hotspot` command line (design §5, docs/design.md). Thin: each command parses its arguments,
+"""The `hotspot` command line (docs/design.md §5, docs/design.md). Thin: each command parses its arguments,
 calls the question it answers and prints the result.
 
 Contract for every command: ``--help``; exit 0 on success; bad input prints a one-line error

@@ -9,8 +9,6 @@ stdout and nothing else on stdout (progress and warnings go to stderr).
 from __future__ import annotations
 
 import functools
-import json
-import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Callable, List, Optional
@@ -76,24 +74,6 @@ def guarded(func: Callable) -> Callable:
     return wrapper
 
 
-def jsonable(value: Any) -> Any:
-    """Plain JSON values: NaN/inf become null, numpy scalars become Python numbers."""
-    if value is None or type(value) in (str, int, bool):  # most values: nothing to do
-        return value
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        try:
-            value = value.item()
-        except (ValueError, AttributeError):
-            pass
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 #: Warnings of the inputs this command read (ingest and boundary readers); each was printed on
 #: stderr when it arose, and `emit_json` adds them to a document's ``warnings`` list.
 _INPUT_WARNINGS: list[str] = []
@@ -107,12 +87,15 @@ def input_warning(message: str) -> None:
 
 
 def emit_json(document: Any) -> None:
-    """Print exactly one JSON document on stdout (never NaN/Infinity). A document with a
-    ``warnings`` list gets the input warnings first (every warning reaches the user)."""
+    """Print exactly one JSON document on stdout (`formatting.json_text`: never NaN/Infinity).
+    A document with a ``warnings`` list gets the input warnings first (every warning reaches the
+    user)."""
+    from hotspot_app.render import formatting
+
     if isinstance(document, dict) and isinstance(document.get("warnings"), list) and _INPUT_WARNINGS:
         document = {**document, "warnings": _INPUT_WARNINGS
                     + [w for w in document["warnings"] if w not in _INPUT_WARNINGS]}
-    sys.stdout.write(json.dumps(jsonable(document), ensure_ascii=False, allow_nan=False) + "\n")
+    sys.stdout.write(formatting.json_text(document) + "\n")
 
 
 def progress(message: str) -> None:
@@ -174,30 +157,24 @@ def load_selected(paths: List[Path], category=None, period=None):
     return data, None, len(data)
 
 
-def load_areas_arg(path: Path, name_field: Optional[str] = None, layer: str = "custom",
-                   source_layer: Optional[str] = None):
-    """AREAS argument: a boundary file (GeoJSON, GeoPackage, zipped Shapefile) or a workspace.
-    The boundary reader's warnings (repaired or dropped polygons, CRS, shared names) reach the
-    user (`input_warning`); `source_layer` picks the layer of a multi-layer GeoPackage."""
-    from hotspot_app.io import ingest, workspace
+def load_areas_arg(path: Path, name_field: Optional[str] = None, source_layer: Optional[str] = None):
+    """AREAS argument: a boundary file (GeoJSON, GeoPackage, zipped Shapefile) or a workspace,
+    its layer decided by `questions.boundaries` (a ward file reads as wards). The boundary
+    reader's warnings (repaired or dropped polygons, CRS, shared names) reach the user
+    (`input_warning`); `source_layer` picks the layer of a multi-layer GeoPackage."""
+    from hotspot_app.questions import boundaries
 
-    if source_layer is None and workspace.is_workspace(path):
-        return workspace.open_workspace(path).areas()
-    result = ingest.read_boundaries(path, name_field=name_field, layer=layer, source_layer=source_layer)
-    for w in result.warnings:
+    areas, warnings = boundaries.read_areas(path, name_field=name_field, source_layer=source_layer)
+    for w in warnings:
         input_warning(w)
-    return result.areas
-
-
-# ===== command: demo (section owned by its module's author; keep edits inside) =====
+    return areas
 
 
 def pick_area(areas_path: Path, area: str, area_field: Optional[str], areas_layer: Optional[str] = None):
     """(all areas, the rows named `area`) from --areas/--area/--area-field/--areas-layer."""
     from hotspot_app.core import areas as areas_mod
 
-    all_areas = load_areas_arg(areas_path, name_field=area_field,
-                               layer=areas_layer_guess(areas_path, area_field), source_layer=areas_layer)
+    all_areas = load_areas_arg(areas_path, name_field=area_field, source_layer=areas_layer)
     return all_areas, areas_mod.find_area(all_areas, area)
 
 
@@ -215,6 +192,15 @@ FromOpt = Annotated[Optional[str], typer.Option(
     "--from", help="First month YYYY-MM, inclusive (default: the first month with data).")]
 ToOpt = Annotated[Optional[str], typer.Option(
     "--to", help="Last month YYYY-MM, inclusive (default: the last month with data).")]
+
+PresetOpt = Annotated[Optional[str], typer.Option(
+    "--preset", help="street-level (the app's default) or neighbourhood; --eps-m/--min-samples "
+    "override it.")]
+EpsOpt = Annotated[Optional[float], typer.Option(
+    "--eps-m", help="DBSCAN radius in metres (default: the preset's).")]
+MinSamplesOpt = Annotated[Optional[int], typer.Option(
+    "--min-samples", help="Incidents within eps_m (self included) that make a core incident "
+    "(default: the preset's).")]
 
 
 def check_choice(value: str, choices, parameter: str) -> None:
@@ -235,17 +221,12 @@ def write_out(out: Optional[Path], payload: "str | bytes") -> None:
 
 def emit_document(doc: dict, out: Optional[Path]) -> None:
     """The one JSON document: on stdout, or written to --out."""
+    from hotspot_app.render import formatting
+
     if out is None:
         emit_json(doc)
     else:
-        write_out(out, json.dumps(jsonable(doc), ensure_ascii=False, allow_nan=False) + "\n")
-
-
-def areas_layer_guess(path: Path, area_field: Optional[str]) -> str:
-    """Layer for a boundary file given to table/summary/rank: 'ward' when the file or its name
-    field says so (e.g. wards_2024.geojson, WD24NM), else 'custom' (a workspace keeps its own)."""
-    text = f"{path.name} {area_field or ''}".lower()
-    return "ward" if ("ward" in text or (area_field or "").upper().startswith("WD")) else "custom"
+        write_out(out, formatting.json_text(doc) + "\n")
 
 
 def period_arg(from_: Optional[str], to: Optional[str]):

@@ -15,7 +15,6 @@ from hotspot_app.cli.common import (
     FromOpt,
     IncidentsArg,
     ToOpt,
-    areas_layer_guess,
     check_choice,
     emit_document,
     pick_area,
@@ -48,11 +47,11 @@ def table_command(
                                          "2024-04..2024-06)."),
     years: Optional[str] = typer.Option(None, "--years", help="FIRST..LAST: one column per 12-month "
                                         "year starting in --year-start, each against the year before."),
-    year_start: int = typer.Option(4, "--year-start", help="First month of each --years year "
+    year_start: Optional[int] = typer.Option(None, "--year-start", help="First month of each --years year "
                                    "(4 = April, financial years; 10 = October-September)."),
-    kind: str = typer.Option("crime", "--kind", help="crime (default), asb or fire. ASB and fires "
+    kind: Optional[str] = typer.Option(None, "--kind", help="crime (default), asb or fire. ASB and fires "
                              "are never counted in the crime Total."),
-    compare: str = typer.Option("same-period-last-year", "--compare",
+    compare: Optional[str] = typer.Option(None, "--compare",
                                 help="same-period-last-year (default), previous-period, or a fixed "
                                 "reference window FROM..TO."),
     category: CategoryOpt = None,
@@ -70,72 +69,55 @@ def table_command(
     out: Optional[Path] = typer.Option(None, "--out", help="Write the table to FILE (atomically) "
                                        "instead of stdout."),
 ) -> None:
-    """Partnership tables (seed 004; seed 001 Tables 2-5; seed 003): counts by category hierarchy
-    with diff, % diff and rates per 1,000, for one or more areas or every value of a field, over
-    the selected month / 6 / 12 months, any range, years, or against a fixed reference window."""
+    """Partnership tables: counts by category hierarchy with diff, % diff and rates per 1,000,
+    for one or more areas or every value of a field, over the selected month / 6 / 12 months (the
+    town-centre paper), any range, years, or against a fixed reference window (docs/design.md §5, §5b)."""
     from hotspot_app.core import taxonomy
-    from hotspot_app.core import areas as areas_mod
-    from hotspot_app.core import periods, summaries, tables
     from hotspot_app.io import exports, population_files
+    from hotspot_app.questions import table
     from hotspot_app.render import formatting
 
     check_choice(format, ("md", "csv", "json", "xlsx"), "format")
-    check_choice(kind, ("crime", "asb", "fire"), "kind")
-    check_choice(taxonomy_name, taxonomy.TABLE_TAXONOMIES, "taxonomy")
     if format == "xlsx" and out is None:
         raise InputError("--format xlsx needs --out FILE.xlsx", parameter="out")
     exports.check_outputs_distinct([*incidents, areas, *([population] if population else [])], [out])
-    tables.parse_compare(compare)
-    if sum(x is not None for x in (month, period, years)) != 1:
-        raise InputError("give exactly one of --month, --period or --years", parameter="month")
-    if month is not None:
-        month = periods.parse_month(month, "month")
-    seed004 = (area is not None and len(area) == 1 and month is not None and by is None and within is None
-               and not category and population is None and compare in periods.COMPARISONS and rows is None)
-    all_areas = load_areas_arg(areas, name_field=area_field, layer=areas_layer_guess(areas, area_field),
-                               source_layer=areas_layer)
+    table.check(month=month, period=period, years=years, kind=kind, compare=compare,
+                taxonomy_name=taxonomy_name)
+    all_areas = load_areas_arg(areas, name_field=area_field, source_layer=areas_layer)
     pop_table = population_files.read_population_table(population) if population is not None else None
     progress("loading incidents ...")
     data = load_incidents_arg(incidents)
+    answer = table.area_table(data, all_areas, area=area or None, by=by, within=within, month=month,
+                              period=period, years=years, year_start=year_start, compare=compare,
+                              kind=kind, category=category or None, taxonomy_name=taxonomy_name,
+                              population=pop_table, total=not no_total, rows=rows)
 
     def write(payload: str | bytes) -> None:
         write_out(out, payload)
 
-    if seed004:  # the section-5 contract, unchanged
-        rows_area = areas_mod.find_area(all_areas, area[0])
-        name = str(rows_area["name"].iloc[0])
-        rows, warnings = summaries.partnership_table(data, rows_area, month, kind=kind, compare=compare,
-                                                     taxonomy_name=taxonomy_name)
-        for note in rows.attrs.get("notes", []):
-            progress(f"note: {note}")
-        if format == "json":
-            emit_document(summaries.table_document((rows, warnings), name), out)
-            return
-        for w in warnings:
-            progress(f"warning: {w}")
-        if format == "csv":
-            write(formatting.table_csv(exports.neutralise_frame(rows)))
-        elif format == "xlsx":
-            write(formatting.table_xlsx(exports.neutralise_frame(rows)))
-        else:
-            write(formatting.table_markdown(rows, title=name, warnings=warnings))
-        return
-    doc = tables.build_table(data, all_areas, area=area or None, by=by, within=within, month=month,
-                             period=period, years=years, year_start=year_start, compare=compare,
-                             kind=kind, category=category or None, taxonomy_name=taxonomy_name,
-                             population=pop_table, total=not no_total, rows=rows)
+    for note in answer.notes:
+        progress(f"note: {note}")
     if format == "json":
-        emit_document(doc, out)
+        emit_document(answer.document, out)
         return
-    for w in doc["warnings"]:
+    for w in answer.warnings:
         progress(f"warning: {w}")
-    title = {"crime": "Crime", "asb": "Anti-social behaviour", "fire": "Fire service incidents"}[kind]
+    if answer.one_area:  # the town-centre paper's table: its own layout
+        frame = exports.neutralise_frame(answer.rows)
+        if format == "csv":
+            write(formatting.table_csv(frame))
+        elif format == "xlsx":
+            write(formatting.table_xlsx(frame))
+        else:
+            write(formatting.table_markdown(answer.rows, title=answer.name, warnings=answer.warnings))
+        return
+    title = taxonomy.kind_label(answer.kind)
     if format == "csv":
-        write(formatting.document_csv(doc))
+        write(formatting.document_csv(answer.document))
     elif format == "xlsx":
-        write(formatting.document_xlsx(doc, title=title))
+        write(formatting.document_xlsx(answer.document, title=title))
     else:
-        write(formatting.document_markdown(doc, title=title))
+        write(formatting.document_markdown(answer.document, title=title))
 
 @app.command("summary")
 @guarded
@@ -144,23 +126,25 @@ def summary_command(
     areas: Path = typer.Option(..., "--areas", help="Boundary file (or workspace) with the area."),
     area: str = typer.Option(..., "--area", help="Area name (case-insensitive)."),
     to: str = typer.Option(..., "--to", help="Last month of the period, YYYY-MM."),
-    months: int = typer.Option(12, "--months", help="Length of the period in months (default 12)."),
+    months: Optional[int] = typer.Option(None, "--months", help="Length of the period in months (default 12)."),
     area_field: AreaFieldOpt = None,
     areas_layer: AreasLayerOpt = None,
     format: str = typer.Option("text", "--format", help="text or json."),
 ) -> None:
-    """Area summary (seed 000): crime and ASB (and deliberate fires when loaded) in the period
-    against the same period a year earlier, with the sentence for the paper."""
-    from hotspot_app.core import params, periods, summaries
+    """Area summary: crime and ASB (and deliberate fires when loaded) in the period against the
+    same period a year earlier, with the sentence for the paper (docs/design.md §5)."""
+    from hotspot_app.core import params, periods
+    from hotspot_app.questions import summary
     from hotspot_app.render import formatting
 
     check_choice(format, ("text", "json"), "format")
     periods.parse_month(to, "to")
-    params.validate(months=months)
+    if months is not None:
+        params.validate(months=months)
     _, rows_area = pick_area(areas, area, area_field, areas_layer)
     progress("loading incidents ...")
     data = load_incidents_arg(incidents)
-    doc = summaries.area_summary(data, rows_area, to, months)
+    doc = summary.area_summary(data, rows_area, to, months)
     if format == "json":
         emit_json(doc)
     else:
@@ -181,7 +165,8 @@ def rank_command(
                                                          "is then per LSOA and summed to areas by LSOA "
                                                          "centroid; LSOAs without a polygon are placed at "
                                                          "their police.uk incident points when loaded."),
-    top: int = typer.Option(3, "--top", help="Report the share of the total in the top N areas."),
+    top: Optional[int] = typer.Option(None, "--top", help="Report the share of the total in the top N "
+                                      "areas (default 3)."),
     layer: Optional[str] = typer.Option(None, "--layer", help="Area layer to rank (ward, "
                                         "town_centre, micro_hotspot, patrol, custom); default: "
                                         "ward when present, else every area."),
@@ -194,35 +179,29 @@ def rank_command(
     format: str = typer.Option("md", "--format", help="md, csv or json."),
 ) -> None:
     """Rank areas by count with share of the total, cumulative share and rate per 1,000
-    population (seed 001); incidents outside every area are listed as 'outside'."""
-    from hotspot_app.core import periods, summaries
-    from hotspot_app.io import population_files
+    population; incidents outside every area are listed as 'outside' (docs/design.md §5b)."""
+    from hotspot_app.core import params, periods
+    from hotspot_app.questions import rank
     from hotspot_app.render import formatting
 
     check_choice(format, ("md", "csv", "json"), "format")
-    from hotspot_app.core import params
-    params.validate(top=top)
+    if top is not None:
+        params.validate(top=top)
     if from_ is not None:
         periods.parse_month(from_, "from")
     if to is not None:
         periods.parse_month(to, "to")
     if lsoa_boundaries and population is None:
         raise InputError("--lsoa-boundaries needs --population (the LSOA counts)", parameter="population")
-    from hotspot_app.core import tables
-
-    all_areas, area_warnings = tables.group_areas(summaries.ranking_layer(
-        load_areas_arg(areas, name_field=area_field, layer=areas_layer_guess(areas, area_field),
-                       source_layer=areas_layer), layer), by=by, within=within)
+    all_areas = load_areas_arg(areas, name_field=area_field, source_layer=areas_layer)
     progress("loading incidents ...")
     if population is None:  # only the selected categories are read (coverage: the whole file)
         data, whole, _ = load_selected(incidents, category=category or None)
     else:  # LSOAs without a polygon are placed at the incidents that carry their code: all of them
         data, whole = load_incidents_arg(incidents), None
-    pop, notes = (population_files.read_population(population, all_areas, lsoa_boundaries or (), incidents=data)
-                  if population is not None else (None, []))
-    ranked, doc = summaries.ranking(data, all_areas, category=category, period=(from_, to),
-                                    population=pop, top=top, notes=notes, restrict=within is not None,
-                                    area_warnings=area_warnings, whole=whole)
+    ranked, doc = rank.rank(data, all_areas, category=category, period=(from_, to), population=population,
+                            lsoa_boundaries=lsoa_boundaries or (), top=top, layer=layer, by=by,
+                            within=within, whole=whole)
     if format == "json":
         emit_json(doc)
         return
@@ -246,21 +225,22 @@ def indicators_command(
     period: str = typer.Option(..., "--period", help="Current period FROM..TO (e.g. a quarter)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="Baseline window FROM..TO "
                                            "(e.g. the previous financial year)."),
-    compare: str = typer.Option("same-period-last-year", "--compare", help="same-period-last-year "
-                                "(default), previous-period, or FROM..TO."),
+    compare: Optional[str] = typer.Option(None, "--compare", help="same-period-last-year "
+                                          "(default), previous-period, or FROM..TO."),
     areas: Optional[Path] = typer.Option(None, "--areas", help="Boundary file (with --area)."),
     area: Optional[str] = typer.Option(None, "--area", help="Area name (default: every incident)."),
     area_field: AreaFieldOpt = None,
     format: str = typer.Option("md", "--format", help="md, csv, json or xlsx (xlsx needs --out)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write to FILE (atomically) instead of stdout."),
 ) -> None:
-    """Performance indicators (seed 003): baseline, directional target, current period, actual
-    difference and % difference against the comparison window, and on track / off track."""
+    """Performance indicators: baseline, directional target, current period, actual difference
+    and % difference against the comparison window, and on track / off track (docs/design.md §5b)."""
     import pandas as pd
 
     from hotspot_app.core import areas as areas_mod
     from hotspot_app.core import periods, tables
-    from hotspot_app.io import exports
+    from hotspot_app.io import exports, indicator_specs
+    from hotspot_app.questions import indicators
     from hotspot_app.render import formatting
 
     check_choice(format, ("md", "csv", "json", "xlsx"), "format")
@@ -271,20 +251,18 @@ def indicators_command(
     periods.parse_range(period, "period")
     if baseline is not None:
         periods.parse_range(baseline, "baseline")
-    tables.parse_compare(compare)
+    if compare is not None:
+        tables.parse_compare(compare)
     exports.check_outputs_distinct([*incidents, spec, *([areas] if areas else [])], [out])
-    try:
-        spec_df = pd.read_csv(spec, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"cannot read the indicator spec ({' '.join(str(exc).split())})", file=spec) from None
+    spec_df = indicator_specs.read(spec)
     rows_area = None
     if areas is not None:
-        all_areas = load_areas_arg(areas, name_field=area_field, layer=areas_layer_guess(areas, area_field))
+        all_areas = load_areas_arg(areas, name_field=area_field)
         rows_area = areas_mod.find_area(all_areas, area)
     progress("loading incidents ...")
     data = load_incidents_arg(incidents)
-    doc = tables.indicators(data, spec_df, period, baseline=baseline, compare=compare, area=rows_area,
-                            spec_file=str(spec))
+    doc = indicators.indicators(data, spec_df, period, baseline=baseline, compare=compare,
+                                area=rows_area, spec_file=str(spec))
 
     def write(payload: str | bytes) -> None:
         write_out(out, payload)
@@ -305,7 +283,6 @@ def indicators_command(
         write(formatting.indicators_markdown(doc, title=title))
 
 
-
 @app.command("report")
 @guarded
 def report_command(
@@ -317,7 +294,7 @@ def report_command(
                               "paper (report_demo.yaml over the demo data)."),
     format: str = typer.Option("text", "--format", help="text or json."),
 ) -> None:
-    """Report pack (design §5b): the partnership paper from a YAML spec as HTML, PDF, DOCX and
+    """Report pack (docs/design.md §5b): the partnership paper from a YAML spec as HTML, PDF, DOCX and
     XLSX: tables, sentences, maps, charts and 'About these figures'."""
     from hotspot_app.render import pack as report_pack
 

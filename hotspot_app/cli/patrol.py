@@ -9,6 +9,9 @@ import typer
 
 from hotspot_app.cli.common import (
     CategoryOpt,
+    EpsOpt,
+    MinSamplesOpt,
+    PresetOpt,
     FromOpt,
     IncidentsArg,
     ToOpt,
@@ -30,53 +33,60 @@ def patrol_plan_command(
     category: CategoryOpt = None,
     from_: FromOpt = None,
     to: ToOpt = None,
-    preset: Optional[str] = typer.Option(None, "--preset", help="street-level (default) or "
-                                         "neighbourhood; --eps-m/--min-samples override it."),
-    eps_m: Optional[float] = typer.Option(None, "--eps-m", help="DBSCAN radius in metres."),
-    min_samples: Optional[int] = typer.Option(None, "--min-samples", help="Incidents within "
-                                              "eps_m that make a core incident."),
+    preset: PresetOpt = None,
+    eps_m: EpsOpt = None,
+    min_samples: MinSamplesOpt = None,
     areas: Optional[Path] = typer.Option(None, "--areas", help="Boundary file: names the areas "
                                          "the patrol areas lie in and outlines the sheet's map."),
-    top: int = typer.Option(5, "--top", help="Plan for the N highest-ranked patrol areas."),
-    visits_per_day: int = typer.Option(2, "--visits-per-day", help="Visits to each area on a "
-                                       "patrol day."),
-    minutes: int = typer.Option(15, "--minutes", help="Minutes per visit (Koper curve: 10-15)."),
-    days: int = typer.Option(28, "--days", help="Length of the plan in days."),
+    top: Optional[int] = typer.Option(None, "--top", help="Plan for the N highest-ranked patrol "
+                                      "areas (default 5, as the app)."),
+    visits_per_day: Optional[int] = typer.Option(None, "--visits-per-day", help="Visits to each "
+                                                 "area on a patrol day (default 2)."),
+    minutes: Optional[int] = typer.Option(None, "--minutes", help="Minutes per visit (Koper "
+                                          "curve: 10-15; default 15)."),
+    days: Optional[int] = typer.Option(None, "--days", help="Length of the plan in days (default 28)."),
     start: Optional[str] = typer.Option(None, "--start", help="First day YYYY-MM-DD (default: "
                                         "next Monday)."),
-    hours: str = typer.Option("10-22", "--hours", help="Patrol hours START-END, e.g. 16-23."),
-    comparison_share: float = typer.Option(0.5, "--comparison-share", help="Share of days with "
-                                           "no planned patrol (comparison days), 0 to <1."),
-    seed: int = typer.Option(1, "--seed", help="Random seed: the same seed gives the same plan."),
+    hours: Optional[str] = typer.Option(None, "--hours", help="Patrol hours START-END, e.g. 16-23 "
+                                        "(default 10-22)."),
+    comparison_share: Optional[float] = typer.Option(None, "--comparison-share", help="Share of "
+                                                     "days with no planned patrol (comparison "
+                                                     "days), 0 to <1 (default 0.5)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed: the same seed gives the "
+                                       "same plan (default 1)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the schedule CSV."),
     sheet: Optional[Path] = typer.Option(None, "--sheet", help="Write the one-page printable "
                                          "patrol sheet (.html)."),
     format: str = typer.Option("md", "--format", help="md (text) or json."),
 ) -> None:
-    """Patrol plan: the top patrol areas, visits per day and minutes per visit, a seeded random
-    schedule with comparison days, as CSV and a one-page printable sheet."""
-    from hotspot_app.render import patrol_sheet
-    from hotspot_app.core import patrol
+    """Patrol plan: the top patrol areas (the app's street-level preset unless told otherwise),
+    visits per day and minutes per visit, a seeded random schedule with comparison days, as CSV
+    and a one-page printable sheet."""
     from hotspot_app.io import exports
+    from hotspot_app.questions import patrol_areas, patrol_plan
+    from hotspot_app.render import patrol_sheet
 
     if format not in ("md", "text", "json"):
         raise InputError(f"unknown format '{format}'; use md or json", parameter="format")
-    try:
-        h0, h1 = (int(x) for x in hours.split("-"))
-    except ValueError:
-        raise InputError(f"--hours '{hours}' is not START-END (e.g. 10-22)", parameter="hours") from None
+    span = None
+    if hours is not None:
+        try:
+            span = tuple(int(x) for x in hours.split("-"))
+        except ValueError:
+            span = ()
+        if len(span) != 2:
+            raise InputError(f"--hours '{hours}' is not START-END (e.g. 10-22)", parameter="hours")
     if sheet is not None and sheet.suffix.lower() not in (".html", ".htm"):
         raise InputError(f"cannot write the sheet as '{sheet.suffix}'; use .html", parameter="sheet")
     exports.check_outputs_distinct([*incidents, *([areas] if areas else [])], [out, sheet])
-    if preset is not None:
-        patrol.preset(preset)
+    patrol_areas.choose(preset, eps_m, min_samples)  # an unknown preset fails before loading
     period = period_arg(from_, to)
     area_gdf = load_areas_arg(areas) if areas is not None else None
     data = load_incidents_arg(incidents)
-    plan = patrol.plan_from_incidents(
-        data, category=category or None, period=period, preset_name=preset, eps_m=eps_m,
+    plan = patrol_plan.patrol_plan(
+        data, category=category or None, period=period, preset=preset, eps_m=eps_m,
         min_samples=min_samples, areas=area_gdf, top=top, visits_per_day=visits_per_day,
-        minutes=minutes, days=days, start=start, seed=seed, hours=(h0, h1),
+        minutes=minutes, days=days, start=start, seed=seed, hours=span,
         comparison_share=comparison_share)
     from hotspot_app.questions import evaluation
 
@@ -95,8 +105,10 @@ def patrol_plan_command(
     if format == "json":
         emit_json(doc)
         return
+    h0, h1 = plan.hours
     typer.echo(f"Patrol plan from {plan.start}, {plan.days} days: {plan.visits_per_day} visits of "
-               f"{plan.minutes} minutes on patrol days (hours {h0:02d}:00-{h1:02d}:00, seed {seed}).")
+               f"{plan.minutes} minutes on patrol days (hours {h0:02d}:00-{h1:02d}:00, seed "
+               f"{plan.seed}); patrol areas: {patrol_areas.choose(preset, eps_m, min_samples).describe()}.")
     typer.echo("")
     typer.echo("| # | area | grid ref | incidents | patrol days | comparison days | visits | minutes |")
     typer.echo("|---:|---|---|---:|---:|---:|---:|---:|")

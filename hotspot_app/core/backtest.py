@@ -24,7 +24,7 @@ Methods (each month m; counts per cell from the months before m)
                      12-month counts.
 ``dbscan``           the DBSCAN patrol areas of m-12..m-1 (``clusters.label_locations`` on the
                      distinct locations weighted by their counts; polygons as
-                     ``clusters.polygon``; ``eps_m``/``min_samples`` default to the app's
+                     ``cluster_areas.polygon``; ``eps_m``/``min_samples`` default to the app's
                      street-level preset). Cells meeting a patrol area come first, by the
                      area's rank (most incidents first), then by their own 12-month count; when
                      the patrol areas meet fewer cells than the share, the busiest other cells
@@ -67,7 +67,7 @@ import shapely
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from hotspot_app.core import clusters, hotspots, locations, patrol, periods, selection, settings
+from hotspot_app.core import cluster_areas, clusters, hotspots, locations, patrol, periods, selection, settings
 from hotspot_app.core import cube as cube_mod
 from hotspot_app.core.errors import InputError
 
@@ -108,7 +108,7 @@ class Backtest:
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        """The JSON document of ``hotspot backtest`` (design §5c)."""
+        """The JSON document of ``hotspot backtest`` (docs/design.md §5c)."""
         def num(v, nd=4):
             return None if v is None or (isinstance(v, float) and not np.isfinite(v)) else round(float(v), nd)
 
@@ -196,7 +196,7 @@ def _dbscan_score(d: _Data, first: int, last: int, train: np.ndarray, eps_m: flo
     size = np.bincount(inv, weights=uw[ok])
     rank = np.empty(len(lab), dtype=np.int64)
     rank[np.argsort(-size, kind="stable")] = np.arange(1, len(lab) + 1)
-    polys = [clusters.polygon(xy[ok][inv == g], eps_m) for g in range(len(lab))]
+    polys = [cluster_areas.polygon(xy[ok][inv == g], eps_m) for g in range(len(lab))]
     pi, ci = d.tree.query(np.asarray(polys, dtype=object), predicate="intersects")
     best = np.full(len(train), np.iinfo(np.int64).max)
     np.minimum.at(best, ci, rank[pi])

@@ -8,8 +8,8 @@ Definitions (the same as scikit-learn's ``DBSCAN``)
   the comparison scikit-learn's trees make). In space–time mode (``days=D``) they must also be at
   most ``D`` days apart.
 * An incident is a *core* incident when the (weighted) number of incidents in its neighbourhood,
-  itself included, is at least ``min_samples``. With ``weight=True`` the ``weight`` column (harm,
-  cost) is the sample weight; otherwise every incident weighs 1.
+  itself included, is at least ``min_samples``. With ``weighted=True`` the ``weight`` column
+  (harm, cost) is the sample weight; otherwise every incident weighs 1.
 * Core incidents that are neighbours belong to the same cluster (transitively).
 * A non-core incident within ``eps_m`` of a core incident is a *border* incident; it joins the
   cluster of its **nearest** core incident. (scikit-learn gives it to whichever cluster reaches
@@ -42,31 +42,18 @@ Methods
 
 Patrol areas
 ------------
-Each cluster becomes a polygon: the concave hull (``shapely.concave_hull``, ratio 0.3) of its
-distinct member locations buffered by ``eps_m / 2`` (a cluster at one location is a circle of
-radius ``eps_m / 2``), so every member lies inside its patrol area. Areas are built in one
-grouped pass over the member rows (sorted by cluster once; no per-cluster filtering), holding
-coordinates once per distinct location and per-row data as integer codes.
+Each cluster becomes a ranked, named polygon (`cluster_areas.build`; its docstring says how).
 
-Each area is *named* by its most frequent location text (police.uk's "On or near ..."; other
-texts get that prefix) and, with ``areas``, the area its centre lies in ("On or near Market
-Street — Central ward"). Its centre (``centroid_easting``/``centroid_northing``, OS grid
-reference, longitude/latitude) is the incident-weighted mean of its member locations. Areas are
-ranked by incident count, or by summed weight with ``weight`` (ties: higher density first, then
-the lowest member coordinate), and ``cluster_id`` is the rank: the same data give the same ids,
-whatever the row order.
-
-Weights
--------
-``weight=None`` counts incidents. ``weight="harm"`` gives each incident its category's harm
-weight (``harm.csv``, see ``harm``) and ``weight="COLUMN"`` the values of a numeric column: the
-clusters are the same (``min_samples`` still counts incidents) and areas are ranked by summed
-weight. ``weight=True`` (older callers) uses the ``weight`` column as DBSCAN's sample weight too.
+What weights points, and what ranks areas
+-----------------------------------------
+``weighted=True`` makes the incidents' ``weight`` column (harm, cost) DBSCAN's sample weight:
+``min_samples`` then counts summed weight, not incidents. ``rank_by`` only ranks the areas:
+``None`` by incident count, ``"harm"`` by summed harm weight (``harm.csv``, see ``harm``),
+``"COLUMN"`` by a numeric column's sum; the clusters are the same.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -78,25 +65,13 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from hotspot_app.core import clusters_grid, locations, settings
+from hotspot_app.core import cluster_areas, clusters_grid, locations, settings
 from hotspot_app.core.errors import InputError
-# Selection helpers live in `selection`; re-exported here for older callers.
 from hotspot_app.core.selection import coordinates, parse_period, select, validate_params
 
 NOISE = -1
-CONCAVE_RATIO = 0.3
-#: Smallest k-distance `suggest_eps` considers (police.uk snap points can be metres apart).
-MIN_EPS_M = 10.0
-MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 #: Share of the incidents' extent that two or fewer patrol areas may cover before a warning.
 COVERAGE_WARN_SHARE = 0.5
-
-
-def collapse(xy: np.ndarray, weight: np.ndarray | None = None, extra: np.ndarray | None = None):
-    """Older name of `locations.distinct`: ``(unique_xy, unique_weight, inverse[, unique_extra])``."""
-    loc = locations.distinct(xy, weight, extra)
-    return tuple(loc) if extra is not None else tuple(loc[:3])
 
 
 # --------------------------------------------------------------------------- labelling
@@ -150,8 +125,8 @@ def label_locations(uxy: np.ndarray, uw: np.ndarray, eps_m: float, min_samples: 
 
 def label_points(
     xy: np.ndarray,
-    eps_m: float = settings.EPS_M,
-    min_samples: int = settings.MIN_SAMPLES,
+    eps_m: float,
+    min_samples: int,
     sample_weight: np.ndarray | None = None,
     *,
     method: str = "auto",
@@ -315,30 +290,11 @@ class Clusters:
         return int((self.labels == NOISE).sum())
 
     def to_dict(self) -> dict:
-        """The CLI's JSON document (design §5 and §5b "Clusters grow")."""
-        weighted = bool(self.parameters.get("weight"))
-        rows = []
-        for r in self.areas.itertuples(index=False):
-            d = {
-                "cluster_id": int(r.cluster_id),
-                "count": int(r.count),
-                "area_m2": round(float(r.area_m2), 1),
-                "density_per_km2": round(float(r.density_per_km2), 1),
-                "first_month": r.first_month,
-                "last_month": r.last_month,
-                "top_categories": self.top_categories.get(int(r.cluster_id), {}),
-                "rank": int(r.rank),
-                "name": r.name,
-                "centroid": {"easting": round(float(r.centroid_easting), 1),
-                             "northing": round(float(r.centroid_northing), 1),
-                             "longitude": round(float(r.longitude), 6),
-                             "latitude": round(float(r.latitude), 6)},
-            }
-            if weighted:
-                d["weight"] = round(float(r.weight), 3)
-            rows.append(d)
+        """The JSON document of docs/design.md §5 and §5b "Clusters grow" (`cluster_areas.document_rows`)."""
         return {"parameters": self.parameters, "n_incidents": self.n_incidents,
-                "n_noise": self.n_noise, "clusters": rows}
+                "n_noise": self.n_noise,
+                "clusters": cluster_areas.document_rows(self.areas, self.top_categories,
+                                                        bool(self.parameters.get("weight")))}
 
 
 def no_cluster_message(eps_m: float, min_samples: int, n_incidents: int) -> str:
@@ -372,38 +328,44 @@ def _day_numbers(incidents: gpd.GeoDataFrame) -> tuple[np.ndarray, list[str]]:
     return np.asarray(day, dtype=float), notes
 
 
-def incident_weights(incidents: gpd.GeoDataFrame, weight) -> tuple[np.ndarray | None, list[str]]:
-    """Per-incident weights for ranking: None (count), ``"harm"`` (the category's harm weight,
-    `harm.weights`), True (the ``weight`` column) or a numeric column's name. Returns
-    (weights or None, warnings). `InputError` naming the column for a missing column or a
+def rank_weights(incidents: gpd.GeoDataFrame, rank_by: str | None) -> tuple[np.ndarray | None, list[str]]:
+    """Per-incident values that rank patrol areas: None (``rank_by=None``: counts), the
+    category's harm weight (``"harm"``, `harm.weights`) or a numeric column's values. Returns
+    (values or None, warnings). `InputError` naming the column for a missing column or a
     negative / non-numeric value."""
-    if weight is None or weight is False:
+    if rank_by is None:
         return None, []
-    if isinstance(weight, str) and weight == "harm":
+    if rank_by == "harm":
         from hotspot_app.core import harm
 
         return harm.weights(incidents)
-    col = "weight" if weight is True else weight
-    if not isinstance(col, str) or col not in incidents.columns:
-        raise InputError(f"weight must be 'harm' or a numeric column of the incidents "
-                         f"(no column {col!r})", parameter="weight")
-    w = pd.to_numeric(incidents[col], errors="coerce").to_numpy(dtype=float)
+    return column_weights(incidents, rank_by, parameter="rank_by"), []
+
+
+def column_weights(incidents: gpd.GeoDataFrame, column, parameter: str = "weight") -> np.ndarray:
+    """The numeric `column` of the incidents as weights (finite, >= 0); `InputError` naming the
+    column and the first bad row otherwise."""
+    if not isinstance(column, str) or column not in incidents.columns:
+        raise InputError(f"{parameter} must be 'harm' or a numeric column of the incidents "
+                         f"(no column {column!r})", parameter=parameter)
+    w = pd.to_numeric(incidents[column], errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(w) | (w < 0)
     if bad.any():
         row = int(np.flatnonzero(bad)[0]) + 1
-        raise InputError("weights must be finite numbers >= 0", row=row, column=col)
-    return w, []
+        raise InputError("weights must be finite numbers >= 0", row=row, column=column)
+    return w
 
 
 def dbscan(
     incidents: gpd.GeoDataFrame,
-    eps_m: float = settings.EPS_M,
-    min_samples: int = settings.MIN_SAMPLES,
+    eps_m: float,
+    min_samples: int,
     *,
     category: str | Sequence[str] | None = None,
     period=None,
     days: float | None = None,
-    weight=None,
+    rank_by: str | None = None,
+    weighted: bool = False,
     method: str = "auto",
     areas: gpd.GeoDataFrame | None = None,
     top: int | None = None,
@@ -415,10 +377,10 @@ def dbscan(
     incidents : GeoDataFrame
         Canonical incidents (EPSG:27700). Not modified.
     eps_m : float
-        Neighbourhood radius in metres (> 0); default `settings.EPS_M`.
+        Neighbourhood radius in metres (> 0). The defaults users see are the named presets
+        (`patrol.PRESETS`), decided by the patrol-areas question (`questions.patrol_areas`).
     min_samples : int
-        Incidents within `eps_m`, self included, that make a core incident (>= 1); default
-        `settings.MIN_SAMPLES`.
+        Incidents within `eps_m`, self included, that make a core incident (>= 1).
     category : str or list of str, optional
         Categories, taxonomy nodes or named groups (``asb``, ``deliberate-secondary-fires``...).
     period : optional
@@ -426,9 +388,11 @@ def dbscan(
     days : float, optional
         Space–time mode: neighbours must also be within `days` days. Needs ``occurred``;
         incidents with only a month are placed on the 15th (with a warning).
-    weight : None, "harm", column name, or True
-        Rank areas by summed weight (see the module docstring); True also uses the ``weight``
-        column as DBSCAN's sample weight (older callers).
+    rank_by : None, "harm" or a column name
+        Rank areas by summed harm or column values instead of counts (the clusters are the same).
+    weighted : bool
+        DBSCAN weighs each incident by its ``weight`` column (``min_samples`` counts weight);
+        areas are then ranked by summed weight unless `rank_by` says otherwise.
     method : {"auto", "grid", "sklearn", "hdbscan"}
     areas : GeoDataFrame, optional
         Areas (wards...) with a ``name`` column: each patrol area is named with the area its
@@ -446,8 +410,10 @@ def dbscan(
                          parameter="days")
     sel = select(incidents, category, period)
     xy = coordinates(sel)
-    w_rank, notes = incident_weights(sel, weight)
-    w_sample = w_rank if weight is True else None
+    w_sample = column_weights(sel, "weight") if weighted else None
+    w_rank, notes = rank_weights(sel, rank_by)
+    if w_rank is None:
+        w_rank = w_sample
     loc = locations.distinct(xy, w_sample)
     used = method
     if len(sel) == 0:
@@ -471,16 +437,16 @@ def dbscan(
         "from": months[0] if months else None,
         "to": months[-1] if months else None,
         "days": None if days is None else float(days),
-        "weight": (False if weight is None or weight is False else
-                   "weight" if weight is True else str(weight)),
+        # the JSON key of docs/design.md §5b ("--weight harm|COLUMN"): what ranks the areas
+        "weight": str(rank_by) if rank_by is not None else ("weight" if weighted else False),
         "method": "sklearn" if used == "space-time" else used,
     }
-    if weight == "harm":
+    if rank_by == "harm":
         from hotspot_app.core import harm
 
         parameters["harm_table"] = harm.SOURCE
-    built = patrol_areas(sel, labels, eps_m, loc=loc if days is None and method != "hdbscan" else None,
-                         weights=w_rank, areas=areas)
+    built = cluster_areas.build(sel, labels, eps_m, loc=loc if days is None and method != "hdbscan" else None,
+                                weights=w_rank, areas=areas)
     all_areas, rank_of, tops = built
     cid = np.full(len(labels), NOISE, dtype=np.int64)
     if len(rank_of):
@@ -557,292 +523,3 @@ def area_warnings(shown: gpd.GeoDataFrame, all_areas: gpd.GeoDataFrame, sel: gpd
                 out.append(f"locations are only precise to {_distance(p)}; eps {_distance(eps_m)} "
                            f"cannot find clusters — use >= {p:,.0f} m or count by ward")
     return out
-
-
-# --------------------------------------------------------------------------- patrol areas
-#: Columns of the patrol-areas GeoDataFrame: the contract the app pages and the patrol plan use
-#: (`CONTRACT_COLUMNS`), then older columns kept for existing pages and exports.
-CONTRACT_COLUMNS = [
-    "rank", "cluster_id", "name", "location_text", "area_name", "count", "weight", "area_m2",
-    "area_ha", "incidents_per_ha", "centroid_easting", "centroid_northing", "longitude",
-    "latitude", "grid_ref", "first_month", "last_month", "top_categories", "walkable", "geometry",
-]
-EXTRA_COLUMNS = ["area_id", "layer", "locations", "density_per_km2", "peak_months", "peak_hours",
-                 "peak_weekdays", "description"]
-AREA_COLUMNS = CONTRACT_COLUMNS + EXTRA_COLUMNS
-NEAR_PREFIXES = ("on or near ", "near ")
-
-
-def polygon(member_xy: np.ndarray, eps_m: float):
-    """Patrol polygon of a cluster's distinct member locations: concave hull (ratio 0.3)
-    buffered by eps_m/2 (a circle of radius eps_m/2 for one location)."""
-    pts = np.unique(np.asarray(member_xy, dtype=float), axis=0)
-    return _polygons(pts, np.zeros(len(pts), dtype=np.int64), eps_m)[0]
-
-
-def _polygons(pts: np.ndarray, group: np.ndarray, eps_m: float) -> np.ndarray:
-    """One patrol polygon per group of distinct points (`group` sorted, 0..k-1), vectorised."""
-    k = int(group[-1]) + 1 if len(group) else 0
-    n = np.bincount(group, minlength=k)
-    out = np.empty(k, dtype=object)
-    single = n == 1
-    first = np.r_[0, np.cumsum(n)[:-1]]
-    if single.any():
-        out[single] = shapely.buffer(shapely.points(pts[first[single]]), eps_m / 2.0, quad_segs=16)
-    if (~single).any():
-        many = ~single[group]
-        mp = shapely.multipoints(pts[many], indices=np.unique(group[many], return_inverse=True)[1])
-        hull = shapely.concave_hull(mp, ratio=CONCAVE_RATIO)
-        out[~single] = shapely.buffer(hull, eps_m / 2.0, quad_segs=8)
-    return out
-
-
-def _top_k(group: np.ndarray, codes: np.ndarray, k: int):
-    """The `k` most frequent codes per group (ties: lower code first; -1 codes ignored):
-    arrays (group, code, count), sorted by group then rank. Hash-counted, then only the distinct
-    (group, code) pairs are sorted."""
-    ok = codes >= 0
-    if not ok.any():
-        e = np.empty(0, dtype=np.int64)
-        return e, e, e
-    ncodes = int(codes.max()) + 1
-    key = group[ok].astype(np.int64) * ncodes + codes[ok]
-    kc, uniq = pd.factorize(key)
-    cnt = np.bincount(kc)
-    g, c = uniq // ncodes, uniq % ncodes
-    order = np.lexsort((c, -cnt, g))
-    g, c, cnt = g[order], c[order], cnt[order]
-    start = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1]
-    pos = np.arange(len(g)) - np.repeat(start, np.diff(np.r_[start, len(g)]))
-    keep = pos < k
-    return g[keep], c[keep], cnt[keep]
-
-
-def _codes(column: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted integer codes (-1 for missing) of a column at the boolean `rows`, and the values
-    they stand for. Factorises the column's own storage (Arrow strings, categoricals) once."""
-    codes, uniques = locations.factorize_shared(column, sort=True)
-    return np.asarray(codes)[rows].astype(np.int64), np.asarray(uniques, dtype=object)
-
-
-def _per_group(g: np.ndarray, items: list, n: int) -> list[list]:
-    out: list[list] = [[] for _ in range(n)]
-    for gi, item in zip(g.tolist(), items):
-        out[gi].append(item)
-    return out
-
-
-def patrol_name(location_text: str | None, area_name: str | None, rank: int) -> str:
-    """"On or near Market Street — Central ward": the location text (police.uk's already says
-    "On or near"; others get it), then the area when known; "Patrol area N" without a text."""
-    text = (location_text or "").strip()
-    if not text:
-        base = f"Patrol area {rank}"
-    elif text.lower().startswith(NEAR_PREFIXES):
-        base = text
-    else:
-        base = f"On or near {text}"
-    return f"{base} — {area_name}" if area_name else base
-
-
-def _area_names(areas: gpd.GeoDataFrame | None, xy: np.ndarray) -> list[str | None]:
-    """Name of the area each point lies in (None outside every area); ward names gain " ward"."""
-    if areas is None or len(areas) == 0 or len(xy) == 0:
-        return [None] * len(xy)
-    if areas.crs is None or not areas.crs.equals(settings.CRS):
-        raise InputError(f"areas must be in {settings.CRS} (got {areas.crs})", parameter="areas")
-    if "name" not in areas.columns:
-        raise InputError("areas have no 'name' column", column="name", parameter="areas")
-    names = areas["name"].astype(object).where(areas["name"].notna(), None).to_numpy()
-    if "layer" in areas.columns:
-        ward = (areas["layer"].astype(str) == "ward").to_numpy()
-        names = np.array([f"{n} ward" if w and n and not str(n).lower().endswith("ward") else n
-                          for n, w in zip(names, ward)], dtype=object)
-    tree = shapely.STRtree(areas.geometry.values)
-    pi, ai = tree.query(shapely.points(xy), predicate="within")
-    out: list[str | None] = [None] * len(xy)
-    for p, a in zip(pi[::-1].tolist(), ai[::-1].tolist()):   # first area wins
-        out[p] = names[a]
-    return out
-
-
-def _empty_areas() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({c: [] for c in AREA_COLUMNS if c != "geometry"},
-                            geometry=gpd.GeoSeries([], crs=settings.CRS), crs=settings.CRS)[AREA_COLUMNS]
-
-
-def patrol_areas(sel: gpd.GeoDataFrame, labels: np.ndarray, eps_m: float, *,
-                 loc: locations.Locations | None = None, weights: np.ndarray | None = None,
-                 areas: gpd.GeoDataFrame | None = None):
-    """Ranked, named patrol areas of labelled incidents, in one grouped pass.
-
-    `labels` (one per row of `sel`, clusters 0..k-1, -1 noise); `loc` the distinct locations of
-    `sel` (computed when not given); `weights` per-row weights for ranking (None: counts).
-    Returns (areas GeoDataFrame with `AREA_COLUMNS`, rank of each cluster, cluster_id ->
-    {category: count} of its three most frequent categories)."""
-    nclu = int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0
-    if nclu == 0:
-        return _empty_areas(), np.empty(0, dtype=np.int64), {}
-    if loc is None:
-        loc = locations.distinct(coordinates(sel))
-    members = labels >= 0
-    lab = labels[members].astype(np.int64)
-    nloc = len(loc.xy)
-    # distinct (cluster, location) pairs with their incident counts
-    pk, pairs = pd.factorize(lab * nloc + loc.inverse[members])
-    pcount = np.bincount(pk).astype(float)
-    pg, pl = pairs // nloc, pairs % nloc
-    pxy = loc.xy[pl]
-    order = np.lexsort((pxy[:, 1], pxy[:, 0], pg))
-    pg, pxy, pcount = pg[order], pxy[order], pcount[order]
-    nlocs = np.bincount(pg, minlength=nclu)
-    first = np.r_[0, np.cumsum(nlocs)[:-1]]
-    geoms = _polygons(pxy, pg, eps_m)
-    area = shapely.area(geoms)
-    count = np.bincount(pg, weights=pcount, minlength=nclu)
-    cx = np.bincount(pg, weights=pxy[:, 0] * pcount, minlength=nclu) / count
-    cy = np.bincount(pg, weights=pxy[:, 1] * pcount, minlength=nclu) / count
-    wsum = (count if weights is None else
-            np.bincount(lab, weights=np.nan_to_num(np.asarray(weights, float)[members]), minlength=nclu))
-    density = count / (area / 1e6)
-    lowest = pxy[first]
-    # rank: value (count or summed weight) desc, density desc, lowest member coordinate asc
-    order = np.lexsort((lowest[:, 1], lowest[:, 0], -density, -wsum))
-    rank_of = np.empty(nclu, dtype=np.int64)
-    rank_of[order] = np.arange(1, nclu + 1)
-    # months, categories, location texts, times: integer codes, counted per cluster
-    mcodes, mcats = _codes(sel["month"], members)
-    mser = pd.Series(mcodes)
-    firstm = np.asarray(mcats)[mser.groupby(lab).min().reindex(range(nclu)).to_numpy()]
-    lastm = np.asarray(mcats)[mser.groupby(lab).max().reindex(range(nclu)).to_numpy()]
-    ccodes, ccats = _codes(sel["category"], members)
-    g, c, n = _top_k(lab, ccodes, 3)
-    tops = _per_group(g, list(zip(map(str, ccats[c].tolist()), n.tolist())), nclu)
-    loc_text: list = [None] * nclu
-    if "location" in sel.columns:
-        lcodes, lcats = _codes(sel["location"], members)
-        blank = np.flatnonzero(pd.Series(np.asarray(lcats, dtype=object)).astype(str).str.strip() == "")
-        if len(blank):
-            lcodes = np.where(np.isin(lcodes, blank), -1, lcodes)
-        g, c, _ = _top_k(lab, lcodes, 1)
-        for gi, ci in zip(g.tolist(), c.tolist()):
-            loc_text[gi] = str(lcats[ci])
-    moy = np.array([int(m[5:7]) - 1 for m in mcats], dtype=np.int64)[mcodes]
-    g, c, _ = _top_k(lab, moy, 3)
-    peak_months = _per_group(g, [MONTH_NAMES[ci] for ci in c], nclu)
-    peak_hours = peak_days = [None] * nclu
-    if "occurred" in sel.columns:
-        occ = pd.to_datetime(sel["occurred"]).iloc[np.flatnonzero(members)]
-        timed = occ.notna() & (occ.dt.hour.ne(0) | occ.dt.minute.ne(0))
-        if timed.any():
-            hrs = np.where(occ.notna(), occ.dt.hour.fillna(-1), -1).astype(np.int64)
-            dow = np.where(occ.notna(), occ.dt.day_of_week.fillna(-1), -1).astype(np.int64)
-            g, c, _ = _top_k(lab, hrs, 3)
-            peak_hours = [", ".join(v) or None for v in _per_group(g, [f"{h:02d}:00" for h in c], nclu)]
-            g, c, _ = _top_k(lab, dow, 3)
-            peak_days = [", ".join(v) or None for v in _per_group(g, [WEEKDAY_NAMES[d] for d in c], nclu)]
-    area_names = _area_names(areas, np.column_stack([cx, cy]))
-    lonlat = locations.lonlat(np.column_stack([cx, cy]))
-    refs = [locations.grid_ref(x, y) for x, y in zip(cx, cy)]
-    top_text = ["; ".join(f"{k} ({v})" for k, v in t) for t in tops]
-    names = [patrol_name(loc_text[k], area_names[k], int(rank_of[k])) for k in range(nclu)]
-    area_ha = area / 1e4
-    desc = [f"#{int(rank_of[k])} {names[k]}: {int(count[k])} incidents, {firstm[k]} to {lastm[k]}; "
-            f"{top_text[k]}; {area_ha[k]:,.2f} ha; grid ref {refs[k]}"
-            + (f"; peak months {', '.join(peak_months[k])}" if peak_months[k] else "")
-            + (f"; peak hours {peak_hours[k]}; peak days {peak_days[k]}" if peak_hours[k] else "")
-            for k in range(nclu)]
-    table = pd.DataFrame({
-        "rank": rank_of, "cluster_id": rank_of, "name": names,
-        "location_text": pd.Series(loc_text, dtype=object),
-        "area_name": pd.Series(area_names, dtype=object), "count": count.astype(np.int64), "weight": wsum.astype(float),
-        "area_m2": area, "area_ha": np.round(area_ha, 2),
-        "incidents_per_ha": np.round(count / area_ha, 1),
-        "centroid_easting": cx, "centroid_northing": cy,
-        "longitude": lonlat[:, 0], "latitude": lonlat[:, 1], "grid_ref": refs,
-        "first_month": firstm.astype(str), "last_month": lastm.astype(str),
-        "top_categories": top_text, "walkable": area <= settings.WALKABLE_MAX_M2,
-        "area_id": [f"patrol-{r}" for r in rank_of], "layer": "patrol", "locations": nlocs,
-        "density_per_km2": density, "peak_months": [", ".join(p) or None for p in peak_months],
-        "peak_hours": peak_hours, "peak_weekdays": peak_days, "description": desc,
-    })
-    out = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs=settings.CRS), crs=settings.CRS)
-    out = out.iloc[order].reset_index(drop=True)[AREA_COLUMNS]
-    top_dict = {int(rank_of[k]): dict(tops[k]) for k in range(nclu)}
-    return out, rank_of, top_dict
-
-
-# --------------------------------------------------------------------------- eps guidance
-@dataclass
-class EpsSuggestion:
-    """k-distance guidance: `eps_m` at the knee of the sorted distance-to-k-th-neighbour curve;
-    `curve` has columns ``share`` (0..1, incidents sorted by distance) and ``distance_m``."""
-
-    eps_m: float
-    min_samples: int
-    curve: pd.DataFrame
-
-
-def suggest_eps(incidents: gpd.GeoDataFrame, min_samples: int = settings.MIN_SAMPLES, *,
-                category=None, period=None, points: int = 500) -> EpsSuggestion:
-    """Suggest `eps_m` from the k-distance curve (k = `min_samples`, self included, as DBSCAN
-    counts it): for each incident the distance within which `min_samples` incidents lie. Sorted
-    ascending, the curve is low for incidents in clusters and rises where noise begins. The
-    suggestion is the distance just before the largest jump of at least ×2 between neighbouring
-    half-percentiles (a step), or else the *knee* of the bend: the point farthest below the
-    straight line from the first to the last point (Kneedle-style). Only k-distances of at
-    least `MIN_EPS_M` (10 m) count: a snap point that alone holds `min_samples` incidents (0 m),
-    or snap points a few metres apart, are core at any useful eps and say nothing about it.
-    A guide, not a rule: show `curve` next to it. Computed on distinct locations weighted by
-    their incident counts. `curve` (for a chart) is thinned to at most `points` rows."""
-    validate_params(min_samples=min_samples)
-    sel = select(incidents, category, period)
-    xy = coordinates(sel)
-    if len(sel) < 2:
-        raise InputError("need at least 2 incidents to suggest eps_m", parameter="incidents")
-    uxy, uw = locations.distinct(xy)[:2]
-    k = int(min(len(uxy), min_samples))
-    dist, idx = cKDTree(uxy).query(uxy, k=k)
-    dist, idx = dist.reshape(len(uxy), k), idx.reshape(len(uxy), k)
-    cum = np.cumsum(uw[idx], axis=1)
-    reach = np.argmax(cum >= min_samples, axis=1)
-    never = cum[:, -1] < min_samples
-    kd = dist[np.arange(len(uxy)), reach]
-    kd[never] = dist[never, -1]
-    order = np.argsort(kd, kind="stable")
-    kd_s, w_s = kd[order], uw[order]
-    share = np.cumsum(w_s) / w_s.sum()
-    # knee: max distance below the chord from first to last point (normalised axes), over the
-    # incidents with a positive k-distance (a snap point holding min_samples incidents is core
-    # at any eps and says nothing about eps)
-    pos = np.flatnonzero(kd_s >= MIN_EPS_M)
-    knee = len(kd_s) - 1
-    if len(pos) >= 2:
-        # a step: clustered incidents, then a jump to the noise level (at least x2 between
-        # neighbouring percentiles) -> the last distance before the largest such jump
-        q = np.unique(np.searchsorted(share[pos], np.linspace(0, 1, 201)).clip(0, len(pos) - 1))
-        steps = kd_s[pos][q]
-        ratio = steps[1:] / steps[:-1]
-        if len(ratio) and ratio.max() >= 2.0:
-            knee = int(pos[q[int(np.argmax(ratio))]])
-        else:   # a bend: farthest below the chord from the first to the last point
-            y = kd_s[pos] / kd_s[-1]
-            x = share[pos]
-            chord = y[0] + (y[-1] - y[0]) * (x - x[0]) / max(x[-1] - x[0], 1e-12)
-            knee = int(pos[np.argmax(chord - y)])
-    pick = np.unique(np.searchsorted(share, np.linspace(0, 1, points), side="left").clip(0, len(share) - 1))
-    curve = pd.DataFrame({"share": share[pick], "distance_m": kd_s[pick]})
-    return EpsSuggestion(float(round(kd_s[knee], 1)), int(min_samples), curve)
-
-
-def top_categories_text(v) -> str:
-    """Top categories as text for tables and tooltips: 'Anti-social behaviour (40); ...' (the first
-    three), from the dict or its JSON text."""
-    if isinstance(v, str):
-        try:
-            v = json.loads(v)
-        except ValueError:
-            return v
-    if isinstance(v, dict):
-        return "; ".join(f"{k} ({n})" for k, n in list(v.items())[:3])
-    return "" if v is None else str(v)

@@ -1,4 +1,4 @@
-"""How many places: the concentration curve and its sentence (design §6, issue 11 item 5).
+"""How many places: the concentration curve and its sentence (docs/design.md §6, issue 11 item 5).
 
 Places (wards, grid cells, patrol areas) are sorted by their count — or harm — descending (ties:
 the smaller area first, then input order); the curve is the cumulative share of the total
@@ -11,13 +11,13 @@ always whole / always one decimal with ``decimals=0`` / ``1``; rounded half away
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from hotspot_app.core.errors import InputError
+from hotspot_app.core.measures import share_pct
 
 CURVE_COLUMNS = ["n", "place", "value", "area_m2", "cum_value", "cum_area_m2", "value_share",
                  "area_share"]
@@ -63,10 +63,9 @@ def percent(share: float, decimals: int | None = None) -> str:
     """0.4812 -> "48%"; 0.0256 -> "2.6%" (one decimal below 10% unless `decimals` is given)."""
     if decimals not in (None, 0, 1):
         raise InputError("decimals must be 0, 1 or None", parameter="decimals")
-    pct = Decimal(str(float(share))) * 100
-    d = decimals if decimals is not None else (1 if pct < 10 else 0)
-    q = pct.quantize(Decimal("1") if d == 0 else Decimal("0.1"), rounding=ROUND_HALF_UP)
-    return f"{q}%"
+    d = decimals if decimals is not None else (1 if float(share) < 0.1 else 0)
+    q = share_pct(float(share), 1.0, places=d)
+    return f"{q:.{d}f}%"
 
 
 def sentence(values: Sequence[float], areas_m2: Sequence[float], n: int, *, what: str = "incidents",

@@ -3,7 +3,7 @@ not covered gives (null and a warning naming the months; never zero, never a par
 
 A month is covered for a kind when the data sources that supply that kind (police.uk months for
 crime and ASB, fire-service months for fires) have rows in that month, anywhere in the data, not
-only in the area counted (design §5).
+only in the area counted (docs/design.md §5).
 """
 
 from __future__ import annotations

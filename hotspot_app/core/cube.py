@@ -35,7 +35,7 @@ class Cube:
         The cube's months, consecutive, ``YYYY-MM``.
     counts : ndarray (cells, months) of int
     covered : ndarray (months,) of bool
-        Whether the data passed in (all categories) have any rows in that month (design §5:
+        Whether the data passed in (all categories) have any rows in that month (docs/design.md §5:
         a month without rows is not covered, and its zeros are not zeros).
     n_incidents, n_outside : int
         Selected incidents in the cube's months; those in no kept cell.

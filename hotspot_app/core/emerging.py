@@ -28,7 +28,7 @@ Steps
 3. **Significance**: two-sided normal p-values, corrected over **all bins of the cube** with
    the Benjamini-Hochberg false discovery rate (statsmodels ``multipletests(method="fdr_bh")``);
    a bin is a hot (cold) spot when its corrected p < ``alpha`` and z > 0 (z < 0).
-4. **Trend**: the Mann-Kendall test (``hotspots.mann_kendall``: tie-corrected, two-sided) on each
+4. **Trend**: the Mann-Kendall test (``mann_kendall``: tie-corrected, two-sided) on each
    cell's series of Gi* z-scores; ``trend_z`` > 0 means clustering of high counts is
    intensifying. Significant when ``trend_p`` < ``alpha`` (not corrected for multiple testing:
    the trend only qualifies cells that are already significant hot or cold spots).
@@ -142,7 +142,7 @@ class Emerging:
         return {c: int(vc[c]) for c in CLASSES if c in vc.index}
 
     def to_dict(self) -> dict:
-        """JSON document for ``hotspot grid --method emerging`` (design §5c): every analysed
+        """JSON document for ``hotspot grid --method emerging`` (docs/design.md §5c): every analysed
         cell with ``class`` and ``trend_p``."""
         c = self.cells
         rows = [{"cell_id": cid, "x": round(float(x), 1), "y": round(float(y), 1), "count": int(n),
@@ -153,6 +153,27 @@ class Emerging:
                     c["gi_z_last"], c["trend_z"], c["trend_p"], c["class"])]
         return {"parameters": self.parameters, "n_cells": len(self.cells),
                 "classes": self.counts_by_class(), "cells": rows, "warnings": list(self.warnings)}
+
+
+def mann_kendall(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mann–Kendall trend test along axis 1 of a (cells, periods) array.
+
+    Returns (z, two-sided p). S = Σ_{i<j} sign(x_j − x_i); Var S corrected for ties;
+    z = (S − sign(S)) / sqrt(Var S)."""
+    x = np.asarray(series, dtype=float)
+    m, t = x.shape
+    s = np.zeros(m)
+    for i in range(t - 1):
+        s += np.sign(x[:, i + 1:] - x[:, [i]]).sum(axis=1)
+    var = np.full(m, t * (t - 1) * (2 * t + 5), dtype=float)
+    for r in range(m):
+        _, ties = np.unique(x[r], return_counts=True)
+        ties = ties[ties > 1]
+        var[r] -= (ties * (ties - 1) * (2 * ties + 5)).sum()
+    var /= 18.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(var > 0, (s - np.sign(s)) / np.sqrt(var), 0.0)
+    return z, 2 * stats.norm.sf(np.abs(z))
 
 
 def space_time_weights(spatial: sparse.spmatrix, n_steps: int, time_steps: int) -> sparse.csr_matrix:
@@ -314,7 +335,7 @@ def emerging_hotspots(
     p_adj = multipletests(p.ravel(), alpha=alpha, method="fdr_bh")[1].reshape(n, T)
     sig = p_adj < alpha
     hot, cold = sig & (z > 0), sig & (z < 0)
-    tz, tp = hotspots.mann_kendall(z)
+    tz, tp = mann_kendall(z)
     out = cells[["cell_id", "row", "col", "x", "y"]].copy()
     out["count"] = x.sum(axis=1)
     out["n_hot"], out["n_cold"] = hot.sum(axis=1), cold.sum(axis=1)

@@ -1,8 +1,10 @@
-"""The project's exceptions.
+"""The project's exceptions (docs/design.md §5: one-line errors naming the problem).
 
-`InputError` is raised at the boundary (ingest, CLI arguments, parameters) and always names what
-is wrong: the file, and where known the row number and column, or the parameter. Its `str()` is a
-single line suitable for the CLI's one-line error.
+Every exception is a `HotspotError` that names what is wrong: the file, and where known the row
+number and column, or the parameter. Its `str()` is a single line suitable for the CLI's one-line
+error. `InputError`: the input is wrong; `OutputError`: an output could not be written;
+`ConflictError`: a workspace changed since it was opened. Each face catches `HotspotError` once
+(`cli.common.guarded`, `ui.common.answer_or_stop`).
 """
 
 from __future__ import annotations
@@ -11,11 +13,7 @@ from pathlib import Path
 
 
 class HotspotError(Exception):
-    """Base class of the project's exceptions."""
-
-
-class InputError(HotspotError, ValueError):
-    """Bad input: an unreadable file, a missing column, an invalid parameter value.
+    """Base class of the project's exceptions: one line naming what is wrong and where.
 
     Parameters
     ----------
@@ -39,9 +37,10 @@ class InputError(HotspotError, ValueError):
         self.row = row
         self.column = column
         self.parameter = parameter
-        super().__init__(self._render())
+        super().__init__(self.render())
 
-    def _render(self) -> str:
+    def render(self) -> str:
+        """The one-line text: the places it names, then the message."""
         where = []
         if self.file:
             where.append(self.file)
@@ -51,17 +50,18 @@ class InputError(HotspotError, ValueError):
             where.append(f"column '{self.column}'")
         if self.parameter:
             where.append(f"parameter '{self.parameter}'")
-        text = " ".join(self.message.split())  # always one line
+        text = " ".join(str(self.message).split())  # always one line
         return f"{', '.join(where)}: {text}" if where else text
 
 
-class OutputError(InputError):
+class InputError(HotspotError, ValueError):
+    """Bad input: an unreadable file, a missing column, an invalid parameter value. Raised at the
+    boundary (ingest, CLI arguments, parameters)."""
+
+
+class OutputError(HotspotError):
     """An output could not be written (disk full, read-only folder, permission). One line naming
-    the path; the previous file, if any, is intact."""
-
-
-class CoverageWarning(UserWarning):
-    """A requested window includes months with no loaded data."""
+    the path; the previous file, if any, is intact. Not an `InputError`: the input was fine."""
 
 
 class ConflictError(HotspotError):

@@ -1,4 +1,4 @@
-"""Harm weights per category (design §6, issue 11 item 4): a documented table, ``harm.csv``.
+"""Harm weights per category (docs/design.md §6, issue 11 item 4): a documented table, ``harm.csv``.
 
 Columns of ``harm.csv``: ``category`` (a police.uk category, a Home Office leaf or a fire
 category of ``taxonomy.csv``), ``weight`` (the central weight), ``low`` and ``high`` (the range

@@ -1,5 +1,4 @@
-"""Grid and hex hotspots: counts, kernel density (KDE), Getis-Ord Gi*, emerging/persistent
-hot spots over time, and forecast accuracy (PAI, RRI).
+"""Grid and hex hotspots: counts, kernel density (KDE) and Getis-Ord Gi* per cell.
 
 Everything is in metres on EPSG:27700.
 
@@ -27,44 +26,13 @@ corrected for multiple testing with the **Benjamini–Hochberg false discovery r
 ``multipletests(method="fdr_bh")``); a cell is a ``hot`` (``cold``) spot when its corrected p-value
 is below ``alpha`` (default 0.05) and z > 0 (z < 0).
 
-Emerging hot spots
-------------------
-The months are cut into consecutive periods (default 3 months). In each period Gi* (as above,
-FDR-corrected) says whether a cell is a significant hot spot. The trend of the cell's counts over
-the periods is the Mann–Kendall test (two-sided, ``alpha``). With T periods and H = the periods in
-which the cell is a hot spot:
-
-* ``new`` — hot in the final period and never before;
-* ``intensifying`` — hot in the final period and in at least 90% of periods, counts rising
-  (significant Mann–Kendall trend up);
-* ``persistent`` — hot in the final period and in at least 90% of periods, no significant trend;
-* ``diminishing`` — hot in the final period and in at least 90% of periods, counts falling
-  (significant trend down);
-* ``sporadic`` — hot in the final period, hot before too, but in fewer than 90% of periods
-  (on-and-off);
-* ``historical`` — not hot in the final period, but hot in at least one earlier period;
-* ``none`` — never a significant hot spot.
-
-(Simplified from ArcGIS Pro's Emerging Hot Spot Analysis: Mann–Kendall on the counts, not on
-Gi* z-scores.) With 4 periods Mann–Kendall can never reach p < 0.05, so intensifying/diminishing
-need at least 5 periods.
-
-Forecast accuracy
------------------
-* PAI (Chainey et al. 2008) = (n/N) / (a/A): n incidents of the *test* period inside the selected
-  hotspots, N in the whole study area; a the selected area, A the study area. Design §6 worked
-  example: observed (6, 3, 0), predicted (3, 2, 1), equal cells: PAI of the top 1, 2, 3 cells =
-  2, 1.5, 1.
-* RRI, Recapture Rate Index (Levine 2004) = (n2/n1) / (N2/N1): n1, n2 incidents inside the
-  selection in the training and test periods, N1, N2 in the study area. > 1: the hotspots kept
-  more than their share of incidents in the next period.
+Emerging hot spots over time are `emerging`'s; forecast accuracy (PAI, RRI) is `forecast`'s.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -73,12 +41,11 @@ import shapely
 from scipy import sparse, stats
 from scipy.spatial import cKDTree
 
-from hotspot_app.core import locations, periods, selection, settings
+from hotspot_app.core import locations, selection, settings
 from hotspot_app.core.errors import InputError
 
 SHAPES = ("square", "hex")
 METHODS = ("count", "kde", "gistar")
-PATTERNS = ("new", "intensifying", "persistent", "diminishing", "sporadic", "historical", "none")
 HEX_SIDE = math.sqrt(2.0 / (3.0 * math.sqrt(3.0)))   # hex side per unit of cell_m (equal area)
 
 
@@ -220,13 +187,13 @@ def grid_counts(
     areas: gpd.GeoDataFrame | None = None,
     category=None,
     period=None,
-    weight: bool = False,
+    weighted: bool = False,
     cells: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Incidents per grid cell over the study area (zeros included).
 
     Columns: the grid's, ``count`` and ``weighted_count`` (sum of ``weight``), ``value`` (the
-    count, or the weighted count when `weight`). ``attrs``: ``n_incidents`` (selected),
+    count, or the weighted count when `weighted`). ``attrs``: ``n_incidents`` (selected),
     ``n_outside`` (selected incidents in no kept cell; counts + outside = selected).
     Pass `cells` (from an earlier call / `make_grid`) to count on the same grid.
     """
@@ -243,7 +210,7 @@ def grid_counts(
     out["count"] = np.bincount(pos[inside], minlength=len(cells)).astype(np.int64)
     out["weighted_count"] = np.bincount(pos[inside], weights=sel["weight"].to_numpy(float)[inside],
                                         minlength=len(cells))
-    out["value"] = out["weighted_count"] if weight else out["count"]
+    out["value"] = out["weighted_count"] if weighted else out["count"]
     spacing = location_spacing(loc.xy)
     out.attrs.update(n_incidents=int(len(sel)), n_outside=int((~inside).sum()),
                      n_locations=int(len(loc.xy)), spacing_m=spacing,
@@ -323,7 +290,7 @@ def kde(
     areas: gpd.GeoDataFrame | None = None,
     category=None,
     period=None,
-    weight: bool = False,
+    weighted: bool = False,
     cells: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Kernel density surface evaluated at cell centres.
@@ -338,9 +305,9 @@ def kde(
     bw = float(cell_m if bandwidth_m is None else bandwidth_m)
     selection.validate_params(bandwidth_m=bw)
     out = grid_counts(incidents, cell_m, shape, areas=areas, category=category, period=period,
-                      weight=weight, cells=cells)
+                      weighted=weighted, cells=cells)
     sel = selection.select(incidents, category, period)
-    w = sel["weight"].to_numpy(float) if weight else None
+    w = sel["weight"].to_numpy(float) if weighted else None
     uxy, uw = locations.distinct(selection.coordinates(sel), w)[:2]
     if len(uxy) == 0 or uw.sum() <= 0:
         out["density_per_km2"] = 0.0
@@ -450,214 +417,6 @@ def gistar(
     return out
 
 
-# --------------------------------------------------------------------------- emerging
-def mann_kendall(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mann–Kendall trend test along axis 1 of a (cells, periods) array.
-
-    Returns (z, two-sided p). S = Σ_{i<j} sign(x_j − x_i); Var S corrected for ties;
-    z = (S − sign(S)) / sqrt(Var S)."""
-    x = np.asarray(series, dtype=float)
-    m, t = x.shape
-    s = np.zeros(m)
-    for i in range(t - 1):
-        s += np.sign(x[:, i + 1:] - x[:, [i]]).sum(axis=1)
-    var = np.full(m, t * (t - 1) * (2 * t + 5), dtype=float)
-    for r in range(m):
-        _, ties = np.unique(x[r], return_counts=True)
-        ties = ties[ties > 1]
-        var[r] -= (ties * (ties - 1) * (2 * ties + 5)).sum()
-    var /= 18.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = np.where(var > 0, (s - np.sign(s)) / np.sqrt(var), 0.0)
-    return z, 2 * stats.norm.sf(np.abs(z))
-
-
-def split_periods(months: Sequence[str], period_months: int = 3) -> list[list[str]]:
-    """Consecutive blocks of `period_months` months from the first to the last month (the last
-    block may be shorter)."""
-    months = sorted(set(months))
-    if not months:
-        return []
-    allm = periods.month_range(months[0], months[-1])
-    return [allm[i:i + period_months] for i in range(0, len(allm), period_months)]
-
-
-def classify_pattern(hot: np.ndarray, trend_z: np.ndarray, trend_p: np.ndarray,
-                     alpha: float = 0.05) -> np.ndarray:
-    """Emerging hot spot pattern per cell from a (cells, periods) boolean hot-spot array and the
-    Mann–Kendall trend of the counts (rules in the module docstring)."""
-    hot = np.asarray(hot, dtype=bool)
-    final = hot[:, -1]
-    before = hot[:, :-1].any(axis=1) if hot.shape[1] > 1 else np.zeros(len(hot), bool)
-    share = hot.mean(axis=1)
-    up = (trend_p < alpha) & (trend_z > 0)
-    down = (trend_p < alpha) & (trend_z < 0)
-    mostly = share >= 0.9 - 1e-12
-    out = np.full(len(hot), "none", dtype=object)
-    out[~final & before] = "historical"
-    out[final & ~before] = "new"
-    out[final & before & ~mostly] = "sporadic"
-    out[final & before & mostly & up] = "intensifying"
-    out[final & before & mostly & down] = "diminishing"
-    out[final & before & mostly & ~up & ~down] = "persistent"
-    if hot.shape[1] == 1:
-        out[final] = "new"
-    return out
-
-
-def emerging(
-    incidents: gpd.GeoDataFrame,
-    cell_m: float = settings.CELL_M,
-    shape: str = "square",
-    *,
-    period_months: int = 3,
-    periods_: Sequence[Sequence[str]] | None = None,
-    areas: gpd.GeoDataFrame | None = None,
-    category=None,
-    period=None,
-    spatial_weights: str | float = "queen",
-    alpha: float = 0.05,
-) -> gpd.GeoDataFrame:
-    """Emerging / persistent hot spot classification of grid cells over time periods.
-
-    Periods: `periods_` (a list of month lists) or consecutive blocks of `period_months` of the
-    selected months. Columns added: ``count_<i>`` per period, ``hot_<i>`` (Gi* FDR hot spot in
-    period i), ``n_hot``, ``trend_z``, ``trend_p`` (Mann–Kendall on the counts), ``pattern``.
-    ``attrs["periods"]`` lists the periods as ``FROM..TO``.
-    """
-    sel = selection.select(incidents, category, period)
-    if periods_ is None:
-        if not isinstance(period_months, int) or period_months < 1:
-            raise InputError("period_months must be a whole number >= 1", parameter="period_months")
-        periods_ = split_periods(sel["month"].astype(str), period_months)
-    if len(periods_) < 2:
-        raise InputError("need at least 2 periods for emerging hot spots; choose a longer "
-                         "period or shorter period_months", parameter="period_months")
-    cells = make_grid(study_area(sel if areas is None else None, areas, cell_m), cell_m, shape)
-    W = neighbours(cells, spatial_weights)
-    from statsmodels.stats.multitest import multipletests
-
-    counts, hot = [], []
-    for months in periods_:
-        c = grid_counts(sel, cell_m, shape, period=list(months), cells=cells)["count"].to_numpy()
-        z = gi_star_z(c, W)
-        p_adj = multipletests(2 * stats.norm.sf(np.abs(z)), method="fdr_bh")[1]
-        counts.append(c), hot.append((p_adj < alpha) & (z > 0))
-    counts_a, hot_a = np.column_stack(counts), np.column_stack(hot)
-    tz, tp = mann_kendall(counts_a)
-    out = cells.copy()
-    out.attrs = dict(cells.attrs)
-    for i in range(len(periods_)):
-        out[f"count_{i + 1}"] = counts_a[:, i]
-        out[f"hot_{i + 1}"] = hot_a[:, i]
-    out["n_hot"] = hot_a.sum(axis=1)
-    out["trend_z"], out["trend_p"] = tz, tp
-    out["pattern"] = classify_pattern(hot_a, tz, tp, alpha)
-    out.attrs["periods"] = [f"{m[0]}..{m[-1]}" for m in periods_]
-    return out
-
-
-# --------------------------------------------------------------------------- PAI / RRI
-def pai(n: float, N: float, a: float, A: float) -> float | None:
-    """Predictive Accuracy Index (n/N) / (a/A); None when N, a or A is 0."""
-    if not N or not a or not A:
-        return None
-    return (n / N) / (a / A)
-
-
-def rri(n1: float, N1: float, n2: float, N2: float) -> float | None:
-    """Recapture Rate Index (Levine): (n2/n1) / (N2/N1); None when n1, N1 or N2 is 0."""
-    if not n1 or not N1 or not N2:
-        return None
-    return (n2 / n1) / (N2 / N1)
-
-
-def pai_curve(predicted: Sequence[float], observed: Sequence[float],
-              area: Sequence[float] | None = None) -> pd.DataFrame:
-    """PAI of the top 1, 2, ... cells ranked by `predicted` (ties: input order).
-
-    Columns: ``k``, ``area_share`` (a/A), ``hit_rate`` (n/N), ``pai``. Equal cell areas unless
-    `area` is given."""
-    pred = np.asarray(predicted, dtype=float)
-    obs = np.asarray(observed, dtype=float)
-    ar = np.ones(len(pred)) if area is None else np.asarray(area, dtype=float)
-    if not (len(pred) == len(obs) == len(ar)):
-        raise InputError("predicted, observed and area need one value per cell", parameter="observed")
-    order = np.argsort(-pred, kind="stable")
-    n_cum = np.cumsum(obs[order])
-    a_cum = np.cumsum(ar[order])
-    N, A = obs.sum(), ar.sum()
-    hit = n_cum / N if N else np.full(len(pred), np.nan)
-    share = a_cum / A
-    return pd.DataFrame({"k": np.arange(1, len(pred) + 1), "area_share": share, "hit_rate": hit,
-                         "pai": hit / share})
-
-
-def forecast_accuracy(
-    incidents: gpd.GeoDataFrame,
-    train,
-    test,
-    *,
-    method: str = "count",
-    cell_m: float = settings.CELL_M,
-    shape: str = "square",
-    top: int | float = 0.05,
-    category=None,
-    areas: gpd.GeoDataFrame | None = None,
-    eps_m: float = settings.EPS_M,
-    min_samples: int = settings.MIN_SAMPLES,
-    bandwidth_m: float | None = None,
-) -> dict:
-    """PAI and RRI of hotspots chosen on the `train` months, scored on the `test` months.
-
-    `method`: ``count`` or ``kde`` (the `top` cells: a whole number of cells, or a share of the
-    cells when < 1, ranked by training count / density) or ``clusters`` (the union of DBSCAN
-    patrol areas of the training period). Returns a dict: ``pai``, ``rri``, ``n_train``
-    (n1), ``N_train`` (N1), ``n_test`` (n), ``N_test`` (N), ``area_m2`` (a), ``study_area_m2``
-    (A), ``cells`` (selected cells, grid methods), and ``curve`` (`pai_curve` on the test counts,
-    grid methods).
-    """
-    if method not in ("count", "kde", "clusters"):
-        raise InputError("method must be count, kde or clusters", parameter="method")
-    sel = selection.select(incidents, category)
-    train_m, test_m = selection.parse_period(train), selection.parse_period(test)
-    area = study_area(sel if areas is None else None, areas, cell_m)
-    cells = make_grid(area, cell_m, shape)
-    tr = grid_counts(sel, cell_m, shape, period=train_m, cells=cells)
-    te = grid_counts(sel, cell_m, shape, period=test_m, cells=cells)
-    if method == "clusters":
-        from hotspot_app.core import clusters
-
-        res = clusters.dbscan(sel, eps_m, min_samples, period=train_m)
-        if len(res.areas) == 0:
-            raise InputError(res.message or "no clusters in the training period", parameter="eps_m")
-        geom = shapely.intersection(shapely.union_all(res.areas.geometry.values), area)
-        A = shapely.area(area)
-        a = shapely.area(geom)
-        tr_in = selection.select(sel, period=train_m)
-        te_in = selection.select(sel, period=test_m)
-        from hotspot_app.core.areas import within
-
-        n1, N1 = int(within(tr_in, geom).sum()), len(tr_in)
-        n2, N2 = int(within(te_in, geom).sum()), len(te_in)
-        return {"method": method, "pai": pai(n2, N2, a, A), "rri": rri(n1, N1, n2, N2),
-                "n_train": n1, "N_train": N1, "n_test": n2, "N_test": N2, "area_m2": a,
-                "study_area_m2": A, "cells": None, "curve": None}
-    score = (kde(sel, cell_m, shape, bandwidth_m=bandwidth_m, period=train_m, cells=cells)
-             ["density_per_km2"].to_numpy() if method == "kde" else tr["count"].to_numpy(float))
-    k = int(top) if top >= 1 else max(1, int(round(top * len(cells))))
-    k = min(k, len(cells))
-    order = np.argsort(-score, kind="stable")[:k]
-    n1, N1 = int(tr["count"].to_numpy()[order].sum()), int(tr["count"].sum())
-    n2, N2 = int(te["count"].to_numpy()[order].sum()), int(te["count"].sum())
-    A = len(cells) * cells.attrs["grid"].cell_area()
-    a = k * cells.attrs["grid"].cell_area()
-    return {"method": method, "pai": pai(n2, N2, a, A), "rri": rri(n1, N1, n2, N2),
-            "n_train": n1, "N_train": N1, "n_test": n2, "N_test": N2, "area_m2": a,
-            "study_area_m2": A, "cells": cells.iloc[order]["cell_id"].tolist(),
-            "curve": pai_curve(score, te["count"].to_numpy(float))}
-
-
 def hotspot_grid(
     incidents: gpd.GeoDataFrame,
     cell_m: float = settings.CELL_M,
@@ -666,7 +425,7 @@ def hotspot_grid(
     **kwargs,
 ) -> gpd.GeoDataFrame:
     """One call for the CLI/app: ``count`` (`grid_counts`), ``kde`` or ``gistar`` (counts then
-    `gistar`). `kwargs` go to the underlying functions (areas, category, period, weight,
+    `gistar`). `kwargs` go to the underlying functions (areas, category, period, weighted,
     bandwidth_m, spatial_weights, alpha)."""
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)} (got {method!r})",

@@ -1,11 +1,13 @@
 """The numbers every table, sentence and evaluation shares: one home for each rule.
 
 - `pct_change(current, previous)`: 100 * (current - previous) / previous, rounded to 1 decimal
-  half away from zero; None when previous is 0 or either value is unknown (design §6: never
+  half away from zero; None when previous is 0 or either value is unknown (docs/design.md §6: never
   Infinity, never a false zero).
 - `diff(current, previous)`: current - previous as an int; None when either is unknown.
 - `change_block(current, previous)`: ``{"current", "previous", "diff", "pct_diff"}`` as the JSON
-  contracts (design §5) spell it.
+  contracts (docs/design.md §5) spell it.
+- `share_pct(part, whole)`: share of a total in %, half away from zero (1 decimal in tables,
+  whole in sentences); None when the total is 0. Every share of a total uses it.
 - `rate_per_1000(count, population)`: 1000 * count / population, 2 decimals; None without a
   positive population.
 - `a_or_an(number_text)`: the article a number takes when read aloud ("an 18%", "a 71%");
@@ -20,7 +22,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
-__all__ = ["pct_change", "diff", "change_block", "rate_per_1000", "is_missing", "a_or_an", "round_half_up", "join_names"]
+__all__ = ["pct_change", "share_pct", "diff", "change_block", "rate_per_1000", "is_missing", "a_or_an",
+           "round_half_up", "join_names"]
 
 
 def is_missing(value) -> bool:
@@ -40,6 +43,16 @@ def pct_change(current, previous) -> float | None:
         return None
     value = (Decimal(str(current)) - Decimal(str(previous))) * 100 / Decimal(str(previous))
     return float(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def share_pct(part, whole, places: int = 1) -> float | None:
+    """THE share-of-total rule: 100 * part / whole rounded half away from zero to `places`
+    decimals (1 in tables and rankings, 0 in sentences); None when whole is 0 or either value
+    is unknown."""
+    if is_missing(part) or is_missing(whole) or float(whole) == 0:
+        return None
+    value = Decimal(str(float(part))) * 100 / Decimal(str(float(whole)))
+    return float(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
 
 
 def round_half_up(value: float, places: int = 0) -> float:

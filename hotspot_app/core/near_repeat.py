@@ -60,7 +60,7 @@ class NearRepeat:
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        """The JSON document of ``hotspot near-repeat`` (design §5c)."""
+        """The JSON document of ``hotspot near-repeat`` (docs/design.md §5c)."""
         rows = [{"distance_m": [_num(r.distance_from), _num(r.distance_to)],
                  "days": [_num(r.days_from), _num(r.days_to)], "observed": int(r.observed),
                  "expected": round(float(r.expected), 3),

@@ -15,7 +15,7 @@ from numbers import Integral, Real
 
 from hotspot_app.core.errors import InputError
 
-__all__ = ["CONSTRAINTS", "validate"]
+__all__ = ["CONSTRAINTS", "WIDGETS", "validate", "widget"]
 
 #: name -> (type, low, high, closed). Units: metres (_m), days, months, incidents.
 CONSTRAINTS: dict[str, tuple] = {
@@ -28,7 +28,35 @@ CONSTRAINTS: dict[str, tuple] = {
     "months": (Integral, 1, 120, "both"),               # summary period: up to 10 years
     "top": (Integral, 1, 1_000, "both"),                # top-N areas for the share sentence
     "alpha": (Real, 0.0, 1.0, "neither"),               # Gi* significance level
+    # patrol plans (`patrol.make_plan`)
+    "visits_per_day": (Integral, 1, 24, "both"),
+    "minutes": (Integral, 1, 240, "both"),              # minutes per visit
+    "plan_days": (Integral, 1, 366, "both"),            # length of a plan (its `days`)
+    "seed": (Integral, 0, None, "both"),
+    "comparison_share": (Real, 0.0, 1.0, "left"),       # share of comparison days, below 1
 }
+
+#: What the app's inputs offer: (min, max, step), inside `CONSTRAINTS` (tested), narrower where a
+#: page would otherwise offer values no patrol area, map or plan can use.
+WIDGETS: dict[str, tuple] = {
+    "eps_m": (5.0, 5000.0, 5.0),
+    "min_samples": (1, 10_000, 1),
+    "days": (1.0, 365.0, 1.0),
+    "top": (1, 50, 1),
+    "cell_m": (25.0, 2000.0, 25.0),
+    "buffer_m": (0.0, 2000.0, 50.0),
+    "visits_per_day": (1, 12, 1),
+    "minutes": (5, 120, 5),
+    "plan_days": (7, 92, 1),
+    "seed": (0, 1_000_000, 1),
+    "comparison_share": (0.0, 0.9, 0.05),
+}
+
+
+def widget(name: str) -> dict:
+    """Keyword arguments of a Streamlit number input for parameter `name` (`WIDGETS`)."""
+    lo, hi, step = WIDGETS[name]
+    return {"min_value": lo, "max_value": hi, "step": step}
 
 
 def validate(table: dict[str, tuple] | None = None, **params) -> None:

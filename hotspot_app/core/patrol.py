@@ -33,13 +33,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from hotspot_app.core import clusters, locations, measures, settings, when
+from hotspot_app.core import cluster_areas, locations, measures, params, settings, when
 from hotspot_app.core.errors import InputError
 
 __all__ = [
-    "Preset", "PRESETS", "KOPER_MINUTES", "contract_columns", "display_table",
-    "grid_ref", "PatrolPlan", "make_plan", "PatrolLog", "read_patrol_log", "delivered_dosage",
-    "patrol_day_comparison", "sheet_html", "plan_csv",
+    "Preset", "PRESETS", "DEFAULT_PRESET", "cluster_parameters", "KOPER_MINUTES",
+    "contract_columns", "display_table", "PatrolPlan", "make_plan", "PatrolLog", "read_patrol_log",
+    "delivered_dosage", "patrol_day_comparison", "log_report",
 ]
 
 #: Minutes per visit by default (Koper curve: 10–15 minutes).
@@ -85,10 +85,6 @@ def preset(name: str) -> Preset:
 
 
 # --------------------------------------------------------------------------- areas
-# The OS grid reference is decided in locations.grid_ref (re-exported here for old callers).
-grid_ref = locations.grid_ref
-
-
 def contract_columns(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """A copy of patrol areas with every contract column present: columns the clusters result
     already has are kept as they are; missing ones are derived (sizes from the polygon, the
@@ -121,7 +117,7 @@ def contract_columns(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
                            crs=out.crs or settings.CRS).to_crs(settings.CRS_WGS84)
         out["longitude"], out["latitude"] = ll.x.round(6).to_numpy(), ll.y.round(6).to_numpy()
     if "grid_ref" not in out.columns:
-        out["grid_ref"] = [grid_ref(e, nn) for e, nn in zip(out["centroid_easting"], out["centroid_northing"])]
+        out["grid_ref"] = [locations.grid_ref(e, nn) for e, nn in zip(out["centroid_easting"], out["centroid_northing"])]
     if "walkable" not in out.columns:
         out["walkable"] = out["area_m2"].astype(float) <= settings.WALKABLE_MAX_M2
     return out
@@ -149,7 +145,7 @@ def display_table(areas: gpd.GeoDataFrame, weighted: bool = False) -> pd.DataFra
         if col in out.columns and out[col].isna().all():
             out = out.drop(columns=col)
     if "top_categories" in out.columns:
-        out["top_categories"] = out["top_categories"].map(clusters.top_categories_text)  # JSON (older) or text
+        out["top_categories"] = out["top_categories"].map(cluster_areas.top_categories_text)  # JSON (older) or text
     return out
 
 
@@ -206,13 +202,6 @@ class PatrolPlan:
                 "hours": f"{self.hours[0]:02d}:00-{self.hours[1]:02d}:00",
                 "comparison_share": self.comparison_share, "areas": areas,
                 "warnings": list(self.warnings)}
-
-
-def _check_int(value, name: str, lo: int, hi: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo or (hi is not None and value > hi):
-        bound = f">= {lo}" if hi is None else f"between {lo} and {hi}"
-        raise InputError(f"{name} must be a whole number {bound} (got {value!r})", parameter=name)
-    return int(value)
 
 
 def _comparison_days(dates: pd.DatetimeIndex, n_comparison: int, rng: np.random.Generator) -> np.ndarray:
@@ -275,15 +264,11 @@ def make_plan(areas: gpd.GeoDataFrame, *, top: int | None = 5, visits_per_day: i
     if areas is None or len(areas) == 0:
         raise InputError("no patrol areas to plan for: find patrol areas first (try the "
                          "street-level preset or a smaller min_samples)", parameter="areas")
-    visits_per_day = _check_int(visits_per_day, "visits_per_day", 1, 24)
-    minutes = _check_int(minutes, "minutes", 1, 240)
-    days = _check_int(days, "days", 1, 366)
-    seed = _check_int(seed, "seed", 0)
-    if top is not None:
-        top = _check_int(top, "top", 1)
-    if not (isinstance(comparison_share, (int, float)) and 0 <= comparison_share < 1):
-        raise InputError(f"comparison_share must be at least 0 and below 1 (got {comparison_share!r})",
-                         parameter="comparison_share")
+    # the limits of the one parameter table (`params.CONSTRAINTS`); a plan's length is `days`
+    table = {**params.CONSTRAINTS, "days": params.CONSTRAINTS["plan_days"]}
+    params.validate(table, visits_per_day=visits_per_day, minutes=minutes, days=days, seed=seed,
+                    comparison_share=comparison_share, **({"top": top} if top is not None else {}))
+    visits_per_day, minutes, days, seed = int(visits_per_day), int(minutes), int(days), int(seed)
     h0, h1 = (int(hours[0]), int(hours[1]))
     if not (0 <= h0 < h1 <= 24):
         raise InputError(f"hours must be two hours 0-24, the first earlier (got {h0}-{h1})",
@@ -364,20 +349,21 @@ def _norm(c) -> str:
     return " ".join(re.sub(r"[_\-]+", " ", str(c)).strip().lower().split())
 
 
-def read_patrol_log(source: pd.DataFrame | str | Path) -> PatrolLog:
+def read_patrol_log(source, name: str | None = None) -> PatrolLog:
     """Read a patrol log: a CSV (or DataFrame) either of visits (columns date and area, optional
     minutes and visits; each row one visit unless a visits column says how many) or the plan
     CSV with visits_done / minutes_done filled in (then the plan travels with it). Dates are
     ISO (2025-03-01) or UK day-first (01/03/2025). A blank visits_done on a filled-in plan is
     "not recorded", never zero. A log of hours (area, week start, hours: `evaluation.dosage`'s
     weekly log) reads as minutes = hours × 60. The one reader of a patrol log: its column names
-    (`_ALIASES`) are the one vocabulary. Errors name the file, row (1 = first data row) and column."""
-    file = None
+    (`_ALIASES`) are the one vocabulary. Errors name the file (`name`, e.g. an upload's, else the
+    path), row (1 = first data row) and column. `source`: a DataFrame, a path or a file object."""
+    file = name
     if not isinstance(source, pd.DataFrame):
-        file = str(source)
+        file = name or str(source)
         try:
             df = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise InputError(f"cannot read the patrol log ({exc})", file=file) from None
     else:
         df = source.copy()
@@ -446,12 +432,6 @@ def _key(value: str) -> str:
     return str(value).strip().lower()
 
 
-def _pct(part, whole) -> float | None:
-    if measures.is_missing(part) or measures.is_missing(whole) or float(whole) == 0:
-        return None
-    return float(round(100.0 * float(part) / float(whole) + 1e-9, 1))
-
-
 def delivered_dosage(log: PatrolLog, plan: PatrolPlan | pd.DataFrame | None = None) -> pd.DataFrame:
     """Delivered dosage per area against the plan.
 
@@ -506,8 +486,8 @@ def delivered_dosage(log: PatrolLog, plan: PatrolPlan | pd.DataFrame | None = No
             "days_recorded": int(in_plan["date"].nunique()),
             "visits_done": None if done_v is None else float(done_v),
             "minutes_done": None if done_m is None else float(done_m),
-            "visits_pct": _pct(done_v, planned_v),
-            "minutes_pct": _pct(done_m, planned_m),
+            "visits_pct": measures.share_pct(done_v, planned_v),
+            "minutes_pct": measures.share_pct(done_m, planned_m),
             "visits_on_comparison_days": float(in_plan.loc[in_plan["day_type"] == "comparison", "visits"].sum()),
             "visits_outside_plan": float(lv.loc[lv["day_type"].isna(), "visits"].sum()),
         })
@@ -562,38 +542,6 @@ def cluster_parameters(preset_name: str | None = None, eps_m: float | None = Non
     p = preset(preset_name or DEFAULT_PRESET)
     return (float(eps_m) if eps_m is not None else p.eps_m,
             int(min_samples) if min_samples is not None else p.min_samples)
-
-
-def plan_from_incidents(incidents: gpd.GeoDataFrame, *, category=None, period=None,
-                        preset_name: str | None = None, eps_m: float | None = None,
-                        min_samples: int | None = None, areas: gpd.GeoDataFrame | None = None,
-                        top: int = 5, **plan_kwargs) -> PatrolPlan:
-    """Find patrol areas (`clusters.dbscan`, with the `areas` for names when the clusters
-    module takes them) and plan patrols for the `top` of them (`make_plan`). The clusters'
-    warnings come first in the plan's warnings."""
-    import inspect
-    import warnings as _warnings
-
-    from hotspot_app.core import clusters
-
-    eps, ms = cluster_parameters(preset_name, eps_m, min_samples)
-    kwargs = {"category": category, "period": period}
-    accepted = inspect.signature(clusters.dbscan).parameters
-    if areas is not None and "areas" in accepted:
-        kwargs["areas"] = areas
-    if "top" in accepted:
-        kwargs["top"] = top
-    with _warnings.catch_warnings(record=True) as caught:
-        _warnings.simplefilter("always")
-        found = clusters.dbscan(incidents, eps, ms, **kwargs)
-    notes = list(dict.fromkeys([*getattr(found, "warnings", []), *(str(w.message) for w in caught)]))
-    if len(found.areas) == 0:
-        raise InputError(found.message or "no patrol areas found", parameter="eps_m")
-    plan = make_plan(found.areas, top=top, eps_m=eps, **plan_kwargs)
-    plan.warnings = list(dict.fromkeys(notes + plan.warnings))
-    plan.parameters = {**found.parameters, "preset": preset_name, "n_incidents": found.n_incidents,
-                       "n_areas_found": int(len(found.areas))}
-    return plan
 
 
 def log_report(log: PatrolLog | str | Path, incidents: gpd.GeoDataFrame, area, *,

@@ -1,7 +1,7 @@
 """Months, windows, comparisons and data coverage.
 
 Months are ``YYYY-MM`` strings; ranges ``FROM..TO`` are inclusive. A *window* is an ordered list
-of months. Coverage rule (design §5): a month is covered when the loaded data have any rows in
+of months. Coverage rule (docs/design.md §5): a month is covered when the loaded data have any rows in
 it (anywhere, not only in the area being counted); a count over a window with an uncovered month
 is null, never zero and never partial, and the caller reports the missing months as a warning.
 """
@@ -140,20 +140,21 @@ def coverage_warning(missing: Sequence[str], what: str = "window") -> str:
 
 def count_in_window(
     incidents: pd.DataFrame, window_: Sequence[str], coverage: Coverage, mask: pd.Series | None = None,
-    weight: bool = False,
+    weighted: bool = False,
 ) -> int | float | None:
-    """Count (or weighted sum) of incidents in a window, or None when a month is uncovered."""
+    """Count of incidents in a window (with `weighted`, the sum of their ``weight`` column), or
+    None when a month is uncovered."""
     if not coverage.covers(window_):
         return None
     sel = incidents["month"].isin(list(window_))
     if mask is not None:
         sel &= mask
-    if weight:
+    if weighted:
         return float(incidents.loc[sel, "weight"].sum())
     return int(sel.sum())
 
 
-#: The partnership-table windows (design §5): name -> length in months, ending at the selected month.
+#: The partnership-table windows (docs/design.md §5): name -> length in months, ending at the selected month.
 TABLE_WINDOWS: tuple[tuple[str, int], ...] = (
     ("selected_month", 1), ("last_6_months", 6), ("last_12_months", 12),
 )

@@ -1,4 +1,4 @@
-"""Incident and area schemas (design §3), column aliases, and the constructors every ingest path
+"""Incident and area schemas (docs/design.md §3), column aliases, and the constructors every ingest path
 and every test uses to build canonical tables.
 
 Incidents: GeoDataFrame in EPSG:27700 with columns `INCIDENT_COLUMNS` first, extra input
@@ -62,7 +62,7 @@ GENERIC_PROVIDER = "generic"
 
 
 def provider_of(incidents: pd.DataFrame, generic: str | None = None) -> pd.Series:
-    """Who published each incident (design §5b): police.uk's ``Falls within`` force (e.g.
+    """Who published each incident (docs/design.md §5b): police.uk's ``Falls within`` force (e.g.
     "Cleveland Police"), the fire service named in a fire extract (else "fire service"), or
     `generic` (``--provider NAME``, default "generic") for other sources. A ``provider`` value
     already present in the table is kept. Workspace loads replace rows by (source, provider,

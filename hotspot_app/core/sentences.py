@@ -1,16 +1,17 @@
 """The sentences the partnership papers use, written from the same numbers as the tables.
 
-- `ward_summary` — seed 000: "In the 12 months up to March 2024 there were 1,331 crimes recorded
-  in the Hemlington ward area, this figure represents an 11.2% (-168 crimes) reduction ..."
-  (the one rule is `areas.summary_sentence`; re-exported here).
-- `concentration` — seed 001: "Almost half (48%) of ASB occurred in just 3 wards; Headland and
-  Harbour (486), Victoria (400) and Burn Valley (330)." from a ranking (`tables.rank`).
-- `fewer` — seed 000 (Op Fortress): "57 fewer arson offences and 74 fewer crime and anti-social
-  behaviour incidents".
-- `change_bullet` — seed 001: "violence against the person offences (+315; 5%)",
+The area summary sentence of the micro-hotspot paper ("In the 12 months up to March 2024 there
+were 1,331 crimes recorded in the Hemlington ward area, ...") is `summaries.summary_sentence`.
+
+- `concentration` — the assessment paper: "Almost half (48%) of ASB occurred in just 3 wards;
+  Headland and Harbour (486), Victoria (400) and Burn Valley (330)." from a ranking
+  (`summaries.rank_areas`).
+- `fewer` — the micro-hotspot paper's operation summary: "57 fewer arson offences and 74 fewer
+  crime and anti-social behaviour incidents".
+- `change_bullet` — the assessment paper: "violence against the person offences (+315; 5%)",
   "Residential Burglary (-83; -12%)".
-- `change_sentence` — seed 001: "Recorded crime during the period increased by 11% (+1,471
-  offences) in Hartlepool when compared to the previous assessment period."
+- `change_sentence` — the assessment paper: "Recorded crime during the period increased by 11%
+  (+1,471 offences) in Hartlepool when compared to the previous assessment period."
 - `pct_text` — whole-number or 1-decimal percentages as the paper asks (half away from zero).
 
 Unknown numbers (null: months not covered, rows the data cannot distinguish) are never written
@@ -21,12 +22,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hotspot_app.core.summaries import share_phrase, summary_sentence, top_share
+from hotspot_app.core.summaries import top_share
 from hotspot_app.core.measures import diff as _diff
 from hotspot_app.core.measures import is_missing, join_names, pct_change, round_half_up
 
-__all__ = ["ward_summary", "share_phrase", "concentration", "fewer", "change_bullet", "change_sentence", "pct_text",
-           "join_words", "direction", "PERIOD_WORDS"]
+__all__ = ["concentration", "fewer", "change_bullet", "change_sentence", "pct_text", "direction",
+           "PERIOD_WORDS"]
 
 #: How a paper names the comparison window.
 PERIOD_WORDS = {
@@ -34,9 +35,6 @@ PERIOD_WORDS = {
     "same-period-last-year": "the same time period in the previous year",
     "previous-period": "the previous period",
 }
-
-ward_summary = summary_sentence
-
 
 def pct_text(value, decimals: int = 0, signed: bool = False) -> str:
     """'12%' (decimals 0) or '11.5%' (decimals 1), rounded half away from zero; '+12%' when
@@ -49,7 +47,7 @@ def pct_text(value, decimals: int = 0, signed: bool = False) -> str:
 
 
 def direction(current, previous, decimals: int = 1) -> str:
-    """The seed-003 'Quarterly Year on Year Comparison' cell: 'Reduced by 2.2%', 'Increased by
+    """The county-wide paper's 'Quarterly Year on Year Comparison' cell: 'Reduced by 2.2%', 'Increased by
     20.4%', 'No change'; 'n/a' when unknown or previous is 0."""
     d = _diff(current, previous)
     pct = pct_change(current, previous)
@@ -58,10 +56,6 @@ def direction(current, previous, decimals: int = 1) -> str:
     if d == 0:
         return "No change"
     return f"{'Increased' if d > 0 else 'Reduced'} by {pct_text(abs(pct), decimals)}"
-
-
-#: 'A', 'A and B', 'A, B and C' (the one rule is `measures.join_names`).
-join_words = join_names
 
 
 def concentration(ranked: pd.DataFrame, top: int = 3, what: str = "ASB", unit: str = "wards",
@@ -75,7 +69,7 @@ def concentration(ranked: pd.DataFrame, top: int = 3, what: str = "ASB", unit: s
         body = ranked[ranked["area_id"] != "outside"].head(top)
         named = [f"{n} ({int(c):,})" for n, c in zip(body["name"], body["count"])]
         head = doc["text"].split(";")[0]
-        doc = {**doc, "text": f"{head}; {join_words(named)}."}
+        doc = {**doc, "text": f"{head}; {join_names(named)}."}
     return doc
 
 
@@ -92,12 +86,13 @@ def fewer(items: list[tuple[str, object, object]]) -> str:
             parts.append(f"no change in {noun}")
         else:
             parts.append(f"{abs(d):,} {'fewer' if d < 0 else 'more'} {noun}")
-    return join_words(parts)
+    return join_names(parts)
 
 
 def change_bullet(label: str, current, previous, decimals: int = 0, signed_pct: bool = False) -> str:
-    """'Shoplifting (+722; 66%)' / 'Residential Burglary (-83; -12%)' (seed 001); with
-    `signed_pct` '(+722; +66%)'. Unknown: 'Shoplifting (n/a)'; previous 0: '(+5; n/a)'."""
+    """'Shoplifting (+722; 66%)' / 'Residential Burglary (-83; -12%)' (the assessment paper); with
+    `signed_pct` '(+722; +66%)'. Unknown: 'Shoplifting (n/a)'; previous 0: '(+5; n/a)'. The
+    assessment paper's bullets."""
     d = _diff(current, previous)
     if d is None:
         return f"{label} (n/a)"
@@ -108,7 +103,7 @@ def change_sentence(what: str, current, previous, place: str, unit: str = "offen
                     compared_with: str = PERIOD_WORDS["assessment"], decimals: int = 0,
                     during: str = "during the period") -> str:
     """'Recorded crime during the period increased by 11% (+1,471 offences) in Hartlepool when
-    compared to the previous assessment period.' (seed 001); 'reduced by' for falls, 'did not
+    compared to the previous assessment period.' (the assessment paper); 'reduced by' for falls, 'did not
     change' for none; a not-available sentence for unknown counts, never a false 0."""
     head = f"{what[0].upper()}{what[1:]} {during}" if what else during
     if is_missing(current) or is_missing(previous):

@@ -20,9 +20,6 @@ GB_BOUNDS_BNG: tuple[float, float, float, float] = (0.0, 0.0, 700_000.0, 1_300_0
 #: Great Britain bounding box in WGS84 degrees (lon_min, lat_min, lon_max, lat_max).
 GB_BOUNDS_WGS84: tuple[float, float, float, float] = (-8.75, 49.75, 2.0, 61.0)
 
-#: DBSCAN defaults (metres, incidents). A few streets: walkable patrol areas.
-EPS_M: float = 100.0
-MIN_SAMPLES: int = 15
 #: Largest patrol area called walkable (0.25 km²: about 500 m x 500 m, a 10-15 minute foot
 #: patrol); larger DBSCAN areas get a warning (issue 11).
 WALKABLE_MAX_M2: float = 250_000.0

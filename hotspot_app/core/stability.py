@@ -18,7 +18,7 @@ publish the radius; the assumption is named in the result.
 What is ranked
 --------------
 * **patrol areas**: DBSCAN (``clusters.label_points``) with the app's preset (street-level by
-  default) and the project's patrol areas (``clusters.patrol_areas``: ranked by incidents, then
+  default) and the project's patrol areas (``cluster_areas.build``: ranked by incidents, then
   density). An original top-`top` area is *kept* in a draw when one of the draw's top-`top`
   areas covers at least `overlap` (default half) of its polygon.
 * **hot cells**: incidents per ``cell_m`` grid cell; the original top-`top_cells` cells (ties
@@ -39,7 +39,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from hotspot_app.core import clusters, hotspots, locations, patrol, selection, settings
+from hotspot_app.core import cluster_areas, clusters, hotspots, locations, patrol, selection, settings
 from hotspot_app.core.errors import InputError
 
 DRAWS = 20
@@ -164,7 +164,7 @@ def snap_stability(
 
     # the original rankings
     labels, _ = clusters.label_points(xy, eps, ms)
-    base, _, _ = clusters.patrol_areas(sel, labels, eps, loc=loc)
+    base, _, _ = cluster_areas.build(sel, labels, eps, loc=loc)
     base = base.head(top)
     reach = float(rad.max()) if len(rad) else 0.0
     area = hotspots.study_area(sel, None, cell_m + reach)
@@ -189,7 +189,7 @@ def snap_stability(
         mloc = locations.distinct(moved)
         lab, _ = clusters.label_points(moved, eps, ms)
         if len(base):
-            drawn, _, _ = clusters.patrol_areas(sel, lab, eps, loc=mloc)
+            drawn, _, _ = cluster_areas.build(sel, lab, eps, loc=mloc)
             drawn = drawn.head(top)
             if len(drawn):
                 inter = shapely.area(shapely.intersection(base_geoms[:, None],

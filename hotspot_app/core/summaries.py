@@ -1,4 +1,4 @@
-"""Area summaries built on the table engine (`tables`): the seed-004 area table
+"""Area summaries built on the table engine (`tables`): the town-centre area table
 (`partnership_table`, `table_document`), the ward summary sentence (`area_summary`,
 `summary_sentence`), rankings and shares (`rank_areas`, `top_share`, `share_phrase`, `ranking`),
 years (`year_on_year`), breakdowns (`breakdown`) and change by area (`change_by_area`).
@@ -30,6 +30,8 @@ from hotspot_app.core.measures import (
     join_names,
     pct_change,
     rate_per_1000,
+    round_half_up,
+    share_pct,
 )
 from hotspot_app.core.errors import InputError
 
@@ -69,7 +71,7 @@ def partnership_table(
     include_empty: bool = True,
     coverage: periods.Coverage | None = None,
 ) -> AreaTable:
-    """The seed-004 partnership table for one area and selected month.
+    """the town-centre partnership table for one area and selected month.
 
     Parameters
     ----------
@@ -97,7 +99,7 @@ def partnership_table(
     a partial count) and a warning naming the missing months. ``rows.attrs`` holds month,
     comparison, kind, taxonomy and the windows.
     """
-    from hotspot_app.core import tables  # the one table engine (tables.py); this is its seed-004 view
+    from hotspot_app.core import tables  # the one table engine (tables.py); this is its town-centre view
 
     month = periods.parse_month(month)
     if compare not in periods.COMPARISONS:
@@ -131,7 +133,7 @@ def partnership_table(
 
 
 def table_document(table: AreaTable | pd.DataFrame, area: str, warnings: list[str] | None = None) -> dict:
-    """The `hotspot table` JSON document (design §5) for a partnership table."""
+    """The `hotspot table` JSON document (docs/design.md §5) for a partnership table."""
     rows, warns = (table if isinstance(table, tuple) else (table, warnings or []))
     if warnings is not None:
         warns = warnings
@@ -159,7 +161,7 @@ def _plain(value):
 
 def summary_sentence(what: str, current, previous, to: str, n_months: int | None = None,
                      place: str = "area", compare: str = "same-period-last-year") -> str:
-    """The seed-000 sentence, e.g. 'In the 12 months up to March 2024 there were 1,331 crimes
+    """the micro-hotspot sentence, e.g. 'In the 12 months up to March 2024 there were 1,331 crimes
     recorded in the Hemlington ward area, this figure represents an 11.2% (-168 crimes) reduction
     in comparison to the same time period in the previous 12-months.'
 
@@ -206,12 +208,12 @@ def area_summary(
     compare: str = "same-period-last-year",
     area_name: str | None = None,
 ) -> dict:
-    """The seed-000 summary for one area: crime and ASB (and deliberate fires when fire data are
+    """the micro-hotspot summary for one area: crime and ASB (and deliberate fires when fire data are
     loaded) over the `n_months` months up to `to`, against the same window a year earlier
     (default; for 12 months that is the previous 12 months; windows longer than 12 months are
     compared with the previous `n_months` months so they do not overlap) or the previous period.
 
-    Returns the `hotspot summary` JSON document (design §5): ``{"area", "to", "months",
+    Returns the `hotspot summary` JSON document (docs/design.md §5): ``{"area", "to", "months",
     "crime": {"current", "previous", "diff", "pct_diff"}, "asb": {...}, ["fires": {...},]
     "text", "warnings"}``. `place` is the area as written in the sentence (default for areas:
     `area_label`, e.g. 'Hemlington ward area'), `area_name` the JSON "area" (default:
@@ -309,13 +311,12 @@ def rank_areas(
     outside = int(per.get(OUTSIDE, 0))
     total = int(table["count"].sum()) + outside
     table["rank"] = table["count"].rank(method="min", ascending=False).astype(int)
-    table["share_pct"] = [round(100.0 * c / total, 1) if total else None for c in table["count"]]
-    table["cumulative_share_pct"] = [round(100.0 * c / total, 1) if total else None
-                                     for c in table["count"].cumsum()]
+    table["share_pct"] = [share_pct(c, total) for c in table["count"]]
+    table["cumulative_share_pct"] = [share_pct(c, total) for c in table["count"].cumsum()]
     table["rate_per_1000"] = [rate_per_1000(c, p) for c, p in zip(table["count"], table["population"])]
     out_row = pd.DataFrame({"rank": [None], "area_id": [OUTSIDE], "name": [OUTSIDE], "count": [outside],
                             "population": [np.nan],
-                            "share_pct": [round(100.0 * outside / total, 1) if total else None],
+                            "share_pct": [share_pct(outside, total)],
                             "cumulative_share_pct": [None], "rate_per_1000": [None]})
     table = pd.concat([table, out_row], ignore_index=True)
     table["rank"] = pd.array(table["rank"].tolist(), dtype="Int64")
@@ -350,8 +351,9 @@ def change_by_area(
 
 
 def share_phrase(pct: float) -> str:
-    """Words for a share in partnership style: 'almost half (48%)', 'more than half (55%)'."""
-    p = int(float(pct) + 0.5)
+    """Words for a share in partnership style: 'almost half (48%)', 'more than half (55%)'
+    (`pct` a whole %, `measures.share_pct(..., places=0)`)."""
+    p = int(round_half_up(float(pct)))
     bands = [(100, 100, "all"), (90, 99, "almost all"), (67, 89, "more than two thirds"),
              (60, 66, "almost two thirds"), (51, 59, "more than half"), (50, 50, "half"),
              (45, 49, "almost half"), (34, 44, "more than one third"), (30, 33, "almost one third"),
@@ -373,14 +375,14 @@ def top_share(ranked: pd.DataFrame, top: int = 3, what: str = "incidents", unit:
         return {"top": int(top), "count": None, "total": None, "share_pct": None,
                 "areas": body["name"].tolist(), "text": "not available: the period is not fully covered"}
     count = int(body["count"].sum())
-    pct = round(100.0 * count / total, 1) if total else None
+    pct = share_pct(count, total)
     names = body["name"].tolist()
     if pct is None:
         text = f"no {what} recorded"
     else:
         just = "just " if len(names) < max(1, (ranked["area_id"] != OUTSIDE).sum()) / 2 else ""
         unit_ = unit if len(names) != 1 else unit.rstrip("s")
-        text = (f"{share_phrase(100.0 * count / total)} of {what} occurred in {just}{len(names)} {unit_}; "
+        text = (f"{share_phrase(share_pct(count, total, places=0))} of {what} occurred in {just}{len(names)} {unit_}; "
                 f"{join_names(names)}.")
         text = text[0].upper() + text[1:]
     return {"top": int(top), "count": count, "total": int(total), "share_pct": pct, "areas": names,
@@ -398,7 +400,7 @@ def year_on_year(
     """Counts per 12-month year (financial April–March by default; e.g. ``start_month=10`` for
     October–September assessment years), by area (`areas` given, plus ``outside``) or by
     category (``by="category"``), with the change and % change of the last year from the one
-    before (seed 001 Table 4). A year with uncovered months is null, with a warning.
+    before (the assessment paper Table 4). A year with uncovered months is null, with a warning.
 
     Columns: ``area_id``/``name`` (or ``category``), one column per year labelled by
     `periods.year_label`, ``change``, ``pct_change``. A final ``Total`` row sums the rows.
@@ -470,7 +472,7 @@ def breakdown(
     total = int(counts_.sum())
     out = pd.DataFrame({by: counts_.index.astype(str), "count": counts_.to_numpy().astype(int)})
     out = out.sort_values(["count", by], ascending=[False, True], kind="stable").reset_index(drop=True)
-    out["share_pct"] = [round(100.0 * c / total, 1) for c in out["count"]] if total else []
+    out["share_pct"] = [share_pct(c, total) for c in out["count"]] if total else []
     return out
 
 
@@ -499,6 +501,7 @@ def ranking(
     restrict: bool = False,
     area_warnings: list[str] | None = None,
     whole: pd.DataFrame | None = None,
+    unit: str | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """`rank_areas` with everything ``hotspot rank`` reports: ``(table, document)``.
 
@@ -514,6 +517,7 @@ def ranking(
     `whole`: when `incidents` holds only the selected categories (a GeoParquet file read back
     by `ingest.canonical`), its summary of everything loaded -- one row per distinct source,
     kind, category, group and month -- on which coverage and the period's open ends are judged.
+    `unit` names the areas in the top-N sentence (default by their layer, `areas.layer_unit`).
     """
     params.validate(top=top)
     tokens = taxonomy.category_list(category)
@@ -533,7 +537,7 @@ def ranking(
     warnings = list(area_warnings or []) + warnings
     layer = str(areas["layer"].iloc[0]) if len(areas) and "layer" in areas.columns else "area"
     what = taxonomy.selection_label(tokens)
-    share = top_share(table, top, what=what, unit=layer_unit(layer))
+    share = top_share(table, top, what=what, unit=unit or layer_unit(layer))
     used = months if months is not None else sorted(
         incidents.loc[selected, "month"].dropna().astype(str).unique())
     span = periods.format_range(used) if used else "no months"

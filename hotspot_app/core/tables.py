@@ -1,26 +1,24 @@
-"""One table engine behind every partnership table (design §5b; issue 10).
+"""One table engine behind every partnership table (docs/design.md §5b).
 
-Rows are a category hierarchy (police.uk, the Home Office hierarchy of seeds 003/004, ASB incident
-codes, fire categories; `taxonomy.csv`), columns are areas (named areas, or every value of a field
-such as ``LAD24NM`` with the areas holding it dissolved, plus a ``Total``) and/or periods (the
-selected month with the last 6 and 12 months, any ``FROM..TO`` range such as a quarter, 12-month
-years starting in any month, each compared with the same window a year earlier, the previous
-window, or a fixed reference window). Every cell holds ``current``, ``previous``, ``diff``,
-``pct_diff`` and ``rate`` (per 1,000 population); `to_frame` adds each cell's ``share`` of its
-column's Total.
+Rows are a category hierarchy (police.uk, the Home Office hierarchy of the partnership papers,
+ASB incident codes, fire categories; `taxonomy.csv`), columns are areas (named areas, or every
+value of a field such as ``LAD24NM`` with the areas holding it dissolved, plus a ``Total``) and/or
+periods (the selected month with the last 6 and 12 months, any ``FROM..TO`` range such as a
+quarter, 12-month years starting in any month, each compared with the same window a year
+earlier, the previous window, or a fixed reference window). Every cell holds ``current``,
+``previous``, ``diff``, ``pct_diff`` and ``rate`` (per 1,000 population); `to_frame` adds each
+cell's ``share`` of its column's Total.
 
 Public functions
 ----------------
-`build_table` -> the §5b JSON document ``{"columns", "rows", "warnings"}``;
+`build_table` -> the §5b JSON document ``{"columns", "rows", "warnings"}``; `compute` -> the
+same numbers before they become a document (the one-area month table of `summaries` reads them);
 `to_frame` -> the same numbers as a flat DataFrame (one row per category, ``<column id>_<measure>``
-columns, ``node`` = group|leaf|unknown|total); `seed004_document` -> the §5 document of the
-one-area, selected-month table (unchanged contract); `area_columns` (areas by name, ``by`` and
-``within``); `group_areas` (areas dissolved by a field, or by duplicated names); `rank`
-(rankings with ``by``/``within``: shares within the chosen areas); `indicators` (the seed-003
-performance-indicator table) and `indicator_status`; renderings `display_frame`,
-`document_markdown`, `document_csv`, `document_xlsx`, `indicators_frame`, `indicators_markdown`;
-`read_population`, `parse_years`, `parse_within`, `parse_compare`. ``rows=FIELD`` gives flat rows
-by an incident column (fires by property type) instead of the hierarchy.
+columns, ``node`` = group|leaf|unknown|total); `area_columns` (areas by name, ``by`` and
+``within``); `group_areas` (areas dissolved by a field, or by duplicated names); `parse_years`,
+`parse_within`, `parse_compare`. ``rows=FIELD`` gives flat rows by an incident column (fires by
+property type) instead of the hierarchy. Which form answers a question is decided by
+`questions.table`; the performance indicators are `indicators`.
 
 Rules (one home each, shared by the CLI, the app and the report pack)
 --------------------------------------------------------------------
@@ -35,7 +33,6 @@ Rules (one home each, shared by the CLI, the app and the report pack)
 - Incidents outside every column's area are not in any column (nor in Total): a warning counts
   them.
 """
-
 from __future__ import annotations
 
 import re
@@ -50,13 +47,12 @@ from hotspot_app.core import areas as areas_mod
 from hotspot_app.core import periods, taxonomy
 from hotspot_app.core.errors import InputError
 from hotspot_app.core.measures import diff as _diff
-from hotspot_app.core.measures import is_missing, pct_change, rate_per_1000
+from hotspot_app.core.measures import is_missing, pct_change, rate_per_1000, share_pct
 from hotspot_app.core import coverage as month_coverage
 from hotspot_app.core.population import population_from_table
 
-__all__ = ["build_table", "to_frame", "seed004_document", "area_columns", "group_areas",
-           "indicators", "indicator_status", "parse_years", "parse_within",
-           "parse_compare", "TOTAL", "MEASURES"]
+__all__ = ["build_table", "to_frame", "area_columns", "group_areas", "parse_years", "parse_within",
+           "parse_compare", "leaf_frame", "asks_finer", "TOTAL", "MEASURES"]
 
 TOTAL = "Total"
 NOT_RECORDED = "Not recorded"
@@ -284,7 +280,7 @@ def _population(grouped: gpd.GeoDataFrame, population, warnings: list[str]) -> d
 
 
 # =========================================================================== rows
-def _leaf_frame() -> pd.DataFrame:
+def leaf_frame() -> pd.DataFrame:
     """Every taxonomy leaf as an incident-like row (category, group, kind) for `taxonomy.select`."""
     tax = taxonomy.load()
     return pd.DataFrame({"category": tax["category"].to_numpy(),
@@ -304,7 +300,7 @@ def _rows(kind: str, tax_name: str, pairs: pd.DataFrame, category) -> list[dict]
                  and (n["category"] not in optional or n["category"] in present)
                  and (n["category"] in present or taxonomy.normalise(n["category"]) not in present_keys)}
     if category is not None:
-        leaves = _leaf_frame()
+        leaves = leaf_frame()
         leaves = pd.concat([leaves, pairs.assign(kind=kind)], ignore_index=True).drop_duplicates(["category", "group"])
         chosen = set(leaves.loc[taxonomy.select(leaves, category).to_numpy(), "category"])
         keep_leaf &= chosen
@@ -320,7 +316,7 @@ def _rows(kind: str, tax_name: str, pairs: pd.DataFrame, category) -> list[dict]
 
 
 # =========================================================================== the engine
-def _asks_finer(tax_name: str, category) -> bool:
+def asks_finer(tax_name: str, category) -> bool:
     """True when the measure asked for is finer than police.uk's categories: Home Office rows,
     or a named group / Home Office category (e.g. ``neighbourhood-crime``, ``Burglary
     Residential``) in the selection. Then coarse police.uk categories carry their caveats."""
@@ -468,7 +464,7 @@ def compute(incidents, areas, *, area=None, by=None, within=None, month=None, pe
                         "these rows are n/a (null), not 0")
     counted = {n["category"] for n, m, b in specs if n["node"] == "leaf" and not b
                and any(c["_cube"][m].sum() for c in columns)}
-    if row_field is None and _asks_finer(tax_name, category):
+    if row_field is None and asks_finer(tax_name, category):
         notes += taxonomy.caveats(counted)
     if areas is not None:
         window_months = {m for w in wins for m in w.months}
@@ -503,7 +499,7 @@ def build_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = No
         ``FROM..TO`` (any range, e.g. a quarter) or ``FIRST..LAST`` years from `year_start`
         (10 = October–September); each year compared with the year before.
     compare : ``same-period-last-year`` (default), ``previous-period`` or ``FROM..TO`` (a fixed
-        reference window for every column, seed 002).
+        reference window for every column, the national-measure paper).
     kind : ``crime`` (default; ASB and fires never in the crime Total), ``asb`` or ``fire``.
     category : groups, nodes or categories (`taxonomy.select`): only their rows.
     taxonomy_name : ``auto``, ``police-uk`` or ``home-office`` rows.
@@ -565,160 +561,7 @@ def to_frame(document: dict) -> pd.DataFrame:
         tot = total_row["cells"][cid]["current"] if total_row else None
         out[f"{cid}_share"] = pd.array(
             [None if (tot in (None, 0) or r["cells"][cid]["current"] is None)
-             else round(100.0 * r["cells"][cid]["current"] / tot, 1) for r in rows], dtype="Float64")
+             else share_pct(r["cells"][cid]["current"], tot) for r in rows], dtype="Float64")
     out.attrs["columns"] = [dict(c) for c in document["columns"]]
     out.attrs["warnings"] = list(document.get("warnings", []))
     return out
-
-
-def seed004_document(incidents, area, month: str, kind: str = "crime",
-                     compare: str = "same-period-last-year", taxonomy_name: str = "auto",
-                     area_name: str = "area", coverage: periods.Coverage | None = None) -> tuple[dict, list[str]]:
-    """The §5 `hotspot table` document for one area and a selected month (the seed-004 table):
-    ``{"area", "month", "comparison", "rows": [{category, parent, level, selected_month: {current,
-    previous, diff, pct_diff}, last_6_months, last_12_months}], "warnings"}`` — the same engine,
-    the contract unchanged. `area` is a polygon, a GeoDataFrame of polygons (their union) or a
-    boolean mask. Returns ``(document, notes)``: notes are the caveats of coarse categories
-    (printed on stderr by the CLI, outside the pinned JSON)."""
-    month = periods.parse_month(month)
-    if compare not in periods.COMPARISONS:
-        raise InputError(f"unknown comparison '{compare}'; use one of: {', '.join(periods.COMPARISONS)}",
-                         parameter="compare")
-    inside = areas_mod.area_mask(incidents, area)
-    columns, rows, warnings, notes, _meta = compute(
-        incidents, None, month=month, compare=compare, kind=kind, taxonomy_name=taxonomy_name,
-        coverage=coverage, mask=inside, mask_name=area_name)
-    out_rows = []
-    for r in rows:
-        item = {"category": r["category"], "parent": r["parent"], "level": int(r["level"])}
-        for w, _n in periods.TABLE_WINDOWS:
-            item[w] = {k: r["cells"][w][k] for k in ("current", "previous", "diff", "pct_diff")}
-        out_rows.append(item)
-    return ({"area": area_name, "month": month, "comparison": compare, "rows": out_rows,
-             "warnings": warnings}, notes)
-
-
-# =========================================================================== indicators
-_TARGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*(reduction|increase)\s*$", re.I)
-TARGETS = ("reduce", "increase", "maintain", "N% reduction", "N% increase")
-
-
-def parse_target(text: str) -> tuple[str, float | None]:
-    """``reduce`` / ``increase`` / ``maintain`` / ``N% reduction`` / ``N% increase`` ->
-    (rule, N). Raises ValueError for anything else."""
-    t = str(text).strip().lower()
-    if t in ("reduce", "increase", "maintain"):
-        return t, None
-    m = _TARGET.match(t)
-    if m:
-        return m.group(2).lower(), float(m.group(1))
-    raise ValueError(f"target '{text}' is not one of: {', '.join(TARGETS)}")
-
-
-def indicator_status(target: str, current, previous) -> str:
-    """Status of an indicator (design §5b): ``reduce`` on track when diff < 0; ``increase`` when
-    diff > 0; ``maintain`` when |pct_diff| <= 5 (or no change from 0); ``N% reduction`` when
-    pct_diff <= -N; ``N% increase`` when pct_diff >= N; ``n/a`` when current or previous is null."""
-    if is_missing(current) or is_missing(previous):
-        return "n/a"
-    rule, n = parse_target(target)
-    d = _diff(current, previous)
-    pct = pct_change(current, previous)
-    if rule == "reduce" and n is None:
-        ok = d < 0
-    elif rule == "increase" and n is None:
-        ok = d > 0
-    elif rule == "maintain":
-        ok = (d == 0) if pct is None else abs(pct) <= 5
-    elif rule == "reduction":
-        ok = pct is not None and pct <= -n
-    else:
-        ok = pct is not None and pct >= n
-    return "on track" if ok else "off track"
-
-
-def _blind_selection(incidents: pd.DataFrame, tokens: list[str]) -> list[str]:
-    """Tokens of a selection whose every taxonomy leaf the data cannot distinguish (e.g.
-    'Burglary Residential' or 'Violence' on police.uk data): their counts are unknown."""
-    leaves = _leaf_frame()
-    out = []
-    for token in tokens:
-        chosen = leaves[taxonomy.select(leaves, token).to_numpy()]
-        if chosen.empty or taxonomy.select(incidents, token).any():
-            continue
-        blind = []
-        for kind, part in chosen.groupby("kind"):
-            data_cats = incidents.loc[incidents["kind"].eq(kind).to_numpy(), "category"]
-            blind += taxonomy.indistinct(part["category"].tolist(), data_cats, kind) if kind != "fire" else []
-        if len(blind) == len(chosen):
-            out.append(token)
-    return out
-
-
-def indicators(incidents: gpd.GeoDataFrame, spec: pd.DataFrame, period: str, *, baseline: str | None = None,
-               compare: str | list[str] | None = "same-period-last-year", area=None,
-               spec_file: str | None = None) -> dict:
-    """The seed-003 performance-indicator table (design §5b).
-
-    `spec` has columns ``indicator`` (label), ``category`` (groups or category names,
-    ``;``-separated) and ``target`` (``reduce``, ``increase``, ``maintain``, ``N% reduction``,
-    ``N% increase``). `period` and `baseline` are ``FROM..TO``; `compare` as in `build_table`.
-    `area`: a polygon, GeoDataFrame of polygons or mask (None: every incident).
-
-    Returns ``{"period": {"from", "to"}, "baseline": {"from", "to"}|null, "comparison": {"from",
-    "to"}, "rows": [{"indicator", "target", "baseline", "current", "previous", "diff",
-    "pct_diff", "status"}], "warnings"}``. Counts over uncovered windows, and selections the data
-    cannot distinguish, are null (status n/a) with a warning."""
-    cols = {str(c).strip().lower(): c for c in spec.columns}
-    for need in ("indicator", "category", "target"):
-        if need not in cols:
-            raise InputError(f"the indicator spec needs columns indicator, category, target; missing '{need}'",
-                             file=spec_file, column=need)
-    cur_w = periods.parse_range(period, "period")
-    comp = parse_compare(compare) if isinstance(compare, str) or compare is None else list(compare)
-    prev_w = list(comp) if isinstance(comp, list) else periods.comparison_window(cur_w, comp)
-    base_w = periods.parse_range(baseline, "baseline") if baseline is not None else None
-    inside = areas_mod.area_mask(incidents, area).to_numpy() if area is not None else np.ones(len(incidents), bool)
-    rows, warnings = [], []
-    for i, rec in enumerate(spec.to_dict("records"), start=1):
-        label = str(rec[cols["indicator"]]).strip()
-        target = str(rec[cols["target"]]).strip()
-        try:
-            parse_target(target)
-        except ValueError as exc:
-            raise InputError(str(exc), file=spec_file, row=i, column="target") from None
-        tokens = [t.strip() for t in str(rec[cols["category"]]).split(";") if t.strip()]
-        if not tokens:
-            raise InputError("no category given", file=spec_file, row=i, column="category")
-        try:
-            sel = taxonomy.select(incidents, tokens)
-        except InputError as exc:
-            raise InputError(exc.message, file=spec_file, row=i, column="category") from None
-        cov = month_coverage.for_selection(incidents, sel)
-        per_month = incidents.loc[sel.to_numpy() & inside, "month"].value_counts()
-        blind = _blind_selection(incidents, tokens)
-        if blind:
-            warnings.append(f"{label}: the data cannot distinguish {', '.join(blind)}; its counts are n/a (null), not 0")
-            counts = {"baseline": None, "current": None, "previous": None}
-        else:
-            counts = {"baseline": month_coverage.windowed(per_month, base_w, cov) if base_w else None,
-                      "current": month_coverage.windowed(per_month, cur_w, cov),
-                      "previous": month_coverage.windowed(per_month, prev_w, cov)}
-            for side, win in (("baseline", base_w), ("current", cur_w), ("previous", prev_w)):
-                if win:
-                    text = month_coverage.window_warning(f"{label} {side}", win, cov)
-                    if text:
-                        warnings.append(text)
-            if _asks_finer("police-uk", tokens):
-                chosen = set(incidents.loc[sel.to_numpy(), "category"].astype(str))
-                warnings += [f"{label}: {c}" for c in taxonomy.caveats(chosen)]
-        cur, prev = counts["current"], counts["previous"]
-        rows.append({"indicator": label, "target": target, "baseline": counts["baseline"], "current": cur,
-                     "previous": prev, "diff": _diff(cur, prev), "pct_diff": pct_change(cur, prev),
-                     "status": indicator_status(target, cur, prev)})
-    return {"period": {"from": cur_w[0], "to": cur_w[-1]},
-            "baseline": {"from": base_w[0], "to": base_w[-1]} if base_w else None,
-            "comparison": {"from": prev_w[0], "to": prev_w[-1]},
-            "rows": rows, "warnings": warnings}
-
-

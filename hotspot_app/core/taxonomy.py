@@ -38,7 +38,6 @@ from hotspot_app.core.errors import InputError
 
 UNKNOWN = "Unknown"
 KINDS = ("crime", "asb", "fire")
-TAXONOMIES = ("police-uk", "home-office", "fire")
 #: Named groups that are defined by kind rather than by listing categories.
 KIND_GROUPS = {"crime": "crime", "asb": "asb", "fire": "fire"}
 
@@ -130,6 +129,19 @@ def nodes() -> set[str]:
 def choices() -> list[str]:
     """Everything `select` accepts, for help texts and error messages."""
     return sorted(set(named_groups()) | nodes() | set(load()["category"]) | {UNKNOWN})
+
+
+def choices_present(incidents: pd.DataFrame) -> list[str]:
+    """What a user can pick for these incidents, in the order the app offers it: the named
+    groups whose kind is present (`GROUP_LABELS` order), then the hierarchy nodes and the
+    categories present."""
+    kinds = set(incidents["kind"].astype(str))
+    named = [g for g in GROUP_LABELS
+             if (g in kinds) or (g.startswith(("deliberate", "fire")) and "fire" in kinds)
+             or (g == "neighbourhood-crime" and "crime" in kinds)]
+    groups = sorted({p for g in incidents["group"].dropna().astype(str) for p in g.split("/") if p} & nodes())
+    cats = sorted(pd.unique(incidents["category"].dropna().astype(str)))
+    return list(dict.fromkeys(named + groups + cats))
 
 
 def select(incidents: pd.DataFrame, selection: str | Iterable[str] | None) -> pd.Series:
@@ -243,6 +255,16 @@ GROUP_LABELS: dict[str, str] = {
     "deliberate-secondary-fires": "deliberate secondary fires (F3)",
     "fire": "fire service incidents",
 }
+
+
+#: How each kind heads a table, titles a page or labels a choice (the one spelling of each).
+KIND_LABELS: dict[str, str] = {"crime": "Crime", "asb": "Anti-social behaviour",
+                               "fire": "Fire service incidents"}
+
+
+def kind_label(kind: str | None) -> str:
+    """'Crime', 'Anti-social behaviour' or 'Fire service incidents' (`KIND_LABELS`)."""
+    return KIND_LABELS.get(str(kind), KIND_LABELS["crime"])
 
 
 def category_list(category: str | Iterable[str] | None) -> list[str]:
@@ -365,7 +387,7 @@ def tree(kind: str, taxonomy_name: str, present: pd.DataFrame) -> list[dict]:
 
 
 # =========================================================================== hierarchy
-#: Sibling order of the partnership-table hierarchy (seed 004), for both crime taxonomies.
+#: Sibling order of the partnership-table hierarchy (the town-centre paper), for both crime taxonomies.
 #: Names not listed keep csv order after the listed ones.
 TABLE_ORDER: tuple[str, ...] = (
     "Victim Based Crime", "Violence", "Violence and sexual offences", "Violence Without Injury",

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from hotspot_app.core import measures
+
 __all__ = ["WEEKDAYS", "TimeDetail", "time_detail", "day_hour_table", "peak_times"]
 
 #: Row labels of the day × hour table, Monday first (ISO weekday order).
@@ -115,7 +117,7 @@ def peak_times(incidents: pd.DataFrame, top: int = 3, span_hours: int = 3) -> di
     windows = [int(wrapped[h:h + span_hours].sum()) for h in range(24)]
     best = max(range(24), key=lambda h: (windows[h], -h))
     cells = table.stack().sort_values(ascending=False, kind="stable").head(top)
-    share = round(100.0 * windows[best] / n, 1) if n else None
+    share = measures.share_pct(windows[best], n)
     window = {"label": _label_hours(best, span_hours), "count": windows[best], "share_pct": share}
     text = (f"Busiest {span_hours} hours: {window['label']} ({window['count']:,} of {n:,} "
             f"incidents, {share:.1f}%); busiest days: {', '.join(days.index)}.")

@@ -1,5 +1,5 @@
 """Users, roles, password hashing, sign-in throttling and session time-outs for a shared
-deployment (design §9; README "Shared deployment").
+deployment (docs/design.md §9; README "Shared deployment").
 
 Sign-in is OFF for the single-user default (a ``.gpkg`` workspace served on this machine only).
 It is ON when ``HOTSPOT_AUTH`` names a users store (a ``.json`` file, or a ``postgresql://`` URL)

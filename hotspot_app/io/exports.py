@@ -1,6 +1,6 @@
 """Writing what users take away: one home for file and download outputs.
 
-Safety rules (design §10, every CSV and XLSX the tool writes):
+Safety rules (docs/design.md §10, every CSV and XLSX the tool writes):
 - **Formula neutralising**: a text cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage
   return is written with a leading apostrophe (``'=HYPERLINK(...)``) so spreadsheets show it as
   text instead of running it (OWASP "CSV injection"). Numbers stay numbers: only text cells are

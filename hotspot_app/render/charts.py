@@ -84,7 +84,7 @@ def stacked_monthly(table: pd.DataFrame, *, by: str, count: str = "count", title
 
 
 def k_distance(curve: pd.DataFrame, eps_m: float | None = None) -> alt.LayerChart | alt.Chart:
-    """The sorted k-distance curve (`clusters.suggest_eps`) with the suggested eps as a rule."""
+    """The sorted k-distance curve (`eps_guide.suggest_eps`) with the suggested eps as a rule."""
     line = alt.Chart(curve).mark_line().encode(
         x=alt.X("share:Q", title="Share of incidents (sorted by distance)", axis=alt.Axis(format="%")),
         y=alt.Y("distance_m:Q", title="Distance to the k-th neighbour (m)"),

@@ -1,5 +1,6 @@
 """Table formatting and downloads: numbers as papers print them ("1,331", "11.2%", "n/a"),
-partnership tables as markdown / CSV / JSON / XLSX bytes, rankings as markdown / CSV.
+partnership tables as markdown / CSV / XLSX bytes, rankings as markdown / CSV, and every JSON
+document as text (`json_text`: null, never NaN).
 
 Everything here turns computed tables (from `areas`) into text or bytes; nothing is computed
 and nothing is written to disk (the app offers the bytes as downloads, the CLI prints the text).
@@ -11,12 +12,12 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Iterable
+from typing import Any, Iterable
 
 import pandas as pd
 
 from hotspot_app.io import exports
-from hotspot_app.core import periods, tables
+from hotspot_app.core import periods, tables, taxonomy
 
 NA = "n/a"
 WINDOW_TITLES = {"selected_month": "Selected month", "last_6_months": "Last 6 months",
@@ -41,6 +42,15 @@ def fmt_pct(value, decimals: int = 1) -> str:
     return f"{float(value):.{decimals}f}%"
 
 
+def change_text(diff, pct_diff) -> str | None:
+    """A change with its sign, as the cards show it: '+12 (+5.0%)', '-3 (n/a)' when the % is
+    undefined; None when the change itself is not known."""
+    if _missing(diff):
+        return None
+    pct = "n/a" if _missing(pct_diff) else f"{float(pct_diff):+.1f}%"
+    return f"{int(diff):+,} ({pct})"
+
+
 def fmt_rate(value, decimals: int = 2) -> str:
     """Rate per 1,000 with two decimals ('7.52'); 'n/a' when missing."""
     if _missing(value) or not math.isfinite(float(value)):
@@ -51,7 +61,7 @@ def fmt_rate(value, decimals: int = 2) -> str:
 # --------------------------------------------------------------------------- partnership table
 def table_display(rows: pd.DataFrame, indent: str = "\u00a0\u00a0", previous: bool = False) -> pd.DataFrame:
     """Partnership table as display strings: 'Crime' (indented by level), then per window
-    'Current', ['Previous',] 'Diff', '% Diff' as in seed 004 (headers prefixed by the window
+    'Current', ['Previous',] 'Diff', '% Diff' as in the town-centre paper (headers prefixed by the window
     title). Differences carry their sign (+12 / -5), as in every other table of the report pack
     and in the XLSX sheet of the same table."""
     out = {"Crime": [indent * int(lv) + str(c) for c, lv in zip(rows["category"], rows["level"])]}
@@ -67,7 +77,7 @@ def table_display(rows: pd.DataFrame, indent: str = "\u00a0\u00a0", previous: bo
 def table_markdown(rows: pd.DataFrame, title: str | None = None, warnings: Iterable[str] = (),
                    previous: bool = False) -> str:
     """Markdown of a partnership table; groups and Total in bold, levels indented, warnings listed
-    under the table. Columns as in seed 004 (Current, Diff, % Diff per window; `previous` adds
+    under the table. Columns as in the town-centre paper (Current, Diff, % Diff per window; `previous` adds
     the comparison counts)."""
     disp = table_display(rows, previous=previous)
     bold = rows["node"].isin(["group", "total"]).to_numpy()
@@ -80,7 +90,7 @@ def table_markdown(rows: pd.DataFrame, title: str | None = None, warnings: Itera
         if attrs.get("month"):
             comp = attrs.get("comparison", "same-period-last-year").replace("-", " ")
             lines += [f"Selected month {periods.describe([attrs['month']])}; compared with the {comp}.", ""]
-    label = {"crime": "Crime", "asb": "Anti-social behaviour", "fire": "Fire"}.get(rows.attrs.get("kind"), "Crime")
+    label = taxonomy.kind_label(rows.attrs.get("kind"))
     disp = disp.rename(columns={"Crime": label})
     lines.append(disp.to_markdown(index=False, disable_numparse=True,
                                   colalign=["left"] + ["right"] * (disp.shape[1] - 1)))
@@ -97,9 +107,32 @@ def table_csv(rows: pd.DataFrame) -> str:
     return exports.neutralise_frame(rows[cols]).to_csv(index=False, lineterminator="\n")
 
 
-def table_json(document: dict) -> str:
-    """The JSON text of a `hotspot table` document (null, never NaN/Infinity)."""
-    return json.dumps(document, ensure_ascii=False, allow_nan=False, indent=None)
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: NaN/inf/NA become null, numpy scalars Python numbers, dates text."""
+    if value is None or type(value) in (str, int, bool):  # most values: nothing to do
+        return value
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (int, float, str, bool)) or value is None:
+        return value
+    return str(value)  # dates, paths: as text
+
+
+def json_text(document: Any) -> str:
+    """THE way a JSON document is written (the CLI's stdout and --out, the app's downloads): one
+    line, UTF-8 text, null for every missing number (never NaN or Infinity)."""
+    return json.dumps(jsonable(document), ensure_ascii=False, allow_nan=False)
 
 
 def xlsx_bytes(sheets: dict[str, pd.DataFrame] | pd.DataFrame, sheet: str = "Table",
@@ -121,7 +154,7 @@ def table_sheet(rows: pd.DataFrame, title: str, period: str = "", source: str = 
     headers per window (Current, Previous, Diff, % Diff), groups and Total in bold."""
     from hotspot_app.render import xlsx
 
-    label = {"crime": "Crime", "asb": "Anti-social behaviour", "fire": "Fire"}.get(rows.attrs.get("kind"), "Crime")
+    label = taxonomy.kind_label(rows.attrs.get("kind"))
     data = {("", label): rows["category"].astype(str).tolist()}
     for w, wtitle in WINDOW_TITLES.items():
         for key, head in (("current", "Current"), ("previous", "Previous"), ("diff", "Diff"),
@@ -318,7 +351,7 @@ def document_xlsx(document: dict, title: str | None = None) -> bytes:
 
 
 def indicators_frame(document: dict) -> pd.DataFrame:
-    """An indicators document as display strings with the seed-003 headings."""
+    """An indicators document as display strings with the performance headings."""
     from hotspot_app.render.formatting import fmt_int, fmt_pct
 
     span = lambda w: periods.describe([w["from"], w["to"]]) if w["from"] != w["to"] else periods.describe([w["from"]])  # noqa: E731

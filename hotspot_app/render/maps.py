@@ -11,12 +11,12 @@ Conventions
 * Every user string shown in a tooltip or popup goes through :func:`esc` (HTML-escaped, and
   JavaScript template-literal characters neutralised), so a category or location such as
   ``<script>alert(1)</script>`` is displayed as text and never executed.
-* Assets (design §8): :func:`use_assets` points folium's Leaflet, jQuery and plugin links at the
+* Assets (docs/design.md §8, `map_assets`): ``map_assets.use_assets`` points folium's Leaflet, jQuery and plugin links at the
   copies ``make assets`` installs under ``static/vendor/node_modules`` and Streamlit serves at
   ``/app/static/vendor/node_modules/...`` (``settings.ASSETS = "local"``), or back at folium's
   CDN links (``"cdn"``). jQuery, Bootstrap, Font Awesome and awesome-markers are not used (no
   ``folium.Icon`` markers, no ``folium.Popup``: popups are ``GeoJsonPopup``), so they are dropped
-  in local mode: fewer scripts for the map frame to load one after the other. :func:`map_html` writes a
+  in local mode: fewer scripts for the map frame to load one after the other. ``map_assets.map_html`` writes a
   standalone HTML file with the local assets inlined, which opens offline.
 * Colour legends are plain Leaflet controls (branca colormaps are not added to maps: the
   Streamlit component would then fetch d3 from a CDN).
@@ -27,9 +27,7 @@ from __future__ import annotations
 import html as _html
 import json
 import math
-import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterable, Sequence
 from urllib.parse import urlparse
 
@@ -42,33 +40,10 @@ import shapely
 from branca.element import MacroElement
 from folium.template import Template
 
-from hotspot_app.core import clusters, settings
+from hotspot_app.core import cluster_areas, settings
+from hotspot_app.render import map_assets
 from hotspot_app.core.errors import InputError
 from hotspot_app.core.locations import distinct as _distinct
-
-#: URL prefix at which Streamlit serves ``static/vendor/node_modules``.
-STATIC_URL: str = "/app/static/vendor/node_modules"
-#: Folder holding the installed npm packages (``make assets``).
-VENDOR_DIR: Path = settings.ROOT / "static" / "vendor" / "node_modules"
-
-#: Local asset paths (relative to VENDOR_DIR) per folium class attribute.
-_LOCAL = {
-    "Map.js": [("leaflet", "leaflet/dist/leaflet.js")],
-    "Map.css": [("leaflet_css", "leaflet/dist/leaflet.css")],
-    "HeatMap.js": [("leaflet-heat.js", "leaflet.heat/dist/leaflet-heat.js")],
-    "HeatMap.css": [],
-    "Draw.js": [("leaflet_draw_js", "leaflet-draw/dist/leaflet.draw.js")],
-    "Draw.css": [("leaflet_draw_css", "leaflet-draw/dist/leaflet.draw.css")],
-    "MarkerCluster.js": [("markerclusterjs", "leaflet.markercluster/dist/leaflet.markercluster.js")],
-    "MarkerCluster.css": [
-        ("markerclustercss", "leaflet.markercluster/dist/MarkerCluster.css"),
-        ("markerclusterdefaultcss", "leaflet.markercluster/dist/MarkerCluster.Default.css"),
-    ],
-}
-_CLASSES = {"Map": folium.Map, "HeatMap": plugins.HeatMap, "Draw": plugins.Draw,
-            "MarkerCluster": plugins.MarkerCluster}
-_CDN = {f"{n}.{kind}": list(getattr(c, f"default_{kind}")) for n, c in _CLASSES.items()
-        for kind in ("js", "css")}
 
 #: Sequential (counts, rates) and diverging (change) palettes, ColorBrewer YlOrRd / RdBu.
 SEQUENTIAL = ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"]
@@ -80,35 +55,12 @@ HEAT_GRADIENT = {0.2: "#bfd3e6", 0.5: "#8c96c6", 0.8: "#88419d", 1.0: "#4d004b"}
 #: it the heat layer alone keeps the page fast (the circles are built even while hidden).
 OVERVIEW_MARKERS: int = 1_000
 
+map_assets.use_assets()  # every map built in this process links the configured assets
+
 
 # --------------------------------------------------------------------------------------------
-# assets, escaping, output
+# escaping
 # --------------------------------------------------------------------------------------------
-
-def use_assets(mode: str | None = None) -> str:
-    """Point folium's JS/CSS links at local copies (``"local"``) or folium's CDN (``"cdn"``).
-
-    Returns the mode applied. Applies to every map built afterwards in this process.
-    """
-    mode = (mode or settings.ASSETS).lower()
-    if mode not in ("local", "cdn"):
-        raise InputError(f"unknown assets mode '{mode}'; use local or cdn", parameter="ASSETS")
-    for name, cls in _CLASSES.items():
-        for kind in ("js", "css"):
-            key = f"{name}.{kind}"
-            links = (_CDN[key] if mode == "cdn"
-                     else [(k, f"{STATIC_URL}/{path}") for k, path in _LOCAL[key]])
-            setattr(cls, f"default_{kind}", list(links))
-    return mode
-
-
-def assets_installed() -> bool:
-    """True when every local asset file exists (``make assets`` has run)."""
-    return all((VENDOR_DIR / p).is_file() for links in _LOCAL.values() for _, p in links)
-
-
-use_assets()
-
 
 def esc(value: object) -> str:
     """Text safe inside HTML *and* inside a JavaScript template literal: ``html.escape`` plus
@@ -119,53 +71,6 @@ def esc(value: object) -> str:
         return ""
     text = _html.escape(str(value), quote=True)
     return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
-
-
-def linked_assets(m: folium.Map) -> list[str]:
-    """Every JS/CSS URL the map will load (the map's and its plugins' links, in load order)."""
-    out: list[str] = []
-
-    def walk(el):
-        for kind in ("default_js", "default_css"):
-            out.extend(url for _, url in getattr(el, kind, []) or [])
-        for child in getattr(el, "_children", {}).values():
-            walk(child)
-
-    walk(m)
-    return list(dict.fromkeys(out))
-
-
-def external_assets(m: folium.Map) -> list[str]:
-    """The map's JS/CSS links that would need the internet (not served by this app)."""
-    return [u for u in linked_assets(m) if urlparse(u).scheme in ("http", "https")]
-
-
-def map_html(m: folium.Map, inline: bool = True) -> str:
-    """The map as one standalone HTML document.
-
-    With ``inline`` (default), local assets are embedded so the file opens offline from disk;
-    links that are not local (CDN mode) are left as they are.
-    """
-    text = m.get_root().render()
-    if not inline:
-        return text
-
-    def read(url: str) -> str | None:
-        if not url.startswith(STATIC_URL + "/"):
-            return None
-        path = VENDOR_DIR / url[len(STATIC_URL) + 1:]
-        return path.read_text(encoding="utf-8") if path.is_file() else None
-
-    def script(match: re.Match) -> str:
-        body = read(match.group(1))
-        return match.group(0) if body is None else "<script>" + body.replace("</script", "<\\/script") + "</script>"
-
-    def style(match: re.Match) -> str:
-        body = read(match.group(1))
-        return match.group(0) if body is None else "<style>" + body + "</style>"
-
-    text = re.sub(r'<script src="([^"]+)"></script>', script, text)
-    return re.sub(r'<link rel="stylesheet" href="([^"]+)"/>', style, text)
 
 
 # --------------------------------------------------------------------------------------------
@@ -474,15 +379,13 @@ def marker_radius(counts: np.ndarray) -> np.ndarray:
 
 
 def location_markers(incidents: gpd.GeoDataFrame | pd.DataFrame, *, name: str = "Incident locations",
-                     max_markers: int | None = None, show: bool = True,
-                     max_count: float | None = None) -> folium.GeoJson | None:
+                     max_markers: int | None = None, show: bool = True) -> folium.GeoJson | None:
     """One circle per distinct location, with an escaped tooltip; None when there are more than
     `max_markers` (default ``settings.MAX_MARKERS``) locations — draw the heat layer alone then.
 
     The radius follows the location's own count on a fixed scale (`marker_radius`: 3.5 px for
     one incident, capped at 14 px), so that where most locations hold one or two incidents the
-    circles stay small and the layers beneath remain readable. `max_count` is accepted for
-    compatibility and ignored."""
+    circles stay small and the layers beneath remain readable."""
     max_markers = settings.MAX_MARKERS if max_markers is None else max_markers
     locs = incidents if "lat" in incidents.columns else locations(incidents)
     if len(locs) == 0 or len(locs) > max_markers:
@@ -505,7 +408,7 @@ def location_markers(incidents: gpd.GeoDataFrame | pd.DataFrame, *, name: str = 
     )
 
 
-def patrol_areas(polygons: gpd.GeoDataFrame, *, name: str = "Patrol areas",
+def patrol_area_layer(polygons: gpd.GeoDataFrame, *, name: str = "Patrol areas",
                  fields: dict[str, str] | None = None, rank: str = "rank") -> folium.GeoJson:
     """Ranked patrol-area polygons (from DBSCAN clusters) with a popup per polygon.
 
@@ -521,7 +424,7 @@ def patrol_areas(polygons: gpd.GeoDataFrame, *, name: str = "Patrol areas",
     for i, (col, label) in enumerate(fields.items()):
         vals = polygons[col]
         if col == "top_categories":
-            vals = vals.map(clusters.top_categories_text)
+            vals = vals.map(cluster_areas.top_categories_text)
         elif col in ("density_per_km2", "area_m2"):
             vals = vals.map(lambda v: _fmt_value(float(v), "{:,.0f}"))
         shown[f"_p{i}"] = [esc(v) for v in vals]
@@ -680,8 +583,7 @@ def before_after_maps(
             grid_layer(cells, value=value, scale=scale, name=f"{label}: grid").add_to(m)
         if len(locs):
             heat_layer(locs, name=f"{label}: heat", max_value=top).add_to(m)
-            mk = location_markers(locs, name=f"{label}: locations", max_markers=max_markers,
-                                  max_count=top)
+            mk = location_markers(locs, name=f"{label}: locations", max_markers=max_markers)
             if mk is not None:
                 mk.add_to(m)
         area_outlines(area, name="Evaluated area", colour="#008837").add_to(m)
@@ -725,7 +627,7 @@ def comparison_map(area: gpd.GeoDataFrame, comparison: gpd.GeoDataFrame, *,
 # --------------------------------------------------------------------------------------------
 # patrol-area numbers (drawn above the polygons so the ranks stay readable)
 # --------------------------------------------------------------------------------------------
-#: Colours of the patrol-area polygons (`patrol_areas`): the top three, then the rest.
+#: Colours of the patrol-area polygons (`patrol_area_layer`): the top three, then the rest.
 PATROL_TOP, PATROL_REST = "#d7191c", "#fdae61"
 
 

@@ -1,6 +1,6 @@
 """Formatted Excel workbooks: the ONE function behind every XLSX the tool writes (`workbook`).
 
-Analysts paste these tables into partnership papers (design §10), so a workbook is laid out as a
+Analysts paste these tables into partnership papers (docs/design.md §10), so a workbook is laid out as a
 paper table, not a data dump:
 
 - a title, the period and the source above the table;

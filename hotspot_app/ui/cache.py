@@ -1,5 +1,5 @@
-"""The cached calls the pages make into the core (loading, uploads and workspace writes live in
-`source`; here they are only wrapped in caches).
+"""The cached calls the pages make: the questions (`hotspot_app.questions`), the dataset and the
+downloads, each only wrapped in a cache (loading, uploads and workspace writes live in `source`).
 
 Datasets are loaded once per *source key* with ``st.cache_resource`` (shared, never mutated:
 the core never mutates its inputs). Computations are ``st.cache_data`` functions keyed on plain
@@ -10,20 +10,23 @@ committed write is a new key) and tuples/strings/numbers for the parameters.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from hotspot_app.render import maps
-from hotspot_app.core import periods, settings, taxonomy
+from hotspot_app.core import settings, summaries, taxonomy
 from hotspot_app.core.errors import InputError
+from hotspot_app.io import geofiles
+from hotspot_app.questions import grid as grid_question
+from hotspot_app.questions import indicators, rank, summary, table, trend
+from hotspot_app.render import maps
 from hotspot_app.ui import source
 from hotspot_app.ui.source import DEMO, Dataset, workspace_key  # noqa: F401  (the pages' names for them)
-from hotspot_app.core import summaries
-from hotspot_app.io import geofiles
+
+#: The area id the pages use for "everything loaded".
+ALL = "__all__"
 
 
 @st.cache_resource(show_spinner="Loading data…", max_entries=4)
@@ -40,99 +43,107 @@ def category_options(key: str) -> list[str]:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _category_options(key: str) -> list[str]:
-    inc = load(key).incidents
-    kinds = set(inc["kind"].astype(str))
-    named = [g for g in taxonomy.GROUP_LABELS
-             if (g in kinds) or (g.startswith(("deliberate", "fire")) and "fire" in kinds)
-             or (g == "neighbourhood-crime" and "crime" in kinds)]
-    groups = sorted({p for g in inc["group"].dropna().astype(str) for p in g.split("/") if p}
-                    & taxonomy.nodes())
-    cats = sorted(pd.unique(inc["category"].dropna().astype(str)))
-    return list(dict.fromkeys(named + groups + cats))
+    return taxonomy.choices_present(load(key).incidents)
 
 
-def selected_mask(inc: pd.DataFrame, selection: tuple[str, ...], months: tuple[str, ...] | None) -> pd.Series:
-    mask = taxonomy.select(inc, list(selection) if selection else None)
+def selected_mask(inc: pd.DataFrame, category: tuple[str, ...], months: tuple[str, ...] | None) -> pd.Series:
+    mask = taxonomy.select(inc, list(category) if category else None)
     if months:
         mask &= inc["month"].isin(list(months))
     return mask
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def count_selected(key: str, selection: tuple[str, ...], months: tuple[str, ...] | None) -> int:
+def count_selected(key: str, category: tuple[str, ...], months: tuple[str, ...] | None) -> int:
     inc = load(key).incidents
-    return int(selected_mask(inc, selection, months).sum())
+    return int(selected_mask(inc, category, months).sum())
 
 
-# ------------------------------------------------------------------------------ overview
+@st.cache_data(show_spinner=False, max_entries=32)
+def locations(key: str, category: tuple[str, ...], months: tuple[str, ...] | None) -> pd.DataFrame:
+    """Distinct incident locations of the selection (`maps.locations`), WGS84."""
+    inc = load(key).incidents
+    return maps.locations(inc[selected_mask(inc, category, months)])
+
+
+# ------------------------------------------------------------------------------ the questions
 @st.cache_data(show_spinner="Counting by ward…", max_entries=32)
-def ward_ranking(key: str, category: tuple[str, ...], months: tuple[str, ...]) -> tuple[pd.DataFrame, list[str]]:
-    """`areas.rank_areas` for the wards (count, share, rate per 1,000)."""
+def ward_ranking(key: str, category: tuple[str, ...], months: tuple[str, ...]) -> tuple[pd.DataFrame, dict]:
+    """`questions.rank.rank` of the wards: (table, the `hotspot rank` document)."""
     ds = load(key)
-    return summaries.rank_areas(ds.incidents, ds.wards, category=list(category) or None,
-                                 months=list(months))
+    return rank.rank(ds.incidents, ds.wards, category=list(category) or None,
+                     period=(months[0], months[-1]))
+
+
+@st.cache_data(show_spinner="Counting by ward…", max_entries=32)
+def ward_values(key: str, category: tuple[str, ...], months: tuple[str, ...],
+                metric: str = "count") -> tuple[pd.Series, list[str]]:
+    """`questions.rank.area_values` of the wards (count or rate per 1,000, by area_id)."""
+    ds = load(key)
+    return rank.area_values(ds.incidents, ds.wards, category=list(category) or None,
+                            months=list(months), metric=metric)
 
 
 @st.cache_data(show_spinner="Comparing with a year earlier…", max_entries=32)
 def ward_change(key: str, category: tuple[str, ...], months: tuple[str, ...]) -> tuple[pd.DataFrame, list[str]]:
-    """`areas.change_by_area` for the wards: counts in `months`, a year earlier, % change."""
+    """`questions.rank.change` of the wards: counts in `months`, a year earlier, % change."""
     ds = load(key)
-    return summaries.change_by_area(ds.incidents, ds.wards, category=list(category) or None,
-                                     months=list(months))
+    return rank.change(ds.incidents, ds.wards, category=list(category) or None, months=list(months))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def locations(key: str, selection: tuple[str, ...], months: tuple[str, ...] | None) -> pd.DataFrame:
-    """Distinct incident locations of the selection (`maps.locations`), WGS84."""
-    inc = load(key).incidents
-    return maps.locations(inc[selected_mask(inc, selection, months)])
+def area_rows(key: str, area_id: str) -> gpd.GeoDataFrame | None:
+    """The rows of the area `area_id` (None for ``"__all__"``: everything loaded)."""
+    if area_id == ALL:
+        return None
+    areas = load(key).areas
+    return areas[areas["area_id"].astype(str) == area_id]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def area_summary(key: str, area_id: str, to: str, n_months: int) -> dict:
-    """The seed-000 summary (`areas.area_summary`) for one area (by area_id), or the whole
-    dataset (``"__all__"``)."""
-    ds = load(key)
-    if area_id == "__all__":
-        mask = pd.Series(True, index=ds.incidents.index)
-        return summaries.area_summary(ds.incidents, mask, to, n_months, place="whole area loaded",
-                                       area_name="All areas")
-    area = ds.areas[(ds.areas["area_id"].astype(str) == area_id)]
-    return summaries.area_summary(ds.incidents, area, to, n_months)
+    """`questions.summary.area_summary` for one area (by area_id) or everything (``"__all__"``)."""
+    return summary.area_summary(load(key).incidents, area_rows(key, area_id), to, n_months)
 
 
-# ------------------------------------------------------------------------------ tables
 @st.cache_data(show_spinner="Building the table…", max_entries=32)
-def partnership_table(key: str, area_id: str, month: str, kind: str, compare: str,
-                      taxonomy_name: str) -> tuple[pd.DataFrame, list[str]]:
+def area_table(key: str, area_id: str | None = None, *, month: str | None = None,
+               period: str | None = None, years: str | None = None, year_start: int | None = None,
+               by: str | None = None, within: str | None = None, names: tuple[str, ...] = (),
+               kind: str | None = None, compare: str | None = None, taxonomy_name: str = "auto",
+               rows: str | None = None) -> table.AreaTable:
+    """`questions.table.area_table`: one area (`area_id`, ``"__all__"`` = everything), named
+    areas, or the areas `by` a field."""
     ds = load(key)
-    if area_id == "__all__":
-        area = pd.Series(True, index=ds.incidents.index)
+    if area_id is not None:
+        chosen = area_rows(key, area_id)
+        areas, area = (None, None) if chosen is None else (ds.areas, chosen)
     else:
-        area = ds.areas[ds.areas["area_id"].astype(str) == area_id]
-    table = summaries.partnership_table(ds.incidents, area, month, kind=kind, compare=compare,
-                                         taxonomy_name=taxonomy_name)
-    return table.rows, list(table.warnings)
+        areas, area = (ds.areas if (names or by) else None), (list(names) or None)
+    return table.area_table(ds.incidents, areas, area=area, by=by, within=within, month=month,
+                            period=period, years=years, year_start=year_start, compare=compare,
+                            kind=kind, taxonomy_name=taxonomy_name, rows=rows)
+
+
+@st.cache_data(show_spinner="Computing the indicators…", max_entries=16)
+def indicator_table(key: str, spec: tuple, period: str, baseline: str | None, area_id: str) -> dict:
+    """`questions.indicators.indicators` for a spec given as rows (indicator, category, target)."""
+    frame = pd.DataFrame(list(spec), columns=["indicator", "category", "target"])
+    return indicators.indicators(load(key).incidents, frame, period, baseline=baseline,
+                                 area=area_rows(key, area_id))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def breakdown(key: str, by: str, selection: tuple[str, ...], months: tuple[str, ...] | None) -> pd.DataFrame:
+def breakdown(key: str, by: str, category: tuple[str, ...], months: tuple[str, ...] | None) -> pd.DataFrame:
     inc = load(key).incidents
-    return summaries.breakdown(inc, by=by, category=list(selection) or None,
-                                months=list(months) if months else None)
+    return summaries.breakdown(inc, by=by, category=list(category) or None,
+                               months=list(months) if months else None)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def monthly(key: str, selection: tuple[str, ...], split: str | None = None) -> pd.DataFrame:
-    """Incidents per month (all months loaded, zeros included) of the selection, optionally
-    split by a column (e.g. ``category``); columns month, [split], count."""
-    ds = load(key)
-    inc = ds.incidents[selected_mask(ds.incidents, selection, None)]
-    cols = ["month"] + ([split] if split else [])
-    out = inc.groupby(cols, observed=True).size().rename("count").reset_index()
-    if not split:
-        out = out.set_index("month").reindex(ds.months, fill_value=0).rename_axis("month").reset_index()
-    return out
+def monthly(key: str, category: tuple[str, ...], months: tuple[str, ...], split: str | None = None):
+    """`questions.trend.monthly`: incidents per month of the selection (split by a column)."""
+    return trend.monthly(load(key).incidents, category=list(category) or None, months=list(months),
+                         split=split)
 
 
 # ------------------------------------------------------------------------------ downloads
@@ -153,50 +164,9 @@ def geo_bytes(_gdf: gpd.GeoDataFrame, fmt: str, token: str) -> bytes:
         return path.read_bytes()
 
 
-# ------------------------------------------------------------------------------ clusters
-@dataclass(frozen=True)
-class ClusterResult:
-    """What the Hotspots page shows of a `clusters.Clusters` run (no per-incident copy)."""
-
-    areas: gpd.GeoDataFrame
-    parameters: dict
-    n_incidents: int
-    n_noise: int
-    message: str | None
-    warnings: list[str]
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def clusters(key: str, selection: tuple[str, ...], period: tuple[str, str], eps_m: float,
-             min_samples: int, days: float | None = None) -> ClusterResult:
-    """`clusters.dbscan` on the selection: ranked patrol-area polygons."""
-    import warnings as _warnings
-
-    from hotspot_app.core import clusters as core_clusters
-
-    inc = load(key).incidents
-    with _warnings.catch_warnings(record=True):
-        _warnings.simplefilter("always")
-        res = core_clusters.dbscan(inc, eps_m, int(min_samples), category=list(selection) or None,
-                                   period=f"{period[0]}..{period[1]}", days=days)
-    return ClusterResult(res.areas, res.parameters, res.n_incidents, res.n_noise, res.message,
-                         list(res.warnings))
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def eps_suggestion(key: str, selection: tuple[str, ...], period: tuple[str, str], min_samples: int):
-    """`clusters.suggest_eps`: eps guidance from the k-distance curve for the selection."""
-    from hotspot_app.core import clusters as core_clusters
-
-    return core_clusters.suggest_eps(load(key).incidents, int(min_samples),
-                                     category=list(selection) or None,
-                                     period=f"{period[0]}..{period[1]}")
-
-
 @st.cache_data(show_spinner=False, max_entries=16)
 def patrol_export(_areas: gpd.GeoDataFrame, suffix: str, token: str) -> bytes:
-    """Patrol areas as .geojson / .gpkg / .kml bytes (`clusters.export`)."""
-
+    """Patrol areas as .geojson / .gpkg / .kml bytes (`geofiles.write_patrol_areas`)."""
     with tempfile.TemporaryDirectory() as tmp:
         return geofiles.write_patrol_areas(_areas, Path(tmp) / f"patrol_areas{suffix}").read_bytes()
 
@@ -301,39 +271,12 @@ def coverage(key: str, target: str):
 add_drawn_intervention = source.add_drawn_intervention
 
 
-# ------------------------------------------------------------------------------ grids, PAI
+# ------------------------------------------------------------------------------ grids
 @st.cache_data(show_spinner=False, max_entries=16)
-def grid(key: str, selection: tuple[str, ...], period: tuple[str, str], method: str, cell_m: float,
-         shape: str) -> gpd.GeoDataFrame:
-    """`hotspots.hotspot_grid` (count, kde or gistar) over the wards (or the incidents' hull)."""
-    from hotspot_app.core import hotspots
-
+def grid(key: str, category: tuple[str, ...], period: tuple[str, str], method: str, cell_m: float,
+         shape: str) -> grid_question.Grid:
+    """`questions.grid.grid` (count, kde or gistar) over the wards (or the incidents' hull)."""
     ds = load(key)
-    return hotspots.hotspot_grid(ds.incidents, float(cell_m), method, shape,
-                                 areas=ds.wards if len(ds.wards) else None,
-                                 category=list(selection) or None, period=f"{period[0]}..{period[1]}")
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def forecast_pai(key: str, selection: tuple[str, ...], period: tuple[str, str], eps_m: float,
-                 min_samples: int) -> dict | None:
-    """PAI/RRI of patrol areas found on the months *before* `period` (same length), scored on
-    `period` (`hotspots.forecast_accuracy`, method clusters); None when the earlier months are
-    not loaded or give no clusters."""
-    from hotspot_app.core import hotspots
-
-    ds = load(key)
-    test = periods.month_range(*period)
-    train = periods.shift(test, -len(test))
-    if not periods.Coverage.of(ds.incidents).covers(train):
-        return None
-    try:
-        out = hotspots.forecast_accuracy(ds.incidents, train, test, method="clusters",
-                                         category=list(selection) or None,
-                                         areas=ds.wards if len(ds.wards) else None,
-                                         eps_m=float(eps_m), min_samples=int(min_samples))
-    except InputError:
-        return None
-    out = {k: v for k, v in out.items() if k not in ("curve", "cells")}
-    out.update(train=f"{train[0]}..{train[-1]}", test=f"{test[0]}..{test[-1]}")
-    return out
+    return grid_question.grid(ds.incidents, method=method, cell_m=float(cell_m), shape=shape,
+                              areas=ds.wards, category=list(category) or None,
+                              period=f"{period[0]}..{period[1]}")

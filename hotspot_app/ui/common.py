@@ -1,9 +1,11 @@
 """Widgets and display helpers shared by the pages (data source, demo banner, pickers, maps,
-downloads). No analysis here: pages call `cache` (which calls the core) and show the result."""
+downloads, the one way a page shows an error). No analysis here: pages call `cache` and
+`patrol_calls` (which call the questions) and show the result."""
 
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 import folium
 import pandas as pd
@@ -11,10 +13,10 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from hotspot_app.io import exports
-from hotspot_app.render import maps, formatting
+from hotspot_app.render import formatting, map_assets
 from hotspot_app.core import periods, settings, taxonomy
-from hotspot_app.core.errors import InputError
-from hotspot_app.ui import cache
+from hotspot_app.core.errors import HotspotError, InputError
+from hotspot_app.ui import cache, patrol_calls
 
 SOURCE = "source"  # session-state key holding the current source key
 
@@ -61,7 +63,7 @@ def banner(ds: cache.Dataset) -> None:
                    "load your own data on the *Data* page.", icon="⚠️")
     else:
         st.caption(f"Data: {ds.label} — {len(ds.incidents):,} incidents")
-    if settings.ASSETS == "local" and not maps.assets_installed():
+    if settings.ASSETS == "local" and not map_assets.assets_installed():
         st.error("Map assets are not installed (run `make assets`); maps will be blank.")
 
 
@@ -95,6 +97,18 @@ def period_picker(ds: cache.Dataset, key: str, default_months: int = 12,
     return tuple(periods.month_range(lo, hi))
 
 
+@contextmanager
+def answer_or_stop():
+    """The one way a page shows the project's errors: a question that raises a `HotspotError`
+    (one line naming the parameter, file or row) is shown as an error and the page stops there.
+    Anything else is a bug and reaches Streamlit's own error box."""
+    try:
+        yield
+    except HotspotError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
 def show_warnings(warnings: list[str]) -> None:
     for text in dict.fromkeys(warnings or []):
         st.warning(text, icon="⚠️")
@@ -111,7 +125,7 @@ def show_map(m: folium.Map, key: str, height: int = 560, draw: bool = False, dow
     with st.container():
         out = st_folium(m, key=key, height=height, returned_objects=returned, use_container_width=True)
     if download:
-        st.download_button("Download map (HTML)", data=lambda m=m: maps.map_html(m),
+        st.download_button("Download map (HTML)", data=lambda m=m: map_assets.map_html(m),
                            file_name=f"{slug(download)}.html", mime="text/html",
                            key=f"{key}-html", on_click="ignore")
     return out
@@ -140,14 +154,6 @@ def downloads(df: pd.DataFrame, name: str, key: str, geo: bool = False) -> None:
                                                       ("kml", "KML", "application/vnd.google-earth.kml+xml"))):
             col.download_button(label, data=lambda f=fmt: cache.geo_bytes(df, f, f"{token}-{f}"),
                                 file_name=f"{base}.{fmt}", mime=mime, key=f"{key}-{fmt}", on_click="ignore")
-
-
-def fmt_int(v) -> str:
-    return formatting.fmt_int(v)
-
-
-def fmt_pct(v) -> str:
-    return formatting.fmt_pct(v)
 
 
 def png_download(make_png, name: str, key: str, label: str = "Download map (PNG)") -> None:
@@ -184,13 +190,62 @@ def print_styles() -> None:
     st.markdown(PRINT_CSS, unsafe_allow_html=True)
 
 
-def print_caption(ds: cache.Dataset, months, selection=()) -> None:
+def print_caption(ds: cache.Dataset, months, category=()) -> None:
     """A line shown only on paper, where the controls are hidden: the data, the period and the
     categories chosen (user text escaped)."""
     import html
 
     period = periods.describe([months[0], months[-1]]) if len(months) > 1 else periods.describe(list(months))
-    what = ", ".join(selection) if selection else "all incidents"
+    what = taxonomy.selection_label(category, everything="all incidents")
     label = settings.DEMO_LABEL if ds.is_demo else ds.label
     st.markdown(f'<div class="print-only">Period: {html.escape(period)}. Categories: {html.escape(what)}. '
                 f'Source: {html.escape(label)}.</div>', unsafe_allow_html=True)
+
+
+GEO_FORMATS = ((".geojson", "GeoJSON", "application/geo+json"),
+               (".gpkg", "GeoPackage", "application/geopackage+sqlite3"),
+               (".kml", "KML", "application/vnd.google-earth.kml+xml"))
+
+
+def geo_downloads_token(areas, *parts) -> str:
+    """A cache key for the downloads of `areas` (the settings that made them, their extent)."""
+    return "|".join(map(str, parts)) + f"|{len(areas)}|{areas.total_bounds.round(1).tolist() if len(areas) else ''}"
+
+
+def download_row(key: str, shown, table: pd.DataFrame, token: str, *, stem: str,
+                 widget_key: str, png_title: str, png_name: str | None = None) -> None:
+    """The row of downloads under a table of patrol areas/clusters: the table as CSV, the areas as
+    GeoJSON/GeoPackage/KML (built on click) and the map as PNG -- one layout for every page."""
+    dl = st.columns(5)
+    dl[0].download_button("CSV", data=exports.csv_bytes(table), file_name=f"{stem}.csv",
+                          mime="text/csv", key=f"{widget_key}-csv", on_click="ignore")
+    for col, (suffix, label, mime) in zip(dl[1:4], GEO_FORMATS):
+        col.download_button(label, data=lambda s=suffix: cache.patrol_export(shown, s, token + s),
+                            file_name=f"{stem}{suffix}", mime=mime, key=f"{widget_key}-{suffix}",
+                            on_click="ignore")
+    dl[4].download_button("Map (PNG)", data=lambda: patrol_calls.patrol_png(key, shown, token, png_title),
+                          file_name=png_name or f"{stem}.png", mime="image/png",
+                          key=f"{widget_key}-png", on_click="ignore")
+
+
+def md(text: str) -> str:
+    """User text made literal in st.markdown (Markdown punctuation and angle brackets escaped)."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~])", r"\\\1", str(text))
+
+
+def when_section(key: str, category: tuple[str, ...], months: tuple[str, ...], *, widget_key: str,
+                 name: str, value_title: str = "Incidents") -> None:
+    """The "When?" block of a page: the day × hour heat table and the busiest hours where the
+    incidents have times; otherwise the one sentence saying why not."""
+    from hotspot_app.render import charts
+
+    st.subheader("When?")
+    detail, dh, peaks = patrol_calls.when_tables(key, category, months)
+    if dh is None:
+        st.info(detail.reason)
+        return
+    if detail.reason:
+        st.caption(detail.reason)
+    st.markdown(peaks["text"])
+    st.altair_chart(charts.day_hour_heat(dh, value_title=value_title), width="stretch")
+    downloads(dh.reset_index(), name, key=widget_key)

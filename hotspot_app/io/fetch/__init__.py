@@ -1,4 +1,4 @@
-"""Fetching public data into the tool (design §5c "Fetch"): police.uk street-level crimes and
+"""Fetching public data into the tool (docs/design.md §5c "Fetch"): police.uk street-level crimes and
 ASB (`police_uk`), ONS ward and LSOA boundaries and Census 2021 LSOA population (`ons`), and the
 monthly cycle that runs them into a workspace and rebuilds the report packs (`monthly`).
 

@@ -1,7 +1,7 @@
 """Street-level crimes and ASB from police.uk, as police.uk-format monthly CSVs.
 
 Two ways in, both ending in files ``YYYY-MM/YYYY-MM-<force>-street.csv`` with the police.uk
-header (design §7), which the ingest then reads like any downloaded file:
+header (docs/design.md §7), which the ingest then reads like any downloaded file:
 
 **The API** (``source="api"``, https://data.police.uk/docs/), methods used:
 
@@ -67,7 +67,7 @@ from hotspot_app.io.fetch.http import Client, ServiceError, open_remote
 
 #: The police.uk site; the API is under /api and the archives under /data/archive.
 BASE_URL: str = "https://data.police.uk"
-#: police.uk street CSV header (design §7).
+#: police.uk street CSV header (docs/design.md §7).
 HEADER = ["Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location",
           "LSOA code", "LSOA name", "Crime type", "Last outcome category", "Context"]
 #: API category slugs -> the Crime type police.uk's CSVs print (GET /api/crime-categories).
@@ -706,7 +706,7 @@ def run(*, force=None, areas=None, first=None, last=None, out=None, into=None, b
         progress: Callable | None = None) -> dict:
     """``hotspot fetch police-uk``: fetch FIRST..LAST into ``out`` (police.uk-format files) or
     ``into`` a workspace (one atomic load of every month fetched; nothing is loaded when any
-    month fails). Returns the JSON document of design §5c. A failure raises `ServiceError` whose
+    month fails). Returns the JSON document of docs/design.md §5c. A failure raises `ServiceError` whose
     message says what was left (see `service_failure`)."""
     if source not in SOURCES:
         raise InputError(f"unknown source '{source}'; use api or archive", parameter="source")

@@ -1,4 +1,4 @@
-"""Ingest: incident files and boundary files -> canonical tables (design §1, §3).
+"""Ingest: incident files and boundary files -> canonical tables (docs/design.md §1, §3).
 
 `read_incidents(paths, kind="auto")` reads police.uk street CSVs, fire-service extracts and
 generic CSV / Parquet / GeoJSON / GeoPackage files (one file, several, folders searched

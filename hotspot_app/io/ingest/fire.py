@@ -1,4 +1,4 @@
-"""Fire and rescue service incident extracts -> fire categories (design §4, kind ``fire``).
+"""Fire and rescue service incident extracts -> fire categories (docs/design.md §4, kind ``fire``).
 
 Two layouts are recognised by their header:
 

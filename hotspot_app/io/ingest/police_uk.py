@@ -1,4 +1,4 @@
-"""police.uk street-level crime and ASB CSVs (design §7).
+"""police.uk street-level crime and ASB CSVs (docs/design.md §7).
 
 Header: ``Crime ID, Month, Reported by, Falls within, Longitude, Latitude, Location, LSOA code,
 LSOA name, Crime type, Last outcome category, Context`` (matched case-insensitively, in any order;

@@ -1,5 +1,5 @@
 """The workspace: the partnership's memory of incidents, area layers, interventions, saved cluster
-runs, loads and audit (design §9, docs/design.md).
+runs, loads and audit (docs/design.md §9, docs/design.md).
 
 `open_workspace` picks the backend from the target: a ``.gpkg`` path gives
 `gpkg.GeopackageWorkspace` (single user), a ``postgresql://`` URL `postgis.PostgisWorkspace`

@@ -1,7 +1,7 @@
 """The workspace interface both backends implement (`Workspace`), and what they share: layer and
 table names, the load result, coverage, area and intervention helpers.
 
-A workspace is the partnership's memory (design §9): incidents, area layers, interventions, saved
+A workspace is the partnership's memory (docs/design.md §9): incidents, area layers, interventions, saved
 cluster runs, the load history and the audit log. `gpkg.GeopackageWorkspace` keeps it in one
 GeoPackage file (the single-user default); `postgis.PostgisWorkspace` in PostgreSQL/PostGIS (a
 shared deployment). The contract tests (tests/test_workspace_contract.py) run on both.
@@ -299,7 +299,7 @@ class LoadResult:
     """What one `Workspace.load_incidents` did. ``after == before + added - replaced``.
 
     ``removed``: {(source, provider, month): rows removed} (for messages); `to_dict` gives the
-    JSON ``workspace`` block of ``hotspot ingest --into`` (design §5b)."""
+    JSON ``workspace`` block of ``hotspot ingest --into`` (docs/design.md §5b)."""
 
     before: int
     after: int
@@ -652,7 +652,7 @@ class Workspace(abc.ABC):
     def load_incidents(self, incidents, *, files=(), read=None, rejected=None, replace_all: bool = False,
                        user: str | None = None, expected_version: str | None = None,
                        areas: gpd.GeoDataFrame | None = None, warnings=()) -> LoadResult:
-        """Add a load (design §5b): rows of each (source, provider, month) in the load replace the
+        """Add a load (docs/design.md §5b): rows of each (source, provider, month) in the load replace the
         stored rows with that key; everything else is kept. `warnings`: what reading the files
         said (kept with the load; `load_warnings`)."""
 

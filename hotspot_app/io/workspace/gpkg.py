@@ -8,7 +8,7 @@ Everything is in EPSG:27700.
 Layers in the GeoPackage
 ------------------------
 ``incidents``
-    Canonical incidents (design §3), extra columns kept, plus ``provider`` (`schema.provider_of`).
+    Canonical incidents (docs/design.md §3), extra columns kept, plus ``provider`` (`schema.provider_of`).
 ``areas__<layer>``
     One layer per area layer (``ward``, ``town_centre``, ``micro_hotspot``, ``patrol``,
     ``custom``, ...). ``Workspace.areas()`` concatenates them; ``write_areas`` replaces by layer.
@@ -26,7 +26,7 @@ Layers in the GeoPackage
     The load history (`Workspace.loads`), the audit log of every write (`Workspace.audit`) and
     the version token (`Workspace.version`, a new one on every committed write).
 
-Writes that never lose (design §9)
+Writes that never lose (docs/design.md §9)
 ----------------------------------
 Every write takes an exclusive lock (``fcntl.flock`` on the hidden sidecar ``.<name>.lock``),
 checks the version it was given (`errors.ConflictError` when another writer committed since),
@@ -602,7 +602,7 @@ class GeopackageWorkspace(Workspace):
     def load_incidents(self, incidents, *, files=(), read=None, rejected=None, replace_all: bool = False,
                        user: str | None = None, expected_version: str | None = None,
                        areas: gpd.GeoDataFrame | None = None, warnings=()) -> LoadResult:
-        """Add a load to the workspace (design §5b): for every (source, provider, month) in
+        """Add a load to the workspace (docs/design.md §5b): for every (source, provider, month) in
         `incidents`, the stored rows with that key are replaced by the load's; other keys,
         areas, interventions and cluster runs are untouched (the same file twice changes
         nothing). ``replace_all`` removes all incidents first. A backup is kept before anything

@@ -1,5 +1,5 @@
 """PostGIS workspace: the workspace interface (`base.Workspace`) on PostgreSQL/PostGIS,
-for a partnership's shared deployment (design §9).
+for a partnership's shared deployment (docs/design.md §9).
 
 Selected by a ``postgresql://user[:password]@host[:port]/database`` URL wherever a workspace is
 accepted (`workspace.open_workspace`). The tool creates and migrates its tables (``hotspot_schema``
@@ -95,7 +95,7 @@ SCHEMA_VERSION = 3
 MAX_IDENTIFIER = 63
 #: Replacing loads whose removed rows are kept in ``incidents_removed``.
 KEEP_REMOVED = 5
-#: Columns of the incidents key of the accumulate rule (design §5b).
+#: Columns of the incidents key of the accumulate rule (docs/design.md §5b).
 LOAD_KEY = ("source", "provider", "month")
 
 _ENGINES: dict[str, Any] = {}
@@ -728,7 +728,7 @@ class PostgisWorkspace(Workspace):
     def load_incidents(self, incidents, *, files=(), read=None, rejected=None, replace_all: bool = False,
                        user: str | None = None, expected_version: str | None = None,
                        areas: gpd.GeoDataFrame | None = None, warnings=()) -> LoadResult:
-        """Add a load (design §5b): for every (source, provider, month) in `incidents`, the stored
+        """Add a load (docs/design.md §5b): for every (source, provider, month) in `incidents`, the stored
         rows with that key are replaced by the load's; all other rows, areas, interventions and
         runs are kept. `replace_all` removes every incident first. One transaction: the removed
         rows are kept in ``incidents_removed``, the load in ``loads`` and ``audit``.

@@ -1,4 +1,4 @@
-"""The report pack (design §5b, §10): a YAML spec -> the partnership paper as HTML, PDF, DOCX and
+"""The report pack (docs/design.md §5b, §10): a YAML spec -> the partnership paper as HTML, PDF, DOCX and
 XLSX, built from the same core calls the CLI makes, so every number in the pack is the one
 ``hotspot table`` / ``summary`` / ``rank`` / ``evaluate`` prints for the same arguments.
 
@@ -9,12 +9,12 @@ headings, paragraphs, tables and images, plus "About these figures") -> renderer
 `render_docx` via python-docx, `render_xlsx` via `xlsx.workbook`) -> `write` (atomic, never over
 an input). `report` does all of it for the CLI; `report_demo.yaml` is the demo borough's paper.
 
-Table and indicator sections take the keys of the CLI forms of design §5b (``area``, ``by``,
+Table and indicator sections take the keys of the CLI forms of docs/design.md §5b (``area``, ``by``,
 ``within``, ``month``, ``period``, ``years``, ``year_start``, ``compare``, ``kind``, ``category``,
 ``taxonomy``, ``population``, ``no_total``, ``rows``; ``spec``, ``period``, ``baseline``): the ONE
-adapter `table_section` makes the call ``hotspot table`` makes for them (the seed-004 table for
+adapter `table_section` makes the call ``hotspot table`` makes for them (the town-centre table for
 one area and month, the table engine `tables.build_table` otherwise), and `indicators_section` the call
-of ``hotspot indicators`` (`tables.indicators`).
+of ``hotspot indicators`` (`questions.indicators`).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from hotspot_app.core import periods, settings
 from hotspot_app.render.pack.spec import DEMO_SPEC, Spec, parse_spec
 
 #: Sections the app's Reports page offers, in the order they appear in the pack.
-APP_SECTIONS = {"ward_map": "Ward map (rate per 1,000)", "table": "Area table (seed-004 layout)",
+APP_SECTIONS = {"ward_map": "Ward map (rate per 1,000)", "table": "Area table (the town-centre layout)",
                 "summary": "Area summary sentence", "concentration": "Where it concentrates (top 3 wards)",
                 "patrol": "Patrol areas map", "evaluation": "Before/after evaluation"}
 

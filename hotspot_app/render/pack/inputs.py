@@ -27,8 +27,10 @@ class Inputs:
 
 def load_inputs(spec: Spec) -> Inputs:
     """Incidents and areas as the CLI loads them: one workspace GeoPackage, or incident files
-    (every row loaded or listed as rejected); boundary files with the spec's layer."""
+    (every row loaded or listed as rejected); boundary files with the spec's layer, else the one
+    a file's name says (`questions.boundaries`: the CLI reads the same file the same way)."""
     from hotspot_app.io import ingest, workspace
+    from hotspot_app.questions import boundaries
 
     for p in spec.data:
         if not p.exists():
@@ -49,17 +51,12 @@ def load_inputs(spec: Spec) -> Inputs:
     for key, src in spec.areas.items():
         if not src.file.exists():
             raise InputError("no such boundary file", file=src.file, parameter=f"areas.{key}")
-        if workspace.is_workspace(src.file):
-            gdf = workspace.GeopackageWorkspace(src.file).areas()
-            if src.layer:
-                gdf = gdf[gdf["layer"].astype(str) == src.layer].reset_index(drop=True)
-                if not len(gdf):
-                    raise InputError(f"the workspace has no '{src.layer}' areas", file=src.file,
-                                     parameter=f"areas.{key}.layer")
-        else:
-            res = ingest.read_boundaries(src.file, name_field=src.name_field, layer=src.layer or "custom")
-            gdf = res.areas
-            warnings += list(getattr(res, "warnings", []) or [])
+        try:  # the layer: the spec's, else the one rule every face uses (a ward file is wards)
+            gdf, notes = boundaries.read_areas(src.file, name_field=src.name_field, layer=src.layer)
+        except InputError as exc:
+            raise InputError(exc.message, file=exc.file, row=exc.row, column=exc.column,
+                             parameter=f"areas.{key}.{exc.parameter}" if exc.parameter else f"areas.{key}") from None
+        warnings += notes
         layers[key] = gdf
         files[key] = src.file.name
     return Inputs(incidents, layers, [p.name for p in spec.data], files, summary, warnings)

@@ -9,6 +9,7 @@ from typing import Any
 
 from hotspot_app.core import periods
 from hotspot_app.core.errors import InputError
+from hotspot_app.core.patrol import PRESETS
 
 FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx", ".xlsx": "xlsx"}
 
@@ -18,20 +19,16 @@ DEMO_SPEC = Path(__file__).resolve().parent / "report_demo.yaml"
 
 
 
-AREA_KEYS = {"areas", "area"}
-
-
-
-#: Allowed keys per section kind. Table/indicator keys are the CLI flags of design §5b.
+#: Allowed keys per section kind. Table/indicator keys are the CLI flags of docs/design.md §5b.
 SECTION_KEYS: dict[str, set[str] | None] = {
     "heading": None, "text": None, "notes": None,
     "table": {"title", "areas", "area", "by", "within", "month", "period", "years", "year_start",
               "compare", "kind", "category", "taxonomy", "population", "no_total", "rows"},
     "indicators": {"title", "spec", "period", "baseline", "compare", "areas", "area"},
     "summary": {"title", "areas", "area", "to", "months"},
-    "concentration": {"title", "areas", "layer", "category", "from", "to", "top", "unit"},
-    "map": {"title", "type", "areas", "layer", "category", "from", "to", "metric", "eps_m",
-            "min_samples"},
+    "concentration": {"title", "areas", "layer", "category", "from", "to", "top", "unit", "within"},
+    "map": {"title", "type", "areas", "layer", "category", "from", "to", "metric", "preset", "eps_m",
+            "min_samples", "top"},
     "chart": {"title", "type", "areas", "area", "category", "from", "to"},
     "evaluation": {"title", "areas", "area", "after", "before", "baseline", "category", "buffer_m",
                    "control", "candidates", "map", "chart", "cell_m"},
@@ -40,12 +37,6 @@ SECTION_KEYS: dict[str, set[str] | None] = {
 
 
 MAP_TYPES = ("choropleth", "patrol")
-
-
-
-#: Words for a selection in sentences (as `hotspot rank` prints them).
-UNITS = {"ward": "wards", "town_centre": "town centres", "micro_hotspot": "micro-hotspots",
-         "patrol": "patrol areas"}
 
 
 
@@ -304,6 +295,8 @@ def check_section(src, key: str, kind: str, args, areas: dict, period: dict, bas
                                       "comes with an evaluation section)")
         if out.get("metric", "count") not in ("count", "rate"):
             spec_error(src, f"{key}.metric", "use count or rate")
+        if "preset" in out and out["preset"] not in PRESETS:
+            spec_error(src, f"{key}.preset", f"use one of {', '.join(PRESETS)}")
     if kind in ("summary", "evaluation") and "area" not in out:
         spec_error(src, f"{key}.area", "name the area (as in the boundary file)")
     if kind == "evaluation" and "after" not in out:

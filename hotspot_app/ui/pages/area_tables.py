@@ -1,17 +1,18 @@
 """Area tables: every table shape of the partnership papers from the one table engine
 (`hotspot_app.tables`), with CSV and XLSX downloads.
 
-Presets (one per seed table shape): the town-centre table (seed 004: one area, selected month,
-last 6 and 12 months); categories by area with rates per 1,000 (seed 001 Tables 2, 3, 5; seed 003
-local-authority tables); a quarter against the same quarter last year (seed 003); Oct–Sep years
-(seed 001 Table 4); performance indicators with targets (seed 003). Thin: widgets -> one core
+Presets (one per table shape of the papers): the town-centre table (the town-centre paper: one area, selected month,
+last 6 and 12 months); categories by area with rates per 1,000 (the assessment paper Tables 2, 3, 5; the performance paper
+local-authority tables); a quarter against the same quarter last year (the performance paper); Oct–Sep years
+(the assessment paper Table 4); performance indicators with targets (the performance paper). Thin: widgets -> one core
 call -> rendering."""
 
 import pandas as pd
 import streamlit as st
 
+from hotspot_app.core import periods, taxonomy
 from hotspot_app.io import exports
-from hotspot_app.core import periods, tables
+from hotspot_app.questions import table
 from hotspot_app.render import formatting
 from hotspot_app.ui import cache, common
 
@@ -22,31 +23,7 @@ PRESETS = {
     "years": "Years (e.g. October–September) with change",
     "indicators": "Performance indicators with targets",
 }
-KIND_LABELS = {"crime": "Crime", "asb": "ASB", "fire": "Fires"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@st.cache_data(show_spinner="Building the table…", max_entries=32)
-def _table(key: str, grouping: tuple, period: tuple, compare: str, kind: str, taxonomy_name: str,
-           rows: str | None = None) -> dict:
-    ds = cache.load(key)
-    mode, value = grouping
-    args = {"area": list(value)} if mode == "areas" else {"by": value, "within": "layer=ward"} \
-        if mode == "by" else {}
-    areas = None if mode == "all" else ds.areas
-    ptype, pvalue, start = period
-    when = {"month": pvalue} if ptype == "month" else {"period": pvalue} if ptype == "period" else \
-        {"years": pvalue, "year_start": start}
-    return tables.build_table(ds.incidents, areas, compare=compare, kind=kind, taxonomy_name=taxonomy_name,
-                              rows=rows, **args, **when)
-
-
-@st.cache_data(show_spinner="Computing the indicators…", max_entries=16)
-def _indicators(key: str, spec: tuple, period: str, baseline: str | None, area_id: str) -> dict:
-    ds = cache.load(key)
-    area = None if area_id == "__all__" else ds.areas[ds.areas["area_id"].astype(str) == area_id]
-    frame = pd.DataFrame(list(spec), columns=["indicator", "category", "target"])
-    return tables.indicators(ds.incidents, frame, period, baseline=baseline, area=area)
 
 
 st.title("Area tables")
@@ -57,14 +34,14 @@ month_label = lambda m: pd.Timestamp(f"{m}-01").strftime("%B %Y")  # noqa: E731
 preset = st.selectbox("Table", list(PRESETS), format_func=PRESETS.get, key="tb-preset")
 
 if preset == "town":
-    area_choices = {"__all__": "All areas loaded"}
+    area_choices = {cache.ALL: table.ALL_AREAS}
     for layer in (ds.wards, ds.town_centres, ds.micro_hotspots):
         area_choices.update({str(a): f"{n} ({str(lay).replace('_', ' ')})"
                              for a, n, lay in zip(layer["area_id"], layer["name"], layer["layer"])})
     c1, c2, c3 = st.columns([2, 1, 1])
     area_id = c1.selectbox("Area", list(area_choices), format_func=area_choices.get, key="tb-area")
     month = c2.selectbox("Month", list(reversed(ds.months)), key="tb-month", format_func=month_label)
-    kind = c3.selectbox("Kind", kinds, key="tb-kind", format_func=KIND_LABELS.get)
+    kind = c3.selectbox("Kind", kinds, key="tb-kind", format_func=taxonomy.kind_label)
     c4, c5 = st.columns(2)
     compare = c4.radio("Compare with", list(periods.COMPARISONS), horizontal=True, key="tb-compare",
                        format_func={"same-period-last-year": "Same period last year",
@@ -73,9 +50,11 @@ if preset == "town":
                              key="tb-taxonomy", disabled=(kind != "crime"),
                              format_func={"auto": "As in the data", "police-uk": "police.uk",
                                           "home-office": "Home Office hierarchy"}.get)
-    rows, warnings = cache.partnership_table(ds.key, area_id, month, kind, compare,
-                                             taxonomy_name if kind == "crime" else "auto")
-    common.show_warnings(warnings + list(rows.attrs.get("notes", [])))
+    with common.answer_or_stop():
+        answer = cache.area_table(ds.key, area_id, month=month, kind=kind, compare=compare,
+                                  taxonomy_name=taxonomy_name if kind == "crime" else "auto")
+    rows, warnings = answer.rows, answer.warnings
+    common.show_warnings(warnings + answer.notes)
     title = f"{area_choices[area_id]} — {month_label(month)}"
     st.subheader(title)
     st.dataframe(formatting.table_display(rows), hide_index=True, width="stretch",
@@ -103,17 +82,14 @@ if preset == "indicators":
     c1, c2, c3 = st.columns(3)
     end = c1.selectbox("Quarter ending", list(reversed(months)), key="tb-ind-end", format_func=month_label)
     base_year = c2.checkbox("Baseline: the 12 months before the quarter's year", value=True, key="tb-ind-base")
-    choices = {"__all__": "All areas loaded"} | {str(a): str(n) for a, n in zip(ds.areas["area_id"], ds.areas["name"])}
+    choices = {cache.ALL: table.ALL_AREAS} | {str(a): str(n) for a, n in zip(ds.areas["area_id"], ds.areas["name"])}
     area_id = c3.selectbox("Area", list(choices), format_func=choices.get, key="tb-ind-area")
     quarter = periods.window(end, 3)
     baseline = periods.format_range(periods.window(periods.add_months(quarter[0], -1), 12)) if base_year else None
     spec_rows = tuple((str(r.indicator), str(r.category), str(r.target))
                       for r in spec.dropna(how="all").fillna("").itertuples(index=False))
-    try:
-        doc = _indicators(ds.key, spec_rows, periods.format_range(quarter), baseline, area_id)
-    except ValueError as exc:  # InputError: a bad target or category, named
-        st.error(str(exc))
-        st.stop()
+    with common.answer_or_stop():  # a bad target or category, named
+        doc = cache.indicator_table(ds.key, spec_rows, periods.format_range(quarter), baseline, area_id)
     common.show_warnings(doc["warnings"])
     frame = formatting.indicators_frame(doc)
     st.dataframe(frame, hide_index=True, width="stretch")
@@ -132,7 +108,7 @@ fields = [c for c in ds.wards.columns if c not in ("area_id", "name", "layer", "
 groupings = {"wards": "Each ward", **{f"by:{f}": f"By {f}" for f in fields}, "chosen": "Chosen areas",
              "all": "All data (one column)"}
 group = c1.selectbox("Columns", list(groupings), format_func=groupings.get, key="tb-group")
-kind = c2.selectbox("Kind", kinds, key="tb-kind2", format_func=KIND_LABELS.get)
+kind = c2.selectbox("Kind", kinds, key="tb-kind2", format_func=taxonomy.kind_label)
 row_choices = ["auto", "police-uk", "home-office"] if kind == "crime" else ["auto"]
 if kind == "fire" and "subcategory" in ds.incidents.columns:
     row_choices.append("rows:subcategory")
@@ -188,13 +164,16 @@ else:
                        key="tb-compare2", format_func={"same-period-last-year": "Same period last year",
                                                        "previous-period": "Previous period"}.get)
 
-try:
-    doc = _table(ds.key, grouping, period, compare, kind, "auto" if row_field else taxonomy_name, row_field)
-except ValueError as exc:  # InputError: one line naming the problem
-    st.error(str(exc))
-    st.stop()
+mode, value = grouping
+when = ({"month": period[1]} if period[0] == "month" else {"period": period[1]} if period[0] == "period"
+        else {"years": period[1], "year_start": period[2]})
+with common.answer_or_stop():  # one line naming the problem
+    doc = cache.area_table(ds.key, names=tuple(value) if mode == "areas" else (),
+                           by=value if mode == "by" else None, within="layer=ward" if mode == "by" else None,
+                           compare=compare, kind=kind, taxonomy_name="auto" if row_field else taxonomy_name,
+                           rows=row_field, **when).document
 common.show_warnings(doc["warnings"])
-title = f"{KIND_LABELS[kind]} — {PRESETS[preset]}"
+title = f"{taxonomy.kind_label(kind)} — {PRESETS[preset]}"
 st.subheader(title)
 st.caption(" · ".join(formatting.describe_columns(doc)))
 display = formatting.display_frame(doc, previous=(preset != "areas"))

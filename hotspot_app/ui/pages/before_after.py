@@ -5,8 +5,6 @@ effect with its interval, WDQ), the comparison areas on a map beside the target,
 table, the placebo histogram, two before/after maps with the same extent and colour scale, and
 the monthly series (the target against its comparison areas over the pre-period)."""
 
-import json
-
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
@@ -202,7 +200,7 @@ with st.expander("Full evaluation (method, control, robustness, WDD, TNE)"):
 d = st.columns(3)
 d[0].download_button("Evaluation (Markdown)", formatting.evaluation_markdown(answer).encode("utf-8"),
                      "evaluation.md", "text/markdown", key="ba-md", on_click="ignore")
-d[1].download_button("Evaluation (JSON)", json.dumps(answer.to_dict(), default=str).encode("utf-8"),
+d[1].download_button("Evaluation (JSON)", formatting.json_text(answer.to_dict()).encode("utf-8"),
                      "evaluation.json", "application/json", key="ba-json", on_click="ignore")
 d[2].download_button("Monthly series (CSV)", exports.csv_bytes(series),
                      "evaluation-series.csv", "text/csv", key="ba-csv", on_click="ignore")

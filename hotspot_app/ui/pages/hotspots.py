@@ -6,9 +6,9 @@ curve, when incidents happen, and downloads of every table and map."""
 import folium
 import streamlit as st
 
+from hotspot_app.core import harm, params, patrol, settings
+from hotspot_app.questions import patrol_areas as patrol_question
 from hotspot_app.render import charts, maps
-from hotspot_app.core import harm, patrol, settings
-from hotspot_app.core.errors import InputError
 from hotspot_app.ui import cache, common, patrol_calls
 
 st.title("Hotspots and patrol areas")
@@ -17,7 +17,7 @@ common.banner(ds)
 
 c1, c2 = st.columns([2, 2])
 with c1:
-    selection = common.category_picker(ds, "hs-cat", default=["asb"])
+    category = common.category_picker(ds, "hs-cat", default=["asb"])
 with c2:
     months = common.period_picker(ds, "hs-period")
 p1, p2, p3 = st.columns([2, 1, 1.4])
@@ -30,78 +30,61 @@ def _apply_preset():
 
 
 preset_name = p1.radio("Patrol areas", list(patrol.PRESETS), horizontal=True, key="hs-preset",
+                       index=list(patrol.PRESETS).index(patrol.DEFAULT_PRESET),
                        format_func=lambda k: k.replace("-", " ").capitalize(), on_change=_apply_preset,
                        help="; ".join(f"{k}: {p.text}" for k, p in patrol.PRESETS.items()))
 if "hs-eps" not in st.session_state:
     _apply_preset()
-top = int(p2.number_input("Top", min_value=1, max_value=50, value=5, step=1, key="hs-top",
+top = int(p2.number_input("Top", value=patrol_question.SHOWN, key="hs-top", **params.widget("top"),
                           help="How many of the highest-ranked areas to show and plan for."))
 rank_by = p3.radio("Rank by", ["count", "harm"], horizontal=True, key="hs-rank",
                    format_func={"count": "Incidents", "harm": "Harm"}.get,
-                   help="Harm weights each incident by a documented severity weight (design §6); "
+                   help="Harm weights each incident by a documented severity weight (docs/design.md §6); "
                         "counting incidents is the default.")
-preset = patrol.PRESETS[preset_name]
-if (float(st.session_state["hs-eps"]), int(st.session_state["hs-min"])) == (preset.eps_m, preset.min_samples):
-    st.caption(f"**{preset_name.replace('-', ' ').capitalize()}**: {preset.text}.")
-else:
-    st.caption(f"Own settings (Advanced): incidents within {st.session_state['hs-eps']:g} m, at least "
-               f"{int(st.session_state['hs-min'])} of them.")
+choice = patrol_question.choose(preset_name, float(st.session_state["hs-eps"]), int(st.session_state["hs-min"]))
+st.caption(f"**{choice.describe()[:1].upper() + choice.describe()[1:]}**.")
 
 with st.expander("Advanced: eps, min samples, space–time, grid layer"):
     a1, a2, a3, a4 = st.columns(4)
-    eps_m = a1.number_input("eps (metres)", min_value=5.0, max_value=5000.0,
-                            step=5.0, key="hs-eps",
+    eps_m = a1.number_input("eps (metres)", key="hs-eps", **params.widget("eps_m"),
                             help="Two incidents are neighbours within this distance.")
-    min_samples = a2.number_input("Min samples", min_value=1, max_value=10_000,
-                                  step=1, key="hs-min",
+    min_samples = a2.number_input("Min samples", key="hs-min", **params.widget("min_samples"),
                                   help="Incidents within eps (itself included) that make a dense core.")
     space_time = a3.toggle("Space–time", key="hs-st", help="Neighbours must also be close in time (needs dates).")
-    days = a4.number_input("Days", min_value=1.0, max_value=365.0, value=30.0, step=1.0, key="hs-days",
-                           disabled=not space_time)
+    days = a4.number_input("Days", value=30.0, key="hs-days", disabled=not space_time, **params.widget("days"))
     GRIDS = {"none": "None", "count": "Counts per cell", "kde": "Kernel density (KDE)",
              "gistar": "Gi* hot and cold spots (FDR-corrected)"}
     g1, g2, g3 = st.columns([2, 1, 1])
     grid_method = g1.radio("Grid layer", list(GRIDS), format_func=GRIDS.get, horizontal=True, key="hs-grid")
-    cell_m = g2.number_input("Cell size (m)", min_value=25.0, max_value=2000.0, value=float(settings.CELL_M),
-                             step=25.0, key="hs-cell")
+    cell_m = g2.number_input("Cell size (m)", value=float(settings.CELL_M), key="hs-cell", **params.widget("cell_m"))
     shape = g3.radio("Cells", ["square", "hex"], horizontal=True, key="hs-shape")
-    try:
-        guide = cache.eps_suggestion(ds.key, selection, (months[0], months[-1]), int(min_samples))
-    except InputError as exc:
-        st.info(str(exc))
-    else:
-        st.markdown(f"For **{int(min_samples)}** min samples the k-distance curve bends at about "
-                    f"**{guide.eps_m:,.0f} m**: a guide, not a rule — patrol areas should stay walkable, "
-                    "so prefer the smaller of this and a few streets.")
-        st.altair_chart(charts.k_distance(guide.curve, guide.eps_m), width="stretch")
+    with common.answer_or_stop():
+        guide, guide_text = patrol_calls.eps_guidance(ds.key, category, (months[0], months[-1]), int(min_samples))
+    st.markdown(guide_text)
+    st.altair_chart(charts.k_distance(guide.curve, guide.eps_m), width="stretch")
 
 period = (months[0], months[-1])
-weight = "harm" if rank_by == "harm" else None
+rank_by = "harm" if rank_by == "harm" else None
 with st.status("Finding patrol areas…", expanded=False) as status:
-    found = patrol_calls.patrol_areas(ds.key, selection, period, float(eps_m), int(min_samples),
-                                      float(days) if space_time else None, weight)
-    status.update(label=f"{len(found.areas)} patrol areas from {found.n_incidents:,} incidents "
+    found = patrol_calls.patrol_areas(ds.key, category, period, preset_name, float(eps_m), int(min_samples),
+                                      float(days) if space_time else None, rank_by, top)
+    status.update(label=f"{found.n_found} patrol areas from {found.n_incidents:,} incidents "
                         f"({found.n_noise:,} not in any area)", state="complete")
-cells = None
+grid_answer = None
 if grid_method != "none":
-    cells = cache.grid(ds.key, selection, period, grid_method, float(cell_m), shape)
-    found_warnings = list(found.warnings) + list(cells.attrs.get("warnings", []))
-else:
-    found_warnings = list(found.warnings)
+    grid_answer = cache.grid(ds.key, category, period, grid_method, float(cell_m), shape)
 # warnings first
-common.show_warnings(found_warnings)
+common.show_warnings(list(found.warnings) + (grid_answer.warnings if grid_answer is not None else []))
 if found.message:
     st.info(found.message)
-shown = found.areas.sort_values("rank", kind="stable").head(top).reset_index(drop=True)
-st.session_state["hs-current"] = {"selection": selection, "period": period, "eps_m": float(eps_m),
-                                  "min_samples": int(min_samples), "top": top, "weight": weight,
-                                  "preset": preset_name}
+shown = found.areas
+st.session_state["hs-current"] = {"category": category, "period": period, "preset": preset_name,
+                                  "eps_m": float(eps_m), "min_samples": int(min_samples), "top": top,
+                                  "rank_by": rank_by}
 
-table = patrol.display_table(shown, weighted=weight is not None)
+table = patrol.display_table(shown, weighted=rank_by is not None)
 if len(shown):
-    st.markdown(f"**Top {len(shown)} of {len(found.areas)} patrol areas** "
-                f"({int(shown['count'].sum()):,} of {found.n_incidents:,} incidents). "
-                "Click a row to zoom the map to it.")
+    st.markdown(f"**{found.sentence()}** Click a row to zoom the map to it.")
 picked = None
 if len(table):
     event = st.dataframe(
@@ -130,9 +113,10 @@ else:
 m = maps.base_map(bounds, tiles=common.tiles())
 if len(ds.wards):
     maps.area_outlines(ds.wards, name="Wards", colour="#777777", line_width=1).add_to(m)
-locs = cache.locations(ds.key, selection, months)
+locs = cache.locations(ds.key, category, months)
 if len(locs):
     maps.heat_layer(locs, show=False).add_to(m)
+cells = grid_answer.cells if grid_answer is not None else None
 if cells is not None:
     if grid_method == "gistar":
         layer, scale = maps.grid_layer(cells, value="count", category="hotspot", name=GRIDS[grid_method],
@@ -151,21 +135,21 @@ if cells is not None:
 if len(ds.micro_hotspots):
     maps.area_outlines(ds.micro_hotspots, name="Micro-hotspots", colour="#008837", dash="6 4").add_to(m)
 if len(shown):
-    maps.patrol_areas(shown, fields={c: l for c, l in (("rank", "Rank"), ("name", "Name"),
-                                                       ("count", "Incidents"), ("area_m2", "Size (m²)"),
-                                                       ("grid_ref", "Grid ref")) if c in shown.columns}
-                      ).add_to(m)
+    maps.patrol_area_layer(shown, fields={c: label for c, label in (("rank", "Rank"), ("name", "Name"),
+                                                                    ("count", "Incidents"), ("area_m2", "Size (m²)"),
+                                                                    ("grid_ref", "Grid ref")) if c in shown.columns}
+                           ).add_to(m)
     maps.rank_markers(shown).add_to(m)
     maps.patrol_legend().add_to(m)
 folium.LayerControl(collapsed=True).add_to(m)
 common.show_map(m, key="hs-map", download="patrol-areas-map", height=520)
 
 if len(shown):
-    token = patrol_calls.geo_downloads_token(shown, ds.key, selection, period, eps_m, min_samples, weight, top)
+    token = common.geo_downloads_token(shown, ds.key, category, period, eps_m, min_samples, rank_by, top)
     st.markdown("**Downloads** (the areas shown)")
-    patrol_calls.download_row(ds.key, shown, table, token, stem="patrol-areas", widget_key="hs",
-                              png_title=f"Top {len(shown)} patrol areas, {period[0]} to {period[1]}",
-                              png_name="patrol-areas-map.png")
+    common.download_row(ds.key, shown, table, token, stem="patrol-areas", widget_key="hs",
+                        png_title=f"Top {len(shown)} patrol areas, {period[0]} to {period[1]}",
+                        png_name="patrol-areas-map.png")
     st.page_link("hotspot_app/ui/pages/patrol_plan.py", label=f"Plan patrols for these {len(shown)} areas",
                  icon=":material/directions_walk:")
 
@@ -177,23 +161,16 @@ if cells is not None:
 
 # ---------------------------------------------------------------- PAI in words
 st.subheader("How well do patrol areas predict where incidents happen? (PAI)")
-fc = cache.forecast_pai(ds.key, selection, period, float(eps_m), int(min_samples))
-if fc is not None and fc.get("pai") is not None:
-    share_n = 100 * fc["n_test"] / fc["N_test"] if fc["N_test"] else None
-    share_a = 100 * fc["area_m2"] / fc["study_area_m2"]
-    st.markdown(
-        f"Patrol areas found on **{fc['train']}** held **{fc['n_test']:,} of {fc['N_test']:,}** incidents "
-        f"of **{fc['test']}** ({share_n:.1f}%) on **{share_a:.2f}%** of the area. "
-        f"The Predictive Accuracy Index is the share of incidents over the share of area: "
-        f"**PAI = {fc['pai']:.1f}** — last period's areas caught {fc['pai']:.1f} times the incidents an "
-        "equal area picked at random would (1 = no better than chance).")
+fc = patrol_calls.forecast(ds.key, category, period, preset_name, float(eps_m), int(min_samples))
+if fc is not None and fc.get("text"):
+    st.markdown(fc["text"])
 else:
     st.caption("PAI needs the months before the selected period (the same length) loaded, and patrol "
                "areas found in them.")
 
 # ---------------------------------------------------------------- how many places
 st.subheader("How many places?")
-curves, sentences = patrol_calls.concentration(ds.key, selection, months, float(cell_m), top)
+curves, sentences = patrol_calls.concentration(ds.key, category, months, float(cell_m), top)
 if curves is None:
     st.caption("Nothing selected to measure.")
 else:
@@ -207,15 +184,9 @@ else:
 # ---------------------------------------------------------------- harm
 if rank_by == "harm":
     st.subheader("Harm weights")
-    check = patrol_calls.harm_check(ds.key, selection, period, float(eps_m), int(min_samples),
-                                    float(days) if space_time else None, top)
+    check = found.harm_check
     if check is not None:
-        label = {int(c): f"#{int(r)} {n}" for c, r, n in zip(found.areas["cluster_id"], found.areas["rank"],
-                                                            found.areas["name"])}
-        moved = [f"{label.get(int(c), c)} (only with the {side} weights)"
-                 for side, ids in (("high", check["only_high"]), ("low", check["only_low"])) for c in ids]
-        text = check["text"] + ("" if not moved else " " + "; ".join(moved) + ".")
-        (st.warning if check["changes"] else st.success)(text)
+        (st.warning if check["changes"] else st.success)(check["text"])
     st.caption(f"Areas ranked by summed harm weight (counting incidents is the default). Weights: "
                f"{harm.SOURCE}.")
     weights = harm.table()
@@ -223,4 +194,4 @@ if rank_by == "harm":
     common.downloads(weights, "harm-weights", key="hs-harm-dl")
 
 # ---------------------------------------------------------------- when
-patrol_calls.when_section(ds.key, selection, months, widget_key="hs-dh-dl", name="incidents-by-weekday-and-hour")
+common.when_section(ds.key, category, months, widget_key="hs-dh-dl", name="incidents-by-weekday-and-hour")

@@ -1,14 +1,11 @@
 """Overview: ward choropleth (count, rate per 1,000, change), incident heat, town centres and
-micro-hotspots, category/period filters, KPI cards with the seed-000 summary."""
+micro-hotspots, category/period filters, KPI cards with the micro-hotspot summary."""
 
 import streamlit as st
 
-from hotspot_app.core import areas as core_areas
-from hotspot_app.render import maps, formatting, static_maps
-from hotspot_app.core import measures, periods, taxonomy
+from hotspot_app.core import coverage, measures, periods
+from hotspot_app.render import formatting, maps, static_maps
 from hotspot_app.ui import cache, common
-from hotspot_app.core import coverage
-from hotspot_app.core import summaries
 
 st.title("Overview")
 ds = common.dataset()
@@ -28,22 +25,24 @@ common.print_caption(ds, months, category)
 kpi_box = st.container()  # filled after the map is sent, so the map frame starts loading first
 
 # ---------------------------------------------------------------- map
-ranking, warnings = cache.ward_ranking(ds.key, category, months)
-wards_rows = ranking[ranking["area_id"] != core_areas.OUTSIDE]
+ranking, ranked_doc = cache.ward_ranking(ds.key, category, months)
+ward_ids = ds.wards["area_id"].astype(str)
+counts, warnings = cache.ward_values(ds.key, category, months, "count")
+rates, _ = cache.ward_values(ds.key, category, months, "rate")
 if metric == "change":
     change, warnings = cache.ward_change(ds.key, category, months)
     values = change.set_index("area_id")["pct_change"].astype(float)
     title, fmt, diverging = "% change on a year earlier", "{:+.1f}%", True
-    extra = {"Count": [formatting.fmt_int(v) for v in ds.wards["area_id"].astype(str).map(change.set_index("area_id")["count"])],
-             "A year earlier": [formatting.fmt_int(v) for v in ds.wards["area_id"].astype(str).map(change.set_index("area_id")["previous"])]}
+    extra = {"Count": [formatting.fmt_int(v) for v in ward_ids.map(change.set_index("area_id")["count"])],
+             "A year earlier": [formatting.fmt_int(v) for v in ward_ids.map(change.set_index("area_id")["previous"])]}
 elif metric == "rate":
-    values = wards_rows.set_index("area_id")["rate_per_1000"].astype(float)
+    values = rates.astype(float)
     title, fmt, diverging = "Rate per 1,000", "{:,.1f}", False
-    extra = {"Count": [formatting.fmt_int(v) for v in ds.wards["area_id"].astype(str).map(wards_rows.set_index("area_id")["count"])]}
+    extra = {"Count": [formatting.fmt_int(v) for v in ward_ids.map(counts)]}
 else:
-    values = wards_rows.set_index("area_id")["count"].astype(float)
+    values = counts.astype(float)
     title, fmt, diverging = "Incidents", "{:,.0f}", False
-    extra = {"Rate per 1,000": [formatting.fmt_rate(v) for v in ds.wards["area_id"].astype(str).map(wards_rows.set_index("area_id")["rate_per_1000"])]}
+    extra = {"Rate per 1,000": [formatting.fmt_rate(v) for v in ward_ids.map(rates)]}
 common.show_warnings(warnings)
 if metric == "rate" and values.isna().all():
     st.info("The ward boundaries have no population, so rates cannot be computed.")
@@ -61,7 +60,7 @@ common.png_download(lambda: static_maps.choropleth_png(ds.wards, [None if measur
 
 # ---------------------------------------------------------------- KPI cards for one area
 with kpi_box:
-    area_choices = {"__all__": "All areas loaded"}
+    area_choices = {cache.ALL: "All areas loaded"}
     for layer in (ds.wards, ds.town_centres, ds.micro_hotspots):
         area_choices.update({str(a): str(n) for a, n in zip(layer["area_id"], layer["name"])})
     area_id = st.selectbox("Area for the summary", list(area_choices), format_func=area_choices.get,
@@ -69,23 +68,20 @@ with kpi_box:
     summary = cache.area_summary(ds.key, area_id, months[-1], len(months))
     kpis = [("crime", "Crimes"), ("asb", "ASB incidents"), ("fires", "Deliberate fires")]
     cols = st.columns(len([k for k, _ in kpis if k in summary]))
+    span = periods.describe([months[0], months[-1]]) if len(months) > 1 else periods.describe(months)
     for col, (k, label) in zip(cols, [kp for kp in kpis if kp[0] in summary]):
         block = summary[k]
-        delta = None
-        if block.get("diff") is not None:
-            pct = block.get("pct_diff")
-            delta = f"{block['diff']:+,}" + (f" ({pct:+.1f}%)" if pct is not None else " (n/a)")
-        col.metric(f"{label}, {periods.describe([months[0], months[-1]]) if len(months) > 1 else periods.describe(months)}",
-                   formatting.fmt_int(block.get("current")) if coverage.kind_loaded(ds.incidents, {"fires": "fire"}.get(k, k)) else "not loaded", delta, delta_color="inverse",
+        loaded = coverage.kind_loaded(ds.incidents, {"fires": "fire"}.get(k, k))
+        col.metric(f"{label}, {span}", formatting.fmt_int(block.get("current")) if loaded else "not loaded",
+                   formatting.change_text(block.get("diff"), block.get("pct_diff")), delta_color="inverse",
                    help="Compared with the same months a year earlier.")
     st.markdown(f"> {summary['text']}")
     common.show_warnings(summary.get("warnings", []))
 
 # ---------------------------------------------------------------- ward table
 st.subheader("Wards")
-top = summaries.top_share(ranking, top=3, what=taxonomy.selection_label(category)) if len(wards_rows) else None
-if top:
-    st.markdown(top["text"])
+if len(ranking) > 1:
+    st.markdown(ranked_doc["top"]["text"])
 table = formatting.rank_display(ranking)
 st.dataframe(table, hide_index=True, width="stretch")
 common.downloads(ranking, f"wards-{months[0]}-{months[-1]}", key="ov-dl")

@@ -9,12 +9,13 @@ import io
 import pandas as pd
 import streamlit as st
 
+from hotspot_app.core import params, patrol, periods, taxonomy
+from hotspot_app.core.errors import HotspotError
 from hotspot_app.io import exports
-from hotspot_app.render import maps
-from hotspot_app.core import patrol, periods, taxonomy
-from hotspot_app.core.errors import InputError
+from hotspot_app.questions import patrol_areas as patrol_question
+from hotspot_app.questions import patrol_plan
+from hotspot_app.render import maps, patrol_sheet
 from hotspot_app.ui import cache, common, patrol_calls
-from hotspot_app.render import patrol_sheet
 
 st.title("Patrol plan")
 ds = common.dataset()
@@ -23,37 +24,39 @@ common.banner(ds)
 cur = st.session_state.get("hs-current")
 if cur is None:
     months = ds.months[-12:]
-    p = patrol.PRESETS[patrol.DEFAULT_PRESET]
-    cur = {"selection": ("asb",) if "asb" in set(ds.incidents["kind"].astype(str)) else (),
-           "period": (months[0], months[-1]), "eps_m": p.eps_m, "min_samples": p.min_samples, "top": 5,
-           "weight": None, "preset": patrol.DEFAULT_PRESET}
-    st.caption("Street-level patrol areas of the last 12 months; choose others on the *Hotspots* page.")
-what = taxonomy.selection_label(cur["selection"], everything="all incidents")
+    cur = {"category": ("asb",) if "asb" in set(ds.incidents["kind"].astype(str)) else (),
+           "period": (months[0], months[-1]), "preset": patrol.DEFAULT_PRESET, "eps_m": None,
+           "min_samples": None, "top": patrol_question.SHOWN, "rank_by": None}
+    st.caption("Patrol areas of the last 12 months with the app's default preset; choose others on "
+               "the *Hotspots* page.")
+choice = patrol_question.choose(cur["preset"], cur["eps_m"], cur["min_samples"])
+what = taxonomy.selection_label(cur["category"], everything="all incidents")
 st.caption(f"Top {cur['top']} patrol areas for {what}, {periods.describe(sorted(set(cur['period'])))} "
-           f"(eps {cur['eps_m']:g} m, min samples {cur['min_samples']}).")
+           f"({choice.describe()}).")
 
 with st.expander("Plan settings", expanded=False):
     s1, s2, s3 = st.columns(3)
-    visits = int(s1.number_input("Visits per patrol day", 1, 12, patrol.VISITS_PER_DAY, key="pp-visits"))
-    minutes = int(s2.number_input("Minutes per visit", 5, 120, patrol.KOPER_MINUTES, step=5, key="pp-min",
-                                  help="Koper curve: 10–15 minutes, at irregular times."))
-    days = int(s3.number_input("Days", 7, 92, patrol.DAYS, key="pp-days"))
+    defaults = patrol_plan.DEFAULTS
+    visits = int(s1.number_input("Visits per patrol day", value=defaults["visits_per_day"], key="pp-visits",
+                                 **params.widget("visits_per_day")))
+    minutes = int(s2.number_input("Minutes per visit", value=defaults["minutes"], key="pp-min",
+                                  help="Koper curve: 10–15 minutes, at irregular times.", **params.widget("minutes")))
+    days = int(s3.number_input("Days", value=defaults["days"], key="pp-days", **params.widget("plan_days")))
     s4, s5, s6 = st.columns(3)
     start = s4.date_input("First day", patrol.next_monday(), key="pp-start")
-    hours = s5.slider("Patrol hours", 0, 24, patrol.HOURS, key="pp-hours")
-    share = s6.slider("Comparison days (no patrol)", 0.0, 0.9, patrol.COMPARISON_SHARE, 0.05, key="pp-share",
+    hours = s5.slider("Patrol hours", 0, 24, defaults["hours"], key="pp-hours")
+    lo, hi, step = params.WIDGETS["comparison_share"]
+    share = s6.slider("Comparison days (no patrol)", lo, hi, defaults["comparison_share"], step, key="pp-share",
                       help="Days each area is left without a planned patrol, chosen at random — the "
                            "comparison that tells whether the patrols worked (Grip's crossover design).")
-    seed = int(st.number_input("Random seed (same seed, same plan)", 0, 10**6, 1, key="pp-seed"))
+    seed = int(st.number_input("Random seed (same seed, same plan)", value=defaults["seed"], key="pp-seed",
+                               **params.widget("seed")))
 
-try:
-    plan = patrol_calls.plan(ds.key, tuple(cur["selection"]), tuple(cur["period"]), float(cur["eps_m"]),
-                             int(cur["min_samples"]), int(cur["top"]), visits, minutes, days,
+with common.answer_or_stop():
+    plan = patrol_calls.plan(ds.key, tuple(cur["category"]), tuple(cur["period"]), cur["preset"],
+                             cur["eps_m"], cur["min_samples"], int(cur["top"]), visits, minutes, days,
                              start.isoformat(), seed, (int(hours[0]), int(hours[1])), float(share),
-                             cur.get("weight"))
-except InputError as exc:
-    st.error(str(exc))
-    st.stop()
+                             cur.get("rank_by"))
 common.show_warnings(plan.warnings)
 
 # ---------------------------------------------------------------- the day's visits (phone first)
@@ -67,13 +70,13 @@ for _, r in rows.iterrows():
     a = areas.loc[int(r["rank"])]
     where = f"{a['grid_ref']} · [map](geo:{a['latitude']:.5f},{a['longitude']:.5f})" if a["grid_ref"] else ""
     if r["day_type"] == "patrol":
-        st.markdown(f"**#{int(r['rank'])} {patrol_calls.md(str(r['area']))}** — visits at **{r['times']}**, "
+        st.markdown(f"**#{int(r['rank'])} {common.md(str(r['area']))}** — visits at **{r['times']}**, "
                     f"{minutes} minutes each  \n{where}")
     else:
-        st.markdown(f"#{int(r['rank'])} {patrol_calls.md(str(r['area']))} — *comparison day: no patrol*  \n{where}")
+        st.markdown(f"#{int(r['rank'])} {common.md(str(r['area']))} — *comparison day: no patrol*  \n{where}")
 
 m = maps.base_map(maps.bounds_of(plan.areas, pad_m=250.0), tiles=common.tiles())
-maps.patrol_areas(plan.areas, fields={"rank": "Rank", "name": "Name"}).add_to(m)
+maps.patrol_area_layer(plan.areas, fields={"rank": "Rank", "name": "Name"}).add_to(m)
 maps.rank_markers(plan.areas).add_to(m)
 common.show_map(m, key="pp-map", height=360)
 
@@ -84,7 +87,7 @@ st.dataframe(summary, hide_index=True, width="stretch",
              column_config={"rank": "#", "area": "Area", "patrol_days": "Patrol days",
                             "comparison_days": "Comparison days", "planned_visits": "Visits",
                             "planned_minutes": "Minutes"})
-power = cache.plan_power(ds.key, tuple(cur["selection"]), tuple(cur["period"]), plan, token)
+power = cache.plan_power(ds.key, tuple(cur["category"]), tuple(cur["period"]), plan, token)
 st.info(f"**Power before launch:** {power.sentence()}", icon="📏")
 with st.expander("How the power is worked out"):
     st.markdown("\n".join(f"- {a}" for a in power.power.assumptions))
@@ -102,15 +105,15 @@ st.subheader("Patrol log: what was delivered")
 up = st.file_uploader("Patrol log (CSV)", type=["csv"], key="pp-log")
 if up is not None:
     try:
-        log = patrol.read_patrol_log(pd.read_csv(io.BytesIO(up.getvalue()), dtype=str, keep_default_na=False))
+        log = patrol.read_patrol_log(io.BytesIO(up.getvalue()), name=up.name)
         dose = patrol.delivered_dosage(log, None if log.plan is not None else plan)
-    except (InputError, ValueError) as exc:
-        st.error(f"{up.name}: {exc}")
+    except HotspotError as exc:  # the uploaded log's own error, naming it: the page goes on
+        st.error(str(exc))
     else:
         st.dataframe(dose, hide_index=True, width="stretch")
         st.download_button("Dosage (CSV)", data=exports.csv_bytes(dose), file_name="patrol-dosage.csv",
                            mime="text/csv", key="pp-dose-csv", on_click="ignore")
-        sel = patrol_calls.selected(ds.key, tuple(cur["selection"]), tuple(ds.months))
+        sel = patrol_calls.selected(ds.key, tuple(cur["category"]), tuple(ds.months))
         sched = log.plan if log.plan is not None else plan.schedule
         compared = []
         for name in sched["area"].astype(str).unique():

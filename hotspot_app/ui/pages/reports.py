@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from hotspot_app.render import pack as report_pack
-from hotspot_app.core.errors import InputError
 from hotspot_app.ui import cache, common
 
 st.title("Reports")
@@ -27,7 +26,7 @@ month = c2.selectbox("Last month of the report", list(reversed(ds.months)), key=
                      format_func=lambda m: pd.Timestamp(f"{m}-01").strftime("%B %Y"))
 include = st.multiselect("Sections", list(report_pack.APP_SECTIONS), default=list(report_pack.APP_SECTIONS),
                          format_func=report_pack.APP_SECTIONS.get, key="rp-sections")
-selection = common.category_picker(ds, "rp-cat", default=["asb"],
+category = common.category_picker(ds, "rp-cat", default=["asb"],
                                    label="Categories for concentration and patrol areas")
 evaluation = None
 if "evaluation" in include:
@@ -44,10 +43,10 @@ if "evaluation" in include:
 
 area_key, area_name = choice.split("|", 1)
 if st.button("Build report", type="primary", key="rp-build"):
-    try:
+    with common.answer_or_stop():
         with st.status("Building the report…", expanded=False) as status:
             spec = report_pack.app_spec(area_key=area_key, area=area_name, month=month, include=include,
-                                        category=selection, evaluation=evaluation, synthetic=ds.is_demo)
+                                        category=category, evaluation=evaluation, synthetic=ds.is_demo)
             inputs = report_pack.Inputs(ds.incidents, LAYERS, data_files=[ds.label],
                                         area_files={k: f"{ds.label} ({k.replace('_', ' ')})" for k in LAYERS})
             pack = report_pack.build(spec, inputs)
@@ -57,8 +56,6 @@ if st.button("Build report", type="primary", key="rp-build"):
             st.session_state["rp-warnings"] = list(pack.warnings)
             status.update(label=f"Built: {len(pack.sections)} sections, {len(pack.tables)} tables, "
                                 f"{len(pack.images)} maps and charts", state="complete")
-    except InputError as exc:
-        st.error(str(exc))
 
 built = st.session_state.get("rp-pack")
 if built:

@@ -1,0 +1,51 @@
+"""How do we patrol them? The patrol-plan question (docs/design.md §6 "Patrol dosage"): the top
+patrol areas of the patrol-areas question (same preset, same names, same warnings) and a seeded
+schedule with comparison days -- the one plan `hotspot patrol-plan` and the Patrol plan page give.
+
+Decided here: which areas are planned for (the patrol-areas question's top `patrol_areas.SHOWN`
+unless `top` says otherwise), that finding none is an error naming ``eps_m``, and the plan's
+defaults (`patrol.VISITS_PER_DAY`, `patrol.KOPER_MINUTES`, `patrol.DAYS`, `patrol.HOURS`,
+`patrol.COMPARISON_SHARE`, the next Monday, seed 1) when a face passes None.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+
+from hotspot_app.core import patrol
+from hotspot_app.core.errors import InputError
+from hotspot_app.questions.patrol_areas import SHOWN, patrol_areas
+
+#: The plan's settings when a face leaves them out (None).
+DEFAULTS: dict = {"visits_per_day": patrol.VISITS_PER_DAY, "minutes": patrol.KOPER_MINUTES,
+                  "days": patrol.DAYS, "hours": patrol.HOURS,
+                  "comparison_share": patrol.COMPARISON_SHARE, "seed": 1}
+
+
+def patrol_plan(incidents: gpd.GeoDataFrame, *, category=None, period=None,
+                preset: str | None = None, eps_m: float | None = None,
+                min_samples: int | None = None, rank_by: str | None = None,
+                areas: gpd.GeoDataFrame | None = None, top: int | None = None,
+                visits_per_day: int | None = None, minutes: int | None = None,
+                days: int | None = None, start: str | dt.date | None = None,
+                seed: int | None = None, hours: tuple[int, int] | None = None,
+                comparison_share: float | None = None) -> patrol.PatrolPlan:
+    """The patrol plan for the top `top` patrol areas of the selection (see
+    `patrol_areas.patrol_areas` for the selection and DBSCAN arguments, `patrol.make_plan` for
+    the schedule). The patrol areas' warnings come first in the plan's warnings; the plan's
+    ``parameters`` are theirs (preset included) plus ``n_incidents`` and ``n_areas_found``."""
+    top = SHOWN if top is None else top
+    found = patrol_areas(incidents, category=category, period=period, preset=preset, eps_m=eps_m,
+                         min_samples=min_samples, rank_by=rank_by, areas=areas, top=top)
+    if len(found.areas) == 0:
+        raise InputError(found.message or "no patrol areas found", parameter="eps_m")
+    given = {"visits_per_day": visits_per_day, "minutes": minutes, "days": days, "hours": hours,
+             "comparison_share": comparison_share, "seed": seed}
+    settings_ = {k: (DEFAULTS[k] if v is None else v) for k, v in given.items()}
+    plan = patrol.make_plan(found.areas, top=top, start=start, eps_m=found.choice.eps_m, **settings_)
+    plan.warnings = list(dict.fromkeys([*found.warnings, *plan.warnings]))
+    plan.parameters = {**found.parameters, "n_incidents": found.n_incidents,
+                       "n_areas_found": found.n_found}
+    return plan
