@@ -79,12 +79,14 @@ def area_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = Non
                month: str | None = None, period: str | None = None, years: str | None = None,
                year_start: int | None = None, compare: str | None = None, kind: str | None = None,
                category=None, taxonomy_name: str = "auto", population=None, total: bool = True,
-               rows: str | None = None) -> AreaTable:
+               rows: str | None = None, whole: pd.DataFrame | None = None) -> AreaTable:
     """The table for these choices (the flags of ``hotspot table``, docs/design.md §5b).
 
     `area` is a name, a list of names (one column each), or the chosen rows of `areas` (a
     GeoDataFrame); no `area`, `by` or `areas` means one column over every incident loaded.
     `kind`, `compare` and `year_start` left out (None) are `KIND`, `COMPARE`, `YEAR_START`.
+    `whole`: when `incidents` are only what the table counts (`selected.table_selection`), the
+    summary of everything loaded (`selected.Selected.whole`).
     """
     kind = KIND if kind is None else kind
     compare = COMPARE if compare is None else compare
@@ -93,18 +95,18 @@ def area_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = Non
                   taxonomy_name=taxonomy_name)
     chosen = area if isinstance(area, gpd.GeoDataFrame) else None
     names = [] if chosen is not None or area is None else ([area] if isinstance(area, str) else list(area))
-    whole = area is None and by is None and areas is None
-    one_area = (month is not None and (chosen is not None or len(names) == 1 or whole)
+    all_areas = area is None and by is None and areas is None
+    one_area = (month is not None and (chosen is not None or len(names) == 1 or all_areas)
                 and by is None and within is None and not category and population is None
                 and rows is None and compare in periods.COMPARISONS)
     if one_area:
-        if whole:
+        if all_areas:
             rows_area, name = pd.Series(True, index=incidents.index), ALL_AREAS
         else:
             rows_area = chosen if chosen is not None else core_areas.find_area(areas, names[0])
             name = str(rows_area["name"].iloc[0])
         table = summaries.partnership_table(incidents, rows_area, month, kind=kind, compare=compare,
-                                            taxonomy_name=taxonomy_name)
+                                            taxonomy_name=taxonomy_name, whole=whole)
         return AreaTable(summaries.table_document(table, name), kind, table.rows, name)
     if chosen is not None:
         names = [str(n) for n in chosen["area_id"]]
@@ -112,5 +114,5 @@ def area_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = Non
                                   month=month, period=period, years=years, year_start=year_start,
                                   compare=compare, kind=kind, category=category,
                                   taxonomy_name=taxonomy_name, population=population, total=total,
-                                  rows=rows)
+                                  rows=rows, whole=whole)
     return AreaTable(document, kind)
