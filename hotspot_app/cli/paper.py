@@ -87,7 +87,9 @@ def table_command(
     pop_table = population_files.read_population_table(population) if population is not None else None
     progress("loading incidents ...")
     data, whole, _ = load_selected(incidents, selection=selected.table_selection(
-        month=month, period=period, years=years, year_start=year_start, compare=compare, kind=kind))
+        month=month, period=period, years=years, year_start=year_start, compare=compare, kind=kind,
+        areas=all_areas, area=area or None, by=by, within=within, category=category or None,
+        population=pop_table, rows=rows))
     answer = table.area_table(data, all_areas, area=area or None, by=by, within=within, month=month,
                               period=period, years=years, year_start=year_start, compare=compare,
                               kind=kind, category=category or None, taxonomy_name=taxonomy_name,
@@ -144,7 +146,7 @@ def summary_command(
         params.validate(months=months)
     _, rows_area = pick_area(areas, area, area_field, areas_layer)
     progress("loading incidents ...")
-    data, whole, _ = load_selected(incidents, selection=selected.summary_selection(to, months))
+    data, whole, _ = load_selected(incidents, selection=selected.summary_selection(to, months, rows_area))
     doc = summary.area_summary(data, rows_area, to, months, whole=whole)
     if format == "json":
         emit_json(doc)
@@ -262,7 +264,7 @@ def indicators_command(
         rows_area = areas_mod.find_area(all_areas, area)
     progress("loading incidents ...")
     data, whole, _ = load_selected(incidents, selection=selected.indicators_selection(
-        period, baseline=baseline, compare=compare))
+        period, baseline=baseline, compare=compare, area=rows_area))
     doc = indicators.indicators(data, spec_df, period, baseline=baseline, compare=compare,
                                 area=rows_area, spec_file=str(spec), whole=whole)
 

@@ -344,6 +344,29 @@ def asks_finer(tax_name: str, category) -> bool:
     return False
 
 
+def _pairs_of_whole(whole, kind, needed, category, pair_cat, pair_grp, pair_codes):
+    """The (category, group) pairs of `whole` (the summary of everything loaded) of `kind` in
+    the `needed` months (and `category`), with the codes of the rows read (`pair_codes`, into
+    `pair_cat`/`pair_grp`) moved onto them; a pair of the rows the summary lacks is kept."""
+    keep = whole["kind"].eq(kind).to_numpy() & whole["month"].isin(needed).to_numpy()
+    if "rows" in whole.columns:
+        keep &= whole["rows"].to_numpy() > 0
+    part = whole[keep]
+    if category is not None:
+        part = part[taxonomy.select(part, category, known=whole).to_numpy()]
+    universe = list(dict.fromkeys(zip(part["category"].astype(str), part["group"].astype(str))))
+    index = {pair: i for i, pair in enumerate(universe)}
+    moved = np.empty(len(pair_cat), dtype=np.int64)
+    for i, pair in enumerate(zip(pair_cat, pair_grp)):
+        if pair not in index:
+            index[pair] = len(universe)
+            universe.append(pair)
+        moved[i] = index[pair]
+    cats = np.array([c for c, _ in universe], dtype=object)
+    grps = np.array([g for _, g in universe], dtype=object)
+    return cats, grps, moved[pair_codes] if len(pair_codes) else pair_codes
+
+
 def compute(incidents, areas, *, area=None, by=None, within=None, month=None, period=None,
              years=None, year_start=4, compare="same-period-last-year", kind="crime", category=None,
              taxonomy_name="auto", population=None, total=True, coverage=None, mask=None,
@@ -388,6 +411,12 @@ def compute(incidents, areas, *, area=None, by=None, within=None, month=None, pe
     firsts = pair_df.drop_duplicates()  # first-appearance order = ngroup(sort=False) order
     pair_cat = firsts["category"].to_numpy(dtype=object)
     pair_grp = firsts["group"].to_numpy(dtype=object)
+    if whole is not None and row_field is None:
+        # the rows are judged on the (category, group) pairs of everything loaded of this kind in
+        # these months (what `sub` holds when read whole), not on those of the rows read: a read
+        # narrowed to an area's box may lack some (the same rows, counted the same)
+        pair_cat, pair_grp, pair_codes = _pairs_of_whole(whole, kind, needed, category, pair_cat,
+                                                         pair_grp, pair_codes)
     pair_uniques = pair_cat
     month_index = {m: i for i, m in enumerate(needed)}
     month_codes = sub["month"].astype(str).map(month_index).to_numpy()

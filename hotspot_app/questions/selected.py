@@ -74,31 +74,47 @@ def read(paths: Sequence[str | Path], selection: Selection | None = None, kind: 
     return Selected(result.incidents, None, len(result.incidents), list(result.summary["warnings"]), notes)
 
 
+def _box(area: gpd.GeoDataFrame | None):
+    """The bounding box (metres) of an area's rows, None for no area."""
+    if area is None or not isinstance(area, gpd.GeoDataFrame) or len(area) == 0:
+        return None
+    return tuple(float(v) for v in area.total_bounds)
+
+
 def table_selection(*, month=None, period=None, years=None, year_start: int | None = None,
-                    compare: str | None = None, kind: str | None = None) -> Selection:
+                    compare: str | None = None, kind: str | None = None, areas=None, area=None,
+                    by: str | None = None, within: str | None = None, category=None, population=None,
+                    rows: str | None = None) -> Selection:
     """What `table.area_table` counts: its kind (default crime) in its windows and their
-    comparisons (`tables.needed_months`)."""
+    comparisons (`tables.needed_months`); for the one-area month table (`table.one_area`) only
+    the incidents in the area's bounding box. The other arguments as `area_table`'s."""
     from hotspot_app.questions import table
 
     months = tables.needed_months(month=month, period=period, years=years,
                                   year_start=table.YEAR_START if year_start is None else int(year_start),
                                   compare=table.COMPARE if compare is None else compare)
-    return Selection(category=table.KIND if kind is None else kind, period=months)
+    box = _box(table.one_area(areas, area=area, by=by, within=within, month=month, compare=compare,
+                              category=category, population=population, rows=rows))
+    return Selection(category=table.KIND if kind is None else kind, period=months, bbox=box)
 
 
-def summary_selection(to: str, n_months: int | None = None) -> Selection:
-    """What `summary.area_summary` counts: its months and the months compared with them."""
+def summary_selection(to: str, n_months: int | None = None, area: gpd.GeoDataFrame | None = None) -> Selection:
+    """What `summary.area_summary` counts: its months and the months compared with them, in the
+    bounding box of `area` (None: everywhere)."""
     from hotspot_app.questions import summary
 
-    return Selection(period=summaries.summary_months(to, summary.N_MONTHS if n_months is None else int(n_months)))
+    return Selection(period=summaries.summary_months(to, summary.N_MONTHS if n_months is None else int(n_months)),
+                     bbox=_box(area))
 
 
-def indicators_selection(period: str, *, baseline: str | None = None, compare: str | None = None) -> Selection:
-    """What `indicators.indicators` counts: the period, its comparison and the baseline."""
+def indicators_selection(period: str, *, baseline: str | None = None, compare: str | None = None,
+                         area: gpd.GeoDataFrame | None = None) -> Selection:
+    """What `indicators.indicators` counts: the period, its comparison and the baseline, in the
+    bounding box of `area` (None: everywhere)."""
     from hotspot_app.questions import indicators
 
     return Selection(period=core_indicators.needed_months(
-        period, baseline=baseline, compare=indicators.COMPARE if compare is None else compare))
+        period, baseline=baseline, compare=indicators.COMPARE if compare is None else compare), bbox=_box(area))
 
 
 def rank_selection(category=None) -> Selection:

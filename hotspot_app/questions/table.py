@@ -74,6 +74,31 @@ def check(*, month=None, period=None, years=None, kind: str | None = None,
     return periods.parse_month(month, "month") if month is not None else None
 
 
+def _form(areas, area, by, within, month, compare, category, population, rows):
+    """(one-area month form?, the chosen rows of `areas` or None, the names asked for, no area
+    at all?): which table answers (see the module's docstring)."""
+    chosen = area if isinstance(area, gpd.GeoDataFrame) else None
+    names = [] if chosen is not None or area is None else ([area] if isinstance(area, str) else list(area))
+    all_areas = area is None and by is None and areas is None
+    one_area = (month is not None and (chosen is not None or len(names) == 1 or all_areas)
+                and by is None and within is None and not category and population is None
+                and rows is None and compare in periods.COMPARISONS)
+    return one_area, chosen, names, all_areas
+
+
+def one_area(areas: gpd.GeoDataFrame | None = None, *, area=None, by: str | None = None,
+             within: str | None = None, month: str | None = None, compare: str | None = None,
+             category=None, population=None, rows: str | None = None) -> gpd.GeoDataFrame | None:
+    """The rows of the one area the town-centre month table counts in (the incidents outside it
+    are counted nowhere), or None when the table is another form or covers every incident."""
+    compare = COMPARE if compare is None else compare
+    form, chosen, names, all_areas = _form(areas, area, by, within, month, compare, category,
+                                           population, rows)
+    if not form or all_areas:
+        return None
+    return chosen if chosen is not None else core_areas.find_area(areas, names[0])
+
+
 def area_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = None, *,
                area=None, by: str | None = None, within: str | None = None,
                month: str | None = None, period: str | None = None, years: str | None = None,
@@ -93,12 +118,8 @@ def area_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = Non
     year_start = YEAR_START if year_start is None else int(year_start)
     month = check(month=month, period=period, years=years, kind=kind, compare=compare,
                   taxonomy_name=taxonomy_name)
-    chosen = area if isinstance(area, gpd.GeoDataFrame) else None
-    names = [] if chosen is not None or area is None else ([area] if isinstance(area, str) else list(area))
-    all_areas = area is None and by is None and areas is None
-    one_area = (month is not None and (chosen is not None or len(names) == 1 or all_areas)
-                and by is None and within is None and not category and population is None
-                and rows is None and compare in periods.COMPARISONS)
+    one_area, chosen, names, all_areas = _form(areas, area, by, within, month, compare, category,
+                                               population, rows)
     if one_area:
         if all_areas:
             rows_area, name = pd.Series(True, index=incidents.index), ALL_AREAS
