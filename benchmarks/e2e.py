@@ -195,11 +195,12 @@ def fresh(*paths: Path) -> None:
 
 def pair(label: str, ours: list[str], base: list[str], work: Path, repeats: int,
          before=None) -> dict:
-    """The command and its baseline in turn, `repeats` times (`before()` runs untimed before each)."""
+    """The command and its baseline in turn, `repeats` times (`before()` runs untimed before each
+    run of the command)."""
     runs = {"ours": [], "base": []}
     for _ in range(repeats):
         for key, cmd in (("ours", ours), ("base", base)):
-            if before is not None:
+            if before is not None and key == "ours":  # the workspace the next commands read is kept
                 before()
             s, mib, code, tail = timed(cmd, work)
             if code != 0:
