@@ -426,7 +426,7 @@ def main() -> None:
             if line.startswith("| ") and not line.startswith(("| command", "|---")) \
                     and line.split(" | ")[0][2:] not in ran:
                 lines.append(line)
-            elif line.startswith("- Target:"):
+            elif line.startswith("- Target"):
                 notes.append(line)
     lines += ["", f"Speed ratio: medians, then each pair's own ratio in brackets. Load average at the end "
               f"{os.getloadavg()[0]:.1f} (2 cores).", "", *notes, "", *HOW]
