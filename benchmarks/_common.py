@@ -34,7 +34,7 @@ def machine() -> str:
     except (OSError, AttributeError):
         mem = "?"
     libs = []
-    for name in ("numpy", "pandas", "geopandas", "shapely", "pyogrio", "pyproj", "scikit-learn",
+    for name in ("numpy", "pandas", "geopandas", "shapely", "pyogrio", "pyproj", "pyarrow", "scikit-learn",
                  "folium", "streamlit"):
         try:
             libs.append(f"{name} {metadata.version(name)}")

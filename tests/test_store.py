@@ -137,8 +137,13 @@ def test_failing_write_leaves_old_file_intact_and_no_temp_files(tmp_path):
     with pytest.raises(Exception):
         ws.save_cluster_run({"eps_m": 100}, bad)
     assert path.read_bytes() == before
-    # only the workspace and its (empty) lock file: no temporary file left behind
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".ws.gpkg.lock", "ws.gpkg"]
+    # only the workspace, its (empty) lock file and its incidents folder holding exactly the
+    # files its manifest names: no temporary file left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".ws.gpkg.lock", "ws.gpkg", "ws.incidents"]
+    manifest = ws._manifest()
+    held = {p.relative_to(ws.store.root).as_posix() for p in ws.store.root.rglob("*.parquet")}
+    assert held == {p.path for p in manifest.parts}
+    assert [p.name for p in (ws.store.root / "_manifests").iterdir()] == [f"{manifest.id}.json"]
     assert len(ws.cluster_runs()) == 0
     assert_geodataframe_equal(ws.incidents(), _incidents())
 
@@ -164,7 +169,7 @@ def test_errors_name_the_problem(tmp_path):
     with pytest.raises(InputError, match=r"\.gpkg"):
         workspace.GeopackageWorkspace(tmp_path / "ws.sqlite")
     ws = workspace.GeopackageWorkspace(tmp_path / "ws.gpkg")
-    with pytest.raises(InputError, match="no incidents layer"):
+    with pytest.raises(InputError, match="no incidents loaded yet"):
         ws.incidents()
     with pytest.raises(InputError, match="EPSG:27700"):
         ws.write_incidents(_incidents().to_crs(settings.CRS_WGS84))

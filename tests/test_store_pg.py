@@ -267,7 +267,8 @@ def test_both_backends_offer_the_same_methods_with_the_same_signatures():
     assert issubclass(workspace.GeopackageWorkspace, workspace.Workspace)
     assert issubclass(workspace.PostgisWorkspace, workspace.Workspace)
     # ... and every public method either offers, with the same signature.
-    file_only = {"layers", "lock_path", "backups"}  # the GeoPackage file's own (locks, backup files)
+    # the GeoPackage file's own: locks, backup files, its incidents folder and private copies
+    file_only = {"layers", "lock_path", "backups", "backups_of", "store", "copy_to"}
     for name in sorted(n for n in dir(workspace.GeopackageWorkspace) if not n.startswith("_") and n not in file_only):
         gpkg, pg = getattr(workspace.GeopackageWorkspace, name), getattr(workspace.PostgisWorkspace, name, None)
         assert pg is not None, f"PostgisWorkspace has no {name}"
@@ -484,3 +485,92 @@ def test_unreachable_database_is_a_one_line_error(pg_server):
     err = r.stderr.strip()
     assert err.startswith("error: postgresql://postgres@127.0.0.1") and "no_such_db" in err
     assert "\n" not in err
+
+
+# --------------------------------------------------------------------------- reading less (issue 24)
+def _mixed_loads(ws) -> None:
+    ws.load_incidents(incidents("2024-01", 6, category="Burglary"), user="ann")
+    ws.load_incidents(incidents("2024-02", 5, category="Anti-social behaviour"), user="ann")
+    ws.load_incidents(incidents("2024-02", 4, provider="Durham Constabulary", category="Shoplifting"), user="ann")
+    ws.load_incidents(incidents("2024-03", 3, source="fire", provider="Fire Service",
+                                category="Deliberate secondary fire"), user="ann")
+
+
+@pytest.mark.parametrize("sel", [
+    dict(category="asb"), dict(category="crime", period=("2024-02", "2024-03")), dict(period=(None, "2024-01")),
+    dict(bbox=(450_020, 515_000, 450_040, 515_030)), dict(category="crime", columns=["month", "category"]),
+    dict(category="Robbery"), dict(columns=["incident_id"])], ids=str)
+def test_a_selection_read_is_exactly_the_selection_of_everything(ws, sel):
+    from hotspot_app.core.selection import Selection
+
+    _mixed_loads(ws)
+    selection = Selection(**sel)
+    whole = ws.incidents()
+    assert len(whole) == 18
+    got = ws.incidents(selection)
+    assert_geodataframe_equal(got, selection.apply(whole))
+
+
+def test_the_incident_summary_counts_what_is_stored_without_reading_it(ws):
+    _mixed_loads(ws)
+    ws.load_incidents(incidents("2024-02", 2, category="Anti-social behaviour", start=50), user="ann")  # republished
+    s = ws.incident_summary()
+    assert list(s.columns) == ["source", "provider", "month", "kind", "category", "group", "rows"]
+    got = {(r.provider, r.month, r.category): int(r.rows) for r in s.itertuples(index=False)}
+    assert got == {("Cleveland Police", "2024-01", "Burglary"): 6, ("Cleveland Police", "2024-02", "Anti-social behaviour"): 2,
+                   ("Durham Constabulary", "2024-02", "Shoplifting"): 4,
+                   ("Fire Service", "2024-03", "Deliberate secondary fire"): 3}
+    assert rows_by_month(ws)[("police-uk", "Cleveland Police", "2024-02")] == 2
+
+
+def test_incidents_are_partitioned_by_month(pgws):
+    _mixed_loads(pgws)
+    parts = _sql(pgws.url, "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                           "WHERE i.inhparent = 'incidents'::regclass ORDER BY 1")
+    assert [p[0] for p in parts] == ["incidents_default", "incidents_m2024_01", "incidents_m2024_02", "incidents_m2024_03"]
+    assert _sql(pgws.url, "SELECT count(*) FROM incidents_m2024_02") == [(9,)]
+    assert _sql(pgws.url, "SELECT count(*) FROM incidents_default") == [(0,)]
+    plan = "\n".join(r[0] for r in _sql(pgws.url, "EXPLAIN SELECT * FROM incidents WHERE month = '2024-03'"))
+    assert "incidents_m2024_03" in plan and "incidents_m2024_01" not in plan  # the other months are pruned
+
+
+def test_a_version_2_database_is_migrated_to_month_partitions_keeping_every_row_in_order(pg_url):
+    """A database the previous release wrote (one incidents table) is moved over on first open."""
+    from sqlalchemy import create_engine, text
+
+    from hotspot_app.io.workspace import postgis
+
+    engine = create_engine(postgis._sqlalchemy_url(pg_url))
+    old = _concat_frames(incidents("2024-02", 3, start=0), incidents("2024-01", 4, start=10),
+                         incidents("2024-02", 2, provider="Durham Constabulary"))
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE hotspot_schema (version integer NOT NULL)"))
+        for step in postgis._MIGRATIONS[:2]:
+            for statement in step:
+                statement(conn) if callable(statement) else conn.execute(text(statement))
+        conn.execute(text("INSERT INTO hotspot_schema VALUES (2)"))
+        bare = postgis.PostgisWorkspace.__new__(postgis.PostgisWorkspace)
+        bare._engine = engine
+        bare._put(conn, "incidents", old)  # as release 2 wrote them
+    engine.dispose()
+    ws = workspace.open_workspace(pg_url)
+    assert _sql(pg_url, "SELECT version FROM hotspot_schema") == [(postgis.SCHEMA_VERSION,)]
+    assert _sql(pg_url, "SELECT relkind FROM pg_class WHERE relname = 'incidents'") == [("p",)]
+    assert_geodataframe_equal(ws.incidents(), old)  # every row, in the order it was loaded
+    assert rows_by_month(ws) == {("police-uk", "Cleveland Police", "2024-01"): 4,
+                                 ("police-uk", "Cleveland Police", "2024-02"): 3,
+                                 ("police-uk", "Durham Constabulary", "2024-02"): 2}
+    ws.load_incidents(incidents("2024-03", 1), user="ann")  # and it takes new months
+    assert len(ws.incidents()) == 10
+
+
+def _concat_frames(*frames) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=settings.CRS)
+
+
+def test_what_reading_the_files_said_is_kept_with_each_load_that_still_holds_rows(ws):
+    ws.load_incidents(incidents("2024-01", 3), user="ann", warnings=["2 rows repeat an incident_id ..."])
+    ws.load_incidents(incidents("2024-02", 2), user="ann", warnings=lambda: ["file b: a warning"])
+    assert ws.load_warnings() == ["2 rows repeat an incident_id ...", "file b: a warning"]
+    ws.load_incidents(incidents("2024-01", 4, start=10), user="ann")  # January republished: load 1 holds nothing
+    assert ws.load_warnings() == ["file b: a warning"]

@@ -230,3 +230,31 @@ def test_flat_rows_by_a_column_fires_by_property_type():
                    ("Refuse", 1, 1), ("Total", 6, 1)]
     with pytest.raises(InputError, match="no column 'property'"):
         tables.build_table(inc, WARDS, area="Ash", period="2024-05..2024-05", kind="fire", rows="property")
+
+
+def test_a_table_read_only_in_its_area_box_is_the_table_of_everything_with_the_summary_beside():
+    """A workspace reads the one-area table's incidents in the area's bounding box only
+    (`questions.selected.table_selection`); with the summary of everything loaded beside them
+    (`whole`) the table is the same as from every incident: here an unrecognised category occurs
+    only in Cedar, yet Ash's table has its row (Unknown, 0) either way, and the coverage warnings
+    of months loaded outside the box are the same."""
+    from hotspot_app.core import summaries
+    from hotspot_app.core.selection import Selection
+    from hotspot_app.io.workspace.base import summary_of
+
+    inc = incidents([("Shoplifting", "2024-06", "Ash", 3), ("Shoplifting", "2023-06", "Ash", 1),
+                     ("Widget misuse", "2024-06", "Cedar", 2), ("Burglary", "2024-05", "Cedar", 4)],
+                    months=("2023-03", "2024-06"))
+    ash = WARDS[WARDS["name"] == "Ash"]
+    full = summaries.partnership_table(inc, ash, "2024-06")
+    read = Selection(category="crime", period=tables.needed_months(month="2024-06"),
+                     bbox=tuple(ash.total_bounds)).apply(inc)
+    assert len(read) == 4  # Ash's shoplifting only
+    narrowed = summaries.partnership_table(read, ash, "2024-06", whole=summary_of(inc, 1))
+    pd.testing.assert_frame_equal(narrowed.rows, full.rows)
+    assert narrowed.warnings == full.warnings and full.warnings  # 2022-07..2023-02 not loaded
+    rows = full.rows.set_index("category")
+    assert rows.loc["Unknown", "selected_month_current"] == 0
+    assert rows.loc["Shoplifting", ["selected_month_current", "selected_month_previous"]].tolist() == [3, 1]
+    without = summaries.partnership_table(read, ash, "2024-06")  # the box alone: rows and coverage differ
+    assert "Unknown" not in set(without.rows["category"])

@@ -171,3 +171,18 @@ def test_selection_label_is_one_name_per_selection():
     assert selection_label(None) == "incidents"
     assert selection_label([], everything="recorded incidents", capital=True) == "Recorded incidents"
     assert selection_label(["deliberate-secondary-fires"], capital=True) == "Deliberate secondary fires (F3)"
+
+
+def test_a_data_category_absent_from_a_pushed_down_read_selects_nothing_when_loaded_elsewhere():
+    """A read with the months pushed in may lack a category that other months hold: named with
+    `known` (the summary of everything loaded) it selects no row there instead of being refused;
+    a name nothing loaded holds is still refused."""
+    read = pd.DataFrame({"kind": ["crime", "crime"], "category": ["Burglary", "Shoplifting"],
+                         "group": ["Theft/Burglary", "Theft/Shoplifting"]})
+    known = pd.DataFrame({"kind": ["crime", "crime"], "category": ["Burglary", "Widget misuse"],
+                          "group": ["Theft/Burglary", taxonomy.UNKNOWN]})
+    assert taxonomy.select(read, ["Widget misuse", "Burglary"], known=known).tolist() == [True, False]
+    with pytest.raises(InputError, match="unknown category or group 'Widget misuse'"):
+        taxonomy.select(read, ["Widget misuse"])
+    with pytest.raises(InputError, match="'Gadget misuse'"):
+        taxonomy.select(read, ["Gadget misuse"], known=known)

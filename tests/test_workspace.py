@@ -340,33 +340,8 @@ def test_two_writers_from_the_same_version_the_second_gets_a_conflict(tmp_path):
     assert counts[("police-uk", "Cleveland Police", "2024-01")] == 10 and len(counts) == 2
 
 
-def test_a_write_killed_midway_leaves_the_old_state_and_its_temp_file_is_cleaned_up(tmp_path):
-    path = tmp_path / "ws.gpkg"
-    ws = workspace.GeopackageWorkspace(path)
-    ws.load_incidents(_police("2024-01", 10))
-    ws.add_intervention("Patrols", "patrols", "2024-01-01", geometry=box(0, 0, 10, 10))
-    before = path.read_bytes()
-    gate = tmp_path / "go"
-    gate.touch()
-    proc = _writer(tmp_path, path, "2024-02", 400_000, gate)
-    temps: list[Path] = []
-    end = time.monotonic() + 300
-    while proc.poll() is None and time.monotonic() < end:
-        temps = [p for p in tmp_path.glob(".ws.gpkg.tmp-*") if p.stat().st_size > len(before)]
-        if temps:  # the new incidents are being written into the temporary copy
-            break
-        time.sleep(0.005)
-    assert temps, "the writer finished before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL
-    assert path.read_bytes() == before  # the old state, byte for byte
-    assert list(tmp_path.glob(".ws.gpkg.tmp-*"))  # the killed writer's temp file is still there
-    reopened = workspace.GeopackageWorkspace(path)  # ... until the workspace is next opened
-    assert list(tmp_path.glob(".ws.gpkg.tmp-*")) == []
-    assert _counts(reopened) == {("police-uk", "Cleveland Police", "2024-01"): 10}
-    assert reopened.interventions()["name"].tolist() == ["Patrols"]
-    assert len(reopened.loads()) == 1
+# A load killed with SIGKILL (while it writes its incidents files, or at the rename that would
+# make them current): tests/test_partitioned_store.py.
 
 
 def test_a_full_disk_is_a_one_line_error_naming_the_path_and_the_old_state_is_intact(tmp_path):
@@ -384,10 +359,10 @@ def test_a_full_disk_is_a_one_line_error_naming_the_path_and_the_old_state_is_in
         from hotspot_app.core.errors import OutputError
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
-        n = 50_000
+        n = 200_000
         inc = schema.make_incidents(pd.DataFrame({{"incident_id": [str(i) for i in range(n)],
             "month": "2024-02", "category": "Shoplifting", "falls_within": "Cleveland Police",
-            "location": ["On or near a long street name " * 3] * n,
+            "location": [f"On or near a long street name {{i}}" for i in range(n)],
             "x": 450000.0 + np.arange(n) % 900, "y": 515000.0 + np.arange(n) // 900}}), source="police-uk")
         try:
             workspace.GeopackageWorkspace({str(path)!r}).load_incidents(inc)
@@ -399,10 +374,13 @@ def test_a_full_disk_is_a_one_line_error_naming_the_path_and_the_old_state_is_in
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, proc.stderr
     line = proc.stdout.strip()
-    assert line.startswith(f"{path}: could not write the workspace (") and line.endswith("; it is unchanged")
+    # the incidents' file that could not be written is named (they live beside the GeoPackage)
+    assert line.startswith(f"{tmp_path / 'ws.incidents'}/month=2024-02/") and \
+        ": could not write the workspace's incidents (File too large); it is unchanged" in line
     assert "\n" not in line
     assert path.read_bytes() == before
     assert list(tmp_path.glob(".ws.gpkg.tmp-*")) == []
+    assert list((tmp_path / "ws.incidents").glob("month=2024-02*")) == []  # nothing half-written left
 
 
 @pytest.fixture

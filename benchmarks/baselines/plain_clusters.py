@@ -7,7 +7,8 @@ concave hull + buffer per cluster, write.
 --raw: scikit-learn DBSCAN on every raw point (the script most analysts write first; the issue's
 "read_csv + sklearn DBSCAN on the raw points" baseline) instead of distinct points + sample_weight.
 
-A .csv needs x,y (metres) and category columns; a .parquet is GeoParquet in EPSG:27700.
+A .csv needs x,y (metres) and category columns; a .parquet is GeoParquet in EPSG:27700 with a
+``category`` column (`hotspot ingest --out`) or police.uk's ``Crime type`` (`plain_ingest.py`).
 """
 import sys
 
@@ -24,7 +25,7 @@ category = argv[5] if len(argv) > 5 else None
 if path.endswith(".parquet"):
     df = gpd.read_parquet(path)
     if category:
-        df = df[df["category"] == category]
+        df = df[df["category" if "category" in df.columns else "Crime type"] == category]
     xy = shapely.get_coordinates(df.geometry.values)
 else:
     df = pd.read_csv(path)

@@ -105,43 +105,35 @@ def progress(message: str) -> None:
 
 def load_incidents_arg(paths: List[Path], kind: str = "auto"):
     """INCIDENTS argument: incident files, folders of police.uk months, a zip, or a workspace
-    GeoPackage (with an `incidents` layer). Returns the incidents GeoDataFrame; warnings and
-    rejected-row counts are reported on stderr."""
-    from hotspot_app.io import ingest, workspace
-    from hotspot_app.io.ingest import canonical
+    GeoPackage (with an `incidents` layer). Returns every incident (`questions.selected.read`);
+    warnings and rejected-row counts are reported on stderr."""
+    from hotspot_app.questions import selected
 
-    if len(paths) == 1 and workspace.is_workspace(paths[0]):
-        return workspace.open_workspace(paths[0]).incidents()
-    if len(paths) == 1 and kind in ("auto", "generic"):
-        found = canonical.read(paths[0])
-        if found is not None:
-            return found.incidents
-    result = ingest.read_incidents(paths, kind=kind)
-    for w in result.summary["warnings"]:
+    found = selected.read(paths, None, kind=kind)
+    for w in found.warnings:
         input_warning(w)
-    if result.summary["rejected"]:
-        progress(f"note: {result.summary['rejected']} of {result.summary['read']} rows rejected "
-                 f"({', '.join(f'{k}: {v}' for k, v in result.summary['rejected_by_reason'].items())})")
-    return result.incidents
+    for n in found.notes:
+        progress(f"note: {n}")
+    return found.incidents
 
 
-def load_selected(paths: List[Path], category=None, period=None):
-    """INCIDENTS for a command that only uses the selected ones: ``(incidents, summary, rows)``.
+def load_selected(paths: List[Path], category=None, period=None, selection=None):
+    """INCIDENTS for a command that only uses a selection of them: ``(incidents, whole, rows)``
+    (`questions.selected.read`: the selection -- `selection`, or `category` and `period` -- is
+    pushed into the read of a workspace or a GeoParquet file written by `hotspot ingest`;
+    ``whole`` is then the summary of everything loaded, judged for coverage, else None; ``rows``
+    the incidents loaded). What reading the files said goes to stderr."""
+    from hotspot_app.core.selection import Selection
+    from hotspot_app.questions import selected
 
-    A GeoParquet file written by `hotspot ingest` is read back with only the selected rows
-    (`ingest.canonical`); ``summary`` then has one row per distinct (source, kind, category,
-    group, month) of the whole file, for what is judged on everything loaded (coverage), and
-    ``rows`` counts the file's rows. Other inputs are read whole (`load_incidents_arg`; the
-    command selects): ``summary`` None, ``rows`` their number."""
-    from hotspot_app.io import workspace
-    from hotspot_app.io.ingest import canonical
-
-    if len(paths) == 1 and not workspace.is_workspace(paths[0]):
-        found = canonical.read(paths[0], category=category, period=period)
-        if found is not None:
-            return found.incidents, found.summary, found.rows
-    data = load_incidents_arg(paths)
-    return data, None, len(data)
+    if selection is None:
+        selection = Selection(category=category, period=period)
+    found = selected.read(paths, selection)
+    for w in found.warnings:
+        input_warning(w)
+    for n in found.notes:
+        progress(f"note: {n}")
+    return found.incidents, found.whole, found.rows
 
 
 def load_areas_arg(path: Path, name_field: Optional[str] = None, source_layer: Optional[str] = None):

@@ -110,6 +110,8 @@ def ingest_command(
             workspace.is_workspace(incidents[0])
             and workspace.META in workspace.GeopackageWorkspace(incidents[0], check=False).layers())):
         result = ingest.read_workspace(incidents[0])  # a workspace written by this tool: export it
+    elif into is not None:  # a batch of files at a time, each written to the workspace as it comes
+        result = ingest.IncidentBatches(incidents, kind=kind, layer=layer, provider=provider)
     else:
         result = ingest.read_incidents(incidents, kind=kind, layer=layer, provider=provider)
     loaded = None

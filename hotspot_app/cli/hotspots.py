@@ -88,7 +88,7 @@ def clusters_command(
     is found."""
     from hotspot_app.core import harm, selection
     from hotspot_app.io import exports, geofiles
-    from hotspot_app.questions import patrol_areas
+    from hotspot_app.questions import patrol_areas, selected
 
     if format not in ("md", "text", "json"):
         raise InputError(f"unknown format '{format}'; use md or json", parameter="format")
@@ -101,7 +101,7 @@ def clusters_command(
     selection.validate_params(eps_m=choice.eps_m, min_samples=choice.min_samples, days=days,
                               method=method, top=top)
     area_gdf = load_areas_arg(areas, source_layer=areas_layer) if areas is not None else None
-    data, _, total = load_selected(incidents, category=category or None, period=period)
+    data, _, total = load_selected(incidents, selection=selected.patrol_areas_selection(category, period))
     found = patrol_areas.patrol_areas(data, category=category or None, period=period, preset=preset,
                                       eps_m=eps_m, min_samples=min_samples, days=days,
                                       rank_by=rank_by, method=method, areas=area_gdf, top=top)
@@ -150,7 +150,7 @@ def grid_command(
     per cell over the study area; or emerging hot spots (new, intensifying, persistent, ...
     per cell, docs/design.md §5c)."""
     from hotspot_app.io import geofiles
-    from hotspot_app.questions import grid
+    from hotspot_app.questions import grid, selected
 
     if format not in ("md", "text", "json"):
         raise InputError(f"unknown format '{format}'; use md or json", parameter="format")
@@ -163,7 +163,7 @@ def grid_command(
                   alpha=alpha, out=out, format=format, other=(bandwidth_m, areas))
         return
     area_gdf = load_areas_arg(areas, source_layer=areas_layer) if areas is not None else None
-    data, _, _ = load_selected(incidents, category=category or None, period=period)
+    data, _, _ = load_selected(incidents, selection=selected.patrol_areas_selection(category, period))
     answer = grid.grid(data, method=method, cell_m=cell_m, shape=shape, category=category or None,
                        period=period, areas=area_gdf, bandwidth_m=bandwidth_m, alpha=alpha)
     for w in answer.warnings:

@@ -76,7 +76,7 @@ def table_command(
     for one or more areas or every value of a field, over the selected month / 6 / 12 months (the
     town-centre paper), any range, years, or against a fixed reference window (docs/design.md §5, §5b)."""
     from hotspot_app.io import exports, population_files
-    from hotspot_app.questions import table
+    from hotspot_app.questions import selected, table
     from hotspot_app.render import formatting
 
     check_choice(format, ("md", "csv", "json", "xlsx"), "format")
@@ -90,11 +90,14 @@ def table_command(
     all_areas = load_areas_arg(areas, name_field=area_field, source_layer=areas_layer)
     pop_table = population_files.read_population_table(population) if population is not None else None
     progress("loading incidents ...")
-    data = load_incidents_arg(incidents)
+    data, whole, _ = load_selected(incidents, selection=selected.table_selection(
+        month=month, period=period, years=years, year_start=year_start, compare=compare, kind=kind,
+        areas=all_areas, area=area or None, by=by, within=within, category=category or None,
+        population=pop_table, rows=rows))
     answer = table.area_table(data, all_areas, area=area or None, by=by, within=within, month=month,
                               period=period, years=years, year_start=year_start, compare=compare,
                               kind=kind, category=category or None, taxonomy_name=taxonomy_name,
-                              population=pop_table, total=not no_total, rows=rows, smooth=smooth)
+                              population=pop_table, total=not no_total, rows=rows, smooth=smooth, whole=whole)
 
     def write(payload: str | bytes) -> None:
         write_out(out, payload)
@@ -140,7 +143,7 @@ def summary_command(
     """Area summary: crime and ASB (and deliberate fires when loaded) in the period against the
     same period a year earlier, with the sentence for the paper (docs/design.md §5)."""
     from hotspot_app.core import params, periods
-    from hotspot_app.questions import summary
+    from hotspot_app.questions import selected, summary
     from hotspot_app.render import formatting
 
     check_choice(format, ("text", "json"), "format")
@@ -149,8 +152,8 @@ def summary_command(
         params.validate(months=months)
     _, rows_area = pick_area(areas, area, area_field, areas_layer)
     progress("loading incidents ...")
-    data = load_incidents_arg(incidents)
-    doc = summary.area_summary(data, rows_area, to, months)
+    data, whole, _ = load_selected(incidents, selection=selected.summary_selection(to, months, rows_area))
+    doc = summary.area_summary(data, rows_area, to, months, whole=whole)
     if format == "json":
         emit_json(doc)
     else:
@@ -190,7 +193,7 @@ def rank_command(
     """Rank areas by count with share of the total, cumulative share and rate per 1,000
     population; incidents outside every area are listed as 'outside' (docs/design.md §5b)."""
     from hotspot_app.core import params, periods
-    from hotspot_app.questions import rank
+    from hotspot_app.questions import rank, selected
     from hotspot_app.render import formatting
 
     check_choice(format, ("md", "csv", "json"), "format")
@@ -207,7 +210,7 @@ def rank_command(
     all_areas = load_areas_arg(areas, name_field=area_field, source_layer=areas_layer)
     progress("loading incidents ...")
     if population is None:  # only the selected categories are read (coverage: the whole file)
-        data, whole, _ = load_selected(incidents, category=category or None)
+        data, whole, _ = load_selected(incidents, selection=selected.rank_selection(category))
     else:  # LSOAs without a polygon are placed at the incidents that carry their code: all of them
         data, whole = load_incidents_arg(incidents), None
     ranked, doc = rank.rank(data, all_areas, category=category, period=(from_, to), population=population,
@@ -251,7 +254,7 @@ def indicators_command(
     from hotspot_app.core import areas as areas_mod
     from hotspot_app.core import periods, tables
     from hotspot_app.io import exports, indicator_specs
-    from hotspot_app.questions import indicators
+    from hotspot_app.questions import indicators, selected
     from hotspot_app.render import formatting
 
     check_choice(format, ("md", "csv", "json", "xlsx"), "format")
@@ -271,9 +274,10 @@ def indicators_command(
         all_areas = load_areas_arg(areas, name_field=area_field)
         rows_area = areas_mod.find_area(all_areas, area)
     progress("loading incidents ...")
-    data = load_incidents_arg(incidents)
+    data, whole, _ = load_selected(incidents, selection=selected.indicators_selection(
+        period, baseline=baseline, compare=compare, area=rows_area))
     doc = indicators.indicators(data, spec_df, period, baseline=baseline, compare=compare,
-                                area=rows_area, spec_file=str(spec))
+                                area=rows_area, spec_file=str(spec), whole=whole)
 
     def write(payload: str | bytes) -> None:
         write_out(out, payload)

@@ -77,9 +77,20 @@ def _blind_selection(incidents: pd.DataFrame, tokens: list[str]) -> list[str]:
     return out
 
 
+def needed_months(period: str, *, baseline: str | None = None,
+                  compare: str | list[str] | None = "same-period-last-year") -> list[str]:
+    """The months `indicators` counts (the period, its comparison and the baseline, sorted):
+    what a store reads for it."""
+    cur_w = periods.parse_range(period, "period")
+    comp = tables.parse_compare(compare) if isinstance(compare, str) or compare is None else list(compare)
+    prev_w = list(comp) if isinstance(comp, list) else periods.comparison_window(cur_w, comp)
+    base_w = periods.parse_range(baseline, "baseline") if baseline is not None else []
+    return sorted(set(cur_w) | set(prev_w) | set(base_w))
+
+
 def indicators(incidents: gpd.GeoDataFrame, spec: pd.DataFrame, period: str, *, baseline: str | None = None,
                compare: str | list[str] | None = "same-period-last-year", area=None,
-               spec_file: str | None = None) -> dict:
+               spec_file: str | None = None, whole: pd.DataFrame | None = None) -> dict:
     """The performance-indicator table of the county-wide paper (docs/design.md §5b).
 
     `spec` has columns ``indicator`` (label), ``category`` (groups or category names,
@@ -90,7 +101,11 @@ def indicators(incidents: gpd.GeoDataFrame, spec: pd.DataFrame, period: str, *, 
     Returns ``{"period": {"from", "to"}, "baseline": {"from", "to"}|null, "comparison": {"from",
     "to"}, "rows": [{"indicator", "target", "baseline", "current", "previous", "diff",
     "pct_diff", "status"}], "warnings"}``. Counts over uncovered windows, and selections the data
-    cannot distinguish, are null (status n/a) with a warning."""
+    cannot distinguish, are null (status n/a) with a warning.
+
+    `whole`: when `incidents` hold only the months counted (`needed_months`), the summary of
+    everything loaded (kind, source, month, category, group): the categories named, month
+    coverage and what the data can distinguish are judged on it."""
     cols = {str(c).strip().lower(): c for c in spec.columns}
     for need in ("indicator", "category", "target"):
         if need not in cols:
@@ -101,6 +116,7 @@ def indicators(incidents: gpd.GeoDataFrame, spec: pd.DataFrame, period: str, *, 
     prev_w = list(comp) if isinstance(comp, list) else periods.comparison_window(cur_w, comp)
     base_w = periods.parse_range(baseline, "baseline") if baseline is not None else None
     inside = areas_mod.area_mask(incidents, area).to_numpy() if area is not None else np.ones(len(incidents), bool)
+    base = incidents if whole is None else whole
     rows, warnings = [], []
     for i, rec in enumerate(spec.to_dict("records"), start=1):
         label = str(rec[cols["indicator"]]).strip()
@@ -113,14 +129,15 @@ def indicators(incidents: gpd.GeoDataFrame, spec: pd.DataFrame, period: str, *, 
         if not tokens:
             raise InputError("no category given", file=spec_file, row=i, column="category")
         try:
-            sel = taxonomy.select(incidents, tokens)
+            sel = taxonomy.select(incidents, tokens, known=whole)
+            base_sel = sel if whole is None else taxonomy.select(whole, tokens)
         except InputError as exc:
             raise InputError(exc.message, file=spec_file, row=i, column="category") from None
-        cov = month_coverage.for_selection(incidents, sel)
+        cov = month_coverage.for_selection(base, base_sel)
         per_month = incidents.loc[sel.to_numpy() & inside, "month"].value_counts()
-        blind = _blind_selection(incidents, tokens)
-        absent = sorted(k for k in taxonomy.selection_kinds(tokens) if not month_coverage.kind_loaded(incidents, k))
-        if absent and not sel.any():  # its source is not loaded: not known, never 0
+        blind = _blind_selection(base, tokens)
+        absent = sorted(k for k in taxonomy.selection_kinds(tokens) if not month_coverage.kind_loaded(base, k))
+        if absent and not base_sel.any():  # its source is not loaded: not known, never 0
             warnings.append(f"{label}: no {' or '.join(taxonomy.kind_label(k).lower() for k in absent)} data "
                             "are loaded; its counts are n/a (null), not 0")
             counts = {"baseline": None, "current": None, "previous": None}
@@ -137,7 +154,7 @@ def indicators(incidents: gpd.GeoDataFrame, spec: pd.DataFrame, period: str, *, 
                     if text:
                         warnings.append(text)
             if tables.asks_finer("police-uk", tokens):
-                chosen = set(incidents.loc[sel.to_numpy(), "category"].astype(str))
+                chosen = set(base.loc[base_sel.to_numpy(), "category"].astype(str))
                 warnings += [f"{label}: {c}" for c in taxonomy.caveats(chosen)]
         cur, prev = counts["current"], counts["previous"]
         rows.append({"indicator": label, "target": target, "baseline": counts["baseline"], "current": cur,

@@ -100,3 +100,94 @@ def coordinates(incidents: gpd.GeoDataFrame) -> np.ndarray:
     if len(xy) != len(incidents):
         raise InputError("incident geometries must all be single points", column="geometry")
     return xy
+
+
+class Selection:
+    """What a command reads of the incidents: the categories/groups and months (as `select`),
+    a bounding box in metres and the columns it uses. A store that can read less (the
+    partitioned workspace, PostGIS) pushes it into the read; `apply` is the rule it must match
+    on the full table: `store.read(selection)` equals `selection.apply(all incidents)`, row for
+    row (docs/design.md §9).
+
+    Parameters
+    ----------
+    category : str or list of str, optional
+        As `select` (``taxonomy.select``); None keeps every category.
+    period : optional
+        As `parse_period`; None keeps every month.
+    bbox : (xmin, ymin, xmax, ymax), optional
+        Metres (EPSG:27700); a point on the boundary is inside. None keeps every point.
+    columns : list of str, optional
+        The columns the caller uses (the geometry always comes); None keeps every column.
+    """
+
+    __slots__ = ("category", "period", "bbox", "columns")
+
+    def __init__(self, category=None, period=None, bbox=None, columns=None):
+        if isinstance(category, str):
+            category = [category]
+        self.category = tuple(category) if category else None
+        months = parse_period(period)
+        self.period = None if months is None else tuple(months)
+        if bbox is not None:
+            bbox = tuple(float(v) for v in bbox)
+            if len(bbox) != 4 or not all(np.isfinite(bbox)) or bbox[0] > bbox[2] or bbox[1] > bbox[3]:
+                raise InputError("bbox must be (xmin, ymin, xmax, ymax) in metres with xmin <= xmax "
+                                 "and ymin <= ymax", parameter="bbox")
+        self.bbox = bbox
+        self.columns = None if columns is None else tuple(dict.fromkeys(str(c) for c in columns))
+
+    def __repr__(self) -> str:
+        return (f"Selection(category={self.category!r}, period={self.period!r}, bbox={self.bbox!r}, "
+                f"columns={self.columns!r})")
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Selection) and all(getattr(self, s) == getattr(other, s) for s in self.__slots__)
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, s) for s in self.__slots__))
+
+    @property
+    def everything(self) -> bool:
+        """True when nothing is left out (every row, every column)."""
+        return self.category is None and self.period is None and self.bbox is None and self.columns is None
+
+    @property
+    def rows_everything(self) -> bool:
+        """True when every row is kept (columns may still be left out)."""
+        return self.category is None and self.period is None and self.bbox is None
+
+    def months(self) -> list[str] | None:
+        """The period as `parse_period` gives it (None: every month)."""
+        return None if self.period is None else list(self.period)
+
+    def mask(self, incidents) -> np.ndarray:
+        """True for the rows the selection keeps (`mask` for category and period; the bbox on
+        the points' coordinates, boundary included; a missing point is outside any bbox)."""
+        keep = np.array(mask(incidents, self.category, self.months()), dtype=bool) if (self.category or self.period) \
+            else np.ones(len(incidents), dtype=bool)
+        if self.bbox is not None:
+            geoms = np.asarray(incidents.geometry.values, dtype=object)
+            x, y = shapely.get_x(geoms), shapely.get_y(geoms)
+            x0, y0, x1, y1 = self.bbox
+            with np.errstate(invalid="ignore"):
+                keep &= (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+        return keep
+
+    def kept_columns(self, available, geometry: str = "geometry") -> list[str]:
+        """The columns returned from a table with `available` columns (in its order; the
+        geometry column always)."""
+        if self.columns is None:
+            return list(available)
+        wanted = set(self.columns) | {geometry}
+        return [c for c in available if c in wanted]
+
+    def apply(self, incidents: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """The selected rows and columns of a full incidents table (a new frame, index 0..n-1):
+        the rule every store's pushed-down read returns exactly."""
+        _check_incidents(incidents)
+        out = incidents if self.rows_everything else incidents[self.mask(incidents)]
+        cols = self.kept_columns(out.columns, out.geometry.name)
+        if len(cols) != len(out.columns):
+            out = out[cols]
+        return out.reset_index(drop=True)

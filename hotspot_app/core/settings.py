@@ -30,6 +30,10 @@ WALKABLE_MAX_M2: float = 250_000.0
 #: 1.23 s at 200,000, 15.84 s vs 1.43 s at 400,000: above 100,000 the grid method saves a second
 #: or more (an earlier, less loaded run: 1.29 s vs 0.30 s at 100,000).
 GRID_METHOD_MIN_LOCATIONS: int = 100_000
+#: `hotspot ingest --into` reads police.uk files in batches of about this many bytes of CSV (a
+#: national month is ~110 MB): memory holds a few batches (one read ahead, one being written),
+#: not the whole load (docs/design.md §9).
+INGEST_BATCH_BYTES: int = 128 * 1024 * 1024
 #: Displacement buffer ring around an evaluated area, metres.
 BUFFER_M: float = 250.0
 #: Grid cell size for grid/hex hotspots, metres.

@@ -70,6 +70,7 @@ def partnership_table(
     taxonomy_name: str = "auto",
     include_empty: bool = True,
     coverage: periods.Coverage | None = None,
+    whole: pd.DataFrame | None = None,
 ) -> AreaTable:
     """the town-centre partnership table for one area and selected month.
 
@@ -87,6 +88,8 @@ def partnership_table(
         so the shape is stable; False keeps only rows with a non-zero count (as printed papers).
     coverage : months counted as covered; default: months in which the sources supplying
         incidents of `kind` (e.g. police-uk for crime and ASB, fire for fires) have any rows.
+    whole : when `incidents` hold only the months and kind the table counts, the summary of
+        everything loaded, on which coverage and the taxonomy are judged (`tables.compute`).
 
     Returns
     -------
@@ -108,7 +111,7 @@ def partnership_table(
     inside = area_mask(incidents, area)
     _cols, nodes, warnings, notes, meta = tables.compute(
         incidents, None, month=month, compare=compare, kind=kind, taxonomy_name=taxonomy_name,
-        coverage=coverage, mask=inside)
+        coverage=coverage, mask=inside, whole=whole)
     wins = periods.table_windows(month)
     records = []
     for node in nodes:
@@ -199,6 +202,15 @@ def summary_sentence(what: str, current, previous, to: str, n_months: int | None
             f"{direction} in comparison to {reference}.")
 
 
+def summary_months(to: str, n_months: int = 12, compare: str = "same-period-last-year") -> list[str]:
+    """The months `area_summary` counts (its window and the one it is compared with, sorted):
+    what a store reads for it."""
+    current_w = periods.window(periods.parse_month(to, "to"), int(n_months))
+    if compare == "same-period-last-year" and int(n_months) > 12:
+        compare = "previous-period"
+    return sorted(set(current_w) | set(periods.comparison_window(current_w, compare)))
+
+
 def area_summary(
     incidents: gpd.GeoDataFrame,
     area,
@@ -207,6 +219,7 @@ def area_summary(
     place: str | None = None,
     compare: str = "same-period-last-year",
     area_name: str | None = None,
+    whole: pd.DataFrame | None = None,
 ) -> dict:
     """the micro-hotspot summary for one area: crime and ASB (and deliberate fires when fire data are
     loaded) over the `n_months` months up to `to`, against the same window a year earlier
@@ -218,6 +231,9 @@ def area_summary(
     "text", "warnings"}``. `place` is the area as written in the sentence (default for areas:
     `area_label`, e.g. 'Hemlington ward area'), `area_name` the JSON "area" (default:
     `display_name`). Counts over windows with uncovered months are null, with warnings.
+    `whole`: when `incidents` hold only the months counted (`summary_months`), the summary of
+    everything loaded (kind, source, month, category, group), on which what is loaded and month
+    coverage are judged.
     """
     months = int(n_months)
     to = periods.parse_month(to, "to")
@@ -234,18 +250,19 @@ def area_summary(
     doc: dict = {"area": area_name if area_name is not None else place, "to": to, "months": int(months)}
     sentences, warnings = [], []
     parts = [("crime", incidents["kind"].eq("crime"), "crime"), ("asb", incidents["kind"].eq("asb"), "asb")]
-    if incidents["kind"].eq("fire").any():
+    base = incidents if whole is None else whole
+    if base["kind"].eq("fire").any():
         parts.append(("fires", taxonomy.select(incidents, "deliberate-fires"), "fire"))
     for key, mask, kind in parts:
-        if not month_coverage.kind_loaded(incidents, kind):  # never a false zero for data not loaded
+        if not month_coverage.kind_loaded(base, kind):  # never a false zero for data not loaded
             doc[key] = diff_block(None, None)
             plural = _KIND_WORDS[key][0]
-            held = ", ".join(sorted(pd.unique(incidents["kind"].astype(str)))) or "no"
+            held = ", ".join(sorted(pd.unique(base["kind"].astype(str)))) or "no"
             warnings.append(f"no {plural} are loaded (the data hold only {held} incidents); "
                             f"{key} is shown as null, not zero")
             sentences.append(f"No {plural} are loaded, so the number of {plural} in the {place} is not known.")
             continue
-        cov = month_coverage.for_kind(incidents, kind)
+        cov = month_coverage.for_kind(base, kind)
         per_month = incidents.loc[inside & mask, "month"].value_counts()
         cur = month_coverage.windowed(per_month, current_w, cov)
         prev = month_coverage.windowed(per_month, previous_w, cov)

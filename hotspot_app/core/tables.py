@@ -138,6 +138,14 @@ def windows(month: str | None = None, period: str | None = None, years=None, yea
     return out
 
 
+def needed_months(month: str | None = None, period: str | None = None, years=None, year_start: int = 4,
+                  compare: str | list[str] | None = "same-period-last-year") -> list[str]:
+    """Every month a table of these `windows` counts (its windows and their comparisons,
+    sorted): what a store reads for it (`compute` counts nothing else)."""
+    wins = windows(month=month, period=period, years=years, year_start=year_start, compare=compare)
+    return sorted({m for w in wins for m in w.months} | {m for w in wins for m in (w.compare or ())})
+
+
 # =========================================================================== areas
 def _field(areas: gpd.GeoDataFrame, field: str, parameter: str) -> str:
     for col in areas.columns:
@@ -336,21 +344,49 @@ def asks_finer(tax_name: str, category) -> bool:
     return False
 
 
+def _pairs_of_whole(whole, kind, needed, category, pair_cat, pair_grp, pair_codes):
+    """The (category, group) pairs of `whole` (the summary of everything loaded) of `kind` in
+    the `needed` months (and `category`), with the codes of the rows read (`pair_codes`, into
+    `pair_cat`/`pair_grp`) moved onto them; a pair of the rows the summary lacks is kept."""
+    keep = whole["kind"].eq(kind).to_numpy() & whole["month"].isin(needed).to_numpy()
+    if "rows" in whole.columns:
+        keep &= whole["rows"].to_numpy() > 0
+    part = whole[keep]
+    if category is not None:
+        part = part[taxonomy.select(part, category, known=whole).to_numpy()]
+    universe = list(dict.fromkeys(zip(part["category"].astype(str), part["group"].astype(str))))
+    index = {pair: i for i, pair in enumerate(universe)}
+    moved = np.empty(len(pair_cat), dtype=np.int64)
+    for i, pair in enumerate(zip(pair_cat, pair_grp)):
+        if pair not in index:
+            index[pair] = len(universe)
+            universe.append(pair)
+        moved[i] = index[pair]
+    cats = np.array([c for c, _ in universe], dtype=object)
+    grps = np.array([g for _, g in universe], dtype=object)
+    return cats, grps, moved[pair_codes] if len(pair_codes) else pair_codes
+
+
 def compute(incidents, areas, *, area=None, by=None, within=None, month=None, period=None,
              years=None, year_start=4, compare="same-period-last-year", kind="crime", category=None,
              taxonomy_name="auto", population=None, total=True, coverage=None, mask=None,
-             mask_name="area", row_field=None):
+             mask_name="area", row_field=None, whole=None):
     """Shared core of `build_table`: (columns, rows with node/path, warnings, notes, meta).
-    `mask` (boolean, aligned with `incidents`) replaces the area columns by one column."""
+    `mask` (boolean, aligned with `incidents`) replaces the area columns by one column.
+    `whole`: when `incidents` hold only the months and kind the table reads (a selection pushed
+    into the read), what is judged on everything loaded -- the taxonomy, month coverage and the
+    categories the data can distinguish -- is judged on `whole` (rows with kind, source, month,
+    category, group: the workspace's summary)."""
     if kind not in taxonomy.KINDS:
         raise InputError(f"unknown kind '{kind}'; use one of: {', '.join(taxonomy.KINDS)}", parameter="kind")
     wins = windows(month=month, period=period, years=years, year_start=year_start, compare=compare)
-    tax_name = taxonomy.resolve_taxonomy(incidents, kind, taxonomy_name)
-    cov = coverage if coverage is not None else month_coverage.for_kind(incidents, kind)
-    needed = sorted({m for w in wins for m in w.months} | {m for w in wins for m in (w.compare or ())})
+    base = incidents if whole is None else whole
+    tax_name = taxonomy.resolve_taxonomy(base, kind, taxonomy_name)
+    cov = coverage if coverage is not None else month_coverage.for_kind(base, kind)
+    needed = sorted({m for w in wins for m in w.months} | {m for w in wins for m in (w.compare or ())})  # needed_months
     of_kind = incidents["kind"].eq(kind).to_numpy()
     if category is not None:
-        of_kind = of_kind & taxonomy.select(incidents, category).to_numpy()
+        of_kind = of_kind & taxonomy.select(incidents, category, known=whole).to_numpy()
     sel = of_kind & incidents["month"].isin(needed).to_numpy()
     sub = incidents[sel]
     if mask is not None:
@@ -375,6 +411,12 @@ def compute(incidents, areas, *, area=None, by=None, within=None, month=None, pe
     firsts = pair_df.drop_duplicates()  # first-appearance order = ngroup(sort=False) order
     pair_cat = firsts["category"].to_numpy(dtype=object)
     pair_grp = firsts["group"].to_numpy(dtype=object)
+    if whole is not None and row_field is None:
+        # the rows are judged on the (category, group) pairs of everything loaded of this kind in
+        # these months (what `sub` holds when read whole), not on those of the rows read: a read
+        # narrowed to an area's box may lack some (the same rows, counted the same)
+        pair_cat, pair_grp, pair_codes = _pairs_of_whole(whole, kind, needed, category, pair_cat,
+                                                         pair_grp, pair_codes)
     pair_uniques = pair_cat
     month_index = {m: i for i, m in enumerate(needed)}
     month_codes = sub["month"].astype(str).map(month_index).to_numpy()
@@ -394,7 +436,7 @@ def compute(incidents, areas, *, area=None, by=None, within=None, month=None, pe
         nodes = _rows(kind, tax_name, pairs, category)
     if category is not None and not nodes and row_field is None:
         raise InputError(f"the categories {category} select no row of kind '{kind}'", parameter="category")
-    data_cats = incidents.loc[incidents["kind"].eq(kind).to_numpy(), "category"]
+    data_cats = base.loc[base["kind"].eq(kind).to_numpy(), "category"]
     blind = set(taxonomy.indistinct([n["category"] for n in nodes if n["node"] == "leaf"], data_cats, kind)) \
         if kind != "fire" and row_field is None else set()
     leaf_paths = [(n["category"], n["path"] or n["category"]) for n in nodes if n["node"] == "leaf"]
@@ -485,7 +527,8 @@ def build_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = No
                 period: str | None = None, years=None, year_start: int = 4,
                 compare: str | list[str] | None = "same-period-last-year", kind: str = "crime",
                 category=None, taxonomy_name: str = "auto", population=None, total: bool = True,
-                coverage: periods.Coverage | None = None, rows: str | None = None) -> dict:
+                coverage: periods.Coverage | None = None, rows: str | None = None,
+                whole: pd.DataFrame | None = None) -> dict:
     """The table engine: the §5b document ``{"columns", "rows", "warnings"}``.
 
     Parameters
@@ -508,6 +551,8 @@ def build_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = No
     total : add a ``Total`` column when there is more than one area column.
     rows : a column of the incidents (e.g. ``subcategory``: fires by property type) for flat rows
         instead of the taxonomy hierarchy, largest first; missing values are 'Not recorded'.
+    whole : when `incidents` hold only what the table reads (`needed`), the summary of everything
+        loaded (kind, source, month, category, group) for coverage and the taxonomy (`compute`).
 
     Returns
     -------
@@ -519,7 +564,8 @@ def build_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = No
     columns, rows, warnings, notes, _meta = compute(
         incidents, areas, area=area, by=by, within=within, month=month, period=period, years=years,
         year_start=year_start, compare=compare, kind=kind, category=category,
-        taxonomy_name=taxonomy_name, population=population, total=total, coverage=coverage, row_field=rows)
+        taxonomy_name=taxonomy_name, population=population, total=total, coverage=coverage, row_field=rows,
+        whole=whole)
     return {"columns": columns,
             "rows": [{"category": r["category"], "parent": r["parent"], "level": int(r["level"]),
                       "cells": r["cells"]} for r in rows],

@@ -144,13 +144,16 @@ def choices_present(incidents: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(named + groups + cats))
 
 
-def select(incidents: pd.DataFrame, selection: str | Iterable[str] | None) -> pd.Series:
+def select(incidents: pd.DataFrame, selection: str | Iterable[str] | None,
+           known: pd.DataFrame | None = None) -> pd.Series:
     """Boolean mask of incidents matching any of the named groups, hierarchy nodes or categories.
 
     ``None`` or an empty selection selects everything. ``crime``/``asb``/``fire`` select by
     ``kind`` (so unrecognised crime categories are included in ``crime``); ``Unknown`` selects
     the unrecognised categories. Raises `InputError` (parameter ``category``) for a name that
-    is none of these, listing what is accepted.
+    is none of these, listing what is accepted. `known`: when `incidents` are only part of what
+    is loaded (a read with a selection pushed in), the categories of everything loaded (e.g. the
+    workspace's summary): a data category named is then accepted when `known` holds it.
     """
     tokens = category_list(selection)
     if not tokens:
@@ -178,7 +181,7 @@ def select(incidents: pd.DataFrame, selection: str | Iterable[str] | None) -> pd
             if cat_norm is None:
                 cat_norm = incidents["category"].astype(str).map(normalise)
             hit = cat_norm.eq(key)
-            if not hit.any():
+            if not hit.any() and (known is None or not known["category"].astype(str).map(normalise).eq(key).any()):
                 raise InputError(
                     f"unknown category or group '{token}'; use one of: " + ", ".join(choices()),
                     parameter="category",

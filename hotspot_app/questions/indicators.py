@@ -20,15 +20,17 @@ COMPARE: str = "same-period-last-year"
 
 def indicators(incidents: gpd.GeoDataFrame, spec: pd.DataFrame, period: str, *,
                baseline: str | None = None, compare: str | None = None,
-               area: gpd.GeoDataFrame | None = None, spec_file: str | None = None) -> dict:
+               area: gpd.GeoDataFrame | None = None, spec_file: str | None = None,
+               whole: pd.DataFrame | None = None) -> dict:
     """The `hotspot indicators` document (`core.indicators.indicators`) for the rows of `area`
-    (None: every incident)."""
+    (None: every incident). `whole`: when `incidents` are only the months counted
+    (`selected.indicators_selection`), the summary of everything loaded."""
     compare = COMPARE if compare is None else compare
     periods.parse_range(period, "period")
     if baseline is not None:
         periods.parse_range(baseline, "baseline")
     tables.parse_compare(compare)
     doc = core_indicators.indicators(incidents, spec, period, baseline=baseline, compare=compare,
-                                     area=area, spec_file=spec_file)
+                                     area=area, spec_file=spec_file, whole=whole)
     doc["sentences"] = sentences.indicator_sentences(doc)
     return doc

@@ -160,13 +160,16 @@ def load(into: str | os.PathLike, incidents=None, areas: gpd.GeoDataFrame | None
          replace_all: bool = False, replace_areas: bool = False, confirmed: bool = False,
          expected_version: str | None = None, user: str | None = None,
          warnings: Iterable[str] = ()) -> Loaded:
-    """Load an ingest result (`incidents`, an `ingest.IngestResult`) and/or boundary `areas` into
-    the workspace `into` in ONE atomic step, by the rules of this module.
+    """Load an ingest result (`incidents`: an `ingest.IngestResult`, or `ingest.IncidentBatches`
+    read a batch at a time straight into the workspace) and/or boundary `areas` into the
+    workspace `into` in ONE atomic step, by the rules of this module.
 
     `replace_all` / `replace_areas` (replace every incident / whole area layers) need
     `confirmed`: the CLI's ``--replace-all`` is that confirmation, the Data page asks first.
     `expected_version`: the workspace version the user saw (a `ConflictError` when it changed).
     `warnings`: the readers' warnings (e.g. the boundary file's), gathered with the load's."""
+    from hotspot_app.io import ingest
+
     _refuse_demo(into)
     if (replace_all or replace_areas) and not confirmed:
         raise InputError(f"{'replacing every incident' if replace_all else 'replacing a whole area layer'} "
@@ -174,28 +177,37 @@ def load(into: str | os.PathLike, incidents=None, areas: gpd.GeoDataFrame | None
     has_areas = areas is not None and len(areas) > 0
     if incidents is None and not has_areas:
         raise InputError("nothing to load: no incident rows and no areas", parameter="incidents")
-    if incidents is not None and int(incidents.summary.get("loaded", 0)) == 0:
+    streamed = isinstance(incidents, ingest.IncidentBatches)
+    if incidents is not None and not streamed and int(incidents.summary.get("loaded", 0)) == 0:
         raise _nothing_loaded(incidents)
-    gathered = list(dict.fromkeys([*(incidents.summary.get("warnings", []) if incidents is not None else []),
-                                   *warnings]))
     ws = workspace.open_workspace(into)
-    merged, notes = None, {}
+    merged, notes, more = None, {}, []
     if has_areas:
         merged, notes, more = _merge_areas(ws, areas, replace_areas)
-        gathered += [w for w in more if w not in gathered]
-    result, files = None, []
+    result = None
     if incidents is not None:
-        files = _files(incidents)
-        result = ws.load_incidents(incidents.incidents, files=files, read=incidents.summary["read"],
-                                   rejected=incidents.rejects, replace_all=replace_all, user=user,
-                                   expected_version=expected_version, areas=merged)
+        if streamed:
+            def batches():
+                yield from incidents
+                if incidents.summary["loaded"] == 0:  # refused before anything is made current
+                    raise _nothing_loaded(incidents)
+            frames, files = batches(), lambda: _files(incidents)
+        else:
+            frames, files = incidents.incidents, _files(incidents)
+        result = ws.load_incidents(frames, files=files, read=lambda: incidents.summary["read"],
+                                   rejected=lambda: incidents.rejects, replace_all=replace_all, user=user,
+                                   expected_version=expected_version, areas=merged,
+                                   warnings=lambda: incidents.summary.get("warnings", []))
     else:
         ws.write_areas(merged, user=user, expected_version=expected_version)
+    gathered = list(dict.fromkeys([*(incidents.summary.get("warnings", []) if incidents is not None else []),
+                                   *warnings]))
+    gathered += [w for w in more if w not in gathered]
     for layer, n in notes.items():
         if n["replaced"]:
             gathered.append(f"{n['replaced']} {layer.replace('_', ' ')} areas were replaced by the "
                             f"{n['added']} loaded (the ones removed can be restored on the Data page)")
     s = incidents.summary if incidents is not None else {}
-    return Loaded(workspace=workspace.display(into), files=files, read=int(s.get("read", 0)),
-                  loaded=int(s.get("loaded", 0)), rejected=int(s.get("rejected", 0)), result=result,
-                  areas=notes, warnings=gathered)
+    return Loaded(workspace=workspace.display(into), files=_files(incidents) if incidents is not None else [],
+                  read=int(s.get("read", 0)), loaded=int(s.get("loaded", 0)), rejected=int(s.get("rejected", 0)),
+                  result=result, areas=notes, warnings=gathered)

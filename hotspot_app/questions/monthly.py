@@ -183,10 +183,10 @@ def _copy_workspace(ws, workspace: str, folder: Path):
         return target, version
     src = Path(workspace)
     copy = folder / src.name
-    if src.exists():
-        shutil.copyfile(src, copy)
-    target = GeopackageWorkspace(copy)
-    return target, (target.version() if src.exists() else "0")
+    if src.exists():  # the file and its incidents (hard links): a copy of its own to load into
+        target = GeopackageWorkspace(src).copy_to(copy)
+        return target, target.version()
+    return GeopackageWorkspace(copy), "0"
 
 
 def _pack_on(spec, workspace: str, copy: Path):

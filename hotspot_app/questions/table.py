@@ -82,12 +82,38 @@ def check(*, month=None, period=None, years=None, kind: str | None = None,
     return periods.parse_month(month, "month") if month is not None else None
 
 
+def _form(areas, area, by, within, month, compare, category, population, rows):
+    """(one-area month form?, the chosen rows of `areas` or None, the names asked for, no area
+    at all?): which table answers (see the module's docstring)."""
+    chosen = area if isinstance(area, gpd.GeoDataFrame) else None
+    names = [] if chosen is not None or area is None else ([area] if isinstance(area, str) else list(area))
+    all_areas = area is None and by is None and areas is None
+    one_area = (month is not None and (chosen is not None or len(names) == 1 or all_areas)
+                and by is None and within is None and not category and population is None
+                and rows is None and compare in periods.COMPARISONS)
+    return one_area, chosen, names, all_areas
+
+
+def one_area(areas: gpd.GeoDataFrame | None = None, *, area=None, by: str | None = None,
+             within: str | None = None, month: str | None = None, compare: str | None = None,
+             category=None, population=None, rows: str | None = None) -> gpd.GeoDataFrame | None:
+    """The rows of the one area the town-centre month table counts in (the incidents outside it
+    are counted nowhere), or None when the table is another form or covers every incident."""
+    compare = COMPARE if compare is None else compare
+    form, chosen, names, all_areas = _form(areas, area, by, within, month, compare, category,
+                                           population, rows)
+    if not form or all_areas:
+        return None
+    return chosen if chosen is not None else core_areas.find_area(areas, names[0])
+
+
 def area_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = None, *,
                area=None, by: str | None = None, within: str | None = None,
                month: str | None = None, period: str | None = None, years: str | None = None,
                year_start: int | None = None, compare: str | None = None, kind: str | None = None,
                category=None, taxonomy_name: str = "auto", population=None, total: bool = True,
-               rows: str | None = None, smooth: str | None = None) -> AreaTable:
+               rows: str | None = None, smooth: str | None = None,
+               whole: pd.DataFrame | None = None) -> AreaTable:
     """The table for these choices (the flags of ``hotspot table``, docs/design.md §5b).
 
     `area` is a name, a list of names (one column each), or the chosen rows of `areas` (a
@@ -96,6 +122,9 @@ def area_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = Non
     `smooth` (``eb``): each cell of an area column gains ``rate_eb`` beside ``rate``, the global
     Empirical Bayes rate per 1,000 of the row's current count over the area columns
     (`where_next.smooth`; the Total column's is null), and the document ``smoothing``.
+
+    `whole`: when `incidents` are only what the table counts (`selected.table_selection`), the
+    summary of everything loaded (`selected.Selected.whole`).
     """
     if smooth is not None and smooth != "eb":
         raise InputError(f"a table smooths with 'eb' (global Empirical Bayes over its area columns; "
@@ -108,20 +137,16 @@ def area_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = Non
     year_start = YEAR_START if year_start is None else int(year_start)
     month = check(month=month, period=period, years=years, kind=kind, compare=compare,
                   taxonomy_name=taxonomy_name)
-    chosen = area if isinstance(area, gpd.GeoDataFrame) else None
-    names = [] if chosen is not None or area is None else ([area] if isinstance(area, str) else list(area))
-    whole = area is None and by is None and areas is None
-    one_area = (month is not None and (chosen is not None or len(names) == 1 or whole)
-                and by is None and within is None and not category and population is None
-                and rows is None and compare in periods.COMPARISONS)
+    one_area, chosen, names, all_areas = _form(areas, area, by, within, month, compare, category,
+                                               population, rows)
     if one_area:
-        if whole:
+        if all_areas:
             rows_area, name = pd.Series(True, index=incidents.index), ALL_AREAS
         else:
             rows_area = chosen if chosen is not None else core_areas.find_area(areas, names[0])
             name = str(rows_area["name"].iloc[0])
         table = summaries.partnership_table(incidents, rows_area, month, kind=kind, compare=compare,
-                                            taxonomy_name=taxonomy_name)
+                                            taxonomy_name=taxonomy_name, whole=whole)
         document = summaries.table_document(table, name)
         document["sentences"] = sentences.table_sentences(window_columns(document, table.rows), kind,
                                                           total_name=force_or(incidents, ALL_AREAS))
@@ -133,7 +158,7 @@ def area_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = Non
         docs = [(k, tables.build_table(incidents, areas, area=names or None, by=by, within=within, month=month,
                                        period=period, years=years, year_start=year_start, compare=compare,
                                        kind=k, category=cat, taxonomy_name=taxonomy_name,
-                                       population=population, total=total))
+                                       population=population, total=total, whole=whole))
                 for k, cat in blocks]
         document = combine_kinds(docs)
         document["sentences"] = [x for k, d in docs for x in sentences.table_sentences(
@@ -143,7 +168,7 @@ def area_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = Non
                                   month=month, period=period, years=years, year_start=year_start,
                                   compare=compare, kind=kind, category=category,
                                   taxonomy_name=taxonomy_name, population=population, total=total,
-                                  rows=rows)
+                                  rows=rows, whole=whole)
     if smooth is not None:
         document = _smoothed(document, smooth, total and len(document["columns"]) > 1)
     what = taxonomy.selection_label(category) if category else None

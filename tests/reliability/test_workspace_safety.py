@@ -302,13 +302,15 @@ class TestWorkspaceGuards:
         assert invoke("audit", path, "--verify").exit_code == 0
 
     def test_rows_deleted_outside_the_tool_are_detected(self, tmp_path):
+        import pyarrow.parquet as pq
+
         path = tmp_path / "workspace.gpkg"
-        workspace.open_workspace(path).load_incidents(incidents("2024-01", 5), user="setup")
-        con = sqlite3.connect(path)
-        with con:
-            con.execute("DELETE FROM incidents WHERE rowid <= 2")
-        con.close()
-        with pytest.raises(InputError, match="layer 'incidents' has 3 rows, 5 when hotspot_app last wrote it"):
+        ws = workspace.open_workspace(path)
+        ws.load_incidents(incidents("2024-01", 5), user="setup")
+        (part,) = ws.store.root.rglob("*.parquet")  # the month's file, rewritten without 2 rows
+        pq.write_table(pq.read_table(part).slice(2), part)
+        with pytest.raises(InputError, match=r"incidents file month=2024-01/provider=Cleveland%20Police/.*\.parquet "
+                                             "was changed outside hotspot_app"):
             workspace.open_workspace(path)
 
     def test_postgis_tables_dropped_or_state_row_deleted_are_detected(self, pg_url, tmp_path):

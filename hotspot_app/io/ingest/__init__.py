@@ -34,7 +34,7 @@ from hotspot_app.io.ingest.rejects import format_summary
 KINDS = ("auto", "police-uk", "fire", "generic")
 
 __all__ = ["read_incidents", "read_boundaries", "read_workspace", "IngestResult", "BoundaryResult",
-           "KINDS", "format_summary"]
+           "IncidentBatches", "KINDS", "format_summary"]
 
 
 @dataclass
@@ -92,16 +92,27 @@ def read_incidents(paths: str | Path | Iterable[str | Path], kind: str = "auto",
         A file cannot be read at all (missing, empty, not a table, a required column missing);
         the message names the file (and column).
     """
+    rep = report.Report()
+    plan = _plan(paths, kind, layer, rep)
+    parts = [_read_item(item, rep) for item in plan]
+    incidents = _assemble(parts, rep)
+    incidents["provider"] = schema.provider_of(incidents, generic=provider)
+    summary = rep.summary(len(incidents))
+    return IngestResult(incidents, rep.rejects_table(), summary)
+
+
+def _plan(paths, kind: str, layer: str | None, rep: report.Report) -> list[tuple]:
+    """What to read, in order: ("police-uk", [(Source, Header), ...]) for all police.uk files
+    (one batch, placed where the first of them appears), ("spatial", Source, layer),
+    ("fire" | "generic", Source, Header). Files skipped are named in `rep`'s warnings."""
     if kind not in KINDS:
         raise InputError(f"unknown kind '{kind}'; use one of {', '.join(KINDS)}", parameter="kind")
     sources = files.discover(paths)
-    rep = report.Report()
     for src in sources:
         if src.label.endswith(")") and " (copy " in src.label:
             rep.warn(f"{src.label}: the archive holds more than one member named {src.member}; "
                      "each is read")
     multi = len(sources) > 1
-    # police.uk files are read as one batch (placed where the first of them appears)
     plan: list = []
     police: list = []
     for src in sources:
@@ -113,7 +124,7 @@ def read_incidents(paths: str | Path | Iterable[str | Path], kind: str = "auto",
                 rep.warn(f"{src.label}: layers without incidents (no category and date or month "
                          f"column) not read: {', '.join(skipped)}")
             for name in names:
-                plan.append(("spatial", src, None, name))
+                plan.append(("spatial", src, name, name is not None and layer is None))
             continue
         header = files.sniff(src.head(), src.label)
         use = header.kind if kind == "auto" else kind
@@ -128,31 +139,33 @@ def read_incidents(paths: str | Path | Iterable[str | Path], kind: str = "auto",
             continue
         if use == "police-uk":
             if not police:
-                plan.append(("police-uk", None, None, None))
+                plan.append(("police-uk", police))
             police.append((src, header))
         else:
-            plan.append((use if use == "fire" else "generic", src, header, None))
-    parts: list[files.Part] = []
-    for what, src, header, src_layer in plan:
-        if what == "police-uk":
-            parts.append(police_uk.read(police, rep))
-            police = []
-        elif what == "spatial":
-            multi_layer = src_layer is not None and layer is None
-            parts.append(generic.read_spatial(src, rep, layer=src_layer,
-                                              label=f"{src.label}:{src_layer}" if multi_layer else None))
-        elif what == "fire":
-            parts.append(fire.read(src, header, rep))
-        else:
-            parts.append(generic.read_csv(src, header, rep))
-    incidents = _assemble(parts, rep)
-    incidents["provider"] = schema.provider_of(incidents, generic=provider)
-    summary = rep.summary(len(incidents))
-    return IngestResult(incidents, rep.rejects_table(), summary)
+            plan.append((use if use == "fire" else "generic", src, header))
+    return plan
 
 
-def _assemble(parts: list[files.Part], rep: report.Report) -> gpd.GeoDataFrame:
-    """One GeoDataFrame from the parts; later repeats of an id within a source are rejected."""
+def _read_item(item: tuple, rep: report.Report) -> files.Part:
+    """Read one item of `_plan` (rows, counts, rejects and warnings into `rep`)."""
+    what = item[0]
+    if what == "police-uk":
+        return police_uk.read(item[1], rep)
+    if what == "spatial":
+        _, src, src_layer, multi_layer = item
+        return generic.read_spatial(src, rep, layer=src_layer,
+                                    label=f"{src.label}:{src_layer}" if multi_layer else None)
+    _, src, header = item
+    if what == "fire":
+        return fire.read(src, header, rep)
+    return generic.read_csv(src, header, rep)
+
+
+def _assemble(parts: list[files.Part], rep: report.Report, earlier: "_Earlier | None" = None
+              ) -> gpd.GeoDataFrame:
+    """One GeoDataFrame from the parts; later repeats of an id within a source are rejected
+    (with `earlier`, also repeats of ids an earlier batch loaded; the warning is then left to
+    the caller, once for all batches)."""
     parts = [p for p in parts if len(p)]
     if not parts:
         return schema.empty_incidents()
@@ -162,27 +175,194 @@ def _assemble(parts: list[files.Part], rep: report.Report) -> gpd.GeoDataFrame:
         frame = pd.concat([p.frame() for p in parts], ignore_index=True)
         geometry = np.concatenate([p.geometry for p in parts])
         keys = np.concatenate([p.keys for p in parts])
+    dup = np.zeros(len(frame), dtype=bool)
     if len(pd.unique(keys)) < len(keys):
         candidates = pd.Series(keys).duplicated(keep=False).to_numpy()
         pos = np.nonzero(candidates)[0]
         sub = frame.iloc[pos][["source", "incident_id"]].astype(object)
-        dup_pos = pos[sub.duplicated(keep="first").to_numpy()]
-        if len(dup_pos):
-            files_all = np.concatenate([np.asarray(p.files, dtype=object)[p.file_codes] for p in parts])
-            rows_all = np.concatenate([p.rows for p in parts])
-            dup_ids = frame["incident_id"].iloc[dup_pos].astype(object).to_numpy()
-            rep.reject(report.rejects_frame(files_all[dup_pos], rows_all[dup_pos], "incident_id",
-                                            report.DUPLICATE_ID, dup_ids))
-            examples = ", ".join(map(str, pd.unique(dup_ids)[:3]))
-            rep.warn(f"{len(dup_pos)} rows repeat an incident_id already loaded from the same "
-                     f"source (first row kept, the others rejected as 'duplicate id'), e.g. {examples}")
-            keep = np.ones(len(frame), dtype=bool)
-            keep[dup_pos] = False
-            frame = frame.loc[keep].reset_index(drop=True)
-            geometry = geometry[keep]
+        dup[pos[sub.duplicated(keep="first").to_numpy()]] = True
+    if earlier is not None:
+        dup |= earlier.seen(keys, frame)
+    if dup.any():
+        dup_pos = np.flatnonzero(dup)
+        files_all = np.concatenate([np.asarray(p.files, dtype=object)[p.file_codes] for p in parts])
+        rows_all = np.concatenate([p.rows for p in parts])
+        dup_ids = frame["incident_id"].iloc[dup_pos].astype(object).to_numpy()
+        rep.reject(report.rejects_frame(files_all[dup_pos], rows_all[dup_pos], "incident_id",
+                                        report.DUPLICATE_ID, dup_ids))
+        if earlier is None:
+            rep.warn(_duplicate_warning(len(dup_pos), pd.unique(dup_ids)[:3]))
+        else:
+            earlier.count(len(dup_pos), dup_ids)
+        keep = ~dup
+        frame = frame.loc[keep].reset_index(drop=True)
+        geometry = geometry[keep]
+        keys = keys[keep]
+    if earlier is not None:
+        earlier.add(keys)
     at = sum(c in frame.columns for c in schema.INCIDENT_COLUMNS[: schema.INCIDENT_COLUMNS.index("geometry")])
     frame.insert(at, "geometry", gpd.array.GeometryArray(geometry, crs=settings.CRS))
     gdf = gpd.GeoDataFrame(frame, geometry="geometry", copy=False)
     if list(gdf.columns[: len(schema.INCIDENT_COLUMNS)]) != schema.INCIDENT_COLUMNS:
         gdf = schema.order_columns(gdf)
     return gdf
+
+
+def _duplicate_warning(n: int, examples) -> str:
+    return (f"{n} rows repeat an incident_id already loaded from the same source (first row kept, the "
+            f"others rejected as 'duplicate id'), e.g. {', '.join(map(str, examples))}")
+
+
+class _Earlier:
+    """The ids earlier batches loaded, for the duplicate rule across batches. Each batch keeps
+    its 64-bit id keys, sorted (8 bytes a row); a bitmap of 2**30 bits over the keys' top bits
+    (128 MiB) answers "certainly new" for almost every row of a new batch, so only the few
+    others are searched for in the batches' keys. A key found there is checked exactly against
+    that batch's ids, read again (keys are fast, not unique: equal ids have equal keys)."""
+
+    BITS = 30
+
+    def __init__(self):
+        self.bitmap: np.ndarray | None = None
+        self.batches: list[tuple[np.ndarray, object]] = []
+        self.reread = None  # set by the reader before each batch: how to read it again
+        self.n = 0
+        self.examples: list = []
+
+    def _slots(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        top = (keys >> np.uint64(64 - self.BITS)).astype(np.int64)
+        return top >> 3, (np.uint8(1) << (top & 7).astype(np.uint8))
+
+    def seen(self, keys: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+        hit = np.zeros(len(keys), dtype=bool)
+        if self.bitmap is None or not len(keys):
+            return hit
+        byte, bit = self._slots(keys)
+        pos = np.flatnonzero(self.bitmap[byte] & bit)
+        if not len(pos):
+            return hit
+        mine = None
+        for stored, reread in self.batches:
+            at = np.searchsorted(stored, keys[pos])
+            found = pos[(at < len(stored)) & (stored[np.minimum(at, len(stored) - 1)] == keys[pos])]
+            if not len(found):
+                continue
+            # rare: a real repeat, or two ids sharing a key: compare the ids themselves
+            old = reread()
+            pairs = pd.MultiIndex.from_frame(old[["source", "incident_id"]].astype(object))
+            mine = pd.MultiIndex.from_frame(frame.iloc[found][["source", "incident_id"]].astype(object))
+            hit[found[mine.isin(pairs)]] = True
+        return hit
+
+    def add(self, keys: np.ndarray) -> None:
+        if self.bitmap is None:
+            self.bitmap = np.zeros(1 << (self.BITS - 3), dtype=np.uint8)
+        byte, bit = self._slots(keys)
+        np.bitwise_or.at(self.bitmap, byte, bit)
+        self.batches.append((np.sort(keys), self.reread))
+
+    def count(self, n: int, ids) -> None:
+        self.n += n
+        for i in pd.unique(np.asarray(ids, dtype=object)):
+            if len(self.examples) < 3 and i not in self.examples:
+                self.examples.append(i)
+
+
+class IncidentBatches:
+    """`read_incidents`, a batch of files at a time: iterate to get each batch's incidents (a
+    canonical GeoDataFrame with ``provider``), in the order `read_incidents` gives them; once
+    exhausted, `summary` and `rejects` are those `read_incidents` gives for the same files.
+    police.uk files are read in batches of about `batch_bytes` of CSV (a whole file each: the
+    ids generated for ASB rows do not depend on the batch), every other file as one batch. An
+    id repeated in a later batch is rejected as in one read (`_Earlier`), so memory holds one
+    batch plus 8 bytes a row. `hotspot ingest --into` loads a workspace this way (a decade of
+    national data in the memory of a few months)."""
+
+    def __init__(self, paths, kind: str = "auto", layer: str | None = None, provider: str | None = None,
+                 batch_bytes: int | None = None):
+        self.rep = report.Report()
+        self._plan = _plan(paths, kind, layer, self.rep)
+        self._provider = provider
+        self._batch_bytes = int(batch_bytes or settings.INGEST_BATCH_BYTES)
+        self.loaded = 0
+        self._summary: dict | None = None
+        self._rejects: pd.DataFrame | None = None
+
+    def batches(self) -> list[list[tuple]]:
+        """The plan's items grouped into batches (police.uk files by size, in order)."""
+        out: list[list[tuple]] = []
+        for item in self._plan:
+            if item[0] != "police-uk":
+                out.append([item])
+                continue
+            group, size = [], 0
+            for job in item[1]:
+                if group and size + _size(job[0]) > self._batch_bytes:
+                    out.append([("police-uk", group)])
+                    group, size = [], 0
+                group.append(job)
+                size += _size(job[0])
+            if group:
+                out.append([("police-uk", group)])
+        return out
+
+    def __iter__(self):
+        if self._summary is not None:
+            raise RuntimeError("the batches were read already")
+        from concurrent.futures import ThreadPoolExecutor
+
+        earlier = _Earlier()
+        batches = self.batches()
+
+        def read(items):
+            local = report.Report()
+            return [_read_item(item, local) for item in items], local
+
+        # the next batch is read (pyarrow parses without the GIL) while this one is handed on
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hotspot-read")
+        try:
+            pending = pool.submit(read, batches[0]) if batches else None
+            for k, items in enumerate(batches):
+                parts, local = pending.result()
+                pending = pool.submit(read, batches[k + 1]) if k + 1 < len(batches) else None
+                self.rep.merge(local)  # in file order, as one read gives them
+                earlier.reread = lambda items=items: _assemble([_read_item(i, report.Report()) for i in items],
+                                                               report.Report())
+                frame = _assemble(parts, self.rep, earlier)
+                del parts
+                frame["provider"] = schema.provider_of(frame, generic=self._provider)
+                self.loaded += len(frame)
+                yield frame
+                del frame
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if earlier.n:
+            self.rep.warn(_duplicate_warning(earlier.n, earlier.examples))
+        self._summary = self.rep.summary(self.loaded)
+        self._rejects = self.rep.rejects_table()
+
+    @property
+    def summary(self) -> dict:
+        """The summary of `read_incidents` (once every batch was read)."""
+        if self._summary is None:
+            raise RuntimeError("the summary is known once every batch was read")
+        return self._summary
+
+    @property
+    def rejects(self) -> pd.DataFrame:
+        if self._rejects is None:
+            raise RuntimeError("the rejects are known once every batch was read")
+        return self._rejects
+
+
+def _size(src: files.Source) -> int:
+    """Bytes of a file (a zip member's uncompressed size), for batching."""
+    try:
+        if src.member is None:
+            return src.path.stat().st_size
+        import zipfile
+
+        with zipfile.ZipFile(src.path) as zf:
+            return int(zf.infolist()[src.chain[0]].file_size) if len(src.chain) == 1 else 1 << 26
+    except (OSError, IndexError, ValueError):
+        return 1 << 26

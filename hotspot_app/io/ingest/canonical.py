@@ -23,11 +23,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from hotspot_app.core import schema, selection, settings
-from hotspot_app.io.ingest import geo, rules
-from hotspot_app.io.ingest.output import PARQUET_MARK, PARQUET_MARK_VALUE
+from hotspot_app.io.incident_arrow import PARQUET_MARK, PARQUET_MARK_VALUE, codes_of, frame_of_table
 
 #: Columns the selection rule reads, and the summary of the whole file keeps (with ``source``).
 SELECTION_COLUMNS = ("kind", "category", "group", "month")
@@ -42,8 +40,6 @@ class Selected(NamedTuple):
     incidents: gpd.GeoDataFrame
     rows: int
     summary: pd.DataFrame | None
-#: Canonical text columns, returned as object columns like `read_incidents` gives them.
-_TEXT = ("source", "month", "category", "group", "kind", "subcategory", "location", "provider")
 
 
 def _open(path: Path):
@@ -107,7 +103,7 @@ def read(path: str | Path, category=None, period=None) -> Selected | None:
         table = pa.concat_tables(parts) if parts else pf.schema_arrow.empty_table()
     if summary is not None and keep.all():
         summary = None  # nothing left out: the incidents are the whole file
-    return Selected(_frame(table), total, summary)
+    return Selected(frame_of_table(table), total, summary)
 
 
 def _selected_rows(pf, category, period) -> tuple[np.ndarray, pd.DataFrame]:
@@ -116,7 +112,7 @@ def _selected_rows(pf, category, period) -> tuple[np.ndarray, pd.DataFrame]:
     table = pf.read(columns=list(SUMMARY_COLUMNS)).unify_dictionaries()
     codes, values = [], []
     for name in SUMMARY_COLUMNS:
-        c, v = _codes(table.column(name))
+        c, v = codes_of(table.column(name))
         codes.append(c)
         values.append(v)
     del table
@@ -134,33 +130,3 @@ def _selected_rows(pf, category, period) -> tuple[np.ndarray, pd.DataFrame]:
     summary = pd.DataFrame({name: pd.Series(parts[name], dtype=object) for name in SUMMARY_COLUMNS})
     summary["rows"] = np.bincount(row_combo, minlength=len(summary))
     return selection.mask(summary, category, period)[row_combo], summary
-
-
-def _codes(column) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, values) of a dictionary or plain text column; missing values are code -1."""
-    col = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    if not pa.types.is_dictionary(col.type):
-        col = pc.dictionary_encode(col)
-    idx = pc.fill_null(col.indices.cast(pa.int64()), -1).to_numpy(zero_copy_only=False)
-    return idx, np.asarray(col.dictionary.to_pylist(), dtype=object)
-
-
-def _frame(table: pa.Table) -> gpd.GeoDataFrame:
-    """Canonical incidents from the selected rows: text as object columns sharing one string per
-    distinct value, extra text columns as categoricals, one Point per distinct location."""
-    table = table.unify_dictionaries()
-    data = {}
-    for name in table.column_names:
-        if name == "geometry":
-            continue
-        col = table.column(name)
-        if name in _TEXT:
-            c, v = _codes(col)
-            data[name] = rules.text_column(np.append(v, None), c)
-        else:
-            data[name] = col.to_pandas()
-    codes, distinct = geo.decode_wkb(table.column("geometry"))
-    frame = pd.DataFrame(data)
-    at = list(table.column_names).index("geometry")
-    frame.insert(at, "geometry", gpd.array.GeometryArray(distinct[codes], crs=settings.CRS))
-    return gpd.GeoDataFrame(frame, geometry="geometry", copy=False)

@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 from hotspot_app.core import schema, settings, taxonomy
 from hotspot_app.core.errors import InputError
 from hotspot_app.io.ingest import files, geo, rejects as report, rules
+from hotspot_app.io import incident_arrow
 
 SPATIAL_SUFFIXES = {".parquet", ".geoparquet", ".geojson", ".json", ".gpkg"}
 SOURCE = "generic"
@@ -332,7 +333,7 @@ def _read_geoparquet(path: str, label: str, rep: report.Report):
 
         wkb = table.column(geom_col)
         del table
-        codes, distinct = geo.decode_wkb(wkb)
+        codes, distinct = incident_arrow.decode_wkb(wkb)
         del wkb
         if crs is not None:
             gdf = gpd.GeoDataFrame(geometry=gpd.GeoSeries(distinct, crs=crs))

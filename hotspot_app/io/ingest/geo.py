@@ -52,17 +52,3 @@ def points(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
     uxy, codes = factorize_xy(np.column_stack([x, y]))
     return shapely.points(uxy[:, 0], uxy[:, 1])[codes]
-
-
-def decode_wkb(column) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, distinct geometries) of an Arrow WKB column: each distinct WKB value decoded once,
-    so rows that share a snap point share one geometry object (memory per location, not per
-    row); a null cell is code ``len(distinct) - 1``, whose geometry is None."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    wkb = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    enc = pc.dictionary_encode(wkb)
-    distinct = shapely.from_wkb(np.asarray(enc.dictionary.to_pylist() + [None], dtype=object))
-    codes = pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy(zero_copy_only=False)
-    return codes, distinct

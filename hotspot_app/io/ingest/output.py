@@ -25,7 +25,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import shapely
 
-from hotspot_app.io import exports
+from hotspot_app.io import exports, incident_arrow
+from hotspot_app.io.incident_arrow import arrow_column, distinct_objects, wkb_column
 from hotspot_app.core.errors import InputError, OutputError
 from hotspot_app.io.ingest import geo
 
@@ -135,11 +136,8 @@ def write_incidents_csv(incidents: gpd.GeoDataFrame, target) -> None:
     pacsv.write_csv(table, str(target), pacsv.WriteOptions(quoting_style="needed"))
 
 
-#: Schema metadata key of the GeoParquet files `hotspot ingest` writes: its JSON says the file
-#: holds canonical incidents (validated on the way in), so commands may read back only the rows
-#: they select (`ingest.canonical`) instead of checking every row again.
-PARQUET_MARK = b"hotspot_app"
-PARQUET_MARK_VALUE = {"table": "incidents", "version": 1}
+# The mark of the GeoParquet files `hotspot ingest` writes (`incident_arrow.PARQUET_MARK`).
+PARQUET_MARK, PARQUET_MARK_VALUE = incident_arrow.PARQUET_MARK, incident_arrow.PARQUET_MARK_VALUE
 
 
 def write_incidents_parquet(incidents: gpd.GeoDataFrame, target) -> None:
@@ -154,10 +152,10 @@ def write_incidents_parquet(incidents: gpd.GeoDataFrame, target) -> None:
     from pyproj import CRS
 
     gname = incidents.geometry.name
-    codes, points = _distinct_objects(incidents.geometry.values)  # each shared Point once
+    codes, points = distinct_objects(incidents.geometry.values)  # each shared Point once
     arrays, names = [], []
     for name in incidents.columns:
-        arrays.append(_wkb_column(codes, points) if name == gname else _arrow_column(incidents[name]))
+        arrays.append(wkb_column(codes, points) if name == gname else arrow_column(incidents[name]))
         names.append(str(name))
     table = pa.table(arrays, names=names)
     meta = {"encoding": "WKB", "crs": CRS.from_user_input(incidents.crs).to_json_dict()
@@ -172,45 +170,12 @@ def write_incidents_parquet(incidents: gpd.GeoDataFrame, target) -> None:
     pq.write_table(table, str(target))
 
 
-def _distinct_objects(values) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, distinct objects) of an object column: by identity when rows share objects
-    (`locations.factorize_objects`), else every row its own."""
-    from hotspot_app.core.locations import factorize_objects
-
-    values = np.asarray(values, dtype=object)
-    found = factorize_objects(values)
-    return found if found is not None else (np.arange(len(values)), values)
-
-
-def _wkb_column(codes: np.ndarray, distinct: np.ndarray) -> pa.Array:
-    wkb = shapely.to_wkb(distinct)  # None stays None (a null cell)
-    return pa.array(wkb, type=pa.binary()).take(pa.array(codes))
-
-
 def _bounds(distinct: np.ndarray) -> list[float] | None:
     b = shapely.bounds(distinct[~shapely.is_missing(distinct)])
     if not len(b) or not np.isfinite(b).any():
         return None
     return [float(np.nanmin(b[:, 0])), float(np.nanmin(b[:, 1])), float(np.nanmax(b[:, 2])),
             float(np.nanmax(b[:, 3]))]
-
-
-def _arrow_column(s: pd.Series) -> pa.Array:
-    """One attribute column: text as a dictionary column (each distinct text once), others as
-    pyarrow converts them."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        return pa.array(s)
-    if s.dtype != object:
-        return pa.array(s, from_pandas=True)
-    from hotspot_app.core.locations import factorize_shared
-
-    codes, values = factorize_shared(s)
-    try:
-        dictionary = pa.array(np.asarray(values, dtype=object), type=pa.string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: let pyarrow decide per row
-        return pa.array(s, from_pandas=True)
-    indices = codes.astype(np.int32)
-    return pa.DictionaryArray.from_arrays(pa.array(indices, mask=indices < 0), dictionary)
 
 
 def _write_to(incidents: gpd.GeoDataFrame, path: Path, tmp: Path) -> None:

@@ -22,7 +22,7 @@ _LAZY = {
     "INCIDENTS": "base", "AREA_PREFIX": "base", "META": "base", "BACKUPS_KEPT": "base",
     "LOAD_COLUMNS": "base", "AUDIT_COLUMNS": "base", "COVERAGE_COLUMNS": "base",
     "AUDIT_ACTIONS": "base", "layer_key": "base", "RecordConflict": "base", "DELETED_COLUMNS": "base",
-    "RECORD_KINDS": "base",
+    "RECORD_KINDS": "base", "SUMMARY_COLUMNS": "base", "coverage_from_summary": "base",
     # the backends
     "GeopackageWorkspace": "gpkg", "atomic_path": "gpkg", "PostgisWorkspace": "postgis",
 }
@@ -57,15 +57,29 @@ def open_workspace(target: str | os.PathLike, check: bool = True):
 
 
 def is_workspace(path: str | os.PathLike) -> bool:
-    """True when `path` is a PostgreSQL URL, or a GeoPackage file with an ``incidents`` layer."""
+    """True when `path` is a PostgreSQL URL, or a GeoPackage workspace holding incidents
+    (partitioned beside it, or an ``incidents`` layer written before they were)."""
     if is_url(path):
         return True
     p = Path(path)
     if not p.is_file() or p.suffix.lower() != ".gpkg":
         return False
-    import pyogrio
+    import sqlite3
 
     try:
-        return "incidents" in [str(name) for name, _ in pyogrio.list_layers(p)]
-    except Exception:  # not a readable GeoPackage
+        con = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+    except sqlite3.Error:
         return False
+    try:  # partitioned incidents (a manifest named in the state row), or an incidents layer
+        try:
+            if con.execute("SELECT 1 FROM hotspot_state WHERE key = 'incidents_manifest'").fetchone():
+                return True
+        except sqlite3.Error:
+            pass
+        try:
+            return con.execute("SELECT 1 FROM gpkg_contents WHERE lower(table_name) = 'incidents'").fetchone() \
+                is not None
+        except sqlite3.Error:  # not a GeoPackage
+            return False
+    finally:
+        con.close()

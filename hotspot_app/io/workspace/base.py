@@ -96,6 +96,10 @@ AUDIT_COLUMNS = ["at", "user", "action", "detail"]
 
 COVERAGE_COLUMNS = ["source", "provider", "month", "rows"]
 
+#: `Workspace.incident_summary`: rows per distinct (source, provider, month, kind, category,
+#: group) of everything stored -- coverage, and what a selection judges on everything loaded.
+SUMMARY_COLUMNS = ["source", "provider", "month", "kind", "category", "group", "rows"]
+
 
 
 #: police.uk months where more than this share of rows had no location are flagged.
@@ -374,6 +378,33 @@ def coverage_of(incidents: pd.DataFrame) -> pd.DataFrame:
 
 
 
+def summary_of(table: pd.DataFrame, rows) -> pd.DataFrame:
+    """`SUMMARY_COLUMNS` of `table` (any frame with those key columns; `rows` per row, e.g. 1 per
+    incident or the rows of a summary): one row per distinct key, sorted, missing keys None."""
+    keys = SUMMARY_COLUMNS[:-1]
+    data = {c: (table[c].astype(object).where(table[c].notna(), None) if c in table.columns
+                else pd.Series([None] * len(table), index=table.index, dtype=object)) for c in keys}
+    frame = pd.DataFrame(data)
+    frame["rows"] = np.asarray(rows, dtype="int64")
+    if not len(frame):
+        return pd.DataFrame({c: pd.Series([], dtype="int64" if c == "rows" else object) for c in SUMMARY_COLUMNS})
+    out = frame.fillna("\x00").groupby(keys, sort=True)["rows"].sum().reset_index()
+    for c in keys:
+        out[c] = out[c].astype(object).where(out[c] != "\x00", None)
+    return out.astype({"rows": "int64"})[SUMMARY_COLUMNS]
+
+
+def coverage_from_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """`COVERAGE_COLUMNS` (rows per source x provider x month) from an incident summary."""
+    if not len(summary):
+        return pd.DataFrame({c: pd.Series([], dtype="int64" if c == "rows" else object) for c in COVERAGE_COLUMNS})
+    keys = summary[["source", "provider", "month"]].astype(object).fillna("").astype(str)
+    out = keys.assign(rows=summary["rows"].to_numpy()).groupby(["source", "provider", "month"], sort=True)[
+        "rows"].sum().reset_index()
+    out["rows"] = out["rows"].astype("int64")
+    return out[COVERAGE_COLUMNS]
+
+
 def no_location_by_month(rejects: pd.DataFrame) -> dict[str, int]:
     """{YYYY-MM: rows rejected as 'no location'} with the month taken from the file name."""
     if not len(rejects) or "reason" not in rejects.columns:
@@ -600,8 +631,15 @@ class Workspace(abc.ABC):
         """A token that changes on every committed write ("0" before the first write)."""
 
     @abc.abstractmethod
-    def incidents(self) -> gpd.GeoDataFrame:
-        """The stored incidents (`InputError` when there are none)."""
+    def incidents(self, selection=None) -> gpd.GeoDataFrame:
+        """The stored incidents a `selection.Selection` keeps (all by default), with the
+        selection pushed into the read where the backend can; equal to
+        ``selection.apply(all incidents)``. `InputError` when there are none."""
+
+    @abc.abstractmethod
+    def incident_summary(self) -> pd.DataFrame:
+        """Rows per source, provider, month, kind, category and group of everything stored
+        (`SUMMARY_COLUMNS`, sorted): coverage and what is judged on everything loaded."""
 
     @abc.abstractmethod
     def write(self, *, incidents: gpd.GeoDataFrame | None = None,
@@ -611,12 +649,18 @@ class Workspace(abc.ABC):
         """Replace several layers in one atomic step."""
 
     @abc.abstractmethod
-    def load_incidents(self, incidents: gpd.GeoDataFrame, *, files=(), read: int | None = None,
-                       rejected: int | pd.DataFrame | None = None, replace_all: bool = False,
+    def load_incidents(self, incidents, *, files=(), read=None, rejected=None, replace_all: bool = False,
                        user: str | None = None, expected_version: str | None = None,
-                       areas: gpd.GeoDataFrame | None = None) -> LoadResult:
+                       areas: gpd.GeoDataFrame | None = None, warnings=()) -> LoadResult:
         """Add a load (docs/design.md §5b): rows of each (source, provider, month) in the load replace the
-        stored rows with that key; everything else is kept."""
+        stored rows with that key; everything else is kept. `warnings`: what reading the files
+        said (kept with the load; `load_warnings`)."""
+
+    @abc.abstractmethod
+    def load_warnings(self) -> list[str]:
+        """What reading the files said, for every load that still contributes rows (in load
+        order, each once): what a command reading the workspace reports, as it would reading the
+        files themselves."""
 
     @abc.abstractmethod
     def loads(self) -> pd.DataFrame:

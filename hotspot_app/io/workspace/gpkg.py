@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+from concurrent.futures import ThreadPoolExecutor
 import os
 import re
 import shutil
@@ -51,7 +52,7 @@ import tempfile
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
@@ -82,7 +83,6 @@ from hotspot_app.io.workspace.base import (
     AUDIT_COLUMNS,
     BACKUPS_KEPT,
     CLUSTER_RUNS,
-    COVERAGE_COLUMNS,
     INCIDENTS,
     INTERVENTIONS,
     LOADS,
@@ -96,20 +96,24 @@ from hotspot_app.io.workspace.base import (
     areas_detail,
     check_geo,
     check_intervention_fields,
-    coverage_of,
     dtype_text,
     empty_interventions,
     intervention_added_text,
     layer_key,
-    load_keys,
     no_location_by_month,
     ordered_layers,
     read_areas,
     removed_text,
     restore_dtypes,
     with_provider,
+    SUMMARY_COLUMNS,
+    coverage_from_summary,
+    summary_of,
 )
+from hotspot_app.core.selection import Selection
 from hotspot_app.io.identity import current_user
+from hotspot_app.io.workspace import partitioned
+from hotspot_app.io.workspace.partitioned import IncidentStore, Manifest
 
 
 #: Seconds a writer waits for another writer's lock before giving up with ConflictError.
@@ -132,6 +136,35 @@ def _layers(path: Path) -> list[str]:
 
 def _temp_prefix(path: Path) -> str:
     return f".{path.name}.tmp-"
+
+
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.tmp-[^.]+(?P<suffix>\.[^.]+)?$")
+
+
+def target_of(path: Path) -> Path:
+    """The workspace file a temporary file of `atomic_path` becomes (`path` itself otherwise)."""
+    found = _TEMP_NAME.match(path.name)
+    return path.with_name(found.group("name")) if found else path
+
+
+_BACKUP_NAME = re.compile(r"^(?P<stem>.+)\.backup-\d{8}T\d+Z$")
+
+
+def owner_of(path: str | os.PathLike) -> Path:
+    """The workspace file whose incidents folder `path` uses: itself, the file a temporary file
+    of `atomic_path` becomes, or the workspace a backup (``<stem>.backup-<time>.gpkg``) was
+    taken of."""
+    target = target_of(Path(path))
+    found = _BACKUP_NAME.match(target.stem)
+    return target.with_name(found.group("stem") + target.suffix) if found else target
+
+
+def sidecar_of(path: str | os.PathLike) -> Path:
+    """The folder beside a workspace GeoPackage holding its partitioned incidents
+    (``<stem>.incidents``), shared by its backups and temporary files (`owner_of`), so a restored
+    backup or a renamed temporary file finds its incidents."""
+    owner = owner_of(path)
+    return owner.with_name(f"{owner.stem}.incidents")
 
 
 @contextmanager
@@ -197,16 +230,14 @@ class _Commit:
     audit: list[tuple[str, str]] = field(default_factory=list)
     load: dict | None = None
     backup: bool = False
-    #: (layer, keys): rows of `layer` whose (source, provider, month) is in keys are deleted in
-    #: place, then `append` rows are appended (a monthly load without rewriting every row)
-    delete_keys: tuple[str, list[tuple]] | None = None
-    append: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: interventions and areas written or removed (their versions; removed rows kept)
     records: list[RecordChange] = field(default_factory=list)
     #: (kind, id) put back by `restore`
     restored: list[tuple[str, str]] = field(default_factory=list)
     #: `accept_changes`: start a new audit chain when the old one was removed outside
     restart_audit: bool = False
+    #: the incidents' manifest this write makes current (its files and itself already written)
+    manifest: Manifest | None = None
 
 
 class GeopackageWorkspace(Workspace):
@@ -277,9 +308,15 @@ class GeopackageWorkspace(Workspace):
     def _temps(self) -> list[Path]:
         return sorted(self.path.parent.glob(_temp_prefix(self.path) + "*"))
 
+    def _stale_writes(self) -> bool:
+        """True when a killed write left files behind: a temporary copy of the file, or the
+        marker a load of incidents keeps while it writes (`IncidentStore.pending`)."""
+        return bool(self._temps()) or bool(self.store.pending())
+
     def _clean_if_idle(self) -> None:
-        """Remove temporary files of killed writes when no writer holds the lock now."""
-        if not self._temps():
+        """Remove what killed writes left (temporary files, incidents files no manifest names)
+        when no writer holds the lock now."""
+        if not self._stale_writes():
             return
         try:
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o666)
@@ -291,11 +328,19 @@ class GeopackageWorkspace(Workspace):
             os.close(fd)
             return  # a writer is at work: its temporary file is not stale
         try:
-            for tmp in self._temps():
-                _remove_temp(tmp)
+            self._clean_stale()
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+    def _clean_stale(self) -> None:
+        """With the lock held: every temporary file and pending incidents write is a killed
+        writer's (writers hold the lock while they write)."""
+        for tmp in self._temps():
+            _remove_temp(tmp)
+        if self.store.pending():
+            self._collect()
+            self.store.clear_pending()
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -322,9 +367,13 @@ class GeopackageWorkspace(Workspace):
                     if time.monotonic() > deadline:
                         raise ConflictError(self.path, "another process still writing") from None
                     time.sleep(0.05)
-            for tmp in self._temps():
-                _remove_temp(tmp)
-            yield
+            self._clean_stale()
+            try:
+                yield
+            except BaseException:
+                self._collect()  # incidents files of a failed write are not left behind
+                self.store.clear_pending()
+                raise
         finally:
             try:
                 fcntl.flock(fd, fcntl.LOCK_UN)
@@ -341,11 +390,6 @@ class GeopackageWorkspace(Workspace):
         try:
             meta = self._meta()
             with atomic_path(self.path) as tmp:
-                if commit.delete_keys is not None:
-                    _delete_keys(tmp, *commit.delete_keys)
-                for layer, df in commit.append.items():
-                    if len(df):
-                        _write_one(tmp, layer, df, append=True)
                 for layer, df in commit.frames.items():
                     _write_one(tmp, layer, df)
                     meta[layer] = {
@@ -366,6 +410,65 @@ class GeopackageWorkspace(Workspace):
             reason = getattr(exc, "strerror", None) or " ".join(str(exc).split()) or type(exc).__name__
             raise OutputError(f"could not write the workspace ({reason}); it is unchanged",
                               file=str(self.path)) from None
+        if commit.manifest is not None or commit.backup:
+            self._collect()
+        self.store.clear_pending()
+
+    # ----------------------------------------------------------------- partitioned incidents
+    @property
+    def store(self) -> IncidentStore:
+        """The partitioned incidents beside the file (`partitioned.IncidentStore`)."""
+        if getattr(self, "_store", None) is None:
+            self._store = IncidentStore(sidecar_of(self.path))
+        return self._store
+
+    def _manifest_id(self, path: Path | None = None) -> str | None:
+        """The id of the incidents' manifest `path` (default: this file) makes current; None when
+        its incidents are not partitioned (none yet, or an incidents layer written before)."""
+        path = self.path if path is None else path
+        if not path.exists():
+            return None
+        try:
+            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return None
+        try:
+            row = con.execute(f"SELECT value FROM {STATE} WHERE key = 'incidents_manifest'").fetchone()
+        except sqlite3.Error:
+            row = None
+        finally:
+            con.close()
+        return str(row[0]) if row else None
+
+    def _manifest(self) -> Manifest | None:
+        mid = self._manifest_id()
+        return None if mid is None else self.store.manifest(mid)
+
+    def _collect(self) -> None:
+        """Remove incidents files and manifests that no file sharing the incidents folder names
+        (the workspace, its backups, temporary files of writes; lock held). Never fails a write."""
+        root = sidecar_of(self.path)
+        if not root.is_dir():
+            return
+        owner = owner_of(self.path)
+        sharers = {self.path, owner, *GeopackageWorkspace.backups_of(owner),
+                   *owner.parent.glob(_temp_prefix(owner) + "*")}
+        keep = {m for f in sharers if (m := self._manifest_id(f))}
+        try:
+            self.store.collect(keep)
+        except OSError:
+            pass
+
+    def copy_to(self, path: str | os.PathLike) -> "GeopackageWorkspace":
+        """A private copy of this workspace at `path` (its file, and its incidents' files as hard
+        links where the file system allows): writes to the copy never touch this workspace."""
+        path = Path(path)
+        with self._locked():
+            shutil.copyfile(self.path, path)
+            manifest = self._manifest()
+            if manifest is not None:
+                self.store.copy_into(IncidentStore(sidecar_of(path)), manifest)
+        return GeopackageWorkspace(path)
 
     def _backup(self) -> Path:
         """Keep the current file as ``<stem>.backup-<UTC time>.gpkg`` (the last BACKUPS_KEPT)."""
@@ -381,7 +484,11 @@ class GeopackageWorkspace(Workspace):
 
     def backups(self) -> list[Path]:
         """Backups beside the workspace, oldest first."""
-        return sorted(self.path.parent.glob(f"{self.path.stem}.backup-*.gpkg"))
+        return GeopackageWorkspace.backups_of(self.path)
+
+    @staticmethod
+    def backups_of(path: Path) -> list[Path]:
+        return sorted(path.parent.glob(f"{path.stem}.backup-*.gpkg"))
 
     def _meta(self) -> dict[str, dict]:
         if META not in self.layers():
@@ -412,7 +519,7 @@ class GeopackageWorkspace(Workspace):
         commit = _Commit()
         if incidents is not None:
             check_geo(incidents, "incidents")
-            commit.frames[INCIDENTS] = incidents
+            _check_case(incidents, INCIDENTS)
             commit.audit.append(("replace_all", f"incidents layer written: {len(incidents):,} rows"))
         if areas is not None:
             for part in areas if isinstance(areas, list) else [areas]:
@@ -424,12 +531,21 @@ class GeopackageWorkspace(Workspace):
             commit.frames[INTERVENTIONS] = interventions
             commit.audit.append(("intervention_added", f"interventions layer written: "
                                  f"{len(interventions)} interventions"))
-        if commit.frames:
+        if commit.frames or incidents is not None:
             with self._locked():
                 self._check_version(expected_version)
                 existing = set(self.layers())
-                commit.backup = any(k in existing for k in commit.frames)
+                commit.backup = any(k in existing for k in commit.frames) or (
+                    incidents is not None and (INCIDENTS in existing or self._manifest_id() is not None))
                 commit.records = self._record_changes(commit.frames)
+                if incidents is not None:
+                    self.store.begin()
+                    parts = self.store.write_parts(incidents, provider=schema.provider_of(incidents)
+                                                   if len(incidents) else None)
+                    base = self._manifest() or partitioned.empty_manifest()
+                    commit.manifest = self.store.save(base.replacing(None, parts, partitioned.meta_of(incidents)))
+                    if INCIDENTS in existing:
+                        commit.drop.append(INCIDENTS)
                 self._commit(commit, user)
 
     def _record_changes(self, frames: dict[str, pd.DataFrame]) -> list[RecordChange]:
@@ -443,130 +559,137 @@ class GeopackageWorkspace(Workspace):
         return out
 
     # ----------------------------------------------------------------- incidents
-    def incidents(self) -> gpd.GeoDataFrame:
-        """The incidents layer (raises `InputError` when the workspace has none)."""
-        df = self._read(INCIDENTS)
+    def incidents(self, selection: Selection | None = None) -> gpd.GeoDataFrame:
+        """The stored incidents `selection` keeps (all of them by default; `Selection`), read
+        from the partitioned files with the selection pushed into the read. `InputError` when the
+        workspace holds no incidents."""
+        manifest = self._manifest()
+        if manifest is not None:
+            return self.store.read(manifest, selection)
+        df = self._read(INCIDENTS)  # written before incidents were partitioned
         if df is None:
-            raise InputError(f"{self.path} has no incidents layer", file=str(self.path))
-        return df
+            raise InputError(f"{self.path} has no incidents loaded yet", file=str(self.path))
+        return df if selection is None or selection.everything else selection.apply(df)
 
+    def incident_summary(self) -> pd.DataFrame:
+        """Rows per source, provider, month, kind, category and group of everything stored
+        (`SUMMARY_COLUMNS`): from the manifest, without reading a row."""
+        manifest = self._manifest()
+        if manifest is not None:
+            summary = manifest.summary()
+            return summary_of(summary, summary["rows"].to_numpy())
+        if INCIDENTS not in self.layers():
+            return summary_of(pd.DataFrame({c: [] for c in SUMMARY_COLUMNS[:-1]}), np.zeros(0, dtype="int64"))
+        cols = [c for c in SUMMARY_COLUMNS[:-1] if c in _columns(self.path, INCIDENTS)] + \
+            [c for c in ("falls_within", "reported_by", "frs", "fire_service", "fire_and_rescue_service",
+                         "service", "brigade") if c in _columns(self.path, INCIDENTS)]
+        inc = with_provider(pd.DataFrame(pyogrio.read_dataframe(
+            self.path, layer=INCIDENTS, read_geometry=False, use_arrow=True, columns=cols)))
+        return summary_of(inc, np.ones(len(inc), dtype="int64"))
 
-    def load_incidents(self, incidents: gpd.GeoDataFrame, *, files=(), read: int | None = None,
-                       rejected: int | pd.DataFrame | None = None, replace_all: bool = False,
+    def _legacy_manifest(self) -> Manifest:
+        """Incidents written before they were partitioned (an ``incidents`` layer), moved into
+        partitioned files now: the manifest of their rows (made current by the caller's commit,
+        which drops the layer)."""
+        old = self._read(INCIDENTS)
+        old = with_provider(old)
+        parts = self.store.write_parts(old)
+        return self.store.save(partitioned.empty_manifest().replacing(None, parts, partitioned.meta_of(old)))
+
+    def load_incidents(self, incidents, *, files=(), read=None, rejected=None, replace_all: bool = False,
                        user: str | None = None, expected_version: str | None = None,
-                       areas: gpd.GeoDataFrame | None = None) -> LoadResult:
+                       areas: gpd.GeoDataFrame | None = None, warnings=()) -> LoadResult:
         """Add a load to the workspace (docs/design.md §5b): for every (source, provider, month) in
         `incidents`, the stored rows with that key are replaced by the load's; other keys,
         areas, interventions and cluster runs are untouched (the same file twice changes
         nothing). ``replace_all`` removes all incidents first. A backup is kept before anything
         is removed; the load is recorded in `loads` and `audit`.
 
-        `rejected` is the number of rejected rows or the rejects table (``file, row, column,
-        reason, value``), from which "no location" rejects are counted per month (the month in
-        the file name, as police.uk names its files) for `coverage_grid`. `areas` (optional):
-        area layers written in the same atomic step (each layer present replaced).
+        `incidents`: a GeoDataFrame, or an iterable of them (batches, e.g. month by month: each is
+        written to its partition files as it comes, so memory holds one batch). `files`, `read`
+        and `rejected` may then be callables, asked once the batches are consumed. `rejected` is
+        the number of rejected rows or the rejects table (``file, row, column, reason, value``),
+        from which "no location" rejects are counted per month (the month in the file name, as
+        police.uk names its files) for `coverage_grid`. `areas` (optional): area layers written
+        in the same atomic step (each layer present replaced). The switch to the new incidents
+        is the GeoPackage's one rename (its state row names the new manifest): a failure or a
+        kill before it leaves the workspace as it was.
         """
-        check_geo(incidents, "incidents")
-        new = with_provider(incidents)
-        files = [str(Path(f).name) if not isinstance(f, str) or os.sep in f else str(f) for f in files]
-        no_location = no_location_by_month(rejected) if isinstance(rejected, pd.DataFrame) else {}
-        n_rejected = (len(rejected) if isinstance(rejected, pd.DataFrame)
-                      else int(rejected) if rejected is not None else 0)
-        n_read = int(read) if read is not None else len(new) + n_rejected
+        batches = [incidents] if isinstance(incidents, pd.DataFrame) else incidents
         user = current_user(user)
         with self._locked():
             self._check_version(expected_version)
-            fast = not replace_all and len(new) > 0 and self._can_append(new)
-            old = None if fast else (self._read(INCIDENTS) if INCIDENTS in self.layers() else None)
-            before = self._count() if fast else (0 if old is None else len(old))
-            if fast:
-                removed_rows = kept = None
-            elif old is not None and len(old):
-                old = with_provider(old)
-                if replace_all:
-                    gone = np.ones(len(old), dtype=bool)
-                else:
-                    keys = pd.MultiIndex.from_frame(load_keys(new)).unique()
-                    gone = pd.MultiIndex.from_frame(load_keys(old)).isin(keys)
-                removed_rows = old[gone]
-                kept = old[~gone]
-            else:
-                removed_rows = kept = None
-            keys = sorted(set(map(tuple, load_keys(new).itertuples(index=False, name=None))))
-            if fast:
-                removed = self._count_keys(keys)
-            else:
-                removed = ({} if removed_rows is None or not len(removed_rows) else
-                           {tuple(k): int(v) for k, v in load_keys(removed_rows).value_counts(sort=False).items()})
-            replaced = sum(removed.values())
-            if fast:
-                table = None
-            elif kept is None or not len(kept):
-                table = new
-            elif not len(new):
-                table = kept
-            else:
-                table = gpd.GeoDataFrame(pd.concat([kept, new], ignore_index=True), geometry=new.geometry.name,
-                                         crs=settings.CRS)
-            if table is not None:
-                table = schema.order_columns(table.reset_index(drop=True))
-            months_replaced = sorted({str(k[2]) for k in removed})
+            existing = set(self.layers())
+            base = self._manifest()
+            legacy = base is None and INCIDENTS in existing
+            self.store.begin()
+            if legacy:
+                base = self._legacy_manifest()
+            base = base or partitioned.empty_manifest()
             loads = self.loads()
             load_id = int(loads["load_id"].max()) + 1 if len(loads) else 1
-            months = sorted(pd.unique(new["month"].dropna().astype(str)))
-            providers = sorted(pd.unique(new["provider"].astype(str)))
+            new_parts: list = []
+            added = 0
+            months: set[str] = set()
+            providers: set[str] = set()
+            meta = None
+            # each batch's files are written by a second thread while the next batch is read
+            # (Parquet encoding runs without the GIL); at most one batch waits to be written
+            writing: list = []
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hotspot-write") as writer:
+                for batch in batches:
+                    check_geo(batch, "incidents")
+                    _check_case(batch, INCIDENTS)
+                    new = with_provider(batch)
+                    meta = partitioned.meta_of(new) if meta is None else meta
+                    if not len(new):
+                        continue
+                    if writing and not writing[-1].done():
+                        writing[-1].result()
+                    writing.append(writer.submit(self.store.write_parts, new, None, load_id))
+                    added += len(new)
+                    months.update(str(m) for m in pd.unique(new["month"].dropna().astype(str)))
+                    providers.update(str(p) for p in pd.unique(new["provider"].astype(str)))
+                    del new, batch
+                new_parts = [p for f in writing for p in f.result()]
+            files = files() if callable(files) else files
+            files = [str(Path(f).name) if not isinstance(f, str) or os.sep in f else str(f) for f in files]
+            read = read() if callable(read) else read
+            rejected = rejected() if callable(rejected) else rejected
+            no_location = no_location_by_month(rejected) if isinstance(rejected, pd.DataFrame) else {}
+            n_rejected = (len(rejected) if isinstance(rejected, pd.DataFrame)
+                          else int(rejected) if rejected is not None else 0)
+            n_read = int(read) if read is not None else added + n_rejected
+            keys = {p.key for p in new_parts}
+            removed: dict = {}
+            for part in base.parts:
+                if replace_all or part.key in keys:
+                    removed[part.key] = removed.get(part.key, 0) + part.rows
+            replaced = sum(removed.values())
+            before = base.rows
+            manifest = self.store.save(base.replacing(None if replace_all else keys, new_parts, meta))
+            months_replaced = sorted({str(k[2]) for k in removed})
+            warnings = list(warnings() if callable(warnings) else warnings)
             record = {"load_id": load_id, "loaded_at": _now(), "user": user,
-                      "files": json.dumps(files), "providers": json.dumps(providers),
-                      "read": n_read, "loaded": len(new), "rejected": n_rejected, "added": len(new),
-                      "replaced": replaced, "months": json.dumps(months), "replace_all": int(bool(replace_all)),
-                      "no_location": json.dumps(no_location)}
-            detail = (f"load {load_id}: {', '.join(files) or 'incidents'}; {len(new):,} rows added"
+                      "files": json.dumps(files), "providers": json.dumps(sorted(providers)),
+                      "read": n_read, "loaded": added, "rejected": n_rejected, "added": added,
+                      "replaced": replaced, "months": json.dumps(sorted(months)),
+                      "replace_all": int(bool(replace_all)), "no_location": json.dumps(no_location),
+                      "warnings": json.dumps(warnings)}
+            detail = (f"load {load_id}: {', '.join(files) or 'incidents'}; {added:,} rows added"
                       + (f", {replaced:,} removed ({removed_text(removed)})" if replaced else ""))
-            commit = _Commit(load=record, backup=replaced > 0,
+            commit = _Commit(load=record, backup=replaced > 0 or legacy, manifest=manifest,
+                             drop=[INCIDENTS] if legacy else [],
                              audit=[("replace_all" if replace_all else "load", detail)])
-            if fast:
-                commit.delete_keys = (INCIDENTS, keys) if replaced else None
-                commit.append[INCIDENTS] = new
-            else:
-                commit.frames[INCIDENTS] = table
             if areas is not None and len(areas):
                 frames = area_frames(areas)
                 commit.frames.update(frames)
                 commit.audit += [("area_added", areas_detail(k, v)) for k, v in frames.items()]
-                commit.backup = commit.backup or any(k in self.layers() for k in frames)
+                commit.backup = commit.backup or any(k in existing for k in frames)
                 commit.records = self._record_changes(frames)
             self._commit(commit, user)
-        return LoadResult(before=before, after=before + len(new) - replaced, added=len(new), replaced=replaced,
+        return LoadResult(before=before, after=before + added - replaced, added=added, replaced=replaced,
                           months_replaced=months_replaced, load_id=load_id, removed=removed)
-
-    def _can_append(self, new: pd.DataFrame) -> bool:
-        """A load can be appended in place when the stored incidents already have every column
-        of the load (and the provider column); otherwise the layer is rewritten."""
-        if INCIDENTS not in self.layers():
-            return False
-        fields = set(_columns(self.path, INCIDENTS))
-        cols = {str(c) for c in new.columns if c != new.geometry.name}
-        meta = self._meta().get(INCIDENTS, {}).get("dtypes", {})
-        same_types = all(str(new[c].dtype) == meta.get(c, str(new[c].dtype)) or new[c].isna().all()
-                         for c in new.columns if c != new.geometry.name)
-        return "provider" in fields and cols <= fields and same_types
-
-    def _count(self) -> int:
-        rows = self._sql(f"SELECT COUNT(*) FROM {_q(INCIDENTS)}")
-        return int(rows[0][0]) if rows else 0
-
-    def _count_keys(self, keys: list[tuple]) -> dict:
-        """{(source, provider, month): stored rows} for the keys given (those with rows)."""
-        con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
-        try:
-            _key_table(con, keys)
-            rows = con.execute(
-                f"SELECT k.source, k.provider, k.month, COUNT(*) FROM {_q(INCIDENTS)} i JOIN temp.load_keys k "
-                "ON COALESCE(i.source, '') = k.source AND COALESCE(i.provider, '') = k.provider "
-                "AND COALESCE(i.month, '') = k.month GROUP BY 1, 2, 3").fetchall()
-        finally:
-            con.close()
-        return {(str(a), str(b), str(c)): int(n) for a, b, c, n in sorted(rows)}
 
     def loads(self) -> pd.DataFrame:
         """The load history, oldest first: load_id, loaded_at (ISO 8601 UTC), user, files,
@@ -584,15 +707,17 @@ class GeopackageWorkspace(Workspace):
 
     def coverage(self) -> pd.DataFrame:
         """Rows per source x provider x month of the stored incidents."""
-        if INCIDENTS not in self.layers():
-            return pd.DataFrame({c: pd.Series([], dtype="int64" if c == "rows" else object)
-                                 for c in COVERAGE_COLUMNS})
-        inc = with_provider(pd.DataFrame(pyogrio.read_dataframe(
-            self.path, layer=INCIDENTS, read_geometry=False, use_arrow=True,
-            columns=[c for c in ("source", "month", "provider", "falls_within", "reported_by", "frs",
-                                 "fire_service", "fire_and_rescue_service", "service", "brigade")
-                     if c in _columns(self.path, INCIDENTS)])))
-        return coverage_of(inc)
+        return coverage_from_summary(self.incident_summary())
+
+    def load_warnings(self) -> list[str]:
+        """What reading the files said, for every load whose files still hold rows."""
+        manifest = self._manifest()
+        ids = sorted({p.load for p in manifest.parts if p.load is not None}) if manifest is not None else []
+        if not ids:
+            return []
+        rows = self._sql(f"SELECT warnings FROM {LOADS} WHERE load_id IN ({', '.join('?' for _ in ids)}) "
+                         "ORDER BY load_id", tuple(ids)) or []
+        return list(dict.fromkeys(w for (text,) in rows if text for w in json.loads(text)))
 
     # ----------------------------------------------------------------- areas
     def area_layers(self) -> list[str]:
@@ -842,6 +967,12 @@ class GeopackageWorkspace(Workspace):
                 out.append(f"layer '{name}' was added outside hotspot_app")
         if "audit_head" in state and not audit_there:
             out.append(f"the audit log (table '{AUDIT}') was removed outside hotspot_app")
+        mid = state.get("incidents_manifest")
+        if mid:
+            try:
+                out += self.store.problems(self.store.manifest(mid))
+            except InputError as exc:
+                out.append(str(exc).split(" (file:")[0])
         return out
 
     def accept_changes(self, *, user: str | None = None) -> list[str]:
@@ -854,8 +985,18 @@ class GeopackageWorkspace(Workspace):
             present = set(self.layers())
             gone = [name for name in self._meta() if name not in present]
             audit_gone = self._sql(f"SELECT 1 FROM {AUDIT} LIMIT 1") is None and "audit_head" in self._state()
-            self._commit(_Commit(drop=gone, restart_audit=audit_gone,
-                                 audit=[("changes_accepted", "; ".join(found))]), user)
+            commit = _Commit(drop=gone, restart_audit=audit_gone, audit=[("changes_accepted", "; ".join(found))])
+            mid = self._manifest_id()
+            if mid is not None:  # incidents files removed or changed: keep the ones that are intact
+                try:
+                    manifest = self.store.manifest(mid)
+                    bad = {p for p in manifest.parts if self.store.problems(replace(manifest, parts=(p,)))}
+                    if bad:
+                        commit.manifest = self.store.save(replace(
+                            manifest, id=uuid.uuid4().hex, parts=tuple(p for p in manifest.parts if p not in bad)))
+                except InputError:  # the manifest itself is gone: no incidents
+                    commit.manifest = self.store.save(partitioned.empty_manifest())
+            self._commit(commit, user)
         return found
 
     # ----------------------------------------------------------------- cluster runs
@@ -934,14 +1075,20 @@ class GeopackageWorkspace(Workspace):
         return int(seq), str(h)
 
 
-def _write_one(path: Path, layer: str, df: pd.DataFrame, append: bool = False) -> None:
-    """Write (replace) one layer of `path`."""
+def _check_case(df: pd.DataFrame, layer: str) -> None:
+    """Columns differing only in case are refused (a GeoPackage cannot hold both, and the
+    workspace's incidents export to one)."""
     seen: dict[str, str] = {}
     for col in map(str, df.columns):
         if col.lower() in seen:
             raise InputError(f"columns '{seen[col.lower()]}' and '{col}' differ only in case; a "
                              f"GeoPackage cannot hold both (layer {layer})", column=col)
         seen[col.lower()] = col
+
+
+def _write_one(path: Path, layer: str, df: pd.DataFrame, append: bool = False) -> None:
+    """Write (replace) one layer of `path`."""
+    _check_case(df, layer)
     out = df.copy()
     if isinstance(out, gpd.GeoDataFrame):
         geom_types = set(out.geometry.geom_type.dropna())
@@ -1049,7 +1196,9 @@ def _write_records(path: Path, commit: _Commit, user: str) -> None:
             con.execute(f"CREATE TABLE IF NOT EXISTS {LOADS} (load_id INTEGER PRIMARY KEY, loaded_at TEXT, "
                         "user TEXT, files TEXT, providers TEXT, read INTEGER, loaded INTEGER, "
                         "rejected INTEGER, added INTEGER, replaced INTEGER, months TEXT, "
-                        "replace_all INTEGER, no_location TEXT)")
+                        "replace_all INTEGER, no_location TEXT, warnings TEXT)")
+            if "warnings" not in {r[1] for r in con.execute(f"PRAGMA table_info({LOADS})")}:
+                con.execute(f"ALTER TABLE {LOADS} ADD COLUMN warnings TEXT")  # kept since issue 24
             con.execute(f"CREATE TABLE IF NOT EXISTS {RECORDS} (kind TEXT, id TEXT, version INTEGER NOT NULL, "
                         "digest TEXT, changed_by TEXT, changed_at TEXT, deleted INTEGER NOT NULL DEFAULT 0, "
                         "PRIMARY KEY (kind, id))")
@@ -1073,6 +1222,8 @@ def _write_records(path: Path, commit: _Commit, user: str) -> None:
             if head is not None or last is not None:
                 seq, h = (head.seq, head.row_hash) if head is not None else (last[0], last[1])
                 con.execute(f"INSERT OR REPLACE INTO {STATE} VALUES ('audit_head', ?)", (json.dumps([seq, h]),))
+            if commit.manifest is not None:
+                con.execute(f"INSERT OR REPLACE INTO {STATE} VALUES ('incidents_manifest', ?)", (commit.manifest.id,))
             con.execute(f"INSERT OR REPLACE INTO {STATE} VALUES ('version', ?)", (uuid.uuid4().hex,))
         with con:
             con.execute(f"INSERT OR REPLACE INTO {STATE} VALUES ('layers', ?)",
@@ -1092,22 +1243,3 @@ def _drop_layer(con: sqlite3.Connection, layer: str) -> None:
             con.execute(f"DELETE FROM {table} WHERE lower(table_name) = lower(?)", (layer,))
         except sqlite3.OperationalError:
             pass
-
-
-def _key_table(con: sqlite3.Connection, keys: list[tuple]) -> None:
-    con.execute("CREATE TEMP TABLE IF NOT EXISTS load_keys (source TEXT, provider TEXT, month TEXT)")
-    con.execute("DELETE FROM temp.load_keys")
-    con.executemany("INSERT INTO temp.load_keys VALUES (?, ?, ?)", keys)
-
-
-def _delete_keys(path: Path, layer: str, keys: list[tuple]) -> None:
-    """Delete, in place, the rows of `layer` whose (source, provider, month) is in `keys`."""
-    con = sqlite3.connect(path)
-    try:
-        with con:
-            _key_table(con, keys)
-            con.execute(f"DELETE FROM {_q(layer)} WHERE EXISTS (SELECT 1 FROM temp.load_keys k WHERE "
-                        f"COALESCE({_q(layer)}.source, '') = k.source AND COALESCE({_q(layer)}.provider, '') = "
-                        f"k.provider AND COALESCE({_q(layer)}.month, '') = k.month)")
-    finally:
-        con.close()

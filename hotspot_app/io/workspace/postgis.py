@@ -77,8 +77,11 @@ from hotspot_app.io.workspace.base import (
     intervention_added_text,
     no_location_by_month,
     restore_dtypes,
+    coverage_from_summary,
+    summary_of,
     with_provider,
 )
+from hotspot_app.core.selection import Selection
 from hotspot_app.io.identity import current_user
 from hotspot_app.io.workspace import urls
 from hotspot_app.io.workspace.urls import normalise_url
@@ -87,7 +90,7 @@ from hotspot_app.io.workspace.base import Workspace
 __all__ = ["PostgisWorkspace", "SCHEMA_VERSION", "KEEP_REMOVED"]
 
 #: Version of the tables this code writes; `PostgisWorkspace` migrates older databases to it.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: PostgreSQL's longest identifier (bytes); longer column names would be cut and collide.
 MAX_IDENTIFIER = 63
 #: Replacing loads whose removed rows are kept in ``incidents_removed``.
@@ -156,7 +159,74 @@ _MIGRATIONS: list[list[str]] = [
                restored_at timestamptz, restored_by text)""",
         "CREATE INDEX hotspot_deleted_record ON hotspot_deleted (kind, id)",
     ],
+    [
+        # incidents partitioned by month (declarative LIST partitioning, one partition a month),
+        # and the summary of what is stored (rows per source, provider, month, kind, category,
+        # group): coverage and selection planning without scanning the incidents
+        lambda conn: _partition_incidents(conn),
+        """CREATE TABLE incidents_summary (
+               source text, provider text, month text, kind text, category text, "group" text,
+               rows bigint NOT NULL, load_id bigint)""",
+        "CREATE INDEX incidents_summary_key ON incidents_summary (source, provider, month)",
+        """INSERT INTO incidents_summary SELECT source, provider, month, kind, category, "group", count(*), NULL
+           FROM incidents GROUP BY 1, 2, 3, 4, 5, 6""",
+        # what reading the files said, kept with each load (commands reading the workspace say it)
+        "ALTER TABLE loads ADD COLUMN warnings jsonb NOT NULL DEFAULT '[]'",
+    ],
 ]
+
+#: The partition of rows whose month has none of its own (a missing month).
+DEFAULT_PARTITION = "incidents_default"
+
+
+def _partition_name(month: str) -> str:
+    """``incidents_m2024_01`` for month 2024-01 (any other text: a stable hash of it)."""
+    import hashlib
+    import re
+
+    if re.fullmatch(r"\d{4}-\d{2}", str(month)):
+        return "incidents_m" + str(month).replace("-", "_")
+    return "incidents_x" + hashlib.sha256(str(month).encode("utf-8")).hexdigest()[:16]
+
+
+def _literal(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _partition_incidents(conn) -> None:
+    """Migration 3: the incidents table becomes a table partitioned by month (LIST), with the
+    same columns, rows (in the same order: ``_rowid`` kept) and indexes; a database written before
+    is moved over in this one transaction."""
+    from sqlalchemy import text
+
+    kind = conn.execute(text("SELECT relkind FROM pg_class WHERE oid = to_regclass('incidents')")).scalar()
+    if kind is None or kind == "p":
+        return
+    indexes = conn.execute(text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                                "AND tablename = 'incidents'")).all()
+    for name, _ in indexes:
+        conn.execute(text(f"ALTER INDEX {_q(name)} RENAME TO {_q('old_' + name)}"))
+    conn.execute(text("ALTER TABLE incidents RENAME TO incidents_unpartitioned"))
+    conn.execute(text("ALTER TABLE incidents_unpartitioned DROP CONSTRAINT IF EXISTS incidents_pkey"))
+    conn.execute(text("CREATE TABLE incidents (LIKE incidents_unpartitioned INCLUDING DEFAULTS) "
+                      "PARTITION BY LIST (month)"))
+    conn.execute(text("ALTER SEQUENCE IF EXISTS incidents__rowid_seq OWNED BY incidents._rowid"))
+    conn.execute(text(f"CREATE TABLE {DEFAULT_PARTITION} PARTITION OF incidents DEFAULT"))
+    for (month,) in conn.execute(text("SELECT DISTINCT month FROM incidents_unpartitioned "
+                                      "WHERE month IS NOT NULL ORDER BY 1")).all():
+        conn.execute(text(f"CREATE TABLE {_q(_partition_name(month))} PARTITION OF incidents "
+                          f"FOR VALUES IN ({_literal(month)})"))
+    conn.execute(text("INSERT INTO incidents SELECT * FROM incidents_unpartitioned ORDER BY _rowid"))
+    conn.execute(text("DROP TABLE incidents_unpartitioned"))
+    conn.execute(text("CREATE INDEX incidents_rowid ON incidents (_rowid)"))
+    conn.execute(text("CREATE INDEX incidents_load_key ON incidents (source, provider, month)"))
+    for name, definition in indexes:
+        if name in ("incidents_pkey", "incidents_load_key"):
+            continue
+        # e.g. the GiST index on the geometry, now on the partitioned table (and every partition)
+        column = definition[definition.rindex("(") + 1: definition.rindex(")")]
+        method = "USING gist " if "USING gist" in definition else ""
+        conn.execute(text(f"CREATE INDEX {_q(name)} ON incidents {method}({column})"))
 
 
 def _iso_us(ts) -> str:
@@ -444,6 +514,8 @@ class PostgisWorkspace(Workspace):
             pd.DataFrame(staged).to_sql(stage, conn, index=False)
         stage_cols = self._columns(conn, stage)
         target_cols = self._columns(conn, table)
+        if table == INCIDENTS and "month" in df.columns and target_cols:
+            self._ensure_partitions(conn, df["month"])
         if not target_cols:
             conn.execute(text(f"CREATE TABLE {_q(table)} (_rowid bigserial PRIMARY KEY)"))
         elif replace:
@@ -492,14 +564,51 @@ class PostgisWorkspace(Workspace):
         self._set_meta(conn, table, meta)
         return len(df)
 
-    def _read(self, table: str, conn=None, where: str = "", params: dict | None = None) -> pd.DataFrame | None:
-        """A table as written (None when it has never been written)."""
+    def _ensure_partitions(self, conn, months) -> None:
+        """A partition for each month about to be written (before the rows come: a month's rows
+        must never land in the default partition, which only holds rows without a month)."""
+        from sqlalchemy import text
+
+        if conn.execute(text("SELECT relkind FROM pg_class WHERE oid = to_regclass('incidents')")).scalar() != "p":
+            return  # a database not migrated yet (the migration partitions what it holds)
+        have = {r[0] for r in conn.execute(text(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = to_regclass('incidents')"))}
+        for month in sorted({str(m) for m in pd.unique(pd.Series(months).dropna())}):
+            name = _partition_name(month)
+            if name not in have:
+                conn.execute(text(f"CREATE TABLE {_q(name)} PARTITION OF incidents FOR VALUES IN ({_literal(month)})"))
+
+    def _summary_add(self, conn, inc: pd.DataFrame, load_id: int | None = None) -> None:
+        """Add the rows of `inc` (of load `load_id`) to ``incidents_summary`` (the same
+        transaction as the rows)."""
+        from sqlalchemy import text
+
+        if not len(inc):
+            return
+        table = summary_of(inc, np.ones(len(inc), dtype="int64"))
+        conn.execute(text('INSERT INTO incidents_summary (source, provider, month, kind, category, "group", rows, '
+                          "load_id) SELECT *, CAST(:load AS bigint) FROM unnest(CAST(:s AS text[]), CAST(:p AS text[]), "
+                          "CAST(:m AS text[]), CAST(:k AS text[]), CAST(:c AS text[]), CAST(:g AS text[]), "
+                          "CAST(:n AS bigint[]))"),
+                     {"s": table["source"].tolist(), "p": table["provider"].tolist(), "m": table["month"].tolist(),
+                      "k": table["kind"].tolist(), "c": table["category"].tolist(), "g": table["group"].tolist(),
+                      "n": [int(v) for v in table["rows"]], "load": load_id})
+
+    def _read(self, table: str, conn=None, where: str = "", params: dict | None = None,
+              columns: list[str] | None = None) -> pd.DataFrame | None:
+        """A table as written (None when it has never been written); `columns`: only these (in
+        the table's order; the geometry always)."""
         from sqlalchemy import text
 
         def run(c):
             meta = self._all_meta(c).get(table)
             if meta is None:
                 return None
+            if columns is not None:
+                keep = set(columns) | {meta.get("geometry")}
+                meta = {**meta, "columns": [col for col in meta["columns"] if col in keep],
+                        "dtypes": {k: v for k, v in meta["dtypes"].items() if k in keep}}
             cols = ", ".join(_q(col) for col in meta["columns"])
             sql = text(f"SELECT {cols} FROM {_q(table)} {where} ORDER BY _rowid")
             geom = meta.get("geometry")
@@ -547,9 +656,13 @@ class PostgisWorkspace(Workspace):
             check_geo(interventions, "interventions")
         if incidents is None and interventions is None and not frames:
             return
+        from sqlalchemy import text
+
         with self._write(user, expected_version) as conn:
             if incidents is not None:
                 self._put(conn, INCIDENTS, incidents, replace=True)
+                conn.execute(text("DELETE FROM incidents_summary"))
+                self._summary_add(conn, with_provider(incidents))
                 self._audit(conn, user, "replace_all", f"incidents layer written: {len(incidents):,} rows")
             self._write_area_frames(conn, frames, user)
             if interventions is not None:
@@ -562,87 +675,161 @@ class PostgisWorkspace(Workspace):
 
 
     # ----------------------------------------------------------------- incidents
-    def incidents(self) -> gpd.GeoDataFrame:
-        """All incidents (raises `InputError` when nothing has been loaded yet)."""
-        df = self._read(INCIDENTS)
-        if df is None:
+    def incidents(self, selection: Selection | None = None) -> gpd.GeoDataFrame:
+        """The incidents `selection` keeps (all by default), with the selection in the query:
+        only the partitions of the months asked for, only the (kind, category, group) chosen,
+        points inside the bbox (the GiST index, then the exact coordinates), only the columns
+        asked for; rows in the order they were loaded. Equal to ``selection.apply(all)``. Raises
+        `InputError` when nothing has been loaded yet."""
+        if self._all_meta().get(INCIDENTS) is None:
             raise InputError(f"{self.where} has no incidents loaded yet", file=self.where)
-        return df
+        if selection is None or selection.everything:
+            return self._read(INCIDENTS)
+        summary = self.incident_summary() if (selection.category or selection.period) else None
+        if summary is not None and summary[["month", "kind", "category", "group"]].isna().any().any():
+            return selection.apply(self._read(INCIDENTS))  # a missing key cannot be matched in SQL
+        where, params = self._where(selection, summary)
+        df = self._read(INCIDENTS, where=where, params=params,
+                        columns=None if selection.columns is None else list(selection.columns))
+        return df.reset_index(drop=True)
 
-    def load_incidents(self, incidents: gpd.GeoDataFrame, *, files=(), read: int | None = None,
-                       rejected: int | pd.DataFrame | None = None, replace_all: bool = False,
+    def _where(self, sel: Selection, summary: pd.DataFrame | None) -> tuple[str, dict]:
+        """The WHERE clause of a selection: the (month, kind, category, group) the selection rule
+        keeps, judged once per distinct combination stored (`summary`), and the bbox."""
+        from hotspot_app.core import selection as selection_rules
+
+        terms, params = [], {}
+        if summary is not None:
+            ok = selection_rules.mask(summary, sel.category, sel.months()) if len(summary) else np.zeros(0, bool)
+            chosen = summary[ok][["month", "kind", "category", "group"]].drop_duplicates()
+            terms.append("month = ANY(CAST(:months AS text[]))")
+            params["months"] = sorted(set(chosen["month"]))
+            if not ok.all():
+                terms.append('(month, kind, category, "group") IN (SELECT * FROM unnest(CAST(:cm AS text[]), '
+                             "CAST(:ck AS text[]), CAST(:cc AS text[]), CAST(:cg AS text[])))")
+                params.update(cm=chosen["month"].tolist(), ck=chosen["kind"].tolist(),
+                              cc=chosen["category"].tolist(), cg=chosen["group"].tolist())
+        if sel.bbox is not None:
+            x0, y0, x1, y1 = sel.bbox
+            terms.append("geometry && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 27700) AND ST_X(geometry) BETWEEN :x0 AND :x1 "
+                         "AND ST_Y(geometry) BETWEEN :y0 AND :y1")
+            params.update(x0=x0, y0=y0, x1=x1, y1=y1)
+        return ("WHERE " + " AND ".join(terms)) if terms else "", params
+
+    def incident_summary(self) -> pd.DataFrame:
+        """Rows per source, provider, month, kind, category and group (`SUMMARY_COLUMNS`), from
+        ``incidents_summary`` (kept with every load), not from the incidents."""
+        with self._engine.connect() as c:
+            df = pd.read_sql('SELECT source, provider, month, kind, category, "group", sum(rows) AS rows '
+                             'FROM incidents_summary GROUP BY 1, 2, 3, 4, 5, 6', c)
+        df = df[df["rows"] > 0]
+        return summary_of(df, df["rows"].to_numpy())
+
+    def load_incidents(self, incidents, *, files=(), read=None, rejected=None, replace_all: bool = False,
                        user: str | None = None, expected_version: str | None = None,
-                       areas: gpd.GeoDataFrame | None = None) -> LoadResult:
+                       areas: gpd.GeoDataFrame | None = None, warnings=()) -> LoadResult:
         """Add a load (docs/design.md §5b): for every (source, provider, month) in `incidents`, the stored
         rows with that key are replaced by the load's; all other rows, areas, interventions and
         runs are kept. `replace_all` removes every incident first. One transaction: the removed
         rows are kept in ``incidents_removed``, the load in ``loads`` and ``audit``.
 
-        `rejected`: the number of rejected rows, or the rejects table (its "no location" rows are
-        counted per month for the coverage grid). `areas`: area layers written in the same
-        transaction (each layer present replaced)."""
+        `incidents`: a GeoDataFrame or an iterable of them (batches, each copied in as it comes,
+        all in the one transaction); `files`, `read` and `rejected` may then be callables asked
+        once the batches are consumed. `rejected`: the number of rejected rows, or the rejects table (its
+        "no location" rows are counted per month for the coverage grid). `areas`: area layers
+        written in the same transaction (each layer present replaced)."""
         from sqlalchemy import text
 
-        check_geo(incidents, "incidents")
-        inc = with_provider(incidents)
-        no_location = no_location_by_month(rejected) if isinstance(rejected, pd.DataFrame) else {}
-        n_rejected = len(rejected) if isinstance(rejected, pd.DataFrame) else int(rejected or 0)
-        n_read = int(read) if read is not None else len(inc) + n_rejected
+        batches = [incidents] if isinstance(incidents, pd.DataFrame) else incidents
         frames = area_frames(areas) if areas is not None and len(areas) else {}
-        for col in LOAD_KEY:
-            if inc[col].isna().any():
-                row = int(np.flatnonzero(inc[col].isna().to_numpy())[0]) + 1
-                raise InputError(f"incidents without a {col} cannot be loaded into a workspace",
-                                 row=row, column=col)
-        keys = inc[list(LOAD_KEY)].astype(str).drop_duplicates().sort_values(list(LOAD_KEY))
-        files = [Path(str(getattr(f, "name", f))).name for f in (files or ())]  # names, not paths
         who = current_user(user)
         with self._write(who, expected_version) as conn:
             load_id = int(conn.execute(text("SELECT nextval(pg_get_serial_sequence('loads', 'load_id'))")).scalar())
             exists = self._all_meta(conn).get(INCIDENTS) is not None
             before = int(self._scalar("SELECT count(*) FROM incidents", conn=conn)) if exists else 0
-            if replace_all:
-                cond, params = "", {}
-            else:
-                cond = ("WHERE (source, provider, month) IN (SELECT * FROM unnest("
-                        "CAST(:s AS text[]), CAST(:p AS text[]), CAST(:m AS text[])))")
-                params = {"s": keys["source"].tolist(), "p": keys["provider"].tolist(),
-                          "m": keys["month"].tolist()}
-            removed_rows = conn.execute(text(
-                f"SELECT source, provider, month, count(*) AS n FROM incidents {cond} "
-                "GROUP BY source, provider, month ORDER BY source, provider, month"), params).all()
-            removed = {(r.source, r.provider, r.month): int(r.n) for r in removed_rows}
+            removed: dict = {}
+            seen: set = set()
+            added = 0
+            if replace_all and exists:
+                removed = self._remove_keys(conn, None, load_id)
+            for batch in batches:
+                check_geo(batch, "incidents")
+                inc = with_provider(batch)
+                for col in LOAD_KEY:
+                    if inc[col].isna().any():
+                        row = int(np.flatnonzero(inc[col].isna().to_numpy())[0]) + 1
+                        raise InputError(f"incidents without a {col} cannot be loaded into a workspace",
+                                         row=row, column=col)
+                keys = {tuple(k) for k in inc[list(LOAD_KEY)].astype(str).drop_duplicates().itertuples(
+                    index=False, name=None)}
+                if not replace_all and self._all_meta(conn).get(INCIDENTS) is not None:
+                    # a key's stored rows go before its first batch comes in (never this load's own)
+                    fresh = sorted(keys - seen)
+                    if fresh:
+                        removed.update(self._remove_keys(conn, fresh, load_id))
+                seen |= keys
+                if len(inc) or not added:
+                    added += self._put(conn, INCIDENTS, inc)
+                    self._summary_add(conn, inc, load_id)
+            files = files() if callable(files) else files
+            files = [Path(str(getattr(f, "name", f))).name for f in (files or ())]  # names, not paths
+            read = read() if callable(read) else read
+            rejected = rejected() if callable(rejected) else rejected
+            no_location = no_location_by_month(rejected) if isinstance(rejected, pd.DataFrame) else {}
+            n_rejected = len(rejected) if isinstance(rejected, pd.DataFrame) else int(rejected or 0)
+            n_read = int(read) if read is not None else added + n_rejected
             if removed:
-                # Keep what this load removes (the database's backup), then remove it.
-                conn.execute(text(
-                    "INSERT INTO incidents_removed (load_id, row) SELECT :load_id, "
-                    "to_jsonb(i) - 'geometry' || jsonb_build_object('geometry', ST_AsText(i.geometry)) "
-                    f"FROM incidents i {cond}"), {**params, "load_id": load_id})
                 conn.execute(text(
                     "DELETE FROM incidents_removed WHERE load_id NOT IN (SELECT DISTINCT load_id "
                     f"FROM incidents_removed ORDER BY load_id DESC LIMIT {KEEP_REMOVED})"))
-                conn.execute(text(f"DELETE FROM incidents {cond}"), params)
-            added = self._put(conn, INCIDENTS, inc, replace=replace_all)
             replaced = sum(removed.values())
-            months = sorted(keys["month"].unique())
+            months = sorted({k[2] for k in seen})
             months_replaced = sorted({k[2] for k in removed})
-            providers = sorted(keys["provider"].unique())
+            providers = sorted({k[1] for k in seen})
+            warnings = list(warnings() if callable(warnings) else warnings)
             conn.execute(text(
                 'INSERT INTO loads (load_id, "user", files, providers, read, loaded, rejected, added, '
-                "replaced, months, replace_all, no_location) VALUES (:id, :u, CAST(:f AS jsonb), "
-                "CAST(:p AS jsonb), :r, :l, :rej, :a, :rep, CAST(:m AS jsonb), :ra, CAST(:nl AS jsonb))"),
+                "replaced, months, replace_all, no_location, warnings) VALUES (:id, :u, CAST(:f AS jsonb), "
+                "CAST(:p AS jsonb), :r, :l, :rej, :a, :rep, CAST(:m AS jsonb), :ra, CAST(:nl AS jsonb), "
+                "CAST(:w AS jsonb))"),
                 {"id": load_id, "u": who, "f": json.dumps(files), "p": json.dumps(providers),
-                 "r": n_read, "l": len(inc), "rej": n_rejected, "a": added, "rep": replaced,
-                 "m": json.dumps(months), "ra": bool(replace_all), "nl": json.dumps(no_location)})
+                 "r": n_read, "l": added, "rej": n_rejected, "a": added, "rep": replaced,
+                 "m": json.dumps(months), "ra": bool(replace_all), "nl": json.dumps(no_location),
+                 "w": json.dumps(warnings)})
             # Same wording as the GeoPackage's audit, plus what was read and the months.
+            ordered = dict(sorted(removed.items()))
             detail = (f"load {load_id}: {', '.join(files) or 'incidents'}; {added:,} rows added"
-                      + (f", {replaced:,} removed ({'; '.join(f'{s} {p} {m}: {n:,}' for (s, p, m), n in removed.items())})"
+                      + (f", {replaced:,} removed ({'; '.join(f'{s} {p} {m}: {n:,}' for (s, p, m), n in ordered.items())})"
                          if replaced else "")
                       + f"; read {n_read:,}, rejected {n_rejected:,}; months {_month_span(months)}")
             self._audit(conn, who, "replace_all" if replace_all else "load", detail)
             self._write_area_frames(conn, frames, who)
         return LoadResult(before=before, after=before + added - replaced, added=added, replaced=replaced,
-                          months_replaced=months_replaced, load_id=load_id, removed=removed)
+                          months_replaced=months_replaced, load_id=load_id, removed=dict(sorted(removed.items())))
+
+    def _remove_keys(self, conn, keys: list[tuple] | None, load_id: int) -> dict:
+        """Remove the stored rows of these (source, provider, month) keys (all rows when None),
+        keeping them in ``incidents_removed``; returns {key: rows removed}."""
+        from sqlalchemy import text
+
+        if keys is None:
+            cond, params = "", {}
+        else:
+            cond = ("WHERE (source, provider, month) IN (SELECT * FROM unnest("
+                    "CAST(:s AS text[]), CAST(:p AS text[]), CAST(:m AS text[])))")
+            params = {"s": [k[0] for k in keys], "p": [k[1] for k in keys], "m": [k[2] for k in keys]}
+        rows = conn.execute(text(
+            f"SELECT source, provider, month, count(*) AS n FROM incidents {cond} "
+            "GROUP BY source, provider, month ORDER BY source, provider, month"), params).all()
+        removed = {(r.source, r.provider, r.month): int(r.n) for r in rows}
+        if removed:
+            conn.execute(text(
+                "INSERT INTO incidents_removed (load_id, row) SELECT :load_id, "
+                "to_jsonb(i) - 'geometry' || jsonb_build_object('geometry', ST_AsText(i.geometry)) "
+                f"FROM incidents i {cond}"), {**params, "load_id": load_id})
+            conn.execute(text(f"DELETE FROM incidents {cond}"), params)
+            conn.execute(text(f"DELETE FROM incidents_summary {cond}"), params)
+        return removed
 
     def loads(self) -> pd.DataFrame:
         """The load history, oldest first."""
@@ -661,13 +848,16 @@ class PostgisWorkspace(Workspace):
 
     def coverage(self) -> pd.DataFrame:
         """Rows per source x provider x month of the stored incidents."""
-        if self._all_meta().get(INCIDENTS) is None:
-            return pd.DataFrame({"source": pd.Series([], dtype=object), "provider": pd.Series([], dtype=object),
-                                 "month": pd.Series([], dtype=object), "rows": pd.Series([], dtype="int64")})
+        return coverage_from_summary(self.incident_summary())
+
+    def load_warnings(self) -> list[str]:
+        """What reading the files said, for every load that still contributes rows."""
+        from sqlalchemy import text
+
         with self._engine.connect() as c:
-            df = pd.read_sql("SELECT source, provider, month, count(*) AS rows FROM incidents "
-                             "GROUP BY source, provider, month ORDER BY source, provider, month", c)
-        return df.astype({"rows": "int64"})
+            rows = c.execute(text("SELECT warnings FROM loads WHERE load_id IN (SELECT DISTINCT load_id FROM "
+                                  "incidents_summary WHERE rows > 0) ORDER BY load_id")).all()
+        return list(dict.fromkeys(w for (ws,) in rows for w in (ws or [])))
 
     def audit(self) -> pd.DataFrame:
         """Every write: at (ISO 8601 UTC), user, action, detail; oldest first. `InputError` when

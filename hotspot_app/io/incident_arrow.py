@@ -1,0 +1,124 @@
+"""Canonical incidents <-> Arrow tables: what the GeoParquet files of `hotspot ingest --out`
+and the workspace's partitioned incidents (`workspace.partitioned`) share. Written from the
+distinct values (each shared Point encoded to WKB once, text as dictionary columns) and read back
+sharing them again (one string object per distinct text, one Point per distinct location), so
+neither direction does Python or GEOS work per row.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import shapely
+
+from hotspot_app.core import settings
+
+#: Schema metadata key of the GeoParquet files `hotspot ingest` writes: its JSON says the file
+#: holds canonical incidents (validated on the way in), so commands may read back only the rows
+#: they select (`ingest.canonical`) instead of checking every row again.
+PARQUET_MARK = b"hotspot_app"
+PARQUET_MARK_VALUE = {"table": "incidents", "version": 1}
+#: Canonical text columns, returned as object columns like `read_incidents` gives them.
+TEXT_COLUMNS = ("source", "month", "category", "group", "kind", "subcategory", "location", "provider")
+
+
+def decode_wkb(column) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct geometries) of an Arrow WKB column: each distinct WKB value decoded once,
+    so rows that share a snap point share one geometry object (memory per location, not per
+    row); a null cell is code ``len(distinct) - 1``, whose geometry is None."""
+    wkb = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    enc = pc.dictionary_encode(wkb)
+    distinct = shapely.from_wkb(np.asarray(enc.dictionary.to_pylist() + [None], dtype=object))
+    codes = pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy(zero_copy_only=False)
+    return codes, distinct
+
+
+def distinct_objects(values) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct objects) of an object column: by identity when rows share objects
+    (`locations.factorize_objects`), else every row its own."""
+    from hotspot_app.core.locations import factorize_objects
+
+    values = np.asarray(values, dtype=object)
+    found = factorize_objects(values)
+    return found if found is not None else (np.arange(len(values)), values)
+
+
+def wkb_column(codes: np.ndarray, distinct: np.ndarray) -> pa.Array:
+    wkb = shapely.to_wkb(distinct)  # None stays None (a null cell)
+    return pa.array(wkb, type=pa.binary()).take(pa.array(codes))
+
+
+def arrow_column(s: pd.Series) -> pa.Array:
+    """One attribute column: text as a dictionary column (each distinct text once), others as
+    pyarrow converts them."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return pa.array(s)
+    if s.dtype != object:
+        return pa.array(s, from_pandas=True)
+    from hotspot_app.core.locations import factorize_shared
+
+    codes, values = factorize_shared(s)
+    try:
+        dictionary = pa.array(np.asarray(values, dtype=object), type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: let pyarrow decide per row
+        return pa.array(s, from_pandas=True)
+    indices = codes.astype(np.int32)
+    return pa.DictionaryArray.from_arrays(pa.array(indices, mask=indices < 0), dictionary)
+
+
+def codes_of(column) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, values) of a dictionary or plain text column; missing values are code -1."""
+    col = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not pa.types.is_dictionary(col.type):
+        col = pc.dictionary_encode(col)
+    idx = pc.fill_null(col.indices.cast(pa.int64()), -1).to_numpy(zero_copy_only=False)
+    return idx, np.asarray(col.dictionary.to_pylist(), dtype=object)
+
+
+def points_of_bbox(column) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct Points) from a GeoParquet 1.1 ``bbox`` covering column of point
+    geometries (xmin = xmax = x): the coordinates are factorized as pairs and each distinct
+    pair becomes one Point -- no WKB read or decoded. A null bbox (no geometry) is the last
+    code, whose geometry is None."""
+    from hotspot_app.core.locations import factorize_xy
+
+    bb = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    x = pc.struct_field(bb, "xmin").to_numpy(zero_copy_only=False)
+    y = pc.struct_field(bb, "ymin").to_numpy(zero_copy_only=False)
+    missing = bb.is_null().to_numpy(zero_copy_only=False) | np.isnan(x)
+    if missing.any():
+        x, y = np.where(missing, 0.0, x), np.where(missing, 0.0, y)
+    uxy, codes = factorize_xy(np.column_stack([x, y]))
+    distinct = np.append(shapely.points(uxy[:, 0], uxy[:, 1]), None)
+    codes = np.asarray(codes, dtype=np.int64)
+    if missing.any():
+        codes[missing] = len(distinct) - 1
+    return codes, distinct
+
+
+def frame_of_table(table: pa.Table) -> gpd.GeoDataFrame:
+    """Canonical incidents from the selected rows: text as object columns sharing one string per
+    distinct value, extra text columns as categoricals, one Point per distinct location (from the
+    ``geometry`` WKB column, or from a point ``bbox`` covering column read in its place, which is
+    faster and gives the same points)."""
+    table = table.unify_dictionaries()
+    geometry = "geometry" if "geometry" in table.column_names else "bbox"
+    data = {}
+    for name in table.column_names:
+        if name == geometry:
+            continue
+        col = table.column(name)
+        if name in TEXT_COLUMNS:
+            c, v = codes_of(col)
+            data[name] = pd.Series(np.append(v, None).astype(object)[c], dtype=object, copy=False)
+        else:
+            data[name] = col.to_pandas()
+    codes, distinct = (decode_wkb(table.column("geometry")) if geometry == "geometry"
+                       else points_of_bbox(table.column("bbox")))
+    frame = pd.DataFrame(data)
+    at = list(table.column_names).index(geometry)
+    frame.insert(at, "geometry", gpd.array.GeometryArray(distinct[codes], crs=settings.CRS))
+    return gpd.GeoDataFrame(frame, geometry="geometry", copy=False)
