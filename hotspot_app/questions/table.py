@@ -45,6 +45,7 @@ class AreaTable:
     rows: pd.DataFrame | None = None
     name: str | None = None
     kinds: tuple[str, ...] = ()  # a table of several kinds: each kind's block, in order
+    force: str | None = None  # the force the counted rows are from (names the Total column), or None
 
     @property
     def title(self) -> str:
@@ -149,8 +150,8 @@ def area_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = Non
                                             taxonomy_name=taxonomy_name, whole=whole)
         document = summaries.table_document(table, name)
         document["sentences"] = sentences.table_sentences(window_columns(document, table.rows), kind,
-                                                          total_name=force_or(incidents, ALL_AREAS))
-        return AreaTable(document, kind, table.rows, name)
+                                                          total_name=force_or(incidents, ALL_AREAS, [kind]))
+        return AreaTable(document, kind, table.rows, name, force=force_of(incidents, [kind]))
     if chosen is not None:
         names = [str(n) for n in chosen["area_id"]]
     blocks = kind_blocks(incidents, category) if rows is None else []
@@ -162,8 +163,9 @@ def area_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = Non
                 for k, cat in blocks]
         document = combine_kinds(docs)
         document["sentences"] = [x for k, d in docs for x in sentences.table_sentences(
-            d, k, total_name=force_or(incidents, "all areas"))]
-        return AreaTable(document, blocks[0][0], kinds=tuple(k for k, _ in blocks))
+            d, k, total_name=force_or(incidents, "all areas", [k]))]
+        kinds = tuple(k for k, _ in blocks)
+        return AreaTable(document, blocks[0][0], kinds=kinds, force=force_of(incidents, kinds))
     document = tables.build_table(incidents, areas, area=names or None, by=by, within=within,
                                   month=month, period=period, years=years, year_start=year_start,
                                   compare=compare, kind=kind, category=category,
@@ -173,16 +175,24 @@ def area_table(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame | None = Non
         document = _smoothed(document, smooth, total and len(document["columns"]) > 1)
     what = taxonomy.selection_label(category) if category else None
     document["sentences"] = sentences.table_sentences(
-        document, kind, what=what, total_name=force_or(incidents, "all areas"),
+        document, kind, what=what, total_name=force_or(incidents, "all areas", [kind]),
         monthly=peak_counts(incidents, areas, document, names=names, by=by, within=within, kind=kind,
                             category=category) if rows is None else None)
-    return AreaTable(document, kind)
+    return AreaTable(document, kind, force=force_of(incidents, [kind]))
 
 
-def force_or(incidents: gpd.GeoDataFrame, default: str) -> str:
-    """How the whole-data column is named in sentences: the force ('Cleveland') when the data
-    are one police force's, else `default`."""
-    return coverage.provider_name(incidents) or default
+def force_of(incidents: gpd.GeoDataFrame, kinds) -> str | None:
+    """The force ('Cleveland') when the rows of the table's `kinds` are one police force's, else
+    None. Judged on those kinds' rows only, so a table read narrowed to its kind
+    (`selected.table_selection`) and one given everything loaded name it alike."""
+    if "kind" in incidents.columns:
+        incidents = incidents[incidents["kind"].astype(str).isin(list(kinds)).to_numpy()]
+    return coverage.provider_name(incidents) if len(incidents) else None
+
+
+def force_or(incidents: gpd.GeoDataFrame, default: str, kinds) -> str:
+    """How the whole-data column is named in sentences: `force_of`, else `default`."""
+    return force_of(incidents, kinds) or default
 
 
 def window_columns(document: dict, rows: pd.DataFrame) -> dict:

@@ -9,7 +9,7 @@ import geopandas as gpd
 import pandas as pd
 
 from hotspot_app.core import areas as core_areas
-from hotspot_app.core import coverage, periods, settings, taxonomy
+from hotspot_app.core import periods, settings, taxonomy
 from hotspot_app.core.errors import InputError
 from hotspot_app.io import population_files
 from hotspot_app.render import formatting
@@ -84,7 +84,7 @@ def table_section(incidents: gpd.GeoDataFrame, inputs: Inputs, args: dict, key: 
     title = args.get("title") or f"{what}{where}, {span}"
     if args.get("years") and cols and not args.get("title"):
         title = f"{what} by year ({cols[0]['id']} to {cols[-1]['id']})"
-    force = coverage.provider_name(incidents) if any(c["area"] == "Total" for c in cols) else None
+    force = answer.force if any(c["area"] == "Total" for c in cols) else None
     return document_table(doc, title, caption="; ".join(formatting.describe_columns(doc)), total_name=force)
 
 
