@@ -190,3 +190,42 @@ def test_hartlepool_plan_from_the_cli_on_real_data(realdata, tmp_path):
     c = pd.read_csv(tmp_path / "same.csv", dtype=str, keep_default_na=False)
     assert same["seed"] == one["seed"] and c["times"].tolist() == a["times"].tolist()
     assert c["day_type"].tolist() == a["day_type"].tolist()
+
+
+# =========================================================================== patrol logs
+def test_log_matches_name_rank_grid_ref_or_street_and_says_why_a_visit_is_not_counted(tmp_path):
+    plan = patrol.make_plan(spread_areas(3), top=None, days=7, start="2025-12-01", seed=2,
+                            comparison_share=0.0)
+    g2 = plan.schedule.loc[plan.schedule["rank"] == 2, "grid_ref"].iloc[0]
+    csv = tmp_path / "log.csv"
+    csv.write_text("Date,Area,Minutes\n"
+                   "2025-12-01,on or near street 1,15\n"       # name, any case
+                   f"2025-12-01,{g2.replace(' ', '')},12\n"      # grid reference, spaces dropped
+                   "2025-12-02,#3,10\n"                         # rank
+                   "2025-12-02,Street 1,15\n"                   # the street alone
+                   "2025-11-28,Street 1,15\n"                   # before the plan
+                   "2025-12-09,Street 1,15\n"                   # after it
+                   "2025-12-03,Nowhere Lane,15\n", encoding="utf-8")
+    log = patrol.read_patrol_log(csv)
+    d = patrol.delivered_dosage(log, plan).set_index("area")
+    assert d["visits_done"].tolist() == [2.0, 1.0, 1.0] and d["minutes_done"].tolist() == [30.0, 12.0, 10.0]
+    assert d["visits_outside_plan"].tolist() == [2.0, 0.0, 0.0]
+    out = patrol.outside_plan(log, plan)
+    assert out[["date", "area"]].values.tolist() == [["2025-11-28", "Street 1"], ["2025-12-03", "Nowhere Lane"],
+                                                     ["2025-12-09", "Street 1"]]
+    assert out["reason"].tolist() == [
+        "before the plan starts: the plan runs 01 Dec 2025 to 07 Dec 2025",
+        "'Nowhere Lane' is not one of the plan's areas (give its name, rank or grid reference)",
+        "after the plan ends: the plan runs 01 Dec 2025 to 07 Dec 2025"]
+    assert set(patrol.DOSAGE_HEADINGS) == set(d.reset_index().columns)
+
+
+def test_a_months_log_is_read_against_its_own_months_plan():
+    plan = patrol.make_plan(spread_areas(2), top=None, days=28, start="2025-12-01", seed=2)
+    november = patrol.read_patrol_log(pd.DataFrame({"date": ["2025-11-03", "2025-11-20"],
+                                                    "area": ["1", "2"]}))
+    assert patrol_plan.log_window(november, plan) == ("2025-11-03", 28)
+    december = patrol.read_patrol_log(pd.DataFrame({"date": ["2025-11-30", "2025-12-02"], "area": ["1", "2"]}))
+    assert patrol_plan.log_window(december, plan) is None
+    long = patrol.read_patrol_log(pd.DataFrame({"date": ["2025-09-01", "2025-10-31"], "area": ["1", "2"]}))
+    assert patrol_plan.log_window(long, plan) == ("2025-09-01", 61)

@@ -39,7 +39,8 @@ from hotspot_app.core.errors import InputError
 __all__ = [
     "Preset", "PRESETS", "DEFAULT_PRESET", "cluster_parameters", "KOPER_MINUTES",
     "contract_columns", "display_table", "PatrolPlan", "make_plan", "PatrolLog", "read_patrol_log",
-    "delivered_dosage", "patrol_day_comparison", "log_report",
+    "delivered_dosage", "outside_plan", "plan_area_lookup", "DOSAGE_HEADINGS", "TEAMS", "TRAVEL",
+    "TRAVEL_M_PER_MIN", "travel_minutes", "schedule_conflicts", "patrol_day_comparison", "log_report",
 ]
 
 #: Minutes per visit by default (Koper curve: 10–15 minutes).
@@ -185,9 +186,9 @@ class PatrolPlan:
     parameters: dict = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
-        """Per area: patrol days, comparison days, planned visits and minutes."""
+        """Per area (and its team): patrol days, comparison days, planned visits and minutes."""
         s = self.schedule
-        g = s.groupby(["rank", "area"], sort=True)
+        g = s.groupby(["rank", "team", "area"] if "team" in s.columns else ["rank", "area"], sort=True)
         out = pd.DataFrame({
             "patrol_days": g["day_type"].apply(lambda d: int((d == "patrol").sum())),
             "comparison_days": g["day_type"].apply(lambda d: int((d == "comparison").sum())),
@@ -560,12 +561,96 @@ def _key(value: str) -> str:
     return str(value).strip().lower()
 
 
+def _grid_key(value) -> str:
+    return re.sub(r"\s+", "", str(value)).upper()
+
+
+def _street(name: str) -> str:
+    """'On or near Murray Street — Victoria ward, Hartlepool (NZ ...)' -> 'murray street'."""
+    text = str(name).split(" — ")[0].strip()
+    for prefix in ("on or near ", "near "):
+        if text.lower().startswith(prefix):
+            text = text[len(prefix):]
+    return _key(text)
+
+
+def plan_area_lookup(schedule: pd.DataFrame) -> dict[str, str]:
+    """How a log may name a plan's area -> the area's name in the plan: its name, its rank ('3'
+    or '#3'), its grid reference (spaces ignored) and, when no other area shares it, its street
+    ('Murray Street'), all case-insensitive."""
+    names: dict[str, str] = {}
+    areas = schedule["area"].astype(str)
+    for name in areas.unique():
+        names[_key(name)] = name
+    if "rank" in schedule.columns:
+        for r, name in zip(schedule["rank"].astype(str), areas):
+            names.setdefault(_key(r), name)
+            names.setdefault("#" + _key(r), name)
+    if "grid_ref" in schedule.columns:
+        for g, name in zip(schedule["grid_ref"], areas):
+            if g is not None and not pd.isna(g) and str(g).strip():
+                names.setdefault("grid:" + _grid_key(g), name)
+    streets = pd.Series(areas.unique()).map(_street)
+    for street, name in zip(streets, areas.unique()):
+        if street and (streets == street).sum() == 1:
+            names.setdefault(street, name)
+    return names
+
+
+def _lookup(names: dict[str, str], value) -> str | None:
+    return names.get(_key(value)) or names.get("grid:" + _grid_key(value)) or names.get(_street(value))
+
+
+#: Readable headings of the delivered-dosage table (column -> heading), in order.
+DOSAGE_HEADINGS = {
+    "area": "Area", "patrol_days": "Patrol days", "comparison_days": "Comparison days",
+    "planned_visits": "Visits planned", "planned_minutes": "Minutes planned",
+    "days_recorded": "Days with visits logged", "visits_done": "Visits done",
+    "minutes_done": "Minutes done", "visits_pct": "Visits done (% of planned)",
+    "minutes_pct": "Minutes done (% of planned)",
+    "visits_on_comparison_days": "Visits on comparison days",
+    "visits_outside_plan": "Visits outside the plan"}
+
+
+def outside_plan(log: PatrolLog, plan: PatrolPlan | pd.DataFrame | None = None) -> pd.DataFrame:
+    """The log's visits the plan does not cover, each with the reason in words: an area the plan
+    does not have (matched as `plan_area_lookup` says), a date before the plan starts or after it
+    ends. Columns date (YYYY-MM-DD), area (as logged), visits, minutes, reason; empty when every
+    visit is in the plan (or there is no plan)."""
+    sched = plan.schedule if isinstance(plan, PatrolPlan) else plan
+    if sched is None and log.plan is not None:
+        sched = log.plan
+    cols = ["date", "area", "visits", "minutes", "reason"]
+    if sched is None or not len(log.visits):
+        return pd.DataFrame(columns=cols)
+    dates = pd.to_datetime(sched["date"]).dt.normalize()
+    first, last = dates.min(), dates.max()
+    span = f"the plan runs {first:%d %b %Y} to {last:%d %b %Y}"
+    names = plan_area_lookup(sched)
+    rows = []
+    for _, v in log.visits.iterrows():
+        area = _lookup(names, v["area"])
+        if area is None:
+            reason = (f"'{v['area']}' is not one of the plan's areas (give its name, rank or grid "
+                      "reference)")
+        elif v["date"] < first:
+            reason = f"before the plan starts: {span}"
+        elif v["date"] > last:
+            reason = f"after the plan ends: {span}"
+        else:
+            continue
+        rows.append({"date": pd.Timestamp(v["date"]).strftime("%Y-%m-%d"), "area": v["area"],
+                     "visits": v["visits"], "minutes": v["minutes"], "reason": reason})
+    return pd.DataFrame(rows, columns=cols)
+
+
 def delivered_dosage(log: PatrolLog, plan: PatrolPlan | pd.DataFrame | None = None) -> pd.DataFrame:
     """Delivered dosage per area against the plan.
 
     The plan is `plan` (a `PatrolPlan` or its schedule), else the plan inside a filled-in plan
-    log, else none (then only delivered figures). Log areas match the plan's area names
-    (case-insensitive) or ranks; an unknown area is an error naming it.
+    log, else none (then only delivered figures). Log areas match the plan's areas by name, rank
+    or grid reference (`plan_area_lookup`); visits to other areas or on other dates count in
+    ``visits_outside_plan`` and are listed with their reason by `outside_plan`.
 
     Columns: area, patrol_days, comparison_days, planned_visits, planned_minutes, days_recorded,
     visits_done, minutes_done, visits_pct (done / planned × 100, 1 decimal), minutes_pct,
@@ -583,17 +668,8 @@ def delivered_dosage(log: PatrolLog, plan: PatrolPlan | pd.DataFrame | None = No
         return out.reset_index()
     s = sched.copy()
     s["date"] = pd.to_datetime(s["date"]).dt.normalize()
-    names = {}
-    for name in s["area"].astype(str).unique():
-        names[_key(name)] = name
-    if "rank" in s.columns:
-        for r, name in zip(s["rank"].astype(str), s["area"].astype(str)):
-            names.setdefault(_key(r), name)
-    v["plan_area"] = v["area"].map(lambda a: names.get(_key(a)))
-    unknown = v[v["plan_area"].isna()]
-    if len(unknown):
-        raise InputError(f"patrol log area '{unknown['area'].iloc[0]}' is not in the plan (plan areas: "
-                         f"{', '.join(s['area'].astype(str).unique())})", file=log.file, column="area")
+    names = plan_area_lookup(s)
+    v["plan_area"] = v["area"].map(lambda a: _lookup(names, a))
     merged = v.merge(s[["date", "area", "day_type"]].rename(columns={"area": "plan_area"}),
                      on=["date", "plan_area"], how="left")
     rows = []

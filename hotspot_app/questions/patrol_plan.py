@@ -75,3 +75,18 @@ def patrol_plan(incidents: gpd.GeoDataFrame, *, category=None, period=None,
     plan.parameters = {**found.parameters, "n_incidents": found.n_incidents,
                        "n_areas_found": found.n_found}
     return plan
+
+
+def log_window(log: patrol.PatrolLog, plan: patrol.PatrolPlan) -> tuple[str, int] | None:
+    """Which plan a patrol log is checked against: the log's own plan when it is a filled-in plan
+    CSV, else `plan` when their dates overlap (None), else the plan for the log's dates -- (first
+    day, days) of the log, at least the plan's length (a month's log read against last month's
+    plan, not next month's)."""
+    if log.plan is not None or not len(log.visits):
+        return None
+    first, last = log.visits["date"].min(), log.visits["date"].max()
+    p_first = dt.date.fromisoformat(plan.start)
+    p_last = p_first + dt.timedelta(days=plan.days - 1)
+    if first.date() <= p_last and last.date() >= p_first:
+        return None
+    return first.date().isoformat(), max(plan.days, (last - first).days + 1)

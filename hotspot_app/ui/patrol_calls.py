@@ -18,13 +18,14 @@ from hotspot_app.ui import cache
 def patrol_areas(key: str, category: tuple[str, ...], period: tuple[str, str], preset: str | None,
                  eps_m: float | None = None, min_samples: int | None = None,
                  days: float | None = None, rank_by: str | None = None,
-                 top: int | None = None) -> patrol_question.PatrolAreas:
-    """`questions.patrol_areas.patrol_areas` on the selection, named with the wards."""
+                 top: int | None = None, within: tuple[str, ...] = ()) -> patrol_question.PatrolAreas:
+    """`questions.patrol_areas.patrol_areas` on the selection, named with the wards; `within`
+    the place chosen (`common.place_picker`)."""
     ds = cache.load(key)
     return patrol_question.patrol_areas(
         ds.incidents, category=list(category) or None, period=f"{period[0]}..{period[1]}",
         preset=preset, eps_m=eps_m, min_samples=min_samples, days=days, rank_by=rank_by,
-        areas=ds.wards if len(ds.wards) else None, top=top)
+        areas=ds.wards if len(ds.wards) else None, top=top, within=list(within) or None)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -62,14 +63,17 @@ def when_tables(key: str, category: tuple[str, ...], months: tuple[str, ...]):
 def plan(key: str, category: tuple[str, ...], period: tuple[str, str], preset: str | None,
          eps_m: float | None, min_samples: int | None, top: int, visits: int, minutes: int,
          days: int, start: str, seed: int, hours: tuple[int, int], share: float,
-         rank_by: str | None = None) -> patrol.PatrolPlan:
-    """`questions.patrol_plan.patrol_plan` for these settings (areas named with the wards)."""
+         rank_by: str | None = None, within: tuple[str, ...] = (), ranks: tuple[int, ...] = (),
+         teams: int | None = None, travel: str | None = None) -> patrol.PatrolPlan:
+    """`questions.patrol_plan.patrol_plan` for these settings (areas named with the wards; `within`
+    the place, `ranks` the areas picked by hand)."""
     ds = cache.load(key)
     p = patrol_plan.patrol_plan(
         ds.incidents, category=list(category) or None, period=f"{period[0]}..{period[1]}",
         preset=preset, eps_m=eps_m, min_samples=min_samples, rank_by=rank_by,
         areas=ds.wards if len(ds.wards) else None, top=top, visits_per_day=visits,
-        minutes=minutes, days=days, start=start, seed=seed, hours=hours, comparison_share=share)
+        minutes=minutes, days=days, start=start, seed=seed, hours=hours, comparison_share=share,
+        within=list(within) or None, ranks=list(ranks) or None, teams=teams, travel=travel)
     return p
 
 
