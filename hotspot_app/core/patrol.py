@@ -140,16 +140,19 @@ DISPLAY = {"rank": "Rank", "name": "Name", "area_name": "Area", "count": "Incide
            "last_month": "Last month", "top_categories": "Top categories"}
 
 
-def display_table(areas: gpd.GeoDataFrame, weighted: bool = False) -> pd.DataFrame:
+def display_table(areas: gpd.GeoDataFrame, weighted: bool = False, per_ha: bool = True) -> pd.DataFrame:
     """The patrol areas as a readable table (no geometry): sizes rounded (m² whole, ha 2
     decimals, per ha 2 decimals), top categories as text; ``weight`` only when `weighted`;
-    area_name/grid_ref left out when empty."""
+    incidents per ha only when `per_ha` (not for masked locations); area_name/grid_ref left out
+    when empty."""
     a = contract_columns(areas)
-    cols = [c for c in DISPLAY if c in a.columns and (weighted or c != "weight")]
+    cols = [c for c in DISPLAY if c in a.columns and (weighted or c != "weight")
+            and (per_ha or c != "incidents_per_ha")]
     out = pd.DataFrame(a[cols]).reset_index(drop=True)
     out["area_m2"] = out["area_m2"].astype(float).round(0).astype("Int64")
     out["area_ha"] = out["area_ha"].astype(float).round(2)
-    out["incidents_per_ha"] = out["incidents_per_ha"].astype(float).round(2)
+    if "incidents_per_ha" in out.columns:
+        out["incidents_per_ha"] = out["incidents_per_ha"].astype(float).round(2)
     for col in ("area_name", "grid_ref"):  # show what exists: no empty column
         if col in out.columns and out[col].isna().all():
             out = out.drop(columns=col)

@@ -121,6 +121,15 @@ def fire_defaults(key: str) -> dict:
 @st.cache_data(show_spinner=False, max_entries=16)
 def fire_clusters(key: str, period: tuple[str, str], eps_m: float, min_samples: int,
                   top: int) -> patrol_question.PatrolAreas:
-    """`questions.fires.secondary_fire_clusters`."""
-    return fires.secondary_fire_clusters(cache.load(key).incidents, period=f"{period[0]}..{period[1]}",
-                                         eps_m=float(eps_m), min_samples=int(min_samples), top=int(top))
+    """`questions.fires.secondary_fire_clusters`, named with the wards loaded (or the file's own)."""
+    ds = cache.load(key)
+    return fires.secondary_fire_clusters(ds.incidents, period=f"{period[0]}..{period[1]}",
+                                         eps_m=float(eps_m), min_samples=int(min_samples), top=int(top),
+                                         wards=ds.wards if len(ds.wards) else None)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def seasonal(key: str, group: str, months: tuple[str, ...], season: tuple[int, ...]):
+    """`questions.fires.seasonal` with the loaded wards (or the file's own ward column)."""
+    ds = cache.load(key)
+    return fires.seasonal(ds.incidents, ds.wards, category=group, months=list(months), season=season)

@@ -14,6 +14,7 @@ from hotspot_app.core.errors import InputError
 from hotspot_app.io import population_files
 from hotspot_app.render import formatting
 from hotspot_app.render.pack.evaluation_section import evaluation_section
+from hotspot_app.render.pack.fires_section import seasonal_section
 from hotspot_app.render.pack.inputs import Inputs
 from hotspot_app.render.pack.model import (
     Image,
@@ -243,7 +244,8 @@ def chart_section(incidents, inputs, args, key) -> Section:
 
 
 BUILDERS = {"summary": summary_section, "concentration": concentration_section, "map": map_section,
-             "evaluation": evaluation_section, "chart": chart_section, "indicators": indicators_section}
+             "evaluation": evaluation_section, "chart": chart_section, "indicators": indicators_section,
+             "seasonal": seasonal_section}
 
 
 def about_section(spec: Spec, inputs: Inputs, warnings: list[str], categories: set[str]) -> Section:

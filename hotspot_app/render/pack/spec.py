@@ -32,6 +32,7 @@ SECTION_KEYS: dict[str, set[str] | None] = {
     "chart": {"title", "type", "areas", "area", "category", "from", "to"},
     "evaluation": {"title", "areas", "area", "after", "before", "baseline", "category", "buffer_m",
                    "control", "candidates", "map", "chart", "cell_m"},
+    "seasonal": {"title", "areas", "category", "from", "to", "season"},
 }
 
 
