@@ -91,9 +91,13 @@ def patrol_png(key: str, _areas: gpd.GeoDataFrame, token: str, title: str) -> by
     """Numbered patrol areas as a PNG (`static_maps.patrol_png`, wards as context)."""
     from hotspot_app.render import static_maps
 
+    from hotspot_app.core import settings
+
     ds = cache.load(key)
+    label = settings.DEMO_LABEL if ds.is_demo else ds.label
     return static_maps.patrol_png(_areas, context=ds.wards if len(ds.wards) else None,
-                                  number_field="rank", title=title)
+                                  number_field="rank", title=title,
+                                  source=f"Source: {label}. Ward boundaries as loaded. British National Grid.")
 
 
 @st.cache_data(show_spinner="Measuring concentration…", max_entries=16)

@@ -7,7 +7,7 @@ import folium
 import streamlit as st
 
 from hotspot_app.core import fire_summary as core_fires
-from hotspot_app.core import params, patrol, taxonomy
+from hotspot_app.core import params, patrol, periods, taxonomy
 from hotspot_app.io import exports
 from hotspot_app.questions import fires
 from hotspot_app.render import charts, formatting, maps
@@ -62,7 +62,8 @@ if len(shown):
                                 "area_m2": st.column_config.NumberColumn("Size (m²)", format="%,d")})
     token = common.geo_downloads_token(shown, ds.key, months[0], months[-1], eps_m, min_samples, top)
     common.download_row(ds.key, shown, ctable, token, stem="secondary-fire-clusters",
-                        widget_key="fi-clu", png_title="Clusters of deliberate secondary fires")
+                        widget_key="fi-clu",
+                        png_title=f"Clusters of deliberate secondary fires, {periods.describe([months[0], months[-1]])}")
 
 # ---------------------------------------------------------------- map
 m = maps.base_map(maps.bounds_of(ds.wards) or maps.bounds_of(shown) or None, tiles=common.tiles())

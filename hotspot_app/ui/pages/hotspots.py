@@ -6,7 +6,7 @@ curve, when incidents happen, and downloads of every table and map."""
 import folium
 import streamlit as st
 
-from hotspot_app.core import areas as areas_mod, harm, params, patrol, settings
+from hotspot_app.core import areas as areas_mod, harm, params, patrol, periods, settings, taxonomy
 from hotspot_app.questions import patrol_areas as patrol_question
 from hotspot_app.render import charts, maps
 from hotspot_app.ui import cache, common, patrol_calls
@@ -146,12 +146,13 @@ folium.LayerControl(collapsed=True).add_to(m)
 common.show_map(m, key="hs-map", download="patrol-areas-map", height=520)
 
 if len(shown):
+    what_words = taxonomy.selection_label(category, everything="all incidents")
     token = common.geo_downloads_token(shown, ds.key, category, period, eps_m, min_samples, rank_by, top, within)
     st.markdown("**Downloads** (the areas shown)")
     common.download_row(ds.key, shown, table, token, stem="patrol-areas", widget_key="hs",
                         png_title=f"Top {len(shown)} patrol areas"
                                   + (f" in {areas_mod.describe_within(list(within))}" if within else "")
-                                  + f", {period[0]} to {period[1]}",
+                                  + f", {what_words}, {periods.describe([period[0], period[1]])}",
                         png_name="patrol-areas-map.png")
     st.page_link("hotspot_app/ui/pages/patrol_plan.py", label=f"Plan patrols for these {len(shown)} areas",
                  icon=":material/directions_walk:")
