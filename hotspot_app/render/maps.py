@@ -252,6 +252,10 @@ def base_map(bounds: list[list[float]] | None = None, tiles: str | None = None) 
         kwargs["location"] = [54.55, -1.2]
         kwargs["zoom_start"] = 11
     m = folium.Map(**kwargs)
+    # on paper a map keeps its legend and scale but not its buttons (zoom, layers, drawing tools)
+    m.get_root().header.add_child(folium.Element(
+        "<style>@media print { .leaflet-control-zoom, .leaflet-control-layers, .leaflet-draw "
+        "{ display: none !important; } }</style>"), name="print_controls")
     if bounds:
         m.fit_bounds(bounds)
     return m

@@ -230,6 +230,13 @@ PRINT_CSS = """<style>
   [data-testid="stDataFrame"], [data-testid="stTable"], table { width: 100% !important; max-width: 100% !important;
     overflow: visible !important; font-size: 8pt !important; page-break-inside: auto; }
   tr { page-break-inside: avoid; }
+  thead { display: table-header-group; }  /* a long table repeats its headings on every page */
+  /* a table with a printed twin (every row, every column) prints as the twin */
+  [data-testid="stElementContainer"]:has([data-testid="stDataFrame"]):has(+ [data-testid="stElementContainer"] .print-table) {
+    display: none !important; }
+  .print-table table { border-collapse: collapse; width: 100%; font-size: 7.5pt !important; }
+  .print-table th, .print-table td { border: 1px solid #bbb; padding: 1px 3px; text-align: left; }
+  .print-table th { background: #eee; }
   h1, [data-testid="stCaptionContainer"], [data-testid="stAlert"] { display: block !important; }
   iframe { max-width: 100% !important; page-break-inside: avoid; }
 }
@@ -242,9 +249,16 @@ def print_styles() -> None:
     st.markdown(PRINT_CSS, unsafe_allow_html=True)
 
 
-def print_caption(ds: cache.Dataset, months, category=()) -> None:
-    """A line shown only on paper, where the controls are hidden: the data, the period and the
-    categories chosen (user text escaped)."""
+def _css_string(text: str) -> str:
+    """`text` as a CSS string literal: quotes, backslashes, line breaks and '<' escaped."""
+    return '"' + "".join(f"\\{ord(c):X} " if c in '"\\<>\n\r' else c for c in str(text)) + '"'
+
+
+def print_caption(ds: cache.Dataset, months, category=(), title: str | None = None) -> None:
+    """What paper needs, where the controls are hidden: a line under the title with the data, the
+    period and the categories chosen, and on EVERY printed page a header with the page's `title`,
+    the period, the categories and the date printed, and 'page n of m' (user text escaped)."""
+    import datetime as dt
     import html
 
     period = periods.describe([months[0], months[-1]]) if len(months) > 1 else periods.describe(list(months))
@@ -252,6 +266,24 @@ def print_caption(ds: cache.Dataset, months, category=()) -> None:
     label = settings.DEMO_LABEL if ds.is_demo else ds.label
     st.markdown(f'<div class="print-only">Period: {html.escape(period)}. Categories: {html.escape(what)}. '
                 f'Source: {html.escape(label)}.</div>', unsafe_allow_html=True)
+    head = " · ".join(t for t in (title, f"Period: {period}", f"Categories: {what}",
+                                  f"Printed {dt.date.today().strftime('%d %b %Y')}") if t)
+    st.markdown(f"<style>@page {{ margin: 14mm 10mm 12mm 10mm; "
+                f"@top-left {{ content: {_css_string(head)}; font-size: 8pt; color: #444; }} "
+                f"@bottom-right {{ content: \"Page \" counter(page) \" of \" counter(pages); "
+                f"font-size: 8pt; color: #444; }} }}</style>", unsafe_allow_html=True)
+
+
+def table(df: pd.DataFrame, headings: dict | None = None, **kwargs):
+    """A table on screen (`st.dataframe`, scrolling) and, for paper only, the same table with
+    every row and column as plain HTML (escaped; headings repeat on each printed page, renamed
+    by `headings`): a printed page never stops at the rows the screen showed."""
+    out = st.dataframe(df, **kwargs)
+    shown = df.rename(columns=headings or {})
+    shown.columns = [str(c) for c in shown.columns]
+    st.markdown(f'<div class="print-only print-table">{shown.to_html(index=False, na_rep="n/a", escape=True)}</div>',
+                unsafe_allow_html=True)
+    return out
 
 
 GEO_FORMATS = ((".geojson", "GeoJSON", "application/geo+json"),

@@ -29,6 +29,7 @@ has_wards = len(ds.wards) > 0
 metric = c3.radio("Ward metric", ["count", "rate"], key="fi-metric", disabled=not has_wards,
                   format_func={"count": "Count", "rate": "Rate per 1,000 residents"}.get)
 category = (group,)
+common.print_caption(ds, months, category, title="Deliberate fires")
 
 summary = patrol_calls.fire_summary(ds.key, group, months)
 if summary.precision_note:
@@ -57,7 +58,7 @@ else:
                f"secondary fires; the top {len(shown)} are listed.")
 if len(shown):
     ctable = patrol.display_table(shown, per_ha=fires.per_ha_meaningful(summary.precision_m))
-    st.dataframe(ctable, hide_index=True, width="stretch",
+    common.table(ctable, headings=patrol.DISPLAY, hide_index=True, width="stretch",
                  column_config={**{c: patrol.DISPLAY[c] for c in ctable.columns},
                                 "area_m2": st.column_config.NumberColumn("Size (m²)", format="%,d")})
     token = common.geo_downloads_token(shown, ds.key, months[0], months[-1], eps_m, min_samples, top)
@@ -94,11 +95,11 @@ common.show_map(m, key="fi-map", download=f"fires-{metric}")
 st.subheader("By ward")
 st.caption(f"Ward from {summary.how}.")
 if has_wards:
-    st.dataframe(formatting.rank_display(ranking), hide_index=True, width="stretch")
+    common.table(formatting.rank_display(ranking), hide_index=True, width="stretch")
     common.downloads(ranking, "fires-by-ward", key="fi-ward-dl")
 st.markdown("**Ward × month**")
 ward_table = summary.ward_month
-st.dataframe(ward_table, hide_index=True, width="stretch")
+common.table(ward_table, hide_index=True, width="stretch")
 w1, w2 = st.columns(2)
 w1.download_button("CSV", data=exports.csv_bytes(ward_table), file_name="fires-ward-by-month.csv",
                    mime="text/csv", key="fi-wm-csv", on_click="ignore")
@@ -134,7 +135,7 @@ else:
         "rate_ratio": "Rate ratio", "ci_low": "95% CI low", "ci_high": "95% CI high", "p_value": "p",
         "pct_change": "Change (%)", "pct_low": "Change low (%)", "pct_high": "Change high (%)",
         "dispersion": "Dispersion"})
-    st.dataframe(ward_season, hide_index=True, width="stretch",
+    common.table(ward_season, hide_index=True, width="stretch",
                  column_config={"p": st.column_config.NumberColumn("p", format="%.3f")})
     common.downloads(ward_season, f"fires-{core_fires.season_label(season).lower()}-by-ward",
                      key="fi-season-dl")

@@ -21,6 +21,8 @@ with c1:
 with c2:
     months = common.period_picker(ds, "hs-period")
 within = common.place_picker(ds, "hs-place")
+common.print_caption(ds, months, category, title="Hotspots and patrol areas"
+                     + (f" in {areas_mod.describe_within(list(within))}" if within else ""))
 p1, p2, p3 = st.columns([2, 1, 1.4])
 
 
@@ -88,8 +90,8 @@ if len(shown):
     st.markdown(f"**{found.sentence()}** Click a row to zoom the map to it.")
 picked = None
 if len(table):
-    event = st.dataframe(
-        table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+    event = common.table(
+        table, headings=patrol.DISPLAY, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
         key="hs-table",
         column_config={**{c: patrol.DISPLAY[c] for c in table.columns},
                        "area_m2": st.column_config.NumberColumn("Size (m²)", format="%,d"),

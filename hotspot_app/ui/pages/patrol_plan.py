@@ -129,7 +129,9 @@ for _, r in rows.iterrows():
 st.caption(f"Plan from {pd.Timestamp(plan.start).strftime('%a %d %b %Y')} for {len(plan.areas)} areas, "
            f"{plan.teams} team{'s' if plan.teams != 1 else ''} ({plan.travel} between areas), seed "
            f"{plan.seed}: give this seed to make the same plan again.")
-common.print_caption(ds, tuple(cur["period"]), tuple(cur["category"]))
+common.print_caption(ds, tuple(cur["period"]), tuple(cur["category"]),
+                     title=f"Patrol plan from {pd.Timestamp(plan.start).strftime('%d %b %Y')}"
+                           + (f" in {areas_mod.describe_within(list(within))}" if within else ""))
 m = maps.base_map(maps.bounds_of(plan.areas, pad_m=250.0), tiles=common.tiles())
 maps.patrol_area_layer(plan.areas, fields={"rank": "Rank", "name": "Name"}).add_to(m)
 maps.rank_markers(plan.areas).add_to(m)
@@ -139,7 +141,9 @@ common.show_map(m, key="pp-map", height=360)
 token = (f"{ds.key}|{cur}|{within}|{sorted(picked)}|{visits}|{minutes}|{days}|{start}|{hours}|{share}|"
          f"{seed}|{teams}|{travel}")
 summary = plan.summary()
-st.dataframe(summary, hide_index=True, width="stretch",
+common.table(summary, headings={"rank": "#", "team": "Team", "area": "Area", "patrol_days": "Patrol days",
+                                 "comparison_days": "Comparison days", "planned_visits": "Visits",
+                                 "planned_minutes": "Minutes"}, hide_index=True, width="stretch",
              column_config={"rank": "#", "team": "Team", "area": "Area", "patrol_days": "Patrol days",
                             "comparison_days": "Comparison days", "planned_visits": "Visits",
                             "planned_minutes": "Minutes"})
