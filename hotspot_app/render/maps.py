@@ -491,6 +491,25 @@ def grid_layer(cells: gpd.GeoDataFrame, *, value: str = "count", name: str = "Gr
     return layer, scale
 
 
+def stable_ids(m: folium.Map) -> folium.Map:
+    """Give every element of `m` an id from its place in the map (in order), in place, so the
+    same map drawn again is the same page: a map that sends drawings back reruns the page, and
+    with fresh random ids the browser would rebuild it -- back to the first view, the drawn
+    shape gone. Returns `m`."""
+    count = 0
+
+    def walk(element) -> None:
+        nonlocal count
+        for child in list(element._children.values()):
+            count += 1
+            child._id = f"{count:032x}"
+            walk(child)
+
+    m._id = f"{0:032x}"
+    walk(m)
+    return m
+
+
 def draw_control(m: folium.Map) -> plugins.Draw:
     """Polygon/rectangle drawing tools (Leaflet.draw) for drawing a micro-hotspot."""
     draw = plugins.Draw(
