@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import re
 import shutil
+import unicodedata
 from pathlib import Path
 
 import geopandas as gpd
@@ -36,7 +37,8 @@ WARDS = "wards_2024/cleveland_wards_may2024_bsc_epsg27700.geojson"
 
 def pdf_text(pdf: bytes) -> tuple[int, str]:
     reader = PdfReader(io.BytesIO(pdf))
-    return len(reader.pages), " ".join(" ".join(p.extract_text().split()) for p in reader.pages)
+    text = " ".join(" ".join(p.extract_text().split()) for p in reader.pages)
+    return len(reader.pages), unicodedata.normalize("NFKC", text)  # the ff ligature is two letters
 
 
 def print_pdf(page, name: str) -> bytes:

@@ -238,7 +238,9 @@ PRINT_CSS = """<style>
   .print-table th, .print-table td { border: 1px solid #bbb; padding: 1px 3px; text-align: left; }
   .print-table th { background: #eee; }
   h1, [data-testid="stCaptionContainer"], [data-testid="stAlert"] { display: block !important; }
-  iframe { max-width: 100% !important; page-break-inside: avoid; }
+  iframe { max-width: 100% !important; height: 105mm !important; page-break-inside: avoid; }
+  [data-testid="stElementContainer"]:has(iframe), [data-testid="stVerticalBlock"]:has(> [data-testid="stElementContainer"] iframe) {
+    height: auto !important; min-height: 0 !important; }
 }
 </style>"""
 
