@@ -61,6 +61,20 @@ def shot(page, name: str) -> None:
     page.set_viewport_size(size)
 
 
+def settled(frame) -> None:
+    """The map has stopped moving: the first patrol-area number is where it was a frame ago."""
+    frame.evaluate("""() => new Promise(done => {
+        let last = null;
+        function tick() {
+            const r = document.querySelector('.hotspot-rank').getBoundingClientRect();
+            if (last && r.x === last.x && r.y === last.y) { done(true); return; }
+            last = r;
+            requestAnimationFrame(tick);
+        }
+        tick();
+    })""")
+
+
 def wait_until_run_ends(page, timeout: float = 240_000) -> None:
     """The app has finished its run: Streamlit's 'running' indicator is gone."""
     page.wait_for_function(
@@ -139,21 +153,40 @@ def test_the_analyst_draws_a_micro_hotspot_evaluates_it_and_prints_before_after(
         # the drawing map shows what to draw around: the incidents (heat) and the patrol areas
         frame.locator("canvas.leaflet-heatmap-layer").first.wait_for(state="attached", timeout=60_000)
         frame.locator(".hotspot-rank").first.wait_for(timeout=60_000)
-        # zoom in (the mouse wheel) on the first patrol area and draw around it
+        # zoom in (double clicks beside it) on the first patrol area and draw around it
+        wait_until_run_ends(page)
+        frame = map_frames(page)[-1]
+        frame.locator(".leaflet-container").scroll_into_view_if_needed()
         start_zoom = frame.evaluate("() => window.map_div.getZoom()")
-        marker = frame.locator(".hotspot-rank").first.bounding_box()
-        page.mouse.move(marker["x"] + marker["width"] / 2, marker["y"] + marker["height"] / 2)
-        for _ in range(3):
-            page.mouse.wheel(0, -300)
-        frame.wait_for_function(f"() => window.map_div.getZoom() >= {start_zoom + 2}", timeout=30_000)
+        # a point beside the first patrol area where no layer is (a click on a layer is the layer's)
+        inner = frame.evaluate("""() => {
+            const r = document.querySelector('.hotspot-rank').getBoundingClientRect();
+            const cx = r.left + r.width / 2, cy = r.top + r.height / 2;
+            for (const d of [30, 45, 60, 80]) {
+                for (const [dx, dy] of [[d, d], [-d, d], [d, -d], [-d, -d], [d, 0], [0, d], [-d, 0], [0, -d]]) {
+                    const el = document.elementFromPoint(cx + dx, cy + dy);
+                    // the map itself, not a layer (a click on a patrol area opens its popup)
+                    if (el && el.closest('.leaflet-container') && !el.closest('.leaflet-interactive, .leaflet-marker-icon')) {
+                        return [cx + dx, cy + dy];
+                    }
+                }
+            }
+            return [cx + 60, cy + 60];
+        }""")
+        origin = frame.frame_element().bounding_box()
+        spot = (origin["x"] + inner[0], origin["y"] + inner[1])
+        page.mouse.dblclick(*spot)  # a double click zooms in keeping the clicked point where it is
+        frame.wait_for_function(f"() => window.map_div.getZoom() >= {start_zoom + 1}", timeout=30_000)
+        settled(frame)
         view = frame.evaluate("() => [window.map_div.getZoom(), window.map_div.getCenter().lat.toFixed(5)]")
+        frame.evaluate("() => { window.__same_map = true; }")
+        r = frame.locator(".hotspot-rank").first.bounding_box()
+        cx, cy = r["x"] + r["width"] / 2, r["y"] + r["height"] / 2
         frame.locator(".leaflet-draw-draw-rectangle").click()
-        box = frame.locator(".leaflet-container").bounding_box()
-        x0, y0 = box["x"] + box["width"] * 0.40, box["y"] + box["height"] * 0.40
-        page.mouse.move(x0, y0)
+        page.mouse.move(cx - 22, cy - 16)  # a small rectangle around the patrol area's number
         page.mouse.down()
-        page.mouse.move(x0 + 60, y0 + 45, steps=5)
-        page.mouse.move(x0 + 120, y0 + 90, steps=5)
+        page.mouse.move(cx, cy, steps=5)
+        page.mouse.move(cx + 22, cy + 16, steps=5)
         page.mouse.up()
         page.get_by_text("Polygon drawn:").wait_for(timeout=60_000)
         wait_until_run_ends(page)
@@ -161,16 +194,22 @@ def test_the_analyst_draws_a_micro_hotspot_evaluates_it_and_prints_before_after(
         frame = map_frames(page)[-1]
         after = frame.evaluate("() => [window.map_div.getZoom(), window.map_div.getCenter().lat.toFixed(5)]")
         assert after == view
+        assert frame.evaluate("() => window.__same_map === true")  # not rebuilt
         assert frame.evaluate("() => window.drawnItems.getLayers().length") == 1
-        last_month = page.get_by_label("Start").input_value()
-        assert last_month.startswith("2025/11/01") or last_month.startswith("2025-11-01")
+        # the start date is the data's last month (November 2025), not today
+        assert page.get_by_role("spinbutton", name="year, Start").inner_text() == "2025"
+        assert page.get_by_role("spinbutton", name="month, Start").inner_text() == "11"
+        assert page.get_by_role("spinbutton", name="day, Start").inner_text() == "01"
         page.get_by_label("Name", exact=True).fill("Analyst's micro-hotspot")
         page.get_by_role("button", name="Save the area and intervention").click()
         page.get_by_text("Saved 'Analyst's micro-hotspot'").wait_for(timeout=120_000)
         shot(page, "persona-analyst-drawn.png")
 
         page.goto(f"{url}/before_after")
-        page.get_by_text("statistically significant").first.wait_for(timeout=300_000)
+        # the analyst compares with the rest of the wards (quicker than matching areas on 269,000 incidents)
+        page.get_by_text("The rest of the layer").wait_for(timeout=120_000)
+        page.get_by_text("The rest of the layer").click()
+        page.get_by_text("statistically significant").first.wait_for(timeout=600_000)
         wait_until_run_ends(page)
         body = page.inner_text("body")
         assert "Analyst's micro-hotspot" in body

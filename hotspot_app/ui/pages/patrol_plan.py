@@ -133,6 +133,10 @@ common.print_caption(ds, tuple(cur["period"]), tuple(cur["category"]),
                      title=f"Patrol plan from {pd.Timestamp(plan.start).strftime('%d %b %Y')}"
                            + (f" in {areas_mod.describe_within(list(within))}" if within else ""))
 m = maps.base_map(maps.bounds_of(plan.areas, pad_m=250.0), tiles=common.tiles())
+if len(ds.wards):  # the wards around the areas: a map that reads offline, without a basemap
+    x0, y0, x1, y1 = plan.areas.total_bounds
+    near = ds.wards.cx[x0 - 2000:x1 + 2000, y0 - 2000:y1 + 2000]
+    maps.area_outlines(near, name="Wards", colour="#777777", line_width=1).add_to(m)
 maps.patrol_area_layer(plan.areas, fields={"rank": "Rank", "name": "Name"}).add_to(m)
 maps.rank_markers(plan.areas).add_to(m)
 common.show_map(m, key="pp-map", height=360)
