@@ -18,7 +18,7 @@ import streamlit as st
 
 from hotspot_app.io import exports, workspace
 from hotspot_app.render import maps
-from hotspot_app.core import settings, taxonomy
+from hotspot_app.core import patrol, settings, taxonomy
 from hotspot_app.core.errors import HotspotError, InputError
 from hotspot_app.core.schema import INTERVENTION_TYPES
 from hotspot_app.ui import cache, common, patrol_calls, signin, source
@@ -277,7 +277,12 @@ if ds.months:
         hot = (patrol_calls.patrol_areas(ds.key, tuple(cur["category"]), tuple(cur["period"]), cur["preset"],
                                          cur["eps_m"], cur["min_samples"], None, cur.get("rank_by"),
                                          int(cur["top"]), tuple(cur.get("within") or ()))
-               if cur else patrol_calls.patrol_areas(ds.key, (), (recent[0], recent[-1]), None, top=10))
+               if cur else  # the Hotspots page's first view (ASB, last 12 months, default preset): one cache
+               patrol_calls.patrol_areas(ds.key, ("asb",) if "asb" in cache.category_options(ds.key) else (),
+                                         (recent[0], recent[-1]), patrol.DEFAULT_PRESET,
+                                         float(patrol.PRESETS[patrol.DEFAULT_PRESET].eps_m),
+                                         int(patrol.PRESETS[patrol.DEFAULT_PRESET].min_samples), None, None,
+                                         5, ()))
     if len(hot.areas):
         maps.patrol_area_layer(hot.areas, name="Patrol areas (Hotspots page)",
                                fields={"rank": "Rank", "name": "Name", "count": "Incidents"}).add_to(m)
