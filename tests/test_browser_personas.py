@@ -162,6 +162,7 @@ def test_printing_the_overview_gives_every_ward(browser, cleveland_app, clevelan
     page.close()
 
 
+@pytest.mark.timeout(1800)  # the evaluation (matched areas, placebo test) on 269,000 incidents takes minutes
 def test_the_analyst_draws_a_micro_hotspot_evaluates_it_and_prints_before_after(browser, cleveland, tmp_path):
     ws_path = tmp_path / "analyst.gpkg"
     shutil.copy(cleveland["ws"], ws_path)
