@@ -215,6 +215,7 @@ def test_the_analyst_draws_a_micro_hotspot_evaluates_it_and_prints_before_after(
         page.get_by_label("Name", exact=True).fill("Analyst's micro-hotspot")
         page.get_by_role("button", name="Save the area and intervention").click()
         page.get_by_text("Saved 'Analyst's micro-hotspot'").wait_for(timeout=120_000)
+        wait_until_run_ends(page)
         shot(page, "persona-analyst-drawn.png")
 
         page.goto(f"{url}/before_after")
