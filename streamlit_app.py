@@ -5,7 +5,7 @@ from pathlib import Path
 import streamlit as st
 
 from hotspot_app.ui import PAGES, signin
-from hotspot_app.ui.common import BASEMAPS, print_styles
+from hotspot_app.ui.common import BASEMAPS, keep_settings, print_styles, share_settings
 
 st.set_page_config(page_title="Community safety hotspots", page_icon="🗺️", layout="wide")
 
@@ -19,4 +19,8 @@ with st.sidebar:
     # Police and council networks often block tile servers: "No basemap" keeps every layer.
     st.selectbox("Basemap", list(BASEMAPS), key="basemap", format_func=BASEMAPS.get,
                  help="Background map tiles. Choose 'No basemap' where tile servers are blocked.")
-nav.run()
+keep_settings()  # a page's choices stay across pages and come in with a shared address
+try:
+    nav.run()
+finally:
+    share_settings(Path(str(nav.url_path or "")).name or "overview")

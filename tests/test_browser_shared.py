@@ -130,6 +130,9 @@ def open_data_page(browser, app_url: str):  # noqa: F811
     page.set_viewport_size({"width": 1400, "height": 3000})
     page.goto(f"{app_url}/data")
     page.get_by_role("heading", name="Edit or delete interventions and areas").wait_for(timeout=120_000)
+    # the drawing map answers once drawn, and Streamlit runs the page again: wait for that too
+    page.frame_locator('iframe[src*="streamlit_folium"]').first.locator(".leaflet-container").wait_for(timeout=300_000)
+    wait_until_run_ends(page)
     return page
 
 

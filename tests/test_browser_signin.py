@@ -58,6 +58,8 @@ def upload(page, path) -> None:
     the uploader while the page's first run is still going can be lost under load)."""
     page.get_by_role("link", name="Data").click()
     page.get_by_text("Load your own data", exact=True).wait_for(timeout=90_000)
+    # the drawing map answers once drawn, and Streamlit runs the page again: wait for that too
+    page.frame_locator('iframe[src*="streamlit_folium"]').first.locator(".leaflet-container").wait_for(timeout=300_000)
     wait_until_run_ends(page)
     page.locator("input[type=file]").first.set_input_files(str(path))
     page.get_by_text("Rows read").first.wait_for(timeout=90_000)

@@ -90,7 +90,7 @@ def test_clusters_category_and_months_filter(oracle_ws):
 
 def test_clusters_text_output_and_no_cluster_hint(oracle_ws):
     r = run("clusters", oracle_ws, "--eps-m", 2, "--min-samples", 1)
-    assert r.exit_code == 0 and "| 1 | 1 | Patrol area 1 | 3 |" in r.stdout
+    assert r.exit_code == 0 and "| 1 | 1 | Near SE 5000 3000 | 3 |" in r.stdout
     assert "2 clusters; 4 incidents selected, 0 not in any cluster." in r.stdout
     r = run("clusters", oracle_ws, "--eps-m", 2, "--min-samples", 1, "--top", 1)
     # --top shows fewer than were found: the header says both (it said "1 clusters")
@@ -318,6 +318,8 @@ def test_real_cleveland_asb_patrol_areas_are_named_with_their_2024_ward(realdata
     assert [c["rank"] for c in doc["clusters"]] == [1, 2, 3, 4, 5]
     ward_names = set(gpd.read_file(wards).iloc[:, :5].select_dtypes("object").stack())
     for c in doc["clusters"]:
-        street, ward = c["name"].split(" — ")
+        street, place = c["name"].split(" — ")
+        ward, authority = place.split(" (")[0].split(", ")  # the wards span four authorities
         assert street.startswith("On or near ") and ward.endswith(" ward") and ward[:-5] in ward_names
+        assert authority in ward_names
         assert 54.4 < c["centroid"]["latitude"] < 54.8 and -1.5 < c["centroid"]["longitude"] < -0.7

@@ -249,3 +249,27 @@ def test_rank_numbers_of_close_patrol_areas_sit_side_by_side():
     found = re.findall(r'u003e(\d+)\\u003c/div\\u003e",\s*"iconSize": \[22, 22\],\s*'
                        r'"iconAnchor": \[(-?\d+), (-?\d+)\]', html)
     assert {n: (int(x), int(y)) for n, x, y in found} == {"1": (23, 11), "2": (-1, 11), "3": (11, 11)}
+
+
+def test_downloaded_html_holds_one_map_after_the_page_drew_it():
+    """Issue 21: the page draws the map first (streamlit_folium renders it into its figure); the
+    download made afterwards still holds one map and one layer control."""
+    import re
+
+    import folium
+    import streamlit_folium as sf
+
+    from hotspot_app.render import map_assets
+
+    m = folium.Map(location=[54.57, -1.23], zoom_start=12, tiles=None)
+    folium.GeoJson({"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [-1.23, 54.57]}},
+                   name="Wards").add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    m.get_root().render()
+    m.render()
+    sf._get_html(m), sf._get_header(m), sf._get_map_string(m)  # what st_folium does to it
+    html = map_assets.map_html(m)
+    assert len(re.findall(r"L\.map\(", html)) == 1
+    assert len(re.findall(r"L\.control\.layers\(", html)) == 1
+    assert len(re.findall(r'class="folium-map"', html)) == 1
+    assert '"Wards"' in html  # the layer control names the layer

@@ -155,10 +155,14 @@ def test_patrol_log_errors_name_row_and_column(tmp_path):
     neg.write_text("date,area,minutes\n2025-03-03,Street 1,-5\n")
     with pytest.raises(InputError, match="minutes"):
         patrol.read_patrol_log(neg)
+    # an area the plan does not have is listed with the reason, not an error that hides the rest
     unknown = tmp_path / "unknown.csv"
-    unknown.write_text("date,area\n2025-03-03,Nowhere Lane\n")
-    with pytest.raises(InputError, match="Nowhere Lane"):
-        patrol.delivered_dosage(patrol.read_patrol_log(unknown), _small_plan())
+    unknown.write_text("date,area\n2025-03-03,Nowhere Lane\n2025-03-03,Street 1\n")
+    log = patrol.read_patrol_log(unknown)
+    assert patrol.delivered_dosage(log, _small_plan()).set_index("area").loc["Street 1", "visits_done"] == 1.0
+    out = patrol.outside_plan(log, _small_plan())
+    assert out[["date", "area", "visits"]].values.tolist() == [["2025-03-03", "Nowhere Lane", 1.0]]
+    assert out["reason"].iloc[0].startswith("'Nowhere Lane' is not one of the plan's areas")
 
 
 def test_patrol_days_against_comparison_days_exact():
@@ -322,10 +326,10 @@ def test_patrol_page_schedule_and_log_upload_give_exact_dosage():
     log = f"date,area,minutes\n{start},{name},15\n{start},{name},12\n".encode()
     at.file_uploader(key="pp-log").set_value(("log.csv", log, "text/csv")).run()
     assert not at.exception, at.exception
-    dose = at.dataframe[1].value.set_index("area")
+    dose = at.dataframe[1].value.set_index("Area")  # readable headings
     row = dose.loc[name]
-    assert (row["planned_visits"], row["visits_done"], row["minutes_done"]) == (28, 2.0, 27.0)
-    assert row["visits_pct"] == 7.1 and row["minutes_pct"] == round(100 * 27 / 420, 1)
+    assert (row["Visits planned"], row["Visits done"], row["Minutes done"]) == (28, 2.0, 27.0)
+    assert row["Visits done (% of planned)"] == 7.1 and row["Minutes done (% of planned)"] == round(100 * 27 / 420, 1)
     # the demo's ASB has months only: patrol vs comparison days cannot be compared, and it says so
     assert any("months only" in i.value for i in at.info)
 

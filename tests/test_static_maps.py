@@ -48,3 +48,27 @@ def test_wrong_crs_and_count_are_one_line_errors():
         static_maps.choropleth_png(_areas().to_crs(4326), [1, 2])
     with pytest.raises(InputError, match="values has 1 entries for 2 areas"):
         static_maps.choropleth_png(_areas(), [1])
+
+
+def test_patrol_png_says_what_where_when_and_whose(monkeypatch):
+    """Issue 21: the shared PNG carries the title (what, where, period), the wards' names, a key
+    naming each numbered area, a scale bar and the source."""
+    seen = {}
+
+    def capture(fig):
+        seen["texts"] = [t.get_text() for ax in fig.axes for t in ax.texts]
+        seen["title"] = fig.axes[0].get_title(loc="left")
+        legend = fig.axes[0].get_legend()
+        seen["key"] = [t.get_text() for t in legend.get_texts()] if legend else []
+        return b""
+
+    monkeypatch.setattr(static_maps, "_png", capture)
+    areas = _areas().assign(name=["On or near Market Street — Central ward", "On or near Bus Station"])
+    wards = _areas().assign(name=["Central", "East"])
+    static_maps.patrol_png(areas, context=wards, title="Top 2 patrol areas in Central, ASB, 2024",
+                           source="Source: police.uk.")
+    assert seen["title"] == "Top 2 patrol areas in Central, ASB, 2024"
+    assert {"Central", "East"} <= set(seen["texts"])
+    assert "Source: police.uk." in seen["texts"] and any(t.endswith(" m") or t.endswith(" km") for t in seen["texts"])
+    assert seen["key"][:2] == ["Patrol area (number = rank)", "Ward boundary"]
+    assert seen["key"][2:] == ["1  On or near Market Street — Central ward", "2  On or near Bus Station"]

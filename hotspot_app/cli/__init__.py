@@ -5,7 +5,7 @@ Contract for every command: ``--help``; exit 0 on success; bad input prints a on
 naming the problem on stderr and exits 2; ``--format json`` prints exactly one JSON document on
 stdout and nothing else on stdout (progress and warnings go to stderr).
 
-Commands live in modules by group (`data`, `paper`, `hotspots`, `where_next`, `evaluate`, `patrol`, `admin`, `fetch`);
+Commands live in modules by group (`data`, `paper`, `hotspots`, `where_next`, `evaluate`, `patrol`, `fires`, `admin`, `fetch`);
 importing them registers them on `common.app`. Heavy libraries are imported inside each command,
 so ``hotspot --help`` and the start of every command stay fast.
 """
@@ -19,6 +19,7 @@ from hotspot_app.cli import hotspots  # noqa: F401  clusters, grid
 from hotspot_app.cli import where_next  # noqa: F401  backtest, near-repeat, hot-streets, stability
 from hotspot_app.cli import evaluate  # noqa: F401  evaluate
 from hotspot_app.cli import patrol  # noqa: F401  patrol-plan
+from hotspot_app.cli import fires  # noqa: F401  seasonal
 from hotspot_app.cli import admin  # noqa: F401  users, audit
 from hotspot_app.cli import fetch  # noqa: F401  fetch, monthly
 from hotspot_app.cli.common import app

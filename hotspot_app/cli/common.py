@@ -164,6 +164,10 @@ AreaFieldOpt = Annotated[Optional[str], typer.Option(
     "--area-field", help="Name field of the boundary file(s) (default: detected).")]
 AreasLayerOpt = Annotated[Optional[str], typer.Option(
     "--areas-layer", help="Layer of a multi-layer GeoPackage AREAS file to read.")]
+WithinOpt = Annotated[Optional[List[str]], typer.Option(
+    "--within", help="Only this place of the --areas layer: FIELD=VALUE[,VALUE] (e.g. "
+    "LAD24NM=Hartlepool) or area names separated by commas (e.g. 'Victoria,Headland'); repeat "
+    "to combine.")]
 CategoryOpt = Annotated[Optional[List[str]], typer.Option(
     "--category", help="Category, group (crime, asb, deliberate-fires, deliberate-secondary-fires, "
     "neighbourhood-crime, ...) or taxonomy node; repeat for several (default: all incidents).")]

@@ -9,6 +9,7 @@ import typer
 
 from hotspot_app.cli.common import (
     AreasLayerOpt,
+    WithinOpt,
     CategoryOpt,
     EpsOpt,
     MinSamplesOpt,
@@ -76,6 +77,7 @@ def clusters_command(
                                          "with the area (ward) it lies in."),
     areas_layer: AreasLayerOpt = None,
     top: Optional[int] = typer.Option(None, "--top", help="Keep the top N patrol areas."),
+    within: WithinOpt = None,
     method: str = typer.Option("auto", "--method", help="auto (sklearn; the exact grid method "
                                "for very many distinct locations), sklearn, grid or hdbscan."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the patrol-area polygons: "
@@ -104,7 +106,8 @@ def clusters_command(
     data, _, total = load_selected(incidents, selection=selected.patrol_areas_selection(category, period))
     found = patrol_areas.patrol_areas(data, category=category or None, period=period, preset=preset,
                                       eps_m=eps_m, min_samples=min_samples, days=days,
-                                      rank_by=rank_by, method=method, areas=area_gdf, top=top)
+                                      rank_by=rank_by, method=method, areas=area_gdf, top=top,
+                                      within=within or None)
     for w in found.warnings:
         progress(f"warning: {w}")
     progress(f"{found.n_found} clusters among {found.n_incidents:,} of {total:,} incidents"
@@ -144,6 +147,7 @@ def grid_command(
     out: Optional[Path] = typer.Option(None, "--out", help="Write the cells: .gpkg, .geojson "
                                        "or .csv."),
     areas_layer: AreasLayerOpt = None,
+    within: WithinOpt = None,
     format: str = typer.Option("md", "--format", help="md (text) or json."),
 ) -> None:
     """Grid or hex hotspots: counts, kernel density or Getis-Ord Gi* (Benjamini-Hochberg FDR)
@@ -165,7 +169,8 @@ def grid_command(
     area_gdf = load_areas_arg(areas, source_layer=areas_layer) if areas is not None else None
     data, _, _ = load_selected(incidents, selection=selected.patrol_areas_selection(category, period))
     answer = grid.grid(data, method=method, cell_m=cell_m, shape=shape, category=category or None,
-                       period=period, areas=area_gdf, bandwidth_m=bandwidth_m, alpha=alpha)
+                       period=period, areas=area_gdf, bandwidth_m=bandwidth_m, alpha=alpha,
+                       within=within or None)
     for w in answer.warnings:
         progress(f"warning: {w}")
     cells = answer.cells

@@ -15,6 +15,7 @@ from hotspot_app.cli.common import (
     FromOpt,
     IncidentsArg,
     ToOpt,
+    WithinOpt,
     app,
     emit_json,
     guarded,
@@ -40,6 +41,14 @@ def patrol_plan_command(
                                          "the patrol areas lie in and outlines the sheet's map."),
     top: Optional[int] = typer.Option(None, "--top", help="Plan for the N highest-ranked patrol "
                                       "areas (default 5, as the app)."),
+    within: WithinOpt = None,
+    ranks: Optional[str] = typer.Option(None, "--ranks", help="Plan for these patrol areas, by "
+                                        "rank, e.g. 1,3,6 (instead of the top N)."),
+    teams: Optional[int] = typer.Option(None, "--teams", help="Teams sharing the areas (default "
+                                        "1): no team is asked to be in two places closer in time "
+                                        "than a visit plus the travel between them."),
+    travel: Optional[str] = typer.Option(None, "--travel", help="How a team gets between areas: "
+                                         "walking or driving (default driving)."),
     visits_per_day: Optional[int] = typer.Option(None, "--visits-per-day", help="Visits to each "
                                                  "area on a patrol day (default 2)."),
     minutes: Optional[int] = typer.Option(None, "--minutes", help="Minutes per visit (Koper "
@@ -53,7 +62,7 @@ def patrol_plan_command(
                                                      "days with no planned patrol (comparison "
                                                      "days), 0 to <1 (default 0.5)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed: the same seed gives the "
-                                       "same plan (default 1)."),
+                                       "same plan (default: a fresh one, printed with the plan)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the schedule CSV."),
     sheet: Optional[Path] = typer.Option(None, "--sheet", help="Write the one-page printable "
                                          "patrol sheet (.html)."),
@@ -81,13 +90,21 @@ def patrol_plan_command(
     exports.check_outputs_distinct([*incidents, *([areas] if areas else [])], [out, sheet])
     patrol_areas.choose(preset, eps_m, min_samples)  # an unknown preset fails before loading
     period = period_arg(from_, to)
+    picked = None
+    if ranks is not None:
+        try:
+            picked = [int(r) for r in ranks.split(",") if r.strip()]
+        except ValueError:
+            raise InputError(f"--ranks '{ranks}' is not ranks separated by commas (e.g. 1,3,6)",
+                             parameter="ranks") from None
     area_gdf = load_areas_arg(areas) if areas is not None else None
     data = load_incidents_arg(incidents)
     plan = patrol_plan.patrol_plan(
         data, category=category or None, period=period, preset=preset, eps_m=eps_m,
         min_samples=min_samples, areas=area_gdf, top=top, visits_per_day=visits_per_day,
         minutes=minutes, days=days, start=start, seed=seed, hours=span,
-        comparison_share=comparison_share)
+        comparison_share=comparison_share, teams=teams, travel=travel, within=within or None,
+        ranks=picked)
     from hotspot_app.questions import evaluation
 
     power = evaluation.plan_power_for(data, plan, category=category or None, period=period)
@@ -108,12 +125,15 @@ def patrol_plan_command(
     h0, h1 = plan.hours
     typer.echo(f"Patrol plan from {plan.start}, {plan.days} days: {plan.visits_per_day} visits of "
                f"{plan.minutes} minutes on patrol days (hours {h0:02d}:00-{h1:02d}:00, seed "
-               f"{plan.seed}); patrol areas: {patrol_areas.choose(preset, eps_m, min_samples).describe()}.")
+               f"{plan.seed}, {plan.teams} team{'s' if plan.teams != 1 else ''}, {plan.travel} "
+               f"between areas); patrol areas: "
+               f"{patrol_areas.choose(preset, eps_m, min_samples).describe()}"
+               + (f", within {'; '.join(within)}" if within else "") + ".")
     typer.echo("")
-    typer.echo("| # | area | grid ref | incidents | patrol days | comparison days | visits | minutes |")
-    typer.echo("|---:|---|---|---:|---:|---:|---:|---:|")
+    typer.echo("| # | area | team | grid ref | incidents | patrol days | comparison days | visits | minutes |")
+    typer.echo("|---:|---|---:|---|---:|---:|---:|---:|---:|")
     for a in doc["areas"]:
-        typer.echo(f"| {a['rank']} | {a['name']} | {a['grid_ref'] or ''} | {a['count']:,} | "
+        typer.echo(f"| {a['rank']} | {a['name']} | {a['team']} | {a['grid_ref'] or ''} | {a['count']:,} | "
                    f"{a['patrol_days']} | {a['comparison_days']} | {a['planned_visits']} | "
                    f"{a['planned_minutes']} |")
     typer.echo("")

@@ -285,3 +285,73 @@ def area_label(areas: gpd.GeoDataFrame) -> str:
     return f"{name} area"
 
 
+
+
+# =========================================================================== choosing a place
+#: Columns naming an area's local authority, first found wins (ONS ward files carry LADyyNM).
+AUTHORITY_COLUMNS: tuple[str, ...] = ("authority", "local_authority", "lad_name")
+
+
+def authority_column(areas: gpd.GeoDataFrame | None) -> str | None:
+    """The column of `areas` naming each area's local authority (``authority``, ``LAD24NM``,
+    ``LAD23NM`` ...), or None."""
+    if areas is None:
+        return None
+    for c in areas.columns:
+        low = str(c).lower()
+        if low in AUTHORITY_COLUMNS or (low.startswith("lad") and low.endswith("nm")):
+            return str(c)
+    return None
+
+
+def parse_within(within) -> list[tuple[str | None, list[str]]]:
+    """``FIELD=VALUE[,VALUE...]`` or ``NAME[,NAME...]`` (area names), one string or several, as
+    (field or None for the name, values) pairs; `InputError` naming ``within`` when empty."""
+    specs = [within] if isinstance(within, str) else list(within or [])
+    out: list[tuple[str | None, list[str]]] = []
+    for spec in specs:
+        text = str(spec).strip()
+        field, _, rest = text.partition("=") if "=" in text else (None, "", text)
+        values = [v.strip() for v in rest.split(",") if v.strip()]
+        if not values or (field is not None and not field.strip()):
+            raise InputError(f"'{spec}' names no area: give FIELD=VALUE (e.g. LAD24NM=Hartlepool) "
+                             "or area names separated by commas", parameter="within")
+        out.append((field.strip() if field is not None else None, values))
+    return out
+
+
+def pick(areas: gpd.GeoDataFrame | None, within) -> gpd.GeoDataFrame:
+    """The areas a user chose with `within` (`parse_within`): rows whose FIELD (case-insensitive
+    column name) equals one of the values, or whose name is one of the names (case-insensitive);
+    several specs must all hold. A copy; `InputError` naming ``within`` with the choices when a
+    field or a value is unknown, or when no boundary layer is given."""
+    if areas is None or len(areas) == 0:
+        raise InputError("choosing a place needs a boundary layer (e.g. --areas wards.geojson)",
+                         parameter="within")
+    keep = pd.Series(True, index=areas.index)
+    for field, values in parse_within(within):
+        if field is None:
+            column = "name"
+        else:
+            column = next((c for c in areas.columns if str(c).lower() == field.lower()), None)
+            if column is None or column == areas.geometry.name:
+                fields = ", ".join(str(c) for c in areas.columns if c != areas.geometry.name)
+                raise InputError(f"the boundary layer has no field '{field}' (fields: {fields})",
+                                 parameter="within")
+        have = areas[column].astype(str).str.strip()
+        lookup = {v.lower(): v for v in have.unique()}
+        missing = [v for v in values if v.lower() not in lookup]
+        if missing:
+            choices = ", ".join(sorted(lookup.values())[:40])
+            raise InputError(f"no area with {column} '{missing[0]}' (choices: {choices})",
+                             parameter="within")
+        keep &= have.str.lower().isin([v.lower() for v in values])
+    chosen = areas[keep]
+    if chosen.empty:
+        raise InputError(f"no area matches all of {within!r}", parameter="within")
+    return chosen.copy()
+
+
+def describe_within(within) -> str:
+    """'Hartlepool' / 'Victoria and Headland': the chosen place in words."""
+    return "; ".join(join_names(values) for _, values in parse_within(within))

@@ -11,15 +11,19 @@ coordinates once per distinct location and per-row data as integer codes.
 Each area is *named* by its most frequent location text (police.uk's "On or near ..."; other
 texts get that prefix) and, with ``areas``, the area its centre lies in ("On or near Market
 Street — Central ward"). Its centre (``centroid_easting``/``centroid_northing``, OS grid
-reference, longitude/latitude) is the incident-weighted mean of its member locations. Areas are
-ranked by incident count, or by summed weight (ties: higher density first, then the lowest
-member coordinate), and ``cluster_id`` is the rank: the same data give the same ids, whatever
+reference, longitude/latitude) is the incident-weighted mean of its member locations. Names are
+in proper case ("St Paul's Street", not police.uk's "St Paul'S Street"), told apart by the grid
+reference where two are the same, and name the authority when the areas span several; without
+a location text an area is named by its grid reference and the ward. Areas are ranked by
+incident count, or by summed weight (ties: higher density first, then the lowest member
+coordinate), and ``cluster_id`` is the rank: the same data give the same ids, whatever
 the row order.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -27,6 +31,7 @@ import pandas as pd
 import shapely
 
 from hotspot_app.core import locations, settings
+from hotspot_app.core.areas import authority_column
 from hotspot_app.core.errors import InputError
 from hotspot_app.core.selection import coordinates
 
@@ -106,12 +111,20 @@ def _per_group(g: np.ndarray, items: list, n: int) -> list[list]:
     return out
 
 
-def patrol_name(location_text: str | None, area_name: str | None, rank: int) -> str:
-    """"On or near Market Street — Central ward": the location text (police.uk's already says
-    "On or near"; others get it), then the area when known; "Patrol area N" without a text."""
-    text = (location_text or "").strip()
+def proper_case(text: str) -> str:
+    """Text with the capital police.uk puts after an apostrophe undone: "St Paul'S Street" ->
+    "St Paul's Street" (other letters unchanged)."""
+    return re.sub(r"(?<=[A-Za-z])['’]S\b", lambda m: m.group(0)[0] + "s", text)
+
+
+def patrol_name(location_text: str | None, area_name: str | None, rank: int,
+                grid_ref: str | None = None) -> str:
+    """"On or near Market Street — Central ward": the location text in proper case (police.uk's
+    already says "On or near"; others get it), then the area when known; without a text, "Near"
+    the grid reference ("Near NZ 4905 1905 — Central ward"), else "Patrol area N"."""
+    text = proper_case((location_text or "").strip())
     if not text:
-        base = f"Patrol area {rank}"
+        base = f"Near {grid_ref}" if grid_ref else f"Patrol area {rank}"
     elif text.lower().startswith(NEAR_PREFIXES):
         base = text
     else:
@@ -119,8 +132,20 @@ def patrol_name(location_text: str | None, area_name: str | None, rank: int) -> 
     return f"{base} — {area_name}" if area_name else base
 
 
+def unique_names(names: list[str], grid_refs: list[str | None], ranks) -> list[str]:
+    """Names that repeat told apart by their grid reference ("... (NZ 4441 1870)"), else by
+    their rank; names that do not repeat unchanged."""
+    seen = pd.Series(names).duplicated(keep=False).to_numpy()
+    out = [f"{n} ({g or f'#{int(r)}'})" if d else n
+           for n, g, r, d in zip(names, grid_refs, ranks, seen)]
+    again = pd.Series(out).duplicated(keep=False).to_numpy()
+    return [f"{n} #{int(r)}" if d else n for n, r, d in zip(out, ranks, again)]
+
+
 def _area_names(areas: gpd.GeoDataFrame | None, xy: np.ndarray) -> list[str | None]:
-    """Name of the area each point lies in (None outside every area); ward names gain " ward"."""
+    """Name of the area each point lies in (None outside every area); ward names gain " ward";
+    when the areas span more than one local authority (`areas.authority_column`), the name gains
+    its authority ("Central ward, Middlesbrough") so a name never reads as another place."""
     if areas is None or len(areas) == 0 or len(xy) == 0:
         return [None] * len(xy)
     if areas.crs is None or not areas.crs.equals(settings.CRS):
@@ -132,6 +157,11 @@ def _area_names(areas: gpd.GeoDataFrame | None, xy: np.ndarray) -> list[str | No
         ward = (areas["layer"].astype(str) == "ward").to_numpy()
         names = np.array([f"{n} ward" if w and n and not str(n).lower().endswith("ward") else n
                           for n, w in zip(names, ward)], dtype=object)
+    auth = authority_column(areas)
+    if auth is not None:
+        la = areas[auth].astype(object).where(areas[auth].notna(), None).to_numpy()
+        if len({a for a in la if a}) > 1 or areas["name"].astype(str).duplicated().any():
+            names = np.array([f"{n}, {a}" if n and a else n for n, a in zip(names, la)], dtype=object)
     tree = shapely.STRtree(areas.geometry.values)
     pi, ai = tree.query(shapely.points(xy), predicate="within")
     out: list[str | None] = [None] * len(xy)
@@ -219,7 +249,8 @@ def build(sel: gpd.GeoDataFrame, labels: np.ndarray, eps_m: float, *,
     lonlat = locations.lonlat(np.column_stack([cx, cy]))
     refs = [locations.grid_ref(x, y) for x, y in zip(cx, cy)]
     top_text = ["; ".join(f"{k} ({v})" for k, v in t) for t in tops]
-    names = [patrol_name(loc_text[k], area_names[k], int(rank_of[k])) for k in range(nclu)]
+    names = unique_names([patrol_name(loc_text[k], area_names[k], int(rank_of[k]), refs[k])
+                          for k in range(nclu)], refs, rank_of)
     area_ha = area / 1e4
     desc = [f"#{int(rank_of[k])} {names[k]}: {int(count[k])} incidents, {firstm[k]} to {lastm[k]}; "
             f"{top_text[k]}; {area_ha[k]:,.2f} ha; grid ref {refs[k]}"

@@ -480,12 +480,20 @@ def _distance(m: float) -> str:
     return f"{m / 1000:g} km" if m >= 1000 else f"{m:g} m"
 
 
-def walkable_warnings(areas: gpd.GeoDataFrame, eps_m: float | None = None) -> list[str]:
+def walkable_warnings(areas: gpd.GeoDataFrame, eps_m: float | None = None,
+                      precision_m: float | None = None) -> list[str]:
     """The not-walkable warnings (the one home of that rule and its words): areas whose
-    ``area_m2`` exceeds `settings.WALKABLE_MAX_M2`, the first three by name, then a count."""
+    ``area_m2`` exceeds `settings.WALKABLE_MAX_M2`, the first three by name, then a count. When
+    the locations are only precise to `precision_m` and eps is not above it, lowering eps cannot
+    help: one sentence says so instead (the same advice as the precision warning)."""
     out = []
     limit = settings.WALKABLE_MAX_M2
     big = areas[areas["area_m2"].astype(float) > limit] if len(areas) else areas
+    if len(big) and precision_m is not None and eps_m is not None and eps_m <= precision_m:
+        return [f"{len(big)} area{'s are' if len(big) != 1 else ' is'} larger than a walkable patrol "
+                f"area ({_km2(limit)}): locations are only precise to {_distance(precision_m)}, so "
+                "smaller areas cannot be found; use them to choose where to look, and the ward "
+                "figures to compare places"]
     fix = f"lower eps_m (now {eps_m:g})" if eps_m is not None else "lower eps_m"
     for r in big.head(3).itertuples(index=False):
         out.append(f"area #{int(r.rank)} ({_km2(r.area_m2)}) is larger than a walkable patrol "
@@ -501,7 +509,11 @@ def area_warnings(shown: gpd.GeoDataFrame, all_areas: gpd.GeoDataFrame, sel: gpd
     """Plain-words warnings on patrol areas (issue 11): areas larger than walkable
     (`settings.WALKABLE_MAX_M2`), two or fewer areas covering most of the extent, eps finer than
     the locations' precision (``location_precision_m``)."""
-    out = walkable_warnings(shown, eps_m)
+    p = None
+    if "location_precision_m" in sel.columns and len(sel):
+        prec = pd.to_numeric(sel["location_precision_m"], errors="coerce")
+        p = float(prec.median()) if prec.notna().any() else None
+    out = walkable_warnings(shown, eps_m, p)
     if 1 <= len(all_areas) <= 2 and len(uxy):
         if areas is not None and len(areas):
             extent, what = shapely.union_all(areas.geometry.values), "the areas"
@@ -515,11 +527,12 @@ def area_warnings(shown: gpd.GeoDataFrame, all_areas: gpd.GeoDataFrame, sel: gpd
             out.append(f"{len(all_areas)} patrol area{'s cover' if len(all_areas) > 1 else ' covers'} "
                        f"{share:.0%} of {what}: eps_m {eps_m:g} is too large for patrol areas; "
                        "lower eps_m")
-    if "location_precision_m" in sel.columns and len(sel):
-        prec = pd.to_numeric(sel["location_precision_m"], errors="coerce")
-        if prec.notna().any():
-            p = float(prec.median())
-            if eps_m < p:
-                out.append(f"locations are only precise to {_distance(p)}; eps {_distance(eps_m)} "
-                           f"cannot find clusters — use >= {p:,.0f} m or count by ward")
+    if p is not None and eps_m < p:
+        if len(all_areas):
+            out.append(f"locations are only precise to {_distance(p)}; with eps {_distance(eps_m)} "
+                       "an area holds only incidents recorded at the same masked point — use "
+                       f">= {p:,.0f} m or count by ward")
+        else:
+            out.append(f"locations are only precise to {_distance(p)}; eps {_distance(eps_m)} "
+                       f"cannot find clusters — use >= {p:,.0f} m or count by ward")
     return out

@@ -39,7 +39,8 @@ from hotspot_app.core.errors import InputError
 __all__ = [
     "Preset", "PRESETS", "DEFAULT_PRESET", "cluster_parameters", "KOPER_MINUTES",
     "contract_columns", "display_table", "PatrolPlan", "make_plan", "PatrolLog", "read_patrol_log",
-    "delivered_dosage", "patrol_day_comparison", "log_report",
+    "delivered_dosage", "outside_plan", "plan_area_lookup", "DOSAGE_HEADINGS", "TEAMS", "TRAVEL",
+    "TRAVEL_M_PER_MIN", "travel_minutes", "schedule_conflicts", "patrol_day_comparison", "log_report",
 ]
 
 #: Minutes per visit by default (Koper curve: 10–15 minutes).
@@ -49,6 +50,14 @@ VISITS_PER_DAY: int = 2
 DAYS: int = 28
 COMPARISON_SHARE: float = 0.5
 HOURS: tuple[int, int] = (10, 22)
+#: Teams by default: one team visits every area.
+TEAMS: int = 1
+#: Travel between areas: metres per minute at each speed (walking 4.8 km/h; driving 24 km/h, an
+#: urban average with stops), applied to the straight-line distance between the areas' centres
+#: times `ROUTE_FACTOR` (streets are not straight lines).
+TRAVEL_M_PER_MIN: dict[str, float] = {"walking": 80.0, "driving": 400.0}
+TRAVEL: str = "driving"
+ROUTE_FACTOR: float = 1.3
 #: The sheet fits one A4 page up to this many days and areas.
 SHEET_MAX_DAYS, SHEET_MAX_AREAS = 31, 8
 
@@ -131,16 +140,19 @@ DISPLAY = {"rank": "Rank", "name": "Name", "area_name": "Area", "count": "Incide
            "last_month": "Last month", "top_categories": "Top categories"}
 
 
-def display_table(areas: gpd.GeoDataFrame, weighted: bool = False) -> pd.DataFrame:
+def display_table(areas: gpd.GeoDataFrame, weighted: bool = False, per_ha: bool = True) -> pd.DataFrame:
     """The patrol areas as a readable table (no geometry): sizes rounded (m² whole, ha 2
     decimals, per ha 2 decimals), top categories as text; ``weight`` only when `weighted`;
-    area_name/grid_ref left out when empty."""
+    incidents per ha only when `per_ha` (not for masked locations); area_name/grid_ref left out
+    when empty."""
     a = contract_columns(areas)
-    cols = [c for c in DISPLAY if c in a.columns and (weighted or c != "weight")]
+    cols = [c for c in DISPLAY if c in a.columns and (weighted or c != "weight")
+            and (per_ha or c != "incidents_per_ha")]
     out = pd.DataFrame(a[cols]).reset_index(drop=True)
     out["area_m2"] = out["area_m2"].astype(float).round(0).astype("Int64")
     out["area_ha"] = out["area_ha"].astype(float).round(2)
-    out["incidents_per_ha"] = out["incidents_per_ha"].astype(float).round(2)
+    if "incidents_per_ha" in out.columns:
+        out["incidents_per_ha"] = out["incidents_per_ha"].astype(float).round(2)
     for col in ("area_name", "grid_ref"):  # show what exists: no empty column
         if col in out.columns and out[col].isna().all():
             out = out.drop(columns=col)
@@ -154,8 +166,8 @@ def display_table(areas: gpd.GeoDataFrame, weighted: bool = False) -> pd.DataFra
 class PatrolPlan:
     """A patrol plan: the chosen areas and one schedule row per (date, area).
 
-    ``schedule`` columns: date (YYYY-MM-DD), weekday, rank, area (the area's name), grid_ref,
-    day_type (``patrol`` | ``comparison``), planned_visits, minutes_per_visit, planned_minutes,
+    ``schedule`` columns: date (YYYY-MM-DD), weekday, team (1..teams), rank, area (the area's
+    name), grid_ref, day_type (``patrol`` | ``comparison``), planned_visits, minutes_per_visit, planned_minutes,
     times (start times of the visits, ``"10:35, 17:20"``; empty on comparison days), and the
     officers' columns visits_done and minutes_done (empty: filled in and read back as the
     patrol log).
@@ -171,13 +183,15 @@ class PatrolPlan:
     hours: tuple[int, int]
     comparison_share: float
     warnings: list[str] = field(default_factory=list)
+    teams: int = 1
+    travel: str = TRAVEL
     #: How the areas were found (eps_m, min_samples, category, from, to, ...), when known.
     parameters: dict = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
-        """Per area: patrol days, comparison days, planned visits and minutes."""
+        """Per area (and its team): patrol days, comparison days, planned visits and minutes."""
         s = self.schedule
-        g = s.groupby(["rank", "area"], sort=True)
+        g = s.groupby(["rank", "team", "area"] if "team" in s.columns else ["rank", "area"], sort=True)
         out = pd.DataFrame({
             "patrol_days": g["day_type"].apply(lambda d: int((d == "patrol").sum())),
             "comparison_days": g["day_type"].apply(lambda d: int((d == "comparison").sum())),
@@ -188,7 +202,9 @@ class PatrolPlan:
 
     def to_dict(self) -> dict:
         a = contract_columns(self.areas)
-        areas = [{"rank": int(r["rank"]), "name": str(r["name"]), "grid_ref": r["grid_ref"],
+        team_of = dict(zip(self.schedule["rank"].astype(int), self.schedule["team"].astype(int)))
+        areas = [{"rank": int(r["rank"]), "name": str(r["name"]), "team": team_of.get(int(r["rank"])),
+                  "grid_ref": r["grid_ref"],
                   "longitude": float(r["longitude"]), "latitude": float(r["latitude"]),
                   "count": int(r["count"]), "area_ha": round(float(r["area_ha"]), 2),
                   "walkable": bool(r["walkable"])} for _, r in a.iterrows()]
@@ -200,8 +216,15 @@ class PatrolPlan:
         return {"parameters": dict(self.parameters), "start": self.start, "days": self.days, "visits_per_day": self.visits_per_day,
                 "minutes_per_visit": self.minutes, "seed": self.seed,
                 "hours": f"{self.hours[0]:02d}:00-{self.hours[1]:02d}:00",
-                "comparison_share": self.comparison_share, "areas": areas,
+                "comparison_share": self.comparison_share, "teams": self.teams,
+                "travel": self.travel, "conflicts": len(self.conflicts()), "areas": areas,
                 "warnings": list(self.warnings)}
+
+    def conflicts(self) -> list[dict]:
+        """Pairs of visits of one team that start closer together than the first visit plus the
+        travel to the second area (`travel_minutes`): none in a plan `make_plan` made. Each
+        ``{"date", "team", "first", "second", "gap_minutes", "needed_minutes"}``."""
+        return schedule_conflicts(self.schedule, self.areas, self.minutes, self.travel)
 
 
 def _comparison_days(dates: pd.DatetimeIndex, n_comparison: int, rng: np.random.Generator) -> np.ndarray:
@@ -226,19 +249,88 @@ def _comparison_days(dates: pd.DatetimeIndex, n_comparison: int, rng: np.random.
     return mask
 
 
-def _visit_times(visits: int, minutes: int, hours: tuple[int, int], rng: np.random.Generator) -> list[int]:
-    """Start minutes (after midnight) of `visits` visits: the patrol hours are cut into equal
-    parts and each visit starts at a random 5-minute mark inside its part, finishing inside it
-    (irregular times that never overlap)."""
-    lo, hi = hours[0] * 60, hours[1] * 60
-    part = (hi - lo) / visits
-    out = []
-    for i in range(visits):
-        start = lo + part * i
-        slots = int((part - minutes) // 5) + 1
-        out.append(int(math.ceil(start / 5) * 5) + 5 * int(rng.integers(0, max(slots - 1, 0) + 1))
-                   if slots > 1 else int(math.ceil(start / 5) * 5))
+def travel_minutes(a_xy, b_xy, travel: str = TRAVEL) -> float:
+    """Minutes to get from one area's centre to another's at `travel` speed
+    (`TRAVEL_M_PER_MIN`), on streets `ROUTE_FACTOR` longer than the straight line."""
+    d = math.hypot(float(a_xy[0]) - float(b_xy[0]), float(a_xy[1]) - float(b_xy[1]))
+    return d * ROUTE_FACTOR / TRAVEL_M_PER_MIN[travel]
+
+
+def _team_day(visits: list[list[int]], xy: dict[int, tuple[float, float]], minutes: int,
+              hours: tuple[int, int], travel: str, rng: np.random.Generator) -> dict[int, list[int]]:
+    """Start minutes of one team's visits on one day: ``visits[r]`` the areas (ranks) of round r.
+    The patrol hours are cut into one part per round; inside its part a round's areas are
+    visited in a random order, the free time spread at random between the visits (5-minute
+    marks), each visit starting no earlier than the previous visit's end plus the travel to it.
+    Returns rank -> its start minutes. `InputError` naming ``teams`` when a round does not fit."""
+    lo, hi = hours[0] * 12, hours[1] * 12            # 5-minute units
+    n_rounds = len(visits)
+    bounds = [lo + ((hi - lo) * r) // n_rounds for r in range(n_rounds + 1)]
+    dur = -(-minutes // 5)
+    out: dict[int, list[int]] = {}
+    prev = None
+    for r, ranks in enumerate(visits):
+        order = [ranks[i] for i in rng.permutation(len(ranks))]
+        if prev is not None and len(order) > 1 and order[0] == prev:
+            order[0], order[-1] = order[-1], order[0]
+        legs = [math.ceil(travel_minutes(xy[a], xy[b], travel) / 5) if a is not None and a != b else 0
+                for a, b in zip([prev, *order[:-1]], order)]
+        need = len(order) * dur + sum(legs)
+        slack = bounds[r + 1] - bounds[r] - need
+        if slack < 0:
+            h = (need * 5) / 60
+            raise InputError(f"one team cannot fit {len(order)} visits of {minutes} minutes and the "
+                             f"{travel} between the areas ({h:.1f} h) into "
+                             f"{(bounds[r + 1] - bounds[r]) * 5 / 60:.1f} h of patrol hours; add a "
+                             "team, plan fewer areas or visits, or give longer hours",
+                             parameter="teams")
+        cuts = np.sort(rng.integers(0, slack + 1, size=len(order)))
+        gaps = np.diff(np.r_[0, cuts])
+        t = bounds[r]
+        for a, leg, gap in zip(order, legs, gaps):
+            t += leg + int(gap)
+            out.setdefault(a, []).append(t * 5)
+            t += dur
+        prev = order[-1]
     return out
+
+
+def schedule_conflicts(schedule: pd.DataFrame, areas: gpd.GeoDataFrame, minutes: int,
+                       travel: str = TRAVEL) -> list[dict]:
+    """Visits of one team on one day that start less than the visit plus the travel between the
+    two areas apart (see `PatrolPlan.conflicts`)."""
+    a = contract_columns(areas)
+    xy = {int(r): (e, n) for r, e, n in zip(a["rank"], a["centroid_easting"], a["centroid_northing"])}
+    team = schedule["team"] if "team" in schedule.columns else pd.Series(1, index=schedule.index)
+    out = []
+    rows = schedule.assign(team=team)[schedule["times"].astype(str) != ""]
+    for (date, tm), day in rows.groupby(["date", "team"], sort=True):
+        visits = sorted((int(t[:2]) * 60 + int(t[3:]), int(r)) for r, times in zip(day["rank"], day["times"])
+                        for t in str(times).split(", "))
+        for (t1, r1), (t2, r2) in zip(visits, visits[1:]):
+            need = minutes + (travel_minutes(xy[r1], xy[r2], travel) if r1 != r2 else 0)
+            if t2 - t1 < need:
+                out.append({"date": date, "team": int(tm), "first": r1, "second": r2,
+                            "gap_minutes": t2 - t1, "needed_minutes": round(need, 1)})
+    return out
+
+
+def _every_day_patrolled(masks: np.ndarray, dates: pd.DatetimeIndex, rng: np.random.Generator) -> None:
+    """Move comparison days (in place, per area, within a weekday, keeping each area's counts)
+    so that no day has every area of the team on a comparison day, where that is possible."""
+    if masks.shape[0] < 2:
+        return
+    wd = dates.day_of_week.to_numpy()
+    for d in np.flatnonzero(masks.all(axis=0)):
+        for a in rng.permutation(masks.shape[0]):
+            # a day of the same weekday where area `a` patrols and another area patrols too
+            swap = [e for e in np.flatnonzero((wd == wd[d]) & ~masks[a])
+                    if (~masks[:, e]).sum() >= 2]
+            swap = swap or [e for e in np.flatnonzero(~masks[a]) if (~masks[:, e]).sum() >= 2]
+            if swap:
+                e = swap[int(rng.integers(0, len(swap)))]
+                masks[a, d], masks[a, e] = False, True
+                break
 
 
 def next_monday(today: dt.date | None = None) -> dt.date:
@@ -250,7 +342,8 @@ def next_monday(today: dt.date | None = None) -> dt.date:
 def make_plan(areas: gpd.GeoDataFrame, *, top: int | None = 5, visits_per_day: int = VISITS_PER_DAY,
               minutes: int = KOPER_MINUTES, days: int = DAYS, start: str | dt.date | None = None,
               seed: int = 1, hours: tuple[int, int] = HOURS,
-              comparison_share: float = COMPARISON_SHARE, eps_m: float | None = None) -> PatrolPlan:
+              comparison_share: float = COMPARISON_SHARE, eps_m: float | None = None,
+              teams: int = TEAMS, travel: str = TRAVEL) -> PatrolPlan:
     """A randomised daily patrol schedule for the `top` highest-ranked patrol areas.
 
     The plan's warnings include clusters' not-walkable warnings for the chosen areas (`eps_m`, the
@@ -260,6 +353,12 @@ def make_plan(areas: gpd.GeoDataFrame, *, top: int | None = 5, visits_per_day: i
     the other days as patrol days, balanced across weekdays; each patrol day has
     `visits_per_day` visits of `minutes` minutes at random times within `hours` (start, end
     hour). `start` is the first day (default: next Monday). Same inputs and `seed` -> same plan.
+
+    `teams` teams share the areas (area i, in rank order, goes to team ``(i mod teams) + 1``);
+    a team's visits on a day never overlap and leave time to get from one area to the next at
+    `travel` speed (``walking`` or ``driving``, `travel_minutes`): `PatrolPlan.conflicts` is
+    empty. No day has all of a team's areas (two or more) on comparison days: comparison days
+    are moved within their weekday where needed, so every day has patrol visits.
     """
     if areas is None or len(areas) == 0:
         raise InputError("no patrol areas to plan for: find patrol areas first (try the "
@@ -269,6 +368,15 @@ def make_plan(areas: gpd.GeoDataFrame, *, top: int | None = 5, visits_per_day: i
     params.validate(table, visits_per_day=visits_per_day, minutes=minutes, days=days, seed=seed,
                     comparison_share=comparison_share, **({"top": top} if top is not None else {}))
     visits_per_day, minutes, days, seed = int(visits_per_day), int(minutes), int(days), int(seed)
+    if travel not in TRAVEL_M_PER_MIN:
+        raise InputError(f"unknown travel '{travel}'; use {' or '.join(TRAVEL_M_PER_MIN)}",
+                         parameter="travel")
+    try:
+        teams = int(teams)
+    except (TypeError, ValueError):
+        raise InputError(f"teams '{teams}' is not a whole number", parameter="teams") from None
+    if not 1 <= teams <= 50:
+        raise InputError(f"teams must be 1 to 50 (got {teams})", parameter="teams")
     h0, h1 = (int(hours[0]), int(hours[1]))
     if not (0 <= h0 < h1 <= 24):
         raise InputError(f"hours must be two hours 0-24, the first earlier (got {h0}-{h1})",
@@ -291,18 +399,34 @@ def make_plan(areas: gpd.GeoDataFrame, *, top: int | None = 5, visits_per_day: i
     dates = pd.date_range(start_d, periods=days, freq="D")
     n_comp = int(round(days * comparison_share))
     rng = np.random.default_rng(seed)
+    ranks = chosen["rank"].astype(int).tolist()
+    team_of = {r: i % teams + 1 for i, r in enumerate(ranks)}
+    xy = {r: (e, n) for r, e, n in zip(ranks, chosen["centroid_easting"], chosen["centroid_northing"])}
+    masks = np.array([_comparison_days(dates, n_comp, rng) for _ in ranks]).reshape(len(ranks), days)
+    for t in range(1, teams + 1):
+        rows_t = [i for i, r in enumerate(ranks) if team_of[r] == t]
+        sub = masks[rows_t]
+        _every_day_patrolled(sub, dates, rng)
+        masks[rows_t] = sub
+    times: dict[tuple[int, int], list[int]] = {}
+    for k in range(days):
+        for t in range(1, teams + 1):
+            on = [r for i, r in enumerate(ranks) if team_of[r] == t and not masks[i, k]]
+            if on:
+                got = _team_day([on] * visits_per_day, xy, minutes, (h0, h1), travel, rng)
+                times.update({(k, r): v for r, v in got.items()})
     rows = []
-    for _, area in chosen.iterrows():
-        comp = _comparison_days(dates, n_comp, rng)
-        for day, is_comp in zip(dates, comp):
-            times = [] if is_comp else _visit_times(visits_per_day, minutes, (h0, h1), rng)
+    for i, area in chosen.iterrows():
+        r = int(area["rank"])
+        for k, (day, is_comp) in enumerate(zip(dates, masks[i])):
+            ts = sorted(times.get((k, r), []))
             rows.append({
-                "date": day.strftime("%Y-%m-%d"), "weekday": day.strftime("%a"),
-                "rank": int(area["rank"]), "area": str(area["name"]), "grid_ref": area["grid_ref"],
+                "date": day.strftime("%Y-%m-%d"), "weekday": day.strftime("%a"), "team": team_of[r],
+                "rank": r, "area": str(area["name"]), "grid_ref": area["grid_ref"],
                 "day_type": "comparison" if is_comp else "patrol",
                 "planned_visits": 0 if is_comp else visits_per_day, "minutes_per_visit": minutes,
                 "planned_minutes": 0 if is_comp else visits_per_day * minutes,
-                "times": ", ".join(f"{t // 60:02d}:{t % 60:02d}" for t in times),
+                "times": ", ".join(f"{t // 60:02d}:{t % 60:02d}" for t in ts),
                 "visits_done": pd.NA, "minutes_done": pd.NA,
             })
     schedule = pd.DataFrame(rows)
@@ -315,9 +439,17 @@ def make_plan(areas: gpd.GeoDataFrame, *, top: int | None = 5, visits_per_day: i
     if days > SHEET_MAX_DAYS or len(chosen) > SHEET_MAX_AREAS:
         notes.append(f"the patrol sheet fits one page for up to {SHEET_MAX_DAYS} days and "
                      f"{SHEET_MAX_AREAS} areas; this plan prints on more than one page")
+    if teams > len(chosen):
+        notes.append(f"{teams} teams for {len(chosen)} areas: teams {len(chosen) + 1}-{teams} have "
+                     "no area")
+    idle = [d.strftime("%Y-%m-%d") for k, d in enumerate(dates) if masks[:, k].all()]
+    if idle and len(chosen) > 1:
+        notes.append(f"{len(idle)} day(s) have no patrol in any area (first {idle[0]}): every area "
+                     "has a comparison day then")
     return PatrolPlan(areas=chosen, schedule=schedule, start=dates[0].strftime("%Y-%m-%d"),
                       days=days, visits_per_day=visits_per_day, minutes=minutes, seed=seed,
-                      hours=(h0, h1), comparison_share=float(comparison_share), warnings=notes)
+                      hours=(h0, h1), comparison_share=float(comparison_share), warnings=notes,
+                      teams=teams, travel=travel)
 
 
 # --------------------------------------------------------------------------- the patrol log
@@ -432,12 +564,96 @@ def _key(value: str) -> str:
     return str(value).strip().lower()
 
 
+def _grid_key(value) -> str:
+    return re.sub(r"\s+", "", str(value)).upper()
+
+
+def _street(name: str) -> str:
+    """'On or near Murray Street — Victoria ward, Hartlepool (NZ ...)' -> 'murray street'."""
+    text = str(name).split(" — ")[0].strip()
+    for prefix in ("on or near ", "near "):
+        if text.lower().startswith(prefix):
+            text = text[len(prefix):]
+    return _key(text)
+
+
+def plan_area_lookup(schedule: pd.DataFrame) -> dict[str, str]:
+    """How a log may name a plan's area -> the area's name in the plan: its name, its rank ('3'
+    or '#3'), its grid reference (spaces ignored) and, when no other area shares it, its street
+    ('Murray Street'), all case-insensitive."""
+    names: dict[str, str] = {}
+    areas = schedule["area"].astype(str)
+    for name in areas.unique():
+        names[_key(name)] = name
+    if "rank" in schedule.columns:
+        for r, name in zip(schedule["rank"].astype(str), areas):
+            names.setdefault(_key(r), name)
+            names.setdefault("#" + _key(r), name)
+    if "grid_ref" in schedule.columns:
+        for g, name in zip(schedule["grid_ref"], areas):
+            if g is not None and not pd.isna(g) and str(g).strip():
+                names.setdefault("grid:" + _grid_key(g), name)
+    streets = pd.Series(areas.unique()).map(_street)
+    for street, name in zip(streets, areas.unique()):
+        if street and (streets == street).sum() == 1:
+            names.setdefault(street, name)
+    return names
+
+
+def _lookup(names: dict[str, str], value) -> str | None:
+    return names.get(_key(value)) or names.get("grid:" + _grid_key(value)) or names.get(_street(value))
+
+
+#: Readable headings of the delivered-dosage table (column -> heading), in order.
+DOSAGE_HEADINGS = {
+    "area": "Area", "patrol_days": "Patrol days", "comparison_days": "Comparison days",
+    "planned_visits": "Visits planned", "planned_minutes": "Minutes planned",
+    "days_recorded": "Days with visits logged", "visits_done": "Visits done",
+    "minutes_done": "Minutes done", "visits_pct": "Visits done (% of planned)",
+    "minutes_pct": "Minutes done (% of planned)",
+    "visits_on_comparison_days": "Visits on comparison days",
+    "visits_outside_plan": "Visits outside the plan"}
+
+
+def outside_plan(log: PatrolLog, plan: PatrolPlan | pd.DataFrame | None = None) -> pd.DataFrame:
+    """The log's visits the plan does not cover, each with the reason in words: an area the plan
+    does not have (matched as `plan_area_lookup` says), a date before the plan starts or after it
+    ends. Columns date (YYYY-MM-DD), area (as logged), visits, minutes, reason; empty when every
+    visit is in the plan (or there is no plan)."""
+    sched = plan.schedule if isinstance(plan, PatrolPlan) else plan
+    if sched is None and log.plan is not None:
+        sched = log.plan
+    cols = ["date", "area", "visits", "minutes", "reason"]
+    if sched is None or not len(log.visits):
+        return pd.DataFrame(columns=cols)
+    dates = pd.to_datetime(sched["date"]).dt.normalize()
+    first, last = dates.min(), dates.max()
+    span = f"the plan runs {first:%d %b %Y} to {last:%d %b %Y}"
+    names = plan_area_lookup(sched)
+    rows = []
+    for _, v in log.visits.iterrows():
+        area = _lookup(names, v["area"])
+        if area is None:
+            reason = (f"'{v['area']}' is not one of the plan's areas (give its name, rank or grid "
+                      "reference)")
+        elif v["date"] < first:
+            reason = f"before the plan starts: {span}"
+        elif v["date"] > last:
+            reason = f"after the plan ends: {span}"
+        else:
+            continue
+        rows.append({"date": pd.Timestamp(v["date"]).strftime("%Y-%m-%d"), "area": v["area"],
+                     "visits": v["visits"], "minutes": v["minutes"], "reason": reason})
+    return pd.DataFrame(rows, columns=cols)
+
+
 def delivered_dosage(log: PatrolLog, plan: PatrolPlan | pd.DataFrame | None = None) -> pd.DataFrame:
     """Delivered dosage per area against the plan.
 
     The plan is `plan` (a `PatrolPlan` or its schedule), else the plan inside a filled-in plan
-    log, else none (then only delivered figures). Log areas match the plan's area names
-    (case-insensitive) or ranks; an unknown area is an error naming it.
+    log, else none (then only delivered figures). Log areas match the plan's areas by name, rank
+    or grid reference (`plan_area_lookup`); visits to other areas or on other dates count in
+    ``visits_outside_plan`` and are listed with their reason by `outside_plan`.
 
     Columns: area, patrol_days, comparison_days, planned_visits, planned_minutes, days_recorded,
     visits_done, minutes_done, visits_pct (done / planned × 100, 1 decimal), minutes_pct,
@@ -455,17 +671,8 @@ def delivered_dosage(log: PatrolLog, plan: PatrolPlan | pd.DataFrame | None = No
         return out.reset_index()
     s = sched.copy()
     s["date"] = pd.to_datetime(s["date"]).dt.normalize()
-    names = {}
-    for name in s["area"].astype(str).unique():
-        names[_key(name)] = name
-    if "rank" in s.columns:
-        for r, name in zip(s["rank"].astype(str), s["area"].astype(str)):
-            names.setdefault(_key(r), name)
-    v["plan_area"] = v["area"].map(lambda a: names.get(_key(a)))
-    unknown = v[v["plan_area"].isna()]
-    if len(unknown):
-        raise InputError(f"patrol log area '{unknown['area'].iloc[0]}' is not in the plan (plan areas: "
-                         f"{', '.join(s['area'].astype(str).unique())})", file=log.file, column="area")
+    names = plan_area_lookup(s)
+    v["plan_area"] = v["area"].map(lambda a: _lookup(names, a))
     merged = v.merge(s[["date", "area", "day_type"]].rename(columns={"area": "plan_area"}),
                      on=["date", "plan_area"], how="left")
     rows = []

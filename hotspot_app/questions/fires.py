@@ -5,17 +5,20 @@ loaded, or the file's own ward column), the total, and the clusters of deliberat
 
 Decided here: the fire groups offered (`GROUPS`), and the secondary-fire clusters' defaults --
 never finer than the locations' precision (`CLUSTER_EPS_M` at least), `CLUSTER_MIN_SAMPLES`
-fires, the top `CLUSTER_TOP` listed.
+fires, the top `CLUSTER_TOP` listed; the seasonal comparison's default season (the bonfire
+period, `fire_summary.BONFIRE_MONTHS`) and its months (every month selected).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import geopandas as gpd
 import pandas as pd
 
 from hotspot_app.core import fire_summary as core_fires
+from hotspot_app.core import taxonomy
 from hotspot_app.questions.patrol_areas import PatrolAreas, patrol_areas
 
 #: The fire groups a fire summary offers, the first the default.
@@ -71,12 +74,74 @@ def cluster_defaults(incidents: gpd.GeoDataFrame) -> dict:
             "top": CLUSTER_TOP}
 
 
+def _ward_word(name: str) -> str:
+    """'ABBEY' -> 'Abbey ward' (fire extracts often write ward names in capitals)."""
+    text = str(name).strip()
+    text = text.title() if text.isupper() else text
+    return text if text.lower().endswith("ward") else f"{text} ward"
+
+
+def _named_by_file_ward(found: PatrolAreas, incidents: gpd.GeoDataFrame) -> PatrolAreas:
+    """Clusters without a location text named by the file's own ward column (the ward most of
+    the cluster's fires carry) and their grid reference: 'Near ST 7500 6500 — Abbey ward'."""
+    col = core_fires.file_ward_column(incidents)
+    areas = found.areas
+    if col is None or not len(areas) or areas["location_text"].notna().any():
+        return found
+    import shapely
+
+    from hotspot_app.core import cluster_areas
+
+    fires_ = incidents[taxonomy.select(incidents, [CLUSTER_GROUP])]
+    fires_ = fires_[fires_[col].astype(str).str.strip().ne("")]
+    tree = shapely.STRtree(fires_.geometry.values)
+    wards = []
+    for geom in areas.geometry.values:
+        hit = tree.query(geom, predicate="intersects")
+        values = fires_[col].iloc[hit].astype(str).str.strip()
+        wards.append(_ward_word(values.mode().iloc[0]) if len(values) else None)
+    names = [cluster_areas.patrol_name(None, w, int(r), g)
+             for w, r, g in zip(wards, areas["rank"], areas["grid_ref"])]
+    renamed = areas.assign(area_name=wards,
+                           name=cluster_areas.unique_names(names, list(areas["grid_ref"]), areas["rank"]))
+    return dataclasses.replace(found, areas=renamed)
+
+
 def secondary_fire_clusters(incidents: gpd.GeoDataFrame, *, period, eps_m: float | None = None,
-                            min_samples: int | None = None, top: int | None = None) -> PatrolAreas:
+                            min_samples: int | None = None, top: int | None = None,
+                            wards: gpd.GeoDataFrame | None = None) -> PatrolAreas:
     """Clusters of deliberate secondary fires (the patrol-areas question on that group) with the
-    fire defaults of `cluster_defaults` for whatever is left out."""
+    fire defaults of `cluster_defaults` for whatever is left out. Named by the ward boundaries
+    loaded (`wards`), else by the file's own ward column, and the grid reference where the fires
+    carry no location text."""
     d = cluster_defaults(incidents)
-    return patrol_areas(incidents, category=[CLUSTER_GROUP], period=period,
-                        eps_m=d["eps_m"] if eps_m is None else eps_m,
-                        min_samples=d["min_samples"] if min_samples is None else min_samples,
-                        top=d["top"] if top is None else top)
+    found = patrol_areas(incidents, category=[CLUSTER_GROUP], period=period,
+                         eps_m=d["eps_m"] if eps_m is None else eps_m,
+                         min_samples=d["min_samples"] if min_samples is None else min_samples,
+                         top=d["top"] if top is None else top,
+                         areas=wards if wards is not None and len(wards) else None)
+    if wards is None or not len(wards):
+        found = _named_by_file_ward(found, incidents)
+    return found
+
+
+def per_ha_meaningful(precision_m: float | None) -> bool:
+    """Whether 'fires per hectare' of a cluster means anything: not when locations are masked
+    (a cluster's size then comes from the masking grid, not from where fires happen)."""
+    return precision_m is None or precision_m < core_fires.MASKED_M
+
+
+def seasonal(incidents: gpd.GeoDataFrame, wards: gpd.GeoDataFrame | None = None, *,
+             category: str | tuple[str, ...] = GROUPS[0], months=None,
+             season=core_fires.BONFIRE_MONTHS) -> core_fires.Seasonal:
+    """Is the season (months of the year; default the bonfire period October-November) busier
+    than the rest of the year? Per month, per ward (the wards loaded, or the file's own ward
+    column, as `fire_summary`) and overall, with the rate ratio and its 95% interval
+    (`fire_summary.seasonal_comparison`). `months`: YYYY-MM list (default every month of the
+    selection). The ward table's warnings come first."""
+    cats = [category] if isinstance(category, str) else list(category)
+    table, how, warnings = core_fires.ward_month_table(
+        incidents, wards=wards if wards is not None and len(wards) else None, category=cats,
+        months=list(months) if months is not None else None)
+    answer = core_fires.seasonal_comparison(table, season)
+    return dataclasses.replace(answer, warnings=list(dict.fromkeys([*warnings, *answer.warnings])))

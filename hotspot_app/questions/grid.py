@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 
-from hotspot_app.core import hotspots, params, settings
+from hotspot_app.core import areas as areas_mod, hotspots, params, settings
 from hotspot_app.core.errors import InputError
 
 #: Gi* significance after the false-discovery-rate correction.
@@ -46,11 +46,16 @@ class Grid:
 
 def grid(incidents: gpd.GeoDataFrame, *, method: str = "count", cell_m: float | None = None,
          shape: str = "square", category=None, period=None, areas: gpd.GeoDataFrame | None = None,
-         bandwidth_m: float | None = None, alpha: float | None = None) -> Grid:
+         bandwidth_m: float | None = None, alpha: float | None = None, within=None) -> Grid:
     """Grid counts (``count``), kernel density (``kde``: Gaussian, `bandwidth_m`, default the
     cell size) or Gi* (``gistar``, FDR at `alpha`, default `ALPHA`) of the selected incidents on
     `cell_m` cells (default `settings.CELL_M`) over the union of `areas` (default: the
-    incidents' hull)."""
+    incidents' hull). `within` (`areas.pick`, e.g. ``"LAD24NM=Hartlepool"``) makes the chosen
+    areas the study area and counts only the incidents inside them."""
+    if within:
+        chosen = areas_mod.pick(areas, within)
+        incidents = incidents[areas_mod.area_mask(incidents, chosen)]
+        areas = chosen
     if method not in METHODS:
         raise InputError(f"unknown method '{method}'; use {', '.join(METHODS)}", parameter="method")
     if shape not in SHAPES:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 
-from hotspot_app.core import cluster_areas, clusters, eps_guide, forecast as forecast_mod, harm, patrol, periods, taxonomy
+from hotspot_app.core import areas as areas_mod, cluster_areas, clusters, eps_guide, forecast as forecast_mod, harm, patrol, periods, taxonomy
 from hotspot_app.core.errors import InputError
 
 #: How many patrol areas a page shows when the user has not chosen.
@@ -124,7 +124,8 @@ def patrol_areas(incidents: gpd.GeoDataFrame, *, category=None, period=None,
                  preset: str | None = None, eps_m: float | None = None,
                  min_samples: int | None = None, days: float | None = None,
                  rank_by: str | None = None, method: str = "auto",
-                 areas: gpd.GeoDataFrame | None = None, top: int | None = None) -> PatrolAreas:
+                 areas: gpd.GeoDataFrame | None = None, top: int | None = None,
+                 within=None) -> PatrolAreas:
     """Patrol areas of the selected incidents.
 
     Parameters
@@ -138,8 +139,13 @@ def patrol_areas(incidents: gpd.GeoDataFrame, *, category=None, period=None,
     method : DBSCAN method (``auto``, ``sklearn``, ``grid``, ``hdbscan``).
     areas : boundaries (wards) naming each patrol area with the area its centre lies in.
     top : how many areas to keep (None: all).
+    within : the place chosen (`areas.pick`: ``"LAD24NM=Hartlepool"``, ``"Victoria,Headland"``
+        or a list of such): only incidents inside those of `areas` are clustered, so the top
+        areas are the place's own; the names still come from all of `areas`.
     """
     choice = choose(preset, eps_m, min_samples)
+    if within:
+        incidents = incidents[areas_mod.area_mask(incidents, areas_mod.pick(areas, within))]
     found = clusters.dbscan(incidents, choice.eps_m, choice.min_samples, category=category,
                             period=period, days=days, rank_by=rank_by, method=method,
                             areas=areas, top=top)
@@ -152,6 +158,8 @@ def patrol_areas(incidents: gpd.GeoDataFrame, *, category=None, period=None,
         names = {int(r): f"#{int(r)} {n}" for r, n in zip(shown["rank"], shown["name"])}
         check = {**check, "text": _harm_text(check, names)}
     parameters = {"preset": choice.preset, **found.parameters}
+    if within:
+        parameters["within"] = within if isinstance(within, str) else list(within)
     return PatrolAreas(shown, choice, parameters, found.n_incidents, found.n_noise,
                        found.n_clusters, found.top_categories, taxonomy.selection_label(category),
                        found.message, list(dict.fromkeys(notes)), check)

@@ -153,3 +153,21 @@ def placebo_histogram(rate_ratios: Sequence[float], target_rate_ratio: float | N
         layers.append(alt.Chart(rule).mark_rule(color="#d7301f", size=3).encode(
             x="log_rr:Q", tooltip=[alt.Tooltip("label:N", title="")]))
     return alt.layer(*layers).properties(title=title, height=height)
+
+
+def season_bars(by_month: pd.DataFrame, label: str, *, value_title: str = "Incidents",
+                height: int = 240) -> alt.Chart:
+    """Monthly counts as bars, the season's months (``season`` True) in their own colour, so the
+    bonfire period (or any months chosen) stands out against the rest of the year. Months not
+    covered (null counts) are left out."""
+    data = pd.DataFrame({"date": _month_dates(by_month["month"]),
+                         "count": pd.to_numeric(by_month["count"], errors="coerce").astype(float),
+                         "when": ["In " + label if s else "Rest of the year" for s in by_month["season"]]})
+    data = data.dropna(subset=["count"])
+    return alt.Chart(data).mark_bar().encode(
+        x=alt.X("yearmonth(date):T", title="Month", axis=alt.Axis(format="%b %Y")),
+        y=alt.Y("count:Q", title=f"{value_title} per month"),
+        color=alt.Color("when:N", title=None, scale=alt.Scale(range=["#d95f02", "#9e9e9e"])),
+        tooltip=[alt.Tooltip("date:T", format="%B %Y", title="Month"),
+                 alt.Tooltip("count:Q", title=value_title), alt.Tooltip("when:N", title="")],
+    ).properties(height=height)

@@ -87,8 +87,17 @@ def map_html(m: folium.Map, inline: bool = True) -> str:
 
     With ``inline`` (default), local assets are embedded so the file opens offline from disk;
     links that are not local (CDN mode) are left as they are.
+
+    The document is rendered from a copy of the map in a figure of its own: a map the page has
+    already drawn (`streamlit_folium` renders it, adding its scripts to the figure) would
+    otherwise come out twice, with a second, empty layer control.
     """
-    text = m.get_root().render()
+    import copy
+
+    fresh = copy.deepcopy(m)
+    fresh._parent = None
+    folium.Figure().add_child(fresh)
+    text = fresh.get_root().render()
     if not inline:
         return text
 

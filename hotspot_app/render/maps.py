@@ -252,6 +252,10 @@ def base_map(bounds: list[list[float]] | None = None, tiles: str | None = None) 
         kwargs["location"] = [54.55, -1.2]
         kwargs["zoom_start"] = 11
     m = folium.Map(**kwargs)
+    # on paper a map keeps its legend and scale but not its buttons (zoom, layers, drawing tools)
+    m.get_root().header.add_child(folium.Element(
+        "<style>@media print { .leaflet-control-zoom, .leaflet-control-layers, .leaflet-draw "
+        "{ display: none !important; } }</style>"), name="print_controls")
     if bounds:
         m.fit_bounds(bounds)
     return m
@@ -485,6 +489,25 @@ def grid_layer(cells: gpd.GeoDataFrame, *, value: str = "count", name: str = "Gr
         tooltip=_tooltip(len(shown), fields=cols, aliases=aliases),
     )
     return layer, scale
+
+
+def stable_ids(m: folium.Map) -> folium.Map:
+    """Give every element of `m` an id from its place in the map (in order), in place, so the
+    same map drawn again is the same page: a map that sends drawings back reruns the page, and
+    with fresh random ids the browser would rebuild it -- back to the first view, the drawn
+    shape gone. Returns `m`."""
+    count = 0
+
+    def walk(element) -> None:
+        nonlocal count
+        for child in list(element._children.values()):
+            count += 1
+            child._id = f"{count:032x}"
+            walk(child)
+
+    m._id = f"{0:032x}"
+    walk(m)
+    return m
 
 
 def draw_control(m: folium.Map) -> plugins.Draw:

@@ -4,6 +4,7 @@ its map drawn offline), the schedule CSV, and the patrol-log section of `evaluat
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import html
 from typing import Sequence
 
@@ -66,8 +67,11 @@ def sheet_html(plan: PatrolPlan, *, title: str = "Patrol sheet", map_png: bytes 
     start = pd.Timestamp(plan.start).strftime("%d %b %Y")
     img = (f'<img alt="Map of the numbered patrol areas" src="data:image/png;base64,'
            f'{base64.b64encode(map_png).decode("ascii")}">' if map_png else "")
+    team_of = (dict(zip(plan.schedule["rank"].astype(int), plan.schedule["team"].astype(int)))
+               if "team" in plan.schedule.columns else {})
     area_rows = "".join(
-        f"<tr><td><span class='num'>{int(r['rank'])}</span></td><td>{e(str(r['name']))}</td>"
+        f"<tr><td><span class='num'>{int(r['rank'])}</span></td>"
+        f"<td>{team_of.get(int(r['rank']), 1)}</td><td>{e(str(r['name']))}</td>"
         f"<td>{e(str(r['grid_ref'] or ''))}</td><td>{float(r['area_ha']):,.2f} ha</td>"
         f"<td>{int(r['count']):,}</td></tr>" for _, r in a.iterrows())
     ranks = [int(r) for r in a["rank"]]
@@ -75,7 +79,8 @@ def sheet_html(plan: PatrolPlan, *, title: str = "Patrol sheet", map_png: bytes 
                                      aggfunc="first", sort=True)
     kinds = plan.schedule.pivot_table(index=["date", "weekday"], columns="rank", values="day_type",
                                       aggfunc="first", sort=True)
-    head = "".join(f"<th><span class='num'>{r}</span></th>" for r in ranks)
+    head = "".join(f"<th><span class='num'>{r}</span>"
+                   + (f" team {team_of.get(r, 1)}" if plan.teams > 1 else "") + "</th>" for r in ranks)
     body = []
     for (date, wd), row in grid.iterrows():
         cells = []
@@ -91,16 +96,22 @@ def sheet_html(plan: PatrolPlan, *, title: str = "Patrol sheet", map_png: bytes 
         "patrol log.",
         "– = comparison day: no planned patrol in that area (respond to calls as normal). "
         "Comparison days are what let the partnership tell whether the patrols worked.",
-        f"Schedule randomised with seed {plan.seed}; patrol hours "
-        f"{plan.hours[0]:02d}:00–{plan.hours[1]:02d}:00.",
+        f"Schedule randomised with seed {plan.seed} (give this seed to make the same plan again); "
+        f"patrol hours {plan.hours[0]:02d}:00–{plan.hours[1]:02d}:00; {plan.teams} "
+        f"team{'s' if plan.teams != 1 else ''}, each with time to get between its areas "
+        f"({plan.travel}).",
         *notes, *plan.warnings,
     ]
     meta = [f"{start} – {end} ({plan.days} days)", f"{plan.visits_per_day} visits a patrol day, "
             f"{plan.minutes} minutes each"]
+    within = plan.parameters.get("within")
+    if within:
+        meta.append("in " + "; ".join([within] if isinstance(within, str) else within))
     if period:
         meta.append(f"areas from incidents {period}")
     if category:
         meta.append(category)
+    meta.append(f"printed {dt.date.today().strftime('%d %b %Y')}")
     demo_line = (f"<div class='demo'>{e(settings.DEMO_LABEL)}</div>" if demo else "")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -110,7 +121,7 @@ def sheet_html(plan: PatrolPlan, *, title: str = "Patrol sheet", map_png: bytes 
 {demo_line}<h1>{e(title)}</h1>
 <div class="meta">{e(' · '.join(meta))}</div>
 <div class="top">{img}
-<table class="areas"><thead><tr><th>#</th><th>Area</th><th>Grid ref</th><th>Size</th><th>Incidents</th></tr></thead>
+<table class="areas"><thead><tr><th>#</th><th>Team</th><th>Area</th><th>Grid ref</th><th>Size</th><th>Incidents</th></tr></thead>
 <tbody>{area_rows}</tbody></table></div>
 <table class="sched"><thead><tr><th>Day</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>
 <ul class="notes">{''.join(f'<li>{e(str(c))}</li>' for c in caveats)}</ul>

@@ -30,6 +30,7 @@ import matplotlib.ticker  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from hotspot_app.render import maps  # noqa: E402
@@ -153,9 +154,12 @@ def classes_png(cells: gpd.GeoDataFrame, classes: Sequence[str], scale: maps.Sca
 
 def patrol_png(patrol_areas: gpd.GeoDataFrame, *, context: gpd.GeoDataFrame | None = None,
                number_field: str = "rank", title: str = "", caption: str | None = None,
-               pad_m: float = 300.0, size_in: tuple[float, float] = (8.0, 7.0), dpi: int = 150) -> bytes:
+               pad_m: float = 300.0, size_in: tuple[float, float] = (8.0, 7.0), dpi: int = 150,
+               source: str | None = None, key: bool = True) -> bytes:
     """PNG of patrol areas, each labelled with its number (`number_field`, default the rank),
-    over the outlines of `context` areas (e.g. wards) clipped to the patrol areas' extent."""
+    over the outlines of `context` areas (e.g. wards) clipped to the patrol areas' extent, each
+    named where its part of the map is large enough; a key numbering the areas' names (with
+    `key`), the title (what, where, period), a scale bar and `source` under the map."""
     _check(patrol_areas, "patrol_areas")
     if patrol_areas.empty:
         raise InputError("no patrol areas to draw", parameter="patrol_areas")
@@ -166,10 +170,17 @@ def patrol_png(patrol_areas: gpd.GeoDataFrame, *, context: gpd.GeoDataFrame | No
         _check(context, "context")
         near = context.cx[minx:maxx, miny:maxy]
         near.boundary.plot(ax=ax, color=OUTLINE, linewidth=0.6)
-        if "name" in near.columns:
-            for p, text in zip(near.geometry.representative_point(), near["name"].astype(str)):
-                if minx <= p.x <= maxx and miny <= p.y <= maxy:
-                    ax.annotate(text, (p.x, p.y), fontsize=6, color=OUTLINE, alpha=0.8, ha="center")
+        if "name" in near.columns and len(near):
+            import shapely
+
+            view = shapely.box(minx, miny, maxx, maxy)
+            clipped = shapely.intersection(near.geometry.values, view)
+            big = shapely.area(clipped) >= 0.02 * view.area
+            for geom, text, show in zip(clipped, near["name"].astype(str), big):
+                if show and not geom.is_empty:
+                    p = geom.representative_point()
+                    ax.annotate(text, (p.x, p.y), fontsize=7, color="#555555", ha="center", va="center",
+                                style="italic")
     patrol_areas.plot(ax=ax, color=PATROL_FILL, alpha=0.35, edgecolor=PATROL_FILL, linewidth=1.2)
     numbers = patrol_areas[number_field] if number_field in patrol_areas.columns else \
         pd.Series(range(1, len(patrol_areas) + 1))
@@ -181,7 +192,17 @@ def patrol_png(patrol_areas: gpd.GeoDataFrame, *, context: gpd.GeoDataFrame | No
             ax.plot([x, lx], [y, ly], color=PATROL_FILL, linewidth=0.8, zorder=4)
         ax.annotate(str(n), (lx, ly), ha="center", va="center", fontsize=9, fontweight="bold", zorder=5,
                     color="white", bbox=dict(boxstyle="circle,pad=0.25", fc=PATROL_FILL, ec="white"))
-    _frame(ax, title, caption)
+    notes = " ".join(t for t in (caption, source) if t)
+    _frame(ax, title, notes or None)
+    if key and "name" in patrol_areas.columns:
+        rows = [f"{n}  {str(name)[:80]}" for n, name in zip(numbers, patrol_areas["name"])][:12]
+        handles = [Patch(facecolor=PATROL_FILL, alpha=0.35, edgecolor=PATROL_FILL,
+                         label="Patrol area (number = rank)")]
+        if context is not None and len(context):
+            handles.append(Line2D([0], [0], color=OUTLINE, linewidth=0.6, label="Ward boundary"))
+        handles += [Line2D([], [], linestyle="none", label=row) for row in rows]
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=6.5,
+                  frameon=False, handlelength=1.2)
     return _png(fig)
 
 

@@ -76,6 +76,7 @@ def category_picker(ds: cache.Dataset, key: str, default: list[str] | None = Non
     """Multiselect of named groups / taxonomy nodes / categories present; () means all."""
     options = cache.category_options(ds.key)
     default = [d for d in (default or []) if d in options]
+    keep_options(key, options)
     chosen = st.multiselect(label, options, default=default, key=key,
                             format_func=lambda c: taxonomy.selection_label([c], capital=True)
                             if c in taxonomy.GROUP_LABELS else c,
@@ -92,9 +93,60 @@ def period_picker(ds: cache.Dataset, key: str, default_months: int = 12,
         st.info("No incidents loaded.")
         st.stop()
     start = months[max(0, len(months) - default_months)]
+    kept = st.session_state.get(key)
+    if kept is not None and not (isinstance(kept, (list, tuple)) and len(kept) == 2
+                                 and all(m in months for m in kept)):
+        del st.session_state[key]  # another dataset's months, or a mistyped address
     lo, hi = st.select_slider(label, options=months, value=(start, months[-1]), key=key,
                               format_func=lambda m: pd.Timestamp(f"{m}-01").strftime("%b %Y"))
     return tuple(periods.month_range(lo, hi))
+
+
+def keep_options(key: str, options) -> None:
+    """Drop from a multiselect's remembered value (session or shared link) what is no longer
+    among its `options`, so a changed choice elsewhere never breaks the widget."""
+    if key in st.session_state and isinstance(st.session_state[key], (list, tuple)):
+        allowed = set(options)
+        st.session_state[key] = [v for v in st.session_state[key] if v in allowed]
+
+
+def place_picker(ds: cache.Dataset, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Where: an authority (when the wards carry one, e.g. LAD24NM) and wards; returns the
+    `within` choice of the questions (``("LAD24NM=Hartlepool", "Victoria,Headland")``), ``()``
+    for everywhere. `default` fills the widgets the first time (e.g. another page's choice)."""
+    from hotspot_app.core import areas as areas_mod
+
+    wards = ds.wards
+    if not len(wards):
+        return ()
+    auth = areas_mod.authority_column(wards)
+    if f"{key}-la" not in st.session_state and f"{key}-wards" not in st.session_state:
+        for field, values in areas_mod.parse_within(list(default)):
+            if field is not None and auth and field.lower() == auth.lower():
+                st.session_state[f"{key}-la"] = values[0]
+            elif field is None:
+                st.session_state[f"{key}-wards"] = values
+    specs: list[str] = []
+    cols = st.columns(2) if auth else [st.container()]
+    shown = wards
+    if auth:
+        options = ["all", *sorted(wards[auth].dropna().astype(str).unique())]
+        if st.session_state.get(f"{key}-la") not in options:
+            st.session_state.pop(f"{key}-la", None)
+        la = cols[0].selectbox("Authority", options, key=f"{key}-la",
+                               format_func=lambda o: "All authorities" if o == "all" else o,
+                               help="Only incidents inside this local authority's wards.")
+        if la != "all":
+            specs.append(f"{auth}={la}")
+            shown = wards[wards[auth].astype(str) == la]
+    names = sorted(shown["name"].dropna().astype(str).unique())
+    keep_options(f"{key}-wards", names)
+    picked = cols[-1].multiselect("Wards", names, key=f"{key}-wards",
+                                  help="Only incidents inside these wards; empty = every ward"
+                                       + (" of the authority." if auth else "."))
+    if picked:
+        specs.append(",".join(picked))
+    return tuple(specs)
 
 
 @contextmanager
@@ -178,8 +230,17 @@ PRINT_CSS = """<style>
   [data-testid="stDataFrame"], [data-testid="stTable"], table { width: 100% !important; max-width: 100% !important;
     overflow: visible !important; font-size: 8pt !important; page-break-inside: auto; }
   tr { page-break-inside: avoid; }
+  thead { display: table-header-group; }  /* a long table repeats its headings on every page */
+  /* a table with a printed twin (every row, every column) prints as the twin */
+  [data-testid="stElementContainer"]:has([data-testid="stDataFrame"]):has(+ [data-testid="stElementContainer"] .print-table) {
+    display: none !important; }
+  .print-table table { border-collapse: collapse; width: 100%; font-size: 7.5pt !important; }
+  .print-table th, .print-table td { border: 1px solid #bbb; padding: 1px 3px; text-align: left; }
+  .print-table th { background: #eee; }
   h1, [data-testid="stCaptionContainer"], [data-testid="stAlert"] { display: block !important; }
-  iframe { max-width: 100% !important; page-break-inside: avoid; }
+  iframe { max-width: 100% !important; height: 105mm !important; page-break-inside: avoid; }
+  [data-testid="stElementContainer"]:has(iframe), [data-testid="stVerticalBlock"]:has(> [data-testid="stElementContainer"] iframe) {
+    height: auto !important; min-height: 0 !important; }
 }
 </style>"""
 
@@ -190,9 +251,16 @@ def print_styles() -> None:
     st.markdown(PRINT_CSS, unsafe_allow_html=True)
 
 
-def print_caption(ds: cache.Dataset, months, category=()) -> None:
-    """A line shown only on paper, where the controls are hidden: the data, the period and the
-    categories chosen (user text escaped)."""
+def _css_string(text: str) -> str:
+    """`text` as a CSS string literal: quotes, backslashes, line breaks and '<' escaped."""
+    return '"' + "".join(f"\\{ord(c):X} " if c in '"\\<>\n\r' else c for c in str(text)) + '"'
+
+
+def print_caption(ds: cache.Dataset, months, category=(), title: str | None = None) -> None:
+    """What paper needs, where the controls are hidden: a line under the title with the data, the
+    period and the categories chosen, and on EVERY printed page a header with the page's `title`,
+    the period, the categories and the date printed, and 'page n of m' (user text escaped)."""
+    import datetime as dt
     import html
 
     period = periods.describe([months[0], months[-1]]) if len(months) > 1 else periods.describe(list(months))
@@ -200,6 +268,24 @@ def print_caption(ds: cache.Dataset, months, category=()) -> None:
     label = settings.DEMO_LABEL if ds.is_demo else ds.label
     st.markdown(f'<div class="print-only">Period: {html.escape(period)}. Categories: {html.escape(what)}. '
                 f'Source: {html.escape(label)}.</div>', unsafe_allow_html=True)
+    head = " · ".join(t for t in (title, f"Period: {period}", f"Categories: {what}",
+                                  f"Printed {dt.date.today().strftime('%d %b %Y')}") if t)
+    st.markdown(f"<style>@page {{ margin: 14mm 10mm 12mm 10mm; "
+                f"@top-left {{ content: {_css_string(head)}; font-size: 8pt; color: #444; }} "
+                f"@bottom-right {{ content: \"Page \" counter(page) \" of \" counter(pages); "
+                f"font-size: 8pt; color: #444; }} }}</style>", unsafe_allow_html=True)
+
+
+def table(df: pd.DataFrame, headings: dict | None = None, **kwargs):
+    """A table on screen (`st.dataframe`, scrolling) and, for paper only, the same table with
+    every row and column as plain HTML (escaped; headings repeat on each printed page, renamed
+    by `headings`): a printed page never stops at the rows the screen showed."""
+    out = st.dataframe(df, **kwargs)
+    shown = df.rename(columns=headings or {})
+    shown.columns = [str(c) for c in shown.columns]
+    st.markdown(f'<div class="print-only print-table">{shown.to_html(index=False, na_rep="n/a", escape=True)}</div>',
+                unsafe_allow_html=True)
+    return out
 
 
 GEO_FORMATS = ((".geojson", "GeoJSON", "application/geo+json"),
@@ -249,3 +335,88 @@ def when_section(key: str, category: tuple[str, ...], months: tuple[str, ...], *
     st.markdown(peaks["text"])
     st.altair_chart(charts.day_hour_heat(dh, value_title=value_title), width="stretch")
     downloads(dh.reset_index(), name, key=widget_key)
+
+
+# =========================================================================== settings that stay
+#: The choices that stay when the user moves between pages (session) and travel in the page's
+#: address so a view can be shared: widget key -> how it is written in the URL. Each page reads
+#: and writes only its own (the key's prefix), so no page changes another page's result.
+PERSISTED: dict[str, str] = {
+    "ov-cat": "list", "ov-period": "range", "ov-metric": "str", "ov-area": "str",
+    "hs-cat": "list", "hs-period": "range", "hs-place-la": "str", "hs-place-wards": "list",
+    "hs-preset": "str", "hs-eps": "float", "hs-min": "int", "hs-top": "int", "hs-rank": "str",
+    "hs-st": "bool", "hs-days": "float", "hs-grid": "str", "hs-cell": "float", "hs-shape": "str",
+    "pp-place-la": "str", "pp-place-wards": "list", "pp-pick": "ints", "pp-visits": "int",
+    "pp-min": "int", "pp-days": "int", "pp-start": "date", "pp-hours": "pair", "pp-share": "float",
+    "pp-teams": "int", "pp-travel": "str", "pp-seed": "int",
+    "fi-group": "str", "fi-period": "range", "fi-metric": "str", "fi-eps": "float", "fi-min": "int",
+    "fi-top": "int", "fi-season": "ints", "fi-season-from": "str",
+}
+#: Page file stem -> the prefix of its settings.
+PAGE_PREFIX: dict[str, str] = {"overview": "ov-", "hotspots": "hs-", "patrol_plan": "pp-", "fires": "fi-"}
+_URL_READ = "settings-url-read"
+
+
+def _encode(kind: str, value) -> str:
+    if kind in ("list", "range", "ints", "pair"):
+        return "~".join(str(v) for v in value)
+    if kind == "bool":
+        return "1" if value else "0"
+    if kind == "date":
+        return value.isoformat()
+    return str(value)
+
+
+def _decode(kind: str, text: str):
+    import datetime as dt
+
+    if kind == "list":
+        return [v for v in text.split("~") if v]
+    if kind == "range":
+        lo, hi = text.split("~")
+        return (lo, hi)
+    if kind == "ints":
+        return [int(v) for v in text.split("~") if v]
+    if kind == "pair":
+        lo, hi = (int(v) for v in text.split("~"))
+        return (lo, hi)
+    if kind == "int":
+        return int(text)
+    if kind == "float":
+        return float(text)
+    if kind == "bool":
+        return text == "1"
+    if kind == "date":
+        return dt.date.fromisoformat(text)
+    return text
+
+
+def keep_settings() -> None:
+    """Before a page runs: on a session's first run, take the settings a shared address carries
+    (`PERSISTED`; a value that cannot be read is ignored); then keep every remembered setting
+    alive, so a page opened again shows what the user left there (Streamlit otherwise forgets the
+    widgets of a page that is not shown)."""
+    ss = st.session_state
+    if not ss.get(_URL_READ):
+        ss[_URL_READ] = True
+        for key, text in st.query_params.to_dict().items():
+            if key in PERSISTED:
+                try:
+                    value = _decode(PERSISTED[key], text)
+                except (ValueError, TypeError):
+                    continue
+                ss[key] = value
+    for key in PERSISTED:
+        if key in ss:
+            ss[key] = ss[key]
+
+
+def share_settings(page: str) -> None:
+    """After a page ran: its settings (and only its) in the address bar, so the view can be
+    shared or bookmarked."""
+    prefix = PAGE_PREFIX.get(page)
+    ss = st.session_state
+    params = {k: _encode(kind, ss[k]) for k, kind in PERSISTED.items()
+              if prefix and k.startswith(prefix) and k in ss and ss[k] is not None}
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)

@@ -18,13 +18,14 @@ from hotspot_app.ui import cache
 def patrol_areas(key: str, category: tuple[str, ...], period: tuple[str, str], preset: str | None,
                  eps_m: float | None = None, min_samples: int | None = None,
                  days: float | None = None, rank_by: str | None = None,
-                 top: int | None = None) -> patrol_question.PatrolAreas:
-    """`questions.patrol_areas.patrol_areas` on the selection, named with the wards."""
+                 top: int | None = None, within: tuple[str, ...] = ()) -> patrol_question.PatrolAreas:
+    """`questions.patrol_areas.patrol_areas` on the selection, named with the wards; `within`
+    the place chosen (`common.place_picker`)."""
     ds = cache.load(key)
     return patrol_question.patrol_areas(
         ds.incidents, category=list(category) or None, period=f"{period[0]}..{period[1]}",
         preset=preset, eps_m=eps_m, min_samples=min_samples, days=days, rank_by=rank_by,
-        areas=ds.wards if len(ds.wards) else None, top=top)
+        areas=ds.wards if len(ds.wards) else None, top=top, within=list(within) or None)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -62,14 +63,17 @@ def when_tables(key: str, category: tuple[str, ...], months: tuple[str, ...]):
 def plan(key: str, category: tuple[str, ...], period: tuple[str, str], preset: str | None,
          eps_m: float | None, min_samples: int | None, top: int, visits: int, minutes: int,
          days: int, start: str, seed: int, hours: tuple[int, int], share: float,
-         rank_by: str | None = None) -> patrol.PatrolPlan:
-    """`questions.patrol_plan.patrol_plan` for these settings (areas named with the wards)."""
+         rank_by: str | None = None, within: tuple[str, ...] = (), ranks: tuple[int, ...] = (),
+         teams: int | None = None, travel: str | None = None) -> patrol.PatrolPlan:
+    """`questions.patrol_plan.patrol_plan` for these settings (areas named with the wards; `within`
+    the place, `ranks` the areas picked by hand)."""
     ds = cache.load(key)
     p = patrol_plan.patrol_plan(
         ds.incidents, category=list(category) or None, period=f"{period[0]}..{period[1]}",
         preset=preset, eps_m=eps_m, min_samples=min_samples, rank_by=rank_by,
         areas=ds.wards if len(ds.wards) else None, top=top, visits_per_day=visits,
-        minutes=minutes, days=days, start=start, seed=seed, hours=hours, comparison_share=share)
+        minutes=minutes, days=days, start=start, seed=seed, hours=hours, comparison_share=share,
+        within=list(within) or None, ranks=list(ranks) or None, teams=teams, travel=travel)
     return p
 
 
@@ -87,9 +91,13 @@ def patrol_png(key: str, _areas: gpd.GeoDataFrame, token: str, title: str) -> by
     """Numbered patrol areas as a PNG (`static_maps.patrol_png`, wards as context)."""
     from hotspot_app.render import static_maps
 
+    from hotspot_app.core import settings
+
     ds = cache.load(key)
+    label = settings.DEMO_LABEL if ds.is_demo else ds.label
     return static_maps.patrol_png(_areas, context=ds.wards if len(ds.wards) else None,
-                                  number_field="rank", title=title)
+                                  number_field="rank", title=title,
+                                  source=f"Source: {label}. Ward boundaries as loaded. British National Grid.")
 
 
 @st.cache_data(show_spinner="Measuring concentration…", max_entries=16)
@@ -117,6 +125,15 @@ def fire_defaults(key: str) -> dict:
 @st.cache_data(show_spinner=False, max_entries=16)
 def fire_clusters(key: str, period: tuple[str, str], eps_m: float, min_samples: int,
                   top: int) -> patrol_question.PatrolAreas:
-    """`questions.fires.secondary_fire_clusters`."""
-    return fires.secondary_fire_clusters(cache.load(key).incidents, period=f"{period[0]}..{period[1]}",
-                                         eps_m=float(eps_m), min_samples=int(min_samples), top=int(top))
+    """`questions.fires.secondary_fire_clusters`, named with the wards loaded (or the file's own)."""
+    ds = cache.load(key)
+    return fires.secondary_fire_clusters(ds.incidents, period=f"{period[0]}..{period[1]}",
+                                         eps_m=float(eps_m), min_samples=int(min_samples), top=int(top),
+                                         wards=ds.wards if len(ds.wards) else None)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def seasonal(key: str, group: str, months: tuple[str, ...], season: tuple[int, ...]):
+    """`questions.fires.seasonal` with the loaded wards (or the file's own ward column)."""
+    ds = cache.load(key)
+    return fires.seasonal(ds.incidents, ds.wards, category=group, months=list(months), season=season)

@@ -15,6 +15,7 @@ from hotspot_app.io import population_files
 from hotspot_app.render import formatting
 from hotspot_app.render.pack.evaluation_section import evaluation_section
 from hotspot_app.render.pack.where_next_section import BUILDERS as WHERE_NEXT_BUILDERS
+from hotspot_app.render.pack.fires_section import seasonal_section
 from hotspot_app.render.pack.inputs import Inputs
 from hotspot_app.render.pack.model import (
     Image,
@@ -289,7 +290,7 @@ def chart_section(incidents, inputs, args, key) -> Section:
 BUILDERS = {"summary": summary_section, "concentration": concentration_section, "map": map_section,
              "sentences": sentences_section,
              "evaluation": evaluation_section, "chart": chart_section, "indicators": indicators_section,
-             **WHERE_NEXT_BUILDERS}
+             "seasonal": seasonal_section, **WHERE_NEXT_BUILDERS}
 
 
 def about_section(spec: Spec, inputs: Inputs, warnings: list[str], categories: set[str]) -> Section:

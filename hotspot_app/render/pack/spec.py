@@ -43,6 +43,7 @@ SECTION_KEYS: dict[str, set[str] | None] = {
     "near_repeat": {"title", "category", "from", "to", "distance_m", "days", "permutations", "seed"},
     "stability": {"title", "category", "from", "to", "top", "draws", "preset", "eps_m", "min_samples"},
     "hot_streets": {"title", "category", "from", "to", "streets", "max_distance_m", "top"},
+    "seasonal": {"title", "areas", "category", "from", "to", "season"},
 }
 
 

@@ -91,12 +91,17 @@ with common.answer_or_stop(), st.status("Evaluating (matching comparison areas, 
     status.update(label=f"Evaluated {answer.evaluation.area}", state="complete")
 ev = answer.evaluation
 
-common.print_caption(ds, ev.after.months, category)
+common.print_caption(ds, ev.after.months, category, title=f"Before / after: {ev.area}")
 # warnings first, prominently
 for text in dict.fromkeys(answer.warnings):
     st.warning(text, icon="⚠️")
 headline, effect_sentence, robustness_sentence = answer.sentences()
 st.markdown(f"**{headline}**")
+if ev.effect is not None:  # the headline says at once whether the change could be chance
+    lo_, hi_ = ev.effect.ci95
+    verdict = ("statistically significant at the 5% level" if not (lo_ <= 1 <= hi_)
+               else "not statistically significant: it could be chance")
+    st.markdown(f"**Against {common.md(answer.control_text())}, the change is {verdict}.**")
 st.markdown(effect_sentence)
 
 k = st.columns(5)
@@ -119,6 +124,12 @@ else:
 k[4].metric("WDQ", "n/a" if ev.wdq is None else f"{ev.wdq:.2f}", help=ev.wdq_text or None)
 if ev.wdq_text:
     st.caption(ev.wdq_text)
+st.caption("**WDQ** (weighted displacement quotient): the change in the buffer ring against the control, "
+           "divided by the change in the target — above 0 the ring also fell (benefits spread), below 0 "
+           "incidents moved into the ring. **WDD** (weighted displacement difference): the incidents the "
+           "target and ring together gained or lost against the control, with its test. **TNE** (total "
+           "net effect): incidents prevented (positive) or added (negative) in the target and ring "
+           "together, given the control's trend.")
 
 # the target beside its comparison areas; the robustness table; the placebo histogram
 area = gpd.GeoDataFrame({"name": [ev.area]}, geometry=[answer.target], crs=settings.CRS)

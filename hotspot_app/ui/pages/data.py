@@ -13,15 +13,16 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import shapely
+import folium
 import streamlit as st
 
 from hotspot_app.io import exports, workspace
 from hotspot_app.render import maps
-from hotspot_app.core import settings, taxonomy
+from hotspot_app.core import patrol, settings, taxonomy
 from hotspot_app.core.errors import HotspotError, InputError
 from hotspot_app.core.schema import INTERVENTION_TYPES
 from hotspot_app.questions import places as places_question
-from hotspot_app.ui import cache, common, signin, source
+from hotspot_app.ui import cache, common, patrol_calls, signin, source
 
 st.title("Data")
 ds = common.dataset()
@@ -262,12 +263,37 @@ st.caption("Draw a polygon or rectangle with the tools on the map, then name it 
            "intervention dates. It is saved to the workspace as a micro-hotspot area and an "
            "intervention, and can be evaluated on the *Before / after* page. The demo is never "
            "written to: drawn on the demo, it starts a new, empty workspace.")
+# what to draw around: the incidents of the last 12 months (heat, by location) and the patrol
+# areas the Hotspots page shows (its settings, else the app's defaults)
 m = maps.base_map(maps.bounds_of(ds.wards), tiles=common.tiles())
 if len(ds.wards):
     maps.area_outlines(ds.wards, name="Wards", colour="#777777", line_width=1).add_to(m)
+if ds.months:
+    recent = tuple(ds.months[-12:])
+    locs = cache.locations(ds.key, (), recent)
+    if len(locs):
+        maps.heat_layer(locs, name=f"Incidents {recent[0]} to {recent[-1]} (heat)").add_to(m)
+    cur = st.session_state.get("hs-current")
+    with common.answer_or_stop():
+        hot = (patrol_calls.patrol_areas(ds.key, tuple(cur["category"]), tuple(cur["period"]), cur["preset"],
+                                         cur["eps_m"], cur["min_samples"], None, cur.get("rank_by"),
+                                         int(cur["top"]), tuple(cur.get("within") or ()))
+               if cur else  # the Hotspots page's first view (ASB, last 12 months, default preset): one cache
+               patrol_calls.patrol_areas(ds.key, ("asb",) if "asb" in cache.category_options(ds.key) else (),
+                                         (recent[0], recent[-1]), patrol.DEFAULT_PRESET,
+                                         float(patrol.PRESETS[patrol.DEFAULT_PRESET].eps_m),
+                                         int(patrol.PRESETS[patrol.DEFAULT_PRESET].min_samples), None, None,
+                                         5, ()))
+    if len(hot.areas):
+        maps.patrol_area_layer(hot.areas, name="Patrol areas (Hotspots page)",
+                               fields={"rank": "Rank", "name": "Name", "count": "Incidents"}).add_to(m)
+        maps.rank_markers(hot.areas).add_to(m)
 if len(ds.micro_hotspots):
     maps.area_outlines(ds.micro_hotspots, name="Micro-hotspots", colour="#008837", dash="6 4").add_to(m)
+folium.LayerControl(collapsed=True).add_to(m)
 maps.draw_control(m)
+# the same map every run: drawing reruns the page, and the map keeps its view and the shape
+maps.stable_ids(m)
 drawn = common.show_map(m, key="dt-draw-map", height=480, draw=True) or {}  # own block: see show_map
 polygon = None
 feature = drawn.get("last_active_drawing") or ((drawn.get("all_drawings") or [None])[-1])
@@ -280,7 +306,9 @@ with st.form("dt-intervention"):
     iv_name = f1.text_input("Name", key="dt-iv-name", placeholder="e.g. Precinct evening patrols")
     iv_type = f2.selectbox("Type", list(INTERVENTION_TYPES), key="dt-iv-type")
     f3, f4 = st.columns(2)
-    iv_start = f3.date_input("Start", value=dt.date.today().replace(day=1), key="dt-iv-start")
+    last = pd.Timestamp(f"{ds.months[-1]}-01").date() if ds.months else dt.date.today().replace(day=1)
+    iv_start = f3.date_input("Start", value=last, key="dt-iv-start",
+                             help="The first day of the data's last month unless you choose another.")
     iv_end = f4.date_input("End (blank = ongoing)", value=None, key="dt-iv-end")
     iv_notes = st.text_input("Notes", key="dt-iv-notes")
     submitted = st.form_submit_button("Save the area and intervention", disabled=not writer)

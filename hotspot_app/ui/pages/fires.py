@@ -6,7 +6,8 @@ by month, and when fires happen (day × hour, where the records have times)."""
 import folium
 import streamlit as st
 
-from hotspot_app.core import params, patrol, taxonomy
+from hotspot_app.core import fire_summary as core_fires
+from hotspot_app.core import params, patrol, periods, taxonomy
 from hotspot_app.io import exports
 from hotspot_app.questions import fires
 from hotspot_app.render import charts, formatting, maps
@@ -28,6 +29,7 @@ has_wards = len(ds.wards) > 0
 metric = c3.radio("Ward metric", ["count", "rate"], key="fi-metric", disabled=not has_wards,
                   format_func={"count": "Count", "rate": "Rate per 1,000 residents"}.get)
 category = (group,)
+common.print_caption(ds, months, category, title="Deliberate fires")
 
 summary = patrol_calls.fire_summary(ds.key, group, months)
 if summary.precision_note:
@@ -55,13 +57,14 @@ else:
     st.caption(f"{clus.n_found} clusters hold {clus.n_incidents - clus.n_noise:,} of {clus.n_incidents:,} "
                f"secondary fires; the top {len(shown)} are listed.")
 if len(shown):
-    ctable = patrol.display_table(shown)
-    st.dataframe(ctable, hide_index=True, width="stretch",
+    ctable = patrol.display_table(shown, per_ha=fires.per_ha_meaningful(summary.precision_m))
+    common.table(ctable, headings=patrol.DISPLAY, hide_index=True, width="stretch",
                  column_config={**{c: patrol.DISPLAY[c] for c in ctable.columns},
                                 "area_m2": st.column_config.NumberColumn("Size (m²)", format="%,d")})
     token = common.geo_downloads_token(shown, ds.key, months[0], months[-1], eps_m, min_samples, top)
     common.download_row(ds.key, shown, ctable, token, stem="secondary-fire-clusters",
-                        widget_key="fi-clu", png_title="Clusters of deliberate secondary fires")
+                        widget_key="fi-clu",
+                        png_title=f"Clusters of deliberate secondary fires, {periods.describe([months[0], months[-1]])}")
 
 # ---------------------------------------------------------------- map
 m = maps.base_map(maps.bounds_of(ds.wards) or maps.bounds_of(shown) or None, tiles=common.tiles())
@@ -92,17 +95,50 @@ common.show_map(m, key="fi-map", download=f"fires-{metric}")
 st.subheader("By ward")
 st.caption(f"Ward from {summary.how}.")
 if has_wards:
-    st.dataframe(formatting.rank_display(ranking), hide_index=True, width="stretch")
+    common.table(formatting.rank_display(ranking), hide_index=True, width="stretch")
     common.downloads(ranking, "fires-by-ward", key="fi-ward-dl")
 st.markdown("**Ward × month**")
 ward_table = summary.ward_month
-st.dataframe(ward_table, hide_index=True, width="stretch")
+common.table(ward_table, hide_index=True, width="stretch")
 w1, w2 = st.columns(2)
 w1.download_button("CSV", data=exports.csv_bytes(ward_table), file_name="fires-ward-by-month.csv",
                    mime="text/csv", key="fi-wm-csv", on_click="ignore")
 w2.download_button("XLSX", data=lambda: formatting.xlsx_bytes(exports.neutralise_frame(ward_table)),
                    file_name="fires-ward-by-month.xlsx", key="fi-wm-xlsx", on_click="ignore",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+# ---------------------------------------------------------------- the bonfire period
+st.subheader("Bonfire period against the rest of the year")
+MONTH_NAMES = core_fires.MONTH_NAMES
+b1, b2 = st.columns([2, 1.4])
+season = b1.multiselect("Months compared with the rest of the year", list(range(1, 13)),
+                        default=list(core_fires.BONFIRE_MONTHS), key="fi-season",
+                        format_func=lambda m: MONTH_NAMES[m - 1],
+                        help="October–November (Halloween, Bonfire Night) by default; choose any months.")
+span = b2.radio("Months used", ["all", "period"], key="fi-season-from", horizontal=True,
+                format_func={"all": "Every month loaded", "period": "The period above"}.get,
+                help="A season needs several years to compare: every month loaded by default.")
+if not season or len(season) == 12:
+    st.info("Choose between one and eleven months to compare with the rest of the year.")
+else:
+    with common.answer_or_stop():
+        seas = patrol_calls.seasonal(ds.key, group, tuple(ds.months) if span == "all" else tuple(months),
+                                     tuple(sorted(season)))
+    common.show_warnings(seas.warnings)
+    st.markdown(f"**{seas.sentence(FIRE_GROUPS[group].lower())}**")
+    st.caption(seas.method)
+    st.altair_chart(charts.season_bars(seas.by_month, seas.label, value_title="Fires"), width="stretch")
+    ward_season = seas.by_ward.rename(columns={
+        "ward": "Ward", "season_months": "Months in season", "other_months": "Other months",
+        "season_count": "Fires in season", "other_count": "Fires otherwise",
+        "season_per_month": "A month in season", "other_per_month": "A month otherwise",
+        "rate_ratio": "Rate ratio", "ci_low": "95% CI low", "ci_high": "95% CI high", "p_value": "p",
+        "pct_change": "Change (%)", "pct_low": "Change low (%)", "pct_high": "Change high (%)",
+        "dispersion": "Dispersion"})
+    common.table(ward_season, hide_index=True, width="stretch",
+                 column_config={"p": st.column_config.NumberColumn("p", format="%.3f")})
+    common.downloads(ward_season, f"fires-{core_fires.season_label(season).lower()}-by-ward",
+                     key="fi-season-dl")
 
 # ---------------------------------------------------------------- property type, month
 st.subheader("By property type")

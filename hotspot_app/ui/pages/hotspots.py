@@ -8,7 +8,7 @@ under snapping, hot streets)."""
 import folium
 import streamlit as st
 
-from hotspot_app.core import harm, params, patrol, settings
+from hotspot_app.core import areas as areas_mod, harm, params, patrol, periods, settings, taxonomy
 from hotspot_app.questions import patrol_areas as patrol_question
 from hotspot_app.render import charts, maps
 from hotspot_app.ui import cache, common, patrol_calls, where_next
@@ -22,6 +22,9 @@ with c1:
     category = common.category_picker(ds, "hs-cat", default=["asb"])
 with c2:
     months = common.period_picker(ds, "hs-period")
+within = common.place_picker(ds, "hs-place")
+common.print_caption(ds, months, category, title="Hotspots and patrol areas"
+                     + (f" in {areas_mod.describe_within(list(within))}" if within else ""))
 p1, p2, p3 = st.columns([2, 1, 1.4])
 
 
@@ -69,7 +72,7 @@ period = (months[0], months[-1])
 rank_by = "harm" if rank_by == "harm" else None
 with st.status("Finding patrol areas…", expanded=False) as status:
     found = patrol_calls.patrol_areas(ds.key, category, period, preset_name, float(eps_m), int(min_samples),
-                                      float(days) if space_time else None, rank_by, top)
+                                      float(days) if space_time else None, rank_by, top, within)
     status.update(label=f"{found.n_found} patrol areas from {found.n_incidents:,} incidents "
                         f"({found.n_noise:,} not in any area)", state="complete")
 grid_answer = None
@@ -82,15 +85,15 @@ if found.message:
 shown = found.areas
 st.session_state["hs-current"] = {"category": category, "period": period, "preset": preset_name,
                                   "eps_m": float(eps_m), "min_samples": int(min_samples), "top": top,
-                                  "rank_by": rank_by}
+                                  "rank_by": rank_by, "within": within}
 
 table = patrol.display_table(shown, weighted=rank_by is not None)
 if len(shown):
     st.markdown(f"**{found.sentence()}** Click a row to zoom the map to it.")
 picked = None
 if len(table):
-    event = st.dataframe(
-        table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+    event = common.table(
+        table, headings=patrol.DISPLAY, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
         key="hs-table",
         column_config={**{c: patrol.DISPLAY[c] for c in table.columns},
                        "area_m2": st.column_config.NumberColumn("Size (m²)", format="%,d"),
@@ -147,10 +150,13 @@ folium.LayerControl(collapsed=True).add_to(m)
 common.show_map(m, key="hs-map", download="patrol-areas-map", height=520)
 
 if len(shown):
-    token = common.geo_downloads_token(shown, ds.key, category, period, eps_m, min_samples, rank_by, top)
+    what_words = taxonomy.selection_label(category, everything="all incidents")
+    token = common.geo_downloads_token(shown, ds.key, category, period, eps_m, min_samples, rank_by, top, within)
     st.markdown("**Downloads** (the areas shown)")
     common.download_row(ds.key, shown, table, token, stem="patrol-areas", widget_key="hs",
-                        png_title=f"Top {len(shown)} patrol areas, {period[0]} to {period[1]}",
+                        png_title=f"Top {len(shown)} patrol areas"
+                                  + (f" in {areas_mod.describe_within(list(within))}" if within else "")
+                                  + f", {what_words}, {periods.describe([period[0], period[1]])}",
                         png_name="patrol-areas-map.png")
     st.page_link("hotspot_app/ui/pages/patrol_plan.py", label=f"Plan patrols for these {len(shown)} areas",
                  icon=":material/directions_walk:")

@@ -21,7 +21,7 @@ with c2:
 with c3:
     metric = st.radio("Ward metric", list(METRICS), format_func=METRICS.get, key="ov-metric")
 
-common.print_caption(ds, months, category)
+common.print_caption(ds, months, category, title="Overview")
 kpi_box = st.container()  # filled after the map is sent, so the map frame starts loading first
 
 # ---------------------------------------------------------------- map
@@ -83,5 +83,5 @@ st.subheader("Wards")
 if len(ranking) > 1:
     st.markdown(ranked_doc["top"]["text"])
 table = formatting.rank_display(ranking)
-st.dataframe(table, hide_index=True, width="stretch")
+common.table(table, hide_index=True, width="stretch")
 common.downloads(ranking, f"wards-{months[0]}-{months[-1]}", key="ov-dl")

@@ -1,0 +1,84 @@
+"""First paint after a fresh start (issue 21 item 10): the Overview and Hotspots pages in a real
+browser (Debian chromium, network closed) on the real Cleveland police.uk data -- all 35 months
+(about 269,000 incidents) in a workspace with the May 2024 wards -- each timed from the first
+navigation to a freshly started server (empty caches, as after a restart) until the app is idle
+and every map has drawn. Baseline: the same on a bare Streamlit page with a title.
+
+Target: Overview and Hotspots <= 3 s after a fresh start.
+Run: `.venv/bin/python benchmarks/first_paint.py` (writes the "first_paint" section of RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import machine, write_section  # noqa: E402
+from app_pages import ARGS, CHROMIUM, REAL, settle, workspace  # noqa: E402
+from app_server import running_app  # noqa: E402
+
+RUNS = 3
+PAGES = [("", "Overview"), ("hotspots", "Hotspots")]
+
+
+def first_visit(url: str, slug: str) -> float:
+    """Seconds from the first navigation to `slug` of a fresh server until it has settled."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = b.new_page(viewport={"width": 1400, "height": 1000})
+        page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("http://127.0.0.1", "data:", "blob:"))
+                   else r.abort())
+        t0 = time.perf_counter()
+        page.goto(f"{url}/{slug}")
+        seconds = settle(page, t0)
+        b.close()
+    return seconds
+
+
+def main() -> None:
+    if not (REAL / "police_cleveland").is_dir():
+        raise SystemExit("../shared/realdata is not available")
+    load = os.getloadavg()[0]
+    times: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        ws, n = workspace(Path(tmp))
+        for slug, title in PAGES:
+            for _ in range(RUNS):
+                with running_app(env={"HOTSPOT_WORKSPACE": str(ws)}) as url:
+                    times.setdefault(title, []).append(first_visit(url, slug))
+        bare = Path(tmp) / "bare.py"
+        bare.write_text("import streamlit as st\nst.title('Bare page')\nst.write('x' * 60)\n")
+        for _ in range(RUNS):
+            with running_app(script=bare) as url:
+                times.setdefault("bare Streamlit page (baseline)", []).append(first_visit(url, ""))
+    import playwright
+    import streamlit
+    lines = ["## First paint after a fresh start (benchmarks/first_paint.py)", "",
+             f"Machine: {machine()}; load average at start {load:.1f}; Streamlit {streamlit.__version__}, "
+             f"Playwright {getattr(playwright, '__version__', '?')}, Chromium 156; "
+             f"{time.strftime('%Y-%m-%d')}.", "",
+             f"Real Cleveland police.uk street data, all 35 months ({n:,} incidents), May 2024 wards. Each run "
+             "starts the server afresh (no cache), opens a new browser and times the first navigation to the "
+             f"page until the app is idle and every map has drawn; {RUNS} runs per page. Target: <= 3 s.", "",
+             "| page | median s | best s | worst s | <= 3 s |", "|---|---:|---:|---:|---|"]
+    for title, runs in times.items():
+        ok = "" if "baseline" in title else ("yes" if statistics.median(runs) <= 3 else "NO")
+        lines.append(f"| {title} | {statistics.median(runs):.2f} | {min(runs):.2f} | {max(runs):.2f} | {ok} |")
+    text = "\n".join(lines)
+    print(text)
+    write_section("first_paint", text)
+
+
+if __name__ == "__main__":
+    main()
