@@ -18,6 +18,7 @@ import re
 
 import pandas as pd
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from shapely.geometry import box
 
 from app_server import running_app
@@ -138,8 +139,17 @@ def open_data_page(browser, app_url: str):  # noqa: F811
 
 def choose_intervention(page, name: str) -> None:
     box_ = page.locator('[data-testid="stSelectbox"]').filter(has_text="Intervention").first
-    box_.click()
-    page.get_by_role("option", name=re.compile(re.escape(name))).click()
+    option = page.get_by_role("option", name=re.compile(re.escape(name)))
+    for attempt in range(3):  # a page run (the drawing map answering) closes an open list: open it again
+        wait_until_run_ends(page)
+        box_.click()
+        try:
+            option.wait_for(timeout=20_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+    option.click()
     page.get_by_label("Name", exact=True).last.wait_for(timeout=30_000)
     page.wait_for_function(f"() => [...document.querySelectorAll('input')].some(i => i.value === {name!r})",
                            timeout=30_000)
