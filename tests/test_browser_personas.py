@@ -9,7 +9,8 @@ real Cleveland police.uk files (2023-01..2025-11) and May 2024 wards:
 * the analyst draws a micro-hotspot around the incidents and patrol areas the drawing map shows
   (the map keeps its view and the shape), saves it, evaluates it and prints the Before/after page.
 
-Every wait is on what the user sees; screenshots of each finished task go to docs/screenshots/.
+Every wait is on what the user sees; screenshots of each finished task go to
+test-output/ (HOTSPOT_SCREENSHOTS=docs/screenshots to refresh the README's).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import io
 import re
 import shutil
 import unicodedata
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -32,7 +34,9 @@ from test_browser import OUT, browser, map_frames, offline_page, wait_for_maps  
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
 
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+#: Screenshots of each finished task: test-output/ (a test run leaves the repository as it was);
+#: HOTSPOT_SCREENSHOTS=docs/screenshots refreshes the ones the README shows.
+SHOTS = Path(os.environ.get("HOTSPOT_SCREENSHOTS") or OUT).resolve()
 WARDS = "wards_2024/cleveland_wards_may2024_bsc_epsg27700.geojson"
 
 

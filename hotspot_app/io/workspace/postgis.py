@@ -84,6 +84,7 @@ from hotspot_app.io.workspace.base import (
 from hotspot_app.core.selection import Selection
 from hotspot_app.io.identity import current_user
 from hotspot_app.io.workspace import urls
+from hotspot_app.io.workspace.partitioned import degrade_dtype, merge_dtype
 from hotspot_app.io.workspace.urls import normalise_url
 from hotspot_app.io.workspace.base import Workspace
 
@@ -279,31 +280,8 @@ def _q(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
-
-
 def _iso(ts) -> str:
     return pd.Timestamp(ts).tz_convert("UTC").isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _degrade(dtype: str) -> str:
-    """dtype of a column that also holds NULLs (rows written without it)."""
-    if dtype.startswith(("int", "uint")):
-        return "float64"
-    if dtype == "bool":
-        return "object"
-    return dtype
-
-
-def _merge_dtype(old: str, new: str) -> str:
-    """One dtype for a column holding rows of both dtypes."""
-    if old == new:
-        return old
-    numeric = ("int", "uint", "float")
-    if old.startswith(numeric) and new.startswith(numeric):
-        return "float64"
-    if old.startswith("datetime64") and new.startswith("datetime64"):
-        return "datetime64[ns]"
-    return "object"
 
 
 def _meta_of(df: pd.DataFrame) -> dict:
@@ -554,13 +532,13 @@ class PostgisWorkspace(Workspace):
             for col in new["columns"]:
                 if col not in meta["columns"]:
                     meta["columns"].append(col)
-                    meta["dtypes"][col] = _degrade(new["dtypes"][col])  # older rows are NULL
+                    meta["dtypes"][col] = degrade_dtype(new["dtypes"][col])  # older rows are NULL
                 else:
-                    meta["dtypes"][col] = _merge_dtype(meta["dtypes"][col], new["dtypes"][col])
+                    meta["dtypes"][col] = merge_dtype(meta["dtypes"][col], new["dtypes"][col])
             if len(df):
                 for col in meta["columns"]:
                     if col not in new["columns"]:
-                        meta["dtypes"][col] = _degrade(meta["dtypes"][col])  # the new rows are NULL
+                        meta["dtypes"][col] = degrade_dtype(meta["dtypes"][col])  # the new rows are NULL
         self._set_meta(conn, table, meta)
         return len(df)
 
