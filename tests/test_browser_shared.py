@@ -19,6 +19,7 @@ import re
 import pandas as pd
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
 from shapely.geometry import box
 
 from app_server import running_app
@@ -150,9 +151,10 @@ def choose_intervention(page, name: str) -> None:
             if attempt == 2:
                 raise
     option.click()
-    page.get_by_label("Name", exact=True).last.wait_for(timeout=30_000)
+    page.get_by_label("Name", exact=True).last.wait_for(timeout=60_000)
     page.wait_for_function(f"() => [...document.querySelectorAll('input')].some(i => i.value === {name!r})",
-                           timeout=30_000)
+                           timeout=60_000)
+    wait_until_run_ends(page)
 
 
 def test_a_stale_delete_is_refused_and_the_deleted_one_is_restored(browser, three_interventions, tmp_path):  # noqa: F811
@@ -162,7 +164,17 @@ def test_a_stale_delete_is_refused_and_the_deleted_one_is_restored(browser, thre
         page = open_data_page(browser, app_url)
         try:
             choose_intervention(page, "Charlie lighting")
-            page.get_by_text("Yes, delete this intervention").click()
+            delete = page.get_by_role("button", name="Delete intervention")
+            for attempt in range(3):  # a tick given while the page runs again can be lost: give it again
+                if not page.get_by_role("checkbox", name=re.compile("Yes, delete this intervention")).last.is_checked():
+                    page.get_by_text("Yes, delete this intervention").last.click()
+                try:
+                    expect(delete).to_be_enabled(timeout=20_000)
+                    break
+                except AssertionError:
+                    if attempt == 2:
+                        raise
+                    wait_until_run_ends(page)
             # meanwhile another user deletes it and records a new one
             ws.delete_intervention("int-3", user="bob")
             ws.add_intervention("Delta youth club", "other", "2024-03-01", geometry=box(444000, 518000, 444100, 518100),

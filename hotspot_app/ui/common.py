@@ -351,9 +351,11 @@ PERSISTED: dict[str, str] = {
     "pp-teams": "int", "pp-travel": "str", "pp-seed": "int",
     "fi-group": "str", "fi-period": "range", "fi-metric": "str", "fi-eps": "float", "fi-min": "int",
     "fi-top": "int", "fi-season": "ints", "fi-season-from": "str",
+    "ba-control": "str",
 }
 #: Page file stem -> the prefix of its settings.
-PAGE_PREFIX: dict[str, str] = {"overview": "ov-", "hotspots": "hs-", "patrol_plan": "pp-", "fires": "fi-"}
+PAGE_PREFIX: dict[str, str] = {"overview": "ov-", "hotspots": "hs-", "patrol_plan": "pp-", "fires": "fi-",
+                               "before_after": "ba-"}
 _URL_READ = "settings-url-read"
 
 
