@@ -166,13 +166,14 @@ def test_printing_the_overview_gives_every_ward(browser, cleveland_app, clevelan
     page.close()
 
 
-@pytest.mark.skip(reason="open defect (issue 21): on the real Cleveland workspace the Data page's drawing "
-                         "section does not appear within 5 minutes in a browser on a loaded machine (AppTest draws "
-                         "it in under a second); see the closing note")
+@pytest.mark.skip(reason="open defect (issue 21): on the real Cleveland workspace, the Before/after page of "
+                         "the drawn micro-hotspot (layer control, from the address) shows no significance line "
+                         "within 10 minutes in the browser; drawing and saving pass; see the closing note")
 @pytest.mark.timeout(1800)  # the evaluation (matched areas, placebo test) on 269,000 incidents takes minutes
 def test_the_analyst_draws_a_micro_hotspot_evaluates_it_and_prints_before_after(browser, cleveland, tmp_path):
+    # the analyst's own copy of the workspace: the GeoPackage and its incidents' files beside it
     ws_path = tmp_path / "analyst.gpkg"
-    shutil.copy(cleveland["ws"], ws_path)
+    workspace.GeopackageWorkspace(cleveland["ws"]).copy_to(ws_path)
     with running_app(env={"HOTSPOT_WORKSPACE": str(ws_path)}, log=tmp_path / "st.log") as url:
         page = offline_page(browser)
         page.goto(f"{url}/data")
