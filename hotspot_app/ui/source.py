@@ -372,6 +372,7 @@ def add_drawn_intervention(key: str, target: str | os.PathLike, geometry, name: 
     returns the source key of the workspace written (see `_writable` for the demo)."""
     from hotspot_app.core import schema
 
+    schema.check_intervention(type_, start, end)  # before the area is written: never one without the other
     where = _writable(key, target)
     ws = workspace.open_workspace(where)
     version = ws.version()
