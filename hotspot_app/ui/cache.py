@@ -231,7 +231,8 @@ def window_locations(key: str, bounds: tuple[float, float, float, float], pad_m:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def plan_power(key: str, selection: tuple[str, ...], period: tuple[str, ...], _plan, token: str):
-    """`questions.evaluation.plan_power_for` of a patrol plan (`token` identifies the plan)."""
+    """`questions.evaluation.plan_power_for` of a patrol plan (`token` identifies its areas and
+    length: the power does not depend on the seed or the visit times)."""
     from hotspot_app.questions import evaluation
 
     return evaluation.plan_power_for(load(key).incidents, _plan, category=list(selection) or None,

@@ -733,10 +733,6 @@ class Workspace(abc.ABC):
         refused by `RecordConflict` when it changed since the user saw it."""
 
     @abc.abstractmethod
-    def patrol_areas(self, run_id: int | None = None) -> gpd.GeoDataFrame:
-        """Patrol-area polygons of one saved cluster run (all runs when `run_id` is None)."""
-
-    @abc.abstractmethod
     def save_cluster_run(self, parameters: dict, polygons: gpd.GeoDataFrame, name: str | None = None,
                          user: str | None = None) -> int:
         """Save a cluster run's parameters and polygons; returns its run id."""
