@@ -231,6 +231,11 @@ def test_the_analyst_draws_a_micro_hotspot_evaluates_it_and_prints_before_after(
         body = page.inner_text("body")
         assert "Analyst's micro-hotspot" in body
         assert re.search(r"Against the rest of the layer \((\d\d) areas\)", body)  # the other wards
+        # what she prints is drawn: the comparison areas, the before and after maps, the robustness table
+        wait_for_maps(page, 3, timeout=180)
+        page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
+        page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(
+            timeout=60_000)  # the placebo histogram
         assert "WDQ (weighted displacement quotient)" in body and "TNE (total net effect)" in body
         shot(page, "persona-analyst-before-after.png")
         pages, text = pdf_text(print_pdf(page, "persona-analyst-before-after.pdf"))
