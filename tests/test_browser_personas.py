@@ -101,9 +101,11 @@ def settled(frame) -> None:
 
 
 def wait_until_run_ends(page, timeout: float = 240_000) -> None:
-    """The app has finished its run: Streamlit's 'running' indicator is gone."""
+    """The app has finished its run: Streamlit's 'running' indicator is gone and no element is
+    greyed out as stale (a run the page started again, e.g. after saving)."""
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && !document.querySelector('[data-stale=\"true\"]')", timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -180,20 +182,23 @@ def test_the_analyst_draws_a_micro_hotspot_evaluates_it_and_prints_before_after(
         # the drawing map shows what to draw around: the incidents (heat) and the patrol areas
         frame.locator("canvas.leaflet-heatmap-layer").first.wait_for(state="attached", timeout=60_000)
         frame.locator(".hotspot-rank").first.wait_for(timeout=60_000)
-        # zoom in (double clicks beside it) on the first patrol area and draw around it
-        for attempt in range(3):  # a double click given while the page runs again can be lost: give it again
+        # zoom in (double clicks beside it) on the first patrol area to street level (zoom 14: a
+        # rectangle of 44 x 32 pixels is then about 420 x 300 m) and draw around it
+        for attempt in range(8):  # a double click given while the page runs again can be lost: give it again
             wait_until_run_ends(page)
             frame = map_frames(page)[-1]
             frame.locator(".leaflet-container").scroll_into_view_if_needed()
-            start_zoom = frame.evaluate("() => window.map_div.getZoom()")
-            spot = beside_first_area(frame)
-            page.mouse.dblclick(*spot)  # zooms in keeping the clicked point where it is
-            try:
-                frame.wait_for_function(f"() => window.map_div.getZoom() > {start_zoom}", timeout=20_000)
+            zoom = frame.evaluate("() => window.map_div.getZoom()")
+            if zoom >= 14:
                 break
+            page.mouse.dblclick(*beside_first_area(frame))  # zooms in keeping the clicked point where it is
+            try:
+                frame.wait_for_function(f"() => window.map_div.getZoom() > {zoom}", timeout=20_000)
+                settled(frame)
             except PlaywrightTimeout:
-                if attempt == 2:
-                    raise
+                continue
+        else:
+            raise AssertionError(f"the drawing map did not zoom to street level (zoom {zoom})")
         settled(frame)
         view = frame.evaluate("() => [window.map_div.getZoom(), window.map_div.getCenter().lat.toFixed(5)]")
         frame.evaluate("() => { window.__same_map = true; }")
@@ -207,6 +212,8 @@ def test_the_analyst_draws_a_micro_hotspot_evaluates_it_and_prints_before_after(
         page.mouse.up()
         page.get_by_text("Polygon drawn:").wait_for(timeout=60_000)
         wait_until_run_ends(page)
+        drawn_m2 = int(re.sub(r"\D", "", page.get_by_text("Polygon drawn:").inner_text().split(":")[1]))
+        assert 30_000 < drawn_m2 < 400_000  # a micro-hotspot: a few hundred metres across
         # the map kept its view and the drawn shape after the page ran again
         frame = map_frames(page)[-1]
         after = frame.evaluate("() => [window.map_div.getZoom(), window.map_div.getCenter().lat.toFixed(5)]")
