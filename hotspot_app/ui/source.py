@@ -21,6 +21,7 @@ never written to: drawing while the demo is shown starts a new, empty workspace.
 from __future__ import annotations
 
 import hashlib
+import functools
 import os
 import shutil
 import time
@@ -78,9 +79,19 @@ class Dataset:
             return empty_areas()
         return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=settings.CRS)
 
+    @functools.cached_property
+    def _months(self) -> tuple[str, ...]:
+        return tuple(sorted({str(m) for m in pd.unique(self.incidents["month"].dropna())}))
+
     @property
     def months(self) -> list[str]:
-        return sorted(pd.unique(self.incidents["month"].dropna().astype(str)))
+        """The months loaded, sorted (found once per dataset: the incidents never change)."""
+        return list(self._months)
+
+    @functools.cached_property
+    def kinds(self) -> frozenset[str]:
+        """The kinds of incident loaded (crime, asb, fire, ...)."""
+        return frozenset(str(k) for k in pd.unique(self.incidents["kind"].dropna()))
 
 
 def empty_areas() -> gpd.GeoDataFrame:

@@ -24,7 +24,7 @@ common.banner(ds)
 cur = st.session_state.get("hs-current")
 if cur is None:
     months = ds.months[-12:]
-    cur = {"category": ("asb",) if "asb" in set(ds.incidents["kind"].astype(str)) else (),
+    cur = {"category": ("asb",) if "asb" in ds.kinds else (),
            "period": (months[0], months[-1]), "preset": patrol.DEFAULT_PRESET, "eps_m": None,
            "min_samples": None, "top": patrol_question.SHOWN, "rank_by": None, "within": ()}
     st.caption("Patrol areas of the last 12 months with the app's default preset; choose others on "
