@@ -591,7 +591,7 @@ def node_kinds(rows: list[dict]) -> list[str]:
 def to_frame(document: dict) -> pd.DataFrame:
     """A table document as a DataFrame: ``category``, ``parent``, ``level``, ``node``, then per
     column id ``<id>_current``, ``_previous``, ``_diff`` (Int64), ``_pct_diff``, ``_rate``,
-    ``_share`` (Float64; share = % of the column's Total current, 1 decimal)."""
+    (``_rate_eb`` when smoothed), ``_share`` (Float64; share = % of the column's Total current, 1 decimal)."""
     rows = document["rows"]
     data: dict[str, list] = {"category": [r["category"] for r in rows],
                              "parent": [r["parent"] for r in rows],
@@ -604,6 +604,8 @@ def to_frame(document: dict) -> pd.DataFrame:
             out[f"{cid}_{key}"] = pd.array([r["cells"][cid][key] for r in rows], dtype="Int64")
         for key in ("pct_diff", "rate"):
             out[f"{cid}_{key}"] = pd.array([r["cells"][cid][key] for r in rows], dtype="Float64")
+        if any("rate_eb" in r["cells"][cid] for r in rows):  # `--smooth eb`: the smoothed rate
+            out[f"{cid}_rate_eb"] = pd.array([r["cells"][cid].get("rate_eb") for r in rows], dtype="Float64")
         tot = total_row["cells"][cid]["current"] if total_row else None
         out[f"{cid}_share"] = pd.array(
             [None if (tot in (None, 0) or r["cells"][cid]["current"] is None)
