@@ -31,19 +31,51 @@ def police(rows, provider="Cleveland Police") -> gpd.GeoDataFrame:
     return schema.make_incidents(df, source="police-uk")
 
 
-def test_a_second_force_missing_a_month_gives_na_with_a_warning_not_zero():
-    # Cleveland for January-March 2024 (Ash), a second force for January-February (Cedar)
+def two_forces() -> pd.DataFrame:
+    # Cleveland for January-March 2024 (Ash: 2 a month), a second force for January-February
+    # (Cedar: 3 a month)
     cleveland = police([("Drugs", m, 5.0, 5.0) for m in ("2024-01", "2024-02", "2024-03")] * 2)
     durham = police([("Drugs", m, 1005.0, 1005.0) for m in ("2024-01", "2024-02")] * 3,
                     provider="Durham Constabulary")
-    inc = pd.concat([cleveland, durham], ignore_index=True)
+    return pd.concat([cleveland, durham], ignore_index=True)
+
+
+DURHAM = "Durham has no data for 2024-03"
+
+
+def test_a_second_force_missing_a_month_gives_na_with_a_warning_naming_the_force():
+    inc = two_forces()
     assert sorted(coverage.for_kind(inc, "crime").months) == ["2024-01", "2024-02"]
-    assert coverage.gaps_by_provider(inc, ["2024-02", "2024-03"]) == ["Durham Constabulary: 2024-03"]
+    assert coverage.gaps_by_provider(inc, ["2024-02", "2024-03"]) == [DURHAM]
+    assert coverage.gaps_by_provider(inc[inc["provider"] == "Cleveland Police"], ["2024-04"]) == []  # one force
     doc = table.area_table(inc, wards(), by="LAD24NM", period="2024-03..2024-03",
                            compare="2024-02..2024-02").document
     total = doc["rows"][-1]["cells"]
     assert total["South"]["current"] is None and total["South"]["diff"] is None  # never 0, -100%
-    assert any("no data loaded for 2024-03" in w for w in doc["warnings"])
+    assert total["North"]["current"] is None and total["North"]["previous"] == 2  # March not known force-wide
+    assert (total["Total"]["current"], total["Total"]["previous"]) == (None, 5)
+    assert doc["warnings"] == [f"{DURHAM}: period current (2024-03) is shown as null (not zero) because "
+                               "not every force or service that supplies it has data for those months"]
+    # February against January: both forces loaded, exact figures and no warning
+    doc = table.area_table(inc, wards(), by="LAD24NM", period="2024-02..2024-02",
+                           compare="2024-01..2024-01").document
+    total = doc["rows"][-1]["cells"]
+    assert [(total[c]["current"], total[c]["previous"]) for c in ("North", "South", "Total")] == \
+        [(2, 2), (3, 3), (5, 5)] and doc["warnings"] == []
+
+
+def test_the_second_forces_missing_month_is_named_by_the_summary_and_the_indicators():
+    inc = two_forces()
+    w = wards()
+    doc = summaries.area_summary(inc, w[w["name"] == "Cedar"], to="2024-03", n_months=1,
+                                 compare="previous-period")
+    assert (doc["crime"]["current"], doc["crime"]["previous"]) == (None, 3)
+    assert any(w.startswith(f"{DURHAM}: crime current (2024-03)") for w in doc["warnings"])
+    spec = pd.DataFrame({"indicator": ["Drugs"], "category": ["Drugs"], "target": ["reduce"]})
+    ind = indicators.indicators(inc, spec, "2024-03..2024-03", compare="previous-period")
+    assert (ind["rows"][0]["current"], ind["rows"][0]["previous"], ind["rows"][0]["status"]) == (None, 5, "n/a")
+    assert ind["warnings"] == [f"{DURHAM}: Drugs current (2024-03) is shown as null (not zero) because "
+                               "not every force or service that supplies it has data for those months"]
 
 
 def test_a_police_uk_month_without_asb_rows_gives_asb_na_with_a_warning():

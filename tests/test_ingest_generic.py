@@ -106,7 +106,8 @@ id,date,category,kind,weight,x,y
     inc = res.incidents
     assert inc["kind"].tolist() == ["asb", "fire"]
     assert inc["weight"].tolist() == [2.0, 1.0]
-    assert any("1 rows repeat an incident_id" in w and "e.g. 1" in w for w in res.summary["warnings"])
+    assert "1 row repeats an incident ID already loaded from the same source; the first was kept and the " \
+        "repeat was not loaded (listed as 'duplicate id' in the rejects)" in res.summary["warnings"]
 
 
 def test_missing_required_columns_name_file_and_column(tmp_path):

@@ -112,7 +112,7 @@ def test_same_month_loaded_twice_is_reported_as_duplicates(tmp_path):
     assert (s["read"], s["loaded"], s["rejected"]) == (10, 4, 6)
     assert s["rejected_by_reason"] == {"no location": 2, "duplicate id": 4}
     assert [fc["loaded"] for fc in s["files"]] == [4, 0]
-    assert any("4 rows repeat an incident_id" in w for w in s["warnings"])
+    assert any("4 rows repeat an incident ID" in w for w in s["warnings"])
     dup = res.rejects[res.rejects["reason"] == "duplicate id"]
     assert dup["file"].eq(str(g)).all() and dup["row"].tolist() == [1, 2, 3, 4]
 
