@@ -211,8 +211,8 @@ def test_folder_reads_csvs_and_skips_other_files_with_warnings(tmp_path):
     (tmp_path / "population.csv").write_text("ward,population\nNorth,1000\n")
     res = read_incidents(tmp_path)
     assert [f["file"] for f in res.summary["files"]] == [str(tmp_path / "2024-01" / "2024-01-x-street.csv")]
-    assert res.summary["warnings"] == [f"skipped {tmp_path / 'population.csv'}: not an incident file "
-                                       "(no category with a date or month)"]
+    assert res.summary["warnings"] == ["skipped population.csv: not an incident file "
+                                       "(no category with a date or month)"]  # its name, not its folder
     with pytest.raises(InputError, match="no category column"):
         read_incidents(tmp_path / "population.csv")      # named explicitly: an error
     (tmp_path / "empty").mkdir()
