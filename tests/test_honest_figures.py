@@ -160,3 +160,52 @@ def test_a_rate_map_without_population_shows_counts_and_says_so(tmp_path):
     ids = wards()["area_id"].astype(str).tolist()
     assert metric == "rate" and values[ids[0]] == 2.0 and values[ids[2]] == 0.0
     assert grey == {ids[1]: "no population"}  # grey said honestly: Birch has no population
+
+
+# ----------------------------------------------------------------------------- council reports
+def test_a_council_extract_is_its_own_kind_and_never_in_the_crime_total(tmp_path):
+    """A council's fly-tipping and noise CSV loaded beside police.uk rows: the crime Total is the
+    police.uk count alone; the council's rows are kind 'council', a block of their own."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from hotspot_app.cli import app
+    from hotspot_app.io.ingest import read_incidents
+    from reliability import makers as mk
+
+    police_csv = mk.police_file(tmp_path, [mk.police_row(f"c{i}", crime=c) for i, c in
+                                           enumerate(["Burglary", "Burglary", "Drugs", "Anti-social behaviour"])])
+    police_csv = police_csv.rename(tmp_path / "2024-01-cleveland-street.csv")
+    council = mk.text_file(tmp_path, "council.csv", [mk.GENERIC_HEADER] + [
+        f"f{i},2024-01-{10 + i},{c},449500,520000" for i, c in
+        enumerate(["Fly-tipping", "Fly-tipping", "Fly-tipping", "Noise", "Noise"])])
+    wards = tmp_path / "wards.geojson"
+    mk.wards().to_file(wards)
+    res = read_incidents(council)
+    assert res.incidents["kind"].tolist() == ["council"] * 5
+    assert res.incidents["group"].tolist() == ["Fly-tipping"] * 3 + ["Noise"] * 2
+    assert res.summary["warnings"] == [
+        "council.csv: 5 rows with categories that are not police or fire categories (Fly-tipping, Noise) were "
+        "loaded as council reports: their own kind, never counted in a crime total (a kind column saying "
+        "'crime' or 'asb' counts them as such)"]
+
+    def table(*files, extra=()):
+        r = CliRunner().invoke(app, ["table", *map(str, files), "--areas", str(wards), "--by", "WD24NM",
+                                     "--period", "2024-01..2024-01", *extra, "--format", "json"])
+        assert r.exit_code == 0, r.output
+        return json.loads(r.stdout)
+
+    alone, both = table(police_csv), table(police_csv, council)
+    assert alone["rows"][-1]["cells"]["Total"]["current"] == 3  # 2 burglaries, 1 drugs
+    assert both["rows"] == alone["rows"]  # the council's rows are in no crime row, nor the crime Total
+    assert not any(r["category"] in ("Unknown", "Fly-tipping") for r in both["rows"])
+    mixed = table(police_csv, council, extra=("--category", "crime", "--category", "council"))
+    got = [(r["category"], r.get("kind"), r["cells"]["Total"]["current"]) for r in mixed["rows"]]
+    assert ("Crime total", "crime", 3) in got
+    assert [g for g in got if g[1] == "council"] == [("Fly-tipping", "council", 3), ("Noise", "council", 2),
+                                                     ("Council reports total", "council", 5)]
+    assert got[-1] == ("Total", None, 8)
+    council_only = table(police_csv, council, extra=("--kind", "council"))
+    assert [(r["category"], r["cells"]["Total"]["current"]) for r in council_only["rows"]] == \
+        [("Fly-tipping", 3), ("Noise", 2), ("Total", 5)]

@@ -231,7 +231,7 @@ def read_frame(label: str, df, rows: np.ndarray, rep: report.Report,
     else:
         rep.warn(f"{files.shown(label)}: no id column; each row was given an id made from its fields")
     return rules.build(label, rows, fields, extras, np.asarray(x, float), np.asarray(y, float), crs_s, rep,
-                       source=SOURCE, default_kind="crime", checks=checks, coord_blank=coord_blank,
+                       source=SOURCE, default_kind=taxonomy.COUNCIL, checks=checks, coord_blank=coord_blank,
                        coord_bad=coord_bad, coord_text=coord_text, coord_column=coord_column,
                        not_point=not_point, kinds=kinds, month_column=month_column,
                        category_column=found["category"])
