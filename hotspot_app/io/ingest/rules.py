@@ -221,17 +221,21 @@ def _rows_of(v, keep: np.ndarray | None = None) -> np.ndarray:
 
 
 def _council_rows(kind: np.ndarray, group: np.ndarray, category: np.ndarray):
-    """Rows of a non-police file whose category is neither a police nor a fire category are
-    council reports (kind ``council``): each category is its own row of a table (its group is
-    itself), never 'Unknown' crime. Returns (groups, the warning saying so or None)."""
+    """A non-police file none of whose categories is a police or fire category (a council's
+    fly-tipping and noise reports) is council reports (kind ``council``): each category is its
+    own row of a table (its group is itself), never 'Unknown' crime. A file that holds police
+    categories (a force's own export) keeps its unrecognised ones as 'Unknown' crime. Returns
+    (kinds, groups, the warning saying so or None)."""
     council = (kind == taxonomy.COUNCIL) & (group == taxonomy.UNKNOWN)
     if not council.any():
-        return pd.Series(group, dtype=object), None
+        return kind, pd.Series(group, dtype=object), None
+    if (group != taxonomy.UNKNOWN).any():  # a police (or fire) export: its odd names are crime
+        return np.where(council, "crime", kind).astype(object), pd.Series(group, dtype=object), None
     out = np.where(council & (category != taxonomy.UNKNOWN), category, group)
     names = list(dict.fromkeys(str(c) for c in category[council]))
     n = int(council.sum())
     listed = ", ".join(names[:4]) + (f" and {len(names) - 4:,} more" if len(names) > 4 else "")
-    return pd.Series(out, dtype=object), (
+    return kind, pd.Series(out, dtype=object), (
         f"{n:,} row{'s' if n != 1 else ''} with categories that are not police or fire categories "
         f"({listed}) {'were' if n != 1 else 'was'} loaded as council reports: their own kind, never "
         "counted in a crime total (a kind column saying 'crime' or 'asb' counts them as such)")
@@ -358,7 +362,7 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
         kind = np.where(unknown, row_kind, kind_rows)
     group_rows = cls_rows["group"]
     if default_kind == taxonomy.COUNCIL:
-        group_rows, note = _council_rows(np.asarray(kind, dtype=object),
+        kind, group_rows, note = _council_rows(np.asarray(kind, dtype=object),
                                          np.asarray(cls_rows["group"], dtype=object),
                                          np.asarray(cls_rows["category"], dtype=object))
         if note:
