@@ -122,6 +122,9 @@ def test_each_warning_is_said_once_on_each_face(runs):
     assert len(doc["warnings"]) == len(set(doc["warnings"]))
     stderr_lines = [ln for ln in out["rank json"].splitlines() if ln.startswith("warning: ")]
     assert len(stderr_lines) == len(set(stderr_lines))
+    # the one repeated police.uk row is said once, by its warning, not again as a rejected-rows note
+    assert sum("incident ID" in ln for ln in out["rank json"].splitlines()) == 2  # JSON and stderr
+    assert "rows were not loaded" not in out["rank json"] and "duplicate id: 1)" not in out["rank json"]
 
 
 def _json_part(text: str) -> str:
