@@ -430,6 +430,10 @@ def test_concentration_within_hartlepool_on_the_overview_is_the_clis_on_clevelan
     assert any(m.value == doc["sentences"][0] for m in at.markdown)
     shown = at.dataframe[-1].value
     assert shown["Area"].tolist()[:3] == ["Victoria", "Burn Valley", "Headland & Harbour"]
+    # no machine path or hash in what the page says (issue 20): the workspace by its name only
+    said = " ".join(str(e.value) for e in [*at.markdown, *at.caption, *at.warning, *at.info])
+    assert str(cleveland["dir"]) not in said and "/tmp/" not in said and "/work/" not in said
+    assert not __import__("re").search(r"\b[0-9a-fA-F]{40,}\b", said)
 
 
 # =========================================================================== grid / Gi*

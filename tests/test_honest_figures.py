@@ -209,3 +209,31 @@ def test_a_council_extract_is_its_own_kind_and_never_in_the_crime_total(tmp_path
     council_only = table(police_csv, council, extra=("--kind", "council"))
     assert [(r["category"], r["cells"]["Total"]["current"]) for r in council_only["rows"]] == \
         [("Fly-tipping", 3), ("Noise", 2), ("Total", 5)]
+
+
+def test_the_cli_names_the_second_force_missing_a_month(tmp_path):
+    """Two police.uk forces as files, Durham without March: `hotspot table` and `hotspot summary`
+    give March n/a and the warning names Durham."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from hotspot_app.cli import app
+    from reliability import makers as mk
+
+    def force_file(force: str, month: str, n: int):
+        rows = [f"{force[0]}{month}{i},{month},{force},{force},-1.23,54.57,On or near A Street,E01,N01,Drugs,,"
+                for i in range(n)]
+        return mk.text_file(tmp_path, f"{month}-{force.split()[0].lower()}-street.csv", [mk.POLICE_HEADER, *rows])
+
+    files = [force_file("Cleveland Police", m, 2) for m in ("2024-01", "2024-02", "2024-03")]
+    files += [force_file("Durham Constabulary", m, 3) for m in ("2024-01", "2024-02")]
+    wards = tmp_path / "wards.geojson"
+    mk.wards().to_file(wards)
+    r = CliRunner().invoke(app, ["table", *map(str, files), "--areas", str(wards), "--by", "WD24NM",
+                                 "--period", "2024-03..2024-03", "--compare", "previous-period", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    total = doc["rows"][-1]["cells"]["Total"]
+    assert (total["current"], total["previous"], total["pct_diff"]) == (None, 5, None)
+    assert any(w.startswith(f"{DURHAM}: period current (2024-03) is shown as null (not zero)") for w in doc["warnings"])
