@@ -92,7 +92,7 @@ def for_selection(incidents: pd.DataFrame, selected: pd.Series) -> periods.Cover
 
 
 def kind_loaded(incidents: pd.DataFrame, kind: str) -> bool:
-    """Whether data of `kind` (crime, asb, fire) are loaded at all: rows of that kind, or rows
+    """Whether data of `kind` (crime, asb, fire, council) are loaded at all: rows of that kind, or rows
     from a source that always supplies it. When not, its counts are null ("not loaded"), never 0
     (a fire extract alone says nothing about crime)."""
     if "kind" not in incidents.columns:
