@@ -68,7 +68,7 @@ id,month,category,easting,northing
     assert [(g.x, g.y) for g in inc.geometry] == [(449000, 520000), (445000, 1140000), (449500, 520500)]
     assert inc["location_precision_m"].tolist() == [1.0, 1.0, 1000.0]
     assert inc["month"].tolist() == ["2024-03"] * 3 and inc["occurred"].isna().all()
-    assert any("1 rows had easting and northing swapped" in w for w in res.summary["warnings"])
+    assert any("1 row had easting and northing swapped" in w for w in res.summary["warnings"])
 
 
 def test_swapped_latitude_longitude_fixed_and_reported(tmp_path):

@@ -188,7 +188,7 @@ INPUT_CASES = [
     pytest.param(_generic(GH + ",kind", [f"1,2024-01-15,Odd thing,{G},robbery", f"2,2024-01-15,Odd thing,{G},asb"]),
                  ok(2, 1, {"bad kind": 1}), id="generic-bad-kind"),
     pytest.param(_generic(LL, ["1,2024-01-15,Burglary,54.57,-1.23", "2,2024-01-15,Burglary,-1.23,54.57"]),
-                 ok(2, 2, warning="1 rows had longitude and latitude swapped"), id="generic-swapped-lon-lat"),
+                 ok(2, 2, warning="1 row had longitude and latitude swapped"), id="generic-swapped-lon-lat"),
     pytest.param(_generic(GH, ["1,2024-01-15,Burglary,-1.23,54.57"]),
                  ok(1, 1, warning="hold degrees, not metres"), id="generic-degrees-in-easting"),
     pytest.param(_generic(LL, [f"1,2024-01-15,Burglary,{G}"]),
@@ -406,7 +406,7 @@ def test_ingest_and_boundary_warnings_reach_stderr_and_json(tmp_path):
     r = invoke("rank", inc, "--areas", areas, "--format", "json")
     assert r.exit_code == 0, r.stderr
     warnings = json.loads(r.stdout)["warnings"]
-    swapped = [w for w in warnings if "1 rows had longitude and latitude swapped" in w]
+    swapped = [w for w in warnings if "1 row had longitude and latitude swapped" in w]
     shared = [w for w in warnings if "share a name with another area" in w]
     assert len(swapped) == 1 and len(shared) == 1
     assert f"warning: {swapped[0]}" in r.stderr and f"warning: {shared[0]}" in r.stderr

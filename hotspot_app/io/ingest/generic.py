@@ -40,6 +40,11 @@ SPATIAL_SUFFIXES = {".parquet", ".geoparquet", ".geojson", ".json", ".gpkg"}
 SOURCE = "generic"
 
 
+def _rows(n: int) -> str:
+    """'1 row', '2 rows', '1,200 rows'."""
+    return f"{n:,} row{'s' if n != 1 else ''}"
+
+
 # ----------------------------------------------------------------------------- generic files
 _CANON = ("incident_id", "occurred", "month", "category", "subcategory", "longitude", "latitude",
           "easting", "northing", "weight", "location", "kind")
@@ -189,13 +194,13 @@ def read_frame(label: str, df, rows: np.ndarray, rep: report.Report,
             swapped = (~geo.in_gb_wgs84(x, y)) & geo.in_gb_wgs84(y, x)
             if swapped.any():
                 x, y = np.where(swapped, y, x), np.where(swapped, x, y)
-                rep.warn(f"{files.shown(label)}: {int(swapped.sum())} rows had longitude and latitude swapped "
+                rep.warn(f"{files.shown(label)}: {_rows(int(swapped.sum()))} had longitude and latitude swapped "
                          f"(latitude values looked like longitudes); fixed")
         else:
             swapped = (~geo.in_gb_bng(x, y)) & geo.in_gb_bng(y, x)
             if swapped.any():
                 x, y = np.where(swapped, y, x), np.where(swapped, x, y)
-                rep.warn(f"{files.shown(label)}: {int(swapped.sum())} rows had easting and northing swapped; fixed")
+                rep.warn(f"{files.shown(label)}: {_rows(int(swapped.sum()))} had easting and northing swapped; fixed")
     used = {c for c in found.values() if c is not None}
     extras = rules.extras(df, used)
     source_col = next((c for c in cols if files.norm(c) == "source"), None)
@@ -221,7 +226,7 @@ def read_frame(label: str, df, rows: np.ndarray, rep: report.Report,
         ids = _id_strings(df[found["incident_id"]])
         empty = pc.equal(ids, "").to_numpy(zero_copy_only=False)
         if empty.any():
-            rep.warn(f"{files.shown(label)}: {int(empty.sum())} rows without an id got generated ids")
+            rep.warn(f"{files.shown(label)}: {_rows(int(empty.sum()))} without an id got generated ids")
             at = np.flatnonzero(empty)
             index = np.arange(n, dtype=np.int64)
             index[at] = n + np.arange(len(at))
