@@ -68,11 +68,13 @@ def locations(key: str, category: tuple[str, ...], months: tuple[str, ...] | Non
 
 # ------------------------------------------------------------------------------ the questions
 @st.cache_data(show_spinner="Counting by ward…", max_entries=32)
-def ward_ranking(key: str, category: tuple[str, ...], months: tuple[str, ...]) -> tuple[pd.DataFrame, dict]:
-    """`questions.rank.rank` of the wards: (table, the `hotspot rank` document)."""
+def ward_ranking(key: str, category: tuple[str, ...], months: tuple[str, ...],
+                 within: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """`questions.rank.rank` of the wards (`within` a place, as `hotspot rank --within`):
+    (table, the `hotspot rank` document with its ``sentences``)."""
     ds = load(key)
     return rank.rank(ds.incidents, ds.wards, category=list(category) or None,
-                     period=(months[0], months[-1]))
+                     period=(months[0], months[-1]), within=within)
 
 
 @st.cache_data(show_spinner="Counting by ward…", max_entries=32)

@@ -25,7 +25,6 @@ common.print_caption(ds, months, category, title="Overview")
 kpi_box = st.container()  # filled after the map is sent, so the map frame starts loading first
 
 # ---------------------------------------------------------------- map
-ranking, ranked_doc = cache.ward_ranking(ds.key, category, months)
 ward_ids = ds.wards["area_id"].astype(str)
 counts, warnings = cache.ward_values(ds.key, category, months, "count")
 rates, _ = cache.ward_values(ds.key, category, months, "rate")
@@ -80,8 +79,11 @@ with kpi_box:
 
 # ---------------------------------------------------------------- ward table
 st.subheader("Wards")
+within = common.authority_picker(ds, "ov-la")  # concentration within one authority, as `rank --within`
+ranking, ranked_doc = cache.ward_ranking(ds.key, category, months, within)
 if len(ranking) > 1:
-    st.markdown(ranked_doc["top"]["text"])
+    for sentence in ranked_doc.get("sentences", []):  # the rank question's sentences, as the CLI and pack say them
+        st.markdown(sentence)
 table = formatting.rank_display(ranking)
 common.table(table, hide_index=True, width="stretch")
 common.downloads(ranking, f"wards-{months[0]}-{months[-1]}", key="ov-dl")
