@@ -89,6 +89,13 @@ class Dataset:
         return list(self._months)
 
     @functools.cached_property
+    def kind_sources(self) -> pd.DataFrame:
+        """The distinct (kind, source) pairs loaded: what `coverage.kind_loaded` asks of the
+        incidents, in a few rows (once per dataset)."""
+        cols = [c for c in ("kind", "source") if c in self.incidents.columns]
+        return pd.DataFrame(self.incidents[cols]).drop_duplicates().reset_index(drop=True)
+
+    @functools.cached_property
     def kinds(self) -> frozenset[str]:
         """The kinds of incident loaded (crime, asb, fire, ...)."""
         return frozenset(str(k) for k in pd.unique(self.incidents["kind"].dropna()))

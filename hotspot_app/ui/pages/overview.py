@@ -70,7 +70,7 @@ with kpi_box:
     span = periods.describe([months[0], months[-1]]) if len(months) > 1 else periods.describe(months)
     for col, (k, label) in zip(cols, [kp for kp in kpis if kp[0] in summary]):
         block = summary[k]
-        loaded = coverage.kind_loaded(ds.incidents, {"fires": "fire"}.get(k, k))
+        loaded = coverage.kind_loaded(ds.kind_sources, {"fires": "fire"}.get(k, k))
         col.metric(f"{label}, {span}", formatting.fmt_int(block.get("current")) if loaded else "not loaded",
                    formatting.change_text(block.get("diff"), block.get("pct_diff")), delta_color="inverse",
                    help="Compared with the same months a year earlier.")
