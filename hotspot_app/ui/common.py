@@ -346,6 +346,7 @@ PERSISTED: dict[str, str] = {
     "hs-cat": "list", "hs-period": "range", "hs-place-la": "str", "hs-place-wards": "list",
     "hs-preset": "str", "hs-eps": "float", "hs-min": "int", "hs-top": "int", "hs-rank": "str",
     "hs-st": "bool", "hs-days": "float", "hs-grid": "str", "hs-cell": "float", "hs-shape": "str",
+    "hs-where-next": "bool",
     "pp-place-la": "str", "pp-place-wards": "list", "pp-pick": "ints", "pp-visits": "int",
     "pp-min": "int", "pp-days": "int", "pp-start": "date", "pp-hours": "pair", "pp-share": "float",
     "pp-teams": "int", "pp-travel": "str", "pp-seed": "int",
