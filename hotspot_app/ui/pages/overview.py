@@ -4,7 +4,7 @@ micro-hotspots, category/period filters, KPI cards with the micro-hotspot summar
 import streamlit as st
 
 from hotspot_app.core import coverage, measures, periods
-from hotspot_app.render import formatting, maps, static_maps
+from hotspot_app.render import formatting, maps
 from hotspot_app.ui import cache, common
 
 st.title("Overview")
@@ -56,7 +56,19 @@ m = maps.overview_map(ds.wards, values, locs, metric_title=title, fmt=fmt, diver
                       extra=extra, town_centres=ds.town_centres, micro_hotspots=ds.micro_hotspots,
                       tiles=common.tiles())
 common.show_map(m, key="ov-map", download=f"overview-{metric}")
-common.png_download(lambda: static_maps.choropleth_png(ds.wards, [None if measures.is_missing(v) else float(v) for v in ds.wards["area_id"].astype(str).map(values)], title=f"{title}, {periods.describe([months[0], months[-1]])}", legend_title=title, diverging=diverging), f"overview-{metric}", key="ov-map")
+
+
+def _png() -> bytes:
+    """The map as PNG, drawn when the button is clicked (matplotlib is imported then, not at the
+    page's first paint)."""
+    from hotspot_app.render import static_maps
+
+    shades = [None if measures.is_missing(v) else float(v) for v in ds.wards["area_id"].astype(str).map(values)]
+    return static_maps.choropleth_png(ds.wards, shades, title=f"{title}, {periods.describe([months[0], months[-1]])}",
+                                      legend_title=title, diverging=diverging)
+
+
+common.png_download(_png, f"overview-{metric}", key="ov-map")
 
 # ---------------------------------------------------------------- KPI cards for one area
 with kpi_box:
