@@ -10,7 +10,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import pytest
 from geopandas.testing import assert_geodataframe_equal
 
 from hotspot_app.core import settings

@@ -3,12 +3,10 @@ or postcodes with a radius, kept as the town_centre area layer that tables and r
 
 from __future__ import annotations
 
-import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
 
-from hotspot_app.core import schema
 from hotspot_app.core.errors import InputError
 from hotspot_app.core.locations import grid_ref
 from hotspot_app.questions import places, table

@@ -95,7 +95,6 @@ def test_cli_pack_and_question_agree_on_the_demo(demo):
 
     d = demo.dir
     inc = workspace.open_workspace(d / "workspace.gpkg").incidents()
-    import geopandas as gpd
     from hotspot_app.questions import boundaries
     wards, _ = boundaries.read_areas(d / "wards.geojson")
     months = sorted(inc.loc[inc["kind"] == "fire", "month"].astype(str).unique())
@@ -123,7 +122,6 @@ def test_cli_pack_and_question_agree_on_the_demo(demo):
 
 
 def test_clusters_without_street_are_named_by_the_files_ward_and_grid_ref():
-    import geopandas as gpd
     from hotspot_app.core import schema
 
     x0, y0 = 375_500.0, 165_500.0
