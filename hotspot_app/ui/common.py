@@ -110,6 +110,13 @@ def keep_options(key: str, options) -> None:
         st.session_state[key] = [v for v in st.session_state[key] if v in allowed]
 
 
+def keep_choice(key: str, options) -> None:
+    """Forget a selectbox's remembered value (session or shared link) that is no longer among its
+    `options` (e.g. a ward outside the place now chosen), so it falls back to its first option."""
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]
+
+
 def place_picker(ds: cache.Dataset, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
     """Where: an authority (when the wards carry one, e.g. LAD24NM) and wards; returns the
     `within` choice of the questions (``("LAD24NM=Hartlepool", "Victoria,Headland")``), ``()``
@@ -320,13 +327,13 @@ def md(text: str) -> str:
 
 
 def when_section(key: str, category: tuple[str, ...], months: tuple[str, ...], *, widget_key: str,
-                 name: str, value_title: str = "Incidents") -> None:
+                 name: str, value_title: str = "Incidents", within: tuple[str, ...] = ()) -> None:
     """The "When?" block of a page: the day × hour heat table and the busiest hours where the
     incidents have times; otherwise the one sentence saying why not."""
     from hotspot_app.render import charts
 
     st.subheader("When?")
-    detail, dh, peaks = patrol_calls.when_tables(key, category, months)
+    detail, dh, peaks = patrol_calls.when_tables(key, category, months, within)
     if dh is None:
         st.info(detail.reason)
         return
@@ -343,6 +350,7 @@ def when_section(key: str, category: tuple[str, ...], months: tuple[str, ...], *
 #: and writes only its own (the key's prefix), so no page changes another page's result.
 PERSISTED: dict[str, str] = {
     "ov-cat": "list", "ov-period": "range", "ov-metric": "str", "ov-area": "str",
+    "ov-place-la": "str", "ov-place-wards": "list",
     "hs-cat": "list", "hs-period": "range", "hs-place-la": "str", "hs-place-wards": "list",
     "hs-preset": "str", "hs-eps": "float", "hs-min": "int", "hs-top": "int", "hs-rank": "str",
     "hs-st": "bool", "hs-days": "float", "hs-grid": "str", "hs-cell": "float", "hs-shape": "str",
@@ -351,7 +359,7 @@ PERSISTED: dict[str, str] = {
     "pp-min": "int", "pp-days": "int", "pp-start": "date", "pp-hours": "pair", "pp-share": "float",
     "pp-teams": "int", "pp-travel": "str", "pp-seed": "int",
     "fi-group": "str", "fi-period": "range", "fi-metric": "str", "fi-eps": "float", "fi-min": "int",
-    "fi-top": "int", "fi-season": "ints", "fi-season-from": "str",
+    "fi-top": "int", "fi-season": "ints", "fi-season-from": "str", "fi-place-la": "str", "fi-place-wards": "list",
     "ba-control": "str",
 }
 #: Page file stem -> the prefix of its settings.
