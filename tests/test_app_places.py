@@ -34,6 +34,7 @@ def demo_with_authority(tmp_path_factory):
     wards = d.wards.copy()
     wards["LAD24NM"] = ["Hartlepool" if n in HARTLEPOOL else "Redcar and Cleveland" for n in wards["name"]]
     ws.write_areas(wards)
+    wards.to_file(folder / "wards.geojson", driver="GeoJSON", engine="pyogrio")
     return folder / "demo.gpkg", d.incidents, wards
 
 
@@ -139,3 +140,41 @@ def test_overview_on_cleveland_shows_the_hartlepool_wards(realdata, tmp_path, mo
     assert sorted(table["Area"][table["Rank"] != ""]) == names
     assert any(c.value.startswith("13,282 incidents selected in Hartlepool at") for c in at.caption)
     assert [m.value for m in at.metric if m.label.startswith("Crimes")] == ["13,282"]
+
+
+def test_pack_patrol_map_within_agrees_with_the_cli_and_the_page(demo_with_authority, monkeypatch):
+    """The pack's patrol map takes `within` like its other sections: the same Hartlepool areas as
+    `hotspot clusters --within LAD24NM=Hartlepool` and the Hotspots page with Hartlepool chosen."""
+    from typer.testing import CliRunner
+
+    from hotspot_app.cli import app as cli_app
+    from hotspot_app.render import pack as report_pack
+
+    gpkg, inc, wards = demo_with_authority
+    last = inc["month"].max()
+    frm, to = periods.window(last, 12)[0], last
+    res = CliRunner().invoke(cli_app, ["clusters", str(gpkg), "--category", "asb", "--from", frm, "--to", to,
+                                       "--areas", str(gpkg.parent / "wards.geojson"), "--top", "5",
+                                       "--within", "LAD24NM=Hartlepool", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    expected = [(c["rank"], c["name"], c["count"]) for c in doc["clusters"]]
+    # four patrol areas (the default street-level preset) lie in the Hartlepool wards, named with
+    # the authority (the wards span two)
+    assert expected == [(1, "On or near Market Place — Aldwyke Central ward, Hartlepool", 61),
+                        (2, "On or near Bridge Street — Aldwyke Central ward, Hartlepool", 49),
+                        (3, "On or near Supermarket — Aldwyke Central ward, Hartlepool", 30),
+                        (4, "On or near Bus Station — Aldwyke Central ward, Hartlepool", 29)]
+    spec = {"title": "Hartlepool patrol areas", "data": gpkg.name, "areas": {"wards": "wards.geojson"},
+            "sections": [{"map": {"type": "patrol", "areas": "wards", "category": ["asb"], "from": frm, "to": to,
+                                  "top": 5, "within": "LAD24NM=Hartlepool"}}]}
+    built = report_pack.build(report_pack.parse_spec(spec, base=gpkg.parent, source="test"))
+    section = next(s for s in built.sections if s.kind == "map")
+    assert section.title.startswith("Patrol areas in Hartlepool: ")
+    assert [(c["rank"], c["name"], c["count"]) for c in section.document["clusters"]] == expected
+    assert section.document["parameters"]["within"] == "LAD24NM=Hartlepool"
+    # the Hotspots page, Hartlepool chosen: the same four
+    at = open_page("hotspots", gpkg, monkeypatch)
+    pick(at, "hs-place", "Hartlepool")
+    shown = at.dataframe[0].value
+    assert list(zip(shown["rank"], shown["name"], shown["count"])) == expected
