@@ -245,9 +245,12 @@ PRINT_CSS = """<style>
   .print-table th, .print-table td { border: 1px solid #bbb; padding: 1px 3px; text-align: left; }
   .print-table th { background: #eee; }
   h1, [data-testid="stCaptionContainer"], [data-testid="stAlert"] { display: block !important; }
-  iframe { max-width: 100% !important; height: 105mm !important; page-break-inside: avoid; }
+  /* a map prints at one fixed size, centred on the page; the map inside fits its areas again
+     at that size (render/maps.PrintFit), so the screen's width does not push them off-centre */
+  iframe { display: block !important; width: 180mm !important; max-width: 100% !important; height: 105mm !important;
+    margin: 0 auto !important; page-break-inside: avoid; }
   [data-testid="stElementContainer"]:has(iframe), [data-testid="stVerticalBlock"]:has(> [data-testid="stElementContainer"] iframe) {
-    height: auto !important; min-height: 0 !important; }
+    height: auto !important; min-height: 0 !important; width: 100% !important; }
 }
 </style>"""
 
