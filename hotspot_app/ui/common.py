@@ -223,6 +223,17 @@ def png_download(make_png, name: str, key: str, label: str = "Download map (PNG)
 
 PRINT_CSS = """<style>
 .print-only { display: none; }
+/* a phone: a table's every column, scrolling sideways inside its own box (the scrolling grid
+   squeezed to the phone's width showed two or three columns and cut the rest) */
+@media screen and (max-width: 640px) {
+  [data-testid="stElementContainer"]:has([data-testid="stDataFrame"]):has(+ [data-testid="stElementContainer"] .phone-table) {
+    display: none !important; }
+  .print-only.phone-table { display: block !important; overflow-x: auto; max-width: 100%; -webkit-overflow-scrolling: touch; }
+  .phone-table table { border-collapse: collapse; width: max-content; min-width: 100%; font-size: 0.85rem; }
+  .phone-table th, .phone-table td { border: 1px solid #ddd; padding: 2px 6px; text-align: left; white-space: nowrap; }
+  .phone-table th { background: #f3f3f3; }
+  [data-testid="stMarkdownContainer"]:has(> table) { overflow-x: auto; max-width: 100%; }
+}
 @media print {
   .print-only { display: block !important; font-size: 10pt; color: #333; margin: 0 0 6px; }
   [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
@@ -289,11 +300,14 @@ def print_caption(ds: cache.Dataset, months, category=(), title: str | None = No
 def table(df: pd.DataFrame, headings: dict | None = None, **kwargs):
     """A table on screen (`st.dataframe`, scrolling) and, for paper only, the same table with
     every row and column as plain HTML (escaped; headings repeat on each printed page, renamed
-    by `headings`): a printed page never stops at the rows the screen showed."""
+    by `headings`): a printed page never stops at the rows the screen showed. On a phone the
+    HTML table is shown instead, scrolling sideways in its box, unless rows can be selected (the
+    grid is then kept: a row click does something)."""
     out = st.dataframe(df, **kwargs)
     shown = df.rename(columns=headings or {})
     shown.columns = [str(c) for c in shown.columns]
-    st.markdown(f'<div class="print-only print-table">{shown.to_html(index=False, na_rep="n/a", escape=True)}</div>',
+    phone = "" if kwargs.get("on_select", "ignore") != "ignore" else " phone-table"
+    st.markdown(f'<div class="print-only print-table{phone}">{shown.to_html(index=False, na_rep="n/a", escape=True)}</div>',
                 unsafe_allow_html=True)
     return out
 
