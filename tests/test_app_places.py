@@ -178,3 +178,23 @@ def test_pack_patrol_map_within_agrees_with_the_cli_and_the_page(demo_with_autho
     pick(at, "hs-place", "Hartlepool")
     shown = at.dataframe[0].value
     assert list(zip(shown["rank"], shown["name"], shown["count"])) == expected
+
+
+def test_a_place_without_fires_in_a_month_counts_0_not_blank(demo_with_authority):
+    """The fire data cover a month when the fire service has rows anywhere that month: a place with
+    none of them that month has 0 fires (not 'not covered')."""
+    from hotspot_app.questions import fires
+
+    _, inc, wards = demo_with_authority
+    months = periods.window(inc["month"].max(), 12)
+    inside = areas.area_mask(inc, wards[wards["LAD24NM"] == "Hartlepool"])
+    quiet = inc[~(inside & inc["kind"].eq("fire") & inc["month"].eq(months[0]))]  # no Hartlepool fire that month
+    summary = fires.fire_summary(quiet, wards, category="deliberate-fires", months=months,
+                                 within="LAD24NM=Hartlepool")
+    total = summary.ward_month.set_index("ward").loc["Total"]
+    assert total[months[0]] == 0 and summary.warnings == []
+    assert set(summary.ward_month["ward"]) - {"Total"} <= set(HARTLEPOOL)
+    assert summary.total == int((taxonomy.select(quiet, "deliberate-fires") & quiet["month"].isin(months)
+                                 & areas.area_mask(quiet, wards[wards["LAD24NM"] == "Hartlepool"])).sum())
+    season = fires.seasonal(quiet, wards, category="deliberate-fires", months=months, within="LAD24NM=Hartlepool")
+    assert not any("do not cover" in w for w in season.warnings)

@@ -115,8 +115,9 @@ def concentration(key: str, category: tuple[str, ...], months: tuple[str, ...], 
 def fire_summary(key: str, group: str, months: tuple[str, ...], within: tuple[str, ...] = ()) -> fires.FireSummary:
     """`questions.fires.fire_summary` with the loaded wards (or the file's own ward column), in
     the place `within` (its fires and wards)."""
-    incidents, wards = cache.place(key, within)
-    return fires.fire_summary(incidents, wards, category=group, months=list(months))
+    ds = cache.load(key)
+    return fires.fire_summary(ds.incidents, ds.wards, category=group, months=list(months),
+                              within=list(within) or None)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -141,5 +142,6 @@ def seasonal(key: str, group: str, months: tuple[str, ...], season: tuple[int, .
              within: tuple[str, ...] = ()):
     """`questions.fires.seasonal` with the loaded wards (or the file's own ward column), in the
     place `within`."""
-    incidents, wards = cache.place(key, within)
-    return fires.seasonal(incidents, wards, category=group, months=list(months), season=season)
+    ds = cache.load(key)
+    return fires.seasonal(ds.incidents, ds.wards, category=group, months=list(months), season=season,
+                          within=list(within) or None)
