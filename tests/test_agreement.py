@@ -361,12 +361,14 @@ def test_tables_agree_on_cleveland(cleveland, monkeypatch):
                    "--within", "layer=ward", "--period", span)
     assert at.dataframe[0].value.equals(formatting.display_frame(page_doc, previous=False))
     assert formatting.display_frame(page_doc, previous=False).equals(formatting.display_frame(doc, previous=False))
+    # the papers' sentences of the same table, under it on the page (issue 20)
+    assert page_doc["sentences"] and any(all(x in m.value for x in page_doc["sentences"]) for m in at.markdown)
 
 
 # =========================================================================== rank and concentration
 def test_concentration_agrees_on_the_demo(demo_files):
     """`hotspot rank`'s top-3 sentence (its "sentences", with the counts and "n of N") is the
-    pack's concentration sentence; its share text is the Overview's."""
+    pack's concentration sentence and the Overview's."""
     doc = cli("rank", demo_files["ws"], "--areas", demo_files["wards"], "--category", "asb",
               "--from", DEMO_FROM, "--to", DEMO_TO)
     built, xlsx, html = pack({"title": "Concentration", "data": demo_files["ws"].name,
@@ -382,7 +384,7 @@ def test_concentration_agrees_on_the_demo(demo_files):
         [(a["name"], a["count"]) for a in doc["areas"][:3]]
     at = page("overview")
     at.multiselect(key="ov-cat").set_value(["asb"]).run()
-    assert any(m.value == doc["top"]["text"] for m in at.markdown)
+    assert any(m.value == doc["sentences"][0] for m in at.markdown)  # the same sentence, with its counts
 
 
 @pytest.mark.realdata
@@ -410,6 +412,28 @@ def test_concentration_and_sentences_within_hartlepool_agree_on_cleveland(clevel
     assert said.blocks[0][1] == table_doc["sentences"]
     summary = xlsx_rows(xlsx, "Summary", "Section")
     assert [r["Text"] for r in summary] == [doc["sentences"][0], *table_doc["sentences"]]
+
+
+@pytest.mark.realdata
+def test_concentration_within_hartlepool_on_the_overview_is_the_clis_on_cleveland(cleveland, monkeypatch):
+    """Issue 20 in the app: the Overview's wards, within Hartlepool, for ASB in 2024, say the
+    `hotspot rank --within LAD24NM=Hartlepool` sentence (47%; the three wards and their counts)."""
+    doc = cli("rank", cleveland["ws"], "--areas", cleveland["ws"], "--category", "asb",
+              "--from", "2024-01", "--to", "2024-12", "--within", "LAD24NM=Hartlepool")
+    assert doc["sentences"] == ["Almost half (47%; 1,226 of the 2,632 incidents) of ASB occurred in just "
+                                "3 wards; Victoria (484), Burn Valley (390) and Headland & Harbour (352)."]
+    at = page("overview", cleveland["ws"], monkeypatch)
+    at.multiselect(key="ov-cat").set_value(["asb"]).run()
+    at.select_slider(key="ov-period").set_value(("2024-01", "2024-12")).run()
+    at.selectbox(key="ov-place-la").set_value("Hartlepool").run()  # the page's place (the whole page)
+    assert not at.exception, at.exception
+    assert any(m.value == doc["sentences"][0] for m in at.markdown)
+    shown = at.dataframe[-1].value
+    assert shown["Area"].tolist()[:3] == ["Victoria", "Burn Valley", "Headland & Harbour"]
+    # no machine path or hash in what the page says (issue 20): the workspace by its name only
+    said = " ".join(str(e.value) for e in [*at.markdown, *at.caption, *at.warning, *at.info])
+    assert str(cleveland["dir"]) not in said and "/tmp/" not in said and "/work/" not in said
+    assert not __import__("re").search(r"\b[0-9a-fA-F]{40,}\b", said)
 
 
 # =========================================================================== grid / Gi*

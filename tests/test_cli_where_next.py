@@ -187,3 +187,38 @@ def test_smooth_eb_adds_rate_eb_beside_rate_in_rank_and_table(demo):
     code, _, err = run("table", d / "workspace.gpkg", "--areas", d / "wards.geojson", "--by", "name",
                        "--period", "2024-01..2024-03", "--smooth", "magic")
     assert code == 2 and "smooth" in err
+
+
+def test_smoothed_rate_is_printed_in_markdown_csv_and_xlsx(demo, tmp_path):
+    """`table --smooth eb` prints the smoothed rate wherever the table is shown, labelled 'Rate per
+    1,000 (smoothed)', with the JSON's figures (1 decimal as the papers print rates)."""
+    import openpyxl
+
+    from hotspot_app.render.formatting import fmt_rate
+
+    d = demo.dir
+    args = ("table", d / "workspace.gpkg", "--areas", d / "wards.geojson", "--by", "name",
+            "--period", "2024-01..2024-03", "--smooth", "eb")
+    doc = cli_json(*args)
+    total = doc["rows"][-1]
+    first = doc["columns"][0]["id"]
+    eb = total["cells"][first]["rate_eb"]
+    assert eb is not None
+    code, md, err = run(*args, "--format", "md")
+    assert code == 0, err
+    header = next(line for line in md.splitlines() if line.startswith("| Category"))
+    heads = [h.strip() for h in header.strip("|").split("|")]
+    col = heads.index(f"{first}: Rate per 1,000 (smoothed)")
+    last = [line for line in md.splitlines() if line.startswith("| **Total**")][0]
+    assert [v.strip() for v in last.strip("|").split("|")][col] == fmt_rate(eb)
+    assert heads.count("Total: Rate per 1,000 (smoothed)") == 1  # the Total column's is n/a
+    code, csv_text, err = run(*args, "--format", "csv")
+    frame = pd.read_csv(__import__("io").StringIO(csv_text))
+    assert frame[f"{first}_rate_eb"].iloc[-1] == eb and frame["Total_rate_eb"].isna().all()
+    out = tmp_path / "t.xlsx"
+    code, _, err = run(*args, "--format", "xlsx", "--out", out)
+    assert code == 0, err
+    ws = openpyxl.load_workbook(out).worksheets[0]
+    values = [[c.value for c in row] for row in ws.iter_rows()]
+    assert any(v == "Rate per 1,000 (smoothed)" for row in values for v in row)
+    assert any(row[0] == "Total" and eb in row for row in values)

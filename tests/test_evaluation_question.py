@@ -159,3 +159,23 @@ def test_patrol_log_on_monthly_data_says_why_the_crossover_cannot_be_done(layer,
     assert c["reason"] == crossover.MONTHLY_REASON and c["effect"] is None and c["carryover"] is None
     assert crossover.MONTHLY_REASON in a.warnings
     assert (c["patrol_days"], c["comparison_days"]) == (3, 2)
+
+
+def test_a_lone_saved_micro_hotspot_is_compared_within_the_wards():
+    """A micro-hotspot drawn and saved on the Data page is alone in its layer: 'the rest of the
+    layer' is then the wards (as for a drawn polygon), not an error (the analyst's Before/after)."""
+    inc, micro = _micro_case()
+    wards = gpd.GeoDataFrame({"area_id": [f"w{i}{j}" for i in range(4) for j in range(4)],
+                              "name": [f"Ward {i}{j}" for i in range(4) for j in range(4)], "layer": "ward"},
+                             geometry=[box(440_000 + 1000 * i, 510_000 + 1000 * j, 441_000 + 1000 * i,
+                                           511_000 + 1000 * j) for i in range(4) for j in range(4)],
+                             crs=settings.CRS)
+    lone = micro.iloc[[0]].assign(layer="micro_hotspot")
+    areas = gpd.GeoDataFrame(pd.concat([wards, lone], ignore_index=True), crs=settings.CRS)
+    a = q.evaluate(inc, "Precinct", areas=areas, after="2023-07..2023-12", category="asb", control="layer",
+                   placebo=False)
+    assert a.method == "layer" and a.control == "layer"
+    # the Precinct sits where four wards meet: its 250 m ring touches them; the other 12 are the control
+    assert sorted(a.control_areas) == sorted(f"Ward {i}{j}" for i in range(4) for j in range(4)
+                                             if not (i in (0, 1) and j in (0, 1)))
+    assert "the Precinct micro hotspot" in a.sentences()[0]

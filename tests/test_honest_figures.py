@@ -31,19 +31,51 @@ def police(rows, provider="Cleveland Police") -> gpd.GeoDataFrame:
     return schema.make_incidents(df, source="police-uk")
 
 
-def test_a_second_force_missing_a_month_gives_na_with_a_warning_not_zero():
-    # Cleveland for January-March 2024 (Ash), a second force for January-February (Cedar)
+def two_forces() -> pd.DataFrame:
+    # Cleveland for January-March 2024 (Ash: 2 a month), a second force for January-February
+    # (Cedar: 3 a month)
     cleveland = police([("Drugs", m, 5.0, 5.0) for m in ("2024-01", "2024-02", "2024-03")] * 2)
     durham = police([("Drugs", m, 1005.0, 1005.0) for m in ("2024-01", "2024-02")] * 3,
                     provider="Durham Constabulary")
-    inc = pd.concat([cleveland, durham], ignore_index=True)
+    return pd.concat([cleveland, durham], ignore_index=True)
+
+
+DURHAM = "Durham has no data for 2024-03"
+
+
+def test_a_second_force_missing_a_month_gives_na_with_a_warning_naming_the_force():
+    inc = two_forces()
     assert sorted(coverage.for_kind(inc, "crime").months) == ["2024-01", "2024-02"]
-    assert coverage.gaps_by_provider(inc, ["2024-02", "2024-03"]) == ["Durham Constabulary: 2024-03"]
+    assert coverage.gaps_by_provider(inc, ["2024-02", "2024-03"]) == [DURHAM]
+    assert coverage.gaps_by_provider(inc[inc["provider"] == "Cleveland Police"], ["2024-04"]) == []  # one force
     doc = table.area_table(inc, wards(), by="LAD24NM", period="2024-03..2024-03",
                            compare="2024-02..2024-02").document
     total = doc["rows"][-1]["cells"]
     assert total["South"]["current"] is None and total["South"]["diff"] is None  # never 0, -100%
-    assert any("no data loaded for 2024-03" in w for w in doc["warnings"])
+    assert total["North"]["current"] is None and total["North"]["previous"] == 2  # March not known force-wide
+    assert (total["Total"]["current"], total["Total"]["previous"]) == (None, 5)
+    assert doc["warnings"] == [f"{DURHAM}: period current (2024-03) is shown as null (not zero) because "
+                               "not every force or service that supplies it has data for those months"]
+    # February against January: both forces loaded, exact figures and no warning
+    doc = table.area_table(inc, wards(), by="LAD24NM", period="2024-02..2024-02",
+                           compare="2024-01..2024-01").document
+    total = doc["rows"][-1]["cells"]
+    assert [(total[c]["current"], total[c]["previous"]) for c in ("North", "South", "Total")] == \
+        [(2, 2), (3, 3), (5, 5)] and doc["warnings"] == []
+
+
+def test_the_second_forces_missing_month_is_named_by_the_summary_and_the_indicators():
+    inc = two_forces()
+    w = wards()
+    doc = summaries.area_summary(inc, w[w["name"] == "Cedar"], to="2024-03", n_months=1,
+                                 compare="previous-period")
+    assert (doc["crime"]["current"], doc["crime"]["previous"]) == (None, 3)
+    assert any(w.startswith(f"{DURHAM}: crime current (2024-03)") for w in doc["warnings"])
+    spec = pd.DataFrame({"indicator": ["Drugs"], "category": ["Drugs"], "target": ["reduce"]})
+    ind = indicators.indicators(inc, spec, "2024-03..2024-03", compare="previous-period")
+    assert (ind["rows"][0]["current"], ind["rows"][0]["previous"], ind["rows"][0]["status"]) == (None, 5, "n/a")
+    assert ind["warnings"] == [f"{DURHAM}: Drugs current (2024-03) is shown as null (not zero) because "
+                               "not every force or service that supplies it has data for those months"]
 
 
 def test_a_police_uk_month_without_asb_rows_gives_asb_na_with_a_warning():
@@ -128,3 +160,80 @@ def test_a_rate_map_without_population_shows_counts_and_says_so(tmp_path):
     ids = wards()["area_id"].astype(str).tolist()
     assert metric == "rate" and values[ids[0]] == 2.0 and values[ids[2]] == 0.0
     assert grey == {ids[1]: "no population"}  # grey said honestly: Birch has no population
+
+
+# ----------------------------------------------------------------------------- council reports
+def test_a_council_extract_is_its_own_kind_and_never_in_the_crime_total(tmp_path):
+    """A council's fly-tipping and noise CSV loaded beside police.uk rows: the crime Total is the
+    police.uk count alone; the council's rows are kind 'council', a block of their own."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from hotspot_app.cli import app
+    from hotspot_app.io.ingest import read_incidents
+    from reliability import makers as mk
+
+    police_csv = mk.police_file(tmp_path, [mk.police_row(f"c{i}", crime=c) for i, c in
+                                           enumerate(["Burglary", "Burglary", "Drugs", "Anti-social behaviour"])])
+    police_csv = police_csv.rename(tmp_path / "2024-01-cleveland-street.csv")
+    council = mk.text_file(tmp_path, "council.csv", [mk.GENERIC_HEADER] + [
+        f"f{i},2024-01-{10 + i},{c},449500,520000" for i, c in
+        enumerate(["Fly-tipping", "Fly-tipping", "Fly-tipping", "Noise", "Noise"])])
+    wards = tmp_path / "wards.geojson"
+    mk.wards().to_file(wards)
+    res = read_incidents(council)
+    assert res.incidents["kind"].tolist() == ["council"] * 5
+    assert res.incidents["group"].tolist() == ["Fly-tipping"] * 3 + ["Noise"] * 2
+    assert res.summary["warnings"] == [
+        "council.csv: 5 rows with categories that are not police or fire categories (Fly-tipping, Noise) were "
+        "loaded as council reports: their own kind, never counted in a crime total (a kind column saying "
+        "'crime' or 'asb' counts them as such)"]
+
+    def table(*files, extra=()):
+        r = CliRunner().invoke(app, ["table", *map(str, files), "--areas", str(wards), "--by", "WD24NM",
+                                     "--period", "2024-01..2024-01", *extra, "--format", "json"])
+        assert r.exit_code == 0, r.output
+        return json.loads(r.stdout)
+
+    alone, both = table(police_csv), table(police_csv, council)
+    assert alone["rows"][-1]["cells"]["Total"]["current"] == 3  # 2 burglaries, 1 drugs
+    assert both["rows"] == alone["rows"]  # the council's rows are in no crime row, nor the crime Total
+    assert not any(r["category"] in ("Unknown", "Fly-tipping") for r in both["rows"])
+    mixed = table(police_csv, council, extra=("--category", "crime", "--category", "council"))
+    got = [(r["category"], r.get("kind"), r["cells"]["Total"]["current"]) for r in mixed["rows"]]
+    assert ("Crime total", "crime", 3) in got
+    assert [g for g in got if g[1] == "council"] == [("Fly-tipping", "council", 3), ("Noise", "council", 2),
+                                                     ("Council reports total", "council", 5)]
+    assert got[-1] == ("Total", None, 8)
+    council_only = table(police_csv, council, extra=("--kind", "council"))
+    assert [(r["category"], r["cells"]["Total"]["current"]) for r in council_only["rows"]] == \
+        [("Fly-tipping", 3), ("Noise", 2), ("Total", 5)]
+
+
+def test_the_cli_names_the_second_force_missing_a_month(tmp_path):
+    """Two police.uk forces as files, Durham without March: `hotspot table` and `hotspot summary`
+    give March n/a and the warning names Durham."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from hotspot_app.cli import app
+    from reliability import makers as mk
+
+    def force_file(force: str, month: str, n: int):
+        rows = [f"{force[0]}{month}{i},{month},{force},{force},-1.23,54.57,On or near A Street,E01,N01,Drugs,,"
+                for i in range(n)]
+        return mk.text_file(tmp_path, f"{month}-{force.split()[0].lower()}-street.csv", [mk.POLICE_HEADER, *rows])
+
+    files = [force_file("Cleveland Police", m, 2) for m in ("2024-01", "2024-02", "2024-03")]
+    files += [force_file("Durham Constabulary", m, 3) for m in ("2024-01", "2024-02")]
+    wards = tmp_path / "wards.geojson"
+    mk.wards().to_file(wards)
+    r = CliRunner().invoke(app, ["table", *map(str, files), "--areas", str(wards), "--by", "WD24NM",
+                                 "--period", "2024-03..2024-03", "--compare", "previous-period", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    total = doc["rows"][-1]["cells"]["Total"]
+    assert (total["current"], total["previous"], total["pct_diff"]) == (None, 5, None)
+    assert any(w.startswith(f"{DURHAM}: period current (2024-03) is shown as null (not zero)") for w in doc["warnings"])

@@ -92,8 +92,8 @@ def test_mixed_file_gives_the_row_by_row_incidents_rejects_and_ids(tmp_path):
     s = res.summary
     assert (s["read"], s["loaded"], s["rejected"]) == (20, 8, 12)
     assert s["warnings"][:2] == [
-        f"{f}: 1 rows had longitude and latitude swapped (latitude values looked like longitudes); fixed",
-        f"{f}: 2 rows without an id got generated ids"]
+        f"{f.name}: 1 row had longitude and latitude swapped (latitude values looked like longitudes); fixed",
+        f"{f.name}: 2 rows without an id got generated ids"]  # the file's name, not its folder
 
 
 def test_generated_ids_are_the_row_by_row_content_hashes(tmp_path):

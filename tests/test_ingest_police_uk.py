@@ -112,7 +112,7 @@ def test_same_month_loaded_twice_is_reported_as_duplicates(tmp_path):
     assert (s["read"], s["loaded"], s["rejected"]) == (10, 4, 6)
     assert s["rejected_by_reason"] == {"no location": 2, "duplicate id": 4}
     assert [fc["loaded"] for fc in s["files"]] == [4, 0]
-    assert any("4 rows repeat an incident_id" in w for w in s["warnings"])
+    assert any("4 rows repeat an incident ID" in w for w in s["warnings"])
     dup = res.rejects[res.rejects["reason"] == "duplicate id"]
     assert dup["file"].eq(str(g)).all() and dup["row"].tolist() == [1, 2, 3, 4]
 
@@ -211,8 +211,8 @@ def test_folder_reads_csvs_and_skips_other_files_with_warnings(tmp_path):
     (tmp_path / "population.csv").write_text("ward,population\nNorth,1000\n")
     res = read_incidents(tmp_path)
     assert [f["file"] for f in res.summary["files"]] == [str(tmp_path / "2024-01" / "2024-01-x-street.csv")]
-    assert res.summary["warnings"] == [f"skipped {tmp_path / 'population.csv'}: not an incident file "
-                                       "(no category with a date or month)"]
+    assert res.summary["warnings"] == ["skipped population.csv: not an incident file "
+                                       "(no category with a date or month)"]  # its name, not its folder
     with pytest.raises(InputError, match="no category column"):
         read_incidents(tmp_path / "population.csv")      # named explicitly: an error
     (tmp_path / "empty").mkdir()

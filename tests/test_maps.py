@@ -273,3 +273,23 @@ def test_downloaded_html_holds_one_map_after_the_page_drew_it():
     assert len(re.findall(r"L\.control\.layers\(", html)) == 1
     assert len(re.findall(r'class="folium-map"', html)) == 1
     assert '"Wards"' in html  # the layer control names the layer
+
+
+def test_a_heat_layer_of_millions_of_locations_is_summed_into_cells():
+    """A national year has millions of distinct locations: the heat layer sends at most
+    HEAT_MAX_POINTS cells to the browser, every incident counted once; a force's few thousand
+    locations go as they are."""
+    rng = np.random.default_rng(3)
+    n = 60_000
+    locs = pd.DataFrame({"lat": np.round(54.5 + rng.uniform(0, 0.3, n), 6),
+                         "lon": np.round(-1.3 + rng.uniform(0, 0.5, n), 6),
+                         "count": rng.integers(1, 5, n)})
+    few = locs.iloc[:500]
+    assert maps.heat_points(few) is few
+    cells = maps.heat_points(locs, max_points=5_000)
+    assert len(cells) <= 5_000 and cells["count"].sum() == locs["count"].sum()
+    # each cell's centre lies within the span of the points summed into it
+    assert cells["lat"].between(54.5, 54.8 + 0.01).all() and cells["lon"].between(-1.3, -0.8 + 0.01).all()
+    layer = maps.heat_layer(locs)
+    assert len(layer.data) <= maps.HEAT_MAX_POINTS
+    assert sum(p[2] for p in layer.data) == locs["count"].sum()

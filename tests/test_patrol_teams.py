@@ -145,6 +145,21 @@ def test_each_plan_draws_a_fresh_seed_that_reproduces_it():
     assert err.value.parameter == "ranks"
 
 
+def test_a_plan_on_areas_already_found_is_the_questions_plan():
+    """The Patrol plan page plans on the patrol areas it has shown (`plan_for`): the same schedule,
+    areas, warnings and parameters as `patrol_plan` with the same arguments and seed."""
+    incidents, wards = two_towns()
+    kw = dict(eps_m=50, min_samples=10, areas=wards)
+    sched = dict(start="2025-03-03", days=14, seed=7, teams=2)
+    for ranks, top in (([2, 4], None), (None, 3)):
+        direct = patrol_plan.patrol_plan(incidents, ranks=ranks, top=top, **kw, **sched)
+        found = patrol_areas.patrol_areas(incidents, top=None if ranks else top, **kw)
+        shown = patrol_plan.plan_for(found, ranks=ranks, top=top, **sched)
+        pd.testing.assert_frame_equal(shown.schedule, direct.schedule)
+        assert shown.areas["rank"].tolist() == direct.areas["rank"].tolist()
+        assert (shown.warnings, shown.parameters, shown.seed) == (direct.warnings, direct.parameters, 7)
+
+
 def test_proper_case_and_unique_names():
     assert cluster_areas.proper_case("On or near St Paul'S Street") == "On or near St Paul's Street"
     assert cluster_areas.proper_case("O'Sullivan Road") == "O'Sullivan Road"

@@ -188,7 +188,7 @@ INPUT_CASES = [
     pytest.param(_generic(GH + ",kind", [f"1,2024-01-15,Odd thing,{G},robbery", f"2,2024-01-15,Odd thing,{G},asb"]),
                  ok(2, 1, {"bad kind": 1}), id="generic-bad-kind"),
     pytest.param(_generic(LL, ["1,2024-01-15,Burglary,54.57,-1.23", "2,2024-01-15,Burglary,-1.23,54.57"]),
-                 ok(2, 2, warning="1 rows had longitude and latitude swapped"), id="generic-swapped-lon-lat"),
+                 ok(2, 2, warning="1 row had longitude and latitude swapped"), id="generic-swapped-lon-lat"),
     pytest.param(_generic(GH, ["1,2024-01-15,Burglary,-1.23,54.57"]),
                  ok(1, 1, warning="hold degrees, not metres"), id="generic-degrees-in-easting"),
     pytest.param(_generic(LL, [f"1,2024-01-15,Burglary,{G}"]),
@@ -320,8 +320,8 @@ BOUNDARY_CASES = [
                  {"warning": "declares EPSG:27700 (metres) but its coordinates are longitude/latitude degrees",
                   "names": ["North", "South"]}, id="boundary-degrees-declared-as-bng"),
     pytest.param(lambda p: mk.wards(("Hemlington", "Hemlington")).to_file(p),
-                 {"warning": "2 areas share a name with another area, kept distinct: Hemlington (E05000001, "
-                             "E05000002)", "names": ["Hemlington", "Hemlington"]}, id="boundary-duplicate-names"),
+                 {"warning": "2 areas share a name with another area (Hemlington); each is kept as a "
+                             "separate area", "names": ["Hemlington", "Hemlington"]}, id="boundary-duplicate-names"),
     pytest.param(lambda p: gpd.GeoDataFrame({"name": ["Far"]}, geometry=[box(10, 45, 11, 46)], crs=4326).to_file(p),
                  {"warning": "1 of 1 areas lie outside Great Britain (Far)", "names": ["Far"]},
                  id="boundary-outside-gb"),
@@ -406,8 +406,8 @@ def test_ingest_and_boundary_warnings_reach_stderr_and_json(tmp_path):
     r = invoke("rank", inc, "--areas", areas, "--format", "json")
     assert r.exit_code == 0, r.stderr
     warnings = json.loads(r.stdout)["warnings"]
-    swapped = [w for w in warnings if "1 rows had longitude and latitude swapped" in w]
-    shared = [w for w in warnings if "share a name with another area, kept distinct" in w]
+    swapped = [w for w in warnings if "1 row had longitude and latitude swapped" in w]
+    shared = [w for w in warnings if "share a name with another area" in w]
     assert len(swapped) == 1 and len(shared) == 1
     assert f"warning: {swapped[0]}" in r.stderr and f"warning: {shared[0]}" in r.stderr
 

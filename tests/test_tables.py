@@ -58,7 +58,7 @@ def test_by_field_dissolves_areas_with_total_and_rates():
                                            "rate": 1.33}
     assert cell(doc, "Public order", "Total")["current"] == 0
     assert doc["rows"][-1]["category"] == "Total"
-    assert any("3 incident(s) in the current windows lie outside every area" in w for w in doc["warnings"])
+    assert any("3 incidents in the current windows lie outside every area" in w for w in doc["warnings"])
     frame = tables.to_frame(doc)
     assert frame.set_index("category").loc["Shoplifting", "Total_share"] == 50.0
     assert frame.set_index("category").loc["Theft Offences", "node"] == "group"

@@ -754,3 +754,18 @@ def test_data_page_says_when_another_process_changed_the_workspace(tmp_path, mon
     assert not at.exception, at.exception
     assert at.metric[0].value == "54"
     assert not [i for i in at.info if "has changed since" in i.value]
+
+
+def test_a_drawn_intervention_refused_leaves_no_area_behind(tmp_path):
+    """The intervention is checked before its area is written: a refused one (an end before its
+    start) leaves the workspace as it was, not a micro-hotspot without its intervention."""
+    from hotspot_app.ui import source
+
+    path = tmp_path / "ws.gpkg"
+    _seeded_workspace(path)
+    ws = workspace.GeopackageWorkspace(path)
+    layers, version = ws.area_layers(), ws.version()
+    with pytest.raises(InputError, match="parameter 'end'"):
+        source.add_drawn_intervention(source.workspace_key(path), path, box(450000, 515000, 450100, 515100),
+                                      "x", "patrols", "2024-03-01", "2024-01-01", None)
+    assert ws.area_layers() == layers and ws.version() == version

@@ -13,7 +13,7 @@ so ``hotspot --help`` and the start of every command stay fast.
 from __future__ import annotations
 
 # Imported in the order `hotspot --help` lists the commands (importing registers them).
-from hotspot_app.cli import data  # noqa: F401, I001  demo, ingest
+from hotspot_app.cli import data  # noqa: F401, I001  demo, ingest, places
 from hotspot_app.cli import paper  # noqa: F401  table, summary, rank, indicators, report
 from hotspot_app.cli import hotspots  # noqa: F401  clusters, grid
 from hotspot_app.cli import where_next  # noqa: F401  backtest, near-repeat, hot-streets, stability

@@ -1,4 +1,5 @@
-"""`hotspot demo` and `hotspot ingest`: the synthetic demo, and loading files (into a workspace)."""
+"""`hotspot demo`, `hotspot ingest` and `hotspot places`: the synthetic demo, loading files (into a
+workspace), and named places (town centres) as an area layer."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from hotspot_app.cli.common import (
     app,
     emit_json,
     guarded,
+    input_warning,
+    load_incidents_arg,
     progress,
 )
 from hotspot_app.core.errors import InputError
@@ -151,3 +154,70 @@ def _workspace_text(loaded, where: str) -> str:
     for (source, provider, month), n in sorted(loaded.removed.items()):
         lines.append(f"  replaced {n:,} rows of {source} {provider} {month}")
     return "\n".join(lines)
+
+
+@app.command("places")
+@guarded
+def places_command(
+    places: Path = typer.Argument(..., help="CSV of named places: a name column and, per row, grid_ref, "
+                                  "easting and northing, street (an 'On or near' street of the incidents) or "
+                                  "postcode (with --postcodes); optional radius_m."),
+    incidents: Optional[List[Path]] = typer.Option(None, "--incidents", help="Incident files or a workspace "
+                                                   "whose 'On or near <street>' locations give the streets' "
+                                                   "points (repeatable)."),
+    postcodes: Optional[Path] = typer.Option(None, "--postcodes", help="CSV of postcode, easting, northing "
+                                             "(e.g. OS Code-Point Open) for places given by postcode."),
+    radius_m: Optional[float] = typer.Option(None, "--radius-m", help="Metres round each point "
+                                             "(default 150; a row's radius_m wins)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the areas: .geojson or .gpkg."),
+    into: Optional[str] = typer.Option(None, "--into", help="Add the areas to a workspace's town_centre layer."),
+    format: str = typer.Option("text", "--format", help="text | json"),
+) -> None:
+    """Town centres and other named places as areas of the town_centre layer: the circles round
+    each place's points joined, one area per name (docs/design.md §5c)."""
+    import pandas as pd
+
+    from hotspot_app.io import auth, geofiles, workspace
+    from hotspot_app.questions import load as load_question
+    from hotspot_app.questions import places as places_question
+
+    if format not in ("text", "json"):
+        raise InputError(f"unknown format '{format}'; use text or json", parameter="format")
+    if out is None and into is None:
+        raise InputError("give --out FILE (.geojson or .gpkg) or --into WORKSPACE", parameter="out")
+    if out is not None and out.suffix.lower() not in geofiles.AREA_EXPORTS:
+        raise InputError(f"cannot write '{out.suffix}'; use .geojson or .gpkg", parameter="out")
+
+    def csv(path: Path) -> pd.DataFrame:
+        try:
+            return pd.read_csv(path, dtype=str, keep_default_na=False)
+        except FileNotFoundError:
+            raise InputError("no such file", file=path.name) from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise InputError(f"not a readable CSV ({' '.join(str(exc).split())})", file=path.name) from None
+
+    rows = load_incidents_arg(list(incidents)) if incidents else None
+    made, warnings = places_question.named_places(csv(places), radius_m=radius_m, incidents=rows,
+                                                  postcodes=csv(postcodes) if postcodes is not None else None)
+    for w in warnings:
+        input_warning(w)
+    loaded = None
+    if out is not None:
+        geofiles.write_areas(made, out)
+    if into is not None:
+        from hotspot_app.cli.admin import acting
+
+        store = auth.auth_target() or (into if workspace.is_url(into) else None)
+        who = acting(auth.cli_identity("analyst", store=store))
+        loaded = load_question.load(into, None, made, user=who, warnings=warnings)
+    areas = [{"name": str(n), "area_m2": round(float(g.area)), "pieces": len(getattr(g, "geoms", [g]))}
+             for n, g in zip(made["name"], made.geometry)]
+    if format == "json":
+        emit_json({"layer": places_question.LAYER, "areas": areas, "out": str(out) if out else None,
+                   "workspace": loaded.workspace if loaded is not None else None,
+                   "warnings": loaded.warnings if loaded is not None else warnings})
+        return
+    for a in areas:
+        typer.echo(f"{a['name']}: {a['area_m2'] / 1e6:,.3f} km²" + (f" in {a['pieces']} pieces" if a["pieces"] > 1 else ""))
+    typer.echo(f"{len(areas)} named place{'s' if len(areas) != 1 else ''} in the {places_question.LAYER} layer"
+               + (f", written to {out}" if out else "") + (f", added to {loaded.workspace}" if loaded else ""))

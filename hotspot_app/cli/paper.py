@@ -49,8 +49,9 @@ def table_command(
                                         "year starting in --year-start, each against the year before."),
     year_start: Optional[int] = typer.Option(None, "--year-start", help="First month of each --years year "
                                    "(4 = April, financial years; 10 = October-September)."),
-    kind: Optional[str] = typer.Option(None, "--kind", help="crime (default), asb or fire. ASB and fires "
-                             "are never counted in the crime Total."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="crime (default), asb, fire or council (a "
+                             "council's reports). ASB, fires and council reports are never counted "
+                             "in the crime Total."),
     compare: Optional[str] = typer.Option(None, "--compare",
                                 help="same-period-last-year (default), previous-period, or a fixed "
                                 "reference window FROM..TO."),

@@ -62,20 +62,23 @@ def by_provider(rows: pd.DataFrame) -> periods.Coverage:
     return periods.Coverage(frozenset(months or ()))
 
 
-def gaps_by_provider(rows: pd.DataFrame, window_: list[str]) -> list[str]:
-    """'Durham Constabulary: March 2024' for each provider of `rows` without rows in a month of
-    `window_` (for a warning that names who is missing)."""
-    col = provider_column(rows)
+def gaps_by_provider(rows: pd.DataFrame | None, missing: list[str]) -> list[str]:
+    """'Durham has no data for 2024-03' for each provider (force, fire service) of `rows` without
+    rows in a month of `missing` that another provider of `rows` has: the warning names who is
+    missing. Empty with one provider (its gap is the month not loaded at all) or none."""
+    col = provider_column(rows) if rows is not None and "month" in rows.columns else None
     if col is None:
         return []
+    have = {name: set(pd.unique(part["month"].dropna().astype(str)))
+            for name, part in rows.groupby(rows[col].fillna("").astype(str), sort=True)}
+    if len(have) < 2:
+        return []
     out = []
-    for name, part in rows.groupby(rows[col].fillna("").astype(str), sort=True):
-        have = set(pd.unique(part["month"].dropna().astype(str)))
-        missing = [m for m in window_ if m not in have]
-        if missing and len(missing) < len(window_):
-            out.append(f"{name or 'unnamed provider'}: {', '.join(missing)}")
+    for name, months in have.items():
+        gone = [m for m in missing if m not in months and any(m in other for n, other in have.items() if n != name)]
+        if gone:
+            out.append(f"{short_provider(name) or 'an unnamed provider'} has no data for {', '.join(gone)}")
     return out
-
 
 
 def for_selection(incidents: pd.DataFrame, selected: pd.Series) -> periods.Coverage:
@@ -95,7 +98,7 @@ def for_selection(incidents: pd.DataFrame, selected: pd.Series) -> periods.Cover
 
 
 def kind_loaded(incidents: pd.DataFrame, kind: str) -> bool:
-    """Whether data of `kind` (crime, asb, fire) are loaded at all: rows of that kind, or rows
+    """Whether data of `kind` (crime, asb, fire, council) are loaded at all: rows of that kind, or rows
     from a source that always supplies it. When not, its counts are null ("not loaded"), never 0
     (a fire extract alone says nothing about crime)."""
     if "kind" not in incidents.columns:
@@ -107,11 +110,20 @@ def kind_loaded(incidents: pd.DataFrame, kind: str) -> bool:
 
 
 
-def window_warning(label: str, window_: list[str], coverage: periods.Coverage) -> str | None:
+def window_warning(label: str, window_: list[str], coverage: periods.Coverage,
+                   rows: pd.DataFrame | None = None) -> str | None:
+    """The warning for a window with months not covered, or None. With `rows` (the rows of the
+    kind counted, or the workspace's summary of them), a month one force has and another has not
+    names the force that is missing ('Durham has no data for 2024-03'; `gaps_by_provider`)."""
     missing = coverage.missing(window_)
     if not missing:
         return None
-    return periods.coverage_warning(missing, f"{label} ({periods.format_range(window_)})")
+    what = f"{label} ({periods.format_range(window_)})"
+    named = gaps_by_provider(rows, missing)
+    if not named:
+        return periods.coverage_warning(missing, what)
+    return (f"{'; '.join(named)}: {what} is shown as null (not zero) because not every force or "
+            "service that supplies it has data for those months")
 
 
 #: Sources whose files carry a kind even in a month with no rows of it (police.uk street files
@@ -128,10 +140,16 @@ def provider_name(incidents: pd.DataFrame) -> str | None:
                 else pd.Series(True, index=incidents.index)
             names = pd.unique(incidents.loc[police.to_numpy(), col].dropna().astype(str))
             if len(names) == 1 and police.all():
-                name = names[0].strip()
-                for tail in (" Police", " Constabulary", " Police Service"):
-                    if name.endswith(tail):
-                        name = name[: -len(tail)]
-                return name or None
+                return short_provider(names[0])
             return None
     return None
+
+
+def short_provider(name) -> str | None:
+    """A force as the papers name it: 'Cleveland Police' -> 'Cleveland', 'Durham Constabulary'
+    -> 'Durham'; a fire service's name as given."""
+    name = str(name or "").strip()
+    for tail in (" Police Service", " Police", " Constabulary"):
+        if name.endswith(tail):
+            name = name[: -len(tail)]
+    return name or None

@@ -150,7 +150,8 @@ def indicators(incidents: gpd.GeoDataFrame, spec: pd.DataFrame, period: str, *, 
                       "previous": month_coverage.windowed(per_month, prev_w, cov)}
             for side, win in (("baseline", base_w), ("current", cur_w), ("previous", prev_w)):
                 if win:
-                    text = month_coverage.window_warning(f"{label} {side}", win, cov)
+                    text = month_coverage.window_warning(f"{label} {side}", win, cov,
+                                                         rows=base.loc[base_sel.to_numpy()])
                     if text:
                         warnings.append(text)
             if tables.asks_finer("police-uk", tokens):

@@ -268,7 +268,8 @@ def area_summary(
         prev = month_coverage.windowed(per_month, previous_w, cov)
         doc[key] = diff_block(cur, prev)
         for side, win in (("current", current_w), ("previous", previous_w)):
-            text = month_coverage.window_warning(f"{key} {side}", win, cov)
+            text = month_coverage.window_warning(f"{key} {side}", win, cov,
+                                                 rows=base[base["kind"].eq(kind).to_numpy()])
             if text:
                 warnings.append(text)
         sentences.append(summary_sentence(key, cur, prev, to, int(months), place, compare))

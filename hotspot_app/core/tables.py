@@ -492,11 +492,14 @@ def compute(incidents, areas, *, area=None, by=None, within=None, month=None, pe
                               "pct_diff": pct_change(cur, prev), "rate": rate_per_1000(cur, c["population"])}
         rows.append({**node, "cells": cells})
 
-    # warnings: coverage (once per window), rows the data cannot distinguish, caveats, outside
+    # warnings: coverage (once per window, naming a force that is missing), rows the data cannot
+    # distinguish, caveats, outside
+    kind_rows = base[base["kind"].eq(kind).to_numpy()] if "kind" in base.columns else base
     for w in wins:
         for side, months_ in (("current", w.months), ("previous", w.compare)):
             if months_:
-                text = month_coverage.window_warning(f"{w.id.replace('_', ' ')} {side}", list(months_), cov)
+                text = month_coverage.window_warning(f"{w.id.replace('_', ' ')} {side}", list(months_), cov,
+                                                     rows=kind_rows)
                 if text and text not in warnings:
                     warnings.append(text)
     blind_rows = [n["category"] for n, _m, b in specs if b]
@@ -514,8 +517,9 @@ def compute(incidents, areas, *, area=None, by=None, within=None, month=None, pe
         covered = acols[-1].mask if acols[-1].name == TOTAL else np.logical_or.reduce([c.mask for c in acols])
         outside = int((in_window & ~covered).sum())
         if outside and by is not None and within is None:  # with `within`, the rest lie outside by choice
-            notes.append(f"{outside:,} incident(s) in the current windows lie outside every area and are in "
-                         "no column (nor in Total)")
+            notes.append(f"{outside:,} incident{'s' if outside != 1 else ''} in the current windows "
+                         f"lie{'s' if outside == 1 else ''} outside every area and "
+                         f"{'are' if outside != 1 else 'is'} in no column (nor in Total)")
     for c in columns:
         c.pop("_win"), c.pop("_cube")
     meta = {"kind": kind, "taxonomy": tax_name, "windows": wins}
@@ -591,7 +595,7 @@ def node_kinds(rows: list[dict]) -> list[str]:
 def to_frame(document: dict) -> pd.DataFrame:
     """A table document as a DataFrame: ``category``, ``parent``, ``level``, ``node``, then per
     column id ``<id>_current``, ``_previous``, ``_diff`` (Int64), ``_pct_diff``, ``_rate``,
-    ``_share`` (Float64; share = % of the column's Total current, 1 decimal)."""
+    (``_rate_eb`` when smoothed), ``_share`` (Float64; share = % of the column's Total current, 1 decimal)."""
     rows = document["rows"]
     data: dict[str, list] = {"category": [r["category"] for r in rows],
                              "parent": [r["parent"] for r in rows],
@@ -604,6 +608,8 @@ def to_frame(document: dict) -> pd.DataFrame:
             out[f"{cid}_{key}"] = pd.array([r["cells"][cid][key] for r in rows], dtype="Int64")
         for key in ("pct_diff", "rate"):
             out[f"{cid}_{key}"] = pd.array([r["cells"][cid][key] for r in rows], dtype="Float64")
+        if any("rate_eb" in r["cells"][cid] for r in rows):  # `--smooth eb`: the smoothed rate
+            out[f"{cid}_rate_eb"] = pd.array([r["cells"][cid].get("rate_eb") for r in rows], dtype="Float64")
         tot = total_row["cells"][cid]["current"] if total_row else None
         out[f"{cid}_share"] = pd.array(
             [None if (tot in (None, 0) or r["cells"][cid]["current"] is None)

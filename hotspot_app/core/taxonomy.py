@@ -37,9 +37,12 @@ import pandas as pd
 from hotspot_app.core.errors import InputError
 
 UNKNOWN = "Unknown"
-KINDS = ("crime", "asb", "fire")
+KINDS = ("crime", "asb", "fire", "council")
+#: The kind of rows from sources that are not the police or the fire service (a council's
+#: fly-tipping, noise and graffiti reports): their own rows and blocks, never in a crime Total.
+COUNCIL = "council"
 #: Named groups that are defined by kind rather than by listing categories.
-KIND_GROUPS = {"crime": "crime", "asb": "asb", "fire": "fire"}
+KIND_GROUPS = {"crime": "crime", "asb": "asb", "fire": "fire", "council": "council"}
 
 
 def normalise(name: object) -> str:
@@ -304,16 +307,17 @@ GROUP_LABELS: dict[str, str] = {
     "deliberate-primary-fires": "deliberate primary fires (F1)",
     "deliberate-secondary-fires": "deliberate secondary fires (F3)",
     "fire": "fire service incidents",
+    "council": "council reports",
 }
 
 
 #: How each kind heads a table, titles a page or labels a choice (the one spelling of each).
 KIND_LABELS: dict[str, str] = {"crime": "Crime", "asb": "Anti-social behaviour",
-                               "fire": "Fire service incidents"}
+                               "fire": "Fire service incidents", "council": "Council reports"}
 
 
 def kind_label(kind: str | None) -> str:
-    """'Crime', 'Anti-social behaviour' or 'Fire service incidents' (`KIND_LABELS`)."""
+    """'Crime', 'Anti-social behaviour', 'Fire service incidents' or 'Council reports' (`KIND_LABELS`)."""
     return KIND_LABELS.get(str(kind), KIND_LABELS["crime"])
 
 

@@ -62,6 +62,29 @@ def write_patrol_areas(areas: gpd.GeoDataFrame, path: str | Path) -> Path:
     return path
 
 
+AREA_EXPORTS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG"}
+
+
+def write_areas(areas: gpd.GeoDataFrame, path: str | Path) -> Path:
+    """Write areas (e.g. named places) as a boundary file the tool reads back: .geojson (WGS84)
+    or .gpkg (EPSG:27700, one layer named after the areas' layer), atomically. Returns the path."""
+    path = Path(path)
+    driver = AREA_EXPORTS.get(path.suffix.lower())
+    if driver is None:
+        raise InputError(f"cannot write '{path.suffix}'; use one of {', '.join(AREA_EXPORTS)}", parameter="out")
+    out = gpd.GeoDataFrame(areas.copy())
+    out.attrs = {}
+    layer = str(out["layer"].iloc[0]) if "layer" in out.columns and len(out) else "areas"
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir) / f"areas{path.suffix.lower()}"
+        if driver == "GPKG":
+            out.to_file(tmp, driver="GPKG", layer=layer, engine="pyogrio")
+        else:
+            out.to_crs(settings.CRS_WGS84).to_file(tmp, driver="GeoJSON", engine="pyogrio")
+        exports.write_bytes_atomic(path, tmp.read_bytes())
+    return path
+
+
 # --------------------------------------------------------------------------- outputs
 CELL_EXPORTS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".csv": "CSV"}
 

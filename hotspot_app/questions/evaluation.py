@@ -258,6 +258,12 @@ def _target(area, areas: gpd.GeoDataFrame | None, interventions: pd.DataFrame | 
         same = _same_layer(areas, rows)
         others = same[~same.index.isin(rows.index)]
         layer = str(rows["layer"].iloc[0]) if "layer" in rows.columns else None
+        if len(others) == 0 and len(same) < len(areas):
+            # a lone place in its layer (a micro-hotspot drawn and saved on the Data page): like a
+            # drawn polygon, it is compared within the wards (else the other layers' areas)
+            outer = _containing(areas[~areas.index.isin(same.index)])
+            return _Target(_union(rows), name or core_areas.display_name(rows), _text_layer(layer, same),
+                           outer, False, None)
         exclude = None
         if _patrol_sized(same) and len(others):
             # enough of them clear of the target: they are the comparison pool (the places not

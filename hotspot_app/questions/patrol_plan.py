@@ -20,7 +20,7 @@ import geopandas as gpd
 
 from hotspot_app.core import patrol
 from hotspot_app.core.errors import InputError
-from hotspot_app.questions.patrol_areas import SHOWN, patrol_areas
+from hotspot_app.questions.patrol_areas import SHOWN, PatrolAreas, patrol_areas
 
 #: The plan's settings when a face leaves them out (None).
 DEFAULTS: dict = {"visits_per_day": patrol.VISITS_PER_DAY, "minutes": patrol.KOPER_MINUTES,
@@ -51,10 +51,24 @@ def patrol_plan(incidents: gpd.GeoDataFrame, *, category=None, period=None,
     `within` (see `patrol_areas`) plans for a place's own top areas; `ranks` picks the areas by
     their rank among the place's patrol areas instead of the top `top` (an unknown rank is an
     `InputError` naming ``ranks``). `seed` None draws a fresh one (`fresh_seed`)."""
-    top = SHOWN if top is None else top
     found = patrol_areas(incidents, category=category, period=period, preset=preset, eps_m=eps_m,
                          min_samples=min_samples, rank_by=rank_by, areas=areas,
-                         top=None if ranks else top, within=within)
+                         top=None if ranks else (SHOWN if top is None else top), within=within)
+    return plan_for(found, top=top, ranks=ranks, visits_per_day=visits_per_day, minutes=minutes,
+                    days=days, start=start, seed=seed, hours=hours, comparison_share=comparison_share,
+                    teams=teams, travel=travel)
+
+
+def plan_for(found: PatrolAreas, *, top: int | None = None, ranks: list[int] | None = None,
+             visits_per_day: int | None = None, minutes: int | None = None, days: int | None = None,
+             start: str | dt.date | None = None, seed: int | None = None,
+             hours: tuple[int, int] | None = None, comparison_share: float | None = None,
+             teams: int | None = None, travel: str | None = None) -> patrol.PatrolPlan:
+    """The plan's schedule for patrol areas already found (the `patrol_areas` answer that
+    `patrol_plan` asks for: ``top=None`` when `ranks` are given, else the top `top`), so a page
+    that shows the areas first plans on them without finding them again (a new plan, with its
+    fresh seed, is a new schedule, not a new search)."""
+    top = SHOWN if top is None else top
     if len(found.areas) == 0:
         raise InputError(found.message or "no patrol areas found", parameter="eps_m")
     chosen = found.areas

@@ -50,36 +50,107 @@ def parse_grid_ref(text: str, *, row: int | None = None) -> tuple[float, float]:
     return float(e), float(n)
 
 
-def named_places(points: pd.DataFrame, *, radius_m: float | None = None,
-                 layer: str = LAYER) -> tuple[gpd.GeoDataFrame, list[str]]:
-    """Areas from a list of named points: columns ``name`` and either ``grid_ref`` (OS grid
-    reference) or ``easting``/``northing`` (EPSG:27700 metres); optional ``radius_m`` per row.
-    Each point becomes a circle of its radius (default `RADIUS_M`), and the circles of one name
-    one area (e.g. a town centre from its streets' grid references). Returns ``(areas of
-    `layer`, warnings)``; `InputError` names the row and column of a bad value."""
+def street_key(text) -> str:
+    """A street as police.uk's anonymised locations name it, for matching: 'On or near High
+    Street' and 'high street' are both 'high street'."""
+    t = re.sub(r"^\s*on or near\s+", "", str(text or ""), flags=re.IGNORECASE)
+    return re.sub(r"\s+", " ", t).strip().lower()
+
+
+def street_points(incidents: pd.DataFrame) -> dict[str, list[tuple[float, float]]]:
+    """The incidents' own locations by street: {street_key: [(easting, northing), ...]} -- each
+    distinct map point police.uk gives 'On or near <street>' (an incident's ``location``)."""
+    if incidents is None or "location" not in incidents.columns or not len(incidents):
+        return {}
+    xy = shapely.get_coordinates(incidents.geometry.values)
+    frame = pd.DataFrame({"street": incidents["location"].map(street_key).to_numpy(),
+                          "x": xy[:, 0], "y": xy[:, 1]})
+    frame = frame[frame["street"] != ""].drop_duplicates()
+    return {k: list(zip(g["x"], g["y"])) for k, g in frame.groupby("street", sort=False)}
+
+
+def postcode_key(text) -> str:
+    """'ts1 2ab' and 'TS12AB' are both 'TS12AB'."""
+    return re.sub(r"\s+", "", str(text or "")).upper()
+
+
+def postcode_lookup(table: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """A user's postcode file (columns ``postcode``, ``easting``, ``northing``; e.g. from the
+    OS Code-Point Open or ONS Postcode Directory a partnership holds) as {postcode: (e, n)};
+    `InputError` naming the row of a bad coordinate."""
+    cols = {str(c).strip().lower(): c for c in table.columns}
+    for need in ("postcode", "easting", "northing"):
+        if need not in cols:
+            raise InputError("the postcode file needs the columns postcode, easting and northing", column=need)
+    out = {}
+    for i, rec in enumerate(table.to_dict("records"), start=1):
+        try:
+            out[postcode_key(rec[cols["postcode"]])] = (float(rec[cols["easting"]]), float(rec[cols["northing"]]))
+        except (TypeError, ValueError):
+            raise InputError("easting and northing must be numbers of metres", row=i, column="easting") from None
+    return out
+
+
+def named_places(points: pd.DataFrame, *, radius_m: float | None = None, layer: str = LAYER,
+                 incidents: pd.DataFrame | None = None,
+                 postcodes: pd.DataFrame | None = None) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Areas from a list of named places: a ``name`` column and, per row, one of ``grid_ref``
+    (OS grid reference), ``easting``/``northing`` (EPSG:27700 metres), ``street`` (a street
+    name: the `incidents`' own 'On or near <street>' locations give its points) or ``postcode``
+    (looked up in the user's `postcodes` file of postcode, easting, northing); optional
+    ``radius_m`` per row. Each point becomes a circle of its radius (default `RADIUS_M`), and
+    the circles of one name one area (a town centre from its streets). Returns ``(areas of
+    `layer`, warnings)``: a street no incident is on, or a postcode not in the file, is named in
+    a warning; `InputError` names the row and column of a bad value."""
     radius = RADIUS_M if radius_m is None else float(radius_m)
     if not radius > 0:
         raise InputError("the radius must be more than 0 metres", parameter="radius_m")
     cols = {str(c).strip().lower(): c for c in points.columns}
     if "name" not in cols:
-        raise InputError("the list needs a name column (and grid_ref, or easting and northing)", column="name")
-    has_ref = "grid_ref" in cols
-    if not has_ref and not ("easting" in cols and "northing" in cols):
-        raise InputError("the list needs grid_ref, or easting and northing, for each place", column="grid_ref")
+        raise InputError("the list needs a name column (and grid_ref, easting and northing, street or "
+                         "postcode)", column="name")
+    ways = [w for w in ("grid_ref", "street", "postcode") if w in cols]
+    if not ways and not ("easting" in cols and "northing" in cols):
+        raise InputError("the list needs grid_ref, easting and northing, street or postcode for each place",
+                         column="grid_ref")
+    if "street" in cols and incidents is None:
+        raise InputError("places given by street need the incidents (their 'On or near' locations)",
+                         parameter="incidents", column="street")
+    if "postcode" in cols and postcodes is None:
+        raise InputError("places given by postcode need a postcode file (postcode, easting, northing)",
+                         parameter="postcodes", column="postcode")
+    streets = street_points(incidents) if "street" in cols else {}
+    lookup = postcode_lookup(postcodes) if "postcode" in cols else {}
     shapes: dict[str, list] = {}
+    warnings: list[str] = []
+
+    def given(rec, col: str) -> str:
+        return str(rec[cols[col]]).strip() if col in cols and str(rec[cols[col]]).strip() not in ("", "nan") else ""
+
     for i, rec in enumerate(points.to_dict("records"), start=1):
         name = str(rec[cols["name"]]).strip()
         if not name or name.lower() == "nan":
             raise InputError("no name given", row=i, column="name")
-        if has_ref and str(rec[cols["grid_ref"]]).strip() not in ("", "nan"):
-            e, n = parse_grid_ref(rec[cols["grid_ref"]], row=i)
+        if given(rec, "grid_ref"):
+            at = [parse_grid_ref(rec[cols["grid_ref"]], row=i)]
+        elif given(rec, "street"):
+            at = streets.get(street_key(given(rec, "street")), [])
+            if not at:
+                warnings.append(f"{name}: no incident is on or near '{given(rec, 'street')}' (row {i}), so "
+                                "that street adds nothing")
+        elif given(rec, "postcode"):
+            hit = lookup.get(postcode_key(given(rec, "postcode")))
+            at = [hit] if hit else []
+            if not at:
+                warnings.append(f"{name}: postcode {given(rec, 'postcode')} (row {i}) is not in the postcode "
+                                "file, so it adds nothing")
         else:
             try:
-                e, n = float(rec[cols["easting"]]), float(rec[cols["northing"]])
+                at = [(float(rec[cols["easting"]]), float(rec[cols["northing"]]))]
             except (KeyError, TypeError, ValueError):
                 raise InputError("easting and northing must be numbers of metres", row=i, column="easting") from None
         r = radius
-        if "radius_m" in cols and str(rec[cols["radius_m"]]).strip() not in ("", "nan"):
+        if given(rec, "radius_m"):
             try:
                 r = float(rec[cols["radius_m"]])
             except (TypeError, ValueError):
@@ -87,13 +158,18 @@ def named_places(points: pd.DataFrame, *, radius_m: float | None = None,
                                  column="radius_m") from None
             if not r > 0:
                 raise InputError("the radius must be more than 0 metres", row=i, column="radius_m")
-        shapes.setdefault(name, []).append(shapely.Point(e, n).buffer(r, quad_segs=16))
+        shapes.setdefault(name, [])
+        shapes[name] += [shapely.Point(e, n).buffer(r, quad_segs=16) for e, n in at]
+    empty = [n for n, v in shapes.items() if not v]
+    if empty:
+        warnings.append(f"{', '.join(empty)}: no point found, so no area is made")
+    shapes = {n: v for n, v in shapes.items() if v}
     if not shapes:
-        raise InputError("the list holds no places", parameter="places")
+        raise InputError("the list gives no place a point", parameter="places")
     gdf = gpd.GeoDataFrame({"name": list(shapes)},
                            geometry=[shapely.union_all(v) for v in shapes.values()], crs=settings.CRS)
-    warnings = [f"{n}: its points are more than {2 * radius:g} m apart, so it is {len(g.geoms)} separate pieces"
-                for n, g in zip(gdf["name"], gdf.geometry) if g.geom_type == "MultiPolygon"]
+    warnings += [f"{n}: its points are more than {2 * radius:g} m apart, so it is {len(g.geoms)} separate pieces"
+                 for n, g in zip(gdf["name"], gdf.geometry) if g.geom_type == "MultiPolygon"]
     return schema.make_areas(gdf, name="name", layer=layer), warnings
 
 

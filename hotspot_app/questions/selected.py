@@ -68,9 +68,13 @@ def read(paths: Sequence[str | Path], selection: Selection | None = None, kind: 
             return Selected(found.incidents, found.summary, found.rows)
     result = ingest.read_incidents(paths, kind=kind)
     notes = []
-    if result.summary["rejected"]:
-        notes.append(f"{result.summary['rejected']} of {result.summary['read']} rows rejected "
-                     f"({', '.join(f'{k}: {v}' for k, v in result.summary['rejected_by_reason'].items())})")
+    # rows not loaded, said once: a repeated id already has its own warning
+    reasons = {k: v for k, v in result.summary["rejected_by_reason"].items() if k != "duplicate id"}
+    if reasons:
+        n = sum(reasons.values())
+        notes.append(f"{n:,} of {result.summary['read']:,} rows were not loaded "
+                     f"({', '.join(f'{k}: {v:,}' for k, v in reasons.items())}); "
+                     "hotspot ingest --rejects FILE lists them")
     return Selected(result.incidents, None, len(result.incidents), list(result.summary["warnings"]), notes)
 
 

@@ -174,20 +174,28 @@ def table_sheet(rows: pd.DataFrame, title: str, period: str = "", source: str = 
 
 
 DOCUMENT_MEASURES = (("current", "Current"), ("previous", "Previous"), ("diff", "Diff"),
-                     ("pct_diff", "% Diff"), ("rate", "Per 1,000"))
+                     ("pct_diff", "% Diff"), ("rate", "Per 1,000"), ("rate_eb", "Rate per 1,000 (smoothed)"))
+SMOOTHED_HEAD = "Rate per 1,000 (smoothed)"
+
+
+def _has_smoothed(document: dict) -> bool:
+    """True when the table was asked for smoothed rates (`--smooth eb`: every cell has ``rate_eb``)."""
+    return any("rate_eb" in c for r in document["rows"] for c in r["cells"].values())
 
 
 def document_measures(document: dict) -> list[tuple[str, str, str]]:
     """(column id, measure key, heading) for every number column of a design-§5b table
     document (``{"columns", "rows", "warnings"}``): Current, and Previous / Diff / % Diff when the
-    column has a comparison, and Per 1,000 when any cell has a rate."""
+    column has a comparison, Per 1,000 when any cell has a rate and 'Rate per 1,000 (smoothed)'
+    when the table was smoothed (``rate_eb``)."""
     rates = any(c.get("rate") is not None for r in document["rows"] for c in r["cells"].values())
+    smoothed = _has_smoothed(document)
     out = []
     for col in document["columns"]:
         for key, head in DOCUMENT_MEASURES:
             if key in ("previous", "diff", "pct_diff") and col.get("compare_from") is None:
                 continue
-            if key == "rate" and not rates:
+            if (key == "rate" and not rates) or (key == "rate_eb" and not smoothed):
                 continue
             out.append((col["id"], key, head))
     return out
@@ -212,7 +220,7 @@ def document_sheet(document: dict, title: str, period: str = "", source: str = "
     measures = document_measures(document)
     data = {("", "Category"): [str(r["category"]) for r in document["rows"]]}
     for cid, key, head in measures:  # `total_name` heads the Total column ('Cleveland')
-        data[(total_name if total_name and cid == "Total" else cid, head)] = [r["cells"][cid][key]
+        data[(total_name if total_name and cid == "Total" else cid, head)] = [r["cells"][cid].get(key)
                                                                              for r in document["rows"]]
     frame = pd.DataFrame(data)
     frame.columns = list(data)
@@ -220,7 +228,7 @@ def document_sheet(document: dict, title: str, period: str = "", source: str = "
                  for d in describe_columns(document)]
     return xlsx.Sheet(frame, title, name, period=period or "; ".join(described[:1]), source=source,
                       percent=[c for c in frame.columns if c[1] == "% Diff"],
-                      rate=[c for c in frame.columns if c[1] == "Per 1,000"],
+                      rate=[c for c in frame.columns if c[1] in ("Per 1,000", SMOOTHED_HEAD)],
                       diff=[c for c in frame.columns if c[1] == "Diff"],
                       bold=document_groups(document), indent=[int(r["level"]) for r in document["rows"]],
                       notes=described + list(document.get("warnings", [])))
@@ -317,6 +325,8 @@ def display_frame(document: dict, previous: bool = True, indent: str = "\u00a0\u
             out[f"{cid}: % Diff"] = [fmt_pct(c["pct_diff"]) for c in cells]
         if rates:
             out[f"{cid}: Per 1,000"] = [fmt_rate(c["rate"]) for c in cells]
+        if _has_smoothed(document):
+            out[f"{cid}: {SMOOTHED_HEAD}"] = [fmt_rate(c.get("rate_eb")) for c in cells]
     return pd.DataFrame(out)
 
 

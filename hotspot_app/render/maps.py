@@ -397,9 +397,38 @@ def locations(incidents: gpd.GeoDataFrame) -> pd.DataFrame:
     return out.sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
 
 
+#: The most points a heat layer sends to the browser: more distinct locations (a national year
+#: has millions) are summed into cells of about 55 m, then 110 m, ... until they fit (a heat
+#: layer blurs over 12 pixels: at a force's zoom the picture is the same; the page stays fast).
+HEAT_MAX_POINTS: int = 20_000
+#: The first cell (degrees of latitude, about 55 m); longitude cells are 1.7 times wider in
+#: degrees (about as many metres at English latitudes).
+HEAT_CELL_DEG: float = 0.0005
+
+
+def heat_points(locs: pd.DataFrame, max_points: int = HEAT_MAX_POINTS) -> pd.DataFrame:
+    """`locs` (lat, lon, count) as they are when at most `max_points`, else summed into the
+    finest grid of cells (cell centres, counts added) that holds at most `max_points`."""
+    if len(locs) <= max_points:
+        return locs
+    lat, lon = locs["lat"].to_numpy(dtype=float), locs["lon"].to_numpy(dtype=float)
+    count = locs["count"].to_numpy(dtype=float)
+    step = HEAT_CELL_DEG
+    while True:
+        cells = pd.DataFrame({"a": np.floor(lat / step), "b": np.floor(lon / (1.7 * step)), "count": count})
+        summed = cells.groupby(["a", "b"], sort=False)["count"].sum().reset_index()
+        if len(summed) <= max_points:
+            break
+        step *= 2
+    return pd.DataFrame({"lat": np.round((summed["a"].to_numpy() + 0.5) * step, 6),
+                         "lon": np.round((summed["b"].to_numpy() + 0.5) * 1.7 * step, 6),
+                         "count": summed["count"].to_numpy()})
+
+
 def heat_layer(incidents: gpd.GeoDataFrame | pd.DataFrame, *, name: str = "Incident heat",
                max_value: float | None = None, radius: int = 12, show: bool = True) -> plugins.HeatMap:
-    """Heat of incidents over their distinct locations (weight = incidents there).
+    """Heat of incidents over their distinct locations (weight = incidents there; more than
+    `HEAT_MAX_POINTS` locations are summed into cells, `heat_points`).
 
     `incidents` may be an incidents table or the output of :func:`locations`. ``max_value``
     fixes the intensity that shows as full colour (default: the 95th percentile of the
@@ -407,6 +436,7 @@ def heat_layer(incidents: gpd.GeoDataFrame | pd.DataFrame, *, name: str = "Incid
     a before/after pair).
     """
     locs = incidents if "lat" in incidents.columns else locations(incidents)
+    locs = heat_points(locs)
     data = locs[["lat", "lon", "count"]].to_numpy(dtype=float).tolist()
     top = float(max_value if max_value is not None else
                 (locs["count"].quantile(0.95) if len(locs) else 1))

@@ -80,8 +80,9 @@ def locations(key: str, category: tuple[str, ...], months: tuple[str, ...] | Non
 @st.cache_data(show_spinner="Counting by ward…", max_entries=32)
 def ward_ranking(key: str, category: tuple[str, ...], months: tuple[str, ...],
                  within: tuple[str, ...] = ()) -> tuple[pd.DataFrame, dict]:
-    """`questions.rank.rank` of the wards (of the place `within`: its incidents, shares and
-    totals; coverage judged on everything loaded): (table, the `hotspot rank` document)."""
+    """`questions.rank.rank` of the wards (of the place `within`, as `hotspot rank --within`: its
+    incidents, shares and totals; coverage judged on everything loaded): (table, the `hotspot
+    rank` document with its ``sentences``)."""
     ds = load(key)
     incidents, wards = place(key, within)
     return rank.rank(incidents, wards, category=list(category) or None, period=(months[0], months[-1]),
@@ -255,7 +256,8 @@ def window_locations(key: str, bounds: tuple[float, float, float, float], pad_m:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def plan_power(key: str, selection: tuple[str, ...], period: tuple[str, ...], _plan, token: str):
-    """`questions.evaluation.plan_power_for` of a patrol plan (`token` identifies the plan)."""
+    """`questions.evaluation.plan_power_for` of a patrol plan (`token` identifies its areas and
+    length: the power does not depend on the seed or the visit times)."""
     from hotspot_app.questions import evaluation
 
     return evaluation.plan_power_for(load(key).incidents, _plan, category=list(selection) or None,

@@ -68,15 +68,13 @@ def plan(key: str, category: tuple[str, ...], period: tuple[str, str], preset: s
          rank_by: str | None = None, within: tuple[str, ...] = (), ranks: tuple[int, ...] = (),
          teams: int | None = None, travel: str | None = None) -> patrol.PatrolPlan:
     """`questions.patrol_plan.patrol_plan` for these settings (areas named with the wards; `within`
-    the place, `ranks` the areas picked by hand)."""
-    ds = cache.load(key)
-    p = patrol_plan.patrol_plan(
-        ds.incidents, category=list(category) or None, period=f"{period[0]}..{period[1]}",
-        preset=preset, eps_m=eps_m, min_samples=min_samples, rank_by=rank_by,
-        areas=ds.wards if len(ds.wards) else None, top=top, visits_per_day=visits,
-        minutes=minutes, days=days, start=start, seed=seed, hours=hours, comparison_share=share,
-        within=list(within) or None, ranks=list(ranks) or None, teams=teams, travel=travel)
-    return p
+    the place, `ranks` the areas picked by hand): its `plan_for` on the cached patrol areas the
+    question asks for, so a new seed (each new session draws one) plans without a new search."""
+    found = patrol_areas(key, category, period, preset, eps_m, min_samples, None, rank_by,
+                         None if ranks else top, within)
+    return patrol_plan.plan_for(found, top=top, ranks=list(ranks) or None, visits_per_day=visits,
+                                minutes=minutes, days=days, start=start, seed=seed, hours=hours,
+                                comparison_share=share, teams=teams, travel=travel)
 
 
 @st.cache_data(show_spinner="Drawing the patrol sheet…", max_entries=16)

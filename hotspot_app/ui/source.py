@@ -21,6 +21,7 @@ never written to: drawing while the demo is shown starts a new, empty workspace.
 from __future__ import annotations
 
 import hashlib
+import functools
 import os
 import shutil
 import time
@@ -78,9 +79,19 @@ class Dataset:
             return empty_areas()
         return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=settings.CRS)
 
+    @functools.cached_property
+    def _months(self) -> tuple[str, ...]:
+        return tuple(sorted({str(m) for m in pd.unique(self.incidents["month"].dropna())}))
+
     @property
     def months(self) -> list[str]:
-        return sorted(pd.unique(self.incidents["month"].dropna().astype(str)))
+        """The months loaded, sorted (found once per dataset: the incidents never change)."""
+        return list(self._months)
+
+    @functools.cached_property
+    def kinds(self) -> frozenset[str]:
+        """The kinds of incident loaded (crime, asb, fire, ...)."""
+        return frozenset(str(k) for k in pd.unique(self.incidents["kind"].dropna()))
 
 
 def empty_areas() -> gpd.GeoDataFrame:
@@ -372,6 +383,7 @@ def add_drawn_intervention(key: str, target: str | os.PathLike, geometry, name: 
     returns the source key of the workspace written (see `_writable` for the demo)."""
     from hotspot_app.core import schema
 
+    schema.check_intervention(type_, start, end)  # before the area is written: never one without the other
     where = _writable(key, target)
     ws = workspace.open_workspace(where)
     version = ws.version()

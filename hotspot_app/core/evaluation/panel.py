@@ -25,6 +25,7 @@ information about b and are left out before fitting.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,6 +67,7 @@ def fit(target, controls, *, extra: str = "after", after=None,
     from scipy import stats
     from statsmodels.genmod import families
     from statsmodels.genmod.generalized_linear_model import GLM
+    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
     t = np.asarray(target, dtype=float).ravel()
     c = np.atleast_2d(np.asarray(controls, dtype=float))
@@ -103,7 +105,13 @@ def fit(target, controls, *, extra: str = "after", after=None,
     has_m = month > 0
     X[rows[has_m], units - 1 + month[has_m]] = 1.0
     X[:, -1] = np.where(unit == 0, x_t[month], 0.0)
-    result = GLM(y.ravel(), X, family=families.Poisson()).fit(maxiter=100)
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        # a saturated panel (two units, two months: the 2x2 difference in differences) fits
+        # exactly: statsmodels notes "perfect prediction" and divides by 0 residual df; both are
+        # expected here (the estimate stands, the dispersion is n/a below), not the user's to read
+        warnings.simplefilter("ignore", PerfectSeparationWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = GLM(y.ravel(), X, family=families.Poisson()).fit(maxiter=100)
     b, se = float(result.params[-1]), float(result.bse[-1])
     if not (math.isfinite(b) and math.isfinite(se) and se > 0):
         return None

@@ -110,7 +110,7 @@ def _plan(paths, kind: str, layer: str | None, rep: report.Report) -> list[tuple
     sources = files.discover(paths)
     for src in sources:
         if src.label.endswith(")") and " (copy " in src.label:
-            rep.warn(f"{src.label}: the archive holds more than one member named {src.member}; "
+            rep.warn(f"{src.shown}: the archive holds more than one member named {src.member}; "
                      "each is read")
     multi = len(sources) > 1
     plan: list = []
@@ -121,7 +121,7 @@ def _plan(paths, kind: str, layer: str | None, rep: report.Report) -> list[tuple
                 raise InputError(f"a {src.suffix} file cannot be read as kind '{kind}'", file=src.label)
             names, skipped = generic.spatial_layers(src, layer)
             if skipped:
-                rep.warn(f"{src.label}: layers without incidents (no category and date or month "
+                rep.warn(f"{src.shown}: layers without incidents (no category and date or month "
                          f"column) not read: {', '.join(skipped)}")
             for name in names:
                 plan.append(("spatial", src, name, name is not None and layer is None))
@@ -131,11 +131,11 @@ def _plan(paths, kind: str, layer: str | None, rep: report.Report) -> list[tuple
         if kind == "auto" and header.kind in _SKIPPED:
             if not multi:
                 raise InputError(_SKIPPED[header.kind], file=src.label)
-            rep.warn(f"skipped {src.label}: {_SKIPPED[header.kind]}")
+            rep.warn(f"skipped {src.shown}: {_SKIPPED[header.kind]}")
             continue
         if kind == "auto" and header.kind is None and not src.explicit and multi:
             # e.g. a lookup table next to the monthly files; a named file would be an error
-            rep.warn(f"skipped {src.label}: not an incident file (no category with a date or month)")
+            rep.warn(f"skipped {src.shown}: not an incident file (no category with a date or month)")
             continue
         if use == "police-uk":
             if not police:
@@ -209,8 +209,13 @@ def _assemble(parts: list[files.Part], rep: report.Report, earlier: "_Earlier | 
 
 
 def _duplicate_warning(n: int, examples) -> str:
-    return (f"{n} rows repeat an incident_id already loaded from the same source (first row kept, the "
-            f"others rejected as 'duplicate id'), e.g. {', '.join(map(str, examples))}")
+    """Said for people: how many rows repeated an id, not the ids (police.uk's are 64-character
+    hashes; the rejects file lists every row)."""
+    del examples
+    rows = f"{n:,} row{'s' if n != 1 else ''}"
+    return (f"{rows} repeat{'s' if n == 1 else ''} an incident ID already loaded from the same source; "
+            f"the first was kept and {'the others were' if n != 1 else 'the repeat was'} not loaded "
+            f"(listed as 'duplicate id' in the rejects)")
 
 
 class _Earlier:

@@ -172,7 +172,7 @@ def read_boundaries(path, name_field: str | None = None, layer: str = "custom",
     missing = np.asarray(gdf.geometry.isna() | gdf.geometry.is_empty)
     if missing.any():
         names = ", ".join(gdf.loc[missing, name].astype(str).head(5))
-        warnings.append(f"{path}: {int(missing.sum())} features without geometry dropped ({names})")
+        warnings.append(f"{path.name}: {int(missing.sum())} features without geometry dropped ({names})")
         gdf = gdf.loc[~missing].reset_index(drop=True)
     gtypes = set(gdf.geom_type.unique())
     if not gtypes <= {"Polygon", "MultiPolygon"}:
@@ -182,7 +182,7 @@ def read_boundaries(path, name_field: str | None = None, layer: str = "custom",
     gdf = gdf.to_crs(settings.CRS)  # validate and repair in the working CRS
     outside = ~_inside(np.asarray(gdf.geometry.values, dtype=object), settings.GB_BOUNDS_BNG)
     if outside.any():
-        warnings.append(f"{path}: {int(outside.sum())} of {len(gdf)} areas lie outside Great Britain "
+        warnings.append(f"{path.name}: {int(outside.sum())} of {len(gdf)} areas lie outside Great Britain "
                         f"({_names(gdf, name, outside)}); incidents cannot fall in them")
     invalid = ~shapely.is_valid(np.asarray(gdf.geometry.values, dtype=object))
     repaired_rows = []
@@ -194,19 +194,35 @@ def read_boundaries(path, name_field: str | None = None, layer: str = "custom",
         ids = gdf.loc[invalid, ident].astype(str) if ident else pd.Series(np.nonzero(invalid)[0] + 1).astype(str)
         for i, nm, why in zip(ids, gdf.loc[invalid, name].astype(str), reasons):
             repaired_rows.append({"area_id": i, "name": nm, "problem": str(why)})
-        warnings.append(f"{path}: {int(invalid.sum())} invalid polygons repaired with make_valid: "
+        warnings.append(f"{path.name}: {int(invalid.sum())} invalid polygons repaired with make_valid: "
                         + "; ".join(f"{r['area_id']} {r['name']} ({r['problem']})" for r in repaired_rows[:5]))
     areas = schema.make_areas(gdf, name=name, layer=layer, area_id=ident, population=pop)
     dup = areas["name"].str.strip().str.lower().duplicated(keep=False)
     if dup.any():
-        groups = areas[dup].groupby(areas.loc[dup, "name"].str.strip().str.lower(), sort=False)
-        listed = "; ".join(f"{g['name'].iloc[0]} ({', '.join(g['area_id'].astype(str))})"
-                           for _, g in list(groups)[:5])
-        warnings.append(f"{path}: {int(dup.sum())} areas share a name with another area, kept "
-                        f"distinct: {listed}; pick one by its area_id")
+        warnings.append(_shared_names(areas, dup, name, layer, path))
     if ident and areas["area_id"].duplicated().any():
-        warnings.append(f"{path}: field {ident} has repeated values; area ids are not unique")
+        warnings.append(f"{path.name}: field {ident} has repeated values; area ids are not unique")
     return BoundaryResult(areas, warnings, pd.DataFrame(repaired_rows, columns=["area_id", "name", "problem"]))
+
+
+def _shared_names(areas: gpd.GeoDataFrame, dup: pd.Series, name: str, layer: str, path: Path) -> str:
+    """The duplicate-name warning in words, said once: how many areas share a name and how they
+    are told apart, never a list of codes. Wards of several authorities that share names (an ONS
+    ward file of a county) are shown with their authority ('Victoria, Hartlepool')."""
+    from hotspot_app.core.areas import authority_column
+
+    n = int(dup.sum())
+    noun = ("ward" if layer == "ward" else "area") + ("s" if n != 1 else "")
+    auth = authority_column(areas)
+    if auth is not None and auth.lower() != name.lower():
+        keys = areas.loc[dup, "name"].str.strip().str.lower()
+        spans = areas.loc[dup].groupby(keys, sort=False)[auth].nunique()
+        if (spans > 1).all():
+            return f"{n:,} {noun} share a name with an area in another authority; each is shown with its authority"
+    names = list(dict.fromkeys(areas.loc[dup, "name"].str.strip()))
+    listed = ", ".join(names[:3]) + (f" and {len(names) - 3:,} more names" if len(names) > 3 else "")
+    return (f"{path.name}: {n:,} {noun} share a name with another area ({listed}); each is kept as "
+            f"a separate area")
 
 
 def _inside(geoms: np.ndarray, box) -> np.ndarray:
@@ -243,17 +259,17 @@ def _check_crs(gdf: gpd.GeoDataFrame, name: str, path: Path, warnings: list[str]
     if gdf.crs is None:
         x0, y0, x1, y1 = gdf.total_bounds
         if max(abs(x0), abs(x1)) <= 180 and max(abs(y0), abs(y1)) <= 90:
-            warnings.append(f"{path}: no CRS; coordinates look like degrees, read as WGS84 (EPSG:4326)")
+            warnings.append(f"{path.name}: no CRS; coordinates look like degrees, read as WGS84 (EPSG:4326)")
             return gdf.set_crs(settings.CRS_WGS84)
-        warnings.append(f"{path}: no CRS; coordinates look like metres, read as British National Grid (EPSG:27700)")
+        warnings.append(f"{path.name}: no CRS; coordinates look like metres, read as British National Grid (EPSG:27700)")
         return gdf.set_crs(settings.CRS)
     declared = gdf.crs.to_string()
     if gdf.crs.is_geographic and metres.all():
-        warnings.append(f"{path}: declares {declared} (degrees) but its coordinates are British "
+        warnings.append(f"{path.name}: declares {declared} (degrees) but its coordinates are British "
                         "National Grid metres; read as EPSG:27700")
         return gdf.set_crs(settings.CRS, allow_override=True)
     if gdf.crs.is_projected and degrees.all():
-        warnings.append(f"{path}: declares {declared} (metres) but its coordinates are "
+        warnings.append(f"{path.name}: declares {declared} (metres) but its coordinates are "
                         "longitude/latitude degrees; read as WGS84 (EPSG:4326)")
         return gdf.set_crs(settings.CRS_WGS84, allow_override=True)
     return gdf

@@ -50,6 +50,18 @@ MAX_UNZIPPED_BYTES: int = 2 << 30
 MAX_ZIP_DEPTH: int = 3
 
 
+def shown(label) -> str:
+    """A file as people read it in a warning: its name ('2024-01-cleveland-street.csv'), a zip
+    member as 'archive.zip:member.csv' (a copy's '(copy 2)' kept) -- never the machine's folders."""
+    text = str(label)
+    head, sep, rest = text.partition(".zip:")
+    if sep:
+        return Path(head + ".zip").name + ":" + shown(rest)
+    copy = re.search(r" \(copy \d+\)$", text)
+    core = text[: copy.start()] if copy else text
+    return Path(core).name + (copy.group() if copy else "")
+
+
 @dataclass(frozen=True)
 class Source:
     """One input file: on disk, or a member of a zip archive (possibly inside other zips).
@@ -70,6 +82,11 @@ class Source:
     @property
     def name(self) -> str:
         return Path(self.member or self.path.name).name
+
+    @property
+    def shown(self) -> str:
+        """The source as a warning names it: file names, never the folders they sit in."""
+        return shown(self.label)
 
     def _fail(self, exc: Exception):
         return InputError(f"cannot read file: {exc}", file=self.label)
@@ -459,11 +476,11 @@ def read_csv_table(source: Source, header: Header, report_: "report.Report",
     if encoding == MIXED:
         rows = [i - header.line for i in lines if i > header.line]
         shown = ", ".join(map(str, rows[:10])) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
-        report_.warn(f"{source.label}: UTF-8 except {len(rows)} row{'s' if len(rows) != 1 else ''} "
+        report_.warn(f"{source.shown}: UTF-8 except {len(rows)} row{'s' if len(rows) != 1 else ''} "
                      f"({shown}) with bytes that are not UTF-8; those rows read as Windows-1252 "
                      "(cp1252), the rest as UTF-8")
     elif encoding != "utf-8":
-        report_.warn(f"{source.label}: not UTF-8; read as {encoding} (Windows-1252)")
+        report_.warn(f"{source.shown}: not UTF-8; read as {encoding} (Windows-1252)")
     if table is not None:
         n = table.num_rows
         table = table.append_column("_row", pa.array(np.arange(1, n + 1, dtype=np.int64)))

@@ -157,10 +157,10 @@ def read(source: files.Source, header: files.Header, rep: report.Report) -> file
     cats, unflagged = categorise(_text(df, group_col), primary,
                                  _text(df, cause_col) if cause_col else None)
     if unflagged:
-        rep.warn(f"{label}: {unflagged} fires have a cause but no primary/secondary flag; kept as "
+        rep.warn(f"{files.shown(label)}: {unflagged} fires have a cause but no primary/secondary flag; kept as "
                  "'Deliberate fire' / 'Accidental fire' (group Unknown)")
     if cause_col is None and (_text(df, group_col).str.lower().eq("fire")).any():
-        rep.warn(f"{label}: no cause (motive) column; fires are 'Fire (cause not known)'")
+        rep.warn(f"{files.shown(label)}: no cause (motive) column; fires are 'Fire (cause not known)'")
     x, px, xblank, xbad = rules.parse_coords(xs)
     y, py, yblank, ybad = rules.parse_coords(ys)
     precision = np.maximum(px, py) if precision is None else np.maximum(precision, np.maximum(px, py))
@@ -173,7 +173,7 @@ def read(source: files.Source, header: files.Header, rep: report.Report) -> file
     ids = _text(df, id_col) if id_col else None
     if ids is not None and ids.eq("").any():
         empty = ids.eq("").to_numpy()
-        rep.warn(f"{label}: {int(empty.sum())} rows without an incident number got generated ids")
+        rep.warn(f"{files.shown(label)}: {int(empty.sum())} rows without an incident number got generated ids")
         ids = pd.Series(rules.fill_ids(ids.to_numpy(object), empty, rows))
     fields = {
         "_blank": blank,

@@ -40,6 +40,11 @@ SPATIAL_SUFFIXES = {".parquet", ".geoparquet", ".geojson", ".json", ".gpkg"}
 SOURCE = "generic"
 
 
+def _rows(n: int) -> str:
+    """'1 row', '2 rows', '1,200 rows'."""
+    return f"{n:,} row{'s' if n != 1 else ''}"
+
+
 # ----------------------------------------------------------------------------- generic files
 _CANON = ("incident_id", "occurred", "month", "category", "subcategory", "longitude", "latitude",
           "easting", "northing", "weight", "location", "kind")
@@ -150,7 +155,7 @@ def read_frame(label: str, df, rows: np.ndarray, rep: report.Report,
         crs_s = crs
         if crs_s is None:  # no CRS in the file: decide by the values
             crs_s = settings.CRS_WGS84 if rules.looks_like_degrees(x, y) else settings.CRS
-            rep.warn(f"{label}: no CRS given; coordinates look like "
+            rep.warn(f"{files.shown(label)}: no CRS given; coordinates look like "
                      f"{'longitude/latitude (WGS84)' if crs_s == settings.CRS_WGS84 else 'British National Grid metres'}")
     else:
         pair = None
@@ -178,24 +183,24 @@ def read_frame(label: str, df, rows: np.ndarray, rep: report.Report,
 
         degrees = rules.looks_like_degrees(x, y)
         if crs_s == settings.CRS_WGS84 and not degrees and np.isfinite(x).any():
-            rep.warn(f"{label}: columns {found[xa]}/{found[ya]} hold metres, not degrees; read as "
+            rep.warn(f"{files.shown(label)}: columns {found[xa]}/{found[ya]} hold metres, not degrees; read as "
                      "British National Grid easting/northing")
             crs_s = settings.CRS
         elif crs_s == settings.CRS and degrees:
-            rep.warn(f"{label}: columns {found[xa]}/{found[ya]} hold degrees, not metres; read as "
+            rep.warn(f"{files.shown(label)}: columns {found[xa]}/{found[ya]} hold degrees, not metres; read as "
                      "WGS84 longitude/latitude")
             crs_s = settings.CRS_WGS84
         if crs_s == settings.CRS_WGS84:
             swapped = (~geo.in_gb_wgs84(x, y)) & geo.in_gb_wgs84(y, x)
             if swapped.any():
                 x, y = np.where(swapped, y, x), np.where(swapped, x, y)
-                rep.warn(f"{label}: {int(swapped.sum())} rows had longitude and latitude swapped "
+                rep.warn(f"{files.shown(label)}: {_rows(int(swapped.sum()))} had longitude and latitude swapped "
                          f"(latitude values looked like longitudes); fixed")
         else:
             swapped = (~geo.in_gb_bng(x, y)) & geo.in_gb_bng(y, x)
             if swapped.any():
                 x, y = np.where(swapped, y, x), np.where(swapped, x, y)
-                rep.warn(f"{label}: {int(swapped.sum())} rows had easting and northing swapped; fixed")
+                rep.warn(f"{files.shown(label)}: {_rows(int(swapped.sum()))} had easting and northing swapped; fixed")
     used = {c for c in found.values() if c is not None}
     extras = rules.extras(df, used)
     source_col = next((c for c in cols if files.norm(c) == "source"), None)
@@ -221,7 +226,7 @@ def read_frame(label: str, df, rows: np.ndarray, rep: report.Report,
         ids = _id_strings(df[found["incident_id"]])
         empty = pc.equal(ids, "").to_numpy(zero_copy_only=False)
         if empty.any():
-            rep.warn(f"{label}: {int(empty.sum())} rows without an id got generated ids")
+            rep.warn(f"{files.shown(label)}: {_rows(int(empty.sum()))} without an id got generated ids")
             at = np.flatnonzero(empty)
             index = np.arange(n, dtype=np.int64)
             index[at] = n + np.arange(len(at))
@@ -229,9 +234,9 @@ def read_frame(label: str, df, rows: np.ndarray, rep: report.Report,
             ids = pa.chunked_array(list(_chunks(ids)) + [fill]).take(pa.array(index))
         fields["incident_id"] = ids
     else:
-        rep.warn(f"{label}: no id column; ids generated from each row's fields (row-<hash>)")
+        rep.warn(f"{files.shown(label)}: no id column; each row was given an id made from its fields")
     return rules.build(label, rows, fields, extras, np.asarray(x, float), np.asarray(y, float), crs_s, rep,
-                       source=SOURCE, default_kind="crime", checks=checks, coord_blank=coord_blank,
+                       source=SOURCE, default_kind=taxonomy.COUNCIL, checks=checks, coord_blank=coord_blank,
                        coord_bad=coord_bad, coord_text=coord_text, coord_column=coord_column,
                        not_point=not_point, kinds=kinds, month_column=month_column,
                        category_column=found["category"])
@@ -449,11 +454,11 @@ def _trust_crs(gdf, label: str, rep: report.Report):
         return gdf
     x, y = shapely.get_x(pts), shapely.get_y(pts)
     if gdf.crs.is_geographic and geo.in_gb_bng(x, y).all() and ((np.abs(x) > 180) | (np.abs(y) > 90)).all():
-        rep.warn(f"{label}: declares {gdf.crs.to_string()} (degrees) but its coordinates are British "
+        rep.warn(f"{files.shown(label)}: declares {gdf.crs.to_string()} (degrees) but its coordinates are British "
                  "National Grid metres; read as EPSG:27700")
         return gdf.set_crs(settings.CRS, allow_override=True)
     if gdf.crs.is_projected and geo.in_gb_wgs84(x, y).all():
-        rep.warn(f"{label}: declares {gdf.crs.to_string()} (metres) but its coordinates are "
+        rep.warn(f"{files.shown(label)}: declares {gdf.crs.to_string()} (metres) but its coordinates are "
                  "longitude/latitude degrees; read as WGS84 (EPSG:4326)")
         return gdf.set_crs(settings.CRS_WGS84, allow_override=True)
     return gdf

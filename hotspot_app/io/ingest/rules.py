@@ -220,6 +220,27 @@ def _rows_of(v, keep: np.ndarray | None = None) -> np.ndarray:
     return arr if keep is None else arr[keep]
 
 
+def _council_rows(kind: np.ndarray, group: np.ndarray, category: np.ndarray):
+    """A non-police file none of whose categories is a police or fire category (a council's
+    fly-tipping and noise reports) is council reports (kind ``council``): each category is its
+    own row of a table (its group is itself), never 'Unknown' crime. A file that holds police
+    categories (a force's own export) keeps its unrecognised ones as 'Unknown' crime. Returns
+    (kinds, groups, the warning saying so or None)."""
+    council = (kind == taxonomy.COUNCIL) & (group == taxonomy.UNKNOWN)
+    if not council.any():
+        return kind, pd.Series(group, dtype=object), None
+    if (group != taxonomy.UNKNOWN).any():  # a police (or fire) export: its odd names are crime
+        return np.where(council, "crime", kind).astype(object), pd.Series(group, dtype=object), None
+    out = np.where(council & (category != taxonomy.UNKNOWN), category, group)
+    names = list(dict.fromkeys(str(c) for c in category[council]))
+    n = int(council.sum())
+    listed = ", ".join(names[:4]) + (f" and {len(names) - 4:,} more" if len(names) > 4 else "")
+    return kind, pd.Series(out, dtype=object), (
+        f"{n:,} row{'s' if n != 1 else ''} with categories that are not police or fire categories "
+        f"({listed}) {'were' if n != 1 else 'was'} loaded as council reports: their own kind, never "
+        "counted in a crime total (a kind column saying 'crime' or 'asb' counts them as such)")
+
+
 def text_column(values: np.ndarray, codes: np.ndarray) -> pd.Series:
     """Per-row text from distinct `values` (str or None) and row `codes`: an object Series whose
     rows point at the shared distinct strings (8 bytes a row, as the police.uk reader's columns;
@@ -339,13 +360,20 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
         kind_rows = np.asarray(kind, dtype=object) if cat_codes is None else cls["kind"][cat_codes]
         unknown = (group == taxonomy.UNKNOWN) & pd.notna(row_kind) & (row_kind != "")
         kind = np.where(unknown, row_kind, kind_rows)
+    group_rows = cls_rows["group"]
+    if default_kind == taxonomy.COUNCIL:
+        kind, group_rows, note = _council_rows(np.asarray(kind, dtype=object),
+                                         np.asarray(cls_rows["group"], dtype=object),
+                                         np.asarray(cls_rows["category"], dtype=object))
+        if note:
+            rep.warn(f"{files.shown(label)}: {note}")
     data = {
         "source": k_text(fields["source"]) if fields.get("source") is not None
         else text_column(np.array([source], dtype=object), np.zeros(m, dtype=np.int32)),
         "occurred": pd.Series(k(fields["occurred"])).astype("datetime64[ns]").to_numpy(),
         "month": pd.Series(k(fields["month"]), dtype=object),
         "category": cls_rows["category"],
-        "group": cls_rows["group"],
+        "group": group_rows,
         "kind": kind,
         "subcategory": k_text(fields.get("subcategory")),
         "weight": np.asarray(k(fields["weight"]), dtype=float) if fields.get("weight") is not None else np.ones(m),

@@ -733,10 +733,6 @@ class Workspace(abc.ABC):
         refused by `RecordConflict` when it changed since the user saw it."""
 
     @abc.abstractmethod
-    def patrol_areas(self, run_id: int | None = None) -> gpd.GeoDataFrame:
-        """Patrol-area polygons of one saved cluster run (all runs when `run_id` is None)."""
-
-    @abc.abstractmethod
     def save_cluster_run(self, parameters: dict, polygons: gpd.GeoDataFrame, name: str | None = None,
                          user: str | None = None) -> int:
         """Save a cluster run's parameters and polygons; returns its run id."""
@@ -812,3 +808,15 @@ class Workspace(abc.ABC):
         df = pd.DataFrame(df)
         df["parameters"] = df["parameters"].map(json.loads).astype(object)
         return df
+
+    def patrol_areas(self, run_id: int | None = None) -> gpd.GeoDataFrame:
+        """Patrol-area polygons of one saved run (all runs when `run_id` is None)."""
+        df = self._read(PATROL_AREAS)
+        if df is None:
+            raise InputError(f"{self.where} has no saved cluster runs", parameter="run_id")
+        if run_id is None:
+            return df
+        out = df[df["run_id"] == int(run_id)].reset_index(drop=True)
+        if out.empty and int(run_id) not in set(self.cluster_runs()["run_id"]):
+            raise InputError(f"no cluster run {run_id} in {self.where}", parameter="run_id")
+        return out

@@ -113,7 +113,7 @@ from hotspot_app.io.workspace.base import (
 from hotspot_app.core.selection import Selection
 from hotspot_app.io.identity import current_user
 from hotspot_app.io.workspace import partitioned
-from hotspot_app.io.workspace.partitioned import IncidentStore, Manifest
+from hotspot_app.io.workspace.partitioned import IncidentStore, Manifest, fsync_path
 
 
 #: Seconds a writer waits for another writer's lock before giving up with ConflictError.
@@ -187,9 +187,9 @@ def atomic_path(path: str | os.PathLike, copy_existing: bool = True) -> Iterator
             tmp.unlink()
         yield tmp
         os.chmod(tmp, _mode_for(path))
-        _fsync(tmp)
+        fsync_path(tmp)
         os.replace(tmp, path)
-        _fsync(path.parent)
+        fsync_path(path.parent)
     except BaseException:
         _remove_temp(tmp)
         raise
@@ -198,19 +198,6 @@ def atomic_path(path: str | os.PathLike, copy_existing: bool = True) -> Iterator
 # The file mode a replacement keeps (the existing file's, else the umask's default, not mkstemp's
 # private 0600): exports.file_mode is the one home of that rule.
 _mode_for = file_mode
-
-
-def _fsync(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _remove_temp(tmp: Path) -> None:
@@ -1001,18 +988,6 @@ class GeopackageWorkspace(Workspace):
 
     # ----------------------------------------------------------------- cluster runs
 
-
-    def patrol_areas(self, run_id: int | None = None) -> gpd.GeoDataFrame:
-        """Patrol-area polygons of one saved run (all runs when `run_id` is None)."""
-        df = self._read(PATROL_AREAS)
-        if df is None:
-            raise InputError(f"{self.path} has no saved cluster runs", parameter="run_id")
-        if run_id is None:
-            return df
-        out = df[df["run_id"] == int(run_id)].reset_index(drop=True)
-        if out.empty and int(run_id) not in set(self.cluster_runs()["run_id"]):
-            raise InputError(f"no cluster run {run_id} in {self.path}", parameter="run_id")
-        return out
 
     def save_cluster_run(self, parameters: dict, polygons: gpd.GeoDataFrame,
                          name: str | None = None, user: str | None = None) -> int:

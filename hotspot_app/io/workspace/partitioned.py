@@ -229,7 +229,8 @@ def _slug(value) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", str(value or "none")).strip("-").lower()[:40] or "none"
 
 
-def _fsync(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """Flush a file or folder to disk (best effort: a file system that cannot is not an error)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -335,7 +336,7 @@ class IncidentStore:
 
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hotspot-fsync")
-        self._syncs.append((path, self._pool.submit(_fsync, path)))
+        self._syncs.append((path, self._pool.submit(fsync_path, path)))
 
     def flush(self) -> None:
         """Wait until every file written so far is on disk (and the folders naming them)."""
@@ -344,7 +345,7 @@ class IncidentStore:
             done.result()
             folders.update({path.parent, path.parent.parent})
         for folder in sorted(folders):
-            _fsync(folder)
+            fsync_path(folder)
         self._syncs = []
         if self._pool is not None:
             self._pool.shutdown(wait=True)
@@ -359,9 +360,9 @@ class IncidentStore:
             folder.mkdir(parents=True, exist_ok=True)
             tmp = folder / f".{manifest.id}.tmp"
             tmp.write_text(json.dumps(manifest.to_json()), encoding="utf-8")
-            _fsync(tmp)
+            fsync_path(tmp)
             os.replace(tmp, folder / f"{manifest.id}.json")
-            _fsync(folder)
+            fsync_path(folder)
         except OSError as exc:
             raise OutputError(f"could not write the incidents' manifest ({exc.strerror or exc}); the "
                               "workspace is unchanged", file=str(folder)) from None

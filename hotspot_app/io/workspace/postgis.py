@@ -1174,18 +1174,6 @@ class PostgisWorkspace(Workspace):
 
     # ----------------------------------------------------------------- cluster runs
 
-    def patrol_areas(self, run_id: int | None = None) -> gpd.GeoDataFrame:
-        """Patrol-area polygons of one saved run (all runs when `run_id` is None)."""
-        df = self._read(PATROL_AREAS)
-        if df is None:
-            raise InputError(f"{self.where} has no saved cluster runs", parameter="run_id")
-        if run_id is None:
-            return df
-        out = df[df["run_id"] == int(run_id)].reset_index(drop=True)
-        if out.empty and int(run_id) not in set(self.cluster_runs()["run_id"]):
-            raise InputError(f"no cluster run {run_id} in {self.where}", parameter="run_id")
-        return out
-
     def save_cluster_run(self, parameters: dict, polygons: gpd.GeoDataFrame, name: str | None = None,
                          user: str | None = None) -> int:
         """Save a cluster run (parameters + its patrol-area polygons); returns run_id."""

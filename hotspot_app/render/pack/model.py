@@ -173,9 +173,9 @@ def document_table(document: dict, title: str, caption: str = "", total_name: st
     measures = formatting.document_measures(document)
     fmt = {"current": formatting.fmt_int, "previous": formatting.fmt_int,
            "diff": lambda v: formatting.fmt_int(v, signed=True), "pct_diff": formatting.fmt_pct,
-           "rate": formatting.fmt_rate}
+           "rate": formatting.fmt_rate, "rate_eb": formatting.fmt_rate}
     cols = [("", "Category")] + [(cid, head) for cid, _, head in measures]
-    cells = [[str(r["category"])] + [fmt[key](r["cells"][cid][key]) for cid, key, _ in measures]
+    cells = [[str(r["category"])] + [fmt[key](r["cells"][cid].get(key)) for cid, key, _ in measures]
              for r in document["rows"]]
     sheet = formatting.document_sheet(document, title, name=sheet_name(title), total_name=total_name)
     if total_name:  # the whole-force column named as the papers name it ('Cleveland'), not 'Total'

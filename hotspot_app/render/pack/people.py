@@ -1,7 +1,7 @@
 """Warnings as a paper says them (issue 20, docs/design.md §10): once, in words, without machine
-paths, hashes or code lists. The questions return their warnings for every face; the CLI prints
-them as they are (an analyst can act on an id or a path), the pack passes each through `plain`
-and says each once (`once`)."""
+paths, hashes or code lists. The questions write their warnings in words at their source
+(file names, counts, no ids); the pack passes each through `plain` as a last guard and says each
+once (`once`)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ _HASH = re.compile(r"\b[0-9a-fA-F]{24,}\b")
 _PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?(?:[/\\][^\s/\\:;,'\"()]+){2,}[/\\]?")
 _CODES = re.compile(r"(?:\b[EWSNK]\d{8}\b(?: x\d+)?(?: \([^)]*\))?(?:[,;] ?|$)){3,}")
 _CODE = re.compile(r"[EWSNK]\d{8}")
-_DUPLICATE_ID = re.compile(r"^(\d+) rows? repeat an incident_id already loaded from the same source.*$")
+_DUPLICATE_ID = re.compile(r"^([\d,]+) rows? repeats? an incident ID already loaded from the same source.*$")
 _REJECTED_DUPLICATES = re.compile(r"^[\d,]+ of [\d,]+ rows were not loaded \(duplicate id: \d+\)$")
 
 
@@ -42,11 +42,6 @@ def plain(text: str) -> str:
     """One warning in words: a file path is its file name, a hash example is dropped, a list of
     area codes is counted, months are named ('April 2022 to March 2023')."""
     text = str(text)
-    m = _DUPLICATE_ID.match(text)
-    if m:
-        n = int(m.group(1))
-        return (f"{n:,} row{'s' if n != 1 else ''} repeated a crime already loaded from the same source "
-                f"(the same crime ID); {'each was' if n != 1 else 'it was'} counted once.")
     text = _HASHES.sub("", text)
     text = _HASH.sub("(an id)", text)
     text = _PATH.sub(lambda p: PurePath(p.group().rstrip("/\\")).name, text)

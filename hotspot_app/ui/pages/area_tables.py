@@ -178,6 +178,8 @@ st.subheader(title)
 st.caption(" · ".join(formatting.describe_columns(doc)))
 display = formatting.display_frame(doc, previous=(preset != "areas"))
 st.dataframe(display, hide_index=True, width="stretch", height=min(35 * (len(display) + 1) + 3, 900))
+if doc.get("sentences"):  # the table question's sentences, as `hotspot table` and the pack say them
+    st.markdown(formatting.sentences_markdown(doc["sentences"]))
 base = common.slug(f"table-{preset}-{group}-{period[1]}-{kind}")
 d = st.columns(2)
 d[0].download_button("CSV", formatting.document_csv(doc), f"{base}.csv", "text/csv", key="tb-csv2", on_click="ignore")

@@ -356,27 +356,32 @@ if ds.workspace is not None:
 # ---------------------------------------------------------------- named places (town centres)
 if ds.workspace is not None:
     st.subheader("Named places: town centres from streets or postcodes")
-    st.caption("A CSV of `name` and `grid_ref` (or `easting`, `northing`), one row per street or "
-               "postcode point, optional `radius_m`: each point becomes a circle, and the circles of "
-               "one name one area in the town_centre layer (tables, rankings and maps use it). A "
-               "boundary file of town centres loads above with the layer `town_centre`; one drawn "
-               "area is named under 'Draw a micro-hotspot'.")
-    np1, np2 = st.columns([3, 1])
+    st.caption("A CSV of `name` and, per row, `street` (the incidents' own 'On or near <street>' "
+               "points), `grid_ref`, `easting` and `northing`, or `postcode` (with a postcode file of "
+               "`postcode`, `easting`, `northing`), optional `radius_m`: each point becomes a circle, "
+               "and the circles of one name one area in the town_centre layer (tables, rankings and "
+               "maps use it). A boundary file of town centres loads above with the layer "
+               "`town_centre`; one drawn area is named under 'Draw a micro-hotspot'.")
+    np1, np2, np3 = st.columns([3, 2, 1])
     places_csv = np1.file_uploader("Places CSV", key="dt-places-csv", type=["csv"])
-    places_r = np2.number_input("Radius (m)", min_value=10.0, max_value=2000.0,
+    postcode_csv = np2.file_uploader("Postcode file (only for postcodes)", key="dt-places-postcodes", type=["csv"])
+    places_r = np3.number_input("Radius (m)", min_value=10.0, max_value=2000.0,
                                 value=places_question.RADIUS_M, step=10.0, key="dt-places-radius")
     if st.button("Add the named places", key="dt-places-go", disabled=places_csv is None or not writer):
         try:
             signin.require("analyst")
             table = pd.read_csv(cache.save_uploads([places_csv])[0], dtype=str, keep_default_na=False)
-            made, notes = places_question.named_places(table, radius_m=places_r)
+            lookup = (pd.read_csv(cache.save_uploads([postcode_csv])[0], dtype=str, keep_default_na=False)
+                      if postcode_csv is not None else None)
+            made, notes = places_question.named_places(table, radius_m=places_r, incidents=ds.incidents,
+                                                       postcodes=lookup)
             key, _ = source.add_to_workspace(source.target_of(ds.key) or target, None, made)
         except HotspotError as exc:
             st.error(str(exc))
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             st.error(f"{places_csv.name}: not a readable CSV ({' '.join(str(exc).split())})")
         else:
-            _use(key, f"Added {len(made)} named place(s) to the town_centre layer: "
+            _use(key, f"Added {len(made)} named place{'s' if len(made) != 1 else ''} to the town_centre layer: "
                       + ", ".join(made["name"].astype(str)) + "." + ("".join(" " + n for n in notes)))
 
 # ---------------------------------------------------------------- ward population from the Census

@@ -104,7 +104,8 @@ with kpi_box:
 # ---------------------------------------------------------------- ward table
 st.subheader("Wards")
 if len(ranking) > 1:
-    st.markdown(ranked_doc["top"]["text"])
+    for sentence in ranked_doc.get("sentences", []):  # the rank question's sentences, as the CLI and pack say them
+        st.markdown(sentence)
 table = formatting.rank_display(ranking)
 common.table(table, hide_index=True, width="stretch")
 common.downloads(ranking, f"wards-{months[0]}-{months[-1]}", key="ov-dl")

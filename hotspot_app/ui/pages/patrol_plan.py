@@ -24,7 +24,7 @@ common.banner(ds)
 cur = st.session_state.get("hs-current")
 if cur is None:
     months = ds.months[-12:]
-    cur = {"category": ("asb",) if "asb" in set(ds.incidents["kind"].astype(str)) else (),
+    cur = {"category": ("asb",) if "asb" in ds.kinds else (),
            "period": (months[0], months[-1]), "preset": patrol.DEFAULT_PRESET, "eps_m": None,
            "min_samples": None, "top": patrol_question.SHOWN, "rank_by": None, "within": ()}
     st.caption("Patrol areas of the last 12 months with the app's default preset; choose others on "
@@ -154,7 +154,10 @@ common.table(summary, headings={"rank": "#", "team": "Team", "area": "Area", "pa
              column_config={"rank": "#", "team": "Team", "area": "Area", "patrol_days": "Patrol days",
                             "comparison_days": "Comparison days", "planned_visits": "Visits",
                             "planned_minutes": "Minutes"})
-power = cache.plan_power(ds.key, tuple(cur["category"]), tuple(cur["period"]), plan, token)
+# the power depends on the areas and the plan's length, not on its seed or visit times: a new
+# session's fresh seed reuses it (on a national year it is the page's slowest step)
+power = cache.plan_power(ds.key, tuple(cur["category"]), tuple(cur["period"]), plan,
+                         f"{ds.key}|{cur}|{within}|{sorted(picked)}|{days}")
 st.info(f"**Power before launch:** {power.sentence()}", icon="📏")
 with st.expander("How the power is worked out"):
     st.markdown("\n".join(f"- {a}" for a in power.power.assumptions))
