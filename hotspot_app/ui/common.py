@@ -156,22 +156,6 @@ def place_picker(ds: cache.Dataset, key: str, default: tuple[str, ...] = ()) -> 
     return tuple(specs)
 
 
-def authority_picker(ds: cache.Dataset, key: str) -> str | None:
-    """One local authority of the wards (when they carry one, e.g. LAD24NM) as the questions'
-    ``FIELD=VALUE`` `within` ('LAD24NM=Hartlepool'); None for every authority or no field."""
-    from hotspot_app.core import areas as areas_mod
-
-    auth = areas_mod.authority_column(ds.wards) if len(ds.wards) else None
-    if auth is None:
-        return None
-    options = ["all", *sorted(ds.wards[auth].dropna().astype(str).unique())]
-    if st.session_state.get(key) not in options:
-        st.session_state.pop(key, None)
-    la = st.selectbox("Authority", options, key=key, format_func=lambda o: "All authorities" if o == "all" else o,
-                      help="Shares and rankings among this authority's wards only.")
-    return None if la == "all" else f"{auth}={la}"
-
-
 @contextmanager
 def answer_or_stop():
     """The one way a page shows the project's errors: a question that raises a `HotspotError`
