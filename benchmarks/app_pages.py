@@ -63,14 +63,23 @@ def workspace(folder: Path, national: bool = False) -> tuple[Path, int]:
 
 
 def settle(page, t0: float, timeout: float = 180.0) -> float:
-    """Seconds from t0 until the app is idle and every map frame has drawn its layers."""
+    """Seconds from t0 until the app is idle and every map frame has drawn its layers.
+
+    Idle is the app's own script state (``stApp``'s ``data-test-script-state`` is
+    ``notRunning``): the status widget this waited for before 2026-12-05 is never shown with
+    ``toolbarMode = "minimal"``, so the wait ended at the first text on the page (the title and
+    data line), before the page's analyses had run or any map frame existed."""
     while True:
         try:
-            running = page.locator('[data-testid="stStatusWidget"]').count() > 0
+            state = page.locator('[data-testid="stApp"]').get_attribute("data-test-script-state", timeout=1000)
+            running = state != "notRunning"
             frames = [f for f in page.frames if "streamlit_folium" in f.url]
-            maps_ok = all(f.evaluate("() => typeof window.L === 'object' && "
-                                     "document.querySelectorAll('.leaflet-pane path, .leaflet-marker-icon, "
-                                     "canvas').length > 0") for f in frames)
+            in_page = page.evaluate("() => [...document.querySelectorAll('iframe')]"
+                                    ".filter(f => (f.src || '').includes('streamlit_folium')).length")
+            maps_ok = len(frames) >= in_page and all(
+                f.evaluate("() => typeof window.L === 'object' && "
+                           "document.querySelectorAll('.leaflet-pane path, .leaflet-marker-icon, "
+                           "canvas').length > 0") for f in frames)
             body = page.locator('[data-testid="stMain"]').inner_text(timeout=1000)
             ready = not running and maps_ok and len(body) > 40
         except Exception:

@@ -6,6 +6,9 @@ and every map has drawn. Baseline: the same on a bare Streamlit page with a titl
 
 Target: Overview and Hotspots <= 3 s after a fresh start.
 Run: `.venv/bin/python benchmarks/first_paint.py` (writes the "first_paint" section of RESULTS.md).
+`--against DIR` times, in the same run and alternating with this checkout, the app of another
+checkout (e.g. `git archive main | tar -x -C DIR`, with its static/vendor): a paired comparison
+that holds on a loaded machine.
 """
 
 from __future__ import annotations
@@ -47,19 +50,30 @@ def first_visit(url: str, slug: str) -> float:
 
 
 def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--against", type=Path, help="another checkout's app, timed alternately with this one")
+    ap.add_argument("--runs", type=int, default=RUNS)
+    args = ap.parse_args()
     if not (REAL / "police_cleveland").is_dir():
         raise SystemExit("../shared/realdata is not available")
     load = os.getloadavg()[0]
     times: dict[str, list[float]] = {}
+    apps = [("", None, {})]
+    if args.against:
+        other = args.against.resolve()
+        apps.append((" (before: " + other.name + ")", other / "streamlit_app.py", {"PYTHONPATH": str(other)}))
     with tempfile.TemporaryDirectory() as tmp:
         ws, n = workspace(Path(tmp))
         for slug, title in PAGES:
-            for _ in range(RUNS):
-                with running_app(env={"HOTSPOT_WORKSPACE": str(ws)}) as url:
-                    times.setdefault(title, []).append(first_visit(url, slug))
+            for i in range(args.runs):
+                for suffix, script, env in (apps if i % 2 == 0 else apps[::-1]):
+                    with running_app(env={"HOTSPOT_WORKSPACE": str(ws), **env}, script=script) as url:
+                        times.setdefault(title + suffix, []).append(first_visit(url, slug))
         bare = Path(tmp) / "bare.py"
         bare.write_text("import streamlit as st\nst.title('Bare page')\nst.write('x' * 60)\n")
-        for _ in range(RUNS):
+        for _ in range(args.runs):
             with running_app(script=bare) as url:
                 times.setdefault("bare Streamlit page (baseline)", []).append(first_visit(url, ""))
     import playwright
@@ -70,10 +84,12 @@ def main() -> None:
              f"{time.strftime('%Y-%m-%d')}.", "",
              f"Real Cleveland police.uk street data, all 35 months ({n:,} incidents), May 2024 wards. Each run "
              "starts the server afresh (no cache), opens a new browser and times the first navigation to the "
-             f"page until the app is idle and every map has drawn; {RUNS} runs per page. Target: <= 3 s.", "",
+             f"page until the app is idle and every map has drawn; {args.runs} runs per page"
+             + (f", alternating with the app of {args.against.name} (before the change) in the same run"
+                if args.against else "") + ". Target: <= 3 s.", "",
              "| page | median s | best s | worst s | <= 3 s |", "|---|---:|---:|---:|---|"]
     for title, runs in times.items():
-        ok = "" if "baseline" in title else ("yes" if statistics.median(runs) <= 3 else "NO")
+        ok = "" if "baseline" in title or "before" in title else ("yes" if statistics.median(runs) <= 3 else "NO")
         lines.append(f"| {title} | {statistics.median(runs):.2f} | {min(runs):.2f} | {max(runs):.2f} | {ok} |")
     text = "\n".join(lines)
     print(text)

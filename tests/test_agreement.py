@@ -425,7 +425,7 @@ def test_concentration_within_hartlepool_on_the_overview_is_the_clis_on_clevelan
     at = page("overview", cleveland["ws"], monkeypatch)
     at.multiselect(key="ov-cat").set_value(["asb"]).run()
     at.select_slider(key="ov-period").set_value(("2024-01", "2024-12")).run()
-    at.selectbox(key="ov-la").set_value("Hartlepool").run()
+    at.selectbox(key="ov-place-la").set_value("Hartlepool").run()  # the page's place (the whole page)
     assert not at.exception, at.exception
     assert any(m.value == doc["sentences"][0] for m in at.markdown)
     shown = at.dataframe[-1].value
@@ -507,8 +507,9 @@ def _where_next_spec(files: dict, frm: str, to: str) -> dict:
 
 def _where_next_agrees(files: dict, frm: str, to: str, at: AppTest) -> tuple[dict, dict]:
     """`hotspot grid --method emerging` and `hotspot backtest` (ASB, the page's 12 months), the
-    pack's emerging and backtest sections (document, XLSX, HTML) and the Hotspots page as it opens
-    give the same classes, the same scores and the same best method, named the same way."""
+    pack's emerging and backtest sections (document, XLSX, HTML) and the Hotspots page's where next
+    (opened on demand) give the same classes, the same scores and the same best method, named the
+    same way."""
     from hotspot_app.render import where_next as where_next_text
 
     em = cli("grid", files["ws"], "--method", "emerging", "--category", "asb", "--from", frm, "--to", to)
@@ -525,6 +526,11 @@ def _where_next_agrees(files: dict, frm: str, to: str, at: AppTest) -> tuple[dic
         [(m["method"], m["pai"], m["pei"]) for m in bt["methods"]]
     text = html_text(html)
     assert where_next_text.emerging_sentence(em) in text and bt["sentences"][0] in text
+    # the Hotspots page opens with the map and the ranked table only (first paint); where next
+    # is computed when the user opens it
+    assert not [d for d in at.dataframe if "PAI" in d.value.columns or "Class" in d.value.columns]
+    at.toggle(key="hs-where-next").set_value(True).run()
+    assert not at.exception, at.exception
     # the Hotspots page: the same sentence naming the best method, the same table and classes
     said = [m.value for m in at.markdown]
     assert f"**{bt['sentences'][0]}**" in said

@@ -163,13 +163,16 @@ def test_walkable_areas_give_no_warning():
 
 
 # --------------------------------------------------------------------------- methods
-def test_auto_uses_sklearn_up_to_the_measured_number_of_locations():
-    limit = settings.GRID_METHOD_MIN_LOCATIONS
-    assert clusters.resolve_method("auto", limit) == "sklearn"
-    assert clusters.resolve_method("auto", limit + 1) == "grid"
-    assert clusters.resolve_method("grid", 10) == "grid"
+def test_auto_uses_the_grid_method_and_sklearn_stays_available():
+    """`auto` is the exact grid method at every size (as fast or faster, measured, and no
+    scikit-learn import on a fresh start); `sklearn` still runs the reference implementation."""
+    assert settings.GRID_METHOD_MIN_LOCATIONS == 0
+    assert clusters.resolve_method("auto", 1) == "grid"
+    assert clusters.resolve_method("auto", 10_000_000) == "grid"
+    assert clusters.resolve_method("sklearn", 10) == "sklearn"
     inc, _ = two_streets()
-    assert quiet(inc, 50, 5).parameters["method"] == "sklearn"
+    assert quiet(inc, 50, 5).parameters["method"] == "grid"
+    assert quiet(inc, 50, 5, method="sklearn").parameters["method"] == "sklearn"
 
 
 def test_grid_and_sklearn_give_the_same_patrol_areas():

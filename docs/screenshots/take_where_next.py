@@ -38,7 +38,7 @@ def main(realdata: Path) -> None:
     with running_app() as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1400, "height": 9000})
-        page.goto(f"{url}/hotspots", timeout=300_000)
+        page.goto(f"{url}/hotspots?hs-where-next=1", timeout=300_000)  # where next opens on demand
         page.get_by_text("predicted the next month best").wait_for(timeout=600_000)
         page.get_by_text("Do the top places survive police.uk's snapping?").wait_for(timeout=600_000)
         page.get_by_text("Hot streets", exact=True).wait_for(timeout=600_000)

@@ -28,8 +28,9 @@ one to two orders of magnitude faster (see ``benchmarks/clusters.py``).
 Methods
 -------
 ``auto`` (default)
-    ``sklearn`` up to ``settings.GRID_METHOD_MIN_LOCATIONS`` distinct locations, ``grid`` above
-    (the number where the grid method starts to pay, measured in ``benchmarks/clusters.py``).
+    ``sklearn`` up to ``settings.GRID_METHOD_MIN_LOCATIONS`` distinct locations, ``grid`` above;
+    the setting is 0 (always ``grid``: as fast or faster at every size measured in
+    ``benchmarks/clusters.py``, and no scikit-learn import on a fresh start).
 ``sklearn``
     ``sklearn.cluster.DBSCAN`` on the distinct locations with ``sample_weight`` — the reference
     implementation; border points are then re-assigned by the nearest-core rule.

@@ -67,7 +67,8 @@ def file_ward_column(incidents: pd.DataFrame) -> str | None:
 
 
 def ward_month_table(incidents: gpd.GeoDataFrame, *, wards: gpd.GeoDataFrame | None = None,
-                     category=None, months: list[str] | None = None) -> tuple[pd.DataFrame, str, list[str]]:
+                     category=None, months: list[str] | None = None,
+                     coverage: periods.Coverage | None = None) -> tuple[pd.DataFrame, str, list[str]]:
     """Fires by ward (rows) and month (columns), with a Total column and a Total row.
 
     The ward is the boundary the fire lies in when `wards` are given (fires in none are
@@ -75,11 +76,12 @@ def ward_month_table(incidents: gpd.GeoDataFrame, *, wards: gpd.GeoDataFrame | N
     (default: every month of the selection); a month the fire data do not cover is null in every
     cell (not 0) and named in the warnings. Returns (table, how the ward was found, warnings).
     Rows are sorted by Total, largest first, then "Not recorded"/``outside``; the Total row
-    is last.
+    is last. `coverage`: the months the fire data cover, when `incidents` are only part of the
+    load (a place's): a month with no fire in the place is then 0, not blank.
     """
     sel = incidents[taxonomy.select(incidents, category)]
-    fire_months = periods.Coverage.of(incidents[incidents["kind"].astype(str) == "fire"]
-                                      if "kind" in incidents.columns else incidents)
+    fire_months = coverage if coverage is not None else periods.Coverage.of(
+        incidents[incidents["kind"].astype(str) == "fire"] if "kind" in incidents.columns else incidents)
     months = list(months) if months is not None else sorted(pd.unique(sel["month"].astype(str)))
     sel = sel[sel["month"].astype(str).isin(months)]
     if wards is not None and len(wards):

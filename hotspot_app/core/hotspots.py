@@ -38,7 +38,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import sparse, stats
+from scipy import sparse
 from scipy.spatial import cKDTree
 
 from hotspot_app.core import locations, selection, settings
@@ -396,6 +396,7 @@ def gistar(
     (``attrs["warnings"]``) says when Gi* flags so large a share of the occupied cells that the
     cells are too small (`gistar_warning`).
     """
+    from scipy import stats  # here, not at the top: importing it costs the app's first paint ~0.5 s
     from statsmodels.stats.multitest import multipletests
 
     if not 0 < alpha < 1:

@@ -24,12 +24,13 @@ GB_BOUNDS_WGS84: tuple[float, float, float, float] = (-8.75, 49.75, 2.0, 61.0)
 #: patrol); larger DBSCAN areas get a warning (issue 11).
 WALKABLE_MAX_M2: float = 250_000.0
 #: `clusters` method "auto": scikit-learn's DBSCAN up to this many distinct locations, the exact
-#: grid method above. Measured (benchmarks/RESULTS.md, clusters, 2026-11-29, 2 shared cores):
-#: sklearn 0.13 s vs grid 0.11 s at 15,000 locations (a force's year: no reason to leave the
-#: reference implementation), 0.85 s vs 0.42 s at 50,000, 1.78 s vs 0.77 s at 100,000, 5.37 s vs
-#: 1.23 s at 200,000, 15.84 s vs 1.43 s at 400,000: above 100,000 the grid method saves a second
-#: or more (an earlier, less loaded run: 1.29 s vs 0.30 s at 100,000).
-GRID_METHOD_MIN_LOCATIONS: int = 100_000
+#: grid method above. 0: always the grid method. Measured (benchmarks/RESULTS.md, clusters): the
+#: grid method is as fast or faster at every size (0.03 vs 0.05 s at 5,000 locations, 0.11 vs
+#: 0.12 s at 15,000, 0.47 vs 0.97 s at 100,000), and scikit-learn's import alone costs 0.6-1 s on
+#: a fresh start (the app's first paint, issue 21 item 10). Same labels, cores and areas as
+#: scikit-learn (tests/test_clusters.py; on the demo and the real Cleveland files, 64 settings
+#: compared frame for frame on 2026-12-05). `method="sklearn"` still runs the reference.
+GRID_METHOD_MIN_LOCATIONS: int = 0
 #: `hotspot ingest --into` reads police.uk files in batches of about this many bytes of CSV (a
 #: national month is ~110 MB): memory holds a few batches (one read ahead, one being written),
 #: not the whole load (docs/design.md §9).

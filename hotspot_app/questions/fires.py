@@ -51,12 +51,29 @@ def precision(incidents: gpd.GeoDataFrame) -> tuple[float | None, str | None]:
     return core_fires.precision_m(fires), core_fires.precision_note(fires)
 
 
+def _in_place(incidents: gpd.GeoDataFrame, wards: gpd.GeoDataFrame | None, within):
+    """(the fires of the place `within` and its wards, the months the whole load's fire data
+    cover), or the inputs and None for no `within` (`places.within_place`)."""
+    if not within:
+        return incidents, wards, None
+    from hotspot_app.core import periods
+    from hotspot_app.questions import places
+
+    inside, chosen = places.within_place(incidents, wards, within)
+    fires = incidents[incidents["kind"].astype(str) == "fire"] if "kind" in incidents.columns else incidents
+    return inside, chosen, periods.Coverage.of(fires)
+
+
 def fire_summary(incidents: gpd.GeoDataFrame, wards: gpd.GeoDataFrame | None = None, *,
-                 category: str | tuple[str, ...] = GROUPS[0], months) -> FireSummary:
-    """The fire summary of `category` (one of `GROUPS`, or any selection) over `months`."""
+                 category: str | tuple[str, ...] = GROUPS[0], months, within=None) -> FireSummary:
+    """The fire summary of `category` (one of `GROUPS`, or any selection) over `months`; with
+    `within` (``LAD24NM=Hartlepool``, ward names) the place's fires and wards, months judged
+    covered on the whole load."""
+    incidents, wards, covered = _in_place(incidents, wards, within)
     table, how, warnings = core_fires.ward_month_table(
         incidents, wards=wards if wards is not None and len(wards) else None,
-        category=[category] if isinstance(category, str) else list(category), months=list(months))
+        category=[category] if isinstance(category, str) else list(category), months=list(months),
+        coverage=covered)
     total_row = table[table["ward"] == "Total"]
     total = (int(total_row["Total"].iloc[0]) if len(total_row) and pd.notna(total_row["Total"].iloc[0])
              else None)
@@ -133,15 +150,17 @@ def per_ha_meaningful(precision_m: float | None) -> bool:
 
 def seasonal(incidents: gpd.GeoDataFrame, wards: gpd.GeoDataFrame | None = None, *,
              category: str | tuple[str, ...] = GROUPS[0], months=None,
-             season=core_fires.BONFIRE_MONTHS) -> core_fires.Seasonal:
+             season=core_fires.BONFIRE_MONTHS, within=None) -> core_fires.Seasonal:
     """Is the season (months of the year; default the bonfire period October-November) busier
     than the rest of the year? Per month, per ward (the wards loaded, or the file's own ward
     column, as `fire_summary`) and overall, with the rate ratio and its 95% interval
     (`fire_summary.seasonal_comparison`). `months`: YYYY-MM list (default every month of the
-    selection). The ward table's warnings come first."""
+    selection). `within`: the place's fires and wards (as `fire_summary`). The ward table's
+    warnings come first."""
+    incidents, wards, covered = _in_place(incidents, wards, within)
     cats = [category] if isinstance(category, str) else list(category)
     table, how, warnings = core_fires.ward_month_table(
         incidents, wards=wards if wards is not None and len(wards) else None, category=cats,
-        months=list(months) if months is not None else None)
+        months=list(months) if months is not None else None, coverage=covered)
     answer = core_fires.seasonal_comparison(table, season)
     return dataclasses.replace(answer, warnings=list(dict.fromkeys([*warnings, *answer.warnings])))

@@ -5,7 +5,9 @@ ranking and map can use them -- the one answer the Data page's "Named places" se
 `questions.boundaries.read_areas` with ``layer``).
 
 Decided here: the radius round each point when none is given (`RADIUS_M`), the layer
-(``town_centre``), and that the points of one name are one area (their circles joined).
+(``town_centre``), and that the points of one name are one area (their circles joined). Also the
+place a page is restricted to (`within_place`: an authority or wards, as ``--within``): the
+incidents inside the chosen wards and those wards.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from hotspot_app.core import areas as areas_mod
 from hotspot_app.core import schema, settings
 from hotspot_app.core.errors import InputError
 
@@ -168,3 +171,15 @@ def named_places(points: pd.DataFrame, *, radius_m: float | None = None, layer: 
     warnings += [f"{n}: its points are more than {2 * radius:g} m apart, so it is {len(g.geoms)} separate pieces"
                  for n, g in zip(gdf["name"], gdf.geometry) if g.geom_type == "MultiPolygon"]
     return schema.make_areas(gdf, name="name", layer=layer), warnings
+
+
+def within_place(incidents: gpd.GeoDataFrame, wards: gpd.GeoDataFrame | None, within
+                 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None]:
+    """The place a page or a command is restricted to: ``(the incidents inside the chosen wards,
+    the chosen wards)`` for `within` as `areas.pick` takes it (``"LAD24NM=Hartlepool"``, ward
+    names ``"Victoria,Headland"``, or several, all of which must hold); the inputs unchanged for
+    no `within`. `InputError` naming ``within`` for an unknown field or name (`areas.pick`)."""
+    if not within:
+        return incidents, wards
+    chosen = areas_mod.pick(wards, within)
+    return incidents[areas_mod.area_mask(incidents, chosen).to_numpy()], chosen.reset_index(drop=True)

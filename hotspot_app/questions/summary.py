@@ -22,17 +22,19 @@ WHOLE = ("whole area loaded", "All areas")
 
 
 def area_summary(incidents: gpd.GeoDataFrame, area: gpd.GeoDataFrame | None, to: str,
-                 n_months: int | None = None, whole: pd.DataFrame | None = None) -> dict:
+                 n_months: int | None = None, whole: pd.DataFrame | None = None,
+                 name: str | None = None) -> dict:
     """The `hotspot summary` document for the rows of `area` (one area, or several rows of one
     name), or for everything loaded when `area` is None: ``{"area", "to", "months", "crime",
     "asb", ["fires",] "text", "warnings"}`` (`summaries.area_summary`). `whole`: when
     `incidents` are only the months counted (`selected.summary_selection`), the summary of
-    everything loaded."""
+    everything loaded. `name`: how a place of several areas is named (e.g. 'Hartlepool', the
+    wards of an authority chosen with ``within``)."""
     n = N_MONTHS if n_months is None else int(n_months)
     if area is None:
         place, name = WHOLE
         doc = summaries.area_summary(incidents, pd.Series(True, index=incidents.index), to, n,
                                      place=place, area_name=name, whole=whole)
     else:
-        doc = summaries.area_summary(incidents, area, to, n, whole=whole)
+        doc = summaries.area_summary(incidents, area, to, n, whole=whole, place=name, area_name=name)
     return doc

@@ -228,6 +228,46 @@ class Legend(MacroElement):
         self.html = (f"<b>{esc(scale.title)}</b>" if scale.title else "") + rows
 
 
+class PrintFit(MacroElement):
+    """On paper a map shows what it was fitted to, centred: the printed frame has another size
+    than the screen's (the page's print styles give it a fixed width), and Leaflet, left alone,
+    keeps the screen's top-left corner, so the areas sat off-centre. When the page is printed
+    (``beforeprint``, or print media taking effect) the map takes its new size and fits `bounds`
+    again; afterwards it goes back to the view the user had."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function() {
+            var map = {{ this._parent.get_name() }};
+            var bounds = {{ this.bounds|tojson }};
+            var before = null;
+            function toPaper() {
+                if (before === null) { before = [map.getCenter(), map.getZoom()]; }
+                map.invalidateSize({pan: false, animate: false});
+                map.fitBounds(bounds, {animate: false});
+            }
+            function toScreen() {
+                if (before === null) { return; }
+                map.invalidateSize({pan: false, animate: false});
+                map.setView(before[0], before[1], {animate: false});
+                before = null;
+            }
+            window.addEventListener('beforeprint', toPaper);
+            window.addEventListener('afterprint', toScreen);
+            var paper = window.matchMedia ? window.matchMedia('print') : null;
+            if (paper && paper.addEventListener) {
+                paper.addEventListener('change', function(e) { if (e.matches) { toPaper(); } else { toScreen(); } });
+            }
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, bounds: list[list[float]]):
+        super().__init__()
+        self._name = "PrintFit"
+        self.bounds = [[float(v) for v in corner] for corner in bounds]
+
+
 # --------------------------------------------------------------------------------------------
 # base map and layers
 # --------------------------------------------------------------------------------------------
@@ -258,6 +298,7 @@ def base_map(bounds: list[list[float]] | None = None, tiles: str | None = None) 
         "{ display: none !important; } }</style>"), name="print_controls")
     if bounds:
         m.fit_bounds(bounds)
+        PrintFit(bounds).add_to(m)
     return m
 
 

@@ -20,7 +20,7 @@ from hotspot_app.core import settings, summaries, taxonomy
 from hotspot_app.core.errors import InputError
 from hotspot_app.io import geofiles
 from hotspot_app.questions import grid as grid_question
-from hotspot_app.questions import indicators, rank, summary, table, trend
+from hotspot_app.questions import indicators, places, rank, summary, table, trend
 from hotspot_app.render import maps
 from hotspot_app.ui import source
 from hotspot_app.ui.source import DEMO, Dataset, workspace_key  # noqa: F401  (the pages' names for them)
@@ -33,6 +33,14 @@ ALL = "__all__"
 def load(key: str) -> Dataset:
     """The dataset for a source key (`source.dataset`), shared and never mutated."""
     return source.dataset(key)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def place(key: str, within: tuple[str, ...] = ()) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """(incidents, wards) of the place chosen on a page (`questions.places.within_place`;
+    everything loaded for ``()``), shared and never mutated like the dataset."""
+    ds = load(key)
+    return places.within_place(ds.incidents, ds.wards, list(within) or None)
 
 
 # ------------------------------------------------------------------------------ selections
@@ -54,57 +62,69 @@ def selected_mask(inc: pd.DataFrame, category: tuple[str, ...], months: tuple[st
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def count_selected(key: str, category: tuple[str, ...], months: tuple[str, ...] | None) -> int:
-    inc = load(key).incidents
+def count_selected(key: str, category: tuple[str, ...], months: tuple[str, ...] | None,
+                   within: tuple[str, ...] = ()) -> int:
+    inc = place(key, within)[0]
     return int(selected_mask(inc, category, months).sum())
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def locations(key: str, category: tuple[str, ...], months: tuple[str, ...] | None) -> pd.DataFrame:
-    """Distinct incident locations of the selection (`maps.locations`), WGS84."""
-    inc = load(key).incidents
+def locations(key: str, category: tuple[str, ...], months: tuple[str, ...] | None,
+              within: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Distinct incident locations of the selection (`maps.locations`), WGS84; `within` the place."""
+    inc = place(key, within)[0]
     return maps.locations(inc[selected_mask(inc, category, months)])
 
 
 # ------------------------------------------------------------------------------ the questions
 @st.cache_data(show_spinner="Counting by ward…", max_entries=32)
 def ward_ranking(key: str, category: tuple[str, ...], months: tuple[str, ...],
-                 within: str | None = None) -> tuple[pd.DataFrame, dict]:
-    """`questions.rank.rank` of the wards (`within` a place, as `hotspot rank --within`):
-    (table, the `hotspot rank` document with its ``sentences``)."""
+                 within: tuple[str, ...] = ()) -> tuple[pd.DataFrame, dict]:
+    """`questions.rank.rank` of the wards (of the place `within`, as `hotspot rank --within`: its
+    incidents, shares and totals; coverage judged on everything loaded): (table, the `hotspot
+    rank` document with its ``sentences``)."""
     ds = load(key)
-    return rank.rank(ds.incidents, ds.wards, category=list(category) or None,
-                     period=(months[0], months[-1]), within=within)
+    incidents, wards = place(key, within)
+    return rank.rank(incidents, wards, category=list(category) or None, period=(months[0], months[-1]),
+                     whole=ds.incidents if within else None)
 
 
 @st.cache_data(show_spinner="Counting by ward…", max_entries=32)
 def ward_values(key: str, category: tuple[str, ...], months: tuple[str, ...],
-                metric: str = "count") -> tuple[pd.Series, list[str]]:
-    """`questions.rank.area_values` of the wards (count or rate per 1,000, by area_id)."""
+                metric: str = "count", within: tuple[str, ...] = ()) -> tuple[pd.Series, list[str]]:
+    """`questions.rank.area_values` of the wards (of the place `within`; count or rate per 1,000,
+    by area_id)."""
     ds = load(key)
-    return rank.area_values(ds.incidents, ds.wards, category=list(category) or None,
+    return rank.area_values(ds.incidents, place(key, within)[1], category=list(category) or None,
                             months=list(months), metric=metric)
 
 
 @st.cache_data(show_spinner="Comparing with a year earlier…", max_entries=32)
-def ward_change(key: str, category: tuple[str, ...], months: tuple[str, ...]) -> tuple[pd.DataFrame, list[str]]:
-    """`questions.rank.change` of the wards: counts in `months`, a year earlier, % change."""
+def ward_change(key: str, category: tuple[str, ...], months: tuple[str, ...],
+                within: tuple[str, ...] = ()) -> tuple[pd.DataFrame, list[str]]:
+    """`questions.rank.change` of the wards (of the place `within`): counts in `months`, a year
+    earlier, % change."""
     ds = load(key)
-    return rank.change(ds.incidents, ds.wards, category=list(category) or None, months=list(months))
+    return rank.change(ds.incidents, place(key, within)[1], category=list(category) or None, months=list(months))
 
 
-def area_rows(key: str, area_id: str) -> gpd.GeoDataFrame | None:
-    """The rows of the area `area_id` (None for ``"__all__"``: everything loaded)."""
+def area_rows(key: str, area_id: str, within: tuple[str, ...] = ()) -> gpd.GeoDataFrame | None:
+    """The rows of the area `area_id` (for ``"__all__"``: None, everything loaded, or the wards of
+    the place `within`)."""
     if area_id == ALL:
-        return None
+        return place(key, within)[1] if within else None
     areas = load(key).areas
     return areas[areas["area_id"].astype(str) == area_id]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def area_summary(key: str, area_id: str, to: str, n_months: int) -> dict:
-    """`questions.summary.area_summary` for one area (by area_id) or everything (``"__all__"``)."""
-    return summary.area_summary(load(key).incidents, area_rows(key, area_id), to, n_months)
+def area_summary(key: str, area_id: str, to: str, n_months: int, within: tuple[str, ...] = ()) -> dict:
+    """`questions.summary.area_summary` for one area (by area_id) or everything (``"__all__"``:
+    the place `within` when one is chosen)."""
+    from hotspot_app.core import areas as areas_mod
+
+    name = areas_mod.describe_within(list(within)) if area_id == ALL and within else None
+    return summary.area_summary(load(key).incidents, area_rows(key, area_id, within), to, n_months, name=name)
 
 
 @st.cache_data(show_spinner="Building the table…", max_entries=32)
@@ -135,16 +155,19 @@ def indicator_table(key: str, spec: tuple, period: str, baseline: str | None, ar
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def breakdown(key: str, by: str, category: tuple[str, ...], months: tuple[str, ...] | None) -> pd.DataFrame:
-    inc = load(key).incidents
+def breakdown(key: str, by: str, category: tuple[str, ...], months: tuple[str, ...] | None,
+              within: tuple[str, ...] = ()) -> pd.DataFrame:
+    inc = place(key, within)[0]
     return summaries.breakdown(inc, by=by, category=list(category) or None,
                                months=list(months) if months else None)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def monthly(key: str, category: tuple[str, ...], months: tuple[str, ...], split: str | None = None):
-    """`questions.trend.monthly`: incidents per month of the selection (split by a column)."""
-    return trend.monthly(load(key).incidents, category=list(category) or None, months=list(months),
+def monthly(key: str, category: tuple[str, ...], months: tuple[str, ...], split: str | None = None,
+            within: tuple[str, ...] = ()):
+    """`questions.trend.monthly`: incidents per month of the selection (split by a column), in the
+    place `within`."""
+    return trend.monthly(place(key, within)[0], category=list(category) or None, months=list(months),
                          split=split)
 
 

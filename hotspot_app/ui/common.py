@@ -110,6 +110,13 @@ def keep_options(key: str, options) -> None:
         st.session_state[key] = [v for v in st.session_state[key] if v in allowed]
 
 
+def keep_choice(key: str, options) -> None:
+    """Forget a selectbox's remembered value (session or shared link) that is no longer among its
+    `options` (e.g. a ward outside the place now chosen), so it falls back to its first option."""
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]
+
+
 def place_picker(ds: cache.Dataset, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
     """Where: an authority (when the wards carry one, e.g. LAD24NM) and wards; returns the
     `within` choice of the questions (``("LAD24NM=Hartlepool", "Victoria,Headland")``), ``()``
@@ -147,22 +154,6 @@ def place_picker(ds: cache.Dataset, key: str, default: tuple[str, ...] = ()) -> 
     if picked:
         specs.append(",".join(picked))
     return tuple(specs)
-
-
-def authority_picker(ds: cache.Dataset, key: str) -> str | None:
-    """One local authority of the wards (when they carry one, e.g. LAD24NM) as the questions'
-    ``FIELD=VALUE`` `within` ('LAD24NM=Hartlepool'); None for every authority or no field."""
-    from hotspot_app.core import areas as areas_mod
-
-    auth = areas_mod.authority_column(ds.wards) if len(ds.wards) else None
-    if auth is None:
-        return None
-    options = ["all", *sorted(ds.wards[auth].dropna().astype(str).unique())]
-    if st.session_state.get(key) not in options:
-        st.session_state.pop(key, None)
-    la = st.selectbox("Authority", options, key=key, format_func=lambda o: "All authorities" if o == "all" else o,
-                      help="Shares and rankings among this authority's wards only.")
-    return None if la == "all" else f"{auth}={la}"
 
 
 @contextmanager
@@ -232,6 +223,17 @@ def png_download(make_png, name: str, key: str, label: str = "Download map (PNG)
 
 PRINT_CSS = """<style>
 .print-only { display: none; }
+/* a phone: a table's every column, scrolling sideways inside its own box (the scrolling grid
+   squeezed to the phone's width showed two or three columns and cut the rest) */
+@media screen and (max-width: 640px) {
+  [data-testid="stElementContainer"]:has([data-testid="stDataFrame"]):has(+ [data-testid="stElementContainer"] .phone-table) {
+    display: none !important; }
+  .print-only.phone-table { display: block !important; overflow-x: auto; max-width: 100%; -webkit-overflow-scrolling: touch; }
+  .phone-table table { border-collapse: collapse; width: max-content; min-width: 100%; font-size: 0.85rem; }
+  .phone-table th, .phone-table td { border: 1px solid #ddd; padding: 2px 6px; text-align: left; white-space: nowrap; }
+  .phone-table th { background: #f3f3f3; }
+  [data-testid="stMarkdownContainer"]:has(> table) { overflow-x: auto; max-width: 100%; }
+}
 @media print {
   .print-only { display: block !important; font-size: 10pt; color: #333; margin: 0 0 6px; }
   [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
@@ -254,9 +256,12 @@ PRINT_CSS = """<style>
   .print-table th, .print-table td { border: 1px solid #bbb; padding: 1px 3px; text-align: left; }
   .print-table th { background: #eee; }
   h1, [data-testid="stCaptionContainer"], [data-testid="stAlert"] { display: block !important; }
-  iframe { max-width: 100% !important; height: 105mm !important; page-break-inside: avoid; }
+  /* a map prints at one fixed size, centred on the page; the map inside fits its areas again
+     at that size (render/maps.PrintFit), so the screen's width does not push them off-centre */
+  iframe { display: block !important; width: 180mm !important; max-width: 100% !important; height: 105mm !important;
+    margin: 0 auto !important; page-break-inside: avoid; }
   [data-testid="stElementContainer"]:has(iframe), [data-testid="stVerticalBlock"]:has(> [data-testid="stElementContainer"] iframe) {
-    height: auto !important; min-height: 0 !important; }
+    height: auto !important; min-height: 0 !important; width: 100% !important; }
 }
 </style>"""
 
@@ -295,11 +300,14 @@ def print_caption(ds: cache.Dataset, months, category=(), title: str | None = No
 def table(df: pd.DataFrame, headings: dict | None = None, **kwargs):
     """A table on screen (`st.dataframe`, scrolling) and, for paper only, the same table with
     every row and column as plain HTML (escaped; headings repeat on each printed page, renamed
-    by `headings`): a printed page never stops at the rows the screen showed."""
+    by `headings`): a printed page never stops at the rows the screen showed. On a phone the
+    HTML table is shown instead, scrolling sideways in its box, unless rows can be selected (the
+    grid is then kept: a row click does something)."""
     out = st.dataframe(df, **kwargs)
     shown = df.rename(columns=headings or {})
     shown.columns = [str(c) for c in shown.columns]
-    st.markdown(f'<div class="print-only print-table">{shown.to_html(index=False, na_rep="n/a", escape=True)}</div>',
+    phone = "" if kwargs.get("on_select", "ignore") != "ignore" else " phone-table"
+    st.markdown(f'<div class="print-only print-table{phone}">{shown.to_html(index=False, na_rep="n/a", escape=True)}</div>',
                 unsafe_allow_html=True)
     return out
 
@@ -336,13 +344,13 @@ def md(text: str) -> str:
 
 
 def when_section(key: str, category: tuple[str, ...], months: tuple[str, ...], *, widget_key: str,
-                 name: str, value_title: str = "Incidents") -> None:
+                 name: str, value_title: str = "Incidents", within: tuple[str, ...] = ()) -> None:
     """The "When?" block of a page: the day × hour heat table and the busiest hours where the
     incidents have times; otherwise the one sentence saying why not."""
     from hotspot_app.render import charts
 
     st.subheader("When?")
-    detail, dh, peaks = patrol_calls.when_tables(key, category, months)
+    detail, dh, peaks = patrol_calls.when_tables(key, category, months, within)
     if dh is None:
         st.info(detail.reason)
         return
@@ -359,14 +367,16 @@ def when_section(key: str, category: tuple[str, ...], months: tuple[str, ...], *
 #: and writes only its own (the key's prefix), so no page changes another page's result.
 PERSISTED: dict[str, str] = {
     "ov-cat": "list", "ov-period": "range", "ov-metric": "str", "ov-area": "str",
+    "ov-place-la": "str", "ov-place-wards": "list",
     "hs-cat": "list", "hs-period": "range", "hs-place-la": "str", "hs-place-wards": "list",
     "hs-preset": "str", "hs-eps": "float", "hs-min": "int", "hs-top": "int", "hs-rank": "str",
     "hs-st": "bool", "hs-days": "float", "hs-grid": "str", "hs-cell": "float", "hs-shape": "str",
+    "hs-where-next": "bool",
     "pp-place-la": "str", "pp-place-wards": "list", "pp-pick": "ints", "pp-visits": "int",
     "pp-min": "int", "pp-days": "int", "pp-start": "date", "pp-hours": "pair", "pp-share": "float",
     "pp-teams": "int", "pp-travel": "str", "pp-seed": "int",
     "fi-group": "str", "fi-period": "range", "fi-metric": "str", "fi-eps": "float", "fi-min": "int",
-    "fi-top": "int", "fi-season": "ints", "fi-season-from": "str",
+    "fi-top": "int", "fi-season": "ints", "fi-season-from": "str", "fi-place-la": "str", "fi-place-wards": "list",
     "ba-control": "str",
 }
 #: Page file stem -> the prefix of its settings.

@@ -47,15 +47,17 @@ def forecast(key: str, category: tuple[str, ...], period: tuple[str, str], prese
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def selected(key: str, category: tuple[str, ...], months: tuple[str, ...]) -> gpd.GeoDataFrame:
-    inc = cache.load(key).incidents
+def selected(key: str, category: tuple[str, ...], months: tuple[str, ...],
+             within: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
+    inc = cache.place(key, within)[0]
     return inc[cache.selected_mask(inc, category, months)]
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def when_tables(key: str, category: tuple[str, ...], months: tuple[str, ...]):
-    """(`when.TimeDetail`, day × hour table or None, peak times or None) of the selection."""
-    sel = selected(key, category, months)
+def when_tables(key: str, category: tuple[str, ...], months: tuple[str, ...], within: tuple[str, ...] = ()):
+    """(`when.TimeDetail`, day × hour table or None, peak times or None) of the selection (in the
+    place `within`)."""
+    sel = selected(key, category, months, within)
     return when.time_detail(sel), when.day_hour_table(sel), when.peak_times(sel)
 
 
@@ -108,10 +110,12 @@ def concentration(key: str, category: tuple[str, ...], months: tuple[str, ...], 
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def fire_summary(key: str, group: str, months: tuple[str, ...]) -> fires.FireSummary:
-    """`questions.fires.fire_summary` with the loaded wards (or the file's own ward column)."""
+def fire_summary(key: str, group: str, months: tuple[str, ...], within: tuple[str, ...] = ()) -> fires.FireSummary:
+    """`questions.fires.fire_summary` with the loaded wards (or the file's own ward column), in
+    the place `within` (its fires and wards)."""
     ds = cache.load(key)
-    return fires.fire_summary(ds.incidents, ds.wards, category=group, months=list(months))
+    return fires.fire_summary(ds.incidents, ds.wards, category=group, months=list(months),
+                              within=list(within) or None)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -122,16 +126,20 @@ def fire_defaults(key: str) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def fire_clusters(key: str, period: tuple[str, str], eps_m: float, min_samples: int,
-                  top: int) -> patrol_question.PatrolAreas:
-    """`questions.fires.secondary_fire_clusters`, named with the wards loaded (or the file's own)."""
-    ds = cache.load(key)
-    return fires.secondary_fire_clusters(ds.incidents, period=f"{period[0]}..{period[1]}",
+                  top: int, within: tuple[str, ...] = ()) -> patrol_question.PatrolAreas:
+    """`questions.fires.secondary_fire_clusters`, named with the wards loaded (or the file's own),
+    of the fires in the place `within`."""
+    incidents, wards = cache.place(key, within)
+    return fires.secondary_fire_clusters(incidents, period=f"{period[0]}..{period[1]}",
                                          eps_m=float(eps_m), min_samples=int(min_samples), top=int(top),
-                                         wards=ds.wards if len(ds.wards) else None)
+                                         wards=wards if wards is not None and len(wards) else None)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def seasonal(key: str, group: str, months: tuple[str, ...], season: tuple[int, ...]):
-    """`questions.fires.seasonal` with the loaded wards (or the file's own ward column)."""
+def seasonal(key: str, group: str, months: tuple[str, ...], season: tuple[int, ...],
+             within: tuple[str, ...] = ()):
+    """`questions.fires.seasonal` with the loaded wards (or the file's own ward column), in the
+    place `within`."""
     ds = cache.load(key)
-    return fires.seasonal(ds.incidents, ds.wards, category=group, months=list(months), season=season)
+    return fires.seasonal(ds.incidents, ds.wards, category=group, months=list(months), season=season,
+                          within=list(within) or None)

@@ -2,7 +2,8 @@
 method predicted next month best here (and its map for next month when asked), near repeats where
 incidents carry dates, the stability of the top patrol areas and cells under police.uk's
 snapping, rates per 1,000 by ward with their Empirical Bayes smoothing, and hot streets when a
-street network is uploaded. Each figure is the answer of
+street network is uploaded. Opened on demand (the Hotspots page's toggle imports this
+module only then: its questions' imports alone take seconds). Each figure is the answer of
 `questions.where_next` (the one `hotspot grid --method emerging`, `backtest`, `near-repeat`,
 `stability` and `hot-streets` print), cached on plain arguments; here it is only laid out."""
 
@@ -104,9 +105,9 @@ def _cells_map(cells, wards, layer_name: str, *, classes: bool) -> folium.Map:
 
 def section(ds, category: tuple[str, ...], months: tuple[str, ...], *, preset: str | None, eps_m: float,
             min_samples: int, top: int, ranked_by_harm: bool = False) -> None:
-    """The "Where next" section for the page's selection (categories, months, patrol preset)."""
+    """The "Where next" section for the page's selection (categories, months, patrol preset), under
+    the page's "Where next" heading and toggle."""
     period = (months[0], months[-1])
-    st.header("Where next")
 
     # -------------------------------------------------- emerging hot spots
     st.subheader("Emerging hot spots")

@@ -175,7 +175,9 @@ def sentences_section(incidents, inputs, args, key) -> Section:
 
 def patrol_map_section(incidents, inputs, args, key) -> Section:
     """The patrol-areas map, as ``hotspot clusters`` finds them (`questions.patrol_areas`): the
-    app's default preset unless the spec names one, the top `patrol_areas.SHOWN` unless `top`."""
+    app's default preset unless the spec names one, the top `patrol_areas.SHOWN` unless `top`;
+    with `within` (``LAD24NM=Hartlepool`` or ward names, as ``--within``) only the incidents of
+    that place, drawn over its areas."""
     from hotspot_app.questions import patrol_areas
     from hotspot_app.render import static_maps, xlsx
 
@@ -188,16 +190,19 @@ def patrol_map_section(incidents, inputs, args, key) -> Section:
         found = patrol_areas.patrol_areas(incidents, category=category, period=f"{months[0]}..{months[-1]}",
                                           preset=args.get("preset"), eps_m=args.get("eps_m"),
                                           min_samples=args.get("min_samples"), areas=layer_areas,
-                                          top=args.get("top", patrol_areas.PAPER_SHOWN))
+                                          top=args.get("top", patrol_areas.PAPER_SHOWN),
+                                          within=args.get("within") or None)
+        context = core_areas.pick(layer_areas, args["within"]) if args.get("within") else layer_areas
     except InputError as exc:
         raise _relabel(exc, key) from None
-    title = args.get("title") or f"Patrol areas: {what_label(category)}, {span}"
+    where = f" in {core_areas.describe_within(args['within'])}" if args.get("within") else ""
+    title = args.get("title") or f"Patrol areas{where}: {what_label(category)}, {span}"
     sec = Section(title, [], list(found.warnings), "map", found.to_dict())
     sec.blocks.append(found.sentence())
     if not len(found.areas):
         return sec
     shown = found.areas.sort_values("rank")
-    sec.blocks.append(Image(title, static_maps.patrol_png(shown, context=layer_areas),
+    sec.blocks.append(Image(title, static_maps.patrol_png(shown, context=context),
                             caption="Numbered by rank (1 = most incidents); a number set beside its area "
                                     "is joined to it by a line. Outlines: "
                                     f"{inputs.area_files.get(args['areas'], 'areas')}."))

@@ -6,6 +6,7 @@ by month, and when fires happen (day × hour, where the records have times)."""
 import folium
 import streamlit as st
 
+from hotspot_app.core import areas as areas_mod
 from hotspot_app.core import fire_summary as core_fires
 from hotspot_app.core import params, patrol, periods, taxonomy
 from hotspot_app.io import exports
@@ -29,14 +30,20 @@ has_wards = len(ds.wards) > 0
 metric = c3.radio("Ward metric", ["count", "rate"], key="fi-metric", disabled=not has_wards,
                   format_func={"count": "Count", "rate": "Rate per 1,000 residents"}.get)
 category = (group,)
-common.print_caption(ds, months, category, title="Deliberate fires")
+within = common.place_picker(ds, "fi-place")
+where = areas_mod.describe_within(list(within)) if within else None
+with common.answer_or_stop():
+    wards = cache.place(ds.key, within)[1]  # the wards of the place chosen (all loaded for none)
+common.print_caption(ds, months, category, title="Deliberate fires" + (f" in {where}" if where else ""))
 
-summary = patrol_calls.fire_summary(ds.key, group, months)
+summary = patrol_calls.fire_summary(ds.key, group, months, within)
 if summary.precision_note:
     st.warning(summary.precision_note, icon=":material/location_on:")
-ranking, ranked_doc = (cache.ward_ranking(ds.key, category, months) if has_wards else (None, {"warnings": []}))
+ranking, ranked_doc = (cache.ward_ranking(ds.key, category, months, within) if has_wards
+                       else (None, {"warnings": []}))
 common.show_warnings(list(ranked_doc["warnings"]) + list(summary.warnings))
-st.metric(f"{FIRE_GROUPS[group]}, {len(months)} months", formatting.fmt_int(summary.total))
+st.metric(f"{FIRE_GROUPS[group]}" + (f" in {where}" if where else "") + f", {len(months)} months",
+          formatting.fmt_int(summary.total))
 
 # ---------------------------------------------------------------- secondary-fire clusters
 st.subheader("Clusters of deliberate secondary fires")
@@ -48,7 +55,7 @@ eps_m = k1.number_input("eps (metres)", value=defaults["eps_m"], key="fi-eps", *
 min_samples = k2.number_input("Min samples", value=defaults["min_samples"], key="fi-min",
                               **params.widget("min_samples"))
 top = int(k3.number_input("Top", value=defaults["top"], key="fi-top", **params.widget("top")))
-clus = patrol_calls.fire_clusters(ds.key, (months[0], months[-1]), float(eps_m), int(min_samples), top)
+clus = patrol_calls.fire_clusters(ds.key, (months[0], months[-1]), float(eps_m), int(min_samples), top, within)
 common.show_warnings(clus.warnings)
 shown = clus.areas
 if clus.message:
@@ -61,20 +68,21 @@ if len(shown):
     common.table(ctable, headings=patrol.DISPLAY, hide_index=True, width="stretch",
                  column_config={**{c: patrol.DISPLAY[c] for c in ctable.columns},
                                 "area_m2": st.column_config.NumberColumn("Size (m²)", format="%,d")})
-    token = common.geo_downloads_token(shown, ds.key, months[0], months[-1], eps_m, min_samples, top)
+    token = common.geo_downloads_token(shown, ds.key, months[0], months[-1], eps_m, min_samples, top, within)
     common.download_row(ds.key, shown, ctable, token, stem="secondary-fire-clusters",
                         widget_key="fi-clu",
-                        png_title=f"Clusters of deliberate secondary fires, {periods.describe([months[0], months[-1]])}")
+                        png_title="Clusters of deliberate secondary fires" + (f" in {where}" if where else "")
+                                  + f", {periods.describe([months[0], months[-1]])}")
 
 # ---------------------------------------------------------------- map
-m = maps.base_map(maps.bounds_of(ds.wards) or maps.bounds_of(shown) or None, tiles=common.tiles())
+m = maps.base_map(maps.bounds_of(wards) or maps.bounds_of(shown) or None, tiles=common.tiles())
 if has_wards:
-    values, _ = cache.ward_values(ds.key, category, months, metric)
+    values, _ = cache.ward_values(ds.key, category, months, metric, within)
     title, fmt = ("Fires per 1,000", "{:,.2f}") if metric == "rate" else ("Fires", "{:,.0f}")
-    layer, scale = maps.choropleth(ds.wards, values.astype(float), title=title, fmt=fmt, name=f"Wards: {title}")
+    layer, scale = maps.choropleth(wards, values.astype(float), title=title, fmt=fmt, name=f"Wards: {title}")
     layer.add_to(m)
     maps.Legend(scale).add_to(m)
-locs = cache.locations(ds.key, category, months)
+locs = cache.locations(ds.key, category, months, within)
 precision = summary.precision_m
 if len(locs):
     maps.heat_layer(locs, name="Fire heat", show=False).add_to(m)
@@ -123,7 +131,7 @@ if not season or len(season) == 12:
 else:
     with common.answer_or_stop():
         seas = patrol_calls.seasonal(ds.key, group, tuple(ds.months) if span == "all" else tuple(months),
-                                     tuple(sorted(season)))
+                                     tuple(sorted(season)), within)
     common.show_warnings(seas.warnings)
     st.markdown(f"**{seas.sentence(FIRE_GROUPS[group].lower())}**")
     st.caption(seas.method)
@@ -142,7 +150,7 @@ else:
 
 # ---------------------------------------------------------------- property type, month
 st.subheader("By property type")
-by_type = cache.breakdown(ds.key, "subcategory", category, months)
+by_type = cache.breakdown(ds.key, "subcategory", category, months, within)
 if len(by_type):
     st.altair_chart(charts.bars(by_type, label="subcategory", value_title="Fires", top=None), width="stretch")
 st.dataframe(by_type, hide_index=True, width="stretch",
@@ -151,11 +159,11 @@ st.dataframe(by_type, hide_index=True, width="stretch",
 common.downloads(by_type, "fires-by-property-type", key="fi-type-dl")
 
 st.subheader("By month")
-monthly, _ = cache.monthly(ds.key, category, months, split="category")
+monthly, _ = cache.monthly(ds.key, category, months, split="category", within=within)
 if len(monthly):
     st.altair_chart(charts.stacked_monthly(monthly, by="category"), width="stretch")
 common.downloads(monthly, "fires-by-month", key="fi-month-dl")
 
 # ---------------------------------------------------------------- when
 common.when_section(ds.key, category, months, widget_key="fi-dh-dl", name="fires-by-weekday-and-hour",
-                    value_title="Fires")
+                    value_title="Fires", within=within)

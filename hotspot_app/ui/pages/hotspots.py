@@ -1,7 +1,7 @@
 """Hotspots: patrol areas people can act on — a preset (street-level / neighbourhood; eps and
 min samples under Advanced), the top N named, numbered areas on the map and in a table (click a
 row to zoom), readable sizes, warnings first, PAI in words, harm ranking, the concentration
-curve, when incidents happen, and downloads of every table and map; then where next
+curve, when incidents happen, and downloads of every table and map; then, when opened, where next
 (`ui.where_next`: emerging hot spots, the best method for next month, near repeats, stability
 under snapping, hot streets)."""
 
@@ -11,7 +11,7 @@ import streamlit as st
 from hotspot_app.core import areas as areas_mod, harm, params, patrol, periods, settings, taxonomy
 from hotspot_app.questions import patrol_areas as patrol_question
 from hotspot_app.render import charts, maps
-from hotspot_app.ui import cache, common, patrol_calls, where_next
+from hotspot_app.ui import cache, common, patrol_calls
 
 st.title("Hotspots and patrol areas")
 ds = common.dataset()
@@ -205,5 +205,17 @@ if rank_by == "harm":
 common.when_section(ds.key, category, months, widget_key="hs-dh-dl", name="incidents-by-weekday-and-hour")
 
 # ---------------------------------------------------------------- where next (ui/where_next.py)
-where_next.section(ds, category, months, preset=preset_name, eps_m=float(eps_m), min_samples=int(min_samples),
-                   top=top, ranked_by_harm=rank_by is not None)
+# On demand: these analyses take seconds to minutes on a force's data (Gi* per cell and month,
+# every method scored month by month, seeded draws) and importing them alone takes seconds, so
+# the page's first paint shows the map and the ranked table; once opened, each answer is cached.
+st.header("Where next")
+if st.toggle("Show where next: emerging hot spots, which map predicts next month, near repeats, "
+             "stability under snapping and rates by ward", key="hs-where-next",
+             help="Computed when opened (it can take a minute on a force's data), then kept."):
+    from hotspot_app.ui import where_next
+
+    where_next.section(ds, category, months, preset=preset_name, eps_m=float(eps_m), min_samples=int(min_samples),
+                       top=top, ranked_by_harm=rank_by is not None)
+else:
+    st.caption("Open it to see which places are heating up, which kind of map has predicted next month "
+               "best here, and whether the top places survive police.uk's snapping.")

@@ -3,8 +3,9 @@ micro-hotspots, category/period filters, KPI cards with the micro-hotspot summar
 
 import streamlit as st
 
+from hotspot_app.core import areas as areas_mod
 from hotspot_app.core import coverage, measures, periods
-from hotspot_app.render import formatting, maps, static_maps
+from hotspot_app.render import formatting, maps
 from hotspot_app.ui import cache, common
 
 st.title("Overview")
@@ -21,15 +22,20 @@ with c2:
 with c3:
     metric = st.radio("Ward metric", list(METRICS), format_func=METRICS.get, key="ov-metric")
 
-common.print_caption(ds, months, category, title="Overview")
+within = common.place_picker(ds, "ov-place")
+where = areas_mod.describe_within(list(within)) if within else None
+with common.answer_or_stop():
+    wards = cache.place(ds.key, within)[1]  # the wards of the place chosen (all loaded for none)
+common.print_caption(ds, months, category, title="Overview" + (f" of {where}" if where else ""))
 kpi_box = st.container()  # filled after the map is sent, so the map frame starts loading first
 
 # ---------------------------------------------------------------- map
-ward_ids = ds.wards["area_id"].astype(str)
-counts, warnings = cache.ward_values(ds.key, category, months, "count")
-rates, _ = cache.ward_values(ds.key, category, months, "rate")
+ranking, ranked_doc = cache.ward_ranking(ds.key, category, months, within)
+ward_ids = wards["area_id"].astype(str)
+counts, warnings = cache.ward_values(ds.key, category, months, "count", within)
+rates, _ = cache.ward_values(ds.key, category, months, "rate", within)
 if metric == "change":
-    change, warnings = cache.ward_change(ds.key, category, months)
+    change, warnings = cache.ward_change(ds.key, category, months, within)
     values = change.set_index("area_id")["pct_change"].astype(float)
     title, fmt, diverging = "% change on a year earlier", "{:+.1f}%", True
     extra = {"Count": [formatting.fmt_int(v) for v in ward_ids.map(change.set_index("area_id")["count"])],
@@ -46,25 +52,43 @@ common.show_warnings(warnings)
 if metric == "rate" and values.isna().all():
     st.info("The ward boundaries have no population, so rates cannot be computed.")
 
-locs = cache.locations(ds.key, category, months)
-n_sel = cache.count_selected(ds.key, category, months)
-st.caption(f"{n_sel:,} incidents selected at {len(locs):,} distinct locations; the heat layer is "
+locs = cache.locations(ds.key, category, months, within)
+n_sel = cache.count_selected(ds.key, category, months, within)
+st.caption(f"{n_sel:,} incidents selected" + (f" in {where}" if where else "") + " at"
+           f" {len(locs):,} distinct locations; the heat layer is "
            f"weighted by incidents per location (a layer of location circles is added when there "
            f"are at most {maps.OVERVIEW_MARKERS:,} locations; see Hotspots for patrol areas).")
-m = maps.overview_map(ds.wards, values, locs, metric_title=title, fmt=fmt, diverging=diverging,
+m = maps.overview_map(wards, values, locs, metric_title=title, fmt=fmt, diverging=diverging,
                       extra=extra, town_centres=ds.town_centres, micro_hotspots=ds.micro_hotspots,
                       tiles=common.tiles())
 common.show_map(m, key="ov-map", download=f"overview-{metric}")
-common.png_download(lambda: static_maps.choropleth_png(ds.wards, [None if measures.is_missing(v) else float(v) for v in ds.wards["area_id"].astype(str).map(values)], title=f"{title}, {periods.describe([months[0], months[-1]])}", legend_title=title, diverging=diverging), f"overview-{metric}", key="ov-map")
+
+
+def _png() -> bytes:
+    """The map as PNG, drawn when the button is clicked (matplotlib is imported then, not at the
+    page's first paint)."""
+    from hotspot_app.render import static_maps
+
+    shades = [None if measures.is_missing(v) else float(v) for v in wards["area_id"].astype(str).map(values)]
+    return static_maps.choropleth_png(wards, shades, title=f"{title}" + (f" in {where}" if where else "")
+                                      + f", {periods.describe([months[0], months[-1]])}",
+                                      legend_title=title, diverging=diverging)
+
+
+common.png_download(_png, f"overview-{metric}", key="ov-map")
 
 # ---------------------------------------------------------------- KPI cards for one area
 with kpi_box:
-    area_choices = {cache.ALL: "All areas loaded"}
-    for layer in (ds.wards, ds.town_centres, ds.micro_hotspots):
+    area_choices = {cache.ALL: f"All of {where}" if where else "All areas loaded"}
+    inside = wards.geometry.union_all() if within else None
+    for layer in (wards, ds.town_centres, ds.micro_hotspots):
+        if inside is not None and layer is not wards:
+            layer = layer[layer.intersects(inside)]  # the town centres and micro-hotspots of the place
         area_choices.update({str(a): str(n) for a, n in zip(layer["area_id"], layer["name"])})
+    common.keep_choice("ov-area", area_choices)
     area_id = st.selectbox("Area for the summary", list(area_choices), format_func=area_choices.get,
                            key="ov-area")
-    summary = cache.area_summary(ds.key, area_id, months[-1], len(months))
+    summary = cache.area_summary(ds.key, area_id, months[-1], len(months), within)
     kpis = [("crime", "Crimes"), ("asb", "ASB incidents"), ("fires", "Deliberate fires")]
     cols = st.columns(len([k for k, _ in kpis if k in summary]))
     span = periods.describe([months[0], months[-1]]) if len(months) > 1 else periods.describe(months)
@@ -79,8 +103,6 @@ with kpi_box:
 
 # ---------------------------------------------------------------- ward table
 st.subheader("Wards")
-within = common.authority_picker(ds, "ov-la")  # concentration within one authority, as `rank --within`
-ranking, ranked_doc = cache.ward_ranking(ds.key, category, months, within)
 if len(ranking) > 1:
     for sentence in ranked_doc.get("sentences", []):  # the rank question's sentences, as the CLI and pack say them
         st.markdown(sentence)

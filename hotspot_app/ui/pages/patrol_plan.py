@@ -116,9 +116,12 @@ rows = plan.schedule[plan.schedule["date"] == day].sort_values("rank")
 areas = patrol.contract_columns(plan.areas).set_index("rank")
 for _, r in rows.iterrows():
     a = areas.loc[int(r["rank"])]
-    osm = (f"https://www.openstreetmap.org/?mlat={a['latitude']:.5f}&mlon={a['longitude']:.5f}"
-           f"#map=18/{a['latitude']:.5f}/{a['longitude']:.5f}")
-    where = f"{a['grid_ref']} · [map]({osm})" if a["grid_ref"] else ""
+    lat, lon = f"{a['latitude']:.5f}", f"{a['longitude']:.5f}"
+    osm = f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=18/{lat}/{lon}"
+    # geo: opens the phone's own maps app (and does nothing on a desktop browser): the
+    # OpenStreetMap link beside it works everywhere
+    where = (f"{a['grid_ref']} · [OpenStreetMap]({osm}) · [phone maps](geo:{lat},{lon}?q={lat},{lon})"
+             if a["grid_ref"] else "")
     if r["day_type"] == "patrol":
         team = f"team {int(r['team'])}, " if plan.teams > 1 else ""
         st.markdown(f"**#{int(r['rank'])} {common.md(str(r['area']))}** — {team}visits at **{r['times']}**, "
