@@ -18,7 +18,7 @@ from hotspot_app.io import workspace
 pytestmark = pytest.mark.browser
 
 # test_browser fails (never skips) when chromium is missing; its helpers drive the same browser
-from test_browser import OUT, browser, map_frames, offline_page, wait_for_maps  # noqa: E402,F401 (browser: fixture)
+from test_browser import OUT, browser, idle, map_frames, offline_page, wait_for_maps  # noqa: E402,F401 (browser: fixture)
 from pypdf import PdfReader  # noqa: E402
 from hotspot_app.render import patrol_sheet
 from hotspot_app.questions import patrol_plan as questions_plan
@@ -54,7 +54,8 @@ def _tall_shot(page, name: str, height: int = 4200) -> None:
     viewport is made tall enough rather than using full_page)."""
     size = page.viewport_size
     page.set_viewport_size({"width": size["width"], "height": height})
-    page.wait_for_timeout(1500)
+    idle(page)  # a taller viewport draws more of the page: wait for the run and two frames
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
     page.screenshot(path=str(OUT / name))
     page.set_viewport_size(size)
 
@@ -72,7 +73,7 @@ def _hotspots(page, url: str, shot: str, expect_ranks: int = 5) -> str:
     while _ranks(page) < expect_ranks and deadline:
         page.wait_for_timeout(500)
         deadline -= 1
-    page.wait_for_timeout(800)
+    idle(page)
     _tall_shot(page, shot)
     assert _ranks(page) == expect_ranks
     return page.inner_text("body")
@@ -101,14 +102,14 @@ def test_demo_hotspots_patrol_and_fires_pages(browser, demo_app):
     page.get_by_text("Clusters of deliberate secondary fires").first.wait_for(timeout=120_000)
     wait_for_maps(page, 1, min_paths=1, timeout=120)
     page.get_by_text("Busiest 3 hours").first.wait_for(timeout=60_000)
-    page.wait_for_timeout(800)
+    idle(page)
     _tall_shot(page, "patrol-fires-demo.png", 6000)
     page.close()
 
     phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, device_scale_factor=2)
     phone.goto(f"{demo_app}/patrol_plan")
     phone.get_by_text("visits at").first.wait_for(timeout=120_000)
-    phone.wait_for_timeout(800)
+    idle(phone)  # the run is over: nothing above the visits (a spinner, a stale block) moves them
     phone.screenshot(path=str(OUT / "patrol-plan-phone.png"))
     # the day's visits are on the first screen, above the map
     first = phone.get_by_text("visits at").first.bounding_box()
@@ -156,7 +157,7 @@ def test_real_fire_extract_fires_page(browser, fire_app):
     page.get_by_text("Clusters of deliberate secondary fires").first.wait_for(timeout=120_000)
     page.get_by_text("Ward × month").first.wait_for(timeout=60_000)
     wait_for_maps(page, 1, min_paths=1, timeout=120)
-    page.wait_for_timeout(800)
+    idle(page)
     _tall_shot(page, "patrol-fires-real.png", 6000)
     body = page.inner_text("body")
     assert "only precise to about 1 km" in body

@@ -30,7 +30,7 @@ from hotspot_app.io import ingest, workspace
 
 pytestmark = pytest.mark.browser
 
-from test_browser import OUT, browser, map_frames, offline_page, wait_for_maps  # noqa: E402,F401 (browser: fixture)
+from test_browser import OUT, browser, idle, map_frames, offline_page, wait_for_maps  # noqa: E402,F401 (browser: fixture)
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
 
@@ -101,11 +101,8 @@ def settled(frame) -> None:
 
 
 def wait_until_run_ends(page, timeout: float = 240_000) -> None:
-    """The app has finished its run: Streamlit's 'running' indicator is gone and no element is
-    greyed out as stale (a run the page started again, e.g. after saving)."""
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " && !document.querySelector('[data-stale=\"true\"]')", timeout=timeout)
+    """The app has finished its run (`test_browser.idle`)."""
+    idle(page, timeout)
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from shapely.geometry import box
 from app_server import running_app
 from hotspot_app.core import schema
 from hotspot_app.io import auth, workspace
-from test_browser import OUT, browser, offline_page  # noqa: F401
+from test_browser import OUT, browser, idle, offline_page  # noqa: F401
 
 pytestmark = pytest.mark.browser
 pytest_plugins = ["pg"]
@@ -55,12 +55,8 @@ def sign_in(page, url: str, name: str, password: str) -> None:
 
 
 def wait_until_run_ends(page) -> None:
-    """Wait until the page's script run is over (Streamlit's status widget shows "Running" while
-    a run is in progress)."""
-    page.wait_for_function("""() => {
-        const w = document.querySelector('[data-testid="stStatusWidget"]');
-        return !w || !/Running/.test(w.innerText);
-    }""", timeout=180_000)
+    """Wait until the page's script run is over (`test_browser.idle`)."""
+    idle(page)
 
 
 def html_everywhere(page) -> str:

@@ -16,7 +16,7 @@ from app_server import running_app
 from hotspot_app.io import auth
 from hotspot_app.core import settings
 from hotspot_app.io import workspace
-from test_browser import OUT, browser, map_frames, offline_page, wait_for_maps  # noqa: F401
+from test_browser import OUT, browser, idle, map_frames, offline_page, wait_for_maps  # noqa: F401
 from test_browser_shared import wait_until_run_ends
 
 pytestmark = pytest.mark.browser
@@ -92,7 +92,7 @@ def draw_rectangle(page, attempts: int = 3) -> None:
         except Error:
             if attempt == attempts - 1:
                 raise
-            page.wait_for_timeout(1000)
+            idle(page)  # the page ran again under the drawing: draw once it is still
 
 
 def test_wrong_password_viewer_and_analyst(browser, shared):  # noqa: F811

@@ -22,7 +22,7 @@ from hotspot_app.io import workspace
 pytestmark = pytest.mark.browser
 
 # test_browser fails (never skips) when chromium is missing; one browser set-up for all tests
-from test_browser import ARGS, CHROMIUM, OUT  # noqa: E402
+from test_browser import ARGS, CHROMIUM, OUT, idle as browser_idle  # noqa: E402
 
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 
@@ -58,10 +58,8 @@ def upload(page, label: str, path: Path) -> None:
 
 
 def idle(page, timeout: float = 300_000) -> None:
-    """Wait until the app has finished running the page -- what a user sees before acting: no
-    "Running..." indicator (Streamlit's status widget) -- however long a loaded machine takes."""
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid^=\"stStatusWidgetRunning\"]')", timeout=timeout)
+    """Wait until the app has finished running the page (`test_browser.idle`)."""
+    browser_idle(page, timeout)
 
 
 def map_frame(page, timeout: float = 300_000):
