@@ -198,6 +198,7 @@ def test_the_analyst_draws_a_micro_hotspot_evaluates_it_and_prints_before_after(
             raise AssertionError(f"the drawing map did not zoom to street level (zoom {zoom})")
         settled(frame)
         view = frame.evaluate("() => [window.map_div.getZoom(), window.map_div.getCenter().lat.toFixed(5)]")
+        assert view[0] >= 14, view
         frame.evaluate("() => { window.__same_map = true; }")
         r = frame.locator(".hotspot-rank").first.bounding_box()
         cx, cy = r["x"] + r["width"] / 2, r["y"] + r["height"] / 2

@@ -177,7 +177,9 @@ def show_map(m: folium.Map, key: str, height: int = 560, draw: bool = False, dow
     """Render a folium map in the page. Without `draw`, nothing is sent back on interaction
     (``returned_objects=[]``: panning/zooming does not rerun the script). With `draw`, the
     drawings are returned. A map-HTML download (standalone, assets inlined) is offered under it."""
-    returned = ["all_drawings", "last_active_drawing"] if draw else []
+    # only the shapes drawn: streamlit-folium's "last_active_drawing" is also the last feature
+    # *clicked* (a ward double-clicked to zoom in), which then stood in for the drawn polygon
+    returned = ["all_drawings"] if draw else []
     # Every map gets a block of its own: a keyed component is otherwise *moved* among its siblings
     # when sections above it appear on a rerun, and a moved iframe reloads, Streamlit no longer
     # recognises the frame and never sends it the map (a blank map; found on the Data page).

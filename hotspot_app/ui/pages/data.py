@@ -296,7 +296,7 @@ maps.draw_control(m)
 maps.stable_ids(m)
 drawn = common.show_map(m, key="dt-draw-map", height=480, draw=True) or {}  # own block: see show_map
 polygon = None
-feature = drawn.get("last_active_drawing") or ((drawn.get("all_drawings") or [None])[-1])
+feature = (drawn.get("all_drawings") or [None])[-1]  # the last shape drawn (never a ward clicked)
 if feature and feature.get("geometry", {}).get("type") in ("Polygon", "MultiPolygon"):
     polygon = gpd.GeoSeries([shapely.geometry.shape(feature["geometry"])], crs=settings.CRS_WGS84) \
         .to_crs(settings.CRS).iloc[0]
