@@ -198,7 +198,9 @@ def downloads(df: pd.DataFrame, name: str, key: str, geo: bool = False) -> None:
     cols = st.columns(5 if geo else 2)
     plain = pd.DataFrame(df.drop(columns=[df.geometry.name])) if geo else df
     base = slug(name)
-    cols[0].download_button("CSV", data=exports.csv_bytes(plain),
+    # every file is made when it is asked for, not on each run (a national concentration curve's
+    # CSV took 15 s of every visit to the Hotspots page)
+    cols[0].download_button("CSV", data=lambda p=plain: exports.csv_bytes(p),
                             file_name=f"{base}.csv", mime="text/csv", key=f"{key}-csv", on_click="ignore")
     cols[1].download_button("XLSX", data=lambda p=plain: formatting.xlsx_bytes(p, title=name),
                             file_name=f"{base}.xlsx", key=f"{key}-xlsx", on_click="ignore",
@@ -329,7 +331,7 @@ def download_row(key: str, shown, table: pd.DataFrame, token: str, *, stem: str,
     """The row of downloads under a table of patrol areas/clusters: the table as CSV, the areas as
     GeoJSON/GeoPackage/KML (built on click) and the map as PNG -- one layout for every page."""
     dl = st.columns(5)
-    dl[0].download_button("CSV", data=exports.csv_bytes(table), file_name=f"{stem}.csv",
+    dl[0].download_button("CSV", data=lambda: exports.csv_bytes(table), file_name=f"{stem}.csv",
                           mime="text/csv", key=f"{widget_key}-csv", on_click="ignore")
     for col, (suffix, label, mime) in zip(dl[1:4], GEO_FORMATS):
         col.download_button(label, data=lambda s=suffix: cache.patrol_export(shown, s, token + s),

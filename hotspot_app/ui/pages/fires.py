@@ -109,7 +109,7 @@ st.markdown("**Ward × month**")
 ward_table = summary.ward_month
 common.table(ward_table, hide_index=True, width="stretch")
 w1, w2 = st.columns(2)
-w1.download_button("CSV", data=exports.csv_bytes(ward_table), file_name="fires-ward-by-month.csv",
+w1.download_button("CSV", data=lambda: exports.csv_bytes(ward_table), file_name="fires-ward-by-month.csv",
                    mime="text/csv", key="fi-wm-csv", on_click="ignore")
 w2.download_button("XLSX", data=lambda: formatting.xlsx_bytes(exports.neutralise_frame(ward_table)),
                    file_name="fires-ward-by-month.xlsx", key="fi-wm-xlsx", on_click="ignore",
