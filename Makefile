@@ -31,8 +31,7 @@ demo: $(STAMP)
 	$(PY) -m hotspot_app.cli demo --out data/demo --geodata geodata/demo --if-missing
 
 app: $(STAMP) $(ASSETS) demo
-	$(PY) -m hotspot_app.ui.preflight --server.address $(ADDRESS)
-	$(VENV)/bin/streamlit run streamlit_app.py --server.headless true --server.port $(PORT) --server.address $(ADDRESS)
+	$(PY) -m hotspot_app.ui.serve --server.headless true --server.port $(PORT) --server.address $(ADDRESS)
 
 test: $(STAMP) $(ASSETS)
 	$(PY) -m pytest -q

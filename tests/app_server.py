@@ -1,5 +1,6 @@
-"""Start the real app (`streamlit run streamlit_app.py`, headless) on a free port for the server
-and browser tests; stop it afterwards."""
+"""Start the real app as `make app` does (`python -m hotspot_app.ui.serve`, headless: `streamlit run
+streamlit_app.py` with the warm-up beside it) on a free port for the server and browser tests; stop
+it afterwards. Another script (a bare page for a baseline) runs with plain `streamlit run`."""
 
 from __future__ import annotations
 
@@ -31,7 +32,9 @@ def running_app(env: dict[str, str] | None = None, timeout: float = 300.0,
     run from its folder, served on `address`); the process is terminated on exit."""
     port = free_port()
     script = Path(script or ROOT / "streamlit_app.py")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script),
+    launcher = ["-m", "hotspot_app.ui.serve"] if script.resolve() == ROOT / "streamlit_app.py" else [
+        "-m", "streamlit", "run", str(script)]
+    cmd = [sys.executable, *launcher,
            "--server.headless", "true", "--server.port", str(port), "--server.address", address,
            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     full_env = {**os.environ, **(env or {})}

@@ -172,9 +172,8 @@ class TestSafeByDefault:
     def test_make_app_serves_this_machine_only(self):
         out = subprocess.run(["make", "-n", "app"], cwd=ROOT, capture_output=True, text=True,
                              env={**os.environ, "MAKEFLAGS": ""})
-        run = [line for line in out.stdout.splitlines() if "streamlit run" in line]
-        assert run and "--server.address 127.0.0.1" in run[0], out.stdout
-        assert "hotspot_app.ui.preflight --server.address 127.0.0.1" in out.stdout
+        run = [line for line in out.stdout.splitlines() if "hotspot_app.ui.serve" in line]
+        assert run and "--server.address 127.0.0.1" in run[0], out.stdout  # serve runs the preflight first
         config = (ROOT / ".streamlit" / "config.toml").read_text()
         assert 'address = "127.0.0.1"' in config
 
