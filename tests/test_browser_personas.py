@@ -4,8 +4,12 @@ real Cleveland police.uk files (2023-01..2025-11) and May 2024 wards:
 * the Hartlepool inspector opens a shared link to the Patrol plan for Hartlepool, gets 5
   Hartlepool areas and prints the plan to PDF (every page headed with the plan, period and date);
 * printing the Overview gives every one of the 83 wards;
-* the fire officer reads the bonfire-period comparison on the Fires page and downloads a PNG map
-  (the demo's fires: the only fire records that span several years);
+* the fire officer reads the bonfire-period comparison on the Fires page and downloads a PNG map.
+  ``../shared/realdata`` holds no Cleveland fire records (its fire extracts are one month of Avon
+  and a 20-row London sample), so the fire officer works on the real Cleveland workspace and wards
+  with deliberate secondary fires constructed for the test in real Cleveland wards, a planted
+  bonfire-period rise (30 a month in October-November, 12 in every other month of 2023-2024),
+  loaded with `hotspot ingest --into` as a fire officer loads an extract;
 * the analyst draws a micro-hotspot around the incidents and patrol areas the drawing map shows
   (the map keeps its view and the shape), saves it, evaluates it and prints the Before/after page.
 
@@ -23,6 +27,8 @@ import os
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pytest
 
 from app_server import running_app
@@ -249,21 +255,81 @@ def test_the_analyst_draws_a_micro_hotspot_evaluates_it_and_prints_before_after(
         page.close()
 
 
+#: The constructed fires: in each of these real Cleveland wards (May 2024), one deliberate
+#: secondary fire a month per ward and slot; 30 a month in October-November, 12 otherwise.
+FIRE_WARDS = ["Victoria", "Headland & Harbour", "Burn Valley", "Newport", "North Ormesby", "Stockton Town Centre"]
+SEASON_PER_MONTH, OTHER_PER_MONTH = 30, 12
+
+
 @pytest.fixture(scope="module")
-def demo_app(tmp_path_factory):
-    with running_app(log=tmp_path_factory.mktemp("personas-demo") / "streamlit.log") as url:
+def cleveland_fires(cleveland, tmp_path_factory):
+    """A copy of the Cleveland workspace with the constructed fire extract loaded by the CLI."""
+    import subprocess
+    import sys
+
+    from hotspot_app.core import periods
+    from hotspot_app.io.workspace.gpkg import sidecar_of
+
+    folder = tmp_path_factory.mktemp("cleveland-fires")
+    ws = folder / "fires.gpkg"
+    shutil.copy(cleveland["ws"], ws)
+    shutil.copytree(sidecar_of(cleveland["ws"]), sidecar_of(ws))
+    wards = cleveland["wards"].set_index("WD24NM")
+    rows = []
+    for month in periods.month_range("2023-01", "2024-12"):
+        n = SEASON_PER_MONTH if month[5:] in ("10", "11") else OTHER_PER_MONTH
+        for i in range(n):
+            name = FIRE_WARDS[i % len(FIRE_WARDS)]
+            geom = wards.loc[[name]].geometry.iloc[0]
+            pt = geom.representative_point()
+            rows.append({"incident_number": f"T{month.replace('-', '')}{i:03d}",
+                         "datetime": f"{month}-{1 + i % 28:02d} {18 + i % 5}:{(7 * i) % 60:02d}:00",
+                         "category": "Deliberate secondary fire", "property_type": "Refuse and refuse containers",
+                         "easting": round(pt.x), "northing": round(pt.y), "location": f"Near {name}",
+                         "fire_service": "Constructed test fire service"})
+    extract = folder / "fires.csv"
+    pd.DataFrame(rows).to_csv(extract, index=False)
+    out = subprocess.run([sys.executable, "-m", "hotspot_app.cli", "ingest", str(extract), "--into", str(ws)],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    return {"folder": folder, "ws": ws, "n": len(rows)}
+
+
+@pytest.fixture(scope="module")
+def cleveland_fires_app(cleveland_fires):
+    with running_app(env={"HOTSPOT_WORKSPACE": str(cleveland_fires["ws"])},
+                     log=cleveland_fires["folder"] / "st.log") as url:
         yield url
 
 
-def test_the_fire_officer_compares_the_bonfire_period_and_downloads_a_map(browser, demo_app, tmp_path):
+def test_the_fire_officer_compares_the_bonfire_period_and_downloads_a_map(browser, cleveland_fires_app, tmp_path):
+    from scipy import stats
+
     page = offline_page(browser)
-    page.goto(f"{demo_app}/fires")
+    page.goto(f"{cleveland_fires_app}/fires")
     page.get_by_text("Bonfire period against the rest of the year").wait_for(timeout=300_000)
     page.get_by_text("In October–November, deliberate fires averaged").first.wait_for(timeout=120_000)
     wait_for_maps(page, 1, min_paths=1, timeout=120)
     wait_until_run_ends(page)
     body = page.inner_text("body")
-    assert re.search(r"rate ratio \d\.\d\d, 95% CI \d\.\d\d to \d\.\d\d", body)
+    # the planted truth: 4 season months x 30 against 20 other months x 12; counts equal each month
+    # on each side, so the dispersion is 1 and the interval is the Poisson one (t with 22 df)
+    se = (1 / 120 + 1 / 240) ** 0.5
+    q = stats.t.ppf(0.975, 22)
+    lo, hi = 2.5 * np.exp(-q * se), 2.5 * np.exp(q * se)
+    assert ("In October–November, deliberate fires averaged 30.0 a month (120 in 4 months) against 12.0 a "
+            "month in the rest of the year (240 in 20 months): 150% more a month in October–November "
+            f"(rate ratio 2.50, 95% CI {lo:.2f} to {hi:.2f}; statistically significant at the 5% level)."
+            ) in " ".join(body.split())
+    import html
+
+    shown = html.unescape(html.unescape(" ".join(f.content() for f in map_frames(page))))  # escaped twice
+    for name in FIRE_WARDS:  # the real wards, named on the fires map
+        assert name in shown, name
+    # the page opens on the fire extract's last 12 months (2024), not on the police.uk months
+    # after it (2025), where every fire figure would be n/a
+    words = " ".join(body.split())
+    assert "Period Jan 2024 Dec 2024" in words and "Deliberate fires, 12 months 180 " in words
     with page.expect_download(timeout=120_000) as got:
         page.get_by_role("button", name="Map (PNG)").first.click()
     png = tmp_path / "fires.png"

@@ -86,18 +86,22 @@ def category_picker(ds: cache.Dataset, key: str, default: list[str] | None = Non
 
 
 def period_picker(ds: cache.Dataset, key: str, default_months: int = 12,
-                  label: str = "Period") -> tuple[str, ...]:
-    """A month range (inclusive) over the months loaded; default the last `default_months`."""
+                  label: str = "Period", kind: str | None = None) -> tuple[str, ...]:
+    """A month range (inclusive) over the months loaded; default the last `default_months` (up to
+    the last month of `kind`'s data when given: the Fires page opens on months its fire extract
+    covers, not on the police.uk months after it, which would all read n/a)."""
     months = ds.months
     if not months:
         st.info("No incidents loaded.")
         st.stop()
-    start = months[max(0, len(months) - default_months)]
+    last = ds.last_month(kind) if kind else None
+    end = months.index(last) if last in months else len(months) - 1
+    start = months[max(0, end + 1 - default_months)]
     kept = st.session_state.get(key)
     if kept is not None and not (isinstance(kept, (list, tuple)) and len(kept) == 2
                                  and all(m in months for m in kept)):
         del st.session_state[key]  # another dataset's months, or a mistyped address
-    lo, hi = st.select_slider(label, options=months, value=(start, months[-1]), key=key,
+    lo, hi = st.select_slider(label, options=months, value=(start, months[end]), key=key,
                               format_func=lambda m: pd.Timestamp(f"{m}-01").strftime("%b %Y"))
     return tuple(periods.month_range(lo, hi))
 

@@ -89,6 +89,18 @@ class Dataset:
         return list(self._months)
 
     @functools.cached_property
+    def _last_months(self) -> dict[str, str]:
+        rows = pd.DataFrame(self.incidents[["kind", "month"]]).dropna()
+        return {str(k): str(m) for k, m in rows.groupby(rows["kind"].astype(str))["month"].max().items()}
+
+    def last_month(self, kind: str | None = None) -> str | None:
+        """The last month with incidents of `kind` (any kind for None); None when none are loaded.
+        A fire extract often ends months before the police.uk files loaded beside it."""
+        if kind is None:
+            return self._months[-1] if self._months else None
+        return self._last_months.get(kind)
+
+    @functools.cached_property
     def kind_sources(self) -> pd.DataFrame:
         """The distinct (kind, source) pairs loaded: what `coverage.kind_loaded` asks of the
         incidents, in a few rows (once per dataset)."""

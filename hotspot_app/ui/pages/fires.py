@@ -25,7 +25,7 @@ FIRE_GROUPS = {g: taxonomy.selection_label([g], capital=True) for g in fires.GRO
 c1, c2, c3 = st.columns([1.5, 2, 1.2])
 group = c1.selectbox("Fires", list(FIRE_GROUPS), format_func=FIRE_GROUPS.get, key="fi-group")
 with c2:
-    months = common.period_picker(ds, "fi-period")
+    months = common.period_picker(ds, "fi-period", kind="fire")
 has_wards = len(ds.wards) > 0
 metric = c3.radio("Ward metric", ["count", "rate"], key="fi-metric", disabled=not has_wards,
                   format_func={"count": "Count", "rate": "Rate per 1,000 residents"}.get)
