@@ -232,6 +232,7 @@ def test_the_analyst_draws_a_micro_hotspot_evaluates_it_and_prints_before_after(
         page.get_by_role("button", name="Save the area and intervention").click()
         page.get_by_text("Saved 'Analyst's micro-hotspot'").wait_for(timeout=120_000)
         wait_until_run_ends(page)
+        wait_for_maps(page, 1, min_paths=84)  # the map made again with the saved area: 83 wards and it
         shot(page, "persona-analyst-drawn.png")
 
         # the analyst compares with the rest of the wards (her micro-hotspot is alone in its layer:
