@@ -27,12 +27,14 @@ def free_port() -> int:
 @contextmanager
 def running_app(env: dict[str, str] | None = None, timeout: float = 300.0,
                 log: Path | None = None, script: Path | None = None,
-                address: str = "127.0.0.1") -> Iterator[str]:
+                address: str = "127.0.0.1", by_hand: bool = False) -> Iterator[str]:
     """Yield the base URL of a running app (`script`, default the project's streamlit_app.py,
-    run from its folder, served on `address`); the process is terminated on exit."""
+    run from its folder, served on `address`); the process is terminated on exit. `by_hand`:
+    plain `streamlit run streamlit_app.py`, as someone starting it without `make app` (no
+    preflight, no warm-up)."""
     port = free_port()
     script = Path(script or ROOT / "streamlit_app.py")
-    launcher = ["-m", "hotspot_app.ui.serve"] if script.resolve() == ROOT / "streamlit_app.py" else [
+    launcher = ["-m", "hotspot_app.ui.serve"] if script.resolve() == ROOT / "streamlit_app.py" and not by_hand else [
         "-m", "streamlit", "run", str(script)]
     cmd = [sys.executable, *launcher,
            "--server.headless", "true", "--server.port", str(port), "--server.address", address,
