@@ -88,3 +88,22 @@ def test_a_workspace_that_cannot_be_read_is_left_to_the_page(tmp_path):
     line = out.stdout.strip().splitlines()[-1]
     assert line.startswith("hotspot: libraries ready in ") and "the data could not be loaded ahead" in line
     assert str(tmp_path) not in line
+
+
+def test_the_start_says_what_is_ready_in_one_line_and_nothing_misleading(tmp_path):
+    """`make app`'s output: the line saying what is ready, then Streamlit's own; no note about
+    what the warm-up does by design, and no "restart streamlit" (the warm-up reads the
+    configuration Streamlit read, with the options given)."""
+    from app_server import running_app
+
+    log = tmp_path / "serve.log"
+    with running_app(log=log) as url:
+        import requests
+
+        assert requests.get(f"{url}/_stcore/health", timeout=10).text.strip() == "ok"
+    text = log.read_text()
+    ready = [line for line in text.splitlines() if line.startswith("hotspot: ")]
+    assert len(ready) == 1 and ready[0].startswith("hotspot: Synthetic demo borough (") \
+        and "Overview and Hotspots" in ready[0], text
+    for note in ("No runtime found", "missing ScriptRunContext", "please restart streamlit"):
+        assert note not in text, note

@@ -3,8 +3,9 @@ page ready.
 
 Streamlit runs the app's script only when a browser connects, so the first person after a restart
 waited for the libraries to import and the data to load (about 2 of the 5-6 s of the first
-Overview on the real Cleveland workspace). This does both before the server starts listening, then
-runs ``streamlit run streamlit_app.py`` with the same options in the same process:
+Overview on the real Cleveland workspace). This runs ``streamlit run streamlit_app.py`` with the same options in
+the same process and, once Streamlit has read its configuration and before its server starts,
+makes ready:
 
 1. the modules the app's script and pages import (read from their own ``import`` lines, so a new
    page is covered without editing this file);
@@ -60,13 +61,22 @@ def page_modules() -> list[str]:
 
 
 def warm() -> tuple[str, list]:
-    """Import the pages' modules and load the default data source into the app's shared cache.
-    Returns (one line saying what happened, the modules imported here). Never raises: a failure
-    is left for the page to show."""
+    """Import the pages' modules and load the default data source into the app's shared cache,
+    then run `WARM_PAGES`. Returns (one line saying what happened, the modules imported here).
+    Never raises: a failure is left for the page to show."""
     # Streamlit notes each cached function met outside a page run ("No runtime found", "missing
-    # ScriptRunContext"): expected here, so quiet until the server starts (it sets its own levels)
-    for name in ("streamlit.runtime.caching.cache_data_api", "streamlit.runtime.scriptrunner_utils.script_run_context"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    # ScriptRunContext"): expected while warming, so those two notes are dropped until the end
+    quiet = _Quiet()
+    for name in _NOTES:
+        logging.getLogger(name).addFilter(quiet)
+    try:
+        return _warm()
+    finally:
+        for name in _NOTES:
+            logging.getLogger(name).removeFilter(quiet)
+
+
+def _warm() -> tuple[str, list]:
     t0 = time.perf_counter()
     before = set(sys.modules)
     for name in page_modules():
@@ -88,6 +98,19 @@ def warm() -> tuple[str, list]:
     return (f"hotspot: {ds.label} ({len(ds.incidents):,} incidents) ready in "
             f"{time.perf_counter() - t0:.1f} s (libraries {t1 - t0:.1f} s, data {t2 - t1:.1f} s, "
             f"{shown} {time.perf_counter() - t2:.1f} s)"), imported
+
+
+#: Streamlit's loggers for the notes a cached function gives outside a page run.
+_NOTES = ("streamlit.runtime.caching.cache_data_api", "streamlit.runtime.scriptrunner_utils.script_run_context")
+
+
+class _Quiet(logging.Filter):
+    """Drops Streamlit's "no runtime" / "missing ScriptRunContext" notes (the warm-up does exactly
+    what they describe); every other record passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        return "No runtime found" not in text and "missing ScriptRunContext" not in text
 
 
 def warm_pages(pages: tuple[str, ...] = WARM_PAGES) -> str:
@@ -140,12 +163,20 @@ def main(argv: list[str] | None = None) -> int:
     code = preflight.main(args)
     if code:
         return code
-    line, imported = warm()
-    print(line, flush=True)
-    threading.Thread(target=register_components, args=(imported,), name="hotspot-components",
-                     daemon=True).start()
-    from streamlit.web import cli
+    from streamlit.web import bootstrap, cli
 
+    start = bootstrap.run
+
+    def warm_then_start(*a, **k):
+        # after `streamlit run` has read its configuration (files beside the script, and the
+        # options given here), before the server exists: the warm-up reads the same settings
+        line, imported = warm()
+        print(line, flush=True)
+        threading.Thread(target=register_components, args=(imported,), name="hotspot-components",
+                         daemon=True).start()
+        return start(*a, **k)
+
+    bootstrap.run = warm_then_start
     sys.argv = ["streamlit", "run", str(SCRIPT), *args]
     return cli.main()
 
