@@ -115,39 +115,51 @@ elif len(shown):
     bounds = maps.bounds_of(shown, pad_m=300.0)
 else:
     bounds = maps.bounds_of(ds.wards) or None
-m = maps.base_map(bounds, tiles=common.tiles())
-if len(ds.wards):
-    maps.area_outlines(ds.wards, name="Wards", colour="#777777", line_width=1).add_to(m)
-locs = cache.locations(ds.key, category, months)
-if len(locs):
-    maps.heat_layer(locs, show=False).add_to(m)
 cells = grid_answer.cells if grid_answer is not None else None
-if cells is not None:
-    if grid_method == "gistar":
-        layer, scale = maps.grid_layer(cells, value="count", category="hotspot", name=GRIDS[grid_method],
-                                       hide=["not significant"], title="Gi* (FDR 5%)")
-        st.caption(f"Gi* with queen neighbours on {len(cells):,} cells; "
-                   f"{int((cells['hotspot'] == 'hot').sum())} hot-spot cells at a 5% false discovery "
-                   "rate (Benjamini–Hochberg).")
-    elif grid_method == "kde":
-        layer, scale = maps.grid_layer(cells, value="density_per_km2", name=GRIDS[grid_method],
-                                       title="Incidents per km²")
-    else:
-        layer, scale = maps.grid_layer(cells, value="count", name=GRIDS[grid_method], title="Incidents per cell")
-    layer.add_to(m)
-    maps.Legend(scale, position="bottomleft").add_to(m)
-# micro-hotspot outlines below the patrol areas and their numbers
-if len(ds.micro_hotspots):
-    maps.area_outlines(ds.micro_hotspots, name="Micro-hotspots", colour="#008837", dash="6 4").add_to(m)
-if len(shown):
-    maps.patrol_area_layer(shown, fields={c: label for c, label in (("rank", "Rank"), ("name", "Name"),
-                                                                    ("count", "Incidents"), ("area_m2", "Size (m²)"),
-                                                                    ("grid_ref", "Grid ref")) if c in shown.columns}
-                           ).add_to(m)
-    maps.rank_markers(shown).add_to(m)
-    maps.patrol_legend().add_to(m)
-folium.LayerControl(collapsed=True).add_to(m)
-common.show_map(m, key="hs-map", download="patrol-areas-map", height=520)
+if cells is not None and grid_method == "gistar":
+    st.caption(f"Gi* with queen neighbours on {len(cells):,} cells; "
+               f"{int((cells['hotspot'] == 'hot').sum())} hot-spot cells at a 5% false discovery "
+               "rate (Benjamini–Hochberg).")
+
+
+def _map():
+    """The page's map (no page elements: made once per token, see `common.show_map`)."""
+    m = maps.base_map(bounds, tiles=common.tiles())
+    if len(ds.wards):
+        maps.area_outlines(ds.wards, name="Wards", colour="#777777", line_width=1).add_to(m)
+    locs = cache.locations(ds.key, category, months)
+    if len(locs):
+        maps.heat_layer(locs, show=False).add_to(m)
+    if cells is not None:
+        if grid_method == "gistar":
+            layer, scale = maps.grid_layer(cells, value="count", category="hotspot", name=GRIDS[grid_method],
+                                           hide=["not significant"], title="Gi* (FDR 5%)")
+        elif grid_method == "kde":
+            layer, scale = maps.grid_layer(cells, value="density_per_km2", name=GRIDS[grid_method],
+                                           title="Incidents per km²")
+        else:
+            layer, scale = maps.grid_layer(cells, value="count", name=GRIDS[grid_method], title="Incidents per cell")
+        layer.add_to(m)
+        maps.Legend(scale, position="bottomleft").add_to(m)
+    # micro-hotspot outlines below the patrol areas and their numbers
+    if len(ds.micro_hotspots):
+        maps.area_outlines(ds.micro_hotspots, name="Micro-hotspots", colour="#008837", dash="6 4").add_to(m)
+    if len(shown):
+        maps.patrol_area_layer(shown, fields={c: label for c, label in (("rank", "Rank"), ("name", "Name"),
+                                                                        ("count", "Incidents"), ("area_m2", "Size (m²)"),
+                                                                        ("grid_ref", "Grid ref")) if c in shown.columns}
+                               ).add_to(m)
+        maps.rank_markers(shown).add_to(m)
+        maps.patrol_legend().add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m
+
+
+# made (and rendered) once per workspace version and settings, then sent as it was
+common.show_map(_map, key="hs-map", download="patrol-areas-map", height=520,
+                token=(ds.key, category, months, preset_name, float(eps_m), int(min_samples),
+                       float(days) if space_time else None, rank_by, top, within, grid_method, float(cell_m), shape,
+                       picked))
 
 if len(shown):
     what_words = taxonomy.selection_label(category, everything="all incidents")
