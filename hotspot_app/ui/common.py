@@ -233,17 +233,22 @@ def show_map(m: folium.Map | Callable[[], folium.Map], key: str, height: int = 5
     return out
 
 
-def downloads(df: pd.DataFrame, name: str, key: str, geo: bool = False) -> None:
+def downloads(df: pd.DataFrame | Callable[[], pd.DataFrame], name: str, key: str, geo: bool = False) -> None:
     """Download buttons for a table: CSV and XLSX; for a GeoDataFrame also GeoJSON, GeoPackage
-    and KML."""
+    and KML. A plain table may be given as a function making it (called when a button is
+    clicked: a national year's concentration curves are read back from the cache only then)."""
     cols = st.columns(5 if geo else 2)
-    plain = pd.DataFrame(df.drop(columns=[df.geometry.name])) if geo else df
+    if callable(df) and not isinstance(df, pd.DataFrame):
+        table_of = df
+    else:
+        plain = pd.DataFrame(df.drop(columns=[df.geometry.name])) if geo else df
+        table_of = lambda p=plain: p  # noqa: E731
     base = slug(name)
     # every file is made when it is asked for, not on each run (a national concentration curve's
     # CSV took 15 s of every visit to the Hotspots page)
-    cols[0].download_button("CSV", data=lambda p=plain: exports.csv_bytes(p),
+    cols[0].download_button("CSV", data=lambda: exports.csv_bytes(table_of()),
                             file_name=f"{base}.csv", mime="text/csv", key=f"{key}-csv", on_click="ignore")
-    cols[1].download_button("XLSX", data=lambda p=plain: formatting.xlsx_bytes(p, title=name),
+    cols[1].download_button("XLSX", data=lambda: formatting.xlsx_bytes(table_of(), title=name),
                             file_name=f"{base}.xlsx", key=f"{key}-xlsx", on_click="ignore",
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     if geo:

@@ -190,16 +190,18 @@ else:
 
 # ---------------------------------------------------------------- how many places
 st.subheader("How many places?")
-curves, sentences = patrol_calls.concentration(ds.key, category, months, float(cell_m), top)
-if curves is None:
+drawn, sentences, n_points = patrol_calls.concentration_shown(ds.key, category, months, float(cell_m), top)
+if drawn is None:
     st.caption("Nothing selected to measure.")
 else:
     for sentence in sentences:
         st.markdown(f"**{sentence}**")
     st.caption(f"Places sorted busiest first; the dashed line is an even spread. Change *Top* to read the "
                f"curve at another N; the grid uses the cell size under Advanced ({cell_m:g} m).")
-    st.altair_chart(charts.concentration_curve(curves, y="value_share", group="places"), width="stretch")
-    common.downloads(curves, "concentration-curve", key="hs-conc-dl")
+    st.altair_chart(charts.concentration_curve(drawn, y="value_share", group="places"), width="stretch")
+    # the whole curves (a point per place), made when a download is clicked
+    common.downloads(lambda: patrol_calls.concentration(ds.key, category, months, float(cell_m), top)[0],
+                     "concentration-curve", key="hs-conc-dl")
 
 # ---------------------------------------------------------------- harm
 if rank_by == "harm":
