@@ -336,6 +336,13 @@ class MapStore:
                 self._items.move_to_end(token)
             return hit
 
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
     def put(self, token: str, args: dict) -> None:
         with self._lock:
             self._items[token] = args
