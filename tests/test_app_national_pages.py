@@ -86,3 +86,25 @@ def test_the_printed_copy_of_a_long_table_stops_at_1000_rows_and_says_so():
     assert "The first 1,000 of 1,200 rows; the CSV and XLSX downloads hold every row." in long
     assert short.count("<tr>") == 2 and "rows;" not in short
     assert len(at.dataframe[0].value) == 1_200  # the table on screen keeps every row
+
+
+def test_the_overview_map_draws_thousands_of_wards_on_a_canvas_and_a_few_as_svg():
+    import geopandas as gpd
+    import shapely
+
+    from hotspot_app.core import settings
+
+    def grid(n: int) -> gpd.GeoDataFrame:
+        side = int(np.ceil(np.sqrt(n)))
+        boxes = [shapely.box(450_000 + 200 * (i % side), 510_000 + 200 * (i // side),
+                             450_200 + 200 * (i % side), 510_200 + 200 * (i // side)) for i in range(n)]
+        return gpd.GeoDataFrame({"area_id": [f"W{i}" for i in range(n)], "name": [f"Ward {i}" for i in range(n)]},
+                                geometry=boxes, crs=settings.CRS)
+
+    none = pd.DataFrame({"lat": [], "lon": [], "count": []})
+    for n, canvas in ((maps.CANVAS_MIN_AREAS, False), (maps.CANVAS_MIN_AREAS + 1, True)):
+        wards = grid(n)
+        m = maps.overview_map(wards, pd.Series(1.0, index=wards["area_id"]), none)
+        html = m.get_root().render()
+        assert f'"preferCanvas": {str(canvas).lower()}' in html
+        assert html.count('"_name": "Ward ') == n  # every ward drawn, named
