@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 
@@ -114,12 +115,45 @@ def day_hour_heat(table: pd.DataFrame, title: str = "", value_title: str = "Inci
     return (rect + text).properties(title=title, height=210)
 
 
+#: The most points a concentration curve draws per line: a national year's curve has a point per
+#: grid cell (hundreds of thousands); the chart is 280 pixels high, so a point every 1/500 of
+#: the area axis (and every point where the curve bends most, the busiest places, kept in full)
+#: draws the same line. The downloads keep every point.
+CURVE_MAX_POINTS: int = 500
+
+
+def thin_curve(curve: pd.DataFrame, *, x: str = "area_share", group: str | None = None,
+               max_points: int = CURVE_MAX_POINTS) -> pd.DataFrame:
+    """The rows of `curve` to draw: each line (`group`) as it is when it has at most
+    `max_points` points, else its first `max_points` // 2 points (the busiest places, where
+    the curve climbs fastest), its last point, and the first point at or after each of
+    `max_points` // 2 evenly spaced values of `x`. Row order kept; `curve` is not changed."""
+    parts = [curve] if group is None else [part for _, part in curve.groupby(group, sort=False)]
+    keep = []
+    for part in parts:
+        if len(part) <= max_points:
+            keep.append(part.index.to_numpy())
+            continue
+        xs = part[x].to_numpy(dtype=float)
+        head = np.arange(max_points // 2)
+        marks = np.linspace(xs.min(), xs.max(), max_points // 2)
+        # the curve's x (cumulative area share) never falls, so a search finds the crossings
+        even = np.minimum(np.searchsorted(xs, marks, side="left"), len(xs) - 1)
+        rows = np.unique(np.concatenate([head, even, [len(xs) - 1]]))
+        keep.append(part.index.to_numpy()[rows])
+    if len(keep) == len(parts) and sum(map(len, keep)) == len(curve):
+        return curve
+    return curve.loc[np.sort(np.concatenate(keep))] if keep else curve
+
+
 def concentration_curve(curve: pd.DataFrame, *, x: str = "area_share", y: str = "share",
-                        group: str | None = None, mark_n: int | None = None) -> alt.Chart:
+                        group: str | None = None, mark_n: int | None = None,
+                        max_points: int = CURVE_MAX_POINTS) -> alt.Chart:
     """The concentration ("80/20") curve: cumulative share of incidents (`y`, 0..1) against
     cumulative share of area (`x`, 0..1), one line per `group` (wards, grid cells, patrol areas),
-    with the diagonal an even spread would give."""
-    data = curve.copy()
+    with the diagonal an even spread would give. A line of more than `max_points` points is
+    drawn through `thin_curve`'s points (the same picture; the data behind it stays whole)."""
+    data = thin_curve(curve, x=x, group=group, max_points=max_points).copy()
     enc = dict(x=alt.X(f"{x}:Q", title="Share of the area (places sorted, busiest first)",
                        axis=alt.Axis(format="%")),
                y=alt.Y(f"{y}:Q", title="Share of incidents", axis=alt.Axis(format="%")),

@@ -54,6 +54,10 @@ HEAT_GRADIENT = {0.2: "#bfd3e6", 0.5: "#8c96c6", 0.8: "#88419d", 1.0: "#4d004b"}
 #: The Overview adds its (hidden) location circles only up to this many distinct locations: above
 #: it the heat layer alone keeps the page fast (the circles are built even while hidden).
 OVERVIEW_MARKERS: int = 1_000
+#: A map drawing more areas than this draws its vector layers on one canvas instead of an SVG
+#: element per shape: a national year's 7,000 ward polygons took seconds of the browser's time
+#: on every visit as SVG (tooltips and highlighting work the same on a canvas).
+CANVAS_MIN_AREAS: int = 2_000
 
 map_assets.use_assets()  # every map built in this process links the configured assets
 
@@ -272,11 +276,13 @@ class PrintFit(MacroElement):
 # base map and layers
 # --------------------------------------------------------------------------------------------
 
-def base_map(bounds: list[list[float]] | None = None, tiles: str | None = None) -> folium.Map:
+def base_map(bounds: list[list[float]] | None = None, tiles: str | None = None,
+             canvas: bool = False) -> folium.Map:
     """An empty map fitted to `bounds` with the basemap from `tiles` (default
-    ``settings.TILES``: a folium tile name, a ``{z}/{x}/{y}`` URL, or ``"none"``)."""
+    ``settings.TILES``: a folium tile name, a ``{z}/{x}/{y}`` URL, or ``"none"``); vector layers
+    drawn on a canvas with `canvas` (for thousands of shapes: `CANVAS_MIN_AREAS`), else as SVG."""
     tiles = settings.TILES if tiles is None else tiles
-    kwargs: dict = {"control_scale": True, "prefer_canvas": False}
+    kwargs: dict = {"control_scale": True, "prefer_canvas": bool(canvas)}
     if not tiles or str(tiles).lower() == "none":
         kwargs["tiles"] = None
     elif "{" in str(tiles):
@@ -618,7 +624,7 @@ def overview_map(
     if bounds is None and len(locs):
         bounds = [[float(locs["lat"].min()), float(locs["lon"].min())],
                   [float(locs["lat"].max()), float(locs["lon"].max())]]
-    m = base_map(bounds, tiles)
+    m = base_map(bounds, tiles, canvas=len(wards) > CANVAS_MIN_AREAS)
     if len(wards):
         layer, scale = choropleth(wards, values, title=metric_title, fmt=fmt, diverging=diverging,
                                   extra=extra, name=f"Wards: {metric_title}")

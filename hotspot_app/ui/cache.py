@@ -10,6 +10,8 @@ committed write is a new key) and tuples/strings/numbers for the parameters.
 from __future__ import annotations
 
 import tempfile
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import geopandas as gpd
@@ -41,6 +43,12 @@ def place(key: str, within: tuple[str, ...] = ()) -> tuple[gpd.GeoDataFrame, gpd
     everything loaded for ``()``), shared and never mutated like the dataset."""
     ds = load(key)
     return places.within_place(ds.incidents, ds.wards, list(within) or None)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def kind_counts(key: str) -> pd.Series:
+    """Incidents loaded per kind (crime, asb, fire), by kind."""
+    return load(key).incidents.groupby("kind").size()
 
 
 # ------------------------------------------------------------------------------ selections
@@ -306,3 +314,44 @@ def grid(key: str, category: tuple[str, ...], period: tuple[str, str], method: s
     return grid_question.grid(ds.incidents, method=method, cell_m=float(cell_m), shape=shape,
                               areas=ds.wards, category=list(category) or None,
                               period=f"{period[0]}..{period[1]}")
+
+
+# ------------------------------------------------------------------------------ maps
+class MapStore:
+    """What `common.show_map` last sent for each map token (the map component's arguments: its
+    Leaflet script, header and links), at most `size`, least recently used dropped first. A
+    national year's ward map is megabytes of script that folium and streamlit-folium rebuild
+    from the same inputs on every visit; a token naming every input lets a visit send it again
+    as it was. Shared by all sessions, never mutated once stored."""
+
+    def __init__(self, size: int = 24):
+        self.size = size
+        self._items: OrderedDict[str, dict] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> dict | None:
+        with self._lock:
+            hit = self._items.get(token)
+            if hit is not None:
+                self._items.move_to_end(token)
+            return hit
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def put(self, token: str, args: dict) -> None:
+        with self._lock:
+            self._items[token] = args
+            self._items.move_to_end(token)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+@st.cache_resource(show_spinner=False)
+def map_store() -> MapStore:
+    """The process's `MapStore` (one for all sessions)."""
+    return MapStore()

@@ -5,11 +5,14 @@ downloads, the one way a page shows an error). No analysis here: pages call `cac
 from __future__ import annotations
 
 import re
+import threading
 from contextlib import contextmanager
+from typing import Callable
 
 import folium
 import pandas as pd
 import streamlit as st
+import streamlit_folium
 from streamlit_folium import st_folium
 
 from hotspot_app.io import exports
@@ -177,36 +180,79 @@ def show_warnings(warnings: list[str]) -> None:
         st.warning(text, icon="⚠️")
 
 
-def show_map(m: folium.Map, key: str, height: int = 560, draw: bool = False, download: str | None = None):
+_RECORD = threading.local()
+
+
+def _recording_component(**kwargs):
+    """streamlit-folium's component call, recording its arguments when `show_map` asks."""
+    if getattr(_RECORD, "args", None) is not None:
+        _RECORD.args.update(kwargs)
+    return _COMPONENT(**kwargs)
+
+
+_COMPONENT = streamlit_folium._component_func
+if getattr(_COMPONENT, "__name__", "") != "_recording_component":
+    streamlit_folium._component_func = _recording_component
+else:  # this module reloaded: keep the original component
+    _COMPONENT = _COMPONENT.__globals__["_COMPONENT"]
+
+
+def show_map(m: folium.Map | Callable[[], folium.Map], key: str, height: int = 560, draw: bool = False,
+             download: str | None = None, token: tuple | None = None):
     """Render a folium map in the page. Without `draw`, nothing is sent back on interaction
     (``returned_objects=[]``: panning/zooming does not rerun the script). With `draw`, the
-    drawings are returned. A map-HTML download (standalone, assets inlined) is offered under it."""
+    drawings are returned. A map-HTML download (standalone, assets inlined) is offered under it.
+
+    `m` may be a function making the map, with `token` naming everything the map is made from
+    (source key, selections, settings, basemap): the map is then made, and rendered by folium
+    and streamlit-folium, only the first time a token is seen; later visits send what was sent
+    then (`cache.MapStore`: a national year's ward map is megabytes that took seconds to
+    rebuild on every visit)."""
     # only the shapes drawn: streamlit-folium's "last_active_drawing" is also the last feature
     # *clicked* (a ward double-clicked to zoom in), which then stood in for the drawn polygon
     returned = ["all_drawings"] if draw else []
+    build = m if callable(m) and not isinstance(m, folium.Map) else (lambda m=m: m)
+    store = cache.map_store() if token is not None else None
+    full = repr((key, height, draw, tiles(), token)) if token is not None else None
+    sent = store.get(full) if store is not None else None
     # Every map gets a block of its own: a keyed component is otherwise *moved* among its siblings
     # when sections above it appear on a rerun, and a moved iframe reloads, Streamlit no longer
     # recognises the frame and never sends it the map (a blank map; found on the Data page).
     with st.container():
-        out = st_folium(m, key=key, height=height, returned_objects=returned, use_container_width=True)
+        if sent is not None:
+            out = _COMPONENT(**sent)
+        else:
+            _RECORD.args = {} if store is not None else None
+            try:
+                out = st_folium(build(), key=key, height=height, returned_objects=returned,
+                                use_container_width=True)
+                if store is not None and _RECORD.args:
+                    store.put(full, dict(_RECORD.args))
+            finally:
+                _RECORD.args = None
     if download:
-        st.download_button("Download map (HTML)", data=lambda m=m: map_assets.map_html(m),
+        st.download_button("Download map (HTML)", data=lambda: map_assets.map_html(build()),
                            file_name=f"{slug(download)}.html", mime="text/html",
                            key=f"{key}-html", on_click="ignore")
     return out
 
 
-def downloads(df: pd.DataFrame, name: str, key: str, geo: bool = False) -> None:
+def downloads(df: pd.DataFrame | Callable[[], pd.DataFrame], name: str, key: str, geo: bool = False) -> None:
     """Download buttons for a table: CSV and XLSX; for a GeoDataFrame also GeoJSON, GeoPackage
-    and KML."""
+    and KML. A plain table may be given as a function making it (called when a button is
+    clicked: a national year's concentration curves are read back from the cache only then)."""
     cols = st.columns(5 if geo else 2)
-    plain = pd.DataFrame(df.drop(columns=[df.geometry.name])) if geo else df
+    if callable(df) and not isinstance(df, pd.DataFrame):
+        table_of = df
+    else:
+        plain = pd.DataFrame(df.drop(columns=[df.geometry.name])) if geo else df
+        table_of = lambda p=plain: p  # noqa: E731
     base = slug(name)
     # every file is made when it is asked for, not on each run (a national concentration curve's
     # CSV took 15 s of every visit to the Hotspots page)
-    cols[0].download_button("CSV", data=lambda p=plain: exports.csv_bytes(p),
+    cols[0].download_button("CSV", data=lambda: exports.csv_bytes(table_of()),
                             file_name=f"{base}.csv", mime="text/csv", key=f"{key}-csv", on_click="ignore")
-    cols[1].download_button("XLSX", data=lambda p=plain: formatting.xlsx_bytes(p, title=name),
+    cols[1].download_button("XLSX", data=lambda: formatting.xlsx_bytes(table_of(), title=name),
                             file_name=f"{base}.xlsx", key=f"{key}-xlsx", on_click="ignore",
                             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     if geo:
@@ -305,6 +351,12 @@ def print_caption(ds: cache.Dataset, months, category=(), title: str | None = No
                 f"font-size: 8pt; color: #444; }} }}</style>", unsafe_allow_html=True)
 
 
+#: The most rows a table's printed (and phone) copy holds: a national year's 7,000 wards made a
+#: 150-page printout and megabytes of HTML sent and parsed on every visit; past this the copy
+#: says how many rows there are and that the downloads hold them all.
+PRINT_MAX_ROWS: int = 1_000
+
+
 def table(df: pd.DataFrame, headings: dict | None = None, **kwargs):
     """A table on screen (`st.dataframe`, scrolling) and, for paper only, the same table with
     every row and column as plain HTML (escaped; headings repeat on each printed page, renamed
@@ -312,11 +364,13 @@ def table(df: pd.DataFrame, headings: dict | None = None, **kwargs):
     HTML table is shown instead, scrolling sideways in its box, unless rows can be selected (the
     grid is then kept: a row click does something)."""
     out = st.dataframe(df, **kwargs)
-    shown = df.rename(columns=headings or {})
+    shown = df.head(PRINT_MAX_ROWS).rename(columns=headings or {})
     shown.columns = [str(c) for c in shown.columns]
     phone = "" if kwargs.get("on_select", "ignore") != "ignore" else " phone-table"
-    st.markdown(f'<div class="print-only print-table{phone}">{shown.to_html(index=False, na_rep="n/a", escape=True)}</div>',
-                unsafe_allow_html=True)
+    more = (f"<p>The first {PRINT_MAX_ROWS:,} of {len(df):,} rows; the CSV and XLSX downloads hold every row.</p>"
+            if len(df) > PRINT_MAX_ROWS else "")
+    st.markdown(f'<div class="print-only print-table{phone}">{shown.to_html(index=False, na_rep="n/a", escape=True)}'
+                f'{more}</div>', unsafe_allow_html=True)
     return out
 
 

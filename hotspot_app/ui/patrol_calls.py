@@ -109,6 +109,21 @@ def concentration(key: str, category: tuple[str, ...], months: tuple[str, ...], 
                               months=list(months), cell_m=float(cell_m), top=int(n))
 
 
+@st.cache_data(show_spinner="Measuring concentration…", max_entries=16)
+def concentration_shown(key: str, category: tuple[str, ...], months: tuple[str, ...], cell_m: float,
+                        n: int) -> tuple[pd.DataFrame | None, list[str], int]:
+    """What the page shows of `concentration`: (the points of each curve to draw,
+    `charts.thin_curve`; the sentences; how many points the whole curves have). A national
+    year's curves have a point per grid cell: read back from the cache and thinned on every
+    visit they took a second; the whole curves are for the download (`concentration`)."""
+    from hotspot_app.render import charts
+
+    curves, sentences = concentration(key, category, months, cell_m, n)
+    if curves is None:
+        return None, sentences, 0
+    return charts.thin_curve(curves, group="places"), sentences, len(curves)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def fire_summary(key: str, group: str, months: tuple[str, ...], within: tuple[str, ...] = ()) -> fires.FireSummary:
     """`questions.fires.fire_summary` with the loaded wards (or the file's own ward column), in

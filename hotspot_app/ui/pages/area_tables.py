@@ -29,7 +29,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 st.title("Area tables")
 ds = common.dataset()
 common.banner(ds)
-kinds = [k for k in ("crime", "asb", "fire") if ds.incidents["kind"].eq(k).any()]
+kinds = [k for k in ("crime", "asb", "fire") if k in cache.kind_counts(ds.key).index]  # counted once per version
 month_label = lambda m: pd.Timestamp(f"{m}-01").strftime("%B %Y")  # noqa: E731
 preset = st.selectbox("Table", list(PRESETS), format_func=PRESETS.get, key="tb-preset")
 

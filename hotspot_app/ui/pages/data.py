@@ -57,7 +57,7 @@ cols[1].metric("Months", f"{len(ds.months)}", delta=f"{ds.months[0]} to {ds.mont
                delta_color="off", delta_arrow="off")
 cols[2].metric("Wards / areas", f"{len(ds.wards)} / {len(ds.areas)}")
 cols[3].metric("Interventions", f"{len(ds.interventions)}")
-by_kind = inc.groupby("kind").size()
+by_kind = cache.kind_counts(ds.key)  # 6M rows of a national year: counted once per version
 st.dataframe(pd.DataFrame({"kind": [taxonomy.selection_label(k, capital=True) for k in by_kind.index],
                            "incidents": by_kind.to_numpy()}), hide_index=True,
              column_config={"incidents": st.column_config.NumberColumn(format="localized")})
@@ -265,36 +265,44 @@ st.caption("Draw a polygon or rectangle with the tools on the map, then name it 
            "written to: drawn on the demo, it starts a new, empty workspace.")
 # what to draw around: the incidents of the last 12 months (heat, by location) and the patrol
 # areas the Hotspots page shows (its settings, else the app's defaults)
-m = maps.base_map(maps.bounds_of(ds.wards), tiles=common.tiles())
-if len(ds.wards):
-    maps.area_outlines(ds.wards, name="Wards", colour="#777777", line_width=1).add_to(m)
-if ds.months:
-    recent = tuple(ds.months[-12:])
-    locs = cache.locations(ds.key, (), recent)
-    if len(locs):
-        maps.heat_layer(locs, name=f"Incidents {recent[0]} to {recent[-1]} (heat)").add_to(m)
-    cur = st.session_state.get("hs-current")
-    with common.answer_or_stop():
-        hot = (patrol_calls.patrol_areas(ds.key, tuple(cur["category"]), tuple(cur["period"]), cur["preset"],
-                                         cur["eps_m"], cur["min_samples"], None, cur.get("rank_by"),
-                                         int(cur["top"]), tuple(cur.get("within") or ()))
-               if cur else  # the Hotspots page's first view (ASB, last 12 months, default preset): one cache
-               patrol_calls.patrol_areas(ds.key, ("asb",) if "asb" in cache.category_options(ds.key) else (),
-                                         (recent[0], recent[-1]), patrol.DEFAULT_PRESET,
-                                         float(patrol.PRESETS[patrol.DEFAULT_PRESET].eps_m),
-                                         int(patrol.PRESETS[patrol.DEFAULT_PRESET].min_samples), None, None,
-                                         5, ()))
-    if len(hot.areas):
-        maps.patrol_area_layer(hot.areas, name="Patrol areas (Hotspots page)",
-                               fields={"rank": "Rank", "name": "Name", "count": "Incidents"}).add_to(m)
-        maps.rank_markers(hot.areas).add_to(m)
-if len(ds.micro_hotspots):
-    maps.area_outlines(ds.micro_hotspots, name="Micro-hotspots", colour="#008837", dash="6 4").add_to(m)
-folium.LayerControl(collapsed=True).add_to(m)
-maps.draw_control(m)
-# the same map every run: drawing reruns the page, and the map keeps its view and the shape
-maps.stable_ids(m)
-drawn = common.show_map(m, key="dt-draw-map", height=480, draw=True) or {}  # own block: see show_map
+def _draw_map():
+    """The map to draw on (no page elements but an error: made once per token, see `common.show_map`)."""
+    m = maps.base_map(maps.bounds_of(ds.wards), tiles=common.tiles())
+    if len(ds.wards):
+        maps.area_outlines(ds.wards, name="Wards", colour="#777777", line_width=1).add_to(m)
+    if ds.months:
+        recent = tuple(ds.months[-12:])
+        locs = cache.locations(ds.key, (), recent)
+        if len(locs):
+            maps.heat_layer(locs, name=f"Incidents {recent[0]} to {recent[-1]} (heat)").add_to(m)
+        cur = st.session_state.get("hs-current")
+        with common.answer_or_stop():
+            hot = (patrol_calls.patrol_areas(ds.key, tuple(cur["category"]), tuple(cur["period"]), cur["preset"],
+                                             cur["eps_m"], cur["min_samples"], None, cur.get("rank_by"),
+                                             int(cur["top"]), tuple(cur.get("within") or ()))
+                   if cur else  # the Hotspots page's first view (ASB, last 12 months, default preset): one cache
+                   patrol_calls.patrol_areas(ds.key, ("asb",) if "asb" in cache.category_options(ds.key) else (),
+                                             (recent[0], recent[-1]), patrol.DEFAULT_PRESET,
+                                             float(patrol.PRESETS[patrol.DEFAULT_PRESET].eps_m),
+                                             int(patrol.PRESETS[patrol.DEFAULT_PRESET].min_samples), None, None,
+                                             5, ()))
+        if len(hot.areas):
+            maps.patrol_area_layer(hot.areas, name="Patrol areas (Hotspots page)",
+                                   fields={"rank": "Rank", "name": "Name", "count": "Incidents"}).add_to(m)
+            maps.rank_markers(hot.areas).add_to(m)
+    if len(ds.micro_hotspots):
+        maps.area_outlines(ds.micro_hotspots, name="Micro-hotspots", colour="#008837", dash="6 4").add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    maps.draw_control(m)
+    # the same map every run: drawing reruns the page, and the map keeps its view and the shape
+    maps.stable_ids(m)
+    return m
+
+
+# the Hotspots page's settings the patrol areas come from (none: its first view)
+_hot = st.session_state.get("hs-current")
+drawn = common.show_map(_draw_map, key="dt-draw-map", height=480, draw=True,  # own block: see show_map
+                        token=(ds.key, repr(sorted(_hot.items())) if _hot else None)) or {}
 polygon = None
 feature = (drawn.get("all_drawings") or [None])[-1]  # the last shape drawn (never a ward clicked)
 if feature and feature.get("geometry", {}).get("type") in ("Polygon", "MultiPolygon"):

@@ -115,39 +115,51 @@ elif len(shown):
     bounds = maps.bounds_of(shown, pad_m=300.0)
 else:
     bounds = maps.bounds_of(ds.wards) or None
-m = maps.base_map(bounds, tiles=common.tiles())
-if len(ds.wards):
-    maps.area_outlines(ds.wards, name="Wards", colour="#777777", line_width=1).add_to(m)
-locs = cache.locations(ds.key, category, months)
-if len(locs):
-    maps.heat_layer(locs, show=False).add_to(m)
 cells = grid_answer.cells if grid_answer is not None else None
-if cells is not None:
-    if grid_method == "gistar":
-        layer, scale = maps.grid_layer(cells, value="count", category="hotspot", name=GRIDS[grid_method],
-                                       hide=["not significant"], title="Gi* (FDR 5%)")
-        st.caption(f"Gi* with queen neighbours on {len(cells):,} cells; "
-                   f"{int((cells['hotspot'] == 'hot').sum())} hot-spot cells at a 5% false discovery "
-                   "rate (Benjamini–Hochberg).")
-    elif grid_method == "kde":
-        layer, scale = maps.grid_layer(cells, value="density_per_km2", name=GRIDS[grid_method],
-                                       title="Incidents per km²")
-    else:
-        layer, scale = maps.grid_layer(cells, value="count", name=GRIDS[grid_method], title="Incidents per cell")
-    layer.add_to(m)
-    maps.Legend(scale, position="bottomleft").add_to(m)
-# micro-hotspot outlines below the patrol areas and their numbers
-if len(ds.micro_hotspots):
-    maps.area_outlines(ds.micro_hotspots, name="Micro-hotspots", colour="#008837", dash="6 4").add_to(m)
-if len(shown):
-    maps.patrol_area_layer(shown, fields={c: label for c, label in (("rank", "Rank"), ("name", "Name"),
-                                                                    ("count", "Incidents"), ("area_m2", "Size (m²)"),
-                                                                    ("grid_ref", "Grid ref")) if c in shown.columns}
-                           ).add_to(m)
-    maps.rank_markers(shown).add_to(m)
-    maps.patrol_legend().add_to(m)
-folium.LayerControl(collapsed=True).add_to(m)
-common.show_map(m, key="hs-map", download="patrol-areas-map", height=520)
+if cells is not None and grid_method == "gistar":
+    st.caption(f"Gi* with queen neighbours on {len(cells):,} cells; "
+               f"{int((cells['hotspot'] == 'hot').sum())} hot-spot cells at a 5% false discovery "
+               "rate (Benjamini–Hochberg).")
+
+
+def _map():
+    """The page's map (no page elements: made once per token, see `common.show_map`)."""
+    m = maps.base_map(bounds, tiles=common.tiles())
+    if len(ds.wards):
+        maps.area_outlines(ds.wards, name="Wards", colour="#777777", line_width=1).add_to(m)
+    locs = cache.locations(ds.key, category, months)
+    if len(locs):
+        maps.heat_layer(locs, show=False).add_to(m)
+    if cells is not None:
+        if grid_method == "gistar":
+            layer, scale = maps.grid_layer(cells, value="count", category="hotspot", name=GRIDS[grid_method],
+                                           hide=["not significant"], title="Gi* (FDR 5%)")
+        elif grid_method == "kde":
+            layer, scale = maps.grid_layer(cells, value="density_per_km2", name=GRIDS[grid_method],
+                                           title="Incidents per km²")
+        else:
+            layer, scale = maps.grid_layer(cells, value="count", name=GRIDS[grid_method], title="Incidents per cell")
+        layer.add_to(m)
+        maps.Legend(scale, position="bottomleft").add_to(m)
+    # micro-hotspot outlines below the patrol areas and their numbers
+    if len(ds.micro_hotspots):
+        maps.area_outlines(ds.micro_hotspots, name="Micro-hotspots", colour="#008837", dash="6 4").add_to(m)
+    if len(shown):
+        maps.patrol_area_layer(shown, fields={c: label for c, label in (("rank", "Rank"), ("name", "Name"),
+                                                                        ("count", "Incidents"), ("area_m2", "Size (m²)"),
+                                                                        ("grid_ref", "Grid ref")) if c in shown.columns}
+                               ).add_to(m)
+        maps.rank_markers(shown).add_to(m)
+        maps.patrol_legend().add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return m
+
+
+# made (and rendered) once per workspace version and settings, then sent as it was
+common.show_map(_map, key="hs-map", download="patrol-areas-map", height=520,
+                token=(ds.key, category, months, preset_name, float(eps_m), int(min_samples),
+                       float(days) if space_time else None, rank_by, top, within, grid_method, float(cell_m), shape,
+                       picked))
 
 if len(shown):
     what_words = taxonomy.selection_label(category, everything="all incidents")
@@ -178,16 +190,18 @@ else:
 
 # ---------------------------------------------------------------- how many places
 st.subheader("How many places?")
-curves, sentences = patrol_calls.concentration(ds.key, category, months, float(cell_m), top)
-if curves is None:
+drawn, sentences, n_points = patrol_calls.concentration_shown(ds.key, category, months, float(cell_m), top)
+if drawn is None:
     st.caption("Nothing selected to measure.")
 else:
     for sentence in sentences:
         st.markdown(f"**{sentence}**")
     st.caption(f"Places sorted busiest first; the dashed line is an even spread. Change *Top* to read the "
                f"curve at another N; the grid uses the cell size under Advanced ({cell_m:g} m).")
-    st.altair_chart(charts.concentration_curve(curves, y="value_share", group="places"), width="stretch")
-    common.downloads(curves, "concentration-curve", key="hs-conc-dl")
+    st.altair_chart(charts.concentration_curve(drawn, y="value_share", group="places"), width="stretch")
+    # the whole curves (a point per place), made when a download is clicked
+    common.downloads(lambda: patrol_calls.concentration(ds.key, category, months, float(cell_m), top)[0],
+                     "concentration-curve", key="hs-conc-dl")
 
 # ---------------------------------------------------------------- harm
 if rank_by == "harm":

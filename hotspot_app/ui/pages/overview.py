@@ -58,10 +58,11 @@ st.caption(f"{n_sel:,} incidents selected" + (f" in {where}" if where else "") +
            f" {len(locs):,} distinct locations; the heat layer is "
            f"weighted by incidents per location (a layer of location circles is added when there "
            f"are at most {maps.OVERVIEW_MARKERS:,} locations; see Hotspots for patrol areas).")
-m = maps.overview_map(wards, values, locs, metric_title=title, fmt=fmt, diverging=diverging,
-                      extra=extra, town_centres=ds.town_centres, micro_hotspots=ds.micro_hotspots,
-                      tiles=common.tiles())
-common.show_map(m, key="ov-map", download=f"overview-{metric}")
+# made (and rendered) once per workspace version and selection, then sent as it was
+common.show_map(lambda: maps.overview_map(wards, values, locs, metric_title=title, fmt=fmt, diverging=diverging,
+                                          extra=extra, town_centres=ds.town_centres,
+                                          micro_hotspots=ds.micro_hotspots, tiles=common.tiles()),
+                key="ov-map", download=f"overview-{metric}", token=(ds.key, category, months, metric, within))
 
 
 def _png() -> bytes:
