@@ -82,8 +82,8 @@ def _warm() -> tuple[str, list]:
     for name in page_modules():
         try:
             importlib.import_module(name)
-        except ImportError:
-            pass  # `from package import name` where name is not a module: the package is imported
+        except ImportError:  # `from package import name` where name is not a module: the package is
+            continue         # imported already
     imported = [m for n, m in list(sys.modules.items()) if n not in before]
     t1 = time.perf_counter()
     try:
