@@ -316,7 +316,7 @@ def test_real_cleveland_asb_patrol_areas_are_named_with_their_2024_ward(realdata
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert [c["rank"] for c in doc["clusters"]] == [1, 2, 3, 4, 5]
-    ward_names = set(gpd.read_file(wards).iloc[:, :5].select_dtypes("object").stack())
+    ward_names = set(gpd.read_file(wards).iloc[:, :5].select_dtypes(["object", "str"]).stack())
     for c in doc["clusters"]:
         street, place = c["name"].split(" — ")
         ward, authority = place.split(" (")[0].split(", ")  # the wards span four authorities
