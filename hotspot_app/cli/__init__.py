@@ -12,6 +12,10 @@ so ``hotspot --help`` and the start of every command stay fast.
 
 from __future__ import annotations
 
+from hotspot_app.cli import allocator
+
+allocator.tune()  # before any command module can import pyarrow (see `allocator`)
+
 # Imported in the order `hotspot --help` lists the commands (importing registers them).
 from hotspot_app.cli import data  # noqa: F401, I001  demo, ingest, places
 from hotspot_app.cli import paper  # noqa: F401  table, summary, rank, indicators, report
