@@ -93,6 +93,27 @@ def test_grid_method_matches_sklearn_on_random_data(seed):
     assert same_partition(labels[core], ref_labels[core])
 
 
+@pytest.mark.parametrize("sparse", [True, False])
+def test_grid_and_sklearn_give_every_point_the_same_cluster(sparse):
+    # border points included: each joins the cluster of its nearest core point on both paths.
+    # sparse: a few dense spots among many scattered locations (fewer core than other points,
+    # as in a nation's ASB); dense: most locations core (as in a town's snapped points)
+    rng = np.random.default_rng(7)
+    spots = rng.uniform(0, 20_000, (12 if sparse else 40, 2))
+    n_spot, n_scatter = (1500, 20_000) if sparse else (12_000, 600)
+    xy = np.vstack([spots[rng.integers(0, len(spots), n_spot)] + rng.normal(0, 60, (n_spot, 2)),
+                    rng.uniform(0, 20_000, (n_scatter, 2))])
+    w = rng.integers(1, 4, len(xy)).astype(float)
+    grid_labels, grid_core = clusters.label_locations(xy, w, 100.0, 15, method="grid")
+    ref_labels, ref_core = clusters.label_locations(xy, w, 100.0, 15, method="sklearn")
+    assert (grid_core == ref_core).all()
+    assert (grid_core.sum() < (~grid_core).sum()) == sparse
+    borders = (~grid_core) & (ref_labels >= 0)
+    assert borders.sum() > 30
+    assert ((grid_labels == -1) == (ref_labels == -1)).all()
+    assert same_partition(grid_labels[grid_labels >= 0], ref_labels[ref_labels >= 0])
+
+
 def test_border_points_join_their_nearest_core_cluster():
     # two clusters of 3 points 10 m apart at eps 2; the border point at x=3.2 is within eps of a
     # core point of cluster A (x=2) but not of B, and the one at 6.5 nearer to B's core (x=8)

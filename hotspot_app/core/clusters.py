@@ -85,8 +85,17 @@ def _assign_borders(xy: np.ndarray, core: np.ndarray, labels: np.ndarray, eps: f
     todo = np.flatnonzero(~core)
     if len(todo) == 0 or not core.any():
         return labels
-    # only core points in grid cells near a non-core point can be its nearest core point
-    cores = np.flatnonzero(core) if g is None else g.cores_near(core, todo)
+    cores = np.flatnonzero(core)
+    if g is not None:
+        # only points in nearby grid cells can be within eps of each other: narrow the larger
+        # side to the cells near the smaller one (few cores among many sparse locations, as in
+        # a nation's ASB, leave most non-core points far from every core)
+        if len(cores) <= len(todo):
+            todo = todo[g.near(cores)[g.cell_of[todo]]]
+        else:
+            cores = cores[g.near(todo)[g.cell_of[cores]]]
+        if len(todo) == 0:
+            return labels
     tree = cKDTree(xy[cores])
     dist, pos = tree.query(xy[todo], k=1, distance_upper_bound=eps * (1 + 1e-9))
     ok = np.isfinite(dist)

@@ -28,7 +28,7 @@ NOISE = -1
 
 def label(xy: np.ndarray, w: np.ndarray, eps: float, min_samples: float):
     """Core mask and core labels (border and noise points -1) of distinct points `xy` with
-    weights `w`; also returns the grid, whose `cores_near` narrows the border search."""
+    weights `w`; also returns the grid, whose `near` narrows the border search."""
     g = _Grid(xy, eps)
     core = _grid_core(xy, w, eps, min_samples, g)
     labels = _grid_components(xy, core, eps, g) if core.any() else np.full(len(xy), NOISE)
@@ -89,12 +89,13 @@ class _Grid:
         pos = np.minimum(pos, len(self.keys) - 1)
         return np.where(self.keys[pos] == target, pos, -1)
 
-    def cores_near(self, core: np.ndarray, todo: np.ndarray) -> np.ndarray:
-        """Indices of the core points in cells that can hold a point within eps of `todo`."""
-        cells = np.unique(self.cell_of[todo])
-        near = np.unique(np.concatenate([self.neighbour(cells, dx, dy) for dx, dy in self.offsets]))
-        near = near[near >= 0]
-        return np.flatnonzero(core & np.isin(self.cell_of, near))
+    def near(self, points: np.ndarray) -> np.ndarray:
+        """Mask over the cells: those that can hold a point within eps of one of `points`."""
+        cells = np.unique(self.cell_of[points])
+        near = np.concatenate([self.neighbour(cells, dx, dy) for dx, dy in self.offsets])
+        mask = np.zeros(len(self.keys), dtype=bool)
+        mask[near[near >= 0]] = True
+        return mask
 
     def rect(self, cells: np.ndarray):
         lo = self.origin + (self.ij[cells] - self.pad) * self.side
@@ -129,11 +130,18 @@ def _grid_core(xy: np.ndarray, w: np.ndarray, eps: float, min_samples: float, g:
     inner_set = set(inner) | {(0, 0)}
     offsets = sorted((o for o in g.offsets if o not in inner_set),
                      key=lambda o: (max(abs(o[0]) - 1, 0) ** 2 + max(abs(o[1]) - 1, 0) ** 2, o))
-    table = np.stack([g.neighbour(cells, dx, dy) for dx, dy in offsets], axis=1)
-    # upper bound: a cell whose whole neighbourhood weighs less than min_samples has no core point
-    upper = block[cells] + np.where(table >= 0, cell_w[np.clip(table, 0, None)], 0).sum(axis=1)
-    possible = (upper >= min_samples)[qslot]
-    todo, qcell_all, table = todo[possible], qcell_all[possible], table[qslot[possible]]
+    # upper bound: a cell whose whole neighbourhood weighs less than min_samples has no core
+    # point (summed offset by offset: no cells x offsets table for the many sparse cells)
+    upper = block[cells].copy()
+    for dx, dy in offsets:
+        nb = g.neighbour(cells, dx, dy)
+        upper += np.where(nb >= 0, cell_w[nb], 0.0)  # (-1 reads the last cell; discarded)
+    kept = upper >= min_samples
+    possible = kept[qslot]
+    todo, qcell_all = todo[possible], qcell_all[possible]
+    cells = cells[kept]
+    table = np.stack([g.neighbour(cells, dx, dy) for dx, dy in offsets], axis=1)[
+        (np.cumsum(kept) - 1)[qslot[possible]]]
     if len(todo) == 0:
         return core
     total = block[qcell_all].copy()                  # the 3x3 block: wholly within eps
