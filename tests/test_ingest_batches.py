@@ -78,6 +78,31 @@ def test_an_id_repeated_in_a_later_batch_is_rejected_as_in_one_read(tmp_path):
         "others were not loaded (listed as 'duplicate id' in the rejects)"]
 
 
+def test_repeats_are_found_after_the_id_bitmap_grows(tmp_path, monkeypatch):
+    """The bitmap of loaded ids starts small and is rebuilt larger as batches load: an id
+    repeated from the first batch is still found after each rebuild."""
+    monkeypatch.setattr(ingest._Earlier, "MIN_BITS", 4)
+    seen_bits = []
+    real_fit = ingest._Earlier._fit
+
+    def fit(self, rows):
+        real_fit(self, rows)
+        seen_bits.append(self.bits)
+
+    monkeypatch.setattr(ingest._Earlier, "_fit", fit)
+    months = []
+    for m in range(1, 5):
+        rows = [(f"m{m}-{k:03d}", "Burglary", f"-1.{k:03d}") for k in range(60)]
+        if m > 1:
+            rows += [(f"m1-{k:03d}", "Robbery", "-1.5") for k in range(m * 3)]  # repeats of January
+        months.append(_street(tmp_path / f"2024-0{m}-x-street.csv", f"2024-0{m}", rows))
+    one, batches, frames = _both(months, batch_bytes=1)
+    assert seen_bits[0] < seen_bits[-1]  # (it grew, and was rebuilt from the stored keys)
+    assert one.summary["rejected_by_reason"] == {"duplicate id": 6 + 9 + 12}
+    assert [len(f) for f in frames] == [60, 60, 60, 60]
+    _same_as_one_read(one, batches, frames)
+
+
 def test_ids_that_share_a_key_but_differ_are_both_kept_across_batches(tmp_path, monkeypatch):
     """Keys are fast, not unique: two different ids with one key in different batches are both
     loaded (the earlier batch is read again to compare the ids themselves)."""
