@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from geopandas.testing import assert_geodataframe_equal
 
@@ -138,3 +139,21 @@ def test_cli_ingest_into_a_workspace_equals_ingest_out(realdata, tmp_path, monke
     read = ingest.read_incidents([tmp_path / "one.parquet"]).incidents
     assert stored["incident_id"].tolist() == read["incident_id"].tolist()
     assert stored.geometry.distance(read.geometry).max() == 0
+
+
+def test_batches_share_one_point_per_location_across_months(tmp_path):
+    """A batched load reprojects each snap point once (`geo.Places`): the rows of every month at
+    one location share one Point, at the coordinates a one-file read gives."""
+    jan = _street(tmp_path / "2024-01-x-street.csv", "2024-01",
+                  [("j1", "Burglary", "-1.20"), ("j2", "Drugs", "-1.3")])
+    feb = _street(tmp_path / "2024-02-x-street.csv", "2024-02",
+                  [("f1", "Burglary", "-1.2"), ("f2", "Drugs", "-1.40")])  # -1.2: January's -1.20
+    one, batches, frames = _both([jan, feb], batch_bytes=1)
+    _same_as_one_read(one, batches, frames)
+    assert frames[0].geometry.values[0] is frames[1].geometry.values[0]
+    from hotspot_app.io.ingest import geo
+
+    x, y = geo.to_bng(np.array([-1.2, -1.3, -1.4]), np.array([54.57] * 3))
+    got = [(p.x, p.y) for p in (frames[0].geometry.values[0], frames[0].geometry.values[1],
+                                frames[1].geometry.values[1])]
+    assert got == list(zip(x.tolist(), y.tolist()))

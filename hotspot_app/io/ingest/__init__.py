@@ -27,7 +27,7 @@ import pandas as pd
 
 from hotspot_app.core import schema, settings
 from hotspot_app.core.errors import InputError
-from hotspot_app.io.ingest import files, fire, generic, police_uk, rejects as report
+from hotspot_app.io.ingest import files, fire, generic, geo, police_uk, rejects as report
 from hotspot_app.io.ingest.boundaries import BoundaryResult, read_boundaries
 from hotspot_app.io.ingest.rejects import format_summary
 
@@ -146,11 +146,12 @@ def _plan(paths, kind: str, layer: str | None, rep: report.Report) -> list[tuple
     return plan
 
 
-def _read_item(item: tuple, rep: report.Report) -> files.Part:
-    """Read one item of `_plan` (rows, counts, rejects and warnings into `rep`)."""
+def _read_item(item: tuple, rep: report.Report, places: geo.Places | None = None) -> files.Part:
+    """Read one item of `_plan` (rows, counts, rejects and warnings into `rep`; `places`: the
+    locations a batched load projected so far)."""
     what = item[0]
     if what == "police-uk":
-        return police_uk.read(item[1], rep)
+        return police_uk.read(item[1], rep, places)
     if what == "spatial":
         _, src, src_layer, multi_layer = item
         return generic.read_spatial(src, rep, layer=src_layer,
@@ -337,9 +338,11 @@ class IncidentBatches:
         earlier = _Earlier()
         batches = self.batches()
 
+        places = geo.Places()  # (used by the one reading thread)
+
         def read(items):
             local = report.Report()
-            return [_read_item(item, local) for item in items], local
+            return [_read_item(item, local, places) for item in items], local
 
         # the next batch is read (pyarrow parses without the GIL) while this one is handed on
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hotspot-read")

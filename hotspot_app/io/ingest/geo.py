@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 import shapely
 from pyproj import Transformer
 
@@ -52,3 +53,36 @@ def points(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
     uxy, codes = factorize_xy(np.column_stack([x, y]))
     return shapely.points(uxy[:, 0], uxy[:, 1])[codes]
+
+
+class Places:
+    """The EPSG:27700 coordinates and Point of each WGS84 location already read in one load.
+    police.uk's snap points recur month after month, so a load read in batches (`hotspot ingest
+    --into`) reprojects each location and builds its Point once, not once a batch, and rows of
+    every batch share that one Point. Used by one reading thread at a time."""
+
+    def __init__(self):
+        self._index = pd.Index(np.empty(0, dtype=np.complex128))
+        self._x = np.empty(0)
+        self._y = np.empty(0)
+        self._points = np.empty(0, dtype=object)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def project(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(x, y, Points) of finite `lon`/`lat` pairs: `to_bng` and `shapely.points` for the
+        pairs not seen before, the stored ones for the others."""
+        key = np.asarray(lon, float) + 1j * np.asarray(lat, float)
+        pos = self._index.get_indexer(key)
+        new = pos < 0
+        if new.any():
+            codes, fresh = pd.factorize(key[new])  # (two texts may give one number)
+            fresh = np.asarray(fresh, dtype=np.complex128)
+            x, y = to_bng(fresh.real, fresh.imag)
+            pos[new] = len(self._index) + codes
+            self._index = self._index.append(pd.Index(fresh))
+            self._x = np.concatenate([self._x, x])
+            self._y = np.concatenate([self._y, y])
+            self._points = np.concatenate([self._points, shapely.points(x, y)])
+        return self._x[pos], self._y[pos], self._points[pos]

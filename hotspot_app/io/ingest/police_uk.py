@@ -112,8 +112,10 @@ def _table(source: files.Source, header: files.Header, rep: report.Report,
     return t.append_column("_file", pa.array(np.full(t.num_rows, file_code, dtype=np.int32)))
 
 
-def read(items: list[tuple[files.Source, files.Header]], rep: report.Report) -> Part:
-    """Read police.uk street CSVs (processed as one batch); rejects and counts go to `rep`."""
+def read(items: list[tuple[files.Source, files.Header]], rep: report.Report,
+         places: geo.Places | None = None) -> Part:
+    """Read police.uk street CSVs (processed as one batch); rejects and counts go to `rep`.
+    `places`: the locations earlier batches of the same load projected (reused, and added to)."""
     labels = [src.label for src, _ in items]
 
     def load(job):
@@ -203,8 +205,9 @@ def read(items: list[tuple[files.Source, files.Header]], rep: report.Report) -> 
     # (a hash table sized for the distinct texts, not the rows, stays in cache; it grows if needed)
     pcodes, uniq = pd.factorize(kept(lon_c).astype(np.int64) * nlat + kept(lat_c),
                                 size_hint=min(m, 2 * max(len(lon_v), nlat)))
-    x_u, y_u = geo.to_bng(lon_num[uniq // nlat], lat_num[uniq % nlat])
-    geometry = shapely.points(x_u, y_u)[pcodes] if m else np.empty(0, dtype=object)
+    lon_u, lat_u = lon_num[uniq // nlat], lat_num[uniq % nlat]
+    points_u = shapely.points(*geo.to_bng(lon_u, lat_u)) if places is None else places.project(lon_u, lat_u)[2]
+    geometry = points_u[pcodes] if m else np.empty(0, dtype=object)
 
     # categories once per distinct crime type
     ct_codes, ct_values = cv["crime type"]
