@@ -51,16 +51,17 @@ def wkb_column(codes: np.ndarray, distinct: np.ndarray) -> pa.Array:
     return pa.array(wkb, type=pa.binary()).take(pa.array(codes))
 
 
-def arrow_column(s: pd.Series) -> pa.Array:
+def arrow_column(s: pd.Series, factorized: tuple | None = None) -> pa.Array:
     """One attribute column: text as a dictionary column (each distinct text once), others as
-    pyarrow converts them."""
+    pyarrow converts them. `factorized`: the object column's `factorize_shared` (codes,
+    values), when the caller has them already."""
     if isinstance(s.dtype, pd.CategoricalDtype):
         return pa.array(s)
     if s.dtype != object:
         return pa.array(s, from_pandas=True)
     from hotspot_app.core.locations import factorize_shared
 
-    codes, values = factorize_shared(s)
+    codes, values = factorized if factorized is not None else factorize_shared(s)
     try:
         dictionary = pa.array(np.asarray(values, dtype=object), type=pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: let pyarrow decide per row

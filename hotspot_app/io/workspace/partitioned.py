@@ -294,8 +294,23 @@ class IncidentStore:
         kind = incidents["kind"] if "kind" in incidents.columns else pd.Series([None] * n)
         # one file per (source, provider, month) and kind: a selection of crime or ASB reads whole
         # files (police.uk files mix both kinds: such a write carries each row's place in it)
-        codes, keys = _combined([source, prov, incidents["month"], kind])
-        table = _arrow_table(incidents, drop=[c for c in PARTITION_COLUMNS if c in incidents.columns])
+        from hotspot_app.core.locations import factorize_shared
+
+        factorized: dict[str, tuple] = {}  # each text column factorized once: for the file keys,
+                                           # the kinds' summaries and the file's dictionary columns
+
+        def fz(col):
+            if not isinstance(col, str):
+                return factorize_shared(np.asarray(col, dtype=object))
+            if col not in factorized:
+                factorized[col] = factorize_shared(np.asarray(incidents[col], dtype=object))
+            return factorized[col]
+
+        codes, keys = _combined([fz("source" if "source" in incidents.columns else source),
+                                 fz("provider" if provider is None else prov), fz("month"),
+                                 fz("kind" if "kind" in incidents.columns else kind)], factorized=True)
+        table = _arrow_table(incidents, drop=[c for c in PARTITION_COLUMNS if c in incidents.columns],
+                             factorized=fz)
         starts = np.flatnonzero(np.diff(codes, prepend=-1) != 0)
         interleaved = len(starts) > len(keys)
         seq = None
@@ -307,7 +322,7 @@ class IncidentStore:
             starts = np.flatnonzero(np.diff(codes, prepend=-1) != 0)
         else:
             order = None
-        kcodes, kinds = _combined([incidents[c] for c in _SUMMARY_KEYS])
+        kcodes, kinds = _combined([fz(c) for c in _SUMMARY_KEYS], factorized=True)
         if order is not None:
             kcodes = kcodes[order]
         meta = meta_of(incidents)
@@ -608,15 +623,16 @@ def _intersects(a, b) -> bool:
     return a[0] <= b[2] and a[2] >= b[0] and a[1] <= b[3] and a[3] >= b[1]
 
 
-def _combined(columns) -> tuple[np.ndarray, list[tuple]]:
+def _combined(columns, factorized: bool = False) -> tuple[np.ndarray, list[tuple]]:
     """(codes, distinct tuples) of rows over several text columns, in order of first
     appearance; a missing value is None. Each column is factorized by identity first (the
-    ingest's columns share one object per distinct text), so no row is hashed as a tuple."""
+    ingest's columns share one object per distinct text), so no row is hashed as a tuple.
+    `factorized`: the columns are given as `factorize_shared`'s (codes, values) already."""
     from hotspot_app.core.locations import factorize_shared
 
     per = []
     for col in columns:
-        c, values = factorize_shared(np.asarray(col, dtype=object))
+        c, values = col if factorized else factorize_shared(np.asarray(col, dtype=object))
         values = [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values]
         per.append((np.where(c < 0, len(values), c).astype(np.int64), values + [None]))
     key = np.zeros(len(per[0][0]) if per else 0, dtype=np.int64)
@@ -650,10 +666,10 @@ def _empty(meta: dict, columns: list[str]) -> gpd.GeoDataFrame:
                             crs=settings.CRS)
 
 
-def _arrow_table(incidents: gpd.GeoDataFrame, drop: list[str]):
+def _arrow_table(incidents: gpd.GeoDataFrame, drop: list[str], factorized=None):
     """The file columns of `incidents`: attribute columns as `output` writes them (text as
     dictionary columns), WKB geometry and the bbox covering column, each distinct point encoded
-    once."""
+    once. `factorized(name)`: a text column's (codes, values), when the caller has them."""
     import pyarrow as pa
     import shapely
 
@@ -668,7 +684,9 @@ def _arrow_table(incidents: gpd.GeoDataFrame, drop: list[str]):
         if name == gname:
             arrays.append(output.wkb_column(codes, points))
         else:
-            arrays.append(output.arrow_column(incidents[name]))
+            col = incidents[name]
+            arrays.append(output.arrow_column(col, factorized(name) if factorized is not None
+                                              and col.dtype == object else None))
         names.append(str(name))
     b = shapely.bounds(np.asarray(points, dtype=object))  # NaN for a missing point
     missing = np.isnan(b[:, 0])
