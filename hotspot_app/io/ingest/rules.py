@@ -260,6 +260,41 @@ def _no_category(values: np.ndarray) -> np.ndarray:
     return (s.isna() | s.astype(str).str.strip().eq("")).to_numpy(bool)
 
 
+def _row_hashes(col) -> np.ndarray:
+    """Each row's 64-bit hash of its value's text (``str(value)``; 0 where the value is
+    missing), hashed once per distinct value: a `Coded` column by its codes, a categorical by
+    its categories, coordinates (floats) and other columns after factorizing them."""
+    if isinstance(col, Coded):
+        codes, uniq = col.codes, col.values
+    elif isinstance(getattr(col, "dtype", None), pd.CategoricalDtype):
+        cat = pd.Series(col).array
+        codes, uniq = cat.codes, cat.categories.to_numpy(dtype=object)
+    elif isinstance(col, np.ndarray) and col.dtype.kind == "f":  # coordinates
+        codes, uniq = pd.factorize(col, use_na_sentinel=True)
+        uniq = np.asarray(uniq).astype(object)  # Python floats: the same text as before
+    else:
+        codes, uniq = factorize_shared(col if isinstance(col, pd.Series) and col.dtype == object
+                                       else pd.Series(col).astype(object))
+    uniq = np.asarray(uniq, dtype=object)
+    hashed = incident_ids.hash_values(np.asarray([str(u) for u in uniq], dtype=object))
+    hashed[pd.isna(uniq)] = 0
+    return np.append(hashed, np.uint64(0))[codes]  # (code -1: missing)
+
+
+def _generated_ids(content: list, m: int, id_prefix: str) -> pa.Array:
+    """Ids for rows without one: ``<id_prefix>-`` and 16 hex digits of a hash of the row's
+    content columns in order (each value's text; missing values count as 0), combined with the
+    row's occurrence number among rows of equal content, so equal rows get distinct ids and
+    the same file gives the same ids on every load."""
+    h = np.full(m, np.uint64(0xCBF29CE484222325), dtype=np.uint64)
+    for col in content:
+        h = incident_ids.combine(h, _row_hashes(col))
+    occurrence = incident_ids.occurrence(h)
+    h = incident_ids.combine(h, occurrence.astype(np.uint64))
+    prefix = np.frombuffer(f"{id_prefix}-".encode(), np.uint8)
+    return incident_ids.fixed_strings(np.broadcast_to(prefix, (m, len(prefix))), incident_ids.hex16(h))
+
+
 def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: np.ndarray,
           y: np.ndarray, crs: str, rep: report.Report, *, source: str, default_kind: str,
           checks: list, coord_blank: np.ndarray, coord_bad: np.ndarray, coord_text,
@@ -383,23 +418,18 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
     kept_extras = kept_extras.reset_index(drop=True) if len(extras.columns) else pd.DataFrame(index=range(m))
     ids = fields.get("incident_id")
     if ids is None:
-        content = [data["month"], data["category"], data["subcategory"], data["location"],
-                   bx, by] + [kept_extras[c] for c in kept_extras.columns]
-        h = np.full(m, np.uint64(0xCBF29CE484222325), dtype=np.uint64)
-        for col in content:
-            if isinstance(col, np.ndarray) and col.dtype.kind == "f":  # coordinates
-                codes, uniq = pd.factorize(col, use_na_sentinel=True)
-                uniq = np.asarray(uniq).astype(object)  # Python floats: the same text as before
-            else:
-                codes, uniq = factorize_shared(col if isinstance(col, pd.Series) and col.dtype == object
-                                               else pd.Series(col).astype(object))
-            hashed = np.append(incident_ids.hash_values(np.asarray([str(u) for u in uniq], dtype=object)),
-                               np.uint64(0))
-            h = incident_ids.combine(h, hashed[codes])
-        occurrence = incident_ids.occurrence(h)
-        h = incident_ids.combine(h, occurrence.astype(np.uint64))
-        prefix = np.frombuffer(f"{id_prefix}-".encode(), np.uint8)
-        ids_arr = incident_ids.fixed_strings(np.broadcast_to(prefix, (m, len(prefix))), incident_ids.hex16(h))
+        def content(name, rows_text):
+            """A field of the kept rows as the id reads it: a `Coded` field keeps its codes (its
+            distinct texts are hashed once), an absent one is missing on every row."""
+            v = fields.get(name)
+            if v is None:
+                return Coded(np.zeros(m, dtype=np.int32), np.array([None], dtype=object))
+            return Coded(v.codes if all_kept else v.codes[keep], v.values) if isinstance(v, Coded) else rows_text
+        cols = [content("month", data["month"]),
+                Coded(cat_codes, cls["category"]) if cat_codes is not None else data["category"],
+                content("subcategory", data["subcategory"]), content("location", data["location"]),
+                bx, by] + [kept_extras[c] for c in kept_extras.columns]
+        ids_arr = _generated_ids(cols, m, id_prefix)
     elif isinstance(ids, (pa.Array, pa.ChunkedArray)):  # (already stripped by the reader)
         ids_arr = ids if all_kept else ids.filter(pa.array(keep))
     else:
