@@ -142,10 +142,7 @@ def join(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, field: str = "are
     geoms = np.ascontiguousarray(incidents.geometry.values, dtype=object)
     labels = np.append(np.asarray(areas[field].astype(str).to_numpy(), dtype=object), OUTSIDE)
     values = None
-    ids = locations.object_ids(geoms)
-    step = max(1, len(ids) // 50_000)
-    hint = min(len(ids), max(1024, 4 * len(pd.unique(ids[::step]))))
-    found = locations.factorize_objects(geoms, size_hint=hint)
+    found = locations.factorize_objects(geoms)  # (its hash table sized from a sample)
     if found is not None:  # repeated Point objects: work per distinct object
         values = _labels_by_object(labels, areas, *found)
     if values is None:
@@ -167,7 +164,7 @@ def join(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, field: str = "are
                 xy = _xy_of_points(geoms)
                 if xy is None:
                     xy = _all_coordinates(geoms)
-            uniq, inverse = _unique_xy(xy, size_hint=min(len(xy), max(1024, 4 * distinct)))
+            uniq, inverse = _unique_xy(xy)  # (its hash table sized from a sample)
             values = labels[locate(uniq, areas)][inverse]
     return pd.Series(values, index=incidents.index, dtype=object, name=field, copy=False)
 

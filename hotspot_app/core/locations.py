@@ -26,17 +26,33 @@ class Locations(NamedTuple):
     extra: np.ndarray | None = None
 
 
+def distinct_hint(keys: np.ndarray) -> int | None:
+    """The table size to hash `keys` with (pandas' ``size_hint``): four times the distinct keys
+    of a sample of about 50,000 spread over the array when keys repeat (snapped locations, shared
+    objects, codes), so the hash table stays in cache; None (a table for every row) when the
+    sample is mostly distinct, where a small table would only grow. The hint never changes the
+    result, only the speed."""
+    n = len(keys)
+    step = max(1, n // 50_000)
+    sample = keys[::step]
+    distinct = len(pd.unique(sample))
+    if n > len(sample) and distinct > 0.5 * len(sample):
+        return None
+    return min(n, max(1024, 4 * distinct))
+
+
 def factorize_xy(xy: np.ndarray, size_hint: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Distinct (x, y) rows in order of first appearance and each row's index into them: one
     hash pass, each row viewed as one complex128 value (exact, no rounding). The one home of
     "same location"; `distinct` and `areas` build on it.
 
     `size_hint` (expected number of distinct points) keeps the hash table small enough to stay
-    in cache (about 3x faster on snapped data); it grows by itself if the guess is low."""
+    in cache (about 3x faster on snapped data); it grows by itself if the guess is low. Without
+    it the hint is estimated from a sample (`distinct_hint`)."""
     if len(xy) == 0:
         return np.asarray(xy, dtype=np.float64).reshape(0, 2), np.zeros(0, dtype=np.int64)
     key = np.ascontiguousarray(xy, dtype=np.float64).view(np.complex128).ravel()
-    inverse, uniq = pd.factorize(key, size_hint=size_hint)
+    inverse, uniq = pd.factorize(key, size_hint=size_hint or distinct_hint(key))
     uniq = np.asarray(uniq, dtype=np.complex128)
     return np.column_stack([uniq.real, uniq.imag]), inverse
 
@@ -55,7 +71,8 @@ def factorize_objects(values: np.ndarray, size_hint: int | None = None
     columns do), found from the objects' identities, so nothing is hashed or compared per row;
     None when most rows hold objects of their own (then identity does not pay). Different
     objects may still be equal: callers that need distinct VALUES factorize the (few) distinct
-    objects again. `size_hint`: the expected number of distinct objects (see `factorize_xy`)."""
+    objects again. `size_hint`: the expected number of distinct objects (see `factorize_xy`;
+    estimated from a sample when not given)."""
     values = np.ascontiguousarray(values, dtype=object)
     n = len(values)
     if n == 0:
@@ -67,7 +84,7 @@ def factorize_objects(values: np.ndarray, size_hint: int | None = None
         sample = ids[:: n // 10_000]
         if len(pd.unique(sample)) == len(sample):
             return None
-    codes, uniq = pd.factorize(ids, size_hint=size_hint)
+    codes, uniq = pd.factorize(ids, size_hint=size_hint or distinct_hint(ids))
     if n > 1_000 and len(uniq) > 0.5 * n:
         return None
     # codes number the objects in order of first appearance: a running maximum rises by one at
