@@ -78,16 +78,21 @@ def _polygons(pts: np.ndarray, group: np.ndarray, eps_m: float) -> np.ndarray:
 
 def _top_k(group: np.ndarray, codes: np.ndarray, k: int):
     """The `k` most frequent codes per group (ties: lower code first; -1 codes ignored):
-    arrays (group, code, count), sorted by group then rank. Hash-counted, then only the distinct
-    (group, code) pairs are sorted."""
+    arrays (group, code, count), sorted by group then rank. Counted (in an array when there are
+    few possible pairs, else hashed), then only the distinct (group, code) pairs are sorted."""
     ok = codes >= 0
     if not ok.any():
         e = np.empty(0, dtype=np.int64)
         return e, e, e
     ncodes = int(codes.max()) + 1
     key = group[ok].astype(np.int64) * ncodes + codes[ok]
-    kc, uniq = pd.factorize(key)
-    cnt = np.bincount(kc)
+    if int(key.max()) < 4 * len(key):  # few possible pairs (categories, months): counted in place
+        every = np.bincount(key)
+        uniq = np.flatnonzero(every)
+        cnt = every[uniq]
+    else:
+        kc, uniq = pd.factorize(key, size_hint=locations.distinct_hint(key))
+        cnt = np.bincount(kc)
     g, c = uniq // ncodes, uniq % ncodes
     order = np.lexsort((c, -cnt, g))
     g, c, cnt = g[order], c[order], cnt[order]
@@ -193,7 +198,8 @@ def build(sel: gpd.GeoDataFrame, labels: np.ndarray, eps_m: float, *,
     lab = labels[members].astype(np.int64)
     nloc = len(loc.xy)
     # distinct (cluster, location) pairs with their incident counts
-    pk, pairs = pd.factorize(lab * nloc + loc.inverse[members])
+    pair_key = lab * nloc + loc.inverse[members]
+    pk, pairs = pd.factorize(pair_key, size_hint=locations.distinct_hint(pair_key))
     pcount = np.bincount(pk).astype(float)
     pg, pl = pairs // nloc, pairs % nloc
     pxy = loc.xy[pl]
