@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from hotspot_app.core import params, periods, settings, taxonomy
+from hotspot_app.core import locations, params, periods, settings, taxonomy
 from hotspot_app.core.errors import InputError
 
 #: DBSCAN methods (``auto`` picks sklearn or grid by the number of distinct locations).
@@ -91,15 +91,19 @@ def _check_incidents(incidents) -> None:
 
 
 def coordinates(incidents: gpd.GeoDataFrame) -> np.ndarray:
-    """(n, 2) array of x, y in metres; `InputError` for missing or non-point geometry."""
-    geoms = incidents.geometry.values
-    if len(geoms) and (shapely.is_missing(geoms).any() or shapely.is_empty(geoms).any()):
-        row = int(np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))[0]) + 1
+    """(n, 2) array of x, y in metres; `InputError` for missing or non-point geometry. Rows that
+    share Point objects (the ingest makes one per distinct location) are read once per object."""
+    geoms = np.asarray(incidents.geometry.values, dtype=object)
+    found = locations.factorize_objects(geoms)
+    codes, objects = found if found is not None else (None, geoms)
+    missing = shapely.is_missing(objects) | shapely.is_empty(objects)
+    if missing.any():
+        row = int(np.flatnonzero(missing if codes is None else missing[codes])[0]) + 1
         raise InputError("incident has no location", row=row, column="geometry")
-    xy = shapely.get_coordinates(geoms)
-    if len(xy) != len(incidents):
+    xy = shapely.get_coordinates(objects)
+    if len(xy) != len(objects):
         raise InputError("incident geometries must all be single points", column="geometry")
-    return xy
+    return xy if codes is None else xy[codes]
 
 
 class Selection:
