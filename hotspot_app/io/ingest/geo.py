@@ -43,16 +43,17 @@ def in_gb_bng(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1) & ~((x == 0) & (y == 0))
 
 
-def points(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Shapely points for x/y (object array); each distinct location is built once and shared."""
+def points(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shapely points for x/y (object array), each distinct location built once and shared;
+    with the distinct (x, y) and each row's index into them (`locations.factorize_xy`)."""
     x = np.asarray(x, float)
     y = np.asarray(y, float)
     if len(x) == 0:
-        return np.empty(0, dtype=object)
+        return np.empty(0, dtype=object), np.empty((0, 2)), np.zeros(0, dtype=np.int64)
     from hotspot_app.core.locations import factorize_xy
 
     uxy, codes = factorize_xy(np.column_stack([x, y]))
-    return shapely.points(uxy[:, 0], uxy[:, 1])[codes]
+    return shapely.points(uxy[:, 0], uxy[:, 1])[codes], uxy, codes
 
 
 class Places:

@@ -19,7 +19,10 @@ def hash_values(values: np.ndarray) -> np.ndarray:
 
 def combine(h: np.ndarray, other: np.ndarray) -> np.ndarray:
     """Order-dependent combination of two uint64 hash arrays (FNV-style, wrapping)."""
-    return ((h ^ other) * _PRIME) ^ (other >> np.uint64(29))
+    out = np.bitwise_xor(h, other)
+    out *= _PRIME  # (in place: one new array instead of four)
+    out ^= other >> np.uint64(29)
+    return out
 
 
 def id_keys(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -94,11 +97,14 @@ def _head_tail_bytewise(data: np.ndarray, start: np.ndarray, end: np.ndarray) ->
             np.ascontiguousarray(tail).view("<u8").ravel().astype(np.uint64))
 
 
+# _HEX[b]: the two hex characters of byte b, as one 16-bit value (gathered as numbers, not bytes)
+_HEX = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), dtype=np.uint16)
+
+
 def hex16(h: np.ndarray) -> np.ndarray:
     """uint64 -> 16-character lower-case hex (numpy 'S16')."""
-    table = np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2")
     b = np.asarray(h, dtype=np.uint64).astype(">u8").view(np.uint8).reshape(-1, 8)
-    return np.ascontiguousarray(table[b]).view("S16").ravel()
+    return np.ascontiguousarray(_HEX[b]).view("S16").ravel()
 
 
 def fixed_strings(*parts: np.ndarray) -> pa.Array:
@@ -115,12 +121,23 @@ def fixed_strings(*parts: np.ndarray) -> pa.Array:
 
 
 def occurrence(keys: np.ndarray) -> np.ndarray:
-    """1-based occurrence number of each key among equal keys, in array order (1, 1, 2, 1, 3...)."""
+    """1-based occurrence number of each key among equal keys, in array order (1, 1, 2, 1, 3...).
+
+    Equal keys are numbered by hashing (codes in order of first appearance), then the rows are
+    grouped by code with numpy's stable radix sort on 16-bit digits (linear time, where sorting
+    the 64-bit keys themselves is a comparison sort)."""
     n = len(keys)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    order = np.argsort(keys, kind="stable")
-    k = keys[order]
+    codes, uniq = pd.factorize(keys)
+    if len(uniq) == n:
+        return np.ones(n, dtype=np.int64)
+    codes = codes.astype(np.uint64)
+    order = np.arange(n)
+    for shift in range(0, max(int(len(uniq) - 1).bit_length(), 1), 16):  # least significant digit first
+        digit = ((codes[order] >> np.uint64(shift)) & np.uint64(0xFFFF)).astype(np.uint16)
+        order = order[np.argsort(digit, kind="stable")]
+    k = codes[order]
     new = np.empty(n, dtype=bool)
     new[0] = True
     new[1:] = k[1:] != k[:-1]

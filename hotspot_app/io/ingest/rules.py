@@ -416,6 +416,7 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
     }
     kept_extras = extras if all_kept or not len(extras.columns) else extras.loc[keep]
     kept_extras = kept_extras.reset_index(drop=True) if len(extras.columns) else pd.DataFrame(index=range(m))
+    geometry, uxy, loc_codes = geo.points(bx, by)
     ids = fields.get("incident_id")
     if ids is None:
         def content(name, rows_text):
@@ -427,21 +428,30 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
             return Coded(v.codes if all_kept else v.codes[keep], v.values) if isinstance(v, Coded) else rows_text
         cols = [content("month", data["month"]),
                 Coded(cat_codes, cls["category"]) if cat_codes is not None else data["category"],
-                content("subcategory", data["subcategory"]), content("location", data["location"]),
-                bx, by] + [kept_extras[c] for c in kept_extras.columns]
+                content("subcategory", data["subcategory"]), content("location", data["location"])]
+        if (uxy == 0).any():  # (0.0 and -0.0 are one location but two texts: per coordinate)
+            cols += [bx, by]
+        else:  # each distinct location's easting and northing hashed once
+            cols += [Coded(loc_codes, uxy[:, 0].astype(object)), Coded(loc_codes, uxy[:, 1].astype(object))]
+        cols += [kept_extras[c] for c in kept_extras.columns]
         ids_arr = _generated_ids(cols, m, id_prefix)
     elif isinstance(ids, (pa.Array, pa.ChunkedArray)):  # (already stripped by the reader)
         ids_arr = ids if all_kept else ids.filter(pa.array(keep))
     else:
         ids_arr = pa.array(pd.Series(k(ids), dtype=object).astype(str).str.strip().to_numpy(object), pa.string())
     keys = incident_ids.id_keys(ids_arr)
-    s_codes, s_uniq = factorize_shared(pd.Series(data["source"]).astype(object))
-    keys = incident_ids.combine(keys, incident_ids.hash_values(np.asarray(s_uniq, dtype=object))[s_codes]) \
-        if m else keys
+    src = fields.get("source")
+    if src is None:  # every row the reader's source
+        s_hash = incident_ids.hash_values(np.array([source], dtype=object))[np.zeros(m, dtype=np.int32)]
+    elif isinstance(src, Coded) and not pd.isna(src.values).any():  # each distinct text hashed once
+        s_hash = incident_ids.hash_values(src.values)[src.codes if all_kept else src.codes[keep]]
+    else:
+        s_codes, s_uniq = factorize_shared(pd.Series(data["source"]).astype(object))
+        s_hash = incident_ids.hash_values(np.asarray(s_uniq, dtype=object))[s_codes]
+    keys = incident_ids.combine(keys, s_hash) if m else keys
     columns = {"incident_id": ids_arr.to_pandas() if m else pd.Series([], dtype="str"), **data}
     for c in kept_extras.columns:
         columns[c] = kept_extras[c]
-    geometry = geo.points(bx, by)
     return files.Part(columns, geometry, keys, [label], np.zeros(m, dtype=np.int32),
                       rows if all_kept else rows[keep])
 
