@@ -112,6 +112,8 @@ def jsonable(value: Any) -> Any:
     """Plain JSON values: NaN/inf/NA become null, numpy scalars Python numbers, dates text."""
     if value is None or type(value) in (str, int, bool):  # most values: nothing to do
         return value
+    if type(value) is float:
+        return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
