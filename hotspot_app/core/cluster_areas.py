@@ -222,9 +222,11 @@ def build(sel: gpd.GeoDataFrame, labels: np.ndarray, eps_m: float, *,
     rank_of[order] = np.arange(1, nclu + 1)
     # months, categories, location texts, times: integer codes, counted per cluster
     mcodes, mcats = _codes(sel["month"], members)
-    mser = pd.Series(mcodes)
-    firstm = np.asarray(mcats)[mser.groupby(lab).min().reindex(range(nclu)).to_numpy()]
-    lastm = np.asarray(mcats)[mser.groupby(lab).max().reindex(range(nclu)).to_numpy()]
+    lo = np.full(nclu, np.iinfo(np.int64).max)
+    hi = np.full(nclu, np.iinfo(np.int64).min)
+    np.minimum.at(lo, lab, mcodes)  # (every cluster has members)
+    np.maximum.at(hi, lab, mcodes)
+    firstm, lastm = np.asarray(mcats)[lo], np.asarray(mcats)[hi]
     ccodes, ccats = _codes(sel["category"], members)
     g, c, n = _top_k(lab, ccodes, 3)
     tops = _per_group(g, list(zip(map(str, ccats[c].tolist()), n.tolist())), nclu)
