@@ -68,12 +68,18 @@ def provider_of(incidents: pd.DataFrame, generic: str | None = None) -> pd.Serie
     already present in the table is kept. Workspace loads replace rows by (source, provider,
     month), so this is the ONE place that decides it."""
     n = len(incidents)
-    src, src_known = (_stripped(incidents["source"]) if "source" in incidents.columns
-                      else (np.full(n, None, dtype=object), np.zeros(n, bool)))
+    if "source" in incidents.columns:  # compared once per distinct source text
+        s_codes, s_text, s_known = _stripped_codes(incidents["source"])
+    else:
+        s_codes, s_text, s_known = np.zeros(n, dtype=np.int64), np.array([None], dtype=object), np.zeros(1, bool)
+
+    def of(source: str) -> np.ndarray:
+        return (s_known & (s_text == source))[s_codes]
+
     out, known = (_stripped(incidents["provider"]) if "provider" in incidents.columns
                   else (np.full(n, None, dtype=object), np.zeros(n, bool)))
     for source, columns in PROVIDER_COLUMNS.items():
-        of_source = src_known & (src == source)
+        of_source = of(source)
         rows = of_source & ~known
         for col in columns:
             if not rows.any() or col not in incidents.columns:
@@ -84,7 +90,7 @@ def provider_of(incidents: pd.DataFrame, generic: str | None = None) -> pd.Serie
             known |= take
             rows = of_source & ~known
     for source, default in PROVIDER_DEFAULTS.items():
-        rows = src_known & (src == source) & ~known
+        rows = of(source) & ~known
         out[rows] = default
         known |= rows
     out[~known] = (generic or "").strip() or GENERIC_PROVIDER
@@ -95,6 +101,13 @@ def _stripped(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(text with surrounding spaces removed, True where there is any): None for missing or
     blank, each distinct value handled once (a national year has millions of rows and a
     handful of forces)."""
+    codes, text, known = _stripped_codes(values)
+    return text[codes], known[codes]
+
+
+def _stripped_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_stripped` per distinct value: (each row's code, the stripped text of each code or None,
+    True where there is any text)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         codes, uniq = values.cat.codes.to_numpy(), values.cat.categories
     else:
@@ -104,7 +117,7 @@ def _stripped(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     text = [str(v).strip() for v in uniq]
     clean = np.array([t or None for t in text] + [None], dtype=object)
     codes = np.where(codes < 0, len(text), codes)
-    return clean[codes], np.array([bool(t) for t in text] + [False], dtype=bool)[codes]
+    return codes, clean, np.array([bool(t) for t in text] + [False], dtype=bool)
 
 
 def find_column(columns: Iterable[str], field: str) -> str | None:
