@@ -321,6 +321,13 @@ HOW = [
     "holds one batch; the clusters and rank commands read back only the ASB rows, only the columns they "
     "use, through pyarrow.dataset with the selection pushed into the scan, and judge month coverage on the "
     "workspace's summary of everything loaded (its manifest), not on the rows read.",
+    "",
+    "What took the national year from 1.3x to 3.9x (2026-12-06): the `hotspot` process keeps freed memory "
+    "for reuse (`cli/allocator.py`: glibc `mallopt` and Arrow on the system pool; the kernel time of the ingest "
+    "fell from 7 to 1.3 s of its CPU seconds), each snap point is reprojected and made a Point once per load, "
+    "not once a batch (`geo.Places`), the bitmap of loaded ids grows with the load instead of first touching "
+    "128 MiB, the workspace writer factorizes each text column once, and the grid DBSCAN narrows its border "
+    "search from the side with fewer points (195,354 ASB locations, 10,140 core: 0.59 -> 0.03 s).",
 ]
 
 
