@@ -167,7 +167,8 @@ def end_to_end(tmp: Path) -> tuple[list[str], dict]:
     ]
     imports = {"ours": import_seconds(ours_cmd), "baseline": import_seconds(base_cmd)}
     return rows, {"csv": csv, "ratio": float(np.median(wall_ratio)),
-                  "cpu_ratio": float(np.median(cpu_ratio)), "distinct": distinct,
+                  "cpu_ratio": float(np.median(cpu_ratio)), "user_ratio": float(np.median(user_ratio)),
+                  "distinct": distinct,
                   "base_wall": med(bases, "wall"), "ours_wall": med(ours, "wall"), "imports": imports}
 
 
@@ -278,7 +279,9 @@ def main() -> None:
         "",
         f"Target (issue 24): >= 10x faster than the baseline. Measured (medians of the pairs): "
         f"{info['ratio']:.1f}x wall clock, {info['cpu_ratio']:.1f}x CPU time -- "
-        + ("**met**." if info["ratio"] >= 10 else
+        + ((f"**met** in wall time; in user time alone {info['user_ratio']:.1f}x (the system time is the "
+            "machine's cost of fresh pages, see above)." if info["user_ratio"] < 10 else "**met**.")
+           if info["ratio"] >= 10 else
            f"**NOT met**: the baseline takes {info['base_wall']:.1f} s on this data, so 10x means the "
            f"whole command within {info['base_wall'] / 10:.2f} s; it takes {info['ours_wall']:.2f} s."),
         "",
