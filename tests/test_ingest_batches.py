@@ -87,8 +87,9 @@ def test_repeats_are_found_after_the_id_bitmap_grows(tmp_path, monkeypatch):
     real_fit = ingest._Earlier._fit
 
     def fit(self, rows):
-        real_fit(self, rows)
+        built = real_fit(self, rows)
         seen_bits.append(self.bits)
+        return built
 
     monkeypatch.setattr(ingest._Earlier, "_fit", fit)
     months = []
@@ -116,6 +117,23 @@ def test_ids_that_share_a_key_but_differ_are_both_kept_across_batches(tmp_path, 
     frames = list(batches)
     assert [f["incident_id"].tolist() for f in frames] == [["id-one"], ["id-two"]]
     assert batches.summary["rejected"] == 0
+
+
+def test_a_repeat_is_told_from_ids_sharing_its_key_in_other_batches(tmp_path, monkeypatch):
+    """Every id has the same key: a real repeat of the first batch's id, met in the third batch,
+    is still found (the batches holding that key are each read again), and the other ids load."""
+    from hotspot_app.io.ingest import incident_ids
+
+    monkeypatch.setattr(incident_ids, "id_keys", lambda ids: __import__("numpy").zeros(len(ids), "uint64"))
+    a = _street(tmp_path / "2024-01-x-street.csv", "2024-01", [("id-one", "Burglary", "-1.20")])
+    b = _street(tmp_path / "2024-02-x-street.csv", "2024-02", [("id-two", "Burglary", "-1.21")])
+    c = _street(tmp_path / "2024-03-x-street.csv", "2024-03", [("id-three", "Burglary", "-1.22"),
+                                                               ("id-one", "Robbery", "-1.23")])
+    batches = ingest.IncidentBatches([a, b, c], batch_bytes=1)
+    frames = list(batches)
+    assert [f["incident_id"].tolist() for f in frames] == [["id-one"], ["id-two"], ["id-three"]]
+    assert batches.summary["rejected_by_reason"] == {"duplicate id": 1}
+    assert batches.rejects["value"].tolist() == ["id-one"]
 
 
 def test_cli_ingest_into_a_workspace_equals_ingest_out(realdata, tmp_path, monkeypatch):

@@ -635,8 +635,10 @@ class GeopackageWorkspace(Workspace):
                         writing[-1].result()
                     writing.append(writer.submit(self.store.write_parts, new, None, load_id))
                     added += len(new)
-                    months.update(str(m) for m in pd.unique(new["month"].dropna().astype(str)))
-                    providers.update(str(p) for p in pd.unique(new["provider"].astype(str)))
+                    # distinct values first, text of those few after (a text copy of every
+                    # row cost a national year 0.8 s)
+                    months.update(str(m) for m in pd.unique(new["month"].to_numpy(object)) if not pd.isna(m))
+                    providers.update(str(p) for p in pd.unique(new["provider"].to_numpy(object)))
                     del new, batch
                 new_parts = [p for f in writing for p in f.result()]
             files = files() if callable(files) else files

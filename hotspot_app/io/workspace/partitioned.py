@@ -677,18 +677,20 @@ def _arrow_table(incidents: gpd.GeoDataFrame, drop: list[str], factorized=None):
 
     gname = incidents.geometry.name
     codes, points = output.distinct_objects(incidents.geometry.values)
+    xy = output.point_xy(points)
     arrays, names = [], []
     for name in incidents.columns:
         if name in drop:
             continue
         if name == gname:
-            arrays.append(output.wkb_column(codes, points))
+            arrays.append(output.wkb_column(codes, points, xy))
         else:
             col = incidents[name]
             arrays.append(output.arrow_column(col, factorized(name) if factorized is not None
                                               and col.dtype == object else None))
         names.append(str(name))
-    b = shapely.bounds(np.asarray(points, dtype=object))  # NaN for a missing point
+    b = (np.column_stack([*xy, *xy]) if xy is not None  # NaN for a missing point
+         else shapely.bounds(np.asarray(points, dtype=object)))
     missing = np.isnan(b[:, 0])
     idx = pa.array(codes)
     fields = [pa.array(b[:, i], mask=missing).take(idx) for i in range(4)]
