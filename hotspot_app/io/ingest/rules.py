@@ -186,10 +186,15 @@ def parse_coords(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray,
 
 
 def looks_like_degrees(x: np.ndarray, y: np.ndarray) -> bool:
-    ok = np.isfinite(x) & np.isfinite(y)
+    """True when every row with both coordinates has |x| <= 180 and |y| <= 90 (and some does)."""
+    ok = np.isfinite(x)
+    ok &= np.isfinite(y)
     if not ok.any():
         return False
-    return bool((np.abs(x[ok]) <= 180).all() and (np.abs(y[ok]) <= 90).all())
+    if not ok.all():
+        x, y = x[ok], y[ok]
+    # (extremes instead of per-row tests: no arrays the size of the file to allocate)
+    return bool(x.min() >= -180 and x.max() <= 180 and y.min() >= -90 and y.max() <= 90)
 
 
 # ----------------------------------------------------------------------------- shared builder

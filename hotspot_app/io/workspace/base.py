@@ -409,10 +409,17 @@ def no_location_by_month(rejects: pd.DataFrame) -> dict[str, int]:
     """{YYYY-MM: rows rejected as 'no location'} with the month taken from the file name."""
     if not len(rejects) or "reason" not in rejects.columns:
         return {}
-    rows = rejects[rejects["reason"].astype(str) == "no location"]
-    months = rows["file"].astype(str).str.extract(r"(\d{4}-\d{2})(?!.*\d{4}-\d{2})")[0]
-    counts = months.dropna().value_counts()
-    return {str(k): int(v) for k, v in sorted(counts.items())}
+    files = rejects.loc[rejects["reason"].astype(str) == "no location", "file"].astype(object)
+    out: dict[str, int] = {}
+    for name, n in files.value_counts(dropna=False).items():  # the month read once per file
+        found = _LAST_MONTH.search(str(name))
+        if found:
+            out[found.group(1)] = out.get(found.group(1), 0) + int(n)
+    return dict(sorted(out.items()))
+
+
+#: the last YYYY-MM in a file name
+_LAST_MONTH = re.compile(r"(\d{4}-\d{2})(?!.*\d{4}-\d{2})")
 
 
 

@@ -635,12 +635,12 @@ class GeopackageWorkspace(Workspace):
                         writing[-1].result()
                     writing.append(writer.submit(self.store.write_parts, new, None, load_id))
                     added += len(new)
-                    # distinct values first, text of those few after (a text copy of every
-                    # row cost a national year 0.8 s)
-                    months.update(str(m) for m in pd.unique(new["month"].to_numpy(object)) if not pd.isna(m))
-                    providers.update(str(p) for p in pd.unique(new["provider"].to_numpy(object)))
                     del new, batch
                 new_parts = [p for f in writing for p in f.result()]
+            # the load's months and providers: those of the files written (the writer found
+            # them; reading them again from every row cost a national year 0.6-0.8 s)
+            months.update(str(p.month) for p in new_parts if p.month is not None and not pd.isna(p.month))
+            providers.update(str(p.provider) for p in new_parts)
             files = files() if callable(files) else files
             files = [str(Path(f).name) if not isinstance(f, str) or os.sep in f else str(f) for f in files]
             read = read() if callable(read) else read

@@ -741,8 +741,10 @@ def _write_file(table, path: Path, gname: str) -> tuple | None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # ids are unique per row (police.uk's are random hex): no dictionary to try, nothing for
-        # compression to find, no min/max worth keeping; the bbox's doubles are near-unique too
-        plain = ("incident_id", BBOX, SEQ)
+        # compression to find, no min/max worth keeping. The bbox's doubles repeat as the points
+        # do (snap points): a dictionary writes them 25% faster (Parquet falls back to plain
+        # pages by itself where they are distinct)
+        plain = ("incident_id", SEQ)
         dictionary = [c for c in table.column_names if c not in plain]
         stats = [c for c in table.column_names if c not in ("incident_id", gname)]
         compression = {c: ("none" if c == "incident_id" else "snappy") for c in table.column_names}
