@@ -31,5 +31,33 @@ from hotspot_app.cli.common import app
 __all__ = ["app", "main"]
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
+def main() -> None:
+    """The console entry point (`hotspot`, ``python -m hotspot_app.cli``): run the command, then
+    leave without tearing the interpreter down. Freeing a large command's objects one by one at
+    exit cost 0.2 s of a 4 s national `clusters` run, after its outputs were written. What a
+    normal exit does that matters still happens: stdout and stderr are flushed and the `atexit`
+    handlers run. Only when no other thread is alive (else Python's own exit, which joins them)."""
+    import atexit
+    import os
+    import sys
+    import threading
+
+    code: object = 0
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # e.g. a closed pipe: let Python report it as it would
+        sys.exit(code)
+    if threading.active_count() > 1:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    os._exit(code)
