@@ -114,6 +114,28 @@ def test_grid_and_sklearn_give_every_point_the_same_cluster(sparse):
     assert same_partition(grid_labels[grid_labels >= 0], ref_labels[ref_labels >= 0])
 
 
+def test_the_coarse_bound_never_rules_out_a_core_cell():
+    """The grid's first, coarse bound on a cell's neighbourhood weight (9x9 cells) is never below
+    the weight of the cells within reach (7x7), wherever the cell sits in its coarse cell; a
+    point alone in its corner of the map is ruled out by it."""
+    from hotspot_app.core import clusters_grid
+
+    rng = np.random.default_rng(11)
+    xy = np.vstack([rng.uniform(0, 3_000, (4_000, 2)), [[40_000.0, 40_000.0]]])
+    w = rng.integers(1, 4, len(xy)).astype(float)
+    g = clusters_grid._Grid(xy, 100.0)
+    cell_w = np.bincount(g.cell_of, weights=w, minlength=len(g.keys))
+    cells = np.arange(len(g.keys))
+    within = cell_w.copy()
+    for dx, dy in g.offsets:
+        if (dx, dy) != (0, 0):
+            nb = g.neighbour(cells, dx, dy)
+            within += np.where(nb >= 0, cell_w[nb], 0.0)
+    coarse = clusters_grid._coarse_upper(g, cell_w, cells)
+    assert (coarse >= within).all()
+    assert coarse[g.cell_of[-1]] == w[-1]
+
+
 def test_border_points_join_their_nearest_core_cluster():
     # two clusters of 3 points 10 m apart at eps 2; the border point at x=3.2 is within eps of a
     # core point of cluster A (x=2) but not of B, and the one at 6.5 nearer to B's core (x=8)
