@@ -328,6 +328,13 @@ HOW = [
     "not once a batch (`geo.Places`), the bitmap of loaded ids grows with the load instead of first touching "
     "128 MiB, the workspace writer factorizes each text column once, and the grid DBSCAN narrows its border "
     "search from the side with fewer points (195,354 ASB locations, 10,140 core: 0.59 -> 0.03 s).",
+    "",
+    "From 3.9x to 4.6x (2026-12-06, later): the writer lays out the points' WKB and bounds with numpy "
+    "(shapely's per-point `to_wkb` cost 1.2 s) and dictionary-encodes the bbox columns (Parquet writes 25% "
+    "faster), each batch's id keys are sorted once and the loaded-id bitmap set byte by byte (about 2 s), the "
+    "load's months and providers come from the files written, the process leaves without freeing every "
+    "object once its outputs are written (0.2 s of `clusters`), and the grid DBSCAN rules out sparse cells "
+    "with a coarse bound first (0.30 -> 0.15 s).",
 ]
 
 
