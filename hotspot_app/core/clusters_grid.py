@@ -106,7 +106,7 @@ def _coarse_upper(g: _Grid, cell_w: np.ndarray, cells: np.ndarray) -> np.ndarray
     """For each of `cells`, the weight of the 3x3 coarse cells around it, where a coarse cell is
     3x3 grid cells: 9x9 grid cells in all, which hold every offset of `g` (radius <= 3), so it is
     never less than the cell's neighbourhood weight."""
-    if int(np.ceil(g.reach * np.sqrt(2.0))) > 3:  # (reach 2: radius 3)
+    if g.pad > 3:  # (the offsets' radius: 3 for reach 2)
         return np.full(len(cells), np.inf)
     ci, cj = g.ij[:, 0] // 3 + 1, g.ij[:, 1] // 3 + 1
     h = int(cj.max()) + 2 if len(cj) else 1

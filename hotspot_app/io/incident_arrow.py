@@ -70,6 +70,8 @@ def wkb_column(codes: np.ndarray, distinct: np.ndarray, xy: tuple | None = None)
     numpy in the bytes GEOS writes (shapely.to_wkb made an object per point: 1.2 s of a national
     year's load); anything else goes through shapely."""
     xy = point_xy(distinct) if xy is None else xy
+    if xy is not None and int((~np.isnan(xy[0])).sum()) * _WKB_POINT.itemsize >= 2**31 - 1:
+        xy = None  # (more than a binary column's 32-bit offsets hold: as shapely's path does)
     if xy is None:
         wkb = pa.array(shapely.to_wkb(distinct), type=pa.binary())  # None stays None
     else:
