@@ -142,6 +142,11 @@ def rank_selection(category=None) -> Selection:
     return Selection(category=category or None)
 
 
-def patrol_areas_selection(category=None, period=None) -> Selection:
-    """What the patrol areas (`hotspot clusters`) and the grid count: the categories and months."""
-    return Selection(category=category or None, period=period)
+def patrol_areas_selection(category=None, period=None, rank_by=None, *, patrol: bool = False) -> Selection:
+    """What the patrol areas (`hotspot clusters`) and the grid count: the categories and months;
+    with `patrol`, only the columns the patrol areas use (`patrol_areas.columns_used`)."""
+    if not patrol:
+        return Selection(category=category or None, period=period)
+    from hotspot_app.questions import patrol_areas
+
+    return Selection(category=category or None, period=period, columns=patrol_areas.columns_used(rank_by))
