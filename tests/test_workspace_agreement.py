@@ -115,7 +115,7 @@ def test_the_patrol_areas_read_only_the_columns_they_use(loaded):
     alone are 0.8 GiB), and the same rows, in the same order, as the whole selection."""
     from hotspot_app.questions import patrol_areas, selected
 
-    narrow = selected.patrol_areas_selection("asb", ("2024-01", "2024-06"), patrol=True)
+    narrow = selected.clusters_selection("asb", ("2024-01", "2024-06"))
     wide = selected.patrol_areas_selection("asb", ("2024-01", "2024-06"))
     found = selected.read([loaded["ws"]], narrow).incidents
     every = selected.read([loaded["ws"]], wide).incidents
@@ -125,7 +125,7 @@ def test_the_patrol_areas_read_only_the_columns_they_use(loaded):
     for col in ("month", "category", "location"):
         assert found[col].tolist() == every[col].tolist()
     assert found.geometry.equals(every.geometry)
-    assert selected.patrol_areas_selection(rank_by="harm_score", patrol=True).columns[-1] == "harm_score"
+    assert selected.clusters_selection(rank_by="harm_score").columns[-1] == "harm_score"
 
 
 def test_the_table_reads_its_kind_in_its_windows_and_their_comparisons():

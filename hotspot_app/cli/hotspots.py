@@ -103,8 +103,7 @@ def clusters_command(
     selection.validate_params(eps_m=choice.eps_m, min_samples=choice.min_samples, days=days,
                               method=method, top=top)
     area_gdf = load_areas_arg(areas, source_layer=areas_layer) if areas is not None else None
-    data, _, total = load_selected(incidents, selection=selected.patrol_areas_selection(category, period, rank_by,
-                                                                                       patrol=True))
+    data, _, total = load_selected(incidents, selection=selected.clusters_selection(category, period, rank_by))
     found = patrol_areas.patrol_areas(data, category=category or None, period=period, preset=preset,
                                       eps_m=eps_m, min_samples=min_samples, days=days,
                                       rank_by=rank_by, method=method, areas=area_gdf, top=top,

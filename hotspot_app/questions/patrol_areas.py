@@ -29,6 +29,10 @@ from hotspot_app.core.errors import InputError
 
 #: How many patrol areas a page shows when the user has not chosen.
 SHOWN: int = 5
+#: How many a paper (the report pack's patrol map and its table) shows when the spec has no `top`:
+#: the ten a partnership reads in the paper, each named with its ward and grid reference.
+PAPER_SHOWN: int = 10
+
 #: The incident columns the patrol areas read besides any `rank_by` column: every canonical one
 #: but the ids (64 bytes a row on police.uk: 0.8 GiB of a decade's ASB, never used here), and
 #: the precision of coarse locations (which widens the areas drawn).
@@ -40,9 +44,6 @@ def columns_used(rank_by=None) -> tuple[str, ...]:
     """The columns `patrol_areas` reads with this `rank_by` (a numeric column ranks by itself)."""
     extra = (str(rank_by),) if rank_by is not None and rank_by != "harm" else ()
     return COLUMNS_USED + extra
-#: How many a paper (the report pack's patrol map and its table) shows when the spec has no `top`:
-#: the ten a partnership reads in the paper, each named with its ward and grid reference.
-PAPER_SHOWN: int = 10
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 face reads the incidents a question selects, with the selection pushed into the read.
 
 Each question says what it reads -- `table_selection`, `summary_selection`,
-`indicators_selection`, `rank_selection`, `patrol_areas_selection` (clusters and grid) -- as a
+`indicators_selection`, `rank_selection`, `clusters_selection`, `patrol_areas_selection` (grid) -- as a
 `core.selection.Selection` (kind or categories, months). `read` gives that selection to the
 store that can read less: a workspace (its partitioned GeoParquet, or PostGIS) or a GeoParquet
 file written by `hotspot ingest`; other files are read whole (the question selects). When only the
@@ -26,7 +26,7 @@ from hotspot_app.core import summaries, tables, taxonomy
 from hotspot_app.core.selection import Selection
 
 __all__ = ["Selected", "read", "table_selection", "summary_selection", "indicators_selection",
-           "rank_selection", "patrol_areas_selection"]
+           "rank_selection", "patrol_areas_selection", "clusters_selection"]
 
 
 @dataclass(frozen=True)
@@ -142,11 +142,14 @@ def rank_selection(category=None) -> Selection:
     return Selection(category=category or None)
 
 
-def patrol_areas_selection(category=None, period=None, rank_by=None, *, patrol: bool = False) -> Selection:
-    """What the patrol areas (`hotspot clusters`) and the grid count: the categories and months;
-    with `patrol`, only the columns the patrol areas use (`patrol_areas.columns_used`)."""
-    if not patrol:
-        return Selection(category=category or None, period=period)
+def patrol_areas_selection(category=None, period=None) -> Selection:
+    """What the grid counts: the categories and months."""
+    return Selection(category=category or None, period=period)
+
+
+def clusters_selection(category=None, period=None, rank_by=None) -> Selection:
+    """What the patrol areas (`hotspot clusters`) read: the categories and months, and only the
+    columns they use (`patrol_areas.columns_used`: no ids)."""
     from hotspot_app.questions import patrol_areas
 
     return Selection(category=category or None, period=period, columns=patrol_areas.columns_used(rank_by))
