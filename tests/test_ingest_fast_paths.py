@@ -115,6 +115,24 @@ def test_generated_ids_are_the_row_by_row_content_hashes(tmp_path):
     assert inc.geometry.values[0] is inc.geometry.values[1]
 
 
+def test_a_question_without_ids_reads_one_file_the_same_without_generating_them(tmp_path):
+    """`ids=False` (the patrol areas read no ids): one file without an id column loads the same
+    rows, columns and rejects, only without ``incident_id``; two such files still get ids, since
+    a row repeated across them is a duplicate (the second copy is not loaded)."""
+    f = _file(tmp_path, "no_ids.csv", NO_IDS)
+    with_ids, without = read_incidents(f), read_incidents(f, ids=False)
+    assert "incident_id" not in without.incidents.columns
+    pd.testing.assert_frame_equal(without.incidents, with_ids.incidents.drop(columns="incident_id"))
+    pd.testing.assert_frame_equal(without.rejects, with_ids.rejects)
+    assert (without.summary["read"], without.summary["loaded"], without.summary["rejected"]) == (7, 4, 3)
+    # the warning about generated ids is said only when ids were generated
+    assert without.summary["warnings"] == [w for w in with_ids.summary["warnings"] if "no id column" not in w]
+    g = _file(tmp_path, "again.csv", NO_IDS)
+    both = read_incidents([f, g], ids=False)
+    assert both.incidents["incident_id"].notna().all()
+    assert (both.summary["loaded"], both.summary["rejected_by_reason"]["duplicate id"]) == (4, 4)
+
+
 def test_arrow_columns_and_pandas_columns_give_the_same_result(tmp_path):
     """The CSV reader's dictionary-encoded Arrow columns and a table's pandas columns (a Parquet
     file without geometry, the spatial path) go through the same rules with the same outcome."""

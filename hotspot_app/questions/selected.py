@@ -66,7 +66,8 @@ def read(paths: Sequence[str | Path], selection: Selection | None = None, kind: 
                                period=selection.months())
         if found is not None:
             return Selected(found.incidents, found.summary, found.rows)
-    result = ingest.read_incidents(paths, kind=kind)
+    result = ingest.read_incidents(paths, kind=kind,
+                                   ids=selection.columns is None or "incident_id" in selection.columns)
     notes = []
     # rows not loaded, said once: a repeated id already has its own warning
     reasons = {k: v for k, v in result.summary["rejected_by_reason"].items() if k != "duplicate id"}

@@ -70,7 +70,7 @@ _SKIPPED = {"police-uk-outcomes": "police.uk outcomes file, not street-level cri
 
 
 def read_incidents(paths: str | Path | Iterable[str | Path], kind: str = "auto",
-                   layer: str | None = None, provider: str | None = None) -> IngestResult:
+                   layer: str | None = None, provider: str | None = None, ids: bool = True) -> IngestResult:
     """Read incident files into canonical incidents, a rejects table and a summary.
 
     Parameters
@@ -85,6 +85,11 @@ def read_incidents(paths: str | Path | Iterable[str | Path], kind: str = "auto",
     provider : str, optional
         Provider of generic files (``--provider NAME``); police.uk and fire files name their own
         (`schema.provider_of` fills the ``provider`` column).
+    ids : bool
+        False when the caller reads no ids (e.g. the patrol areas): one generic CSV without an
+        id column then gets none (no ``incident_id`` column; the rows loaded are the same, as
+        generated ids never repeat within a file). Files with ids, and several files (whose
+        generated ids may repeat across them), are read as always.
 
     Raises
     ------
@@ -94,7 +99,8 @@ def read_incidents(paths: str | Path | Iterable[str | Path], kind: str = "auto",
     """
     rep = report.Report()
     plan = _plan(paths, kind, layer, rep)
-    parts = [_read_item(item, rep) for item in plan]
+    lone = not ids and len(plan) == 1 and plan[0][0] == "generic"
+    parts = [_read_item(item, rep, ids=not lone) for item in plan]
     incidents = _assemble(parts, rep)
     incidents["provider"] = schema.provider_of(incidents, generic=provider)
     summary = rep.summary(len(incidents))
@@ -146,9 +152,10 @@ def _plan(paths, kind: str, layer: str | None, rep: report.Report) -> list[tuple
     return plan
 
 
-def _read_item(item: tuple, rep: report.Report, places: geo.Places | None = None) -> files.Part:
+def _read_item(item: tuple, rep: report.Report, places: geo.Places | None = None, ids: bool = True) -> files.Part:
     """Read one item of `_plan` (rows, counts, rejects and warnings into `rep`; `places`: the
-    locations a batched load projected so far)."""
+    locations a batched load projected so far; `ids` False: a generic CSV without an id column
+    gets no generated ids)."""
     what = item[0]
     if what == "police-uk":
         return police_uk.read(item[1], rep, places)
@@ -159,7 +166,7 @@ def _read_item(item: tuple, rep: report.Report, places: geo.Places | None = None
     _, src, header = item
     if what == "fire":
         return fire.read(src, header, rep)
-    return generic.read_csv(src, header, rep)
+    return generic.read_csv(src, header, rep, ids=ids)
 
 
 def _assemble(parts: list[files.Part], rep: report.Report, earlier: "_Earlier | None" = None

@@ -51,10 +51,11 @@ _CANON = ("incident_id", "occurred", "month", "category", "subcategory", "longit
 
 
 def read_frame(label: str, df, rows: np.ndarray, rep: report.Report,
-               geometry=None, crs=None, blank: np.ndarray | None = None) -> files.Part:
+               geometry=None, crs=None, blank: np.ndarray | None = None, ids: bool = True) -> files.Part:
     """Shared by CSV and spatial files: `df` holds the attribute columns, a DataFrame (any
     dtypes) or a dict of Arrow columns (the CSV reader's: dictionary-encoded text, the id column
-    plain text). Every rule on text runs once per distinct value (`rules.Coded`)."""
+    plain text). Every rule on text runs once per distinct value (`rules.Coded`). `ids` False:
+    no generated ids for a file without an id column (`rules.build`)."""
     cols = [c for c in df.columns if c not in ("_row", "geometry")] if isinstance(df, pd.DataFrame) \
         else [c for c in df if c not in ("_row", "geometry")]
     found = {f: schema.find_column(cols, f) for f in _CANON}
@@ -233,10 +234,11 @@ def read_frame(label: str, df, rows: np.ndarray, rep: report.Report,
             fill = pa.array([f"row-{r}" for r in rows[at]], ids.type)
             ids = pa.chunked_array(list(_chunks(ids)) + [fill]).take(pa.array(index))
         fields["incident_id"] = ids
-    else:
+    elif ids:
         rep.warn(f"{files.shown(label)}: no id column; each row was given an id made from its fields")
     return rules.build(label, rows, fields, extras, np.asarray(x, float), np.asarray(y, float), crs_s, rep,
                        source=SOURCE, default_kind=taxonomy.COUNCIL, checks=checks, coord_blank=coord_blank,
+                       make_ids=ids,
                        coord_bad=coord_bad, coord_text=coord_text, coord_column=coord_column,
                        not_point=not_point, kinds=kinds, month_column=month_column,
                        category_column=found["category"])
@@ -262,9 +264,10 @@ def _id_strings(col):
     return pa.array(rules.coded(col).rows(), pa.string())
 
 
-def read_csv(source: files.Source, header: files.Header, rep: report.Report) -> files.Part:
+def read_csv(source: files.Source, header: files.Header, rep: report.Report, ids: bool = True) -> files.Part:
     """A generic CSV file (see the module docstring). Read by pyarrow's multi-threaded reader
-    with every column but the id dictionary-encoded: rules run once per distinct text."""
+    with every column but the id dictionary-encoded: rules run once per distinct text. With
+    `ids` False a file without an id column gets no generated ids (`rules.build`)."""
     if not header.columns:
         raise InputError("no header row found", file=source.label)
     id_col = schema.find_column(list(header.columns), "incident_id")
@@ -276,7 +279,7 @@ def read_csv(source: files.Source, header: files.Header, rep: report.Report) -> 
     rows = t.column("_row").to_numpy()
     # (a repeated header name keeps its last column, as before)
     columns = {name: t.column(i) for i, name in enumerate(t.column_names) if name != "_row"}
-    return read_frame(source.label, columns, rows, rep, blank=_blank(columns, len(rows)))
+    return read_frame(source.label, columns, rows, rep, blank=_blank(columns, len(rows)), ids=ids)
 
 
 def _blank(columns: dict, n: int) -> np.ndarray:

@@ -305,7 +305,7 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
           checks: list, coord_blank: np.ndarray, coord_bad: np.ndarray, coord_text,
           coord_column: str, id_prefix: str = "row", not_point: np.ndarray | None = None,
           kinds=None, month_column: str | None = "month",
-          category_column: str | None = "category") -> files.Part:
+          category_column: str | None = "category", make_ids: bool = True) -> files.Part:
     """Validate, reject and build the loaded part for one file.
 
     `fields`: canonical columns (``incident_id`` may be None, ``occurred``, ``month``,
@@ -322,6 +322,10 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
 
     Per row only numpy arrays are touched: rules on text run once per distinct value, each
     distinct location becomes one shared shapely Point, and ids stay Arrow strings.
+
+    `make_ids` False (a question that reads no ids, of one file): rows without ids get none; the
+    part has no ``incident_id`` column and its keys are the row numbers. Generated ids are unique
+    within a file (the occurrence number), so no row is rejected either way.
     """
     n = len(rows)
     reason_at = np.zeros(n, dtype=np.int16)  # 0: kept; k: the k-th rule that applied
@@ -423,6 +427,12 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
     kept_extras = kept_extras.reset_index(drop=True) if len(extras.columns) else pd.DataFrame(index=range(m))
     geometry, uxy, loc_codes = geo.points(bx, by)
     ids = fields.get("incident_id")
+    if ids is None and not make_ids:
+        columns = dict(data)
+        for c in kept_extras.columns:
+            columns[c] = kept_extras[c]
+        return files.Part(columns, geometry, np.arange(m, dtype=np.uint64), [label],
+                          np.zeros(m, dtype=np.int32), rows if all_kept else rows[keep])
     if ids is None:
         def content(name, rows_text):
             """A field of the kept rows as the id reads it: a `Coded` field keeps its codes (its
