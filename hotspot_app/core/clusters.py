@@ -64,7 +64,6 @@ import pandas as pd
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 from hotspot_app.core import cluster_areas, clusters_grid, locations, settings
 from hotspot_app.core.errors import InputError
@@ -96,6 +95,8 @@ def _assign_borders(xy: np.ndarray, core: np.ndarray, labels: np.ndarray, eps: f
             cores = cores[g.near(todo)[g.cell_of[cores]]]
         if len(todo) == 0:
             return labels
+    from scipy.spatial import cKDTree  # (0.05 s to import: only where a tree is built)
+
     tree = cKDTree(xy[cores])
     dist, pos = tree.query(xy[todo], k=1, distance_upper_bound=eps * (1 + 1e-9))
     ok = np.isfinite(dist)
@@ -238,6 +239,8 @@ def label_space_time(
     if n == 0:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=bool)
     uxy, uw, inverse, uday = locations.distinct(xy, w, np.asarray(day, dtype=float))
+    from scipy.spatial import cKDTree  # (0.05 s to import: only where a tree is built)
+
     tree = cKDTree(uxy)
     pairs = tree.query_pairs(eps_m * (1 + 1e-9), output_type="ndarray")
     i, j = (pairs[:, 0], pairs[:, 1]) if len(pairs) else (np.empty(0, int), np.empty(0, int))

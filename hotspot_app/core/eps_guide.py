@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from hotspot_app.core import locations
 from hotspot_app.core.errors import InputError
@@ -47,6 +46,8 @@ def suggest_eps(incidents: gpd.GeoDataFrame, min_samples: int, *,
         raise InputError("need at least 2 incidents to suggest eps_m", parameter="incidents")
     uxy, uw = locations.distinct(xy)[:2]
     k = int(min(len(uxy), min_samples))
+    from scipy.spatial import cKDTree  # (0.05 s to import: only where a tree is built)
+
     dist, idx = cKDTree(uxy).query(uxy, k=k)
     dist, idx = dist.reshape(len(uxy), k), idx.reshape(len(uxy), k)
     cum = np.cumsum(uw[idx], axis=1)

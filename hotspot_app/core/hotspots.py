@@ -39,7 +39,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy import sparse
-from scipy.spatial import cKDTree
 
 from hotspot_app.core import locations, selection, settings
 from hotspot_app.core.errors import InputError
@@ -230,6 +229,8 @@ def location_spacing(uxy: np.ndarray) -> float | None:
     the spacing of police.uk's snap points. None with fewer than 2 locations."""
     if len(uxy) < 2:
         return None
+    from scipy.spatial import cKDTree  # (0.05 s to import: only where a tree is built)
+
     d, _ = cKDTree(uxy).query(uxy, k=2)
     return float(np.median(d[:, 1]))
 
@@ -355,6 +356,8 @@ def neighbours(cells: gpd.GeoDataFrame, spatial_weights: str | float = "queen") 
         if not d > 0:
             raise InputError("distance band must be > 0 metres", parameter="spatial_weights")
         pts = cells[["x", "y"]].to_numpy()
+        from scipy.spatial import cKDTree  # (0.05 s to import: only where a tree is built)
+
         p = cKDTree(pts).query_pairs(d * (1 + 1e-9), output_type="ndarray")
         i = np.concatenate([np.arange(n), p[:, 0], p[:, 1]])
         j = np.concatenate([np.arange(n), p[:, 1], p[:, 0]])
