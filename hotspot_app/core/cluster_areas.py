@@ -302,24 +302,32 @@ def document_rows(areas: gpd.GeoDataFrame, top_categories: dict, weighted: bool 
     """One JSON entry per patrol area (docs/design.md §5 ``clusters`` and §5b "Clusters grow"): id,
     count, size, density, months, top categories, rank, name, centre; ``weight`` (the summed
     weight that ranked it) when `weighted`."""
+    def col(name, kind):  # a column as Python values, read once (not a row object per area)
+        return areas[name].to_numpy(kind).tolist()
+
+    ints = {c: col(c, np.int64) for c in ("cluster_id", "count", "rank")}
+    floats = {c: col(c, float) for c in ("area_m2", "density_per_km2", "centroid_easting",
+                                         "centroid_northing", "longitude", "latitude", "weight")
+              if c != "weight" or weighted}
+    texts = {c: col(c, object) for c in ("first_month", "last_month", "name")}
     rows = []
-    for r in areas.itertuples(index=False):
+    for i, cid in enumerate(ints["cluster_id"]):
         d = {
-            "cluster_id": int(r.cluster_id),
-            "count": int(r.count),
-            "area_m2": round(float(r.area_m2), 1),
-            "density_per_km2": round(float(r.density_per_km2), 1),
-            "first_month": r.first_month,
-            "last_month": r.last_month,
-            "top_categories": top_categories.get(int(r.cluster_id), {}),
-            "rank": int(r.rank),
-            "name": r.name,
-            "centroid": {"easting": round(float(r.centroid_easting), 1),
-                         "northing": round(float(r.centroid_northing), 1),
-                         "longitude": round(float(r.longitude), 6),
-                         "latitude": round(float(r.latitude), 6)},
+            "cluster_id": cid,
+            "count": ints["count"][i],
+            "area_m2": round(floats["area_m2"][i], 1),
+            "density_per_km2": round(floats["density_per_km2"][i], 1),
+            "first_month": texts["first_month"][i],
+            "last_month": texts["last_month"][i],
+            "top_categories": top_categories.get(cid, {}),
+            "rank": ints["rank"][i],
+            "name": texts["name"][i],
+            "centroid": {"easting": round(floats["centroid_easting"][i], 1),
+                         "northing": round(floats["centroid_northing"][i], 1),
+                         "longitude": round(floats["longitude"][i], 6),
+                         "latitude": round(floats["latitude"][i], 6)},
         }
         if weighted:
-            d["weight"] = round(float(r.weight), 3)
+            d["weight"] = round(floats["weight"][i], 3)
         rows.append(d)
     return rows
