@@ -279,8 +279,10 @@ def main() -> None:
         "",
         f"Target (issue 24): >= 10x faster than the baseline. Measured (medians of the pairs): "
         f"{info['ratio']:.1f}x wall clock, {info['cpu_ratio']:.1f}x CPU time -- "
-        + ((f"**met** in wall time; in user time alone {info['user_ratio']:.1f}x (the system time is the "
-            "machine's cost of fresh pages, see above)." if info["user_ratio"] < 10 else "**met**.")
+        + ((f"**not counted as met**: 10x in wall time, but {info['user_ratio']:.1f}x in user time alone; "
+            "the baseline's system time (the machine's cost of fresh pages, see above) made the "
+            "difference, and on a day when pages are cheap the same commands give less than 10x."
+            if info["user_ratio"] < 10 else "**met**, in wall and in user time.")
            if info["ratio"] >= 10 else
            f"**NOT met**: the baseline takes {info['base_wall']:.1f} s on this data, so 10x means the "
            f"whole command within {info['base_wall'] / 10:.2f} s; it takes {info['ours_wall']:.2f} s."),
