@@ -105,7 +105,12 @@ def test_each_question_reads_only_what_it_counts(loaded, question):
     found = selected.read([loaded["ws"]], selection)
     expected = selection.apply(every)
     assert 0 < len(found.incidents) == len(expected) < len(every)
-    assert found.incidents["incident_id"].tolist() == expected["incident_id"].tolist()
+    if "incident_id" in found.incidents.columns:
+        assert found.incidents["incident_id"].tolist() == expected["incident_id"].tolist()
+    else:  # a question that reads no ids (the ranking): the same rows by their other columns
+        assert list(found.incidents.columns) == [c for c in expected.columns if c in found.incidents.columns]
+        for col in found.incidents.columns:
+            assert found.incidents[col].equals(expected[col]), col
     assert found.rows == len(every) == 269_437
     assert int(found.whole["rows"].sum()) == len(every)
 
@@ -143,3 +148,20 @@ def test_the_table_reads_its_kind_in_its_windows_and_their_comparisons():
     assert selected.summary_selection("2025-06", 18).months()[0] == "2022-07"
     assert selected.indicators_selection("2024-01..2024-06", baseline="2022-04..2023-03").months()[:2] == \
         ["2022-04", "2022-05"]
+
+
+def test_the_ranking_reads_no_ids_or_extra_columns(loaded):
+    """`hotspot rank` (without LSOA populations) on a workspace reads the schema's columns less
+    the ids, and none of police.uk's extra columns: the same rows, in the same order, as the
+    whole selection (its answers: the byte-identical rank cases above)."""
+    from hotspot_app.core.selection import Selection
+    from hotspot_app.questions import rank, selected
+
+    found = selected.read([loaded["ws"]], selected.rank_selection("asb")).incidents
+    every = selected.read([loaded["ws"]], Selection(category=["asb"])).incidents
+    assert "incident_id" not in found.columns and {"incident_id", "lsoa_code", "context"} <= set(every.columns)
+    assert set(found.columns) == {"geometry", *rank.COLUMNS_USED} & set(every.columns)
+    assert len(found) == len(every) > 0
+    for col in ("month", "category", "kind", "location"):
+        assert found[col].tolist() == every[col].tolist()
+    assert found.geometry.equals(every.geometry)

@@ -27,6 +27,12 @@ from hotspot_app.core.errors import InputError
 TOP: int = 3
 #: A map's metrics: the column of the ranking each one shows.
 METRICS = {"count": "count", "rate": "rate_per_1000"}
+#: The incident columns a ranking without a population file reads (`selected.rank_selection`):
+#: the schema's, less the ids, and the provider. Not the ids or a source's extra columns (a
+#: national decade's ASB ids alone are 0.8 GiB); with LSOA populations every column is read,
+#: since LSOAs without a polygon are placed at the incidents carrying their ``lsoa_code``.
+COLUMNS_USED: tuple[str, ...] = ("source", "provider", "occurred", "month", "category", "group", "kind",
+                                 "subcategory", "weight", "location")
 
 
 def rank(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, *, category=None,

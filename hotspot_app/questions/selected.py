@@ -139,8 +139,11 @@ def indicators_selection(period: str, *, baseline: str | None = None, compare: s
 
 def rank_selection(category=None) -> Selection:
     """What `rank.rank` counts: the selected categories (every month: the period is applied
-    by the ranking, coverage on everything loaded)."""
-    return Selection(category=category or None)
+    by the ranking, coverage on everything loaded), and only the columns it reads
+    (`rank.COLUMNS_USED`: no ids)."""
+    from hotspot_app.questions import rank
+
+    return Selection(category=category or None, columns=rank.COLUMNS_USED)
 
 
 def patrol_areas_selection(category=None, period=None) -> Selection:
