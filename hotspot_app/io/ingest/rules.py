@@ -428,12 +428,8 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
     geometry, uxy, loc_codes = geo.points(bx, by)
     ids = fields.get("incident_id")
     if ids is None and not make_ids:
-        columns = dict(data)
-        for c in kept_extras.columns:
-            columns[c] = kept_extras[c]
-        return files.Part(columns, geometry, np.arange(m, dtype=np.uint64), [label],
-                          np.zeros(m, dtype=np.int32), rows if all_kept else rows[keep])
-    if ids is None:
+        ids_arr = None
+    elif ids is None:
         def content(name, rows_text):
             """A field of the kept rows as the id reads it: a `Coded` field keeps its codes (its
             distinct texts are hashed once), an absent one is missing on every row."""
@@ -454,17 +450,21 @@ def build(label: str, rows: np.ndarray, fields: dict, extras: pd.DataFrame, x: n
         ids_arr = ids if all_kept else ids.filter(pa.array(keep))
     else:
         ids_arr = pa.array(pd.Series(k(ids), dtype=object).astype(str).str.strip().to_numpy(object), pa.string())
-    keys = incident_ids.id_keys(ids_arr)
-    src = fields.get("source")
-    if src is None:  # every row the reader's source
-        s_hash = incident_ids.hash_values(np.array([source], dtype=object))[np.zeros(m, dtype=np.int32)]
-    elif isinstance(src, Coded) and not pd.isna(src.values).any():  # each distinct text hashed once
-        s_hash = incident_ids.hash_values(src.values)[src.codes if all_kept else src.codes[keep]]
+    if ids_arr is None:  # no ids: the rows' own numbers (never equal)
+        keys = np.arange(m, dtype=np.uint64)
     else:
-        s_codes, s_uniq = factorize_shared(pd.Series(data["source"]).astype(object))
-        s_hash = incident_ids.hash_values(np.asarray(s_uniq, dtype=object))[s_codes]
-    keys = incident_ids.combine(keys, s_hash) if m else keys
-    columns = {"incident_id": ids_arr.to_pandas() if m else pd.Series([], dtype="str"), **data}
+        keys = incident_ids.id_keys(ids_arr)
+        src = fields.get("source")
+        if src is None:  # every row the reader's source
+            s_hash = incident_ids.hash_values(np.array([source], dtype=object))[np.zeros(m, dtype=np.int32)]
+        elif isinstance(src, Coded) and not pd.isna(src.values).any():  # each distinct text hashed once
+            s_hash = incident_ids.hash_values(src.values)[src.codes if all_kept else src.codes[keep]]
+        else:
+            s_codes, s_uniq = factorize_shared(pd.Series(data["source"]).astype(object))
+            s_hash = incident_ids.hash_values(np.asarray(s_uniq, dtype=object))[s_codes]
+        keys = incident_ids.combine(keys, s_hash) if m else keys
+    columns = {} if ids_arr is None else {"incident_id": ids_arr.to_pandas() if m else pd.Series([], dtype="str")}
+    columns.update(data)
     for c in kept_extras.columns:
         columns[c] = kept_extras[c]
     return files.Part(columns, geometry, keys, [label], np.zeros(m, dtype=np.int32),
